@@ -1,0 +1,90 @@
+//! Per-post metrics and the totals a merchant sees.
+
+mod service;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::id::{PostId, UserId};
+
+pub use service::AnalyticsService;
+
+/// Counters a platform reports for one published post.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MetricCounts {
+    /// Times shown.
+    pub impressions: u64,
+    /// Unique viewers.
+    pub reach: u64,
+    /// Likes / reactions.
+    pub likes: u64,
+    /// Comments.
+    pub comments: u64,
+    /// Shares / reposts.
+    pub shares: u64,
+    /// Link clicks.
+    pub clicks: u64,
+}
+
+impl MetricCounts {
+    /// Interactions per impression, in percent (0 without impressions).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn engagement_rate(&self) -> f64 {
+        if self.impressions == 0 {
+            return 0.0;
+        }
+        let interactions = self.likes + self.comments + self.shares + self.clicks;
+        interactions as f64 / self.impressions as f64 * 100.0
+    }
+}
+
+/// The latest metrics of one post (one row per post).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PostMetrics {
+    /// The post.
+    pub post_id: PostId,
+    /// The post's owner.
+    pub user_id: UserId,
+    /// The counters.
+    #[serde(flatten)]
+    pub counts: MetricCounts,
+    /// Interactions per impression, in percent.
+    pub engagement_rate: f64,
+    /// When they were fetched.
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl PostMetrics {
+    /// Metrics fetched at `fetched_at`.
+    pub fn new(
+        post_id: PostId,
+        user_id: UserId,
+        counts: MetricCounts,
+        fetched_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            post_id,
+            user_id,
+            counts,
+            engagement_rate: round2(counts.engagement_rate()),
+            fetched_at,
+        }
+    }
+}
+
+/// Totals over a user's published posts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct AnalyticsOverview {
+    /// Summed counters.
+    #[serde(flatten)]
+    pub totals: MetricCounts,
+    /// Posts in `posted` state.
+    pub posts_published: u64,
+    /// Average of the per-post engagement rates (posts with metrics), in percent, 2 decimals.
+    pub engagement_rate: f64,
+}
+
+/// Rounds to two decimals.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

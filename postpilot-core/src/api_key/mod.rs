@@ -1,0 +1,8 @@
+//! API keys: `po_live_` + 32 random bytes, shown once, stored as SHA-256 with a visible prefix.
+
+mod model;
+mod service;
+
+pub(crate) use model::hex_sha256;
+pub use model::{ApiKey, ApiKeyName, ApiKeySecret, KEY_PREFIX, Scope};
+pub use service::{ApiKeyService, AuthenticatedKey, CreatedApiKey};

@@ -1,0 +1,242 @@
+//! API key values and records.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::ValidationError;
+use crate::id::{ApiKeyId, UserId};
+
+/// Every key starts with this.
+pub const KEY_PREFIX: &str = "po_live_";
+const SECRET_BYTES: usize = 32;
+/// Length of the base64url body of a key (32 bytes, unpadded).
+const BODY_LEN: usize = 43;
+/// How many characters of a key are stored and shown to identify it.
+const VISIBLE_PREFIX_LEN: usize = 12;
+
+/// A raw API key, as the client holds it. Its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKeySecret(String);
+
+impl ApiKeySecret {
+    /// A new key from 32 bytes of operating-system randomness.
+    ///
+    /// # Errors
+    /// The system random generator failed.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; SECRET_BYTES];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(format!(
+            "{KEY_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(bytes)
+        )))
+    }
+
+    /// Checks the shape of a presented key (prefix, 43 base64url characters).
+    ///
+    /// # Errors
+    /// `api_key` is not shaped like a PostPilot key.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let body = text
+            .strip_prefix(KEY_PREFIX)
+            .ok_or_else(|| ValidationError::new("api_key", "is not a PostPilot API key"))?;
+        if body.len() != BODY_LEN
+            || !body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ValidationError::new(
+                "api_key",
+                "is not a PostPilot API key",
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// Hex SHA-256 of the key: what is stored and looked up.
+    pub fn hash(&self) -> String {
+        hex_sha256(self.0.as_bytes())
+    }
+
+    /// The visible prefix shown in lists (`po_live_AbCd`).
+    pub fn visible_prefix(&self) -> String {
+        self.0.chars().take(VISIBLE_PREFIX_LEN).collect()
+    }
+
+    /// The key itself; shown once, at creation.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKeySecret({}…)", self.visible_prefix())
+    }
+}
+
+/// Hex SHA-256 of `bytes`.
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+    use fmt::Write as _;
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// Read posts, calendar.
+    PostsRead,
+    /// Create, edit, schedule, delete posts.
+    PostsWrite,
+    /// Read the content queue.
+    QueueRead,
+    /// Create, generate, approve, reject queue items.
+    QueueWrite,
+    /// List accounts.
+    AccountsRead,
+    /// Connect and disconnect accounts.
+    AccountsWrite,
+    /// Read analytics and usage.
+    AnalyticsRead,
+}
+
+impl Scope {
+    /// Every scope (the default for a new key).
+    pub const ALL: [Self; 7] = [
+        Self::PostsRead,
+        Self::PostsWrite,
+        Self::QueueRead,
+        Self::QueueWrite,
+        Self::AccountsRead,
+        Self::AccountsWrite,
+        Self::AnalyticsRead,
+    ];
+
+    /// The stable name (`posts:read`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PostsRead => "posts:read",
+            Self::PostsWrite => "posts:write",
+            Self::QueueRead => "queue:read",
+            Self::QueueWrite => "queue:write",
+            Self::AccountsRead => "accounts:read",
+            Self::AccountsWrite => "accounts:write",
+            Self::AnalyticsRead => "analytics:read",
+        }
+    }
+
+    /// Parses a list of scope names; duplicates removed; empty means every scope.
+    ///
+    /// # Errors
+    /// `scopes` names an unknown scope.
+    pub fn parse_list<I, S>(names: I) -> Result<Vec<Self>, ValidationError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut scopes: Vec<Self> = names
+            .into_iter()
+            .map(|n| n.as_ref().parse())
+            .collect::<Result<_, _>>()?;
+        if scopes.is_empty() {
+            return Ok(Self::ALL.to_vec());
+        }
+        scopes.sort();
+        scopes.dedup();
+        Ok(scopes)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|sc| sc.as_str() == s)
+            .ok_or_else(|| ValidationError::new("scopes", format!("unknown scope {s:?}")))
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A key's label, 1–255 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "String")]
+pub struct ApiKeyName(String);
+
+impl ApiKeyName {
+    /// Validates a key name.
+    ///
+    /// # Errors
+    /// `name` is blank, too long, or has control characters.
+    pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let text = text.as_ref().trim();
+        if text.is_empty() {
+            return Err(ValidationError::new("name", "must not be blank"));
+        }
+        if text.chars().count() > 255 || text.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "name",
+                "must be at most 255 characters without control characters",
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl AsRef<str> for ApiKeyName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<ApiKeyName> for String {
+    fn from(value: ApiKeyName) -> Self {
+        value.0
+    }
+}
+
+/// A stored API key (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    /// Id.
+    pub id: ApiKeyId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Label.
+    pub name: ApiKeyName,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    /// Hex SHA-256 of the key.
+    #[serde(skip)]
+    pub key_hash: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// False once revoked.
+    pub is_active: bool,
+    /// Last successful authentication.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,276 @@
+//! The billing provider port and its mock.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::billing::SubscriptionStatus;
+use crate::id::UserId;
+use crate::plan::PlanTier;
+use crate::user::Email;
+
+/// What a checkout is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    /// The buyer.
+    pub user_id: UserId,
+    /// The buyer's e-mail.
+    pub email: Email,
+    /// The plan bought (pro or enterprise).
+    pub plan: PlanTier,
+    /// The provider's customer id, if the user has one already.
+    pub customer_id: Option<String>,
+}
+
+/// A started checkout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutSession {
+    /// Where to send the buyer (absolute URL).
+    pub checkout_url: String,
+    /// The provider's session id.
+    pub session_id: String,
+    /// The provider's customer id for the user.
+    pub customer_id: String,
+}
+
+/// A provider event, after its signature was verified by the transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillingEvent {
+    /// The provider's event id (deduplicated).
+    pub id: String,
+    /// What happened.
+    pub kind: BillingEventKind,
+}
+
+/// The provider events PostPilot acts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BillingEventKind {
+    /// A checkout finished: the user subscribed.
+    CheckoutCompleted {
+        /// The buyer (from the session's client reference).
+        user_id: UserId,
+        /// The plan bought.
+        plan: PlanTier,
+        /// Provider customer id.
+        customer_id: Option<String>,
+        /// Provider subscription id.
+        subscription_id: Option<String>,
+    },
+    /// A subscription was created, changed or deleted.
+    SubscriptionChanged {
+        /// Provider subscription id.
+        subscription_id: String,
+        /// Provider customer id.
+        customer_id: Option<String>,
+        /// New status (`canceled` when deleted).
+        status: SubscriptionStatus,
+        /// The plan, when the event names one.
+        plan: Option<PlanTier>,
+        /// Period start.
+        current_period_start: Option<DateTime<Utc>>,
+        /// Period end.
+        current_period_end: Option<DateTime<Utc>>,
+        /// Whether it ends at the period's end.
+        cancel_at_period_end: bool,
+    },
+    /// Anything else: acknowledged and ignored.
+    Ignored {
+        /// The provider's event type.
+        event_type: String,
+    },
+}
+
+/// Why the provider call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    /// The provider is unreachable or failed.
+    #[error("billing provider unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The event payload is not one we understand.
+    #[error("malformed billing event: {0}")]
+    Malformed(String),
+    /// The user has no customer record at the provider.
+    #[error("no billing customer")]
+    NoCustomer,
+}
+
+/// A billing provider: Stripe, or [`MockBilling`] when no key is configured.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait BillingGateway: Send + Sync + fmt::Debug {
+    /// Whether this is mock mode: checkouts activate the plan at once.
+    fn is_mock(&self) -> bool;
+
+    /// Starts a checkout for a paid plan.
+    ///
+    /// # Errors
+    /// The provider failed.
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, BillingError>;
+
+    /// A customer-portal link for an existing customer.
+    ///
+    /// # Errors
+    /// The provider failed.
+    async fn create_portal(&self, customer_id: &str) -> Result<String, BillingError>;
+
+    /// Parses a verified webhook payload into an event.
+    ///
+    /// # Errors
+    /// [`BillingError::Malformed`] for payloads that are not provider events.
+    fn parse_event(&self, payload: &[u8]) -> Result<BillingEvent, BillingError>;
+}
+
+/// Mock mode: local URLs, immediate activation, and Stripe-shaped events parsed from JSON.
+#[derive(Debug)]
+pub struct MockBilling {
+    base_url: String,
+    counter: AtomicU64,
+}
+
+impl MockBilling {
+    /// Mock billing whose checkout and portal links point under `base_url`
+    /// (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            counter: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Default for MockBilling {
+    fn default() -> Self {
+        Self::new("http://127.0.0.1:8080")
+    }
+}
+
+#[derive(Deserialize)]
+struct StripeEnvelope {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    data: StripeData,
+}
+
+#[derive(Deserialize)]
+struct StripeData {
+    object: serde_json::Value,
+}
+
+fn str_field(object: &serde_json::Value, path: &[&str]) -> Option<String> {
+    path.iter()
+        .try_fold(object, |v, key| v.get(key))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+fn time_field(object: &serde_json::Value, key: &str) -> Option<DateTime<Utc>> {
+    object
+        .get(key)
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+}
+
+/// Parses a Stripe event (`checkout.session.completed`, `customer.subscription.*`). The plan is
+/// read from `metadata.plan`; the user from `client_reference_id` or `metadata.user_id`.
+///
+/// # Errors
+/// [`BillingError::Malformed`] when required fields are missing or invalid.
+pub fn parse_stripe_event(payload: &[u8]) -> Result<BillingEvent, BillingError> {
+    let malformed = |what: &str| BillingError::Malformed(what.to_owned());
+    let envelope: StripeEnvelope =
+        serde_json::from_slice(payload).map_err(|_| malformed("not a JSON event"))?;
+    let object = &envelope.data.object;
+    let plan = str_field(object, &["metadata", "plan"])
+        .map(|p| p.parse::<PlanTier>().map_err(|_| malformed("unknown plan")))
+        .transpose()?;
+    let kind = match envelope.event_type.as_str() {
+        "checkout.session.completed" => {
+            let user_id = str_field(object, &["client_reference_id"])
+                .or_else(|| str_field(object, &["metadata", "user_id"]))
+                .and_then(|s| s.parse::<UserId>().ok())
+                .ok_or_else(|| malformed("checkout without a user reference"))?;
+            BillingEventKind::CheckoutCompleted {
+                user_id,
+                plan: plan.ok_or_else(|| malformed("checkout without a plan"))?,
+                customer_id: str_field(object, &["customer"]),
+                subscription_id: str_field(object, &["subscription"]),
+            }
+        }
+        t @ ("customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted") => {
+            let status = if t == "customer.subscription.deleted" {
+                SubscriptionStatus::Canceled
+            } else {
+                str_field(object, &["status"])
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| malformed("subscription without a known status"))?
+            };
+            BillingEventKind::SubscriptionChanged {
+                subscription_id: str_field(object, &["id"])
+                    .ok_or_else(|| malformed("subscription without an id"))?,
+                customer_id: str_field(object, &["customer"]),
+                status,
+                plan,
+                current_period_start: time_field(object, "current_period_start"),
+                current_period_end: time_field(object, "current_period_end"),
+                cancel_at_period_end: object
+                    .get("cancel_at_period_end")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false),
+            }
+        }
+        other => BillingEventKind::Ignored {
+            event_type: other.to_owned(),
+        },
+    };
+    Ok(BillingEvent {
+        id: envelope.id,
+        kind,
+    })
+}
+
+#[async_trait]
+impl BillingGateway for MockBilling {
+    fn is_mock(&self) -> bool {
+        true
+    }
+
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, BillingError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+        let session_id = format!("cs_mock_{}_{n}", request.user_id.as_uuid().simple());
+        let customer_id = request
+            .customer_id
+            .clone()
+            .unwrap_or_else(|| format!("cus_mock_{}", request.user_id.as_uuid().simple()));
+        Ok(CheckoutSession {
+            checkout_url: format!(
+                "{}/billing/mock/checkout/{session_id}?plan={}",
+                self.base_url, request.plan
+            ),
+            session_id,
+            customer_id,
+        })
+    }
+
+    async fn create_portal(&self, customer_id: &str) -> Result<String, BillingError> {
+        Ok(format!(
+            "{}/billing/mock/portal/{customer_id}",
+            self.base_url
+        ))
+    }
+
+    fn parse_event(&self, payload: &[u8]) -> Result<BillingEvent, BillingError> {
+        parse_stripe_event(payload)
+    }
+}

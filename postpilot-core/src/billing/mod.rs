@@ -1,0 +1,13 @@
+//! Plans you pay for: subscriptions, the [`BillingGateway`] port (mock and Stripe), and the
+//! billing use cases.
+
+mod gateway;
+mod model;
+mod service;
+
+pub use gateway::{
+    BillingError, BillingEvent, BillingEventKind, BillingGateway, CheckoutRequest, CheckoutSession,
+    MockBilling, parse_stripe_event,
+};
+pub use model::{Subscription, SubscriptionStatus, effective_plan};
+pub use service::{BillingService, DowngradeImpact, SubscriptionOverview};

@@ -1,0 +1,324 @@
+//! Billing use cases: plans, checkout, portal, subscription, and provider events.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::ValidationError;
+use crate::billing::{
+    BillingError, BillingEvent, BillingEventKind, CheckoutRequest, CheckoutSession, Subscription,
+    SubscriptionStatus, effective_plan,
+};
+use crate::engine::Deps;
+use crate::error::{Error, Result};
+use crate::id::{AccountId, UserId};
+use crate::plan::{PlanLimits, PlanTier, plans};
+
+/// What the user sees of their subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubscriptionOverview {
+    /// The plan in force now.
+    pub plan: PlanTier,
+    /// The provider status (none without a subscription).
+    pub status: Option<SubscriptionStatus>,
+    /// End of the current period.
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// Whether it ends at the period's end.
+    pub cancel_at_period_end: bool,
+}
+
+/// What a plan change did to things over the new limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DowngradeImpact {
+    /// The plan before.
+    pub from: PlanTier,
+    /// The plan after.
+    pub to: PlanTier,
+    /// Accounts disconnected because the new plan allows fewer (the most recently connected go).
+    pub disconnected_accounts: Vec<AccountId>,
+    /// Whether the user's API keys stopped working (the new plan has no API access). Keys are
+    /// kept, and work again after an upgrade.
+    pub api_keys_suspended: bool,
+}
+
+pub(crate) fn billing_error(e: BillingError) -> Error {
+    match e {
+        BillingError::Malformed(reason) => ValidationError::new("event", reason).into(),
+        BillingError::NoCustomer => {
+            Error::Conflict("no billing account yet; subscribe first".into())
+        }
+        BillingError::Unavailable(source) => Error::Unavailable {
+            what: "billing provider",
+            source,
+        },
+    }
+}
+
+/// Plans, checkout, portal and subscription state.
+#[derive(Clone, Debug)]
+pub struct BillingService {
+    deps: Arc<Deps>,
+}
+
+impl BillingService {
+    pub(crate) fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    /// Every plan and its limits.
+    pub fn plans(&self) -> [&'static PlanLimits; 3] {
+        plans()
+    }
+
+    /// Starts a checkout for pro or enterprise. In mock mode the plan is active at once.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for the free plan; [`Error::Unavailable`] when the provider fails.
+    pub async fn checkout(&self, user_id: UserId, plan: PlanTier) -> Result<CheckoutSession> {
+        if plan == PlanTier::Free {
+            return Err(ValidationError::new("plan", "must be pro or enterprise").into());
+        }
+        let mut user = self
+            .deps
+            .store
+            .user(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        let session = self
+            .deps
+            .billing
+            .create_checkout(&CheckoutRequest {
+                user_id,
+                email: user.email.clone(),
+                plan,
+                customer_id: user.stripe_customer_id.clone(),
+            })
+            .await
+            .map_err(billing_error)?;
+        if user.stripe_customer_id.as_deref() != Some(&session.customer_id) {
+            user.stripe_customer_id = Some(session.customer_id.clone());
+            user.updated_at = self.deps.now();
+            self.deps.store.update_user(&user).await?;
+        }
+        if self.deps.billing.is_mock() {
+            let now = self.deps.now();
+            self.change_subscription(user_id, |s| {
+                s.plan = plan;
+                s.status = SubscriptionStatus::Active;
+                s.current_period_start = Some(now);
+                s.current_period_end = Some(now + Duration::days(30));
+                s.cancel_at_period_end = false;
+            })
+            .await?;
+        }
+        Ok(session)
+    }
+
+    /// A link to the provider's customer portal.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the user never subscribed (outside mock mode).
+    pub async fn portal(&self, user_id: UserId) -> Result<String> {
+        let user = self
+            .deps
+            .store
+            .user(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        let customer_id = match user.stripe_customer_id {
+            Some(id) => id,
+            None if self.deps.billing.is_mock() => {
+                format!("cus_mock_{}", user_id.as_uuid().simple())
+            }
+            None => return Err(billing_error(BillingError::NoCustomer)),
+        };
+        self.deps
+            .billing
+            .create_portal(&customer_id)
+            .await
+            .map_err(billing_error)
+    }
+
+    /// The user's plan and subscription state.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn subscription(&self, user_id: UserId) -> Result<SubscriptionOverview> {
+        let subscription = self.deps.store.subscription(user_id).await?;
+        Ok(SubscriptionOverview {
+            plan: effective_plan(subscription.as_ref(), self.deps.now()),
+            status: subscription.as_ref().map(|s| s.status),
+            current_period_end: subscription.as_ref().and_then(|s| s.current_period_end),
+            cancel_at_period_end: subscription.is_some_and(|s| s.cancel_at_period_end),
+        })
+    }
+
+    /// Changes the user's subscription (creating it if needed) and applies what the resulting
+    /// plan change implies.
+    pub(crate) async fn change_subscription(
+        &self,
+        user_id: UserId,
+        change: impl FnOnce(&mut Subscription),
+    ) -> Result<DowngradeImpact> {
+        let now = self.deps.now();
+        let existing = self.deps.store.subscription(user_id).await?;
+        let before = effective_plan(existing.as_ref(), now);
+        let mut subscription = existing.unwrap_or_else(|| Subscription {
+            id: self.deps.new_id(),
+            user_id,
+            stripe_subscription_id: None,
+            status: SubscriptionStatus::Incomplete,
+            plan: PlanTier::Free,
+            current_period_start: None,
+            current_period_end: None,
+            cancel_at_period_end: false,
+            created_at: now,
+            updated_at: now,
+        });
+        change(&mut subscription);
+        subscription.updated_at = now;
+        self.deps.store.upsert_subscription(&subscription).await?;
+        self.apply_plan_change(user_id, before, subscription.effective_plan(now))
+            .await
+    }
+
+    /// Records a plan granted by the dropshipping platform (it manages billing itself): no
+    /// provider subscription, no period end.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn grant_plan(
+        &self,
+        user_id: UserId,
+        plan: PlanTier,
+        status: SubscriptionStatus,
+    ) -> Result<DowngradeImpact> {
+        self.change_subscription(user_id, |s| {
+            s.plan = plan;
+            s.status = status;
+            s.current_period_end = None;
+            s.cancel_at_period_end = false;
+        })
+        .await
+    }
+
+    /// Applies a plan change: on a downgrade, accounts beyond the new limit are disconnected
+    /// (the most recently connected first) and API keys stop working if the plan has no API.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn apply_plan_change(
+        &self,
+        user_id: UserId,
+        from: PlanTier,
+        to: PlanTier,
+    ) -> Result<DowngradeImpact> {
+        let mut impact = DowngradeImpact {
+            from,
+            to,
+            ..DowngradeImpact::default()
+        };
+        if let Some(keep) = to.limits().max_secondary.max() {
+            impact.disconnected_accounts = self
+                .deps
+                .store
+                .disconnect_accounts_beyond(user_id, keep)
+                .await?;
+        }
+        impact.api_keys_suspended = from.limits().api_access && !to.limits().api_access;
+        Ok(impact)
+    }
+
+    /// Applies a verified provider event, once per event id.
+    /// Returns `None` for an event seen before.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for malformed payloads; the event is not recorded when applying it
+    /// fails, so the provider's retry is processed.
+    pub async fn handle_event(&self, payload: &[u8]) -> Result<Option<BillingEvent>> {
+        let event = self
+            .deps
+            .billing
+            .parse_event(payload)
+            .map_err(billing_error)?;
+        let store = &self.deps.store;
+        if !store
+            .record_webhook_event("stripe", &event.id, self.deps.now())
+            .await?
+        {
+            return Ok(None);
+        }
+        match self.apply_event(&event).await {
+            Ok(()) => Ok(Some(event)),
+            Err(e) => {
+                store.forget_webhook_event("stripe", &event.id).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply_event(&self, event: &BillingEvent) -> Result<()> {
+        match &event.kind {
+            BillingEventKind::CheckoutCompleted {
+                user_id,
+                plan,
+                customer_id,
+                subscription_id,
+            } => {
+                let mut user = self
+                    .deps
+                    .store
+                    .user(*user_id)
+                    .await?
+                    .ok_or(Error::NotFound("user"))?;
+                if customer_id.is_some() && user.stripe_customer_id != *customer_id {
+                    user.stripe_customer_id.clone_from(customer_id);
+                    user.updated_at = self.deps.now();
+                    self.deps.store.update_user(&user).await?;
+                }
+                let now = self.deps.now();
+                self.change_subscription(*user_id, |s| {
+                    s.plan = *plan;
+                    s.status = SubscriptionStatus::Active;
+                    s.stripe_subscription_id.clone_from(subscription_id);
+                    s.current_period_start.get_or_insert(now);
+                    s.cancel_at_period_end = false;
+                })
+                .await?;
+            }
+            BillingEventKind::SubscriptionChanged {
+                subscription_id,
+                status,
+                plan,
+                current_period_start,
+                current_period_end,
+                cancel_at_period_end,
+                ..
+            } => {
+                let Some(existing) = self
+                    .deps
+                    .store
+                    .subscription_by_provider_id(subscription_id)
+                    .await?
+                else {
+                    // Not ours (or it precedes its checkout event, which carries the user):
+                    // acknowledge so the provider stops retrying.
+                    return Ok(());
+                };
+                self.change_subscription(existing.user_id, |s| {
+                    s.status = *status;
+                    if let Some(plan) = plan {
+                        s.plan = *plan;
+                    }
+                    s.current_period_start = current_period_start.or(s.current_period_start);
+                    s.current_period_end = current_period_end.or(s.current_period_end);
+                    s.cancel_at_period_end = *cancel_at_period_end;
+                })
+                .await?;
+            }
+            BillingEventKind::Ignored { .. } => {}
+        }
+        Ok(())
+    }
+}

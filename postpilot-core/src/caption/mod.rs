@@ -1,0 +1,381 @@
+//! Turning product data into captions: the [`CaptionGenerator`] port, its input types, and the
+//! built-in deterministic [`TemplateCaptions`].
+
+mod template;
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::ValidationError;
+use crate::platform::Platform;
+use crate::post::{Caption, Hashtags};
+
+pub use template::TemplateCaptions;
+
+/// The voice of a generated caption.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tone {
+    /// Clear and factual (the default).
+    #[default]
+    Professional,
+    /// Relaxed, conversational.
+    Casual,
+    /// Fun, emoji-friendly.
+    Playful,
+    /// Refined, exclusive.
+    Luxury,
+    /// Scarcity and deadlines.
+    Urgent,
+}
+
+impl Tone {
+    /// Every tone.
+    pub const ALL: [Self; 5] = [
+        Self::Professional,
+        Self::Casual,
+        Self::Playful,
+        Self::Luxury,
+        Self::Urgent,
+    ];
+
+    /// The stable lower-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Professional => "professional",
+            Self::Casual => "casual",
+            Self::Playful => "playful",
+            Self::Luxury => "luxury",
+            Self::Urgent => "urgent",
+        }
+    }
+}
+
+impl fmt::Display for Tone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Tone {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "tone",
+                    "must be one of professional, casual, playful, luxury, urgent",
+                )
+            })
+    }
+}
+
+/// An amount of money in minor units (cents), exchanged as a JSON number (`19.99`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Price(u64);
+
+impl Price {
+    /// Largest accepted amount (10 billion in major units).
+    pub const MAX_CENTS: u64 = 1_000_000_000_000;
+
+    /// From minor units.
+    ///
+    /// # Errors
+    /// Above [`Price::MAX_CENTS`].
+    pub fn from_cents(cents: u64) -> Result<Self, ValidationError> {
+        if cents > Self::MAX_CENTS {
+            return Err(ValidationError::new("price", "is too large"));
+        }
+        Ok(Self(cents))
+    }
+
+    /// From a decimal amount, rounded to the cent.
+    ///
+    /// # Errors
+    /// Negative, not finite, or too large.
+    pub fn from_decimal(amount: f64) -> Result<Self, ValidationError> {
+        if !amount.is_finite() || amount < 0.0 {
+            return Err(ValidationError::new(
+                "price",
+                "must be a non-negative number",
+            ));
+        }
+        let cents = (amount * 100.0).round();
+        if cents > Self::MAX_CENTS as f64 {
+            return Err(ValidationError::new("price", "is too large"));
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(Self(cents as u64))
+    }
+
+    /// Minor units.
+    pub const fn cents(self) -> u64 {
+        self.0
+    }
+
+    /// The amount as a decimal number.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn as_decimal(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+impl Serialize for Price {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.as_decimal())
+    }
+}
+
+impl<'de> Deserialize<'de> for Price {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let amount = f64::deserialize(d)?;
+        Self::from_decimal(amount).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The product a caption is written for, as the dropshipping platform sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ProductDataWire")]
+pub struct ProductData {
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<Price>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare_at_price: Option<Price>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    image_urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    features: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+}
+
+/// The unvalidated shape of [`ProductData`], as it arrives.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductDataWire {
+    /// Product title (required, non-blank, ≤ 500 characters).
+    pub title: String,
+    /// Description (≤ 10,000 characters).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Price.
+    #[serde(default)]
+    pub price: Option<Price>,
+    /// ISO 4217 code, e.g. `USD`.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The price before a discount.
+    #[serde(default)]
+    pub compare_at_price: Option<Price>,
+    /// The product page.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Product images.
+    #[serde(default)]
+    pub image_urls: Vec<String>,
+    /// Selling points (≤ 50, each ≤ 500 characters).
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Keywords (≤ 50, each ≤ 100 characters).
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), ValidationError> {
+    if text.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_list(
+    field: &'static str,
+    items: &[String],
+    max_items: usize,
+    max_len: usize,
+) -> Result<(), ValidationError> {
+    if items.len() > max_items {
+        return Err(ValidationError::new(
+            field,
+            format!("must have at most {max_items} items"),
+        ));
+    }
+    items
+        .iter()
+        .try_for_each(|item| check_text(field, item, max_len))
+}
+
+impl TryFrom<ProductDataWire> for ProductData {
+    type Error = ValidationError;
+
+    fn try_from(w: ProductDataWire) -> Result<Self, Self::Error> {
+        let title = w.title.trim().to_owned();
+        if title.is_empty() {
+            return Err(ValidationError::new(
+                "product_data.title",
+                "must not be blank",
+            ));
+        }
+        check_text("product_data.title", &title, 500)?;
+        if let Some(d) = &w.description {
+            check_text("product_data.description", d, 10_000)?;
+        }
+        let currency = match w.currency {
+            Some(c) => {
+                let c = c.trim().to_ascii_uppercase();
+                if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return Err(ValidationError::new(
+                        "product_data.currency",
+                        "must be a three-letter ISO 4217 code",
+                    ));
+                }
+                Some(c)
+            }
+            None => None,
+        };
+        if let Some(u) = &w.url {
+            check_text("product_data.url", u, 2_048)?;
+        }
+        check_list("product_data.image_urls", &w.image_urls, 35, 2_048)?;
+        check_list("product_data.features", &w.features, 50, 500)?;
+        check_list("product_data.tags", &w.tags, 50, 100)?;
+        Ok(Self {
+            title,
+            description: w.description.filter(|d| !d.trim().is_empty()),
+            price: w.price,
+            currency,
+            compare_at_price: w.compare_at_price,
+            url: w.url,
+            image_urls: w.image_urls,
+            features: w
+                .features
+                .into_iter()
+                .filter(|f| !f.trim().is_empty())
+                .collect(),
+            tags: w
+                .tags
+                .into_iter()
+                .filter(|t| !t.trim().is_empty())
+                .collect(),
+        })
+    }
+}
+
+impl ProductData {
+    /// Validates product data.
+    ///
+    /// # Errors
+    /// The first invalid field, named `product_data.<field>`.
+    pub fn parse(wire: ProductDataWire) -> Result<Self, ValidationError> {
+        wire.try_into()
+    }
+
+    /// Title (trimmed, non-blank).
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+    /// Description.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    /// Price.
+    pub fn price(&self) -> Option<Price> {
+        self.price
+    }
+    /// Upper-case ISO 4217 code.
+    pub fn currency(&self) -> Option<&str> {
+        self.currency.as_deref()
+    }
+    /// Price before a discount.
+    pub fn compare_at_price(&self) -> Option<Price> {
+        self.compare_at_price
+    }
+    /// Product page.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+    /// Product images.
+    pub fn image_urls(&self) -> &[String] {
+        &self.image_urls
+    }
+    /// Selling points.
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+    /// Keywords.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+}
+
+/// What to write a caption for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaptionRequest {
+    /// The product.
+    pub product: ProductData,
+    /// Every platform the caption will be posted to: the result must satisfy all of them.
+    pub platforms: Vec<Platform>,
+    /// The voice.
+    pub tone: Tone,
+}
+
+/// A generated caption and its hashtags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedCaption {
+    /// The caption text.
+    pub caption: Caption,
+    /// Suggested hashtags (without `#`).
+    pub hashtags: Hashtags,
+}
+
+/// Why a caption could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptionError {
+    /// The generator is down or timed out; trying again later may work.
+    #[error("caption generator unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The generator refused this input (content policy, …).
+    #[error("caption generator refused the request: {0}")]
+    Refused(String),
+}
+
+/// Writes captions from product data: the built-in [`TemplateCaptions`], or an LLM client.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait CaptionGenerator: Send + Sync + fmt::Debug {
+    /// A caption and hashtags for `request`, within the rules of every requested platform.
+    ///
+    /// # Errors
+    /// The generator is unavailable or refused.
+    async fn generate(&self, request: &CaptionRequest) -> Result<GeneratedCaption, CaptionError>;
+}

@@ -1,0 +1,275 @@
+//! The [`Engine`]: every port wired once, handing out the services.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::account::AccountService;
+use crate::analytics::AnalyticsService;
+use crate::api_key::ApiKeyService;
+use crate::billing::{BillingGateway, BillingService, MockBilling, effective_plan};
+use crate::caption::{CaptionGenerator, TemplateCaptions};
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{Argon2Hasher, KeyId, PasswordHasher, TokenCipher, XChaChaTokenCipher};
+use crate::error::{Error, Result};
+use crate::id::{IdGenerator, RandomIds, UserId};
+use crate::plan::PlanTier;
+use crate::platform::Platform;
+use crate::post::PostService;
+use crate::publish::{Dispatcher, DispatcherConfig, Publisher, SimulatedPublisher};
+use crate::queue::QueueService;
+use crate::store::{MemoryStore, Store, StoreError};
+use crate::usage::UsageService;
+use crate::user::AuthService;
+use crate::webhook::WebhookService;
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("record"),
+            StoreError::Conflict(constraint) => Self::Conflict(constraint.into()),
+            StoreError::LimitReached => Self::Conflict("limit reached".into()),
+            StoreError::Stale => {
+                Self::Conflict("the record was changed concurrently; reload and retry".into())
+            }
+            StoreError::Unavailable(source) => Self::Unavailable {
+                what: "store",
+                source,
+            },
+        }
+    }
+}
+
+/// The ports every service shares.
+pub(crate) struct Deps {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    pub(crate) captions: Arc<dyn CaptionGenerator>,
+    pub(crate) billing: Arc<dyn BillingGateway>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn IdGenerator>,
+    pub(crate) cipher: Arc<dyn TokenCipher>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) refresh_token_ttl: chrono::Duration,
+}
+
+impl fmt::Debug for Deps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deps")
+            .field("store", &self.store)
+            .field("publishers", &self.publishers.keys().collect::<Vec<_>>())
+            .field("billing_mock", &self.billing.is_mock())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deps {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn new_id<T: From<uuid::Uuid>>(&self) -> T {
+        T::from(self.ids.new_uuid())
+    }
+
+    /// The plan the user has now, from their subscription.
+    pub(crate) async fn plan_of(&self, user: UserId) -> Result<PlanTier> {
+        let subscription = self.store.subscription(user).await?;
+        Ok(effective_plan(subscription.as_ref(), self.now()))
+    }
+}
+
+/// The PostPilot engine: build one with [`Engine::builder`] (or [`Engine::in_memory`]), share it
+/// (it is cheap to clone), and call its services.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    deps: Arc<Deps>,
+}
+
+impl Engine {
+    /// A builder with the built-in defaults: in-memory store, simulated publishers, template
+    /// captions, mock billing, system clock, random ids, a random token key, argon2id (OWASP).
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// An engine entirely in memory, with every default.
+    pub fn in_memory() -> Self {
+        Self::builder().build()
+    }
+
+    /// Registration, login, provisioning, refresh tokens.
+    pub fn auth(&self) -> AuthService {
+        AuthService::new(self.deps.clone())
+    }
+    /// Social accounts.
+    pub fn accounts(&self) -> AccountService {
+        AccountService::new(self.deps.clone())
+    }
+    /// Posts and the calendar.
+    pub fn posts(&self) -> PostService {
+        PostService::new(self.deps.clone())
+    }
+    /// The content queue.
+    pub fn queue(&self) -> QueueService {
+        QueueService::new(self.deps.clone())
+    }
+    /// Analytics.
+    pub fn analytics(&self) -> AnalyticsService {
+        AnalyticsService::new(self.deps.clone())
+    }
+    /// Plans, checkout, subscription.
+    pub fn billing(&self) -> BillingService {
+        BillingService::new(self.deps.clone())
+    }
+    /// API keys.
+    pub fn api_keys(&self) -> ApiKeyService {
+        ApiKeyService::new(self.deps.clone())
+    }
+    /// Usage against plan limits.
+    pub fn usage(&self) -> UsageService {
+        UsageService::new(self.deps.clone())
+    }
+    /// Verified provider and platform events.
+    pub fn webhooks(&self) -> WebhookService {
+        WebhookService::new(self.deps.clone())
+    }
+    /// A publication worker named `worker`.
+    pub fn dispatcher(&self, worker: impl Into<String>, config: DispatcherConfig) -> Dispatcher {
+        Dispatcher::new(self.deps.clone(), worker.into(), config)
+    }
+
+    /// The store (for health checks and adapters).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.deps.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.deps.clock
+    }
+
+    /// Whether the store answers.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when it does not.
+    pub async fn health(&self) -> Result<()> {
+        Ok(self.deps.store.ping().await?)
+    }
+}
+
+/// Builds an [`Engine`]; every port has a built-in default.
+#[derive(Default)]
+pub struct EngineBuilder {
+    store: Option<Arc<dyn Store>>,
+    publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    captions: Option<Arc<dyn CaptionGenerator>>,
+    billing: Option<Arc<dyn BillingGateway>>,
+    clock: Option<Arc<dyn Clock>>,
+    ids: Option<Arc<dyn IdGenerator>>,
+    cipher: Option<Arc<dyn TokenCipher>>,
+    hasher: Option<Arc<dyn PasswordHasher>>,
+    refresh_token_ttl: Option<chrono::Duration>,
+}
+
+impl fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineBuilder").finish_non_exhaustive()
+    }
+}
+
+impl EngineBuilder {
+    /// The store (default: a new [`MemoryStore`]).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+    /// The publisher for one platform (default: a [`SimulatedPublisher`] per platform).
+    #[must_use]
+    pub fn publisher(mut self, platform: Platform, publisher: Arc<dyn Publisher>) -> Self {
+        self.publishers.insert(platform, publisher);
+        self
+    }
+    /// The caption generator (default: [`TemplateCaptions`]).
+    #[must_use]
+    pub fn captions(mut self, captions: Arc<dyn CaptionGenerator>) -> Self {
+        self.captions = Some(captions);
+        self
+    }
+    /// The billing gateway (default: [`MockBilling`]).
+    #[must_use]
+    pub fn billing(mut self, billing: Arc<dyn BillingGateway>) -> Self {
+        self.billing = Some(billing);
+        self
+    }
+    /// The clock (default: [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// The id generator (default: [`RandomIds`]).
+    #[must_use]
+    pub fn ids(mut self, ids: Arc<dyn IdGenerator>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+    /// The token cipher (default: XChaCha20-Poly1305 with a random key — tokens sealed with it
+    /// do not survive a restart; configure a key for anything persistent).
+    #[must_use]
+    pub fn cipher(mut self, cipher: Arc<dyn TokenCipher>) -> Self {
+        self.cipher = Some(cipher);
+        self
+    }
+    /// The password hasher (default: argon2id with OWASP parameters).
+    #[must_use]
+    pub fn hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Self {
+        self.hasher = Some(hasher);
+        self
+    }
+    /// How long a refresh token lives (default: 7 days).
+    #[must_use]
+    pub fn refresh_token_ttl(mut self, ttl: chrono::Duration) -> Self {
+        self.refresh_token_ttl = Some(ttl);
+        self
+    }
+
+    /// The engine.
+    pub fn build(self) -> Engine {
+        let mut publishers = self.publishers;
+        for platform in Platform::ALL {
+            publishers
+                .entry(platform)
+                .or_insert_with(|| Arc::new(SimulatedPublisher::new(platform)));
+        }
+        let cipher = self.cipher.unwrap_or_else(|| {
+            let key_id =
+                KeyId::parse("ephemeral").unwrap_or_else(|_| unreachable!("valid literal"));
+            Arc::new(XChaChaTokenCipher::generate(key_id))
+        });
+        Engine {
+            deps: Arc::new(Deps {
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                publishers,
+                captions: self
+                    .captions
+                    .unwrap_or_else(|| Arc::new(TemplateCaptions::new())),
+                billing: self
+                    .billing
+                    .unwrap_or_else(|| Arc::new(MockBilling::default())),
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                ids: self.ids.unwrap_or_else(|| Arc::new(RandomIds)),
+                cipher,
+                hasher: self
+                    .hasher
+                    .unwrap_or_else(|| Arc::new(Argon2Hasher::owasp())),
+                refresh_token_ttl: self
+                    .refresh_token_ttl
+                    .unwrap_or_else(|| chrono::Duration::days(7)),
+            }),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The errors services return. Adapters map them to their transport (HTTP status, Python
+//! exception) in one place each; none of them carries a driver's error text.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A value that failed validation, naming the field and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    field: Cow<'static, str>,
+    reason: Cow<'static, str>,
+}
+
+impl ValidationError {
+    /// A validation failure of `field`.
+    pub fn new(field: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same failure reported under another field name (e.g. `caption` → `content`).
+    #[must_use]
+    pub fn for_field(self, field: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            field: field.into(),
+            reason: self.reason,
+        }
+    }
+
+    /// The field (as named in the API) that is invalid.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// Why, in words a user understands.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// A state change the state machine does not allow, naming both states.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a {entity} cannot go from {from} to {to}")]
+pub struct InvalidTransition {
+    /// `post` or `queue item`.
+    pub entity: &'static str,
+    /// The current state.
+    pub from: &'static str,
+    /// The requested state.
+    pub to: &'static str,
+}
+
+/// What a plan limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitedResource {
+    /// Posts created in one calendar month (UTC).
+    PostsPerMonth,
+    /// Connected social accounts.
+    ConnectedAccounts,
+    /// API access (keys); its limit is 0 on plans without it.
+    ApiAccess,
+}
+
+impl LimitedResource {
+    /// The stable name used in API errors.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PostsPerMonth => "posts_per_month",
+            Self::ConnectedAccounts => "connected_accounts",
+            Self::ApiAccess => "api_access",
+        }
+    }
+}
+
+impl fmt::Display for LimitedResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every failure a service can report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The object does not exist or belongs to someone else (the two are indistinguishable).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller is known but may not do this (e.g. API keys on the free plan).
+    #[error("forbidden: {0}")]
+    Forbidden(Cow<'static, str>),
+    /// The plan's limit for `resource` is reached.
+    #[error("plan limit reached: {resource} (limit {limit})")]
+    PlanLimit {
+        /// What is limited.
+        resource: LimitedResource,
+        /// The plan's maximum.
+        limit: u32,
+    },
+    /// Input failed validation.
+    #[error("invalid {0}")]
+    Validation(#[from] ValidationError),
+    /// The state machine refuses the change.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// The change conflicts with stored data (duplicate, or changed concurrently).
+    #[error("conflict: {0}")]
+    Conflict(Cow<'static, str>),
+    /// Missing or wrong credentials.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// A port failed (storage down, caption generator unreachable, …). The cause is for logs only.
+    #[error("{what} unavailable")]
+    Unavailable {
+        /// Which dependency failed.
+        what: &'static str,
+        /// The underlying cause, for logs; never shown to clients.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Error {
+    /// Wraps a port failure.
+    pub fn unavailable(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Unavailable {
+            what,
+            source: source.into(),
+        }
+    }
+}
+
+/// The result type of every service.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod account;
+pub mod analytics;
+pub mod api_key;
+pub mod billing;
+pub mod caption;
+pub mod clock;
+pub mod crypto;
+mod engine;
+mod error;
+pub mod id;
+pub mod page;
+pub mod plan;
+pub mod platform;
+pub mod post;
+pub mod publish;
+pub mod queue;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod usage;
+pub mod user;
+pub mod webhook;
+
+pub use engine::{Engine, EngineBuilder};
+pub use error::{Error, InvalidTransition, LimitedResource, Result, ValidationError};

@@ -1,0 +1,195 @@
+//! Plans and their limits (the seed's `PlanLimits`), and how a limit applies.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::ValidationError;
+
+/// A subscription tier.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanTier {
+    /// No subscription.
+    #[default]
+    Free,
+    /// Paid.
+    Pro,
+    /// Paid, unlimited.
+    Enterprise,
+}
+
+impl PlanTier {
+    /// Every tier, cheapest first.
+    pub const ALL: [Self; 3] = [Self::Free, Self::Pro, Self::Enterprise];
+
+    /// The stable lower-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::Pro => "pro",
+            Self::Enterprise => "enterprise",
+        }
+    }
+
+    /// This tier's limits.
+    pub const fn limits(self) -> &'static PlanLimits {
+        match self {
+            Self::Free => &FREE,
+            Self::Pro => &PRO,
+            Self::Enterprise => &ENTERPRISE,
+        }
+    }
+}
+
+impl fmt::Display for PlanTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PlanTier {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ValidationError::new("plan", "must be one of free, pro, enterprise"))
+    }
+}
+
+/// A cap on a countable resource: a maximum, or unlimited (`-1` on the wire, as in the seed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// At most this many.
+    AtMost(u32),
+    /// No cap.
+    Unlimited,
+}
+
+impl Limit {
+    /// Whether `used` leaves room for one more.
+    pub const fn allows_one_more(self, used: u64) -> bool {
+        match self {
+            Self::AtMost(max) => used < max as u64,
+            Self::Unlimited => true,
+        }
+    }
+
+    /// The maximum, if any.
+    pub const fn max(self) -> Option<u32> {
+        match self {
+            Self::AtMost(max) => Some(max),
+            Self::Unlimited => None,
+        }
+    }
+
+    /// The seed's encoding: the maximum, or -1 for unlimited.
+    pub fn as_i64(self) -> i64 {
+        self.max().map_or(-1, i64::from)
+    }
+}
+
+impl Serialize for Limit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.as_i64())
+    }
+}
+
+/// What a plan allows (the seed's `PlanLimits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanLimits {
+    /// The tier.
+    pub tier: PlanTier,
+    /// Display name.
+    pub name: &'static str,
+    /// Monthly price in US dollars.
+    pub price_monthly: u32,
+    /// Posts per calendar month (UTC).
+    pub max_items: Limit,
+    /// Connected social accounts.
+    pub max_secondary: Limit,
+    /// Whether API keys work.
+    pub api_access: bool,
+}
+
+const FREE: PlanLimits = PlanLimits {
+    tier: PlanTier::Free,
+    name: "Free",
+    price_monthly: 0,
+    max_items: Limit::AtMost(10),
+    max_secondary: Limit::AtMost(1),
+    api_access: false,
+};
+
+const PRO: PlanLimits = PlanLimits {
+    tier: PlanTier::Pro,
+    name: "Pro",
+    price_monthly: 29,
+    max_items: Limit::AtMost(200),
+    max_secondary: Limit::AtMost(10),
+    api_access: true,
+};
+
+const ENTERPRISE: PlanLimits = PlanLimits {
+    tier: PlanTier::Enterprise,
+    name: "Enterprise",
+    price_monthly: 99,
+    max_items: Limit::Unlimited,
+    max_secondary: Limit::Unlimited,
+    api_access: true,
+};
+
+/// Every plan, cheapest first.
+pub fn plans() -> [&'static PlanLimits; 3] {
+    PlanTier::ALL.map(PlanTier::limits)
+}
+
+/// The window a monthly quota counts in: the calendar month (UTC) containing `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonthWindow {
+    /// First instant of the month.
+    pub start: DateTime<Utc>,
+    /// First instant of the next month (exclusive end).
+    pub end: DateTime<Utc>,
+}
+
+impl MonthWindow {
+    /// The UTC calendar month containing `now`.
+    pub fn containing(now: DateTime<Utc>) -> Self {
+        let (year, month) = (now.year(), now.month());
+        let (next_year, next_month) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
+        let at = |y, m| {
+            Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0)
+                .single()
+                .unwrap_or(now)
+        };
+        Self {
+            start: at(year, month),
+            end: at(next_year, next_month),
+        }
+    }
+
+    /// Whether `t` falls in the window.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// A monthly post quota as the store must enforce it: count the owner's posts created in
+/// `window`, and insert only if fewer than `limit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PostQuota {
+    /// The counting window.
+    pub window: MonthWindow,
+    /// The cap.
+    pub limit: Limit,
+}

@@ -1,0 +1,240 @@
+//! The social platforms and what each accepts, as data. Applied on create, update, schedule and
+//! approval, so a post that reaches a worker is one the platform will take.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationError;
+use crate::post::{Caption, Hashtags, MediaKind, MediaUrl};
+
+/// A social network PostPilot publishes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// Instagram (feed posts and reels).
+    Instagram,
+    /// Facebook pages.
+    Facebook,
+    /// TikTok.
+    Tiktok,
+}
+
+impl Platform {
+    /// Every platform, in a stable order.
+    pub const ALL: [Self; 3] = [Self::Instagram, Self::Facebook, Self::Tiktok];
+
+    /// The stable lower-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Instagram => "instagram",
+            Self::Facebook => "facebook",
+            Self::Tiktok => "tiktok",
+        }
+    }
+
+    /// What this platform accepts.
+    pub const fn rules(self) -> &'static PlatformRules {
+        match self {
+            Self::Instagram => &INSTAGRAM,
+            Self::Facebook => &FACEBOOK,
+            Self::Tiktok => &TIKTOK,
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                ValidationError::new("platform", "must be one of instagram, facebook, tiktok")
+            })
+    }
+}
+
+/// How a platform measures caption length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LengthUnit {
+    /// Unicode scalar values (what Instagram and Facebook count).
+    Chars,
+    /// UTF-16 code units (what TikTok counts: an emoji outside the BMP is 2).
+    Utf16Units,
+}
+
+impl LengthUnit {
+    /// The length of `text` in this unit.
+    pub fn measure(self, text: &str) -> usize {
+        match self {
+            Self::Chars => text.chars().count(),
+            Self::Utf16Units => text.encode_utf16().count(),
+        }
+    }
+}
+
+/// The media a platform accepts on one post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaRule {
+    /// 1..=`max` items, each a JPEG image or an MP4 video (Instagram carousels).
+    JpegOrMp4 {
+        /// Most items in one post.
+        max: usize,
+    },
+    /// Up to `max_images` images, or exactly one video; media optional (Facebook).
+    ImagesOrOneVideo {
+        /// Most images in one post.
+        max_images: usize,
+    },
+    /// Exactly one video, or 1..=`max_images` images; media required (TikTok).
+    OneVideoOrImagesRequired {
+        /// Most images in one photo post.
+        max_images: usize,
+    },
+}
+
+/// Everything a platform enforces on a post's content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlatformRules {
+    /// Longest caption, in `length_unit`.
+    pub max_caption: usize,
+    /// How the caption is measured.
+    pub length_unit: LengthUnit,
+    /// Most hashtags (`None`: no cap).
+    pub max_hashtags: Option<usize>,
+    /// Whether hashtags are part of the caption text and count toward its length
+    /// (each as ` #tag`).
+    pub hashtags_in_caption: bool,
+    /// What media is accepted.
+    pub media: MediaRule,
+}
+
+const INSTAGRAM: PlatformRules = PlatformRules {
+    max_caption: 2_200,
+    length_unit: LengthUnit::Chars,
+    max_hashtags: Some(30),
+    hashtags_in_caption: false,
+    media: MediaRule::JpegOrMp4 { max: 10 },
+};
+
+const FACEBOOK: PlatformRules = PlatformRules {
+    max_caption: 63_206,
+    length_unit: LengthUnit::Chars,
+    max_hashtags: None,
+    hashtags_in_caption: false,
+    media: MediaRule::ImagesOrOneVideo { max_images: 10 },
+};
+
+const TIKTOK: PlatformRules = PlatformRules {
+    max_caption: 2_200,
+    length_unit: LengthUnit::Utf16Units,
+    max_hashtags: None,
+    hashtags_in_caption: true,
+    media: MediaRule::OneVideoOrImagesRequired { max_images: 35 },
+};
+
+impl PlatformRules {
+    /// The caption's length as this platform counts it, hashtags included where they count.
+    pub fn caption_length(&self, caption: &str, hashtags: &Hashtags) -> usize {
+        let mut length = self.length_unit.measure(caption);
+        if self.hashtags_in_caption {
+            // Each tag is published as " #tag".
+            length += hashtags
+                .iter()
+                .map(|tag| 2 + self.length_unit.measure(tag.as_ref()))
+                .sum::<usize>();
+        }
+        length
+    }
+
+    /// Checks a post's content against these rules.
+    ///
+    /// # Errors
+    /// A [`ValidationError`] naming the field (`content`, `hashtags` or `media_urls`) and the limit.
+    pub fn check(
+        &self,
+        caption: &Caption,
+        hashtags: &Hashtags,
+        media: &[MediaUrl],
+    ) -> Result<(), ValidationError> {
+        let length = self.caption_length(caption.as_ref(), hashtags);
+        if length > self.max_caption {
+            let unit = match self.length_unit {
+                LengthUnit::Chars => "characters",
+                LengthUnit::Utf16Units => "UTF-16 units",
+            };
+            let with_tags = if self.hashtags_in_caption {
+                " including hashtags"
+            } else {
+                ""
+            };
+            return Err(ValidationError::new(
+                "content",
+                format!(
+                    "is {length} {unit}{with_tags}; the limit is {}",
+                    self.max_caption
+                ),
+            ));
+        }
+        if let Some(max) = self.max_hashtags
+            && hashtags.len() > max
+        {
+            return Err(ValidationError::new(
+                "hashtags",
+                format!("has {} hashtags; the limit is {max}", hashtags.len()),
+            ));
+        }
+        self.check_media(media)
+    }
+
+    fn check_media(&self, media: &[MediaUrl]) -> Result<(), ValidationError> {
+        let invalid = |reason: String| Err(ValidationError::new("media_urls", reason));
+        let videos = media.iter().filter(|m| m.kind().is_video()).count();
+        let images = media.len() - videos;
+        match self.media {
+            MediaRule::JpegOrMp4 { max } => {
+                if media.is_empty() {
+                    return invalid("at least one image or video is required".into());
+                }
+                if media.len() > max {
+                    return invalid(format!("has {} items; the limit is {max}", media.len()));
+                }
+                if let Some(bad) = media
+                    .iter()
+                    .find(|m| !matches!(m.kind(), MediaKind::Jpeg | MediaKind::Mp4))
+                {
+                    return invalid(format!("{bad} is not a JPEG image or an MP4 video"));
+                }
+            }
+            MediaRule::ImagesOrOneVideo { max_images } => {
+                if videos > 0 && media.len() > 1 {
+                    return invalid("a video post takes exactly one video and nothing else".into());
+                }
+                if images > max_images {
+                    return invalid(format!("has {images} images; the limit is {max_images}"));
+                }
+            }
+            MediaRule::OneVideoOrImagesRequired { max_images } => {
+                if media.is_empty() {
+                    return invalid("one video or at least one image is required".into());
+                }
+                if videos > 0 && media.len() > 1 {
+                    return invalid("a video post takes exactly one video and nothing else".into());
+                }
+                if images > max_images {
+                    return invalid(format!("has {images} images; the limit is {max_images}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,378 @@
+//! What a post says and shows: caption, hashtags and media URLs, each validated on the way in.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationError;
+
+/// The largest caption any platform accepts (Facebook's 63,206 characters). Each platform's own
+/// limit is checked by [`PlatformRules`](crate::platform::PlatformRules).
+pub const MAX_CAPTION_CHARS: usize = 63_206;
+
+fn has_forbidden_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// A post's caption: non-blank text of at most [`MAX_CAPTION_CHARS`] characters without control
+/// characters (other than line breaks and tabs).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Caption(String);
+
+impl Caption {
+    /// Validates a caption.
+    ///
+    /// # Errors
+    /// `content` is blank, too long, or contains control characters.
+    pub fn parse(text: impl Into<String>) -> Result<Self, ValidationError> {
+        let text = text.into();
+        if text.trim().is_empty() {
+            return Err(ValidationError::new("content", "must not be blank"));
+        }
+        if text.chars().count() > MAX_CAPTION_CHARS {
+            return Err(ValidationError::new(
+                "content",
+                format!("must be at most {MAX_CAPTION_CHARS} characters"),
+            ));
+        }
+        if has_forbidden_control(&text) {
+            return Err(ValidationError::new(
+                "content",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(text))
+    }
+}
+
+impl AsRef<str> for Caption {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Caption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Caption {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<Caption> for String {
+    fn from(value: Caption) -> Self {
+        value.0
+    }
+}
+
+/// Longest hashtag accepted, in characters.
+pub const MAX_HASHTAG_CHARS: usize = 100;
+
+/// One hashtag, stored without `#`: ASCII letters, digits, `_` and Unicode letters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Hashtag(String);
+
+impl Hashtag {
+    /// Validates a hashtag; one leading `#` is removed.
+    ///
+    /// # Errors
+    /// `hashtags` is empty or contains a character outside the allowed set.
+    pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let text = text.as_ref().trim();
+        let tag = text.strip_prefix('#').unwrap_or(text);
+        if tag.is_empty() {
+            return Err(ValidationError::new(
+                "hashtags",
+                "a hashtag must not be empty",
+            ));
+        }
+        if tag.chars().count() > MAX_HASHTAG_CHARS {
+            return Err(ValidationError::new(
+                "hashtags",
+                format!("a hashtag must be at most {MAX_HASHTAG_CHARS} characters"),
+            ));
+        }
+        if let Some(bad) = tag
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || c.is_alphabetic()))
+        {
+            return Err(ValidationError::new(
+                "hashtags",
+                format!("#{tag} contains {bad:?}; use letters, digits and _ only"),
+            ));
+        }
+        Ok(Self(tag.to_owned()))
+    }
+
+    /// The key under which two hashtags are the same (`Summer` = `summer`).
+    fn fold(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl AsRef<str> for Hashtag {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Hashtag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+impl TryFrom<String> for Hashtag {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<Hashtag> for String {
+    fn from(value: Hashtag) -> Self {
+        value.0
+    }
+}
+
+/// A post's hashtags, deduplicated case-insensitively (the first spelling wins), in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct Hashtags(Vec<Hashtag>);
+
+impl Hashtags {
+    /// Validates each tag and drops case-insensitive duplicates.
+    ///
+    /// # Errors
+    /// The first invalid tag.
+    pub fn parse<I, S>(tags: I) -> Result<Self, ValidationError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut out = Self::default();
+        for tag in tags {
+            out.push(Hashtag::parse(tag)?);
+        }
+        Ok(out)
+    }
+
+    /// Adds a tag unless an equal one (ignoring case) is already present. Returns whether it was
+    /// added.
+    pub fn push(&mut self, tag: Hashtag) -> bool {
+        let key = tag.fold();
+        if self.0.iter().any(|t| t.fold() == key) {
+            return false;
+        }
+        self.0.push(tag);
+        true
+    }
+
+    /// Keeps the first `n` tags.
+    pub fn truncate(&mut self, n: usize) {
+        self.0.truncate(n);
+    }
+
+    /// Removes and returns the last tag.
+    pub fn pop(&mut self) -> Option<Hashtag> {
+        self.0.pop()
+    }
+
+    /// The tags, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Hashtag> {
+        self.0.iter()
+    }
+
+    /// How many tags.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tags as plain strings (without `#`).
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(|t| t.0.clone()).collect()
+    }
+}
+
+impl TryFrom<Vec<String>> for Hashtags {
+    type Error = ValidationError;
+    fn try_from(value: Vec<String>) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<Hashtags> for Vec<String> {
+    fn from(value: Hashtags) -> Self {
+        value.0.into_iter().map(String::from).collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Hashtags {
+    type Item = &'a Hashtag;
+    type IntoIter = std::slice::Iter<'a, Hashtag>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Longest media URL accepted.
+pub const MAX_URL_LEN: usize = 2_048;
+
+/// What a media URL points at, judged by the extension of its path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MediaKind {
+    /// `.jpg` / `.jpeg`.
+    Jpeg,
+    /// `.png`, `.webp`, `.gif`.
+    OtherImage,
+    /// `.mp4`.
+    Mp4,
+    /// `.mov`, `.m4v`, `.webm`.
+    OtherVideo,
+    /// No known extension.
+    Unknown,
+}
+
+impl MediaKind {
+    /// Whether this is a video.
+    pub const fn is_video(self) -> bool {
+        matches!(self, Self::Mp4 | Self::OtherVideo)
+    }
+
+    fn from_path(path: &str) -> Self {
+        let ext = path
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "jpg" | "jpeg" => Self::Jpeg,
+            "png" | "webp" | "gif" => Self::OtherImage,
+            "mp4" => Self::Mp4,
+            "mov" | "m4v" | "webm" => Self::OtherVideo,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// An absolute `https` URL of an image or video.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MediaUrl {
+    url: String,
+    kind: MediaKind,
+}
+
+impl MediaUrl {
+    /// Validates a media URL: `https://host[:port]/path[?query]`, no spaces or control characters.
+    ///
+    /// # Errors
+    /// `media_urls` is not an absolute https URL or is too long.
+    pub fn parse(text: impl Into<String>) -> Result<Self, ValidationError> {
+        let url = text.into();
+        let invalid = |reason: &'static str| Err(ValidationError::new("media_urls", reason));
+        if url.len() > MAX_URL_LEN {
+            return invalid("a media URL must be at most 2048 bytes");
+        }
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return invalid("a media URL must not contain spaces or control characters");
+        }
+        let Some(rest) = url
+            .get(..8)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+            .map(|_| &url[8..])
+        else {
+            return invalid("a media URL must be an absolute https:// URL");
+        };
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path_and_more) = rest.split_at(authority_end);
+        if authority.contains('@') {
+            return invalid("a media URL must not contain credentials");
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        let host_ok = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !host_ok {
+            return invalid("a media URL must have a valid host name");
+        }
+        if let Some(port) = port
+            && port.parse::<u16>().map_or(true, |p| p == 0)
+        {
+            return invalid("a media URL has an invalid port");
+        }
+        let path = path_and_more.split(['?', '#']).next().unwrap_or_default();
+        let kind = MediaKind::from_path(path);
+        Ok(Self { url, kind })
+    }
+
+    /// What the URL points at.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+}
+
+impl AsRef<str> for MediaUrl {
+    fn as_ref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl fmt::Display for MediaUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+impl TryFrom<String> for MediaUrl {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<MediaUrl> for String {
+    fn from(value: MediaUrl) -> Self {
+        value.url
+    }
+}
+
+/// Parses a list of media URLs; at most 35 (the most any platform takes).
+///
+/// # Errors
+/// The first invalid URL, or too many.
+pub fn parse_media_urls<I, S>(urls: I) -> Result<Vec<MediaUrl>, ValidationError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let urls: Vec<MediaUrl> = urls
+        .into_iter()
+        .map(MediaUrl::parse)
+        .collect::<Result<_, _>>()?;
+    if urls.len() > 35 {
+        return Err(ValidationError::new("media_urls", "at most 35 media URLs"));
+    }
+    Ok(urls)
+}

@@ -1,0 +1,15 @@
+//! Posts: their content, their publication state machine, and the post use cases.
+
+mod content;
+mod model;
+pub(crate) mod service;
+
+pub use content::{
+    Caption, Hashtag, Hashtags, MAX_CAPTION_CHARS, MAX_HASHTAG_CHARS, MAX_URL_LEN, MediaKind,
+    MediaUrl, parse_media_urls,
+};
+pub use model::{
+    Lease, MAX_SCHEDULE_AHEAD, NewPost, Post, PostRecord, PostStatus, Published,
+    check_schedule_time,
+};
+pub use service::{CreatePost, MAX_CALENDAR_DAYS, PostFilter, PostPatch, PostService};

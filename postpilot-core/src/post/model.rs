@@ -1,0 +1,613 @@
+//! The post and its publication state machine (DESIGN.md §2).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::id::{AccountId, PostId, QueueItemId, UserId};
+use crate::platform::Platform;
+use crate::post::{Caption, Hashtags, MediaUrl};
+use crate::{InvalidTransition, ValidationError};
+
+/// Furthest ahead a post may be scheduled.
+pub const MAX_SCHEDULE_AHEAD: Duration = Duration::days(365);
+
+/// Where a post is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostStatus {
+    /// Being written; not going anywhere.
+    Draft,
+    /// Waiting for its time (or its next attempt).
+    Scheduled,
+    /// Claimed by a worker, which holds a lease on it.
+    Publishing,
+    /// On the platform. Immutable.
+    Posted,
+    /// Gave up; `error_message` says why. The user may reschedule.
+    Failed,
+}
+
+impl PostStatus {
+    /// Every status.
+    pub const ALL: [Self; 5] = [
+        Self::Draft,
+        Self::Scheduled,
+        Self::Publishing,
+        Self::Posted,
+        Self::Failed,
+    ];
+
+    /// The stable lower-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Scheduled => "scheduled",
+            Self::Publishing => "publishing",
+            Self::Posted => "posted",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Whether the user may still edit or delete a post in this state.
+    pub const fn is_editable(self) -> bool {
+        matches!(self, Self::Draft | Self::Scheduled)
+    }
+
+    fn refuse(self, to: Self) -> InvalidTransition {
+        InvalidTransition {
+            entity: "post",
+            from: self.as_str(),
+            to: to.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for PostStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for PostStatus {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "status",
+                    "must be one of draft, scheduled, publishing, posted, failed",
+                )
+            })
+    }
+}
+
+/// A worker's claim on a post being published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The worker holding it.
+    pub owner: String,
+    /// When the claim lapses and another worker may rescue the post.
+    pub expires_at: DateTime<Utc>,
+    /// Fencing token: strictly increases with every claim of this post. A commit must present
+    /// the token of the current claim.
+    pub token: i64,
+}
+
+/// Where a published post lives on its platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The platform's id of the post.
+    pub remote_id: String,
+    /// A public link to it, if the platform gives one.
+    pub url: Option<String>,
+}
+
+/// A post on one social account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Post {
+    pub(crate) id: PostId,
+    pub(crate) user_id: UserId,
+    pub(crate) account_id: AccountId,
+    pub(crate) queue_item_id: Option<QueueItemId>,
+    pub(crate) platform: Platform,
+    pub(crate) content: Caption,
+    pub(crate) media_urls: Vec<MediaUrl>,
+    pub(crate) hashtags: Hashtags,
+    pub(crate) status: PostStatus,
+    pub(crate) scheduled_for: Option<DateTime<Utc>>,
+    pub(crate) next_attempt_at: Option<DateTime<Utc>>,
+    pub(crate) attempts: u32,
+    pub(crate) lease: Option<Lease>,
+    pub(crate) lease_token: i64,
+    pub(crate) posted_at: Option<DateTime<Utc>>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) external_url: Option<String>,
+    pub(crate) error_message: Option<String>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+}
+
+/// What a new post is made of, already validated against its platform.
+#[derive(Clone, Debug)]
+pub struct NewPost {
+    /// Its id.
+    pub id: PostId,
+    /// The owner.
+    pub user_id: UserId,
+    /// The target account.
+    pub account_id: AccountId,
+    /// The queue item it was approved from, if any.
+    pub queue_item_id: Option<QueueItemId>,
+    /// The account's platform.
+    pub platform: Platform,
+    /// The caption.
+    pub content: Caption,
+    /// Media.
+    pub media_urls: Vec<MediaUrl>,
+    /// Hashtags.
+    pub hashtags: Hashtags,
+}
+
+/// Checks that `at` is a valid publication time: strictly after `now`, at most a year ahead.
+///
+/// # Errors
+/// `scheduled_for` is in the past (or now) or too far ahead.
+pub fn check_schedule_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ValidationError> {
+    if at <= now {
+        return Err(ValidationError::new(
+            "scheduled_for",
+            "must be in the future",
+        ));
+    }
+    if at > now + MAX_SCHEDULE_AHEAD {
+        return Err(ValidationError::new(
+            "scheduled_for",
+            "must be at most 365 days ahead",
+        ));
+    }
+    Ok(())
+}
+
+impl Post {
+    /// A new draft post, or a scheduled one when `scheduled_for` is given (and valid).
+    ///
+    /// # Errors
+    /// The content breaks the platform's rules, or the time is not in the future.
+    pub fn create(
+        new: NewPost,
+        scheduled_for: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
+        new.platform
+            .rules()
+            .check(&new.content, &new.hashtags, &new.media_urls)?;
+        if let Some(at) = scheduled_for {
+            check_schedule_time(at, now)?;
+        }
+        Ok(Self {
+            id: new.id,
+            user_id: new.user_id,
+            account_id: new.account_id,
+            queue_item_id: new.queue_item_id,
+            platform: new.platform,
+            content: new.content,
+            media_urls: new.media_urls,
+            hashtags: new.hashtags,
+            status: if scheduled_for.is_some() {
+                PostStatus::Scheduled
+            } else {
+                PostStatus::Draft
+            },
+            scheduled_for,
+            next_attempt_at: None,
+            attempts: 0,
+            lease: None,
+            lease_token: 0,
+            posted_at: None,
+            external_id: None,
+            external_url: None,
+            error_message: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Edits the content (only in draft or scheduled), re-checking the platform's rules.
+    ///
+    /// # Errors
+    /// The post is no longer editable, or the new content breaks the rules.
+    pub fn edit(
+        &mut self,
+        content: Option<Caption>,
+        media_urls: Option<Vec<MediaUrl>>,
+        hashtags: Option<Hashtags>,
+        now: DateTime<Utc>,
+    ) -> crate::Result<()> {
+        if !self.status.is_editable() {
+            return Err(self.status.refuse(self.status).into());
+        }
+        let content = content.unwrap_or_else(|| self.content.clone());
+        let media_urls = media_urls.unwrap_or_else(|| self.media_urls.clone());
+        let hashtags = hashtags.unwrap_or_else(|| self.hashtags.clone());
+        self.platform
+            .rules()
+            .check(&content, &hashtags, &media_urls)?;
+        self.content = content;
+        self.media_urls = media_urls;
+        self.hashtags = hashtags;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Schedules (or reschedules) the post at `at`: from draft, scheduled or failed.
+    ///
+    /// # Errors
+    /// The transition is not allowed from the current state, `at` is not a valid time, or the
+    /// content breaks the platform's rules.
+    pub fn schedule(&mut self, at: DateTime<Utc>, now: DateTime<Utc>) -> crate::Result<()> {
+        if !matches!(
+            self.status,
+            PostStatus::Draft | PostStatus::Scheduled | PostStatus::Failed
+        ) {
+            return Err(self.status.refuse(PostStatus::Scheduled).into());
+        }
+        check_schedule_time(at, now)?;
+        self.platform
+            .rules()
+            .check(&self.content, &self.hashtags, &self.media_urls)?;
+        if self.status == PostStatus::Failed {
+            self.attempts = 0;
+            self.error_message = None;
+        }
+        self.status = PostStatus::Scheduled;
+        self.scheduled_for = Some(at);
+        self.next_attempt_at = None;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Takes a scheduled post back to draft (`scheduled_for: null`). A draft stays a draft.
+    ///
+    /// # Errors
+    /// The post is not in draft or scheduled.
+    pub fn unschedule(&mut self, now: DateTime<Utc>) -> Result<(), InvalidTransition> {
+        if !self.status.is_editable() {
+            return Err(self.status.refuse(PostStatus::Draft));
+        }
+        self.status = PostStatus::Draft;
+        self.scheduled_for = None;
+        self.next_attempt_at = None;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Checks the post may be deleted (draft or scheduled only).
+    ///
+    /// # Errors
+    /// Posts being published, posted or failed are kept.
+    pub fn ensure_deletable(&self) -> Result<(), InvalidTransition> {
+        if self.status.is_editable() {
+            Ok(())
+        } else {
+            Err(InvalidTransition {
+                entity: "post",
+                from: self.status.as_str(),
+                to: "deleted",
+            })
+        }
+    }
+
+    /// When the post is next due for an attempt, if it is scheduled.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            PostStatus::Scheduled => self.next_attempt_at.or(self.scheduled_for),
+            _ => None,
+        }
+    }
+
+    /// Whether a worker may claim the post at `now`: due and scheduled, or publishing with an
+    /// expired lease (a rescue).
+    pub fn is_claimable(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            PostStatus::Scheduled => self.due_at().is_some_and(|at| at <= now),
+            PostStatus::Publishing => self.lease.as_ref().is_some_and(|l| l.expires_at <= now),
+            _ => false,
+        }
+    }
+
+    /// A worker claims the post, taking a new lease. Returns whether this is a rescue of a
+    /// lapsed claim (which must be reconciled through `lookup` before publishing again).
+    ///
+    /// # Errors
+    /// The post is not claimable at `now`.
+    pub fn claim(
+        &mut self,
+        worker: &str,
+        lease_for: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, InvalidTransition> {
+        if !self.is_claimable(now) {
+            return Err(self.status.refuse(PostStatus::Publishing));
+        }
+        let rescued = self.status == PostStatus::Publishing;
+        self.lease_token += 1;
+        self.lease = Some(Lease {
+            owner: worker.to_owned(),
+            expires_at: now + lease_for,
+            token: self.lease_token,
+        });
+        self.status = PostStatus::Publishing;
+        self.updated_at = now;
+        Ok(rescued)
+    }
+
+    fn ensure_publishing(&self, to: PostStatus) -> Result<(), InvalidTransition> {
+        if self.status == PostStatus::Publishing {
+            Ok(())
+        } else {
+            Err(self.status.refuse(to))
+        }
+    }
+
+    /// The platform confirmed the post.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn mark_posted(
+        &mut self,
+        published: Published,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.ensure_publishing(PostStatus::Posted)?;
+        self.status = PostStatus::Posted;
+        self.posted_at = Some(now);
+        self.external_id = Some(published.remote_id);
+        self.external_url = published.url;
+        self.error_message = None;
+        self.lease = None;
+        self.next_attempt_at = None;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// A failed attempt that may be retried at `at`; counts as an attempt.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn retry_at(
+        &mut self,
+        at: DateTime<Utc>,
+        error: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.ensure_publishing(PostStatus::Scheduled)?;
+        self.attempts += 1;
+        self.snooze_inner(at, Some(error.into()), now);
+        Ok(())
+    }
+
+    /// The platform asked to wait until `until`; does not count as an attempt.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn snooze(
+        &mut self,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.ensure_publishing(PostStatus::Scheduled)?;
+        self.snooze_inner(until, None, now);
+        Ok(())
+    }
+
+    /// A worker gives its claim back untouched (graceful shutdown): due again at once.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn release(&mut self, now: DateTime<Utc>) -> Result<(), InvalidTransition> {
+        self.ensure_publishing(PostStatus::Scheduled)?;
+        self.status = PostStatus::Scheduled;
+        self.lease = None;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn snooze_inner(&mut self, at: DateTime<Utc>, error: Option<String>, now: DateTime<Utc>) {
+        self.status = PostStatus::Scheduled;
+        self.next_attempt_at = Some(at);
+        if error.is_some() {
+            self.error_message = error;
+        }
+        self.lease = None;
+        self.updated_at = now;
+    }
+
+    /// Gives up: a permanent failure, attempts exhausted, or the account needs reconnecting.
+    /// Allowed from publishing, and from scheduled (a post whose account lost its authorisation).
+    ///
+    /// # Errors
+    /// The post is in draft, posted or already failed.
+    pub fn fail(
+        &mut self,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        if !matches!(self.status, PostStatus::Publishing | PostStatus::Scheduled) {
+            return Err(self.status.refuse(PostStatus::Failed));
+        }
+        self.status = PostStatus::Failed;
+        self.error_message = Some(reason.into());
+        self.lease = None;
+        self.next_attempt_at = None;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The key under which the platform recognises every attempt at this post, so a retried or
+    /// rescued publication is never posted twice.
+    pub fn idempotency_key(&self) -> String {
+        format!("postpilot-{}", self.id)
+    }
+}
+
+/// Read access to every field.
+impl Post {
+    /// Its id.
+    pub fn id(&self) -> PostId {
+        self.id
+    }
+    /// The owner.
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    /// The target account.
+    pub fn account_id(&self) -> AccountId {
+        self.account_id
+    }
+    /// The queue item it came from.
+    pub fn queue_item_id(&self) -> Option<QueueItemId> {
+        self.queue_item_id
+    }
+    /// The platform (the account's).
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+    /// The caption.
+    pub fn content(&self) -> &Caption {
+        &self.content
+    }
+    /// Media URLs.
+    pub fn media_urls(&self) -> &[MediaUrl] {
+        &self.media_urls
+    }
+    /// Hashtags.
+    pub fn hashtags(&self) -> &Hashtags {
+        &self.hashtags
+    }
+    /// The state.
+    pub fn status(&self) -> PostStatus {
+        self.status
+    }
+    /// When the user wants it published.
+    pub fn scheduled_for(&self) -> Option<DateTime<Utc>> {
+        self.scheduled_for
+    }
+    /// When the next retry is due, after a failed attempt or a rate limit.
+    pub fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        self.next_attempt_at
+    }
+    /// Failed attempts so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    /// The current worker's claim.
+    pub fn lease(&self) -> Option<&Lease> {
+        self.lease.as_ref()
+    }
+    /// The fencing token of the latest claim (0: never claimed).
+    pub fn lease_token(&self) -> i64 {
+        self.lease_token
+    }
+    /// When it was published.
+    pub fn posted_at(&self) -> Option<DateTime<Utc>> {
+        self.posted_at
+    }
+    /// The platform's id of the published post.
+    pub fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
+    }
+    /// The public link to the published post.
+    pub fn external_url(&self) -> Option<&str> {
+        self.external_url.as_deref()
+    }
+    /// Why the last attempt failed.
+    pub fn error_message(&self) -> Option<&str> {
+        self.error_message.as_deref()
+    }
+    /// Creation time.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    /// Last change.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+}
+
+/// Rebuilds a stored post (for store adapters reading rows). Performs no validation beyond the
+/// field types: the row was valid when written.
+#[derive(Clone, Debug)]
+pub struct PostRecord {
+    /// See [`Post::id`].
+    pub id: PostId,
+    /// See [`Post::user_id`].
+    pub user_id: UserId,
+    /// See [`Post::account_id`].
+    pub account_id: AccountId,
+    /// See [`Post::queue_item_id`].
+    pub queue_item_id: Option<QueueItemId>,
+    /// See [`Post::platform`].
+    pub platform: Platform,
+    /// See [`Post::content`].
+    pub content: Caption,
+    /// See [`Post::media_urls`].
+    pub media_urls: Vec<MediaUrl>,
+    /// See [`Post::hashtags`].
+    pub hashtags: Hashtags,
+    /// See [`Post::status`].
+    pub status: PostStatus,
+    /// See [`Post::scheduled_for`].
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// See [`Post::next_attempt_at`].
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// See [`Post::attempts`].
+    pub attempts: u32,
+    /// See [`Post::lease`].
+    pub lease: Option<Lease>,
+    /// See [`Post::lease_token`].
+    pub lease_token: i64,
+    /// See [`Post::posted_at`].
+    pub posted_at: Option<DateTime<Utc>>,
+    /// See [`Post::external_id`].
+    pub external_id: Option<String>,
+    /// See [`Post::external_url`].
+    pub external_url: Option<String>,
+    /// See [`Post::error_message`].
+    pub error_message: Option<String>,
+    /// See [`Post::created_at`].
+    pub created_at: DateTime<Utc>,
+    /// See [`Post::updated_at`].
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PostRecord> for Post {
+    fn from(r: PostRecord) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            account_id: r.account_id,
+            queue_item_id: r.queue_item_id,
+            platform: r.platform,
+            content: r.content,
+            media_urls: r.media_urls,
+            hashtags: r.hashtags,
+            status: r.status,
+            scheduled_for: r.scheduled_for,
+            next_attempt_at: r.next_attempt_at,
+            attempts: r.attempts,
+            lease: r.lease,
+            lease_token: r.lease_token,
+            posted_at: r.posted_at,
+            external_id: r.external_id,
+            external_url: r.external_url,
+            error_message: r.error_message,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Post use cases.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::ValidationError;
+use crate::engine::Deps;
+use crate::error::{Error, LimitedResource, Result};
+use crate::id::{AccountId, PostId, UserId};
+use crate::page::{Page, PageRequest};
+use crate::plan::{MonthWindow, PostQuota};
+use crate::post::{Caption, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
+use crate::store::{PostListFilter, StoreError};
+
+/// Longest calendar range, in days.
+pub const MAX_CALENDAR_DAYS: u64 = 366;
+
+/// A new post, as a client sends it.
+#[derive(Clone, Debug)]
+pub struct CreatePost {
+    /// The target account (its platform becomes the post's).
+    pub account_id: AccountId,
+    /// The caption.
+    pub content: String,
+    /// Media URLs.
+    pub media_urls: Vec<String>,
+    /// Hashtags (with or without `#`).
+    pub hashtags: Vec<String>,
+    /// When to publish; the post is created `scheduled` when given, `draft` otherwise.
+    pub scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// A partial update: `None` leaves a field alone; `scheduled_for: Some(None)` clears the time,
+/// taking a scheduled post back to draft.
+#[derive(Clone, Debug, Default)]
+pub struct PostPatch {
+    /// New caption.
+    pub content: Option<String>,
+    /// New media.
+    pub media_urls: Option<Vec<String>>,
+    /// New hashtags.
+    pub hashtags: Option<Vec<String>>,
+    /// New time (`Some(None)`: unschedule).
+    pub scheduled_for: Option<Option<DateTime<Utc>>>,
+}
+
+/// Filters of the post list.
+pub type PostFilter = PostListFilter;
+
+/// Creating, editing, scheduling and listing posts.
+#[derive(Clone, Debug)]
+pub struct PostService {
+    deps: Arc<Deps>,
+}
+
+pub(crate) fn quota_error(limit: crate::plan::Limit) -> Error {
+    Error::PlanLimit {
+        resource: LimitedResource::PostsPerMonth,
+        limit: limit.max().unwrap_or(u32::MAX),
+    }
+}
+
+pub(crate) fn stale_post() -> Error {
+    Error::Conflict("the post changed while it was being updated; reload it and retry".into())
+}
+
+impl PostService {
+    pub(crate) fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    /// The user's quota for posts created now.
+    pub(crate) async fn quota(deps: &Deps, user: UserId) -> Result<PostQuota> {
+        Ok(PostQuota {
+            window: MonthWindow::containing(deps.now()),
+            limit: deps.plan_of(user).await?.limits().max_items,
+        })
+    }
+
+    /// Creates a post on one of the user's connected accounts, within the monthly quota.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an account that is not the user's; [`Error::Validation`] for
+    /// content the platform would refuse, a past time, or a disconnected account;
+    /// [`Error::PlanLimit`] when the month's quota is used up.
+    pub async fn create(&self, user: UserId, request: CreatePost) -> Result<Post> {
+        let content = Caption::parse(request.content)?;
+        let media_urls = parse_media_urls(request.media_urls)?;
+        let hashtags = Hashtags::parse(&request.hashtags)?;
+        let account = self
+            .deps
+            .store
+            .account(user, request.account_id)
+            .await?
+            .ok_or(Error::NotFound("account"))?;
+        if !account.is_connected {
+            return Err(ValidationError::new(
+                "account_id",
+                "the account is disconnected; reconnect it first",
+            )
+            .into());
+        }
+        let post = Post::create(
+            NewPost {
+                id: self.deps.new_id(),
+                user_id: user,
+                account_id: account.id,
+                queue_item_id: None,
+                platform: account.platform,
+                content,
+                media_urls,
+                hashtags,
+            },
+            request.scheduled_for,
+            self.deps.now(),
+        )?;
+        let quota = Self::quota(&self.deps, user).await?;
+        match self.deps.store.insert_post(&post, quota).await {
+            Ok(()) => Ok(post),
+            Err(StoreError::LimitReached) => Err(quota_error(quota.limit)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One of the user's posts.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if absent or someone else's.
+    pub async fn get(&self, user: UserId, id: PostId) -> Result<Post> {
+        self.deps
+            .store
+            .post(user, id)
+            .await?
+            .ok_or(Error::NotFound("post"))
+    }
+
+    /// The user's posts, newest first, optionally filtered by status and platform.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn list(
+        &self,
+        user: UserId,
+        filter: PostFilter,
+        page: PageRequest,
+    ) -> Result<Page<Post>> {
+        Ok(self.deps.store.list_posts(user, filter, page).await?)
+    }
+
+    async fn save(&self, post: &Post, was: PostStatus) -> Result<()> {
+        match self.deps.store.update_post(post, &[was]).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Stale) => Err(stale_post()),
+            Err(StoreError::NotFound) => Err(Error::NotFound("post")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Edits a draft or scheduled post. `scheduled_for: Some(None)` unschedules it;
+    /// `Some(Some(t))` (re)schedules it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] once the post is publishing, posted or failed;
+    /// [`Error::Validation`] for content the platform would refuse or a past time.
+    pub async fn update(&self, user: UserId, id: PostId, patch: PostPatch) -> Result<Post> {
+        let content = patch.content.map(Caption::parse).transpose()?;
+        let media_urls = patch.media_urls.map(parse_media_urls).transpose()?;
+        let hashtags = patch.hashtags.as_deref().map(Hashtags::parse).transpose()?;
+        let mut post = self.get(user, id).await?;
+        let was = post.status();
+        let now = self.deps.now();
+        post.edit(content, media_urls, hashtags, now)?;
+        match patch.scheduled_for {
+            Some(Some(at)) => post.schedule(at, now)?,
+            Some(None) => post.unschedule(now)?,
+            None => {}
+        }
+        self.save(&post, was).await?;
+        Ok(post)
+    }
+
+    /// Schedules a draft (or reschedules a scheduled or failed post) for `at`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a time not in the future (or more than a year ahead);
+    /// [`Error::InvalidTransition`] from publishing or posted.
+    pub async fn schedule(&self, user: UserId, id: PostId, at: DateTime<Utc>) -> Result<Post> {
+        let mut post = self.get(user, id).await?;
+        let was = post.status();
+        post.schedule(at, self.deps.now())?;
+        self.save(&post, was).await?;
+        Ok(post)
+    }
+
+    /// Deletes a draft or scheduled post.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] once it is publishing, posted or failed.
+    pub async fn delete(&self, user: UserId, id: PostId) -> Result<()> {
+        let post = self.get(user, id).await?;
+        post.ensure_deletable()?;
+        match self
+            .deps
+            .store
+            .delete_post(user, id, &[PostStatus::Draft, PostStatus::Scheduled])
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::Stale) => Err(stale_post()),
+            Err(StoreError::NotFound) => Err(Error::NotFound("post")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user's posts with a time between `start` and `end` (inclusive local dates in `tz`),
+    /// grouped by local date; days without posts are absent.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] when `end` is before `start` or the range exceeds 366 days.
+    pub async fn calendar(
+        &self,
+        user: UserId,
+        start: NaiveDate,
+        end: NaiveDate,
+        tz: Tz,
+    ) -> Result<BTreeMap<NaiveDate, Vec<Post>>> {
+        if end < start {
+            return Err(ValidationError::new("end_date", "must not be before start_date").into());
+        }
+        if (end - start).num_days() >= i64::try_from(MAX_CALENDAR_DAYS).unwrap_or(i64::MAX) {
+            return Err(
+                ValidationError::new("end_date", "the range must be at most 366 days").into(),
+            );
+        }
+        let day_after_end = end
+            .checked_add_days(Days::new(1))
+            .ok_or_else(|| ValidationError::new("end_date", "is out of range"))?;
+        let local_midnight = |date: NaiveDate| -> Result<DateTime<Utc>> {
+            let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+            // Midnight may not exist (DST gap) or be ambiguous: take the earliest instant of the day.
+            tz.from_local_datetime(&naive)
+                .earliest()
+                .or_else(|| {
+                    tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                        .earliest()
+                })
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(|| {
+                    ValidationError::new("start_date", "is not a valid local date").into()
+                })
+        };
+        let from = local_midnight(start)?;
+        let to = local_midnight(day_after_end)?;
+        let mut days: BTreeMap<NaiveDate, Vec<Post>> = BTreeMap::new();
+        for post in self.deps.store.posts_between(user, from, to).await? {
+            if let Some(at) = post.scheduled_for() {
+                days.entry(at.with_timezone(&tz).date_naive())
+                    .or_default()
+                    .push(post);
+            }
+        }
+        Ok(days)
+    }
+}

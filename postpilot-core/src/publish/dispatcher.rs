@@ -1,0 +1,454 @@
+//! One worker's publication tick: claim due posts, reconcile rescued ones, publish, commit the
+//! outcome fenced by the lease token, and keep every attempt in the ledger.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::analytics::PostMetrics;
+use crate::crypto::TokenContext;
+use crate::engine::Deps;
+use crate::error::{Error, Result};
+use crate::id::AccountId;
+use crate::post::{Post, Published};
+use crate::publish::{AttemptOutcome, PublicationAttempt, PublishError, PublishRequest};
+use crate::store::{ClaimedPost, StoreError};
+
+/// When to retry, and when to give up.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry; doubled for each further one (30 s × 2ⁿ).
+    pub base_delay: Duration,
+    /// Attempts before the post fails (default 5).
+    pub max_attempts: u32,
+    /// Random spread of each delay, as a fraction (0.2: ±20 %), so retries of many posts do not
+    /// hit the platform in lockstep.
+    pub jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base_delay: Duration::seconds(30),
+            max_attempts: 5,
+            jitter: 0.2,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay after the `failed`-th failed attempt (1-based), before jitter.
+    pub fn base_delay_after(&self, failed: u32) -> Duration {
+        let doublings = failed.saturating_sub(1).min(20);
+        self.base_delay * 2_i32.pow(doublings)
+    }
+
+    /// The delay after the `failed`-th failed attempt, with jitter drawn from `unit` (in [0, 1)).
+    pub fn delay_after(&self, failed: u32, unit: f64) -> Duration {
+        let base = self.base_delay_after(failed);
+        let factor = 1.0 + self.jitter * (unit.clamp(0.0, 1.0) * 2.0 - 1.0);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let millis = (base.num_milliseconds() as f64 * factor) as i64;
+        Duration::milliseconds(millis.max(0))
+    }
+}
+
+/// A worker's settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DispatcherConfig {
+    /// Posts claimed per tick.
+    pub batch_size: u32,
+    /// How long a claim lasts before another worker may rescue the post.
+    pub lease: Duration,
+    /// How long one publish call may take.
+    pub publish_timeout: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 50,
+            lease: Duration::seconds(120),
+            publish_timeout: Duration::seconds(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What one tick did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Posts claimed.
+    pub claimed: u32,
+    /// Published now.
+    pub posted: u32,
+    /// Found already published by an earlier, interrupted attempt.
+    pub reconciled: u32,
+    /// Rescheduled after a transient failure or timeout.
+    pub retried: u32,
+    /// Postponed by a rate limit.
+    pub snoozed: u32,
+    /// Failed for good.
+    pub failed: u32,
+    /// Outcomes discarded because another worker took the claim over.
+    pub lease_lost: u32,
+}
+
+impl TickReport {
+    fn count(&mut self, outcome: AttemptOutcome) {
+        let slot = match outcome {
+            AttemptOutcome::Posted => &mut self.posted,
+            AttemptOutcome::Reconciled => &mut self.reconciled,
+            AttemptOutcome::Retry | AttemptOutcome::TimedOut => &mut self.retried,
+            AttemptOutcome::RateLimited => &mut self.snoozed,
+            AttemptOutcome::AuthExpired | AttemptOutcome::Rejected | AttemptOutcome::GaveUp => {
+                &mut self.failed
+            }
+            AttemptOutcome::LeaseLost => &mut self.lease_lost,
+        };
+        *slot += 1;
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.posted += other.posted;
+        self.reconciled += other.reconciled;
+        self.retried += other.retried;
+        self.snoozed += other.snoozed;
+        self.failed += other.failed;
+        self.lease_lost += other.lease_lost;
+    }
+}
+
+/// A publication worker. Many may run at once, in one process or many, over one store.
+#[derive(Clone, Debug)]
+pub struct Dispatcher {
+    deps: Arc<Deps>,
+    worker: String,
+    config: DispatcherConfig,
+}
+
+fn random_unit() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let unit = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    unit
+}
+
+/// The decision a finished attempt leads to.
+struct Decision {
+    outcome: AttemptOutcome,
+    remote_id: Option<String>,
+    error: Option<String>,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(deps: Arc<Deps>, worker: String, config: DispatcherConfig) -> Self {
+        Self {
+            deps,
+            worker,
+            config,
+        }
+    }
+
+    /// This worker's name (it owns the leases it takes).
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    /// One tick: claims up to a batch of due posts and settles each. Posts of one account are
+    /// published one at a time; different accounts in parallel.
+    ///
+    /// # Errors
+    /// The store failed to claim; failures after the claim are settled per post (an uncommitted
+    /// claim simply lapses and is rescued later).
+    pub async fn run_once(&self) -> Result<TickReport> {
+        let claimed = self
+            .deps
+            .store
+            .claim_due(
+                self.deps.now(),
+                self.config.batch_size,
+                self.config.lease,
+                &self.worker,
+            )
+            .await?;
+        let mut report = TickReport {
+            claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
+            ..TickReport::default()
+        };
+        let mut by_account: BTreeMap<AccountId, Vec<ClaimedPost>> = BTreeMap::new();
+        for claim in claimed {
+            by_account
+                .entry(claim.post.account_id())
+                .or_default()
+                .push(claim);
+        }
+        let lanes = by_account.into_values().map(|claims| async move {
+            let mut lane = TickReport::default();
+            for claim in claims {
+                match self.settle(claim).await {
+                    Ok(outcome) => lane.count(outcome),
+                    Err(error) => {
+                        // The claim lapses and another tick rescues it.
+                        let _ = error;
+                        lane.lease_lost += 1;
+                    }
+                }
+            }
+            lane
+        });
+        for lane in futures::future::join_all(lanes).await {
+            report.merge(lane);
+        }
+        Ok(report)
+    }
+
+    /// The earliest moment a post becomes claimable, for sleeping until then.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.deps.store.next_due_at().await?)
+    }
+
+    async fn settle(&self, claim: ClaimedPost) -> Result<AttemptOutcome> {
+        let ClaimedPost { mut post, rescued } = claim;
+        let token = post.lease_token();
+        let started_at = self.deps.now();
+        let publisher = self
+            .deps
+            .publishers
+            .get(&post.platform())
+            .cloned()
+            .ok_or_else(|| {
+                Error::unavailable("publisher", format!("no publisher for {}", post.platform()))
+            })?;
+
+        // An earlier attempt may have reached the platform without its outcome being committed
+        // (a crash, a lost lease, a timeout): look before publishing again.
+        let already = if rescued || post.attempts() > 0 {
+            publisher.lookup(&post.idempotency_key()).await
+        } else {
+            Ok(None)
+        };
+        let decision = match already {
+            Ok(Some(published)) => self.posted(&mut post, published, AttemptOutcome::Reconciled),
+            Err(e) => self.failed(&mut post, e),
+            Ok(None) => match self.request(&post).await {
+                Err(reason) => self.give_up(&mut post, AttemptOutcome::AuthExpired, reason),
+                Ok(request) => {
+                    let timeout = self.config.publish_timeout.to_std().unwrap_or_default();
+                    match tokio::time::timeout(timeout, publisher.publish(&request)).await {
+                        Ok(Ok(published)) => {
+                            self.posted(&mut post, published, AttemptOutcome::Posted)
+                        }
+                        Ok(Err(e)) => self.failed(&mut post, e),
+                        Err(_) => {
+                            let reason = format!(
+                                "{} did not answer within {} s",
+                                post.platform(),
+                                self.config.publish_timeout.num_seconds()
+                            );
+                            self.retry(&mut post, AttemptOutcome::TimedOut, reason, None)
+                        }
+                    }
+                }
+            },
+        };
+        let outcome = match self.deps.store.commit_claim(&post, token).await {
+            Ok(()) => decision.outcome,
+            Err(StoreError::Stale | StoreError::NotFound) => AttemptOutcome::LeaseLost,
+            Err(e) => return Err(e.into()),
+        };
+        if outcome == AttemptOutcome::AuthExpired {
+            self.deps
+                .store
+                .mark_needs_reconnect(
+                    post.user_id(),
+                    post.account_id(),
+                    post.error_message()
+                        .unwrap_or("the account needs to be reconnected"),
+                    self.deps.now(),
+                )
+                .await?;
+        }
+        self.deps
+            .store
+            .record_attempt(&PublicationAttempt {
+                id: self.deps.new_id(),
+                post_id: post.id(),
+                user_id: post.user_id(),
+                attempt: post.attempts().max(1),
+                worker: self.worker.clone(),
+                lease_token: token,
+                started_at,
+                finished_at: self.deps.now(),
+                outcome,
+                remote_id: decision.remote_id,
+                error: decision.error,
+            })
+            .await?;
+        Ok(outcome)
+    }
+
+    /// The request for `post`, with its account's token opened; `Err` with a merchant-readable
+    /// reason when the account cannot publish.
+    async fn request(&self, post: &Post) -> std::result::Result<PublishRequest, String> {
+        let reconnect = format!(
+            "The {} account is not connected any more. Reconnect it, then reschedule this post.",
+            post.platform()
+        );
+        let account = match self
+            .deps
+            .store
+            .account(post.user_id(), post.account_id())
+            .await
+        {
+            Ok(Some(account)) if account.is_connected && !account.needs_reconnect => account,
+            _ => return Err(reconnect),
+        };
+        let access_token = match account.access_token_enc.as_deref() {
+            Some(sealed) => Some(
+                self.deps
+                    .cipher
+                    .open(
+                        sealed,
+                        TokenContext {
+                            user_id: post.user_id(),
+                            account_id: post.account_id(),
+                        },
+                    )
+                    .map_err(|_| reconnect)?,
+            ),
+            None => None,
+        };
+        Ok(PublishRequest {
+            post_id: post.id(),
+            user_id: post.user_id(),
+            account_id: post.account_id(),
+            account_external_id: account.account_id_external.to_string(),
+            platform: post.platform(),
+            idempotency_key: post.idempotency_key(),
+            caption: post.content().to_string(),
+            hashtags: post.hashtags().to_strings(),
+            media_urls: post.media_urls().iter().map(ToString::to_string).collect(),
+            access_token,
+        })
+    }
+
+    fn posted(&self, post: &mut Post, published: Published, outcome: AttemptOutcome) -> Decision {
+        let remote_id = Some(published.remote_id.clone());
+        let _ = post.mark_posted(published, self.deps.now());
+        Decision {
+            outcome,
+            remote_id,
+            error: None,
+        }
+    }
+
+    fn failed(&self, post: &mut Post, error: PublishError) -> Decision {
+        let platform = post.platform();
+        match error {
+            PublishError::Retryable { reason, after } => {
+                self.retry(post, AttemptOutcome::Retry, format!("{platform} failed temporarily: {reason}"), after)
+            }
+            PublishError::RateLimited { until } => {
+                let now = self.deps.now();
+                let _ = post.snooze(until.max(now), now);
+                Decision {
+                    outcome: AttemptOutcome::RateLimited,
+                    remote_id: None,
+                    error: Some(format!("{platform} rate limit; retrying at {until}")),
+                }
+            }
+            PublishError::AuthExpired => self.give_up(
+                post,
+                AttemptOutcome::AuthExpired,
+                format!(
+                    "{platform} no longer accepts this account's authorization. Reconnect the account, then reschedule this post."
+                ),
+            ),
+            PublishError::Rejected { reason } => self.give_up(
+                post,
+                AttemptOutcome::Rejected,
+                format!("{platform} refused the post: {reason}"),
+            ),
+        }
+    }
+
+    fn retry(
+        &self,
+        post: &mut Post,
+        outcome: AttemptOutcome,
+        reason: String,
+        after: Option<Duration>,
+    ) -> Decision {
+        let failed = post.attempts() + 1;
+        if failed >= self.config.retry.max_attempts {
+            return self.give_up(
+                post,
+                AttemptOutcome::GaveUp,
+                format!("Publishing failed {failed} times; last error: {reason}"),
+            );
+        }
+        let now = self.deps.now();
+        let delay = self
+            .config
+            .retry
+            .delay_after(failed, random_unit())
+            .max(after.unwrap_or_else(Duration::zero));
+        let _ = post.retry_at(now + delay, reason.clone(), now);
+        Decision {
+            outcome,
+            remote_id: None,
+            error: Some(reason),
+        }
+    }
+
+    fn give_up(&self, post: &mut Post, outcome: AttemptOutcome, reason: String) -> Decision {
+        let _ = post.fail(reason.clone(), self.deps.now());
+        Decision {
+            outcome,
+            remote_id: None,
+            error: Some(reason),
+        }
+    }
+
+    /// Refreshes the metrics of up to `limit` posted posts whose metrics are older than
+    /// `max_age` (or missing). Returns how many were refreshed.
+    ///
+    /// # Errors
+    /// The store failed; a platform failure skips that post.
+    pub async fn refresh_metrics(&self, max_age: Duration, limit: u32) -> Result<u32> {
+        let now = self.deps.now();
+        let posts = self
+            .deps
+            .store
+            .posts_needing_metrics(now - max_age, limit)
+            .await?;
+        let mut refreshed = 0;
+        for post in posts {
+            let (Some(remote_id), Some(publisher)) = (
+                post.external_id(),
+                self.deps.publishers.get(&post.platform()),
+            ) else {
+                continue;
+            };
+            if let Ok(counts) = publisher.fetch_metrics(remote_id).await {
+                let metrics = PostMetrics::new(post.id(), post.user_id(), counts, self.deps.now());
+                match self.deps.store.upsert_metrics(&metrics).await {
+                    Ok(()) => refreshed += 1,
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(refreshed)
+    }
+}

@@ -1,0 +1,166 @@
+//! Publishing to the platforms: the [`Publisher`] port, the publication ledger, the simulated
+//! publisher, and the [`Dispatcher`] that claims due posts and publishes them.
+
+mod dispatcher;
+mod simulated;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::analytics::MetricCounts;
+use crate::crypto::SecretString;
+use crate::id::{AccountId, AttemptId, PostId, UserId};
+use crate::platform::Platform;
+use crate::post::Published;
+
+pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy, TickReport};
+pub use simulated::{PublishCall, SimulatedPublisher};
+
+/// Everything a platform needs to publish one post.
+#[derive(Clone, Debug)]
+pub struct PublishRequest {
+    /// The post.
+    pub post_id: PostId,
+    /// Its owner.
+    pub user_id: UserId,
+    /// The account it goes to.
+    pub account_id: AccountId,
+    /// The account's id on the platform.
+    pub account_external_id: String,
+    /// The platform.
+    pub platform: Platform,
+    /// Same for every attempt at this post: the platform (or the publisher) uses it to refuse a
+    /// duplicate, and `lookup` finds an earlier success by it.
+    pub idempotency_key: String,
+    /// The caption.
+    pub caption: String,
+    /// Hashtags, without `#`.
+    pub hashtags: Vec<String>,
+    /// Media URLs.
+    pub media_urls: Vec<String>,
+    /// The account's OAuth access token, opened from its sealed form.
+    pub access_token: Option<SecretString>,
+}
+
+/// Why a publication failed, as the scheduler must treat it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// A transient failure (network, 5xx): retry with backoff; counts as an attempt.
+    #[error("temporary failure: {reason}")]
+    Retryable {
+        /// What went wrong.
+        reason: String,
+        /// The platform's hint of when to retry.
+        after: Option<Duration>,
+    },
+    /// The platform's rate limit: wait until `until`; does not count as an attempt.
+    #[error("rate limited until {until}")]
+    RateLimited {
+        /// When to try again.
+        until: DateTime<Utc>,
+    },
+    /// The account's authorisation is no longer valid: it must be reconnected.
+    #[error("the account's authorization expired")]
+    AuthExpired,
+    /// The platform refused the post for good (content policy, bad media, …).
+    #[error("rejected by the platform: {reason}")]
+    Rejected {
+        /// The platform's reason.
+        reason: String,
+    },
+}
+
+/// A platform client.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Publisher: Send + Sync + fmt::Debug {
+    /// Publishes a post.
+    ///
+    /// # Errors
+    /// [`PublishError`], which decides retry, snooze or failure.
+    async fn publish(&self, request: &PublishRequest) -> Result<Published, PublishError>;
+
+    /// Finds a post published earlier under `idempotency_key`, so a rescued publication is
+    /// never published twice. `Ok(None)`: the platform does not have it.
+    ///
+    /// # Errors
+    /// The lookup itself failed (treated as retryable).
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Published>, PublishError>;
+
+    /// The current counters of a published post.
+    ///
+    /// # Errors
+    /// The platform failed.
+    async fn fetch_metrics(&self, remote_id: &str) -> Result<MetricCounts, PublishError>;
+}
+
+/// How one attempt ended, as kept in the publication ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// Published.
+    Posted,
+    /// A rescue found the post already on the platform.
+    Reconciled,
+    /// Transient failure; retried later.
+    Retry,
+    /// Rate limited; snoozed.
+    RateLimited,
+    /// The account needs reconnecting; the post failed.
+    AuthExpired,
+    /// Refused by the platform; the post failed.
+    Rejected,
+    /// The publisher did not answer in time; retried later.
+    TimedOut,
+    /// Attempts exhausted; the post failed.
+    GaveUp,
+    /// The claim was lost to another worker before the outcome was committed.
+    LeaseLost,
+}
+
+impl AttemptOutcome {
+    /// The stable snake-case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Posted => "posted",
+            Self::Reconciled => "reconciled",
+            Self::Retry => "retry",
+            Self::RateLimited => "rate_limited",
+            Self::AuthExpired => "auth_expired",
+            Self::Rejected => "rejected",
+            Self::TimedOut => "timed_out",
+            Self::GaveUp => "gave_up",
+            Self::LeaseLost => "lease_lost",
+        }
+    }
+}
+
+/// One attempt at publishing a post: the publication ledger's row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PublicationAttempt {
+    /// Id.
+    pub id: AttemptId,
+    /// The post.
+    pub post_id: PostId,
+    /// Its owner.
+    pub user_id: UserId,
+    /// 1-based attempt number at the time.
+    pub attempt: u32,
+    /// The worker that made it.
+    pub worker: String,
+    /// The claim's fencing token.
+    pub lease_token: i64,
+    /// When the attempt started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// The platform's id, when published.
+    pub remote_id: Option<String>,
+    /// The error, when it failed.
+    pub error: Option<String>,
+}

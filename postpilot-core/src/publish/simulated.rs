@@ -1,0 +1,175 @@
+//! A simulated platform: records every call, can fail or slow down on demand, and — like a real
+//! platform without idempotency — creates a new remote post on every successful `publish`, so
+//! tests can prove nothing is published twice.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+
+use crate::analytics::MetricCounts;
+use crate::platform::Platform;
+use crate::post::Published;
+use crate::publish::{PublishError, PublishRequest, Publisher};
+
+/// One call to [`Publisher::publish`], as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishCall {
+    /// The idempotency key presented.
+    pub idempotency_key: String,
+    /// The caption sent.
+    pub caption: String,
+    /// Whether the call succeeded.
+    pub succeeded: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    calls: Vec<PublishCall>,
+    published: Vec<(String, Published)>,
+    faults: VecDeque<PublishError>,
+    latency: std::time::Duration,
+    lookups: u64,
+}
+
+/// An in-process stand-in for a platform API.
+#[derive(Debug)]
+pub struct SimulatedPublisher {
+    platform: Platform,
+    state: Mutex<State>,
+}
+
+impl SimulatedPublisher {
+    /// A publisher for `platform` that succeeds at once.
+    pub fn new(platform: Platform) -> Self {
+        Self {
+            platform,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next `publish` calls fail with these errors, in order.
+    pub fn fail_next(&self, error: PublishError) {
+        self.state().faults.push_back(error);
+    }
+
+    /// Every `publish` waits this long first.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state().latency = latency;
+    }
+
+    /// Every `publish` call so far.
+    pub fn calls(&self) -> Vec<PublishCall> {
+        self.state().calls.clone()
+    }
+
+    /// How many remote posts exist for `idempotency_key` (more than one: a double post).
+    pub fn published_count(&self, idempotency_key: &str) -> usize {
+        self.state()
+            .published
+            .iter()
+            .filter(|(key, _)| key == idempotency_key)
+            .count()
+    }
+
+    /// Remote posts created in all.
+    pub fn total_published(&self) -> usize {
+        self.state().published.len()
+    }
+
+    /// `lookup` calls so far.
+    pub fn lookups(&self) -> u64 {
+        self.state().lookups
+    }
+
+    /// Plants a remote post as if an earlier attempt had published it and crashed before
+    /// committing (for reconciliation tests).
+    pub fn preexisting(&self, idempotency_key: &str) -> Published {
+        let mut state = self.state();
+        let published = self.make_published(state.published.len() + 1);
+        state
+            .published
+            .push((idempotency_key.to_owned(), published.clone()));
+        published
+    }
+
+    fn make_published(&self, n: usize) -> Published {
+        let remote_id = format!("sim-{}-{n}", self.platform);
+        Published {
+            url: Some(format!("https://{}.example/p/{remote_id}", self.platform)),
+            remote_id,
+        }
+    }
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[async_trait]
+impl Publisher for SimulatedPublisher {
+    async fn publish(&self, request: &PublishRequest) -> Result<Published, PublishError> {
+        let latency = self.state().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let mut state = self.state();
+        let outcome = match state.faults.pop_front() {
+            Some(fault) => Err(fault),
+            None => {
+                let published = self.make_published(state.published.len() + 1);
+                state
+                    .published
+                    .push((request.idempotency_key.clone(), published.clone()));
+                Ok(published)
+            }
+        };
+        state.calls.push(PublishCall {
+            idempotency_key: request.idempotency_key.clone(),
+            caption: request.caption.clone(),
+            succeeded: outcome.is_ok(),
+        });
+        outcome
+    }
+
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<Published>, PublishError> {
+        let mut state = self.state();
+        state.lookups += 1;
+        Ok(state
+            .published
+            .iter()
+            .find(|(key, _)| key == idempotency_key)
+            .map(|(_, p)| p.clone()))
+    }
+
+    async fn fetch_metrics(&self, remote_id: &str) -> Result<MetricCounts, PublishError> {
+        if !self
+            .state()
+            .published
+            .iter()
+            .any(|(_, p)| p.remote_id == remote_id)
+        {
+            return Err(PublishError::Rejected {
+                reason: format!("no post {remote_id}"),
+            });
+        }
+        // Deterministic, plausible counters derived from the id.
+        let h = fnv1a(remote_id);
+        let impressions = 500 + h % 9_500;
+        let reach = impressions * 7 / 10;
+        Ok(MetricCounts {
+            impressions,
+            reach,
+            likes: impressions / 20 + (h >> 8) % 20,
+            comments: impressions / 200 + (h >> 16) % 5,
+            shares: impressions / 400 + (h >> 24) % 3,
+            clicks: impressions / 100 + (h >> 32) % 10,
+        })
+    }
+}

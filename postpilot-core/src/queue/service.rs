@@ -1,0 +1,430 @@
+//! Content-queue use cases.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::ValidationError;
+use crate::caption::{CaptionError, CaptionRequest, GeneratedCaption, ProductData, Tone};
+use crate::engine::Deps;
+use crate::error::{Error, Result};
+use crate::id::{AccountId, QueueItemId, UserId};
+use crate::page::{Page, PageRequest};
+use crate::platform::Platform;
+use crate::post::service::{PostService, quota_error};
+use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
+use crate::queue::{QueueItem, QueueStatus};
+use crate::store::StoreError;
+
+/// A new queue item.
+#[derive(Clone, Debug)]
+pub struct CreateQueueItem {
+    /// The product.
+    pub product_data: ProductData,
+    /// Target platforms (validated: at least one).
+    pub platforms: Vec<Platform>,
+    /// A caption written by hand, if any.
+    pub content: Option<String>,
+    /// Hashtags written by hand.
+    pub hashtags: Vec<String>,
+}
+
+/// A partial update of a pending item.
+#[derive(Clone, Debug, Default)]
+pub struct QueueItemPatch {
+    /// New caption.
+    pub ai_generated_content: Option<String>,
+    /// New hashtags.
+    pub hashtags: Option<Vec<String>>,
+    /// New platforms.
+    pub platforms: Option<Vec<Platform>>,
+    /// New product data.
+    pub product_data: Option<ProductData>,
+}
+
+/// Approval of an item into posts.
+#[derive(Clone, Debug)]
+pub struct ApproveItem {
+    /// One post is created per account (duplicates ignored); each must be the user's, connected,
+    /// and on one of the item's platforms.
+    pub account_ids: Vec<AccountId>,
+    /// When given, the posts are created `scheduled` for this time; `draft` otherwise.
+    pub scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// The approved item and the posts made from it.
+#[derive(Clone, Debug)]
+pub struct Approval {
+    /// The item, now approved.
+    pub item: QueueItem,
+    /// One post per target account.
+    pub posts: Vec<Post>,
+}
+
+/// The content queue: create, generate, review, approve.
+#[derive(Clone, Debug)]
+pub struct QueueService {
+    deps: Arc<Deps>,
+}
+
+fn stale_item() -> Error {
+    Error::Conflict("the queue item changed while it was being updated; reload it and retry".into())
+}
+
+impl QueueService {
+    pub(crate) fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    async fn generate_caption(
+        &self,
+        product: &ProductData,
+        platforms: &[Platform],
+        tone: Tone,
+    ) -> Result<GeneratedCaption> {
+        let request = CaptionRequest {
+            product: product.clone(),
+            platforms: platforms.to_vec(),
+            tone,
+        };
+        let generated = match self.deps.captions.generate(&request).await {
+            Ok(generated) => generated,
+            Err(CaptionError::Unavailable(source)) => {
+                return Err(Error::Unavailable {
+                    what: "caption generator",
+                    source,
+                });
+            }
+            Err(CaptionError::Refused(reason)) => {
+                return Err(ValidationError::new("product_data", reason).into());
+            }
+        };
+        // A generator is an outside service: hold its output to the platforms' rules too.
+        for platform in platforms {
+            let rules = platform.rules();
+            if rules.caption_length(generated.caption.as_ref(), &generated.hashtags)
+                > rules.max_caption
+                || rules
+                    .max_hashtags
+                    .is_some_and(|max| generated.hashtags.len() > max)
+            {
+                return Err(Error::unavailable(
+                    "caption generator",
+                    format!("generated a caption that breaks the {platform} rules"),
+                ));
+            }
+        }
+        Ok(generated)
+    }
+
+    async fn insert(&self, item: QueueItem) -> Result<QueueItem> {
+        self.deps.store.insert_queue_item(&item).await?;
+        Ok(item)
+    }
+
+    fn new_item(
+        &self,
+        user: UserId,
+        product_data: ProductData,
+        platforms: Vec<Platform>,
+    ) -> QueueItem {
+        let now = self.deps.now();
+        QueueItem {
+            id: self.deps.new_id(),
+            user_id: user,
+            product_data,
+            ai_generated_content: None,
+            hashtags: Hashtags::default(),
+            platforms,
+            tone: None,
+            status: QueueStatus::Pending,
+            rejection_reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Adds a pending item, with a hand-written caption or none yet.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an empty platform list or a bad caption.
+    pub async fn create(&self, user: UserId, request: CreateQueueItem) -> Result<QueueItem> {
+        if request.platforms.is_empty() {
+            return Err(
+                ValidationError::new("platforms", "must name at least one platform").into(),
+            );
+        }
+        let mut item = self.new_item(user, request.product_data, request.platforms);
+        item.ai_generated_content = request
+            .content
+            .map(|c| Caption::parse(c).map_err(|e| e.for_field("ai_generated_content")))
+            .transpose()?;
+        item.hashtags = Hashtags::parse(&request.hashtags)?;
+        self.insert(item).await
+    }
+
+    /// Adds a pending item whose caption and hashtags are written by the caption generator.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for an empty platform list; [`Error::Unavailable`] when the
+    /// generator is down (nothing is stored).
+    pub async fn generate(
+        &self,
+        user: UserId,
+        product_data: ProductData,
+        platforms: Vec<Platform>,
+        tone: Tone,
+    ) -> Result<QueueItem> {
+        if platforms.is_empty() {
+            return Err(
+                ValidationError::new("platforms", "must name at least one platform").into(),
+            );
+        }
+        let generated = self
+            .generate_caption(&product_data, &platforms, tone)
+            .await?;
+        let mut item = self.new_item(user, product_data, platforms);
+        item.ai_generated_content = Some(generated.caption);
+        item.hashtags = generated.hashtags;
+        item.tone = Some(tone);
+        self.insert(item).await
+    }
+
+    /// One of the user's items.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if absent or someone else's.
+    pub async fn get(&self, user: UserId, id: QueueItemId) -> Result<QueueItem> {
+        self.deps
+            .store
+            .queue_item(user, id)
+            .await?
+            .ok_or(Error::NotFound("queue item"))
+    }
+
+    /// The user's items, newest first, optionally by status.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn list(
+        &self,
+        user: UserId,
+        status: Option<QueueStatus>,
+        page: PageRequest,
+    ) -> Result<Page<QueueItem>> {
+        Ok(self.deps.store.list_queue_items(user, status, page).await?)
+    }
+
+    async fn save(&self, item: &QueueItem, was: QueueStatus) -> Result<()> {
+        match self.deps.store.update_queue_item(item, &[was]).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Stale) => Err(stale_item()),
+            Err(StoreError::NotFound) => Err(Error::NotFound("queue item")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Edits a pending item.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] unless pending; [`Error::Validation`].
+    pub async fn update(
+        &self,
+        user: UserId,
+        id: QueueItemId,
+        patch: QueueItemPatch,
+    ) -> Result<QueueItem> {
+        let content = patch
+            .ai_generated_content
+            .map(|c| Caption::parse(c).map_err(|e| e.for_field("ai_generated_content")))
+            .transpose()?;
+        let hashtags = patch.hashtags.as_deref().map(Hashtags::parse).transpose()?;
+        if patch.platforms.as_ref().is_some_and(Vec::is_empty) {
+            return Err(
+                ValidationError::new("platforms", "must name at least one platform").into(),
+            );
+        }
+        let mut item = self.get(user, id).await?;
+        item.ensure_editable()?;
+        if let Some(content) = content {
+            item.ai_generated_content = Some(content);
+        }
+        if let Some(hashtags) = hashtags {
+            item.hashtags = hashtags;
+        }
+        if let Some(platforms) = patch.platforms {
+            item.platforms = platforms;
+        }
+        if let Some(product_data) = patch.product_data {
+            item.product_data = product_data;
+        }
+        item.updated_at = self.deps.now();
+        self.save(&item, QueueStatus::Pending).await?;
+        Ok(item)
+    }
+
+    /// Deletes a pending or rejected item (approved items have posts and stay).
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] for approved or posted items.
+    pub async fn delete(&self, user: UserId, id: QueueItemId) -> Result<()> {
+        let item = self.get(user, id).await?;
+        if !matches!(item.status, QueueStatus::Pending | QueueStatus::Rejected) {
+            return Err(crate::InvalidTransition {
+                entity: "queue item",
+                from: item.status.as_str(),
+                to: "deleted",
+            }
+            .into());
+        }
+        match self
+            .deps
+            .store
+            .delete_queue_item(user, id, &[QueueStatus::Pending, QueueStatus::Rejected])
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::Stale) => Err(stale_item()),
+            Err(StoreError::NotFound) => Err(Error::NotFound("queue item")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Approves a pending item into one post per target account — all created, within the
+    /// monthly quota, or none.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an account that is not the user's; [`Error::Validation`] for no
+    /// accounts, a disconnected account, an account on a platform the item does not target, a
+    /// missing caption, content a platform would refuse, or a past time;
+    /// [`Error::InvalidTransition`] unless pending; [`Error::PlanLimit`] when the posts do not
+    /// fit in the month's quota.
+    pub async fn approve(
+        &self,
+        user: UserId,
+        id: QueueItemId,
+        request: ApproveItem,
+    ) -> Result<Approval> {
+        let mut account_ids = request.account_ids;
+        account_ids.dedup();
+        let mut seen = std::collections::HashSet::new();
+        account_ids.retain(|a| seen.insert(*a));
+        if account_ids.is_empty() {
+            return Err(
+                ValidationError::new("account_ids", "must name at least one account").into(),
+            );
+        }
+        let mut item = self.get(user, id).await?;
+        let now = self.deps.now();
+        item.approve(now)?;
+        let content = item.ai_generated_content.clone().ok_or_else(|| {
+            ValidationError::new("ai_generated_content", "the item has no caption yet")
+        })?;
+        let media_urls = parse_media_urls(item.product_data.image_urls().iter().cloned())
+            .map_err(|e| e.for_field("product_data.image_urls"))?;
+        let mut posts = Vec::with_capacity(account_ids.len());
+        for account_id in account_ids {
+            let account = self
+                .deps
+                .store
+                .account(user, account_id)
+                .await?
+                .ok_or(Error::NotFound("account"))?;
+            if !account.is_connected {
+                return Err(ValidationError::new(
+                    "account_ids",
+                    format!("account {account_id} is disconnected"),
+                )
+                .into());
+            }
+            if !item.platforms.contains(&account.platform) {
+                return Err(ValidationError::new(
+                    "account_ids",
+                    format!(
+                        "account {account_id} is on {}, which this item does not target",
+                        account.platform
+                    ),
+                )
+                .into());
+            }
+            posts.push(Post::create(
+                NewPost {
+                    id: self.deps.new_id(),
+                    user_id: user,
+                    account_id,
+                    queue_item_id: Some(item.id),
+                    platform: account.platform,
+                    content: content.clone(),
+                    media_urls: media_urls.clone(),
+                    hashtags: item.hashtags.clone(),
+                },
+                request.scheduled_for,
+                now,
+            )?);
+        }
+        let quota = PostService::quota(&self.deps, user).await?;
+        match self
+            .deps
+            .store
+            .approve_queue_item(&item, &posts, quota)
+            .await
+        {
+            Ok(()) => Ok(Approval { item, posts }),
+            Err(StoreError::LimitReached) => Err(quota_error(quota.limit)),
+            Err(StoreError::Stale) => Err(stale_item()),
+            Err(StoreError::NotFound) => Err(Error::NotFound("queue item")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Rejects a pending item.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] unless pending.
+    pub async fn reject(
+        &self,
+        user: UserId,
+        id: QueueItemId,
+        reason: Option<String>,
+    ) -> Result<QueueItem> {
+        let reason = reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 1_000) {
+            return Err(ValidationError::new("reason", "must be at most 1000 characters").into());
+        }
+        let mut item = self.get(user, id).await?;
+        item.reject(reason, self.deps.now())?;
+        self.save(&item, QueueStatus::Pending).await?;
+        Ok(item)
+    }
+
+    /// Writes a new caption for a rejected item and puts it back to pending.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] unless rejected; [`Error::Unavailable`] when the generator is
+    /// down.
+    pub async fn regenerate(
+        &self,
+        user: UserId,
+        id: QueueItemId,
+        tone: Option<Tone>,
+    ) -> Result<QueueItem> {
+        let mut item = self.get(user, id).await?;
+        if item.status != QueueStatus::Rejected {
+            return Err(crate::InvalidTransition {
+                entity: "queue item",
+                from: item.status.as_str(),
+                to: QueueStatus::Pending.as_str(),
+            }
+            .into());
+        }
+        let tone = tone.or(item.tone).unwrap_or_default();
+        let generated = self
+            .generate_caption(&item.product_data, &item.platforms, tone)
+            .await?;
+        item.regenerate(generated.caption, generated.hashtags, tone, self.deps.now())?;
+        self.save(&item, QueueStatus::Rejected).await?;
+        Ok(item)
+    }
+}

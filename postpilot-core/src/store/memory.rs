@@ -1,0 +1,890 @@
+//! The in-memory store: the embedded default and the reference the Postgres store is tested
+//! against. One mutex over all tables makes every call atomic, so the guarded writes have exactly
+//! the semantics the Postgres store gives them with transactions and row locks.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use super::*;
+use crate::plan::MonthWindow;
+
+#[derive(Debug, Default)]
+struct Tables {
+    users: BTreeMap<UserId, User>,
+    accounts: BTreeMap<AccountId, SocialAccount>,
+    posts: BTreeMap<PostId, Post>,
+    queue: BTreeMap<QueueItemId, QueueItem>,
+    metrics: HashMap<PostId, PostMetrics>,
+    subscriptions: HashMap<UserId, Subscription>,
+    api_keys: BTreeMap<ApiKeyId, ApiKey>,
+    refresh_tokens: HashMap<String, RefreshToken>,
+    webhook_events: HashSet<(String, String)>,
+    attempts: Vec<PublicationAttempt>,
+}
+
+impl Tables {
+    fn posts_created(&self, owner: UserId, window: MonthWindow) -> u64 {
+        self.posts
+            .values()
+            .filter(|p| p.user_id == owner && window.contains(p.created_at))
+            .count() as u64
+    }
+
+    fn connected(&self, owner: UserId) -> impl Iterator<Item = &SocialAccount> {
+        self.accounts
+            .values()
+            .filter(move |a| a.user_id == owner && a.is_connected)
+    }
+
+    fn check_user_unique(&self, user: &User) -> StoreResult<()> {
+        for other in self.users.values().filter(|u| u.id != user.id) {
+            if other.email == user.email {
+                return Err(StoreError::Conflict("users_email_key"));
+            }
+            if user.external_platform_id.is_some()
+                && other.external_platform_id == user.external_platform_id
+            {
+                return Err(StoreError::Conflict("users_external_platform_id_key"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every table in memory. Cheap to create; each instance is independent.
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<Tables>);
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn tables(&self) -> MutexGuard<'_, Tables> {
+        // A panic while holding the lock cannot leave a half-applied change: every method
+        // validates before it mutates. So a poisoned lock is safe to keep using.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn newest_first<T>(mut items: Vec<T>, key: impl Fn(&T) -> (DateTime<Utc>, uuid::Uuid)) -> Vec<T> {
+    items.sort_by_key(|item| std::cmp::Reverse(key(item)));
+    items
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        let mut t = self.tables();
+        if t.users.contains_key(&user.id) {
+            return Err(StoreError::Conflict("users_pkey"));
+        }
+        t.check_user_unique(user)?;
+        t.users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        Ok(self.tables().users.get(&id).cloned())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        Ok(self
+            .tables()
+            .users
+            .values()
+            .find(|u| &u.email == email)
+            .cloned())
+    }
+
+    async fn user_by_external_id(
+        &self,
+        external_platform_id: uuid::Uuid,
+    ) -> StoreResult<Option<User>> {
+        Ok(self
+            .tables()
+            .users
+            .values()
+            .find(|u| u.external_platform_id == Some(external_platform_id))
+            .cloned())
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let mut t = self.tables();
+        if !t.users.contains_key(&user.id) {
+            return Err(StoreError::NotFound);
+        }
+        t.check_user_unique(user)?;
+        t.users.insert(user.id, user.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn connect_account(
+        &self,
+        account: &SocialAccount,
+        limit: Limit,
+    ) -> StoreResult<SocialAccount> {
+        let mut t = self.tables();
+        let existing = t
+            .accounts
+            .values()
+            .find(|a| {
+                a.user_id == account.user_id
+                    && a.platform == account.platform
+                    && a.account_id_external == account.account_id_external
+            })
+            .map(|a| (a.id, a.is_connected, a.created_at));
+        let connected = t.connected(account.user_id).count() as u64;
+        let already_counted = existing.is_some_and(|(_, is_connected, _)| is_connected);
+        if !already_counted && !limit.allows_one_more(connected) {
+            return Err(StoreError::LimitReached);
+        }
+        let stored = match existing {
+            Some((id, _, created_at)) => SocialAccount {
+                id,
+                created_at,
+                ..account.clone()
+            },
+            None => account.clone(),
+        };
+        t.accounts.insert(stored.id, stored.clone());
+        Ok(stored)
+    }
+
+    async fn set_account_tokens(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        access_token_enc: Option<String>,
+        refresh_token_enc: Option<String>,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let account = t
+            .accounts
+            .get_mut(&id)
+            .filter(|a| a.user_id == owner)
+            .ok_or(StoreError::NotFound)?;
+        account.access_token_enc = access_token_enc;
+        account.refresh_token_enc = refresh_token_enc;
+        Ok(())
+    }
+
+    async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
+        Ok(self
+            .tables()
+            .accounts
+            .get(&id)
+            .filter(|a| a.user_id == owner)
+            .cloned())
+    }
+
+    async fn list_accounts(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<SocialAccount>> {
+        let mut all: Vec<_> = self
+            .tables()
+            .accounts
+            .values()
+            .filter(|a| a.user_id == owner)
+            .cloned()
+            .collect();
+        all.sort_by_key(|a| (a.created_at, a.id));
+        Ok(page.slice(all))
+    }
+
+    async fn disconnect_account(
+        &self,
+        owner: UserId,
+        id: AccountId,
+    ) -> StoreResult<Option<SocialAccount>> {
+        let mut t = self.tables();
+        let Some(account) = t.accounts.get_mut(&id).filter(|a| a.user_id == owner) else {
+            return Ok(None);
+        };
+        account.is_connected = false;
+        account.access_token_enc = None;
+        account.refresh_token_enc = None;
+        Ok(Some(account.clone()))
+    }
+
+    async fn count_connected_accounts(&self, owner: UserId) -> StoreResult<u64> {
+        Ok(self.tables().connected(owner).count() as u64)
+    }
+
+    async fn disconnect_accounts_beyond(
+        &self,
+        owner: UserId,
+        keep: u32,
+    ) -> StoreResult<Vec<AccountId>> {
+        let mut t = self.tables();
+        let mut connected: Vec<_> = t
+            .connected(owner)
+            .map(|a| (a.connected_at.unwrap_or(a.created_at), a.id))
+            .collect();
+        connected.sort();
+        let excess: Vec<AccountId> = connected
+            .into_iter()
+            .skip(keep as usize)
+            .map(|(_, id)| id)
+            .collect();
+        for id in &excess {
+            if let Some(a) = t.accounts.get_mut(id) {
+                a.is_connected = false;
+                a.access_token_enc = None;
+                a.refresh_token_enc = None;
+            }
+        }
+        Ok(excess)
+    }
+
+    async fn mark_needs_reconnect(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut t = self.tables();
+        let Some(account) = t.accounts.get_mut(&id).filter(|a| a.user_id == owner) else {
+            return Err(StoreError::NotFound);
+        };
+        account.needs_reconnect = true;
+        let mut failed = 0;
+        for post in t
+            .posts
+            .values_mut()
+            .filter(|p| p.account_id == id && p.status == PostStatus::Scheduled)
+        {
+            if post.fail(reason, now).is_ok() {
+                failed += 1;
+            }
+        }
+        Ok(failed)
+    }
+}
+
+#[async_trait]
+impl PostStore for MemoryStore {
+    async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()> {
+        let mut t = self.tables();
+        if t.posts.contains_key(&post.id) {
+            return Err(StoreError::Conflict("posts_pkey"));
+        }
+        if !quota
+            .limit
+            .allows_one_more(t.posts_created(post.user_id, quota.window))
+        {
+            return Err(StoreError::LimitReached);
+        }
+        t.posts.insert(post.id, post.clone());
+        Ok(())
+    }
+
+    async fn post(&self, owner: UserId, id: PostId) -> StoreResult<Option<Post>> {
+        Ok(self
+            .tables()
+            .posts
+            .get(&id)
+            .filter(|p| p.user_id == owner)
+            .cloned())
+    }
+
+    async fn list_posts(
+        &self,
+        owner: UserId,
+        filter: PostListFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Post>> {
+        let all: Vec<_> = self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| {
+                p.user_id == owner
+                    && filter.status.is_none_or(|s| p.status == s)
+                    && filter.platform.is_none_or(|pl| p.platform == pl)
+            })
+            .cloned()
+            .collect();
+        Ok(page.slice(newest_first(all, |p| (p.created_at, p.id.as_uuid()))))
+    }
+
+    async fn posts_between(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Post>> {
+        let mut posts: Vec<_> = self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner)
+            .filter(|p| p.scheduled_for.is_some_and(|at| from <= at && at < to))
+            .cloned()
+            .collect();
+        posts.sort_by_key(|p| (p.scheduled_for, p.id));
+        Ok(posts)
+    }
+
+    async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t
+            .posts
+            .get_mut(&post.id)
+            .filter(|p| p.user_id == post.user_id)
+            .ok_or(StoreError::NotFound)?;
+        if !expected.contains(&stored.status) {
+            return Err(StoreError::Stale);
+        }
+        *stored = post.clone();
+        Ok(())
+    }
+
+    async fn delete_post(
+        &self,
+        owner: UserId,
+        id: PostId,
+        expected: &[PostStatus],
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t
+            .posts
+            .get(&id)
+            .filter(|p| p.user_id == owner)
+            .ok_or(StoreError::NotFound)?;
+        if !expected.contains(&stored.status) {
+            return Err(StoreError::Stale);
+        }
+        t.posts.remove(&id);
+        t.metrics.remove(&id);
+        Ok(())
+    }
+
+    async fn count_posts_created(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner && from <= p.created_at && p.created_at < to)
+            .count() as u64)
+    }
+
+    async fn count_posted(&self, owner: UserId) -> StoreResult<u64> {
+        Ok(self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner && p.status == PostStatus::Posted)
+            .count() as u64)
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+    ) -> StoreResult<Vec<ClaimedPost>> {
+        let mut t = self.tables();
+        let mut due: Vec<(DateTime<Utc>, PostId)> = t
+            .posts
+            .values()
+            .filter(|p| p.is_claimable(now))
+            .filter_map(|p| {
+                let at = match p.status {
+                    PostStatus::Publishing => p.lease.as_ref().map(|l| l.expires_at),
+                    _ => p.due_at(),
+                }?;
+                Some((at, p.id))
+            })
+            .collect();
+        due.sort();
+        let mut claimed = Vec::new();
+        for (_, id) in due.into_iter().take(limit as usize) {
+            if let Some(post) = t.posts.get_mut(&id)
+                && let Ok(rescued) = post.claim(worker, lease_for, now)
+            {
+                claimed.push(ClaimedPost {
+                    post: post.clone(),
+                    rescued,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn commit_claim(&self, post: &Post, lease_token: i64) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t.posts.get_mut(&post.id).ok_or(StoreError::NotFound)?;
+        if stored.status != PostStatus::Publishing || stored.lease_token != lease_token {
+            return Err(StoreError::Stale);
+        }
+        *stored = post.clone();
+        if post.status == PostStatus::Posted
+            && let Some(item_id) = post.queue_item_id
+        {
+            let all_posted = t
+                .posts
+                .values()
+                .filter(|p| p.queue_item_id == Some(item_id))
+                .all(|p| p.status == PostStatus::Posted);
+            if all_posted && let Some(item) = t.queue.get_mut(&item_id) {
+                let _ = item.mark_posted(post.updated_at);
+            }
+        }
+        Ok(())
+    }
+
+    async fn extend_lease(
+        &self,
+        id: PostId,
+        lease_token: i64,
+        until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t.posts.get_mut(&id).ok_or(StoreError::NotFound)?;
+        match stored.lease.as_mut() {
+            Some(lease)
+                if stored.status == PostStatus::Publishing && lease.token == lease_token =>
+            {
+                lease.expires_at = until;
+                Ok(())
+            }
+            _ => Err(StoreError::Stale),
+        }
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(self
+            .tables()
+            .posts
+            .values()
+            .filter_map(|p| match p.status {
+                PostStatus::Scheduled => p.due_at(),
+                PostStatus::Publishing => p.lease.as_ref().map(|l| l.expires_at),
+                _ => None,
+            })
+            .min())
+    }
+
+    async fn posts_needing_metrics(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>> {
+        let t = self.tables();
+        let mut posts: Vec<_> = t
+            .posts
+            .values()
+            .filter(|p| p.status == PostStatus::Posted)
+            .filter(|p| {
+                t.metrics
+                    .get(&p.id)
+                    .is_none_or(|m| m.fetched_at < stale_before)
+            })
+            .cloned()
+            .collect();
+        posts.sort_by_key(|p| {
+            (
+                t.metrics.get(&p.id).map(|m| m.fetched_at),
+                p.posted_at,
+                p.id,
+            )
+        });
+        posts.truncate(limit as usize);
+        Ok(posts)
+    }
+}
+
+#[async_trait]
+impl QueueStore for MemoryStore {
+    async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
+        let mut t = self.tables();
+        if t.queue.contains_key(&item.id) {
+            return Err(StoreError::Conflict("content_queue_pkey"));
+        }
+        t.queue.insert(item.id, item.clone());
+        Ok(())
+    }
+
+    async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>> {
+        Ok(self
+            .tables()
+            .queue
+            .get(&id)
+            .filter(|i| i.user_id == owner)
+            .cloned())
+    }
+
+    async fn list_queue_items(
+        &self,
+        owner: UserId,
+        status: Option<QueueStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<QueueItem>> {
+        let all: Vec<_> = self
+            .tables()
+            .queue
+            .values()
+            .filter(|i| i.user_id == owner && status.is_none_or(|s| i.status == s))
+            .cloned()
+            .collect();
+        Ok(page.slice(newest_first(all, |i| (i.created_at, i.id.as_uuid()))))
+    }
+
+    async fn update_queue_item(
+        &self,
+        item: &QueueItem,
+        expected: &[QueueStatus],
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t
+            .queue
+            .get_mut(&item.id)
+            .filter(|i| i.user_id == item.user_id)
+            .ok_or(StoreError::NotFound)?;
+        if !expected.contains(&stored.status) {
+            return Err(StoreError::Stale);
+        }
+        *stored = item.clone();
+        Ok(())
+    }
+
+    async fn delete_queue_item(
+        &self,
+        owner: UserId,
+        id: QueueItemId,
+        expected: &[QueueStatus],
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t
+            .queue
+            .get(&id)
+            .filter(|i| i.user_id == owner)
+            .ok_or(StoreError::NotFound)?;
+        if !expected.contains(&stored.status) {
+            return Err(StoreError::Stale);
+        }
+        t.queue.remove(&id);
+        Ok(())
+    }
+
+    async fn approve_queue_item(
+        &self,
+        item: &QueueItem,
+        posts: &[Post],
+        quota: PostQuota,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t
+            .queue
+            .get(&item.id)
+            .filter(|i| i.user_id == item.user_id)
+            .ok_or(StoreError::NotFound)?;
+        if stored.status != QueueStatus::Pending {
+            return Err(StoreError::Stale);
+        }
+        let used = t.posts_created(item.user_id, quota.window);
+        if let Some(max) = quota.limit.max()
+            && used + posts.len() as u64 > u64::from(max)
+        {
+            return Err(StoreError::LimitReached);
+        }
+        if posts.iter().any(|p| t.posts.contains_key(&p.id)) {
+            return Err(StoreError::Conflict("posts_pkey"));
+        }
+        t.queue.insert(item.id, item.clone());
+        for post in posts {
+            t.posts.insert(post.id, post.clone());
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MetricsStore for MemoryStore {
+    async fn upsert_metrics(&self, metrics: &PostMetrics) -> StoreResult<()> {
+        let mut t = self.tables();
+        if t.posts
+            .get(&metrics.post_id)
+            .is_none_or(|p| p.user_id != metrics.user_id)
+        {
+            return Err(StoreError::NotFound);
+        }
+        t.metrics.insert(metrics.post_id, metrics.clone());
+        Ok(())
+    }
+
+    async fn post_metrics(
+        &self,
+        owner: UserId,
+        post_id: PostId,
+    ) -> StoreResult<Option<PostMetrics>> {
+        Ok(self
+            .tables()
+            .metrics
+            .get(&post_id)
+            .filter(|m| m.user_id == owner)
+            .cloned())
+    }
+
+    async fn list_post_metrics(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<PostMetrics>> {
+        let t = self.tables();
+        let mut all: Vec<_> = t
+            .metrics
+            .values()
+            .filter(|m| m.user_id == owner)
+            .cloned()
+            .collect();
+        all.sort_by_key(|m| {
+            std::cmp::Reverse((t.posts.get(&m.post_id).and_then(|p| p.posted_at), m.post_id))
+        });
+        Ok(page.slice(all))
+    }
+
+    async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview> {
+        let t = self.tables();
+        let mut overview = AnalyticsOverview {
+            posts_published: t
+                .posts
+                .values()
+                .filter(|p| p.user_id == owner && p.status == PostStatus::Posted)
+                .count() as u64,
+            ..AnalyticsOverview::default()
+        };
+        let mut rates = Vec::new();
+        for m in t.metrics.values().filter(|m| m.user_id == owner) {
+            let (o, c) = (&mut overview.totals, &m.counts);
+            o.impressions += c.impressions;
+            o.reach += c.reach;
+            o.likes += c.likes;
+            o.comments += c.comments;
+            o.shares += c.shares;
+            o.clicks += c.clicks;
+            rates.push(c.engagement_rate());
+        }
+        if !rates.is_empty() {
+            #[allow(clippy::cast_precision_loss)]
+            let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+            overview.engagement_rate = crate::analytics::round2(mean);
+        }
+        Ok(overview)
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for MemoryStore {
+    async fn upsert_subscription(&self, subscription: &Subscription) -> StoreResult<()> {
+        let mut t = self.tables();
+        if !t.users.contains_key(&subscription.user_id) {
+            return Err(StoreError::NotFound);
+        }
+        if let Some(provider_id) = &subscription.stripe_subscription_id
+            && t.subscriptions.values().any(|s| {
+                s.user_id != subscription.user_id
+                    && s.stripe_subscription_id.as_ref() == Some(provider_id)
+            })
+        {
+            return Err(StoreError::Conflict(
+                "subscriptions_stripe_subscription_id_key",
+            ));
+        }
+        t.subscriptions
+            .insert(subscription.user_id, subscription.clone());
+        Ok(())
+    }
+
+    async fn subscription(&self, owner: UserId) -> StoreResult<Option<Subscription>> {
+        Ok(self.tables().subscriptions.get(&owner).cloned())
+    }
+
+    async fn subscription_by_provider_id(
+        &self,
+        stripe_subscription_id: &str,
+    ) -> StoreResult<Option<Subscription>> {
+        Ok(self
+            .tables()
+            .subscriptions
+            .values()
+            .find(|s| s.stripe_subscription_id.as_deref() == Some(stripe_subscription_id))
+            .cloned())
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+        let mut t = self.tables();
+        if t.api_keys.values().any(|k| k.key_hash == key.key_hash) {
+            return Err(StoreError::Conflict("api_keys_key_hash_key"));
+        }
+        t.api_keys.insert(key.id, key.clone());
+        Ok(())
+    }
+
+    async fn list_api_keys(&self, owner: UserId, page: PageRequest) -> StoreResult<Page<ApiKey>> {
+        let all: Vec<_> = self
+            .tables()
+            .api_keys
+            .values()
+            .filter(|k| k.user_id == owner)
+            .cloned()
+            .collect();
+        Ok(page.slice(newest_first(all, |k| (k.created_at, k.id.as_uuid()))))
+    }
+
+    async fn revoke_api_key(&self, owner: UserId, id: ApiKeyId) -> StoreResult<bool> {
+        let mut t = self.tables();
+        Ok(
+            match t.api_keys.get_mut(&id).filter(|k| k.user_id == owner) {
+                Some(key) => {
+                    key.is_active = false;
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
+        Ok(self
+            .tables()
+            .api_keys
+            .values()
+            .find(|k| k.is_active && k.key_hash == key_hash)
+            .cloned())
+    }
+
+    async fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut t = self.tables();
+        let key = t.api_keys.get_mut(&id).ok_or(StoreError::NotFound)?;
+        key.last_used_at = Some(at);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for MemoryStore {
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
+        let mut t = self.tables();
+        if t.refresh_tokens.contains_key(&token.token_hash) {
+            return Err(StoreError::Conflict("refresh_tokens_token_hash_key"));
+        }
+        t.refresh_tokens
+            .insert(token.token_hash.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefreshUse> {
+        let mut t = self.tables();
+        let Some(token) = t.refresh_tokens.get_mut(token_hash) else {
+            return Ok(RefreshUse::Invalid);
+        };
+        if token.revoked_at.is_some() || token.expires_at <= now {
+            return Ok(RefreshUse::Invalid);
+        }
+        if token.used_at.is_some() {
+            let family_id = token.family_id;
+            for member in t
+                .refresh_tokens
+                .values_mut()
+                .filter(|m| m.family_id == family_id && m.revoked_at.is_none())
+            {
+                member.revoked_at = Some(now);
+            }
+            return Ok(RefreshUse::Reused { family_id });
+        }
+        token.used_at = Some(now);
+        Ok(RefreshUse::Fresh(token.clone()))
+    }
+
+    async fn revoke_token_family(
+        &self,
+        family_id: TokenFamilyId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        for member in self
+            .tables()
+            .refresh_tokens
+            .values_mut()
+            .filter(|m| m.family_id == family_id && m.revoked_at.is_none())
+        {
+            member.revoked_at = Some(now);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WebhookEventStore for MemoryStore {
+    async fn record_webhook_event(
+        &self,
+        source: &str,
+        event_id: &str,
+        _at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .tables()
+            .webhook_events
+            .insert((source.to_owned(), event_id.to_owned())))
+    }
+
+    async fn forget_webhook_event(&self, source: &str, event_id: &str) -> StoreResult<()> {
+        self.tables()
+            .webhook_events
+            .remove(&(source.to_owned(), event_id.to_owned()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AttemptStore for MemoryStore {
+    async fn record_attempt(&self, attempt: &PublicationAttempt) -> StoreResult<()> {
+        self.tables().attempts.push(attempt.clone());
+        Ok(())
+    }
+
+    async fn attempts(
+        &self,
+        owner: UserId,
+        post_id: PostId,
+    ) -> StoreResult<Vec<PublicationAttempt>> {
+        Ok(self
+            .tables()
+            .attempts
+            .iter()
+            .filter(|a| a.user_id == owner && a.post_id == post_id)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,386 @@
+//! The storage ports: one trait per aggregate and the [`Store`] supertrait over them.
+//!
+//! Rules decide in core; stores enforce atomically. Every write a rule guards is conditional
+//! (insert-within-quota, compare-and-set on status, claim with a lease, commit fenced by the lease
+//! token), and every read and write of a user's data takes the owner's id, so isolation is a
+//! property of the signatures rather than of callers' care. Only the scheduler's operations
+//! (`claim_due`, `commit_claim`, …) and authentication lookups (`api_key_by_hash`,
+//! `use_refresh_token`) cross owners, by design; no user-facing service exposes them.
+
+mod memory;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::account::SocialAccount;
+use crate::analytics::{AnalyticsOverview, PostMetrics};
+use crate::api_key::ApiKey;
+use crate::billing::Subscription;
+use crate::id::{AccountId, ApiKeyId, PostId, QueueItemId, TokenFamilyId, UserId};
+use crate::page::{Page, PageRequest};
+use crate::plan::{Limit, PostQuota};
+use crate::platform::Platform;
+use crate::post::{Post, PostStatus};
+use crate::publish::PublicationAttempt;
+use crate::queue::{QueueItem, QueueStatus};
+use crate::user::{Email, RefreshToken, RefreshUse, User};
+
+pub use memory::MemoryStore;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such row for this owner.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule refused the write; names the rule (a stable constraint name such as
+    /// `users_email_key`).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A guarded insert found the quota full.
+    #[error("limit reached")]
+    LimitReached,
+    /// A compare-and-set found the row in another state (or, for fenced commits, under another
+    /// lease): nothing was written.
+    #[error("stale: the row changed")]
+    Stale,
+    /// The backend failed (connection, timeout, …). The cause is for logs only.
+    #[error("storage unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Result of store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Filters of the post list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PostListFilter {
+    /// Only this status.
+    pub status: Option<PostStatus>,
+    /// Only this platform.
+    pub platform: Option<Platform>,
+}
+
+/// Users.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a user. [`StoreError::Conflict`]`("users_email_key")` when the e-mail is taken,
+    /// `("users_external_platform_id_key")` when the platform id is.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    /// A user by id.
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// A user by (normalised) e-mail.
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    /// A user by the dropshipping platform's id.
+    async fn user_by_external_id(
+        &self,
+        external_platform_id: uuid::Uuid,
+    ) -> StoreResult<Option<User>>;
+    /// Replaces a user's row (same conflicts as insert). [`StoreError::NotFound`] if absent.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+}
+
+/// Social accounts.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Connects `account` atomically within `limit` connected accounts of its owner. If the owner
+    /// already has an account with the same platform and external id, that record is reactivated
+    /// (new name and tokens, connected again) instead of a new one being inserted — and returned.
+    /// An account already connected does not count twice. [`StoreError::LimitReached`] when the
+    /// limit is full.
+    async fn connect_account(
+        &self,
+        account: &SocialAccount,
+        limit: Limit,
+    ) -> StoreResult<SocialAccount>;
+    /// Replaces the sealed OAuth tokens of one of the owner's accounts.
+    async fn set_account_tokens(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        access_token_enc: Option<String>,
+        refresh_token_enc: Option<String>,
+    ) -> StoreResult<()>;
+    /// One of the owner's accounts.
+    async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>>;
+    /// The owner's accounts (connected and not), oldest first.
+    async fn list_accounts(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<SocialAccount>>;
+    /// Soft-disconnects: not connected, tokens cleared. Returns the account.
+    async fn disconnect_account(
+        &self,
+        owner: UserId,
+        id: AccountId,
+    ) -> StoreResult<Option<SocialAccount>>;
+    /// The owner's connected accounts.
+    async fn count_connected_accounts(&self, owner: UserId) -> StoreResult<u64>;
+    /// Disconnects the owner's most recently connected accounts beyond the first `keep`
+    /// (a downgrade); returns the ids disconnected.
+    async fn disconnect_accounts_beyond(
+        &self,
+        owner: UserId,
+        keep: u32,
+    ) -> StoreResult<Vec<AccountId>>;
+    /// Marks an account as needing reconnection (the platform refused its token) and fails its
+    /// scheduled posts with `reason`. Returns how many posts failed.
+    async fn mark_needs_reconnect(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+}
+
+/// Posts, including the scheduler's claim queue.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait PostStore: Send + Sync {
+    /// Inserts a post if its owner created fewer than `quota.limit` posts in `quota.window`,
+    /// atomically. [`StoreError::LimitReached`] otherwise.
+    async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()>;
+    /// One of the owner's posts.
+    async fn post(&self, owner: UserId, id: PostId) -> StoreResult<Option<Post>>;
+    /// The owner's posts, newest first, filtered.
+    async fn list_posts(
+        &self,
+        owner: UserId,
+        filter: PostListFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Post>>;
+    /// The owner's posts scheduled (or posted) in `[from, to)`, by time.
+    async fn posts_between(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Post>>;
+    /// Replaces the post's row if its stored status is one of `expected` (compare-and-set).
+    /// [`StoreError::Stale`] if not, [`StoreError::NotFound`] if absent.
+    async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()>;
+    /// Deletes the post if its status is one of `expected`.
+    async fn delete_post(
+        &self,
+        owner: UserId,
+        id: PostId,
+        expected: &[PostStatus],
+    ) -> StoreResult<()>;
+    /// Posts the owner created in `[from, to)`.
+    async fn count_posts_created(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// The owner's posts in `posted` state.
+    async fn count_posted(&self, owner: UserId) -> StoreResult<u64>;
+
+    /// Scheduler: claims up to `limit` posts due at `now` — scheduled ones whose time has come and
+    /// publishing ones whose lease expired — oldest due first, each under a new lease for
+    /// `worker` with an increased token. Cross-owner by design. Each claimed post comes back with
+    /// `rescued = true` when its previous lease had lapsed.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+    ) -> StoreResult<Vec<ClaimedPost>>;
+    /// Scheduler: writes the outcome of a claim — only if the post is still `publishing` under
+    /// `lease_token` (fencing). When the post is now posted and came from a queue item all of
+    /// whose posts are posted, the item becomes `posted` in the same transaction.
+    /// [`StoreError::Stale`] when the claim was lost.
+    async fn commit_claim(&self, post: &Post, lease_token: i64) -> StoreResult<()>;
+    /// Scheduler: extends a claim still held under `lease_token`.
+    async fn extend_lease(
+        &self,
+        id: PostId,
+        lease_token: i64,
+        until: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Scheduler: the earliest moment a post becomes claimable (due time or lease expiry).
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Metrics job: posted posts whose metrics are missing or older than `stale_before`.
+    async fn posts_needing_metrics(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>>;
+}
+
+/// A post claimed by a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedPost {
+    /// The post, now `publishing` under the new lease.
+    pub post: Post,
+    /// Whether an earlier claim lapsed: the post must be reconciled through `lookup` first.
+    pub rescued: bool,
+}
+
+/// The content queue.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait QueueStore: Send + Sync {
+    /// Inserts an item.
+    async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()>;
+    /// One of the owner's items.
+    async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>>;
+    /// The owner's items, newest first.
+    async fn list_queue_items(
+        &self,
+        owner: UserId,
+        status: Option<QueueStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<QueueItem>>;
+    /// Replaces the item if its status is one of `expected`.
+    async fn update_queue_item(
+        &self,
+        item: &QueueItem,
+        expected: &[QueueStatus],
+    ) -> StoreResult<()>;
+    /// Deletes the item if its status is one of `expected`.
+    async fn delete_queue_item(
+        &self,
+        owner: UserId,
+        id: QueueItemId,
+        expected: &[QueueStatus],
+    ) -> StoreResult<()>;
+    /// Approval, atomically: the item (already `approved`) replaces its pending row and every post
+    /// is inserted within `quota` — all or nothing. [`StoreError::Stale`] if the item is no longer
+    /// pending, [`StoreError::LimitReached`] if the posts do not all fit.
+    async fn approve_queue_item(
+        &self,
+        item: &QueueItem,
+        posts: &[Post],
+        quota: PostQuota,
+    ) -> StoreResult<()>;
+}
+
+/// Post metrics.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait MetricsStore: Send + Sync {
+    /// Inserts or replaces a post's metrics.
+    async fn upsert_metrics(&self, metrics: &PostMetrics) -> StoreResult<()>;
+    /// The metrics of one of the owner's posts.
+    async fn post_metrics(
+        &self,
+        owner: UserId,
+        post_id: PostId,
+    ) -> StoreResult<Option<PostMetrics>>;
+    /// The owner's post metrics, most recent post first.
+    async fn list_post_metrics(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<PostMetrics>>;
+    /// Totals over the owner's posts (with `posts_published` counting posted posts).
+    async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview>;
+}
+
+/// Subscriptions (one per user).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// Inserts or replaces the owner's subscription.
+    async fn upsert_subscription(&self, subscription: &Subscription) -> StoreResult<()>;
+    /// The owner's subscription.
+    async fn subscription(&self, owner: UserId) -> StoreResult<Option<Subscription>>;
+    /// A subscription by the provider's id (webhooks).
+    async fn subscription_by_provider_id(
+        &self,
+        stripe_subscription_id: &str,
+    ) -> StoreResult<Option<Subscription>>;
+}
+
+/// API keys.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Inserts a key. [`StoreError::Conflict`]`("api_keys_key_hash_key")` on a hash collision.
+    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    /// The owner's keys (active and revoked), newest first.
+    async fn list_api_keys(&self, owner: UserId, page: PageRequest) -> StoreResult<Page<ApiKey>>;
+    /// Revokes one of the owner's keys; `false` if absent.
+    async fn revoke_api_key(&self, owner: UserId, id: ApiKeyId) -> StoreResult<bool>;
+    /// Authentication: an active key by its hash (cross-owner by design).
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// Records a successful use.
+    async fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Refresh tokens.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new token.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// Presents a token by hash, atomically: a fresh one is marked used and returned; a used one
+    /// revokes its whole family; unknown, expired or revoked ones are invalid.
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefreshUse>;
+    /// Revokes a family (logout).
+    async fn revoke_token_family(
+        &self,
+        family_id: TokenFamilyId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// Webhook events already processed (idempotency).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait WebhookEventStore: Send + Sync {
+    /// Records `(source, event_id)`; `true` if it is new, `false` if it was seen before.
+    async fn record_webhook_event(
+        &self,
+        source: &str,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Forgets a recorded event whose processing failed, so the sender's retry is processed.
+    async fn forget_webhook_event(&self, source: &str, event_id: &str) -> StoreResult<()>;
+}
+
+/// The publication ledger.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// Appends an attempt.
+    async fn record_attempt(&self, attempt: &PublicationAttempt) -> StoreResult<()>;
+    /// The attempts at one of the owner's posts, in order.
+    async fn attempts(
+        &self,
+        owner: UserId,
+        post_id: PostId,
+    ) -> StoreResult<Vec<PublicationAttempt>>;
+}
+
+/// Every storage port, plus a health check.
+#[async_trait]
+pub trait Store:
+    UserStore
+    + AccountStore
+    + PostStore
+    + QueueStore
+    + MetricsStore
+    + SubscriptionStore
+    + ApiKeyStore
+    + RefreshTokenStore
+    + WebhookEventStore
+    + AttemptStore
+    + fmt::Debug
+{
+    /// Whether the backend answers.
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,8 @@
+//! Users and authentication: registration, login with argon2id (legacy bcrypt rehashed),
+//! provisioning from the platform, rotating refresh tokens.
+
+mod model;
+mod service;
+
+pub use model::{Email, RefreshToken, RefreshUse, User};
+pub use service::{AuthService, IssuedRefreshToken, Profile, ProfilePatch, Provision};
