@@ -57,3 +57,19 @@ impl Clock for ManualClock {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told() {
+        let start = DateTime::<Utc>::default();
+        let clock = ManualClock::new(start);
+        assert_eq!(clock.now(), start);
+        clock.advance(Duration::seconds(90));
+        assert_eq!(clock.now(), start + Duration::seconds(90));
+        clock.set(start);
+        assert_eq!(clock.now(), start);
+    }
+}

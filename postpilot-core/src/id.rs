@@ -99,3 +99,24 @@ impl IdGenerator for SequentialIds {
         Uuid::from_u128(u128::from(n))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn ids_parse_from_uuid_strings_only() {
+        let id: PostId = "67e55044-10b1-426f-9247-bb680e5fe0c8".parse().unwrap();
+        assert_eq!(id.to_string(), "67e55044-10b1-426f-9247-bb680e5fe0c8");
+        assert!("not-a-uuid".parse::<PostId>().is_err());
+    }
+
+    #[test]
+    fn sequential_ids_count_up_from_one() {
+        let ids = SequentialIds::default();
+        assert_eq!(ids.new_uuid(), Uuid::from_u128(1));
+        assert_eq!(ids.new_uuid(), Uuid::from_u128(2));
+    }
+}

@@ -105,3 +105,46 @@ impl<T> Page<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn pages_default_to_the_first_twenty() {
+        let p = PageRequest::new(None, None).unwrap();
+        assert_eq!((p.page(), p.per_page(), p.offset()), (1, 20, 0));
+    }
+
+    #[test]
+    fn page_zero_and_oversized_pages_are_refused() {
+        assert_eq!(PageRequest::new(Some(0), None).unwrap_err().field(), "page");
+        assert_eq!(
+            PageRequest::new(None, Some(0)).unwrap_err().field(),
+            "per_page"
+        );
+        assert_eq!(
+            PageRequest::new(None, Some(101)).unwrap_err().field(),
+            "per_page"
+        );
+        assert!(PageRequest::new(None, Some(100)).is_ok());
+    }
+
+    #[test]
+    fn slicing_reports_the_total_and_the_requested_page() {
+        let page = PageRequest::new(Some(2), Some(3))
+            .unwrap()
+            .slice((1..=7).collect());
+        assert_eq!(
+            (page.items, page.total, page.page, page.per_page),
+            (vec![4, 5, 6], 7, 2, 3)
+        );
+        let beyond = PageRequest::new(Some(5), Some(3))
+            .unwrap()
+            .slice((1..=7).collect::<Vec<_>>());
+        assert!(beyond.items.is_empty());
+        assert_eq!(beyond.total, 7);
+    }
+}

@@ -193,3 +193,68 @@ pub struct PostQuota {
     /// The cap.
     pub limit: Limit,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_seed_plan_limits_hold() {
+        let [free, pro, enterprise] = plans();
+        assert_eq!(
+            (free.max_items, free.max_secondary, free.api_access),
+            (Limit::AtMost(10), Limit::AtMost(1), false)
+        );
+        assert_eq!(
+            (pro.max_items, pro.max_secondary, pro.api_access),
+            (Limit::AtMost(200), Limit::AtMost(10), true)
+        );
+        assert_eq!(
+            (enterprise.max_items, enterprise.max_secondary),
+            (Limit::Unlimited, Limit::Unlimited)
+        );
+        assert!(enterprise.api_access);
+    }
+
+    #[test]
+    fn unlimited_is_minus_one_on_the_wire() {
+        assert_eq!(
+            serde_json::to_value(Limit::Unlimited).unwrap(),
+            serde_json::json!(-1)
+        );
+        assert_eq!(
+            serde_json::to_value(Limit::AtMost(10)).unwrap(),
+            serde_json::json!(10)
+        );
+    }
+
+    #[test]
+    fn a_limit_allows_one_more_only_below_its_maximum() {
+        assert!(Limit::AtMost(10).allows_one_more(9));
+        assert!(!Limit::AtMost(10).allows_one_more(10));
+        assert!(!Limit::AtMost(0).allows_one_more(0));
+        assert!(Limit::Unlimited.allows_one_more(u64::MAX));
+    }
+
+    #[test]
+    fn the_month_window_is_the_utc_calendar_month() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let w = MonthWindow::containing(at("2026-12-31T23:59:59Z"));
+        assert_eq!(
+            (w.start, w.end),
+            (at("2026-12-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))
+        );
+        assert!(w.contains(at("2026-12-01T00:00:00Z")));
+        assert!(!w.contains(at("2027-01-01T00:00:00Z")));
+        let feb = MonthWindow::containing(at("2028-02-29T12:00:00Z"));
+        assert_eq!(feb.end, at("2028-03-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn plan_names_parse_and_refuse_unknowns() {
+        assert_eq!("Pro".parse::<PlanTier>().unwrap(), PlanTier::Pro);
+        assert!("gold".parse::<PlanTier>().is_err());
+    }
+}

@@ -238,3 +238,102 @@ impl PlatformRules {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::post::parse_media_urls;
+
+    fn check(
+        platform: Platform,
+        caption: &str,
+        tags: &[&str],
+        media: &[&str],
+    ) -> Result<(), ValidationError> {
+        platform.rules().check(
+            &Caption::parse(caption).unwrap(),
+            &Hashtags::parse(tags).unwrap(),
+            &parse_media_urls(media.iter().map(|m| (*m).to_owned())).unwrap(),
+        )
+    }
+
+    const JPG: &str = "https://c.example/a.jpg";
+    const MP4: &str = "https://c.example/a.mp4";
+    const PNG: &str = "https://c.example/a.png";
+
+    #[test]
+    fn instagram_counts_characters_not_bytes() {
+        assert!(check(Platform::Instagram, &"é".repeat(2_200), &[], &[JPG]).is_ok());
+        let err = check(Platform::Instagram, &"é".repeat(2_201), &[], &[JPG]).unwrap_err();
+        assert_eq!(err.field(), "content");
+    }
+
+    #[test]
+    fn instagram_allows_thirty_hashtags_not_thirty_one() {
+        let tags: Vec<String> = (0..31).map(|i| format!("t{i}")).collect();
+        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        assert!(check(Platform::Instagram, "x", &tags[..30], &[JPG]).is_ok());
+        assert_eq!(
+            check(Platform::Instagram, "x", &tags, &[JPG])
+                .unwrap_err()
+                .field(),
+            "hashtags"
+        );
+    }
+
+    #[test]
+    fn instagram_requires_one_to_ten_jpeg_or_mp4_items() {
+        assert_eq!(
+            check(Platform::Instagram, "x", &[], &[])
+                .unwrap_err()
+                .field(),
+            "media_urls"
+        );
+        assert!(check(Platform::Instagram, "x", &[], &[JPG; 10]).is_ok());
+        assert!(check(Platform::Instagram, "x", &[], &[JPG; 11]).is_err());
+        assert!(check(Platform::Instagram, "x", &[], &[JPG, MP4]).is_ok());
+        assert!(check(Platform::Instagram, "x", &[], &[PNG]).is_err());
+    }
+
+    #[test]
+    fn facebook_takes_no_media_up_to_ten_images_or_one_video() {
+        assert!(check(Platform::Facebook, "x", &[], &[]).is_ok());
+        assert!(check(Platform::Facebook, "x", &[], &[PNG; 10]).is_ok());
+        assert!(check(Platform::Facebook, "x", &[], &[PNG; 11]).is_err());
+        assert!(check(Platform::Facebook, "x", &[], &[MP4]).is_ok());
+        assert!(check(Platform::Facebook, "x", &[], &[MP4, JPG]).is_err());
+        assert!(check(Platform::Facebook, &"a".repeat(63_206), &[], &[]).is_ok());
+    }
+
+    #[test]
+    fn tiktok_counts_utf16_units_including_hashtags() {
+        // 1,100 emoji outside the BMP are 2,200 UTF-16 units: exactly the limit.
+        let emoji = "😀".repeat(1_100);
+        assert!(check(Platform::Tiktok, &emoji, &[], &[MP4]).is_ok());
+        let err = check(Platform::Tiktok, &emoji, &["a"], &[MP4]).unwrap_err();
+        assert_eq!(err.field(), "content");
+        assert!(err.reason().contains("UTF-16"));
+        // " #ab" is four units.
+        assert!(check(Platform::Tiktok, &"a".repeat(2_196), &["ab"], &[MP4]).is_ok());
+        assert!(check(Platform::Tiktok, &"a".repeat(2_197), &["ab"], &[MP4]).is_err());
+    }
+
+    #[test]
+    fn tiktok_requires_one_video_or_up_to_thirty_five_images() {
+        assert!(check(Platform::Tiktok, "x", &[], &[]).is_err());
+        assert!(check(Platform::Tiktok, "x", &[], &[MP4]).is_ok());
+        assert!(check(Platform::Tiktok, "x", &[], &[MP4, MP4]).is_err());
+        assert!(check(Platform::Tiktok, "x", &[], &[JPG; 35]).is_ok());
+    }
+
+    #[test]
+    fn platform_names_parse_case_insensitively_and_refuse_unknowns() {
+        assert_eq!("TikTok".parse::<Platform>().unwrap(), Platform::Tiktok);
+        assert_eq!(
+            "twitter".parse::<Platform>().unwrap_err().field(),
+            "platform"
+        );
+    }
+}

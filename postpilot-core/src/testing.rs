@@ -21,7 +21,7 @@ use crate::post::{Caption, Hashtags, MediaUrl, NewPost, Post, PostStatus, Publis
 use crate::publish::{AttemptOutcome, PublicationAttempt};
 use crate::queue::{QueueItem, QueueStatus};
 use crate::store::{PostListFilter, Store, StoreError};
-use crate::user::{Email, RefreshToken, RefreshUse, User};
+use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
 
 /// The instant every contract starts at: 2026-03-15 12:00:00 UTC.
 pub fn t0() -> DateTime<Utc> {
@@ -113,6 +113,7 @@ pub fn queue_item(owner: UserId) -> QueueItem {
         hashtags: Hashtags::parse(["lamp"]).unwrap_or_else(|e| panic!("{e}")),
         platforms: vec![Platform::Facebook],
         tone: None,
+        generation: 0,
         status: QueueStatus::Pending,
         rejection_reason: None,
         created_at: t0(),
@@ -426,6 +427,41 @@ pub async fn post_writes_are_compare_and_set(store: Arc<dyn Store>) {
     ));
     ok!(store.delete_post(u.id, p.id(), &[PostStatus::Scheduled]));
     assert!(ok!(store.post(u.id, p.id())).is_none());
+}
+
+/// Posts: a user's write based on a read from before a worker's claim is stale even when the
+/// post is back in the status the user read (no ABA): the claim counter moved.
+pub async fn post_writes_after_an_intervening_claim_are_stale(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let p = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
+    ok!(store.insert_post(&p, quota(100)));
+    let read_by_user = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    let mut claimed = ok!(store.claim_due(t0(), 1, Duration::seconds(60), "w"))
+        .remove(0)
+        .post;
+    let token = claimed.lease_token();
+    claimed
+        .retry_at(t0() + Duration::seconds(30), "boom", t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.commit_claim(&claimed, token));
+    let mut edit = read_by_user;
+    edit.edit(
+        Some(Caption::parse("edited").unwrap_or_else(|e| panic!("{e}"))),
+        None,
+        None,
+        t0(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        store.update_post(&edit, &[PostStatus::Scheduled]).await,
+        Err(StoreError::Stale)
+    ));
+    let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(
+        (stored.attempts(), stored.lease_token()),
+        (1, token),
+        "the worker's outcome stands"
+    );
 }
 
 /// Scheduler: only due posts are claimed, oldest first, up to the limit, each with a new token.
@@ -835,58 +871,87 @@ fn refresh_token(user: UserId, family: crate::id::TokenFamilyId, hash: &str) -> 
     }
 }
 
-/// Refresh tokens: single use; a reused token revokes its whole family; expiry is enforced.
+fn successor(hash: &str) -> Successor {
+    Successor {
+        id: id(),
+        token_hash: hash.to_owned(),
+        expires_at: t0() + Duration::days(7),
+    }
+}
+
+/// Refresh tokens: rotation stores the successor in the family; a reused token revokes the whole
+/// family, successors included; expiry and logout are enforced.
 pub async fn refresh_tokens_rotate_with_reuse_detection(store: Arc<dyn Store>) {
     let u = user();
     ok!(store.insert_user(&u));
     let family = id();
     let salt = u.id.as_uuid().simple().to_string();
     let first = refresh_token(u.id, family, &format!("h1{salt}"));
-    let second = refresh_token(u.id, family, &format!("h2{salt}"));
     ok!(store.insert_refresh_token(&first));
-    assert!(
-        matches!(ok!(store.use_refresh_token(&first.token_hash, t0())), RefreshUse::Fresh(t) if t.id == first.id)
-    );
-    ok!(store.insert_refresh_token(&second));
+    let second = match ok!(store.rotate_refresh_token(
+        &first.token_hash,
+        &successor(&format!("h2{salt}")),
+        t0()
+    )) {
+        RefreshUse::Fresh(next) => next,
+        other => panic!("expected a fresh rotation, got {other:?}"),
+    };
+    assert_eq!((second.user_id, second.family_id), (u.id, family));
     assert_eq!(
-        ok!(store.use_refresh_token(&first.token_hash, t0())),
+        ok!(store.rotate_refresh_token(&first.token_hash, &successor(&format!("h3{salt}")), t0())),
         RefreshUse::Reused { family_id: family }
     );
     assert_eq!(
-        ok!(store.use_refresh_token(&second.token_hash, t0())),
+        ok!(store.rotate_refresh_token(&second.token_hash, &successor(&format!("h4{salt}")), t0())),
         RefreshUse::Invalid,
-        "family revoked"
+        "the successor died with its family"
     );
-    let lone = refresh_token(u.id, id(), &format!("h3{salt}"));
+    let lone = refresh_token(u.id, id(), &format!("h5{salt}"));
     ok!(store.insert_refresh_token(&lone));
     assert_eq!(
-        ok!(store.use_refresh_token(&lone.token_hash, t0() + Duration::days(8))),
+        ok!(store.rotate_refresh_token(
+            &lone.token_hash,
+            &successor(&format!("h6{salt}")),
+            t0() + Duration::days(8)
+        )),
         RefreshUse::Invalid
     );
     assert_eq!(
-        ok!(store.use_refresh_token("unknown", t0())),
+        ok!(store.rotate_refresh_token("unknown", &successor(&format!("h7{salt}")), t0())),
         RefreshUse::Invalid
     );
-    let logout = refresh_token(u.id, id(), &format!("h4{salt}"));
+    let logout = refresh_token(u.id, id(), &format!("h8{salt}"));
     ok!(store.insert_refresh_token(&logout));
     ok!(store.revoke_token_family(logout.family_id, t0()));
     assert_eq!(
-        ok!(store.use_refresh_token(&logout.token_hash, t0())),
+        ok!(store.rotate_refresh_token(&logout.token_hash, &successor(&format!("h9{salt}")), t0())),
+        RefreshUse::Invalid
+    );
+    let everywhere = refresh_token(u.id, id(), &format!("ha{salt}"));
+    ok!(store.insert_refresh_token(&everywhere));
+    ok!(store.revoke_user_refresh_tokens(u.id, t0()));
+    assert_eq!(
+        ok!(store.rotate_refresh_token(
+            &everywhere.token_hash,
+            &successor(&format!("hb{salt}")),
+            t0()
+        )),
         RefreshUse::Invalid
     );
 }
 
-/// Refresh tokens: ten concurrent uses of one token → exactly one is fresh.
+/// Refresh tokens: ten concurrent rotations of one token → exactly one is fresh.
 pub async fn concurrent_refreshes_succeed_once(store: Arc<dyn Store>) {
     let u = user();
     ok!(store.insert_user(&u));
     let token = refresh_token(u.id, id(), &format!("c{}", u.id.as_uuid().simple()));
     ok!(store.insert_refresh_token(&token));
     let tasks: Vec<_> = (0..10)
-        .map(|_| {
+        .map(|i| {
             let store = store.clone();
             let hash = token.token_hash.clone();
-            tokio::spawn(async move { store.use_refresh_token(&hash, t0()).await })
+            let next = successor(&format!("{hash}-{i}"));
+            tokio::spawn(async move { store.rotate_refresh_token(&hash, &next, t0()).await })
         })
         .collect();
     let mut fresh = 0;
@@ -971,6 +1036,7 @@ macro_rules! store_conformance_tests {
             concurrent_creates_at_the_quota_edge_give_exactly_one,
             post_lists_filter_paginate_and_isolate,
             post_writes_are_compare_and_set,
+            post_writes_after_an_intervening_claim_are_stale,
             claim_takes_due_posts_oldest_first,
             expired_leases_are_rescued_and_stale_commits_fenced,
             concurrent_claimers_claim_each_post_once,

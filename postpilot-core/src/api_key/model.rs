@@ -240,3 +240,73 @@ pub struct ApiKey {
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_generated_key_has_the_prefix_and_32_random_bytes() {
+        let key = ApiKeySecret::generate().unwrap();
+        assert!(key.expose().starts_with(KEY_PREFIX));
+        assert_eq!(key.expose().len(), KEY_PREFIX.len() + BODY_LEN);
+        assert_ne!(key, ApiKeySecret::generate().unwrap());
+        assert_eq!(ApiKeySecret::parse(key.expose()).unwrap(), key);
+    }
+
+    #[test]
+    fn the_stored_hash_is_the_sha256_of_the_key() {
+        let key = ApiKeySecret::parse(&format!("{KEY_PREFIX}{}", "A".repeat(BODY_LEN))).unwrap();
+        assert_eq!(key.hash().len(), 64);
+        assert_eq!(key.hash(), hex_sha256(key.expose().as_bytes()));
+        assert_eq!(key.visible_prefix(), "po_live_AAAA");
+    }
+
+    #[test]
+    fn a_keys_debug_output_shows_only_its_prefix() {
+        let key = ApiKeySecret::generate().unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains(key.expose()));
+        assert!(shown.contains(&key.visible_prefix()));
+    }
+
+    #[test]
+    fn keys_of_the_wrong_shape_are_refused() {
+        for bad in [
+            "",
+            "po_live_",
+            "po_test_AAAA",
+            &format!("po_live_{}", "A".repeat(42)),
+            &format!("po_live_{}!", "A".repeat(42)),
+        ] {
+            assert!(ApiKeySecret::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn an_empty_scope_list_means_every_scope() {
+        assert_eq!(
+            Scope::parse_list(Vec::<String>::new()).unwrap(),
+            Scope::ALL.to_vec()
+        );
+        assert_eq!(
+            Scope::parse_list(["posts:read", "posts:read"]).unwrap(),
+            vec![Scope::PostsRead]
+        );
+        assert!(Scope::parse_list(["admin"]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn key_parsing_never_panics_and_accepts_only_the_exact_shape(text in "\\PC{0,80}") {
+            if let Ok(key) = ApiKeySecret::parse(&text) {
+                prop_assert!(key.expose().starts_with(KEY_PREFIX));
+                prop_assert_eq!(key.expose().len(), KEY_PREFIX.len() + BODY_LEN);
+            }
+        }
+    }
+}

@@ -177,6 +177,16 @@ fn time_field(object: &serde_json::Value, key: &str) -> Option<DateTime<Utc>> {
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
 }
 
+/// Stripe's subscription statuses, including the two PostPilot folds into its own: an expired
+/// incomplete subscription never paid (incomplete), and a paused one grants nothing (unpaid).
+fn stripe_status(status: &str) -> Option<SubscriptionStatus> {
+    match status {
+        "incomplete_expired" => Some(SubscriptionStatus::Incomplete),
+        "paused" => Some(SubscriptionStatus::Unpaid),
+        other => other.parse().ok(),
+    }
+}
+
 /// Parses a Stripe event (`checkout.session.completed`, `customer.subscription.*`). The plan is
 /// read from `metadata.plan`; the user from `client_reference_id` or `metadata.user_id`.
 ///
@@ -210,7 +220,7 @@ pub fn parse_stripe_event(payload: &[u8]) -> Result<BillingEvent, BillingError> 
                 SubscriptionStatus::Canceled
             } else {
                 str_field(object, &["status"])
-                    .and_then(|s| s.parse().ok())
+                    .and_then(|s| stripe_status(&s))
                     .ok_or_else(|| malformed("subscription without a known status"))?
             };
             BillingEventKind::SubscriptionChanged {

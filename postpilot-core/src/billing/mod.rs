@@ -5,6 +5,8 @@ mod gateway;
 mod model;
 mod service;
 
+#[cfg(feature = "mock")]
+pub use gateway::MockBillingGateway;
 pub use gateway::{
     BillingError, BillingEvent, BillingEventKind, BillingGateway, CheckoutRequest, CheckoutSession,
     MockBilling, parse_stripe_event,

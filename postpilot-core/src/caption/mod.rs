@@ -347,6 +347,10 @@ pub struct CaptionRequest {
     pub platforms: Vec<Platform>,
     /// The voice.
     pub tone: Tone,
+    /// Which variation to write: 0 for a first caption, then one more for each regeneration, so
+    /// asking again gives a different caption (a template picks other phrasings; an LLM client
+    /// may use it as a seed).
+    pub variant: u32,
 }
 
 /// A generated caption and its hashtags.
@@ -378,4 +382,82 @@ pub trait CaptionGenerator: Send + Sync + fmt::Debug {
     /// # Errors
     /// The generator is unavailable or refused.
     async fn generate(&self, request: &CaptionRequest) -> Result<GeneratedCaption, CaptionError>;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn wire(title: &str) -> ProductDataWire {
+        ProductDataWire {
+            title: title.into(),
+            ..ProductDataWire::default()
+        }
+    }
+
+    #[test]
+    fn product_data_needs_a_non_blank_title() {
+        assert_eq!(
+            ProductData::parse(wire("  ")).unwrap_err().field(),
+            "product_data.title"
+        );
+        assert_eq!(ProductData::parse(wire("  Lamp ")).unwrap().title(), "Lamp");
+    }
+
+    #[test]
+    fn product_data_refuses_unknown_fields_and_bad_currencies() {
+        let unknown = serde_json::from_str::<ProductData>(r#"{"title":"Lamp","colour":"red"}"#);
+        assert!(unknown.is_err());
+        let bad = ProductData::parse(ProductDataWire {
+            currency: Some("dollars".into()),
+            ..wire("Lamp")
+        });
+        assert_eq!(bad.unwrap_err().field(), "product_data.currency");
+        let ok = ProductData::parse(ProductDataWire {
+            currency: Some("eur".into()),
+            ..wire("Lamp")
+        });
+        assert_eq!(ok.unwrap().currency(), Some("EUR"));
+    }
+
+    #[test]
+    fn product_data_round_trips_through_json() {
+        let json =
+            r#"{"title":"Lamp","price":19.99,"currency":"USD","features":["LED"],"tags":["home"]}"#;
+        let data: ProductData = serde_json::from_str(json).unwrap();
+        assert_eq!(data.price().map(Price::cents), Some(1999));
+        let back: ProductData =
+            serde_json::from_value(serde_json::to_value(&data).unwrap()).unwrap();
+        assert_eq!(back, data);
+    }
+
+    #[test]
+    fn prices_are_non_negative_finite_and_rounded_to_the_cent() {
+        assert_eq!(Price::from_decimal(19.999).unwrap().cents(), 2000);
+        assert!(Price::from_decimal(-0.01).is_err());
+        assert!(Price::from_decimal(f64::NAN).is_err());
+        assert!(Price::from_decimal(f64::INFINITY).is_err());
+        assert_eq!(Price::from_cents(1999).unwrap().to_string(), "19.99");
+    }
+
+    #[test]
+    fn tones_parse_by_name() {
+        assert_eq!("Luxury".parse::<Tone>().unwrap(), Tone::Luxury);
+        assert_eq!("angry".parse::<Tone>().unwrap_err().field(), "tone");
+    }
+
+    proptest! {
+        #[test]
+        fn product_parsing_never_panics(title in "\\PC{0,600}", currency in "\\PC{0,5}", price in proptest::num::f64::ANY) {
+            let _ = ProductData::parse(ProductDataWire {
+                currency: Some(currency),
+                price: Price::from_decimal(price).ok(),
+                ..wire(&title)
+            });
+        }
+    }
 }

@@ -212,7 +212,7 @@ impl TemplateCaptions {
             platforms = Platform::ALL.to_vec();
         }
         let mut hashtags = suggest_hashtags(&request.product, &platforms);
-        let parts = Parts::new(&request.product, request.tone);
+        let parts = Parts::new(&request.product, request.tone, request.variant);
         let fits = |text: &str, tags: &Hashtags| fits_all(&platforms, text, tags);
 
         let mut text = String::new();
@@ -251,12 +251,13 @@ struct Parts {
 }
 
 impl Parts {
-    fn new(product: &ProductData, tone: Tone) -> Self {
+    fn new(product: &ProductData, tone: Tone, variant: u32) -> Self {
         let voice = voice(tone);
         let title = clean(product.title());
         let hash = fnv1a(title.as_bytes());
         let pick = |items: &'static [&'static str], shift: u32| {
-            items[usize::try_from((hash >> shift) % items.len() as u64).unwrap_or(0)]
+            let at = (hash >> shift).wrapping_add(u64::from(variant)) % items.len() as u64;
+            items[usize::try_from(at).unwrap_or(0)]
         };
         let features = product
             .features()
@@ -480,6 +481,7 @@ mod tests {
             product: ProductData::parse(wire).expect("valid product"),
             platforms: platforms.to_vec(),
             tone,
+            variant: 0,
         }
     }
 
@@ -803,7 +805,7 @@ mod tests {
             prop_assume!(parsed.is_ok());
             let product = parsed.expect("checked");
             let title = clean(product.title());
-            let req = CaptionRequest { product, platforms, tone };
+            let req = CaptionRequest { product, platforms, tone, variant: 0 };
             let out = generate(&req);
             assert_within_rules(&req.platforms, &out);
             let caption = out.caption.as_ref();
@@ -811,5 +813,22 @@ mod tests {
             prop_assert!(caption.contains(&title));
             prop_assert_eq!(&out, &generate(&req));
         }
+    }
+
+    #[test]
+    fn another_variant_gives_another_caption_for_the_same_product() {
+        let mut req = request(
+            ProductDataWire {
+                title: "Aurora Desk Lamp".into(),
+                ..ProductDataWire::default()
+            },
+            &[Platform::Facebook],
+            Tone::Casual,
+        );
+        let first = generate(&req).caption;
+        req.variant = 1;
+        let second = generate(&req).caption;
+        assert_ne!(first, second);
+        assert!(second.as_ref().contains("Aurora Desk Lamp"));
     }
 }

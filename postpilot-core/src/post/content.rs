@@ -376,3 +376,158 @@ where
     }
     Ok(urls)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_caption_must_not_be_blank() {
+        assert_eq!(Caption::parse("  \n ").unwrap_err().field(), "content");
+    }
+
+    #[test]
+    fn a_caption_keeps_line_breaks_but_refuses_other_control_characters() {
+        assert!(Caption::parse("line one\nline two\ttabbed").is_ok());
+        assert!(Caption::parse("nul\0byte").is_err());
+        assert!(Caption::parse("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn a_caption_is_limited_to_the_largest_platform_limit() {
+        assert!(Caption::parse("a".repeat(MAX_CAPTION_CHARS)).is_ok());
+        assert!(Caption::parse("a".repeat(MAX_CAPTION_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn a_hashtag_loses_its_hash_and_accepts_unicode_letters() {
+        assert_eq!(
+            Hashtag::parse("#Summer_Sale2026").unwrap().as_ref(),
+            "Summer_Sale2026"
+        );
+        assert_eq!(Hashtag::parse("été").unwrap().as_ref(), "été");
+        assert_eq!(Hashtag::parse("東京").unwrap().as_ref(), "東京");
+    }
+
+    #[test]
+    fn a_hashtag_refuses_spaces_punctuation_and_emptiness() {
+        for bad in [
+            "",
+            "#",
+            "two words",
+            "semi;colon",
+            "dash-ed",
+            "##double",
+            "emoji😀",
+        ] {
+            assert!(Hashtag::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn hashtags_are_deduplicated_case_insensitively_keeping_the_first_spelling() {
+        let tags = Hashtags::parse(["Sale", "#sale", "SALE", "lamp"]).unwrap();
+        assert_eq!(tags.to_strings(), vec!["Sale", "lamp"]);
+    }
+
+    #[test]
+    fn media_urls_must_be_absolute_https() {
+        for bad in [
+            "http://cdn.example.com/a.jpg",
+            "cdn.example.com/a.jpg",
+            "https://",
+            "https:///a.jpg",
+            "https://user:pw@cdn.example.com/a.jpg",
+            "https://cdn.example.com/a b.jpg",
+            "https://-bad.example.com/a.jpg",
+            "https://cdn.example.com:0/a.jpg",
+            "https://cdn.example.com:99999/a.jpg",
+            "ftp://cdn.example.com/a.jpg",
+            "javascript:alert(1)",
+        ] {
+            assert!(MediaUrl::parse(bad).is_err(), "{bad} was accepted");
+        }
+        assert!(MediaUrl::parse("HTTPS://cdn.example.com:8443/a.jpg?v=2#x").is_ok());
+    }
+
+    #[test]
+    fn media_kind_comes_from_the_path_extension_ignoring_the_query() {
+        let kind = |u: &str| MediaUrl::parse(u).unwrap().kind();
+        assert_eq!(kind("https://c.example/a.JPG?v=1"), MediaKind::Jpeg);
+        assert_eq!(kind("https://c.example/a.jpeg"), MediaKind::Jpeg);
+        assert_eq!(kind("https://c.example/a.png"), MediaKind::OtherImage);
+        assert_eq!(kind("https://c.example/clip.mp4"), MediaKind::Mp4);
+        assert_eq!(kind("https://c.example/clip.mov"), MediaKind::OtherVideo);
+        assert_eq!(
+            kind("https://c.example/image?format=jpg"),
+            MediaKind::Unknown
+        );
+    }
+
+    #[test]
+    fn at_most_35_media_urls_are_accepted() {
+        let urls = |n| (0..n).map(|i| format!("https://c.example/{i}.jpg"));
+        assert!(parse_media_urls(urls(35)).is_ok());
+        assert_eq!(
+            parse_media_urls(urls(36)).unwrap_err().field(),
+            "media_urls"
+        );
+    }
+
+    #[test]
+    fn validated_types_deserialize_through_their_constructors() {
+        assert!(serde_json::from_str::<Caption>("\"  \"").is_err());
+        assert!(serde_json::from_str::<MediaUrl>("\"http://x.example/a.jpg\"").is_err());
+        let tags: Hashtags = serde_json::from_str(r##"["#A","a","b"]"##).unwrap();
+        assert_eq!(tags.len(), 2);
+    }
+
+    proptest! {
+        #[test]
+        fn any_accepted_caption_is_non_blank_and_free_of_control_characters(text in ".{0,300}") {
+            if let Ok(caption) = Caption::parse(text.clone()) {
+                prop_assert!(!caption.as_ref().trim().is_empty());
+                prop_assert!(!caption.as_ref().chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')));
+                prop_assert_eq!(caption.as_ref(), text.as_str());
+            }
+        }
+
+        #[test]
+        fn any_accepted_hashtag_is_made_of_allowed_characters(text in ".{0,40}") {
+            if let Ok(tag) = Hashtag::parse(&text) {
+                prop_assert!(!tag.as_ref().is_empty());
+                prop_assert!(tag.as_ref().chars().all(|c| c.is_alphanumeric() || c == '_'));
+                prop_assert!(!tag.as_ref().starts_with('#'));
+            }
+        }
+
+        #[test]
+        fn parsed_hashtags_never_hold_two_case_insensitive_equals(tags in proptest::collection::vec("[a-zA-Z_]{1,4}", 0..20)) {
+            let parsed = Hashtags::parse(&tags).unwrap();
+            let mut folded: Vec<String> = parsed.iter().map(|t| t.as_ref().to_lowercase()).collect();
+            let n = folded.len();
+            folded.sort();
+            folded.dedup();
+            prop_assert_eq!(folded.len(), n);
+        }
+
+        #[test]
+        fn any_accepted_media_url_is_https_without_spaces(text in "(https?://)?[a-z0-9.:/@ -]{0,40}") {
+            if let Ok(url) = MediaUrl::parse(text.clone()) {
+                prop_assert!(url.as_ref().to_ascii_lowercase().starts_with("https://"));
+                prop_assert!(!url.as_ref().contains(' '));
+                let authority = url.as_ref()[8..].split(['/', '?', '#']).next().unwrap_or_default();
+                prop_assert!(!authority.contains('@'), "credentials in {}", url);
+            }
+        }
+
+        #[test]
+        fn media_url_parsing_never_panics(text in "\\PC{0,200}") {
+            let _ = MediaUrl::parse(text);
+        }
+    }
+}

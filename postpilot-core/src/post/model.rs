@@ -229,7 +229,12 @@ impl Post {
         now: DateTime<Utc>,
     ) -> crate::Result<()> {
         if !self.status.is_editable() {
-            return Err(self.status.refuse(self.status).into());
+            return Err(InvalidTransition {
+                entity: "post",
+                from: self.status.as_str(),
+                to: "edited",
+            }
+            .into());
         }
         let content = content.unwrap_or_else(|| self.content.clone());
         let media_urls = media_urls.unwrap_or_else(|| self.media_urls.clone());
@@ -448,6 +453,21 @@ impl Post {
         Ok(())
     }
 
+    /// A publication attempt failed for good (rejected, authorisation expired, or the last
+    /// allowed attempt): counts the attempt and fails the post.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn fail_attempt(
+        &mut self,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.ensure_publishing(PostStatus::Failed)?;
+        self.attempts += 1;
+        self.fail(reason, now)
+    }
+
     /// The key under which the platform recognises every attempt at this post, so a retried or
     /// rescued publication is never posted twice.
     pub fn idempotency_key(&self) -> String {
@@ -608,6 +628,251 @@ impl From<PostRecord> for Post {
             error_message: r.error_message,
             created_at: r.created_at,
             updated_at: r.updated_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0).unwrap()
+    }
+
+    fn draft() -> Post {
+        Post::create(
+            NewPost {
+                id: PostId::from(Uuid::nil()),
+                user_id: UserId::from(Uuid::nil()),
+                account_id: AccountId::from(Uuid::nil()),
+                queue_item_id: None,
+                platform: Platform::Facebook,
+                content: Caption::parse("hello").unwrap(),
+                media_urls: vec![],
+                hashtags: Hashtags::default(),
+            },
+            None,
+            t0(),
+        )
+        .unwrap()
+    }
+
+    fn published() -> Published {
+        Published {
+            remote_id: "r1".into(),
+            url: None,
+        }
+    }
+
+    #[test]
+    fn a_post_created_with_a_time_is_scheduled_and_without_one_is_a_draft() {
+        assert_eq!(draft().status(), PostStatus::Draft);
+        let mut new = draft();
+        new.schedule(t0() + Duration::hours(1), t0()).unwrap();
+        assert_eq!(
+            (new.status(), new.scheduled_for()),
+            (PostStatus::Scheduled, Some(t0() + Duration::hours(1)))
+        );
+    }
+
+    #[test]
+    fn scheduling_now_or_in_the_past_is_refused() {
+        let mut post = draft();
+        assert!(matches!(
+            post.schedule(t0(), t0()),
+            Err(crate::Error::Validation(_))
+        ));
+        assert!(post.schedule(t0() - Duration::seconds(1), t0()).is_err());
+        assert!(
+            post.schedule(t0() + MAX_SCHEDULE_AHEAD + Duration::seconds(1), t0())
+                .is_err()
+        );
+        assert_eq!(post, draft(), "a refused change leaves the post as it was");
+    }
+
+    #[test]
+    fn a_posted_post_is_immutable() {
+        let mut post = draft();
+        post.schedule(t0() + Duration::minutes(1), t0()).unwrap();
+        post.claim("w", Duration::seconds(60), t0() + Duration::minutes(1))
+            .unwrap();
+        post.mark_posted(published(), t0() + Duration::minutes(1))
+            .unwrap();
+        let frozen = post.clone();
+        assert!(
+            post.edit(Some(Caption::parse("x").unwrap()), None, None, t0())
+                .is_err()
+        );
+        assert!(post.schedule(t0() + Duration::hours(1), t0()).is_err());
+        assert!(post.unschedule(t0()).is_err());
+        assert!(post.ensure_deletable().is_err());
+        assert!(post.fail("x", t0()).is_err());
+        assert_eq!(post, frozen);
+    }
+
+    #[test]
+    fn an_illegal_transition_names_both_states() {
+        let mut post = draft();
+        let err = post.mark_posted(published(), t0()).unwrap_err();
+        assert_eq!((err.from, err.to), ("draft", "posted"));
+        assert_eq!(err.to_string(), "a post cannot go from draft to posted");
+    }
+
+    #[test]
+    fn a_retry_counts_an_attempt_and_a_snooze_does_not() {
+        let mut post = draft();
+        post.schedule(t0() + Duration::minutes(1), t0()).unwrap();
+        let now = t0() + Duration::minutes(1);
+        post.claim("w", Duration::seconds(60), now).unwrap();
+        post.retry_at(now + Duration::seconds(30), "boom", now)
+            .unwrap();
+        assert_eq!(
+            (post.status(), post.attempts(), post.due_at()),
+            (PostStatus::Scheduled, 1, Some(now + Duration::seconds(30)))
+        );
+        post.claim("w", Duration::seconds(60), now + Duration::seconds(30))
+            .unwrap();
+        post.snooze(now + Duration::minutes(15), now).unwrap();
+        assert_eq!(
+            (post.attempts(), post.due_at()),
+            (1, Some(now + Duration::minutes(15)))
+        );
+    }
+
+    #[test]
+    fn only_an_expired_lease_makes_a_publishing_post_claimable_again() {
+        let mut post = draft();
+        post.schedule(t0() + Duration::minutes(1), t0()).unwrap();
+        let now = t0() + Duration::minutes(1);
+        assert!(!post.claim("a", Duration::seconds(60), now).unwrap());
+        assert!(!post.is_claimable(now + Duration::seconds(59)));
+        assert!(
+            post.claim("b", Duration::seconds(60), now + Duration::seconds(59))
+                .is_err()
+        );
+        assert!(
+            post.claim("b", Duration::seconds(60), now + Duration::seconds(60))
+                .unwrap(),
+            "a rescue"
+        );
+        assert_eq!(
+            post.lease().map(|l| (l.owner.as_str(), l.token)),
+            Some(("b", 2))
+        );
+    }
+
+    #[test]
+    fn rescheduling_a_failed_post_clears_its_failure() {
+        let mut post = draft();
+        post.schedule(t0() + Duration::minutes(1), t0()).unwrap();
+        post.claim("w", Duration::seconds(60), t0() + Duration::minutes(1))
+            .unwrap();
+        post.retry_at(
+            t0() + Duration::minutes(2),
+            "boom",
+            t0() + Duration::minutes(1),
+        )
+        .unwrap();
+        post.fail("gave up", t0() + Duration::minutes(2)).unwrap();
+        post.schedule(t0() + Duration::hours(1), t0() + Duration::minutes(3))
+            .unwrap();
+        assert_eq!(
+            (post.status(), post.attempts(), post.error_message()),
+            (PostStatus::Scheduled, 0, None)
+        );
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Schedule(i64),
+        Unschedule,
+        Edit,
+        Advance(i64),
+        Claim,
+        Posted,
+        Retry(i64),
+        Snooze(i64),
+        Fail,
+        Release,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (-100i64..100_000).prop_map(Op::Schedule),
+            Just(Op::Unschedule),
+            Just(Op::Edit),
+            (0i64..10_000).prop_map(Op::Advance),
+            Just(Op::Claim),
+            Just(Op::Posted),
+            (1i64..1_000).prop_map(Op::Retry),
+            (1i64..1_000).prop_map(Op::Snooze),
+            Just(Op::Fail),
+            Just(Op::Release),
+        ]
+    }
+
+    fn allowed(from: PostStatus, to: PostStatus) -> bool {
+        use PostStatus::*;
+        from == to
+            || matches!(
+                (from, to),
+                (Draft, Scheduled)
+                    | (Scheduled, Draft)
+                    | (Scheduled, Publishing)
+                    | (Publishing, Posted)
+                    | (Publishing, Scheduled)
+                    | (Publishing, Failed)
+                    | (Scheduled, Failed)
+                    | (Failed, Scheduled)
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn random_operations_never_reach_an_illegal_state(ops in proptest::collection::vec(op(), 1..60)) {
+            let mut post = draft();
+            let mut now = t0();
+            for op in ops {
+                let before = post.clone();
+                let applied = match op {
+                    Op::Schedule(secs) => post.schedule(now + Duration::seconds(secs), now).is_ok(),
+                    Op::Unschedule => post.unschedule(now).is_ok(),
+                    Op::Edit => post.edit(Some(Caption::parse("edited").unwrap()), None, None, now).is_ok(),
+                    Op::Advance(secs) => { now += Duration::seconds(secs); continue; }
+                    Op::Claim => post.claim("w", Duration::seconds(60), now).is_ok(),
+                    Op::Posted => post.mark_posted(published(), now).is_ok(),
+                    Op::Retry(secs) => post.retry_at(now + Duration::seconds(secs), "e", now).is_ok(),
+                    Op::Snooze(secs) => post.snooze(now + Duration::seconds(secs), now).is_ok(),
+                    Op::Fail => post.fail("e", now).is_ok(),
+                    Op::Release => post.release(now).is_ok(),
+                };
+                if !applied {
+                    prop_assert_eq!(&post, &before, "a refused operation changed the post");
+                }
+                prop_assert!(allowed(before.status(), post.status()), "{} -> {}", before.status(), post.status());
+                if before.status() == PostStatus::Posted {
+                    prop_assert_eq!(&post, &before, "posted is final");
+                }
+                prop_assert!(post.lease_token() >= before.lease_token());
+                prop_assert_eq!(post.lease().is_some(), post.status() == PostStatus::Publishing);
+                match post.status() {
+                    PostStatus::Draft => prop_assert!(post.scheduled_for().is_none()),
+                    PostStatus::Scheduled => prop_assert!(post.due_at().is_some()),
+                    PostStatus::Posted => prop_assert!(post.posted_at().is_some() && post.external_id().is_some()),
+                    PostStatus::Failed => prop_assert!(post.error_message().is_some()),
+                    PostStatus::Publishing => {
+                        let lease = post.lease().unwrap();
+                        prop_assert_eq!(lease.token, post.lease_token());
+                    }
+                }
+            }
         }
     }
 }

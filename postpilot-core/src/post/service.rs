@@ -7,6 +7,7 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::ValidationError;
+use crate::account::SocialAccount;
 use crate::engine::Deps;
 use crate::error::{Error, LimitedResource, Result};
 use crate::id::{AccountId, PostId, UserId};
@@ -90,19 +91,7 @@ impl PostService {
         let content = Caption::parse(request.content)?;
         let media_urls = parse_media_urls(request.media_urls)?;
         let hashtags = Hashtags::parse(&request.hashtags)?;
-        let account = self
-            .deps
-            .store
-            .account(user, request.account_id)
-            .await?
-            .ok_or(Error::NotFound("account"))?;
-        if !account.is_connected {
-            return Err(ValidationError::new(
-                "account_id",
-                "the account is disconnected; reconnect it first",
-            )
-            .into());
-        }
+        let account = self.ensure_publishable(user, request.account_id).await?;
         let post = Post::create(
             NewPost {
                 id: self.deps.new_id(),
@@ -150,6 +139,28 @@ impl PostService {
         Ok(self.deps.store.list_posts(user, filter, page).await?)
     }
 
+    /// The user's account, if it can take posts: connected and not awaiting reconnection.
+    pub(crate) async fn ensure_publishable(
+        &self,
+        user: UserId,
+        account_id: AccountId,
+    ) -> Result<SocialAccount> {
+        let account = self
+            .deps
+            .store
+            .account(user, account_id)
+            .await?
+            .ok_or(Error::NotFound("account"))?;
+        if !account.is_connected || account.needs_reconnect {
+            return Err(ValidationError::new(
+                "account_id",
+                "the account is disconnected or its authorization expired; reconnect it first",
+            )
+            .into());
+        }
+        Ok(account)
+    }
+
     async fn save(&self, post: &Post, was: PostStatus) -> Result<()> {
         match self.deps.store.update_post(post, &[was]).await {
             Ok(()) => Ok(()),
@@ -172,11 +183,23 @@ impl PostService {
         let mut post = self.get(user, id).await?;
         let was = post.status();
         let now = self.deps.now();
-        post.edit(content, media_urls, hashtags, now)?;
+        let edits = content.is_some() || media_urls.is_some() || hashtags.is_some();
         match patch.scheduled_for {
-            Some(Some(at)) => post.schedule(at, now)?,
-            Some(None) => post.unschedule(now)?,
-            None => {}
+            // Schedule first, so a failed post can be rescheduled (and then edited) in one patch.
+            Some(Some(at)) => {
+                self.ensure_publishable(user, post.account_id()).await?;
+                post.schedule(at, now)?;
+                if edits {
+                    post.edit(content, media_urls, hashtags, now)?;
+                }
+            }
+            Some(None) => {
+                if edits {
+                    post.edit(content, media_urls, hashtags, now)?;
+                }
+                post.unschedule(now)?;
+            }
+            None => post.edit(content, media_urls, hashtags, now)?,
         }
         self.save(&post, was).await?;
         Ok(post)
@@ -190,6 +213,7 @@ impl PostService {
     pub async fn schedule(&self, user: UserId, id: PostId, at: DateTime<Utc>) -> Result<Post> {
         let mut post = self.get(user, id).await?;
         let was = post.status();
+        self.ensure_publishable(user, post.account_id()).await?;
         post.schedule(at, self.deps.now())?;
         self.save(&post, was).await?;
         Ok(post)
@@ -238,7 +262,7 @@ impl PostService {
         let day_after_end = end
             .checked_add_days(Days::new(1))
             .ok_or_else(|| ValidationError::new("end_date", "is out of range"))?;
-        let local_midnight = |date: NaiveDate| -> Result<DateTime<Utc>> {
+        let local_midnight = |date: NaiveDate, field: &'static str| -> Result<DateTime<Utc>> {
             let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
             // Midnight may not exist (DST gap) or be ambiguous: take the earliest instant of the day.
             tz.from_local_datetime(&naive)
@@ -248,12 +272,10 @@ impl PostService {
                         .earliest()
                 })
                 .map(|t| t.with_timezone(&Utc))
-                .ok_or_else(|| {
-                    ValidationError::new("start_date", "is not a valid local date").into()
-                })
+                .ok_or_else(|| ValidationError::new(field, "is not a valid local date").into())
         };
-        let from = local_midnight(start)?;
-        let to = local_midnight(day_after_end)?;
+        let from = local_midnight(start, "start_date")?;
+        let to = local_midnight(day_after_end, "end_date")?;
         let mut days: BTreeMap<NaiveDate, Vec<Post>> = BTreeMap::new();
         for post in self.deps.store.posts_between(user, from, to).await? {
             if let Some(at) = post.scheduled_for() {

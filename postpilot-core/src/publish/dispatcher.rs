@@ -95,6 +95,9 @@ pub struct TickReport {
     pub failed: u32,
     /// Outcomes discarded because another worker took the claim over.
     pub lease_lost: u32,
+    /// Posts left unsettled by a store or configuration failure; their claims lapse and another
+    /// tick rescues them.
+    pub errors: u32,
 }
 
 impl TickReport {
@@ -119,6 +122,7 @@ impl TickReport {
         self.snoozed += other.snoozed;
         self.failed += other.failed;
         self.lease_lost += other.lease_lost;
+        self.errors += other.errors;
     }
 }
 
@@ -194,11 +198,8 @@ impl Dispatcher {
             for claim in claims {
                 match self.settle(claim).await {
                     Ok(outcome) => lane.count(outcome),
-                    Err(error) => {
-                        // The claim lapses and another tick rescues it.
-                        let _ = error;
-                        lane.lease_lost += 1;
-                    }
+                    // The claim lapses and another tick rescues it.
+                    Err(_) => lane.errors += 1,
                 }
             }
             lane
@@ -220,6 +221,7 @@ impl Dispatcher {
     async fn settle(&self, claim: ClaimedPost) -> Result<AttemptOutcome> {
         let ClaimedPost { mut post, rescued } = claim;
         let token = post.lease_token();
+        let attempt = post.attempts() + 1;
         let started_at = self.deps.now();
         let publisher = self
             .deps
@@ -250,11 +252,8 @@ impl Dispatcher {
                         }
                         Ok(Err(e)) => self.failed(&mut post, e),
                         Err(_) => {
-                            let reason = format!(
-                                "{} did not answer within {} s",
-                                post.platform(),
-                                self.config.publish_timeout.num_seconds()
-                            );
+                            let reason =
+                                format!("{} did not answer within {:?}", post.platform(), timeout);
                             self.retry(&mut post, AttemptOutcome::TimedOut, reason, None)
                         }
                     }
@@ -284,7 +283,7 @@ impl Dispatcher {
                 id: self.deps.new_id(),
                 post_id: post.id(),
                 user_id: post.user_id(),
-                attempt: post.attempts().max(1),
+                attempt,
                 worker: self.worker.clone(),
                 lease_token: token,
                 started_at,
@@ -412,7 +411,7 @@ impl Dispatcher {
     }
 
     fn give_up(&self, post: &mut Post, outcome: AttemptOutcome, reason: String) -> Decision {
-        let _ = post.fail(reason.clone(), self.deps.now());
+        let _ = post.fail_attempt(reason.clone(), self.deps.now());
         Decision {
             outcome,
             remote_id: None,

@@ -115,6 +115,8 @@ pub struct QueueItem {
     pub platforms: Vec<Platform>,
     /// The tone it was generated in.
     pub tone: Option<Tone>,
+    /// How many times its caption was regenerated (the generator's variant).
+    pub generation: u32,
     /// Review state.
     pub status: QueueStatus,
     /// Why it was rejected.
@@ -174,6 +176,7 @@ impl QueueItem {
         self.ai_generated_content = Some(content);
         self.hashtags = hashtags;
         self.tone = Some(tone);
+        self.generation += 1;
         self.rejection_reason = None;
         Ok(())
     }
@@ -198,5 +201,100 @@ impl QueueItem {
         self.status = to;
         self.updated_at = now;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::caption::ProductDataWire;
+
+    fn item() -> QueueItem {
+        QueueItem {
+            id: QueueItemId::from(Uuid::nil()),
+            user_id: UserId::from(Uuid::nil()),
+            product_data: ProductData::parse(ProductDataWire {
+                title: "Lamp".into(),
+                ..ProductDataWire::default()
+            })
+            .unwrap(),
+            ai_generated_content: None,
+            hashtags: Hashtags::default(),
+            platforms: vec![Platform::Instagram],
+            tone: None,
+            generation: 0,
+            status: QueueStatus::Pending,
+            rejection_reason: None,
+            created_at: DateTime::default(),
+            updated_at: DateTime::default(),
+        }
+    }
+
+    #[test]
+    fn only_pending_items_are_editable() {
+        let mut i = item();
+        assert!(i.ensure_editable().is_ok());
+        i.reject(None, DateTime::default()).unwrap();
+        let err = i.ensure_editable().unwrap_err();
+        assert_eq!((err.from, err.to), ("rejected", "edited"));
+    }
+
+    #[test]
+    fn platforms_are_required_deduplicated_and_known() {
+        assert_eq!(
+            parse_platforms(["tiktok", "TikTok", "facebook"]).unwrap(),
+            vec![Platform::Tiktok, Platform::Facebook]
+        );
+        assert_eq!(
+            parse_platforms(Vec::<String>::new()).unwrap_err().field(),
+            "platforms"
+        );
+        assert_eq!(
+            parse_platforms(["myspace"]).unwrap_err().field(),
+            "platforms"
+        );
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Op {
+        Approve,
+        Reject,
+        Regenerate,
+        Posted,
+    }
+
+    proptest! {
+        #[test]
+        fn random_review_sequences_follow_the_queue_state_machine(ops in proptest::collection::vec(prop_oneof![Just(Op::Approve), Just(Op::Reject), Just(Op::Regenerate), Just(Op::Posted)], 1..30)) {
+            let mut i = item();
+            for op in ops {
+                let before = i.clone();
+                let now = DateTime::default();
+                let result = match op {
+                    Op::Approve => i.approve(now),
+                    Op::Reject => i.reject(Some("no".into()), now),
+                    Op::Regenerate => i.regenerate(Caption::parse("again").unwrap(), Hashtags::default(), Tone::Casual, now),
+                    Op::Posted => i.mark_posted(now),
+                };
+                use QueueStatus::*;
+                let legal = matches!(
+                    (before.status, i.status),
+                    (Pending, Approved) | (Pending, Rejected) | (Rejected, Pending) | (Approved, Posted)
+                );
+                if result.is_ok() {
+                    prop_assert!(legal, "{} -> {}", before.status, i.status);
+                } else {
+                    prop_assert_eq!(&i, &before);
+                }
+                if before.status == Posted {
+                    prop_assert_eq!(&i, &before, "posted is final");
+                }
+            }
+        }
     }
 }

@@ -81,11 +81,13 @@ impl QueueService {
         product: &ProductData,
         platforms: &[Platform],
         tone: Tone,
+        variant: u32,
     ) -> Result<GeneratedCaption> {
         let request = CaptionRequest {
             product: product.clone(),
             platforms: platforms.to_vec(),
             tone,
+            variant,
         };
         let generated = match self.deps.captions.generate(&request).await {
             Ok(generated) => generated,
@@ -137,6 +139,7 @@ impl QueueService {
             hashtags: Hashtags::default(),
             platforms,
             tone: None,
+            generation: 0,
             status: QueueStatus::Pending,
             rejection_reason: None,
             created_at: now,
@@ -181,7 +184,7 @@ impl QueueService {
             );
         }
         let generated = self
-            .generate_caption(&product_data, &platforms, tone)
+            .generate_caption(&product_data, &platforms, tone, 0)
             .await?;
         let mut item = self.new_item(user, product_data, platforms);
         item.ai_generated_content = Some(generated.caption);
@@ -323,20 +326,15 @@ impl QueueService {
         let media_urls = parse_media_urls(item.product_data.image_urls().iter().cloned())
             .map_err(|e| e.for_field("product_data.image_urls"))?;
         let mut posts = Vec::with_capacity(account_ids.len());
+        let accounts = PostService::new(self.deps.clone());
         for account_id in account_ids {
-            let account = self
-                .deps
-                .store
-                .account(user, account_id)
-                .await?
-                .ok_or(Error::NotFound("account"))?;
-            if !account.is_connected {
-                return Err(ValidationError::new(
-                    "account_ids",
-                    format!("account {account_id} is disconnected"),
-                )
-                .into());
-            }
+            let account = accounts
+                .ensure_publishable(user, account_id)
+                .await
+                .map_err(|e| match e {
+                    Error::Validation(v) => Error::Validation(v.for_field("account_ids")),
+                    other => other,
+                })?;
             if !item.platforms.contains(&account.platform) {
                 return Err(ValidationError::new(
                     "account_ids",
@@ -421,7 +419,12 @@ impl QueueService {
         }
         let tone = tone.or(item.tone).unwrap_or_default();
         let generated = self
-            .generate_caption(&item.product_data, &item.platforms, tone)
+            .generate_caption(
+                &item.product_data,
+                &item.platforms,
+                tone,
+                item.generation + 1,
+            )
             .await?;
         item.regenerate(generated.caption, generated.hashtags, tone, self.deps.now())?;
         self.save(&item, QueueStatus::Rejected).await?;

@@ -39,6 +39,16 @@ impl Tables {
             .filter(move |a| a.user_id == owner && a.is_connected)
     }
 
+    fn revoke_refresh_tokens(&mut self, which: impl Fn(&RefreshToken) -> bool, now: DateTime<Utc>) {
+        for token in self
+            .refresh_tokens
+            .values_mut()
+            .filter(|t| t.revoked_at.is_none() && which(t))
+        {
+            token.revoked_at = Some(now);
+        }
+    }
+
     fn check_user_unique(&self, user: &User) -> StoreResult<()> {
         for other in self.users.values().filter(|u| u.id != user.id) {
             if other.email == user.email {
@@ -343,7 +353,7 @@ impl PostStore for MemoryStore {
             .get_mut(&post.id)
             .filter(|p| p.user_id == post.user_id)
             .ok_or(StoreError::NotFound)?;
-        if !expected.contains(&stored.status) {
+        if !expected.contains(&stored.status) || stored.lease_token != post.lease_token {
             return Err(StoreError::Stale);
         }
         *stored = post.clone();
@@ -794,31 +804,53 @@ impl RefreshTokenStore for MemoryStore {
         Ok(())
     }
 
-    async fn use_refresh_token(
+    async fn rotate_refresh_token(
         &self,
-        token_hash: &str,
+        presented_hash: &str,
+        successor: &Successor,
         now: DateTime<Utc>,
     ) -> StoreResult<RefreshUse> {
         let mut t = self.tables();
-        let Some(token) = t.refresh_tokens.get_mut(token_hash) else {
+        let Some(token) = t.refresh_tokens.get(presented_hash) else {
             return Ok(RefreshUse::Invalid);
         };
         if token.revoked_at.is_some() || token.expires_at <= now {
             return Ok(RefreshUse::Invalid);
         }
-        if token.used_at.is_some() {
-            let family_id = token.family_id;
-            for member in t
-                .refresh_tokens
-                .values_mut()
-                .filter(|m| m.family_id == family_id && m.revoked_at.is_none())
-            {
-                member.revoked_at = Some(now);
-            }
+        let (family_id, user_id, used) = (token.family_id, token.user_id, token.used_at.is_some());
+        if used {
+            t.revoke_refresh_tokens(|t| t.family_id == family_id, now);
             return Ok(RefreshUse::Reused { family_id });
         }
-        token.used_at = Some(now);
-        Ok(RefreshUse::Fresh(token.clone()))
+        if t.refresh_tokens.contains_key(&successor.token_hash) {
+            return Err(StoreError::Conflict("refresh_tokens_token_hash_key"));
+        }
+        if let Some(token) = t.refresh_tokens.get_mut(presented_hash) {
+            token.used_at = Some(now);
+        }
+        let next = RefreshToken {
+            id: successor.id,
+            user_id,
+            family_id,
+            token_hash: successor.token_hash.clone(),
+            created_at: now,
+            expires_at: successor.expires_at,
+            used_at: None,
+            revoked_at: None,
+        };
+        t.refresh_tokens
+            .insert(next.token_hash.clone(), next.clone());
+        Ok(RefreshUse::Fresh(next))
+    }
+
+    async fn revoke_user_refresh_tokens(
+        &self,
+        owner: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.tables()
+            .revoke_refresh_tokens(|t| t.user_id == owner, now);
+        Ok(())
     }
 
     async fn revoke_token_family(
@@ -826,14 +858,8 @@ impl RefreshTokenStore for MemoryStore {
         family_id: TokenFamilyId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        for member in self
-            .tables()
-            .refresh_tokens
-            .values_mut()
-            .filter(|m| m.family_id == family_id && m.revoked_at.is_none())
-        {
-            member.revoked_at = Some(now);
-        }
+        self.tables()
+            .revoke_refresh_tokens(|t| t.family_id == family_id, now);
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! token), and every read and write of a user's data takes the owner's id, so isolation is a
 //! property of the signatures rather than of callers' care. Only the scheduler's operations
 //! (`claim_due`, `commit_claim`, …) and authentication lookups (`api_key_by_hash`,
-//! `use_refresh_token`) cross owners, by design; no user-facing service exposes them.
+//! `rotate_refresh_token`) cross owners, by design; no user-facing service exposes them.
 
 mod memory;
 
@@ -25,7 +25,7 @@ use crate::platform::Platform;
 use crate::post::{Post, PostStatus};
 use crate::publish::PublicationAttempt;
 use crate::queue::{QueueItem, QueueStatus};
-use crate::user::{Email, RefreshToken, RefreshUse, User};
+use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
 
 pub use memory::MemoryStore;
 
@@ -162,8 +162,10 @@ pub trait PostStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<Post>>;
-    /// Replaces the post's row if its stored status is one of `expected` (compare-and-set).
-    /// [`StoreError::Stale`] if not, [`StoreError::NotFound`] if absent.
+    /// Replaces the post's row if its stored status is one of `expected` and its lease token
+    /// (the claim counter) is still the one in `post` — compare-and-set, so a post that a worker
+    /// claimed in between (even if it is back to `scheduled` since) is never overwritten with
+    /// stale scheduler fields. [`StoreError::Stale`] if not, [`StoreError::NotFound`] if absent.
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()>;
     /// Deletes the post if its status is one of `expected`.
     async fn delete_post(
@@ -322,17 +324,26 @@ pub trait ApiKeyStore: Send + Sync {
 pub trait RefreshTokenStore: Send + Sync {
     /// Stores a new token.
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
-    /// Presents a token by hash, atomically: a fresh one is marked used and returned; a used one
-    /// revokes its whole family; unknown, expired or revoked ones are invalid.
-    async fn use_refresh_token(
+    /// Rotation, atomically: a fresh presented token is marked used and `successor` is stored in
+    /// its family (returned as [`RefreshUse::Fresh`]); a used one revokes its whole family,
+    /// successors included; unknown, expired or revoked ones are invalid. One transaction, so a
+    /// replay racing a rotation cannot leave a working successor behind.
+    async fn rotate_refresh_token(
         &self,
-        token_hash: &str,
+        presented_hash: &str,
+        successor: &Successor,
         now: DateTime<Utc>,
     ) -> StoreResult<RefreshUse>;
     /// Revokes a family (logout).
     async fn revoke_token_family(
         &self,
         family_id: TokenFamilyId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Revokes every session of a user (password change).
+    async fn revoke_user_refresh_tokens(
+        &self,
+        owner: UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 }

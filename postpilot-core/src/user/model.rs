@@ -134,10 +134,22 @@ pub struct RefreshToken {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// The token that replaces a presented refresh token in its family, if the presented one is
+/// fresh. Owner and family come from the presented token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Successor {
+    /// Id of the new token.
+    pub id: RefreshTokenId,
+    /// Hex SHA-256 of the new raw token.
+    pub token_hash: String,
+    /// Expiry of the new token.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// What presenting a refresh token did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// Valid: it is now marked used; issue its successor in the same family.
+    /// Valid: it is now marked used and its successor is stored (returned here), atomically.
     Fresh(RefreshToken),
     /// Already used (a replay, or a stolen token): the whole family is now revoked.
     Reused {
@@ -146,4 +158,70 @@ pub enum RefreshUse {
     },
     /// Unknown, expired or revoked.
     Invalid,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  Merchant@Example.COM ").unwrap().as_ref(),
+            "merchant@example.com"
+        );
+    }
+
+    #[test]
+    fn implausible_emails_are_refused() {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@@example.com",
+            ".a@example.com",
+            "a..b@example.com",
+            "a@-x.com",
+            "a@x..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_users_debug_output_hides_the_password_hash() {
+        let user = User {
+            id: UserId::from(Uuid::nil()),
+            email: Email::parse("a@example.com").unwrap(),
+            password_hash: "$argon2id$secret".into(),
+            stripe_customer_id: None,
+            external_platform_id: None,
+            external_store_id: None,
+            created_at: DateTime::default(),
+            updated_at: DateTime::default(),
+        };
+        assert!(!format!("{user:?}").contains("argon2id"));
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_email_is_normalised_and_round_trips(local in "[a-zA-Z0-9._%+-]{1,20}", domain in "[a-zA-Z0-9-]{1,10}\\.[a-z]{2,6}") {
+            if let Ok(email) = Email::parse(format!("{local}@{domain}")) {
+                prop_assert_eq!(email.as_ref(), email.as_ref().to_lowercase());
+                prop_assert_eq!(Email::parse(email.as_ref()).unwrap(), email.clone());
+            }
+        }
+
+        #[test]
+        fn email_parsing_never_panics(text in "\\PC{0,300}") {
+            let _ = Email::parse(text);
+        }
+    }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::id::{TokenFamilyId, UserId};
 use crate::plan::PlanTier;
 use crate::store::StoreError;
-use crate::user::{Email, RefreshToken, RefreshUse, User};
+use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
 
 /// A stored password hash that no password verifies: provisioned users sign in through the
 /// platform until they set a password.
@@ -169,6 +169,7 @@ impl AuthService {
         if let Some(email) = email {
             user.email = email;
         }
+        let password_changed = password.is_some();
         if let Some(password) = password {
             user.password_hash = self.hash(&password).await?;
         }
@@ -179,6 +180,13 @@ impl AuthService {
                 return Err(Error::Conflict("email is already registered".into()));
             }
             Err(e) => return Err(e.into()),
+        }
+        if password_changed {
+            // A new password ends every session: a stolen refresh token dies with the old one.
+            self.deps
+                .store
+                .revoke_user_refresh_tokens(user_id, self.deps.now())
+                .await?;
         }
         self.me(user_id).await
     }
@@ -257,23 +265,33 @@ impl AuthService {
         user_id: UserId,
         family_id: TokenFamilyId,
     ) -> Result<IssuedRefreshToken> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| Error::unavailable("random generator", e.to_string()))?;
-        let raw = URL_SAFE_NO_PAD.encode(bytes);
-        let now = self.deps.now();
+        let (raw, fresh) = self.new_token()?;
         let token = RefreshToken {
-            id: self.deps.new_id(),
+            id: fresh.id,
             user_id,
             family_id,
-            token_hash: hex_sha256(raw.as_bytes()),
-            created_at: now,
-            expires_at: now + self.deps.refresh_token_ttl,
+            token_hash: fresh.token_hash,
+            created_at: self.deps.now(),
+            expires_at: fresh.expires_at,
             used_at: None,
             revoked_at: None,
         };
         self.deps.store.insert_refresh_token(&token).await?;
         Ok(IssuedRefreshToken { raw, token })
+    }
+
+    /// A new raw token (32 random bytes, base64url) and what is stored of it.
+    fn new_token(&self) -> Result<(String, Successor)> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| Error::unavailable("random generator", e.to_string()))?;
+        let raw = URL_SAFE_NO_PAD.encode(bytes);
+        let successor = Successor {
+            id: self.deps.new_id(),
+            token_hash: hex_sha256(raw.as_bytes()),
+            expires_at: self.deps.now() + self.deps.refresh_token_ttl,
+        };
+        Ok((raw, successor))
     }
 
     /// Exchanges a refresh token for its successor (rotation). Presenting a token that was
@@ -287,17 +305,21 @@ impl AuthService {
             return Err(Error::Unauthorized);
         }
         let hash = hex_sha256(raw.as_bytes());
+        let (next_raw, successor) = self.new_token()?;
         match self
             .deps
             .store
-            .use_refresh_token(&hash, self.deps.now())
+            .rotate_refresh_token(&hash, &successor, self.deps.now())
             .await?
         {
             RefreshUse::Fresh(token) => {
                 if self.deps.store.user(token.user_id).await?.is_none() {
                     return Err(Error::Unauthorized);
                 }
-                self.issue_in_family(token.user_id, token.family_id).await
+                Ok(IssuedRefreshToken {
+                    raw: next_raw,
+                    token,
+                })
             }
             RefreshUse::Reused { .. } | RefreshUse::Invalid => Err(Error::Unauthorized),
         }
