@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 
 /// Tells the time.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -11,13 +11,14 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The operating system's clock.
+/// The operating system's clock, to the microsecond (the precision PostgreSQL keeps, so a time
+/// reads back from any store exactly as it was written).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 
@@ -71,5 +72,10 @@ mod tests {
         assert_eq!(clock.now(), start + Duration::seconds(90));
         clock.set(start);
         assert_eq!(clock.now(), start);
+    }
+
+    #[test]
+    fn the_system_clock_keeps_whole_microseconds() {
+        assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1_000, 0);
     }
 }

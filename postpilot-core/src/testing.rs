@@ -679,6 +679,63 @@ pub async fn queue_item_is_posted_when_all_its_posts_are(store: Arc<dyn Store>) 
     }
 }
 
+/// Queue: when the posts of one item are committed concurrently, the item still becomes posted
+/// (each commit must see the other's post, not a snapshot from before it).
+pub async fn concurrent_commits_of_an_items_posts_mark_it_posted(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    for round in 0..10 {
+        let mut item = queue_item(u.id);
+        ok!(store.insert_queue_item(&item));
+        item.approve(t0()).unwrap_or_else(|e| panic!("{e}"));
+        let posts: Vec<Post> = (0..3)
+            .map(|_| {
+                let mut p = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
+                p.queue_item_id = Some(item.id);
+                p
+            })
+            .collect();
+        ok!(store.approve_queue_item(
+            &item,
+            &posts,
+            PostQuota {
+                window: MonthWindow::containing(t0()),
+                limit: Limit::Unlimited
+            }
+        ));
+        let claimed = ok!(store.claim_due(t0(), 10, Duration::seconds(60), "w"));
+        assert_eq!(claimed.len(), 3, "round {round}");
+        let commits: Vec<_> = claimed
+            .into_iter()
+            .map(|claim| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut p = claim.post;
+                    let token = p.lease_token();
+                    p.mark_posted(
+                        Published {
+                            remote_id: p.id().to_string(),
+                            url: None,
+                        },
+                        t0(),
+                    )
+                    .unwrap_or_else(|e| panic!("{e}"));
+                    store.commit_claim(&p, token).await
+                })
+            })
+            .collect();
+        for c in commits {
+            c.await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(
+            ok!(store.queue_item(u.id, item.id)).map(|i| i.status),
+            Some(QueueStatus::Posted),
+            "round {round}"
+        );
+    }
+}
+
 /// Queue: reads and writes are scoped by owner and compare-and-set on status.
 pub async fn queue_items_are_isolated_and_compare_and_set(store: Arc<dyn Store>) {
     let (a, _) = seeded(&store).await;
@@ -1042,6 +1099,7 @@ macro_rules! store_conformance_tests {
             concurrent_claimers_claim_each_post_once,
             approval_is_all_or_nothing,
             queue_item_is_posted_when_all_its_posts_are,
+            concurrent_commits_of_an_items_posts_mark_it_posted,
             queue_items_are_isolated_and_compare_and_set,
             metrics_upsert_and_overview,
             subscriptions_upsert_per_user,

@@ -1,0 +1,289 @@
+//! Social accounts: connecting within the limit under a lock on the owner.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postpilot_core::account::{AccountName, ExternalAccountId, SocialAccount};
+use postpilot_core::id::{AccountId, UserId};
+use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::plan::Limit;
+use postpilot_core::store::{AccountStore, StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{corrupt, count, store_error};
+use crate::users::lock_owner;
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: Uuid,
+    user_id: Uuid,
+    platform: String,
+    account_name: String,
+    account_id_external: String,
+    access_token_enc: Option<String>,
+    refresh_token_enc: Option<String>,
+    is_connected: bool,
+    needs_reconnect: bool,
+    connected_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<AccountRow> for SocialAccount {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        let bad = |e| corrupt("social_accounts", e);
+        Ok(Self {
+            id: AccountId::from(r.id),
+            user_id: UserId::from(r.user_id),
+            platform: r.platform.parse().map_err(bad)?,
+            account_name: AccountName::parse(&r.account_name).map_err(bad)?,
+            account_id_external: ExternalAccountId::parse(&r.account_id_external).map_err(bad)?,
+            access_token_enc: r.access_token_enc,
+            refresh_token_enc: r.refresh_token_enc,
+            is_connected: r.is_connected,
+            needs_reconnect: r.needs_reconnect,
+            connected_at: r.connected_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+macro_rules! account_columns {
+    () => {
+        "id, user_id, platform, account_name, account_id_external, access_token_enc, \
+         refresh_token_enc, is_connected, needs_reconnect, connected_at, created_at"
+    };
+}
+
+fn accounts(rows: Vec<AccountRow>) -> StoreResult<Vec<SocialAccount>> {
+    rows.into_iter().map(SocialAccount::try_from).collect()
+}
+
+#[async_trait]
+impl AccountStore for PgStore {
+    async fn connect_account(
+        &self,
+        account: &SocialAccount,
+        limit: Limit,
+    ) -> StoreResult<SocialAccount> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        lock_owner(&mut tx, account.user_id).await?;
+        let existing: Option<(Uuid, bool)> = sqlx::query_as(
+            "SELECT id, is_connected FROM social_accounts \
+             WHERE user_id = $1 AND platform = $2 AND account_id_external = $3",
+        )
+        .bind(account.user_id.as_uuid())
+        .bind(account.platform.as_str())
+        .bind(account.account_id_external.as_ref())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let already_counted = existing.is_some_and(|(_, connected)| connected);
+        if !already_counted && let Some(max) = limit.max() {
+            let connected: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM social_accounts WHERE user_id = $1 AND is_connected",
+            )
+            .bind(account.user_id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_error)?;
+            if count("social_accounts", connected)? >= u64::from(max) {
+                return Err(StoreError::LimitReached);
+            }
+        }
+        let row: AccountRow = match existing {
+            Some((id, _)) => sqlx::query_as(concat!(
+                "UPDATE social_accounts SET account_name = $2, access_token_enc = $3, \
+                 refresh_token_enc = $4, is_connected = true, needs_reconnect = false, \
+                 connected_at = $5 WHERE id = $1 RETURNING ",
+                account_columns!()
+            ))
+            .bind(id)
+            .bind(account.account_name.as_ref())
+            .bind(&account.access_token_enc)
+            .bind(&account.refresh_token_enc)
+            .bind(account.connected_at),
+            None => sqlx::query_as(concat!(
+                "INSERT INTO social_accounts (id, user_id, platform, account_name, \
+                 account_id_external, access_token_enc, refresh_token_enc, is_connected, \
+                 needs_reconnect, connected_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+                account_columns!()
+            ))
+            .bind(account.id.as_uuid())
+            .bind(account.user_id.as_uuid())
+            .bind(account.platform.as_str())
+            .bind(account.account_name.as_ref())
+            .bind(account.account_id_external.as_ref())
+            .bind(&account.access_token_enc)
+            .bind(&account.refresh_token_enc)
+            .bind(account.is_connected)
+            .bind(account.needs_reconnect)
+            .bind(account.connected_at)
+            .bind(account.created_at),
+        }
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        row.try_into()
+    }
+
+    async fn set_account_tokens(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        access_token_enc: Option<String>,
+        refresh_token_enc: Option<String>,
+    ) -> StoreResult<()> {
+        let updated = sqlx::query(
+            "UPDATE social_accounts SET access_token_enc = $3, refresh_token_enc = $4 \
+             WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .bind(access_token_enc)
+        .bind(refresh_token_enc)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
+        sqlx::query_as::<_, AccountRow>(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM social_accounts WHERE id = $1 AND user_id = $2"
+        ))
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?
+        .map(SocialAccount::try_from)
+        .transpose()
+    }
+
+    async fn list_accounts(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<SocialAccount>> {
+        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM social_accounts WHERE user_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(owner.as_uuid())
+        .bind(i64::from(page.per_page()))
+        .bind(crate::error::to_i64(page.offset()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM social_accounts WHERE user_id = $1")
+                .bind(owner.as_uuid())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(Page {
+            items: accounts(rows)?,
+            total: count("social_accounts", total)?,
+            page: page.page(),
+            per_page: page.per_page(),
+        })
+    }
+
+    async fn disconnect_account(
+        &self,
+        owner: UserId,
+        id: AccountId,
+    ) -> StoreResult<Option<SocialAccount>> {
+        sqlx::query_as::<_, AccountRow>(concat!(
+            "UPDATE social_accounts SET is_connected = false, access_token_enc = NULL, \
+             refresh_token_enc = NULL WHERE id = $1 AND user_id = $2 RETURNING ",
+            account_columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?
+        .map(SocialAccount::try_from)
+        .transpose()
+    }
+
+    async fn count_connected_accounts(&self, owner: UserId) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM social_accounts WHERE user_id = $1 AND is_connected",
+        )
+        .bind(owner.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        count("social_accounts", n)
+    }
+
+    async fn disconnect_accounts_beyond(
+        &self,
+        owner: UserId,
+        keep: u32,
+    ) -> StoreResult<Vec<AccountId>> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        lock_owner(&mut tx, owner).await?;
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "WITH excess AS ( \
+                 SELECT id FROM social_accounts WHERE user_id = $1 AND is_connected \
+                 ORDER BY coalesce(connected_at, created_at), id OFFSET $2 \
+             ) \
+             UPDATE social_accounts AS a SET is_connected = false, access_token_enc = NULL, \
+                 refresh_token_enc = NULL \
+             FROM excess WHERE a.id = excess.id RETURNING a.id",
+        )
+        .bind(owner.as_uuid())
+        .bind(i64::from(keep))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(ids.into_iter().map(AccountId::from).collect())
+    }
+
+    async fn mark_needs_reconnect(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let marked = sqlx::query(
+            "UPDATE social_accounts SET needs_reconnect = true WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if marked.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let failed = sqlx::query(
+            "UPDATE posts SET status = 'failed', error_message = $3, next_attempt_at = NULL, \
+             updated_at = $4 WHERE account_id = $1 AND user_id = $2 AND status = 'scheduled'",
+        )
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(failed.rows_affected())
+    }
+}

@@ -1,0 +1,104 @@
+//! The publication ledger.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postpilot_core::id::{AttemptId, PostId, UserId};
+use postpilot_core::publish::{AttemptOutcome, PublicationAttempt};
+use postpilot_core::store::{AttemptStore, StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{corrupt, store_error};
+
+const OUTCOMES: [AttemptOutcome; 9] = [
+    AttemptOutcome::Posted,
+    AttemptOutcome::Reconciled,
+    AttemptOutcome::Retry,
+    AttemptOutcome::RateLimited,
+    AttemptOutcome::AuthExpired,
+    AttemptOutcome::Rejected,
+    AttemptOutcome::TimedOut,
+    AttemptOutcome::GaveUp,
+    AttemptOutcome::LeaseLost,
+];
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    id: Uuid,
+    post_id: Uuid,
+    user_id: Uuid,
+    attempt: i32,
+    worker: String,
+    lease_token: i64,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    outcome: String,
+    remote_id: Option<String>,
+    error: Option<String>,
+}
+
+impl TryFrom<AttemptRow> for PublicationAttempt {
+    type Error = StoreError;
+    fn try_from(r: AttemptRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: AttemptId::from(r.id),
+            post_id: PostId::from(r.post_id),
+            user_id: UserId::from(r.user_id),
+            attempt: u32::try_from(r.attempt).map_err(|e| corrupt("publication_attempts", e))?,
+            worker: r.worker,
+            lease_token: r.lease_token,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            outcome: OUTCOMES
+                .into_iter()
+                .find(|o| o.as_str() == r.outcome)
+                .ok_or_else(|| corrupt("publication_attempts", format!("outcome {}", r.outcome)))?,
+            remote_id: r.remote_id,
+            error: r.error,
+        })
+    }
+}
+
+#[async_trait]
+impl AttemptStore for PgStore {
+    async fn record_attempt(&self, a: &PublicationAttempt) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO publication_attempts (id, post_id, user_id, attempt, worker, lease_token, \
+             started_at, finished_at, outcome, remote_id, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(a.id.as_uuid())
+        .bind(a.post_id.as_uuid())
+        .bind(a.user_id.as_uuid())
+        .bind(i32::try_from(a.attempt).unwrap_or(i32::MAX))
+        .bind(&a.worker)
+        .bind(a.lease_token)
+        .bind(a.started_at)
+        .bind(a.finished_at)
+        .bind(a.outcome.as_str())
+        .bind(&a.remote_id)
+        .bind(&a.error)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn attempts(
+        &self,
+        owner: UserId,
+        post_id: PostId,
+    ) -> StoreResult<Vec<PublicationAttempt>> {
+        let rows: Vec<AttemptRow> = sqlx::query_as(
+            "SELECT id, post_id, user_id, attempt, worker, lease_token, started_at, finished_at, \
+             outcome, remote_id, error FROM publication_attempts \
+             WHERE user_id = $1 AND post_id = $2 ORDER BY started_at, attempt, id",
+        )
+        .bind(owner.as_uuid())
+        .bind(post_id.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(PublicationAttempt::try_from).collect()
+    }
+}

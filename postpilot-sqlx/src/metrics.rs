@@ -1,0 +1,204 @@
+//! Post metrics and the analytics overview.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postpilot_core::analytics::{AnalyticsOverview, MetricCounts, PostMetrics, round2};
+use postpilot_core::id::{PostId, UserId};
+use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::store::{MetricsStore, StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{count, store_error, to_i64};
+
+#[derive(sqlx::FromRow)]
+struct MetricsRow {
+    post_id: Uuid,
+    user_id: Uuid,
+    impressions: i64,
+    reach: i64,
+    likes: i64,
+    comments: i64,
+    shares: i64,
+    clicks: i64,
+    engagement_rate: f64,
+    fetched_at: DateTime<Utc>,
+}
+
+impl TryFrom<MetricsRow> for PostMetrics {
+    type Error = StoreError;
+    fn try_from(r: MetricsRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            post_id: PostId::from(r.post_id),
+            user_id: UserId::from(r.user_id),
+            counts: MetricCounts {
+                impressions: count("post_metrics", r.impressions)?,
+                reach: count("post_metrics", r.reach)?,
+                likes: count("post_metrics", r.likes)?,
+                comments: count("post_metrics", r.comments)?,
+                shares: count("post_metrics", r.shares)?,
+                clicks: count("post_metrics", r.clicks)?,
+            },
+            engagement_rate: r.engagement_rate,
+            fetched_at: r.fetched_at,
+        })
+    }
+}
+
+macro_rules! metrics_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "post_id, ",
+            $p,
+            "user_id, ",
+            $p,
+            "impressions, ",
+            $p,
+            "reach, ",
+            $p,
+            "likes, ",
+            $p,
+            "comments, ",
+            $p,
+            "shares, ",
+            $p,
+            "clicks, ",
+            $p,
+            "engagement_rate, ",
+            $p,
+            "fetched_at"
+        )
+    };
+}
+
+#[async_trait]
+impl MetricsStore for PgStore {
+    async fn upsert_metrics(&self, metrics: &PostMetrics) -> StoreResult<()> {
+        let c = &metrics.counts;
+        // Only for a post of the stated owner: otherwise nothing is written.
+        let written = sqlx::query(
+            "INSERT INTO post_metrics (post_id, user_id, impressions, reach, likes, comments, \
+             shares, clicks, engagement_rate, fetched_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+             WHERE EXISTS (SELECT 1 FROM posts WHERE id = $1 AND user_id = $2) \
+             ON CONFLICT (post_id) DO UPDATE SET impressions = EXCLUDED.impressions, \
+             reach = EXCLUDED.reach, likes = EXCLUDED.likes, comments = EXCLUDED.comments, \
+             shares = EXCLUDED.shares, clicks = EXCLUDED.clicks, \
+             engagement_rate = EXCLUDED.engagement_rate, fetched_at = EXCLUDED.fetched_at",
+        )
+        .bind(metrics.post_id.as_uuid())
+        .bind(metrics.user_id.as_uuid())
+        .bind(to_i64(c.impressions))
+        .bind(to_i64(c.reach))
+        .bind(to_i64(c.likes))
+        .bind(to_i64(c.comments))
+        .bind(to_i64(c.shares))
+        .bind(to_i64(c.clicks))
+        .bind(metrics.engagement_rate)
+        .bind(metrics.fetched_at)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn post_metrics(
+        &self,
+        owner: UserId,
+        post_id: PostId,
+    ) -> StoreResult<Option<PostMetrics>> {
+        sqlx::query_as::<_, MetricsRow>(concat!(
+            "SELECT ",
+            metrics_columns!(""),
+            " FROM post_metrics WHERE post_id = $1 AND user_id = $2"
+        ))
+        .bind(post_id.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?
+        .map(PostMetrics::try_from)
+        .transpose()
+    }
+
+    async fn list_post_metrics(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<PostMetrics>> {
+        let rows: Vec<MetricsRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            metrics_columns!("m."),
+            " FROM post_metrics AS m LEFT JOIN posts AS p ON p.id = m.post_id \
+              WHERE m.user_id = $1 ORDER BY p.posted_at DESC NULLS LAST, m.post_id DESC \
+              LIMIT $2 OFFSET $3"
+        ))
+        .bind(owner.as_uuid())
+        .bind(i64::from(page.per_page()))
+        .bind(to_i64(page.offset()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM post_metrics WHERE user_id = $1")
+            .bind(owner.as_uuid())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(PostMetrics::try_from)
+                .collect::<StoreResult<_>>()?,
+            total: count("post_metrics", total)?,
+            page: page.page(),
+            per_page: page.per_page(),
+        })
+    }
+
+    async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview> {
+        #[derive(sqlx::FromRow)]
+        struct Totals {
+            impressions: i64,
+            reach: i64,
+            likes: i64,
+            comments: i64,
+            shares: i64,
+            clicks: i64,
+            mean_rate: Option<f64>,
+            posts_published: i64,
+        }
+        // The per-post rate is computed as MetricCounts::engagement_rate does, then averaged.
+        let t: Totals = sqlx::query_as(
+            "SELECT coalesce(sum(impressions), 0)::bigint AS impressions, \
+                    coalesce(sum(reach), 0)::bigint AS reach, \
+                    coalesce(sum(likes), 0)::bigint AS likes, \
+                    coalesce(sum(comments), 0)::bigint AS comments, \
+                    coalesce(sum(shares), 0)::bigint AS shares, \
+                    coalesce(sum(clicks), 0)::bigint AS clicks, \
+                    avg(CASE WHEN impressions = 0 THEN 0 \
+                        ELSE (likes + comments + shares + clicks)::float8 / impressions::float8 * 100 END) AS mean_rate, \
+                    (SELECT count(*) FROM posts WHERE user_id = $1 AND status = 'posted') AS posts_published \
+             FROM post_metrics WHERE user_id = $1",
+        )
+        .bind(owner.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(AnalyticsOverview {
+            totals: MetricCounts {
+                impressions: count("post_metrics", t.impressions)?,
+                reach: count("post_metrics", t.reach)?,
+                likes: count("post_metrics", t.likes)?,
+                comments: count("post_metrics", t.comments)?,
+                shares: count("post_metrics", t.shares)?,
+                clicks: count("post_metrics", t.clicks)?,
+            },
+            posts_published: count("posts", t.posts_published)?,
+            engagement_rate: t.mean_rate.map_or(0.0, round2),
+        })
+    }
+}

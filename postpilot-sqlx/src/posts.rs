@@ -1,0 +1,561 @@
+//! Posts and the claim queue.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
+use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::plan::PostQuota;
+use postpilot_core::post::{Caption, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus};
+use postpilot_core::store::{ClaimedPost, PostListFilter, PostStore, StoreError, StoreResult};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{corrupt, count, store_error, to_i64};
+use crate::users::lock_owner;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PostRow {
+    id: Uuid,
+    user_id: Uuid,
+    account_id: Uuid,
+    queue_item_id: Option<Uuid>,
+    platform: String,
+    content: String,
+    media_urls: Vec<String>,
+    hashtags: Vec<String>,
+    status: String,
+    scheduled_for: Option<DateTime<Utc>>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    attempts: i32,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<DateTime<Utc>>,
+    lease_token: i64,
+    posted_at: Option<DateTime<Utc>>,
+    external_id: Option<String>,
+    external_url: Option<String>,
+    error_message: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<PostRow> for Post {
+    type Error = StoreError;
+    fn try_from(r: PostRow) -> Result<Self, StoreError> {
+        let bad = |e: postpilot_core::ValidationError| corrupt("posts", e);
+        let lease = match (r.lease_owner, r.lease_expires_at) {
+            (Some(owner), Some(expires_at)) => Some(Lease {
+                owner,
+                expires_at,
+                token: r.lease_token,
+            }),
+            _ => None,
+        };
+        Ok(PostRecord {
+            id: PostId::from(r.id),
+            user_id: UserId::from(r.user_id),
+            account_id: AccountId::from(r.account_id),
+            queue_item_id: r.queue_item_id.map(QueueItemId::from),
+            platform: r.platform.parse().map_err(bad)?,
+            content: Caption::parse(r.content).map_err(bad)?,
+            media_urls: r
+                .media_urls
+                .into_iter()
+                .map(MediaUrl::parse)
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            hashtags: Hashtags::parse(&r.hashtags).map_err(bad)?,
+            status: r.status.parse().map_err(bad)?,
+            scheduled_for: r.scheduled_for,
+            next_attempt_at: r.next_attempt_at,
+            attempts: u32::try_from(r.attempts).map_err(|e| corrupt("posts", e))?,
+            lease,
+            lease_token: r.lease_token,
+            posted_at: r.posted_at,
+            external_id: r.external_id,
+            external_url: r.external_url,
+            error_message: r.error_message,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+        .into())
+    }
+}
+
+/// The columns of [`PostRow`], optionally qualified by a table alias.
+macro_rules! post_columns {
+    () => {
+        post_columns!("")
+    };
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "user_id, ",
+            $p,
+            "account_id, ",
+            $p,
+            "queue_item_id, ",
+            $p,
+            "platform, ",
+            $p,
+            "content, ",
+            $p,
+            "media_urls, ",
+            $p,
+            "hashtags, ",
+            $p,
+            "status, ",
+            $p,
+            "scheduled_for, ",
+            $p,
+            "next_attempt_at, ",
+            $p,
+            "attempts, ",
+            $p,
+            "lease_owner, ",
+            $p,
+            "lease_expires_at, ",
+            $p,
+            "lease_token, ",
+            $p,
+            "posted_at, ",
+            $p,
+            "external_id, ",
+            $p,
+            "external_url, ",
+            $p,
+            "error_message, ",
+            $p,
+            "created_at, ",
+            $p,
+            "updated_at"
+        )
+    };
+}
+
+pub(crate) fn posts(rows: Vec<PostRow>) -> StoreResult<Vec<Post>> {
+    rows.into_iter().map(Post::try_from).collect()
+}
+
+fn strings<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
+    items.into_iter().map(|i| i.to_string()).collect()
+}
+
+fn statuses(expected: &[PostStatus]) -> Vec<String> {
+    strings(expected.iter().map(|s| s.as_str()))
+}
+
+/// Inserts a post (no quota check: callers hold the owner's lock and counted).
+pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> StoreResult<()> {
+    let lease = post.lease();
+    sqlx::query(
+        "INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, media_urls, \
+         hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, \
+         lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19, $20, $21)",
+    )
+    .bind(post.id().as_uuid())
+    .bind(post.user_id().as_uuid())
+    .bind(post.account_id().as_uuid())
+    .bind(post.queue_item_id().map(|q| q.as_uuid()))
+    .bind(post.platform().as_str())
+    .bind(post.content().as_ref())
+    .bind(strings(post.media_urls()))
+    .bind(post.hashtags().to_strings())
+    .bind(post.status().as_str())
+    .bind(post.scheduled_for())
+    .bind(post.next_attempt_at())
+    .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
+    .bind(lease.map(|l| l.owner.as_str()))
+    .bind(lease.map(|l| l.expires_at))
+    .bind(post.lease_token())
+    .bind(post.posted_at())
+    .bind(post.external_id())
+    .bind(post.external_url())
+    .bind(post.error_message())
+    .bind(post.created_at())
+    .bind(post.updated_at())
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+/// Posts the owner created in the quota's window (callers hold the owner's lock).
+pub(crate) async fn posts_in_window(
+    conn: &mut PgConnection,
+    owner: UserId,
+    quota: &PostQuota,
+) -> StoreResult<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM posts WHERE user_id = $1 AND created_at >= $2 AND created_at < $3",
+    )
+    .bind(owner.as_uuid())
+    .bind(quota.window.start)
+    .bind(quota.window.end)
+    .fetch_one(conn)
+    .await
+    .map_err(store_error)?;
+    count("posts", n)
+}
+
+impl PgStore {
+    /// Tells a write that matched no row apart: absent (for this owner) or in another state.
+    async fn stale_or_missing(&self, owner: UserId, id: PostId) -> StoreError {
+        match sqlx::query_scalar::<_, i32>("SELECT 1 FROM posts WHERE id = $1 AND user_id = $2")
+            .bind(id.as_uuid())
+            .bind(owner.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+        {
+            Ok(Some(_)) => StoreError::Stale,
+            Ok(None) => StoreError::NotFound,
+            Err(e) => store_error(e),
+        }
+    }
+}
+
+#[async_trait]
+impl PostStore for PgStore {
+    async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        lock_owner(&mut tx, post.user_id()).await?;
+        if !quota
+            .limit
+            .allows_one_more(posts_in_window(&mut tx, post.user_id(), &quota).await?)
+        {
+            return Err(StoreError::LimitReached);
+        }
+        insert_post_row(&mut tx, post).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn post(&self, owner: UserId, id: PostId) -> StoreResult<Option<Post>> {
+        sqlx::query_as::<_, PostRow>(concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts WHERE id = $1 AND user_id = $2"
+        ))
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?
+        .map(Post::try_from)
+        .transpose()
+    }
+
+    async fn list_posts(
+        &self,
+        owner: UserId,
+        filter: PostListFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Post>> {
+        let status = filter.status.map(PostStatus::as_str);
+        let platform = filter.platform.map(|p| p.as_str());
+        let rows: Vec<PostRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
+              AND ($3::text IS NULL OR platform = $3) \
+              ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+        ))
+        .bind(owner.as_uuid())
+        .bind(status)
+        .bind(platform)
+        .bind(i64::from(page.per_page()))
+        .bind(to_i64(page.offset()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM posts WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
+             AND ($3::text IS NULL OR platform = $3)",
+        )
+        .bind(owner.as_uuid())
+        .bind(status)
+        .bind(platform)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(Page {
+            items: posts(rows)?,
+            total: count("posts", total)?,
+            page: page.page(),
+            per_page: page.per_page(),
+        })
+    }
+
+    async fn posts_between(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Post>> {
+        let rows = sqlx::query_as(concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts WHERE user_id = $1 AND scheduled_for >= $2 AND scheduled_for < $3 \
+              ORDER BY scheduled_for, id"
+        ))
+        .bind(owner.as_uuid())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        posts(rows)
+    }
+
+    async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
+        // The fields a user's change can touch; scheduler fields (lease, result) are the
+        // worker's and stay as stored — the lease-token check guarantees they are unchanged.
+        let updated = sqlx::query(
+            "UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
+             scheduled_for = $9, next_attempt_at = $10, attempts = $11, error_message = $12, \
+             updated_at = $13 \
+             WHERE id = $1 AND user_id = $2 AND status = ANY($3) AND lease_token = $4",
+        )
+        .bind(post.id().as_uuid())
+        .bind(post.user_id().as_uuid())
+        .bind(statuses(expected))
+        .bind(post.lease_token())
+        .bind(post.content().as_ref())
+        .bind(strings(post.media_urls()))
+        .bind(post.hashtags().to_strings())
+        .bind(post.status().as_str())
+        .bind(post.scheduled_for())
+        .bind(post.next_attempt_at())
+        .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
+        .bind(post.error_message())
+        .bind(post.updated_at())
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Err(self.stale_or_missing(post.user_id(), post.id()).await);
+        }
+        Ok(())
+    }
+
+    async fn delete_post(
+        &self,
+        owner: UserId,
+        id: PostId,
+        expected: &[PostStatus],
+    ) -> StoreResult<()> {
+        let deleted =
+            sqlx::query("DELETE FROM posts WHERE id = $1 AND user_id = $2 AND status = ANY($3)")
+                .bind(id.as_uuid())
+                .bind(owner.as_uuid())
+                .bind(statuses(expected))
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+        if deleted.rows_affected() == 0 {
+            return Err(self.stale_or_missing(owner, id).await);
+        }
+        Ok(())
+    }
+
+    async fn count_posts_created(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM posts WHERE user_id = $1 AND created_at >= $2 AND created_at < $3",
+        )
+        .bind(owner.as_uuid())
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        count("posts", n)
+    }
+
+    async fn count_posted(&self, owner: UserId) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM posts WHERE user_id = $1 AND status = 'posted'",
+        )
+        .bind(owner.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        count("posts", n)
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+    ) -> StoreResult<Vec<ClaimedPost>> {
+        #[derive(sqlx::FromRow)]
+        struct Claimed {
+            #[sqlx(flatten)]
+            post: PostRow,
+            rescued: bool,
+            was_due_at: DateTime<Utc>,
+        }
+        // One statement: pick the oldest due rows no other worker is claiming (SKIP LOCKED) and
+        // move them to publishing under a new lease and token.
+        let mut claimed: Vec<Claimed> = sqlx::query_as(concat!(
+            "WITH due AS ( \
+                 SELECT id, status AS previous, due_at FROM posts \
+                 WHERE status IN ('scheduled', 'publishing') AND due_at <= $1 \
+                 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED \
+             ) \
+             UPDATE posts AS p SET status = 'publishing', lease_owner = $3, lease_expires_at = $4, \
+                 lease_token = p.lease_token + 1, updated_at = $1 \
+             FROM due WHERE p.id = due.id \
+             RETURNING ",
+            post_columns!("p."),
+            ", due.previous = 'publishing' AS rescued, due.due_at AS was_due_at"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(worker)
+        .bind(now + lease_for)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        claimed.sort_by_key(|c| (c.was_due_at, c.post.id));
+        claimed
+            .into_iter()
+            .map(|c| {
+                Ok(ClaimedPost {
+                    post: c.post.try_into()?,
+                    rescued: c.rescued,
+                })
+            })
+            .collect()
+    }
+
+    async fn commit_claim(&self, post: &Post, lease_token: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let lease = post.lease();
+        let updated = sqlx::query(
+            "UPDATE posts SET status = $3, next_attempt_at = $4, attempts = $5, lease_owner = $6, \
+             lease_expires_at = $7, posted_at = $8, external_id = $9, external_url = $10, \
+             error_message = $11, updated_at = $12 \
+             WHERE id = $1 AND status = 'publishing' AND lease_token = $2",
+        )
+        .bind(post.id().as_uuid())
+        .bind(lease_token)
+        .bind(post.status().as_str())
+        .bind(post.next_attempt_at())
+        .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
+        .bind(lease.map(|l| l.owner.as_str()))
+        .bind(lease.map(|l| l.expires_at))
+        .bind(post.posted_at())
+        .bind(post.external_id())
+        .bind(post.external_url())
+        .bind(post.error_message())
+        .bind(post.updated_at())
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM posts WHERE id = $1")
+                .bind(post.id().as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            return Err(if exists.is_some() {
+                StoreError::Stale
+            } else {
+                StoreError::NotFound
+            });
+        }
+        if post.status() == PostStatus::Posted
+            && let Some(item) = post.queue_item_id()
+        {
+            // Two posts of one item committing at once would each see the other still
+            // publishing: lock the item first, so the later commit's check (a new snapshot
+            // under READ COMMITTED) sees the earlier one's post as posted.
+            sqlx::query("SELECT 1 FROM content_queue WHERE id = $1 FOR UPDATE")
+                .bind(item.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            sqlx::query(
+                "UPDATE content_queue SET status = 'posted', updated_at = $2 \
+                 WHERE id = $1 AND status = 'approved' AND NOT EXISTS ( \
+                     SELECT 1 FROM posts WHERE queue_item_id = $1 AND status <> 'posted')",
+            )
+            .bind(item.as_uuid())
+            .bind(post.updated_at())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn extend_lease(
+        &self,
+        id: PostId,
+        lease_token: i64,
+        until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let updated = sqlx::query(
+            "UPDATE posts SET lease_expires_at = $3 \
+             WHERE id = $1 AND status = 'publishing' AND lease_token = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(lease_token)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM posts WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+            return Err(if exists.is_some() {
+                StoreError::Stale
+            } else {
+                StoreError::NotFound
+            });
+        }
+        Ok(())
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        sqlx::query_scalar(
+            "SELECT min(due_at) FROM posts WHERE status IN ('scheduled', 'publishing')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)
+    }
+
+    async fn posts_needing_metrics(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>> {
+        let rows = sqlx::query_as(concat!(
+            "SELECT ",
+            post_columns!("p."),
+            " FROM posts AS p LEFT JOIN post_metrics AS m ON m.post_id = p.id \
+              WHERE p.status = 'posted' AND (m.fetched_at IS NULL OR m.fetched_at < $1) \
+              ORDER BY m.fetched_at ASC NULLS FIRST, p.posted_at, p.id LIMIT $2"
+        ))
+        .bind(stale_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        posts(rows)
+    }
+}

@@ -1,0 +1,283 @@
+//! The content queue, and approval into posts within the quota.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postpilot_core::caption::ProductData;
+use postpilot_core::id::{QueueItemId, UserId};
+use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::plan::PostQuota;
+use postpilot_core::post::{Caption, Hashtags, Post};
+use postpilot_core::queue::{QueueItem, QueueStatus};
+use postpilot_core::store::{QueueStore, StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{corrupt, count, store_error, to_i64};
+use crate::posts::{insert_post_row, posts_in_window};
+use crate::users::lock_owner;
+
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    id: Uuid,
+    user_id: Uuid,
+    product_data: sqlx::types::Json<serde_json::Value>,
+    ai_generated_content: Option<String>,
+    hashtags: Vec<String>,
+    platforms: Vec<String>,
+    tone: Option<String>,
+    generation: i32,
+    status: String,
+    rejection_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<QueueRow> for QueueItem {
+    type Error = StoreError;
+    fn try_from(r: QueueRow) -> Result<Self, StoreError> {
+        let bad = |e: postpilot_core::ValidationError| corrupt("content_queue", e);
+        Ok(Self {
+            id: QueueItemId::from(r.id),
+            user_id: UserId::from(r.user_id),
+            product_data: serde_json::from_value::<ProductData>(r.product_data.0)
+                .map_err(|e| corrupt("content_queue", e))?,
+            ai_generated_content: r
+                .ai_generated_content
+                .map(Caption::parse)
+                .transpose()
+                .map_err(bad)?,
+            hashtags: Hashtags::parse(&r.hashtags).map_err(bad)?,
+            platforms: r
+                .platforms
+                .iter()
+                .map(|p| p.parse())
+                .collect::<Result<_, _>>()
+                .map_err(bad)?,
+            tone: r.tone.map(|t| t.parse()).transpose().map_err(bad)?,
+            generation: u32::try_from(r.generation).map_err(|e| corrupt("content_queue", e))?,
+            status: r.status.parse().map_err(bad)?,
+            rejection_reason: r.rejection_reason,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+macro_rules! queue_columns {
+    () => {
+        "id, user_id, product_data, ai_generated_content, hashtags, platforms, tone, generation, \
+         status, rejection_reason, created_at, updated_at"
+    };
+}
+
+fn product_json(item: &QueueItem) -> StoreResult<sqlx::types::Json<serde_json::Value>> {
+    serde_json::to_value(&item.product_data)
+        .map(sqlx::types::Json)
+        .map_err(|e| corrupt("content_queue", e))
+}
+
+fn platform_names(item: &QueueItem) -> Vec<String> {
+    item.platforms
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect()
+}
+
+fn status_names(expected: &[QueueStatus]) -> Vec<String> {
+    expected.iter().map(|s| s.as_str().to_owned()).collect()
+}
+
+/// Writes every field of `item` if its stored status is one of `expected`; returns whether it did.
+async fn write_item(
+    conn: &mut sqlx::PgConnection,
+    item: &QueueItem,
+    expected: &[QueueStatus],
+) -> StoreResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE content_queue SET product_data = $4, ai_generated_content = $5, hashtags = $6, \
+         platforms = $7, tone = $8, generation = $9, status = $10, rejection_reason = $11, \
+         updated_at = $12 WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
+    )
+    .bind(item.id.as_uuid())
+    .bind(item.user_id.as_uuid())
+    .bind(status_names(expected))
+    .bind(product_json(item)?)
+    .bind(item.ai_generated_content.as_ref().map(AsRef::<str>::as_ref))
+    .bind(item.hashtags.to_strings())
+    .bind(platform_names(item))
+    .bind(item.tone.map(|t| t.as_str()))
+    .bind(i32::try_from(item.generation).unwrap_or(i32::MAX))
+    .bind(item.status.as_str())
+    .bind(&item.rejection_reason)
+    .bind(item.updated_at)
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(updated.rows_affected() > 0)
+}
+
+impl PgStore {
+    async fn item_stale_or_missing(&self, owner: UserId, id: QueueItemId) -> StoreError {
+        match sqlx::query_scalar::<_, i32>(
+            "SELECT 1 FROM content_queue WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        {
+            Ok(Some(_)) => StoreError::Stale,
+            Ok(None) => StoreError::NotFound,
+            Err(e) => store_error(e),
+        }
+    }
+}
+
+#[async_trait]
+impl QueueStore for PgStore {
+    async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
+             platforms, tone, generation, status, rejection_reason, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(item.id.as_uuid())
+        .bind(item.user_id.as_uuid())
+        .bind(product_json(item)?)
+        .bind(item.ai_generated_content.as_ref().map(AsRef::<str>::as_ref))
+        .bind(item.hashtags.to_strings())
+        .bind(platform_names(item))
+        .bind(item.tone.map(|t| t.as_str()))
+        .bind(i32::try_from(item.generation).unwrap_or(i32::MAX))
+        .bind(item.status.as_str())
+        .bind(&item.rejection_reason)
+        .bind(item.created_at)
+        .bind(item.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>> {
+        sqlx::query_as::<_, QueueRow>(concat!(
+            "SELECT ",
+            queue_columns!(),
+            " FROM content_queue WHERE id = $1 AND user_id = $2"
+        ))
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?
+        .map(QueueItem::try_from)
+        .transpose()
+    }
+
+    async fn list_queue_items(
+        &self,
+        owner: UserId,
+        status: Option<QueueStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<QueueItem>> {
+        let status = status.map(QueueStatus::as_str);
+        let rows: Vec<QueueRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            queue_columns!(),
+            " FROM content_queue WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
+              ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(owner.as_uuid())
+        .bind(status)
+        .bind(i64::from(page.per_page()))
+        .bind(to_i64(page.offset()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM content_queue WHERE user_id = $1 AND ($2::text IS NULL OR status = $2)",
+        )
+        .bind(owner.as_uuid())
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(QueueItem::try_from)
+                .collect::<StoreResult<_>>()?,
+            total: count("content_queue", total)?,
+            page: page.page(),
+            per_page: page.per_page(),
+        })
+    }
+
+    async fn update_queue_item(
+        &self,
+        item: &QueueItem,
+        expected: &[QueueStatus],
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        if write_item(&mut conn, item, expected).await? {
+            Ok(())
+        } else {
+            Err(self.item_stale_or_missing(item.user_id, item.id).await)
+        }
+    }
+
+    async fn delete_queue_item(
+        &self,
+        owner: UserId,
+        id: QueueItemId,
+        expected: &[QueueStatus],
+    ) -> StoreResult<()> {
+        let deleted = sqlx::query(
+            "DELETE FROM content_queue WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
+        )
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .bind(status_names(expected))
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if deleted.rows_affected() == 0 {
+            return Err(self.item_stale_or_missing(owner, id).await);
+        }
+        Ok(())
+    }
+
+    async fn approve_queue_item(
+        &self,
+        item: &QueueItem,
+        posts: &[Post],
+        quota: PostQuota,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        lock_owner(&mut tx, item.user_id).await?;
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM content_queue WHERE id = $1 AND user_id = $2 FOR UPDATE",
+        )
+        .bind(item.id.as_uuid())
+        .bind(item.user_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        match current.as_deref() {
+            None => return Err(StoreError::NotFound),
+            Some("pending") => {}
+            Some(_) => return Err(StoreError::Stale),
+        }
+        let used = posts_in_window(&mut tx, item.user_id, &quota).await?;
+        if let Some(max) = quota.limit.max()
+            && used + posts.len() as u64 > u64::from(max)
+        {
+            return Err(StoreError::LimitReached);
+        }
+        write_item(&mut tx, item, &[QueueStatus::Pending]).await?;
+        for post in posts {
+            insert_post_row(&mut tx, post).await?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+}

@@ -1,0 +1,109 @@
+//! Subscriptions.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postpilot_core::billing::Subscription;
+use postpilot_core::id::{SubscriptionId, UserId};
+use postpilot_core::store::{StoreError, StoreResult, SubscriptionStore};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{corrupt, store_error};
+
+#[derive(sqlx::FromRow)]
+struct SubscriptionRow {
+    id: Uuid,
+    user_id: Uuid,
+    stripe_subscription_id: Option<String>,
+    status: String,
+    plan: String,
+    current_period_start: Option<DateTime<Utc>>,
+    current_period_end: Option<DateTime<Utc>>,
+    cancel_at_period_end: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<SubscriptionRow> for Subscription {
+    type Error = StoreError;
+    fn try_from(r: SubscriptionRow) -> Result<Self, StoreError> {
+        let bad = |e| corrupt("subscriptions", e);
+        Ok(Self {
+            id: SubscriptionId::from(r.id),
+            user_id: UserId::from(r.user_id),
+            stripe_subscription_id: r.stripe_subscription_id,
+            status: r.status.parse().map_err(bad)?,
+            plan: r.plan.parse().map_err(bad)?,
+            current_period_start: r.current_period_start,
+            current_period_end: r.current_period_end,
+            cancel_at_period_end: r.cancel_at_period_end,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+macro_rules! select_subscription {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, user_id, stripe_subscription_id, status, plan, current_period_start, \
+             current_period_end, cancel_at_period_end, created_at, updated_at \
+             FROM subscriptions WHERE ",
+            $where
+        )
+    };
+}
+
+#[async_trait]
+impl SubscriptionStore for PgStore {
+    async fn upsert_subscription(&self, s: &Subscription) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO subscriptions (id, user_id, stripe_subscription_id, status, plan, \
+             current_period_start, current_period_end, cancel_at_period_end, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (user_id) DO UPDATE SET id = EXCLUDED.id, \
+             stripe_subscription_id = EXCLUDED.stripe_subscription_id, status = EXCLUDED.status, \
+             plan = EXCLUDED.plan, current_period_start = EXCLUDED.current_period_start, \
+             current_period_end = EXCLUDED.current_period_end, \
+             cancel_at_period_end = EXCLUDED.cancel_at_period_end, \
+             created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(s.id.as_uuid())
+        .bind(s.user_id.as_uuid())
+        .bind(&s.stripe_subscription_id)
+        .bind(s.status.as_str())
+        .bind(s.plan.as_str())
+        .bind(s.current_period_start)
+        .bind(s.current_period_end)
+        .bind(s.cancel_at_period_end)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn subscription(&self, owner: UserId) -> StoreResult<Option<Subscription>> {
+        sqlx::query_as::<_, SubscriptionRow>(select_subscription!("user_id = $1"))
+            .bind(owner.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?
+            .map(Subscription::try_from)
+            .transpose()
+    }
+
+    async fn subscription_by_provider_id(
+        &self,
+        stripe_subscription_id: &str,
+    ) -> StoreResult<Option<Subscription>> {
+        sqlx::query_as::<_, SubscriptionRow>(select_subscription!("stripe_subscription_id = $1"))
+            .bind(stripe_subscription_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?
+            .map(Subscription::try_from)
+            .transpose()
+    }
+}

@@ -1,0 +1,137 @@
+//! Users.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postpilot_core::id::UserId;
+use postpilot_core::store::{StoreError, StoreResult, UserStore};
+use postpilot_core::user::{Email, User};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{corrupt, store_error};
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    password_hash: String,
+    stripe_customer_id: Option<String>,
+    external_platform_id: Option<Uuid>,
+    external_store_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: UserId::from(r.id),
+            email: Email::parse(&r.email).map_err(|e| corrupt("users", e))?,
+            password_hash: r.password_hash,
+            stripe_customer_id: r.stripe_customer_id,
+            external_platform_id: r.external_platform_id,
+            external_store_id: r.external_store_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+macro_rules! select_user {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, email, password_hash, stripe_customer_id, external_platform_id, \
+             external_store_id, created_at, updated_at FROM users WHERE ",
+            $where
+        )
+    };
+}
+
+impl PgStore {
+    async fn user_where<T>(&self, sql: &'static str, key: T) -> StoreResult<Option<User>>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        sqlx::query_as::<_, UserRow>(sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?
+            .map(User::try_from)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, stripe_customer_id, external_platform_id, \
+             external_store_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(user.id.as_uuid())
+        .bind(user.email.as_ref())
+        .bind(&user.password_hash)
+        .bind(&user.stripe_customer_id)
+        .bind(user.external_platform_id)
+        .bind(user.external_store_id)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.user_where(select_user!("id = $1"), id.as_uuid()).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        self.user_where(select_user!("email = $1"), email.as_ref().to_owned())
+            .await
+    }
+
+    async fn user_by_external_id(&self, external_platform_id: Uuid) -> StoreResult<Option<User>> {
+        self.user_where(
+            select_user!("external_platform_id = $1"),
+            external_platform_id,
+        )
+        .await
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let updated = sqlx::query(
+            "UPDATE users SET email = $2, password_hash = $3, stripe_customer_id = $4, \
+             external_platform_id = $5, external_store_id = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(user.id.as_uuid())
+        .bind(user.email.as_ref())
+        .bind(&user.password_hash)
+        .bind(&user.stripe_customer_id)
+        .bind(user.external_platform_id)
+        .bind(user.external_store_id)
+        .bind(user.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+/// Locks the owner's row for the rest of `tx`: every guarded write of one owner (quota inserts,
+/// connects within the limit, approvals) serialises on it, so a count taken after the lock is
+/// still true at commit. [`StoreError::NotFound`] when the owner does not exist.
+pub(crate) async fn lock_owner(tx: &mut sqlx::PgConnection, owner: UserId) -> StoreResult<()> {
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(owner.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .map(drop)
+        .ok_or(StoreError::NotFound)
+}
