@@ -19,7 +19,7 @@ use postpilot_core::queue::ApproveItem;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A manual clock lets the example jump to the publication time instead of waiting for it.
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let engine = Engine::builder().clock(clock.clone()).build();
+    let engine = Engine::builder().simulated().clock(clock.clone()).build()?;
 
     let user = engine
         .auth()
@@ -93,7 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         publish_at
     );
 
-    let worker = engine.dispatcher("embed-worker", DispatcherConfig::default());
+    let worker = engine.dispatcher("embed-worker", DispatcherConfig::default())?;
     let early = worker.run_once().await?;
     println!("5. a tick before it is due claims {} posts", early.claimed);
 

@@ -89,15 +89,18 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// A builder with the built-in defaults: in-memory store, simulated publishers, template
-    /// captions, mock billing, system clock, random ids, a random token key, argon2id (OWASP).
+    /// A builder. Defaults: in-memory store, template captions, mock billing (no provider key),
+    /// system clock, random ids, argon2id (OWASP). Publishers and the token cipher have no
+    /// silent default: register one per platform and a cipher, or call
+    /// [`EngineBuilder::simulated`] for a demo or test engine.
     pub fn builder() -> EngineBuilder {
         EngineBuilder::default()
     }
 
-    /// An engine entirely in memory, with every default.
+    /// An engine entirely in memory with simulated publishers and an ephemeral token key: for
+    /// demos, examples and tests.
     pub fn in_memory() -> Self {
-        Self::builder().build()
+        Self::builder().simulated().assemble()
     }
 
     /// Registration, login, provisioning, refresh tokens.
@@ -136,9 +139,18 @@ impl Engine {
     pub fn webhooks(&self) -> WebhookService {
         WebhookService::new(self.deps.clone())
     }
-    /// A publication worker named `worker`.
-    pub fn dispatcher(&self, worker: impl Into<String>, config: DispatcherConfig) -> Dispatcher {
-        Dispatcher::new(self.deps.clone(), worker.into(), config)
+    /// A publication worker named `worker` (unique among running workers: it owns the leases
+    /// it takes).
+    ///
+    /// # Errors
+    /// The configuration does not hold together ([`DispatcherConfig::validate`]).
+    pub fn dispatcher(
+        &self,
+        worker: impl Into<String>,
+        config: DispatcherConfig,
+    ) -> Result<Dispatcher, crate::ValidationError> {
+        config.validate()?;
+        Ok(Dispatcher::new(self.deps.clone(), worker.into(), config))
     }
 
     /// The store (for health checks and adapters).
@@ -172,6 +184,22 @@ pub struct EngineBuilder {
     cipher: Option<Arc<dyn TokenCipher>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     refresh_token_ttl: Option<chrono::Duration>,
+    simulated: bool,
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A platform has no publisher.
+    #[error(
+        "no publisher for {0}: register one with publisher(), or call simulated() for a demo or test engine"
+    )]
+    MissingPublisher(Platform),
+    /// No token cipher was configured.
+    #[error(
+        "no token cipher: configure one (e.g. XChaChaTokenCipher::from_config), or call simulated() for a demo or test engine"
+    )]
+    MissingCipher,
 }
 
 impl fmt::Debug for EngineBuilder {
@@ -187,7 +215,7 @@ impl EngineBuilder {
         self.store = Some(store);
         self
     }
-    /// The publisher for one platform (default: a [`SimulatedPublisher`] per platform).
+    /// The publisher for one platform.
     #[must_use]
     pub fn publisher(mut self, platform: Platform, publisher: Arc<dyn Publisher>) -> Self {
         self.publishers.insert(platform, publisher);
@@ -217,8 +245,7 @@ impl EngineBuilder {
         self.ids = Some(ids);
         self
     }
-    /// The token cipher (default: XChaCha20-Poly1305 with a random key — tokens sealed with it
-    /// do not survive a restart; configure a key for anything persistent).
+    /// The token cipher that seals social OAuth tokens at rest.
     #[must_use]
     pub fn cipher(mut self, cipher: Arc<dyn TokenCipher>) -> Self {
         self.cipher = Some(cipher);
@@ -237,8 +264,36 @@ impl EngineBuilder {
         self
     }
 
+    /// A demo or test engine: every platform without a registered publisher gets a
+    /// [`SimulatedPublisher`] (posts are "published" in memory), and without a configured cipher
+    /// tokens are sealed with a random key that dies with the process.
+    #[must_use]
+    pub fn simulated(mut self) -> Self {
+        self.simulated = true;
+        self
+    }
+
     /// The engine.
-    pub fn build(self) -> Engine {
+    ///
+    /// # Errors
+    /// [`BuildError`] when a platform has no publisher or no cipher is configured (unless
+    /// [`simulated`](Self::simulated)).
+    pub fn build(self) -> Result<Engine, BuildError> {
+        if !self.simulated {
+            if let Some(platform) = Platform::ALL
+                .into_iter()
+                .find(|p| !self.publishers.contains_key(p))
+            {
+                return Err(BuildError::MissingPublisher(platform));
+            }
+            if self.cipher.is_none() {
+                return Err(BuildError::MissingCipher);
+            }
+        }
+        Ok(self.assemble())
+    }
+
+    fn assemble(self) -> Engine {
         let mut publishers = self.publishers;
         for platform in Platform::ALL {
             publishers

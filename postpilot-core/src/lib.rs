@@ -24,5 +24,5 @@ pub mod usage;
 pub mod user;
 pub mod webhook;
 
-pub use engine::{Engine, EngineBuilder};
+pub use engine::{BuildError, Engine, EngineBuilder};
 pub use error::{Error, InvalidTransition, LimitedResource, Result, ValidationError};

@@ -78,6 +78,26 @@ pub enum EventOutcome {
     Ignored,
 }
 
+/// Applies a webhook event once per `(source, id)`: skipped when it was processed before;
+/// recorded only after it was applied. Applying is idempotent (it sets state), so two concurrent
+/// deliveries both applying, or a crash between applying and recording followed by a retry, give
+/// the same result — whereas recording first could lose an event for good. `None`: a duplicate.
+pub(crate) async fn once<T>(
+    deps: &Deps,
+    source: &str,
+    id: &str,
+    apply: impl std::future::Future<Output = Result<T>>,
+) -> Result<Option<T>> {
+    if deps.store.webhook_event_seen(source, id).await? {
+        return Ok(None);
+    }
+    let applied = apply.await?;
+    deps.store
+        .record_webhook_event(source, id, deps.now())
+        .await?;
+    Ok(Some(applied))
+}
+
 /// Applies platform events.
 #[derive(Clone, Debug)]
 pub struct WebhookService {
@@ -98,26 +118,17 @@ impl WebhookService {
         Self { deps }
     }
 
-    /// Applies a platform event once per id; a failed application is not recorded, so the
-    /// platform's retry is processed.
+    /// Applies a platform event once per id (see [`once`]); a failed application is not
+    /// recorded, so the platform's retry is processed.
     ///
     /// # Errors
     /// [`Error::Validation`] for malformed data; [`Error::NotFound`] for a subscription update of
     /// an unknown user.
     pub async fn platform_event(&self, event: PlatformEvent) -> Result<EventOutcome> {
-        let store = &self.deps.store;
-        if !store
-            .record_webhook_event("platform", &event.id, self.deps.now())
-            .await?
-        {
-            return Ok(EventOutcome::Duplicate);
-        }
         let id = event.id.clone();
-        let outcome = self.apply(event).await;
-        if outcome.is_err() {
-            store.forget_webhook_event("platform", &id).await?;
-        }
-        outcome
+        Ok(once(&self.deps, "platform", &id, self.apply(event))
+            .await?
+            .unwrap_or(EventOutcome::Duplicate))
     }
 
     async fn apply(&self, event: PlatformEvent) -> Result<EventOutcome> {

@@ -456,6 +456,7 @@ async fn reconnecting_an_account_the_platform_deauthorised_clears_needs_reconnec
     e.instagram.fail_next(PublishError::AuthExpired);
     e.advance(Duration::minutes(2));
     e.dispatcher("w", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();
@@ -603,6 +604,7 @@ async fn a_scheduled_post_of_a_disconnected_account_fails_with_a_reconnect_messa
     e.advance(Duration::minutes(2));
 
     e.dispatcher("w", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();

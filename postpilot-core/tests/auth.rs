@@ -212,9 +212,7 @@ async fn login_with_a_malformed_password_or_email_is_unauthorized_not_a_validati
 async fn login_with_a_legacy_bcrypt_hash_succeeds_and_rehashes_it_to_argon2id() {
     let e = TestEngine::new();
     let user = e.user("legacy@example.com").await;
-    let mut stored = e.store.user(user.id).await.unwrap().unwrap();
-    stored.password_hash = bcrypt::hash("legacy password", 4).unwrap();
-    e.store.update_user(&stored).await.unwrap();
+    set_hash(&e, &user, bcrypt::hash("legacy password", 4).unwrap()).await;
 
     let logged_in = e
         .auth()
@@ -237,10 +235,8 @@ async fn login_with_a_legacy_bcrypt_hash_succeeds_and_rehashes_it_to_argon2id() 
 async fn login_with_a_legacy_bcrypt_hash_and_a_wrong_password_keeps_the_legacy_hash() {
     let e = TestEngine::new();
     let user = e.user("legacy@example.com").await;
-    let mut stored = e.store.user(user.id).await.unwrap().unwrap();
     let legacy = bcrypt::hash("legacy password", 4).unwrap();
-    stored.password_hash = legacy.clone();
-    e.store.update_user(&stored).await.unwrap();
+    set_hash(&e, &user, legacy.clone()).await;
 
     let err = e
         .auth()
@@ -292,6 +288,7 @@ async fn updating_the_email_moves_the_login_to_the_new_address() {
             ProfilePatch {
                 email: Some(" New@Example.com ".into()),
                 password: None,
+                current_password: Some(PASSWORD.into()),
             },
         )
         .await
@@ -327,6 +324,7 @@ async fn updating_the_email_to_one_already_taken_is_a_conflict() {
             ProfilePatch {
                 email: Some("Taken@Example.com".into()),
                 password: None,
+                current_password: Some(PASSWORD.into()),
             },
         )
         .await
@@ -348,6 +346,7 @@ async fn updating_the_password_makes_the_old_one_fail() {
             ProfilePatch {
                 email: None,
                 password: Some("a brand new password".into()),
+                current_password: Some(PASSWORD.into()),
             },
         )
         .await
@@ -379,6 +378,7 @@ async fn updating_to_a_too_short_password_is_rejected_and_keeps_the_old_one() {
             ProfilePatch {
                 email: None,
                 password: Some("short".into()),
+                current_password: Some(PASSWORD.into()),
             },
         )
         .await
@@ -516,10 +516,12 @@ impl IdGenerator for HookedIds {
 async fn a_replay_racing_a_rotation_leaves_no_working_successor() {
     let ids = Arc::new(HookedIds::default());
     let engine = Engine::builder()
+        .simulated()
         .clock(Arc::new(ManualClock::new(common::t0())))
         .hasher(Arc::new(Argon2Hasher::with_params(64, 1, 1).unwrap()))
         .ids(ids.clone())
-        .build();
+        .build()
+        .unwrap();
     let user = engine
         .auth()
         .register("merchant@example.com", PASSWORD)
@@ -694,4 +696,108 @@ async fn a_provisioned_user_cannot_log_in_with_any_password() {
 
         assert!(matches!(err, Error::Unauthorized), "{password}: {err:?}");
     }
+}
+
+/// Overwrites a user's stored password hash (as a legacy system would have left it).
+async fn set_hash(e: &TestEngine, user: &postpilot_core::user::User, hash: String) {
+    use postpilot_core::store::{UserChange, UserStore};
+    let change = UserChange {
+        password_hash: Some(hash),
+        updated_at: e.now(),
+        ..UserChange::default()
+    };
+    e.store.change_user(user.id, &change).await.unwrap();
+}
+
+#[tokio::test]
+async fn changing_credentials_without_the_current_password_is_unauthorized() {
+    let e = TestEngine::new();
+    let user = e.user("a@example.com").await;
+    for current in [None, Some("not my password".to_owned())] {
+        let err = e
+            .auth()
+            .update_me(
+                user.id,
+                ProfilePatch {
+                    email: Some("b@example.com".into()),
+                    password: None,
+                    current_password: current,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unauthorized), "{err:?}");
+    }
+    let me = e.auth().me(user.id).await.unwrap();
+    assert_eq!(me.user.email.as_ref(), "a@example.com");
+}
+
+#[tokio::test]
+async fn changing_the_email_ends_every_session() {
+    let e = TestEngine::new();
+    let user = e.user("a@example.com").await;
+    let session = e.auth().issue_refresh_token(user.id).await.unwrap();
+
+    e.auth()
+        .update_me(
+            user.id,
+            ProfilePatch {
+                email: Some("b@example.com".into()),
+                password: None,
+                current_password: Some(PASSWORD.into()),
+            },
+        )
+        .await
+        .unwrap();
+
+    let err = e.auth().refresh(&session.raw).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_provisioned_user_sets_a_first_password_without_a_current_one_and_can_then_log_in() {
+    let e = TestEngine::new();
+    let user = e
+        .auth()
+        .provision(postpilot_core::user::Provision {
+            email: "shop@example.com".into(),
+            external_platform_id: uuid::Uuid::new_v4(),
+            external_store_id: None,
+            plan: None,
+        })
+        .await
+        .unwrap();
+
+    e.auth()
+        .update_me(
+            user.id,
+            ProfilePatch {
+                email: None,
+                password: Some("my first password".into()),
+                current_password: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let logged_in = e
+        .auth()
+        .login("shop@example.com", "my first password")
+        .await
+        .unwrap();
+    assert_eq!(logged_in.id, user.id);
+}
+
+#[test]
+fn secrets_do_not_show_in_debug_output() {
+    let patch = ProfilePatch {
+        email: None,
+        password: Some("hunter2hunter2".into()),
+        current_password: Some("old-secret-pass".into()),
+    };
+    let shown = format!("{patch:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("old-secret"),
+        "{shown}"
+    );
 }

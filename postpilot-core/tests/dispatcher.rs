@@ -65,6 +65,7 @@ async fn a_due_post_is_published_once_and_recorded_in_the_ledger() {
 
     let report = e
         .dispatcher("worker-1", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();
@@ -131,6 +132,7 @@ async fn the_worker_reports_when_the_next_post_falls_due() {
 
     let next = e
         .dispatcher("w", DispatcherConfig::default())
+        .unwrap()
         .next_due_at()
         .await
         .unwrap();
@@ -541,7 +543,7 @@ async fn a_publisher_slower_than_the_timeout_is_abandoned_and_retried() {
         ..DispatcherConfig::default()
     };
 
-    let report = e.dispatcher("w", config).run_once().await.unwrap();
+    let report = e.dispatcher("w", config).unwrap().run_once().await.unwrap();
 
     assert_eq!(report.retried, 1);
     let stored = reload(&e, &u, &post).await;
@@ -582,6 +584,7 @@ async fn a_lapsed_claim_whose_post_reached_the_platform_is_reconciled_without_pu
 
     let report = e
         .dispatcher("rescuer", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();
@@ -609,6 +612,7 @@ async fn a_lapsed_claim_whose_post_never_reached_the_platform_is_published_once(
 
     let report = e
         .dispatcher("rescuer", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();
@@ -648,6 +652,7 @@ async fn a_stale_workers_late_commit_is_refused_and_leaves_the_post_as_the_rescu
     let post = due_post(&e, &u, &facebook).await;
     let mut stale = claimed_by_a_dead_worker(&e, &post).await;
     e.dispatcher("rescuer", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();
@@ -723,13 +728,15 @@ async fn four_concurrent_workers_publish_two_hundred_posts_exactly_once_each() {
 
     let workers: Vec<_> = (0..4)
         .map(|i| {
-            let dispatcher = e.dispatcher(
-                format!("worker-{i}"),
-                DispatcherConfig {
-                    batch_size: 10,
-                    ..DispatcherConfig::default()
-                },
-            );
+            let dispatcher = e
+                .dispatcher(
+                    format!("worker-{i}"),
+                    DispatcherConfig {
+                        batch_size: 10,
+                        ..DispatcherConfig::default()
+                    },
+                )
+                .unwrap();
             tokio::spawn(async move {
                 let mut posted = 0;
                 loop {
@@ -790,6 +797,7 @@ async fn refreshing_metrics_fills_them_for_posted_posts_and_the_overview_sums_th
 
     let refreshed = e
         .dispatcher("metrics", DispatcherConfig::default())
+        .unwrap()
         .refresh_metrics(Duration::hours(1), 100)
         .await
         .unwrap();
@@ -832,7 +840,9 @@ async fn fresh_metrics_are_not_fetched_again_before_they_are_stale() {
     let (u, facebook) = merchant(&e).await;
     due_post(&e, &u, &facebook).await;
     e.tick().await;
-    let metrics = e.dispatcher("metrics", DispatcherConfig::default());
+    let metrics = e
+        .dispatcher("metrics", DispatcherConfig::default())
+        .unwrap();
     metrics
         .refresh_metrics(Duration::hours(1), 100)
         .await
@@ -882,7 +892,10 @@ async fn every_post_is_claimed_by_exactly_one_of_two_workers_in_the_same_instant
         batch_size: 4,
         ..DispatcherConfig::default()
     };
-    let (a, b) = (e.dispatcher("a", small), e.dispatcher("b", small));
+    let (a, b) = (
+        e.dispatcher("a", small).unwrap(),
+        e.dispatcher("b", small).unwrap(),
+    );
 
     let (first, second) = tokio::join!(a.run_once(), b.run_once());
 
@@ -897,4 +910,242 @@ async fn every_post_is_claimed_by_exactly_one_of_two_workers_in_the_same_instant
         .collect();
     assert_eq!(keys.len(), 6);
     assert_eq!(e.facebook.total_published(), 6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claims lost mid-attempt, failures that are not the merchant's, configuration
+// ---------------------------------------------------------------------------------------------
+
+/// A Facebook publisher over a simulated one whose first `lookup` answers "not there" and then
+/// hangs until released — a slow platform call during which the claim lapses.
+#[derive(Debug)]
+struct StallingLookup {
+    inner: Arc<SimulatedPublisher>,
+    stall_first: std::sync::atomic::AtomicBool,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl postpilot_core::publish::Publisher for StallingLookup {
+    async fn publish(
+        &self,
+        request: &postpilot_core::publish::PublishRequest,
+    ) -> Result<postpilot_core::post::Published, PublishError> {
+        self.inner.publish(request).await
+    }
+
+    async fn lookup(
+        &self,
+        key: &str,
+    ) -> Result<Option<postpilot_core::post::Published>, PublishError> {
+        let answer = self.inner.lookup(key).await;
+        if self
+            .stall_first
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        answer
+    }
+
+    async fn fetch_metrics(
+        &self,
+        remote_id: &str,
+    ) -> Result<postpilot_core::analytics::MetricCounts, PublishError> {
+        self.inner.fetch_metrics(remote_id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_claim_lapsed_during_its_lookup_never_publishes() {
+    let simulated = Arc::new(SimulatedPublisher::new(Platform::Facebook));
+    let stalling = Arc::new(StallingLookup {
+        inner: simulated.clone(),
+        stall_first: std::sync::atomic::AtomicBool::new(false),
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+    });
+    let e = TestEngine::with_ports(|b| b.publisher(Platform::Facebook, stalling.clone()));
+    let (u, account) = merchant(&e).await;
+    let post = due_post(&e, &u, &account).await;
+    // One failed attempt, so the next one looks the post up first.
+    simulated.fail_next(PublishError::Retryable {
+        reason: "503".into(),
+        after: None,
+    });
+    e.tick().await;
+    e.advance(Duration::minutes(5));
+    stalling
+        .stall_first
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let slow = {
+        let engine = e.engine.clone();
+        tokio::spawn(async move {
+            engine
+                .dispatcher("slow", DispatcherConfig::default())
+                .unwrap()
+                .run_once()
+                .await
+        })
+    };
+    stalling.entered.notified().await;
+    e.advance(Duration::minutes(3)); // past the slow worker's 2-minute lease
+    let rescue = e
+        .dispatcher("rescuer", DispatcherConfig::default())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+    stalling.release.notify_one();
+    let late = slow.await.unwrap().unwrap();
+
+    assert_eq!(rescue.posted, 1);
+    assert_eq!(late.lease_lost, 1);
+    assert_eq!(
+        simulated.published_count(&post.idempotency_key()),
+        1,
+        "published exactly once"
+    );
+    let stored = e.posts().get(u.id, post.id()).await.unwrap();
+    assert_eq!(stored.status(), PostStatus::Posted);
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_be_opened_is_retried_and_does_not_fail_the_account() {
+    use postpilot_core::crypto::{CipherError, MockTokenCipher};
+    let mut cipher = MockTokenCipher::new();
+    cipher
+        .expect_seal()
+        .returning(|_, _| Ok("v1.retired.sealed".to_owned()));
+    cipher
+        .expect_open()
+        .returning(|_, _| Err(CipherError::UnknownKey("retired".into())));
+    let e = TestEngine::with_ports(|b| b.cipher(Arc::new(cipher)));
+    let u = e.user("merchant@example.com").await;
+    let mut request = common::connect_request(Platform::Facebook, "fb");
+    request.access_token = Some(postpilot_core::crypto::SecretString::new("oauth"));
+    let account = e.accounts().connect(u.id, request).await.unwrap();
+    let later = e
+        .post(&u, &account, Some(e.now() + Duration::days(3)))
+        .await;
+    let post = due_post(&e, &u, &account).await;
+
+    let tick = e.tick().await;
+
+    assert_eq!(tick.retried, 1);
+    let stored = e.posts().get(u.id, post.id()).await.unwrap();
+    assert_eq!(
+        (stored.status(), stored.attempts()),
+        (PostStatus::Scheduled, 1)
+    );
+    assert!(
+        stored.error_message().unwrap().contains("token key"),
+        "{:?}",
+        stored.error_message()
+    );
+    assert!(
+        !e.accounts()
+            .get(u.id, account.id)
+            .await
+            .unwrap()
+            .needs_reconnect
+    );
+    let untouched = e.posts().get(u.id, later.id()).await.unwrap();
+    assert_eq!(untouched.status(), PostStatus::Scheduled);
+    assert_eq!(
+        e.facebook.calls().len(),
+        0,
+        "nothing was sent without a token"
+    );
+}
+
+#[tokio::test]
+async fn a_lookup_the_platform_refuses_is_retried_not_taken_as_a_verdict() {
+    let mut publisher = postpilot_core::publish::MockPublisher::new();
+    let mut calls = 0;
+    publisher.expect_publish().returning(move |_| {
+        calls += 1;
+        if calls == 1 {
+            Err(PublishError::Retryable {
+                reason: "503".into(),
+                after: None,
+            })
+        } else {
+            Ok(postpilot_core::post::Published {
+                remote_id: "r1".into(),
+                url: None,
+            })
+        }
+    });
+    publisher.expect_lookup().returning(|_| {
+        Err(PublishError::Rejected {
+            reason: "lookup: 404".into(),
+        })
+    });
+    let e = TestEngine::with_ports(|b| b.publisher(Platform::Facebook, Arc::new(publisher)));
+    let (u, account) = merchant(&e).await;
+    let post = due_post(&e, &u, &account).await;
+    e.tick().await;
+    e.advance(Duration::minutes(5));
+
+    let tick = e.tick().await;
+
+    assert_eq!((tick.retried, tick.failed), (1, 0));
+    let stored = e.posts().get(u.id, post.id()).await.unwrap();
+    assert_eq!(
+        (stored.status(), stored.attempts()),
+        (PostStatus::Scheduled, 2)
+    );
+    assert!(
+        stored
+            .error_message()
+            .unwrap()
+            .contains("already has the post")
+    );
+}
+
+#[tokio::test]
+async fn a_publish_timeout_not_shorter_than_the_lease_is_refused() {
+    let e = TestEngine::new();
+    let config = DispatcherConfig {
+        publish_timeout: Duration::seconds(120),
+        lease: Duration::seconds(120),
+        ..DispatcherConfig::default()
+    };
+
+    let err = e.dispatcher("w", config).unwrap_err();
+
+    assert_eq!(err.field(), "publish_timeout");
+    let zero = DispatcherConfig {
+        batch_size: 0,
+        ..DispatcherConfig::default()
+    };
+    assert_eq!(e.dispatcher("w", zero).unwrap_err().field(), "batch_size");
+}
+
+#[test]
+fn an_engine_without_publishers_or_a_cipher_is_not_built_unless_simulated() {
+    let err = postpilot_core::Engine::builder().build().unwrap_err();
+    assert!(
+        matches!(err, postpilot_core::BuildError::MissingPublisher(_)),
+        "{err}"
+    );
+    let mut builder = postpilot_core::Engine::builder();
+    for platform in Platform::ALL {
+        builder = builder.publisher(platform, Arc::new(SimulatedPublisher::new(platform)));
+    }
+    let err = builder.build().unwrap_err();
+    assert!(
+        matches!(err, postpilot_core::BuildError::MissingCipher),
+        "{err}"
+    );
+    assert!(
+        postpilot_core::Engine::builder()
+            .simulated()
+            .build()
+            .is_ok()
+    );
 }

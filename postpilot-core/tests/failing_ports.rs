@@ -443,12 +443,14 @@ async fn a_post_claimed_while_being_edited_reports_a_conflict_and_keeps_the_clai
     let clock = Arc::new(HookedClock::default());
     let store = Arc::new(postpilot_core::store::MemoryStore::new());
     let engine = postpilot_core::Engine::builder()
+        .simulated()
         .clock(clock.clone())
         .store(store.clone())
         .hasher(Arc::new(
             postpilot_core::crypto::Argon2Hasher::with_params(64, 1, 1).unwrap(),
         ))
-        .build();
+        .build()
+        .unwrap();
     let user = engine
         .auth()
         .register("a@example.com", "correct horse battery")

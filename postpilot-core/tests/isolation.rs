@@ -80,6 +80,7 @@ async fn world() -> World {
     e.clock.set(at);
     e.tick().await;
     e.dispatcher("metrics", DispatcherConfig::default())
+        .unwrap()
         .refresh_metrics(Duration::hours(1), 100)
         .await
         .unwrap();

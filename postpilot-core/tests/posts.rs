@@ -79,6 +79,7 @@ async fn stranger(e: &TestEngine) -> (User, SocialAccount) {
 /// Runs one publication tick after the clock passes the post's time.
 async fn publish_due(e: &TestEngine) {
     e.dispatcher("w", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();
@@ -1211,7 +1212,7 @@ async fn rescheduling_a_post_that_exhausted_its_retries_resets_its_attempts() {
             after: None,
         });
         e.advance(Duration::minutes(5));
-        e.dispatcher("w", config).run_once().await.unwrap();
+        e.dispatcher("w", config).unwrap().run_once().await.unwrap();
     }
     let failed = e.posts().get(user.id, post.id()).await.unwrap();
     assert_eq!(failed.status(), PostStatus::Failed);

@@ -138,7 +138,7 @@ impl AccountStore for PgStore {
     ) -> StoreResult<()> {
         let updated = sqlx::query(
             "UPDATE social_accounts SET access_token_enc = $3, refresh_token_enc = $4 \
-             WHERE id = $1 AND user_id = $2",
+             WHERE id = $1 AND user_id = $2 AND is_connected",
         )
         .bind(id.as_uuid())
         .bind(owner.as_uuid())
@@ -148,7 +148,11 @@ impl AccountStore for PgStore {
         .await
         .map_err(store_error)?;
         if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            // Absent, or disconnected in the meantime (its tokens stay erased).
+            return Err(match self.account(owner, id).await? {
+                Some(_) => StoreError::Stale,
+                None => StoreError::NotFound,
+            });
         }
         Ok(())
     }

@@ -379,17 +379,6 @@ impl PostStore for PgStore {
         count("posts", n)
     }
 
-    async fn count_posted(&self, owner: UserId) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM posts WHERE user_id = $1 AND status = 'posted'",
-        )
-        .bind(owner.as_uuid())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(store_error)?;
-        count("posts", n)
-    }
-
     async fn claim_due(
         &self,
         now: DateTime<Utc>,

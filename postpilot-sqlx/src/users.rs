@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::id::UserId;
-use postpilot_core::store::{StoreError, StoreResult, UserStore};
+use postpilot_core::store::{StoreError, StoreResult, UserChange, UserStore};
 use postpilot_core::user::{Email, User};
 use uuid::Uuid;
 
@@ -38,13 +38,16 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+macro_rules! user_columns {
+    () => {
+        "id, email, password_hash, stripe_customer_id, external_platform_id, external_store_id, \
+         created_at, updated_at"
+    };
+}
+
 macro_rules! select_user {
     ($where:literal) => {
-        concat!(
-            "SELECT id, email, password_hash, stripe_customer_id, external_platform_id, \
-             external_store_id, created_at, updated_at FROM users WHERE ",
-            $where
-        )
+        concat!("SELECT ", user_columns!(), " FROM users WHERE ", $where)
     };
 }
 
@@ -101,25 +104,38 @@ impl UserStore for PgStore {
         .await
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<()> {
-        let updated = sqlx::query(
-            "UPDATE users SET email = $2, password_hash = $3, stripe_customer_id = $4, \
-             external_platform_id = $5, external_store_id = $6, updated_at = $7 WHERE id = $1",
-        )
-        .bind(user.id.as_uuid())
-        .bind(user.email.as_ref())
-        .bind(&user.password_hash)
-        .bind(&user.stripe_customer_id)
-        .bind(user.external_platform_id)
-        .bind(user.external_store_id)
-        .bind(user.updated_at)
-        .execute(&self.pool)
+    async fn change_user(&self, id: UserId, change: &UserChange) -> StoreResult<User> {
+        let link = change.link_platform;
+        // Each field is written only when given (NULL keeps the stored value); a platform link
+        // applies only to an unlinked user or one linked to the same platform id.
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "UPDATE users SET email = coalesce($2, email), \
+             password_hash = coalesce($3, password_hash), \
+             stripe_customer_id = coalesce($4, stripe_customer_id), \
+             external_platform_id = coalesce($5, external_platform_id), \
+             external_store_id = CASE WHEN $5::uuid IS NULL THEN external_store_id \
+                                      ELSE coalesce($6, external_store_id) END, \
+             updated_at = $7 \
+             WHERE id = $1 AND ($5::uuid IS NULL OR external_platform_id IS NULL \
+                                OR external_platform_id = $5) \
+             RETURNING ",
+            user_columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(change.email.as_ref().map(AsRef::<str>::as_ref))
+        .bind(change.password_hash.as_deref())
+        .bind(change.stripe_customer_id.as_deref())
+        .bind(link.map(|l| l.external_platform_id))
+        .bind(link.and_then(|l| l.external_store_id))
+        .bind(change.updated_at)
+        .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        match row {
+            Some(row) => row.try_into(),
+            None if self.user(id).await?.is_some() => Err(StoreError::Stale),
+            None => Err(StoreError::NotFound),
         }
-        Ok(())
     }
 }
 

@@ -28,13 +28,14 @@ impl WebhookEventStore for PgStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    async fn forget_webhook_event(&self, source: &str, event_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM webhook_events WHERE source = $1 AND event_id = $2")
-            .bind(source)
-            .bind(event_id)
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+    async fn webhook_event_seen(&self, source: &str, event_id: &str) -> StoreResult<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM webhook_events WHERE source = $1 AND event_id = $2)",
+        )
+        .bind(source)
+        .bind(event_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)
     }
 }

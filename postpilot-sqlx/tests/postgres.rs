@@ -26,10 +26,12 @@ fn t0() -> chrono::DateTime<Utc> {
 
 fn engine_on(store: PgStore, clock: Arc<ManualClock>) -> Engine {
     Engine::builder()
+        .simulated()
         .store(Arc::new(store))
         .clock(clock)
         .hasher(Arc::new(Argon2Hasher::with_params(64, 1, 1).unwrap()))
         .build()
+        .unwrap()
 }
 
 fn connect_request(platform: Platform, external: &str) -> ConnectAccount {
@@ -243,6 +245,7 @@ async fn the_whole_flow_runs_on_postgres_from_registration_to_a_posted_post() {
     clock.advance(Duration::hours(1));
     let tick = engine
         .dispatcher("pg-worker", DispatcherConfig::default())
+        .unwrap()
         .run_once()
         .await
         .unwrap();
@@ -263,6 +266,7 @@ async fn the_whole_flow_runs_on_postgres_from_registration_to_a_posted_post() {
     assert_eq!(calendar.values().map(Vec::len).sum::<usize>(), 2);
     let refreshed = engine
         .dispatcher("pg-worker", DispatcherConfig::default())
+        .unwrap()
         .refresh_metrics(Duration::hours(1), 10)
         .await
         .unwrap();

@@ -14,6 +14,8 @@ use crate::engine::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, UserId};
 use crate::plan::{PlanLimits, PlanTier, plans};
+use crate::store::UserChange;
+use crate::webhook::once;
 
 /// What the user sees of their subscription.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -79,7 +81,7 @@ impl BillingService {
         if plan == PlanTier::Free {
             return Err(ValidationError::new("plan", "must be pro or enterprise").into());
         }
-        let mut user = self
+        let user = self
             .deps
             .store
             .user(user_id)
@@ -97,9 +99,8 @@ impl BillingService {
             .await
             .map_err(billing_error)?;
         if user.stripe_customer_id.as_deref() != Some(&session.customer_id) {
-            user.stripe_customer_id = Some(session.customer_id.clone());
-            user.updated_at = self.deps.now();
-            self.deps.store.update_user(&user).await?;
+            self.set_customer(user_id, session.customer_id.clone())
+                .await?;
         }
         if self.deps.billing.is_mock() {
             let now = self.deps.now();
@@ -242,20 +243,22 @@ impl BillingService {
             .billing
             .parse_event(payload)
             .map_err(billing_error)?;
-        let store = &self.deps.store;
-        if !store
-            .record_webhook_event("stripe", &event.id, self.deps.now())
-            .await?
-        {
-            return Ok(None);
-        }
-        match self.apply_event(&event).await {
-            Ok(()) => Ok(Some(event)),
-            Err(e) => {
-                store.forget_webhook_event("stripe", &event.id).await?;
-                Err(e)
-            }
-        }
+        let id = event.id.clone();
+        once(&self.deps, "stripe", &id, async {
+            self.apply_event(&event).await?;
+            Ok(event)
+        })
+        .await
+    }
+
+    async fn set_customer(&self, user_id: UserId, customer_id: String) -> Result<()> {
+        let change = UserChange {
+            stripe_customer_id: Some(customer_id),
+            updated_at: self.deps.now(),
+            ..UserChange::default()
+        };
+        self.deps.store.change_user(user_id, &change).await?;
+        Ok(())
     }
 
     async fn apply_event(&self, event: &BillingEvent) -> Result<()> {
@@ -266,16 +269,16 @@ impl BillingService {
                 customer_id,
                 subscription_id,
             } => {
-                let mut user = self
+                let user = self
                     .deps
                     .store
                     .user(*user_id)
                     .await?
                     .ok_or(Error::NotFound("user"))?;
-                if customer_id.is_some() && user.stripe_customer_id != *customer_id {
-                    user.stripe_customer_id.clone_from(customer_id);
-                    user.updated_at = self.deps.now();
-                    self.deps.store.update_user(&user).await?;
+                if let Some(customer_id) = customer_id
+                    && user.stripe_customer_id.as_ref() != Some(customer_id)
+                {
+                    self.set_customer(user.id, customer_id.clone()).await?;
                 }
                 let now = self.deps.now();
                 self.change_subscription(*user_id, |s| {

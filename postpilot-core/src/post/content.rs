@@ -143,6 +143,10 @@ impl From<Hashtag> for String {
     }
 }
 
+/// Most hashtags one post may carry on any platform (Instagram allows 30; beyond 100 a list is
+/// noise, and a bound keeps parsing cheap whatever a client sends).
+pub const MAX_HASHTAGS: usize = 100;
+
 /// A post's hashtags, deduplicated case-insensitively (the first spelling wins), in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "Vec<String>", into = "Vec<String>")]
@@ -152,14 +156,20 @@ impl Hashtags {
     /// Validates each tag and drops case-insensitive duplicates.
     ///
     /// # Errors
-    /// The first invalid tag.
+    /// The first invalid tag, or more than [`MAX_HASHTAGS`] tags.
     pub fn parse<I, S>(tags: I) -> Result<Self, ValidationError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
         let mut out = Self::default();
-        for tag in tags {
+        for (n, tag) in tags.into_iter().enumerate() {
+            if n == MAX_HASHTAGS {
+                return Err(ValidationError::new(
+                    "hashtags",
+                    format!("at most {MAX_HASHTAGS} hashtags"),
+                ));
+            }
             out.push(Hashtag::parse(tag)?);
         }
         Ok(out)
@@ -432,6 +442,16 @@ mod tests {
     fn hashtags_are_deduplicated_case_insensitively_keeping_the_first_spelling() {
         let tags = Hashtags::parse(["Sale", "#sale", "SALE", "lamp"]).unwrap();
         assert_eq!(tags.to_strings(), vec!["Sale", "lamp"]);
+    }
+
+    #[test]
+    fn more_than_a_hundred_hashtags_are_refused() {
+        let tags: Vec<String> = (0..=MAX_HASHTAGS).map(|i| format!("t{i}")).collect();
+        assert!(Hashtags::parse(&tags[..MAX_HASHTAGS]).is_ok());
+        assert_eq!(Hashtags::parse(&tags).unwrap_err().field(), "hashtags");
+        // Refused before the rest is even looked at.
+        let flood = std::iter::repeat_n("x", 1_000_000);
+        assert!(Hashtags::parse(flood).is_err());
     }
 
     #[test]

@@ -5,8 +5,8 @@ mod model;
 pub(crate) mod service;
 
 pub use content::{
-    Caption, Hashtag, Hashtags, MAX_CAPTION_CHARS, MAX_HASHTAG_CHARS, MAX_URL_LEN, MediaKind,
-    MediaUrl, parse_media_urls,
+    Caption, Hashtag, Hashtags, MAX_CAPTION_CHARS, MAX_HASHTAG_CHARS, MAX_HASHTAGS, MAX_URL_LEN,
+    MediaKind, MediaUrl, parse_media_urls,
 };
 pub use model::{
     Lease, MAX_SCHEDULE_AHEAD, NewPost, Post, PostRecord, PostStatus, Published,

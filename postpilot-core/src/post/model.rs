@@ -122,7 +122,9 @@ pub struct Post {
     pub(crate) scheduled_for: Option<DateTime<Utc>>,
     pub(crate) next_attempt_at: Option<DateTime<Utc>>,
     pub(crate) attempts: u32,
+    #[serde(skip)]
     pub(crate) lease: Option<Lease>,
+    #[serde(skip)]
     pub(crate) lease_token: i64,
     pub(crate) posted_at: Option<DateTime<Utc>>,
     pub(crate) external_id: Option<String>,

@@ -73,10 +73,15 @@ impl PostService {
         Self { deps }
     }
 
-    /// The user's quota for posts created now.
-    pub(crate) async fn quota(deps: &Deps, user: UserId) -> Result<PostQuota> {
+    /// The user's quota for posts created at `created_at` — the window is the month of the
+    /// posts' own creation time, so a post stamped on the last instant of a month counts there.
+    pub(crate) async fn quota(
+        deps: &Deps,
+        user: UserId,
+        created_at: DateTime<Utc>,
+    ) -> Result<PostQuota> {
         Ok(PostQuota {
-            window: MonthWindow::containing(deps.now()),
+            window: MonthWindow::containing(created_at),
             limit: deps.plan_of(user).await?.limits().max_items,
         })
     }
@@ -106,7 +111,7 @@ impl PostService {
             request.scheduled_for,
             self.deps.now(),
         )?;
-        let quota = Self::quota(&self.deps, user).await?;
+        let quota = Self::quota(&self.deps, user, post.created_at()).await?;
         match self.deps.store.insert_post(&post, quota).await {
             Ok(()) => Ok(post),
             Err(StoreError::LimitReached) => Err(quota_error(quota.limit)),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::ValidationError;
 use crate::analytics::PostMetrics;
 use crate::crypto::TokenContext;
 use crate::engine::Deps;
@@ -65,6 +66,40 @@ pub struct DispatcherConfig {
     pub publish_timeout: Duration,
     /// Retries.
     pub retry: RetryPolicy,
+}
+
+impl DispatcherConfig {
+    /// Checks the settings make sense together: positive sizes and times, and a publish timeout
+    /// shorter than the lease (otherwise a slow publish outlives its claim and another worker may
+    /// publish the same post).
+    ///
+    /// # Errors
+    /// The first setting that does not.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let positive = |d: Duration| d > Duration::zero();
+        if self.batch_size == 0 {
+            return Err(ValidationError::new("batch_size", "must be at least 1"));
+        }
+        if !positive(self.lease) {
+            return Err(ValidationError::new("lease", "must be positive"));
+        }
+        if !positive(self.publish_timeout) || self.publish_timeout >= self.lease {
+            return Err(ValidationError::new(
+                "publish_timeout",
+                "must be positive and shorter than the lease",
+            ));
+        }
+        if !positive(self.retry.base_delay) || self.retry.max_attempts == 0 {
+            return Err(ValidationError::new(
+                "retry",
+                "needs a positive base delay and at least one attempt",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.retry.jitter) {
+            return Err(ValidationError::new("retry.jitter", "must be in [0, 1)"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for DispatcherConfig {
@@ -142,6 +177,15 @@ fn random_unit() -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let unit = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
     unit
+}
+
+/// A post's publish request, or why there is none.
+enum Prepared {
+    Ready(PublishRequest),
+    /// The account is disconnected or awaits reconnection: the post fails.
+    AccountUnusable(String),
+    /// The sealed token does not open (key configuration): retried.
+    TokenUnreadable(String),
 }
 
 /// The decision a finished attempt leads to.
@@ -231,53 +275,28 @@ impl Dispatcher {
             .ok_or_else(|| {
                 Error::unavailable("publisher", format!("no publisher for {}", post.platform()))
             })?;
-
-        // An earlier attempt may have reached the platform without its outcome being committed
-        // (a crash, a lost lease, a timeout): look before publishing again.
-        let already = if rescued || post.attempts() > 0 {
-            publisher.lookup(&post.idempotency_key()).await
+        let decision = self.attempt(&mut post, rescued, publisher.as_ref()).await?;
+        let committed = if decision.outcome == AttemptOutcome::LeaseLost {
+            Err(StoreError::Stale)
         } else {
-            Ok(None)
+            self.deps.store.commit_claim(&post, token).await
         };
-        let decision = match already {
-            Ok(Some(published)) => self.posted(&mut post, published, AttemptOutcome::Reconciled),
-            Err(e) => self.failed(&mut post, e),
-            Ok(None) => match self.request(&post).await {
-                Err(reason) => self.give_up(&mut post, AttemptOutcome::AuthExpired, reason),
-                Ok(request) => {
-                    let timeout = self.config.publish_timeout.to_std().unwrap_or_default();
-                    match tokio::time::timeout(timeout, publisher.publish(&request)).await {
-                        Ok(Ok(published)) => {
-                            self.posted(&mut post, published, AttemptOutcome::Posted)
-                        }
-                        Ok(Err(e)) => self.failed(&mut post, e),
-                        Err(_) => {
-                            let reason =
-                                format!("{} did not answer within {:?}", post.platform(), timeout);
-                            self.retry(&mut post, AttemptOutcome::TimedOut, reason, None)
-                        }
-                    }
-                }
-            },
+        let (outcome, failure) = match committed {
+            Ok(()) => (decision.outcome, None),
+            Err(StoreError::Stale | StoreError::NotFound) => (AttemptOutcome::LeaseLost, None),
+            // Not committed: the lease lapses and a rescue reconciles through `lookup`. The
+            // attempt is still written to the ledger (with its remote id, if any).
+            Err(e) => (decision.outcome, Some(Error::from(e))),
         };
-        let outcome = match self.deps.store.commit_claim(&post, token).await {
-            Ok(()) => decision.outcome,
-            Err(StoreError::Stale | StoreError::NotFound) => AttemptOutcome::LeaseLost,
-            Err(e) => return Err(e.into()),
-        };
-        if outcome == AttemptOutcome::AuthExpired {
-            self.deps
-                .store
-                .mark_needs_reconnect(
-                    post.user_id(),
-                    post.account_id(),
-                    post.error_message()
-                        .unwrap_or("the account needs to be reconnected"),
-                    self.deps.now(),
-                )
-                .await?;
+        let mut error = decision.error;
+        if failure.is_some() {
+            error = Some(format!(
+                "{}outcome not committed (store unavailable); the post will be reconciled",
+                error.map(|e| format!("{e}; ")).unwrap_or_default()
+            ));
         }
-        self.deps
+        let ledger = self
+            .deps
             .store
             .record_attempt(&PublicationAttempt {
                 id: self.deps.new_id(),
@@ -290,44 +309,144 @@ impl Dispatcher {
                 finished_at: self.deps.now(),
                 outcome,
                 remote_id: decision.remote_id,
-                error: decision.error,
+                error,
             })
-            .await?;
+            .await;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        if outcome == AttemptOutcome::AuthExpired {
+            self.deps
+                .store
+                .mark_needs_reconnect(
+                    post.user_id(),
+                    post.account_id(),
+                    post.error_message()
+                        .unwrap_or("the account needs to be reconnected"),
+                    self.deps.now(),
+                )
+                .await?;
+        }
+        ledger?;
         Ok(outcome)
     }
 
-    /// The request for `post`, with its account's token opened; `Err` with a merchant-readable
-    /// reason when the account cannot publish.
-    async fn request(&self, post: &Post) -> std::result::Result<PublishRequest, String> {
-        let reconnect = format!(
-            "The {} account is not connected any more. Reconnect it, then reschedule this post.",
-            post.platform()
-        );
-        let account = match self
+    /// Runs `call` under the publish timeout.
+    async fn within<T>(&self, call: impl std::future::Future<Output = T>) -> Option<T> {
+        let limit = self.config.publish_timeout.to_std().unwrap_or_default();
+        tokio::time::timeout(limit, call).await.ok()
+    }
+
+    /// One attempt at the side effect, decided but not committed. `Err`: the store failed before
+    /// the platform was called; the claim lapses and another tick rescues the post.
+    async fn attempt(
+        &self,
+        post: &mut Post,
+        rescued: bool,
+        publisher: &dyn crate::publish::Publisher,
+    ) -> Result<Decision> {
+        let platform = post.platform();
+        // An earlier attempt may have reached the platform without its outcome being committed
+        // (a crash, a lost lease, a timeout): look before publishing again. A failed look is a
+        // retry, never a verdict on the post.
+        if rescued || post.attempts() > 0 {
+            match self.within(publisher.lookup(&post.idempotency_key())).await {
+                Some(Ok(Some(published))) => {
+                    return Ok(self.posted(post, published, AttemptOutcome::Reconciled));
+                }
+                Some(Ok(None)) => {}
+                Some(Err(PublishError::RateLimited { until })) => {
+                    return Ok(self.snooze(post, until));
+                }
+                Some(Err(e)) => {
+                    let reason =
+                        format!("could not check whether {platform} already has the post: {e}");
+                    return Ok(self.retry(post, AttemptOutcome::Retry, reason, None));
+                }
+                None => {
+                    let reason = format!("{platform} did not answer a lookup in time");
+                    return Ok(self.retry(post, AttemptOutcome::TimedOut, reason, None));
+                }
+            }
+        }
+        let request = match self.request(post).await? {
+            Prepared::Ready(request) => request,
+            Prepared::AccountUnusable(reason) => {
+                return Ok(self.give_up(post, AttemptOutcome::Rejected, reason));
+            }
+            Prepared::TokenUnreadable(reason) => {
+                return Ok(self.retry(post, AttemptOutcome::Retry, reason, None));
+            }
+        };
+        // The last moment to find out the claim was lost is before the side effect: confirm it
+        // and stretch it over the publish call.
+        let until = self.deps.now() + self.config.lease;
+        match self
+            .deps
+            .store
+            .extend_lease(post.id(), post.lease_token(), until)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Stale | StoreError::NotFound) => {
+                return Ok(Decision {
+                    outcome: AttemptOutcome::LeaseLost,
+                    remote_id: None,
+                    error: Some("the claim was lost before publishing; nothing was sent".into()),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(match self.within(publisher.publish(&request)).await {
+            Some(Ok(published)) => self.posted(post, published, AttemptOutcome::Posted),
+            Some(Err(e)) => self.failed(post, e),
+            None => {
+                let reason = format!(
+                    "{platform} did not answer within {:?}",
+                    self.config.publish_timeout.to_std().unwrap_or_default()
+                );
+                self.retry(post, AttemptOutcome::TimedOut, reason, None)
+            }
+        })
+    }
+
+    /// The request for `post`, with its account's token opened.
+    ///
+    /// # Errors
+    /// The store failed (transient: the post is left to be rescued).
+    async fn request(&self, post: &Post) -> Result<Prepared> {
+        let account = self
             .deps
             .store
             .account(post.user_id(), post.account_id())
-            .await
-        {
-            Ok(Some(account)) if account.is_connected && !account.needs_reconnect => account,
-            _ => return Err(reconnect),
+            .await?;
+        let Some(account) = account.filter(|a| a.is_connected && !a.needs_reconnect) else {
+            return Ok(Prepared::AccountUnusable(format!(
+                "The {} account is not connected any more. Reconnect it, then reschedule this post.",
+                post.platform()
+            )));
         };
         let access_token = match account.access_token_enc.as_deref() {
-            Some(sealed) => Some(
-                self.deps
-                    .cipher
-                    .open(
-                        sealed,
-                        TokenContext {
-                            user_id: post.user_id(),
-                            account_id: post.account_id(),
-                        },
-                    )
-                    .map_err(|_| reconnect)?,
-            ),
+            Some(sealed) => {
+                let context = TokenContext {
+                    user_id: post.user_id(),
+                    account_id: post.account_id(),
+                };
+                match self.deps.cipher.open(sealed, context) {
+                    Ok(token) => Some(token),
+                    // A configuration problem (a retired key missing), not the merchant's: retry,
+                    // and say what an operator must fix.
+                    Err(e) => {
+                        return Ok(Prepared::TokenUnreadable(format!(
+                            "the account's stored token could not be opened ({e}); check the \
+                             token key configuration"
+                        )));
+                    }
+                }
+            }
             None => None,
         };
-        Ok(PublishRequest {
+        Ok(Prepared::Ready(PublishRequest {
             post_id: post.id(),
             user_id: post.user_id(),
             account_id: post.account_id(),
@@ -338,7 +457,7 @@ impl Dispatcher {
             hashtags: post.hashtags().to_strings(),
             media_urls: post.media_urls().iter().map(ToString::to_string).collect(),
             access_token,
-        })
+        }))
     }
 
     fn posted(&self, post: &mut Post, published: Published, outcome: AttemptOutcome) -> Decision {
@@ -357,15 +476,7 @@ impl Dispatcher {
             PublishError::Retryable { reason, after } => {
                 self.retry(post, AttemptOutcome::Retry, format!("{platform} failed temporarily: {reason}"), after)
             }
-            PublishError::RateLimited { until } => {
-                let now = self.deps.now();
-                let _ = post.snooze(until.max(now), now);
-                Decision {
-                    outcome: AttemptOutcome::RateLimited,
-                    remote_id: None,
-                    error: Some(format!("{platform} rate limit; retrying at {until}")),
-                }
-            }
+            PublishError::RateLimited { until } => self.snooze(post, until),
             PublishError::AuthExpired => self.give_up(
                 post,
                 AttemptOutcome::AuthExpired,
@@ -378,6 +489,19 @@ impl Dispatcher {
                 AttemptOutcome::Rejected,
                 format!("{platform} refused the post: {reason}"),
             ),
+        }
+    }
+
+    fn snooze(&self, post: &mut Post, until: DateTime<Utc>) -> Decision {
+        let now = self.deps.now();
+        let _ = post.snooze(until.max(now), now);
+        Decision {
+            outcome: AttemptOutcome::RateLimited,
+            remote_id: None,
+            error: Some(format!(
+                "{} rate limit; retrying at {until}",
+                post.platform()
+            )),
         }
     }
 

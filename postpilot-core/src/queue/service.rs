@@ -309,7 +309,6 @@ impl QueueService {
         request: ApproveItem,
     ) -> Result<Approval> {
         let mut account_ids = request.account_ids;
-        account_ids.dedup();
         let mut seen = std::collections::HashSet::new();
         account_ids.retain(|a| seen.insert(*a));
         if account_ids.is_empty() {
@@ -360,7 +359,7 @@ impl QueueService {
                 now,
             )?);
         }
-        let quota = PostService::quota(&self.deps, user).await?;
+        let quota = PostService::quota(&self.deps, user, now).await?;
         match self
             .deps
             .store

@@ -123,14 +123,34 @@ impl UserStore for MemoryStore {
             .cloned())
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<()> {
+    async fn change_user(&self, id: UserId, change: &UserChange) -> StoreResult<User> {
         let mut t = self.tables();
-        if !t.users.contains_key(&user.id) {
-            return Err(StoreError::NotFound);
+        let mut user = t.users.get(&id).cloned().ok_or(StoreError::NotFound)?;
+        if let Some(email) = &change.email {
+            user.email = email.clone();
         }
-        t.check_user_unique(user)?;
-        t.users.insert(user.id, user.clone());
-        Ok(())
+        if let Some(hash) = &change.password_hash {
+            user.password_hash = hash.clone();
+        }
+        if let Some(customer) = &change.stripe_customer_id {
+            user.stripe_customer_id = Some(customer.clone());
+        }
+        if let Some(link) = change.link_platform {
+            if user
+                .external_platform_id
+                .is_some_and(|linked| linked != link.external_platform_id)
+            {
+                return Err(StoreError::Stale);
+            }
+            user.external_platform_id = Some(link.external_platform_id);
+            if link.external_store_id.is_some() {
+                user.external_store_id = link.external_store_id;
+            }
+        }
+        user.updated_at = change.updated_at;
+        t.check_user_unique(&user)?;
+        t.users.insert(id, user.clone());
+        Ok(user)
     }
 }
 
@@ -181,6 +201,10 @@ impl AccountStore for MemoryStore {
             .get_mut(&id)
             .filter(|a| a.user_id == owner)
             .ok_or(StoreError::NotFound)?;
+        if !account.is_connected {
+            // Disconnected in the meantime: its tokens stay erased.
+            return Err(StoreError::Stale);
+        }
         account.access_token_enc = access_token_enc;
         account.refresh_token_enc = refresh_token_enc;
         Ok(())
@@ -391,15 +415,6 @@ impl PostStore for MemoryStore {
             .posts
             .values()
             .filter(|p| p.user_id == owner && from <= p.created_at && p.created_at < to)
-            .count() as u64)
-    }
-
-    async fn count_posted(&self, owner: UserId) -> StoreResult<u64> {
-        Ok(self
-            .tables()
-            .posts
-            .values()
-            .filter(|p| p.user_id == owner && p.status == PostStatus::Posted)
             .count() as u64)
     }
 
@@ -878,11 +893,11 @@ impl WebhookEventStore for MemoryStore {
             .insert((source.to_owned(), event_id.to_owned())))
     }
 
-    async fn forget_webhook_event(&self, source: &str, event_id: &str) -> StoreResult<()> {
-        self.tables()
+    async fn webhook_event_seen(&self, source: &str, event_id: &str) -> StoreResult<bool> {
+        Ok(self
+            .tables()
             .webhook_events
-            .remove(&(source.to_owned(), event_id.to_owned()));
-        Ok(())
+            .contains(&(source.to_owned(), event_id.to_owned())))
     }
 }
 

@@ -79,8 +79,48 @@ pub trait UserStore: Send + Sync {
         &self,
         external_platform_id: uuid::Uuid,
     ) -> StoreResult<Option<User>>;
-    /// Replaces a user's row (same conflicts as insert). [`StoreError::NotFound`] if absent.
-    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Writes only the fields `change` names, and returns the user as stored afterwards — so
+    /// concurrent changes of different fields (a checkout storing the customer id while the user
+    /// changes their e-mail) never undo each other. Same conflicts as insert;
+    /// [`StoreError::NotFound`] if absent; [`StoreError::Stale`] when `link_platform` finds the
+    /// user linked to another platform id.
+    async fn change_user(&self, id: UserId, change: &UserChange) -> StoreResult<User>;
+}
+
+/// A change to some fields of a user; `None` leaves a field as stored.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    /// A new e-mail address.
+    pub email: Option<Email>,
+    /// A new password hash.
+    pub password_hash: Option<String>,
+    /// The billing provider's customer id.
+    pub stripe_customer_id: Option<String>,
+    /// Links the user to the dropshipping platform — only if the user is not linked yet or
+    /// already linked to the same platform id.
+    pub link_platform: Option<PlatformLink>,
+    /// The change's time.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for UserChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserChange")
+            .field("email", &self.email)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "***"))
+            .field("stripe_customer_id", &self.stripe_customer_id)
+            .field("link_platform", &self.link_platform)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user's link to the dropshipping platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlatformLink {
+    /// The platform's user id.
+    pub external_platform_id: uuid::Uuid,
+    /// The platform's store id (kept as stored when `None`).
+    pub external_store_id: Option<uuid::Uuid>,
 }
 
 /// Social accounts.
@@ -97,7 +137,8 @@ pub trait AccountStore: Send + Sync {
         account: &SocialAccount,
         limit: Limit,
     ) -> StoreResult<SocialAccount>;
-    /// Replaces the sealed OAuth tokens of one of the owner's accounts.
+    /// Replaces the sealed OAuth tokens of one of the owner's accounts, if it is still connected
+    /// ([`StoreError::Stale`] otherwise: a disconnect's erasure is never undone).
     async fn set_account_tokens(
         &self,
         owner: UserId,
@@ -181,8 +222,6 @@ pub trait PostStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<u64>;
-    /// The owner's posts in `posted` state.
-    async fn count_posted(&self, owner: UserId) -> StoreResult<u64>;
 
     /// Scheduler: claims up to `limit` posts due at `now` — scheduled ones whose time has come and
     /// publishing ones whose lease expired — oldest due first, each under a new lease for
@@ -352,15 +391,17 @@ pub trait RefreshTokenStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait WebhookEventStore: Send + Sync {
-    /// Records `(source, event_id)`; `true` if it is new, `false` if it was seen before.
+    /// Whether `(source, event_id)` was recorded (processed) before.
+    async fn webhook_event_seen(&self, source: &str, event_id: &str) -> StoreResult<bool>;
+    /// Records `(source, event_id)` as processed; `true` if it is new, `false` if it was recorded
+    /// before. Events are recorded after they were applied (applying is idempotent), so a crash
+    /// in between means a retry applies it again rather than never.
     async fn record_webhook_event(
         &self,
         source: &str,
         event_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    /// Forgets a recorded event whose processing failed, so the sender's retry is processed.
-    async fn forget_webhook_event(&self, source: &str, event_id: &str) -> StoreResult<()>;
 }
 
 /// The publication ledger.

@@ -13,20 +13,29 @@ use crate::engine::Deps;
 use crate::error::{Error, Result};
 use crate::id::{TokenFamilyId, UserId};
 use crate::plan::PlanTier;
-use crate::store::StoreError;
+use crate::store::{PlatformLink, StoreError, UserChange};
 use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
 
 /// A stored password hash that no password verifies: provisioned users sign in through the
 /// platform until they set a password.
 const NO_PASSWORD: &str = "!provisioned";
 
-/// A refresh token just issued: `raw` goes to the client once; only its hash is stored.
-#[derive(Debug)]
+/// A refresh token just issued: `raw` goes to the client once; only its hash is stored. Its
+/// `Debug` hides `raw`.
 pub struct IssuedRefreshToken {
     /// The opaque token for the client.
     pub raw: String,
     /// The stored record.
     pub token: RefreshToken,
+}
+
+impl std::fmt::Debug for IssuedRefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedRefreshToken")
+            .field("raw", &"***")
+            .field("token", &self.token)
+            .finish()
+    }
 }
 
 /// A user as they see themselves.
@@ -38,13 +47,28 @@ pub struct Profile {
     pub plan: PlanTier,
 }
 
-/// A change to one's own profile.
-#[derive(Clone, Debug, Default)]
+/// A change to one's own profile. Its `Debug` hides the passwords.
+#[derive(Clone, Default)]
 pub struct ProfilePatch {
     /// A new e-mail address.
     pub email: Option<String>,
     /// A new password.
     pub password: Option<String>,
+    /// The current password, required to change either (unless the user never had one).
+    pub current_password: Option<String>,
+}
+
+impl std::fmt::Debug for ProfilePatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfilePatch")
+            .field("email", &self.email)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field(
+                "current_password",
+                &self.current_password.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
 }
 
 /// A user created or linked by the dropshipping platform.
@@ -116,8 +140,10 @@ impl AuthService {
         let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
             return Err(Error::Unauthorized);
         };
-        let Some(mut user) = self.deps.store.user_by_email(&email).await? else {
-            // Spend the time a verification would, so absence does not show in timing.
+        let user = self.deps.store.user_by_email(&email).await?;
+        let Some(user) = user.filter(|u| u.password_hash != NO_PASSWORD) else {
+            // Unknown, or provisioned without a password: spend the time a verification would,
+            // so neither shows in timing.
             let _ = self.hash(&password).await;
             return Err(Error::Unauthorized);
         };
@@ -130,10 +156,12 @@ impl AuthService {
             Verification::Mismatch => Err(Error::Unauthorized),
             Verification::Match => Ok(user),
             Verification::MatchNeedsRehash => {
-                user.password_hash = self.hash(&password).await?;
-                user.updated_at = self.deps.now();
-                self.deps.store.update_user(&user).await?;
-                Ok(user)
+                let change = UserChange {
+                    password_hash: Some(self.hash(&password).await?),
+                    updated_at: self.deps.now(),
+                    ..UserChange::default()
+                };
+                Ok(self.deps.store.change_user(user.id, &change).await?)
             }
         }
     }
@@ -153,41 +181,56 @@ impl AuthService {
         Ok(Profile { user, plan })
     }
 
-    /// Changes one's e-mail and/or password.
+    /// Changes one's e-mail and/or password. Both are credentials, so the current password is
+    /// required (when the user has one), and a change ends every other session.
     ///
     /// # Errors
-    /// [`Error::Validation`], or [`Error::Conflict`] when the new e-mail is taken.
+    /// [`Error::Validation`]; [`Error::Unauthorized`] without the right current password;
+    /// [`Error::Conflict`] when the new e-mail is taken.
     pub async fn update_me(&self, user_id: UserId, patch: ProfilePatch) -> Result<Profile> {
         let email = patch.email.as_deref().map(Email::parse).transpose()?;
         let password = patch.password.map(Password::parse).transpose()?;
-        let mut user = self
+        if email.is_none() && password.is_none() {
+            return self.me(user_id).await;
+        }
+        let user = self
             .deps
             .store
             .user(user_id)
             .await?
             .ok_or(Error::NotFound("user"))?;
-        if let Some(email) = email {
-            user.email = email;
+        if user.password_hash != NO_PASSWORD {
+            let current = patch
+                .current_password
+                .and_then(|p| Password::parse(p).ok())
+                .ok_or(Error::Unauthorized)?;
+            if self.deps.hasher.verify(&current, &user.password_hash).await
+                == Verification::Mismatch
+            {
+                return Err(Error::Unauthorized);
+            }
         }
-        let password_changed = password.is_some();
-        if let Some(password) = password {
-            user.password_hash = self.hash(&password).await?;
-        }
-        user.updated_at = self.deps.now();
-        match self.deps.store.update_user(&user).await {
-            Ok(()) => {}
+        let change = UserChange {
+            email,
+            password_hash: match password {
+                Some(p) => Some(self.hash(&p).await?),
+                None => None,
+            },
+            updated_at: self.deps.now(),
+            ..UserChange::default()
+        };
+        match self.deps.store.change_user(user_id, &change).await {
+            Ok(_) => {}
             Err(StoreError::Conflict(_)) => {
                 return Err(Error::Conflict("email is already registered".into()));
             }
             Err(e) => return Err(e.into()),
         }
-        if password_changed {
-            // A new password ends every session: a stolen refresh token dies with the old one.
-            self.deps
-                .store
-                .revoke_user_refresh_tokens(user_id, self.deps.now())
-                .await?;
-        }
+        // New credentials end every session: a stolen refresh token dies with the old ones.
+        self.deps
+            .store
+            .revoke_user_refresh_tokens(user_id, self.deps.now())
+            .await?;
         self.me(user_id).await
     }
 
@@ -202,27 +245,33 @@ impl AuthService {
         let email = Email::parse(&request.email)?;
         let now = self.deps.now();
         let store = &self.deps.store;
-        let user = if let Some(mut user) = store
+        let link = UserChange {
+            link_platform: Some(PlatformLink {
+                external_platform_id: request.external_platform_id,
+                external_store_id: request.external_store_id,
+            }),
+            updated_at: now,
+            ..UserChange::default()
+        };
+        let existing = match store
             .user_by_external_id(request.external_platform_id)
             .await?
         {
-            if request.external_store_id.is_some() {
-                user.external_store_id = request.external_store_id;
+            Some(user) => Some(user),
+            None => store.user_by_email(&email).await?,
+        };
+        let user = if let Some(user) = existing {
+            // Links only an unlinked user (or refreshes the store id of this platform user):
+            // the store refuses to relink someone linked to another platform id.
+            match store.change_user(user.id, &link).await {
+                Ok(user) => user,
+                Err(StoreError::Stale) => {
+                    return Err(Error::Conflict(
+                        "email is linked to another platform user".into(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
             }
-            user.updated_at = now;
-            store.update_user(&user).await?;
-            user
-        } else if let Some(mut user) = store.user_by_email(&email).await? {
-            if user.external_platform_id.is_some() {
-                return Err(Error::Conflict(
-                    "email is linked to another platform user".into(),
-                ));
-            }
-            user.external_platform_id = Some(request.external_platform_id);
-            user.external_store_id = request.external_store_id;
-            user.updated_at = now;
-            store.update_user(&user).await?;
-            user
         } else {
             let user = User {
                 id: self.deps.new_id(),

@@ -49,13 +49,15 @@ impl TestEngine {
         let facebook = Arc::new(SimulatedPublisher::new(Platform::Facebook));
         let tiktok = Arc::new(SimulatedPublisher::new(Platform::Tiktok));
         let engine = Engine::builder()
+            .simulated()
             .clock(clock.clone())
             .store(store.clone())
             .hasher(Arc::new(Argon2Hasher::with_params(64, 1, 1).unwrap()))
             .publisher(Platform::Instagram, instagram.clone())
             .publisher(Platform::Facebook, facebook.clone())
             .publisher(Platform::Tiktok, tiktok.clone())
-            .build();
+            .build()
+            .unwrap();
         Self {
             engine,
             clock,
@@ -162,6 +164,7 @@ impl TestEngine {
         let facebook = Arc::new(SimulatedPublisher::new(Platform::Facebook));
         let tiktok = Arc::new(SimulatedPublisher::new(Platform::Tiktok));
         let builder = Engine::builder()
+            .simulated()
             .clock(clock.clone())
             .store(store.clone())
             .hasher(Arc::new(Argon2Hasher::with_params(64, 1, 1).unwrap()))
@@ -169,7 +172,7 @@ impl TestEngine {
             .publisher(Platform::Facebook, facebook.clone())
             .publisher(Platform::Tiktok, tiktok.clone());
         Self {
-            engine: configure(builder).build(),
+            engine: configure(builder).build().unwrap(),
             clock,
             store,
             instagram,
@@ -191,6 +194,7 @@ impl TestEngine {
             "test-worker",
             postpilot_core::publish::DispatcherConfig::default(),
         )
+        .unwrap()
         .run_once()
         .await
         .unwrap()
