@@ -528,7 +528,7 @@ pub async fn post_writes_after_an_intervening_claim_are_stale(store: Arc<dyn Sto
     claimed
         .retry_at(t0() + Duration::seconds(30), "boom", t0())
         .unwrap_or_else(|e| panic!("{e}"));
-    ok!(store.commit_claim(&claimed, token));
+    ok!(store.commit_claim(&claimed));
     let mut edit = read_by_user;
     edit.edit(
         Some(Caption::parse("edited").unwrap_or_else(|e| panic!("{e}"))),
@@ -614,7 +614,7 @@ pub async fn expired_leases_are_rescued_and_stale_commits_fenced(store: Arc<dyn 
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(
-        store.commit_claim(&late, a.post.lease_token()).await,
+        store.commit_claim(&late).await,
         Err(StoreError::Stale)
     ));
     assert_eq!(
@@ -631,12 +631,70 @@ pub async fn expired_leases_are_rescued_and_stale_commits_fenced(store: Arc<dyn 
         t0(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    ok!(store.commit_claim(&done, b.post.lease_token()));
+    ok!(store.commit_claim(&done));
     let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
     assert_eq!(
         (stored.status(), stored.external_id()),
         (PostStatus::Posted, Some("r1"))
     );
+}
+
+/// Scheduler: a batch of outcomes commits each under its own fence, in order.
+pub async fn batched_commits_are_fenced_one_by_one(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    for i in 0..3 {
+        ok!(store.insert_post(
+            &post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(10 - i))),
+            quota(100)
+        ));
+    }
+    let mut claimed: Vec<Post> = ok!(store.claim_due(t0(), 10, Duration::seconds(30), "a"))
+        .into_iter()
+        .map(|c| c.post)
+        .collect();
+    assert_eq!(claimed.len(), 3);
+    // The middle post's claim lapses and another worker takes it over.
+    ok!(store.extend_lease(
+        claimed[0].id(),
+        claimed[0].lease_token(),
+        t0() + Duration::minutes(5)
+    ));
+    ok!(store.extend_lease(
+        claimed[2].id(),
+        claimed[2].lease_token(),
+        t0() + Duration::minutes(5)
+    ));
+    let taken = ok!(store.claim_due(t0() + Duration::seconds(31), 10, Duration::seconds(30), "b"));
+    assert_eq!(
+        taken.iter().map(|c| c.post.id()).collect::<Vec<_>>(),
+        vec![claimed[1].id()]
+    );
+    for (n, p) in claimed.iter_mut().enumerate() {
+        p.mark_posted(
+            Published {
+                remote_id: format!("r{n}"),
+                url: None,
+            },
+            t0() + Duration::seconds(40),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    assert_eq!(ok!(store.commit_claims(&claimed)), vec![true, false, true]);
+
+    let status = |p: &Post| {
+        let store = store.clone();
+        let id = p.id();
+        async move { ok!(store.post(u.id, id)).map(|x| x.status()) }
+    };
+    assert_eq!(status(&claimed[0]).await, Some(PostStatus::Posted));
+    assert_eq!(
+        status(&claimed[1]).await,
+        Some(PostStatus::Publishing),
+        "b's claim stands"
+    );
+    assert_eq!(status(&claimed[2]).await, Some(PostStatus::Posted));
+    assert!(ok!(store.commit_claims(&[])).is_empty());
 }
 
 /// Scheduler: concurrent claimers over many due posts claim each exactly once.
@@ -741,7 +799,6 @@ pub async fn queue_item_is_posted_when_all_its_posts_are(store: Arc<dyn Store>) 
         .enumerate()
     {
         let mut p = claim.post;
-        let token = p.lease_token();
         p.mark_posted(
             Published {
                 remote_id: format!("r{n}"),
@@ -750,7 +807,7 @@ pub async fn queue_item_is_posted_when_all_its_posts_are(store: Arc<dyn Store>) 
             t0(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        ok!(store.commit_claim(&p, token));
+        ok!(store.commit_claim(&p));
         let expected = if n == 0 {
             QueueStatus::Approved
         } else {
@@ -794,7 +851,6 @@ pub async fn concurrent_commits_of_an_items_posts_mark_it_posted(store: Arc<dyn 
                 let store = store.clone();
                 tokio::spawn(async move {
                     let mut p = claim.post;
-                    let token = p.lease_token();
                     p.mark_posted(
                         Published {
                             remote_id: p.id().to_string(),
@@ -803,7 +859,7 @@ pub async fn concurrent_commits_of_an_items_posts_mark_it_posted(store: Arc<dyn 
                         t0(),
                     )
                     .unwrap_or_else(|e| panic!("{e}"));
-                    store.commit_claim(&p, token).await
+                    store.commit_claim(&p).await
                 })
             })
             .collect();
@@ -874,7 +930,6 @@ pub async fn metrics_upsert_and_overview(store: Arc<dyn Store>) {
     }
     for claim in ok!(store.claim_due(t0(), 10, Duration::seconds(60), "w")) {
         let mut p = claim.post;
-        let token = p.lease_token();
         p.mark_posted(
             Published {
                 remote_id: p.id().to_string(),
@@ -883,7 +938,7 @@ pub async fn metrics_upsert_and_overview(store: Arc<dyn Store>) {
             t0(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        ok!(store.commit_claim(&p, token));
+        ok!(store.commit_claim(&p));
     }
     let counts = |impressions, likes| MetricCounts {
         impressions,
@@ -1183,6 +1238,7 @@ macro_rules! store_conformance_tests {
             claim_takes_due_posts_oldest_first,
             expired_leases_are_rescued_and_stale_commits_fenced,
             concurrent_claimers_claim_each_post_once,
+            batched_commits_are_fenced_one_by_one,
             approval_is_all_or_nothing,
             queue_item_is_posted_when_all_its_posts_are,
             concurrent_commits_of_an_items_posts_mark_it_posted,

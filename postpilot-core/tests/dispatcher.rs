@@ -661,7 +661,7 @@ async fn a_stale_workers_late_commit_is_refused_and_leaves_the_post_as_the_rescu
         .fail("the dead worker thinks it failed", e.now())
         .unwrap();
 
-    let err = e.store.commit_claim(&stale, 1).await.unwrap_err();
+    let err = e.store.commit_claim(&stale).await.unwrap_err();
 
     assert!(matches!(err, StoreError::Stale), "{err:?}");
     assert_eq!(reload(&e, &u, &post).await, rescued);
@@ -681,7 +681,7 @@ async fn a_stale_commit_cannot_overwrite_a_newer_claim_still_in_progress() {
         .unwrap();
     stale.fail("late", e.now()).unwrap();
 
-    let err = e.store.commit_claim(&stale, 1).await.unwrap_err();
+    let err = e.store.commit_claim(&stale).await.unwrap_err();
 
     assert!(matches!(err, StoreError::Stale), "{err:?}");
     let stored = reload(&e, &u, &post).await;

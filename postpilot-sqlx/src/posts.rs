@@ -427,65 +427,84 @@ impl PostStore for PgStore {
             .collect()
     }
 
-    async fn commit_claim(&self, post: &Post, lease_token: i64) -> StoreResult<()> {
+    async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let column = |f: &dyn Fn(&Post) -> Option<String>| posts.iter().map(f).collect::<Vec<_>>();
+        let times =
+            |f: &dyn Fn(&Post) -> Option<DateTime<Utc>>| posts.iter().map(f).collect::<Vec<_>>();
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let lease = post.lease();
-        let updated = sqlx::query(
-            "UPDATE posts SET status = $3, next_attempt_at = $4, attempts = $5, lease_owner = $6, \
-             lease_expires_at = $7, posted_at = $8, external_id = $9, external_url = $10, \
-             error_message = $11, updated_at = $12 \
-             WHERE id = $1 AND status = 'publishing' AND lease_token = $2",
+        // Every outcome in one statement, each fenced by its own token.
+        let written: Vec<(Uuid, Option<Uuid>, String)> = sqlx::query_as(
+            "UPDATE posts AS p SET status = c.status, next_attempt_at = c.next_attempt_at, \
+                 attempts = c.attempts, lease_owner = c.lease_owner, \
+                 lease_expires_at = c.lease_expires_at, posted_at = c.posted_at, \
+                 external_id = c.external_id, external_url = c.external_url, \
+                 error_message = c.error_message, updated_at = c.updated_at \
+             FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::int[], \
+                         $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], \
+                         $11::text[], $12::timestamptz[]) \
+                  AS c(id, token, status, next_attempt_at, attempts, lease_owner, lease_expires_at, \
+                       posted_at, external_id, external_url, error_message, updated_at) \
+             WHERE p.id = c.id AND p.status = 'publishing' AND p.lease_token = c.token \
+             RETURNING p.id, p.queue_item_id, p.status",
         )
-        .bind(post.id().as_uuid())
-        .bind(lease_token)
-        .bind(post.status().as_str())
-        .bind(post.next_attempt_at())
-        .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
-        .bind(lease.map(|l| l.owner.as_str()))
-        .bind(lease.map(|l| l.expires_at))
-        .bind(post.posted_at())
-        .bind(post.external_id())
-        .bind(post.external_url())
-        .bind(post.error_message())
-        .bind(post.updated_at())
-        .execute(&mut *tx)
+        .bind(posts.iter().map(|p| p.id().as_uuid()).collect::<Vec<_>>())
+        .bind(posts.iter().map(Post::lease_token).collect::<Vec<_>>())
+        .bind(column(&|p| Some(p.status().as_str().to_owned())))
+        .bind(times(&|p| p.next_attempt_at()))
+        .bind(
+            posts
+                .iter()
+                .map(|p| i32::try_from(p.attempts()).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(&|p| p.lease().map(|l| l.owner.clone())))
+        .bind(times(&|p| p.lease().map(|l| l.expires_at)))
+        .bind(times(&|p| p.posted_at()))
+        .bind(column(&|p| p.external_id().map(str::to_owned)))
+        .bind(column(&|p| p.external_url().map(str::to_owned)))
+        .bind(column(&|p| p.error_message().map(str::to_owned)))
+        .bind(times(&|p| Some(p.updated_at())))
+        .fetch_all(&mut *tx)
         .await
         .map_err(store_error)?;
-        if updated.rows_affected() == 0 {
-            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM posts WHERE id = $1")
-                .bind(post.id().as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(store_error)?;
-            return Err(if exists.is_some() {
-                StoreError::Stale
-            } else {
-                StoreError::NotFound
-            });
-        }
-        if post.status() == PostStatus::Posted
-            && let Some(item) = post.queue_item_id()
-        {
-            // Two posts of one item committing at once would each see the other still
-            // publishing: lock the item first, so the later commit's check (a new snapshot
-            // under READ COMMITTED) sees the earlier one's post as posted.
-            sqlx::query("SELECT 1 FROM content_queue WHERE id = $1 FOR UPDATE")
-                .bind(item.as_uuid())
+        let mut items: Vec<Uuid> = written
+            .iter()
+            .filter(|(_, _, status)| status == "posted")
+            .filter_map(|(_, item, _)| *item)
+            .collect();
+        items.sort_unstable();
+        items.dedup();
+        if !items.is_empty() {
+            // Two batches committing posts of one item would each see the other's posts still
+            // publishing: lock the items first (in id order, so batches cannot deadlock), so the
+            // later commit's check — a new snapshot under READ COMMITTED — sees the earlier one's.
+            sqlx::query("SELECT 1 FROM content_queue WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .bind(&items)
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
+            let now = posts.iter().map(Post::updated_at).max().unwrap_or_default();
             sqlx::query(
-                "UPDATE content_queue SET status = 'posted', updated_at = $2 \
-                 WHERE id = $1 AND status = 'approved' AND NOT EXISTS ( \
-                     SELECT 1 FROM posts WHERE queue_item_id = $1 AND status <> 'posted')",
+                "UPDATE content_queue AS q SET status = 'posted', updated_at = $2 \
+                 WHERE q.id = ANY($1) AND q.status = 'approved' AND NOT EXISTS ( \
+                     SELECT 1 FROM posts WHERE queue_item_id = q.id AND status <> 'posted')",
             )
-            .bind(item.as_uuid())
-            .bind(post.updated_at())
+            .bind(&items)
+            .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
         }
-        tx.commit().await.map_err(store_error)
+        tx.commit().await.map_err(store_error)?;
+        let written: std::collections::HashSet<Uuid> =
+            written.into_iter().map(|(id, _, _)| id).collect();
+        Ok(posts
+            .iter()
+            .map(|p| written.contains(&p.id().as_uuid()))
+            .collect())
     }
 
     async fn extend_lease(

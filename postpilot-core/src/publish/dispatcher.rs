@@ -279,7 +279,7 @@ impl Dispatcher {
         let committed = if decision.outcome == AttemptOutcome::LeaseLost {
             Err(StoreError::Stale)
         } else {
-            self.deps.store.commit_claim(&post, token).await
+            self.deps.store.commit_claim(&post).await
         };
         let (outcome, failure) = match committed {
             Ok(()) => (decision.outcome, None),

@@ -453,26 +453,32 @@ impl PostStore for MemoryStore {
         Ok(claimed)
     }
 
-    async fn commit_claim(&self, post: &Post, lease_token: i64) -> StoreResult<()> {
+    async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
         let mut t = self.tables();
-        let stored = t.posts.get_mut(&post.id).ok_or(StoreError::NotFound)?;
-        if stored.status != PostStatus::Publishing || stored.lease_token != lease_token {
-            return Err(StoreError::Stale);
-        }
-        *stored = post.clone();
-        if post.status == PostStatus::Posted
-            && let Some(item_id) = post.queue_item_id
-        {
-            let all_posted = t
-                .posts
-                .values()
-                .filter(|p| p.queue_item_id == Some(item_id))
-                .all(|p| p.status == PostStatus::Posted);
-            if all_posted && let Some(item) = t.queue.get_mut(&item_id) {
-                let _ = item.mark_posted(post.updated_at);
+        let mut written = Vec::with_capacity(posts.len());
+        for post in posts {
+            let Some(stored) = t.posts.get_mut(&post.id).filter(|s| {
+                s.status == PostStatus::Publishing && s.lease_token == post.lease_token
+            }) else {
+                written.push(false);
+                continue;
+            };
+            *stored = post.clone();
+            written.push(true);
+            if post.status == PostStatus::Posted
+                && let Some(item_id) = post.queue_item_id
+            {
+                let all_posted = t
+                    .posts
+                    .values()
+                    .filter(|p| p.queue_item_id == Some(item_id))
+                    .all(|p| p.status == PostStatus::Posted);
+                if all_posted && let Some(item) = t.queue.get_mut(&item_id) {
+                    let _ = item.mark_posted(post.updated_at);
+                }
             }
         }
-        Ok(())
+        Ok(written)
     }
 
     async fn extend_lease(

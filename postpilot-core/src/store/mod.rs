@@ -234,11 +234,25 @@ pub trait PostStore: Send + Sync {
         lease_for: Duration,
         worker: &str,
     ) -> StoreResult<Vec<ClaimedPost>>;
-    /// Scheduler: writes the outcome of a claim — only if the post is still `publishing` under
-    /// `lease_token` (fencing). When the post is now posted and came from a queue item all of
-    /// whose posts are posted, the item becomes `posted` in the same transaction.
+    /// Scheduler: writes the outcomes of claims, in one transaction — each only if its post is
+    /// still `publishing` under the lease token the post carries (the claim's: fencing). Returns,
+    /// in order, whether each was written (`false`: the claim was lost, nothing changed). A post
+    /// now posted whose queue item has all its posts posted makes the item `posted`, in the same
+    /// transaction.
+    async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>>;
+
+    /// Scheduler: [`commit_claims`](Self::commit_claims) for one post.
     /// [`StoreError::Stale`] when the claim was lost.
-    async fn commit_claim(&self, post: &Post, lease_token: i64) -> StoreResult<()>;
+    async fn commit_claim(&self, post: &Post) -> StoreResult<()> {
+        match self
+            .commit_claims(std::slice::from_ref(post))
+            .await?
+            .first()
+        {
+            Some(true) => Ok(()),
+            _ => Err(StoreError::Stale),
+        }
+    }
     /// Scheduler: extends a claim still held under `lease_token`.
     async fn extend_lease(
         &self,
