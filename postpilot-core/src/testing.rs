@@ -477,6 +477,16 @@ pub async fn post_lists_filter_paginate_and_isolate(store: Arc<dyn Store>) {
         PageRequest::new(Some(3), Some(2)).unwrap_or_default()
     ));
     assert_eq!(third.items.len(), 1);
+    let beyond = ok!(store.list_posts(
+        a.id,
+        PostListFilter::default(),
+        PageRequest::new(Some(10), Some(2)).unwrap_or_default()
+    ));
+    assert_eq!(
+        (beyond.items.len(), beyond.total),
+        (0, 5),
+        "a page past the end still counts"
+    );
     assert!(ok!(store.post(b.id, ids[0])).is_none());
     let between = ok!(store.posts_between(a.id, t0(), t0() + Duration::days(1)));
     assert_eq!(between.len(), 3);

@@ -41,6 +41,10 @@ pub struct PoolConfig {
     pub idle_timeout: Duration,
     /// Any statement running longer is cancelled by the server (default 30 s).
     pub statement_timeout: Duration,
+    /// Ping every connection before handing it out (default false). A ping is a round trip per
+    /// store call; without it a connection the server dropped (a restart) fails the one call
+    /// that finds it, is discarded, and the caller's retry gets a fresh one.
+    pub test_before_acquire: bool,
 }
 
 impl Default for PoolConfig {
@@ -51,6 +55,7 @@ impl Default for PoolConfig {
             acquire_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(600),
             statement_timeout: Duration::from_secs(30),
+            test_before_acquire: false,
         }
     }
 }
@@ -97,6 +102,7 @@ impl PgStore {
             .min_connections(config.min_connections)
             .acquire_timeout(config.acquire_timeout)
             .idle_timeout(config.idle_timeout)
+            .test_before_acquire(config.test_before_acquire)
             .connect_with(options)
             .await
             .map_err(|e| ConnectError::Unreachable(Box::new(e)))?;

@@ -254,12 +254,22 @@ impl PostStore for PgStore {
         filter: PostListFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Post>> {
+        #[derive(sqlx::FromRow)]
+        struct Counted {
+            #[sqlx(flatten)]
+            post: PostRow,
+            total: i64,
+        }
         let status = filter.status.map(PostStatus::as_str);
         let platform = filter.platform.map(|p| p.as_str());
-        let rows: Vec<PostRow> = sqlx::query_as(concat!(
+        // The page and the total in one round trip: the total is an uncorrelated subquery,
+        // computed once (an InitPlan), while the page still stops after LIMIT rows of the index.
+        let counted: Vec<Counted> = sqlx::query_as(concat!(
             "SELECT ",
             post_columns!(),
-            " FROM posts WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
+            ", (SELECT count(*) FROM posts WHERE user_id = $1 \
+                  AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR platform = $3)) AS total \
+              FROM posts WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
               AND ($3::text IS NULL OR platform = $3) \
               ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
         ))
@@ -271,16 +281,22 @@ impl PostStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM posts WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
-             AND ($3::text IS NULL OR platform = $3)",
-        )
-        .bind(owner.as_uuid())
-        .bind(status)
-        .bind(platform)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let total = match counted.first() {
+            Some(first) => first.total,
+            // A page past the end has no row to carry the total.
+            None if page.page() > 1 => sqlx::query_scalar(
+                "SELECT count(*) FROM posts WHERE user_id = $1 \
+                 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR platform = $3)",
+            )
+            .bind(owner.as_uuid())
+            .bind(status)
+            .bind(platform)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?,
+            None => 0,
+        };
+        let rows: Vec<PostRow> = counted.into_iter().map(|c| c.post).collect();
         Ok(Page {
             items: posts(rows)?,
             total: count("posts", total)?,
