@@ -1,1 +1,107 @@
 #![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod auth;
+mod error;
+mod extract;
+mod limit;
+mod openapi;
+mod routes;
+mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use auth::{AuthAttempt, Caller, SessionUser};
+pub use error::{ApiError, ApiResult, FieldError, Problem};
+pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use state::{AppState, HttpConfig};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Why the router could not be configured.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The JWT secret is too short to be a secret.
+    #[error("the JWT secret must be at least 32 bytes")]
+    WeakJwtSecret,
+}
+
+/// The API: `/api/v1/...`, `/api/v1/openapi.json`, and a docs page at `/docs`.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api().split_for_parts();
+    let timeout = state.0.config.request_timeout;
+    let spec = openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([("content-type", "application/json")], spec) }),
+        )
+        .route("/docs", get(|| async { Html(openapi::DOCS_PAGE) }))
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(timeout, with_timeout))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "an unexpected error occurred",
+            )
+            .into_response()
+        }))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The OpenAPI document of [`router`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+fn api() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .merge(routes::auth::router())
+        .merge(routes::accounts::router())
+        .merge(routes::posts::router())
+        .merge(routes::queue::router())
+        .merge(routes::analytics::router())
+        .merge(routes::billing::router())
+        .merge(routes::api_keys::router())
+        .merge(routes::usage::router())
+        .merge(routes::health::router())
+        .merge(routes::webhooks::router());
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
+}
+
+async fn with_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Request timed out",
+            format!("the request took longer than {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}

@@ -209,6 +209,15 @@ impl Dispatcher {
         &self.worker
     }
 
+    /// Posts claimed per tick.
+    pub fn batch_size(&self) -> u32 {
+        self.config.batch_size
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.deps.now()
+    }
+
     /// One tick: claims up to a batch of due posts and settles each. Posts of one account are
     /// published one at a time; different accounts in parallel.
     ///

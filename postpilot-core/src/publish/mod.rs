@@ -3,6 +3,7 @@
 
 mod dispatcher;
 mod simulated;
+mod worker;
 
 use std::fmt;
 
@@ -18,6 +19,7 @@ use crate::post::Published;
 
 pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy, TickReport};
 pub use simulated::{PublishCall, SimulatedPublisher};
+pub use worker::{WorkerConfig, WorkerTotals};
 
 /// Everything a platform needs to publish one post.
 #[derive(Clone, Debug)]

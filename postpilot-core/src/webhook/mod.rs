@@ -1,6 +1,8 @@
 //! Events from the dropshipping platform (`POST /webhooks/platform-events`), applied once per
 //! event id. Signatures are verified by the transport before these are called.
 
+pub mod signature;
+
 use std::sync::Arc;
 
 use serde::Deserialize;

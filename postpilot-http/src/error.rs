@@ -1,0 +1,202 @@
+//! Every error answer is an RFC 9457 `application/problem+json` document. Domain errors map here,
+//! in one place; a 5xx answer is generic and its cause goes to the log.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use postpilot_core::Error;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field, as named in the request (`content`, `product_data.title`, …).
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem (`/problems/validation`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened in this case.
+    pub detail: String,
+    /// Invalid fields, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The limited resource, for plan-limit problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The plan's limit, for plan-limit problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// An API error: a status and a problem document, plus headers some statuses need.
+#[derive(Debug)]
+pub struct ApiError {
+    problem: Box<Problem>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// A problem of `kind` with `status`.
+    pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem: Box::new(Problem {
+                kind: format!("/problems/{kind}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                errors: Vec::new(),
+                resource: None,
+                limit: None,
+            }),
+            retry_after: None,
+        }
+    }
+
+    /// 400: the request cannot be read.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            detail,
+        )
+    }
+
+    /// 422 for one invalid field.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        let (field, reason) = (field.into(), reason.into());
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request",
+            format!("{field}: {reason}"),
+        );
+        e.problem.errors.push(FieldError { field, reason });
+        e
+    }
+
+    /// 401: missing or invalid credentials.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            "missing or invalid credentials",
+        )
+    }
+
+    /// 403.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+
+    /// 404.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("rate limit exceeded; retry in {retry_after_secs} s"),
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
+    }
+
+    /// The problem document.
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NotFound(what) => Self::not_found(what),
+            Error::Forbidden(reason) => Self::forbidden(reason),
+            Error::PlanLimit { resource, limit } => {
+                let mut e = Self::new(
+                    StatusCode::PAYMENT_REQUIRED,
+                    "plan-limit",
+                    "Plan limit reached",
+                    format!("your plan allows {limit} for {resource}; upgrade to go further"),
+                );
+                e.problem.resource = Some(resource.to_string());
+                e.problem.limit = Some(limit);
+                e
+            }
+            Error::Validation(v) => Self::invalid(v.field(), v.reason()),
+            Error::InvalidTransition(t) => Self::new(
+                StatusCode::CONFLICT,
+                "invalid-transition",
+                "Invalid state change",
+                t.to_string(),
+            ),
+            Error::Conflict(reason) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", reason)
+            }
+            Error::Unauthorized => Self::unauthorized(),
+            Error::Unavailable { what, source } => {
+                tracing::error!(what, error = %source, cause = ?source, "dependency unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "a dependency is temporarily unavailable; retry shortly",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, axum::Json(&*self.problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"postpilot\""),
+            );
+        }
+        if let Some(secs) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// The result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,143 @@
+//! Extractors whose rejections are problem documents: JSON bodies (unknown fields refused),
+//! path ids, query strings.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body. Syntax errors → 400; a wrong shape (unknown field, wrong type, missing field) →
+/// 422 naming the field; a wrong content type → 415; over the body limit → 413.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => {
+            // axum reports "<prefix>: <path>: <serde message> at line L column C".
+            let text = e.body_text();
+            let rest = text
+                .split_once("target type: ")
+                .map_or(text.as_str(), |(_, rest)| rest);
+            let (field, reason) = match rest.split_once(": ") {
+                Some((path, reason)) if !path.contains(' ') && path != "." => (path, reason),
+                _ => ("body", rest),
+            };
+            let reason = reason.rsplit_once(" at line ").map_or(reason, |(r, _)| r);
+            ApiError::invalid(field, reason)
+        }
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("the body is not valid JSON"),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the body as application/json",
+        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                "the body exceeds 1 MiB",
+            )
+        }
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| Self(v))
+            .map_err(json_rejection)
+    }
+}
+
+/// Path parameters. A malformed id → 404, exactly like an id that does not exist.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|_: PathRejection| ApiError::not_found("resource"))
+    }
+}
+
+/// A query string. A wrong shape → 422.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|e: QueryRejection| ApiError::invalid("query", e.body_text()))
+    }
+}
+
+/// Parses a JSON body that had to be read raw first (signed webhooks): syntax → 400, shape → 422.
+pub(crate) fn json_from_slice<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            let text = e.to_string();
+            let reason = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(r, _)| r);
+            ApiError::invalid("body", reason)
+        } else {
+            ApiError::bad_request("the body is not valid JSON")
+        }
+    })
+}
+
+/// The raw body of a signed request (verified before it is parsed). Over the limit → 413.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawBody(pub(crate) axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload-too-large",
+                        "Payload too large",
+                        "the body exceeds 1 MiB",
+                    )
+                } else {
+                    ApiError::bad_request("the body could not be read")
+                }
+            })
+    }
+}

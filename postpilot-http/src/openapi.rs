@@ -1,0 +1,72 @@
+//! The OpenAPI 3.1 document, generated from the handlers, and a docs page that needs nothing
+//! from the network.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// The document's fixed parts; paths and schemas are collected from the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "PostPilot API",
+        description = "Schedule social posts for dropshipping merchants. Errors are RFC 9457 \
+                       `application/problem+json`; lists are `{items, total, page, per_page}`.",
+        version = "1"
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(crate::error::Problem, crate::error::FieldError))
+)]
+pub(crate) struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A 15-minute HS256 access token from /auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "A po_live_ key (pro and enterprise plans)",
+            ))),
+        );
+    }
+}
+
+/// A self-contained page rendering the document (no CDN, no build-time download).
+pub(crate) const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>PostPilot API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1f1f2e;background:#fdf7fb}
+header{background:#ec4899;color:#fff;padding:1.2rem 2rem}h1{margin:0;font-size:1.5rem}
+main{max-width:960px;margin:0 auto;padding:1rem 2rem}section{background:#fff;border-radius:10px;margin:.8rem 0;padding:.8rem 1.2rem;box-shadow:0 1px 3px #0001}
+.m{display:inline-block;min-width:4.5rem;font-weight:700;text-transform:uppercase;font-size:.8rem}
+.get{color:#0a7}.post{color:#06c}.patch{color:#c70}.delete{color:#c23}
+code{background:#f4eef3;padding:.1rem .3rem;border-radius:4px}details{margin:.3rem 0}pre{overflow:auto;background:#f7f3f6;padding:.6rem;border-radius:6px;font-size:.8rem}
+</style></head><body><header><h1>PostPilot API</h1><div id="d"></div></header><main id="api">Loading…</main>
+<script>
+fetch('/api/v1/openapi.json').then(r=>r.json()).then(doc=>{
+ document.getElementById('d').textContent=doc.info.description||'';
+ const main=document.getElementById('api');main.textContent='';
+ const esc=s=>String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
+ for(const [path,item] of Object.entries(doc.paths)){for(const [method,op] of Object.entries(item)){
+  const s=document.createElement('section');
+  const codes=Object.keys(op.responses||{}).join(' · ');
+  s.innerHTML=`<div><span class="m ${method}">${method}</span> <code>${esc(path)}</code> — ${esc(op.summary||op.description||'')}</div>
+  <div><small>responses: ${codes}${op.security?' · auth: '+op.security.map(x=>Object.keys(x)).flat().join(' or '):''}</small></div>
+  <details><summary>details</summary><pre>${esc(JSON.stringify(op,null,2))}</pre></details>`;
+  main.appendChild(s);}}
+}).catch(e=>{document.getElementById('api').textContent='Could not load the OpenAPI document: '+e});
+</script></body></html>"#;

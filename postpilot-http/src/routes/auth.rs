@@ -1,0 +1,231 @@
+//! `/auth`: register, login, refresh, profile, provisioning.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use postpilot_core::user::{ProfilePatch, Provision, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::{AuthAttempt, SessionUser};
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, RawBody, json_from_slice};
+use crate::routes::webhooks::verify_platform_signature;
+use crate::state::AppState;
+
+/// E-mail and password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Credentials {
+    /// E-mail (normalised to lower case).
+    email: String,
+    /// 8 to 128 characters.
+    password: String,
+}
+
+/// A new token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TokenPair {
+    /// A 15-minute HS256 access token.
+    access_token: String,
+    /// An opaque 7-day refresh token, rotated on every use.
+    refresh_token: String,
+    /// Always `bearer`.
+    token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    expires_in: i64,
+}
+
+/// A refresh token to exchange.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshRequest {
+    /// The refresh token from the last pair.
+    refresh_token: String,
+}
+
+/// The caller's profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    id: Uuid,
+    email: String,
+    /// `free`, `pro` or `enterprise`.
+    plan: String,
+    external_platform_id: Option<Uuid>,
+    external_store_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+}
+
+/// A change of e-mail and/or password; `current_password` is required for either.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MePatch {
+    email: Option<String>,
+    password: Option<String>,
+    current_password: Option<String>,
+}
+
+/// A user created or linked by the platform.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProvisionRequest {
+    email: String,
+    external_platform_id: Uuid,
+    external_store_id: Option<Uuid>,
+    /// `free`, `pro` or `enterprise`.
+    #[schema(value_type = Option<String>)]
+    plan: Option<postpilot_core::plan::PlanTier>,
+}
+
+fn me(user: User, plan: postpilot_core::plan::PlanTier) -> Me {
+    Me {
+        id: user.id.as_uuid(),
+        email: user.email.to_string(),
+        plan: plan.to_string(),
+        external_platform_id: user.external_platform_id,
+        external_store_id: user.external_store_id,
+        created_at: user.created_at,
+    }
+}
+
+async fn token_pair(state: &AppState, user: postpilot_core::id::UserId) -> ApiResult<TokenPair> {
+    let (access_token, expires_in) = state.0.jwt.issue(user)?;
+    let refresh = state.engine().auth().issue_refresh_token(user).await?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token: refresh.raw,
+        token_type: "bearer",
+        expires_in,
+    })
+}
+
+/// Creates an account and returns a token pair.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Credentials,
+    responses((status = 201, body = TokenPair), (status = 409, body = Problem),
+              (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn register(
+    State(state): State<AppState>,
+    _: AuthAttempt,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<(StatusCode, Json<TokenPair>)> {
+    let user = state
+        .engine()
+        .auth()
+        .register(&body.email, &body.password)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(token_pair(&state, user.id).await?),
+    ))
+}
+
+/// Exchanges credentials for a token pair.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem), (status = 429, body = Problem)))]
+async fn login(
+    State(state): State<AppState>,
+    _: AuthAttempt,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<Json<TokenPair>> {
+    let user = state
+        .engine()
+        .auth()
+        .login(&body.email, &body.password)
+        .await?;
+    Ok(Json(token_pair(&state, user.id).await?))
+}
+
+/// Rotates a refresh token: the old one stops working; presenting it again ends the session.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+async fn refresh(
+    State(state): State<AppState>,
+    _: AuthAttempt,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    let next = state.engine().auth().refresh(&body.refresh_token).await?;
+    let (access_token, expires_in) = state.0.jwt.issue(next.token.user_id)?;
+    Ok(Json(TokenPair {
+        access_token,
+        refresh_token: next.raw,
+        token_type: "bearer",
+        expires_in,
+    }))
+}
+
+/// The caller's profile.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+async fn get_me(
+    State(state): State<AppState>,
+    SessionUser(user): SessionUser,
+) -> ApiResult<Json<Me>> {
+    let profile = state.engine().auth().me(user).await?;
+    Ok(Json(me(profile.user, profile.plan)))
+}
+
+/// Changes the caller's e-mail and/or password (the current password is required; every
+/// session ends).
+#[utoipa::path(patch, path = "/auth/me", tag = "auth", security(("bearer" = [])), request_body = MePatch,
+    responses((status = 200, body = Me), (status = 401, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+async fn patch_me(
+    State(state): State<AppState>,
+    SessionUser(user): SessionUser,
+    ApiJson(body): ApiJson<MePatch>,
+) -> ApiResult<Json<Me>> {
+    let profile = state
+        .engine()
+        .auth()
+        .update_me(
+            user,
+            ProfilePatch {
+                email: body.email,
+                password: body.password,
+                current_password: body.current_password,
+            },
+        )
+        .await?;
+    Ok(Json(me(profile.user, profile.plan)))
+}
+
+/// Creates or links a user for the dropshipping platform (signed like platform events:
+/// `X-PostPilot-Timestamp`, `X-PostPilot-Signature`).
+#[utoipa::path(post, path = "/auth/provision", tag = "auth", request_body = ProvisionRequest,
+    params(("X-PostPilot-Timestamp" = String, Header, description = "Unix seconds"),
+           ("X-PostPilot-Signature" = String, Header, description = "hex HMAC-SHA256(secret, \"{timestamp}.{body}\")")),
+    responses((status = 200, body = Me), (status = 401, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn provision(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<Me>> {
+    verify_platform_signature(&state, &headers, &body)?;
+    let request: ProvisionRequest = json_from_slice(&body)?;
+    let user = state
+        .engine()
+        .auth()
+        .provision(Provision {
+            email: request.email,
+            external_platform_id: request.external_platform_id,
+            external_store_id: request.external_store_id,
+            plan: request.plan,
+        })
+        .await?;
+    let profile = state.engine().auth().me(user.id).await?;
+    Ok(Json(me(profile.user, profile.plan)))
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(get_me, patch_me))
+        .routes(routes!(provision))
+}

@@ -1,0 +1,325 @@
+//! `/posts`: create, list, get, edit, delete, schedule, calendar.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use postpilot_core::api_key::Scope;
+use postpilot_core::id::{AccountId, PostId};
+use postpilot_core::post::{CreatePost, Post, PostFilter, PostPatch};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{Paged, Paging, nullable};
+use crate::state::AppState;
+
+/// A post.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PostDto {
+    id: Uuid,
+    account_id: Uuid,
+    /// The queue item it was approved from.
+    queue_item_id: Option<Uuid>,
+    /// `instagram`, `facebook` or `tiktok` (the account's).
+    platform: String,
+    content: String,
+    media_urls: Vec<String>,
+    /// Without `#`.
+    hashtags: Vec<String>,
+    /// `draft`, `scheduled`, `publishing`, `posted` or `failed`.
+    status: String,
+    scheduled_for: Option<DateTime<Utc>>,
+    /// When the next retry is due, after a failed attempt or a rate limit.
+    next_attempt_at: Option<DateTime<Utc>>,
+    /// Failed attempts so far.
+    attempts: u32,
+    posted_at: Option<DateTime<Utc>>,
+    /// The platform's id of the published post.
+    external_id: Option<String>,
+    /// A public link to the published post.
+    external_url: Option<String>,
+    error_message: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Post> for PostDto {
+    fn from(p: Post) -> Self {
+        Self {
+            id: p.id().as_uuid(),
+            account_id: p.account_id().as_uuid(),
+            queue_item_id: p.queue_item_id().map(|q| q.as_uuid()),
+            platform: p.platform().to_string(),
+            content: p.content().to_string(),
+            media_urls: p.media_urls().iter().map(ToString::to_string).collect(),
+            hashtags: p.hashtags().to_strings(),
+            status: p.status().to_string(),
+            scheduled_for: p.scheduled_for(),
+            next_attempt_at: p.next_attempt_at(),
+            attempts: p.attempts(),
+            posted_at: p.posted_at(),
+            external_id: p.external_id().map(str::to_owned),
+            external_url: p.external_url().map(str::to_owned),
+            error_message: p.error_message().map(str::to_owned),
+            created_at: p.created_at(),
+            updated_at: p.updated_at(),
+        }
+    }
+}
+
+/// A new post; with `scheduled_for` it is created scheduled.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    account_id: Uuid,
+    content: String,
+    #[serde(default)]
+    media_urls: Vec<String>,
+    #[serde(default)]
+    hashtags: Vec<String>,
+    scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// A partial update; `"scheduled_for": null` takes a scheduled post back to draft.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchBody {
+    content: Option<String>,
+    media_urls: Option<Vec<String>>,
+    hashtags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    scheduled_for: Option<Option<DateTime<Utc>>>,
+}
+
+/// A publication time.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScheduleBody {
+    /// Strictly in the future, at most 365 days ahead.
+    scheduled_for: DateTime<Utc>,
+}
+
+/// Filters and paging of the post list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// `draft`, `scheduled`, `publishing`, `posted` or `failed`.
+    status: Option<String>,
+    /// `instagram`, `facebook` or `tiktok`.
+    platform: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// A calendar range: local dates in `tz` (IANA name, default UTC), both inclusive.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CalendarQuery {
+    start_date: NaiveDate,
+    end_date: NaiveDate,
+    tz: Option<String>,
+}
+
+/// Creates a post on one of the caller's connected accounts, within the monthly quota.
+#[utoipa::path(post, path = "/posts", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    request_body = CreateBody,
+    responses((status = 201, body = PostDto), (status = 401, body = Problem), (status = 402, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<PostDto>)> {
+    caller.require(Scope::PostsWrite)?;
+    let post = state
+        .engine()
+        .posts()
+        .create(
+            caller.user_id,
+            CreatePost {
+                account_id: AccountId::from(body.account_id),
+                content: body.content,
+                media_urls: body.media_urls,
+                hashtags: body.hashtags,
+                scheduled_for: body.scheduled_for,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(post.into())))
+}
+
+/// The caller's posts, newest first, filtered by status and platform.
+#[utoipa::path(get, path = "/posts", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(ListQuery),
+    responses((status = 200, body = Paged<PostDto>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Paged<PostDto>>> {
+    caller.require(Scope::PostsRead)?;
+    let filter = PostFilter {
+        status: query
+            .status
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(postpilot_core::Error::from)?,
+        platform: query
+            .platform
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(postpilot_core::Error::from)?,
+    };
+    let paging = Paging {
+        page: query.page,
+        per_page: query.per_page,
+    };
+    let page = state
+        .engine()
+        .posts()
+        .list(caller.user_id, filter, paging.request()?)
+        .await?;
+    Ok(Json(Paged::from_page(page, PostDto::from)))
+}
+
+/// The caller's posts with a time in a date range, grouped by local date (`YYYY-MM-DD`).
+#[utoipa::path(get, path = "/posts/calendar", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(CalendarQuery),
+    responses((status = 200, body = BTreeMap<String, Vec<PostDto>>), (status = 401, body = Problem),
+              (status = 422, body = Problem)))]
+async fn calendar(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<CalendarQuery>,
+) -> ApiResult<Json<BTreeMap<String, Vec<PostDto>>>> {
+    caller.require(Scope::PostsRead)?;
+    let tz = match query.tz.as_deref() {
+        None => chrono_tz::UTC,
+        Some(name) => name
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| ApiError::invalid("tz", "is not an IANA time zone name"))?,
+    };
+    let days = state
+        .engine()
+        .posts()
+        .calendar(caller.user_id, query.start_date, query.end_date, tz)
+        .await?;
+    Ok(Json(
+        days.into_iter()
+            .map(|(day, posts)| {
+                (
+                    day.to_string(),
+                    posts.into_iter().map(PostDto::from).collect(),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// One of the caller's posts.
+#[utoipa::path(get, path = "/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<PostDto>> {
+    caller.require(Scope::PostsRead)?;
+    Ok(Json(
+        state
+            .engine()
+            .posts()
+            .get(caller.user_id, PostId::from(id))
+            .await?
+            .into(),
+    ))
+}
+
+/// Edits a draft or scheduled post.
+#[utoipa::path(patch, path = "/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = PatchBody,
+    responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> ApiResult<Json<PostDto>> {
+    caller.require(Scope::PostsWrite)?;
+    let post = state
+        .engine()
+        .posts()
+        .update(
+            caller.user_id,
+            PostId::from(id),
+            PostPatch {
+                content: body.content,
+                media_urls: body.media_urls,
+                hashtags: body.hashtags,
+                scheduled_for: body.scheduled_for,
+            },
+        )
+        .await?;
+    Ok(Json(post.into()))
+}
+
+/// Deletes a draft or scheduled post.
+#[utoipa::path(delete, path = "/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::PostsWrite)?;
+    state
+        .engine()
+        .posts()
+        .delete(caller.user_id, PostId::from(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Schedules (or reschedules) a post.
+#[utoipa::path(post, path = "/posts/{id}/schedule", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = ScheduleBody,
+    responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> ApiResult<Json<PostDto>> {
+    caller.require(Scope::PostsWrite)?;
+    let post = state
+        .engine()
+        .posts()
+        .schedule(caller.user_id, PostId::from(id), body.scheduled_for)
+        .await?;
+    Ok(Json(post.into()))
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(calendar))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(schedule))
+}

@@ -1,0 +1,394 @@
+//! `/queue`: the content queue — create, generate, edit, approve into posts, reject, regenerate.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use postpilot_core::api_key::Scope;
+use postpilot_core::caption::{ProductData, Tone};
+use postpilot_core::id::{AccountId, QueueItemId};
+use postpilot_core::queue::{
+    ApproveItem, CreateQueueItem, QueueItem, QueueItemPatch, parse_platforms,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::posts::PostDto;
+use crate::routes::{Paged, Paging};
+use crate::state::AppState;
+
+/// Product data, as the platform sends it (unknown fields refused).
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ProductDataSchema {
+    /// Required, non-blank, at most 500 characters.
+    title: String,
+    description: Option<String>,
+    price: Option<f64>,
+    /// ISO 4217, e.g. `USD`.
+    currency: Option<String>,
+    compare_at_price: Option<f64>,
+    url: Option<String>,
+    image_urls: Option<Vec<String>>,
+    features: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+}
+
+/// A queue item.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct QueueItemDto {
+    id: Uuid,
+    #[schema(value_type = ProductDataSchema)]
+    product_data: serde_json::Value,
+    ai_generated_content: Option<String>,
+    hashtags: Vec<String>,
+    platforms: Vec<String>,
+    /// The tone of the generated caption.
+    tone: Option<String>,
+    /// `pending`, `approved`, `rejected` or `posted`.
+    status: String,
+    rejection_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<QueueItem> for QueueItemDto {
+    fn from(i: QueueItem) -> Self {
+        Self {
+            id: i.id.as_uuid(),
+            product_data: serde_json::to_value(&i.product_data).unwrap_or_default(),
+            ai_generated_content: i.ai_generated_content.map(|c| c.to_string()),
+            hashtags: i.hashtags.to_strings(),
+            platforms: i.platforms.iter().map(ToString::to_string).collect(),
+            tone: i.tone.map(|t| t.to_string()),
+            status: i.status.to_string(),
+            rejection_reason: i.rejection_reason,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// A new item with product data (and optionally a hand-written caption).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    #[schema(value_type = ProductDataSchema)]
+    product_data: ProductData,
+    /// At least one of `instagram`, `facebook`, `tiktok`.
+    platforms: Vec<String>,
+    ai_generated_content: Option<String>,
+    #[serde(default)]
+    hashtags: Vec<String>,
+}
+
+/// Product data to write a caption for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GenerateBody {
+    #[schema(value_type = ProductDataSchema)]
+    product_data: ProductData,
+    platforms: Vec<String>,
+    /// `professional` (default), `casual`, `playful`, `luxury` or `urgent`.
+    tone: Option<String>,
+}
+
+/// A partial update of a pending item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchBody {
+    ai_generated_content: Option<String>,
+    hashtags: Option<Vec<String>>,
+    platforms: Option<Vec<String>>,
+    #[schema(value_type = Option<ProductDataSchema>)]
+    product_data: Option<ProductData>,
+}
+
+/// Approval into posts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApproveBody {
+    /// One post per account; each on one of the item's platforms.
+    account_ids: Vec<Uuid>,
+    /// With a time the posts are scheduled; without, drafts.
+    scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// The approved item and its posts.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ApprovalDto {
+    item: QueueItemDto,
+    posts: Vec<PostDto>,
+}
+
+/// A rejection.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RejectBody {
+    reason: Option<String>,
+}
+
+/// A regeneration, optionally in another tone.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegenerateBody {
+    tone: Option<String>,
+}
+
+/// Filters and paging of the queue.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// `pending`, `approved`, `rejected` or `posted`.
+    status: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+fn tone(name: Option<&str>) -> ApiResult<Option<Tone>> {
+    Ok(name
+        .map(str::parse)
+        .transpose()
+        .map_err(postpilot_core::Error::from)?)
+}
+
+fn platforms(names: &[String]) -> ApiResult<Vec<postpilot_core::platform::Platform>> {
+    Ok(parse_platforms(names).map_err(postpilot_core::Error::from)?)
+}
+
+/// Adds a pending item.
+#[utoipa::path(post, path = "/queue", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    request_body = CreateBody,
+    responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
+    caller.require(Scope::QueueWrite)?;
+    let item = state
+        .engine()
+        .queue()
+        .create(
+            caller.user_id,
+            CreateQueueItem {
+                product_data: body.product_data,
+                platforms: platforms(&body.platforms)?,
+                content: body.ai_generated_content,
+                hashtags: body.hashtags,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(item.into())))
+}
+
+/// Adds a pending item whose caption and hashtags are generated from the product.
+#[utoipa::path(post, path = "/queue/generate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    request_body = GenerateBody,
+    responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 422, body = Problem),
+              (status = 503, body = Problem)))]
+async fn generate(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<GenerateBody>,
+) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
+    caller.require(Scope::QueueWrite)?;
+    let item = state
+        .engine()
+        .queue()
+        .generate(
+            caller.user_id,
+            body.product_data,
+            platforms(&body.platforms)?,
+            tone(body.tone.as_deref())?.unwrap_or_default(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(item.into())))
+}
+
+/// The caller's queue, newest first.
+#[utoipa::path(get, path = "/queue", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    params(ListQuery),
+    responses((status = 200, body = Paged<QueueItemDto>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Paged<QueueItemDto>>> {
+    caller.require(Scope::QueueRead)?;
+    let status = query
+        .status
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(postpilot_core::Error::from)?;
+    let paging = Paging {
+        page: query.page,
+        per_page: query.per_page,
+    };
+    let page = state
+        .engine()
+        .queue()
+        .list(caller.user_id, status, paging.request()?)
+        .await?;
+    Ok(Json(Paged::from_page(page, QueueItemDto::from)))
+}
+
+/// One of the caller's items.
+#[utoipa::path(get, path = "/queue/{id}", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<QueueItemDto>> {
+    caller.require(Scope::QueueRead)?;
+    Ok(Json(
+        state
+            .engine()
+            .queue()
+            .get(caller.user_id, QueueItemId::from(id))
+            .await?
+            .into(),
+    ))
+}
+
+/// Edits a pending item.
+#[utoipa::path(patch, path = "/queue/{id}", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = PatchBody,
+    responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> ApiResult<Json<QueueItemDto>> {
+    caller.require(Scope::QueueWrite)?;
+    let platforms = body.platforms.as_deref().map(platforms).transpose()?;
+    let item = state
+        .engine()
+        .queue()
+        .update(
+            caller.user_id,
+            QueueItemId::from(id),
+            QueueItemPatch {
+                ai_generated_content: body.ai_generated_content,
+                hashtags: body.hashtags,
+                platforms,
+                product_data: body.product_data,
+            },
+        )
+        .await?;
+    Ok(Json(item.into()))
+}
+
+/// Deletes a pending or rejected item.
+#[utoipa::path(delete, path = "/queue/{id}", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::QueueWrite)?;
+    state
+        .engine()
+        .queue()
+        .delete(caller.user_id, QueueItemId::from(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Approves a pending item into one post per account — all within the quota, or none.
+#[utoipa::path(post, path = "/queue/{id}/approve", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = ApproveBody,
+    responses((status = 200, body = ApprovalDto), (status = 401, body = Problem), (status = 402, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ApproveBody>,
+) -> ApiResult<Json<ApprovalDto>> {
+    caller.require(Scope::QueueWrite)?;
+    let approval = state
+        .engine()
+        .queue()
+        .approve(
+            caller.user_id,
+            QueueItemId::from(id),
+            ApproveItem {
+                account_ids: body.account_ids.into_iter().map(AccountId::from).collect(),
+                scheduled_for: body.scheduled_for,
+            },
+        )
+        .await?;
+    Ok(Json(ApprovalDto {
+        item: approval.item.into(),
+        posts: approval.posts.into_iter().map(PostDto::from).collect(),
+    }))
+}
+
+/// Rejects a pending item.
+#[utoipa::path(post, path = "/queue/{id}/reject", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = RejectBody,
+    responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn reject(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RejectBody>,
+) -> ApiResult<Json<QueueItemDto>> {
+    caller.require(Scope::QueueWrite)?;
+    let item = state
+        .engine()
+        .queue()
+        .reject(caller.user_id, QueueItemId::from(id), body.reason)
+        .await?;
+    Ok(Json(item.into()))
+}
+
+/// Writes a new caption for a rejected item and puts it back to pending.
+#[utoipa::path(post, path = "/queue/{id}/regenerate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = RegenerateBody,
+    responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn regenerate(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RegenerateBody>,
+) -> ApiResult<Json<QueueItemDto>> {
+    caller.require(Scope::QueueWrite)?;
+    let item = state
+        .engine()
+        .queue()
+        .regenerate(
+            caller.user_id,
+            QueueItemId::from(id),
+            tone(body.tone.as_deref())?,
+        )
+        .await?;
+    Ok(Json(item.into()))
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(generate))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(regenerate))
+}

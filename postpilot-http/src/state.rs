@@ -1,0 +1,116 @@
+//! What the router needs: the engine and the HTTP-side settings.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postpilot_core::Engine;
+
+use crate::auth::JwtKeys;
+use crate::limit::RateLimiter;
+
+/// HTTP-side settings.
+#[derive(Clone)]
+pub struct HttpConfig {
+    /// The HS256 secret for access tokens (at least 32 bytes).
+    pub jwt_secret: Vec<u8>,
+    /// The `iss` claim issued and required.
+    pub jwt_issuer: String,
+    /// The `aud` claim issued and required.
+    pub jwt_audience: String,
+    /// Access-token lifetime (default 15 min).
+    pub access_token_ttl: Duration,
+    /// Stripe's webhook signing secret; without it `/webhooks/stripe` answers 503.
+    pub stripe_webhook_secret: Option<String>,
+    /// The platform's webhook secret; without it platform events and provisioning answer 503.
+    pub platform_webhook_secret: Option<String>,
+    /// Requests per minute per user or API key (default 600).
+    pub rate_limit_per_min: u32,
+    /// Login and registration attempts per minute per client address (default 20).
+    pub auth_rate_limit_per_min: u32,
+    /// Longest a request may take before it is answered 503 (default 30 s).
+    pub request_timeout: Duration,
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("jwt_secret", &"***")
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field(
+                "stripe_webhook_secret",
+                &self.stripe_webhook_secret.as_ref().map(|_| "***"),
+            )
+            .field(
+                "platform_webhook_secret",
+                &self.platform_webhook_secret.as_ref().map(|_| "***"),
+            )
+            .field("rate_limit_per_min", &self.rate_limit_per_min)
+            .field("auth_rate_limit_per_min", &self.auth_rate_limit_per_min)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+impl HttpConfig {
+    /// Defaults around a JWT secret.
+    pub fn new(jwt_secret: impl Into<Vec<u8>>) -> Self {
+        Self {
+            jwt_secret: jwt_secret.into(),
+            jwt_issuer: "postpilot".into(),
+            jwt_audience: "postpilot-api".into(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            stripe_webhook_secret: None,
+            platform_webhook_secret: None,
+            rate_limit_per_min: 600,
+            auth_rate_limit_per_min: 20,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) config: HttpConfig,
+    pub(crate) jwt: JwtKeys,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) auth_limiter: RateLimiter,
+}
+
+/// The router's state: cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State for `engine` with `config`.
+    ///
+    /// # Errors
+    /// A JWT secret shorter than 32 bytes.
+    pub fn new(engine: Engine, config: HttpConfig) -> Result<Self, crate::ConfigError> {
+        if config.jwt_secret.len() < 32 {
+            return Err(crate::ConfigError::WeakJwtSecret);
+        }
+        Ok(Self(Arc::new(Inner {
+            jwt: JwtKeys::new(&config),
+            limiter: RateLimiter::per_minute(config.rate_limit_per_min),
+            auth_limiter: RateLimiter::per_minute(config.auth_rate_limit_per_min),
+            engine,
+            config,
+        })))
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.0.engine
+    }
+}
