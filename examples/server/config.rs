@@ -49,7 +49,11 @@ fn positive(name: &str, default: u32) -> Result<u32, ConfigError> {
 }
 
 impl Config {
-    pub(crate) fn from_env() -> Result<Self, ConfigError> {
+    /// Reads the environment for `command`: `serve` needs the JWT secret and the token key with
+    /// a database, `worker` the token key (it opens OAuth tokens), `migrate` only the database.
+    pub(crate) fn from_env(command: &str) -> Result<Self, ConfigError> {
+        let issues_tokens = command == "serve";
+        let opens_tokens = matches!(command, "serve" | "worker");
         let addr_text = var("POSTPILOT_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
         let addr: SocketAddr = addr_text.parse().map_err(|_| {
             ConfigError(format!(
@@ -72,7 +76,7 @@ impl Config {
                 "POSTPILOT_JWT_SECRET must be at least 32 bytes".into(),
             ));
         }
-        if database_url.is_some() && jwt_secret.is_none() {
+        if issues_tokens && database_url.is_some() && jwt_secret.is_none() {
             return Err(ConfigError(
                 "POSTPILOT_JWT_SECRET is required with DATABASE_URL (sessions must survive restarts)".into(),
             ));
@@ -83,7 +87,7 @@ impl Config {
             ));
         }
         let token_key = var("POSTPILOT_TOKEN_KEY");
-        if database_url.is_some() && token_key.is_none() {
+        if opens_tokens && database_url.is_some() && token_key.is_none() {
             return Err(ConfigError(
                 "POSTPILOT_TOKEN_KEY is required with DATABASE_URL (\"<key id>:<base64 32 bytes>\"): stored OAuth tokens must open after a restart".into(),
             ));

@@ -57,7 +57,7 @@ async fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let outcome = match Config::from_env() {
+    let outcome = match Config::from_env(&command) {
         Err(e) => Err(BoxError::from(e)),
         Ok(config) => match command.as_str() {
             "serve" => serve(config).await,

@@ -27,7 +27,42 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
                 _ => ("body", rest),
             };
             let reason = reason.rsplit_once(" at line ").map_or(reason, |(r, _)| r);
-            ApiError::invalid(field, reason)
+            // A domain validation error inside a value names its own field ("product_data.title:
+            // must not be blank"): report that one.
+            // serde names a missing or unknown field in backticks: that is the field.
+            let named = ["missing field `", "unknown field `"]
+                .iter()
+                .find_map(|prefix| {
+                    reason
+                        .strip_prefix(prefix)
+                        .and_then(|rest| rest.split_once('`'))
+                        .map(|(name, _)| name)
+                });
+            if let Some(name) = named {
+                let field = if field == "body" {
+                    name.to_owned()
+                } else if field == name || field.ends_with(&format!(".{name}")) {
+                    field.to_owned()
+                } else {
+                    format!("{field}.{name}")
+                };
+                return ApiError::invalid(field, reason);
+            }
+            match reason.split_once(": ") {
+                Some((inner, why))
+                    if !inner.is_empty() && !inner.contains(' ') && !inner.contains('`') =>
+                {
+                    // The more specific name wins: "product_data.title" over "product_data",
+                    // "product_data.compare_at_price" over the value's own "price".
+                    let field = if inner.starts_with(field) || field == "body" {
+                        inner
+                    } else {
+                        field
+                    };
+                    ApiError::invalid(field, why)
+                }
+                _ => ApiError::invalid(field, reason),
+            }
         }
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("the body is not valid JSON"),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
@@ -139,5 +174,42 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
                     ApiError::bad_request("the body could not be read")
                 }
             })
+    }
+}
+
+/// A JSON body that may be left out entirely (no body, no content type): then `T::default()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJsonOrEmpty<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none()
+            && req
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|len| len.as_bytes() == b"0");
+        if empty {
+            let bytes = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|_| ApiError::bad_request("the body could not be read"))?;
+            if bytes.is_empty() {
+                return Ok(Self(T::default()));
+            }
+            return Err(json_rejection(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        ApiJson::<T>::from_request(req, state)
+            .await
+            .map(|ApiJson(v)| Self(v))
     }
 }

@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::{AuthAttempt, Caller, SessionUser};
 pub use error::{ApiError, ApiResult, FieldError, Problem};
-pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
 pub use state::{AppState, HttpConfig};
 
 /// Largest request body accepted.
@@ -38,7 +38,7 @@ pub enum ConfigError {
 
 /// The API: `/api/v1/...`, `/api/v1/openapi.json`, and a docs page at `/docs`.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api().split_for_parts();
+    let (api, openapi) = split(api());
     let timeout = state.0.config.request_timeout;
     let spec = openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
     Router::new()
@@ -75,7 +75,13 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document of [`router`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    split(api()).1
+}
+
+fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = api.split_for_parts();
+    openapi::complete(&mut document);
+    (router, document)
 }
 
 fn api() -> OpenApiRouter<AppState> {

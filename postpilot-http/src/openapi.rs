@@ -44,6 +44,70 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Completes what handler annotations would only repeat: a unique `operationId` per operation
+/// (method and path), and the problem responses every operation of a kind can give — 400, 413
+/// and 415 for a JSON body, 401 and 429 behind authentication, 403 where an API key's scopes
+/// apply, 503 everywhere (timeouts, an unavailable store).
+pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in &mut openapi.paths.paths {
+        let ops = [
+            ("get", item.get.as_mut()),
+            ("post", item.post.as_mut()),
+            ("put", item.put.as_mut()),
+            ("patch", item.patch.as_mut()),
+            ("delete", item.delete.as_mut()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            let name: String = path
+                .trim_start_matches("/api/v1/")
+                .chars()
+                .filter(|c| !matches!(c, '{' | '}'))
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            op.operation_id = Some(format!("{method}_{name}"));
+            let security = serde_json::to_string(&op.security).unwrap_or_default();
+            let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let mut add = |status: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description));
+            };
+            if op.request_body.is_some() {
+                add("400", "The body is not valid JSON");
+                add("413", "The body exceeds 1 MiB");
+                add("415", "The body is not application/json");
+            }
+            if authenticated {
+                add("401", "Missing or invalid credentials");
+                add("429", "Rate limit exceeded (see Retry-After)");
+            }
+            if security.contains("api_key") {
+                add(
+                    "403",
+                    "The API key lacks the route's scope, or the plan has no API access",
+                );
+            }
+            add("503", "Timed out, or a dependency is unavailable");
+        }
+    }
+}
+
 /// A self-contained page rendering the document (no CDN, no build-time download).
 pub(crate) const DOCS_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PostPilot API</title>

@@ -48,7 +48,7 @@ impl From<ApiKey> for ApiKeyDto {
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CreateBody {
+pub(crate) struct CreateApiKeyBody {
     name: String,
     /// Scopes (`posts:read`, `posts:write`, `queue:read`, `queue:write`, `accounts:read`,
     /// `accounts:write`, `analytics:read`); none means all.
@@ -69,13 +69,13 @@ pub(crate) struct CreatedKeyDto {
 }
 
 /// Creates a key (pro and enterprise plans).
-#[utoipa::path(post, path = "/api-keys", tag = "api keys", security(("bearer" = [])), request_body = CreateBody,
+#[utoipa::path(post, path = "/api-keys", tag = "api keys", security(("bearer" = [])), request_body = CreateApiKeyBody,
     responses((status = 201, body = CreatedKeyDto), (status = 401, body = Problem), (status = 402, body = Problem),
               (status = 422, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
-    ApiJson(body): ApiJson<CreateBody>,
+    ApiJson(body): ApiJson<CreateApiKeyBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedKeyDto>)> {
     let created = state
         .engine()

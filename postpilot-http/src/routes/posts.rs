@@ -78,7 +78,7 @@ impl From<Post> for PostDto {
 /// A new post; with `scheduled_for` it is created scheduled.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CreateBody {
+pub(crate) struct CreatePostBody {
     account_id: Uuid,
     content: String,
     #[serde(default)]
@@ -91,7 +91,7 @@ pub(crate) struct CreateBody {
 /// A partial update; `"scheduled_for": null` takes a scheduled post back to draft.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PatchBody {
+pub(crate) struct PatchPostBody {
     content: Option<String>,
     media_urls: Option<Vec<String>>,
     hashtags: Option<Vec<String>>,
@@ -103,7 +103,7 @@ pub(crate) struct PatchBody {
 /// A publication time.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ScheduleBody {
+pub(crate) struct SchedulePostBody {
     /// Strictly in the future, at most 365 days ahead.
     scheduled_for: DateTime<Utc>,
 }
@@ -133,13 +133,13 @@ pub(crate) struct CalendarQuery {
 
 /// Creates a post on one of the caller's connected accounts, within the monthly quota.
 #[utoipa::path(post, path = "/posts", tag = "posts", security(("bearer" = []), ("api_key" = [])),
-    request_body = CreateBody,
+    request_body = CreatePostBody,
     responses((status = 201, body = PostDto), (status = 401, body = Problem), (status = 402, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<CreateBody>,
+    ApiJson(body): ApiJson<CreatePostBody>,
 ) -> ApiResult<(StatusCode, Json<PostDto>)> {
     caller.require(Scope::PostsWrite)?;
     let post = state
@@ -251,14 +251,14 @@ async fn get(
 
 /// Edits a draft or scheduled post.
 #[utoipa::path(patch, path = "/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)), request_body = PatchBody,
+    params(("id" = Uuid, Path)), request_body = PatchPostBody,
     responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<PatchBody>,
+    ApiJson(body): ApiJson<PatchPostBody>,
 ) -> ApiResult<Json<PostDto>> {
     caller.require(Scope::PostsWrite)?;
     let post = state
@@ -298,14 +298,14 @@ async fn delete(
 
 /// Schedules (or reschedules) a post.
 #[utoipa::path(post, path = "/posts/{id}/schedule", tag = "posts", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)), request_body = ScheduleBody,
+    params(("id" = Uuid, Path)), request_body = SchedulePostBody,
     responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn schedule(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<ScheduleBody>,
+    ApiJson(body): ApiJson<SchedulePostBody>,
 ) -> ApiResult<Json<PostDto>> {
     caller.require(Scope::PostsWrite)?;
     let post = state

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
 use crate::routes::posts::PostDto;
 use crate::routes::{Paged, Paging};
 use crate::state::AppState;
@@ -78,7 +78,7 @@ impl From<QueueItem> for QueueItemDto {
 /// A new item with product data (and optionally a hand-written caption).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CreateBody {
+pub(crate) struct CreateQueueItemBody {
     #[schema(value_type = ProductDataSchema)]
     product_data: ProductData,
     /// At least one of `instagram`, `facebook`, `tiktok`.
@@ -91,7 +91,7 @@ pub(crate) struct CreateBody {
 /// Product data to write a caption for.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct GenerateBody {
+pub(crate) struct GenerateQueueItemBody {
     #[schema(value_type = ProductDataSchema)]
     product_data: ProductData,
     platforms: Vec<String>,
@@ -102,7 +102,7 @@ pub(crate) struct GenerateBody {
 /// A partial update of a pending item.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PatchBody {
+pub(crate) struct PatchQueueItemBody {
     ai_generated_content: Option<String>,
     hashtags: Option<Vec<String>>,
     platforms: Option<Vec<String>>,
@@ -113,7 +113,7 @@ pub(crate) struct PatchBody {
 /// Approval into posts.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ApproveBody {
+pub(crate) struct ApproveQueueItemBody {
     /// One post per account; each on one of the item's platforms.
     account_ids: Vec<Uuid>,
     /// With a time the posts are scheduled; without, drafts.
@@ -130,14 +130,14 @@ pub(crate) struct ApprovalDto {
 /// A rejection.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RejectBody {
+pub(crate) struct RejectQueueItemBody {
     reason: Option<String>,
 }
 
 /// A regeneration, optionally in another tone.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RegenerateBody {
+pub(crate) struct RegenerateQueueItemBody {
     tone: Option<String>,
 }
 
@@ -165,12 +165,12 @@ fn platforms(names: &[String]) -> ApiResult<Vec<postpilot_core::platform::Platfo
 
 /// Adds a pending item.
 #[utoipa::path(post, path = "/queue", tag = "queue", security(("bearer" = []), ("api_key" = [])),
-    request_body = CreateBody,
+    request_body = CreateQueueItemBody,
     responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<CreateBody>,
+    ApiJson(body): ApiJson<CreateQueueItemBody>,
 ) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
     caller.require(Scope::QueueWrite)?;
     let item = state
@@ -191,13 +191,13 @@ async fn create(
 
 /// Adds a pending item whose caption and hashtags are generated from the product.
 #[utoipa::path(post, path = "/queue/generate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
-    request_body = GenerateBody,
+    request_body = GenerateQueueItemBody,
     responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 422, body = Problem),
               (status = 503, body = Problem)))]
 async fn generate(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<GenerateBody>,
+    ApiJson(body): ApiJson<GenerateQueueItemBody>,
 ) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
     caller.require(Scope::QueueWrite)?;
     let item = state
@@ -263,14 +263,14 @@ async fn get(
 
 /// Edits a pending item.
 #[utoipa::path(patch, path = "/queue/{id}", tag = "queue", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)), request_body = PatchBody,
+    params(("id" = Uuid, Path)), request_body = PatchQueueItemBody,
     responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<PatchBody>,
+    ApiJson(body): ApiJson<PatchQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
     caller.require(Scope::QueueWrite)?;
     let platforms = body.platforms.as_deref().map(platforms).transpose()?;
@@ -311,14 +311,14 @@ async fn delete(
 
 /// Approves a pending item into one post per account — all within the quota, or none.
 #[utoipa::path(post, path = "/queue/{id}/approve", tag = "queue", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)), request_body = ApproveBody,
+    params(("id" = Uuid, Path)), request_body = ApproveQueueItemBody,
     responses((status = 200, body = ApprovalDto), (status = 401, body = Problem), (status = 402, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn approve(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<ApproveBody>,
+    ApiJson(body): ApiJson<ApproveQueueItemBody>,
 ) -> ApiResult<Json<ApprovalDto>> {
     caller.require(Scope::QueueWrite)?;
     let approval = state
@@ -341,14 +341,14 @@ async fn approve(
 
 /// Rejects a pending item.
 #[utoipa::path(post, path = "/queue/{id}/reject", tag = "queue", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)), request_body = RejectBody,
+    params(("id" = Uuid, Path)), request_body(content = RejectQueueItemBody, description = "Optional"),
     responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn reject(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<RejectBody>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<RejectQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
     caller.require(Scope::QueueWrite)?;
     let item = state
@@ -361,14 +361,14 @@ async fn reject(
 
 /// Writes a new caption for a rejected item and puts it back to pending.
 #[utoipa::path(post, path = "/queue/{id}/regenerate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)), request_body = RegenerateBody,
+    params(("id" = Uuid, Path)), request_body = RegenerateQueueItemBody,
     responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn regenerate(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<RegenerateBody>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<RegenerateQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
     caller.require(Scope::QueueWrite)?;
     let item = state

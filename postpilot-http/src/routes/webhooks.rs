@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use postpilot_core::billing::BillingEventKind;
 use postpilot_core::webhook::signature::{self, DEFAULT_TOLERANCE_SECS};
 use postpilot_core::webhook::{EventOutcome, PlatformEvent};
 use serde::Serialize;
@@ -93,13 +94,15 @@ async fn stripe(
         DEFAULT_TOLERANCE_SECS,
     )
     .map_err(refused)?;
+    // Syntax first (400), like every other body; the event's shape is the billing port's (422).
+    json_from_slice::<serde::de::IgnoredAny>(&body)?;
     let applied = state.engine().billing().handle_event(&body).await?;
     Ok(Json(Receipt {
         received: true,
-        outcome: if applied.is_some() {
-            "applied"
-        } else {
-            "duplicate"
+        outcome: match applied {
+            None => "duplicate",
+            Some(event) if matches!(event.kind, BillingEventKind::Ignored { .. }) => "ignored",
+            Some(_) => "applied",
         },
     }))
 }

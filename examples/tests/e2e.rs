@@ -1,0 +1,558 @@
+//! End to end with the real `postpilot-server` binary over PostgreSQL.
+//!
+//! Requires `DATABASE_URL` naming a PostgreSQL server (each run creates a fresh database on it):
+//!
+//! ```text
+//! bash .ci/with-postgres cargo test -p examples --test e2e
+//! ```
+//!
+//! The binary is driven over real sockets with a hand-written HTTP/1.1 client (no extra
+//! dependencies). Every child process is owned by a guard that kills it if a test fails.
+//!
+#![allow(clippy::unwrap_used)]
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::SecondsFormat;
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_postpilot-server");
+const JWT_SECRET: &str = "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt-secret";
+/// Key id `k1`, key bytes 1..=32 in standard base64.
+const TOKEN_KEY: &str = "k1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+const PASSWORD: &str = "correct horse battery";
+
+// ------------------------------------------------------------------------------------------
+// Processes.
+// ------------------------------------------------------------------------------------------
+
+/// A scratch directory for one child's output, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(label: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "postpilot-e2e-{}-{}-{label}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `postpilot-server`; killed (and reaped) when dropped, so a failing test never
+/// leaves it behind.
+struct Running {
+    child: Child,
+    scratch: Scratch,
+}
+
+impl Running {
+    /// Starts `postpilot-server <args>` with exactly `env` (nothing inherited).
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let scratch = Scratch::new(
+            args.first()
+                .copied()
+                .unwrap_or("none")
+                .trim_start_matches('-'),
+        );
+        let child = Command::new(BINARY)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(File::create(scratch.file("stdout")).unwrap()))
+            .stderr(Stdio::from(File::create(scratch.file("stderr")).unwrap()))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {BINARY}: {e}"));
+        Self { child, scratch }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn stdout(&self) -> String {
+        self.scratch.read("stdout")
+    }
+
+    fn stderr(&self) -> String {
+        self.scratch.read("stderr")
+    }
+
+    /// What the process printed, for failure messages.
+    fn output(&self) -> String {
+        format!(
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Whether it has exited, and how.
+    fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// Waits for the process to exit; `None` if it is still running after `limit`.
+    fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the process to exit and returns its status, failing after `limit`.
+    fn finish(&mut self, limit: Duration) -> ExitStatus {
+        self.wait_for_exit(limit).unwrap_or_else(|| {
+            panic!(
+                "postpilot-server did not exit within {limit:?}\n{}",
+                self.output()
+            )
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `postpilot-server <args>` to completion (at most 60 s) with exactly `env`.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let mut process = Running::start(args, env);
+    let status = process.finish(Duration::from_secs(60));
+    (status, process.stdout(), process.stderr())
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The PostgreSQL server to test against.
+fn database_server() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "DATABASE_URL is not set: the end-to-end test needs a PostgreSQL server. Run it \
+             through `bash .ci/with-postgres cargo test -p examples --test e2e`, which starts a \
+             throwaway server and sets DATABASE_URL."
+        )
+    })
+}
+
+/// A new, empty database on the server and its URL.
+fn fresh_database() -> String {
+    database_server();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(postpilot_sqlx::testing::fresh_database_url())
+        .unwrap_or_else(|e| panic!("creating a test database: {e}"))
+}
+
+// ------------------------------------------------------------------------------------------
+// A minimal HTTP/1.1 client.
+// ------------------------------------------------------------------------------------------
+
+/// One answer: the status and the JSON body (`Null` when empty, a string when not JSON).
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size_text = size_text.split(';').next()?.trim();
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+/// Sends one request (`Connection: close`) and reads the whole answer.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<Answer> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(15)))?;
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
+    );
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if body.is_some() {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str(&format!(
+        "Content-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    ));
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| bad("no status line"))?;
+    let chunked = lines.any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let mut content = raw[split + 4..].to_vec();
+    if chunked {
+        content = decode_chunked(&content).ok_or_else(|| bad("bad chunked body"))?;
+    }
+    let body = if content.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&content)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&content).into_owned()))
+    };
+    Ok(Answer { status, body })
+}
+
+/// A client of one running server.
+struct Client<'a> {
+    addr: SocketAddr,
+    server: &'a Running,
+}
+
+impl Client<'_> {
+    /// Sends a request and asserts its status; returns the body.
+    fn expect(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let answer = http(self.addr, method, path, token, body.as_ref())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.server.output()));
+        assert_eq!(
+            answer.status,
+            status,
+            "{method} {path} answered {}: {}\n{}",
+            answer.status,
+            answer.body,
+            self.server.output()
+        );
+        answer.body
+    }
+}
+
+fn text(body: &Value, field: &str) -> String {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {body}"))
+        .to_owned()
+}
+
+// ------------------------------------------------------------------------------------------
+// The tests.
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn a_post_approved_from_the_queue_is_published_by_the_serving_process_which_stops_cleanly_on_sigterm()
+ {
+    let database_url = fresh_database();
+    let migrate_env = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("POSTPILOT_JWT_SECRET", JWT_SECRET),
+        ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+        ("RUST_LOG", "warn"),
+    ];
+    let (status, stdout, stderr) = run(&["migrate"], &migrate_env);
+    assert!(
+        status.success(),
+        "migrate failed ({status}):\n{stdout}\n{stderr}"
+    );
+
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr_text = addr.to_string();
+    let mut server = Running::start(
+        &["serve"],
+        &[
+            ("DATABASE_URL", database_url.as_str()),
+            ("POSTPILOT_ADDR", addr_text.as_str()),
+            ("POSTPILOT_JWT_SECRET", JWT_SECRET),
+            ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+            ("RUST_LOG", "warn"),
+        ],
+    );
+
+    // Ready when /health answers.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.exited() {
+            panic!("serve exited early ({status})\n{}", server.output());
+        }
+        if let Ok(answer) = http(addr, "GET", "/api/v1/health", None, None)
+            && answer.status == 200
+        {
+            assert_eq!(answer.body["store"], "ok", "{}", answer.body);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/api/v1/health did not answer 200 within 30 s\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let credentials = json!({"email": "e2e@example.com", "password": PASSWORD});
+    let pair = client.expect(
+        201,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(credentials),
+    );
+    let token = text(&pair, "access_token");
+    let token = Some(token.as_str());
+
+    let account = json!({"platform": "instagram", "account_name": "@e2e.shop",
+                         "account_id_external": "ig-e2e", "access_token": "ig-oauth-token"});
+    let account = client.expect(201, "POST", "/api/v1/accounts", token, Some(account));
+    let account_id = text(&account, "id");
+
+    let product = json!({
+        "product_data": {
+            "title": "Canvas tote",
+            "description": "A sturdy everyday tote",
+            "price": 24.0,
+            "currency": "USD",
+            "image_urls": ["https://cdn.example.com/tote.jpg"]
+        },
+        "platforms": ["instagram"]
+    });
+    let item = client.expect(201, "POST", "/api/v1/queue/generate", token, Some(product));
+    assert_eq!(item["status"], "pending", "{item}");
+    let item_id = text(&item, "id");
+
+    let due = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let approval = json!({"account_ids": [account_id], "scheduled_for": due});
+    let approval = client.expect(
+        200,
+        "POST",
+        &format!("/api/v1/queue/{item_id}/approve"),
+        token,
+        Some(approval),
+    );
+    let posts = approval["posts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(posts.len(), 1, "{approval}");
+    assert_eq!(posts[0]["status"], "scheduled", "{approval}");
+    let post_id = text(&posts[0], "id");
+
+    // The worker inside `serve` publishes it once due.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let post = loop {
+        let post = client.expect(200, "GET", &format!("/api/v1/posts/{post_id}"), token, None);
+        match post["status"].as_str() {
+            Some("posted") => break post,
+            Some("failed") => panic!("the post failed: {post}\n{}", server.output()),
+            _ => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the post was not published within 30 s: {post}\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(post["posted_at"].is_string(), "{post}");
+    assert!(post["external_id"].is_string(), "{post}");
+    assert_eq!(post["attempts"], 0, "{post}");
+    let item = client.expect(200, "GET", &format!("/api/v1/queue/{item_id}"), token, None);
+    assert_eq!(item["status"], "posted", "{item}");
+
+    // SIGTERM: a graceful stop, exit code 0.
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success(), "kill -TERM failed: {kill}");
+    let status = server
+        .wait_for_exit(Duration::from_secs(10))
+        .unwrap_or_else(|| {
+            panic!(
+                "serve did not stop within 10 s of SIGTERM\n{}",
+                server.output()
+            )
+        });
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "serve exited with {status} after SIGTERM\n{}",
+        server.output()
+    );
+}
+
+// `migrate` only touches the database: a migration job is not handed the application's
+// secrets.
+#[test]
+fn migrate_needs_nothing_but_the_database_url() {
+    let database_url = fresh_database();
+    let (status, stdout, stderr) = run(
+        &["migrate"],
+        &[
+            ("DATABASE_URL", database_url.as_str()),
+            ("RUST_LOG", "warn"),
+        ],
+    );
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "migrate exited with {status}:\n{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_environment_value_exits_with_code_2_naming_the_variable() {
+    for (name, value) in [
+        ("POSTPILOT_ADDR", "nope"),
+        ("POSTPILOT_RATE_LIMIT_PER_MIN", "0"),
+        ("POSTPILOT_AUTH_RATE_LIMIT_PER_MIN", "plenty"),
+        ("POSTPILOT_SHUTDOWN_GRACE_SECS", "-5"),
+        ("POSTPILOT_JWT_SECRET", "too-short"),
+        ("POSTPILOT_TOKEN_KEY", "k1:not-32-bytes"),
+        ("DATABASE_URL", "mysql://localhost/postpilot"),
+    ] {
+        // A valid address unless it is the variable under test, so a wrongly accepted value
+        // cannot collide with anything while the process is being waited for.
+        let mut env = vec![("RUST_LOG", "warn"), (name, value)];
+        if name != "POSTPILOT_ADDR" {
+            env.push(("POSTPILOT_ADDR", "127.0.0.1:0"));
+        }
+        let mut process = Running::start(&["serve"], &env);
+        let status = process
+            .wait_for_exit(Duration::from_secs(10))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name}={value:?} was accepted: serve is still running\n{}",
+                    process.output()
+                )
+            });
+        assert_eq!(
+            status.code(),
+            Some(2),
+            "{name}={value:?} exited with {status}\n{}",
+            process.output()
+        );
+        let stderr = process.stderr();
+        assert!(
+            stderr.contains(name),
+            "the message for {name}={value:?} does not name it: {stderr:?}"
+        );
+    }
+}
+
+#[test]
+fn help_prints_the_usage_and_exits_0() {
+    for flag in ["--help", "-h"] {
+        let (status, stdout, stderr) = run(&[flag], &[]);
+        assert_eq!(status.code(), Some(0), "{flag}: {status}\n{stderr}");
+        for word in [
+            "USAGE",
+            "serve",
+            "worker",
+            "migrate",
+            "DATABASE_URL",
+            "POSTPILOT_ADDR",
+        ] {
+            assert!(stdout.contains(word), "{flag}: no {word:?} in {stdout:?}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_command_exits_with_code_2() {
+    let (status, _, stderr) = run(&["launch"], &[("POSTPILOT_ADDR", "127.0.0.1:0")]);
+    assert_eq!(status.code(), Some(2), "{status}\n{stderr}");
+    assert!(stderr.contains("launch"), "{stderr:?}");
+}
+
+#[test]
+fn serve_with_a_database_but_no_jwt_secret_exits_with_code_2_naming_it() {
+    // Nothing listens on port 1: the process must refuse before it tries to connect.
+    let (status, stdout, stderr) = run(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/postpilot"),
+            ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+            ("POSTPILOT_ADDR", "127.0.0.1:0"),
+            ("RUST_LOG", "warn"),
+        ],
+    );
+    assert_eq!(status.code(), Some(2), "{status}\n{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("POSTPILOT_JWT_SECRET"),
+        "the message does not name POSTPILOT_JWT_SECRET: {stderr:?}"
+    );
+}
