@@ -27,6 +27,14 @@ curl -sf -X POST "$api/billing/checkout" -H "authorization: Bearer $token" -H 'c
 account=$(curl -sf -X POST "$api/accounts" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"platform":"facebook","account_name":"@bench","account_id_external":"bench"}' | json '["id"]')
 user=$(curl -sf "$api/auth/me" -H "authorization: Bearer $token" | json '["id"]')
+# pgbench's own merchant, so its quota count starts from zero as the server's did.
+token2=$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json' \
+  -d '{"email":"bench2@example.com","password":"correct horse battery"}' | json '["access_token"]')
+curl -sf -X POST "$api/billing/checkout" -H "authorization: Bearer $token2" -H 'content-type: application/json' \
+  -d '{"plan":"enterprise"}' >/dev/null
+account2=$(curl -sf -X POST "$api/accounts" -H "authorization: Bearer $token2" -H 'content-type: application/json' \
+  -d '{"platform":"facebook","account_name":"@bench2","account_id_external":"bench2"}' | json '["id"]')
+user2=$(curl -sf "$api/auth/me" -H "authorization: Bearer $token2" | json '["id"]')
 
 lua=$(mktemp --suffix .lua)
 cat > "$lua" <<LUA
@@ -37,8 +45,8 @@ wrk.body = '{"account_id":"$account","content":"Load test post","media_urls":["h
 LUA
 rss() { awk '/VmHWM/ {print $2}' "/proc/$pid/status"; }
 wrk_run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
-figures() { # requests/s, p50, p99 from wrk's output
-  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {printf "%.0f req/s | p50 %s | p99 %s", rps, p50, p99}'
+figures() { # requests/s | p50 | p99 from wrk's output
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {printf "%.0f | %s | %s", rps, p50, p99}'
 }
 
 post_out=$(wrk_run -s "$lua" "$api/posts")
@@ -52,12 +60,12 @@ posts=$(psql -tA -d "$db" -c "SELECT count(*) FROM posts")
 # insert (lock the owner, count the month, insert) in a transaction.
 create_sql=$(mktemp --suffix .sql)
 cat > "$create_sql" <<SQL
-SELECT id, user_id, stripe_subscription_id, status, plan, current_period_start, current_period_end, cancel_at_period_end, created_at, updated_at FROM subscriptions WHERE user_id = '$user';
-SELECT id, user_id, platform, account_name, account_id_external, access_token_enc, refresh_token_enc, is_connected, needs_reconnect, connected_at, created_at FROM social_accounts WHERE id = '$account' AND user_id = '$user';
+SELECT id, user_id, stripe_subscription_id, status, plan, current_period_start, current_period_end, cancel_at_period_end, created_at, updated_at FROM subscriptions WHERE user_id = '$user2';
+SELECT id, user_id, platform, account_name, account_id_external, access_token_enc, refresh_token_enc, is_connected, needs_reconnect, connected_at, created_at FROM social_accounts WHERE id = '$account2' AND user_id = '$user2';
 BEGIN;
-SELECT 1 FROM users WHERE id = '$user' FOR UPDATE;
-SELECT count(*) FROM posts WHERE user_id = '$user' AND created_at >= date_trunc('month', now()) AND created_at < date_trunc('month', now()) + interval '1 month';
-INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, media_urls, hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at) VALUES (gen_random_uuid(), '$user', '$account', NULL, 'facebook', 'Load test post', '{https://cdn.example.com/a.jpg}', '{sale}', 'draft', NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, now(), now());
+SELECT 1 FROM users WHERE id = '$user2' FOR UPDATE;
+SELECT count(*) FROM posts WHERE user_id = '$user2' AND created_at >= date_trunc('month', now()) AND created_at < date_trunc('month', now()) + interval '1 month';
+INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, media_urls, hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at) VALUES (gen_random_uuid(), '$user2', '$account2', NULL, 'facebook', 'Load test post', '{https://cdn.example.com/a.jpg}', '{sale}', 'draft', NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, now(), now());
 COMMIT;
 SQL
 list_sql=$(mktemp --suffix .sql)
@@ -65,14 +73,14 @@ cat > "$list_sql" <<SQL
 SELECT id, user_id, account_id, queue_item_id, platform, content, media_urls, hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at, (SELECT count(*) FROM posts WHERE user_id = '$user' AND (NULL::text IS NULL OR status = NULL) AND (NULL::text IS NULL OR platform = NULL)) AS total FROM posts WHERE user_id = '$user' AND (NULL::text IS NULL OR status = NULL) AND (NULL::text IS NULL OR platform = NULL) ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0;
 SQL
 pg() { pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$1" "$db" 2>/dev/null \
-  | awk '/latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "%.0f tx/s | mean %s ms", tps, lat}'; }
+  | awk '/latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "%.0f | %s ms", tps, lat}'; }
 pg_create=$(pg "$create_sql")
 pg_list=$(pg "$list_sql")
 
 echo "postpilot-server (release) on PostgreSQL $(psql -tA -c 'SHOW server_version' | cut -d' ' -f1), wrk -t2 -c$connections -d${seconds}s; pgbench -c$connections -j2 -T$seconds, same SQL"
 echo
-echo "| endpoint | server (wrk) | server peak RSS | pgbench, same SQL |"
-echo "|---|---|---|---|"
+echo "| endpoint | server req/s | p50 | p99 | server peak RSS | pgbench tx/s (same SQL) | pgbench mean latency |"
+echo "|---|---|---|---|---|---|---|"
 echo "| POST /api/v1/posts | $(echo "$post_out" | figures) | $((post_rss / 1024)) MiB | $pg_create |"
 echo "| GET /api/v1/posts?per_page=20 (of $posts) | $(echo "$list_out" | figures) | $((list_rss / 1024)) MiB | $pg_list |"
 errors=$(echo "$post_out$list_out" | grep -E "Non-2xx|Socket errors" || true)
