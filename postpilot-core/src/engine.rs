@@ -53,6 +53,7 @@ pub(crate) struct Deps {
     pub(crate) cipher: Arc<dyn TokenCipher>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) refresh_token_ttl: chrono::Duration,
+    pub(crate) metrics: Arc<crate::publish::MetricsRegistry>,
 }
 
 impl fmt::Debug for Deps {
@@ -151,6 +152,11 @@ impl Engine {
     ) -> Result<Dispatcher, crate::ValidationError> {
         config.validate()?;
         Ok(Dispatcher::new(self.deps.clone(), worker.into(), config))
+    }
+
+    /// The counters of every worker this engine runs, for `GET /metrics`.
+    pub fn worker_metrics(&self) -> &Arc<crate::publish::MetricsRegistry> {
+        &self.deps.metrics
     }
 
     /// The store (for health checks and adapters).
@@ -324,6 +330,7 @@ impl EngineBuilder {
                 refresh_token_ttl: self
                     .refresh_token_ttl
                     .unwrap_or_else(|| chrono::Duration::days(7)),
+                metrics: Arc::default(),
             }),
         }
     }

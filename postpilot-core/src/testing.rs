@@ -707,6 +707,40 @@ pub async fn batched_commits_are_fenced_one_by_one(store: Arc<dyn Store>) {
     assert!(ok!(store.commit_claims(&[])).is_empty());
 }
 
+/// Scheduler: a worker waiting for work is woken when a post is scheduled (by anyone sharing the
+/// store), and otherwise waits out its bound.
+pub async fn waiting_workers_are_woken_by_a_newly_scheduled_post(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let quiet = store
+        .wait_for_due_change(std::time::Duration::from_millis(200))
+        .await;
+    assert!(!quiet, "nothing changed");
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .wait_for_due_change(std::time::Duration::from_secs(10))
+                .await
+        })
+    };
+    // Give the waiter time to start waiting (a notification before that is lost by design).
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        ok!(store.insert_post(
+            &post(u.id, acc.id, t0(), Some(t0() + Duration::hours(1))),
+            quota(1_000)
+        ));
+        if waiter.is_finished() {
+            break;
+        }
+    }
+    let woken = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        .await
+        .unwrap_or_else(|_| panic!("the waiter was never woken"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(woken, "woken by the change, not by the bound");
+}
+
 /// Scheduler: concurrent claimers over many due posts claim each exactly once.
 pub async fn concurrent_claimers_claim_each_post_once(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
@@ -1249,6 +1283,7 @@ macro_rules! store_conformance_tests {
             expired_leases_are_rescued_and_stale_commits_fenced,
             concurrent_claimers_claim_each_post_once,
             batched_commits_are_fenced_one_by_one,
+            waiting_workers_are_woken_by_a_newly_scheduled_post,
             approval_is_all_or_nothing,
             queue_item_is_posted_when_all_its_posts_are,
             concurrent_commits_of_an_items_posts_mark_it_posted,

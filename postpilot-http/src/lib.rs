@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { ([("content-type", "application/json")], spec) }),
         )
         .route("/docs", get(|| async { Html(openapi::DOCS_PAGE) }))
+        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -97,6 +98,14 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::health::router())
         .merge(routes::webhooks::router());
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", v1)
+}
+
+/// Prometheus text exposition of this process's publication workers (counters and lag).
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+        state.engine().worker_metrics().render(),
+    )
 }
 
 async fn with_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {

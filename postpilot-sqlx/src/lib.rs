@@ -15,6 +15,7 @@ mod tokens;
 mod users;
 mod webhooks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -64,6 +65,48 @@ impl Default for PoolConfig {
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    due: Arc<DueSignal>,
+}
+
+/// `LISTEN postpilot_due`, forwarded to waiting workers. The listener task starts with the first
+/// wait and reconnects on its own.
+#[derive(Debug, Default)]
+pub(crate) struct DueSignal {
+    notify: tokio::sync::Notify,
+    listening: std::sync::OnceLock<()>,
+}
+
+impl DueSignal {
+    fn start(self: &Arc<Self>, pool: &PgPool) {
+        self.listening.get_or_init(|| {
+            let signal = Arc::downgrade(self);
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Ok(mut listener) = sqlx::postgres::PgListener::connect_with(&pool).await
+                    else {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    };
+                    if listener.listen("postpilot_due").await.is_err() {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    loop {
+                        let received = listener.recv().await;
+                        let Some(signal) = signal.upgrade() else {
+                            return;
+                        };
+                        // A lost connection also wakes the workers: they look again.
+                        signal.notify.notify_waiters();
+                        if received.is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        });
+    }
 }
 
 impl PgStore {
@@ -106,12 +149,22 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(|e| ConnectError::Unreachable(Box::new(e)))?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// A store over an existing pool (the caller is responsible for the schema).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            due: Arc::default(),
+        }
+    }
+
+    pub(crate) async fn wait_due(&self, max: Duration) -> bool {
+        self.due.start(&self.pool);
+        tokio::time::timeout(max, self.due.notify.notified())
+            .await
+            .is_ok()
     }
 
     /// The pool, for health checks and for running SQL next to the store.

@@ -554,6 +554,10 @@ impl PostStore for PgStore {
         Ok(())
     }
 
+    async fn wait_for_due_change(&self, max: std::time::Duration) -> bool {
+        self.wait_due(max).await
+    }
+
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
         sqlx::query_scalar(
             "SELECT min(due_at) FROM posts WHERE status IN ('scheduled', 'publishing')",

@@ -167,6 +167,7 @@ pub struct Dispatcher {
     deps: Arc<Deps>,
     worker: String,
     config: DispatcherConfig,
+    metrics: Arc<crate::publish::WorkerMetrics>,
 }
 
 fn random_unit() -> f64 {
@@ -197,11 +198,18 @@ struct Decision {
 
 impl Dispatcher {
     pub(crate) fn new(deps: Arc<Deps>, worker: String, config: DispatcherConfig) -> Self {
+        let metrics = deps.metrics.register(&worker);
         Self {
             deps,
             worker,
             config,
+            metrics,
         }
+    }
+
+    /// This worker's counters (also rendered by the engine's [`MetricsRegistry`](crate::publish::MetricsRegistry)).
+    pub fn metrics(&self) -> &Arc<crate::publish::WorkerMetrics> {
+        &self.metrics
     }
 
     /// This worker's name (it owns the leases it takes).
@@ -218,6 +226,12 @@ impl Dispatcher {
         self.deps.now()
     }
 
+    pub(crate) async fn wait_for_due_change(&self, max: std::time::Duration) {
+        if !max.is_zero() {
+            self.deps.store.wait_for_due_change(max).await;
+        }
+    }
+
     /// One tick: claims up to a batch of due posts and settles each. Posts of one account are
     /// published one at a time; different accounts in parallel.
     ///
@@ -225,7 +239,7 @@ impl Dispatcher {
     /// The store failed to claim; failures after the claim are settled per post (an uncommitted
     /// claim simply lapses and is rescued later).
     pub async fn run_once(&self) -> Result<TickReport> {
-        let claimed = self
+        let claimed = match self
             .deps
             .store
             .claim_due(
@@ -234,7 +248,14 @@ impl Dispatcher {
                 self.config.lease,
                 &self.worker,
             )
-            .await?;
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                self.metrics.tick_failed();
+                return Err(e.into());
+            }
+        };
         let mut report = TickReport {
             claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
             ..TickReport::default()
@@ -260,6 +281,7 @@ impl Dispatcher {
         for lane in futures::future::join_all(lanes).await {
             report.merge(lane);
         }
+        self.metrics.tick(&report);
         Ok(report)
     }
 
@@ -471,7 +493,13 @@ impl Dispatcher {
 
     fn posted(&self, post: &mut Post, published: Published, outcome: AttemptOutcome) -> Decision {
         let remote_id = Some(published.remote_id.clone());
-        let _ = post.mark_posted(published, self.deps.now());
+        let now = self.deps.now();
+        if let Some(due) = post.next_attempt_at().or(post.scheduled_for()) {
+            #[allow(clippy::cast_precision_loss)]
+            self.metrics
+                .lag((now - due).num_microseconds().unwrap_or(0) as f64 / 1e6);
+        }
+        let _ = post.mark_posted(published, now);
         Decision {
             outcome,
             remote_id,

@@ -2,6 +2,7 @@
 //! publisher, and the [`Dispatcher`] that claims due posts and publishes them.
 
 mod dispatcher;
+mod metrics;
 mod simulated;
 mod worker;
 
@@ -18,6 +19,7 @@ use crate::platform::Platform;
 use crate::post::Published;
 
 pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy, TickReport};
+pub use metrics::{LAG_BUCKETS, MetricsRegistry, WorkerMetrics};
 pub use simulated::{PublishCall, SimulatedPublisher};
 pub use worker::{WorkerConfig, WorkerTotals};
 

@@ -100,7 +100,7 @@ impl Dispatcher {
                     _ => poll,
                 }
             };
-            let nap = std::pin::pin!(tokio::time::sleep(sleep));
+            let nap = std::pin::pin!(self.wait_for_due_change(sleep));
             if let futures::future::Either::Left(_) =
                 futures::future::select(shutdown.as_mut(), nap).await
             {

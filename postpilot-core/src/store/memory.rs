@@ -66,7 +66,11 @@ impl Tables {
 
 /// Every table in memory. Cheap to create; each instance is independent.
 #[derive(Debug, Default)]
-pub struct MemoryStore(Mutex<Tables>);
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+    /// Wakes waiting workers when a post becomes (re)scheduled.
+    due_changed: tokio::sync::Notify,
+}
 
 impl MemoryStore {
     /// An empty store.
@@ -74,10 +78,16 @@ impl MemoryStore {
         Self::default()
     }
 
+    fn scheduled(&self, status: PostStatus) {
+        if status == PostStatus::Scheduled {
+            self.due_changed.notify_waiters();
+        }
+    }
+
     fn tables(&self) -> MutexGuard<'_, Tables> {
         // A panic while holding the lock cannot leave a half-applied change: every method
         // validates before it mutates. So a poisoned lock is safe to keep using.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -320,6 +330,8 @@ impl PostStore for MemoryStore {
             return Err(StoreError::LimitReached);
         }
         t.posts.insert(post.id, post.clone());
+        drop(t);
+        self.scheduled(post.status);
         Ok(())
     }
 
@@ -381,6 +393,8 @@ impl PostStore for MemoryStore {
             return Err(StoreError::Stale);
         }
         *stored = post.clone();
+        drop(t);
+        self.scheduled(post.status);
         Ok(())
     }
 
@@ -478,7 +492,17 @@ impl PostStore for MemoryStore {
                 }
             }
         }
+        drop(t);
+        if posts.iter().any(|p| p.status == PostStatus::Scheduled) {
+            self.due_changed.notify_waiters();
+        }
         Ok(written)
+    }
+
+    async fn wait_for_due_change(&self, max: std::time::Duration) -> bool {
+        tokio::time::timeout(max, self.due_changed.notified())
+            .await
+            .is_ok()
     }
 
     async fn extend_lease(
@@ -642,6 +666,10 @@ impl QueueStore for MemoryStore {
         t.queue.insert(item.id, item.clone());
         for post in posts {
             t.posts.insert(post.id, post.clone());
+        }
+        drop(t);
+        if let Some(post) = posts.first() {
+            self.scheduled(post.status);
         }
         Ok(())
     }

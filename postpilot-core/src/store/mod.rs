@@ -260,6 +260,11 @@ pub trait PostStore: Send + Sync {
         lease_token: i64,
         until: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Scheduler: waits until posts may have become due sooner than last seen (a post was
+    /// scheduled, rescheduled or set to retry — by any process sharing the store), or `max`
+    /// passed. Returns whether it was woken by a change. Notifications can be lost (a worker
+    /// that was not waiting at that moment), so callers bound `max` and look again.
+    async fn wait_for_due_change(&self, max: std::time::Duration) -> bool;
     /// Scheduler: the earliest moment a post becomes claimable (due time or lease expiry).
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// Metrics job: posted posts whose metrics are missing or older than `stale_before`.
