@@ -1261,6 +1261,188 @@ pub async fn unknown_ids_read_as_absent(store: Arc<dyn Store>) {
     assert!(!ok!(store.revoke_api_key(u.id, id())));
 }
 
+/// An engine over `store` on a manual clock at [`t0`], with a simulated Facebook publisher the
+/// scenario controls, and a merchant with a connected Facebook account.
+async fn scheduler_fixture(
+    store: Arc<dyn Store>,
+) -> (
+    crate::Engine,
+    Arc<crate::clock::ManualClock>,
+    Arc<crate::publish::SimulatedPublisher>,
+    User,
+    SocialAccount,
+) {
+    let clock = Arc::new(crate::clock::ManualClock::new(t0()));
+    let publisher = Arc::new(crate::publish::SimulatedPublisher::new(Platform::Facebook));
+    let engine = crate::Engine::builder()
+        .simulated()
+        .store(store.clone())
+        .clock(clock.clone())
+        .publisher(Platform::Facebook, publisher.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (u, acc) = seeded(&store).await;
+    // The fixture's sealed token is a stand-in no cipher opens: publish without one.
+    ok!(store.set_account_tokens(u.id, acc.id, None, None));
+    (engine, clock, publisher, u, acc)
+}
+
+/// Scheduler, through the dispatcher: every outcome of a claim leaves the post as the state
+/// machine says — posted, retried with backoff, snoozed by a rate limit, failed on rejection or
+/// expired authorisation (which also flags the account), retried after a timeout — with one
+/// ledger row per attempt.
+pub async fn every_claim_outcome_is_committed_as_the_state_machine_says(store: Arc<dyn Store>) {
+    use crate::publish::{AttemptOutcome, DispatcherConfig, PublishError};
+    let (engine, clock, publisher, u, acc) = scheduler_fixture(store.clone()).await;
+    let config = DispatcherConfig {
+        publish_timeout: Duration::milliseconds(200),
+        ..DispatcherConfig::default()
+    };
+    let worker = engine
+        .dispatcher("w", config)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let due = |n: i64| post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(n)));
+    let cases: Vec<(Option<PublishError>, bool, PostStatus, AttemptOutcome)> = vec![
+        (None, false, PostStatus::Posted, AttemptOutcome::Posted),
+        (
+            Some(PublishError::Retryable {
+                reason: "503".into(),
+                after: None,
+            }),
+            false,
+            PostStatus::Scheduled,
+            AttemptOutcome::Retry,
+        ),
+        (
+            Some(PublishError::RateLimited {
+                until: t0() + Duration::minutes(15),
+            }),
+            false,
+            PostStatus::Scheduled,
+            AttemptOutcome::RateLimited,
+        ),
+        (
+            Some(PublishError::Rejected {
+                reason: "policy".into(),
+            }),
+            false,
+            PostStatus::Failed,
+            AttemptOutcome::Rejected,
+        ),
+        (None, true, PostStatus::Scheduled, AttemptOutcome::TimedOut),
+        (
+            Some(PublishError::AuthExpired),
+            false,
+            PostStatus::Failed,
+            AttemptOutcome::AuthExpired,
+        ),
+    ];
+    for (n, (fault, slow, status, outcome)) in cases.into_iter().enumerate() {
+        let p = due(i64::try_from(n).unwrap_or_default() + 1);
+        ok!(store.insert_post(&p, quota(100)));
+        if let Some(fault) = fault {
+            publisher.fail_next(fault);
+        }
+        publisher.set_latency(if slow {
+            std::time::Duration::from_millis(500)
+        } else {
+            std::time::Duration::ZERO
+        });
+        let tick = worker.run_once().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tick.claimed, 1, "case {n}");
+        let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+        assert_eq!(
+            stored.status(),
+            status,
+            "case {n}: {:?}",
+            stored.error_message()
+        );
+        let attempts = ok!(store.attempts(u.id, p.id()));
+        assert_eq!(
+            attempts.iter().map(|a| a.outcome).collect::<Vec<_>>(),
+            vec![outcome],
+            "case {n}"
+        );
+        match outcome {
+            AttemptOutcome::Posted => {
+                assert!(stored.external_id().is_some() && stored.posted_at().is_some())
+            }
+            AttemptOutcome::Retry | AttemptOutcome::TimedOut => {
+                assert_eq!(stored.attempts(), 1);
+                assert!(
+                    stored
+                        .next_attempt_at()
+                        .is_some_and(|at| at > clock_now(&clock))
+                );
+            }
+            AttemptOutcome::RateLimited => {
+                assert_eq!(
+                    (stored.attempts(), stored.next_attempt_at()),
+                    (0, Some(t0() + Duration::minutes(15)))
+                );
+            }
+            _ => assert!(stored.error_message().is_some()),
+        }
+    }
+    publisher.set_latency(std::time::Duration::ZERO);
+    assert!(
+        ok!(store.account(u.id, acc.id)).is_some_and(|a| a.needs_reconnect),
+        "auth expiry flags the account"
+    );
+    let _ = clock;
+}
+
+fn clock_now(clock: &crate::clock::ManualClock) -> DateTime<Utc> {
+    crate::clock::Clock::now(clock)
+}
+
+/// Scheduler, through the dispatcher: a claim that lapsed after the platform published (a
+/// crash between the call and the commit) is reconciled by the rescuing worker through
+/// `lookup` — posted, and never published a second time; the dead worker's late commit is
+/// refused.
+pub async fn a_lapsed_claim_is_reconciled_without_publishing_twice(store: Arc<dyn Store>) {
+    use crate::publish::{AttemptOutcome, DispatcherConfig};
+    let (engine, clock, publisher, u, acc) = scheduler_fixture(store.clone()).await;
+    let p = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
+    ok!(store.insert_post(&p, quota(100)));
+    // A worker claims, the platform publishes, and the worker dies before committing.
+    let mut dead = ok!(store.claim_due(t0(), 10, Duration::seconds(120), "dead"))
+        .remove(0)
+        .post;
+    publisher.preexisting(&p.idempotency_key());
+    clock.advance(Duration::seconds(121));
+    let rescuer = engine
+        .dispatcher("rescuer", DispatcherConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let tick = rescuer.run_once().await.unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!((tick.claimed, tick.reconciled, tick.posted), (1, 1, 0));
+    assert_eq!(
+        publisher.published_count(&p.idempotency_key()),
+        1,
+        "never published twice"
+    );
+    assert!(publisher.calls().is_empty(), "no publish call at all");
+    let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(stored.status(), PostStatus::Posted);
+    let outcomes: Vec<_> = ok!(store.attempts(u.id, p.id()))
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(outcomes, vec![AttemptOutcome::Reconciled]);
+    dead.fail("the dead worker's late view", clock_now(&clock))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        store.commit_claim(&dead).await,
+        Err(StoreError::Stale)
+    ));
+    assert_eq!(
+        ok!(store.post(u.id, p.id())).map(|x| x.status()),
+        Some(PostStatus::Posted)
+    );
+}
+
 /// Generates one `#[tokio::test]` per storage contract, each on a store made by `$make` (an
 /// async function returning `Arc<dyn Store>`; make a fresh store — or database — per call).
 #[macro_export]
@@ -1284,6 +1466,8 @@ macro_rules! store_conformance_tests {
             concurrent_claimers_claim_each_post_once,
             batched_commits_are_fenced_one_by_one,
             waiting_workers_are_woken_by_a_newly_scheduled_post,
+            every_claim_outcome_is_committed_as_the_state_machine_says,
+            a_lapsed_claim_is_reconciled_without_publishing_twice,
             approval_is_all_or_nothing,
             queue_item_is_posted_when_all_its_posts_are,
             concurrent_commits_of_an_items_posts_mark_it_posted,

@@ -92,3 +92,165 @@ mod tests {
         );
     }
 }
+
+/// A publisher for multi-process tests: every publication is a row in `test_publications` of
+/// the test database, so any process can `lookup` what any other published — including one
+/// killed right after the platform call. Publishing the same key twice makes two rows, which is
+/// what the chaos tests look for.
+#[derive(Debug, Clone)]
+pub struct PgRecordingPublisher {
+    pool: sqlx::PgPool,
+    latency: std::time::Duration,
+    answer_after: std::time::Duration,
+}
+
+impl PgRecordingPublisher {
+    /// A publisher on `pool` whose every publish takes `latency` before the post exists and
+    /// `answer_after` more before it answers (the window in which a crash leaves a published post
+    /// uncommitted); creates its table if needed.
+    ///
+    /// # Errors
+    /// The table could not be created.
+    pub async fn install(
+        pool: sqlx::PgPool,
+        latency: std::time::Duration,
+        answer_after: std::time::Duration,
+    ) -> Result<Self, sqlx::Error> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS test_publications (\
+                 remote_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), \
+                 idempotency_key text NOT NULL, \
+                 published_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        )
+        .execute(&pool)
+        .await?;
+        Ok(Self {
+            pool,
+            latency,
+            answer_after,
+        })
+    }
+
+    /// How many publications each idempotency key got, for keys published more than once.
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn duplicates(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT idempotency_key, count(*) FROM test_publications \
+             GROUP BY idempotency_key HAVING count(*) > 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Publications in all.
+    ///
+    /// # Errors
+    /// The query failed.
+    pub async fn total(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT count(*) FROM test_publications")
+            .fetch_one(&self.pool)
+            .await
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> postpilot_core::publish::PublishError {
+    postpilot_core::publish::PublishError::Retryable {
+        reason: e.to_string(),
+        after: None,
+    }
+}
+
+#[async_trait::async_trait]
+impl postpilot_core::publish::Publisher for PgRecordingPublisher {
+    async fn publish(
+        &self,
+        request: &postpilot_core::publish::PublishRequest,
+    ) -> Result<postpilot_core::post::Published, postpilot_core::publish::PublishError> {
+        tokio::time::sleep(self.latency).await;
+        let remote_id: Uuid = sqlx::query_scalar(
+            "INSERT INTO test_publications (idempotency_key) VALUES ($1) RETURNING remote_id",
+        )
+        .bind(&request.idempotency_key)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        tokio::time::sleep(self.answer_after).await;
+        Ok(postpilot_core::post::Published {
+            remote_id: remote_id.to_string(),
+            url: None,
+        })
+    }
+
+    async fn lookup(
+        &self,
+        idempotency_key: &str,
+    ) -> Result<Option<postpilot_core::post::Published>, postpilot_core::publish::PublishError>
+    {
+        let found: Option<Uuid> = sqlx::query_scalar(
+            "SELECT remote_id FROM test_publications WHERE idempotency_key = $1 \
+             ORDER BY published_at LIMIT 1",
+        )
+        .bind(idempotency_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(found.map(|id| postpilot_core::post::Published {
+            remote_id: id.to_string(),
+            url: None,
+        }))
+    }
+
+    async fn fetch_metrics(
+        &self,
+        _remote_id: &str,
+    ) -> Result<postpilot_core::analytics::MetricCounts, postpilot_core::publish::PublishError>
+    {
+        Ok(postpilot_core::analytics::MetricCounts::default())
+    }
+}
+
+/// A merchant, a Facebook account, and `count` posts all due at `due` (one instant), loaded in
+/// one statement.
+///
+/// # Panics
+/// When the database refuses.
+pub async fn seed_due_posts(store: &PgStore, count: i64, due: chrono::DateTime<chrono::Utc>) {
+    let (user, account) = (Uuid::new_v4(), Uuid::new_v4());
+    let run = |sql: &'static str| sqlx::query(sql);
+    run("INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ($1, $2, 'x', now(), now())")
+        .bind(user)
+        .bind(format!("{user}@example.com"))
+        .execute(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    run("INSERT INTO social_accounts (id, user_id, platform, account_name, account_id_external, created_at) \
+         VALUES ($1, $2, 'facebook', 'herd', $1::text, now())")
+    .bind(account)
+    .bind(user)
+    .execute(store.pool())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    run("INSERT INTO posts (id, user_id, account_id, platform, content, status, scheduled_for, created_at, updated_at) \
+         SELECT gen_random_uuid(), $1, $2, 'facebook', 'post ' || n, 'scheduled', $3, now(), now() \
+         FROM generate_series(1, $4) AS n")
+    .bind(user)
+    .bind(account)
+    .bind(due)
+    .bind(count)
+    .execute(store.pool())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Posts not yet published.
+///
+/// # Panics
+/// When the database refuses.
+pub async fn unposted(store: &PgStore) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM posts WHERE status <> 'posted'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}

@@ -76,6 +76,20 @@ impl SimulatedPublisher {
             .count()
     }
 
+    /// Idempotency keys with more than one remote post (double posts), with their counts.
+    pub fn duplicates(&self) -> Vec<(String, usize)> {
+        let mut counts = std::collections::HashMap::<&str, usize>::new();
+        let state = self.state();
+        for (key, _) in &state.published {
+            *counts.entry(key.as_str()).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, n)| (k.to_owned(), n))
+            .collect()
+    }
+
     /// Remote posts created in all.
     pub fn total_published(&self) -> usize {
         self.state().published.len()
