@@ -61,23 +61,46 @@ impl TryFrom<AttemptRow> for PublicationAttempt {
 
 #[async_trait]
 impl AttemptStore for PgStore {
-    async fn record_attempt(&self, a: &PublicationAttempt) -> StoreResult<()> {
+    async fn record_attempts(&self, attempts: &[PublicationAttempt]) -> StoreResult<()> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let col = |f: &dyn Fn(&PublicationAttempt) -> Option<String>| {
+            attempts.iter().map(f).collect::<Vec<_>>()
+        };
         sqlx::query(
             "INSERT INTO publication_attempts (id, post_id, user_id, attempt, worker, lease_token, \
              started_at, finished_at, outcome, remote_id, error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], \
+                                  $6::bigint[], $7::timestamptz[], $8::timestamptz[], $9::text[], \
+                                  $10::text[], $11::text[])",
         )
-        .bind(a.id.as_uuid())
-        .bind(a.post_id.as_uuid())
-        .bind(a.user_id.as_uuid())
-        .bind(i32::try_from(a.attempt).unwrap_or(i32::MAX))
-        .bind(&a.worker)
-        .bind(a.lease_token)
-        .bind(a.started_at)
-        .bind(a.finished_at)
-        .bind(a.outcome.as_str())
-        .bind(&a.remote_id)
-        .bind(&a.error)
+        .bind(attempts.iter().map(|a| a.id.as_uuid()).collect::<Vec<_>>())
+        .bind(
+            attempts
+                .iter()
+                .map(|a| a.post_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            attempts
+                .iter()
+                .map(|a| a.user_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            attempts
+                .iter()
+                .map(|a| i32::try_from(a.attempt).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(&|a| Some(a.worker.clone())))
+        .bind(attempts.iter().map(|a| a.lease_token).collect::<Vec<_>>())
+        .bind(attempts.iter().map(|a| a.started_at).collect::<Vec<_>>())
+        .bind(attempts.iter().map(|a| a.finished_at).collect::<Vec<_>>())
+        .bind(col(&|a| Some(a.outcome.as_str().to_owned())))
+        .bind(col(&|a| a.remote_id.clone()))
+        .bind(col(&|a| a.error.clone()))
         .execute(&self.pool)
         .await
         .map_err(store_error)?;

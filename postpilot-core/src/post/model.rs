@@ -361,6 +361,13 @@ impl Post {
         }
     }
 
+    /// Moves the current claim's expiry (after the store extended it).
+    pub(crate) fn extend_lease(&mut self, until: DateTime<Utc>) {
+        if let Some(lease) = self.lease.as_mut() {
+            lease.expires_at = until;
+        }
+    }
+
     /// The platform confirmed the post.
     ///
     /// # Errors

@@ -189,6 +189,26 @@ enum Prepared {
     TokenUnreadable(String),
 }
 
+/// Outcomes committed together, at most.
+const COMMIT_BATCH: usize = 50;
+
+/// The account of a lane's posts, read once per lane.
+enum LaneAccount {
+    Unread,
+    Usable(Box<crate::account::SocialAccount>),
+    /// Disconnected, awaiting reconnection, or its authorisation just expired.
+    Unusable,
+}
+
+/// A decided attempt, waiting to be committed.
+struct Settled {
+    post: Post,
+    decision: Decision,
+    attempt: u32,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+}
+
 /// The decision a finished attempt leads to.
 struct Decision {
     outcome: AttemptOutcome,
@@ -267,17 +287,9 @@ impl Dispatcher {
                 .or_default()
                 .push(claim);
         }
-        let lanes = by_account.into_values().map(|claims| async move {
-            let mut lane = TickReport::default();
-            for claim in claims {
-                match self.settle(claim).await {
-                    Ok(outcome) => lane.count(outcome),
-                    // The claim lapses and another tick rescues it.
-                    Err(_) => lane.errors += 1,
-                }
-            }
-            lane
-        });
+        let lanes = by_account
+            .into_values()
+            .map(|claims| async move { self.run_lane(claims).await });
         for lane in futures::future::join_all(lanes).await {
             report.merge(lane);
         }
@@ -293,11 +305,36 @@ impl Dispatcher {
         Ok(self.deps.store.next_due_at().await?)
     }
 
-    async fn settle(&self, claim: ClaimedPost) -> Result<AttemptOutcome> {
+    /// Publishes one account's claimed posts one after another, committing their outcomes in
+    /// batches (one fenced statement each) — when enough are pending, when the oldest has waited
+    /// a quarter of the lease, and at the end.
+    async fn run_lane(&self, claims: Vec<ClaimedPost>) -> TickReport {
+        let mut lane = TickReport::default();
+        let mut account = LaneAccount::Unread;
+        let mut pending: Vec<Settled> = Vec::new();
+        let flush_after = self.config.lease / 4;
+        for claim in claims {
+            match self.decide(claim, &mut account).await {
+                Ok(settled) => pending.push(settled),
+                // The claim lapses and another tick rescues it.
+                Err(_) => lane.errors += 1,
+            }
+            let waited_long = pending
+                .first()
+                .is_some_and(|first| self.deps.now() - first.started_at >= flush_after);
+            if pending.len() >= COMMIT_BATCH || waited_long {
+                self.commit(std::mem::take(&mut pending), &mut lane).await;
+            }
+        }
+        self.commit(pending, &mut lane).await;
+        lane
+    }
+
+    /// Decides one claimed post: reconcile, publish, or give up — nothing committed yet.
+    async fn decide(&self, claim: ClaimedPost, account: &mut LaneAccount) -> Result<Settled> {
         let ClaimedPost { mut post, rescued } = claim;
-        let token = post.lease_token();
-        let attempt = post.attempts() + 1;
         let started_at = self.deps.now();
+        let attempt = post.attempts() + 1;
         let publisher = self
             .deps
             .publishers
@@ -306,60 +343,104 @@ impl Dispatcher {
             .ok_or_else(|| {
                 Error::unavailable("publisher", format!("no publisher for {}", post.platform()))
             })?;
-        let decision = self.attempt(&mut post, rescued, publisher.as_ref()).await?;
-        let committed = if decision.outcome == AttemptOutcome::LeaseLost {
-            Err(StoreError::Stale)
-        } else {
-            self.deps.store.commit_claim(&post).await
-        };
-        let (outcome, failure) = match committed {
-            Ok(()) => (decision.outcome, None),
-            Err(StoreError::Stale | StoreError::NotFound) => (AttemptOutcome::LeaseLost, None),
-            // Not committed: the lease lapses and a rescue reconciles through `lookup`. The
-            // attempt is still written to the ledger (with its remote id, if any).
-            Err(e) => (decision.outcome, Some(Error::from(e))),
-        };
-        let mut error = decision.error;
-        if failure.is_some() {
-            error = Some(format!(
-                "{}outcome not committed (store unavailable); the post will be reconciled",
-                error.map(|e| format!("{e}; ")).unwrap_or_default()
-            ));
+        let decision = self
+            .attempt(&mut post, rescued, publisher.as_ref(), account)
+            .await?;
+        if decision.outcome == AttemptOutcome::AuthExpired {
+            // The rest of this account's posts in the lane are not sent with a dead token.
+            *account = LaneAccount::Unusable;
         }
-        let ledger = self
-            .deps
-            .store
-            .record_attempt(&PublicationAttempt {
+        Ok(Settled {
+            post,
+            decision,
+            attempt,
+            started_at,
+            finished_at: self.deps.now(),
+        })
+    }
+
+    /// Commits decided outcomes in one fenced batch and writes their ledger rows. A claim lost
+    /// meanwhile changes nothing (its outcome is recorded as `lease_lost`); a store failure
+    /// leaves the claims to lapse and be rescued (through `lookup`), and the ledger still keeps
+    /// the attempts, remote ids included.
+    async fn commit(&self, settled: Vec<Settled>, lane: &mut TickReport) {
+        if settled.is_empty() {
+            return;
+        }
+        let to_commit: Vec<Post> = settled
+            .iter()
+            .filter(|s| s.decision.outcome != AttemptOutcome::LeaseLost)
+            .map(|s| s.post.clone())
+            .collect();
+        let written = self.deps.store.commit_claims(&to_commit).await;
+        let mut written_flags = match &written {
+            Ok(flags) => flags.clone().into_iter(),
+            Err(_) => Vec::new().into_iter(),
+        };
+        let mut attempts = Vec::with_capacity(settled.len());
+        let mut reconnect = Vec::new();
+        for s in settled {
+            let Settled {
+                post,
+                decision,
+                attempt,
+                started_at,
+                finished_at,
+            } = s;
+            let mut error = decision.error;
+            let outcome = if decision.outcome == AttemptOutcome::LeaseLost {
+                AttemptOutcome::LeaseLost
+            } else if written.is_err() {
+                lane.errors += 1;
+                error = Some(format!(
+                    "{}outcome not committed (store unavailable); the post will be reconciled",
+                    error.map(|e| format!("{e}; ")).unwrap_or_default()
+                ));
+                decision.outcome
+            } else if written_flags.next().unwrap_or(false) {
+                decision.outcome
+            } else {
+                AttemptOutcome::LeaseLost
+            };
+            if written.is_ok() {
+                lane.count(outcome);
+            }
+            if outcome == AttemptOutcome::AuthExpired && written.is_ok() {
+                reconnect.push((
+                    post.user_id(),
+                    post.account_id(),
+                    post.error_message().map(str::to_owned),
+                ));
+            }
+            attempts.push(PublicationAttempt {
                 id: self.deps.new_id(),
                 post_id: post.id(),
                 user_id: post.user_id(),
                 attempt,
                 worker: self.worker.clone(),
-                lease_token: token,
+                lease_token: post.lease_token(),
                 started_at,
-                finished_at: self.deps.now(),
+                finished_at,
                 outcome,
                 remote_id: decision.remote_id,
                 error,
-            })
-            .await;
-        if let Some(failure) = failure {
-            return Err(failure);
+            });
         }
-        if outcome == AttemptOutcome::AuthExpired {
-            self.deps
+        // Best effort: the outcomes are committed (or will be reconciled) either way.
+        let _ = self.deps.store.record_attempts(&attempts).await;
+        reconnect.dedup_by_key(|(user, account, _)| (*user, *account));
+        for (user, account, reason) in reconnect {
+            let reason = reason.unwrap_or_else(|| "the account needs to be reconnected".into());
+            if self
+                .deps
                 .store
-                .mark_needs_reconnect(
-                    post.user_id(),
-                    post.account_id(),
-                    post.error_message()
-                        .unwrap_or("the account needs to be reconnected"),
-                    self.deps.now(),
-                )
-                .await?;
+                .mark_needs_reconnect(user, account, &reason, self.deps.now())
+                .await
+                .is_err()
+            {
+                lane.errors += 1;
+            }
         }
-        ledger?;
-        Ok(outcome)
     }
 
     /// Runs `call` under the publish timeout.
@@ -375,6 +456,7 @@ impl Dispatcher {
         post: &mut Post,
         rescued: bool,
         publisher: &dyn crate::publish::Publisher,
+        account: &mut LaneAccount,
     ) -> Result<Decision> {
         let platform = post.platform();
         // An earlier attempt may have reached the platform without its outcome being committed
@@ -400,7 +482,7 @@ impl Dispatcher {
                 }
             }
         }
-        let request = match self.request(post).await? {
+        let request = match self.request(post, account).await? {
             Prepared::Ready(request) => request,
             Prepared::AccountUnusable(reason) => {
                 return Ok(self.give_up(post, AttemptOutcome::Rejected, reason));
@@ -409,24 +491,34 @@ impl Dispatcher {
                 return Ok(self.retry(post, AttemptOutcome::Retry, reason, None));
             }
         };
-        // The last moment to find out the claim was lost is before the side effect: confirm it
-        // and stretch it over the publish call.
-        let until = self.deps.now() + self.config.lease;
-        match self
-            .deps
-            .store
-            .extend_lease(post.id(), post.lease_token(), until)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Stale | StoreError::NotFound) => {
-                return Ok(Decision {
-                    outcome: AttemptOutcome::LeaseLost,
-                    remote_id: None,
-                    error: Some("the claim was lost before publishing; nothing was sent".into()),
-                });
+        // The last moment to find out the claim was lost is before the side effect. While the
+        // lease has more than two publish timeouts left nobody else can hold it (claims need an
+        // expired lease; worker clocks are assumed in sync within a timeout); otherwise confirm
+        // it and stretch it over the call.
+        let now = self.deps.now();
+        let remaining = post
+            .lease()
+            .map_or(Duration::zero(), |l| l.expires_at - now);
+        if remaining < self.config.publish_timeout * 2 {
+            let until = now + self.config.lease;
+            match self
+                .deps
+                .store
+                .extend_lease(post.id(), post.lease_token(), until)
+                .await
+            {
+                Ok(()) => post.extend_lease(until),
+                Err(StoreError::Stale | StoreError::NotFound) => {
+                    return Ok(Decision {
+                        outcome: AttemptOutcome::LeaseLost,
+                        remote_id: None,
+                        error: Some(
+                            "the claim was lost before publishing; nothing was sent".into(),
+                        ),
+                    });
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
         Ok(match self.within(publisher.publish(&request)).await {
             Some(Ok(published)) => self.posted(post, published, AttemptOutcome::Posted),
@@ -445,18 +537,25 @@ impl Dispatcher {
     ///
     /// # Errors
     /// The store failed (transient: the post is left to be rescued).
-    async fn request(&self, post: &Post) -> Result<Prepared> {
-        let account = self
-            .deps
-            .store
-            .account(post.user_id(), post.account_id())
-            .await?;
-        let Some(account) = account.filter(|a| a.is_connected && !a.needs_reconnect) else {
+    async fn request(&self, post: &Post, cached: &mut LaneAccount) -> Result<Prepared> {
+        if matches!(cached, LaneAccount::Unread) {
+            *cached = match self
+                .deps
+                .store
+                .account(post.user_id(), post.account_id())
+                .await?
+            {
+                Some(a) if a.is_connected && !a.needs_reconnect => LaneAccount::Usable(Box::new(a)),
+                _ => LaneAccount::Unusable,
+            };
+        }
+        let LaneAccount::Usable(account) = cached else {
             return Ok(Prepared::AccountUnusable(format!(
                 "The {} account is not connected any more. Reconnect it, then reschedule this post.",
                 post.platform()
             )));
         };
+        let account = account.as_ref();
         let access_token = match account.access_token_enc.as_deref() {
             Some(sealed) => {
                 let context = TokenContext {

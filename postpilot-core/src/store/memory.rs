@@ -937,8 +937,8 @@ impl WebhookEventStore for MemoryStore {
 
 #[async_trait]
 impl AttemptStore for MemoryStore {
-    async fn record_attempt(&self, attempt: &PublicationAttempt) -> StoreResult<()> {
-        self.tables().attempts.push(attempt.clone());
+    async fn record_attempts(&self, attempts: &[PublicationAttempt]) -> StoreResult<()> {
+        self.tables().attempts.extend_from_slice(attempts);
         Ok(())
     }
 

@@ -427,8 +427,14 @@ pub trait WebhookEventStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AttemptStore: Send + Sync {
-    /// Appends an attempt.
-    async fn record_attempt(&self, attempt: &PublicationAttempt) -> StoreResult<()>;
+    /// Appends attempts (one statement).
+    async fn record_attempts(&self, attempts: &[PublicationAttempt]) -> StoreResult<()>;
+
+    /// Appends one attempt.
+    async fn record_attempt(&self, attempt: &PublicationAttempt) -> StoreResult<()> {
+        self.record_attempts(std::slice::from_ref(attempt)).await
+    }
+
     /// The attempts at one of the owner's posts, in order.
     async fn attempts(
         &self,
