@@ -450,9 +450,17 @@ impl PostStore for PgStore {
         let column = |f: &dyn Fn(&Post) -> Option<String>| posts.iter().map(f).collect::<Vec<_>>();
         let times =
             |f: &dyn Fn(&Post) -> Option<DateTime<Utc>>| posts.iter().map(f).collect::<Vec<_>>();
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
-        // Every outcome in one statement, each fenced by its own token.
-        let written: Vec<(Uuid, Option<Uuid>, String)> = sqlx::query_as(
+        // Every outcome in one statement, each fenced by its own token; a transaction only when
+        // queue items may have to follow their posts.
+        let items_follow = posts
+            .iter()
+            .any(|p| p.status() == PostStatus::Posted && p.queue_item_id().is_some());
+        let mut tx = if items_follow {
+            Some(self.pool.begin().await.map_err(store_error)?)
+        } else {
+            None
+        };
+        let written = sqlx::query_as::<_, (Uuid, Option<Uuid>, String)>(
             "UPDATE posts AS p SET status = c.status, next_attempt_at = c.next_attempt_at, \
                  attempts = c.attempts, lease_owner = c.lease_owner, \
                  lease_expires_at = c.lease_expires_at, posted_at = c.posted_at, \
@@ -482,9 +490,11 @@ impl PostStore for PgStore {
         .bind(column(&|p| p.external_id().map(str::to_owned)))
         .bind(column(&|p| p.external_url().map(str::to_owned)))
         .bind(column(&|p| p.error_message().map(str::to_owned)))
-        .bind(times(&|p| Some(p.updated_at())))
-        .fetch_all(&mut *tx)
-        .await
+        .bind(times(&|p| Some(p.updated_at())));
+        let written: Vec<(Uuid, Option<Uuid>, String)> = match tx.as_mut() {
+            Some(tx) => written.fetch_all(&mut **tx).await,
+            None => written.fetch_all(&self.pool).await,
+        }
         .map_err(store_error)?;
         let mut items: Vec<Uuid> = written
             .iter()
@@ -493,13 +503,15 @@ impl PostStore for PgStore {
             .collect();
         items.sort_unstable();
         items.dedup();
-        if !items.is_empty() {
+        if let Some(tx) = tx.as_mut()
+            && !items.is_empty()
+        {
             // Two batches committing posts of one item would each see the other's posts still
             // publishing: lock the items first (in id order, so batches cannot deadlock), so the
             // later commit's check — a new snapshot under READ COMMITTED — sees the earlier one's.
             sqlx::query("SELECT 1 FROM content_queue WHERE id = ANY($1) ORDER BY id FOR UPDATE")
                 .bind(&items)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(store_error)?;
             let now = posts.iter().map(Post::updated_at).max().unwrap_or_default();
@@ -510,11 +522,13 @@ impl PostStore for PgStore {
             )
             .bind(&items)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(store_error)?;
         }
-        tx.commit().await.map_err(store_error)?;
+        if let Some(tx) = tx {
+            tx.commit().await.map_err(store_error)?;
+        }
         let written: std::collections::HashSet<Uuid> =
             written.into_iter().map(|(id, _, _)| id).collect();
         Ok(posts

@@ -190,7 +190,7 @@ enum Prepared {
 }
 
 /// Outcomes committed together, at most.
-const COMMIT_BATCH: usize = 50;
+const COMMIT_BATCH: usize = 200;
 
 /// The account of a lane's posts, read once per lane.
 enum LaneAccount {
