@@ -189,6 +189,26 @@ enum Prepared {
     TokenUnreadable(String),
 }
 
+/// One structured log line per committed outcome: failures a merchant or an operator must see
+/// at `warn`, the routine at `debug`.
+fn log_outcome(worker: &str, post: &Post, outcome: AttemptOutcome, error: Option<&str>) {
+    let (post_id, platform, attempt) = (post.id(), post.platform(), post.attempts());
+    match outcome {
+        AttemptOutcome::Rejected | AttemptOutcome::AuthExpired | AttemptOutcome::GaveUp => {
+            tracing::warn!(worker, %post_id, %platform, outcome = outcome.as_str(), error, "post failed");
+        }
+        AttemptOutcome::Retry | AttemptOutcome::TimedOut | AttemptOutcome::RateLimited => {
+            tracing::info!(worker, %post_id, %platform, attempt, outcome = outcome.as_str(), error, "post will be retried");
+        }
+        AttemptOutcome::LeaseLost => {
+            tracing::info!(worker, %post_id, "claim lost to another worker; outcome discarded");
+        }
+        AttemptOutcome::Posted | AttemptOutcome::Reconciled => {
+            tracing::debug!(worker, %post_id, %platform, outcome = outcome.as_str(), "post published");
+        }
+    }
+}
+
 /// Outcomes committed together, at most.
 const COMMIT_BATCH: usize = 200;
 
@@ -294,6 +314,20 @@ impl Dispatcher {
             report.merge(lane);
         }
         self.metrics.tick(&report);
+        if report.claimed > 0 {
+            tracing::info!(
+                worker = %self.worker,
+                claimed = report.claimed,
+                posted = report.posted,
+                reconciled = report.reconciled,
+                retried = report.retried,
+                snoozed = report.snoozed,
+                failed = report.failed,
+                lease_lost = report.lease_lost,
+                errors = report.errors,
+                "tick"
+            );
+        }
         Ok(report)
     }
 
@@ -404,6 +438,7 @@ impl Dispatcher {
             };
             if written.is_ok() {
                 lane.count(outcome);
+                log_outcome(&self.worker, &post, outcome, error.as_deref());
             }
             if outcome == AttemptOutcome::AuthExpired && written.is_ok() {
                 reconnect.push((
