@@ -1,1 +1,870 @@
-#![doc = include_str!("../README.md")]
+//! The Python module `postpilot._postpilot`: the engine's services as methods of `Engine`, with
+//! keyword arguments, `datetime` and `uuid.UUID` values, and Python exceptions. The GIL is
+//! released while the engine works; one `Engine` is safe to share between threads.
+// Methods mirror the services with keyword arguments: a Python signature, not a Rust one.
+#![allow(clippy::too_many_arguments)]
+
+mod convert;
+mod publisher;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
+use postpilot_core::caption::ProductData;
+use postpilot_core::crypto::{SecretString, XChaChaTokenCipher};
+use postpilot_core::id::{AccountId, ApiKeyId, PostId, QueueItemId, UserId};
+use postpilot_core::page::PageRequest;
+use postpilot_core::platform::Platform;
+use postpilot_core::post::{CreatePost, PostFilter, PostPatch};
+use postpilot_core::publish::{DispatcherConfig, WorkerConfig};
+use postpilot_core::queue::{ApproveItem, CreateQueueItem, parse_platforms};
+use postpilot_core::user::Provision;
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use uuid::Uuid;
+
+use crate::convert::Out;
+
+create_exception!(
+    postpilot,
+    PostPilotError,
+    PyException,
+    "Base of every PostPilot error."
+);
+create_exception!(
+    postpilot,
+    NotFoundError,
+    PostPilotError,
+    "The object does not exist (or is another user's)."
+);
+create_exception!(
+    postpilot,
+    ValidationError,
+    PostPilotError,
+    "Invalid input; `field` names it."
+);
+create_exception!(
+    postpilot,
+    PlanLimitError,
+    PostPilotError,
+    "The plan's limit is reached; `resource` and `limit` say which."
+);
+create_exception!(
+    postpilot,
+    InvalidTransitionError,
+    PostPilotError,
+    "The state machine refuses the change."
+);
+create_exception!(
+    postpilot,
+    ConflictError,
+    PostPilotError,
+    "Conflicts with stored data (duplicate, or changed concurrently)."
+);
+create_exception!(
+    postpilot,
+    AuthError,
+    PostPilotError,
+    "Wrong credentials, or not allowed."
+);
+create_exception!(
+    postpilot,
+    UnavailableError,
+    PostPilotError,
+    "A dependency (store, generator, provider) is unavailable."
+);
+create_exception!(
+    postpilot,
+    PublishRejected,
+    PyException,
+    "Raised by a Python publisher: the platform refused the post for good."
+);
+create_exception!(
+    postpilot,
+    AuthExpired,
+    PyException,
+    "Raised by a Python publisher: the account's authorisation expired."
+);
+
+/// The one mapping of engine errors to Python exceptions.
+fn py_err(e: postpilot_core::Error) -> PyErr {
+    use postpilot_core::Error as E;
+    Python::attach(|py| match &e {
+        E::NotFound(_) => NotFoundError::new_err(e.to_string()),
+        E::Validation(v) => {
+            let err = ValidationError::new_err(e.to_string());
+            let _ = err.value(py).setattr("field", v.field());
+            let _ = err.value(py).setattr("reason", v.reason());
+            err
+        }
+        E::PlanLimit { resource, limit } => {
+            let err = PlanLimitError::new_err(e.to_string());
+            let _ = err.value(py).setattr("resource", resource.as_str());
+            let _ = err.value(py).setattr("limit", *limit);
+            err
+        }
+        E::InvalidTransition(_) => InvalidTransitionError::new_err(e.to_string()),
+        E::Conflict(_) => ConflictError::new_err(e.to_string()),
+        E::Unauthorized | E::Forbidden(_) => AuthError::new_err(e.to_string()),
+        E::Unavailable { .. } => UnavailableError::new_err(e.to_string()),
+    })
+}
+
+fn invalid(field: &'static str, e: impl std::fmt::Display) -> PyErr {
+    py_err(postpilot_core::ValidationError::new(field, e.to_string()).into())
+}
+
+fn invalid_owned(field: String, reason: String) -> PyErr {
+    py_err(postpilot_core::ValidationError::new(field, reason).into())
+}
+
+fn page(page: u32, per_page: u32) -> PyResult<PageRequest> {
+    PageRequest::new(Some(page), Some(per_page)).map_err(|e| py_err(e.into()))
+}
+
+fn dispatcher_config(retry_base_delay: f64, max_attempts: u32) -> PyResult<DispatcherConfig> {
+    if !(retry_base_delay.is_finite() && retry_base_delay > 0.0) {
+        return Err(invalid(
+            "retry_base_delay",
+            "must be a positive number of seconds",
+        ));
+    }
+    let mut config = DispatcherConfig::default();
+    #[allow(clippy::cast_possible_truncation)]
+    {
+        config.retry.base_delay =
+            chrono::Duration::milliseconds((retry_base_delay * 1000.0).max(1.0) as i64);
+    }
+    config.retry.max_attempts = max_attempts;
+    Ok(config)
+}
+
+struct Worker {
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<postpilot_core::publish::WorkerTotals>,
+}
+
+/// The PostPilot engine. Build one with `Engine.in_memory()` or `Engine.postgres(url)`.
+#[pyclass(frozen, module = "postpilot")]
+struct Engine {
+    engine: postpilot_core::Engine,
+    runtime: Arc<tokio::runtime::Runtime>,
+    worker: Mutex<Option<Worker>>,
+}
+
+fn runtime() -> PyResult<Arc<tokio::runtime::Runtime>> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map(Arc::new)
+        .map_err(|e| UnavailableError::new_err(e.to_string()))
+}
+
+fn builder(publishers: Option<&Bound<'_, PyDict>>) -> PyResult<postpilot_core::EngineBuilder> {
+    let mut builder = postpilot_core::Engine::builder().simulated();
+    if let Some(publishers) = publishers {
+        for (platform, publisher) in publishers.iter() {
+            let platform: Platform = platform
+                .extract::<String>()?
+                .parse()
+                .map_err(|e| invalid("publishers", e))?;
+            builder = builder.publisher(
+                platform,
+                Arc::new(publisher::PyPublisher::new(publisher.unbind())),
+            );
+        }
+    }
+    Ok(builder)
+}
+
+impl Engine {
+    /// Runs `future` on the engine's runtime with the GIL released.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        future: impl std::future::Future<Output = postpilot_core::Result<T>> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| self.runtime.block_on(future)).map_err(py_err)
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// An engine in memory; `publishers` maps platform names to Python publisher objects (the
+    /// others are simulated).
+    #[staticmethod]
+    #[pyo3(signature = (*, publishers = None))]
+    fn in_memory(publishers: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let engine = builder(publishers)?
+            .build()
+            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
+        Ok(Self {
+            engine,
+            runtime: runtime()?,
+            worker: Mutex::new(None),
+        })
+    }
+
+    /// An engine on PostgreSQL at `url`, applying the embedded migrations unless
+    /// `migrate=False`. `token_key` (`"<id>:<base64 32 bytes>"`) seals OAuth tokens; without it
+    /// they are sealed with a key that dies with the process.
+    #[cfg(feature = "postgres")]
+    #[staticmethod]
+    #[pyo3(signature = (url, *, migrate = true, token_key = None, publishers = None))]
+    fn postgres(
+        py: Python<'_>,
+        url: &str,
+        migrate: bool,
+        token_key: Option<&str>,
+        publishers: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let runtime = runtime()?;
+        let config = postpilot_sqlx::PoolConfig::default();
+        let store = py
+            .detach(|| {
+                runtime.block_on(async {
+                    if migrate {
+                        postpilot_sqlx::PgStore::connect_and_migrate(url, &config).await
+                    } else {
+                        postpilot_sqlx::PgStore::connect(url, &config).await
+                    }
+                })
+            })
+            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
+        let mut builder = builder(publishers)?.store(Arc::new(store));
+        if let Some(spec) = token_key {
+            builder = builder.cipher(Arc::new(
+                XChaChaTokenCipher::from_config(spec).map_err(|e| invalid("token_key", e))?,
+            ));
+        }
+        let engine = builder
+            .build()
+            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
+        Ok(Self {
+            engine,
+            runtime,
+            worker: Mutex::new(None),
+        })
+    }
+
+    // ---- users ----------------------------------------------------------------------------
+
+    /// Creates a user; returns it as a dict.
+    #[pyo3(signature = (*, email, password))]
+    fn register(&self, py: Python<'_>, email: &str, password: &str) -> PyResult<Py<PyAny>> {
+        let auth = self.engine.auth();
+        let user = self.run(py, async move { auth.register(email, password).await })?;
+        convert::user(py, &user, None)
+    }
+
+    /// Checks credentials; returns the user.
+    #[pyo3(signature = (*, email, password))]
+    fn login(&self, py: Python<'_>, email: &str, password: &str) -> PyResult<Py<PyAny>> {
+        let auth = self.engine.auth();
+        let user = self.run(py, async move { auth.login(email, password).await })?;
+        convert::user(py, &user, None)
+    }
+
+    /// The user's profile, with the plan.
+    #[pyo3(signature = (*, user_id))]
+    fn me(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
+        let auth = self.engine.auth();
+        let profile = self.run(py, async move { auth.me(UserId::from(user_id)).await })?;
+        convert::user(py, &profile.user, Some(profile.plan))
+    }
+
+    /// Creates or links a user for the dropshipping platform.
+    #[pyo3(signature = (*, email, external_platform_id, external_store_id = None, plan = None))]
+    fn provision(
+        &self,
+        py: Python<'_>,
+        email: String,
+        external_platform_id: Uuid,
+        external_store_id: Option<Uuid>,
+        plan: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let plan = plan
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| invalid("plan", e))?;
+        let auth = self.engine.auth();
+        let user = self.run(py, async move {
+            auth.provision(Provision {
+                email,
+                external_platform_id,
+                external_store_id,
+                plan,
+            })
+            .await
+        })?;
+        convert::user(py, &user, None)
+    }
+
+    // ---- accounts ---------------------------------------------------------------------------
+
+    /// Connects a social account within the plan's limit.
+    #[pyo3(signature = (*, user_id, platform, account_name, account_id_external, access_token = None, refresh_token = None))]
+    fn connect_account(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        platform: &str,
+        account_name: &str,
+        account_id_external: &str,
+        access_token: Option<String>,
+        refresh_token: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let request = ConnectAccount {
+            platform: platform.parse().map_err(|e| invalid("platform", e))?,
+            account_name: AccountName::parse(account_name).map_err(|e| py_err(e.into()))?,
+            account_id_external: ExternalAccountId::parse(account_id_external)
+                .map_err(|e| py_err(e.into()))?,
+            access_token: access_token.map(SecretString::new),
+            refresh_token: refresh_token.map(SecretString::new),
+        };
+        let accounts = self.engine.accounts();
+        let account = self.run(py, async move {
+            accounts.connect(UserId::from(user_id), request).await
+        })?;
+        account.out(py)
+    }
+
+    /// The user's accounts: `{items, total, page, per_page}`.
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    fn list_accounts(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let request = self::page(page, per_page)?;
+        let accounts = self.engine.accounts();
+        let listed = self.run(py, async move {
+            accounts.list(UserId::from(user_id), request).await
+        })?;
+        convert::page(py, listed)
+    }
+
+    /// One of the user's accounts.
+    #[pyo3(signature = (*, user_id, account_id))]
+    fn get_account(&self, py: Python<'_>, user_id: Uuid, account_id: Uuid) -> PyResult<Py<PyAny>> {
+        let accounts = self.engine.accounts();
+        let account = self.run(py, async move {
+            accounts
+                .get(UserId::from(user_id), AccountId::from(account_id))
+                .await
+        })?;
+        account.out(py)
+    }
+
+    /// Soft-disconnects an account.
+    #[pyo3(signature = (*, user_id, account_id))]
+    fn disconnect_account(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        account_id: Uuid,
+    ) -> PyResult<Py<PyAny>> {
+        let accounts = self.engine.accounts();
+        let account = self.run(py, async move {
+            accounts
+                .disconnect(UserId::from(user_id), AccountId::from(account_id))
+                .await
+        })?;
+        account.out(py)
+    }
+
+    // ---- posts ------------------------------------------------------------------------------
+
+    /// Creates a post (scheduled when `scheduled_for` is given) within the monthly quota.
+    #[pyo3(signature = (*, user_id, account_id, content, media_urls = Vec::new(), hashtags = Vec::new(), scheduled_for = None))]
+    fn create_post(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        account_id: Uuid,
+        content: String,
+        media_urls: Vec<String>,
+        hashtags: Vec<String>,
+        scheduled_for: Option<DateTime<Utc>>,
+    ) -> PyResult<Py<PyAny>> {
+        let posts = self.engine.posts();
+        let post = self.run(py, async move {
+            posts
+                .create(
+                    UserId::from(user_id),
+                    CreatePost {
+                        account_id: AccountId::from(account_id),
+                        content,
+                        media_urls,
+                        hashtags,
+                        scheduled_for,
+                    },
+                )
+                .await
+        })?;
+        post.out(py)
+    }
+
+    /// One of the user's posts.
+    #[pyo3(signature = (*, user_id, post_id))]
+    fn get_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<Py<PyAny>> {
+        let posts = self.engine.posts();
+        let post = self.run(py, async move {
+            posts
+                .get(UserId::from(user_id), PostId::from(post_id))
+                .await
+        })?;
+        post.out(py)
+    }
+
+    /// Edits a draft or scheduled post; `scheduled_for` (re)schedules, `unschedule=True` takes it
+    /// back to draft.
+    #[pyo3(signature = (*, user_id, post_id, content = None, media_urls = None, hashtags = None, scheduled_for = None, unschedule = false))]
+    fn update_post(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        post_id: Uuid,
+        content: Option<String>,
+        media_urls: Option<Vec<String>>,
+        hashtags: Option<Vec<String>>,
+        scheduled_for: Option<DateTime<Utc>>,
+        unschedule: bool,
+    ) -> PyResult<Py<PyAny>> {
+        if unschedule && scheduled_for.is_some() {
+            return Err(invalid(
+                "scheduled_for",
+                "give a time or unschedule=True, not both",
+            ));
+        }
+        let patch = PostPatch {
+            content,
+            media_urls,
+            hashtags,
+            scheduled_for: if unschedule {
+                Some(None)
+            } else {
+                scheduled_for.map(Some)
+            },
+        };
+        let posts = self.engine.posts();
+        let post = self.run(py, async move {
+            posts
+                .update(UserId::from(user_id), PostId::from(post_id), patch)
+                .await
+        })?;
+        post.out(py)
+    }
+
+    /// Deletes a draft or scheduled post.
+    #[pyo3(signature = (*, user_id, post_id))]
+    fn delete_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<()> {
+        let posts = self.engine.posts();
+        self.run(py, async move {
+            posts
+                .delete(UserId::from(user_id), PostId::from(post_id))
+                .await
+        })
+    }
+
+    /// Schedules (or reschedules) a post.
+    #[pyo3(signature = (*, user_id, post_id, scheduled_for))]
+    fn schedule_post(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        post_id: Uuid,
+        scheduled_for: DateTime<Utc>,
+    ) -> PyResult<Py<PyAny>> {
+        let posts = self.engine.posts();
+        let post = self.run(py, async move {
+            posts
+                .schedule(UserId::from(user_id), PostId::from(post_id), scheduled_for)
+                .await
+        })?;
+        post.out(py)
+    }
+
+    /// The user's posts, newest first: `{items, total, page, per_page}`.
+    #[pyo3(signature = (*, user_id, status = None, platform = None, page = 1, per_page = 20))]
+    fn list_posts(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        status: Option<&str>,
+        platform: Option<&str>,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let filter = PostFilter {
+            status: status
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| py_err(postpilot_core::Error::from(e)))?,
+            platform: platform
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| py_err(postpilot_core::Error::from(e)))?,
+        };
+        let request = self::page(page, per_page)?;
+        let posts = self.engine.posts();
+        let listed = self.run(py, async move {
+            posts.list(UserId::from(user_id), filter, request).await
+        })?;
+        convert::page(py, listed)
+    }
+
+    /// Posts with a time between two local dates (inclusive) in `tz`, by date (`"YYYY-MM-DD"`).
+    #[pyo3(signature = (*, user_id, start_date, end_date, tz = "UTC"))]
+    fn calendar(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        start_date: NaiveDate,
+        end_date: NaiveDate,
+        tz: &str,
+    ) -> PyResult<Py<PyAny>> {
+        let tz: chrono_tz::Tz = tz
+            .parse()
+            .map_err(|_| invalid("tz", "is not an IANA time zone name"))?;
+        let posts = self.engine.posts();
+        let days = self.run(py, async move {
+            posts
+                .calendar(UserId::from(user_id), start_date, end_date, tz)
+                .await
+        })?;
+        let out = PyDict::new(py);
+        for (day, posts) in days {
+            let list = PyList::empty(py);
+            for post in posts {
+                list.append(post.out(py)?)?;
+            }
+            out.set_item(day.to_string(), list)?;
+        }
+        Ok(out.into_any().unbind())
+    }
+
+    // ---- queue -----------------------------------------------------------------------------
+
+    /// Adds a pending queue item with product data.
+    #[pyo3(signature = (*, user_id, product_data, platforms, content = None, hashtags = Vec::new()))]
+    fn create_queue_item(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        product_data: &Bound<'_, PyAny>,
+        platforms: Vec<String>,
+        content: Option<String>,
+        hashtags: Vec<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let request = CreateQueueItem {
+            product_data: convert::product(product_data)?,
+            platforms: parse_platforms(&platforms).map_err(|e| py_err(e.into()))?,
+            content,
+            hashtags,
+        };
+        let queue = self.engine.queue();
+        let item = self.run(py, async move {
+            queue.create(UserId::from(user_id), request).await
+        })?;
+        item.out(py)
+    }
+
+    /// Adds a pending item whose caption is generated from the product.
+    #[pyo3(signature = (*, user_id, product_data, platforms, tone = "professional"))]
+    fn generate(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        product_data: &Bound<'_, PyAny>,
+        platforms: Vec<String>,
+        tone: &str,
+    ) -> PyResult<Py<PyAny>> {
+        let product: ProductData = convert::product(product_data)?;
+        let platforms = parse_platforms(&platforms).map_err(|e| py_err(e.into()))?;
+        let tone = tone
+            .parse()
+            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
+        let queue = self.engine.queue();
+        let item = self.run(py, async move {
+            queue
+                .generate(UserId::from(user_id), product, platforms, tone)
+                .await
+        })?;
+        item.out(py)
+    }
+
+    /// Approves a pending item into one post per account: `{"item": …, "posts": […]}`.
+    #[pyo3(signature = (*, user_id, item_id, account_ids, scheduled_for = None))]
+    fn approve(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        item_id: Uuid,
+        account_ids: Vec<Uuid>,
+        scheduled_for: Option<DateTime<Utc>>,
+    ) -> PyResult<Py<PyAny>> {
+        let request = ApproveItem {
+            account_ids: account_ids.into_iter().map(AccountId::from).collect(),
+            scheduled_for,
+        };
+        let queue = self.engine.queue();
+        let approval = self.run(py, async move {
+            queue
+                .approve(UserId::from(user_id), QueueItemId::from(item_id), request)
+                .await
+        })?;
+        let out = PyDict::new(py);
+        out.set_item("item", approval.item.out(py)?)?;
+        let posts = PyList::empty(py);
+        for post in approval.posts {
+            posts.append(post.out(py)?)?;
+        }
+        out.set_item("posts", posts)?;
+        Ok(out.into_any().unbind())
+    }
+
+    /// Rejects a pending item.
+    #[pyo3(signature = (*, user_id, item_id, reason = None))]
+    fn reject(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        item_id: Uuid,
+        reason: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let queue = self.engine.queue();
+        let item = self.run(py, async move {
+            queue
+                .reject(UserId::from(user_id), QueueItemId::from(item_id), reason)
+                .await
+        })?;
+        item.out(py)
+    }
+
+    /// The user's queue, newest first.
+    #[pyo3(signature = (*, user_id, status = None, page = 1, per_page = 20))]
+    fn list_queue(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        status: Option<&str>,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let status = status
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
+        let request = self::page(page, per_page)?;
+        let queue = self.engine.queue();
+        let listed = self.run(py, async move {
+            queue.list(UserId::from(user_id), status, request).await
+        })?;
+        convert::page(py, listed)
+    }
+
+    // ---- analytics, billing, keys, usage ------------------------------------------------------
+
+    /// Totals over the user's published posts.
+    #[pyo3(signature = (*, user_id))]
+    fn analytics_overview(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
+        let analytics = self.engine.analytics();
+        let overview = self.run(py, async move {
+            analytics.overview(UserId::from(user_id)).await
+        })?;
+        overview.out(py)
+    }
+
+    /// Every plan and its limits (`-1`: unlimited).
+    fn plans(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let list = PyList::empty(py);
+        for plan in self.engine.billing().plans() {
+            list.append(plan.out(py)?)?;
+        }
+        Ok(list.into_any().unbind())
+    }
+
+    /// Starts a checkout (mock billing: the plan is active at once).
+    #[pyo3(signature = (*, user_id, plan))]
+    fn checkout(&self, py: Python<'_>, user_id: Uuid, plan: &str) -> PyResult<Py<PyAny>> {
+        let plan = plan
+            .parse()
+            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
+        let billing = self.engine.billing();
+        let session = self.run(py, async move {
+            billing.checkout(UserId::from(user_id), plan).await
+        })?;
+        let out = PyDict::new(py);
+        out.set_item("checkout_url", session.checkout_url)?;
+        out.set_item("session_id", session.session_id)?;
+        Ok(out.into_any().unbind())
+    }
+
+    /// Creates an API key; the returned `key` is shown this once.
+    #[pyo3(signature = (*, user_id, name, scopes = Vec::new()))]
+    fn create_api_key(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        name: String,
+        scopes: Vec<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let keys = self.engine.api_keys();
+        let created = self.run(py, async move {
+            keys.create(UserId::from(user_id), &name, &scopes).await
+        })?;
+        let out = created.key.out(py)?;
+        out.bind(py).set_item("key", created.secret.expose())?;
+        Ok(out)
+    }
+
+    /// The user's API keys (never the keys themselves).
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    fn list_api_keys(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let request = self::page(page, per_page)?;
+        let keys = self.engine.api_keys();
+        let listed = self.run(py, async move {
+            keys.list(UserId::from(user_id), request).await
+        })?;
+        convert::page(py, listed)
+    }
+
+    /// Revokes an API key.
+    #[pyo3(signature = (*, user_id, key_id))]
+    fn revoke_api_key(&self, py: Python<'_>, user_id: Uuid, key_id: Uuid) -> PyResult<()> {
+        let keys = self.engine.api_keys();
+        self.run(py, async move {
+            keys.revoke(UserId::from(user_id), ApiKeyId::from(key_id))
+                .await
+        })
+    }
+
+    /// Posts this month and connected accounts against the plan's limits.
+    #[pyo3(signature = (*, user_id))]
+    fn usage(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
+        let usage = self.engine.usage();
+        let u = self.run(py, async move { usage.usage(UserId::from(user_id)).await })?;
+        u.out(py)
+    }
+
+    // ---- publishing ---------------------------------------------------------------------------
+
+    /// Publishes what is due now (one worker tick); returns what happened. `retry_base_delay`
+    /// (seconds, doubled per failure) and `max_attempts` set the retry policy.
+    #[pyo3(signature = (*, retry_base_delay = 30.0, max_attempts = 5))]
+    fn run_due(
+        &self,
+        py: Python<'_>,
+        retry_base_delay: f64,
+        max_attempts: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let config = dispatcher_config(retry_base_delay, max_attempts)?;
+        let worker = self
+            .engine
+            .dispatcher("python", config)
+            .map_err(|e| py_err(e.into()))?;
+        let report = self.run(py, async move { worker.run_once().await })?;
+        report.out(py)
+    }
+
+    /// Starts a publication worker on a background thread (no-op if one runs).
+    #[pyo3(signature = (*, poll_interval = 1.0, retry_base_delay = 30.0, max_attempts = 5))]
+    fn start_worker(
+        &self,
+        poll_interval: f64,
+        retry_base_delay: f64,
+        max_attempts: u32,
+    ) -> PyResult<()> {
+        let mut slot = self
+            .worker
+            .lock()
+            .map_err(|_| UnavailableError::new_err("worker lock poisoned"))?;
+        if slot.is_some() {
+            return Ok(());
+        }
+        if !(poll_interval.is_finite() && poll_interval > 0.0) {
+            return Err(invalid(
+                "poll_interval",
+                "must be a positive number of seconds",
+            ));
+        }
+        let config = dispatcher_config(retry_base_delay, max_attempts)?;
+        let dispatcher = self
+            .engine
+            .dispatcher("python-worker", config)
+            .map_err(|e| py_err(e.into()))?;
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        #[allow(clippy::cast_possible_truncation)]
+        let config = WorkerConfig {
+            poll_interval: chrono::Duration::milliseconds((poll_interval * 1000.0) as i64),
+            ..WorkerConfig::default()
+        };
+        let handle = self.runtime.spawn(async move {
+            dispatcher
+                .run_until(config, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        *slot = Some(Worker { stop, handle });
+        Ok(())
+    }
+
+    /// Stops the background worker (after its tick in progress); returns its totals, or None.
+    fn stop_worker(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let worker = self
+            .worker
+            .lock()
+            .map_err(|_| UnavailableError::new_err("worker lock poisoned"))?
+            .take();
+        let Some(worker) = worker else {
+            return Ok(None);
+        };
+        let _ = worker.stop.send(true);
+        let totals = py
+            .detach(|| self.runtime.block_on(worker.handle))
+            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
+        let out = PyDict::new(py);
+        out.set_item("ticks", totals.ticks)?;
+        out.set_item("posted", totals.posted)?;
+        out.set_item("reconciled", totals.reconciled)?;
+        out.set_item("retried", totals.retried)?;
+        out.set_item("failed", totals.failed)?;
+        out.set_item("errors", totals.errors)?;
+        Ok(Some(out.into_any().unbind()))
+    }
+}
+
+/// The native module.
+#[pymodule]
+fn _postpilot(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<Engine>()?;
+    m.add("PostPilotError", py.get_type::<PostPilotError>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
+    m.add("ValidationError", py.get_type::<ValidationError>())?;
+    m.add("PlanLimitError", py.get_type::<PlanLimitError>())?;
+    m.add(
+        "InvalidTransitionError",
+        py.get_type::<InvalidTransitionError>(),
+    )?;
+    m.add("ConflictError", py.get_type::<ConflictError>())?;
+    m.add("AuthError", py.get_type::<AuthError>())?;
+    m.add("UnavailableError", py.get_type::<UnavailableError>())?;
+    m.add("PublishRejected", py.get_type::<PublishRejected>())?;
+    m.add("AuthExpired", py.get_type::<AuthExpired>())?;
+    Ok(())
+}

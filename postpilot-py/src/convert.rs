@@ -1,0 +1,206 @@
+//! Engine values as Python dicts with `uuid.UUID`, `datetime` and plain values.
+
+use postpilot_core::account::SocialAccount;
+use postpilot_core::analytics::AnalyticsOverview;
+use postpilot_core::api_key::ApiKey;
+use postpilot_core::caption::ProductData;
+use postpilot_core::page::Page;
+use postpilot_core::plan::{PlanLimits, PlanTier};
+use postpilot_core::post::Post;
+use postpilot_core::publish::TickReport;
+use postpilot_core::queue::QueueItem;
+use postpilot_core::usage::Usage;
+use postpilot_core::user::User;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+/// A value the module hands to Python.
+pub(crate) trait Out {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
+}
+
+macro_rules! dict {
+    ($py:expr, { $($key:literal => $value:expr),* $(,)? }) => {{
+        let d = PyDict::new($py);
+        $( d.set_item($key, $value)?; )*
+        Ok(d.into_any().unbind())
+    }};
+}
+
+pub(crate) fn user(py: Python<'_>, u: &User, plan: Option<PlanTier>) -> PyResult<Py<PyAny>> {
+    dict!(py, {
+        "id" => u.id.as_uuid(),
+        "email" => u.email.as_ref(),
+        "plan" => plan.map(|p| p.as_str()),
+        "external_platform_id" => u.external_platform_id,
+        "external_store_id" => u.external_store_id,
+        "created_at" => u.created_at,
+    })
+}
+
+pub(crate) fn page<T: Out>(py: Python<'_>, page: Page<T>) -> PyResult<Py<PyAny>> {
+    let items = PyList::empty(py);
+    for item in &page.items {
+        items.append(item.out(py)?)?;
+    }
+    dict!(py, { "items" => items, "total" => page.total, "page" => page.page, "per_page" => page.per_page })
+}
+
+/// Product data from a Python dict (validated like the HTTP body: unknown keys refused).
+pub(crate) fn product(value: &Bound<'_, PyAny>) -> PyResult<ProductData> {
+    let json: String = value
+        .py()
+        .import("json")?
+        .call_method1("dumps", (value,))?
+        .extract()?;
+    serde_json::from_str(&json).map_err(|e| {
+        let text = e.to_string();
+        let (field, reason) = text
+            .split_once(": ")
+            .unwrap_or(("product_data", text.as_str()));
+        let field = if field.contains(' ') {
+            "product_data".to_owned()
+        } else {
+            field.to_owned()
+        };
+        let reason = reason
+            .rsplit_once(" at line ")
+            .map_or(reason, |(r, _)| r)
+            .to_owned();
+        crate::invalid_owned(field, reason)
+    })
+}
+
+impl Out for SocialAccount {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "id" => self.id.as_uuid(),
+            "platform" => self.platform.as_str(),
+            "account_name" => self.account_name.as_ref(),
+            "account_id_external" => self.account_id_external.as_ref(),
+            "is_connected" => self.is_connected,
+            "needs_reconnect" => self.needs_reconnect,
+            "connected_at" => self.connected_at,
+            "created_at" => self.created_at,
+        })
+    }
+}
+
+impl Out for Post {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "id" => self.id().as_uuid(),
+            "account_id" => self.account_id().as_uuid(),
+            "queue_item_id" => self.queue_item_id().map(|q| q.as_uuid()),
+            "platform" => self.platform().as_str(),
+            "content" => self.content().as_ref(),
+            "media_urls" => self.media_urls().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "hashtags" => self.hashtags().to_strings(),
+            "status" => self.status().as_str(),
+            "scheduled_for" => self.scheduled_for(),
+            "next_attempt_at" => self.next_attempt_at(),
+            "attempts" => self.attempts(),
+            "posted_at" => self.posted_at(),
+            "external_id" => self.external_id(),
+            "external_url" => self.external_url(),
+            "error_message" => self.error_message(),
+            "created_at" => self.created_at(),
+            "updated_at" => self.updated_at(),
+        })
+    }
+}
+
+impl Out for QueueItem {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let product = serde_json::to_string(&self.product_data).unwrap_or_else(|_| "{}".into());
+        let product = py.import("json")?.call_method1("loads", (product,))?;
+        dict!(py, {
+            "id" => self.id.as_uuid(),
+            "product_data" => product,
+            "ai_generated_content" => self.ai_generated_content.as_ref().map(|c| c.as_ref().to_owned()),
+            "hashtags" => self.hashtags.to_strings(),
+            "platforms" => self.platforms.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            "tone" => self.tone.map(|t| t.as_str()),
+            "status" => self.status.as_str(),
+            "rejection_reason" => self.rejection_reason.as_deref(),
+            "created_at" => self.created_at,
+            "updated_at" => self.updated_at,
+        })
+    }
+}
+
+impl Out for ApiKey {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "id" => self.id.as_uuid(),
+            "name" => self.name.as_ref(),
+            "prefix" => self.prefix.as_str(),
+            "scopes" => self.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "is_active" => self.is_active,
+            "last_used_at" => self.last_used_at,
+            "created_at" => self.created_at,
+        })
+    }
+}
+
+impl Out for AnalyticsOverview {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "impressions" => self.totals.impressions,
+            "reach" => self.totals.reach,
+            "likes" => self.totals.likes,
+            "comments" => self.totals.comments,
+            "shares" => self.totals.shares,
+            "clicks" => self.totals.clicks,
+            "posts_published" => self.posts_published,
+            "engagement_rate" => self.engagement_rate,
+        })
+    }
+}
+
+impl Out for PlanLimits {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "tier" => self.tier.as_str(),
+            "name" => self.name,
+            "price_monthly" => self.price_monthly,
+            "max_items" => self.max_items.as_i64(),
+            "max_secondary" => self.max_secondary.as_i64(),
+            "api_access" => self.api_access,
+        })
+    }
+}
+
+impl Out for &PlanLimits {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        (*self).out(py)
+    }
+}
+
+impl Out for Usage {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "plan" => self.plan.as_str(),
+            "posts_this_month" => self.posts_this_month,
+            "posts_limit" => self.posts_limit.as_i64(),
+            "connected_accounts" => self.connected_accounts,
+            "accounts_limit" => self.accounts_limit.as_i64(),
+            "api_access" => self.api_access,
+        })
+    }
+}
+
+impl Out for TickReport {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "claimed" => self.claimed,
+            "posted" => self.posted,
+            "reconciled" => self.reconciled,
+            "retried" => self.retried,
+            "snoozed" => self.snoozed,
+            "failed" => self.failed,
+            "lease_lost" => self.lease_lost,
+            "errors" => self.errors,
+        })
+    }
+}

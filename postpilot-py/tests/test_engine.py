@@ -1,0 +1,156 @@
+"""Every engine method on the in-memory engine, and every error type mapped."""
+
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+import postpilot
+from conftest import PASSWORD, now, soon
+
+
+def test_register_returns_the_user_with_uuid_and_aware_datetime(engine):
+    user = engine.register(email="Merchant@Example.com", password=PASSWORD)
+    assert isinstance(user["id"], uuid.UUID)
+    assert user["email"] == "merchant@example.com"
+    assert user["created_at"].tzinfo is not None
+
+
+def test_login_checks_the_password(engine, merchant):
+    assert engine.login(email=merchant["email"], password=PASSWORD)["id"] == merchant["id"]
+    with pytest.raises(postpilot.AuthError):
+        engine.login(email=merchant["email"], password="wrong password")
+
+
+def test_me_reports_the_plan(engine, merchant):
+    assert engine.me(user_id=merchant["id"])["plan"] == "free"
+    engine.checkout(user_id=merchant["id"], plan="pro")
+    assert engine.me(user_id=merchant["id"])["plan"] == "pro"
+
+
+def test_a_short_password_is_a_validation_error_naming_the_field(engine):
+    with pytest.raises(postpilot.ValidationError) as caught:
+        engine.register(email="a@example.com", password="short")
+    assert caught.value.field == "password"
+    assert isinstance(caught.value, postpilot.PostPilotError)
+
+
+def test_a_taken_email_is_a_conflict(engine, merchant):
+    with pytest.raises(postpilot.ConflictError):
+        engine.register(email=merchant["email"], password=PASSWORD)
+
+
+def test_provisioning_is_idempotent_per_platform_id(engine):
+    platform_id = uuid.uuid4()
+    first = engine.provision(email="shop@example.com", external_platform_id=platform_id, plan="pro")
+    again = engine.provision(email="shop@example.com", external_platform_id=platform_id)
+    assert first["id"] == again["id"]
+    assert engine.me(user_id=first["id"])["plan"] == "pro"
+
+
+def test_accounts_connect_list_get_and_disconnect(engine, merchant, account):
+    listed = engine.list_accounts(user_id=merchant["id"])
+    assert (listed["total"], listed["items"][0]["id"]) == (1, account["id"])
+    assert engine.get_account(user_id=merchant["id"], account_id=account["id"])["platform"] == "facebook"
+    gone = engine.disconnect_account(user_id=merchant["id"], account_id=account["id"])
+    assert gone["is_connected"] is False
+
+
+def test_a_second_account_on_the_free_plan_is_a_plan_limit_error_with_resource_and_limit(engine, merchant, account):
+    with pytest.raises(postpilot.PlanLimitError) as caught:
+        engine.connect_account(user_id=merchant["id"], platform="tiktok", account_name="@t", account_id_external="t")
+    assert (caught.value.resource, caught.value.limit) == ("connected_accounts", 1)
+
+
+def test_another_users_objects_are_not_found(engine, account):
+    stranger = engine.register(email="stranger@example.com", password=PASSWORD)
+    with pytest.raises(postpilot.NotFoundError):
+        engine.get_account(user_id=stranger["id"], account_id=account["id"])
+
+
+def test_posts_create_get_update_schedule_list_and_delete(engine, merchant, account):
+    post = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Hello", hashtags=["#Sale", "sale"])
+    assert (post["status"], post["hashtags"]) == ("draft", ["Sale"])
+    at = now() + timedelta(days=1)
+    scheduled = engine.schedule_post(user_id=merchant["id"], post_id=post["id"], scheduled_for=at)
+    assert scheduled["status"] == "scheduled"
+    assert abs((scheduled["scheduled_for"] - at).total_seconds()) < 0.001
+    edited = engine.update_post(user_id=merchant["id"], post_id=post["id"], content="Hello again")
+    assert (edited["content"], edited["status"]) == ("Hello again", "scheduled")
+    drafted = engine.update_post(user_id=merchant["id"], post_id=post["id"], unschedule=True)
+    assert (drafted["status"], drafted["scheduled_for"]) == ("draft", None)
+    assert engine.list_posts(user_id=merchant["id"], status="draft")["total"] == 1
+    assert engine.get_post(user_id=merchant["id"], post_id=post["id"])["content"] == "Hello again"
+    engine.delete_post(user_id=merchant["id"], post_id=post["id"])
+    with pytest.raises(postpilot.NotFoundError):
+        engine.get_post(user_id=merchant["id"], post_id=post["id"])
+
+
+def test_scheduling_in_the_past_is_a_validation_error(engine, merchant, account):
+    post = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="x")
+    with pytest.raises(postpilot.ValidationError) as caught:
+        engine.schedule_post(user_id=merchant["id"], post_id=post["id"], scheduled_for=now() - timedelta(minutes=1))
+    assert caught.value.field == "scheduled_for"
+
+
+def test_editing_a_posted_post_is_an_invalid_transition(engine, merchant, account):
+    post = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="x", scheduled_for=soon(0.2))
+    time.sleep(0.3)
+    assert engine.run_due()["posted"] == 1
+    with pytest.raises(postpilot.InvalidTransitionError):
+        engine.update_post(user_id=merchant["id"], post_id=post["id"], content="too late")
+
+
+def test_the_calendar_groups_posts_by_local_date(engine, merchant, account):
+    day = (now() + timedelta(days=30)).date()
+    at = datetime(day.year, day.month, day.day, 2, 0, tzinfo=timezone.utc)
+    engine.create_post(user_id=merchant["id"], account_id=account["id"], content="x", scheduled_for=at)
+    in_new_york = engine.calendar(user_id=merchant["id"], start_date=day - timedelta(days=1), end_date=day, tz="America/New_York")
+    assert list(in_new_york) == [(day - timedelta(days=1)).isoformat()], "02:00 UTC is the evening before in New York"
+    in_utc = engine.calendar(user_id=merchant["id"], start_date=day, end_date=day)
+    assert list(in_utc) == [day.isoformat()]
+    with pytest.raises(postpilot.ValidationError):
+        engine.calendar(user_id=merchant["id"], start_date=date(2030, 1, 1), end_date=date(2030, 1, 2), tz="Mars/Olympus")
+
+
+PRODUCT = {"title": "Aurora Desk Lamp", "price": 39.0, "currency": "USD", "image_urls": ["https://cdn.example.com/a.jpg"], "tags": ["desk lamp"]}
+
+
+def test_the_queue_creates_generates_approves_rejects_and_lists(engine, merchant, account):
+    manual = engine.create_queue_item(user_id=merchant["id"], product_data=PRODUCT, platforms=["facebook"], content="Hand written")
+    assert (manual["status"], manual["ai_generated_content"]) == ("pending", "Hand written")
+    generated = engine.generate(user_id=merchant["id"], product_data=PRODUCT, platforms=["facebook"], tone="playful")
+    assert "Aurora Desk Lamp" in generated["ai_generated_content"]
+    assert generated["product_data"]["title"] == "Aurora Desk Lamp"
+    approval = engine.approve(user_id=merchant["id"], item_id=generated["id"], account_ids=[account["id"]])
+    assert (approval["item"]["status"], approval["posts"][0]["status"]) == ("approved", "draft")
+    rejected = engine.reject(user_id=merchant["id"], item_id=manual["id"], reason="off brand")
+    assert (rejected["status"], rejected["rejection_reason"]) == ("rejected", "off brand")
+    assert engine.list_queue(user_id=merchant["id"], status="rejected")["total"] == 1
+    with pytest.raises(postpilot.InvalidTransitionError):
+        engine.reject(user_id=merchant["id"], item_id=generated["id"])
+
+
+def test_product_data_with_an_unknown_field_is_a_validation_error(engine, merchant):
+    with pytest.raises(postpilot.ValidationError):
+        engine.generate(user_id=merchant["id"], product_data={"title": "x", "colour": "red"}, platforms=["facebook"])
+
+
+def test_billing_plans_keys_usage_and_analytics(engine, merchant, account):
+    plans = engine.plans()
+    assert [p["tier"] for p in plans] == ["free", "pro", "enterprise"]
+    assert plans[2]["max_items"] == -1
+    with pytest.raises(postpilot.PlanLimitError):
+        engine.create_api_key(user_id=merchant["id"], name="ci")
+    session = engine.checkout(user_id=merchant["id"], plan="pro")
+    assert session["checkout_url"].startswith("http")
+    key = engine.create_api_key(user_id=merchant["id"], name="ci", scopes=["posts:read"])
+    assert key["key"].startswith("po_live_") and key["scopes"] == ["posts:read"]
+    listed = engine.list_api_keys(user_id=merchant["id"])
+    assert listed["total"] == 1 and "key" not in listed["items"][0]
+    engine.revoke_api_key(user_id=merchant["id"], key_id=key["id"])
+    assert engine.list_api_keys(user_id=merchant["id"])["items"][0]["is_active"] is False
+    usage = engine.usage(user_id=merchant["id"])
+    assert (usage["plan"], usage["posts_limit"], usage["connected_accounts"]) == ("pro", 200, 1)
+    assert engine.analytics_overview(user_id=merchant["id"])["posts_published"] == 0
