@@ -143,6 +143,22 @@ impl Out for ApiKey {
     }
 }
 
+impl Out for postpilot_core::analytics::PostMetrics {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "post_id" => self.post_id.as_uuid(),
+            "impressions" => self.counts.impressions,
+            "reach" => self.counts.reach,
+            "likes" => self.counts.likes,
+            "comments" => self.counts.comments,
+            "shares" => self.counts.shares,
+            "clicks" => self.counts.clicks,
+            "engagement_rate" => self.engagement_rate,
+            "fetched_at" => self.fetched_at,
+        })
+    }
+}
+
 impl Out for AnalyticsOverview {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         dict!(py, {

@@ -277,6 +277,31 @@ impl Engine {
         convert::user(py, &profile.user, Some(profile.plan))
     }
 
+    /// Changes the user's e-mail and/or password (the current password is required).
+    #[pyo3(signature = (*, user_id, current_password = None, email = None, password = None))]
+    fn update_me(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        current_password: Option<String>,
+        email: Option<String>,
+        password: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let auth = self.engine.auth();
+        let profile = self.run(py, async move {
+            auth.update_me(
+                UserId::from(user_id),
+                postpilot_core::user::ProfilePatch {
+                    email,
+                    password,
+                    current_password,
+                },
+            )
+            .await
+        })?;
+        convert::user(py, &profile.user, Some(profile.plan))
+    }
+
     /// Creates or links a user for the dropshipping platform.
     #[pyo3(signature = (*, email, external_platform_id, external_store_id = None, plan = None))]
     fn provision(
@@ -648,6 +673,81 @@ impl Engine {
         item.out(py)
     }
 
+    /// One of the user's queue items.
+    #[pyo3(signature = (*, user_id, item_id))]
+    fn get_queue_item(&self, py: Python<'_>, user_id: Uuid, item_id: Uuid) -> PyResult<Py<PyAny>> {
+        let queue = self.engine.queue();
+        let item = self.run(py, async move {
+            queue
+                .get(UserId::from(user_id), QueueItemId::from(item_id))
+                .await
+        })?;
+        item.out(py)
+    }
+
+    /// Edits a pending item.
+    #[pyo3(signature = (*, user_id, item_id, ai_generated_content = None, hashtags = None, platforms = None, product_data = None))]
+    fn update_queue_item(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        item_id: Uuid,
+        ai_generated_content: Option<String>,
+        hashtags: Option<Vec<String>>,
+        platforms: Option<Vec<String>>,
+        product_data: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let patch = postpilot_core::queue::QueueItemPatch {
+            ai_generated_content,
+            hashtags,
+            platforms: platforms
+                .map(|p| parse_platforms(&p))
+                .transpose()
+                .map_err(|e| py_err(e.into()))?,
+            product_data: product_data.map(convert::product).transpose()?,
+        };
+        let queue = self.engine.queue();
+        let item = self.run(py, async move {
+            queue
+                .update(UserId::from(user_id), QueueItemId::from(item_id), patch)
+                .await
+        })?;
+        item.out(py)
+    }
+
+    /// Deletes a pending or rejected item.
+    #[pyo3(signature = (*, user_id, item_id))]
+    fn delete_queue_item(&self, py: Python<'_>, user_id: Uuid, item_id: Uuid) -> PyResult<()> {
+        let queue = self.engine.queue();
+        self.run(py, async move {
+            queue
+                .delete(UserId::from(user_id), QueueItemId::from(item_id))
+                .await
+        })
+    }
+
+    /// Writes a new caption for a rejected item and puts it back to pending.
+    #[pyo3(signature = (*, user_id, item_id, tone = None))]
+    fn regenerate(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        item_id: Uuid,
+        tone: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let tone = tone
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
+        let queue = self.engine.queue();
+        let item = self.run(py, async move {
+            queue
+                .regenerate(UserId::from(user_id), QueueItemId::from(item_id), tone)
+                .await
+        })?;
+        item.out(py)
+    }
+
     /// The user's queue, newest first.
     #[pyo3(signature = (*, user_id, status = None, page = 1, per_page = 20))]
     fn list_queue(
@@ -680,6 +780,60 @@ impl Engine {
             analytics.overview(UserId::from(user_id)).await
         })?;
         overview.out(py)
+    }
+
+    /// One post's metrics (zeros until fetched).
+    #[pyo3(signature = (*, user_id, post_id))]
+    fn analytics_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<Py<PyAny>> {
+        let analytics = self.engine.analytics();
+        let metrics = self.run(py, async move {
+            analytics
+                .post(UserId::from(user_id), PostId::from(post_id))
+                .await
+        })?;
+        metrics.out(py)
+    }
+
+    /// Metrics of the user's posts, most recently published first.
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    fn analytics_posts(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let request = self::page(page, per_page)?;
+        let analytics = self.engine.analytics();
+        let listed = self.run(py, async move {
+            analytics.posts(UserId::from(user_id), request).await
+        })?;
+        convert::page(py, listed)
+    }
+
+    /// The user's plan and subscription state.
+    #[pyo3(signature = (*, user_id))]
+    fn subscription(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
+        let billing = self.engine.billing();
+        let s = self.run(py, async move {
+            billing.subscription(UserId::from(user_id)).await
+        })?;
+        let out = PyDict::new(py);
+        out.set_item("plan", s.plan.as_str())?;
+        out.set_item("status", s.status.map(|st| st.as_str()))?;
+        out.set_item("current_period_end", s.current_period_end)?;
+        out.set_item("cancel_at_period_end", s.cancel_at_period_end)?;
+        Ok(out.into_any().unbind())
+    }
+
+    /// A link to the billing provider's customer portal.
+    #[pyo3(signature = (*, user_id))]
+    fn portal(&self, py: Python<'_>, user_id: Uuid) -> PyResult<String> {
+        let billing = self.engine.billing();
+        self.run(
+            py,
+            async move { billing.portal(UserId::from(user_id)).await },
+        )
     }
 
     /// Every plan and its limits (`-1`: unlimited).

@@ -154,3 +154,30 @@ def test_billing_plans_keys_usage_and_analytics(engine, merchant, account):
     usage = engine.usage(user_id=merchant["id"])
     assert (usage["plan"], usage["posts_limit"], usage["connected_accounts"]) == ("pro", 200, 1)
     assert engine.analytics_overview(user_id=merchant["id"])["posts_published"] == 0
+
+
+def test_queue_items_are_read_edited_regenerated_and_deleted(engine, merchant):
+    item = engine.generate(user_id=merchant["id"], product_data=PRODUCT, platforms=["facebook"])
+    assert engine.get_queue_item(user_id=merchant["id"], item_id=item["id"])["id"] == item["id"]
+    edited = engine.update_queue_item(user_id=merchant["id"], item_id=item["id"], ai_generated_content="Hand tuned", platforms=["facebook", "tiktok"])
+    assert (edited["ai_generated_content"], edited["platforms"]) == ("Hand tuned", ["facebook", "tiktok"])
+    engine.reject(user_id=merchant["id"], item_id=item["id"])
+    again = engine.regenerate(user_id=merchant["id"], item_id=item["id"], tone="luxury")
+    assert (again["status"], again["tone"]) == ("pending", "luxury")
+    engine.delete_queue_item(user_id=merchant["id"], item_id=item["id"])
+    with pytest.raises(postpilot.NotFoundError):
+        engine.get_queue_item(user_id=merchant["id"], item_id=item["id"])
+
+
+def test_profile_subscription_portal_and_per_post_analytics(engine, merchant, account):
+    with pytest.raises(postpilot.AuthError):
+        engine.update_me(user_id=merchant["id"], email="new@example.com")
+    moved = engine.update_me(user_id=merchant["id"], current_password=PASSWORD, email="new@example.com")
+    assert moved["email"] == "new@example.com"
+    assert engine.subscription(user_id=merchant["id"])["status"] is None
+    engine.checkout(user_id=merchant["id"], plan="pro")
+    assert engine.subscription(user_id=merchant["id"])["status"] == "active"
+    assert engine.portal(user_id=merchant["id"]).startswith("http")
+    post = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="x")
+    assert engine.analytics_post(user_id=merchant["id"], post_id=post["id"])["impressions"] == 0
+    assert engine.analytics_posts(user_id=merchant["id"])["total"] == 0
