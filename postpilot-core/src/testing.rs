@@ -74,9 +74,20 @@ pub fn post(
     created_at: DateTime<Utc>,
     at: Option<DateTime<Utc>>,
 ) -> Post {
+    post_with_id(id(), owner, account, created_at, at)
+}
+
+/// [`post`] with a chosen id (differential tests give two stores the same posts).
+pub fn post_with_id(
+    id: PostId,
+    owner: UserId,
+    account: AccountId,
+    created_at: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
+) -> Post {
     let mut post = Post::create(
         NewPost {
-            id: id(),
+            id,
             user_id: owner,
             account_id: account,
             queue_item_id: None,
@@ -705,6 +716,32 @@ pub async fn batched_commits_are_fenced_one_by_one(store: Arc<dyn Store>) {
     );
     assert_eq!(status(&claimed[2]).await, Some(PostStatus::Posted));
     assert!(ok!(store.commit_claims(&[])).is_empty());
+
+    // The same claim twice in one batch: the first occurrence is written, the second fenced.
+    ok!(store.insert_post(
+        &post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1))),
+        quota(100)
+    ));
+    let twice = ok!(store.claim_due(t0() + Duration::minutes(10), 1, Duration::seconds(30), "c"))
+        .remove(0)
+        .post;
+    let mut retried = twice.clone();
+    retried
+        .retry_at(
+            t0() + Duration::hours(1),
+            "503",
+            t0() + Duration::minutes(10),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut failed = twice;
+    failed
+        .fail_attempt("policy", t0() + Duration::minutes(10))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ok!(store.commit_claims(&[retried.clone(), failed])),
+        vec![true, false]
+    );
+    assert_eq!(status(&retried).await, Some(PostStatus::Scheduled));
 }
 
 /// Scheduler: a worker waiting for work is woken when a post is scheduled (by anyone sharing the

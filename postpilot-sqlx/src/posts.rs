@@ -444,12 +444,25 @@ impl PostStore for PgStore {
     }
 
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
+        // A post given twice is written once, by its first occurrence (the first write takes it
+        // out of `publishing`, so the fence refuses the rest) — one UPDATE … FROM would instead
+        // apply an arbitrary one of them.
+        let mut seen = std::collections::HashSet::with_capacity(posts.len());
+        let first: Vec<bool> = posts.iter().map(|p| seen.insert(p.id())).collect();
+        let all = posts;
+        let posts: Vec<&Post> = all
+            .iter()
+            .zip(&first)
+            .filter_map(|(p, first)| first.then_some(p))
+            .collect();
         if posts.is_empty() {
             return Ok(Vec::new());
         }
-        let column = |f: &dyn Fn(&Post) -> Option<String>| posts.iter().map(f).collect::<Vec<_>>();
-        let times =
-            |f: &dyn Fn(&Post) -> Option<DateTime<Utc>>| posts.iter().map(f).collect::<Vec<_>>();
+        let column =
+            |f: &dyn Fn(&Post) -> Option<String>| posts.iter().map(|p| f(p)).collect::<Vec<_>>();
+        let times = |f: &dyn Fn(&Post) -> Option<DateTime<Utc>>| {
+            posts.iter().map(|p| f(p)).collect::<Vec<_>>()
+        };
         // Every outcome in one statement, each fenced by its own token; a transaction only when
         // queue items may have to follow their posts.
         let items_follow = posts
@@ -475,7 +488,7 @@ impl PostStore for PgStore {
              RETURNING p.id, p.queue_item_id, p.status",
         )
         .bind(posts.iter().map(|p| p.id().as_uuid()).collect::<Vec<_>>())
-        .bind(posts.iter().map(Post::lease_token).collect::<Vec<_>>())
+        .bind(posts.iter().map(|p| p.lease_token()).collect::<Vec<_>>())
         .bind(column(&|p| Some(p.status().as_str().to_owned())))
         .bind(times(&|p| p.next_attempt_at()))
         .bind(
@@ -514,7 +527,11 @@ impl PostStore for PgStore {
                 .execute(&mut **tx)
                 .await
                 .map_err(store_error)?;
-            let now = posts.iter().map(Post::updated_at).max().unwrap_or_default();
+            let now = posts
+                .iter()
+                .map(|p| p.updated_at())
+                .max()
+                .unwrap_or_default();
             sqlx::query(
                 "UPDATE content_queue AS q SET status = 'posted', updated_at = $2 \
                  WHERE q.id = ANY($1) AND q.status = 'approved' AND NOT EXISTS ( \
@@ -531,9 +548,10 @@ impl PostStore for PgStore {
         }
         let written: std::collections::HashSet<Uuid> =
             written.into_iter().map(|(id, _, _)| id).collect();
-        Ok(posts
+        Ok(all
             .iter()
-            .map(|p| written.contains(&p.id().as_uuid()))
+            .zip(first)
+            .map(|(p, first)| first && written.contains(&p.id().as_uuid()))
             .collect())
     }
 

@@ -238,7 +238,8 @@ pub trait PostStore: Send + Sync {
     /// still `publishing` under the lease token the post carries (the claim's: fencing). Returns,
     /// in order, whether each was written (`false`: the claim was lost, nothing changed). A post
     /// now posted whose queue item has all its posts posted makes the item `posted`, in the same
-    /// transaction.
+    /// transaction. A post given more than once is written by its first occurrence only (which
+    /// ends its `publishing`, so the fence refuses the others).
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>>;
 
     /// Scheduler: [`commit_claims`](Self::commit_claims) for one post.
