@@ -149,7 +149,8 @@ fn quota(max: u32) -> PostQuota {
     }
 }
 
-async fn seeded(store: &Arc<dyn Store>) -> (User, SocialAccount) {
+/// A new user with one connected account (no account limit), stored.
+pub async fn seeded(store: &Arc<dyn Store>) -> (User, SocialAccount) {
     let u = user();
     store
         .insert_user(&u)

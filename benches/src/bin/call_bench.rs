@@ -13,11 +13,20 @@ use postpilot_core::post::CreatePost;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), BoxError> {
-    let calls: u32 = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let calls: u32 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let engine = Engine::in_memory();
     let (user, post) = runtime.block_on(async {
-        let user = engine.auth().register("bench@example.com", "correct horse battery").await?;
+        let user = engine
+            .auth()
+            .register("bench@example.com", "correct horse battery")
+            .await?;
         let account = engine
             .accounts()
             .connect(

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other, each printing its figures beside a baseline measured in
+# the same run: criterion over the core, the PostgreSQL store vs pgbench, the server under wrk,
+# the dispatcher vs pgbench, and the Python binding's per-call overhead. About 15 minutes on
+# 2 cores. Results go to docs/BENCHMARKS.md by hand, with the machine.
+#   bash benches/all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+section() { printf '\n######## %s\n' "$*"; }
+
+section "criterion: core hot paths (cargo bench -p benches --bench core)"
+cargo bench -p benches --bench core -- --warm-up-time 1 --measurement-time 4
+section "PostgreSQL store vs raw pgbench, 1 and 2 clients"
+bash benches/store.sh --seconds 10 --clients 1
+bash benches/store.sh --seconds 10 --clients 2
+section "the server under load (wrk) vs pgbench"
+bash benches/http.sh 10 8
+section "the dispatcher vs pgbench"
+bash benches/dispatch.sh
+section "Python per-call overhead"
+bash benches/python.sh 100000
