@@ -45,9 +45,10 @@ impl Modify for SecuritySchemes {
 }
 
 /// Completes what handler annotations would only repeat: a unique `operationId` per operation
-/// (method and path), and the problem responses every operation of a kind can give — 400, 413
-/// and 415 for a JSON body, 401 and 429 behind authentication, 403 where an API key's scopes
-/// apply, 503 everywhere (timeouts, an unavailable store).
+/// (method and path), and the problem responses every operation of a kind can give — 422 for
+/// any input, 400, 413 and 415 for a JSON body, 401 and 429 behind authentication, 403 where an
+/// API key's scopes apply, 503 everywhere (timeouts, an unavailable store) — every one of them
+/// as `application/problem+json`.
 pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     let problem = |description: &str| {
@@ -88,6 +89,14 @@ pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
                     .entry(status.to_owned())
                     .or_insert_with(|| problem(description));
             };
+            let has_input =
+                op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            if has_input {
+                add(
+                    "422",
+                    "A field, query or path value is invalid (see `errors`)",
+                );
+            }
             if op.request_body.is_some() {
                 add("400", "The body is not valid JSON");
                 add("413", "The body exceeds 1 MiB");
@@ -104,6 +113,19 @@ pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
                 );
             }
             add("503", "Timed out, or a dependency is unavailable");
+            // Handler annotations say `body = Problem`, which utoipa files under
+            // application/json; every error is served as application/problem+json.
+            for (status, response) in &mut op.responses.responses {
+                if let RefOr::T(response) = response
+                    && !status.starts_with('2')
+                    && !status.starts_with('3')
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    response
+                        .content
+                        .insert("application/problem+json".to_owned(), content);
+                }
+            }
         }
     }
 }

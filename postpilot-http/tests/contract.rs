@@ -1990,3 +1990,34 @@ fn the_validator_refuses_a_keyword_it_does_not_understand() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn every_error_response_is_documented_as_problem_json_and_every_input_can_give_422() {
+    let contract = Contract::of_router();
+    let mut problems = Vec::new();
+    for (method, template, operation) in contract.operations() {
+        let Some(responses) = operation["responses"].as_object() else {
+            continue;
+        };
+        for (status, response) in responses {
+            if status.starts_with('2') || status.starts_with('3') {
+                continue;
+            }
+            let content = response["content"].as_object();
+            let types: Vec<&String> = content.map(|c| c.keys().collect()).unwrap_or_default();
+            if types != ["application/problem+json"] {
+                problems.push(format!("{method} {template} {status}: {types:?}"));
+            }
+        }
+        let has_input = operation.get("requestBody").is_some()
+            || operation["parameters"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty());
+        if has_input && !responses.contains_key("422") {
+            problems.push(format!(
+                "{method} {template}: takes input but documents no 422"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

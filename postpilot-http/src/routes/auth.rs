@@ -141,7 +141,7 @@ async fn login(
 
 /// Rotates a refresh token: the old one stops working; presenting it again ends the session.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem), (status = 429, body = Problem)))]
 async fn refresh(
     State(state): State<AppState>,
     _: AuthAttempt,
