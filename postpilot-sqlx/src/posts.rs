@@ -139,12 +139,16 @@ pub(crate) fn posts(rows: Vec<PostRow>) -> StoreResult<Vec<Post>> {
     rows.into_iter().map(Post::try_from).collect()
 }
 
-fn strings<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
-    items.into_iter().map(|i| i.to_string()).collect()
+/// The post list's filter: owner `$1`, optional status `$2` and platform `$3`.
+macro_rules! post_filter {
+    () => {
+        "user_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR platform = $3)"
+    };
 }
 
-fn statuses(expected: &[PostStatus]) -> Vec<String> {
-    strings(expected.iter().map(|s| s.as_str()))
+/// Values bound as a `text[]`.
+pub(crate) fn strings<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
+    items.into_iter().map(|i| i.to_string()).collect()
 }
 
 /// Inserts a post (no quota check: callers hold the owner's lock and counted).
@@ -267,11 +271,11 @@ impl PostStore for PgStore {
         let counted: Vec<Counted> = sqlx::query_as(concat!(
             "SELECT ",
             post_columns!(),
-            ", (SELECT count(*) FROM posts WHERE user_id = $1 \
-                  AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR platform = $3)) AS total \
-              FROM posts WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
-              AND ($3::text IS NULL OR platform = $3) \
-              ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+            ", (SELECT count(*) FROM posts WHERE ",
+            post_filter!(),
+            ") AS total FROM posts WHERE ",
+            post_filter!(),
+            " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
         ))
         .bind(owner.as_uuid())
         .bind(status)
@@ -284,16 +288,15 @@ impl PostStore for PgStore {
         let total = match counted.first() {
             Some(first) => first.total,
             // A page past the end has no row to carry the total.
-            None if page.page() > 1 => sqlx::query_scalar(
-                "SELECT count(*) FROM posts WHERE user_id = $1 \
-                 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR platform = $3)",
-            )
-            .bind(owner.as_uuid())
-            .bind(status)
-            .bind(platform)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error)?,
+            None if page.page() > 1 => {
+                sqlx::query_scalar(concat!("SELECT count(*) FROM posts WHERE ", post_filter!()))
+                    .bind(owner.as_uuid())
+                    .bind(status)
+                    .bind(platform)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(store_error)?
+            }
             None => 0,
         };
         let rows: Vec<PostRow> = counted.into_iter().map(|c| c.post).collect();
@@ -337,7 +340,7 @@ impl PostStore for PgStore {
         )
         .bind(post.id().as_uuid())
         .bind(post.user_id().as_uuid())
-        .bind(statuses(expected))
+        .bind(strings(expected.iter().map(|s| s.as_str())))
         .bind(post.lease_token())
         .bind(post.content().as_ref())
         .bind(strings(post.media_urls()))
@@ -367,7 +370,7 @@ impl PostStore for PgStore {
             sqlx::query("DELETE FROM posts WHERE id = $1 AND user_id = $2 AND status = ANY($3)")
                 .bind(id.as_uuid())
                 .bind(owner.as_uuid())
-                .bind(statuses(expected))
+                .bind(strings(expected.iter().map(|s| s.as_str())))
                 .execute(&self.pool)
                 .await
                 .map_err(store_error)?;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
-use crate::posts::{insert_post_row, posts_in_window};
+use crate::posts::{insert_post_row, posts_in_window, strings};
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
@@ -76,17 +76,6 @@ fn product_json(item: &QueueItem) -> StoreResult<sqlx::types::Json<serde_json::V
         .map_err(|e| corrupt("content_queue", e))
 }
 
-fn platform_names(item: &QueueItem) -> Vec<String> {
-    item.platforms
-        .iter()
-        .map(|p| p.as_str().to_owned())
-        .collect()
-}
-
-fn status_names(expected: &[QueueStatus]) -> Vec<String> {
-    expected.iter().map(|s| s.as_str().to_owned()).collect()
-}
-
 /// Writes every field of `item` if its stored status is one of `expected`; returns whether it did.
 async fn write_item(
     conn: &mut sqlx::PgConnection,
@@ -100,11 +89,11 @@ async fn write_item(
     )
     .bind(item.id.as_uuid())
     .bind(item.user_id.as_uuid())
-    .bind(status_names(expected))
+    .bind(strings(expected.iter().map(|s| s.as_str())))
     .bind(product_json(item)?)
     .bind(item.ai_generated_content.as_ref().map(AsRef::<str>::as_ref))
     .bind(item.hashtags.to_strings())
-    .bind(platform_names(item))
+    .bind(strings(item.platforms.iter().map(|p| p.as_str())))
     .bind(item.tone.map(|t| t.as_str()))
     .bind(i32::try_from(item.generation).unwrap_or(i32::MAX))
     .bind(item.status.as_str())
@@ -146,7 +135,7 @@ impl QueueStore for PgStore {
         .bind(product_json(item)?)
         .bind(item.ai_generated_content.as_ref().map(AsRef::<str>::as_ref))
         .bind(item.hashtags.to_strings())
-        .bind(platform_names(item))
+        .bind(strings(item.platforms.iter().map(|p| p.as_str())))
         .bind(item.tone.map(|t| t.as_str()))
         .bind(i32::try_from(item.generation).unwrap_or(i32::MAX))
         .bind(item.status.as_str())
@@ -237,7 +226,7 @@ impl QueueStore for PgStore {
         )
         .bind(id.as_uuid())
         .bind(owner.as_uuid())
-        .bind(status_names(expected))
+        .bind(strings(expected.iter().map(|s| s.as_str())))
         .execute(&self.pool)
         .await
         .map_err(store_error)?;

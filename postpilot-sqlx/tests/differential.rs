@@ -333,7 +333,7 @@ async fn apply(
             }
         }
         Op::Extend { claim } => {
-            let Some(p) = pick(&subject.claimed.iter().collect::<Vec<_>>(), *claim).cloned() else {
+            let Some(p) = subject.claimed.get(claim % subject.claimed.len().max(1)) else {
                 return Outcome::Skipped;
             };
             match store.extend_lease(p.id(), p.lease_token(), at(500)).await {
