@@ -8,7 +8,6 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use postpilot_core::Engine;
-use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
 use postpilot_core::billing::{SubscriptionStatus, effective_plan};
 use postpilot_core::caption::{CaptionGenerator, CaptionRequest, TemplateCaptions, Tone};
 use postpilot_core::plan::{MonthWindow, PlanTier};
@@ -116,32 +115,15 @@ fn engine_flow(c: &mut Criterion) {
     let rt = runtime();
     let engine = Engine::in_memory();
     let (owner, account_id) = rt.block_on(async {
-        let owner = engine
-            .auth()
-            .register("bench@example.com", "correct horse battery")
+        let (owner, account) = benches::merchant(&engine)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         engine
             .billing()
-            .grant_plan(owner.id, PlanTier::Enterprise, SubscriptionStatus::Active)
+            .grant_plan(owner, PlanTier::Enterprise, SubscriptionStatus::Active)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let account = engine
-            .accounts()
-            .connect(
-                owner.id,
-                ConnectAccount {
-                    platform: Platform::Facebook,
-                    account_name: AccountName::parse("@bench").unwrap_or_else(|e| panic!("{e}")),
-                    account_id_external: ExternalAccountId::parse("bench")
-                        .unwrap_or_else(|e| panic!("{e}")),
-                    access_token: None,
-                    refresh_token: None,
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        (owner, account.id)
+        (owner, account)
     });
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (raw_owner, raw_account) = rt.block_on(async {
@@ -196,7 +178,7 @@ fn engine_flow(c: &mut Criterion) {
                 let created = engine
                     .posts()
                     .create(
-                        owner.id,
+                        owner,
                         CreatePost {
                             account_id,
                             content: "Fresh stock, fresh light.".into(),
@@ -209,7 +191,7 @@ fn engine_flow(c: &mut Criterion) {
                     .unwrap_or_else(|e| panic!("{e}"));
                 engine
                     .posts()
-                    .schedule(owner.id, created.id(), Utc::now() + Duration::seconds(60))
+                    .schedule(owner, created.id(), Utc::now() + Duration::seconds(60))
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 let mut claimed = engine
@@ -232,7 +214,7 @@ fn engine_flow(c: &mut Criterion) {
                     .unwrap_or_else(|e| panic!("{e}"));
                 engine
                     .store()
-                    .delete_post(owner.id, p.id(), &[PostStatus::Failed])
+                    .delete_post(owner, p.id(), &[PostStatus::Failed])
                     .await
             })
         });

@@ -6,8 +6,6 @@
 use std::time::Instant;
 
 use postpilot_core::Engine;
-use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
-use postpilot_core::platform::Platform;
 use postpilot_core::post::CreatePost;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -23,29 +21,13 @@ fn main() -> Result<(), BoxError> {
         .build()?;
     let engine = Engine::in_memory();
     let (user, post) = runtime.block_on(async {
-        let user = engine
-            .auth()
-            .register("bench@example.com", "correct horse battery")
-            .await?;
-        let account = engine
-            .accounts()
-            .connect(
-                user.id,
-                ConnectAccount {
-                    platform: Platform::Facebook,
-                    account_name: AccountName::parse("@bench")?,
-                    account_id_external: ExternalAccountId::parse("bench")?,
-                    access_token: None,
-                    refresh_token: None,
-                },
-            )
-            .await?;
+        let (user, account) = benches::merchant(&engine).await?;
         let post = engine
             .posts()
             .create(
-                user.id,
+                user,
                 CreatePost {
-                    account_id: account.id,
+                    account_id: account,
                     content: "Benchmark".into(),
                     media_urls: vec![],
                     hashtags: vec!["sale".into()],
@@ -59,13 +41,13 @@ fn main() -> Result<(), BoxError> {
     let awaited = runtime.block_on(async {
         let started = Instant::now();
         for _ in 0..calls {
-            posts.get(user.id, post.id()).await?;
+            posts.get(user, post.id()).await?;
         }
         Ok::<_, BoxError>(started.elapsed())
     })?;
     let started = Instant::now();
     for _ in 0..calls {
-        runtime.block_on(posts.get(user.id, post.id()))?;
+        runtime.block_on(posts.get(user, post.id()))?;
     }
     let blocking = started.elapsed();
     let per = |d: std::time::Duration| d.as_secs_f64() * 1e6 / f64::from(calls);
