@@ -20,6 +20,7 @@ pub mod queue;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod usage;
 pub mod user;
 pub mod webhook;

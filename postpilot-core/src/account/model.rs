@@ -8,26 +8,7 @@ use serde::Serialize;
 use crate::ValidationError;
 use crate::id::{AccountId, UserId};
 use crate::platform::Platform;
-
-fn parse_label(field: &'static str, text: &str, max: usize) -> Result<String, ValidationError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ValidationError::new(field, "must not be blank"));
-    }
-    if text.chars().count() > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(ValidationError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(text.to_owned())
-}
+use crate::text;
 
 /// The account's display name on its platform (e.g. `@mybrand`), 1–255 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -40,7 +21,7 @@ impl AccountName {
     /// # Errors
     /// `account_name` is blank, too long or has control characters.
     pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
-        parse_label("account_name", text.as_ref(), 255).map(Self)
+        text::parse_label("account_name", text.as_ref(), text::MAX_LABEL_CHARS).map(Self)
     }
 }
 
@@ -55,7 +36,7 @@ impl ExternalAccountId {
     /// # Errors
     /// `account_id_external` is blank, too long or has control characters.
     pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
-        parse_label("account_id_external", text.as_ref(), 255).map(Self)
+        text::parse_label("account_id_external", text.as_ref(), text::MAX_LABEL_CHARS).map(Self)
     }
 }
 

@@ -191,17 +191,7 @@ impl ApiKeyName {
     /// # Errors
     /// `name` is blank, too long, or has control characters.
     pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
-        let text = text.as_ref().trim();
-        if text.is_empty() {
-            return Err(ValidationError::new("name", "must not be blank"));
-        }
-        if text.chars().count() > 255 || text.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "name",
-                "must be at most 255 characters without control characters",
-            ));
-        }
-        Ok(Self(text.to_owned()))
+        crate::text::parse_label("name", text.as_ref(), crate::text::MAX_LABEL_CHARS).map(Self)
     }
 }
 

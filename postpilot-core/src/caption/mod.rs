@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::ValidationError;
 use crate::platform::Platform;
 use crate::post::{Caption, Hashtags};
+use crate::text;
 
 pub use template::TemplateCaptions;
 
@@ -105,10 +106,11 @@ impl Price {
                 "must be a non-negative number",
             ));
         }
-        let cents = (amount * 100.0).round();
-        if cents > Self::MAX_CENTS as f64 {
+        // Compared before rounding, so that the bound is exactly the one the API documents.
+        if amount > Self::MAX_CENTS as f64 / 100.0 {
             return Err(ValidationError::new("price", "is too large"));
         }
+        let cents = (amount * 100.0).round();
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Ok(Self(cents as u64))
     }
@@ -199,6 +201,27 @@ pub struct ProductDataWire {
     pub tags: Vec<String>,
 }
 
+/// The limits of [`ProductData`]'s text, in characters and items; the text fields may hold line
+/// breaks and tabs but no other control character ([`text::free_text_pattern`]).
+pub mod product_limits {
+    /// `title`, after trimming ([`super::ProductData::title_pattern`]).
+    pub const TITLE_CHARS: usize = 500;
+    /// `description`.
+    pub const DESCRIPTION_CHARS: usize = 10_000;
+    /// `url` and each of `image_urls`.
+    pub const URL_CHARS: usize = 2_048;
+    /// How many `image_urls`.
+    pub const IMAGE_URLS: usize = 35;
+    /// How many `features`.
+    pub const FEATURES: usize = 50;
+    /// Each feature.
+    pub const FEATURE_CHARS: usize = 500;
+    /// How many `tags`.
+    pub const TAGS: usize = 50;
+    /// Each tag.
+    pub const TAG_CHARS: usize = 100;
+}
+
 fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), ValidationError> {
     if text.chars().count() > max {
         return Err(ValidationError::new(
@@ -208,7 +231,7 @@ fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), Validat
     }
     if text
         .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        .any(|c| text::CONTROL_BUT_LINE_BREAKS.contains(c))
     {
         return Err(ValidationError::new(
             field,
@@ -246,9 +269,13 @@ impl TryFrom<ProductDataWire> for ProductData {
                 "must not be blank",
             ));
         }
-        check_text("product_data.title", &title, 500)?;
+        check_text("product_data.title", &title, product_limits::TITLE_CHARS)?;
         if let Some(d) = &w.description {
-            check_text("product_data.description", d, 10_000)?;
+            check_text(
+                "product_data.description",
+                d,
+                product_limits::DESCRIPTION_CHARS,
+            )?;
         }
         let currency = match w.currency {
             Some(c) => {
@@ -264,11 +291,22 @@ impl TryFrom<ProductDataWire> for ProductData {
             None => None,
         };
         if let Some(u) = &w.url {
-            check_text("product_data.url", u, 2_048)?;
+            check_text("product_data.url", u, product_limits::URL_CHARS)?;
         }
-        check_list("product_data.image_urls", &w.image_urls, 35, 2_048)?;
-        check_list("product_data.features", &w.features, 50, 500)?;
-        check_list("product_data.tags", &w.tags, 50, 100)?;
+        use product_limits as l;
+        check_list(
+            "product_data.image_urls",
+            &w.image_urls,
+            l::IMAGE_URLS,
+            l::URL_CHARS,
+        )?;
+        check_list(
+            "product_data.features",
+            &w.features,
+            l::FEATURES,
+            l::FEATURE_CHARS,
+        )?;
+        check_list("product_data.tags", &w.tags, l::TAGS, l::TAG_CHARS)?;
         Ok(Self {
             title,
             description: w.description.filter(|d| !d.trim().is_empty()),
@@ -298,6 +336,21 @@ impl ProductData {
     /// The first invalid field, named `product_data.<field>`.
     pub fn parse(wire: ProductDataWire) -> Result<Self, ValidationError> {
         wire.try_into()
+    }
+
+    /// The JSON Schema `pattern` of `title` (see [`crate::text`]).
+    pub fn title_pattern() -> String {
+        text::trimmed_pattern(
+            text::CONTROL_BUT_LINE_BREAKS,
+            product_limits::TITLE_CHARS,
+            true,
+        )
+    }
+
+    /// The JSON Schema `pattern` of `currency`: three letters, any case, white space around.
+    pub fn currency_pattern() -> String {
+        let ws = text::WHITE_SPACE.regex_ranges();
+        format!("^[{ws}]*[A-Za-z]{{3}}[{ws}]*$")
     }
 
     /// Title (trimmed, non-blank).
@@ -391,6 +444,16 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    proptest! {
+        #[test]
+        fn the_title_and_currency_patterns_accept_exactly_what_parsing_accepts(text in crate::text::tests::edgy_text(8)) {
+            let title_ok = ProductData::parse(wire(&text)).is_ok();
+            crate::text::tests::agrees(&ProductData::title_pattern(), &text, title_ok)?;
+            let currency_ok = ProductData::parse(ProductDataWire { currency: Some(text.clone()), ..wire("t") }).is_ok();
+            crate::text::tests::agrees(&ProductData::currency_pattern(), &text, currency_ok)?;
+        }
+    }
 
     fn wire(title: &str) -> ProductDataWire {
         ProductDataWire {

@@ -396,7 +396,7 @@ fn keyword(text: &str, min_chars: usize) -> Option<Hashtag> {
 
 /// The characters a [`Hashtag`] accepts.
 fn is_tag_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c.is_alphabetic()
+    crate::text::HASHTAG.contains(c)
 }
 
 /// `text` on one line: whitespace runs collapsed to one space, control characters removed.

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::id::{AccountId, UserId};
 
 pub use cipher::{KeyId, XChaChaTokenCipher};
-pub use password::{Argon2Hasher, Password};
+pub use password::{Argon2Hasher, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password};
 
 /// Binds a sealed token to its owner: decrypting it under another user or account fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,8 +12,10 @@ use serde::Deserialize;
 use super::{HashError, PasswordHasher, Verification};
 use crate::ValidationError;
 
-const MIN_CHARS: usize = 8;
-const MAX_CHARS: usize = 128;
+/// Shortest accepted password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest accepted password, in characters.
+pub const MAX_PASSWORD_CHARS: usize = 128;
 const SALT_LEN: usize = 16;
 
 /// OWASP's argon2id recommendation: 19 MiB of memory, 2 passes, 1 lane.
@@ -44,11 +46,11 @@ impl Password {
     pub fn parse(password: impl Into<String>) -> Result<Self, ValidationError> {
         let password = password.into();
         match password.chars().count() {
-            n if n < MIN_CHARS => Err(ValidationError::new(
+            n if n < MIN_PASSWORD_CHARS => Err(ValidationError::new(
                 "password",
                 "must be at least 8 characters",
             )),
-            n if n > MAX_CHARS => Err(ValidationError::new(
+            n if n > MAX_PASSWORD_CHARS => Err(ValidationError::new(
                 "password",
                 "must be at most 128 characters",
             )),

@@ -5,14 +5,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
+use crate::text::{self, CONTROL_BUT_LINE_BREAKS, HASHTAG, WHITE_SPACE};
 
 /// The largest caption any platform accepts (Facebook's 63,206 characters). Each platform's own
 /// limit is checked by [`PlatformRules`](crate::platform::PlatformRules).
 pub const MAX_CAPTION_CHARS: usize = 63_206;
 
 fn has_forbidden_control(text: &str) -> bool {
-    text.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    text.chars().any(|c| CONTROL_BUT_LINE_BREAKS.contains(c))
 }
 
 /// A post's caption: non-blank text of at most [`MAX_CAPTION_CHARS`] characters without control
@@ -45,6 +45,14 @@ impl Caption {
         }
         Ok(Self(text))
     }
+
+    /// The JSON Schema `pattern` of a caption (see [`text`]); the length is `maxLength`
+    /// [`MAX_CAPTION_CHARS`].
+    pub fn pattern() -> String {
+        let ws = WHITE_SPACE.regex_ranges();
+        let refused = CONTROL_BUT_LINE_BREAKS.regex_ranges();
+        format!("^[^{refused}]*[^{refused}{ws}][^{refused}]*$")
+    }
 }
 
 impl AsRef<str> for Caption {
@@ -75,7 +83,8 @@ impl From<Caption> for String {
 /// Longest hashtag accepted, in characters.
 pub const MAX_HASHTAG_CHARS: usize = 100;
 
-/// One hashtag, stored without `#`: ASCII letters, digits, `_` and Unicode letters.
+/// One hashtag, stored without `#`: ASCII letters, digits, `_` and the letters of
+/// [`text::HASHTAG`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Hashtag(String);
@@ -100,16 +109,22 @@ impl Hashtag {
                 format!("a hashtag must be at most {MAX_HASHTAG_CHARS} characters"),
             ));
         }
-        if let Some(bad) = tag
-            .chars()
-            .find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || c.is_alphabetic()))
-        {
+        if let Some(bad) = tag.chars().find(|&c| !HASHTAG.contains(c)) {
             return Err(ValidationError::new(
                 "hashtags",
                 format!("#{tag} contains {bad:?}; use letters, digits and _ only"),
             ));
         }
         Ok(Self(tag.to_owned()))
+    }
+
+    /// The JSON Schema `pattern` of one hashtag as a client sends it (see [`text`]).
+    pub fn pattern() -> String {
+        let ws = WHITE_SPACE.regex_ranges();
+        format!(
+            "^[{ws}]*#?[{}]{{1,{MAX_HASHTAG_CHARS}}}[{ws}]*$",
+            HASHTAG.regex_ranges()
+        )
     }
 
     /// The key under which two hashtags are the same (`Summer` = `summer`).
@@ -238,7 +253,7 @@ impl<'a> IntoIterator for &'a Hashtags {
     }
 }
 
-/// Longest media URL accepted.
+/// Longest media URL accepted, in characters.
 pub const MAX_URL_LEN: usize = 2_048;
 
 /// What a media URL points at, judged by the extension of its path.
@@ -293,8 +308,8 @@ impl MediaUrl {
     pub fn parse(text: impl Into<String>) -> Result<Self, ValidationError> {
         let url = text.into();
         let invalid = |reason: &'static str| Err(ValidationError::new("media_urls", reason));
-        if url.len() > MAX_URL_LEN {
-            return invalid("a media URL must be at most 2048 bytes");
+        if url.chars().count() > MAX_URL_LEN {
+            return invalid("a media URL must be at most 2048 characters");
         }
         if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return invalid("a media URL must not contain spaces or control characters");
@@ -316,7 +331,6 @@ impl MediaUrl {
             None => (authority, None),
         };
         let host_ok = !host.is_empty()
-            && host.len() <= 253
             && host.split('.').all(|label| {
                 !label.is_empty()
                     && label.len() <= 63
@@ -335,6 +349,20 @@ impl MediaUrl {
         let path = path_and_more.split(['?', '#']).next().unwrap_or_default();
         let kind = MediaKind::from_path(path);
         Ok(Self { url, kind })
+    }
+
+    /// The JSON Schema `pattern` of a media URL (see [`text`]); the length is `maxLength`
+    /// [`MAX_URL_LEN`].
+    pub fn pattern() -> String {
+        let label = "[0-9A-Za-z](?:[0-9A-Za-z-]{0,61}[0-9A-Za-z])?";
+        // A u16 other than 0, as `str::parse::<u16>` reads it: an optional `+`, leading zeros.
+        let port = "\\+?0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+        let rest = format!(
+            "[^{}{}]",
+            text::CONTROL.regex_ranges(),
+            WHITE_SPACE.regex_ranges()
+        );
+        format!("^[hH][tT][tT][pP][sS]://{label}(?:\\.{label})*(?::{port})?(?:[/?#]{rest}*)?$")
     }
 
     /// What the URL points at.
@@ -499,6 +527,33 @@ mod tests {
     }
 
     #[test]
+    fn the_patterns_count_what_the_validators_count() {
+        use crate::text::tests::agrees;
+        let tag = |n: usize| "a".repeat(n);
+        for n in [MAX_HASHTAG_CHARS, MAX_HASHTAG_CHARS + 1] {
+            agrees(&Hashtag::pattern(), &tag(n), Hashtag::parse(tag(n)).is_ok()).unwrap();
+        }
+        let label = |n: usize| format!("https://{}.example/a.jpg", "b".repeat(n));
+        for n in [63, 64] {
+            agrees(
+                &MediaUrl::pattern(),
+                &label(n),
+                MediaUrl::parse(label(n)).is_ok(),
+            )
+            .unwrap();
+        }
+        for port in ["0", "1", "+80", "0080", "65535", "65536", "99999", "", "-1"] {
+            let url = format!("https://a.example:{port}/v.mp4");
+            agrees(
+                &MediaUrl::pattern(),
+                &url,
+                MediaUrl::parse(url.clone()).is_ok(),
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
     fn validated_types_deserialize_through_their_constructors() {
         assert!(serde_json::from_str::<Caption>("\"  \"").is_err());
         assert!(serde_json::from_str::<MediaUrl>("\"http://x.example/a.jpg\"").is_err());
@@ -506,7 +561,43 @@ mod tests {
         assert_eq!(tags.len(), 2);
     }
 
+    fn url_like() -> impl Strategy<Value = String> {
+        let scheme = prop::sample::select(vec![
+            "https://", "HTTPS://", "HttPs://", "http://", "https:/", "",
+        ]);
+        let host = prop::sample::select(vec![
+            "cdn.example",
+            "a",
+            "a-b.c",
+            "-a.b",
+            "a..b",
+            "",
+            "x_y.z",
+            "é.fr",
+            "a.b:443",
+            "a.b:0",
+            "u@a.b",
+        ]);
+        (scheme, host, crate::text::tests::edgy_text(8))
+            .prop_map(|(scheme, host, rest)| format!("{scheme}{host}{rest}"))
+    }
+
     proptest! {
+        #[test]
+        fn the_caption_pattern_accepts_exactly_the_valid_captions(text in crate::text::tests::edgy_text(10)) {
+            crate::text::tests::agrees(&Caption::pattern(), &text, Caption::parse(text.clone()).is_ok())?;
+        }
+
+        #[test]
+        fn the_hashtag_pattern_accepts_exactly_the_valid_hashtags(text in crate::text::tests::edgy_text(10)) {
+            crate::text::tests::agrees(&Hashtag::pattern(), &text, Hashtag::parse(&text).is_ok())?;
+        }
+
+        #[test]
+        fn the_media_url_pattern_accepts_exactly_the_valid_urls(text in url_like()) {
+            crate::text::tests::agrees(&MediaUrl::pattern(), &text, MediaUrl::parse(text.clone()).is_ok())?;
+        }
+
         #[test]
         fn any_accepted_caption_is_non_blank_and_free_of_control_characters(text in ".{0,300}") {
             if let Ok(caption) = Caption::parse(text.clone()) {
@@ -520,7 +611,7 @@ mod tests {
         fn any_accepted_hashtag_is_made_of_allowed_characters(text in ".{0,40}") {
             if let Ok(tag) = Hashtag::parse(&text) {
                 prop_assert!(!tag.as_ref().is_empty());
-                prop_assert!(tag.as_ref().chars().all(|c| c.is_alphanumeric() || c == '_'));
+                prop_assert!(tag.as_ref().chars().all(|c| HASHTAG.contains(c)));
                 prop_assert!(!tag.as_ref().starts_with('#'));
             }
         }

@@ -4,5 +4,5 @@
 mod model;
 mod service;
 
-pub use model::{Email, RefreshToken, RefreshUse, Successor, User};
+pub use model::{Email, MAX_EMAIL_CHARS, RefreshToken, RefreshUse, Successor, User};
 pub use service::{AuthService, IssuedRefreshToken, Profile, ProfilePatch, Provision};

@@ -1,0 +1,263 @@
+//! The character classes the text validators are made of, and the regular expressions that say the
+//! same thing to clients.
+//!
+//! Every validator of free text in this crate publishes a `pattern()`: the JSON Schema `pattern`
+//! (ECMA-262 syntax, limited to what Python's `re` and Rust's `regex` read the same way: classes of
+//! `\uXXXX` ranges, groups, bounded repetition; no look-around) that accepts exactly what the
+//! validator accepts, lengths included where a regular expression can count them. The HTTP adapter
+//! puts these patterns in its OpenAPI document, so a client generating requests from the schema —
+//! schemathesis, or a form — is told the real rules; the tests of each validator check, over
+//! random strings, that pattern and validator agree.
+
+use std::fmt::Write;
+
+use crate::ValidationError;
+
+/// A set of characters, as sorted inclusive ranges.
+#[derive(Clone, Copy, Debug)]
+pub struct CharClass(&'static [(char, char)]);
+
+impl CharClass {
+    /// A class of the given sorted, inclusive, basic-plane ranges.
+    pub const fn new(ranges: &'static [(char, char)]) -> Self {
+        Self(ranges)
+    }
+
+    /// Whether `c` is in the class.
+    pub fn contains(self, c: char) -> bool {
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+    }
+
+    /// A regex class of every character not in this one (`[\s\S]` when this one is empty).
+    pub fn negated(self) -> String {
+        if self.0.is_empty() {
+            return "[\\s\\S]".to_owned();
+        }
+        format!("[^{}]", self.regex_ranges())
+    }
+
+    /// The ranges as the inside of a regex character class (`\u0030-\u0039\u005f…`), every
+    /// character written as a `\uXXXX` escape so that no engine reads one as syntax.
+    pub fn regex_ranges(self) -> String {
+        let mut out = String::new();
+        for &(lo, hi) in self.0 {
+            escape(&mut out, lo);
+            if hi != lo {
+                out.push('-');
+                escape(&mut out, hi);
+            }
+        }
+        out
+    }
+}
+
+fn escape(out: &mut String, c: char) {
+    debug_assert!(
+        u32::from(c) <= 0xFFFF,
+        "the classes stay in the basic plane"
+    );
+    // Writing to a String cannot fail.
+    let _ = write!(out, "\\u{:04x}", u32::from(c));
+}
+
+/// No character at all.
+pub const NOTHING: CharClass = CharClass(&[]);
+
+/// Exactly the characters of [`char::is_whitespace`] (Unicode `White_Space`), which is what
+/// [`str::trim`] removes.
+pub const WHITE_SPACE: CharClass = CharClass(&[
+    ('\u{9}', '\u{d}'),
+    (' ', ' '),
+    ('\u{85}', '\u{85}'),
+    ('\u{a0}', '\u{a0}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{2000}', '\u{200a}'),
+    ('\u{2028}', '\u{2029}'),
+    ('\u{202f}', '\u{202f}'),
+    ('\u{205f}', '\u{205f}'),
+    ('\u{3000}', '\u{3000}'),
+]);
+
+/// Exactly the characters of [`char::is_control`] (Unicode `Cc`).
+pub const CONTROL: CharClass = CharClass(&[('\u{0}', '\u{1f}'), ('\u{7f}', '\u{9f}')]);
+
+/// The control characters refused in multi-line text: all of [`CONTROL`] but tab, line feed and
+/// carriage return.
+pub const CONTROL_BUT_LINE_BREAKS: CharClass = CharClass(&[
+    ('\u{0}', '\u{8}'),
+    ('\u{b}', '\u{c}'),
+    ('\u{e}', '\u{1f}'),
+    ('\u{7f}', '\u{9f}'),
+]);
+
+/// What a hashtag may be made of: ASCII letters, digits and `_`, and the letters of the Latin,
+/// Greek, Cyrillic, Armenian, Hebrew, Arabic, Indic, South-East Asian and other alphabetic blocks
+/// up to U+1FFF, kana, CJK ideographs and Hangul — no punctuation or symbol blocks, no emoji.
+pub const HASHTAG: CharClass = CharClass(&[
+    ('0', '9'),
+    ('A', 'Z'),
+    ('_', '_'),
+    ('a', 'z'),
+    ('\u{c0}', '\u{d6}'),
+    ('\u{d8}', '\u{f6}'),
+    ('\u{f8}', '\u{167f}'),
+    ('\u{1681}', '\u{1fff}'),
+    ('\u{3040}', '\u{30ff}'),
+    ('\u{3400}', '\u{4dbf}'),
+    ('\u{4e00}', '\u{9fff}'),
+    ('\u{ac00}', '\u{d7af}'),
+]);
+
+/// The pattern of text that is trimmed of [`WHITE_SPACE`] and then must hold 1 to `max`
+/// characters (`0` to `max` unless `required`), none of them in `refused`. `max` is at least 1.
+pub fn trimmed_pattern(refused: CharClass, max: usize, required: bool) -> String {
+    debug_assert!(max >= 1, "a trimmed text holds at least one character");
+    let ws = WHITE_SPACE.regex_ranges();
+    let edge = format!("[^{}{ws}]", refused.regex_ranges());
+    let core = match max {
+        0 | 1 => edge.clone(),
+        _ => format!("{edge}(?:{}{{0,{}}}{edge})?", refused.negated(), max - 2),
+    };
+    let optional = if required { "" } else { "?" };
+    format!("^[{ws}]*(?:{core}){optional}[{ws}]*$")
+}
+
+/// Longest label (an account's name or id, an API key's name), in characters.
+pub const MAX_LABEL_CHARS: usize = 255;
+
+/// Validates a one-line label: trimmed, then 1 to `max` characters, no control character.
+///
+/// # Errors
+/// `field` is blank, too long, or has a control character.
+pub fn parse_label(field: &'static str, text: &str, max: usize) -> Result<String, ValidationError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ValidationError::new(field, "must not be blank"));
+    }
+    if text.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if text.chars().any(|c| CONTROL.contains(c)) {
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// The pattern of [`parse_label`] with [`MAX_LABEL_CHARS`].
+pub fn label_pattern() -> String {
+    trimmed_pattern(CONTROL, MAX_LABEL_CHARS, true)
+}
+
+/// The pattern of text with no character of `refused` (its length is left to `maxLength`).
+pub fn free_text_pattern(refused: CharClass) -> String {
+    format!("^{}*$", refused.negated())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn every_char() -> impl Iterator<Item = char> {
+        (0..=0x10_FFFF).filter_map(char::from_u32)
+    }
+
+    #[test]
+    fn white_space_is_exactly_what_trim_removes() {
+        for c in every_char() {
+            assert_eq!(WHITE_SPACE.contains(c), c.is_whitespace(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn control_is_exactly_is_control() {
+        for c in every_char() {
+            assert_eq!(CONTROL.contains(c), c.is_control(), "{c:?}");
+            assert_eq!(
+                CONTROL_BUT_LINE_BREAKS.contains(c),
+                c.is_control() && !matches!(c, '\t' | '\n' | '\r'),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_class_is_written_as_escaped_ranges() {
+        assert_eq!(CONTROL.regex_ranges(), "\\u0000-\\u001f\\u007f-\\u009f");
+    }
+
+    /// Strings made to sit on the edges of the validators: white space, controls, line breaks,
+    /// the punctuation of e-mail addresses and URLs, letters inside and outside the hashtag
+    /// blocks, and plain ASCII.
+    pub(crate) fn edgy_text(max_chars: usize) -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            4 => proptest::char::range('a', 'z'),
+            2 => proptest::char::range('A', 'Z'),
+            2 => proptest::char::range('0', '9'),
+            3 => prop::sample::select(vec![
+                ' ', '\t', '\n', '\r', '\u{b}', '\u{0}', '\u{7f}', '\u{85}', '\u{a0}', '\u{1680}',
+                '\u{2003}', '\u{3000}', '.', '-', '_', '#', '@', ':', '/', '?', '+', '"', '\\',
+                '[', ',', ';', '(', 'é', 'ß', '東', '한', 'ж', '😀', '→', '€', '\u{feff}',
+            ]),
+            1 => any::<char>(),
+        ];
+        proptest::collection::vec(pieces, 0..=max_chars).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    /// Asserts that `pattern` accepts `text` exactly when `valid` says so.
+    pub(crate) fn agrees(pattern: &str, text: &str, valid: bool) -> Result<(), TestCaseError> {
+        let matched = regex::Regex::new(pattern).unwrap().is_match(text);
+        prop_assert_eq!(
+            matched,
+            valid,
+            "pattern {} and validator disagree on {:?}",
+            pattern,
+            text
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_label_pattern_counts_to_the_label_limit() {
+        for n in [MAX_LABEL_CHARS, MAX_LABEL_CHARS + 1] {
+            let text = format!(" {} ", "x".repeat(n));
+            agrees(
+                &label_pattern(),
+                &text,
+                parse_label("f", &text, MAX_LABEL_CHARS).is_ok(),
+            )
+            .unwrap();
+        }
+    }
+
+    fn trimmed(text: &str, refused: CharClass, max: usize, required: bool) -> bool {
+        let t = text.trim();
+        (!required || !t.is_empty())
+            && t.chars().count() <= max
+            && !t.chars().any(|c| refused.contains(c))
+    }
+
+    proptest! {
+        #[test]
+        fn the_trimmed_pattern_agrees_with_trimming_then_counting(text in edgy_text(8), max in 1usize..6, required: bool) {
+            agrees(&trimmed_pattern(CONTROL, max, required), &text, trimmed(&text, CONTROL, max, required))?;
+            agrees(&trimmed_pattern(NOTHING, max, required), &text, trimmed(&text, NOTHING, max, required))?;
+            agrees(&trimmed_pattern(CONTROL, max, true), &text, parse_label("f", &text, max).is_ok())?;
+        }
+
+        #[test]
+        fn the_free_text_pattern_refuses_exactly_the_refused_characters(text in edgy_text(12)) {
+            let valid = !text.chars().any(|c| CONTROL_BUT_LINE_BREAKS.contains(c));
+            agrees(&free_text_pattern(CONTROL_BUT_LINE_BREAKS), &text, valid)?;
+        }
+    }
+}
