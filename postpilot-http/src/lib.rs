@@ -7,6 +7,7 @@ mod extract;
 mod limit;
 mod openapi;
 mod routes;
+mod schema;
 mod state;
 
 use std::time::Duration;

@@ -15,7 +15,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         version = "1"
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(crate::error::Problem, crate::error::FieldError))
+    // Query parameters refer to these by name; request bodies register their own.
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::schema::PlatformName,
+        crate::schema::PostStatusName,
+        crate::schema::QueueStatusName,
+        crate::schema::TimeZoneName
+    ))
 )]
 pub(crate) struct ApiDoc;
 

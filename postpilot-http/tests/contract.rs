@@ -541,6 +541,17 @@ impl Contract {
                         }
                     }
                 }
+                "pattern" => {
+                    if let (Some(pattern), Some(text)) = (argument.as_str(), value.as_str()) {
+                        match regex::Regex::new(pattern) {
+                            Ok(re) if !re.is_match(text) => {
+                                errors.push(format!("{at}: {text:?} does not match {pattern:?}"));
+                            }
+                            Ok(_) => {}
+                            Err(e) => errors.push(format!("{at}: bad pattern {pattern:?}: {e}")),
+                        }
+                    }
+                }
                 "uniqueItems" => {
                     if let (Some(true), Some(a)) = (argument.as_bool(), value.as_array()) {
                         let distinct: BTreeSet<String> = a.iter().map(Value::to_string).collect();
@@ -1980,13 +1991,13 @@ fn the_validator_refuses_a_keyword_it_does_not_understand() {
     let contract = toy_contract();
     let mut errors = Vec::new();
     contract.validate(
-        &json!({"type": "string", "pattern": "^a"}),
+        &json!({"type": "string", "dependentRequired": {"a": ["b"]}}),
         &json!("b"),
         "$",
         &mut errors,
     );
     assert!(
-        errors.iter().any(|e| e.contains("\"pattern\"")),
+        errors.iter().any(|e| e.contains("\"dependentRequired\"")),
         "{errors:?}"
     );
 }

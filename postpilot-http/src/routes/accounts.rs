@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{Paged, Paging};
+use crate::schema::*;
 use crate::state::AppState;
 
 /// A social account (tokens are never returned).
@@ -54,11 +55,13 @@ impl From<SocialAccount> for AccountDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConnectBody {
-    /// `instagram`, `facebook` or `tiktok`.
+    #[schema(value_type = PlatformName)]
     platform: String,
     /// Display name, e.g. `@mybrand`.
+    #[schema(value_type = LabelText)]
     account_name: String,
     /// The platform's id of the account.
+    #[schema(value_type = LabelText)]
     account_id_external: String,
     /// The OAuth access token the platform granted (stored encrypted, never returned).
     access_token: Option<String>,

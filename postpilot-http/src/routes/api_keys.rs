@@ -16,6 +16,7 @@ use crate::auth::SessionUser;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{Paged, Paging};
+use crate::schema::*;
 use crate::state::AppState;
 
 /// A stored key (never the key itself).
@@ -49,10 +50,11 @@ impl From<ApiKey> for ApiKeyDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateApiKeyBody {
+    #[schema(value_type = LabelText)]
     name: String,
-    /// Scopes (`posts:read`, `posts:write`, `queue:read`, `queue:write`, `accounts:read`,
-    /// `accounts:write`, `analytics:read`); none means all.
+    /// None means all.
     #[serde(default)]
+    #[schema(value_type = Vec<ScopeName>)]
     scopes: Vec<String>,
 }
 

@@ -15,15 +15,16 @@ use crate::auth::{AuthAttempt, SessionUser};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, RawBody, json_from_slice};
 use crate::routes::webhooks::verify_platform_signature;
+use crate::schema::*;
 use crate::state::AppState;
 
 /// E-mail and password.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Credentials {
-    /// E-mail (normalised to lower case).
+    #[schema(value_type = EmailText)]
     email: String,
-    /// 8 to 128 characters.
+    #[schema(value_type = PasswordText)]
     password: String,
 }
 
@@ -64,7 +65,9 @@ pub(crate) struct Me {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MePatch {
+    #[schema(value_type = Option<EmailText>)]
     email: Option<String>,
+    #[schema(value_type = Option<PasswordText>)]
     password: Option<String>,
     current_password: Option<String>,
 }
@@ -73,11 +76,11 @@ pub(crate) struct MePatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProvisionRequest {
+    #[schema(value_type = EmailText)]
     email: String,
     external_platform_id: Uuid,
     external_store_id: Option<Uuid>,
-    /// `free`, `pro` or `enterprise`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<PlanName>)]
     plan: Option<postpilot_core::plan::PlanTier>,
 }
 

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::auth::SessionUser;
 use crate::error::{ApiResult, Problem};
 use crate::extract::ApiJson;
+use crate::schema::*;
 use crate::state::AppState;
 
 /// A plan and its limits (`-1`: unlimited).
@@ -32,7 +33,7 @@ pub(crate) struct PlanDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CheckoutBody {
-    /// `pro` or `enterprise`.
+    #[schema(value_type = PaidPlanName)]
     plan: String,
 }
 

@@ -23,8 +23,10 @@ use crate::error::ApiResult;
 #[into_params(parameter_in = Query)]
 pub(crate) struct Paging {
     /// 1-based page (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub(crate) page: Option<u32>,
-    /// Items per page (default 20, at most 100).
+    /// Items per page (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub(crate) per_page: Option<u32>,
 }
 

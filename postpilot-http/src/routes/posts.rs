@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{Paged, Paging, nullable};
+use crate::schema::*;
 use crate::state::AppState;
 
 /// A post.
@@ -80,10 +81,13 @@ impl From<Post> for PostDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreatePostBody {
     account_id: Uuid,
+    #[schema(value_type = CaptionText)]
     content: String,
     #[serde(default)]
+    #[schema(value_type = Vec<MediaUrlText>, max_items = 35)]
     media_urls: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<HashtagText>, max_items = 100)]
     hashtags: Vec<String>,
     scheduled_for: Option<DateTime<Utc>>,
 }
@@ -92,8 +96,11 @@ pub(crate) struct CreatePostBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchPostBody {
+    #[schema(value_type = Option<CaptionText>)]
     content: Option<String>,
+    #[schema(value_type = Option<Vec<MediaUrlText>>, max_items = 35)]
     media_urls: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<HashtagText>>, max_items = 100)]
     hashtags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -113,11 +120,15 @@ pub(crate) struct SchedulePostBody {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
-    /// `draft`, `scheduled`, `publishing`, `posted` or `failed`.
+    #[param(value_type = Option<PostStatusName>)]
     status: Option<String>,
-    /// `instagram`, `facebook` or `tiktok`.
+    #[param(value_type = Option<PlatformName>)]
     platform: Option<String>,
+    /// 1-based page (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u32>,
+    /// Items per page (default 20).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
 }
 
@@ -128,6 +139,7 @@ pub(crate) struct ListQuery {
 pub(crate) struct CalendarQuery {
     start_date: NaiveDate,
     end_date: NaiveDate,
+    #[param(value_type = Option<TimeZoneName>)]
     tz: Option<String>,
 }
 

@@ -21,23 +21,35 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
 use crate::routes::posts::PostDto;
 use crate::routes::{Paged, Paging};
+use crate::schema::*;
 use crate::state::AppState;
 
 /// Product data, as the platform sends it (unknown fields refused).
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ProductDataSchema {
-    /// Required, non-blank, at most 500 characters.
+    #[schema(value_type = ProductTitleText)]
     title: String,
+    #[schema(value_type = Option<ProductDescriptionText>)]
     description: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000_000_f64)]
     price: Option<f64>,
-    /// ISO 4217, e.g. `USD`.
+    #[schema(value_type = Option<CurrencyCode>)]
     currency: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000_000_f64)]
     compare_at_price: Option<f64>,
+    #[schema(value_type = Option<ProductUrlText>)]
     url: Option<String>,
-    image_urls: Option<Vec<String>>,
-    features: Option<Vec<String>>,
-    tags: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Vec<ProductUrlText>, max_items = 35)]
+    image_urls: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<ProductFeatureText>, max_items = 50)]
+    features: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<ProductTagText>, max_items = 50)]
+    tags: Vec<String>,
 }
 
 /// A queue item.
@@ -81,10 +93,12 @@ impl From<QueueItem> for QueueItemDto {
 pub(crate) struct CreateQueueItemBody {
     #[schema(value_type = ProductDataSchema)]
     product_data: ProductData,
-    /// At least one of `instagram`, `facebook`, `tiktok`.
+    #[schema(value_type = Vec<PlatformName>, min_items = 1)]
     platforms: Vec<String>,
+    #[schema(value_type = Option<CaptionText>)]
     ai_generated_content: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<HashtagText>, max_items = 100)]
     hashtags: Vec<String>,
 }
 
@@ -94,8 +108,10 @@ pub(crate) struct CreateQueueItemBody {
 pub(crate) struct GenerateQueueItemBody {
     #[schema(value_type = ProductDataSchema)]
     product_data: ProductData,
+    #[schema(value_type = Vec<PlatformName>, min_items = 1)]
     platforms: Vec<String>,
-    /// `professional` (default), `casual`, `playful`, `luxury` or `urgent`.
+    /// Default `professional`.
+    #[schema(value_type = Option<ToneName>)]
     tone: Option<String>,
 }
 
@@ -103,8 +119,11 @@ pub(crate) struct GenerateQueueItemBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchQueueItemBody {
+    #[schema(value_type = Option<CaptionText>)]
     ai_generated_content: Option<String>,
+    #[schema(value_type = Option<Vec<HashtagText>>, max_items = 100)]
     hashtags: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<PlatformName>>, min_items = 1)]
     platforms: Option<Vec<String>>,
     #[schema(value_type = Option<ProductDataSchema>)]
     product_data: Option<ProductData>,
@@ -115,6 +134,7 @@ pub(crate) struct PatchQueueItemBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApproveQueueItemBody {
     /// One post per account; each on one of the item's platforms.
+    #[schema(min_items = 1)]
     account_ids: Vec<Uuid>,
     /// With a time the posts are scheduled; without, drafts.
     scheduled_for: Option<DateTime<Utc>>,
@@ -131,6 +151,7 @@ pub(crate) struct ApprovalDto {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RejectQueueItemBody {
+    #[schema(value_type = Option<RejectionReasonText>)]
     reason: Option<String>,
 }
 
@@ -138,6 +159,7 @@ pub(crate) struct RejectQueueItemBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegenerateQueueItemBody {
+    #[schema(value_type = Option<ToneName>)]
     tone: Option<String>,
 }
 
@@ -146,9 +168,13 @@ pub(crate) struct RegenerateQueueItemBody {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
-    /// `pending`, `approved`, `rejected` or `posted`.
+    #[param(value_type = Option<QueueStatusName>)]
     status: Option<String>,
+    /// 1-based page (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<u32>,
+    /// Items per page (default 20).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
 }
 

@@ -1,0 +1,154 @@
+//! The schemas of what requests carry, built from the core's own rules — its patterns, limits and
+//! names — so that the OpenAPI document tells a client exactly what the server accepts: a request
+//! valid by the schema is refused only for a reason the schema cannot state (a time in the past, a
+//! caption too long for the account's platform, an end date before the start date), and one
+//! invalid by it is always refused. schemathesis holds the server to both (`.ci/schemathesis`).
+
+use std::borrow::Cow;
+
+use postpilot_core::api_key::Scope;
+use postpilot_core::caption::{Tone, product_limits};
+use postpilot_core::crypto::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+use postpilot_core::plan::PlanTier;
+use postpilot_core::platform::Platform;
+use postpilot_core::post::{
+    Caption, Hashtag, MAX_CAPTION_CHARS, MAX_URL_LEN, MediaUrl, PostStatus,
+};
+use postpilot_core::queue::QueueStatus;
+use postpilot_core::text;
+use postpilot_core::user::{Email, MAX_EMAIL_CHARS};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+/// Declares a named schema component built by `$schema`.
+macro_rules! component {
+    ($($(#[$doc:meta])* $name:ident => $schema:expr;)*) => {$(
+        $(#[$doc])*
+        pub(crate) struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                Schema::Object($schema.build()).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    )*};
+}
+
+fn text(description: &str, pattern: String, max_chars: Option<usize>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .pattern(Some(pattern))
+        .max_length(max_chars)
+}
+
+fn one_of<'a>(description: &str, names: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(names))
+}
+
+fn free_text(description: &str, max_chars: usize) -> ObjectBuilder {
+    text(
+        description,
+        text::free_text_pattern(text::CONTROL_BUT_LINE_BREAKS),
+        Some(max_chars),
+    )
+}
+
+component! {
+    /// A post caption.
+    CaptionText => text(
+        "Non-blank text without control characters other than line breaks and tabs. The \
+         account's platform may allow less (Instagram and TikTok 2,200 characters).",
+        Caption::pattern(),
+        Some(MAX_CAPTION_CHARS),
+    );
+    /// One hashtag.
+    HashtagText => text(
+        "Letters, digits and `_`, with or without a leading `#`, at most 100 characters.",
+        Hashtag::pattern(),
+        None,
+    );
+    /// A media URL.
+    MediaUrlText => text(
+        "An absolute https URL without credentials, spaces or control characters.",
+        MediaUrl::pattern(),
+        Some(MAX_URL_LEN),
+    );
+    /// A one-line label.
+    LabelText => text(
+        "1 to 255 characters after trimming, no control characters.",
+        text::label_pattern(),
+        None,
+    );
+    /// An e-mail address.
+    EmailText => text(
+        "An ASCII address `local@domain.tld`: a local part of 1 to 64 characters, an \
+         internationalised domain in its `xn--` form; normalised to lower case.",
+        Email::pattern(),
+        Some(MAX_EMAIL_CHARS),
+    );
+    /// A new password.
+    PasswordText => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("8 to 128 characters."))
+        .min_length(Some(MIN_PASSWORD_CHARS))
+        .max_length(Some(MAX_PASSWORD_CHARS));
+    /// A product's title.
+    ProductTitleText => text(
+        "Non-blank, at most 500 characters after trimming, no control characters other than \
+         line breaks and tabs.",
+        postpilot_core::caption::ProductData::title_pattern(),
+        None,
+    );
+    /// A product's description.
+    ProductDescriptionText => free_text("At most 10,000 characters.", product_limits::DESCRIPTION_CHARS);
+    /// A product page or image URL.
+    ProductUrlText => free_text("At most 2,048 characters.", product_limits::URL_CHARS);
+    /// A product's selling point.
+    ProductFeatureText => free_text("At most 500 characters.", product_limits::FEATURE_CHARS);
+    /// A product's keyword.
+    ProductTagText => free_text("At most 100 characters.", product_limits::TAG_CHARS);
+    /// An ISO 4217 code.
+    CurrencyCode => text(
+        "Three letters (ISO 4217), any case.",
+        postpilot_core::caption::ProductData::currency_pattern(),
+        None,
+    );
+    /// Why a queue item is rejected.
+    RejectionReasonText => text(
+        "At most 1,000 characters after trimming; blank means none.",
+        text::trimmed_pattern(text::NOTHING, 1_000, false),
+        None,
+    );
+    /// An IANA time zone.
+    TimeZoneName => one_of(
+        "An IANA time zone name, e.g. `Europe/Paris`.",
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()),
+    );
+    /// A platform.
+    PlatformName => one_of("A social platform.", Platform::ALL.map(Platform::as_str));
+    /// A post status.
+    PostStatusName => one_of("A post status.", PostStatus::ALL.map(PostStatus::as_str));
+    /// A queue item status.
+    QueueStatusName => one_of("A queue item status.", QueueStatus::ALL.map(QueueStatus::as_str));
+    /// A caption tone.
+    ToneName => one_of("A caption tone.", Tone::ALL.map(Tone::as_str));
+    /// A plan.
+    PlanName => one_of("A plan.", PlanTier::ALL.map(PlanTier::as_str));
+    /// A paid plan.
+    PaidPlanName => one_of(
+        "A paid plan.",
+        PlanTier::ALL.into_iter().filter(|p| *p != PlanTier::Free).map(PlanTier::as_str),
+    );
+    /// An API key scope.
+    ScopeName => one_of("An API key scope.", Scope::ALL.map(Scope::as_str));
+}
