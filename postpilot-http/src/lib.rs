@@ -83,6 +83,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = api.split_for_parts();
     openapi::complete(&mut document);
+    openapi::link_creations(&mut document);
     (router, document)
 }
 

@@ -138,6 +138,47 @@ pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Links every creation — a `POST` on a collection answering 201 with the new item — to the
+/// operations on that item (`{collection}/{id}…`), the id taken from the response body, so that a
+/// client generator or a stateful tester (schemathesis) can follow a created post to its schedule,
+/// a queue item to its approval, a key to its revocation.
+pub(crate) fn link_creations(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::link::LinkBuilder;
+    let mut item_operations: Vec<(String, String)> = Vec::new();
+    for (path, item) in &openapi.paths.paths {
+        let Some((collection, _)) = path.split_once("/{id}") else {
+            continue;
+        };
+        let ops = [&item.get, &item.put, &item.post, &item.patch, &item.delete];
+        for op in ops.into_iter().flatten() {
+            if let Some(id) = &op.operation_id {
+                item_operations.push((collection.to_owned(), id.clone()));
+            }
+        }
+    }
+    for (path, item) in &mut openapi.paths.paths {
+        let Some(RefOr::T(created)) = item
+            .post
+            .as_mut()
+            .and_then(|op| op.responses.responses.get_mut("201"))
+        else {
+            continue;
+        };
+        for (_, operation_id) in item_operations.iter().filter(|(c, _)| c == path) {
+            created.links.insert(
+                operation_id.clone(),
+                RefOr::T(
+                    LinkBuilder::new()
+                        .operation_id(operation_id)
+                        .parameter("id", "$response.body#/id")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
 /// A self-contained page rendering the document (no CDN, no build-time download).
 pub(crate) const DOCS_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PostPilot API</title>

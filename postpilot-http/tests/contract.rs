@@ -1452,6 +1452,45 @@ fn every_reference_in_the_document_resolves() {
     assert!(broken.is_empty(), "{broken:#?}");
 }
 
+#[test]
+fn every_creation_links_to_each_operation_on_the_created_item() {
+    let contract = Contract::of_router();
+    let operation_ids: BTreeSet<&str> = contract
+        .operations()
+        .into_iter()
+        .filter_map(|(_, _, op)| op["operationId"].as_str())
+        .collect();
+    let links =
+        |path: &str| contract.doc["paths"][path]["post"]["responses"]["201"]["links"].clone();
+
+    let post_links = links("/api/v1/posts");
+    for target in [
+        "get_posts_id",
+        "patch_posts_id",
+        "delete_posts_id",
+        "post_posts_id_schedule",
+    ] {
+        assert_eq!(post_links[target]["operationId"], target, "{post_links:#}");
+        assert_eq!(post_links[target]["parameters"]["id"], "$response.body#/id");
+    }
+    assert!(links("/api/v1/queue")["post_queue_id_approve"].is_object());
+    assert!(links("/api/v1/api-keys")["delete_api_keys_id"].is_object());
+    for path in [
+        "/api/v1/posts",
+        "/api/v1/queue",
+        "/api/v1/accounts",
+        "/api/v1/api-keys",
+    ] {
+        for (name, link) in links(path).as_object().into_iter().flatten() {
+            let target = link["operationId"].as_str().unwrap_or_default();
+            assert!(
+                operation_ids.contains(target),
+                "{path} links {name} to unknown {target:?}"
+            );
+        }
+    }
+}
+
 // Regression: utoipa derives operationId from the handler's function name, so `list`, `get`, `create`,
 // `update` and `delete` are each shared by several operations; OpenAPI requires operation ids to
 // be unique (client generators collide on them).
