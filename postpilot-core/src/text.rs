@@ -125,14 +125,20 @@ pub fn trimmed_pattern(refused: CharClass, max: usize, required: bool) -> String
 /// Longest label (an account's name or id, an API key's name), in characters.
 pub const MAX_LABEL_CHARS: usize = 255;
 
-/// Validates a one-line label: trimmed, then 1 to `max` characters, no control character.
+/// Validates text that is trimmed and then holds at most `max` characters, none of them in
+/// `refused`; `None` when it is blank ([`trimmed_pattern`] with `required` false).
 ///
 /// # Errors
-/// `field` is blank, too long, or has a control character.
-pub fn parse_label(field: &'static str, text: &str, max: usize) -> Result<String, ValidationError> {
+/// `field` is too long or has a refused character.
+pub fn parse_trimmed(
+    field: &'static str,
+    text: &str,
+    refused: CharClass,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(ValidationError::new(field, "must not be blank"));
+        return Ok(None);
     }
     if text.chars().count() > max {
         return Err(ValidationError::new(
@@ -140,13 +146,22 @@ pub fn parse_label(field: &'static str, text: &str, max: usize) -> Result<String
             format!("must be at most {max} characters"),
         ));
     }
-    if text.chars().any(|c| CONTROL.contains(c)) {
+    if text.chars().any(|c| refused.contains(c)) {
         return Err(ValidationError::new(
             field,
             "must not contain control characters",
         ));
     }
-    Ok(text.to_owned())
+    Ok(Some(text.to_owned()))
+}
+
+/// Validates a one-line label: trimmed, then 1 to `max` characters, no control character.
+///
+/// # Errors
+/// `field` is blank, too long, or has a control character.
+pub fn parse_label(field: &'static str, text: &str, max: usize) -> Result<String, ValidationError> {
+    parse_trimmed(field, text, CONTROL, max)?
+        .ok_or_else(|| ValidationError::new(field, "must not be blank"))
 }
 
 /// The pattern of [`parse_label`] with [`MAX_LABEL_CHARS`].
@@ -252,6 +267,8 @@ pub(crate) mod tests {
             agrees(&trimmed_pattern(CONTROL, max, required), &text, trimmed(&text, CONTROL, max, required))?;
             agrees(&trimmed_pattern(NOTHING, max, required), &text, trimmed(&text, NOTHING, max, required))?;
             agrees(&trimmed_pattern(CONTROL, max, true), &text, parse_label("f", &text, max).is_ok())?;
+            let optional = parse_trimmed("f", &text, CONTROL_BUT_LINE_BREAKS, max).is_ok();
+            agrees(&trimmed_pattern(CONTROL_BUT_LINE_BREAKS, max, false), &text, optional)?;
         }
 
         #[test]

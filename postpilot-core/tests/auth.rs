@@ -697,6 +697,30 @@ async fn a_provisioned_user_cannot_log_in_with_any_password() {
     }
 }
 
+#[tokio::test]
+async fn an_address_accepted_under_an_earlier_rule_still_logs_in() {
+    use postpilot_core::store::{UserChange, UserStore};
+    let e = TestEngine::new();
+    let user = e.user("a@example.com").await;
+    // Non-ASCII local parts were accepted before addresses became ASCII (DECISIONS 30).
+    let change = UserChange {
+        email: Some(Email::normalized("josé@example.com")),
+        updated_at: e.now(),
+        ..UserChange::default()
+    };
+    e.store.change_user(user.id, &change).await.unwrap();
+
+    let logged_in = e.auth().login(" José@Example.com", PASSWORD).await.unwrap();
+
+    assert_eq!(logged_in.id, user.id);
+    assert!(
+        e.auth()
+            .register("josé@example.com", PASSWORD)
+            .await
+            .is_err()
+    );
+}
+
 /// Overwrites a user's stored password hash (as a legacy system would have left it).
 async fn set_hash(e: &TestEngine, user: &postpilot_core::user::User, hash: String) {
     use postpilot_core::store::{UserChange, UserStore};

@@ -1096,6 +1096,39 @@ async fn a_rejection_reason_over_1000_characters_is_a_validation_error() {
     assert_eq!(e.queue().get(u.id, item.id).await.unwrap(), item);
 }
 
+// Regression (found in review): a NUL in a reason reached PostgreSQL, which refuses it in text,
+// and the request failed with a 500 — the memory store accepted it.
+#[tokio::test]
+async fn a_rejection_reason_with_a_control_character_is_a_validation_error_and_changes_nothing() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    for reason in ["a\u{0}b", "line\u{1b}[31m"] {
+        let err = e
+            .queue()
+            .reject(u.id, item.id, Some(reason.to_owned()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Validation(v) if v.field() == "reason"),
+            "{reason:?}: {err:?}"
+        );
+    }
+    assert_eq!(e.queue().get(u.id, item.id).await.unwrap(), item);
+    let kept = e
+        .queue()
+        .reject(u.id, item.id, Some(" too blurry\n\tretake ".to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.rejection_reason.as_deref(),
+        Some("too blurry\n\tretake")
+    );
+}
+
 #[tokio::test]
 async fn regenerating_a_pending_item_is_an_invalid_transition() {
     let e = TestEngine::new();

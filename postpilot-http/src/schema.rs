@@ -125,8 +125,9 @@ component! {
     );
     /// Why a queue item is rejected.
     RejectionReasonText => text(
-        "At most 1,000 characters after trimming; blank means none.",
-        text::trimmed_pattern(text::NOTHING, 1_000, false),
+        "At most 1,000 characters after trimming, no control characters other than line breaks \
+         and tabs; blank means none.",
+        postpilot_core::queue::reason_pattern(),
         None,
     );
     /// An IANA time zone.

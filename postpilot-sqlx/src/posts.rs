@@ -64,7 +64,7 @@ impl TryFrom<PostRow> for Post {
                 .map(MediaUrl::parse)
                 .collect::<Result<_, _>>()
                 .map_err(bad)?,
-            hashtags: Hashtags::parse(&r.hashtags).map_err(bad)?,
+            hashtags: Hashtags::from_stored(r.hashtags),
             status: r.status.parse().map_err(bad)?,
             scheduled_for: r.scheduled_for,
             next_attempt_at: r.next_attempt_at,

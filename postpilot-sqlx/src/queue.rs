@@ -46,7 +46,7 @@ impl TryFrom<QueueRow> for QueueItem {
                 .map(Caption::parse)
                 .transpose()
                 .map_err(bad)?,
-            hashtags: Hashtags::parse(&r.hashtags).map_err(bad)?,
+            hashtags: Hashtags::from_stored(r.hashtags),
             platforms: r
                 .platforms
                 .iter()

@@ -8,7 +8,7 @@ use postpilot_core::user::{Email, User};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{corrupt, store_error};
+use crate::error::store_error;
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -27,7 +27,7 @@ impl TryFrom<UserRow> for User {
     fn try_from(r: UserRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: UserId::from(r.id),
-            email: Email::parse(&r.email).map_err(|e| corrupt("users", e))?,
+            email: Email::normalized(&r.email),
             password_hash: r.password_hash,
             stripe_customer_id: r.stripe_customer_id,
             external_platform_id: r.external_platform_id,

@@ -190,6 +190,21 @@ impl Hashtags {
         Ok(out)
     }
 
+    /// Hashtags as stored: deduplicated but not validated again, since they were validated when
+    /// written, under the rules of the build that wrote them (a later build's narrower rule must
+    /// not make a stored post unreadable).
+    pub fn from_stored<I, S>(tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut out = Self::default();
+        for tag in tags {
+            out.push(Hashtag(tag.into()));
+        }
+        out
+    }
+
     /// Adds a tag unless an equal one (ignoring case) is already present. Returns whether it was
     /// added.
     pub fn push(&mut self, tag: Hashtag) -> bool {

@@ -3,5 +3,5 @@
 mod model;
 mod service;
 
-pub use model::{QueueItem, QueueStatus, parse_platforms};
+pub use model::{MAX_REASON_CHARS, QueueItem, QueueStatus, parse_platforms, reason_pattern};
 pub use service::{Approval, ApproveItem, CreateQueueItem, QueueItemPatch, QueueService};

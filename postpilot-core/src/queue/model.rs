@@ -70,6 +70,19 @@ impl FromStr for QueueStatus {
     }
 }
 
+/// Longest rejection reason, in characters after trimming; it may hold line breaks and tabs but
+/// no other control character ([`reason_pattern`]).
+pub const MAX_REASON_CHARS: usize = 1_000;
+
+/// The JSON Schema `pattern` of a rejection reason (see [`crate::text`]); blank means none.
+pub fn reason_pattern() -> String {
+    crate::text::trimmed_pattern(
+        crate::text::CONTROL_BUT_LINE_BREAKS,
+        MAX_REASON_CHARS,
+        false,
+    )
+}
+
 /// Validates a list of target platforms: at least one, duplicates removed, order kept.
 ///
 /// # Errors

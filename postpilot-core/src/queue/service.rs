@@ -15,6 +15,7 @@ use crate::post::service::{PostService, quota_error};
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
 use crate::queue::{QueueItem, QueueStatus};
 use crate::store::StoreError;
+use crate::text;
 
 /// A new queue item.
 #[derive(Clone, Debug)]
@@ -384,12 +385,15 @@ impl QueueService {
         id: QueueItemId,
         reason: Option<String>,
     ) -> Result<QueueItem> {
-        let reason = reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty());
-        if reason.as_ref().is_some_and(|r| r.chars().count() > 1_000) {
-            return Err(ValidationError::new("reason", "must be at most 1000 characters").into());
-        }
+        let reason = match reason {
+            Some(r) => text::parse_trimmed(
+                "reason",
+                &r,
+                text::CONTROL_BUT_LINE_BREAKS,
+                super::MAX_REASON_CHARS,
+            )?,
+            None => None,
+        };
         let mut item = self.get(user, id).await?;
         item.reject(reason, self.deps.now())?;
         self.save(&item, QueueStatus::Pending).await?;

@@ -80,6 +80,12 @@ impl Email {
         Ok(Self(email))
     }
 
+    /// An address as stored, or as typed at login: trimmed and lower-cased but not validated, so
+    /// that an address accepted under an earlier build's rules still loads and still logs in.
+    pub fn normalized(text: impl AsRef<str>) -> Self {
+        Self(text.as_ref().trim().to_lowercase())
+    }
+
     /// The JSON Schema `pattern` of an address as a client sends it (see [`crate::text`]); the
     /// length is `maxLength` [`MAX_EMAIL_CHARS`].
     pub fn pattern() -> String {
@@ -210,6 +216,16 @@ mod tests {
             Email::parse("  Merchant@Example.COM ").unwrap().as_ref(),
             "merchant@example.com"
         );
+    }
+
+    #[test]
+    fn an_address_from_an_earlier_rule_still_normalises_for_lookup() {
+        assert!(Email::parse("José@Example.com").is_err());
+        assert_eq!(
+            Email::normalized(" José@Example.com ").as_ref(),
+            "josé@example.com"
+        );
+        assert_eq!(Email::normalized("A@B.co"), Email::parse("A@B.co").unwrap());
     }
 
     #[test]

@@ -137,7 +137,10 @@ impl AuthService {
     /// [`Error::Unauthorized`] for an unknown e-mail or a wrong password — the two are
     /// indistinguishable, in answer and in time.
     pub async fn login(&self, email: &str, password: &str) -> Result<User> {
-        let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
+        // Not Email::parse: an address registered under an earlier build's rules must still log
+        // in; a malformed one simply matches no user.
+        let email = Email::normalized(email);
+        let Ok(password) = Password::parse(password) else {
             return Err(Error::Unauthorized);
         };
         let user = self.deps.store.user_by_email(&email).await?;
