@@ -36,6 +36,40 @@ impl CharClass {
         format!("[^{}]", self.regex_ranges())
     }
 
+    /// Like [`CharClass::regex_ranges`], leaving out the characters of `other`.
+    pub fn regex_ranges_without(self, other: CharClass) -> String {
+        let mut out = String::new();
+        let mut run: Option<(char, char)> = None;
+        let flush = |run: &mut Option<(char, char)>, out: &mut String| {
+            if let Some((lo, hi)) = run.take() {
+                escape(out, lo);
+                if hi != lo {
+                    out.push('-');
+                    escape(out, hi);
+                }
+            }
+        };
+        for &(lo, hi) in self.0 {
+            for c in lo..=hi {
+                if other.contains(c) {
+                    flush(&mut run, &mut out);
+                } else {
+                    run = match run {
+                        Some((start, end)) if char::from_u32(u32::from(end) + 1) == Some(c) => {
+                            Some((start, c))
+                        }
+                        _ => {
+                            flush(&mut run, &mut out);
+                            Some((c, c))
+                        }
+                    };
+                }
+            }
+            flush(&mut run, &mut out);
+        }
+        out
+    }
+
     /// The ranges as the inside of a regex character class (`\u0030-\u0039\u005f…`), every
     /// character written as a `\uXXXX` escape so that no engine reads one as syntax.
     pub fn regex_ranges(self) -> String {
@@ -203,6 +237,18 @@ pub(crate) mod tests {
                 "{c:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_class_less_another_leaves_out_exactly_the_others_characters() {
+        assert_eq!(
+            WHITE_SPACE.regex_ranges_without(CONTROL_BUT_LINE_BREAKS),
+            "\\u0009-\\u000a\\u000d\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028-\\u2029\\u202f\\u205f\\u3000"
+        );
+        assert_eq!(
+            CONTROL.regex_ranges_without(NOTHING),
+            CONTROL.regex_ranges()
+        );
     }
 
     #[test]
