@@ -39,33 +39,23 @@ impl CharClass {
     /// Like [`CharClass::regex_ranges`], leaving out the characters of `other`.
     pub fn regex_ranges_without(self, other: CharClass) -> String {
         let mut out = String::new();
-        let mut run: Option<(char, char)> = None;
-        let flush = |run: &mut Option<(char, char)>, out: &mut String| {
-            if let Some((lo, hi)) = run.take() {
-                escape(out, lo);
-                if hi != lo {
-                    out.push('-');
-                    escape(out, hi);
-                }
-            }
-        };
         for &(lo, hi) in self.0 {
+            // The run of kept characters so far; written out when a left-out one ends it.
+            let mut run: Option<(char, char)> = None;
             for c in lo..=hi {
-                if other.contains(c) {
-                    flush(&mut run, &mut out);
-                } else {
-                    run = match run {
-                        Some((start, end)) if char::from_u32(u32::from(end) + 1) == Some(c) => {
-                            Some((start, c))
-                        }
-                        _ => {
-                            flush(&mut run, &mut out);
-                            Some((c, c))
-                        }
-                    };
-                }
+                run = match run {
+                    Some((start, end)) if other.contains(c) => {
+                        push_range(&mut out, start, end);
+                        None
+                    }
+                    _ if other.contains(c) => None,
+                    Some((start, _)) => Some((start, c)),
+                    None => Some((c, c)),
+                };
             }
-            flush(&mut run, &mut out);
+            if let Some((start, end)) = run {
+                push_range(&mut out, start, end);
+            }
         }
         out
     }
@@ -75,23 +65,23 @@ impl CharClass {
     pub fn regex_ranges(self) -> String {
         let mut out = String::new();
         for &(lo, hi) in self.0 {
-            escape(&mut out, lo);
-            if hi != lo {
-                out.push('-');
-                escape(&mut out, hi);
-            }
+            push_range(&mut out, lo, hi);
         }
         out
     }
 }
 
-fn escape(out: &mut String, c: char) {
+/// Writes `lo-hi` (or `lo` alone) as `\uXXXX` escapes.
+fn push_range(out: &mut String, lo: char, hi: char) {
     debug_assert!(
-        u32::from(c) <= 0xFFFF,
+        u32::from(hi) <= 0xFFFF,
         "the classes stay in the basic plane"
     );
     // Writing to a String cannot fail.
-    let _ = write!(out, "\\u{:04x}", u32::from(c));
+    let _ = write!(out, "\\u{:04x}", u32::from(lo));
+    if hi != lo {
+        let _ = write!(out, "-\\u{:04x}", u32::from(hi));
+    }
 }
 
 /// No character at all.
@@ -174,6 +164,35 @@ pub fn parse_trimmed(
     if text.is_empty() {
         return Ok(None);
     }
+    check_chars(field, text, refused, max)?;
+    Ok(Some(text.to_owned()))
+}
+
+/// Like [`parse_trimmed`], but blank is an error ([`trimmed_pattern`] with `required`).
+///
+/// # Errors
+/// `field` is blank, too long, or has a refused character.
+pub fn parse_required(
+    field: &'static str,
+    text: &str,
+    refused: CharClass,
+    max: usize,
+) -> Result<String, ValidationError> {
+    parse_trimmed(field, text, refused, max)?
+        .ok_or_else(|| ValidationError::new(field, "must not be blank"))
+}
+
+/// Checks that `text` has at most `max` characters and none of `refused` (the characters this
+/// module's classes refuse are all control characters, and the message says so).
+///
+/// # Errors
+/// `field` is too long or has a refused character.
+pub fn check_chars(
+    field: &'static str,
+    text: &str,
+    refused: CharClass,
+    max: usize,
+) -> Result<(), ValidationError> {
     if text.chars().count() > max {
         return Err(ValidationError::new(
             field,
@@ -186,16 +205,32 @@ pub fn parse_trimmed(
             "must not contain control characters",
         ));
     }
-    Ok(Some(text.to_owned()))
+    Ok(())
 }
 
-/// Validates a one-line label: trimmed, then 1 to `max` characters, no control character.
+/// Validates a one-line label: trimmed, then 1 to [`MAX_LABEL_CHARS`] characters, no control
+/// character ([`label_pattern`]).
 ///
 /// # Errors
 /// `field` is blank, too long, or has a control character.
-pub fn parse_label(field: &'static str, text: &str, max: usize) -> Result<String, ValidationError> {
-    parse_trimmed(field, text, CONTROL, max)?
-        .ok_or_else(|| ValidationError::new(field, "must not be blank"))
+pub fn parse_label(field: &'static str, text: &str) -> Result<String, ValidationError> {
+    parse_required(field, text, CONTROL, MAX_LABEL_CHARS)
+}
+
+/// Whether `label` is one dot-separated label of a host name: ASCII letters, digits and `-`, not
+/// at either end, 1 to `max` characters ([`host_label_pattern`]).
+pub fn is_host_label(label: &str, max: usize) -> bool {
+    (1..=max).contains(&label.len())
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The pattern of one [`is_host_label`] (unanchored, for composing).
+pub fn host_label_pattern(max: usize) -> String {
+    format!("[0-9A-Za-z](?:[0-9A-Za-z-]{{0,{}}}[0-9A-Za-z])?", max - 2)
 }
 
 /// The pattern of [`parse_label`] with [`MAX_LABEL_CHARS`].
@@ -291,12 +326,7 @@ pub(crate) mod tests {
     fn the_label_pattern_counts_to_the_label_limit() {
         for n in [MAX_LABEL_CHARS, MAX_LABEL_CHARS + 1] {
             let text = format!(" {} ", "x".repeat(n));
-            agrees(
-                &label_pattern(),
-                &text,
-                parse_label("f", &text, MAX_LABEL_CHARS).is_ok(),
-            )
-            .unwrap();
+            agrees(&label_pattern(), &text, parse_label("f", &text).is_ok()).unwrap();
         }
     }
 
@@ -312,7 +342,7 @@ pub(crate) mod tests {
         fn the_trimmed_pattern_agrees_with_trimming_then_counting(text in edgy_text(8), max in 1usize..6, required: bool) {
             agrees(&trimmed_pattern(CONTROL, max, required), &text, trimmed(&text, CONTROL, max, required))?;
             agrees(&trimmed_pattern(NOTHING, max, required), &text, trimmed(&text, NOTHING, max, required))?;
-            agrees(&trimmed_pattern(CONTROL, max, true), &text, parse_label("f", &text, max).is_ok())?;
+            agrees(&trimmed_pattern(CONTROL, max, true), &text, parse_required("f", &text, CONTROL, max).is_ok())?;
             let optional = parse_trimmed("f", &text, CONTROL_BUT_LINE_BREAKS, max).is_ok();
             agrees(&trimmed_pattern(CONTROL_BUT_LINE_BREAKS, max, false), &text, optional)?;
         }

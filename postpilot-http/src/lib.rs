@@ -41,7 +41,9 @@ pub enum ConfigError {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = split(api());
     let timeout = state.0.config.request_timeout;
-    let spec = openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
+    // Built once; `Bytes` so that each request shares it instead of copying the document.
+    let spec =
+        axum::body::Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
     Router::new()
         .merge(api)
         .route(

@@ -21,7 +21,7 @@ impl AccountName {
     /// # Errors
     /// `account_name` is blank, too long or has control characters.
     pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
-        text::parse_label("account_name", text.as_ref(), text::MAX_LABEL_CHARS).map(Self)
+        text::parse_label("account_name", text.as_ref()).map(Self)
     }
 }
 
@@ -36,7 +36,7 @@ impl ExternalAccountId {
     /// # Errors
     /// `account_id_external` is blank, too long or has control characters.
     pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
-        text::parse_label("account_id_external", text.as_ref(), text::MAX_LABEL_CHARS).map(Self)
+        text::parse_label("account_id_external", text.as_ref()).map(Self)
     }
 }
 

@@ -191,7 +191,7 @@ impl ApiKeyName {
     /// # Errors
     /// `name` is blank, too long, or has control characters.
     pub fn parse(text: impl AsRef<str>) -> Result<Self, ValidationError> {
-        crate::text::parse_label("name", text.as_ref(), crate::text::MAX_LABEL_CHARS).map(Self)
+        crate::text::parse_label("name", text.as_ref()).map(Self)
     }
 }
 

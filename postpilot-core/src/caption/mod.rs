@@ -222,25 +222,6 @@ pub mod product_limits {
     pub const TAG_CHARS: usize = 100;
 }
 
-fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), ValidationError> {
-    if text.chars().count() > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if text
-        .chars()
-        .any(|c| text::CONTROL_BUT_LINE_BREAKS.contains(c))
-    {
-        return Err(ValidationError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(())
-}
-
 fn check_list(
     field: &'static str,
     items: &[String],
@@ -258,18 +239,20 @@ fn check_list(
         .try_for_each(|item| check_text(field, item, max_len))
 }
 
+fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), ValidationError> {
+    text::check_chars(field, text, text::CONTROL_BUT_LINE_BREAKS, max)
+}
+
 impl TryFrom<ProductDataWire> for ProductData {
     type Error = ValidationError;
 
     fn try_from(w: ProductDataWire) -> Result<Self, Self::Error> {
-        let title = w.title.trim().to_owned();
-        if title.is_empty() {
-            return Err(ValidationError::new(
-                "product_data.title",
-                "must not be blank",
-            ));
-        }
-        check_text("product_data.title", &title, product_limits::TITLE_CHARS)?;
+        let title = text::parse_required(
+            "product_data.title",
+            &w.title,
+            text::CONTROL_BUT_LINE_BREAKS,
+            product_limits::TITLE_CHARS,
+        )?;
         if let Some(d) = &w.description {
             check_text(
                 "product_data.description",

@@ -11,10 +11,6 @@ use crate::text::{self, CONTROL_BUT_LINE_BREAKS, HASHTAG, WHITE_SPACE};
 /// limit is checked by [`PlatformRules`](crate::platform::PlatformRules).
 pub const MAX_CAPTION_CHARS: usize = 63_206;
 
-fn has_forbidden_control(text: &str) -> bool {
-    text.chars().any(|c| CONTROL_BUT_LINE_BREAKS.contains(c))
-}
-
 /// A post's caption: non-blank text of at most [`MAX_CAPTION_CHARS`] characters without control
 /// characters (other than line breaks and tabs).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,18 +27,7 @@ impl Caption {
         if text.trim().is_empty() {
             return Err(ValidationError::new("content", "must not be blank"));
         }
-        if text.chars().count() > MAX_CAPTION_CHARS {
-            return Err(ValidationError::new(
-                "content",
-                format!("must be at most {MAX_CAPTION_CHARS} characters"),
-            ));
-        }
-        if has_forbidden_control(&text) {
-            return Err(ValidationError::new(
-                "content",
-                "must not contain control characters",
-            ));
-        }
+        text::check_chars("content", &text, CONTROL_BUT_LINE_BREAKS, MAX_CAPTION_CHARS)?;
         Ok(Self(text))
     }
 
@@ -348,14 +333,7 @@ impl MediaUrl {
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
         };
-        let host_ok = !host.is_empty()
-            && host.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
+        let host_ok = host.split('.').all(|label| text::is_host_label(label, 63));
         if !host_ok {
             return invalid("a media URL must have a valid host name");
         }
@@ -372,7 +350,7 @@ impl MediaUrl {
     /// The JSON Schema `pattern` of a media URL (see [`text`]); the length is `maxLength`
     /// [`MAX_URL_LEN`].
     pub fn pattern() -> String {
-        let label = "[0-9A-Za-z](?:[0-9A-Za-z-]{0,61}[0-9A-Za-z])?";
+        let label = text::host_label_pattern(63);
         // A u16 other than 0, as `str::parse::<u16>` reads it: an optional `+`, leading zeros.
         let port = "\\+?0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
         let rest = format!(

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::ValidationError;
 use crate::id::{RefreshTokenId, TokenFamilyId, UserId};
-use crate::text::{CharClass, WHITE_SPACE};
+use crate::text::{self, CharClass, WHITE_SPACE};
 
 /// Longest accepted e-mail address, in characters (RFC 5321's path limit less the brackets).
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -62,14 +62,9 @@ impl Email {
             return invalid();
         };
         let domain_ok = domain.contains('.')
-            && domain.split('.').all(|label| {
-                !label.is_empty()
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
+            && domain
+                .split('.')
+                .all(|label| text::is_host_label(label, MAX_EMAIL_CHARS));
         let local_ok = (1..=64).contains(&local.len())
             && !local.starts_with('.')
             && !local.ends_with('.')
@@ -91,7 +86,7 @@ impl Email {
     pub fn pattern() -> String {
         let ws = WHITE_SPACE.regex_ranges();
         let c = EMAIL_LOCAL.regex_ranges();
-        let label = "[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?";
+        let label = text::host_label_pattern(MAX_EMAIL_CHARS);
         format!("^[{ws}]*[{c}](?:[{c}.]{{0,62}}[{c}])?@{label}(?:\\.{label})+[{ws}]*$")
     }
 }
