@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::scopes;
 use crate::state::{AppState, HttpConfig};
 
 /// The claims of an access token.
@@ -79,10 +80,12 @@ impl JwtKeys {
         Ok((token, self.ttl_secs))
     }
 
-    /// The user an access token names, if it is valid.
+    /// The user an access token names, if it is valid: signature, algorithm, `exp`, `nbf`,
+    /// `iss` and `aud`, the header's `typ` (`JWT`) and the claim's (`access`).
     pub(crate) fn verify(&self, token: &str) -> Option<UserId> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        (data.claims.typ == "access").then(|| UserId::from(data.claims.sub))
+        (data.header.typ.as_deref() == Some("JWT") && data.claims.typ == "access")
+            .then(|| UserId::from(data.claims.sub))
     }
 }
 
@@ -93,27 +96,29 @@ impl std::fmt::Debug for JwtKeys {
 }
 
 /// The authenticated caller of a protected route: a user with an access token (every scope), or
-/// an API key (its scopes; pro and enterprise plans only).
+/// an API key holding every scope the matched route needs ([`crate::scopes`]; pro and
+/// enterprise plans only).
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// The user acted for.
     pub user_id: UserId,
-    /// The key's scopes; `None` for a session (access token).
-    scopes: Option<Vec<Scope>>,
 }
 
-impl Caller {
-    /// Refuses an API key without `scope` (403).
-    ///
-    /// # Errors
-    /// 403 naming the scope.
-    pub fn require(&self, scope: Scope) -> ApiResult<()> {
-        match &self.scopes {
-            Some(scopes) if !scopes.contains(&scope) => Err(ApiError::forbidden(format!(
-                "this API key lacks the {scope} scope"
-            ))),
-            _ => Ok(()),
-        }
+/// Refuses an API key that lacks a scope the matched route needs (see [`crate::scopes`]), or
+/// that calls a route API keys may not call at all.
+fn check_route_scopes(parts: &Parts, held: &[Scope]) -> ApiResult<()> {
+    let required = parts
+        .extensions
+        .get::<MatchedPath>()
+        .and_then(|path| scopes::required(&parts.method, path.as_str()))
+        .ok_or_else(|| {
+            ApiError::forbidden("this route does not take API keys; use an access token")
+        })?;
+    match required.iter().find(|scope| !held.contains(scope)) {
+        Some(scope) => Err(ApiError::forbidden(format!(
+            "this API key lacks the {scope} scope"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -151,18 +156,15 @@ impl FromRequestParts<AppState> for Caller {
                 .and_then(|t| state.0.jwt.verify(t))
                 .ok_or_else(ApiError::unauthorized)?;
             limited(state, &format!("user:{user_id}"))?;
-            return Ok(Self {
-                user_id,
-                scopes: None,
-            });
+            return Ok(Self { user_id });
         }
         if let Some(key) = parts.headers.get("x-api-key") {
             let key = key.to_str().map_err(|_| ApiError::unauthorized())?;
             let authenticated = state.0.engine.api_keys().authenticate(key).await?;
+            check_route_scopes(parts, &authenticated.scopes)?;
             limited(state, &format!("key:{}", authenticated.key_id))?;
             return Ok(Self {
                 user_id: authenticated.user_id,
-                scopes: Some(authenticated.scopes),
             });
         }
         Err(ApiError::unauthorized())

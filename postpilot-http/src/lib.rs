@@ -8,16 +8,18 @@ mod limit;
 mod openapi;
 mod routes;
 mod schema;
+mod scopes;
 mod state;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer as Set;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -41,6 +43,9 @@ pub enum ConfigError {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = split(api());
     let timeout = state.0.config.request_timeout;
+    let hsts = state.0.config.hsts_max_age.and_then(|max_age| {
+        HeaderValue::from_str(&format!("max-age={}; includeSubDomains", max_age.as_secs())).ok()
+    });
     // Built once; `Bytes` so that each request shares it instead of copying the document.
     let spec =
         axum::body::Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
@@ -50,7 +55,33 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(move || async move { ([("content-type", "application/json")], spec) }),
         )
-        .route("/docs", get(|| async { Html(openapi::DOCS_PAGE) }))
+        .route(
+            "/docs",
+            get(|| async {
+                (
+                    [(header::CONTENT_SECURITY_POLICY, openapi::DOCS_CSP)],
+                    Html(openapi::DOCS_PAGE),
+                )
+            }),
+        )
+        .route(
+            "/docs/app.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    openapi::DOCS_SCRIPT,
+                )
+            }),
+        )
+        .route(
+            "/docs/app.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    openapi::DOCS_STYLE,
+                )
+            }),
+        )
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
@@ -73,6 +104,34 @@ pub fn router(state: AppState) -> Router {
             )
             .into_response()
         }))
+        // The headers every response carries (OWASP's REST and secure-headers guidance): no
+        // caching unless a route says otherwise (token and key responses must never be cached,
+        // RFC 6749 §5.1), no MIME sniffing, no referrer, no framing (`X-Frame-Options` for old
+        // browsers, CSP `frame-ancestors` for current ones; a JSON answer loads nothing at all),
+        // and HSTS when the operator serves HTTPS and configured it.
+        .layer(Set::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(Set::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(Set::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(Set::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(Set::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(tower::util::option_layer(hsts.map(|value| {
+            Set::overriding(header::STRICT_TRANSPORT_SECURITY, value)
+        })))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -84,6 +143,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = api.split_for_parts();
+    openapi::publish_scopes(&mut document);
     openapi::complete(&mut document);
     openapi::link_creations(&mut document);
     (router, document)

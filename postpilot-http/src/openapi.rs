@@ -138,6 +138,41 @@ pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Writes the scopes each operation needs from an API key (the table the extractor enforces,
+/// [`crate::scopes`]) into its `api_key` security requirement. An operation annotated as taking
+/// API keys but absent from the table keeps an empty list (and refuses every key): the scope
+/// matrix test fails on it.
+pub(crate) fn publish_scopes(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    for (path, item) in &mut openapi.paths.paths {
+        let ops = [
+            (axum::http::Method::GET, item.get.as_mut()),
+            (axum::http::Method::POST, item.post.as_mut()),
+            (axum::http::Method::PUT, item.put.as_mut()),
+            (axum::http::Method::PATCH, item.patch.as_mut()),
+            (axum::http::Method::DELETE, item.delete.as_mut()),
+        ];
+        for (method, op) in ops {
+            let Some(security) = op.and_then(|op| op.security.as_mut()) else {
+                continue;
+            };
+            let takes_key = |r: &SecurityRequirement| {
+                serde_json::to_value(r).is_ok_and(|v| v.get("api_key").is_some())
+            };
+            let Some(scopes) = crate::scopes::required(&method, path) else {
+                continue;
+            };
+            if security.iter().any(takes_key) {
+                security.retain(|r| !takes_key(r));
+                security.push(SecurityRequirement::new(
+                    "api_key",
+                    scopes.iter().map(|s| s.as_str()),
+                ));
+            }
+        }
+    }
+}
+
 /// Links every creation — a `POST` on a collection answering 201 with the new item — to the
 /// operations on that item (`{collection}/{id}…`), the id taken from the response body, so that a
 /// client generator or a stateful tester (schemathesis) can follow a created post to its schedule,
@@ -179,20 +214,17 @@ pub(crate) fn link_creations(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// A self-contained page rendering the document (no CDN, no build-time download).
+/// A self-contained page rendering the document (no CDN, no build-time download). Its script and
+/// styles are served beside it ([`DOCS_SCRIPT`], [`DOCS_STYLE`]) so that its
+/// Content-Security-Policy ([`DOCS_CSP`]) needs no `unsafe-inline`.
 pub(crate) const DOCS_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PostPilot API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1f1f2e;background:#fdf7fb}
-header{background:#ec4899;color:#fff;padding:1.2rem 2rem}h1{margin:0;font-size:1.5rem}
-main{max-width:960px;margin:0 auto;padding:1rem 2rem}section{background:#fff;border-radius:10px;margin:.8rem 0;padding:.8rem 1.2rem;box-shadow:0 1px 3px #0001}
-.m{display:inline-block;min-width:4.5rem;font-weight:700;text-transform:uppercase;font-size:.8rem}
-.get{color:#0a7}.post{color:#06c}.patch{color:#c70}.delete{color:#c23}
-code{background:#f4eef3;padding:.1rem .3rem;border-radius:4px}details{margin:.3rem 0}pre{overflow:auto;background:#f7f3f6;padding:.6rem;border-radius:6px;font-size:.8rem}
-</style></head><body><header><h1>PostPilot API</h1><div id="d"></div></header><main id="api">Loading…</main>
-<script>
-fetch('/api/v1/openapi.json').then(r=>r.json()).then(doc=>{
+<link rel="stylesheet" href="/docs/app.css"></head><body><header><h1>PostPilot API</h1><div id="d"></div><a href="/api/v1/openapi.json">/api/v1/openapi.json</a></header><main id="api">Loading…</main>
+<script src="/docs/app.js"></script></body></html>"#;
+
+/// The docs page's script.
+pub(crate) const DOCS_SCRIPT: &str = r#"fetch('/api/v1/openapi.json').then(r=>r.json()).then(doc=>{
  document.getElementById('d').textContent=doc.info.description||'';
  const main=document.getElementById('api');main.textContent='';
  const esc=s=>String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
@@ -204,4 +236,17 @@ fetch('/api/v1/openapi.json').then(r=>r.json()).then(doc=>{
   <details><summary>details</summary><pre>${esc(JSON.stringify(op,null,2))}</pre></details>`;
   main.appendChild(s);}}
 }).catch(e=>{document.getElementById('api').textContent='Could not load the OpenAPI document: '+e});
-</script></body></html>"#;
+"#;
+
+/// The docs page's styles.
+pub(crate) const DOCS_STYLE: &str = r#"body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1f1f2e;background:#fdf7fb}
+header{background:#ec4899;color:#fff;padding:1.2rem 2rem}h1{margin:0;font-size:1.5rem}
+main{max-width:960px;margin:0 auto;padding:1rem 2rem}section{background:#fff;border-radius:10px;margin:.8rem 0;padding:.8rem 1.2rem;box-shadow:0 1px 3px #0001}
+.m{display:inline-block;min-width:4.5rem;font-weight:700;text-transform:uppercase;font-size:.8rem}
+.get{color:#0a7}.post{color:#06c}.patch{color:#c70}.delete{color:#c23}
+code{background:#f4eef3;padding:.1rem .3rem;border-radius:4px}details{margin:.3rem 0}pre{overflow:auto;background:#f7f3f6;padding:.6rem;border-radius:6px;font-size:.8rem}
+"#;
+
+/// The docs page's policy: its own script, styles and the document, nothing else.
+pub(crate) const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

@@ -30,6 +30,9 @@ pub struct HttpConfig {
     pub auth_rate_limit_per_min: u32,
     /// Longest a request may take before it is answered 503 (default 30 s).
     pub request_timeout: Duration,
+    /// `Strict-Transport-Security: max-age=…` on every response; set it only when the server is
+    /// reached over HTTPS (default: off).
+    pub hsts_max_age: Option<Duration>,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -50,6 +53,7 @@ impl fmt::Debug for HttpConfig {
             .field("rate_limit_per_min", &self.rate_limit_per_min)
             .field("auth_rate_limit_per_min", &self.auth_rate_limit_per_min)
             .field("request_timeout", &self.request_timeout)
+            .field("hsts_max_age", &self.hsts_max_age)
             .finish()
     }
 }
@@ -67,6 +71,7 @@ impl HttpConfig {
             rate_limit_per_min: 600,
             auth_rate_limit_per_min: 20,
             request_timeout: Duration::from_secs(30),
+            hsts_max_age: None,
         }
     }
 }

@@ -274,6 +274,20 @@ async fn a_token_whose_typ_is_not_access_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_whose_header_typ_is_not_jwt_is_refused() {
+    let app = TestApp::new();
+    let (_, id) = user(&app, "header-typ@example.com").await;
+    for typ in [Some("at+jwt"), Some("jwt+refresh"), Some(""), None] {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = typ.map(str::to_owned);
+        let token =
+            jsonwebtoken::encode(&header, &claims(&id), &EncodingKey::from_secret(JWT_SECRET))
+                .unwrap();
+        assert_bearer_refused(&app, &format!("header typ {typ:?}"), &token).await;
+    }
+}
+
+#[tokio::test]
 async fn a_valid_token_signed_with_another_secret_is_refused() {
     let app = TestApp::new();
     let (_, id) = user(&app, "secret@example.com").await;

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId, SocialAccount};
-use postpilot_core::api_key::Scope;
 use postpilot_core::crypto::SecretString;
 use postpilot_core::id::AccountId;
 use serde::{Deserialize, Serialize};
@@ -79,7 +78,6 @@ async fn connect(
     caller: Caller,
     ApiJson(body): ApiJson<ConnectBody>,
 ) -> ApiResult<(StatusCode, Json<AccountDto>)> {
-    caller.require(Scope::AccountsWrite)?;
     let request = ConnectAccount {
         platform: body.platform.parse().map_err(postpilot_core::Error::from)?,
         account_name: AccountName::parse(&body.account_name)
@@ -106,7 +104,6 @@ async fn list(
     caller: Caller,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<AccountDto>>> {
-    caller.require(Scope::AccountsRead)?;
     let page = state
         .engine()
         .accounts()
@@ -124,7 +121,6 @@ async fn get(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<AccountDto>> {
-    caller.require(Scope::AccountsRead)?;
     let account = state
         .engine()
         .accounts()
@@ -142,7 +138,6 @@ async fn disconnect(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<AccountDto>> {
-    caller.require(Scope::AccountsWrite)?;
     let account = state
         .engine()
         .accounts()

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use postpilot_core::analytics::{AnalyticsOverview, PostMetrics};
-use postpilot_core::api_key::Scope;
 use postpilot_core::id::PostId;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -82,7 +81,6 @@ impl From<PostMetrics> for MetricsDto {
 #[utoipa::path(get, path = "/analytics/overview", tag = "analytics", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = OverviewDto), (status = 401, body = Problem)))]
 async fn overview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<OverviewDto>> {
-    caller.require(Scope::AnalyticsRead)?;
     Ok(Json(
         state
             .engine()
@@ -102,7 +100,6 @@ async fn posts(
     caller: Caller,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Paged<MetricsDto>>> {
-    caller.require(Scope::AnalyticsRead)?;
     let page = state
         .engine()
         .analytics()
@@ -120,7 +117,6 @@ async fn post(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<MetricsDto>> {
-    caller.require(Scope::AnalyticsRead)?;
     Ok(Json(
         state
             .engine()

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use postpilot_core::api_key::Scope;
 use postpilot_core::id::{AccountId, PostId};
 use postpilot_core::post::{CreatePost, Post, PostFilter, PostPatch};
 use serde::{Deserialize, Serialize};
@@ -153,7 +152,6 @@ async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreatePostBody>,
 ) -> ApiResult<(StatusCode, Json<PostDto>)> {
-    caller.require(Scope::PostsWrite)?;
     let post = state
         .engine()
         .posts()
@@ -180,7 +178,6 @@ async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<PostDto>>> {
-    caller.require(Scope::PostsRead)?;
     let filter = PostFilter {
         status: query
             .status
@@ -217,7 +214,6 @@ async fn calendar(
     caller: Caller,
     ApiQuery(query): ApiQuery<CalendarQuery>,
 ) -> ApiResult<Json<BTreeMap<String, Vec<PostDto>>>> {
-    caller.require(Scope::PostsRead)?;
     let tz = match query.tz.as_deref() {
         None => chrono_tz::UTC,
         Some(name) => name
@@ -250,7 +246,6 @@ async fn get(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PostDto>> {
-    caller.require(Scope::PostsRead)?;
     Ok(Json(
         state
             .engine()
@@ -272,7 +267,6 @@ async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PatchPostBody>,
 ) -> ApiResult<Json<PostDto>> {
-    caller.require(Scope::PostsWrite)?;
     let post = state
         .engine()
         .posts()
@@ -299,7 +293,6 @@ async fn delete(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::PostsWrite)?;
     state
         .engine()
         .posts()
@@ -319,7 +312,6 @@ async fn schedule(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SchedulePostBody>,
 ) -> ApiResult<Json<PostDto>> {
-    caller.require(Scope::PostsWrite)?;
     let post = state
         .engine()
         .posts()

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use postpilot_core::api_key::Scope;
 use postpilot_core::caption::{ProductData, Tone};
 use postpilot_core::id::{AccountId, QueueItemId};
 use postpilot_core::queue::{
@@ -198,7 +197,6 @@ async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateQueueItemBody>,
 ) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
-    caller.require(Scope::QueueWrite)?;
     let item = state
         .engine()
         .queue()
@@ -225,7 +223,6 @@ async fn generate(
     caller: Caller,
     ApiJson(body): ApiJson<GenerateQueueItemBody>,
 ) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
-    caller.require(Scope::QueueWrite)?;
     let item = state
         .engine()
         .queue()
@@ -248,7 +245,6 @@ async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<QueueItemDto>>> {
-    caller.require(Scope::QueueRead)?;
     let status = query
         .status
         .as_deref()
@@ -276,7 +272,6 @@ async fn get(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<QueueItemDto>> {
-    caller.require(Scope::QueueRead)?;
     Ok(Json(
         state
             .engine()
@@ -298,7 +293,6 @@ async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PatchQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
-    caller.require(Scope::QueueWrite)?;
     let platforms = body.platforms.as_deref().map(platforms).transpose()?;
     let item = state
         .engine()
@@ -326,7 +320,6 @@ async fn delete(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::QueueWrite)?;
     state
         .engine()
         .queue()
@@ -346,7 +339,6 @@ async fn approve(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ApproveQueueItemBody>,
 ) -> ApiResult<Json<ApprovalDto>> {
-    caller.require(Scope::QueueWrite)?;
     let approval = state
         .engine()
         .queue()
@@ -376,7 +368,6 @@ async fn reject(
     ApiPath(id): ApiPath<Uuid>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<RejectQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
-    caller.require(Scope::QueueWrite)?;
     let item = state
         .engine()
         .queue()
@@ -396,7 +387,6 @@ async fn regenerate(
     ApiPath(id): ApiPath<Uuid>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<RegenerateQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
-    caller.require(Scope::QueueWrite)?;
     let item = state
         .engine()
         .queue()

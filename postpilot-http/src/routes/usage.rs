@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use postpilot_core::api_key::Scope;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -33,7 +32,6 @@ pub(crate) struct UsageDto {
 #[utoipa::path(get, path = "/usage", tag = "usage", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = UsageDto), (status = 401, body = crate::error::Problem)))]
 async fn usage(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<UsageDto>> {
-    caller.require(Scope::AnalyticsRead)?;
     let u = state.engine().usage().usage(caller.user_id).await?;
     Ok(Json(UsageDto {
         plan: u.plan.to_string(),

@@ -1,0 +1,62 @@
+//! The scopes an API key needs, per operation: one table, enforced by the [`Caller`] extractor
+//! and published in the OpenAPI document.
+//!
+//! The table is the only place a scope is named for a route. A route missing from it refuses
+//! every API key (fail closed), and `tests/scope_matrix.rs` walks every operation of the
+//! OpenAPI document against every set of scopes, so a new route cannot forget its scope.
+//! A route that creates or schedules posts needs `posts:write`, whatever else it needs:
+//! approving a queue item creates posts, so it needs `queue:write` and `posts:write`.
+//!
+//! [`Caller`]: crate::Caller
+
+use axum::http::Method;
+use postpilot_core::api_key::Scope;
+
+use Scope::{
+    AccountsRead, AccountsWrite, AnalyticsRead, PostsRead, PostsWrite, QueueRead, QueueWrite,
+};
+
+/// `(method, path template, scopes)` for every operation an API key may call.
+const REQUIRED: &[(Method, &str, &[Scope])] = &[
+    (Method::GET, "/api/v1/accounts", &[AccountsRead]),
+    (Method::POST, "/api/v1/accounts", &[AccountsWrite]),
+    (Method::GET, "/api/v1/accounts/{id}", &[AccountsRead]),
+    (Method::DELETE, "/api/v1/accounts/{id}", &[AccountsWrite]),
+    (Method::GET, "/api/v1/posts", &[PostsRead]),
+    (Method::POST, "/api/v1/posts", &[PostsWrite]),
+    (Method::GET, "/api/v1/posts/calendar", &[PostsRead]),
+    (Method::GET, "/api/v1/posts/{id}", &[PostsRead]),
+    (Method::PATCH, "/api/v1/posts/{id}", &[PostsWrite]),
+    (Method::DELETE, "/api/v1/posts/{id}", &[PostsWrite]),
+    (Method::POST, "/api/v1/posts/{id}/schedule", &[PostsWrite]),
+    (Method::GET, "/api/v1/queue", &[QueueRead]),
+    (Method::POST, "/api/v1/queue", &[QueueWrite]),
+    (Method::POST, "/api/v1/queue/generate", &[QueueWrite]),
+    (Method::GET, "/api/v1/queue/{id}", &[QueueRead]),
+    (Method::PATCH, "/api/v1/queue/{id}", &[QueueWrite]),
+    (Method::DELETE, "/api/v1/queue/{id}", &[QueueWrite]),
+    (
+        Method::POST,
+        "/api/v1/queue/{id}/approve",
+        &[QueueWrite, PostsWrite],
+    ),
+    (Method::POST, "/api/v1/queue/{id}/reject", &[QueueWrite]),
+    (Method::POST, "/api/v1/queue/{id}/regenerate", &[QueueWrite]),
+    (Method::GET, "/api/v1/analytics/overview", &[AnalyticsRead]),
+    (Method::GET, "/api/v1/analytics/posts", &[AnalyticsRead]),
+    (
+        Method::GET,
+        "/api/v1/analytics/posts/{id}",
+        &[AnalyticsRead],
+    ),
+    (Method::GET, "/api/v1/usage", &[AnalyticsRead]),
+];
+
+/// The scopes an API key needs for `method` on the route `path` (its template, as matched);
+/// `None` when API keys may not call it at all.
+pub(crate) fn required(method: &Method, path: &str) -> Option<&'static [Scope]> {
+    REQUIRED
+        .iter()
+        .find(|(m, p, _)| m == method && *p == path)
+        .map(|(_, _, scopes)| *scopes)
+}
