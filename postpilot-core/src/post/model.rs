@@ -155,11 +155,18 @@ pub struct NewPost {
     pub hashtags: Hashtags,
 }
 
-/// Checks that `at` is a valid publication time: strictly after `now`, at most a year ahead.
+/// Checks that `at` is a valid publication time: strictly after `now`, at most a year ahead,
+/// and not a leap second (`…:60`, which chrono parses but most clients cannot read back).
 ///
 /// # Errors
-/// `scheduled_for` is in the past (or now) or too far ahead.
+/// `scheduled_for` is in the past (or now), too far ahead, or a leap second.
 pub fn check_schedule_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ValidationError> {
+    if at.timestamp_subsec_nanos() >= 1_000_000_000 {
+        return Err(ValidationError::new(
+            "scheduled_for",
+            "must not be a leap second (:60)",
+        ));
+    }
     if at <= now {
         return Err(ValidationError::new(
             "scheduled_for",

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::{AuthAttempt, SessionUser};
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, RawBody, json_from_slice};
+use crate::routes::not_null;
 use crate::routes::webhooks::verify_platform_signature;
 use crate::schema::*;
 use crate::state::AppState;
@@ -65,10 +66,14 @@ pub(crate) struct Me {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MePatch {
-    #[schema(value_type = Option<EmailText>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = EmailText)]
     email: Option<String>,
-    #[schema(value_type = Option<PasswordText>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = PasswordText)]
     password: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = String)]
     current_password: Option<String>,
 }
 

@@ -69,3 +69,16 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// Deserialises a field that may be left out (`None`) but is never `null`: an explicit `null`
+/// is refused, naming the field, instead of being read as "unchanged". Use with
+/// `#[serde(default, deserialize_with = "not_null")]`.
+pub(crate) fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)?.map(Some).ok_or_else(|| {
+        serde::de::Error::custom("must not be null (leave the field out to keep it)")
+    })
+}

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{Paged, Paging, nullable};
+use crate::routes::{Paged, Paging, not_null, nullable};
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -95,11 +95,14 @@ pub(crate) struct CreatePostBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchPostBody {
-    #[schema(value_type = Option<CaptionText>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = CaptionText)]
     content: Option<String>,
-    #[schema(value_type = Option<Vec<MediaUrlText>>, max_items = 35)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Vec<MediaUrlText>, max_items = 35)]
     media_urls: Option<Vec<String>>,
-    #[schema(value_type = Option<Vec<HashtagText>>, max_items = 100)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Vec<HashtagText>, max_items = 100)]
     hashtags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]

@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
 use crate::routes::posts::PostDto;
-use crate::routes::{Paged, Paging};
+use crate::routes::{Paged, Paging, not_null};
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -94,7 +94,8 @@ pub(crate) struct CreateQueueItemBody {
     product_data: ProductData,
     #[schema(value_type = Vec<PlatformName>, min_items = 1)]
     platforms: Vec<String>,
-    #[schema(value_type = Option<CaptionText>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = CaptionText)]
     ai_generated_content: Option<String>,
     #[serde(default)]
     #[schema(value_type = Vec<HashtagText>, max_items = 100)]
@@ -118,13 +119,17 @@ pub(crate) struct GenerateQueueItemBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchQueueItemBody {
-    #[schema(value_type = Option<CaptionText>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = CaptionText)]
     ai_generated_content: Option<String>,
-    #[schema(value_type = Option<Vec<HashtagText>>, max_items = 100)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Vec<HashtagText>, max_items = 100)]
     hashtags: Option<Vec<String>>,
-    #[schema(value_type = Option<Vec<PlatformName>>, min_items = 1)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Vec<PlatformName>, min_items = 1)]
     platforms: Option<Vec<String>>,
-    #[schema(value_type = Option<ProductDataSchema>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = ProductDataSchema)]
     product_data: Option<ProductData>,
 }
 
