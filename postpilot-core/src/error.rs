@@ -110,6 +110,10 @@ pub enum Error {
     /// Missing or wrong credentials.
     #[error("unauthorized")]
     Unauthorized,
+    /// A provision named an e-mail that a self-registered account holds: the account is not
+    /// linked on the strength of the e-mail; its owner must link it, signed in.
+    #[error("the e-mail belongs to an account its owner must link to the platform")]
+    PlatformLinkRequired(crate::id::UserId),
     /// A port failed (storage down, caption generator unreachable, …). The cause is for logs only.
     #[error("{what} unavailable")]
     Unavailable {

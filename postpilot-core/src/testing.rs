@@ -45,6 +45,7 @@ pub fn user() -> User {
         stripe_customer_id: None,
         external_platform_id: None,
         external_store_id: None,
+        session_epoch: 0,
         created_at: t0(),
         updated_at: t0(),
     }
@@ -1078,6 +1079,7 @@ pub async fn subscriptions_upsert_per_user(store: Arc<dyn Store>) {
         current_period_start: Some(t0()),
         current_period_end: Some(t0() + Duration::days(30)),
         cancel_at_period_end: false,
+        last_event_rank: None,
         created_at: t0(),
         updated_at: t0(),
     };
@@ -1244,15 +1246,168 @@ pub async fn concurrent_refreshes_succeed_once(store: Arc<dyn Store>) {
     assert_eq!(fresh, 1);
 }
 
-/// Webhook events: recorded once per source and id, and seen afterwards.
-pub async fn webhook_events_are_recorded_once(store: Arc<dyn Store>) {
+/// Webhook events: claimed once, in progress while the claim lives, done once finished; a
+/// released or lapsed claim is claimable again; sources are separate.
+pub async fn webhook_events_are_claimed_once_and_finished(store: Arc<dyn Store>) {
+    use crate::store::WebhookClaim::{Claimed, Done, InProgress};
     let event = format!("evt_{}", Uuid::new_v4().simple());
-    assert!(!ok!(store.webhook_event_seen("stripe", &event)));
-    assert!(ok!(store.record_webhook_event("stripe", &event, t0())));
-    assert!(!ok!(store.record_webhook_event("stripe", &event, t0())));
-    assert!(ok!(store.webhook_event_seen("stripe", &event)));
-    assert!(!ok!(store.webhook_event_seen("platform", &event)));
-    assert!(ok!(store.record_webhook_event("platform", &event, t0())));
+    let lease = t0() + Duration::seconds(60);
+    assert_eq!(
+        ok!(store.claim_webhook_event("stripe", &event, t0(), lease)),
+        Claimed
+    );
+    assert_eq!(
+        ok!(store.claim_webhook_event("stripe", &event, t0(), lease)),
+        InProgress
+    );
+    assert_eq!(
+        ok!(store.claim_webhook_event("platform", &event, t0(), lease)),
+        Claimed
+    );
+    // A failed application gives the claim up: the retry claims it at once.
+    ok!(store.release_webhook_event("platform", &event));
+    assert_eq!(
+        ok!(store.claim_webhook_event("platform", &event, t0(), lease)),
+        Claimed
+    );
+    // A holder that died: the claim lapses, and the next delivery takes it over.
+    let later = lease + Duration::seconds(1);
+    let second_lease = later + Duration::seconds(60);
+    assert_eq!(
+        ok!(store.claim_webhook_event("stripe", &event, later, second_lease)),
+        Claimed
+    );
+    ok!(store.finish_webhook_event("stripe", &event, later));
+    ok!(store.release_webhook_event("stripe", &event));
+    let much_later = later + Duration::days(30);
+    assert_eq!(
+        ok!(store.claim_webhook_event("stripe", &event, much_later, much_later)),
+        Done
+    );
+}
+
+/// Twenty concurrent deliveries of one event: exactly one claims it.
+pub async fn concurrent_deliveries_of_an_event_claim_it_once(store: Arc<dyn Store>) {
+    let event = format!("evt_{}", Uuid::new_v4().simple());
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let event = event.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_webhook_event("stripe", &event, t0(), t0() + Duration::seconds(60))
+                    .await
+            })
+        })
+        .collect();
+    let mut claimed = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(crate::store::WebhookClaim::Claimed) => claimed += 1,
+            Ok(crate::store::WebhookClaim::InProgress) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(claimed, 1);
+}
+
+/// A subscription write ranked below the stored rank (an older billing event) writes nothing;
+/// an unranked write keeps the stored rank.
+pub async fn subscription_writes_ranked_below_the_last_event_are_refused(store: Arc<dyn Store>) {
+    let u = user();
+    ok!(store.insert_user(&u));
+    let mut s = Subscription {
+        id: id(),
+        user_id: u.id,
+        stripe_subscription_id: Some(format!("sub_r{}", u.id.as_uuid().simple())),
+        status: SubscriptionStatus::Canceled,
+        plan: PlanTier::Pro,
+        current_period_start: None,
+        current_period_end: None,
+        cancel_at_period_end: false,
+        last_event_rank: Some(100),
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    assert!(ok!(store.upsert_subscription(&s)));
+    let mut older = s.clone();
+    older.status = SubscriptionStatus::Active;
+    older.last_event_rank = Some(99);
+    assert!(!ok!(store.upsert_subscription(&older)));
+    assert_eq!(ok!(store.subscription(u.id)), Some(s.clone()));
+    s.last_event_rank = None;
+    s.cancel_at_period_end = true;
+    assert!(ok!(store.upsert_subscription(&s)));
+    let stored = ok!(store.subscription(u.id)).unwrap_or_else(|| panic!("missing"));
+    assert_eq!(stored.last_event_rank, Some(100));
+    assert!(stored.cancel_at_period_end);
+    let mut newer = stored.clone();
+    newer.status = SubscriptionStatus::Active;
+    newer.last_event_rank = Some(100);
+    assert!(
+        ok!(store.upsert_subscription(&newer)),
+        "an equal rank applies"
+    );
+}
+
+/// Ending sessions moves the epoch on by one per change; other fields stay.
+pub async fn ending_sessions_moves_the_epoch_on(store: Arc<dyn Store>) {
+    let u = user();
+    ok!(store.insert_user(&u));
+    let end = UserChange {
+        end_sessions: true,
+        updated_at: t0(),
+        ..UserChange::default()
+    };
+    assert_eq!(ok!(store.change_user(u.id, &end)).session_epoch, 1);
+    assert_eq!(ok!(store.change_user(u.id, &end)).session_epoch, 2);
+    let narrow = UserChange {
+        stripe_customer_id: Some("cus_1".into()),
+        updated_at: t0(),
+        ..UserChange::default()
+    };
+    let after = ok!(store.change_user(u.id, &narrow));
+    assert_eq!(after.session_epoch, 2);
+    assert_eq!(ok!(store.user(u.id)).map(|x| x.session_epoch), Some(2));
+}
+
+/// Logout revokes the family of one of the owner's tokens, and nobody else's.
+pub async fn logout_revokes_the_family_of_the_owners_token_only(store: Arc<dyn Store>) {
+    let a = user();
+    let b = user();
+    ok!(store.insert_user(&a));
+    ok!(store.insert_user(&b));
+    let family = id();
+    let first = refresh_token(a.id, family, &format!("l1{}", a.id.as_uuid().simple()));
+    let other_session = refresh_token(a.id, id(), &format!("l2{}", a.id.as_uuid().simple()));
+    ok!(store.insert_refresh_token(&first));
+    ok!(store.insert_refresh_token(&other_session));
+    assert!(
+        !ok!(store.revoke_family_of(b.id, &first.token_hash, t0())),
+        "not b's token"
+    );
+    let next = successor(&format!("l3{}", a.id.as_uuid().simple()));
+    assert!(matches!(
+        ok!(store.rotate_refresh_token(&first.token_hash, &next, t0())),
+        RefreshUse::Fresh(_)
+    ));
+    assert!(ok!(store.revoke_family_of(a.id, &first.token_hash, t0())));
+    let after = successor(&format!("l4{}", a.id.as_uuid().simple()));
+    assert!(
+        matches!(
+            ok!(store.rotate_refresh_token(&next.token_hash, &after, t0())),
+            RefreshUse::Invalid | RefreshUse::Reused { .. }
+        ),
+        "the successor died with its family"
+    );
+    let kept = successor(&format!("l5{}", a.id.as_uuid().simple()));
+    assert!(
+        matches!(
+            ok!(store.rotate_refresh_token(&other_session.token_hash, &kept, t0())),
+            RefreshUse::Fresh(_)
+        ),
+        "the other session lives"
+    );
 }
 
 /// The ledger: attempts are kept in order and read per owner.
@@ -1515,7 +1670,11 @@ macro_rules! store_conformance_tests {
             api_keys_lookup_revoke_and_isolate,
             refresh_tokens_rotate_with_reuse_detection,
             concurrent_refreshes_succeed_once,
-            webhook_events_are_recorded_once,
+            webhook_events_are_claimed_once_and_finished,
+            concurrent_deliveries_of_an_event_claim_it_once,
+            subscription_writes_ranked_below_the_last_event_are_refused,
+            ending_sessions_moves_the_epoch_on,
+            logout_revokes_the_family_of_the_owners_token_only,
             attempts_are_kept_per_post_and_owner,
             unknown_ids_read_as_absent,
         );

@@ -603,45 +603,120 @@ async fn provisioning_the_same_platform_id_twice_returns_the_same_user() {
 }
 
 #[tokio::test]
-async fn provisioning_an_existing_email_links_it_to_the_platform_id() {
+async fn provisioning_an_email_a_self_registered_account_holds_links_nothing_and_grants_nothing() {
+    // Pre-hijacking: an attacker registers the merchant's address before the platform
+    // provisions it. The e-mail match must not hand the attacker's account the platform's
+    // identity or plan.
     let e = TestEngine::new();
     let registered = e.user("merchant@example.com").await;
     let platform_id = Uuid::new_v4();
-    let store_id = Uuid::new_v4();
 
-    let linked = e
+    let err = e
         .auth()
         .provision(Provision {
             email: "MERCHANT@example.com".into(),
             external_platform_id: platform_id,
-            external_store_id: Some(store_id),
-            plan: None,
+            external_store_id: Some(Uuid::new_v4()),
+            plan: Some(PlanTier::Enterprise),
         })
         .await
-        .unwrap();
+        .unwrap_err();
 
-    assert_eq!(linked.id, registered.id);
+    assert!(
+        matches!(err, Error::PlatformLinkRequired(holder) if holder == registered.id),
+        "{err:?}"
+    );
     let profile = e.auth().me(registered.id).await.unwrap();
-    assert_eq!(profile.user.external_platform_id, Some(platform_id));
-    assert_eq!(profile.user.external_store_id, Some(store_id));
+    assert_eq!(profile.user.external_platform_id, None);
+    assert_eq!(profile.user.external_store_id, None);
+    assert_eq!(profile.plan, PlanTier::Free);
+    assert!(
+        e.store
+            .user_by_external_id(platform_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
-async fn a_registered_user_linked_by_provisioning_keeps_their_password() {
+async fn the_owner_of_a_self_registered_account_links_it_signed_in_and_keeps_their_password() {
     let e = TestEngine::new();
     let registered = e.user("merchant@example.com").await;
-    e.auth()
-        .provision(provision("merchant@example.com", Uuid::new_v4()))
+    let platform_id = Uuid::new_v4();
+    let mut request = provision("merchant@example.com", platform_id);
+    request.plan = Some(PlanTier::Pro);
+    assert!(e.auth().provision(request.clone()).await.is_err());
+
+    let linked = e
+        .auth()
+        .link_platform(registered.id, request.clone())
         .await
         .unwrap();
 
+    assert_eq!(linked.external_platform_id, Some(platform_id));
+    assert_eq!(
+        e.auth().me(registered.id).await.unwrap().plan,
+        PlanTier::Pro
+    );
     let user = e
         .auth()
         .login("merchant@example.com", PASSWORD)
         .await
         .unwrap();
-
     assert_eq!(user.id, registered.id);
+    // The platform's retry of the provision now finds the linked account.
+    let again = e.auth().provision(request).await.unwrap();
+    assert_eq!(again.id, registered.id);
+}
+
+#[tokio::test]
+async fn a_link_is_refused_for_an_account_whose_email_is_not_the_provisioned_one() {
+    let e = TestEngine::new();
+    let other = e.user("someone-else@example.com").await;
+
+    let err = e
+        .auth()
+        .link_platform(other.id, provision("merchant@example.com", Uuid::new_v4()))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(
+        e.auth()
+            .me(other.id)
+            .await
+            .unwrap()
+            .user
+            .external_platform_id,
+        None
+    );
+}
+
+#[tokio::test]
+async fn registering_an_email_the_platform_provisioned_is_a_conflict_and_changes_nothing() {
+    let e = TestEngine::new();
+    let platform_id = Uuid::new_v4();
+    let mut request = provision("merchant@example.com", platform_id);
+    request.plan = Some(PlanTier::Pro);
+    let provisioned = e.auth().provision(request).await.unwrap();
+
+    let err = e
+        .auth()
+        .register("merchant@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(
+        e.auth()
+            .login("merchant@example.com", PASSWORD)
+            .await
+            .is_err()
+    );
+    let profile = e.auth().me(provisioned.id).await.unwrap();
+    assert_eq!(profile.user.external_platform_id, Some(platform_id));
+    assert_eq!(profile.plan, PlanTier::Pro);
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use postpilot_core::billing::{
 use postpilot_core::page::PageRequest;
 use postpilot_core::plan::PlanTier;
 use postpilot_core::platform::Platform;
-use postpilot_core::store::UserStore;
+use postpilot_core::store::{SubscriptionStore, UserStore};
 use postpilot_core::user::{Email, Provision, User};
 use postpilot_core::webhook::{EventOutcome, PlatformEvent};
 use serde_json::{Value, json};
@@ -553,6 +553,7 @@ async fn an_event_that_fails_to_apply_is_not_recorded_so_its_retry_is_processed(
         stripe_customer_id: None,
         external_platform_id: None,
         external_store_id: None,
+        session_epoch: 0,
         created_at: e.now(),
         updated_at: e.now(),
     };
@@ -848,6 +849,7 @@ fn pro_subscription(
         current_period_start: Some(t0() - Duration::days(20)),
         current_period_end,
         cancel_at_period_end,
+        last_event_rank: None,
         created_at: t0() - Duration::days(20),
         updated_at: t0() - Duration::days(20),
     }
@@ -1011,4 +1013,204 @@ async fn the_deletion_that_follows_a_lapsed_cancellation_disconnects_accounts_be
             .unwrap()
             .is_connected
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events out of order and delivered concurrently
+// ---------------------------------------------------------------------------------------------
+
+/// A Stripe event created at `created` (Unix seconds).
+fn created_at(mut payload: Vec<u8>, created: i64) -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(&payload).unwrap();
+    event["created"] = json!(created);
+    payload = serde_json::to_vec(&event).unwrap();
+    payload
+}
+
+/// The subscription events of one subscription a test orders: (name, event, resulting status).
+fn lifecycle(user: &User, base: i64) -> Vec<(&'static str, Vec<u8>, SubscriptionStatus)> {
+    vec![
+        (
+            "checkout",
+            created_at(checkout_completed("evt_o1", user, "pro", "sub_o"), base),
+            SubscriptionStatus::Active,
+        ),
+        (
+            "updated: past_due",
+            created_at(
+                subscription_event(
+                    "evt_o2",
+                    "updated",
+                    "sub_o",
+                    json!({"status": "past_due", "metadata": {"plan": "pro"}}),
+                ),
+                base + 10,
+            ),
+            SubscriptionStatus::PastDue,
+        ),
+        (
+            "updated: active",
+            created_at(
+                subscription_event(
+                    "evt_o3",
+                    "updated",
+                    "sub_o",
+                    json!({"status": "active", "metadata": {"plan": "pro"}}),
+                ),
+                base + 20,
+            ),
+            SubscriptionStatus::Active,
+        ),
+        (
+            "deleted",
+            created_at(
+                subscription_event("evt_o4", "deleted", "sub_o", json!({"status": "canceled"})),
+                base + 30,
+            ),
+            SubscriptionStatus::Canceled,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_pair_of_subscription_events_ends_in_the_later_events_state_in_either_order() {
+    let base = 1_800_000_000;
+    for a in 1..4 {
+        for b in 1..4 {
+            if a == b {
+                continue;
+            }
+            let e = TestEngine::new();
+            let user = e.user("order@example.com").await;
+            let events = lifecycle(&user, base);
+            e.billing().handle_event(&events[0].1).await.unwrap();
+
+            e.billing().handle_event(&events[a].1).await.unwrap();
+            e.billing().handle_event(&events[b].1).await.unwrap();
+
+            let stored = e.store.subscription(user.id).await.unwrap().unwrap();
+            let later = &events[a.max(b)];
+            assert_eq!(
+                stored.status, later.2,
+                "{} then {}: the later-created {} wins",
+                events[a].0, events[b].0, later.0
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_older_checkout_arriving_after_the_deletion_does_not_reactivate_the_plan() {
+    let e = TestEngine::new();
+    let user = e.user("late-checkout@example.com").await;
+    let events = lifecycle(&user, 1_800_000_000);
+    e.billing().handle_event(&events[0].1).await.unwrap();
+    e.billing().handle_event(&events[3].1).await.unwrap();
+    // Another completed checkout of the same subscription, stamped before the deletion.
+    let stale = created_at(
+        checkout_completed("evt_o1_again", &user, "pro", "sub_o"),
+        1_800_000_005,
+    );
+
+    e.billing().handle_event(&stale).await.unwrap();
+
+    assert_eq!(plan_of(&e, &user).await, PlanTier::Free);
+}
+
+#[tokio::test]
+async fn an_older_update_arriving_after_the_deletion_does_not_reactivate_the_plan() {
+    let e = TestEngine::new();
+    let user = e.user("late@example.com").await;
+    let events = lifecycle(&user, 1_800_000_000);
+    e.billing().handle_event(&events[0].1).await.unwrap();
+    e.billing().handle_event(&events[3].1).await.unwrap();
+    assert_eq!(plan_of(&e, &user).await, PlanTier::Free);
+
+    let late = e.billing().handle_event(&events[2].1).await.unwrap();
+
+    assert!(
+        late.is_some(),
+        "acknowledged and recorded, not retried forever"
+    );
+    assert_eq!(plan_of(&e, &user).await, PlanTier::Free);
+    let stored = e.store.subscription(user.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, SubscriptionStatus::Canceled);
+}
+
+#[tokio::test]
+async fn events_of_the_same_second_are_ordered_by_how_final_their_status_is() {
+    for deleted_first in [true, false] {
+        let e = TestEngine::new();
+        let user = e.user("tie@example.com").await;
+        let t = 1_800_000_000;
+        let checkout = created_at(checkout_completed("evt_t1", &user, "pro", "sub_t"), t);
+        let updated = created_at(
+            subscription_event(
+                "evt_t2",
+                "updated",
+                "sub_t",
+                json!({"status": "active", "metadata": {"plan": "pro"}}),
+            ),
+            t + 5,
+        );
+        let deleted = created_at(
+            subscription_event("evt_t3", "deleted", "sub_t", json!({"status": "canceled"})),
+            t + 5,
+        );
+        e.billing().handle_event(&checkout).await.unwrap();
+        let (first, second) = if deleted_first {
+            (&deleted, &updated)
+        } else {
+            (&updated, &deleted)
+        };
+        e.billing().handle_event(first).await.unwrap();
+        e.billing().handle_event(second).await.unwrap();
+        let stored = e.store.subscription(user.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.status,
+            SubscriptionStatus::Canceled,
+            "deleted first: {deleted_first}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_deliveries_of_one_event_apply_it_once() {
+    let e = TestEngine::new();
+    let user = e.user("burst@example.com").await;
+    let payload = checkout_completed("evt_burst", &user, "pro", "sub_burst");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let billing = e.billing();
+            let payload = payload.clone();
+            tokio::spawn(async move { billing.handle_event(&payload).await })
+        })
+        .collect();
+    let (mut applied, mut duplicate, mut busy) = (0, 0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Some(_)) => applied += 1,
+            Ok(None) => duplicate += 1,
+            Err(Error::Conflict(_)) => busy += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(applied, 1, "duplicates {duplicate}, in progress {busy}");
+    assert_eq!(applied + duplicate + busy, 20);
+    assert!(e.billing().handle_event(&payload).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_delivery_whose_application_failed_is_applied_by_the_next_one() {
+    let e = TestEngine::new();
+    let user = e.user("retry@example.com").await;
+    // A checkout naming a user that does not exist fails to apply (not found) …
+    let mut ghost = user.clone();
+    ghost.id = Uuid::new_v4().into();
+    let failing = checkout_completed("evt_retry", &ghost, "pro", "sub_r");
+    assert!(e.billing().handle_event(&failing).await.is_err());
+    // … and is not recorded: the provider's retry of the same id is processed.
+    let fixed = checkout_completed("evt_retry", &user, "pro", "sub_r");
+    assert!(e.billing().handle_event(&fixed).await.unwrap().is_some());
+    assert_eq!(plan_of(&e, &user).await, PlanTier::Pro);
 }

@@ -26,14 +26,41 @@ pub(crate) struct Claims {
     nbf: i64,
     iat: i64,
     jti: Uuid,
-    /// Always `access`: no other kind of token is a JWT here.
+    /// Always `access` for an access token.
     typ: String,
+    /// The user's session epoch when it was issued (absent in tokens from before epochs: 0).
+    #[serde(default)]
+    sep: i64,
 }
+
+/// The claims of a platform link token: what a provision asked, for the account that holds the
+/// e-mail, redeemable only by that account's owner, signed in (`POST /auth/link-platform`).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LinkClaims {
+    /// The account to link.
+    pub(crate) sub: Uuid,
+    aud: String,
+    iss: String,
+    exp: i64,
+    nbf: i64,
+    /// Always `platform-link`.
+    typ: String,
+    pub(crate) email: String,
+    pub(crate) external_platform_id: Uuid,
+    pub(crate) external_store_id: Option<Uuid>,
+    pub(crate) plan: Option<postpilot_core::plan::PlanTier>,
+}
+
+/// How long a platform link token can be redeemed.
+const LINK_TOKEN_TTL_SECS: i64 = 24 * 60 * 60;
+/// The audience of link tokens: never accepted where an access token is expected.
+const LINK_AUDIENCE: &str = "postpilot-platform-link";
 
 pub(crate) struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    link_validation: Validation,
     issuer: String,
     audience: String,
     ttl_secs: i64,
@@ -47,18 +74,21 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
+        let mut link_validation = validation.clone();
+        link_validation.set_audience(&[LINK_AUDIENCE]);
         Self {
             encoding: EncodingKey::from_secret(&config.jwt_secret),
             decoding: DecodingKey::from_secret(&config.jwt_secret),
             validation,
+            link_validation,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             ttl_secs: i64::try_from(config.access_token_ttl.as_secs()).unwrap_or(900),
         }
     }
 
-    /// A signed access token for `user` and its lifetime in seconds.
-    pub(crate) fn issue(&self, user: UserId) -> ApiResult<(String, i64)> {
+    /// A signed access token for `user` in session epoch `epoch`, and its lifetime in seconds.
+    pub(crate) fn issue(&self, user: UserId, epoch: i64) -> ApiResult<(String, i64)> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user.as_uuid(),
@@ -69,23 +99,56 @@ impl JwtKeys {
             iat: now,
             jti: Uuid::new_v4(),
             typ: "access".into(),
+            sep: epoch,
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| {
+        Ok((self.sign(&claims)?, self.ttl_secs))
+    }
+
+    fn sign<T: Serialize>(&self, claims: &T) -> ApiResult<String> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(|e| {
             ApiError::from(postpilot_core::Error::unavailable(
                 "token signer",
                 e.to_string(),
             ))
-        })?;
-        Ok((token, self.ttl_secs))
+        })
     }
 
-    /// The user an access token names, if it is valid: signature, algorithm, `exp`, `nbf`,
-    /// `iss` and `aud`, the header's `typ` (`JWT`) and the claim's (`access`).
-    pub(crate) fn verify(&self, token: &str) -> Option<UserId> {
+    /// A link token for the self-registered account `user` that holds the provisioned e-mail.
+    pub(crate) fn issue_link(
+        &self,
+        user: UserId,
+        request: &postpilot_core::user::Provision,
+    ) -> ApiResult<String> {
+        let now = chrono::Utc::now().timestamp();
+        self.sign(&LinkClaims {
+            sub: user.as_uuid(),
+            aud: LINK_AUDIENCE.into(),
+            iss: self.issuer.clone(),
+            exp: now + LINK_TOKEN_TTL_SECS,
+            nbf: now,
+            typ: "platform-link".into(),
+            email: request.email.clone(),
+            external_platform_id: request.external_platform_id,
+            external_store_id: request.external_store_id,
+            plan: request.plan,
+        })
+    }
+
+    /// The claims of a valid link token.
+    pub(crate) fn verify_link(&self, token: &str) -> Option<LinkClaims> {
+        let data = jsonwebtoken::decode::<LinkClaims>(token, &self.decoding, &self.link_validation)
+            .ok()?;
+        (data.header.typ.as_deref() == Some("JWT") && data.claims.typ == "platform-link")
+            .then_some(data.claims)
+    }
+
+    /// The user an access token names and its session epoch, if it is valid: signature,
+    /// algorithm, `exp`, `nbf`, `iss` and `aud`, the header's `typ` (`JWT`) and the claim's
+    /// (`access`). Whether the epoch is still current is [`session`]'s question.
+    pub(crate) fn verify(&self, token: &str) -> Option<(UserId, i64)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         (data.header.typ.as_deref() == Some("JWT") && data.claims.typ == "access")
-            .then(|| UserId::from(data.claims.sub))
+            .then(|| (UserId::from(data.claims.sub), data.claims.sep))
     }
 }
 
@@ -146,15 +209,83 @@ fn limited(state: &AppState, key: &str) -> ApiResult<()> {
         .map_err(ApiError::too_many_requests)
 }
 
+/// The user of a bearer access token whose session is still open: a valid token issued in the
+/// user's current session epoch (an earlier one was ended by logout everywhere or new
+/// credentials). The epoch is read through a short-lived cache ([`EpochCache`]), so the hot
+/// path makes no extra round trip.
+async fn session(state: &AppState, token: Result<&str, ()>) -> ApiResult<UserId> {
+    let (user_id, epoch) = token
+        .ok()
+        .and_then(|t| state.0.jwt.verify(t))
+        .ok_or_else(ApiError::unauthorized)?;
+    let current = match state.0.epochs.get(user_id) {
+        // Epochs only grow: a token from before the cached one is ended for sure; one from
+        // after it was issued elsewhere since the cache was filled.
+        Some(current) if epoch <= current => current,
+        _ => {
+            let current = state.engine().auth().session_epoch(user_id).await?;
+            if let Some(current) = current {
+                state.0.epochs.put(user_id, current);
+            }
+            // A user that no longer exists: the route answers for itself (404).
+            current.unwrap_or(epoch)
+        }
+    };
+    if epoch < current {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(user_id)
+}
+
+/// Session epochs per user, each kept for a short time (`HttpConfig::session_epoch_cache`):
+/// within this process an ended session is refused at once (the change writes through here);
+/// another process sharing the database refuses it once its entry expires.
+#[derive(Debug)]
+pub(crate) struct EpochCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<UserId, (i64, std::time::Instant)>>,
+}
+
+impl EpochCache {
+    pub(crate) fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: std::sync::Mutex::default(),
+        }
+    }
+
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<UserId, (i64, std::time::Instant)>>
+    {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, user: UserId) -> Option<i64> {
+        let entries = self.entries();
+        let (epoch, at) = entries.get(&user)?;
+        (at.elapsed() < self.ttl).then_some(*epoch)
+    }
+
+    /// Records `user`'s current epoch (after a read, or after this process moved it on).
+    pub(crate) fn put(&self, user: UserId, epoch: i64) {
+        let mut entries = self.entries();
+        if entries.len() > 100_000 {
+            let ttl = self.ttl;
+            entries.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        entries.insert(user, (epoch, std::time::Instant::now()));
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(token) = bearer(parts) {
-            let user_id = token
-                .ok()
-                .and_then(|t| state.0.jwt.verify(t))
-                .ok_or_else(ApiError::unauthorized)?;
+            let user_id = session(state, token).await?;
             limited(state, &format!("user:{user_id}"))?;
             return Ok(Self { user_id });
         }
@@ -179,10 +310,7 @@ impl FromRequestParts<AppState> for SessionUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user_id = bearer(parts)
-            .and_then(Result::ok)
-            .and_then(|t| state.0.jwt.verify(t))
-            .ok_or_else(ApiError::unauthorized)?;
+        let user_id = session(state, bearer(parts).unwrap_or(Err(()))).await?;
         limited(state, &format!("user:{user_id}"))?;
         Ok(Self(user_id))
     }

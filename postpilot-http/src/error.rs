@@ -37,6 +37,11 @@ pub struct Problem {
     /// The plan's limit, for plan-limit problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// For `platform-link-required` (a provision whose e-mail a self-registered account holds):
+    /// a token, valid 24 h, that the account's owner — signed in — presents to
+    /// `POST /auth/link-platform` to link the account. Hand it to the merchant only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_token: Option<String>,
 }
 
 /// An API error: a status and a problem document, plus headers some statuses need.
@@ -58,9 +63,17 @@ impl ApiError {
                 errors: Vec::new(),
                 resource: None,
                 limit: None,
+                link_token: None,
             }),
             retry_after: None,
         }
+    }
+
+    /// Adds a platform link token (see [`Problem::link_token`]).
+    #[must_use]
+    pub(crate) fn with_link_token(mut self, token: String) -> Self {
+        self.problem.link_token = Some(token);
+        self
     }
 
     /// 400: the request cannot be read.
@@ -161,6 +174,12 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::CONFLICT, "conflict", "Conflict", reason)
             }
             Error::Unauthorized => Self::unauthorized(),
+            Error::PlatformLinkRequired(_) => Self::new(
+                StatusCode::CONFLICT,
+                "platform-link-required",
+                "Platform link required",
+                "a self-registered account holds this e-mail; its owner must sign in and link it",
+            ),
             Error::Unavailable { what, source } => {
                 tracing::error!(what, error = %source, cause = ?source, "dependency unavailable");
                 Self::new(

@@ -33,6 +33,9 @@ pub struct HttpConfig {
     /// `Strict-Transport-Security: max-age=…` on every response; set it only when the server is
     /// reached over HTTPS (default: off).
     pub hsts_max_age: Option<Duration>,
+    /// How long a user's session epoch is cached (default 5 s): the longest an access token
+    /// ended by another server process sharing the database keeps working there.
+    pub session_epoch_cache: Duration,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -54,6 +57,7 @@ impl fmt::Debug for HttpConfig {
             .field("auth_rate_limit_per_min", &self.auth_rate_limit_per_min)
             .field("request_timeout", &self.request_timeout)
             .field("hsts_max_age", &self.hsts_max_age)
+            .field("session_epoch_cache", &self.session_epoch_cache)
             .finish()
     }
 }
@@ -72,6 +76,7 @@ impl HttpConfig {
             auth_rate_limit_per_min: 20,
             request_timeout: Duration::from_secs(30),
             hsts_max_age: None,
+            session_epoch_cache: Duration::from_secs(5),
         }
     }
 }
@@ -82,6 +87,7 @@ pub(crate) struct Inner {
     pub(crate) jwt: JwtKeys,
     pub(crate) limiter: RateLimiter,
     pub(crate) auth_limiter: RateLimiter,
+    pub(crate) epochs: crate::auth::EpochCache,
 }
 
 /// The router's state: cheap to clone.
@@ -109,6 +115,7 @@ impl AppState {
             jwt: JwtKeys::new(&config),
             limiter: RateLimiter::per_minute(config.rate_limit_per_min),
             auth_limiter: RateLimiter::per_minute(config.auth_rate_limit_per_min),
+            epochs: crate::auth::EpochCache::new(config.session_epoch_cache),
             engine,
             config,
         })))

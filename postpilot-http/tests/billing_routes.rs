@@ -343,10 +343,19 @@ async fn a_downgraded_users_api_key_stops_authenticating() {
     let app = TestApp::new();
     let token = app.token("shop@example.com").await;
     let platform_id = uuid::Uuid::new_v4();
-    let linked = app
+    let refused = app
         .send_signed(
             "/api/v1/auth/provision",
             &json!({"email": "shop@example.com", "external_platform_id": platform_id, "plan": "pro"}),
+        )
+        .await;
+    // A self-registered account is linked by its owner, signed in, never on an e-mail match.
+    let linked = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/auth/link-platform",
+            Some(json!({"link_token": refused.body["link_token"]})),
         )
         .await;
     assert_eq!(linked.body["plan"], "pro", "{:?}", linked.body);

@@ -109,6 +109,7 @@ fn py_err(e: postpilot_core::Error) -> PyErr {
         E::InvalidTransition(_) => InvalidTransitionError::new_err(e.to_string()),
         E::Conflict(_) => ConflictError::new_err(e.to_string()),
         E::Unauthorized | E::Forbidden(_) => AuthError::new_err(e.to_string()),
+        E::PlatformLinkRequired(_) => ConflictError::new_err(e.to_string()),
         E::Unavailable { .. } => UnavailableError::new_err(e.to_string()),
     })
 }

@@ -20,6 +20,7 @@ struct SubscriptionRow {
     current_period_start: Option<DateTime<Utc>>,
     current_period_end: Option<DateTime<Utc>>,
     cancel_at_period_end: bool,
+    last_event_rank: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -37,6 +38,7 @@ impl TryFrom<SubscriptionRow> for Subscription {
             current_period_start: r.current_period_start,
             current_period_end: r.current_period_end,
             cancel_at_period_end: r.cancel_at_period_end,
+            last_event_rank: r.last_event_rank,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -47,7 +49,7 @@ macro_rules! select_subscription {
     ($where:literal) => {
         concat!(
             "SELECT id, user_id, stripe_subscription_id, status, plan, current_period_start, \
-             current_period_end, cancel_at_period_end, created_at, updated_at \
+             current_period_end, cancel_at_period_end, last_event_rank, created_at, updated_at \
              FROM subscriptions WHERE ",
             $where
         )
@@ -56,17 +58,23 @@ macro_rules! select_subscription {
 
 #[async_trait]
 impl SubscriptionStore for PgStore {
-    async fn upsert_subscription(&self, s: &Subscription) -> StoreResult<()> {
-        sqlx::query(
+    async fn upsert_subscription(&self, s: &Subscription) -> StoreResult<bool> {
+        // The rank was decided in core; this only refuses a write that a later event overtook
+        // between core's read and this statement.
+        let written = sqlx::query(
             "INSERT INTO subscriptions (id, user_id, stripe_subscription_id, status, plan, \
-             current_period_start, current_period_end, cancel_at_period_end, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             current_period_start, current_period_end, cancel_at_period_end, created_at, updated_at, \
+             last_event_rank) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (user_id) DO UPDATE SET id = EXCLUDED.id, \
              stripe_subscription_id = EXCLUDED.stripe_subscription_id, status = EXCLUDED.status, \
              plan = EXCLUDED.plan, current_period_start = EXCLUDED.current_period_start, \
              current_period_end = EXCLUDED.current_period_end, \
              cancel_at_period_end = EXCLUDED.cancel_at_period_end, \
-             created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at",
+             created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
+             last_event_rank = coalesce(EXCLUDED.last_event_rank, subscriptions.last_event_rank) \
+             WHERE EXCLUDED.last_event_rank IS NULL OR subscriptions.last_event_rank IS NULL \
+                OR subscriptions.last_event_rank <= EXCLUDED.last_event_rank",
         )
         .bind(s.id.as_uuid())
         .bind(s.user_id.as_uuid())
@@ -78,10 +86,11 @@ impl SubscriptionStore for PgStore {
         .bind(s.cancel_at_period_end)
         .bind(s.created_at)
         .bind(s.updated_at)
+        .bind(s.last_event_rank)
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
-        Ok(())
+        Ok(written.rows_affected() == 1)
     }
 
     async fn subscription(&self, owner: UserId) -> StoreResult<Option<Subscription>> {

@@ -117,6 +117,29 @@ impl RefreshTokenStore for PgStore {
         Ok(RefreshUse::Fresh(next))
     }
 
+    async fn revoke_family_of(
+        &self,
+        owner: UserId,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let found: Option<Uuid> = sqlx::query_scalar(
+            "WITH family AS (SELECT family_id FROM refresh_tokens \
+                             WHERE token_hash = $2 AND user_id = $1) \
+             UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, $3) \
+             WHERE family_id = (SELECT family_id FROM family) RETURNING family_id",
+        )
+        .bind(owner.as_uuid())
+        .bind(token_hash)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .next();
+        Ok(found.is_some())
+    }
+
     async fn revoke_token_family(
         &self,
         family_id: TokenFamilyId,

@@ -18,6 +18,7 @@ struct UserRow {
     stripe_customer_id: Option<String>,
     external_platform_id: Option<Uuid>,
     external_store_id: Option<Uuid>,
+    session_epoch: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -32,6 +33,7 @@ impl TryFrom<UserRow> for User {
             stripe_customer_id: r.stripe_customer_id,
             external_platform_id: r.external_platform_id,
             external_store_id: r.external_store_id,
+            session_epoch: r.session_epoch,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -41,7 +43,7 @@ impl TryFrom<UserRow> for User {
 macro_rules! user_columns {
     () => {
         "id, email, password_hash, stripe_customer_id, external_platform_id, external_store_id, \
-         created_at, updated_at"
+         session_epoch, created_at, updated_at"
     };
 }
 
@@ -71,7 +73,8 @@ impl UserStore for PgStore {
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, stripe_customer_id, external_platform_id, \
-             external_store_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             external_store_id, session_epoch, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(user.id.as_uuid())
         .bind(user.email.as_ref())
@@ -79,6 +82,7 @@ impl UserStore for PgStore {
         .bind(&user.stripe_customer_id)
         .bind(user.external_platform_id)
         .bind(user.external_store_id)
+        .bind(user.session_epoch)
         .bind(user.created_at)
         .bind(user.updated_at)
         .execute(&self.pool)
@@ -115,6 +119,7 @@ impl UserStore for PgStore {
              external_platform_id = coalesce($5, external_platform_id), \
              external_store_id = CASE WHEN $5::uuid IS NULL THEN external_store_id \
                                       ELSE coalesce($6, external_store_id) END, \
+             session_epoch = session_epoch + CASE WHEN $8 THEN 1 ELSE 0 END, \
              updated_at = $7 \
              WHERE id = $1 AND ($5::uuid IS NULL OR external_platform_id IS NULL \
                                 OR external_platform_id = $5) \
@@ -128,6 +133,7 @@ impl UserStore for PgStore {
         .bind(link.map(|l| l.external_platform_id))
         .bind(link.and_then(|l| l.external_store_id))
         .bind(change.updated_at)
+        .bind(change.end_sessions)
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;

@@ -41,6 +41,9 @@ pub struct CheckoutSession {
 pub struct BillingEvent {
     /// The provider's event id (deduplicated).
     pub id: String,
+    /// When the provider created the event (Stripe's `created`): orders events that arrive out
+    /// of order.
+    pub created: Option<DateTime<Utc>>,
     /// What happened.
     pub kind: BillingEventKind,
 }
@@ -153,6 +156,8 @@ impl Default for MockBilling {
 #[derive(Deserialize)]
 struct StripeEnvelope {
     id: String,
+    #[serde(default)]
+    created: Option<i64>,
     #[serde(rename = "type")]
     event_type: String,
     data: StripeData,
@@ -243,6 +248,10 @@ pub fn parse_stripe_event(payload: &[u8]) -> Result<BillingEvent, BillingError> 
     };
     Ok(BillingEvent {
         id: envelope.id,
+        created: envelope
+            .created
+            .map(|secs| DateTime::from_timestamp(secs, 0).ok_or_else(|| malformed("created")))
+            .transpose()?,
         kind,
     })
 }

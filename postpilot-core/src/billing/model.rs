@@ -39,6 +39,27 @@ impl SubscriptionStatus {
         Self::Incomplete,
     ];
 
+    /// How final a status is, for ordering two billing events of the same second: the more
+    /// final one wins (`canceled` over `active`), so a cancellation is never undone by an update
+    /// Stripe stamped with the same second.
+    pub const fn precedence(self) -> i64 {
+        match self {
+            Self::Incomplete => 0,
+            Self::Trialing => 1,
+            Self::Active => 2,
+            Self::PastDue => 3,
+            Self::Unpaid => 4,
+            Self::Canceled => 5,
+        }
+    }
+
+    /// The order of a billing event that sets this status, created at `created` (Stripe's
+    /// `created`, in seconds): later events rank higher, and within one second the more final
+    /// status does. An event without a time ranks as the oldest possible.
+    pub fn event_rank(self, created: Option<DateTime<Utc>>) -> i64 {
+        created.map_or(0, |at| at.timestamp().saturating_mul(8)) + self.precedence()
+    }
+
     /// The provider's (Stripe's) name.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -87,6 +108,9 @@ pub struct Subscription {
     pub current_period_end: Option<DateTime<Utc>>,
     /// Whether it ends at the period's end.
     pub cancel_at_period_end: bool,
+    /// The rank ([`SubscriptionStatus::event_rank`]) of the last billing event applied, if
+    /// any: an event ranking lower is older than what is stored and is not applied.
+    pub last_event_rank: Option<i64>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -104,7 +104,7 @@ impl BillingService {
         }
         if self.deps.billing.is_mock() {
             let now = self.deps.now();
-            self.change_subscription(user_id, |s| {
+            self.change_subscription(user_id, None, |s| {
                 s.plan = plan;
                 s.status = SubscriptionStatus::Active;
                 s.current_period_start = Some(now);
@@ -156,14 +156,24 @@ impl BillingService {
     }
 
     /// Changes the user's subscription (creating it if needed) and applies what the resulting
-    /// plan change implies.
+    /// plan change implies. A change made by a billing event carries the event's `rank`
+    /// ([`SubscriptionStatus::event_rank`]): it is applied only if no later event was applied
+    /// before it — decided here, and enforced by the store's conditional write against a
+    /// concurrent later event. `None`: the event was older, nothing changed.
     pub(crate) async fn change_subscription(
         &self,
         user_id: UserId,
+        rank: Option<i64>,
         change: impl FnOnce(&mut Subscription),
-    ) -> Result<DowngradeImpact> {
+    ) -> Result<Option<DowngradeImpact>> {
         let now = self.deps.now();
         let existing = self.deps.store.subscription(user_id).await?;
+        if let (Some(rank), Some(applied)) =
+            (rank, existing.as_ref().and_then(|s| s.last_event_rank))
+            && rank < applied
+        {
+            return Ok(None);
+        }
         let before = effective_plan(existing.as_ref(), now);
         let mut subscription = existing.unwrap_or_else(|| Subscription {
             id: self.deps.new_id(),
@@ -174,14 +184,19 @@ impl BillingService {
             current_period_start: None,
             current_period_end: None,
             cancel_at_period_end: false,
+            last_event_rank: None,
             created_at: now,
             updated_at: now,
         });
         change(&mut subscription);
+        subscription.last_event_rank = rank.or(subscription.last_event_rank);
         subscription.updated_at = now;
-        self.deps.store.upsert_subscription(&subscription).await?;
+        if !self.deps.store.upsert_subscription(&subscription).await? {
+            return Ok(None);
+        }
         self.apply_plan_change(user_id, before, subscription.effective_plan(now))
             .await
+            .map(Some)
     }
 
     /// Records a plan granted by the dropshipping platform (it manages billing itself): no
@@ -195,13 +210,16 @@ impl BillingService {
         plan: PlanTier,
         status: SubscriptionStatus,
     ) -> Result<DowngradeImpact> {
-        self.change_subscription(user_id, |s| {
-            s.plan = plan;
-            s.status = status;
-            s.current_period_end = None;
-            s.cancel_at_period_end = false;
-        })
-        .await
+        let impact = self
+            .change_subscription(user_id, None, |s| {
+                s.plan = plan;
+                s.status = status;
+                s.current_period_end = None;
+                s.cancel_at_period_end = false;
+            })
+            .await?;
+        // A write without a rank is never refused.
+        Ok(impact.unwrap_or_default())
     }
 
     /// Applies a plan change: on a downgrade, accounts beyond the new limit are disconnected
@@ -281,7 +299,8 @@ impl BillingService {
                     self.set_customer(user.id, customer_id.clone()).await?;
                 }
                 let now = self.deps.now();
-                self.change_subscription(*user_id, |s| {
+                let rank = SubscriptionStatus::Active.event_rank(event.created);
+                self.change_subscription(*user_id, Some(rank), |s| {
                     s.plan = *plan;
                     s.status = SubscriptionStatus::Active;
                     s.stripe_subscription_id.clone_from(subscription_id);
@@ -309,7 +328,8 @@ impl BillingService {
                     // acknowledge so the provider stops retrying.
                     return Ok(());
                 };
-                self.change_subscription(existing.user_id, |s| {
+                let rank = status.event_rank(event.created);
+                self.change_subscription(existing.user_id, Some(rank), |s| {
                     s.status = *status;
                     if let Some(plan) = plan {
                         s.plan = *plan;

@@ -2,7 +2,7 @@
 //! against. One mutex over all tables makes every call atomic, so the guarded writes have exactly
 //! the semantics the Postgres store gives them with transactions and row locks.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -21,7 +21,8 @@ struct Tables {
     subscriptions: HashMap<UserId, Subscription>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     refresh_tokens: HashMap<String, RefreshToken>,
-    webhook_events: HashSet<(String, String)>,
+    /// `(source, id)` → `Some(lease end)` while claimed, `None` once done.
+    webhook_events: HashMap<(String, String), Option<DateTime<Utc>>>,
     attempts: Vec<PublicationAttempt>,
 }
 
@@ -156,6 +157,9 @@ impl UserStore for MemoryStore {
             if link.external_store_id.is_some() {
                 user.external_store_id = link.external_store_id;
             }
+        }
+        if change.end_sessions {
+            user.session_epoch += 1;
         }
         user.updated_at = change.updated_at;
         t.check_user_unique(&user)?;
@@ -752,10 +756,19 @@ impl MetricsStore for MemoryStore {
 
 #[async_trait]
 impl SubscriptionStore for MemoryStore {
-    async fn upsert_subscription(&self, subscription: &Subscription) -> StoreResult<()> {
+    async fn upsert_subscription(&self, subscription: &Subscription) -> StoreResult<bool> {
         let mut t = self.tables();
         if !t.users.contains_key(&subscription.user_id) {
             return Err(StoreError::NotFound);
+        }
+        let stored_rank = t
+            .subscriptions
+            .get(&subscription.user_id)
+            .and_then(|s| s.last_event_rank);
+        if let (Some(stored), Some(new)) = (stored_rank, subscription.last_event_rank)
+            && new < stored
+        {
+            return Ok(false);
         }
         if let Some(provider_id) = &subscription.stripe_subscription_id
             && t.subscriptions.values().any(|s| {
@@ -767,9 +780,10 @@ impl SubscriptionStore for MemoryStore {
                 "subscriptions_stripe_subscription_id_key",
             ));
         }
-        t.subscriptions
-            .insert(subscription.user_id, subscription.clone());
-        Ok(())
+        let mut subscription = subscription.clone();
+        subscription.last_event_rank = subscription.last_event_rank.or(stored_rank);
+        t.subscriptions.insert(subscription.user_id, subscription);
+        Ok(true)
     }
 
     async fn subscription(&self, owner: UserId) -> StoreResult<Option<Subscription>> {
@@ -902,6 +916,25 @@ impl RefreshTokenStore for MemoryStore {
         Ok(())
     }
 
+    async fn revoke_family_of(
+        &self,
+        owner: UserId,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut t = self.tables();
+        let family = t
+            .refresh_tokens
+            .values()
+            .find(|r| r.user_id == owner && r.token_hash == token_hash)
+            .map(|r| r.family_id);
+        let Some(family) = family else {
+            return Ok(false);
+        };
+        t.revoke_refresh_tokens(|r| r.family_id == family, now);
+        Ok(true)
+    }
+
     async fn revoke_token_family(
         &self,
         family_id: TokenFamilyId,
@@ -915,23 +948,55 @@ impl RefreshTokenStore for MemoryStore {
 
 #[async_trait]
 impl WebhookEventStore for MemoryStore {
-    async fn record_webhook_event(
+    async fn claim_webhook_event(
+        &self,
+        source: &str,
+        event_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<WebhookClaim> {
+        use std::collections::hash_map::Entry;
+        let mut t = self.tables();
+        Ok(
+            match t
+                .webhook_events
+                .entry((source.to_owned(), event_id.to_owned()))
+            {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(Some(lease_until));
+                    WebhookClaim::Claimed
+                }
+                Entry::Occupied(mut taken) => match taken.get_mut() {
+                    None => WebhookClaim::Done,
+                    Some(until) if *until < now => {
+                        *until = lease_until;
+                        WebhookClaim::Claimed
+                    }
+                    Some(_) => WebhookClaim::InProgress,
+                },
+            },
+        )
+    }
+
+    async fn finish_webhook_event(
         &self,
         source: &str,
         event_id: &str,
         _at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        Ok(self
-            .tables()
+    ) -> StoreResult<()> {
+        self.tables()
             .webhook_events
-            .insert((source.to_owned(), event_id.to_owned())))
+            .insert((source.to_owned(), event_id.to_owned()), None);
+        Ok(())
     }
 
-    async fn webhook_event_seen(&self, source: &str, event_id: &str) -> StoreResult<bool> {
-        Ok(self
-            .tables()
-            .webhook_events
-            .contains(&(source.to_owned(), event_id.to_owned())))
+    async fn release_webhook_event(&self, source: &str, event_id: &str) -> StoreResult<()> {
+        let mut t = self.tables();
+        let key = (source.to_owned(), event_id.to_owned());
+        if t.webhook_events.get(&key).is_some_and(Option::is_some) {
+            t.webhook_events.remove(&key);
+        }
+        Ok(())
     }
 }
 

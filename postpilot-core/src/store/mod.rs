@@ -99,6 +99,8 @@ pub struct UserChange {
     /// Links the user to the dropshipping platform — only if the user is not linked yet or
     /// already linked to the same platform id.
     pub link_platform: Option<PlatformLink>,
+    /// Moves the session epoch on by one: every access token issued before stops working.
+    pub end_sessions: bool,
     /// The change's time.
     pub updated_at: DateTime<Utc>,
 }
@@ -110,6 +112,7 @@ impl fmt::Debug for UserChange {
             .field("password_hash", &self.password_hash.as_ref().map(|_| "***"))
             .field("stripe_customer_id", &self.stripe_customer_id)
             .field("link_platform", &self.link_platform)
+            .field("end_sessions", &self.end_sessions)
             .finish_non_exhaustive()
     }
 }
@@ -350,8 +353,11 @@ pub trait MetricsStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait SubscriptionStore: Send + Sync {
-    /// Inserts or replaces the owner's subscription.
-    async fn upsert_subscription(&self, subscription: &Subscription) -> StoreResult<()>;
+    /// Inserts or replaces the owner's subscription — unless it carries a
+    /// [`last_event_rank`](Subscription::last_event_rank) lower than the stored one (a later
+    /// billing event was applied meanwhile): then nothing is written and `false` returned. A
+    /// write without a rank keeps the stored one.
+    async fn upsert_subscription(&self, subscription: &Subscription) -> StoreResult<bool>;
     /// The owner's subscription.
     async fn subscription(&self, owner: UserId) -> StoreResult<Option<Subscription>>;
     /// A subscription by the provider's id (webhooks).
@@ -399,6 +405,14 @@ pub trait RefreshTokenStore: Send + Sync {
         family_id: TokenFamilyId,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Revokes the family of one of the owner's tokens, found by its hash (logout); `false` when
+    /// the owner has no such token.
+    async fn revoke_family_of(
+        &self,
+        owner: UserId,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Revokes every session of a user (password change).
     async fn revoke_user_refresh_tokens(
         &self,
@@ -407,21 +421,41 @@ pub trait RefreshTokenStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
-/// Webhook events already processed (idempotency).
+/// What claiming a webhook event found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookClaim {
+    /// The caller holds the event until the lease ends: apply it, then finish (or release) it.
+    Claimed,
+    /// Another delivery holds a live claim on it.
+    InProgress,
+    /// It was applied before.
+    Done,
+}
+
+/// Webhook events, claimed before they are applied (idempotency under concurrent deliveries).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait WebhookEventStore: Send + Sync {
-    /// Whether `(source, event_id)` was recorded (processed) before.
-    async fn webhook_event_seen(&self, source: &str, event_id: &str) -> StoreResult<bool>;
-    /// Records `(source, event_id)` as processed; `true` if it is new, `false` if it was recorded
-    /// before. Events are recorded after they were applied (applying is idempotent), so a crash
-    /// in between means a retry applies it again rather than never.
-    async fn record_webhook_event(
+    /// Claims `(source, event_id)` atomically until `lease_until`: a new event, or one whose
+    /// earlier claim lapsed (its holder died mid-apply), is [`WebhookClaim::Claimed`]; one under
+    /// a live claim is [`WebhookClaim::InProgress`]; one finished is [`WebhookClaim::Done`].
+    async fn claim_webhook_event(
+        &self,
+        source: &str,
+        event_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<WebhookClaim>;
+    /// Marks a claimed event as applied: every later claim finds it [`WebhookClaim::Done`].
+    async fn finish_webhook_event(
         &self,
         source: &str,
         event_id: &str,
         at: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<()>;
+    /// Gives up a claim whose application failed, so the provider's retry can claim it at once.
+    /// An event already finished is left as it is.
+    async fn release_webhook_event(&self, source: &str, event_id: &str) -> StoreResult<()>;
 }
 
 /// The publication ledger.

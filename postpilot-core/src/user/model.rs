@@ -131,6 +131,9 @@ pub struct User {
     pub external_platform_id: Option<Uuid>,
     /// The dropshipping platform's store id.
     pub external_store_id: Option<Uuid>,
+    /// The session epoch: access tokens carry the epoch they were issued in and stop working
+    /// when it moves on (logout everywhere, a new password or e-mail).
+    pub session_epoch: i64,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -253,6 +256,7 @@ mod tests {
             stripe_customer_id: None,
             external_platform_id: None,
             external_store_id: None,
+            session_epoch: 0,
             created_at: DateTime::default(),
             updated_at: DateTime::default(),
         };

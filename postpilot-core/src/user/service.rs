@@ -119,6 +119,7 @@ impl AuthService {
             stripe_customer_id: None,
             external_platform_id: None,
             external_store_id: None,
+            session_epoch: 0,
             created_at: now,
             updated_at: now,
         };
@@ -219,6 +220,8 @@ impl AuthService {
                 Some(p) => Some(self.hash(&p).await?),
                 None => None,
             },
+            // New credentials end every session: access tokens issued before stop working.
+            end_sessions: true,
             updated_at: self.deps.now(),
             ..UserChange::default()
         };
@@ -237,71 +240,192 @@ impl AuthService {
         self.me(user_id).await
     }
 
-    /// Creates or links a user from the dropshipping platform, idempotently: the same platform id
-    /// returns the same user; an existing e-mail is linked to the platform id. A given plan
-    /// becomes the user's (platform-managed) subscription.
+    /// Creates a user for the dropshipping platform, idempotently, keyed by the platform's id:
+    /// the same platform id returns the same user (its store id refreshed). A given plan becomes
+    /// the user's (platform-managed) subscription.
+    ///
+    /// An e-mail match alone never hands an account the platform's identity or plan: anyone can
+    /// register an address before the platform provisions it (pre-hijacking). A self-registered
+    /// account with the address gets [`Error::PlatformLinkRequired`]; its owner links it with
+    /// [`link_platform`](Self::link_platform), signed in, presenting what the platform was given.
     ///
     /// # Errors
-    /// [`Error::Validation`] for a bad e-mail; [`Error::Conflict`] when the e-mail belongs to a
-    /// user linked to another platform id.
+    /// [`Error::Validation`] for a bad e-mail; [`Error::PlatformLinkRequired`] when a
+    /// self-registered account holds the e-mail; [`Error::Conflict`] when it belongs to a user
+    /// linked to another platform id.
     pub async fn provision(&self, request: Provision) -> Result<User> {
         let email = Email::parse(&request.email)?;
         let now = self.deps.now();
         let store = &self.deps.store;
-        let link = UserChange {
-            link_platform: Some(PlatformLink {
-                external_platform_id: request.external_platform_id,
-                external_store_id: request.external_store_id,
-            }),
-            updated_at: now,
-            ..UserChange::default()
-        };
-        let existing = match store
+        let linked = store
             .user_by_external_id(request.external_platform_id)
-            .await?
-        {
-            Some(user) => Some(user),
-            None => store.user_by_email(&email).await?,
-        };
-        let user = if let Some(user) = existing {
-            // Links only an unlinked user (or refreshes the store id of this platform user):
-            // the store refuses to relink someone linked to another platform id.
-            match store.change_user(user.id, &link).await {
-                Ok(user) => user,
-                Err(StoreError::Stale) => {
-                    return Err(Error::Conflict(
-                        "email is linked to another platform user".into(),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
+            .await?;
+        let user = if let Some(user) = linked {
+            self.link(user.id, &request).await?
+        } else if let Some(holder) = store.user_by_email(&email).await? {
+            return Err(self.email_taken(&holder));
         } else {
             let user = User {
                 id: self.deps.new_id(),
-                email,
+                email: email.clone(),
                 password_hash: NO_PASSWORD.to_owned(),
                 stripe_customer_id: None,
                 external_platform_id: Some(request.external_platform_id),
                 external_store_id: request.external_store_id,
+                session_epoch: 0,
                 created_at: now,
                 updated_at: now,
             };
             match store.insert_user(&user).await {
                 Ok(()) => user,
-                // A concurrent provision of the same user won the race: return theirs.
-                Err(StoreError::Conflict(_)) => store
-                    .user_by_external_id(request.external_platform_id)
-                    .await?
-                    .ok_or_else(|| Error::Conflict("email is already registered".into()))?,
+                // A concurrent provision of the same user won the race: return theirs; a
+                // registration of the address won it: the same answer as above.
+                Err(StoreError::Conflict(_)) => {
+                    match store
+                        .user_by_external_id(request.external_platform_id)
+                        .await?
+                    {
+                        Some(user) => user,
+                        None => match store.user_by_email(&email).await? {
+                            Some(holder) => return Err(self.email_taken(&holder)),
+                            None => {
+                                return Err(Error::Conflict("email is already registered".into()));
+                            }
+                        },
+                    }
+                }
                 Err(e) => return Err(e.into()),
             }
         };
-        if let Some(plan) = request.plan {
+        self.grant(&user, request.plan).await?;
+        Ok(user)
+    }
+
+    /// Links the signed-in user's own account to the platform identity a provision named, once
+    /// the account holder has proved, by signing in, that the account is theirs. The request is
+    /// what the platform sent (the transport proves that: a link token minted from a signed
+    /// provision). The account's e-mail must still be the one the platform provisioned.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the user is gone; [`Error::Conflict`] when the e-mail changed since,
+    /// or the account is linked to another platform id, or the platform id to another account.
+    pub async fn link_platform(&self, user_id: UserId, request: Provision) -> Result<User> {
+        let user = self
+            .deps
+            .store
+            .user(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if user.email != Email::normalized(&request.email) {
+            return Err(Error::Conflict(
+                "this account's e-mail is not the one the platform provisioned".into(),
+            ));
+        }
+        if let Some(other) = self
+            .deps
+            .store
+            .user_by_external_id(request.external_platform_id)
+            .await?
+            && other.id != user_id
+        {
+            return Err(Error::Conflict(
+                "the platform user is linked to another account".into(),
+            ));
+        }
+        let user = self.link(user_id, &request).await?;
+        self.grant(&user, request.plan).await?;
+        Ok(user)
+    }
+
+    fn email_taken(&self, holder: &User) -> Error {
+        if holder.external_platform_id.is_some() {
+            Error::Conflict("email is linked to another platform user".into())
+        } else {
+            Error::PlatformLinkRequired(holder.id)
+        }
+    }
+
+    /// Writes the platform link; the store refuses to relink a user linked to another id.
+    async fn link(&self, user_id: UserId, request: &Provision) -> Result<User> {
+        let link = UserChange {
+            link_platform: Some(PlatformLink {
+                external_platform_id: request.external_platform_id,
+                external_store_id: request.external_store_id,
+            }),
+            updated_at: self.deps.now(),
+            ..UserChange::default()
+        };
+        match self.deps.store.change_user(user_id, &link).await {
+            Ok(user) => Ok(user),
+            Err(StoreError::Stale) => Err(Error::Conflict(
+                "email is linked to another platform user".into(),
+            )),
+            Err(StoreError::Conflict(_)) => Err(Error::Conflict(
+                "the platform user is linked to another account".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn grant(&self, user: &User, plan: Option<PlanTier>) -> Result<()> {
+        if let Some(plan) = plan {
             BillingService::new(self.deps.clone())
                 .grant_plan(user.id, plan, SubscriptionStatus::Active)
                 .await?;
         }
-        Ok(user)
+        Ok(())
+    }
+
+    /// Ends sessions. With a refresh token, its session (family) ends: that token and its
+    /// successors stop working. `everywhere` ends every session of the user and moves the
+    /// session epoch on, so every access token issued before stops working at once.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the refresh token is not one of the user's.
+    pub async fn logout(
+        &self,
+        user_id: UserId,
+        refresh_token: Option<&str>,
+        everywhere: bool,
+    ) -> Result<()> {
+        let now = self.deps.now();
+        if let Some(raw) = refresh_token
+            && !self
+                .deps
+                .store
+                .revoke_family_of(user_id, &hex_sha256(raw.as_bytes()), now)
+                .await?
+            && !everywhere
+        {
+            return Err(Error::NotFound("refresh token"));
+        }
+        if everywhere {
+            let change = UserChange {
+                end_sessions: true,
+                updated_at: now,
+                ..UserChange::default()
+            };
+            self.deps.store.change_user(user_id, &change).await?;
+            self.deps
+                .store
+                .revoke_user_refresh_tokens(user_id, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The user's current session epoch (`None`: the user no longer exists). Access tokens
+    /// carry the epoch they were issued in; one from an earlier epoch is no longer valid.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn session_epoch(&self, user_id: UserId) -> Result<Option<i64>> {
+        Ok(self
+            .deps
+            .store
+            .user(user_id)
+            .await?
+            .map(|u| u.session_epoch))
     }
 
     /// Starts a session: a refresh token in a new family.

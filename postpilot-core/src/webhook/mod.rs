@@ -13,6 +13,7 @@ use crate::billing::{BillingService, DowngradeImpact, SubscriptionStatus};
 use crate::engine::Deps;
 use crate::error::{Error, Result};
 use crate::plan::PlanTier;
+use crate::store::WebhookClaim;
 use crate::user::{AuthService, Provision};
 
 /// A platform event: `{id, type, data}`.
@@ -80,24 +81,48 @@ pub enum EventOutcome {
     Ignored,
 }
 
-/// Applies a webhook event once per `(source, id)`: skipped when it was processed before;
-/// recorded only after it was applied. Applying is idempotent (it sets state), so two concurrent
-/// deliveries both applying, or a crash between applying and recording followed by a retry, give
-/// the same result — whereas recording first could lose an event for good. `None`: a duplicate.
+/// How long a delivery holds its claim on an event while applying it. A holder that dies leaves
+/// the claim to lapse after this, and the provider's next retry takes it over.
+pub const WEBHOOK_CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Applies a webhook event once per `(source, id)`: the event is claimed atomically first (a
+/// concurrent duplicate delivery is answered [`Error::Conflict`], so the provider retries it
+/// later), applied, then marked done. A failed application gives the claim up at once; a crash
+/// between claiming and finishing leaves it to lapse ([`WEBHOOK_CLAIM_LEASE`]), so the event is
+/// never lost. `None`: it was applied before.
 pub(crate) async fn once<T>(
     deps: &Deps,
     source: &str,
     id: &str,
     apply: impl std::future::Future<Output = Result<T>>,
 ) -> Result<Option<T>> {
-    if deps.store.webhook_event_seen(source, id).await? {
-        return Ok(None);
+    let now = deps.now();
+    match deps
+        .store
+        .claim_webhook_event(source, id, now, now + WEBHOOK_CLAIM_LEASE)
+        .await?
+    {
+        WebhookClaim::Done => return Ok(None),
+        WebhookClaim::InProgress => {
+            return Err(Error::Conflict(
+                "this event is being processed by another delivery; retry later".into(),
+            ));
+        }
+        WebhookClaim::Claimed => {}
     }
-    let applied = apply.await?;
-    deps.store
-        .record_webhook_event(source, id, deps.now())
-        .await?;
-    Ok(Some(applied))
+    match apply.await {
+        Ok(applied) => {
+            deps.store
+                .finish_webhook_event(source, id, deps.now())
+                .await?;
+            Ok(Some(applied))
+        }
+        Err(e) => {
+            // Best effort: if this fails too, the claim lapses on its own.
+            let _ = deps.store.release_webhook_event(source, id).await;
+            Err(e)
+        }
+    }
 }
 
 /// Applies platform events.

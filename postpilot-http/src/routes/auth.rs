@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{AuthAttempt, SessionUser};
-use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, RawBody, json_from_slice};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiJsonOrEmpty, RawBody, json_from_slice};
 use crate::routes::not_null;
 use crate::routes::webhooks::verify_platform_signature;
 use crate::schema::*;
@@ -89,6 +89,26 @@ pub(crate) struct ProvisionRequest {
     plan: Option<postpilot_core::plan::PlanTier>,
 }
 
+/// What ends: with a refresh token, its session; with `everywhere`, every session of the user,
+/// and every access token issued before (including the one sent with this request).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogoutRequest {
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = String)]
+    refresh_token: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool)]
+    everywhere: Option<bool>,
+}
+
+/// A link token from a `platform-link-required` problem.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinkPlatformRequest {
+    link_token: String,
+}
+
 fn me(user: User, plan: postpilot_core::plan::PlanTier) -> Me {
     Me {
         id: user.id.as_uuid(),
@@ -100,9 +120,9 @@ fn me(user: User, plan: postpilot_core::plan::PlanTier) -> Me {
     }
 }
 
-async fn token_pair(state: &AppState, user: postpilot_core::id::UserId) -> ApiResult<TokenPair> {
-    let (access_token, expires_in) = state.0.jwt.issue(user)?;
-    let refresh = state.engine().auth().issue_refresh_token(user).await?;
+async fn token_pair(state: &AppState, user: &User) -> ApiResult<TokenPair> {
+    let (access_token, expires_in) = state.0.jwt.issue(user.id, user.session_epoch)?;
+    let refresh = state.engine().auth().issue_refresh_token(user.id).await?;
     Ok(TokenPair {
         access_token,
         refresh_token: refresh.raw,
@@ -125,10 +145,7 @@ async fn register(
         .auth()
         .register(&body.email, &body.password)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(token_pair(&state, user.id).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(token_pair(&state, &user).await?)))
 }
 
 /// Exchanges credentials for a token pair.
@@ -144,7 +161,7 @@ async fn login(
         .auth()
         .login(&body.email, &body.password)
         .await?;
-    Ok(Json(token_pair(&state, user.id).await?))
+    Ok(Json(token_pair(&state, &user).await?))
 }
 
 /// Rotates a refresh token: the old one stops working; presenting it again ends the session.
@@ -156,7 +173,14 @@ async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     let next = state.engine().auth().refresh(&body.refresh_token).await?;
-    let (access_token, expires_in) = state.0.jwt.issue(next.token.user_id)?;
+    let user = next.token.user_id;
+    let epoch = state
+        .engine()
+        .auth()
+        .session_epoch(user)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let (access_token, expires_in) = state.0.jwt.issue(user, epoch)?;
     Ok(Json(TokenPair {
         access_token,
         refresh_token: next.raw,
@@ -198,11 +222,81 @@ async fn patch_me(
             },
         )
         .await?;
+    // The change ended every session: this process refuses the old tokens at once.
+    state.0.epochs.put(user, profile.user.session_epoch);
     Ok(Json(me(profile.user, profile.plan)))
 }
 
-/// Creates or links a user for the dropshipping platform (signed like platform events:
-/// `X-PostPilot-Timestamp`, `X-PostPilot-Signature`).
+/// Ends the session of a refresh token, or with `everywhere` every session and every access
+/// token issued before.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    request_body(content = LogoutRequest, description = "Optional"),
+    responses((status = 204, description = "Ended"), (status = 401, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn logout(
+    State(state): State<AppState>,
+    SessionUser(user): SessionUser,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<LogoutRequest>,
+) -> ApiResult<StatusCode> {
+    let everywhere = body.everywhere.unwrap_or(false);
+    if body.refresh_token.is_none() && !everywhere {
+        return Err(ApiError::invalid(
+            "refresh_token",
+            "give the session's refresh token, or everywhere: true",
+        ));
+    }
+    let auth = state.engine().auth();
+    auth.logout(user, body.refresh_token.as_deref(), everywhere)
+        .await?;
+    if everywhere && let Some(epoch) = auth.session_epoch(user).await? {
+        state.0.epochs.put(user, epoch);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Links the signed-in account to the platform identity of a provision that found this
+/// account's e-mail (a `platform-link-required` problem's `link_token`).
+#[utoipa::path(post, path = "/auth/link-platform", tag = "auth", security(("bearer" = [])),
+    request_body = LinkPlatformRequest,
+    responses((status = 200, body = Me), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn link_platform(
+    State(state): State<AppState>,
+    SessionUser(user): SessionUser,
+    ApiJson(body): ApiJson<LinkPlatformRequest>,
+) -> ApiResult<Json<Me>> {
+    let claims = state
+        .0
+        .jwt
+        .verify_link(&body.link_token)
+        .ok_or_else(|| ApiError::invalid("link_token", "is not a valid, current link token"))?;
+    if claims.sub != user.as_uuid() {
+        return Err(ApiError::forbidden(
+            "this link token was issued for another account",
+        ));
+    }
+    let linked = state
+        .engine()
+        .auth()
+        .link_platform(
+            user,
+            Provision {
+                email: claims.email,
+                external_platform_id: claims.external_platform_id,
+                external_store_id: claims.external_store_id,
+                plan: claims.plan,
+            },
+        )
+        .await?;
+    let profile = state.engine().auth().me(linked.id).await?;
+    Ok(Json(me(profile.user, profile.plan)))
+}
+
+/// Creates a user for the dropshipping platform, keyed by `external_platform_id` (signed like
+/// platform events: `X-PostPilot-Timestamp`, `X-PostPilot-Signature`). An e-mail that a
+/// self-registered account holds is never linked on its own: the answer is a 409
+/// `platform-link-required` problem with a `link_token` for the merchant, who links the account
+/// signed in (`POST /auth/link-platform`).
 #[utoipa::path(post, path = "/auth/provision", tag = "auth", request_body = ProvisionRequest,
     params(("X-PostPilot-Timestamp" = String, Header, description = "Unix seconds"),
            ("X-PostPilot-Signature" = String, Header, description = "hex HMAC-SHA256(secret, \"{timestamp}.{body}\")")),
@@ -215,16 +309,20 @@ async fn provision(
 ) -> ApiResult<Json<Me>> {
     verify_platform_signature(&state, &headers, &body)?;
     let request: ProvisionRequest = json_from_slice(&body)?;
-    let user = state
-        .engine()
-        .auth()
-        .provision(Provision {
-            email: request.email,
-            external_platform_id: request.external_platform_id,
-            external_store_id: request.external_store_id,
-            plan: request.plan,
-        })
-        .await?;
+    let request = Provision {
+        email: request.email,
+        external_platform_id: request.external_platform_id,
+        external_store_id: request.external_store_id,
+        plan: request.plan,
+    };
+    let user = match state.engine().auth().provision(request.clone()).await {
+        Ok(user) => user,
+        Err(e @ postpilot_core::Error::PlatformLinkRequired(holder)) => {
+            let token = state.0.jwt.issue_link(holder, &request)?;
+            return Err(ApiError::from(e).with_link_token(token));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let profile = state.engine().auth().me(user.id).await?;
     Ok(Json(me(profile.user, profile.plan)))
 }
@@ -236,4 +334,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(get_me, patch_me))
         .routes(routes!(provision))
+        .routes(routes!(logout))
+        .routes(routes!(link_platform))
 }
