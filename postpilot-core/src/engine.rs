@@ -43,6 +43,9 @@ impl From<StoreError> for Error {
 }
 
 /// The ports every service shares.
+/// How many active API keys a user may hold unless the engine is built with another cap.
+pub const DEFAULT_MAX_API_KEYS: u32 = 25;
+
 pub(crate) struct Deps {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
@@ -53,6 +56,7 @@ pub(crate) struct Deps {
     pub(crate) cipher: Arc<dyn TokenCipher>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) refresh_token_ttl: chrono::Duration,
+    pub(crate) max_api_keys: u32,
     pub(crate) metrics: Arc<crate::publish::MetricsRegistry>,
 }
 
@@ -190,6 +194,7 @@ pub struct EngineBuilder {
     cipher: Option<Arc<dyn TokenCipher>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
     refresh_token_ttl: Option<chrono::Duration>,
+    max_api_keys: Option<u32>,
     simulated: bool,
 }
 
@@ -270,6 +275,13 @@ impl EngineBuilder {
         self
     }
 
+    /// How many active API keys a user may hold (default: [`DEFAULT_MAX_API_KEYS`], 25).
+    #[must_use]
+    pub fn max_api_keys(mut self, max: u32) -> Self {
+        self.max_api_keys = Some(max);
+        self
+    }
+
     /// A demo or test engine: every platform without a registered publisher gets a
     /// [`SimulatedPublisher`] (posts are "published" in memory), and without a configured cipher
     /// tokens are sealed with a random key that dies with the process.
@@ -330,6 +342,7 @@ impl EngineBuilder {
                 refresh_token_ttl: self
                     .refresh_token_ttl
                     .unwrap_or_else(|| chrono::Duration::days(7)),
+                max_api_keys: self.max_api_keys.unwrap_or(DEFAULT_MAX_API_KEYS),
                 metrics: Arc::default(),
             }),
         }

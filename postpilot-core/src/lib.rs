@@ -25,5 +25,5 @@ pub mod usage;
 pub mod user;
 pub mod webhook;
 
-pub use engine::{BuildError, Engine, EngineBuilder};
+pub use engine::{BuildError, DEFAULT_MAX_API_KEYS, Engine, EngineBuilder};
 pub use error::{Error, InvalidTransition, LimitedResource, Result, ValidationError};

@@ -1110,11 +1110,11 @@ pub async fn api_keys_lookup_revoke_and_isolate(store: Arc<dyn Store>) {
         last_used_at: None,
         created_at: t0(),
     };
-    ok!(store.insert_api_key(&key));
+    ok!(store.insert_api_key(&key, 25));
     let mut twin = key.clone();
     twin.id = id();
     assert!(matches!(
-        store.insert_api_key(&twin).await,
+        store.insert_api_key(&twin, 25).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -1157,6 +1157,54 @@ fn successor(hash: &str) -> Successor {
         token_hash: hash.to_owned(),
         expires_at: t0() + Duration::days(7),
     }
+}
+
+fn api_key(owner: UserId, n: u32) -> ApiKey {
+    ApiKey {
+        id: id(),
+        user_id: owner,
+        name: ApiKeyName::parse("ci").unwrap_or_else(|e| panic!("{e}")),
+        prefix: "po_live_abcd".into(),
+        key_hash: format!("{:056x}{n:08x}", owner.as_uuid().as_u128()),
+        scopes: vec![Scope::PostsRead],
+        is_active: true,
+        last_used_at: None,
+        created_at: t0(),
+    }
+}
+
+/// API keys: at most `max_active` active keys per owner, even under concurrent creates; a
+/// revoked key frees its place; other owners are not counted.
+pub async fn api_keys_are_capped_per_owner_even_concurrently(store: Arc<dyn Store>) {
+    let (a, _) = seeded(&store).await;
+    let (b, _) = seeded(&store).await;
+    for n in 0..4 {
+        ok!(store.insert_api_key(&api_key(a.id, n), 5));
+    }
+    let tasks: Vec<_> = (10..30)
+        .map(|n| {
+            let store = store.clone();
+            let key = api_key(a.id, n);
+            tokio::spawn(async move { store.insert_api_key(&key, 5).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(()) => created += 1,
+            Err(StoreError::LimitReached) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(created, 1, "one place was left");
+    assert!(matches!(
+        store.insert_api_key(&api_key(a.id, 99), 5).await,
+        Err(StoreError::LimitReached)
+    ));
+    ok!(store.insert_api_key(&api_key(b.id, 0), 5));
+    let first = ok!(store.list_api_keys(a.id, PageRequest::default())).items[0].id;
+    assert!(ok!(store.revoke_api_key(a.id, first)));
+    ok!(store.insert_api_key(&api_key(a.id, 98), 5));
 }
 
 /// Refresh tokens: rotation stores the successor in the family; a reused token revokes the whole
@@ -1668,6 +1716,7 @@ macro_rules! store_conformance_tests {
             metrics_upsert_and_overview,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
+            api_keys_are_capped_per_owner_even_concurrently,
             refresh_tokens_rotate_with_reuse_detection,
             concurrent_refreshes_succeed_once,
             webhook_events_are_claimed_once_and_finished,

@@ -226,16 +226,27 @@ async fn authenticating_a_key_returns_its_owner_scopes_and_plan() {
 }
 
 #[tokio::test]
-async fn authenticating_a_key_records_the_clocks_time_as_last_used() {
+async fn authenticating_writes_nothing_and_recording_the_use_stores_the_clocks_time() {
     let e = TestEngine::new();
     let user = pro_user(&e, "pro@example.com").await;
     let created = e.api_keys().create(user.id, "CI", &[]).await.unwrap();
     e.advance(Duration::hours(3));
 
-    e.api_keys()
+    let authenticated = e
+        .api_keys()
         .authenticate(created.secret.expose())
         .await
         .unwrap();
+    let before = e
+        .api_keys()
+        .list(user.id, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        before.items[0].last_used_at, None,
+        "authenticating wrote nothing"
+    );
+    e.api_keys().record_use(authenticated.key_id).await.unwrap();
 
     let listed = e
         .api_keys()
@@ -243,6 +254,38 @@ async fn authenticating_a_key_records_the_clocks_time_as_last_used() {
         .await
         .unwrap();
     assert_eq!(listed.items[0].last_used_at, Some(e.now()));
+}
+
+#[tokio::test]
+async fn a_user_holds_at_most_the_configured_number_of_active_keys() {
+    let e = TestEngine::new();
+    let user = pro_user(&e, "cap@example.com").await;
+    let mut ids = Vec::new();
+    for n in 0..postpilot_core::DEFAULT_MAX_API_KEYS {
+        ids.push(
+            e.api_keys()
+                .create(user.id, &format!("k{n}"), &[])
+                .await
+                .unwrap()
+                .key
+                .id,
+        );
+    }
+
+    let err = e
+        .api_keys()
+        .create(user.id, "one more", &[])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, postpilot_core::Error::Conflict(_)), "{err:?}");
+    e.api_keys().revoke(user.id, ids[0]).await.unwrap();
+    assert!(
+        e.api_keys()
+            .create(user.id, "replacement", &[])
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

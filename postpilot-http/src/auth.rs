@@ -290,10 +290,31 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Self { user_id });
         }
         if let Some(key) = parts.headers.get("x-api-key") {
-            let key = key.to_str().map_err(|_| ApiError::unauthorized())?;
-            let authenticated = state.0.engine.api_keys().authenticate(key).await?;
+            // Guessing keys costs the guesser: failed lookups are budgeted per client address,
+            // checked before the lookup; a success spends nothing.
+            let address = format!("keyfail:{}", peer(parts));
+            let failures = &state.0.key_failures;
+            failures
+                .peek(&address)
+                .map_err(ApiError::too_many_requests)?;
+            let keys = state.0.engine.api_keys();
+            let authenticated = match key.to_str() {
+                Ok(key) => keys.authenticate(key).await,
+                Err(_) => Err(postpilot_core::Error::Unauthorized),
+            };
+            let authenticated = match authenticated {
+                Ok(authenticated) => authenticated,
+                Err(postpilot_core::Error::Unauthorized) => {
+                    let _ = failures.check(&address);
+                    return Err(ApiError::unauthorized());
+                }
+                Err(e) => return Err(e.into()),
+            };
             check_route_scopes(parts, &authenticated.scopes)?;
-            limited(state, &format!("key:{}", authenticated.key_id))?;
+            // One budget per user, whatever key or session the request comes with — checked
+            // before anything is written.
+            limited(state, &format!("user:{}", authenticated.user_id))?;
+            keys.record_use(authenticated.key_id).await?;
             return Ok(Self {
                 user_id: authenticated.user_id,
             });
@@ -314,6 +335,14 @@ impl FromRequestParts<AppState> for SessionUser {
         limited(state, &format!("user:{user_id}"))?;
         Ok(Self(user_id))
     }
+}
+
+/// The client's address as the socket sees it.
+fn peer(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
 /// Rate limit for login and registration, per client address (the socket's peer; proxies must

@@ -34,10 +34,20 @@ impl RateLimiter {
 
     /// Takes one request for `key`; `Err(seconds)` to wait when the bucket is empty.
     pub(crate) fn check(&self, key: &str) -> Result<(), u64> {
-        self.check_at(key, Instant::now())
+        self.take_at(key, Instant::now(), true)
     }
 
+    /// Whether `key` has a request left, without taking it (for budgets spent only on failure).
+    pub(crate) fn peek(&self, key: &str) -> Result<(), u64> {
+        self.take_at(key, Instant::now(), false)
+    }
+
+    #[cfg(test)]
     fn check_at(&self, key: &str, now: Instant) -> Result<(), u64> {
+        self.take_at(key, now, true)
+    }
+
+    fn take_at(&self, key: &str, now: Instant, take: bool) -> Result<(), u64> {
         let mut buckets = self
             .buckets
             .lock()
@@ -54,7 +64,9 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.capacity);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            if take {
+                bucket.tokens -= 1.0;
+            }
             Ok(())
         } else {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

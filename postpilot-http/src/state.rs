@@ -33,6 +33,10 @@ pub struct HttpConfig {
     /// `Strict-Transport-Security: max-age=…` on every response; set it only when the server is
     /// reached over HTTPS (default: off).
     pub hsts_max_age: Option<Duration>,
+    /// Failed API-key lookups (unknown, revoked or malformed keys) per minute per client
+    /// address (default 20): past it, keys from that address are refused with 429 before any
+    /// lookup.
+    pub api_key_failures_per_min: u32,
     /// How long a user's session epoch is cached (default 5 s): the longest an access token
     /// ended by another server process sharing the database keeps working there.
     pub session_epoch_cache: Duration,
@@ -58,6 +62,7 @@ impl fmt::Debug for HttpConfig {
             .field("request_timeout", &self.request_timeout)
             .field("hsts_max_age", &self.hsts_max_age)
             .field("session_epoch_cache", &self.session_epoch_cache)
+            .field("api_key_failures_per_min", &self.api_key_failures_per_min)
             .finish()
     }
 }
@@ -77,6 +82,7 @@ impl HttpConfig {
             request_timeout: Duration::from_secs(30),
             hsts_max_age: None,
             session_epoch_cache: Duration::from_secs(5),
+            api_key_failures_per_min: 20,
         }
     }
 }
@@ -88,6 +94,7 @@ pub(crate) struct Inner {
     pub(crate) limiter: RateLimiter,
     pub(crate) auth_limiter: RateLimiter,
     pub(crate) epochs: crate::auth::EpochCache,
+    pub(crate) key_failures: RateLimiter,
 }
 
 /// The router's state: cheap to clone.
@@ -116,6 +123,7 @@ impl AppState {
             limiter: RateLimiter::per_minute(config.rate_limit_per_min),
             auth_limiter: RateLimiter::per_minute(config.auth_rate_limit_per_min),
             epochs: crate::auth::EpochCache::new(config.session_epoch_cache),
+            key_failures: RateLimiter::per_minute(config.api_key_failures_per_min),
             engine,
             config,
         })))

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
+use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
 struct ApiKeyRow {
@@ -59,7 +60,19 @@ macro_rules! select_key {
 
 #[async_trait]
 impl ApiKeyStore for PgStore {
-    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+    async fn insert_api_key(&self, key: &ApiKey, max_active: u32) -> StoreResult<()> {
+        // Serialised per owner, like every guarded insert: the count stays true until commit.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        lock_owner(&mut tx, key.user_id).await?;
+        let active: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1 AND is_active")
+                .bind(key.user_id.as_uuid())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        if count("api_keys", active)? >= u64::from(max_active) {
+            return Err(StoreError::LimitReached);
+        }
         sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, is_active, \
              last_used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -78,10 +91,10 @@ impl ApiKeyStore for PgStore {
         .bind(key.is_active)
         .bind(key.last_used_at)
         .bind(key.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(store_error)?;
-        Ok(())
+        tx.commit().await.map_err(store_error)
     }
 
     async fn list_api_keys(&self, owner: UserId, page: PageRequest) -> StoreResult<Page<ApiKey>> {

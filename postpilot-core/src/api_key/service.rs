@@ -81,8 +81,14 @@ impl ApiKeyService {
             last_used_at: None,
             created_at: self.deps.now(),
         };
-        self.deps.store.insert_api_key(&key).await?;
-        Ok(CreatedApiKey { key, secret })
+        let max = self.deps.max_api_keys;
+        match self.deps.store.insert_api_key(&key, max).await {
+            Ok(()) => Ok(CreatedApiKey { key, secret }),
+            Err(StoreError::LimitReached) => Err(Error::Conflict(
+                format!("a user may hold at most {max} active API keys; revoke one first").into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The user's keys, newest first (never the keys themselves).
@@ -106,8 +112,8 @@ impl ApiKeyService {
     }
 
     /// Authenticates a presented key: it must be well-formed, active, and its owner on a plan
-    /// with API access. The lookup is by SHA-256 (an index probe, not a comparison of secrets);
-    /// `last_used_at` is updated.
+    /// with API access. The lookup is by SHA-256 (an index probe, not a comparison of secrets).
+    /// Nothing is written: the caller applies its rate limit, then [`record_use`](Self::record_use).
     ///
     /// # Errors
     /// [`Error::Unauthorized`] for unknown, malformed or revoked keys; [`Error::Forbidden`] when
@@ -126,15 +132,22 @@ impl ApiKeyService {
                 "API access requires the pro or enterprise plan".into(),
             ));
         }
-        match self.deps.store.touch_api_key(key.id, self.deps.now()).await {
-            Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
         Ok(AuthenticatedKey {
             user_id: key.user_id,
             key_id: key.id,
             scopes: key.scopes,
             plan,
         })
+    }
+
+    /// Records a use of an authenticated key (`last_used_at`), once the request was let through.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn record_use(&self, key_id: ApiKeyId) -> Result<()> {
+        match self.deps.store.touch_api_key(key_id, self.deps.now()).await {
+            Ok(()) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -805,10 +805,18 @@ impl SubscriptionStore for MemoryStore {
 
 #[async_trait]
 impl ApiKeyStore for MemoryStore {
-    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+    async fn insert_api_key(&self, key: &ApiKey, max_active: u32) -> StoreResult<()> {
         let mut t = self.tables();
         if t.api_keys.values().any(|k| k.key_hash == key.key_hash) {
             return Err(StoreError::Conflict("api_keys_key_hash_key"));
+        }
+        let active = t
+            .api_keys
+            .values()
+            .filter(|k| k.user_id == key.user_id && k.is_active)
+            .count();
+        if active >= max_active as usize {
+            return Err(StoreError::LimitReached);
         }
         t.api_keys.insert(key.id, key.clone());
         Ok(())

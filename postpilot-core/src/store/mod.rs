@@ -371,8 +371,10 @@ pub trait SubscriptionStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
-    /// Inserts a key. [`StoreError::Conflict`]`("api_keys_key_hash_key")` on a hash collision.
-    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    /// Inserts a key if its owner holds fewer than `max_active` active keys, atomically
+    /// ([`StoreError::LimitReached`] otherwise). [`StoreError::Conflict`]`("api_keys_key_hash_key")`
+    /// on a hash collision.
+    async fn insert_api_key(&self, key: &ApiKey, max_active: u32) -> StoreResult<()>;
     /// The owner's keys (active and revoked), newest first.
     async fn list_api_keys(&self, owner: UserId, page: PageRequest) -> StoreResult<Page<ApiKey>>;
     /// Revokes one of the owner's keys; `false` if absent.
