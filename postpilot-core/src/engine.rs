@@ -132,6 +132,10 @@ impl Engine {
     pub fn billing(&self) -> BillingService {
         BillingService::new(self.deps.clone())
     }
+    /// Whether billing is a mock (checkouts activate their plan at once, unpaid).
+    pub fn billing_is_mock(&self) -> bool {
+        self.deps.billing.is_mock()
+    }
     /// API keys.
     pub fn api_keys(&self) -> ApiKeyService {
         ApiKeyService::new(self.deps.clone())

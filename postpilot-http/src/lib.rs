@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod extract;
 mod limit;
+mod mock_billing;
 mod openapi;
 mod routes;
 mod schema;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         axum::body::Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
     Router::new()
         .merge(api)
+        .merge(mock_billing::router(state.engine()))
         .route(
             "/api/v1/openapi.json",
             get(move || async move { ([("content-type", "application/json")], spec) }),
