@@ -8,6 +8,7 @@ psql -q -c "CREATE DATABASE $db"
 export DATABASE_URL="${DATABASE_URL%/*}/$db"
 export POSTPILOT_JWT_SECRET="bench-secret-bench-secret-bench-secret"
 export POSTPILOT_TOKEN_KEY="k1:$(head -c 32 /dev/zero | base64)"
+export POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock
 export POSTPILOT_RATE_LIMIT_PER_MIN=100000000
 export RUST_LOG=error
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')

@@ -1,17 +1,60 @@
-//! Configuration from the environment, with a clear message for each bad value.
+//! Validation of the settings, with a clear message naming the variable for each bad value.
+//!
+//! The command line (`cli.rs`) reads each setting from its flag or environment variable;
+//! [`Config::from_lookup`] takes them by variable name, so it is a pure function that tests call
+//! with a map.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Everything the server reads from the environment.
+use postpilot_core::crypto::SecretString;
+
+/// What the process was started to do; each needs a different part of the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The HTTP API and a publication worker.
+    Serve,
+    /// A publication worker alone.
+    Worker,
+    /// The database migrations.
+    Migrate,
+}
+
+/// How posts reach the platforms. This build has no platform clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Publishers {
+    /// In-process stand-ins: a post is marked published, nothing reaches a real platform.
+    Simulated,
+}
+
+/// How paid plans are bought. This build has no billing provider client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Billing {
+    /// A checkout activates its plan at once, unpaid.
+    Mock,
+}
+
+/// A stand-in for a real outside service, and how it came to be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StandIn<T> {
+    pub(crate) kind: T,
+    /// Chosen by the operator; `false` when memory mode defaulted to it.
+    pub(crate) explicit: bool,
+}
+
+/// Everything the server is configured with. Secrets are [`SecretString`]s: no formatting of a
+/// `Config` shows them.
 #[derive(Debug)]
 pub(crate) struct Config {
     pub(crate) addr: SocketAddr,
-    pub(crate) database_url: Option<String>,
-    pub(crate) jwt_secret: Option<Vec<u8>>,
-    pub(crate) platform_webhook_secret: Option<String>,
-    pub(crate) stripe_webhook_secret: Option<String>,
-    pub(crate) token_key: Option<String>,
+    /// May hold a password.
+    pub(crate) database_url: Option<SecretString>,
+    pub(crate) jwt_secret: Option<SecretString>,
+    pub(crate) platform_webhook_secret: Option<SecretString>,
+    pub(crate) stripe_webhook_secret: Option<SecretString>,
+    pub(crate) token_key: Option<SecretString>,
+    pub(crate) publishers: StandIn<Publishers>,
+    pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
     pub(crate) auth_rate_limit_per_min: u32,
     pub(crate) public_url: String,
@@ -30,12 +73,8 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn positive(name: &str, default: u32) -> Result<u32, ConfigError> {
-    match var(name) {
+fn positive(name: &str, value: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    match value {
         None => Ok(default),
         Some(v) => v
             .trim()
@@ -48,29 +87,74 @@ fn positive(name: &str, default: u32) -> Result<u32, ConfigError> {
     }
 }
 
+/// Reads a stand-in setting: one of `accepted` (by name), required when `required` says why,
+/// else the first accepted kind by default.
+fn stand_in<T: Copy>(
+    name: &str,
+    value: Option<String>,
+    accepted: &[(&str, T)],
+    required: Option<&str>,
+) -> Result<StandIn<T>, ConfigError> {
+    let names = || {
+        accepted
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (value, required, accepted.first()) {
+        (Some(v), _, _) => accepted
+            .iter()
+            .find(|(n, _)| *n == v.trim())
+            .map(|(_, kind)| StandIn {
+                kind: *kind,
+                explicit: true,
+            })
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "{name} must be one of: {} (the only kinds this build has), got {v:?}",
+                    names()
+                ))
+            }),
+        (None, Some(why), _) => Err(ConfigError(format!("{name} is required {why}"))),
+        (None, None, Some((_, kind))) => Ok(StandIn {
+            kind: *kind,
+            explicit: false,
+        }),
+        (None, None, None) => Err(ConfigError(format!("{name} has no accepted value"))),
+    }
+}
+
 impl Config {
-    /// Reads the environment for `command`: `serve` needs the JWT secret and the token key with
-    /// a database, `worker` the token key (it opens OAuth tokens), `migrate` only the database.
-    pub(crate) fn from_env(command: &str) -> Result<Self, ConfigError> {
-        let issues_tokens = command == "serve";
-        let opens_tokens = matches!(command, "serve" | "worker");
+    /// Validates the settings of `role`, each looked up by its environment variable's name; a
+    /// blank value counts as unset. `serve` needs the JWT secret and the token key with a
+    /// database, `worker` the token key (it opens OAuth tokens), `migrate` only the database;
+    /// `serve` and `worker` with a database need the stand-ins chosen explicitly.
+    pub(crate) fn from_lookup(
+        role: Role,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let issues_tokens = role == Role::Serve;
+        let runs_engine = matches!(role, Role::Serve | Role::Worker);
         let addr_text = var("POSTPILOT_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
         let addr: SocketAddr = addr_text.parse().map_err(|_| {
             ConfigError(format!(
                 "POSTPILOT_ADDR must be an address and port like 127.0.0.1:8080, got {addr_text:?}"
             ))
         })?;
-        let database_url = var("DATABASE_URL");
+        let database_url = var("DATABASE_URL").map(SecretString::new);
         if let Some(url) = &database_url
-            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            && !(url.expose().starts_with("postgres://")
+                || url.expose().starts_with("postgresql://"))
         {
             return Err(ConfigError(
                 "DATABASE_URL must be a postgres:// URL (unset it for the in-memory store)".into(),
             ));
         }
-        let jwt_secret = var("POSTPILOT_JWT_SECRET").map(String::into_bytes);
+        let jwt_secret = var("POSTPILOT_JWT_SECRET").map(SecretString::new);
         if let Some(secret) = &jwt_secret
-            && secret.len() < 32
+            && secret.expose().len() < 32
         {
             return Err(ConfigError(
                 "POSTPILOT_JWT_SECRET must be at least 32 bytes".into(),
@@ -86,26 +170,380 @@ impl Config {
                 "STRIPE_SECRET_KEY is set, but this build has no Stripe API client: unset it to use mock billing".into(),
             ));
         }
-        let token_key = var("POSTPILOT_TOKEN_KEY");
-        if opens_tokens && database_url.is_some() && token_key.is_none() {
+        let token_key = var("POSTPILOT_TOKEN_KEY").map(SecretString::new);
+        if runs_engine && database_url.is_some() && token_key.is_none() {
             return Err(ConfigError(
                 "POSTPILOT_TOKEN_KEY is required with DATABASE_URL (\"<key id>:<base64 32 bytes>\"): stored OAuth tokens must open after a restart".into(),
             ));
         }
+        let with_database = runs_engine && database_url.is_some();
+        let publishers = stand_in(
+            "POSTPILOT_PUBLISHERS",
+            var("POSTPILOT_PUBLISHERS"),
+            &[("simulated", Publishers::Simulated)],
+            with_database.then_some(
+                "with DATABASE_URL: this build has no platform clients, so every post would be \
+                 marked published without reaching any platform. Set POSTPILOT_PUBLISHERS=simulated \
+                 to run with simulated publishers anyway",
+            ),
+        )?;
+        let billing = stand_in(
+            "POSTPILOT_BILLING",
+            var("POSTPILOT_BILLING"),
+            &[("mock", Billing::Mock)],
+            with_database.then_some(
+                "with DATABASE_URL: this build has no billing provider client, and with mock \
+                 billing any user gets any paid plan for free (POST /api/v1/billing/checkout). \
+                 Set POSTPILOT_BILLING=mock to run with mock billing anyway",
+            ),
+        )?;
         Ok(Self {
             public_url: var("POSTPILOT_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
             addr,
             database_url,
             jwt_secret,
-            platform_webhook_secret: var("POSTPILOT_PLATFORM_WEBHOOK_SECRET"),
-            stripe_webhook_secret: var("STRIPE_WEBHOOK_SECRET"),
+            platform_webhook_secret: var("POSTPILOT_PLATFORM_WEBHOOK_SECRET")
+                .map(SecretString::new),
+            stripe_webhook_secret: var("STRIPE_WEBHOOK_SECRET").map(SecretString::new),
             token_key,
-            rate_limit_per_min: positive("POSTPILOT_RATE_LIMIT_PER_MIN", 600)?,
-            auth_rate_limit_per_min: positive("POSTPILOT_AUTH_RATE_LIMIT_PER_MIN", 20)?,
+            publishers,
+            billing,
+            rate_limit_per_min: positive(
+                "POSTPILOT_RATE_LIMIT_PER_MIN",
+                var("POSTPILOT_RATE_LIMIT_PER_MIN"),
+                600,
+            )?,
+            auth_rate_limit_per_min: positive(
+                "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN",
+                var("POSTPILOT_AUTH_RATE_LIMIT_PER_MIN"),
+                20,
+            )?,
             shutdown_grace: Duration::from_secs(u64::from(positive(
                 "POSTPILOT_SHUTDOWN_GRACE_SECS",
+                var("POSTPILOT_SHUTDOWN_GRACE_SECS"),
                 20,
             )?)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const DATABASE_URL: &str = "postgres://postpilot:db-password-0451@db.internal:5432/postpilot";
+    const JWT_SECRET: &str = "jwt-secret-jwt-secret-jwt-secret-0451";
+    const TOKEN_KEY: &str = "k1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+    const PLATFORM_SECRET: &str = "platform-webhook-secret-0451";
+    const STRIPE_SECRET: &str = "whsec_stripe-webhook-secret-0451";
+
+    fn config(role: Role, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(role, |name| vars.get(name).cloned())
+    }
+
+    fn error(role: Role, vars: &[(&str, &str)]) -> String {
+        match config(role, vars) {
+            Ok(config) => panic!("accepted: {config:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// A database with everything `serve` needs but the stand-in opt-ins.
+    const DATABASE_SERVE: [(&str, &str); 3] = [
+        ("DATABASE_URL", DATABASE_URL),
+        ("POSTPILOT_JWT_SECRET", JWT_SECRET),
+        ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+    ];
+
+    fn with(
+        base: &[(&'static str, &'static str)],
+        more: &[(&'static str, &'static str)],
+    ) -> Vec<(&'static str, &'static str)> {
+        base.iter().chain(more).copied().collect()
+    }
+
+    #[test]
+    fn debug_output_of_the_configuration_shows_none_of_its_secrets() {
+        let config = config(
+            Role::Serve,
+            &with(
+                &DATABASE_SERVE,
+                &[
+                    ("POSTPILOT_PLATFORM_WEBHOOK_SECRET", PLATFORM_SECRET),
+                    ("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET),
+                    ("POSTPILOT_PUBLISHERS", "simulated"),
+                    ("POSTPILOT_BILLING", "mock"),
+                ],
+            ),
+        )
+        .unwrap();
+
+        let printed = [format!("{config:?}"), format!("{config:#?}")];
+
+        for text in &printed {
+            for secret in [
+                DATABASE_URL,
+                "db-password-0451",
+                JWT_SECRET,
+                TOKEN_KEY,
+                "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
+                PLATFORM_SECRET,
+                STRIPE_SECRET,
+            ] {
+                assert!(!text.contains(secret), "{secret:?} is in {text}");
+            }
+            // The rest is still there to read.
+            assert!(text.contains("rate_limit_per_min: 600"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_database_without_the_publishers_opt_in_is_refused_naming_the_variable() {
+        for opt_ins in [&[][..], &[("POSTPILOT_BILLING", "mock")][..]] {
+            for role in [Role::Serve, Role::Worker] {
+                let message = error(role, &with(&DATABASE_SERVE, opt_ins));
+
+                assert!(
+                    message.starts_with("POSTPILOT_PUBLISHERS is required with DATABASE_URL"),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("POSTPILOT_PUBLISHERS=simulated"),
+                    "{message}"
+                );
+                assert!(message.contains("no platform clients"), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_database_without_the_billing_opt_in_is_refused_naming_the_variable() {
+        for role in [Role::Serve, Role::Worker] {
+            let message = error(
+                role,
+                &with(&DATABASE_SERVE, &[("POSTPILOT_PUBLISHERS", "simulated")]),
+            );
+
+            assert!(
+                message.starts_with("POSTPILOT_BILLING is required with DATABASE_URL"),
+                "{message}"
+            );
+            assert!(message.contains("POSTPILOT_BILLING=mock"), "{message}");
+            assert!(message.contains("any paid plan for free"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_database_with_both_opt_ins_is_accepted_with_explicit_stand_ins() {
+        for role in [Role::Serve, Role::Worker] {
+            let config = config(
+                role,
+                &with(
+                    &DATABASE_SERVE,
+                    &[
+                        ("POSTPILOT_PUBLISHERS", "simulated"),
+                        ("POSTPILOT_BILLING", "mock"),
+                    ],
+                ),
+            )
+            .unwrap();
+
+            assert_eq!(config.database_url.unwrap().expose(), DATABASE_URL);
+            assert_eq!(
+                config.publishers,
+                StandIn {
+                    kind: Publishers::Simulated,
+                    explicit: true
+                }
+            );
+            assert_eq!(
+                config.billing,
+                StandIn {
+                    kind: Billing::Mock,
+                    explicit: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn memory_mode_defaults_to_simulated_publishers_and_mock_billing() {
+        for role in [Role::Serve, Role::Worker] {
+            let config = config(role, &[]).unwrap();
+
+            assert!(config.database_url.is_none());
+            assert_eq!(
+                config.publishers,
+                StandIn {
+                    kind: Publishers::Simulated,
+                    explicit: false
+                }
+            );
+            assert_eq!(
+                config.billing,
+                StandIn {
+                    kind: Billing::Mock,
+                    explicit: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn migrate_with_a_database_needs_no_opt_in_and_no_secret() {
+        let config = config(Role::Migrate, &[("DATABASE_URL", DATABASE_URL)]).unwrap();
+
+        assert!(config.database_url.is_some());
+    }
+
+    #[test]
+    fn an_unknown_stand_in_is_refused_listing_the_accepted_values() {
+        for (name, value, accepted, other) in [
+            (
+                "POSTPILOT_PUBLISHERS",
+                "live",
+                "must be one of: simulated ",
+                ("POSTPILOT_BILLING", "mock"),
+            ),
+            (
+                "POSTPILOT_BILLING",
+                "stripe",
+                "must be one of: mock ",
+                ("POSTPILOT_PUBLISHERS", "simulated"),
+            ),
+        ] {
+            for vars in [
+                vec![(name, value)],
+                with(&DATABASE_SERVE, &[(name, value), other]),
+            ] {
+                let message = error(Role::Serve, &vars);
+
+                assert!(message.starts_with(name), "{message}");
+                assert!(message.contains(accepted), "{message}");
+                assert!(message.contains(&format!("{value:?}")), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_blank_value_counts_as_unset() {
+        let config = config(
+            Role::Serve,
+            &[
+                ("DATABASE_URL", ""),
+                ("POSTPILOT_JWT_SECRET", " "),
+                ("POSTPILOT_ADDR", ""),
+                ("POSTPILOT_RATE_LIMIT_PER_MIN", "\t"),
+                ("POSTPILOT_PUBLISHERS", ""),
+                ("STRIPE_SECRET_KEY", ""),
+            ],
+        )
+        .unwrap();
+
+        assert!(config.database_url.is_none());
+        assert!(config.jwt_secret.is_none());
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.rate_limit_per_min, 600);
+        assert!(!config.publishers.explicit);
+    }
+
+    #[test]
+    fn each_bad_value_is_refused_with_a_message_naming_its_variable() {
+        for (vars, starts) in [
+            (
+                vec![("POSTPILOT_ADDR", "nope")],
+                "POSTPILOT_ADDR must be an address",
+            ),
+            (
+                vec![("DATABASE_URL", "mysql://localhost/postpilot")],
+                "DATABASE_URL must be a postgres:// URL",
+            ),
+            (
+                vec![("POSTPILOT_JWT_SECRET", "too-short")],
+                "POSTPILOT_JWT_SECRET must be at least 32 bytes",
+            ),
+            (
+                vec![("STRIPE_SECRET_KEY", "sk_live_x")],
+                "STRIPE_SECRET_KEY is set, but this build has no Stripe API client",
+            ),
+            (
+                vec![("POSTPILOT_RATE_LIMIT_PER_MIN", "0")],
+                "POSTPILOT_RATE_LIMIT_PER_MIN must be a whole number above 0",
+            ),
+            (
+                vec![("POSTPILOT_AUTH_RATE_LIMIT_PER_MIN", "plenty")],
+                "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN must be a whole number above 0",
+            ),
+            (
+                vec![("POSTPILOT_SHUTDOWN_GRACE_SECS", "-5")],
+                "POSTPILOT_SHUTDOWN_GRACE_SECS must be a whole number above 0",
+            ),
+        ] {
+            let message = error(Role::Serve, &vars);
+
+            assert!(message.starts_with(starts), "{vars:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_secrets_a_database_needs_depend_on_the_command() {
+        let database = [("DATABASE_URL", DATABASE_URL)];
+        let token_key = [
+            ("DATABASE_URL", DATABASE_URL),
+            ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+        ];
+
+        assert!(error(Role::Serve, &token_key).starts_with("POSTPILOT_JWT_SECRET is required"));
+        assert!(error(Role::Worker, &database).starts_with("POSTPILOT_TOKEN_KEY is required"));
+        assert!(
+            error(
+                Role::Serve,
+                &[
+                    ("DATABASE_URL", DATABASE_URL),
+                    ("POSTPILOT_JWT_SECRET", JWT_SECRET)
+                ]
+            )
+            .starts_with("POSTPILOT_TOKEN_KEY is required")
+        );
+        // The worker issues no sessions: past the token key, only the opt-ins are missing.
+        assert!(error(Role::Worker, &token_key).starts_with("POSTPILOT_PUBLISHERS is required"));
+        assert!(config(Role::Migrate, &database).is_ok());
+    }
+
+    #[test]
+    fn every_variable_the_configuration_reads_is_a_flag_of_serve() {
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        let serve = cli.find_subcommand("serve").unwrap();
+        let flags: Vec<String> = serve
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .collect();
+        let read = RefCell::new(Vec::new());
+
+        Config::from_lookup(Role::Serve, |name| {
+            read.borrow_mut().push(name.to_owned());
+            None
+        })
+        .unwrap();
+
+        let read = read.into_inner();
+        assert!(read.len() >= 13, "{read:?}");
+        for name in read {
+            assert!(
+                flags.contains(&name),
+                "{name} is read but no flag of serve: {flags:?}"
+            );
+        }
     }
 }

@@ -3,12 +3,14 @@
 //! The bundled PostPilot server. `serve` runs the HTTP API and a publication worker in one
 //! process (in memory unless `DATABASE_URL` is set); `worker` runs a worker alone, so workers
 //! scale out over processes and machines sharing one database; `migrate` applies the database
-//! migrations. Configuration comes from the environment (see `--help`).
+//! migrations. Every setting is a flag or an environment variable: `serve --help` lists them.
 
+mod cli;
 mod config;
 
 use std::sync::Arc;
 
+use clap::Parser;
 use postpilot_core::billing::MockBilling;
 use postpilot_core::crypto::{KeyId, XChaChaTokenCipher};
 use postpilot_core::publish::{DispatcherConfig, WorkerConfig};
@@ -16,54 +18,29 @@ use postpilot_core::{Engine, EngineBuilder};
 use postpilot_http::{AppState, HttpConfig};
 use tokio::sync::watch;
 
-use crate::config::{Config, ConfigError};
-
-const HELP: &str = "postpilot-server — schedule and publish social posts
-
-USAGE: postpilot-server <serve | worker | migrate | --help>
-
-  serve    the HTTP API on POSTPILOT_ADDR, with a publication worker in the same process
-  worker   a publication worker alone (run any number, on any number of machines)
-  migrate  apply the database migrations (DATABASE_URL) and exit
-
-ENVIRONMENT
-  POSTPILOT_ADDR                     listen address (default 127.0.0.1:8080)
-  DATABASE_URL                       postgres://… ; unset: the in-memory store
-  POSTPILOT_JWT_SECRET               ≥ 32 bytes; required with DATABASE_URL (generated in memory mode)
-  POSTPILOT_TOKEN_KEY                \"<key id>:<base64 32 bytes>[,<old id>:<old key>…]\" sealing OAuth
-                                     tokens; required with DATABASE_URL (ephemeral in memory mode)
-  POSTPILOT_PLATFORM_WEBHOOK_SECRET  enables /webhooks/platform-events and /auth/provision
-  STRIPE_WEBHOOK_SECRET              enables /webhooks/stripe
-  STRIPE_SECRET_KEY                  must be empty: billing runs in mock mode
-  POSTPILOT_RATE_LIMIT_PER_MIN       per user or API key (default 600)
-  POSTPILOT_AUTH_RATE_LIMIT_PER_MIN  login and registration per client address (default 20)
-  POSTPILOT_PUBLIC_URL               base of mock checkout links (default http://POSTPILOT_ADDR)
-  POSTPILOT_SHUTDOWN_GRACE_SECS      how long shutdown waits for requests and publishes (default 20)
-  RUST_LOG                           log filter (default info)
-";
+use crate::config::{Billing, Config, ConfigError, Publishers, Role};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() {
-    let command = std::env::args().nth(1).unwrap_or_default();
-    if matches!(command.as_str(), "" | "-h" | "--help" | "help") {
-        print!("{HELP}");
-        return;
-    }
+    // Help, the version and command-line errors end the process here (clap: 0 or 2).
+    let command = cli::Cli::parse().command;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let outcome = match Config::from_env(&command) {
+    let role = command.role();
+    let config = Config::from_lookup(role, |name| command.setting(name));
+    drop(command);
+    let outcome = match config {
         Err(e) => Err(BoxError::from(e)),
-        Ok(config) => match command.as_str() {
-            "serve" => serve(config).await,
-            "worker" => worker(config).await,
-            "migrate" => migrate(config).await,
-            other => Err(ConfigError(format!("unknown command {other:?}; see --help")).into()),
+        Ok(config) => match role {
+            Role::Serve => serve(config).await,
+            Role::Worker => worker(config).await,
+            Role::Migrate => migrate(config).await,
         },
     };
     if let Err(e) = outcome {
@@ -101,12 +78,42 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], BoxError> {
     Ok(bytes)
 }
 
+/// Logs that `variable`'s stand-in `kind` is in use, what that means, and whether the operator
+/// chose it or memory mode defaulted to it.
+fn warn_stand_in(variable: &str, kind: &str, explicit: bool, effect: &str) {
+    if explicit {
+        tracing::warn!("{variable}={kind}: {effect}");
+    } else {
+        tracing::warn!("{variable} is not set, so in memory mode it is {kind}: {effect}");
+    }
+}
+
 async fn engine(config: &Config) -> Result<Engine, BoxError> {
-    let mut builder: EngineBuilder = Engine::builder()
-        .simulated()
-        .billing(Arc::new(MockBilling::new(config.public_url.clone())));
+    let mut builder: EngineBuilder = Engine::builder();
+    builder = match config.publishers.kind {
+        Publishers::Simulated => {
+            warn_stand_in(
+                "POSTPILOT_PUBLISHERS",
+                "simulated",
+                config.publishers.explicit,
+                "posts are marked published, nothing reaches a real platform",
+            );
+            builder.simulated()
+        }
+    };
+    builder = match config.billing.kind {
+        Billing::Mock => {
+            warn_stand_in(
+                "POSTPILOT_BILLING",
+                "mock",
+                config.billing.explicit,
+                "any user gets any paid plan for free with POST /api/v1/billing/checkout",
+            );
+            builder.billing(Arc::new(MockBilling::new(config.public_url.clone())))
+        }
+    };
     builder = match &config.token_key {
-        Some(spec) => builder.cipher(Arc::new(XChaChaTokenCipher::from_config(spec)?)),
+        Some(spec) => builder.cipher(Arc::new(XChaChaTokenCipher::from_config(spec.expose())?)),
         None => {
             tracing::warn!(
                 "POSTPILOT_TOKEN_KEY is not set: OAuth tokens are sealed with a key that dies with this process"
@@ -123,9 +130,11 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
         Some(url) => {
             #[cfg(feature = "postgres")]
             {
-                let store =
-                    postpilot_sqlx::PgStore::connect(url, &postpilot_sqlx::PoolConfig::default())
-                        .await?;
+                let store = postpilot_sqlx::PgStore::connect(
+                    url.expose(),
+                    &postpilot_sqlx::PoolConfig::default(),
+                )
+                .await?;
                 tracing::info!("store: PostgreSQL");
                 builder = builder.store(Arc::new(store));
             }
@@ -139,7 +148,6 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
             }
         }
     }
-    tracing::info!("publishers: simulated (no platform clients in this build)");
     Ok(builder.build()?)
 }
 
@@ -150,16 +158,22 @@ fn worker_name(role: &str) -> String {
 
 async fn serve(config: Config) -> Result<(), BoxError> {
     let engine = engine(&config).await?;
-    let jwt_secret = match config.jwt_secret.clone() {
-        Some(secret) => secret,
+    let jwt_secret = match &config.jwt_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
         None => {
             tracing::warn!("POSTPILOT_JWT_SECRET is not set: sessions end when this process does");
             random_bytes::<32>()?.to_vec()
         }
     };
     let http = HttpConfig {
-        platform_webhook_secret: config.platform_webhook_secret.clone(),
-        stripe_webhook_secret: config.stripe_webhook_secret.clone(),
+        platform_webhook_secret: config
+            .platform_webhook_secret
+            .as_ref()
+            .map(|s| s.expose().to_owned()),
+        stripe_webhook_secret: config
+            .stripe_webhook_secret
+            .as_ref()
+            .map(|s| s.expose().to_owned()),
         rate_limit_per_min: config.rate_limit_per_min,
         auth_rate_limit_per_min: config.auth_rate_limit_per_min,
         ..HttpConfig::new(jwt_secret)
@@ -221,7 +235,7 @@ async fn migrate(config: Config) -> Result<(), BoxError> {
     #[cfg(feature = "postgres")]
     {
         let store = postpilot_sqlx::PgStore::connect_and_migrate(
-            &url,
+            url.expose(),
             &postpilot_sqlx::PoolConfig::default(),
         )
         .await?;

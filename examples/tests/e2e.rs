@@ -6,6 +6,9 @@
 //! bash .ci/with-postgres cargo test -p examples --test e2e
 //! ```
 //!
+//! Only the tests that migrate or serve on a database need it; the command-line and refusal tests
+//! run without (`-- --skip a_post_approved --skip migrate_needs`).
+//!
 //! The binary is driven over real sockets with a hand-written HTTP/1.1 client (no extra
 //! dependencies). Every child process is owned by a guard that kills it if a test fails.
 //!
@@ -161,6 +164,28 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// Waits until `server` answers `GET /api/v1/health` with 200 on `addr` (at most 30 s).
+fn wait_until_healthy(server: &mut Running, addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.exited() {
+            panic!("serve exited early ({status})\n{}", server.output());
+        }
+        if let Ok(answer) = http(addr, "GET", "/api/v1/health", None, None)
+            && answer.status == 200
+        {
+            assert_eq!(answer.body["store"], "ok", "{}", answer.body);
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/api/v1/health did not answer 200 within 30 s\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The PostgreSQL server to test against.
@@ -337,29 +362,13 @@ fn a_post_approved_from_the_queue_is_published_by_the_serving_process_which_stop
             ("POSTPILOT_ADDR", addr_text.as_str()),
             ("POSTPILOT_JWT_SECRET", JWT_SECRET),
             ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+            ("POSTPILOT_PUBLISHERS", "simulated"),
+            ("POSTPILOT_BILLING", "mock"),
             ("RUST_LOG", "warn"),
         ],
     );
 
-    // Ready when /health answers.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = server.exited() {
-            panic!("serve exited early ({status})\n{}", server.output());
-        }
-        if let Ok(answer) = http(addr, "GET", "/api/v1/health", None, None)
-            && answer.status == 200
-        {
-            assert_eq!(answer.body["store"], "ok", "{}", answer.body);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/api/v1/health did not answer 200 within 30 s\n{}",
-            server.output()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_healthy(&mut server, addr);
 
     let client = Client {
         addr,
@@ -483,6 +492,8 @@ fn a_bad_environment_value_exits_with_code_2_naming_the_variable() {
         ("POSTPILOT_JWT_SECRET", "too-short"),
         ("POSTPILOT_TOKEN_KEY", "k1:not-32-bytes"),
         ("DATABASE_URL", "mysql://localhost/postpilot"),
+        ("POSTPILOT_PUBLISHERS", "live"),
+        ("POSTPILOT_BILLING", "stripe"),
     ] {
         // A valid address unless it is the variable under test, so a wrongly accepted value
         // cannot collide with anything while the process is being waited for.
@@ -514,28 +525,354 @@ fn a_bad_environment_value_exits_with_code_2_naming_the_variable() {
 }
 
 #[test]
-fn help_prints_the_usage_and_exits_0() {
+fn help_lists_the_commands_and_exits_0() {
     for flag in ["--help", "-h"] {
         let (status, stdout, stderr) = run(&[flag], &[]);
         assert_eq!(status.code(), Some(0), "{flag}: {status}\n{stderr}");
         for word in [
-            "USAGE",
+            "Usage: postpilot-server",
             "serve",
             "worker",
             "migrate",
-            "DATABASE_URL",
-            "POSTPILOT_ADDR",
+            "--help",
         ] {
             assert!(stdout.contains(word), "{flag}: no {word:?} in {stdout:?}");
         }
     }
 }
 
+/// The flags each command's help must list (with their variables), and flags it must not.
+const COMMAND_FLAGS: [(&str, &[&str], &[&str]); 3] = [
+    (
+        "serve",
+        &[
+            "--addr",
+            "POSTPILOT_ADDR",
+            "--database-url",
+            "DATABASE_URL",
+            "--jwt-secret",
+            "POSTPILOT_JWT_SECRET",
+            "--token-key",
+            "POSTPILOT_TOKEN_KEY",
+            "--platform-webhook-secret",
+            "POSTPILOT_PLATFORM_WEBHOOK_SECRET",
+            "--stripe-webhook-secret",
+            "STRIPE_WEBHOOK_SECRET",
+            "--stripe-secret-key",
+            "STRIPE_SECRET_KEY",
+            "--rate-limit-per-min",
+            "POSTPILOT_RATE_LIMIT_PER_MIN",
+            "--auth-rate-limit-per-min",
+            "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN",
+            "--public-url",
+            "POSTPILOT_PUBLIC_URL",
+            "--shutdown-grace-secs",
+            "POSTPILOT_SHUTDOWN_GRACE_SECS",
+            "--publishers",
+            "POSTPILOT_PUBLISHERS",
+            "--billing",
+            "POSTPILOT_BILLING",
+        ],
+        &[],
+    ),
+    (
+        "worker",
+        &["--database-url", "--token-key", "--publishers", "--billing"],
+        &["--addr", "--jwt-secret"],
+    ),
+    (
+        "migrate",
+        &["--database-url", "DATABASE_URL"],
+        &["--addr", "--token-key", "--publishers"],
+    ),
+];
+
+// A command's help must not start it: the process is given an address this test holds, so a
+// server that tried to listen would fail, and it must exit at once with status 0.
+#[test]
+fn each_command_prints_its_help_and_exits_0_without_starting() {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    for (command, listed, absent) in COMMAND_FLAGS {
+        for flag in ["--help", "-h"] {
+            let mut process = Running::start(
+                &[command, flag],
+                &[("POSTPILOT_ADDR", addr.as_str()), ("RUST_LOG", "info")],
+            );
+            let status = process
+                .wait_for_exit(Duration::from_secs(10))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{command} {flag} is still running after 10 s\n{}",
+                        process.output()
+                    )
+                });
+            assert_eq!(
+                status.code(),
+                Some(0),
+                "{command} {flag}\n{}",
+                process.output()
+            );
+            let stdout = process.stdout();
+            assert!(
+                stdout.contains(&format!("Usage: postpilot-server {command} [OPTIONS]")),
+                "{command} {flag}: {stdout}"
+            );
+            for word in listed {
+                assert!(
+                    stdout.contains(word),
+                    "{command} {flag}: no {word:?} in {stdout}"
+                );
+            }
+            for word in absent {
+                assert!(
+                    !stdout.contains(word),
+                    "{command} {flag}: {word:?} in {stdout}"
+                );
+            }
+            assert!(
+                !stdout.contains("listening"),
+                "{command} {flag} started: {stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn help_never_prints_a_secret_from_the_environment() {
+    let secrets = [
+        (
+            "DATABASE_URL",
+            "postgres://postpilot:db-password-0451@127.0.0.1:1/postpilot",
+        ),
+        (
+            "POSTPILOT_JWT_SECRET",
+            "jwt-secret-0451-jwt-secret-0451-jwt-secret",
+        ),
+        ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+        ("POSTPILOT_PLATFORM_WEBHOOK_SECRET", "platform-secret-0451"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_0451"),
+        ("STRIPE_SECRET_KEY", "sk_live_0451"),
+    ];
+    let mut env = secrets.to_vec();
+    // A setting that is not secret shows its value, so the test sees values when they are shown.
+    env.push(("POSTPILOT_PUBLIC_URL", "https://shown.example.com"));
+    for command in ["serve", "worker", "migrate"] {
+        let (status, stdout, stderr) = run(&[command, "--help"], &env);
+        assert_eq!(status.code(), Some(0), "{command}: {status}\n{stderr}");
+        for (name, value) in secrets {
+            if command == "serve" {
+                assert!(stdout.contains(name), "{command}: no {name} in {stdout}");
+            }
+            for shown in [value, "db-password-0451"] {
+                assert!(
+                    !stdout.contains(shown) && !stderr.contains(shown),
+                    "{command} --help printed {name}'s value:\n{stdout}\n{stderr}"
+                );
+            }
+        }
+        if command == "serve" {
+            assert!(
+                stdout.contains("[env: POSTPILOT_PUBLIC_URL=https://shown.example.com]"),
+                "{stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn version_prints_the_version_and_exits_0() {
+    for args in [&["--version"][..], &["-V"][..]] {
+        let (status, stdout, stderr) = run(args, &[("POSTPILOT_ADDR", "127.0.0.1:0")]);
+        assert_eq!(status.code(), Some(0), "{args:?}: {status}\n{stderr}");
+        assert_eq!(
+            stdout.trim(),
+            format!("postpilot-server {}", env!("CARGO_PKG_VERSION")),
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn an_unknown_command_exits_with_code_2() {
-    let (status, _, stderr) = run(&["launch"], &[("POSTPILOT_ADDR", "127.0.0.1:0")]);
-    assert_eq!(status.code(), Some(2), "{status}\n{stderr}");
-    assert!(stderr.contains("launch"), "{stderr:?}");
+    let (status, stdout, stderr) = run(&["launch"], &[("POSTPILOT_ADDR", "127.0.0.1:0")]);
+    assert_eq!(status.code(), Some(2), "{status}\n{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("unrecognized subcommand 'launch'"),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("Usage: postpilot-server"), "{stderr:?}");
+}
+
+#[test]
+fn an_unknown_flag_exits_with_code_2_naming_it() {
+    let (status, stdout, stderr) = run(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("POSTPILOT_ADDR", "127.0.0.1:0")],
+    );
+    assert_eq!(status.code(), Some(2), "{status}\n{stdout}\n{stderr}");
+    assert!(stderr.contains("--listen"), "{stderr:?}");
+}
+
+// Nothing listens on port 1: a refusal must come before any attempt to connect.
+const UNREACHABLE_DATABASE: &str = "postgres://postgres@127.0.0.1:1/postpilot";
+
+#[test]
+fn with_a_database_serve_and_worker_refuse_to_start_until_both_stand_ins_are_chosen() {
+    for command in ["serve", "worker"] {
+        for (opt_ins, missing) in [
+            (&[][..], "POSTPILOT_PUBLISHERS"),
+            (&[("POSTPILOT_BILLING", "mock")][..], "POSTPILOT_PUBLISHERS"),
+            (
+                &[("POSTPILOT_PUBLISHERS", "simulated")][..],
+                "POSTPILOT_BILLING",
+            ),
+        ] {
+            let mut env = vec![
+                ("DATABASE_URL", UNREACHABLE_DATABASE),
+                ("POSTPILOT_JWT_SECRET", JWT_SECRET),
+                ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+                ("POSTPILOT_ADDR", "127.0.0.1:0"),
+                ("RUST_LOG", "info"),
+            ];
+            env.extend_from_slice(opt_ins);
+            let (status, stdout, stderr) = run(&[command], &env);
+            assert_eq!(
+                status.code(),
+                Some(2),
+                "{command} {opt_ins:?}: {status}\n{stdout}\n{stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("{missing} is required with DATABASE_URL")),
+                "{command} {opt_ins:?}: {stderr:?}"
+            );
+            assert!(
+                !stdout.contains("store: PostgreSQL"),
+                "{command} {opt_ins:?} went on: {stdout}"
+            );
+        }
+    }
+}
+
+// With both opt-ins the configuration is accepted: the process goes on to connect (and fails,
+// as nothing listens there), after warning about each stand-in.
+#[test]
+fn with_a_database_and_both_stand_ins_chosen_serve_goes_on_to_connect() {
+    let (status, stdout, stderr) = run(
+        &["serve"],
+        &[
+            ("DATABASE_URL", UNREACHABLE_DATABASE),
+            ("POSTPILOT_JWT_SECRET", JWT_SECRET),
+            ("POSTPILOT_TOKEN_KEY", TOKEN_KEY),
+            ("POSTPILOT_PUBLISHERS", "simulated"),
+            ("POSTPILOT_BILLING", "mock"),
+            ("POSTPILOT_ADDR", "127.0.0.1:0"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    assert_ne!(status.code(), Some(0), "{status}\n{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("the database is unreachable"),
+        "{stderr}\n{stdout}"
+    );
+    for warning in [
+        "POSTPILOT_PUBLISHERS=simulated: posts are marked published",
+        "POSTPILOT_BILLING=mock: any user gets any paid plan for free",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains("WARN") && l.contains(warning)),
+            "no warning {warning:?}:\n{stdout}"
+        );
+    }
+}
+
+/// Starts `serve` in memory on a free port with `env` added, ready.
+fn serve_in_memory(env: &[(&str, &str)]) -> (Running, SocketAddr) {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let addr_text = addr.to_string();
+    let mut all = vec![("POSTPILOT_ADDR", addr_text.as_str()), ("RUST_LOG", "info")];
+    all.extend_from_slice(env);
+    let mut server = Running::start(&["serve"], &all);
+    wait_until_healthy(&mut server, addr);
+    (server, addr)
+}
+
+#[test]
+fn in_memory_mode_warns_that_it_defaults_to_simulated_publishers_and_mock_billing() {
+    let (server, _) = serve_in_memory(&[]);
+
+    let stdout = server.stdout();
+    for warning in [
+        "POSTPILOT_PUBLISHERS is not set, so in memory mode it is simulated: posts are marked published, nothing reaches a real platform",
+        "POSTPILOT_BILLING is not set, so in memory mode it is mock: any user gets any paid plan for free",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains("WARN") && l.contains(warning)),
+            "no warning {warning:?}:\n{}",
+            server.output()
+        );
+    }
+}
+
+// An empty variable is unset, as the shell's `VAR=` means: were any of these read as set, the
+// process would refuse it (not a postgres:// URL, a JWT secret under 32 bytes, a rate of 0, a
+// Stripe key, an unknown stand-in).
+#[test]
+fn empty_variables_count_as_unset() {
+    let (server, addr) = serve_in_memory(&[
+        ("DATABASE_URL", ""),
+        ("POSTPILOT_JWT_SECRET", ""),
+        ("POSTPILOT_TOKEN_KEY", ""),
+        ("POSTPILOT_RATE_LIMIT_PER_MIN", ""),
+        ("STRIPE_SECRET_KEY", ""),
+        ("POSTPILOT_PUBLISHERS", ""),
+        ("POSTPILOT_BILLING", ""),
+        ("POSTPILOT_PUBLIC_URL", ""),
+    ]);
+
+    let stdout = server.stdout();
+    assert!(stdout.contains("store: in memory"), "{}", server.output());
+    assert!(
+        stdout.contains("POSTPILOT_PUBLISHERS is not set"),
+        "{}",
+        server.output()
+    );
+    // The public URL fell back on the listen address.
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let credentials = json!({"email": "empty@example.com", "password": PASSWORD});
+    let pair = client.expect(
+        201,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(credentials),
+    );
+    let token = text(&pair, "access_token");
+    let checkout = client.expect(
+        200,
+        "POST",
+        "/api/v1/billing/checkout",
+        Some(&token),
+        Some(json!({"plan": "pro"})),
+    );
+    let url = text(&checkout, "checkout_url");
+    let path = url
+        .strip_prefix(&format!("http://{addr}"))
+        .unwrap_or_else(|| panic!("{url} is not under http://{addr}"));
+    // And the link leads to a page.
+    let page = client.expect(200, "GET", path, None, None);
+    assert!(
+        page.as_str()
+            .is_some_and(|html| html.contains("mock billing")),
+        "{page}"
+    );
 }
 
 #[test]

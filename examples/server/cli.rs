@@ -1,0 +1,286 @@
+//! The command line: three commands, each taking its settings as flags that fall back on
+//! environment variables. This is the one place that documents the configuration
+//! (`postpilot-server serve --help`); `config.rs` validates what is given here.
+//!
+//! Every setting is read as text, so that a bad value gets `config.rs`'s message naming its
+//! variable; secrets are never shown in `--help` (`hide_env_values`).
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Role;
+
+/// PostPilot: schedule and publish social posts.
+#[derive(Parser)]
+#[command(
+    name = "postpilot-server",
+    version,
+    after_help = "Every setting is a flag or its environment variable (the flag wins; an empty \
+                  variable counts as unset): see `postpilot-server <COMMAND> --help`. Pass \
+                  secrets through the environment, not as flags, which other local users can \
+                  read in the process list. RUST_LOG sets the log filter (default: info)."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// What to run.
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// The HTTP API, with a publication worker in the same process
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[command(flatten)]
+        http: HttpArgs,
+    },
+    /// A publication worker alone (run any number, on any number of machines)
+    Worker {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Apply the database migrations and exit
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where the data lives.
+#[derive(Args)]
+#[command(next_help_heading = "Store")]
+pub(crate) struct StoreArgs {
+    /// PostgreSQL, as a postgres:// URL [default: none, everything in memory]
+    ///
+    /// The schema must be current (`migrate`). Without it everything lives in memory and is gone
+    /// when the process ends: a demo or a test.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+/// What the engine talks to.
+#[derive(Args)]
+#[command(next_help_heading = "Publishing and billing")]
+pub(crate) struct EngineArgs {
+    /// The key sealing OAuth tokens at rest; required with a database
+    ///
+    /// `<key id>:<base64 32 bytes>`, then `,<old id>:<old key>…` for retired keys that still
+    /// open old tokens (rotation). Required with a database; in memory mode a key that dies with
+    /// the process.
+    #[arg(
+        long,
+        env = "POSTPILOT_TOKEN_KEY",
+        value_name = "KEYS",
+        hide_env_values = true
+    )]
+    token_key: Option<String>,
+    /// How posts reach the platforms: simulated; required with a database
+    ///
+    /// Only `simulated` exists in this build: posts are marked published, nothing reaches a real
+    /// platform. Required with a database, so that a production server never simulates by
+    /// accident; the default in memory mode (with a warning).
+    #[arg(long, env = "POSTPILOT_PUBLISHERS", value_name = "KIND")]
+    publishers: Option<String>,
+    /// How paid plans are bought: mock; required with a database
+    ///
+    /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
+    /// user can make himself enterprise. Required with a database; the default in memory mode
+    /// (with a warning).
+    #[arg(long, env = "POSTPILOT_BILLING", value_name = "KIND")]
+    billing: Option<String>,
+    /// Must stay unset: this build has no Stripe API client
+    ///
+    /// The server refuses to start with it rather than ignore it.
+    #[arg(
+        long,
+        env = "STRIPE_SECRET_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    stripe_secret_key: Option<String>,
+}
+
+/// The HTTP API.
+#[derive(Args)]
+#[command(next_help_heading = "HTTP")]
+pub(crate) struct HttpArgs {
+    /// Listen address and port [default: 127.0.0.1:8080]
+    #[arg(long, env = "POSTPILOT_ADDR", value_name = "ADDR")]
+    addr: Option<String>,
+    /// The HS256 secret of access tokens (≥ 32 bytes); required with a database
+    ///
+    /// In memory mode a random one, so sessions end with the process.
+    #[arg(
+        long,
+        env = "POSTPILOT_JWT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    jwt_secret: Option<String>,
+    /// The HMAC secret of /webhooks/platform-events and /auth/provision [default: none, 503]
+    #[arg(
+        long,
+        env = "POSTPILOT_PLATFORM_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    platform_webhook_secret: Option<String>,
+    /// Stripe's signing secret of /webhooks/stripe [default: none, 503]
+    #[arg(
+        long,
+        env = "STRIPE_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    stripe_webhook_secret: Option<String>,
+    /// Requests per minute per user or API key [default: 600]
+    #[arg(long, env = "POSTPILOT_RATE_LIMIT_PER_MIN", value_name = "N")]
+    rate_limit_per_min: Option<String>,
+    /// Logins, registrations and refreshes per minute per client address [default: 20]
+    #[arg(long, env = "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN", value_name = "N")]
+    auth_rate_limit_per_min: Option<String>,
+    /// Base of the mock checkout and portal links [default: http://<ADDR>]
+    #[arg(long, env = "POSTPILOT_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// How long shutdown waits for requests and publishes in flight [default: 20]
+    #[arg(long, env = "POSTPILOT_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
+    shutdown_grace_secs: Option<String>,
+}
+
+impl Command {
+    /// What this command runs.
+    pub(crate) fn role(&self) -> Role {
+        match self {
+            Self::Serve { .. } => Role::Serve,
+            Self::Worker { .. } => Role::Worker,
+            Self::Migrate { .. } => Role::Migrate,
+        }
+    }
+
+    /// The value given for the setting whose environment variable is `name` (by flag or by
+    /// variable); `None` when it was not given or this command does not take it.
+    pub(crate) fn setting(&self, name: &str) -> Option<String> {
+        let (store, engine, http) = match self {
+            Self::Serve {
+                store,
+                engine,
+                http,
+            } => (store, Some(engine), Some(http)),
+            Self::Worker { store, engine } => (store, Some(engine), None),
+            Self::Migrate { store } => (store, None, None),
+        };
+        let value = match name {
+            "DATABASE_URL" => &store.database_url,
+            "POSTPILOT_TOKEN_KEY" => &engine?.token_key,
+            "POSTPILOT_PUBLISHERS" => &engine?.publishers,
+            "POSTPILOT_BILLING" => &engine?.billing,
+            "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
+            "POSTPILOT_ADDR" => &http?.addr,
+            "POSTPILOT_JWT_SECRET" => &http?.jwt_secret,
+            "POSTPILOT_PLATFORM_WEBHOOK_SECRET" => &http?.platform_webhook_secret,
+            "STRIPE_WEBHOOK_SECRET" => &http?.stripe_webhook_secret,
+            "POSTPILOT_RATE_LIMIT_PER_MIN" => &http?.rate_limit_per_min,
+            "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN" => &http?.auth_rate_limit_per_min,
+            "POSTPILOT_PUBLIC_URL" => &http?.public_url,
+            "POSTPILOT_SHUTDOWN_GRACE_SECS" => &http?.shutdown_grace_secs,
+            _ => return None,
+        };
+        value.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    const SECRETS: [&str; 6] = [
+        "DATABASE_URL",
+        "POSTPILOT_TOKEN_KEY",
+        "STRIPE_SECRET_KEY",
+        "POSTPILOT_JWT_SECRET",
+        "POSTPILOT_PLATFORM_WEBHOOK_SECRET",
+        "STRIPE_WEBHOOK_SECRET",
+    ];
+
+    /// Every (command, flag, environment variable) of the command line.
+    fn settings() -> Vec<(String, String, String)> {
+        let cli = Cli::command();
+        let mut found = Vec::new();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                if let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) {
+                    found.push((
+                        command.get_name().to_owned(),
+                        long.to_owned(),
+                        env.to_string_lossy().into_owned(),
+                    ));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_reaches_the_configuration_under_its_environment_variable() {
+        let settings = settings();
+        assert_eq!(settings.len(), 13 + 5 + 1, "{settings:?}");
+
+        for (command, long, env) in settings {
+            let flag = format!("--{long}");
+            let cli =
+                Cli::try_parse_from(["postpilot-server", &command, &flag, "probe-value"]).unwrap();
+
+            assert_eq!(
+                cli.command.setting(&env).as_deref(),
+                Some("probe-value"),
+                "{command} {flag} is not read back as {env}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_command_reads_no_setting_it_does_not_take() {
+        let cli = Cli::try_parse_from(["postpilot-server", "migrate"]).unwrap();
+
+        assert_eq!(cli.command.role(), Role::Migrate);
+        for name in [
+            "POSTPILOT_ADDR",
+            "POSTPILOT_JWT_SECRET",
+            "POSTPILOT_TOKEN_KEY",
+        ] {
+            assert_eq!(cli.command.setting(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn secret_settings_never_show_their_environment_value_in_help() {
+        let cli = Cli::command();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                let Some(env) = arg.get_env() else { continue };
+                let secret = SECRETS.contains(&env.to_string_lossy().as_ref());
+
+                assert_eq!(
+                    arg.is_hide_env_values_set(),
+                    secret,
+                    "{} --{:?}",
+                    command.get_name(),
+                    arg.get_long()
+                );
+            }
+        }
+    }
+}
