@@ -143,6 +143,25 @@ pub(crate) struct HttpArgs {
     /// Logins, registrations and refreshes per minute per client address [default: 20]
     #[arg(long, env = "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN", value_name = "N")]
     auth_rate_limit_per_min: Option<String>,
+    /// Failed API-key lookups per minute per client address [default: 20]
+    ///
+    /// Past it, API keys from that address are refused (429) before they are looked up.
+    #[arg(long, env = "POSTPILOT_API_KEY_FAILURES_PER_MIN", value_name = "N")]
+    api_key_failures_per_min: Option<String>,
+    /// Active API keys a user may hold [default: 25]
+    #[arg(long, env = "POSTPILOT_MAX_API_KEYS", value_name = "N")]
+    max_api_keys: Option<String>,
+    /// How long a user's session epoch is cached, in seconds [default: 5]
+    ///
+    /// The longest an access token ended on another server process (logout everywhere, a new
+    /// password) keeps working on this one.
+    #[arg(long, env = "POSTPILOT_SESSION_EPOCH_CACHE_SECS", value_name = "SECS")]
+    session_epoch_cache_secs: Option<String>,
+    /// Send Strict-Transport-Security with this max-age, in seconds [default: none]
+    ///
+    /// Set it only when clients reach the server over HTTPS (behind a TLS proxy).
+    #[arg(long, env = "POSTPILOT_HSTS_MAX_AGE_SECS", value_name = "SECS")]
+    hsts_max_age_secs: Option<String>,
     /// Base of the mock checkout and portal links [default: http://<ADDR>]
     #[arg(long, env = "POSTPILOT_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
@@ -186,6 +205,10 @@ impl Command {
             "POSTPILOT_RATE_LIMIT_PER_MIN" => &http?.rate_limit_per_min,
             "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN" => &http?.auth_rate_limit_per_min,
             "POSTPILOT_PUBLIC_URL" => &http?.public_url,
+            "POSTPILOT_API_KEY_FAILURES_PER_MIN" => &http?.api_key_failures_per_min,
+            "POSTPILOT_MAX_API_KEYS" => &http?.max_api_keys,
+            "POSTPILOT_SESSION_EPOCH_CACHE_SECS" => &http?.session_epoch_cache_secs,
+            "POSTPILOT_HSTS_MAX_AGE_SECS" => &http?.hsts_max_age_secs,
             "POSTPILOT_SHUTDOWN_GRACE_SECS" => &http?.shutdown_grace_secs,
             _ => return None,
         };
@@ -236,7 +259,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 13 + 5 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 17 + 5 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

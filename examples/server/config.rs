@@ -57,6 +57,10 @@ pub(crate) struct Config {
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
     pub(crate) auth_rate_limit_per_min: u32,
+    pub(crate) api_key_failures_per_min: u32,
+    pub(crate) max_api_keys: u32,
+    pub(crate) session_epoch_cache: Duration,
+    pub(crate) hsts_max_age: Option<Duration>,
     pub(crate) public_url: String,
     pub(crate) shutdown_grace: Duration,
 }
@@ -218,6 +222,29 @@ impl Config {
                 var("POSTPILOT_AUTH_RATE_LIMIT_PER_MIN"),
                 20,
             )?,
+            api_key_failures_per_min: positive(
+                "POSTPILOT_API_KEY_FAILURES_PER_MIN",
+                var("POSTPILOT_API_KEY_FAILURES_PER_MIN"),
+                20,
+            )?,
+            max_api_keys: positive(
+                "POSTPILOT_MAX_API_KEYS",
+                var("POSTPILOT_MAX_API_KEYS"),
+                postpilot_core::DEFAULT_MAX_API_KEYS,
+            )?,
+            session_epoch_cache: Duration::from_secs(u64::from(positive(
+                "POSTPILOT_SESSION_EPOCH_CACHE_SECS",
+                var("POSTPILOT_SESSION_EPOCH_CACHE_SECS"),
+                5,
+            )?)),
+            hsts_max_age: match var("POSTPILOT_HSTS_MAX_AGE_SECS") {
+                None => None,
+                given => Some(Duration::from_secs(u64::from(positive(
+                    "POSTPILOT_HSTS_MAX_AGE_SECS",
+                    given,
+                    0,
+                )?))),
+            },
             shutdown_grace: Duration::from_secs(u64::from(positive(
                 "POSTPILOT_SHUTDOWN_GRACE_SECS",
                 var("POSTPILOT_SHUTDOWN_GRACE_SECS"),
@@ -432,6 +459,36 @@ mod tests {
                 assert!(message.contains(&format!("{value:?}")), "{message}");
             }
         }
+    }
+
+    #[test]
+    fn the_hardening_settings_have_safe_defaults_and_take_whole_numbers() {
+        let defaults = config(Role::Serve, &[]).unwrap();
+        assert_eq!(defaults.api_key_failures_per_min, 20);
+        assert_eq!(defaults.max_api_keys, 25);
+        assert_eq!(defaults.session_epoch_cache, Duration::from_secs(5));
+        assert_eq!(defaults.hsts_max_age, None, "HSTS only when asked for");
+
+        let given = config(
+            Role::Serve,
+            &[
+                ("POSTPILOT_API_KEY_FAILURES_PER_MIN", "7"),
+                ("POSTPILOT_MAX_API_KEYS", "3"),
+                ("POSTPILOT_SESSION_EPOCH_CACHE_SECS", "1"),
+                ("POSTPILOT_HSTS_MAX_AGE_SECS", "31536000"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(given.api_key_failures_per_min, 7);
+        assert_eq!(given.max_api_keys, 3);
+        assert_eq!(given.session_epoch_cache, Duration::from_secs(1));
+        assert_eq!(given.hsts_max_age, Some(Duration::from_secs(31_536_000)));
+
+        let message = error(Role::Serve, &[("POSTPILOT_HSTS_MAX_AGE_SECS", "a year")]);
+        assert!(
+            message.starts_with("POSTPILOT_HSTS_MAX_AGE_SECS"),
+            "{message}"
+        );
     }
 
     #[test]

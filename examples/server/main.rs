@@ -148,7 +148,7 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
             }
         }
     }
-    Ok(builder.build()?)
+    Ok(builder.max_api_keys(config.max_api_keys).build()?)
 }
 
 fn worker_name(role: &str) -> String {
@@ -176,6 +176,9 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             .map(|s| s.expose().to_owned()),
         rate_limit_per_min: config.rate_limit_per_min,
         auth_rate_limit_per_min: config.auth_rate_limit_per_min,
+        api_key_failures_per_min: config.api_key_failures_per_min,
+        session_epoch_cache: config.session_epoch_cache,
+        hsts_max_age: config.hsts_max_age,
         ..HttpConfig::new(jwt_secret)
     };
     let app = postpilot_http::router(AppState::new(engine.clone(), http)?);
