@@ -223,6 +223,15 @@ async fn the_account_owner_links_with_the_token_signed_in_and_nobody_else_can() 
         )
         .await;
     assert_problem(&as_stranger, StatusCode::FORBIDDEN);
+    let forged = app
+        .as_user(
+            &owner,
+            Method::POST,
+            "/api/v1/auth/link-platform",
+            Some(json!({"link_token": format!("{link_token}x")})),
+        )
+        .await;
+    assert_problem(&forged, StatusCode::FORBIDDEN);
     let unsigned = app
         .send(
             Method::POST,

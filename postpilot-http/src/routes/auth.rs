@@ -265,16 +265,15 @@ async fn link_platform(
     SessionUser(user): SessionUser,
     ApiJson(body): ApiJson<LinkPlatformRequest>,
 ) -> ApiResult<Json<Me>> {
+    // A link token is a credential: forged, expired and someone else's are refused alike.
     let claims = state
         .0
         .jwt
         .verify_link(&body.link_token)
-        .ok_or_else(|| ApiError::invalid("link_token", "is not a valid, current link token"))?;
-    if claims.sub != user.as_uuid() {
-        return Err(ApiError::forbidden(
-            "this link token was issued for another account",
-        ));
-    }
+        .filter(|claims| claims.sub == user.as_uuid())
+        .ok_or_else(|| {
+            ApiError::forbidden("the link token is not a current one issued for this account")
+        })?;
     let linked = state
         .engine()
         .auth()
