@@ -12,7 +12,9 @@ use crate::api_key::ApiKeyService;
 use crate::billing::{BillingGateway, BillingService, MockBilling, effective_plan};
 use crate::caption::{CaptionGenerator, TemplateCaptions};
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::{Argon2Hasher, KeyId, PasswordHasher, TokenCipher, XChaChaTokenCipher};
+use crate::crypto::{
+    Argon2Hasher, HashConcurrency, HashGate, KeyId, PasswordHasher, TokenCipher, XChaChaTokenCipher,
+};
 use crate::error::{Error, Result};
 use crate::id::{IdGenerator, RandomIds, UserId};
 use crate::plan::PlanTier;
@@ -22,7 +24,7 @@ use crate::publish::{Dispatcher, DispatcherConfig, Publisher, SimulatedPublisher
 use crate::queue::QueueService;
 use crate::store::{MemoryStore, Store, StoreError};
 use crate::usage::UsageService;
-use crate::user::AuthService;
+use crate::user::{AuthService, LoginThrottle, LoginThrottlePolicy};
 use crate::webhook::WebhookService;
 
 impl From<StoreError> for Error {
@@ -55,6 +57,10 @@ pub(crate) struct Deps {
     pub(crate) ids: Arc<dyn IdGenerator>,
     pub(crate) cipher: Arc<dyn TokenCipher>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
+    /// Slots for `hasher`: every hash and verification runs in one.
+    pub(crate) hash_gate: HashGate,
+    /// Failed password checks per account (this process's memory).
+    pub(crate) login_throttle: LoginThrottle,
     pub(crate) refresh_token_ttl: chrono::Duration,
     pub(crate) max_api_keys: u32,
     pub(crate) metrics: Arc<crate::publish::MetricsRegistry>,
@@ -197,6 +203,8 @@ pub struct EngineBuilder {
     ids: Option<Arc<dyn IdGenerator>>,
     cipher: Option<Arc<dyn TokenCipher>>,
     hasher: Option<Arc<dyn PasswordHasher>>,
+    hash_concurrency: Option<HashConcurrency>,
+    login_throttle: Option<LoginThrottlePolicy>,
     refresh_token_ttl: Option<chrono::Duration>,
     max_api_keys: Option<u32>,
     simulated: bool,
@@ -272,6 +280,20 @@ impl EngineBuilder {
         self.hasher = Some(hasher);
         self
     }
+    /// How many password hashes may run at once and how long a request waits for a slot
+    /// (default: one per core, 2 s).
+    #[must_use]
+    pub fn hash_concurrency(mut self, settings: HashConcurrency) -> Self {
+        self.hash_concurrency = Some(settings);
+        self
+    }
+    /// The failed-password throttle (default: locked after 5 consecutive failures for 1 s,
+    /// doubling to 15 min). Its counts live in this process's memory.
+    #[must_use]
+    pub fn login_throttle(mut self, policy: LoginThrottlePolicy) -> Self {
+        self.login_throttle = Some(policy);
+        self
+    }
     /// How long a refresh token lives (default: 7 days).
     #[must_use]
     pub fn refresh_token_ttl(mut self, ttl: chrono::Duration) -> Self {
@@ -343,6 +365,8 @@ impl EngineBuilder {
                 hasher: self
                     .hasher
                     .unwrap_or_else(|| Arc::new(Argon2Hasher::owasp())),
+                hash_gate: HashGate::new(self.hash_concurrency.unwrap_or_default()),
+                login_throttle: LoginThrottle::new(self.login_throttle.unwrap_or_default()),
                 refresh_token_ttl: self
                     .refresh_token_ttl
                     .unwrap_or_else(|| chrono::Duration::days(7)),

@@ -114,6 +114,23 @@ pub enum Error {
     /// linked on the strength of the e-mail; its owner must link it, signed in.
     #[error("the e-mail belongs to an account its owner must link to the platform")]
     PlatformLinkRequired(crate::id::UserId),
+    /// Too many failed password checks for one account (login, or the current-password check of
+    /// a profile change): refused without checking, whether or not the account exists, until
+    /// `retry_after` has passed.
+    #[error("too many attempts; retry in {} s", retry_after.as_secs())]
+    TooManyAttempts {
+        /// How long to wait before the next attempt can be checked (whole seconds, at least 1).
+        retry_after: std::time::Duration,
+    },
+    /// A bounded resource (e.g. the password hasher's slots) stayed full for the longest wait:
+    /// the request is shed rather than queued without end.
+    #[error("{what} overloaded")]
+    Overloaded {
+        /// Which resource is full.
+        what: &'static str,
+        /// A suggested wait before retrying (whole seconds, at least 1).
+        retry_after: std::time::Duration,
+    },
     /// A port failed (storage down, caption generator unreachable, …). The cause is for logs only.
     #[error("{what} unavailable")]
     Unavailable {

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::scopes;
 use crate::state::{AppState, HttpConfig};
+use crate::{client, scopes};
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -345,8 +345,9 @@ fn peer(parts: &Parts) -> String {
         .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
-/// Rate limit for login and registration, per client address (the socket's peer; proxies must
-/// be configured to pass the real one through `ConnectInfo`).
+/// Rate limit for login, registration and refresh, per client address: the socket's peer, or
+/// behind a proxy listed in [`HttpConfig::trusted_proxies`] the address it forwarded for
+/// (`crate::client`). Per-account limits on password guessing are the core's login throttle.
 #[derive(Clone, Copy, Debug)]
 pub struct AuthAttempt;
 
@@ -354,14 +355,12 @@ impl FromRequestParts<AppState> for AuthAttempt {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        let client = client::client_addr(parts, &state.0.config.trusted_proxies)
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         state
             .0
             .auth_limiter
-            .check(&format!("addr:{peer}"))
+            .check(&format!("addr:{client}"))
             .map_err(ApiError::too_many_requests)?;
         Ok(Self)
     }

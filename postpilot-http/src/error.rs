@@ -180,6 +180,20 @@ impl From<Error> for ApiError {
                 "Platform link required",
                 "a self-registered account holds this e-mail; its owner must sign in and link it",
             ),
+            Error::TooManyAttempts { retry_after } => {
+                Self::too_many_requests(retry_after.as_secs().max(1))
+            }
+            Error::Overloaded { what, retry_after } => {
+                tracing::warn!(what, "overloaded: request shed");
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "the server is busy; retry shortly",
+                );
+                e.retry_after = Some(retry_after.as_secs().max(1));
+                e
+            }
             Error::Unavailable { what, source } => {
                 tracing::error!(what, error = %source, cause = ?source, "dependency unavailable");
                 Self::new(

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod client;
 mod error;
 mod extract;
 mod limit;

@@ -26,8 +26,14 @@ pub struct HttpConfig {
     pub platform_webhook_secret: Option<String>,
     /// Requests per minute per user or API key (default 600).
     pub rate_limit_per_min: u32,
-    /// Login and registration attempts per minute per client address (default 20).
+    /// Login, registration and refresh attempts per minute per client address (default 20).
     pub auth_rate_limit_per_min: u32,
+    /// The reverse proxies (CIDR blocks) whose `X-Forwarded-For` is believed when they are the
+    /// socket's peer (default: none — the peer is always the client). Behind a proxy, list its
+    /// addresses here, or every client shares the proxy's rate-limit bucket; never list a range
+    /// clients can connect from directly, or they choose their own address. See
+    /// `crate::client` for how the header is read.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Longest a request may take before it is answered 503 (default 30 s).
     pub request_timeout: Duration,
     /// `Strict-Transport-Security: max-age=…` on every response; set it only when the server is
@@ -59,6 +65,7 @@ impl fmt::Debug for HttpConfig {
             )
             .field("rate_limit_per_min", &self.rate_limit_per_min)
             .field("auth_rate_limit_per_min", &self.auth_rate_limit_per_min)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("request_timeout", &self.request_timeout)
             .field("hsts_max_age", &self.hsts_max_age)
             .field("session_epoch_cache", &self.session_epoch_cache)
@@ -79,6 +86,7 @@ impl HttpConfig {
             platform_webhook_secret: None,
             rate_limit_per_min: 600,
             auth_rate_limit_per_min: 20,
+            trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             hsts_max_age: None,
             session_epoch_cache: Duration::from_secs(5),

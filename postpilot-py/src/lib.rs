@@ -108,9 +108,11 @@ fn py_err(e: postpilot_core::Error) -> PyErr {
         }
         E::InvalidTransition(_) => InvalidTransitionError::new_err(e.to_string()),
         E::Conflict(_) => ConflictError::new_err(e.to_string()),
-        E::Unauthorized | E::Forbidden(_) => AuthError::new_err(e.to_string()),
+        E::Unauthorized | E::Forbidden(_) | E::TooManyAttempts { .. } => {
+            AuthError::new_err(e.to_string())
+        }
         E::PlatformLinkRequired(_) => ConflictError::new_err(e.to_string()),
-        E::Unavailable { .. } => UnavailableError::new_err(e.to_string()),
+        E::Unavailable { .. } | E::Overloaded { .. } => UnavailableError::new_err(e.to_string()),
     })
 }
 

@@ -3,6 +3,7 @@
 //! implementations. Every comparison of secrets here is constant-time.
 
 mod cipher;
+mod gate;
 mod password;
 
 use std::fmt;
@@ -12,6 +13,8 @@ use async_trait::async_trait;
 use crate::id::{AccountId, UserId};
 
 pub use cipher::{KeyId, XChaChaTokenCipher};
+pub use gate::HashConcurrency;
+pub(crate) use gate::{HashGate, HashSlot};
 pub use password::{Argon2Hasher, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password};
 
 /// Binds a sealed token to its owner: decrypting it under another user or account fails.

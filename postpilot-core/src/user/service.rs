@@ -8,13 +8,13 @@ use uuid::Uuid;
 
 use crate::api_key::hex_sha256;
 use crate::billing::{BillingService, SubscriptionStatus};
-use crate::crypto::{Password, Verification};
+use crate::crypto::{HashSlot, Password, Verification};
 use crate::engine::Deps;
 use crate::error::{Error, Result};
 use crate::id::{TokenFamilyId, UserId};
 use crate::plan::PlanTier;
 use crate::store::{PlatformLink, StoreError, UserChange};
-use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
+use crate::user::{AccountKey, Email, RefreshToken, RefreshUse, Successor, User};
 
 /// A stored password hash that no password verifies: provisioned users sign in through the
 /// platform until they set a password.
@@ -95,12 +95,30 @@ impl AuthService {
         Self { deps }
     }
 
+    /// Hashes `password` in a slot of the hash gate (see [`crate::crypto::HashConcurrency`]).
     async fn hash(&self, password: &Password) -> Result<String> {
-        self.deps
-            .hasher
-            .hash(password)
-            .await
+        let slot = self.deps.hash_gate.enter().await?;
+        self.hash_in(slot, password).await
+    }
+
+    async fn hash_in(&self, slot: HashSlot, password: &Password) -> Result<String> {
+        let hasher = self.deps.hasher.clone();
+        let password = password.clone();
+        slot.run(async move { hasher.hash(&password).await })
+            .await?
             .map_err(|e| Error::unavailable("password hasher", e))
+    }
+
+    async fn verify_in(
+        &self,
+        slot: HashSlot,
+        password: &Password,
+        stored: &str,
+    ) -> Result<Verification> {
+        let hasher = self.deps.hasher.clone();
+        let (password, stored) = (password.clone(), stored.to_owned());
+        slot.run(async move { hasher.verify(&password, &stored).await })
+            .await
     }
 
     /// Creates a user with an e-mail and a password (8–128 characters).
@@ -133,30 +151,38 @@ impl AuthService {
     }
 
     /// Checks credentials; a legacy (bcrypt) or outdated hash is replaced by a fresh argon2id one.
+    /// Failed checks are throttled per normalised e-mail address, registered or not
+    /// ([`LoginThrottlePolicy`](crate::user::LoginThrottlePolicy)).
     ///
     /// # Errors
     /// [`Error::Unauthorized`] for an unknown e-mail or a wrong password — the two are
-    /// indistinguishable, in answer and in time.
+    /// indistinguishable, in answer and in time; [`Error::TooManyAttempts`] while the address is
+    /// locked after repeated failures (registered or not: the refusal tells nothing either), without
+    /// checking the password; [`Error::Overloaded`] when every hashing slot stays busy.
     pub async fn login(&self, email: &str, password: &str) -> Result<User> {
         // Not Email::parse: an address registered under an earlier build's rules must still log
         // in; a malformed one simply matches no user.
         let email = Email::normalized(email);
+        let throttle = &self.deps.login_throttle;
+        let key = AccountKey::login(&email);
+        throttle.check(key, self.deps.now())?;
         let Ok(password) = Password::parse(password) else {
             return Err(Error::Unauthorized);
         };
         let user = self.deps.store.user_by_email(&email).await?;
+        let slot = self.deps.hash_gate.enter().await?;
+        throttle.begin(key, self.deps.now())?;
         let Some(user) = user.filter(|u| u.password_hash != NO_PASSWORD) else {
             // Unknown, or provisioned without a password: spend the time a verification would,
             // so neither shows in timing.
-            let _ = self.hash(&password).await;
+            let _ = self.hash_in(slot, &password).await;
             return Err(Error::Unauthorized);
         };
-        match self
-            .deps
-            .hasher
-            .verify(&password, &user.password_hash)
-            .await
-        {
+        let verification = self.verify_in(slot, &password, &user.password_hash).await?;
+        if verification != Verification::Mismatch {
+            throttle.succeeded(key);
+        }
+        match verification {
             Verification::Mismatch => Err(Error::Unauthorized),
             Verification::Match => Ok(user),
             Verification::MatchNeedsRehash => {
@@ -186,11 +212,13 @@ impl AuthService {
     }
 
     /// Changes one's e-mail and/or password. Both are credentials, so the current password is
-    /// required (when the user has one), and a change ends every other session.
+    /// required (when the user has one), and a change ends every other session. Wrong current
+    /// passwords are throttled per user like failed logins.
     ///
     /// # Errors
     /// [`Error::Validation`]; [`Error::Unauthorized`] without the right current password;
-    /// [`Error::Conflict`] when the new e-mail is taken.
+    /// [`Error::TooManyAttempts`] after repeated wrong ones; [`Error::Overloaded`] when every
+    /// hashing slot stays busy; [`Error::Conflict`] when the new e-mail is taken.
     pub async fn update_me(&self, user_id: UserId, patch: ProfilePatch) -> Result<Profile> {
         let email = patch.email.as_deref().map(Email::parse).transpose()?;
         let password = patch.password.map(Password::parse).transpose()?;
@@ -204,15 +232,20 @@ impl AuthService {
             .await?
             .ok_or(Error::NotFound("user"))?;
         if user.password_hash != NO_PASSWORD {
+            let throttle = &self.deps.login_throttle;
+            let key = AccountKey::reauthentication(user_id);
+            throttle.check(key, self.deps.now())?;
             let current = patch
                 .current_password
                 .and_then(|p| Password::parse(p).ok())
                 .ok_or(Error::Unauthorized)?;
-            if self.deps.hasher.verify(&current, &user.password_hash).await
-                == Verification::Mismatch
+            let slot = self.deps.hash_gate.enter().await?;
+            throttle.begin(key, self.deps.now())?;
+            if self.verify_in(slot, &current, &user.password_hash).await? == Verification::Mismatch
             {
                 return Err(Error::Unauthorized);
             }
+            throttle.succeeded(key);
         }
         let change = UserChange {
             email,
