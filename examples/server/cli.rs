@@ -34,7 +34,7 @@ pub(crate) enum Command {
         #[command(flatten)]
         engine: EngineArgs,
         #[command(flatten)]
-        http: HttpArgs,
+        http: Box<HttpArgs>,
     },
     /// A publication worker alone (run any number, on any number of machines)
     Worker {
@@ -143,6 +143,14 @@ pub(crate) struct HttpArgs {
     /// Logins, registrations and refreshes per minute per client address [default: 20]
     #[arg(long, env = "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN", value_name = "N")]
     auth_rate_limit_per_min: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed: comma-separated CIDRs or addresses
+    /// [default: none]
+    ///
+    /// The client address of the rate limits is the socket's peer unless that peer is in one of
+    /// these networks; then it is the rightmost address of X-Forwarded-For that is not. List only
+    /// proxies you run: anyone else could name any address.
+    #[arg(long, env = "POSTPILOT_TRUSTED_PROXIES", value_name = "CIDRS")]
+    trusted_proxies: Option<String>,
     /// Failed API-key lookups per minute per client address [default: 20]
     ///
     /// Past it, API keys from that address are refused (429) before they are looked up.
@@ -205,6 +213,7 @@ impl Command {
             "POSTPILOT_RATE_LIMIT_PER_MIN" => &http?.rate_limit_per_min,
             "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN" => &http?.auth_rate_limit_per_min,
             "POSTPILOT_PUBLIC_URL" => &http?.public_url,
+            "POSTPILOT_TRUSTED_PROXIES" => &http?.trusted_proxies,
             "POSTPILOT_API_KEY_FAILURES_PER_MIN" => &http?.api_key_failures_per_min,
             "POSTPILOT_MAX_API_KEYS" => &http?.max_api_keys,
             "POSTPILOT_SESSION_EPOCH_CACHE_SECS" => &http?.session_epoch_cache_secs,
@@ -259,7 +268,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 17 + 5 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 18 + 5 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

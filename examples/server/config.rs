@@ -57,6 +57,7 @@ pub(crate) struct Config {
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
     pub(crate) auth_rate_limit_per_min: u32,
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
     pub(crate) api_key_failures_per_min: u32,
     pub(crate) max_api_keys: u32,
     pub(crate) session_epoch_cache: Duration,
@@ -89,6 +90,29 @@ fn positive(name: &str, value: Option<String>, default: u32) -> Result<u32, Conf
                 ConfigError(format!("{name} must be a whole number above 0, got {v:?}"))
             }),
     }
+}
+
+/// `POSTPILOT_TRUSTED_PROXIES`: networks (`10.0.0.0/8`) or single addresses, comma-separated.
+fn trusted_proxies(value: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError(format!(
+                        "POSTPILOT_TRUSTED_PROXIES must list networks like 10.0.0.0/8 or addresses, \
+                         comma-separated; {entry:?} is neither"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Reads a stand-in setting: one of `accepted` (by name), required when `required` says why,
@@ -222,6 +246,7 @@ impl Config {
                 var("POSTPILOT_AUTH_RATE_LIMIT_PER_MIN"),
                 20,
             )?,
+            trusted_proxies: trusted_proxies(var("POSTPILOT_TRUSTED_PROXIES"))?,
             api_key_failures_per_min: positive(
                 "POSTPILOT_API_KEY_FAILURES_PER_MIN",
                 var("POSTPILOT_API_KEY_FAILURES_PER_MIN"),
@@ -489,6 +514,37 @@ mod tests {
             message.starts_with("POSTPILOT_HSTS_MAX_AGE_SECS"),
             "{message}"
         );
+        assert!(
+            defaults.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_single_addresses() {
+        let config = config(
+            Role::Serve,
+            &[(
+                "POSTPILOT_TRUSTED_PROXIES",
+                "10.0.0.0/8, 192.0.2.7,fd00::/8",
+            )],
+        )
+        .unwrap();
+        let listed: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(listed, ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]);
+        let message = error(
+            Role::Serve,
+            &[("POSTPILOT_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")],
+        );
+        assert!(
+            message.starts_with("POSTPILOT_TRUSTED_PROXIES"),
+            "{message}"
+        );
+        assert!(message.contains("proxy.local"), "{message}");
     }
 
     #[test]

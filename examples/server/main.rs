@@ -176,6 +176,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             .map(|s| s.expose().to_owned()),
         rate_limit_per_min: config.rate_limit_per_min,
         auth_rate_limit_per_min: config.auth_rate_limit_per_min,
+        trusted_proxies: config.trusted_proxies.clone(),
         api_key_failures_per_min: config.api_key_failures_per_min,
         session_epoch_cache: config.session_epoch_cache,
         hsts_max_age: config.hsts_max_age,

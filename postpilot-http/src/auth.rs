@@ -1,9 +1,7 @@
 //! Authentication: HS256 access tokens (algorithm pinned; `exp`, `nbf`, `iss`, `aud` checked) and
 //! `X-API-Key`, each rate-limited per user or key.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -292,7 +290,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(key) = parts.headers.get("x-api-key") {
             // Guessing keys costs the guesser: failed lookups are budgeted per client address,
             // checked before the lookup; a success spends nothing.
-            let address = format!("keyfail:{}", peer(parts));
+            let address = format!("keyfail:{}", client_key(parts, state));
             let failures = &state.0.key_failures;
             failures
                 .peek(&address)
@@ -337,12 +335,11 @@ impl FromRequestParts<AppState> for SessionUser {
     }
 }
 
-/// The client's address as the socket sees it.
-fn peer(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+/// The client's address, as a rate-limit key: the socket's peer, or behind a trusted proxy the
+/// address it forwarded for ([`client::client_addr`]).
+fn client_key(parts: &Parts, state: &AppState) -> String {
+    client::client_addr(parts, &state.0.config.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 /// Rate limit for login, registration and refresh, per client address: the socket's peer, or
@@ -355,12 +352,10 @@ impl FromRequestParts<AppState> for AuthAttempt {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let client = client::client_addr(parts, &state.0.config.trusted_proxies)
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         state
             .0
             .auth_limiter
-            .check(&format!("addr:{client}"))
+            .check(&format!("addr:{}", client_key(parts, state)))
             .map_err(ApiError::too_many_requests)?;
         Ok(Self)
     }

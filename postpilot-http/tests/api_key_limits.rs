@@ -17,12 +17,19 @@ use serde_json::json;
 const BOGUS: &str = "po_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 async fn from(app: &TestApp, address: &str, key: &str) -> Reply {
+    via(app, address, None, key).await
+}
+
+/// A request from `peer`, carrying `X-Forwarded-For: forwarded` when given.
+async fn via(app: &TestApp, address: &str, forwarded: Option<&str>, key: &str) -> Reply {
     let mut request = Request::builder()
         .method(Method::GET)
         .uri("/api/v1/posts")
-        .header("x-api-key", key)
-        .body(Body::empty())
-        .unwrap();
+        .header("x-api-key", key);
+    if let Some(forwarded) = forwarded {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    let mut request = request.body(Body::empty()).unwrap();
     let peer: SocketAddr = format!("{address}:40000").parse().unwrap();
     request.extensions_mut().insert(ConnectInfo(peer));
     app.raw(request).await
@@ -104,6 +111,25 @@ async fn user_with_two_keys(
     let one = keys.create(user.id, "one", &[]).await.unwrap().secret;
     let two = keys.create(user.id, "two", &[]).await.unwrap().secret;
     (token, one, two)
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_failed_lookups_are_counted_per_forwarded_client() {
+    let app = TestApp::with_config(|c| postpilot_http::HttpConfig {
+        api_key_failures_per_min: 2,
+        trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+        ..c
+    });
+    let (_, good) = pro_key(&app, "proxied@example.com").await;
+    for _ in 0..2 {
+        let reply = via(&app, "10.0.0.1", Some("203.0.113.7"), BOGUS).await;
+        assert_problem(&reply, StatusCode::UNAUTHORIZED);
+    }
+    let guesser = via(&app, "10.0.0.1", Some("203.0.113.7"), BOGUS).await;
+    assert_problem(&guesser, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not locked out by the guesser.
+    let neighbour = via(&app, "10.0.0.1", Some("198.51.100.2"), &good).await;
+    assert_eq!(neighbour.status, StatusCode::OK, "{}", neighbour.body);
 }
 
 #[tokio::test]
