@@ -81,6 +81,19 @@ async fn failed_key_lookups_are_limited_per_client_address_before_any_lookup() {
     );
 }
 
+/// Makes `user` a pro user without spending any of their request budget.
+async fn grant_pro(app: &TestApp, user: postpilot_core::id::UserId) {
+    app.engine
+        .billing()
+        .grant_plan(
+            user,
+            postpilot_core::plan::PlanTier::Pro,
+            postpilot_core::billing::SubscriptionStatus::Active,
+        )
+        .await
+        .unwrap();
+}
+
 /// A pro user registered through the API (not charged to their budget) and two keys made
 /// through the engine: (session token, key one, key two).
 async fn user_with_two_keys(
@@ -98,15 +111,7 @@ async fn user_with_two_keys(
         .login(email, common::PASSWORD)
         .await
         .unwrap();
-    app.engine
-        .billing()
-        .grant_plan(
-            user.id,
-            postpilot_core::plan::PlanTier::Pro,
-            postpilot_core::billing::SubscriptionStatus::Active,
-        )
-        .await
-        .unwrap();
+    grant_pro(app, user.id).await;
     let keys = app.engine.api_keys();
     let one = keys.create(user.id, "one", &[]).await.unwrap().secret;
     let two = keys.create(user.id, "two", &[]).await.unwrap().secret;
@@ -222,15 +227,7 @@ async fn a_rate_limited_key_request_writes_nothing() {
         .register("quiet@example.com", common::PASSWORD)
         .await
         .unwrap();
-    app.engine
-        .billing()
-        .grant_plan(
-            user.id,
-            postpilot_core::plan::PlanTier::Pro,
-            postpilot_core::billing::SubscriptionStatus::Active,
-        )
-        .await
-        .unwrap();
+    grant_pro(&app, user.id).await;
     let key = app
         .engine
         .api_keys()

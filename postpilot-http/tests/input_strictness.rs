@@ -31,6 +31,20 @@ fn non_nullable_patch_fields() -> Vec<(String, String)> {
     fields
 }
 
+/// A pending Facebook queue item with a caption; its id.
+async fn queue_item(app: &TestApp, token: &str) -> String {
+    let created = app
+        .as_user(
+            token,
+            Method::POST,
+            "/api/v1/queue",
+            Some(json!({"product_data": {"title": "Glow Lamp"}, "platforms": ["facebook"], "ai_generated_content": "Meet the Glow Lamp"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn the_patch_bodies_mark_only_scheduled_for_as_nullable() {
     let fields = non_nullable_patch_fields();
@@ -62,15 +76,7 @@ async fn an_explicit_null_for_a_field_that_cannot_be_null_is_a_422_naming_it_on_
     let token = app.token("nulls@example.com").await;
     let account = app.account(&token, "facebook", "2001").await;
     let post = app.post(&token, &account).await;
-    let created = app
-        .as_user(
-            &token,
-            Method::POST,
-            "/api/v1/queue",
-            Some(json!({"product_data": {"title": "Glow Lamp"}, "platforms": ["facebook"], "ai_generated_content": "Meet the Glow Lamp"})),
-        )
-        .await;
-    let item = created.body["id"].as_str().unwrap().to_owned();
+    let item = queue_item(&app, &token).await;
     let fields = non_nullable_patch_fields();
     assert!(fields.len() >= 9);
     for (path, field) in fields {
@@ -146,15 +152,7 @@ async fn a_leap_second_is_refused_naming_scheduled_for_wherever_a_time_is_taken(
     let token = app.token("leap@example.com").await;
     let account = app.account(&token, "facebook", "2003").await;
     let post = app.post(&token, &account).await;
-    let created = app
-        .as_user(
-            &token,
-            Method::POST,
-            "/api/v1/queue",
-            Some(json!({"product_data": {"title": "Glow Lamp"}, "platforms": ["facebook"], "ai_generated_content": "Meet the Glow Lamp"})),
-        )
-        .await;
-    let item = created.body["id"].as_str().unwrap().to_owned();
+    let item = queue_item(&app, &token).await;
     let leap = leap_second(&app);
     let cases: [(Method, String, Value); 4] = [
         (

@@ -156,15 +156,17 @@ async fn every_operation_allows_exactly_the_keys_holding_its_scopes() {
     );
 }
 
-#[tokio::test]
-async fn a_queue_write_key_cannot_approve_an_item_into_posts() {
-    let app = TestApp::new();
-    let token = app.token("approve@example.com").await;
+/// A pro merchant with a Facebook account and a key holding `scopes`, and an item generated
+/// with that key: (session token, account id, key, item id).
+async fn merchant_with_item(
+    app: &TestApp,
+    email: &str,
+    scopes: &[&str],
+) -> (String, String, String, String) {
+    let token = app.token(email).await;
     app.upgrade(&token, "pro").await;
     let account = app.account(&token, "facebook", "1001").await;
-    let key = app
-        .create_api_key(&token, &["queue:write", "queue:read"])
-        .await;
+    let key = app.create_api_key(&token, scopes).await;
     let generated = app
         .as_key(
             &key,
@@ -174,7 +176,15 @@ async fn a_queue_write_key_cannot_approve_an_item_into_posts() {
         )
         .await;
     assert_eq!(generated.status, StatusCode::CREATED, "{}", generated.body);
-    let item = generated.body["id"].as_str().unwrap();
+    let item = generated.body["id"].as_str().unwrap().to_owned();
+    (token, account, key, item)
+}
+
+#[tokio::test]
+async fn a_queue_write_key_cannot_approve_an_item_into_posts() {
+    let app = TestApp::new();
+    let (token, account, key, item) =
+        merchant_with_item(&app, "approve@example.com", &["queue:write", "queue:read"]).await;
 
     let when = (app.now() + chrono::Duration::hours(1)).to_rfc3339();
     let reply = app
@@ -201,21 +211,12 @@ async fn a_queue_write_key_cannot_approve_an_item_into_posts() {
 #[tokio::test]
 async fn a_key_with_queue_and_posts_write_approves_an_item() {
     let app = TestApp::new();
-    let token = app.token("approver@example.com").await;
-    app.upgrade(&token, "pro").await;
-    let account = app.account(&token, "facebook", "1002").await;
-    let key = app
-        .create_api_key(&token, &["queue:write", "posts:write"])
-        .await;
-    let generated = app
-        .as_key(
-            &key,
-            Method::POST,
-            "/api/v1/queue/generate",
-            Some(json!({"product_data": {"title": "Aurora Lamp", "price": 39}, "platforms": ["facebook"]})),
-        )
-        .await;
-    let item = generated.body["id"].as_str().unwrap();
+    let (_, account, key, item) = merchant_with_item(
+        &app,
+        "approver@example.com",
+        &["queue:write", "posts:write"],
+    )
+    .await;
     let reply = app
         .as_key(
             &key,
