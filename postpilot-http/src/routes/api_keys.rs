@@ -73,7 +73,7 @@ pub(crate) struct CreatedKeyDto {
 /// Creates a key (pro and enterprise plans).
 #[utoipa::path(post, path = "/api-keys", tag = "api keys", security(("bearer" = [])), request_body = CreateApiKeyBody,
     responses((status = 201, body = CreatedKeyDto), (status = 401, body = Problem), (status = 402, body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
