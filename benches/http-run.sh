@@ -13,7 +13,8 @@ export POSTPILOT_RATE_LIMIT_PER_MIN=100000000
 export RUST_LOG=error
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 export POSTPILOT_ADDR="127.0.0.1:$port"
-server=./target/release/postpilot-server
+# POSTPILOT_SERVER_BIN: another build to measure (e.g. the one before a change), same script.
+server=${POSTPILOT_SERVER_BIN:-./target/release/postpilot-server}
 $server migrate
 $server serve & pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
