@@ -400,7 +400,7 @@ async fn updating_to_a_too_short_password_is_rejected_and_keeps_the_old_one() {
 async fn refreshing_returns_a_new_token_in_the_same_family() {
     let e = TestEngine::new();
     let user = e.user("merchant@example.com").await;
-    let issued = e.auth().issue_refresh_token(user.id).await.unwrap();
+    let issued = e.auth().issue_refresh_token(&user).await.unwrap();
 
     let next = e.auth().refresh(&issued.raw).await.unwrap();
 
@@ -413,7 +413,7 @@ async fn refreshing_returns_a_new_token_in_the_same_family() {
 async fn a_refreshed_token_can_itself_be_refreshed() {
     let e = TestEngine::new();
     let user = e.user("merchant@example.com").await;
-    let issued = e.auth().issue_refresh_token(user.id).await.unwrap();
+    let issued = e.auth().issue_refresh_token(&user).await.unwrap();
     let second = e.auth().refresh(&issued.raw).await.unwrap();
 
     let third = e.auth().refresh(&second.raw).await.unwrap();
@@ -425,7 +425,7 @@ async fn a_refreshed_token_can_itself_be_refreshed() {
 async fn reusing_a_refresh_token_fails_and_revokes_its_whole_family() {
     let e = TestEngine::new();
     let user = e.user("merchant@example.com").await;
-    let issued = e.auth().issue_refresh_token(user.id).await.unwrap();
+    let issued = e.auth().issue_refresh_token(&user).await.unwrap();
     let successor = e.auth().refresh(&issued.raw).await.unwrap();
 
     let reuse = e.auth().refresh(&issued.raw).await.unwrap_err();
@@ -439,8 +439,8 @@ async fn reusing_a_refresh_token_fails_and_revokes_its_whole_family() {
 async fn revoking_one_family_leaves_other_sessions_working() {
     let e = TestEngine::new();
     let user = e.user("merchant@example.com").await;
-    let stolen = e.auth().issue_refresh_token(user.id).await.unwrap();
-    let other_session = e.auth().issue_refresh_token(user.id).await.unwrap();
+    let stolen = e.auth().issue_refresh_token(&user).await.unwrap();
+    let other_session = e.auth().issue_refresh_token(&user).await.unwrap();
     e.auth().refresh(&stolen.raw).await.unwrap();
     e.auth().refresh(&stolen.raw).await.unwrap_err();
 
@@ -453,7 +453,7 @@ async fn revoking_one_family_leaves_other_sessions_working() {
 async fn a_refresh_token_expires_after_seven_days() {
     let e = TestEngine::new();
     let user = e.user("merchant@example.com").await;
-    let issued = e.auth().issue_refresh_token(user.id).await.unwrap();
+    let issued = e.auth().issue_refresh_token(&user).await.unwrap();
     e.advance(Duration::days(8));
 
     let err = e.auth().refresh(&issued.raw).await.unwrap_err();
@@ -465,7 +465,7 @@ async fn a_refresh_token_expires_after_seven_days() {
 async fn a_refresh_token_still_works_within_seven_days() {
     let e = TestEngine::new();
     let user = e.user("merchant@example.com").await;
-    let issued = e.auth().issue_refresh_token(user.id).await.unwrap();
+    let issued = e.auth().issue_refresh_token(&user).await.unwrap();
     e.advance(Duration::days(6));
 
     let refreshed = e.auth().refresh(&issued.raw).await;
@@ -526,7 +526,7 @@ async fn a_replay_racing_a_rotation_leaves_no_working_successor() {
         .register("merchant@example.com", PASSWORD)
         .await
         .unwrap();
-    let issued = engine.auth().issue_refresh_token(user.id).await.unwrap();
+    let issued = engine.auth().issue_refresh_token(&user).await.unwrap();
     let replayed = Arc::new(Mutex::new(None));
     {
         let engine = engine.clone();
@@ -834,7 +834,7 @@ async fn changing_credentials_without_the_current_password_is_unauthorized() {
 async fn changing_the_email_ends_every_session() {
     let e = TestEngine::new();
     let user = e.user("a@example.com").await;
-    let session = e.auth().issue_refresh_token(user.id).await.unwrap();
+    let session = e.auth().issue_refresh_token(&user).await.unwrap();
 
     e.auth()
         .update_me(

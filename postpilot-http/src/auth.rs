@@ -209,13 +209,15 @@ fn limited(state: &AppState, key: &str) -> ApiResult<()> {
 
 /// The user of a bearer access token whose session is still open: a valid token issued in the
 /// user's current session epoch (an earlier one was ended by logout everywhere or new
-/// credentials). The epoch is read through a short-lived cache ([`EpochCache`]), so the hot
-/// path makes no extra round trip.
+/// credentials), within the user's rate limit. The limit is taken before the epoch is looked
+/// up, and the epoch is read through a short-lived cache ([`EpochCache`]), so the hot path
+/// makes no extra round trip and a limited caller none at all.
 async fn session(state: &AppState, token: Result<&str, ()>) -> ApiResult<UserId> {
     let (user_id, epoch) = token
         .ok()
         .and_then(|t| state.0.jwt.verify(t))
         .ok_or_else(ApiError::unauthorized)?;
+    limited(state, &format!("user:{user_id}"))?;
     let current = match state.0.epochs.get(user_id) {
         // Epochs only grow: a token from before the cached one is ended for sure; one from
         // after it was issued elsewhere since the cache was filled.
@@ -284,7 +286,6 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(token) = bearer(parts) {
             let user_id = session(state, token).await?;
-            limited(state, &format!("user:{user_id}"))?;
             return Ok(Self { user_id });
         }
         if let Some(key) = parts.headers.get("x-api-key") {
@@ -330,7 +331,6 @@ impl FromRequestParts<AppState> for SessionUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let user_id = session(state, bearer(parts).unwrap_or(Err(()))).await?;
-        limited(state, &format!("user:{user_id}"))?;
         Ok(Self(user_id))
     }
 }

@@ -131,6 +131,26 @@ mod tests {
         gate.enter().await?.run(work).await
     }
 
+    /// Starts a hash that holds a slot of `gate` until `release` is notified; returns once it runs.
+    async fn hold_a_slot(
+        gate: &Arc<HashGate>,
+    ) -> (Arc<Notify>, tokio::task::JoinHandle<Result<(), Error>>) {
+        let release = Arc::new(Notify::new());
+        let started = Arc::new(Notify::new());
+        let holder = {
+            let (gate, release, started) = (gate.clone(), release.clone(), started.clone());
+            tokio::spawn(async move {
+                run(&gate, async move {
+                    started.notify_one();
+                    release.notified().await;
+                })
+                .await
+            })
+        };
+        started.notified().await;
+        (release, holder)
+    }
+
     fn gate(slots: usize, max_wait_secs: u64) -> Arc<HashGate> {
         Arc::new(HashGate::new(HashConcurrency {
             slots: NonZeroUsize::new(slots).unwrap(),
@@ -151,19 +171,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_request_that_finds_no_slot_within_the_wait_is_overloaded_with_a_retry_hint() {
         let gate = gate(1, 2);
-        let release = Arc::new(Notify::new());
-        let started = Arc::new(Notify::new());
-        let first = {
-            let (gate, release, started) = (gate.clone(), release.clone(), started.clone());
-            tokio::spawn(async move {
-                run(&gate, async move {
-                    started.notify_one();
-                    release.notified().await;
-                })
-                .await
-            })
-        };
-        started.notified().await;
+        let (release, first) = hold_a_slot(&gate).await;
 
         let waited_from = tokio::time::Instant::now();
         let second = run(&gate, async {}).await;
@@ -184,19 +192,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_request_waits_for_a_slot_that_frees_within_the_wait() {
         let gate = gate(1, 2);
-        let release = Arc::new(Notify::new());
-        let started = Arc::new(Notify::new());
-        let first = {
-            let (gate, release, started) = (gate.clone(), release.clone(), started.clone());
-            tokio::spawn(async move {
-                run(&gate, async move {
-                    started.notify_one();
-                    release.notified().await;
-                })
-                .await
-            })
-        };
-        started.notified().await;
+        let (release, first) = hold_a_slot(&gate).await;
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(1)).await;
             release.notify_one();
@@ -236,19 +232,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_dropped_request_keeps_its_slot_until_its_hash_is_done() {
         let gate = gate(1, 2);
-        let release = Arc::new(Notify::new());
-        let started = Arc::new(Notify::new());
-        let abandoned = {
-            let (gate, release, started) = (gate.clone(), release.clone(), started.clone());
-            tokio::spawn(async move {
-                run(&gate, async move {
-                    started.notify_one();
-                    release.notified().await;
-                })
-                .await
-            })
-        };
-        started.notified().await;
+        let (release, abandoned) = hold_a_slot(&gate).await;
 
         abandoned.abort();
         let _ = abandoned.await;

@@ -11,7 +11,7 @@ use crate::billing::{BillingService, SubscriptionStatus};
 use crate::crypto::{HashSlot, Password, Verification};
 use crate::engine::Deps;
 use crate::error::{Error, Result};
-use crate::id::{TokenFamilyId, UserId};
+use crate::id::UserId;
 use crate::plan::PlanTier;
 use crate::store::{PlatformLink, StoreError, UserChange};
 use crate::user::{AccountKey, Email, RefreshToken, RefreshUse, Successor, User};
@@ -27,6 +27,9 @@ pub struct IssuedRefreshToken {
     pub raw: String,
     /// The stored record.
     pub token: RefreshToken,
+    /// The user's session epoch as the token was issued: the access token issued beside it
+    /// carries it.
+    pub session_epoch: i64,
 }
 
 impl std::fmt::Debug for IssuedRefreshToken {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for IssuedRefreshToken {
         f.debug_struct("IssuedRefreshToken")
             .field("raw", &"***")
             .field("token", &self.token)
+            .field("session_epoch", &self.session_epoch)
             .finish()
     }
 }
@@ -288,50 +292,52 @@ impl AuthService {
     /// linked to another platform id.
     pub async fn provision(&self, request: Provision) -> Result<User> {
         let email = Email::parse(&request.email)?;
-        let now = self.deps.now();
-        let store = &self.deps.store;
-        let linked = store
-            .user_by_external_id(request.external_platform_id)
-            .await?;
-        let user = if let Some(user) = linked {
-            self.link(user.id, &request).await?
-        } else if let Some(holder) = store.user_by_email(&email).await? {
-            return Err(self.email_taken(&holder));
-        } else {
-            let user = User {
-                id: self.deps.new_id(),
-                email: email.clone(),
-                password_hash: NO_PASSWORD.to_owned(),
-                stripe_customer_id: None,
-                external_platform_id: Some(request.external_platform_id),
-                external_store_id: request.external_store_id,
-                session_epoch: 0,
-                created_at: now,
-                updated_at: now,
-            };
-            match store.insert_user(&user).await {
-                Ok(()) => user,
-                // A concurrent provision of the same user won the race: return theirs; a
-                // registration of the address won it: the same answer as above.
-                Err(StoreError::Conflict(_)) => {
-                    match store
-                        .user_by_external_id(request.external_platform_id)
+        let user = match self.provisioned(&request, &email).await? {
+            Some(user) => user,
+            None => {
+                let now = self.deps.now();
+                let user = User {
+                    id: self.deps.new_id(),
+                    email: email.clone(),
+                    password_hash: NO_PASSWORD.to_owned(),
+                    stripe_customer_id: None,
+                    external_platform_id: Some(request.external_platform_id),
+                    external_store_id: request.external_store_id,
+                    session_epoch: 0,
+                    created_at: now,
+                    updated_at: now,
+                };
+                match self.deps.store.insert_user(&user).await {
+                    Ok(()) => user,
+                    // A concurrent provision or registration won the race: answer as if it had
+                    // come first.
+                    Err(StoreError::Conflict(_)) => self
+                        .provisioned(&request, &email)
                         .await?
-                    {
-                        Some(user) => user,
-                        None => match store.user_by_email(&email).await? {
-                            Some(holder) => return Err(self.email_taken(&holder)),
-                            None => {
-                                return Err(Error::Conflict("email is already registered".into()));
-                            }
-                        },
-                    }
+                        .ok_or_else(|| Error::Conflict("email is already registered".into()))?,
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
             }
         };
         self.grant(&user, request.plan).await?;
         Ok(user)
+    }
+
+    /// The user a provision names, if one exists: the one linked to its platform id (its store
+    /// id refreshed). `None` when neither the platform id nor the e-mail is taken; an error when
+    /// another account holds the e-mail.
+    async fn provisioned(&self, request: &Provision, email: &Email) -> Result<Option<User>> {
+        let store = &self.deps.store;
+        if let Some(user) = store
+            .user_by_external_id(request.external_platform_id)
+            .await?
+        {
+            return self.link(user.id, request).await.map(Some);
+        }
+        match store.user_by_email(email).await? {
+            Some(holder) => Err(self.email_taken(&holder)),
+            None => Ok(None),
+        }
     }
 
     /// Links the signed-in user's own account to the platform identity a provision named, once
@@ -409,42 +415,45 @@ impl AuthService {
         Ok(())
     }
 
-    /// Ends sessions. With a refresh token, its session (family) ends: that token and its
-    /// successors stop working. `everywhere` ends every session of the user and moves the
-    /// session epoch on, so every access token issued before stops working at once.
+    /// Ends sessions. `everywhere` ends every session of the user and moves the session epoch
+    /// on, so every access token issued before stops working at once; it returns the new epoch.
+    /// Otherwise the session (family) of `refresh_token` ends: that token and its successors
+    /// stop working.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when the refresh token is not one of the user's.
+    /// [`Error::NotFound`] when, without `everywhere`, the refresh token is missing or not one of
+    /// the user's.
     pub async fn logout(
         &self,
         user_id: UserId,
         refresh_token: Option<&str>,
         everywhere: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<i64>> {
         let now = self.deps.now();
-        if let Some(raw) = refresh_token
-            && !self
-                .deps
-                .store
-                .revoke_family_of(user_id, &hex_sha256(raw.as_bytes()), now)
-                .await?
-            && !everywhere
-        {
-            return Err(Error::NotFound("refresh token"));
-        }
+        let store = &self.deps.store;
         if everywhere {
             let change = UserChange {
                 end_sessions: true,
                 updated_at: now,
                 ..UserChange::default()
             };
-            self.deps.store.change_user(user_id, &change).await?;
-            self.deps
-                .store
-                .revoke_user_refresh_tokens(user_id, now)
-                .await?;
+            let user = store.change_user(user_id, &change).await?;
+            store.revoke_user_refresh_tokens(user_id, now).await?;
+            return Ok(Some(user.session_epoch));
         }
-        Ok(())
+        let revoked = match refresh_token {
+            Some(raw) => {
+                store
+                    .revoke_family_of(user_id, &hex_sha256(raw.as_bytes()), now)
+                    .await?
+            }
+            None => false,
+        };
+        if revoked {
+            Ok(None)
+        } else {
+            Err(Error::NotFound("refresh token"))
+        }
     }
 
     /// The user's current session epoch (`None`: the user no longer exists). Access tokens
@@ -461,24 +470,16 @@ impl AuthService {
             .map(|u| u.session_epoch))
     }
 
-    /// Starts a session: a refresh token in a new family.
+    /// Starts a session for `user`: a refresh token in a new family.
     ///
     /// # Errors
     /// The store failed.
-    pub async fn issue_refresh_token(&self, user_id: UserId) -> Result<IssuedRefreshToken> {
-        self.issue_in_family(user_id, self.deps.new_id()).await
-    }
-
-    async fn issue_in_family(
-        &self,
-        user_id: UserId,
-        family_id: TokenFamilyId,
-    ) -> Result<IssuedRefreshToken> {
+    pub async fn issue_refresh_token(&self, user: &User) -> Result<IssuedRefreshToken> {
         let (raw, fresh) = self.new_token()?;
         let token = RefreshToken {
             id: fresh.id,
-            user_id,
-            family_id,
+            user_id: user.id,
+            family_id: self.deps.new_id(),
             token_hash: fresh.token_hash,
             created_at: self.deps.now(),
             expires_at: fresh.expires_at,
@@ -486,7 +487,11 @@ impl AuthService {
             revoked_at: None,
         };
         self.deps.store.insert_refresh_token(&token).await?;
-        Ok(IssuedRefreshToken { raw, token })
+        Ok(IssuedRefreshToken {
+            raw,
+            token,
+            session_epoch: user.session_epoch,
+        })
     }
 
     /// A new raw token (32 random bytes, base64url) and what is stored of it.
@@ -522,12 +527,13 @@ impl AuthService {
             .await?
         {
             RefreshUse::Fresh(token) => {
-                if self.deps.store.user(token.user_id).await?.is_none() {
+                let Some(user) = self.deps.store.user(token.user_id).await? else {
                     return Err(Error::Unauthorized);
-                }
+                };
                 Ok(IssuedRefreshToken {
                     raw: next_raw,
                     token,
+                    session_epoch: user.session_epoch,
                 })
             }
             RefreshUse::Reused { .. } | RefreshUse::Invalid => Err(Error::Unauthorized),

@@ -122,7 +122,7 @@ fn me(user: User, plan: postpilot_core::plan::PlanTier) -> Me {
 
 async fn token_pair(state: &AppState, user: &User) -> ApiResult<TokenPair> {
     let (access_token, expires_in) = state.0.jwt.issue(user.id, user.session_epoch)?;
-    let refresh = state.engine().auth().issue_refresh_token(user.id).await?;
+    let refresh = state.engine().auth().issue_refresh_token(user).await?;
     Ok(TokenPair {
         access_token,
         refresh_token: refresh.raw,
@@ -173,14 +173,7 @@ async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     let next = state.engine().auth().refresh(&body.refresh_token).await?;
-    let user = next.token.user_id;
-    let epoch = state
-        .engine()
-        .auth()
-        .session_epoch(user)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    let (access_token, expires_in) = state.0.jwt.issue(user, epoch)?;
+    let (access_token, expires_in) = state.0.jwt.issue(next.token.user_id, next.session_epoch)?;
     Ok(Json(TokenPair {
         access_token,
         refresh_token: next.raw,
@@ -245,10 +238,13 @@ async fn logout(
             "give the session's refresh token, or everywhere: true",
         ));
     }
-    let auth = state.engine().auth();
-    auth.logout(user, body.refresh_token.as_deref(), everywhere)
+    let ended = state
+        .engine()
+        .auth()
+        .logout(user, body.refresh_token.as_deref(), everywhere)
         .await?;
-    if everywhere && let Some(epoch) = auth.session_epoch(user).await? {
+    if let Some(epoch) = ended {
+        // This process refuses the ended tokens at once; others when their cache entry expires.
         state.0.epochs.put(user, epoch);
     }
     Ok(StatusCode::NO_CONTENT)
