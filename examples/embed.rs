@@ -25,12 +25,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .auth()
         .register("merchant@example.com", "correct horse battery staple")
         .await?;
-    println!("1. registered {} ({})", user.email, user.id);
+    println!("1. registered {} ({})", user.email(), user.id());
 
     let account = engine
         .accounts()
         .connect(
-            user.id,
+            user.id(),
             ConnectAccount {
                 platform: Platform::Instagram,
                 account_name: AccountName::parse("@aurora.lamps")?,
@@ -42,7 +42,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!(
         "2. connected {} account {}",
-        account.platform, account.account_name
+        account.platform(),
+        account.account_name()
     );
 
     let product = ProductData::parse(ProductDataWire {
@@ -58,15 +59,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let item = engine
         .queue()
-        .generate(user.id, product, vec![Platform::Instagram], Tone::Playful)
+        .generate(user.id(), product, vec![Platform::Instagram], Tone::Playful)
         .await?;
-    let caption = item
-        .ai_generated_content
-        .as_ref()
-        .map_or("", |c| c.as_ref());
+    let caption = item.ai_generated_content().map_or("", |c| c.as_ref());
     println!(
         "3. generated a caption:\n---\n{caption}\n{}\n---",
-        item.hashtags
+        item.hashtags()
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
@@ -77,10 +75,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let approval = engine
         .queue()
         .approve(
-            user.id,
-            item.id,
+            user.id(),
+            item.id(),
             ApproveItem {
-                account_ids: vec![account.id],
+                account_ids: vec![account.id()],
                 scheduled_for: Some(publish_at),
             },
         )
@@ -99,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     clock.advance(Duration::hours(2));
     let tick = worker.run_once().await?;
-    let published = engine.posts().get(user.id, post.id()).await?;
+    let published = engine.posts().get(user.id(), post.id()).await?;
     println!(
         "6. at {} the worker published {} post(s): {} at {}",
         publish_at,

@@ -128,7 +128,7 @@ fn engine_flow(c: &mut Criterion) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (raw_owner, raw_account) = rt.block_on(async {
         let (u, a) = seeded(&store).await;
-        (u.id, a.id)
+        (u.id(), a.id())
     });
     let quota = postpilot_core::plan::PostQuota {
         window: MonthWindow::containing(Utc::now()),

@@ -17,7 +17,7 @@ pub async fn merchant(engine: &Engine) -> Result<(UserId, AccountId), Error> {
     let account = engine
         .accounts()
         .connect(
-            user.id,
+            user.id(),
             ConnectAccount {
                 platform: Platform::Facebook,
                 account_name: AccountName::parse("@bench")?,
@@ -27,5 +27,5 @@ pub async fn merchant(engine: &Engine) -> Result<(UserId, AccountId), Error> {
             },
         )
         .await?;
-    Ok((user.id, account.id))
+    Ok((user.id(), account.id()))
 }

@@ -8,7 +8,7 @@ use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
 use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{Caption, Hashtags, NewPost, Post, PostStatus, Published};
-use postpilot_core::queue::{QueueItem, QueueStatus};
+use postpilot_core::queue::{NewQueueItem, QueueItem, QueueStatus};
 
 fuzz_target!(|data: &[u8]| {
     let Some(mut now) = Utc.timestamp_opt(1_800_000_000, 0).single() else {
@@ -84,19 +84,19 @@ fuzz_target!(|data: &[u8]| {
     }) else {
         return;
     };
-    let mut item = QueueItem {
-        id: QueueItemId::from_uuid(Default::default()),
-        user_id: UserId::from_uuid(Default::default()),
-        product_data: product,
-        ai_generated_content: None,
-        hashtags: Hashtags::default(),
-        platforms: vec![Platform::Instagram],
-        tone: None,
-        generation: 0,
-        status: QueueStatus::Pending,
-        rejection_reason: None,
-        created_at: now,
-        updated_at: now,
+    let Ok(mut item) = QueueItem::create(
+        NewQueueItem {
+            id: QueueItemId::from_uuid(Default::default()),
+            user_id: UserId::from_uuid(Default::default()),
+            product_data: product,
+            platforms: vec![Platform::Instagram],
+            caption: None,
+            hashtags: Hashtags::default(),
+            tone: None,
+        },
+        now,
+    ) else {
+        return;
     };
     for byte in data {
         let before = item.clone();
@@ -112,7 +112,7 @@ fuzz_target!(|data: &[u8]| {
         if result.is_err() {
             assert_eq!(item, before);
         }
-        if before.status == QueueStatus::Posted {
+        if before.status() == QueueStatus::Posted {
             assert_eq!(item, before, "posted is final");
         }
     }

@@ -4,93 +4,29 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
 use crate::account::AccountService;
 use crate::analytics::AnalyticsService;
 use crate::api_key::ApiKeyService;
-use crate::billing::{BillingGateway, BillingService, MockBilling, effective_plan};
+use crate::billing::{BillingGateway, BillingService, MockBilling};
 use crate::caption::{CaptionGenerator, TemplateCaptions};
 use crate::clock::{Clock, SystemClock};
+use crate::context::Deps;
 use crate::crypto::{
     Argon2Hasher, HashConcurrency, HashGate, KeyId, PasswordHasher, TokenCipher, XChaChaTokenCipher,
 };
-use crate::error::{Error, Result};
-use crate::id::{IdGenerator, RandomIds, UserId};
-use crate::plan::PlanTier;
+use crate::error::Result;
+use crate::id::{IdGenerator, RandomIds};
 use crate::platform::Platform;
 use crate::post::PostService;
 use crate::publish::{Dispatcher, DispatcherConfig, Publisher, SimulatedPublisher};
 use crate::queue::QueueService;
-use crate::store::{MemoryStore, Store, StoreError};
+use crate::store::{MemoryStore, Store};
 use crate::usage::UsageService;
 use crate::user::{AuthService, LoginThrottle, LoginThrottlePolicy};
 use crate::webhook::WebhookService;
 
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::NotFound("record"),
-            StoreError::Conflict(constraint) => Self::Conflict(constraint.into()),
-            StoreError::LimitReached => Self::Conflict("limit reached".into()),
-            StoreError::Stale => {
-                Self::Conflict("the record was changed concurrently; reload and retry".into())
-            }
-            StoreError::Unavailable(source) => Self::Unavailable {
-                what: "store",
-                source,
-            },
-        }
-    }
-}
-
-/// The ports every service shares.
 /// How many active API keys a user may hold unless the engine is built with another cap.
 pub const DEFAULT_MAX_API_KEYS: u32 = 25;
-
-pub(crate) struct Deps {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
-    pub(crate) captions: Arc<dyn CaptionGenerator>,
-    pub(crate) billing: Arc<dyn BillingGateway>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) ids: Arc<dyn IdGenerator>,
-    pub(crate) cipher: Arc<dyn TokenCipher>,
-    pub(crate) hasher: Arc<dyn PasswordHasher>,
-    /// Slots for `hasher`: every hash and verification runs in one.
-    pub(crate) hash_gate: HashGate,
-    /// Failed password checks per account (this process's memory).
-    pub(crate) login_throttle: LoginThrottle,
-    pub(crate) refresh_token_ttl: chrono::Duration,
-    pub(crate) max_api_keys: u32,
-    pub(crate) metrics: Arc<crate::publish::MetricsRegistry>,
-}
-
-impl fmt::Debug for Deps {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Deps")
-            .field("store", &self.store)
-            .field("publishers", &self.publishers.keys().collect::<Vec<_>>())
-            .field("billing_mock", &self.billing.is_mock())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Deps {
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    pub(crate) fn new_id<T: From<uuid::Uuid>>(&self) -> T {
-        T::from(self.ids.new_uuid())
-    }
-
-    /// The plan the user has now, from their subscription.
-    pub(crate) async fn plan_of(&self, user: UserId) -> Result<PlanTier> {
-        let subscription = self.store.subscription(user).await?;
-        Ok(effective_plan(subscription.as_ref(), self.now()))
-    }
-}
 
 /// The PostPilot engine: build one with [`Engine::builder`] (or [`Engine::in_memory`]), share it
 /// (it is cheap to clone), and call its services.

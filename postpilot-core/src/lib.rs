@@ -2,15 +2,18 @@
 #![warn(missing_docs)]
 
 pub mod account;
+mod aggregate;
 pub mod analytics;
 pub mod api_key;
 pub mod billing;
 pub mod caption;
 pub mod clock;
+mod context;
 pub mod crypto;
 mod engine;
 mod error;
 pub mod id;
+mod names;
 pub mod page;
 pub mod plan;
 pub mod platform;

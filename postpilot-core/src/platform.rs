@@ -1,12 +1,10 @@
 //! The social platforms and what each accepts, as data. Applied on create, update, schedule and
 //! approval, so a post that reaches a worker is one the platform will take.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
+use crate::names::named_enum;
 use crate::post::{Caption, Hashtags, MediaKind, MediaUrl};
 
 /// A social network PostPilot publishes to.
@@ -21,19 +19,13 @@ pub enum Platform {
     Tiktok,
 }
 
+named_enum!(Platform, field = "platform", lenient {
+    Instagram => "instagram",
+    Facebook => "facebook",
+    Tiktok => "tiktok",
+});
+
 impl Platform {
-    /// Every platform, in a stable order.
-    pub const ALL: [Self; 3] = [Self::Instagram, Self::Facebook, Self::Tiktok];
-
-    /// The stable lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Instagram => "instagram",
-            Self::Facebook => "facebook",
-            Self::Tiktok => "tiktok",
-        }
-    }
-
     /// What this platform accepts.
     pub const fn rules(self) -> &'static PlatformRules {
         match self {
@@ -41,25 +33,6 @@ impl Platform {
             Self::Facebook => &FACEBOOK,
             Self::Tiktok => &TIKTOK,
         }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Platform {
-    type Err = ValidationError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                ValidationError::new("platform", "must be one of instagram, facebook, tiktok")
-            })
     }
 }
 

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::engine::Deps;
+use crate::context::Deps;
 use crate::error::Result;
 use crate::id::UserId;
+use crate::plan::plan_of;
 use crate::plan::{Limit, MonthWindow, PlanTier};
 
 /// What a user has used of their plan.
@@ -42,7 +43,7 @@ impl UsageService {
     /// # Errors
     /// The store failed.
     pub async fn usage(&self, user: UserId) -> Result<Usage> {
-        let plan = self.deps.plan_of(user).await?;
+        let plan = plan_of(&self.deps, user).await?;
         let limits = plan.limits();
         let window = MonthWindow::containing(self.deps.now());
         let store = &self.deps.store;

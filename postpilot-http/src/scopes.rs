@@ -2,7 +2,7 @@
 //! and published in the OpenAPI document.
 //!
 //! The table is the only place a scope is named for a route. A route missing from it refuses
-//! every API key (fail closed), and `tests/scope_matrix.rs` walks every operation of the
+//! every API key (fail closed), and `tests/http/scope_matrix.rs` walks every operation of the
 //! OpenAPI document against every set of scopes, so a new route cannot forget its scope.
 //! A route that creates or schedules posts needs `posts:write`, whatever else it needs:
 //! approving a queue item creates posts, so it needs `queue:write` and `posts:write`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use postpilot_core::Engine;
 
-use crate::auth::JwtKeys;
+use crate::auth::{EpochCache, JwtKeys};
 use crate::limit::RateLimiter;
 
 /// HTTP-side settings.
@@ -101,7 +101,7 @@ pub(crate) struct Inner {
     pub(crate) jwt: JwtKeys,
     pub(crate) limiter: RateLimiter,
     pub(crate) auth_limiter: RateLimiter,
-    pub(crate) epochs: crate::auth::EpochCache,
+    pub(crate) epochs: EpochCache,
     pub(crate) key_failures: RateLimiter,
 }
 
@@ -127,10 +127,15 @@ impl AppState {
             return Err(crate::ConfigError::WeakJwtSecret);
         }
         Ok(Self(Arc::new(Inner {
-            jwt: JwtKeys::new(&config),
+            jwt: JwtKeys::new(
+                &config.jwt_secret,
+                &config.jwt_issuer,
+                &config.jwt_audience,
+                config.access_token_ttl,
+            ),
             limiter: RateLimiter::per_minute(config.rate_limit_per_min),
             auth_limiter: RateLimiter::per_minute(config.auth_rate_limit_per_min),
-            epochs: crate::auth::EpochCache::new(config.session_epoch_cache),
+            epochs: EpochCache::new(config.session_epoch_cache),
             key_failures: RateLimiter::per_minute(config.api_key_failures_per_min),
             engine,
             config,
@@ -140,5 +145,10 @@ impl AppState {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.0.engine
+    }
+
+    /// The time now, by the engine's clock (the one clock every rule reads).
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.engine.clock().now()
     }
 }

@@ -1,16 +1,20 @@
 //! Engine values as Python dicts with `uuid.UUID`, `datetime` and plain values.
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 use postpilot_core::account::SocialAccount;
-use postpilot_core::analytics::AnalyticsOverview;
-use postpilot_core::api_key::ApiKey;
+use postpilot_core::analytics::{AnalyticsOverview, PostMetrics};
+use postpilot_core::api_key::{ApiKey, CreatedApiKey};
+use postpilot_core::billing::{CheckoutSession, SubscriptionOverview};
 use postpilot_core::caption::ProductData;
 use postpilot_core::page::Page;
 use postpilot_core::plan::{PlanLimits, PlanTier};
 use postpilot_core::post::Post;
-use postpilot_core::publish::TickReport;
-use postpilot_core::queue::QueueItem;
+use postpilot_core::publish::{TickReport, WorkerTotals};
+use postpilot_core::queue::{Approval, QueueItem};
 use postpilot_core::usage::Usage;
-use postpilot_core::user::User;
+use postpilot_core::user::{Profile, User};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -27,23 +31,66 @@ macro_rules! dict {
     }};
 }
 
-pub(crate) fn user(py: Python<'_>, u: &User, plan: Option<PlanTier>) -> PyResult<Py<PyAny>> {
+fn user(py: Python<'_>, u: &User, plan: Option<PlanTier>) -> PyResult<Py<PyAny>> {
     dict!(py, {
-        "id" => u.id.as_uuid(),
-        "email" => u.email.as_ref(),
+        "id" => u.id().as_uuid(),
+        "email" => u.email().as_ref(),
         "plan" => plan.map(|p| p.as_str()),
-        "external_platform_id" => u.external_platform_id,
-        "external_store_id" => u.external_store_id,
-        "created_at" => u.created_at,
+        "external_platform_id" => u.external_platform_id(),
+        "external_store_id" => u.external_store_id(),
+        "created_at" => u.created_at(),
     })
 }
 
-pub(crate) fn page<T: Out>(py: Python<'_>, page: Page<T>) -> PyResult<Py<PyAny>> {
-    let items = PyList::empty(py);
-    for item in &page.items {
-        items.append(item.out(py)?)?;
+impl Out for User {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        user(py, self, None)
     }
-    dict!(py, { "items" => items, "total" => page.total, "page" => page.page, "per_page" => page.per_page })
+}
+
+impl Out for Profile {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        user(py, &self.user, Some(self.plan))
+    }
+}
+
+impl<T: Out + ?Sized> Out for &T {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        (**self).out(py)
+    }
+}
+
+/// A list of values.
+impl<T: Out> Out for [T] {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let list = PyList::empty(py);
+        for item in self {
+            list.append(item.out(py)?)?;
+        }
+        Ok(list.into_any().unbind())
+    }
+}
+
+impl<T: Out> Out for Page<T> {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "items" => self.items.out(py)?,
+            "total" => self.total,
+            "page" => self.page,
+            "per_page" => self.per_page,
+        })
+    }
+}
+
+/// The calendar: posts by local date (`"YYYY-MM-DD"`).
+impl Out for BTreeMap<NaiveDate, Vec<Post>> {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let days = PyDict::new(py);
+        for (day, posts) in self {
+            days.set_item(day.to_string(), posts.out(py)?)?;
+        }
+        Ok(days.into_any().unbind())
+    }
 }
 
 /// Product data from a Python dict (validated like the HTTP body: unknown keys refused).
@@ -74,14 +121,14 @@ pub(crate) fn product(value: &Bound<'_, PyAny>) -> PyResult<ProductData> {
 impl Out for SocialAccount {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         dict!(py, {
-            "id" => self.id.as_uuid(),
-            "platform" => self.platform.as_str(),
-            "account_name" => self.account_name.as_ref(),
-            "account_id_external" => self.account_id_external.as_ref(),
-            "is_connected" => self.is_connected,
-            "needs_reconnect" => self.needs_reconnect,
-            "connected_at" => self.connected_at,
-            "created_at" => self.created_at,
+            "id" => self.id().as_uuid(),
+            "platform" => self.platform().as_str(),
+            "account_name" => self.account_name().as_ref(),
+            "account_id_external" => self.account_id_external().as_ref(),
+            "is_connected" => self.is_connected(),
+            "needs_reconnect" => self.needs_reconnect(),
+            "connected_at" => self.connected_at(),
+            "created_at" => self.created_at(),
         })
     }
 }
@@ -112,38 +159,53 @@ impl Out for Post {
 
 impl Out for QueueItem {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let product = serde_json::to_string(&self.product_data).unwrap_or_else(|_| "{}".into());
+        let product = serde_json::to_string(&self.product_data()).unwrap_or_else(|_| "{}".into());
         let product = py.import("json")?.call_method1("loads", (product,))?;
         dict!(py, {
-            "id" => self.id.as_uuid(),
+            "id" => self.id().as_uuid(),
             "product_data" => product,
-            "ai_generated_content" => self.ai_generated_content.as_ref().map(|c| c.as_ref().to_owned()),
-            "hashtags" => self.hashtags.to_strings(),
-            "platforms" => self.platforms.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-            "tone" => self.tone.map(|t| t.as_str()),
-            "status" => self.status.as_str(),
-            "rejection_reason" => self.rejection_reason.as_deref(),
-            "created_at" => self.created_at,
-            "updated_at" => self.updated_at,
+            "ai_generated_content" => self.ai_generated_content().map(|c| c.as_ref().to_owned()),
+            "hashtags" => self.hashtags().to_strings(),
+            "platforms" => self.platforms().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            "tone" => self.tone().map(|t| t.as_str()),
+            "status" => self.status().as_str(),
+            "rejection_reason" => self.rejection_reason(),
+            "created_at" => self.created_at(),
+            "updated_at" => self.updated_at(),
         })
+    }
+}
+
+impl Out for Approval {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, { "item" => self.item.out(py)?, "posts" => self.posts.out(py)? })
     }
 }
 
 impl Out for ApiKey {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         dict!(py, {
-            "id" => self.id.as_uuid(),
-            "name" => self.name.as_ref(),
-            "prefix" => self.prefix.as_str(),
-            "scopes" => self.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            "is_active" => self.is_active,
-            "last_used_at" => self.last_used_at,
-            "created_at" => self.created_at,
+            "id" => self.id().as_uuid(),
+            "name" => self.name().as_ref(),
+            "prefix" => self.prefix(),
+            "scopes" => self.scopes().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "is_active" => self.is_active(),
+            "last_used_at" => self.last_used_at(),
+            "created_at" => self.created_at(),
         })
     }
 }
 
-impl Out for postpilot_core::analytics::PostMetrics {
+/// A new key, with the key itself (shown this once).
+impl Out for CreatedApiKey {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let out = self.key.out(py)?;
+        out.bind(py).set_item("key", self.secret.expose())?;
+        Ok(out)
+    }
+}
+
+impl Out for PostMetrics {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         dict!(py, {
             "post_id" => self.post_id.as_uuid(),
@@ -187,9 +249,20 @@ impl Out for PlanLimits {
     }
 }
 
-impl Out for &PlanLimits {
+impl Out for SubscriptionOverview {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        (*self).out(py)
+        dict!(py, {
+            "plan" => self.plan.as_str(),
+            "status" => self.status.map(|st| st.as_str()),
+            "current_period_end" => self.current_period_end,
+            "cancel_at_period_end" => self.cancel_at_period_end,
+        })
+    }
+}
+
+impl Out for CheckoutSession {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, { "checkout_url" => &self.checkout_url, "session_id" => &self.session_id })
     }
 }
 
@@ -216,6 +289,19 @@ impl Out for TickReport {
             "snoozed" => self.snoozed,
             "failed" => self.failed,
             "lease_lost" => self.lease_lost,
+            "errors" => self.errors,
+        })
+    }
+}
+
+impl Out for WorkerTotals {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "ticks" => self.ticks,
+            "posted" => self.posted,
+            "reconciled" => self.reconciled,
+            "retried" => self.retried,
+            "failed" => self.failed,
             "errors" => self.errors,
         })
     }

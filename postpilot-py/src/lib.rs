@@ -7,23 +7,23 @@
 mod convert;
 mod publisher;
 
-use std::sync::{Arc, Mutex};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
-use postpilot_core::caption::ProductData;
 use postpilot_core::crypto::{SecretString, XChaChaTokenCipher};
-use postpilot_core::id::{AccountId, ApiKeyId, PostId, QueueItemId, UserId};
+use postpilot_core::id::AccountId;
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostFilter, PostPatch};
-use postpilot_core::publish::{DispatcherConfig, WorkerConfig};
-use postpilot_core::queue::{ApproveItem, CreateQueueItem, parse_platforms};
-use postpilot_core::user::Provision;
+use postpilot_core::publish::{Dispatcher, DispatcherConfig, WorkerConfig};
+use postpilot_core::queue::{ApproveItem, CreateQueueItem, QueueItemPatch, parse_platforms};
+use postpilot_core::user::{ProfilePatch, Provision};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use uuid::Uuid;
 
 use crate::convert::Out;
@@ -90,8 +90,9 @@ create_exception!(
 );
 
 /// The one mapping of engine errors to Python exceptions.
-fn py_err(e: postpilot_core::Error) -> PyErr {
+fn py_err(e: impl Into<postpilot_core::Error>) -> PyErr {
     use postpilot_core::Error as E;
+    let e = e.into();
     Python::attach(|py| match &e {
         E::NotFound(_) => NotFoundError::new_err(e.to_string()),
         E::Validation(v) => {
@@ -117,24 +118,43 @@ fn py_err(e: postpilot_core::Error) -> PyErr {
 }
 
 fn invalid(field: &'static str, e: impl std::fmt::Display) -> PyErr {
-    py_err(postpilot_core::ValidationError::new(field, e.to_string()).into())
+    py_err(postpilot_core::ValidationError::new(field, e.to_string()))
 }
 
 fn invalid_owned(field: String, reason: String) -> PyErr {
-    py_err(postpilot_core::ValidationError::new(field, reason).into())
+    py_err(postpilot_core::ValidationError::new(field, reason))
 }
 
-fn page(page: u32, per_page: u32) -> PyResult<PageRequest> {
-    PageRequest::new(Some(page), Some(per_page)).map_err(|e| py_err(e.into()))
+/// What went wrong outside the engine's rules: the runtime, the store's connection, the worker.
+fn unavailable(e: impl std::fmt::Display) -> PyErr {
+    UnavailableError::new_err(e.to_string())
+}
+
+/// An optional name (a status, platform or tone) as the engine's type, refused as the engine
+/// refuses it.
+fn parse<T>(name: Option<&str>) -> PyResult<Option<T>>
+where
+    T: FromStr,
+    T::Err: Into<postpilot_core::Error>,
+{
+    name.map(str::parse).transpose().map_err(py_err)
+}
+
+fn page_request(page: u32, per_page: u32) -> PyResult<PageRequest> {
+    PageRequest::new(Some(page), Some(per_page)).map_err(py_err)
+}
+
+/// `seconds` if it is a positive number; `field` names it otherwise.
+fn positive_seconds(field: &'static str, seconds: f64) -> PyResult<f64> {
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(invalid(field, "must be a positive number of seconds"))
+    }
 }
 
 fn dispatcher_config(retry_base_delay: f64, max_attempts: u32) -> PyResult<DispatcherConfig> {
-    if !(retry_base_delay.is_finite() && retry_base_delay > 0.0) {
-        return Err(invalid(
-            "retry_base_delay",
-            "must be a positive number of seconds",
-        ));
-    }
+    let retry_base_delay = positive_seconds("retry_base_delay", retry_base_delay)?;
     let mut config = DispatcherConfig::default();
     #[allow(clippy::cast_possible_truncation)]
     {
@@ -164,7 +184,7 @@ fn runtime() -> PyResult<Arc<tokio::runtime::Runtime>> {
         .enable_all()
         .build()
         .map(Arc::new)
-        .map_err(|e| UnavailableError::new_err(e.to_string()))
+        .map_err(unavailable)
 }
 
 fn builder(publishers: Option<&Bound<'_, PyDict>>) -> PyResult<postpilot_core::EngineBuilder> {
@@ -185,6 +205,14 @@ fn builder(publishers: Option<&Bound<'_, PyDict>>) -> PyResult<postpilot_core::E
 }
 
 impl Engine {
+    fn new(engine: postpilot_core::Engine, runtime: Arc<tokio::runtime::Runtime>) -> Self {
+        Self {
+            engine,
+            runtime,
+            worker: Mutex::new(None),
+        }
+    }
+
     /// Runs `future` on the engine's runtime with the GIL released.
     fn run<T: Send>(
         &self,
@@ -192,6 +220,33 @@ impl Engine {
         future: impl std::future::Future<Output = postpilot_core::Result<T>> + Send,
     ) -> PyResult<T> {
         py.detach(|| self.runtime.block_on(future)).map_err(py_err)
+    }
+
+    /// Runs `future` like [`Engine::run`] and hands its value to Python.
+    fn out<T: Out + Send>(
+        &self,
+        py: Python<'_>,
+        future: impl std::future::Future<Output = postpilot_core::Result<T>> + Send,
+    ) -> PyResult<Py<PyAny>> {
+        self.run(py, future)?.out(py)
+    }
+
+    /// A publication worker named `name` with the retry policy.
+    fn dispatcher(
+        &self,
+        name: &str,
+        retry_base_delay: f64,
+        max_attempts: u32,
+    ) -> PyResult<Dispatcher> {
+        let config = dispatcher_config(retry_base_delay, max_attempts)?;
+        self.engine.dispatcher(name, config).map_err(py_err)
+    }
+
+    /// The background worker's slot.
+    fn worker_slot(&self) -> PyResult<MutexGuard<'_, Option<Worker>>> {
+        self.worker
+            .lock()
+            .map_err(|_| UnavailableError::new_err("worker lock poisoned"))
     }
 }
 
@@ -202,14 +257,8 @@ impl Engine {
     #[staticmethod]
     #[pyo3(signature = (*, publishers = None))]
     fn in_memory(publishers: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let engine = builder(publishers)?
-            .build()
-            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
-        Ok(Self {
-            engine,
-            runtime: runtime()?,
-            worker: Mutex::new(None),
-        })
+        let engine = builder(publishers)?.build().map_err(unavailable)?;
+        Ok(Self::new(engine, runtime()?))
     }
 
     /// An engine on PostgreSQL at `url`, applying the embedded migrations unless
@@ -237,21 +286,14 @@ impl Engine {
                     }
                 })
             })
-            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
+            .map_err(unavailable)?;
         let mut builder = builder(publishers)?.store(Arc::new(store));
         if let Some(spec) = token_key {
             builder = builder.cipher(Arc::new(
                 XChaChaTokenCipher::from_config(spec).map_err(|e| invalid("token_key", e))?,
             ));
         }
-        let engine = builder
-            .build()
-            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
-        Ok(Self {
-            engine,
-            runtime,
-            worker: Mutex::new(None),
-        })
+        Ok(Self::new(builder.build().map_err(unavailable)?, runtime))
     }
 
     // ---- users ----------------------------------------------------------------------------
@@ -259,25 +301,19 @@ impl Engine {
     /// Creates a user; returns it as a dict.
     #[pyo3(signature = (*, email, password))]
     fn register(&self, py: Python<'_>, email: &str, password: &str) -> PyResult<Py<PyAny>> {
-        let auth = self.engine.auth();
-        let user = self.run(py, async move { auth.register(email, password).await })?;
-        convert::user(py, &user, None)
+        self.out(py, self.engine.auth().register(email, password))
     }
 
     /// Checks credentials; returns the user.
     #[pyo3(signature = (*, email, password))]
     fn login(&self, py: Python<'_>, email: &str, password: &str) -> PyResult<Py<PyAny>> {
-        let auth = self.engine.auth();
-        let user = self.run(py, async move { auth.login(email, password).await })?;
-        convert::user(py, &user, None)
+        self.out(py, self.engine.auth().login(email, password))
     }
 
     /// The user's profile, with the plan.
     #[pyo3(signature = (*, user_id))]
     fn me(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
-        let auth = self.engine.auth();
-        let profile = self.run(py, async move { auth.me(UserId::from(user_id)).await })?;
-        convert::user(py, &profile.user, Some(profile.plan))
+        self.out(py, self.engine.auth().me(user_id.into()))
     }
 
     /// Changes the user's e-mail and/or password (the current password is required).
@@ -290,19 +326,12 @@ impl Engine {
         email: Option<String>,
         password: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let auth = self.engine.auth();
-        let profile = self.run(py, async move {
-            auth.update_me(
-                UserId::from(user_id),
-                postpilot_core::user::ProfilePatch {
-                    email,
-                    password,
-                    current_password,
-                },
-            )
-            .await
-        })?;
-        convert::user(py, &profile.user, Some(profile.plan))
+        let patch = ProfilePatch {
+            email,
+            password,
+            current_password,
+        };
+        self.out(py, self.engine.auth().update_me(user_id.into(), patch))
     }
 
     /// Creates or links a user for the dropshipping platform.
@@ -315,21 +344,16 @@ impl Engine {
         external_store_id: Option<Uuid>,
         plan: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        let plan = plan
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| invalid("plan", e))?;
-        let auth = self.engine.auth();
-        let user = self.run(py, async move {
-            auth.provision(Provision {
-                email,
-                external_platform_id,
-                external_store_id,
-                plan,
-            })
-            .await
-        })?;
-        convert::user(py, &user, None)
+        let request = Provision {
+            email,
+            external_platform_id,
+            external_store_id,
+            plan: plan
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| invalid("plan", e))?,
+        };
+        self.out(py, self.engine.auth().provision(request))
     }
 
     // ---- accounts ---------------------------------------------------------------------------
@@ -348,17 +372,12 @@ impl Engine {
     ) -> PyResult<Py<PyAny>> {
         let request = ConnectAccount {
             platform: platform.parse().map_err(|e| invalid("platform", e))?,
-            account_name: AccountName::parse(account_name).map_err(|e| py_err(e.into()))?,
-            account_id_external: ExternalAccountId::parse(account_id_external)
-                .map_err(|e| py_err(e.into()))?,
+            account_name: AccountName::parse(account_name).map_err(py_err)?,
+            account_id_external: ExternalAccountId::parse(account_id_external).map_err(py_err)?,
             access_token: access_token.map(SecretString::new),
             refresh_token: refresh_token.map(SecretString::new),
         };
-        let accounts = self.engine.accounts();
-        let account = self.run(py, async move {
-            accounts.connect(UserId::from(user_id), request).await
-        })?;
-        account.out(py)
+        self.out(py, self.engine.accounts().connect(user_id.into(), request))
     }
 
     /// The user's accounts: `{items, total, page, per_page}`.
@@ -370,24 +389,15 @@ impl Engine {
         page: u32,
         per_page: u32,
     ) -> PyResult<Py<PyAny>> {
-        let request = self::page(page, per_page)?;
-        let accounts = self.engine.accounts();
-        let listed = self.run(py, async move {
-            accounts.list(UserId::from(user_id), request).await
-        })?;
-        convert::page(py, listed)
+        let request = page_request(page, per_page)?;
+        self.out(py, self.engine.accounts().list(user_id.into(), request))
     }
 
     /// One of the user's accounts.
     #[pyo3(signature = (*, user_id, account_id))]
     fn get_account(&self, py: Python<'_>, user_id: Uuid, account_id: Uuid) -> PyResult<Py<PyAny>> {
         let accounts = self.engine.accounts();
-        let account = self.run(py, async move {
-            accounts
-                .get(UserId::from(user_id), AccountId::from(account_id))
-                .await
-        })?;
-        account.out(py)
+        self.out(py, accounts.get(user_id.into(), account_id.into()))
     }
 
     /// Soft-disconnects an account.
@@ -399,12 +409,7 @@ impl Engine {
         account_id: Uuid,
     ) -> PyResult<Py<PyAny>> {
         let accounts = self.engine.accounts();
-        let account = self.run(py, async move {
-            accounts
-                .disconnect(UserId::from(user_id), AccountId::from(account_id))
-                .await
-        })?;
-        account.out(py)
+        self.out(py, accounts.disconnect(user_id.into(), account_id.into()))
     }
 
     // ---- posts ------------------------------------------------------------------------------
@@ -421,34 +426,20 @@ impl Engine {
         hashtags: Vec<String>,
         scheduled_for: Option<DateTime<Utc>>,
     ) -> PyResult<Py<PyAny>> {
-        let posts = self.engine.posts();
-        let post = self.run(py, async move {
-            posts
-                .create(
-                    UserId::from(user_id),
-                    CreatePost {
-                        account_id: AccountId::from(account_id),
-                        content,
-                        media_urls,
-                        hashtags,
-                        scheduled_for,
-                    },
-                )
-                .await
-        })?;
-        post.out(py)
+        let request = CreatePost {
+            account_id: AccountId::from(account_id),
+            content,
+            media_urls,
+            hashtags,
+            scheduled_for,
+        };
+        self.out(py, self.engine.posts().create(user_id.into(), request))
     }
 
     /// One of the user's posts.
     #[pyo3(signature = (*, user_id, post_id))]
     fn get_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<Py<PyAny>> {
-        let posts = self.engine.posts();
-        let post = self.run(py, async move {
-            posts
-                .get(UserId::from(user_id), PostId::from(post_id))
-                .await
-        })?;
-        post.out(py)
+        self.out(py, self.engine.posts().get(user_id.into(), post_id.into()))
     }
 
     /// Edits a draft or scheduled post; `scheduled_for` (re)schedules, `unschedule=True` takes it
@@ -482,23 +473,16 @@ impl Engine {
             },
         };
         let posts = self.engine.posts();
-        let post = self.run(py, async move {
-            posts
-                .update(UserId::from(user_id), PostId::from(post_id), patch)
-                .await
-        })?;
-        post.out(py)
+        self.out(py, posts.update(user_id.into(), post_id.into(), patch))
     }
 
     /// Deletes a draft or scheduled post.
     #[pyo3(signature = (*, user_id, post_id))]
     fn delete_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<()> {
-        let posts = self.engine.posts();
-        self.run(py, async move {
-            posts
-                .delete(UserId::from(user_id), PostId::from(post_id))
-                .await
-        })
+        self.run(
+            py,
+            self.engine.posts().delete(user_id.into(), post_id.into()),
+        )
     }
 
     /// Schedules (or reschedules) a post.
@@ -511,12 +495,10 @@ impl Engine {
         scheduled_for: DateTime<Utc>,
     ) -> PyResult<Py<PyAny>> {
         let posts = self.engine.posts();
-        let post = self.run(py, async move {
-            posts
-                .schedule(UserId::from(user_id), PostId::from(post_id), scheduled_for)
-                .await
-        })?;
-        post.out(py)
+        self.out(
+            py,
+            posts.schedule(user_id.into(), post_id.into(), scheduled_for),
+        )
     }
 
     /// The user's posts, newest first: `{items, total, page, per_page}`.
@@ -531,21 +513,14 @@ impl Engine {
         per_page: u32,
     ) -> PyResult<Py<PyAny>> {
         let filter = PostFilter {
-            status: status
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| py_err(postpilot_core::Error::from(e)))?,
-            platform: platform
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| py_err(postpilot_core::Error::from(e)))?,
+            status: parse(status)?,
+            platform: parse(platform)?,
         };
-        let request = self::page(page, per_page)?;
-        let posts = self.engine.posts();
-        let listed = self.run(py, async move {
-            posts.list(UserId::from(user_id), filter, request).await
-        })?;
-        convert::page(py, listed)
+        let request = page_request(page, per_page)?;
+        self.out(
+            py,
+            self.engine.posts().list(user_id.into(), filter, request),
+        )
     }
 
     /// Posts with a time between two local dates (inclusive) in `tz`, by date (`"YYYY-MM-DD"`).
@@ -562,20 +537,7 @@ impl Engine {
             .parse()
             .map_err(|_| invalid("tz", "is not an IANA time zone name"))?;
         let posts = self.engine.posts();
-        let days = self.run(py, async move {
-            posts
-                .calendar(UserId::from(user_id), start_date, end_date, tz)
-                .await
-        })?;
-        let out = PyDict::new(py);
-        for (day, posts) in days {
-            let list = PyList::empty(py);
-            for post in posts {
-                list.append(post.out(py)?)?;
-            }
-            out.set_item(day.to_string(), list)?;
-        }
-        Ok(out.into_any().unbind())
+        self.out(py, posts.calendar(user_id.into(), start_date, end_date, tz))
     }
 
     // ---- queue -----------------------------------------------------------------------------
@@ -593,15 +555,11 @@ impl Engine {
     ) -> PyResult<Py<PyAny>> {
         let request = CreateQueueItem {
             product_data: convert::product(product_data)?,
-            platforms: parse_platforms(&platforms).map_err(|e| py_err(e.into()))?,
+            platforms: parse_platforms(&platforms).map_err(py_err)?,
             content,
             hashtags,
         };
-        let queue = self.engine.queue();
-        let item = self.run(py, async move {
-            queue.create(UserId::from(user_id), request).await
-        })?;
-        item.out(py)
+        self.out(py, self.engine.queue().create(user_id.into(), request))
     }
 
     /// Adds a pending item whose caption is generated from the product.
@@ -614,18 +572,11 @@ impl Engine {
         platforms: Vec<String>,
         tone: &str,
     ) -> PyResult<Py<PyAny>> {
-        let product: ProductData = convert::product(product_data)?;
-        let platforms = parse_platforms(&platforms).map_err(|e| py_err(e.into()))?;
-        let tone = tone
-            .parse()
-            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
+        let product = convert::product(product_data)?;
+        let platforms = parse_platforms(&platforms).map_err(py_err)?;
+        let tone = tone.parse().map_err(py_err)?;
         let queue = self.engine.queue();
-        let item = self.run(py, async move {
-            queue
-                .generate(UserId::from(user_id), product, platforms, tone)
-                .await
-        })?;
-        item.out(py)
+        self.out(py, queue.generate(user_id.into(), product, platforms, tone))
     }
 
     /// Approves a pending item into one post per account: `{"item": …, "posts": […]}`.
@@ -643,19 +594,7 @@ impl Engine {
             scheduled_for,
         };
         let queue = self.engine.queue();
-        let approval = self.run(py, async move {
-            queue
-                .approve(UserId::from(user_id), QueueItemId::from(item_id), request)
-                .await
-        })?;
-        let out = PyDict::new(py);
-        out.set_item("item", approval.item.out(py)?)?;
-        let posts = PyList::empty(py);
-        for post in approval.posts {
-            posts.append(post.out(py)?)?;
-        }
-        out.set_item("posts", posts)?;
-        Ok(out.into_any().unbind())
+        self.out(py, queue.approve(user_id.into(), item_id.into(), request))
     }
 
     /// Rejects a pending item.
@@ -668,24 +607,13 @@ impl Engine {
         reason: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let queue = self.engine.queue();
-        let item = self.run(py, async move {
-            queue
-                .reject(UserId::from(user_id), QueueItemId::from(item_id), reason)
-                .await
-        })?;
-        item.out(py)
+        self.out(py, queue.reject(user_id.into(), item_id.into(), reason))
     }
 
     /// One of the user's queue items.
     #[pyo3(signature = (*, user_id, item_id))]
     fn get_queue_item(&self, py: Python<'_>, user_id: Uuid, item_id: Uuid) -> PyResult<Py<PyAny>> {
-        let queue = self.engine.queue();
-        let item = self.run(py, async move {
-            queue
-                .get(UserId::from(user_id), QueueItemId::from(item_id))
-                .await
-        })?;
-        item.out(py)
+        self.out(py, self.engine.queue().get(user_id.into(), item_id.into()))
     }
 
     /// Edits a pending item.
@@ -700,33 +628,26 @@ impl Engine {
         platforms: Option<Vec<String>>,
         product_data: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let patch = postpilot_core::queue::QueueItemPatch {
+        let patch = QueueItemPatch {
             ai_generated_content,
             hashtags,
             platforms: platforms
                 .map(|p| parse_platforms(&p))
                 .transpose()
-                .map_err(|e| py_err(e.into()))?,
+                .map_err(py_err)?,
             product_data: product_data.map(convert::product).transpose()?,
         };
         let queue = self.engine.queue();
-        let item = self.run(py, async move {
-            queue
-                .update(UserId::from(user_id), QueueItemId::from(item_id), patch)
-                .await
-        })?;
-        item.out(py)
+        self.out(py, queue.update(user_id.into(), item_id.into(), patch))
     }
 
     /// Deletes a pending or rejected item.
     #[pyo3(signature = (*, user_id, item_id))]
     fn delete_queue_item(&self, py: Python<'_>, user_id: Uuid, item_id: Uuid) -> PyResult<()> {
-        let queue = self.engine.queue();
-        self.run(py, async move {
-            queue
-                .delete(UserId::from(user_id), QueueItemId::from(item_id))
-                .await
-        })
+        self.run(
+            py,
+            self.engine.queue().delete(user_id.into(), item_id.into()),
+        )
     }
 
     /// Writes a new caption for a rejected item and puts it back to pending.
@@ -738,17 +659,9 @@ impl Engine {
         item_id: Uuid,
         tone: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        let tone = tone
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
+        let tone = parse(tone)?;
         let queue = self.engine.queue();
-        let item = self.run(py, async move {
-            queue
-                .regenerate(UserId::from(user_id), QueueItemId::from(item_id), tone)
-                .await
-        })?;
-        item.out(py)
+        self.out(py, queue.regenerate(user_id.into(), item_id.into(), tone))
     }
 
     /// The user's queue, newest first.
@@ -761,16 +674,12 @@ impl Engine {
         page: u32,
         per_page: u32,
     ) -> PyResult<Py<PyAny>> {
-        let status = status
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
-        let request = self::page(page, per_page)?;
-        let queue = self.engine.queue();
-        let listed = self.run(py, async move {
-            queue.list(UserId::from(user_id), status, request).await
-        })?;
-        convert::page(py, listed)
+        let status = parse(status)?;
+        let request = page_request(page, per_page)?;
+        self.out(
+            py,
+            self.engine.queue().list(user_id.into(), status, request),
+        )
     }
 
     // ---- analytics, billing, keys, usage ------------------------------------------------------
@@ -778,23 +687,14 @@ impl Engine {
     /// Totals over the user's published posts.
     #[pyo3(signature = (*, user_id))]
     fn analytics_overview(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
-        let analytics = self.engine.analytics();
-        let overview = self.run(py, async move {
-            analytics.overview(UserId::from(user_id)).await
-        })?;
-        overview.out(py)
+        self.out(py, self.engine.analytics().overview(user_id.into()))
     }
 
     /// One post's metrics (zeros until fetched).
     #[pyo3(signature = (*, user_id, post_id))]
     fn analytics_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<Py<PyAny>> {
         let analytics = self.engine.analytics();
-        let metrics = self.run(py, async move {
-            analytics
-                .post(UserId::from(user_id), PostId::from(post_id))
-                .await
-        })?;
-        metrics.out(py)
+        self.out(py, analytics.post(user_id.into(), post_id.into()))
     }
 
     /// Metrics of the user's posts, most recently published first.
@@ -806,62 +706,32 @@ impl Engine {
         page: u32,
         per_page: u32,
     ) -> PyResult<Py<PyAny>> {
-        let request = self::page(page, per_page)?;
-        let analytics = self.engine.analytics();
-        let listed = self.run(py, async move {
-            analytics.posts(UserId::from(user_id), request).await
-        })?;
-        convert::page(py, listed)
+        let request = page_request(page, per_page)?;
+        self.out(py, self.engine.analytics().posts(user_id.into(), request))
     }
 
     /// The user's plan and subscription state.
     #[pyo3(signature = (*, user_id))]
     fn subscription(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
-        let billing = self.engine.billing();
-        let s = self.run(py, async move {
-            billing.subscription(UserId::from(user_id)).await
-        })?;
-        let out = PyDict::new(py);
-        out.set_item("plan", s.plan.as_str())?;
-        out.set_item("status", s.status.map(|st| st.as_str()))?;
-        out.set_item("current_period_end", s.current_period_end)?;
-        out.set_item("cancel_at_period_end", s.cancel_at_period_end)?;
-        Ok(out.into_any().unbind())
+        self.out(py, self.engine.billing().subscription(user_id.into()))
     }
 
     /// A link to the billing provider's customer portal.
     #[pyo3(signature = (*, user_id))]
     fn portal(&self, py: Python<'_>, user_id: Uuid) -> PyResult<String> {
-        let billing = self.engine.billing();
-        self.run(
-            py,
-            async move { billing.portal(UserId::from(user_id)).await },
-        )
+        self.run(py, self.engine.billing().portal(user_id.into()))
     }
 
     /// Every plan and its limits (`-1`: unlimited).
     fn plans(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let list = PyList::empty(py);
-        for plan in self.engine.billing().plans() {
-            list.append(plan.out(py)?)?;
-        }
-        Ok(list.into_any().unbind())
+        self.engine.billing().plans().out(py)
     }
 
     /// Starts a checkout (mock billing: the plan is active at once).
     #[pyo3(signature = (*, user_id, plan))]
     fn checkout(&self, py: Python<'_>, user_id: Uuid, plan: &str) -> PyResult<Py<PyAny>> {
-        let plan = plan
-            .parse()
-            .map_err(|e| py_err(postpilot_core::Error::from(e)))?;
-        let billing = self.engine.billing();
-        let session = self.run(py, async move {
-            billing.checkout(UserId::from(user_id), plan).await
-        })?;
-        let out = PyDict::new(py);
-        out.set_item("checkout_url", session.checkout_url)?;
-        out.set_item("session_id", session.session_id)?;
-        Ok(out.into_any().unbind())
+        let plan = plan.parse().map_err(py_err)?;
+        self.out(py, self.engine.billing().checkout(user_id.into(), plan))
     }
 
     /// Creates an API key; the returned `key` is shown this once.
@@ -874,12 +744,7 @@ impl Engine {
         scopes: Vec<String>,
     ) -> PyResult<Py<PyAny>> {
         let keys = self.engine.api_keys();
-        let created = self.run(py, async move {
-            keys.create(UserId::from(user_id), &name, &scopes).await
-        })?;
-        let out = created.key.out(py)?;
-        out.bind(py).set_item("key", created.secret.expose())?;
-        Ok(out)
+        self.out(py, keys.create(user_id.into(), &name, &scopes))
     }
 
     /// The user's API keys (never the keys themselves).
@@ -891,30 +756,23 @@ impl Engine {
         page: u32,
         per_page: u32,
     ) -> PyResult<Py<PyAny>> {
-        let request = self::page(page, per_page)?;
-        let keys = self.engine.api_keys();
-        let listed = self.run(py, async move {
-            keys.list(UserId::from(user_id), request).await
-        })?;
-        convert::page(py, listed)
+        let request = page_request(page, per_page)?;
+        self.out(py, self.engine.api_keys().list(user_id.into(), request))
     }
 
     /// Revokes an API key.
     #[pyo3(signature = (*, user_id, key_id))]
     fn revoke_api_key(&self, py: Python<'_>, user_id: Uuid, key_id: Uuid) -> PyResult<()> {
-        let keys = self.engine.api_keys();
-        self.run(py, async move {
-            keys.revoke(UserId::from(user_id), ApiKeyId::from(key_id))
-                .await
-        })
+        self.run(
+            py,
+            self.engine.api_keys().revoke(user_id.into(), key_id.into()),
+        )
     }
 
     /// Posts this month and connected accounts against the plan's limits.
     #[pyo3(signature = (*, user_id))]
     fn usage(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
-        let usage = self.engine.usage();
-        let u = self.run(py, async move { usage.usage(UserId::from(user_id)).await })?;
-        u.out(py)
+        self.out(py, self.engine.usage().usage(user_id.into()))
     }
 
     // ---- publishing ---------------------------------------------------------------------------
@@ -928,13 +786,8 @@ impl Engine {
         retry_base_delay: f64,
         max_attempts: u32,
     ) -> PyResult<Py<PyAny>> {
-        let config = dispatcher_config(retry_base_delay, max_attempts)?;
-        let worker = self
-            .engine
-            .dispatcher("python", config)
-            .map_err(|e| py_err(e.into()))?;
-        let report = self.run(py, async move { worker.run_once().await })?;
-        report.out(py)
+        let worker = self.dispatcher("python", retry_base_delay, max_attempts)?;
+        self.out(py, worker.run_once())
     }
 
     /// Starts a publication worker on a background thread (no-op if one runs).
@@ -945,24 +798,12 @@ impl Engine {
         retry_base_delay: f64,
         max_attempts: u32,
     ) -> PyResult<()> {
-        let mut slot = self
-            .worker
-            .lock()
-            .map_err(|_| UnavailableError::new_err("worker lock poisoned"))?;
+        let mut slot = self.worker_slot()?;
         if slot.is_some() {
             return Ok(());
         }
-        if !(poll_interval.is_finite() && poll_interval > 0.0) {
-            return Err(invalid(
-                "poll_interval",
-                "must be a positive number of seconds",
-            ));
-        }
-        let config = dispatcher_config(retry_base_delay, max_attempts)?;
-        let dispatcher = self
-            .engine
-            .dispatcher("python-worker", config)
-            .map_err(|e| py_err(e.into()))?;
+        let poll_interval = positive_seconds("poll_interval", poll_interval)?;
+        let dispatcher = self.dispatcher("python-worker", retry_base_delay, max_attempts)?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         #[allow(clippy::cast_possible_truncation)]
         let config = WorkerConfig {
@@ -982,26 +823,14 @@ impl Engine {
 
     /// Stops the background worker (after its tick in progress); returns its totals, or None.
     fn stop_worker(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let worker = self
-            .worker
-            .lock()
-            .map_err(|_| UnavailableError::new_err("worker lock poisoned"))?
-            .take();
-        let Some(worker) = worker else {
+        let Some(worker) = self.worker_slot()?.take() else {
             return Ok(None);
         };
         let _ = worker.stop.send(true);
         let totals = py
             .detach(|| self.runtime.block_on(worker.handle))
-            .map_err(|e| UnavailableError::new_err(e.to_string()))?;
-        let out = PyDict::new(py);
-        out.set_item("ticks", totals.ticks)?;
-        out.set_item("posted", totals.posted)?;
-        out.set_item("reconciled", totals.reconciled)?;
-        out.set_item("retried", totals.retried)?;
-        out.set_item("failed", totals.failed)?;
-        out.set_item("errors", totals.errors)?;
-        Ok(Some(out.into_any().unbind()))
+            .map_err(unavailable)?;
+        totals.out(py).map(Some)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::account::{AccountName, ExternalAccountId, SocialAccount};
+use postpilot_core::account::{AccountName, ExternalAccountId, SocialAccount, SocialAccountRecord};
 use postpilot_core::id::{AccountId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::Limit;
@@ -11,13 +11,15 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error};
+use crate::page::fetch_page;
+use crate::status::PlatformSql;
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
     id: Uuid,
     user_id: Uuid,
-    platform: String,
+    platform: PlatformSql,
     account_name: String,
     account_id_external: String,
     access_token_enc: Option<String>,
@@ -32,10 +34,10 @@ impl TryFrom<AccountRow> for SocialAccount {
     type Error = StoreError;
     fn try_from(r: AccountRow) -> Result<Self, StoreError> {
         let bad = |e| corrupt("social_accounts", e);
-        Ok(Self {
+        Ok(SocialAccountRecord {
             id: AccountId::from(r.id),
             user_id: UserId::from(r.user_id),
-            platform: r.platform.parse().map_err(bad)?,
+            platform: r.platform.into(),
             account_name: AccountName::parse(&r.account_name).map_err(bad)?,
             account_id_external: ExternalAccountId::parse(&r.account_id_external).map_err(bad)?,
             access_token_enc: r.access_token_enc,
@@ -44,7 +46,8 @@ impl TryFrom<AccountRow> for SocialAccount {
             needs_reconnect: r.needs_reconnect,
             connected_at: r.connected_at,
             created_at: r.created_at,
-        })
+        }
+        .into())
     }
 }
 
@@ -55,10 +58,6 @@ macro_rules! account_columns {
     };
 }
 
-fn accounts(rows: Vec<AccountRow>) -> StoreResult<Vec<SocialAccount>> {
-    rows.into_iter().map(SocialAccount::try_from).collect()
-}
-
 #[async_trait]
 impl AccountStore for PgStore {
     async fn connect_account(
@@ -67,14 +66,14 @@ impl AccountStore for PgStore {
         limit: Limit,
     ) -> StoreResult<SocialAccount> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        lock_owner(&mut tx, account.user_id).await?;
+        lock_owner(&mut tx, account.user_id()).await?;
         let existing: Option<(Uuid, bool)> = sqlx::query_as(
             "SELECT id, is_connected FROM social_accounts \
              WHERE user_id = $1 AND platform = $2 AND account_id_external = $3",
         )
-        .bind(account.user_id.as_uuid())
-        .bind(account.platform.as_str())
-        .bind(account.account_id_external.as_ref())
+        .bind(account.user_id().as_uuid())
+        .bind(PlatformSql::from(account.platform()))
+        .bind(account.account_id_external().as_ref())
         .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -83,7 +82,7 @@ impl AccountStore for PgStore {
             let connected: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM social_accounts WHERE user_id = $1 AND is_connected",
             )
-            .bind(account.user_id.as_uuid())
+            .bind(account.user_id().as_uuid())
             .fetch_one(&mut *tx)
             .await
             .map_err(store_error)?;
@@ -99,10 +98,10 @@ impl AccountStore for PgStore {
                 account_columns!()
             ))
             .bind(id)
-            .bind(account.account_name.as_ref())
-            .bind(&account.access_token_enc)
-            .bind(&account.refresh_token_enc)
-            .bind(account.connected_at),
+            .bind(account.account_name().as_ref())
+            .bind(account.access_token_enc())
+            .bind(account.refresh_token_enc())
+            .bind(account.connected_at()),
             None => sqlx::query_as(concat!(
                 "INSERT INTO social_accounts (id, user_id, platform, account_name, \
                  account_id_external, access_token_enc, refresh_token_enc, is_connected, \
@@ -110,17 +109,17 @@ impl AccountStore for PgStore {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
                 account_columns!()
             ))
-            .bind(account.id.as_uuid())
-            .bind(account.user_id.as_uuid())
-            .bind(account.platform.as_str())
-            .bind(account.account_name.as_ref())
-            .bind(account.account_id_external.as_ref())
-            .bind(&account.access_token_enc)
-            .bind(&account.refresh_token_enc)
-            .bind(account.is_connected)
-            .bind(account.needs_reconnect)
-            .bind(account.connected_at)
-            .bind(account.created_at),
+            .bind(account.id().as_uuid())
+            .bind(account.user_id().as_uuid())
+            .bind(PlatformSql::from(account.platform()))
+            .bind(account.account_name().as_ref())
+            .bind(account.account_id_external().as_ref())
+            .bind(account.access_token_enc())
+            .bind(account.refresh_token_enc())
+            .bind(account.is_connected())
+            .bind(account.needs_reconnect())
+            .bind(account.connected_at())
+            .bind(account.created_at()),
         }
         .fetch_one(&mut *tx)
         .await
@@ -177,29 +176,20 @@ impl AccountStore for PgStore {
         owner: UserId,
         page: PageRequest,
     ) -> StoreResult<Page<SocialAccount>> {
-        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            account_columns!(),
-            " FROM social_accounts WHERE user_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
-        ))
-        .bind(owner.as_uuid())
-        .bind(i64::from(page.per_page()))
-        .bind(crate::error::to_i64(page.offset()))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        let total: i64 =
+        fetch_page(
+            &self.pool,
+            "social_accounts",
+            page,
+            sqlx::query_as::<_, AccountRow>(concat!(
+                "SELECT ",
+                account_columns!(),
+                " FROM social_accounts WHERE user_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+            ))
+            .bind(owner.as_uuid()),
             sqlx::query_scalar("SELECT count(*) FROM social_accounts WHERE user_id = $1")
-                .bind(owner.as_uuid())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(store_error)?;
-        Ok(Page {
-            items: accounts(rows)?,
-            total: count("social_accounts", total)?,
-            page: page.page(),
-            per_page: page.per_page(),
-        })
+                .bind(owner.as_uuid()),
+        )
+        .await
     }
 
     async fn disconnect_account(
@@ -257,37 +247,18 @@ impl AccountStore for PgStore {
         Ok(ids.into_iter().map(AccountId::from).collect())
     }
 
-    async fn mark_needs_reconnect(
-        &self,
-        owner: UserId,
-        id: AccountId,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+    async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()> {
         let marked = sqlx::query(
             "UPDATE social_accounts SET needs_reconnect = true WHERE id = $1 AND user_id = $2",
         )
         .bind(id.as_uuid())
         .bind(owner.as_uuid())
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .map_err(store_error)?;
         if marked.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let failed = sqlx::query(
-            "UPDATE posts SET status = 'failed', error_message = $3, next_attempt_at = NULL, \
-             updated_at = $4 WHERE account_id = $1 AND user_id = $2 AND status = 'scheduled'",
-        )
-        .bind(id.as_uuid())
-        .bind(owner.as_uuid())
-        .bind(reason)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(failed.rows_affected())
+        Ok(())
     }
 }

@@ -2,14 +2,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::api_key::{ApiKey, ApiKeyName, Scope};
+use postpilot_core::api_key::{ApiKey, ApiKeyName, ApiKeyRecord, Scope};
 use postpilot_core::id::{ApiKeyId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::store::{ApiKeyStore, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{corrupt, count, store_error, to_i64};
+use crate::error::{corrupt, count, store_error};
+use crate::page::fetch_page;
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
@@ -29,7 +30,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
     type Error = StoreError;
     fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
         let bad = |e| corrupt("api_keys", e);
-        Ok(Self {
+        Ok(ApiKeyRecord {
             id: ApiKeyId::from(r.id),
             user_id: UserId::from(r.user_id),
             name: ApiKeyName::parse(&r.name).map_err(bad)?,
@@ -44,7 +45,8 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             is_active: r.is_active,
             last_used_at: r.last_used_at,
             created_at: r.created_at,
-        })
+        }
+        .into())
     }
 }
 
@@ -63,10 +65,10 @@ impl ApiKeyStore for PgStore {
     async fn insert_api_key(&self, key: &ApiKey, max_active: u32) -> StoreResult<()> {
         // Serialised per owner, like every guarded insert: the count stays true until commit.
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        lock_owner(&mut tx, key.user_id).await?;
+        lock_owner(&mut tx, key.user_id()).await?;
         let active: i64 =
             sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1 AND is_active")
-                .bind(key.user_id.as_uuid())
+                .bind(key.user_id().as_uuid())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
@@ -77,20 +79,20 @@ impl ApiKeyStore for PgStore {
             "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, is_active, \
              last_used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(key.id.as_uuid())
-        .bind(key.user_id.as_uuid())
-        .bind(key.name.as_ref())
-        .bind(&key.prefix)
-        .bind(&key.key_hash)
+        .bind(key.id().as_uuid())
+        .bind(key.user_id().as_uuid())
+        .bind(key.name().as_ref())
+        .bind(key.prefix())
+        .bind(key.key_hash())
         .bind(
-            key.scopes
+            key.scopes()
                 .iter()
                 .map(|s| s.as_str().to_owned())
                 .collect::<Vec<_>>(),
         )
-        .bind(key.is_active)
-        .bind(key.last_used_at)
-        .bind(key.created_at)
+        .bind(key.is_active())
+        .bind(key.last_used_at())
+        .bind(key.created_at())
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -98,29 +100,18 @@ impl ApiKeyStore for PgStore {
     }
 
     async fn list_api_keys(&self, owner: UserId, page: PageRequest) -> StoreResult<Page<ApiKey>> {
-        let rows: Vec<ApiKeyRow> = sqlx::query_as(select_key!(
-            "user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(owner.as_uuid())
-        .bind(i64::from(page.per_page()))
-        .bind(to_i64(page.offset()))
-        .fetch_all(&self.pool)
+        fetch_page(
+            &self.pool,
+            "api_keys",
+            page,
+            sqlx::query_as::<_, ApiKeyRow>(select_key!(
+                "user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+            ))
+            .bind(owner.as_uuid()),
+            sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1")
+                .bind(owner.as_uuid()),
+        )
         .await
-        .map_err(store_error)?;
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1")
-            .bind(owner.as_uuid())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(ApiKey::try_from)
-                .collect::<StoreResult<_>>()?,
-            total: count("api_keys", total)?,
-            page: page.page(),
-            per_page: page.per_page(),
-        })
     }
 
     async fn revoke_api_key(&self, owner: UserId, id: ApiKeyId) -> StoreResult<bool> {

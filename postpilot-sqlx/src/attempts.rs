@@ -3,24 +3,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::id::{AttemptId, PostId, UserId};
-use postpilot_core::publish::{AttemptOutcome, PublicationAttempt};
+use postpilot_core::publish::PublicationAttempt;
 use postpilot_core::store::{AttemptStore, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, store_error};
-
-const OUTCOMES: [AttemptOutcome; 9] = [
-    AttemptOutcome::Posted,
-    AttemptOutcome::Reconciled,
-    AttemptOutcome::Retry,
-    AttemptOutcome::RateLimited,
-    AttemptOutcome::AuthExpired,
-    AttemptOutcome::Rejected,
-    AttemptOutcome::TimedOut,
-    AttemptOutcome::GaveUp,
-    AttemptOutcome::LeaseLost,
-];
+use crate::status::AttemptOutcomeSql;
 
 #[derive(sqlx::FromRow)]
 struct AttemptRow {
@@ -32,7 +21,7 @@ struct AttemptRow {
     lease_token: i64,
     started_at: DateTime<Utc>,
     finished_at: DateTime<Utc>,
-    outcome: String,
+    outcome: AttemptOutcomeSql,
     remote_id: Option<String>,
     error: Option<String>,
 }
@@ -49,10 +38,7 @@ impl TryFrom<AttemptRow> for PublicationAttempt {
             lease_token: r.lease_token,
             started_at: r.started_at,
             finished_at: r.finished_at,
-            outcome: OUTCOMES
-                .into_iter()
-                .find(|o| o.as_str() == r.outcome)
-                .ok_or_else(|| corrupt("publication_attempts", format!("outcome {}", r.outcome)))?,
+            outcome: r.outcome.into(),
             remote_id: r.remote_id,
             error: r.error,
         })
@@ -98,7 +84,12 @@ impl AttemptStore for PgStore {
         .bind(attempts.iter().map(|a| a.lease_token).collect::<Vec<_>>())
         .bind(attempts.iter().map(|a| a.started_at).collect::<Vec<_>>())
         .bind(attempts.iter().map(|a| a.finished_at).collect::<Vec<_>>())
-        .bind(col(&|a| Some(a.outcome.as_str().to_owned())))
+        .bind(
+            attempts
+                .iter()
+                .map(|a| AttemptOutcomeSql::from(a.outcome))
+                .collect::<Vec<_>>(),
+        )
         .bind(col(&|a| a.remote_id.clone()))
         .bind(col(&|a| a.error.clone()))
         .execute(&self.pool)

@@ -1,7 +1,7 @@
 //! Database errors mapped to store errors by constraint name; driver text never leaves this crate
 //! except as the logged source of [`StoreError::Unavailable`].
 
-use postpilot_core::store::StoreError;
+use postpilot_core::store::{Conflict, StoreError};
 use sqlx::error::ErrorKind;
 
 /// Why the store could not be opened.
@@ -29,23 +29,25 @@ pub enum ConnectError {
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Unique constraints whose violation is a domain conflict; their names are stable API.
-const UNIQUE_CONSTRAINTS: &[&str] = &[
-    "users_pkey",
-    "users_email_key",
-    "users_external_platform_id_key",
-    "social_accounts_pkey",
-    "social_accounts_owner_external_key",
-    "content_queue_pkey",
-    "posts_pkey",
-    "subscriptions_user_id_key",
-    "subscriptions_stripe_subscription_id_key",
-    "api_keys_pkey",
-    "api_keys_key_hash_key",
-    "refresh_tokens_pkey",
-    "refresh_tokens_token_hash_key",
-    "publication_attempts_pkey",
-];
+/// The domain rule a unique constraint enforces. Constraint names are this crate's stable API
+/// and stop here: callers see only the [`Conflict`].
+fn conflict_of(constraint: &str) -> Conflict {
+    match constraint {
+        "users_email_key" => Conflict::Email,
+        "users_external_platform_id_key" => Conflict::ExternalPlatformId,
+        "subscriptions_stripe_subscription_id_key" => Conflict::ProviderSubscription,
+        "api_keys_key_hash_key" => Conflict::ApiKeyHash,
+        "refresh_tokens_token_hash_key" => Conflict::RefreshTokenHash,
+        "users_pkey"
+        | "social_accounts_pkey"
+        | "content_queue_pkey"
+        | "posts_pkey"
+        | "api_keys_pkey"
+        | "refresh_tokens_pkey"
+        | "publication_attempts_pkey" => Conflict::DuplicateId,
+        _ => Conflict::Other,
+    }
+}
 
 /// A row that no longer parses into its domain type (edited by hand, or a bug).
 #[derive(Debug, thiserror::Error)]
@@ -62,20 +64,14 @@ pub(crate) fn corrupt(table: &'static str, reason: impl ToString) -> StoreError 
     }))
 }
 
-/// Maps a driver error: unique violations to [`StoreError::Conflict`] named by constraint,
+/// Maps a driver error: unique violations to [`StoreError::Conflict`] by constraint,
 /// foreign-key violations (a missing owner or parent) to [`StoreError::NotFound`], everything
 /// else to [`StoreError::Unavailable`].
 pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         match db.kind() {
             ErrorKind::UniqueViolation => {
-                let name = db.constraint().unwrap_or_default();
-                let known = UNIQUE_CONSTRAINTS
-                    .iter()
-                    .find(|c| **c == name)
-                    .copied()
-                    .unwrap_or("unique_violation");
-                return StoreError::Conflict(known);
+                return StoreError::Conflict(conflict_of(db.constraint().unwrap_or_default()));
             }
             ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
             _ => {}
@@ -95,4 +91,30 @@ pub(crate) fn count(table: &'static str, n: i64) -> Result<u64, StoreError> {
 /// Converts a count for storage.
 pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_constraints_map_to_the_rule_they_enforce_and_unknown_ones_to_other() {
+        assert_eq!(conflict_of("users_email_key"), Conflict::Email);
+        assert_eq!(conflict_of("posts_pkey"), Conflict::DuplicateId);
+        assert_eq!(conflict_of("a_constraint_added_later"), Conflict::Other);
+    }
+
+    #[test]
+    fn a_conflict_reaches_callers_without_a_constraint_name() {
+        for name in [
+            "users_email_key",
+            "api_keys_key_hash_key",
+            "posts_pkey",
+            "x_key",
+        ] {
+            let said = postpilot_core::Error::from(StoreError::Conflict(conflict_of(name)));
+            let said = said.to_string();
+            assert!(!said.contains("_key") && !said.contains("pkey"), "{said}");
+        }
+    }
 }

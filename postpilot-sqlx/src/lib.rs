@@ -6,8 +6,10 @@ mod api_keys;
 mod attempts;
 mod error;
 mod metrics;
+mod page;
 mod posts;
 mod queue;
+mod status;
 mod subscriptions;
 #[cfg(feature = "testing")]
 pub mod testing;

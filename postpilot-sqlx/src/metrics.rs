@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{count, store_error, to_i64};
+use crate::page::fetch_page;
+use crate::status::PostStatusSql;
 
 #[derive(sqlx::FromRow)]
 struct MetricsRow {
@@ -130,33 +132,22 @@ impl MetricsStore for PgStore {
         owner: UserId,
         page: PageRequest,
     ) -> StoreResult<Page<PostMetrics>> {
-        let rows: Vec<MetricsRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            metrics_columns!("m."),
-            " FROM post_metrics AS m LEFT JOIN posts AS p ON p.id = m.post_id \
-              WHERE m.user_id = $1 ORDER BY p.posted_at DESC NULLS LAST, m.post_id DESC \
-              LIMIT $2 OFFSET $3"
-        ))
-        .bind(owner.as_uuid())
-        .bind(i64::from(page.per_page()))
-        .bind(to_i64(page.offset()))
-        .fetch_all(&self.pool)
+        fetch_page(
+            &self.pool,
+            "post_metrics",
+            page,
+            sqlx::query_as::<_, MetricsRow>(concat!(
+                "SELECT ",
+                metrics_columns!("m."),
+                " FROM post_metrics AS m LEFT JOIN posts AS p ON p.id = m.post_id \
+                  WHERE m.user_id = $1 ORDER BY p.posted_at DESC NULLS LAST, m.post_id DESC \
+                  LIMIT $2 OFFSET $3"
+            ))
+            .bind(owner.as_uuid()),
+            sqlx::query_scalar("SELECT count(*) FROM post_metrics WHERE user_id = $1")
+                .bind(owner.as_uuid()),
+        )
         .await
-        .map_err(store_error)?;
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM post_metrics WHERE user_id = $1")
-            .bind(owner.as_uuid())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(PostMetrics::try_from)
-                .collect::<StoreResult<_>>()?,
-            total: count("post_metrics", total)?,
-            page: page.page(),
-            per_page: page.per_page(),
-        })
     }
 
     async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview> {
@@ -181,10 +172,11 @@ impl MetricsStore for PgStore {
                     coalesce(sum(clicks), 0)::bigint AS clicks, \
                     avg(CASE WHEN impressions = 0 THEN 0 \
                         ELSE (likes + comments + shares + clicks)::float8 / impressions::float8 * 100 END) AS mean_rate, \
-                    (SELECT count(*) FROM posts WHERE user_id = $1 AND status = 'posted') AS posts_published \
+                    (SELECT count(*) FROM posts WHERE user_id = $1 AND status = $2) AS posts_published \
              FROM post_metrics WHERE user_id = $1",
         )
         .bind(owner.as_uuid())
+        .bind(PostStatusSql::Posted)
         .fetch_one(&self.pool)
         .await
         .map_err(store_error)?;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
+use crate::status::{PlatformSql, PostStatusSql, mirrors};
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
@@ -20,11 +21,11 @@ pub(crate) struct PostRow {
     user_id: Uuid,
     account_id: Uuid,
     queue_item_id: Option<Uuid>,
-    platform: String,
+    platform: PlatformSql,
     content: String,
     media_urls: Vec<String>,
     hashtags: Vec<String>,
-    status: String,
+    status: PostStatusSql,
     scheduled_for: Option<DateTime<Utc>>,
     next_attempt_at: Option<DateTime<Utc>>,
     attempts: i32,
@@ -56,7 +57,7 @@ impl TryFrom<PostRow> for Post {
             user_id: UserId::from(r.user_id),
             account_id: AccountId::from(r.account_id),
             queue_item_id: r.queue_item_id.map(QueueItemId::from),
-            platform: r.platform.parse().map_err(bad)?,
+            platform: r.platform.into(),
             content: Caption::parse(r.content).map_err(bad)?,
             media_urls: r
                 .media_urls
@@ -65,7 +66,7 @@ impl TryFrom<PostRow> for Post {
                 .collect::<Result<_, _>>()
                 .map_err(bad)?,
             hashtags: Hashtags::from_stored(r.hashtags),
-            status: r.status.parse().map_err(bad)?,
+            status: r.status.into(),
             scheduled_for: r.scheduled_for,
             next_attempt_at: r.next_attempt_at,
             attempts: u32::try_from(r.attempts).map_err(|e| corrupt("posts", e))?,
@@ -165,11 +166,11 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
     .bind(post.user_id().as_uuid())
     .bind(post.account_id().as_uuid())
     .bind(post.queue_item_id().map(|q| q.as_uuid()))
-    .bind(post.platform().as_str())
+    .bind(PlatformSql::from(post.platform()))
     .bind(post.content().as_ref())
     .bind(strings(post.media_urls()))
     .bind(post.hashtags().to_strings())
-    .bind(post.status().as_str())
+    .bind(PostStatusSql::from(post.status()))
     .bind(post.scheduled_for())
     .bind(post.next_attempt_at())
     .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
@@ -188,22 +189,32 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
     Ok(())
 }
 
+/// Posts the owner created in `[from, to)`: the monthly quota's count and the usage figure.
+pub(crate) async fn posts_created_between(
+    executor: impl sqlx::PgExecutor<'_>,
+    owner: UserId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM posts WHERE user_id = $1 AND created_at >= $2 AND created_at < $3",
+    )
+    .bind(owner.as_uuid())
+    .bind(from)
+    .bind(to)
+    .fetch_one(executor)
+    .await
+    .map_err(store_error)?;
+    count("posts", n)
+}
+
 /// Posts the owner created in the quota's window (callers hold the owner's lock).
 pub(crate) async fn posts_in_window(
     conn: &mut PgConnection,
     owner: UserId,
     quota: &PostQuota,
 ) -> StoreResult<u64> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM posts WHERE user_id = $1 AND created_at >= $2 AND created_at < $3",
-    )
-    .bind(owner.as_uuid())
-    .bind(quota.window.start)
-    .bind(quota.window.end)
-    .fetch_one(conn)
-    .await
-    .map_err(store_error)?;
-    count("posts", n)
+    posts_created_between(conn, owner, quota.window.start, quota.window.end).await
 }
 
 impl PgStore {
@@ -264,8 +275,8 @@ impl PostStore for PgStore {
             post: PostRow,
             total: i64,
         }
-        let status = filter.status.map(PostStatus::as_str);
-        let platform = filter.platform.map(|p| p.as_str());
+        let status = filter.status.map(PostStatusSql::from);
+        let platform = filter.platform.map(PlatformSql::from);
         // The page and the total in one round trip: the total is an uncorrelated subquery,
         // computed once (an InitPlan), while the page still stops after LIMIT rows of the index.
         let counted: Vec<Counted> = sqlx::query_as(concat!(
@@ -329,6 +340,43 @@ impl PostStore for PgStore {
         posts(rows)
     }
 
+    async fn posts_of_account(
+        &self,
+        owner: UserId,
+        account: AccountId,
+        status: PostStatus,
+    ) -> StoreResult<Vec<Post>> {
+        let rows = sqlx::query_as(concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts WHERE account_id = $1 AND user_id = $2 AND status = $3 \
+              ORDER BY created_at, id"
+        ))
+        .bind(account.as_uuid())
+        .bind(owner.as_uuid())
+        .bind(PostStatusSql::from(status))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        posts(rows)
+    }
+
+    async fn post_statuses_of_item(
+        &self,
+        owner: UserId,
+        item: QueueItemId,
+    ) -> StoreResult<Vec<PostStatus>> {
+        let statuses: Vec<PostStatusSql> = sqlx::query_scalar(
+            "SELECT status FROM posts WHERE queue_item_id = $1 AND user_id = $2",
+        )
+        .bind(item.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(statuses.into_iter().map(PostStatus::from).collect())
+    }
+
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
         // The fields a user's change can touch; scheduler fields (lease, result) are the
         // worker's and stay as stored — the lease-token check guarantees they are unchanged.
@@ -340,12 +388,12 @@ impl PostStore for PgStore {
         )
         .bind(post.id().as_uuid())
         .bind(post.user_id().as_uuid())
-        .bind(strings(expected.iter().map(|s| s.as_str())))
+        .bind(mirrors::<_, PostStatusSql>(expected))
         .bind(post.lease_token())
         .bind(post.content().as_ref())
         .bind(strings(post.media_urls()))
         .bind(post.hashtags().to_strings())
-        .bind(post.status().as_str())
+        .bind(PostStatusSql::from(post.status()))
         .bind(post.scheduled_for())
         .bind(post.next_attempt_at())
         .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
@@ -370,7 +418,7 @@ impl PostStore for PgStore {
             sqlx::query("DELETE FROM posts WHERE id = $1 AND user_id = $2 AND status = ANY($3)")
                 .bind(id.as_uuid())
                 .bind(owner.as_uuid())
-                .bind(strings(expected.iter().map(|s| s.as_str())))
+                .bind(mirrors::<_, PostStatusSql>(expected))
                 .execute(&self.pool)
                 .await
                 .map_err(store_error)?;
@@ -386,16 +434,7 @@ impl PostStore for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM posts WHERE user_id = $1 AND created_at >= $2 AND created_at < $3",
-        )
-        .bind(owner.as_uuid())
-        .bind(from)
-        .bind(to)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(store_error)?;
-        count("posts", n)
+        posts_created_between(&self.pool, owner, from, to).await
     }
 
     async fn claim_due(
@@ -417,20 +456,21 @@ impl PostStore for PgStore {
         let mut claimed: Vec<Claimed> = sqlx::query_as(concat!(
             "WITH due AS ( \
                  SELECT id, status AS previous, due_at FROM posts \
-                 WHERE status IN ('scheduled', 'publishing') AND due_at <= $1 \
+                 WHERE due_at <= $1 \
                  ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED \
              ) \
-             UPDATE posts AS p SET status = 'publishing', lease_owner = $3, lease_expires_at = $4, \
+             UPDATE posts AS p SET status = $5, lease_owner = $3, lease_expires_at = $4, \
                  lease_token = p.lease_token + 1, updated_at = $1 \
              FROM due WHERE p.id = due.id \
              RETURNING ",
             post_columns!("p."),
-            ", due.previous = 'publishing' AS rescued, due.due_at AS was_due_at"
+            ", due.previous = $5 AS rescued, due.due_at AS was_due_at"
         ))
         .bind(now)
         .bind(i64::from(limit))
         .bind(worker)
         .bind(now + lease_for)
+        .bind(PostStatusSql::Publishing)
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
@@ -466,17 +506,8 @@ impl PostStore for PgStore {
         let times = |f: &dyn Fn(&Post) -> Option<DateTime<Utc>>| {
             posts.iter().map(|p| f(p)).collect::<Vec<_>>()
         };
-        // Every outcome in one statement, each fenced by its own token; a transaction only when
-        // queue items may have to follow their posts.
-        let items_follow = posts
-            .iter()
-            .any(|p| p.status() == PostStatus::Posted && p.queue_item_id().is_some());
-        let mut tx = if items_follow {
-            Some(self.pool.begin().await.map_err(store_error)?)
-        } else {
-            None
-        };
-        let written = sqlx::query_as::<_, (Uuid, Option<Uuid>, String)>(
+        // Every outcome in one statement, each fenced by its own token.
+        let written: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE posts AS p SET status = c.status, next_attempt_at = c.next_attempt_at, \
                  attempts = c.attempts, lease_owner = c.lease_owner, \
                  lease_expires_at = c.lease_expires_at, posted_at = c.posted_at, \
@@ -487,12 +518,17 @@ impl PostStore for PgStore {
                          $11::text[], $12::timestamptz[]) \
                   AS c(id, token, status, next_attempt_at, attempts, lease_owner, lease_expires_at, \
                        posted_at, external_id, external_url, error_message, updated_at) \
-             WHERE p.id = c.id AND p.status = 'publishing' AND p.lease_token = c.token \
-             RETURNING p.id, p.queue_item_id, p.status",
+             WHERE p.id = c.id AND p.status = $13 AND p.lease_token = c.token \
+             RETURNING p.id",
         )
         .bind(posts.iter().map(|p| p.id().as_uuid()).collect::<Vec<_>>())
         .bind(posts.iter().map(|p| p.lease_token()).collect::<Vec<_>>())
-        .bind(column(&|p| Some(p.status().as_str().to_owned())))
+        .bind(
+            posts
+                .iter()
+                .map(|p| PostStatusSql::from(p.status()))
+                .collect::<Vec<_>>(),
+        )
         .bind(times(&|p| p.next_attempt_at()))
         .bind(
             posts
@@ -506,51 +542,12 @@ impl PostStore for PgStore {
         .bind(column(&|p| p.external_id().map(str::to_owned)))
         .bind(column(&|p| p.external_url().map(str::to_owned)))
         .bind(column(&|p| p.error_message().map(str::to_owned)))
-        .bind(times(&|p| Some(p.updated_at())));
-        let written: Vec<(Uuid, Option<Uuid>, String)> = match tx.as_mut() {
-            Some(tx) => written.fetch_all(&mut **tx).await,
-            None => written.fetch_all(&self.pool).await,
-        }
+        .bind(times(&|p| Some(p.updated_at())))
+        .bind(PostStatusSql::Publishing)
+        .fetch_all(&self.pool)
+        .await
         .map_err(store_error)?;
-        let mut items: Vec<Uuid> = written
-            .iter()
-            .filter(|(_, _, status)| status == "posted")
-            .filter_map(|(_, item, _)| *item)
-            .collect();
-        items.sort_unstable();
-        items.dedup();
-        if let Some(tx) = tx.as_mut()
-            && !items.is_empty()
-        {
-            // Two batches committing posts of one item would each see the other's posts still
-            // publishing: lock the items first (in id order, so batches cannot deadlock), so the
-            // later commit's check — a new snapshot under READ COMMITTED — sees the earlier one's.
-            sqlx::query("SELECT 1 FROM content_queue WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-                .bind(&items)
-                .execute(&mut **tx)
-                .await
-                .map_err(store_error)?;
-            let now = posts
-                .iter()
-                .map(|p| p.updated_at())
-                .max()
-                .unwrap_or_default();
-            sqlx::query(
-                "UPDATE content_queue AS q SET status = 'posted', updated_at = $2 \
-                 WHERE q.id = ANY($1) AND q.status = 'approved' AND NOT EXISTS ( \
-                     SELECT 1 FROM posts WHERE queue_item_id = q.id AND status <> 'posted')",
-            )
-            .bind(&items)
-            .bind(now)
-            .execute(&mut **tx)
-            .await
-            .map_err(store_error)?;
-        }
-        if let Some(tx) = tx {
-            tx.commit().await.map_err(store_error)?;
-        }
-        let written: std::collections::HashSet<Uuid> =
-            written.into_iter().map(|(id, _, _)| id).collect();
+        let written: std::collections::HashSet<Uuid> = written.into_iter().collect();
         Ok(all
             .iter()
             .zip(first)
@@ -566,11 +563,12 @@ impl PostStore for PgStore {
     ) -> StoreResult<()> {
         let updated = sqlx::query(
             "UPDATE posts SET lease_expires_at = $3 \
-             WHERE id = $1 AND status = 'publishing' AND lease_token = $2",
+             WHERE id = $1 AND status = $4 AND lease_token = $2",
         )
         .bind(id.as_uuid())
         .bind(lease_token)
         .bind(until)
+        .bind(PostStatusSql::Publishing)
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
@@ -594,12 +592,10 @@ impl PostStore for PgStore {
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        sqlx::query_scalar(
-            "SELECT min(due_at) FROM posts WHERE status IN ('scheduled', 'publishing')",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(store_error)
+        sqlx::query_scalar("SELECT min(due_at) FROM posts")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)
     }
 
     async fn posts_needing_metrics(
@@ -611,7 +607,7 @@ impl PostStore for PgStore {
             "SELECT ",
             post_columns!("p."),
             " FROM posts AS p LEFT JOIN post_metrics AS m ON m.post_id = p.id \
-              WHERE p.status = 'posted' AND (m.fetched_at IS NULL OR m.fetched_at < $1) \
+              WHERE p.posted_at IS NOT NULL AND (m.fetched_at IS NULL OR m.fetched_at < $1) \
               ORDER BY m.fetched_at ASC NULLS FIRST, p.posted_at, p.id LIMIT $2"
         ))
         .bind(stale_before)

@@ -7,13 +7,15 @@ use postpilot_core::id::{QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::PostQuota;
 use postpilot_core::post::{Caption, Hashtags, Post};
-use postpilot_core::queue::{QueueItem, QueueStatus};
+use postpilot_core::queue::{QueueItem, QueueItemRecord, QueueStatus};
 use postpilot_core::store::{QueueStore, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{corrupt, count, store_error, to_i64};
-use crate::posts::{insert_post_row, posts_in_window, strings};
+use crate::error::{corrupt, store_error};
+use crate::page::fetch_page;
+use crate::posts::{insert_post_row, posts_in_window};
+use crate::status::{PlatformSql, QueueStatusSql, ToneSql, mirrors};
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
@@ -23,10 +25,10 @@ struct QueueRow {
     product_data: sqlx::types::Json<serde_json::Value>,
     ai_generated_content: Option<String>,
     hashtags: Vec<String>,
-    platforms: Vec<String>,
-    tone: Option<String>,
+    platforms: Vec<PlatformSql>,
+    tone: Option<ToneSql>,
     generation: i32,
-    status: String,
+    status: QueueStatusSql,
     rejection_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -36,7 +38,7 @@ impl TryFrom<QueueRow> for QueueItem {
     type Error = StoreError;
     fn try_from(r: QueueRow) -> Result<Self, StoreError> {
         let bad = |e: postpilot_core::ValidationError| corrupt("content_queue", e);
-        Ok(Self {
+        Ok(QueueItemRecord {
             id: QueueItemId::from(r.id),
             user_id: UserId::from(r.user_id),
             product_data: serde_json::from_value::<ProductData>(r.product_data.0)
@@ -49,17 +51,17 @@ impl TryFrom<QueueRow> for QueueItem {
             hashtags: Hashtags::from_stored(r.hashtags),
             platforms: r
                 .platforms
-                .iter()
-                .map(|p| p.parse())
-                .collect::<Result<_, _>>()
-                .map_err(bad)?,
-            tone: r.tone.map(|t| t.parse()).transpose().map_err(bad)?,
+                .into_iter()
+                .map(postpilot_core::platform::Platform::from)
+                .collect(),
+            tone: r.tone.map(postpilot_core::caption::Tone::from),
             generation: u32::try_from(r.generation).map_err(|e| corrupt("content_queue", e))?,
-            status: r.status.parse().map_err(bad)?,
+            status: r.status.into(),
             rejection_reason: r.rejection_reason,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        })
+        }
+        .into())
     }
 }
 
@@ -71,7 +73,7 @@ macro_rules! queue_columns {
 }
 
 fn product_json(item: &QueueItem) -> StoreResult<sqlx::types::Json<serde_json::Value>> {
-    serde_json::to_value(&item.product_data)
+    serde_json::to_value(item.product_data())
         .map(sqlx::types::Json)
         .map_err(|e| corrupt("content_queue", e))
 }
@@ -87,18 +89,18 @@ async fn write_item(
          platforms = $7, tone = $8, generation = $9, status = $10, rejection_reason = $11, \
          updated_at = $12 WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
     )
-    .bind(item.id.as_uuid())
-    .bind(item.user_id.as_uuid())
-    .bind(strings(expected.iter().map(|s| s.as_str())))
+    .bind(item.id().as_uuid())
+    .bind(item.user_id().as_uuid())
+    .bind(mirrors::<_, QueueStatusSql>(expected))
     .bind(product_json(item)?)
-    .bind(item.ai_generated_content.as_ref().map(AsRef::<str>::as_ref))
-    .bind(item.hashtags.to_strings())
-    .bind(strings(item.platforms.iter().map(|p| p.as_str())))
-    .bind(item.tone.map(|t| t.as_str()))
-    .bind(i32::try_from(item.generation).unwrap_or(i32::MAX))
-    .bind(item.status.as_str())
-    .bind(&item.rejection_reason)
-    .bind(item.updated_at)
+    .bind(item.ai_generated_content().map(AsRef::<str>::as_ref))
+    .bind(item.hashtags().to_strings())
+    .bind(mirrors::<_, PlatformSql>(item.platforms()))
+    .bind(item.tone().map(ToneSql::from))
+    .bind(i32::try_from(item.generation()).unwrap_or(i32::MAX))
+    .bind(QueueStatusSql::from(item.status()))
+    .bind(item.rejection_reason())
+    .bind(item.updated_at())
     .execute(conn)
     .await
     .map_err(store_error)?;
@@ -130,18 +132,18 @@ impl QueueStore for PgStore {
              platforms, tone, generation, status, rejection_reason, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
-        .bind(item.id.as_uuid())
-        .bind(item.user_id.as_uuid())
+        .bind(item.id().as_uuid())
+        .bind(item.user_id().as_uuid())
         .bind(product_json(item)?)
-        .bind(item.ai_generated_content.as_ref().map(AsRef::<str>::as_ref))
-        .bind(item.hashtags.to_strings())
-        .bind(strings(item.platforms.iter().map(|p| p.as_str())))
-        .bind(item.tone.map(|t| t.as_str()))
-        .bind(i32::try_from(item.generation).unwrap_or(i32::MAX))
-        .bind(item.status.as_str())
-        .bind(&item.rejection_reason)
-        .bind(item.created_at)
-        .bind(item.updated_at)
+        .bind(item.ai_generated_content().map(AsRef::<str>::as_ref))
+        .bind(item.hashtags().to_strings())
+        .bind(mirrors::<_, PlatformSql>(item.platforms()))
+        .bind(item.tone().map(ToneSql::from))
+        .bind(i32::try_from(item.generation()).unwrap_or(i32::MAX))
+        .bind(QueueStatusSql::from(item.status()))
+        .bind(item.rejection_reason())
+        .bind(item.created_at())
+        .bind(item.updated_at())
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
@@ -169,37 +171,27 @@ impl QueueStore for PgStore {
         status: Option<QueueStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<QueueItem>> {
-        let status = status.map(QueueStatus::as_str);
-        let rows: Vec<QueueRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            queue_columns!(),
-            " FROM content_queue WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
-              ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-        ))
-        .bind(owner.as_uuid())
-        .bind(status)
-        .bind(i64::from(page.per_page()))
-        .bind(to_i64(page.offset()))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM content_queue WHERE user_id = $1 AND ($2::text IS NULL OR status = $2)",
+        let status = status.map(QueueStatusSql::from);
+        fetch_page(
+            &self.pool,
+            "content_queue",
+            page,
+            sqlx::query_as::<_, QueueRow>(concat!(
+                "SELECT ",
+                queue_columns!(),
+                " FROM content_queue WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
+                  ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+            ))
+            .bind(owner.as_uuid())
+            .bind(status),
+            sqlx::query_scalar(
+                "SELECT count(*) FROM content_queue WHERE user_id = $1 \
+                 AND ($2::text IS NULL OR status = $2)",
+            )
+            .bind(owner.as_uuid())
+            .bind(status),
         )
-        .bind(owner.as_uuid())
-        .bind(status)
-        .fetch_one(&self.pool)
         .await
-        .map_err(store_error)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .map(QueueItem::try_from)
-                .collect::<StoreResult<_>>()?,
-            total: count("content_queue", total)?,
-            page: page.page(),
-            per_page: page.per_page(),
-        })
     }
 
     async fn update_queue_item(
@@ -211,7 +203,7 @@ impl QueueStore for PgStore {
         if write_item(&mut conn, item, expected).await? {
             Ok(())
         } else {
-            Err(self.item_stale_or_missing(item.user_id, item.id).await)
+            Err(self.item_stale_or_missing(item.user_id(), item.id()).await)
         }
     }
 
@@ -226,7 +218,7 @@ impl QueueStore for PgStore {
         )
         .bind(id.as_uuid())
         .bind(owner.as_uuid())
-        .bind(strings(expected.iter().map(|s| s.as_str())))
+        .bind(mirrors::<_, QueueStatusSql>(expected))
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
@@ -243,21 +235,21 @@ impl QueueStore for PgStore {
         quota: PostQuota,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        lock_owner(&mut tx, item.user_id).await?;
-        let current: Option<String> = sqlx::query_scalar(
+        lock_owner(&mut tx, item.user_id()).await?;
+        let current: Option<QueueStatusSql> = sqlx::query_scalar(
             "SELECT status FROM content_queue WHERE id = $1 AND user_id = $2 FOR UPDATE",
         )
-        .bind(item.id.as_uuid())
-        .bind(item.user_id.as_uuid())
+        .bind(item.id().as_uuid())
+        .bind(item.user_id().as_uuid())
         .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
-        match current.as_deref() {
+        match current {
             None => return Err(StoreError::NotFound),
-            Some("pending") => {}
+            Some(QueueStatusSql::Pending) => {}
             Some(_) => return Err(StoreError::Stale),
         }
-        let used = posts_in_window(&mut tx, item.user_id, &quota).await?;
+        let used = posts_in_window(&mut tx, item.user_id(), &quota).await?;
         if let Some(max) = quota.limit.max()
             && used + posts.len() as u64 > u64::from(max)
         {

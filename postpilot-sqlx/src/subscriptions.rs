@@ -2,21 +2,22 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::billing::Subscription;
+use postpilot_core::billing::{Subscription, SubscriptionRecord};
 use postpilot_core::id::{SubscriptionId, UserId};
 use postpilot_core::store::{StoreError, StoreResult, SubscriptionStore};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{corrupt, store_error};
+use crate::error::store_error;
+use crate::status::{PlanTierSql, SubscriptionStatusSql};
 
 #[derive(sqlx::FromRow)]
 struct SubscriptionRow {
     id: Uuid,
     user_id: Uuid,
     stripe_subscription_id: Option<String>,
-    status: String,
-    plan: String,
+    status: SubscriptionStatusSql,
+    plan: PlanTierSql,
     current_period_start: Option<DateTime<Utc>>,
     current_period_end: Option<DateTime<Utc>>,
     cancel_at_period_end: bool,
@@ -28,20 +29,20 @@ struct SubscriptionRow {
 impl TryFrom<SubscriptionRow> for Subscription {
     type Error = StoreError;
     fn try_from(r: SubscriptionRow) -> Result<Self, StoreError> {
-        let bad = |e| corrupt("subscriptions", e);
-        Ok(Self {
+        Ok(SubscriptionRecord {
             id: SubscriptionId::from(r.id),
             user_id: UserId::from(r.user_id),
             stripe_subscription_id: r.stripe_subscription_id,
-            status: r.status.parse().map_err(bad)?,
-            plan: r.plan.parse().map_err(bad)?,
+            status: r.status.into(),
+            plan: r.plan.into(),
             current_period_start: r.current_period_start,
             current_period_end: r.current_period_end,
             cancel_at_period_end: r.cancel_at_period_end,
             last_event_rank: r.last_event_rank,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        })
+        }
+        .into())
     }
 }
 
@@ -76,17 +77,17 @@ impl SubscriptionStore for PgStore {
              WHERE EXCLUDED.last_event_rank IS NULL OR subscriptions.last_event_rank IS NULL \
                 OR subscriptions.last_event_rank <= EXCLUDED.last_event_rank",
         )
-        .bind(s.id.as_uuid())
-        .bind(s.user_id.as_uuid())
-        .bind(&s.stripe_subscription_id)
-        .bind(s.status.as_str())
-        .bind(s.plan.as_str())
-        .bind(s.current_period_start)
-        .bind(s.current_period_end)
-        .bind(s.cancel_at_period_end)
-        .bind(s.created_at)
-        .bind(s.updated_at)
-        .bind(s.last_event_rank)
+        .bind(s.id().as_uuid())
+        .bind(s.user_id().as_uuid())
+        .bind(s.stripe_subscription_id())
+        .bind(SubscriptionStatusSql::from(s.status()))
+        .bind(PlanTierSql::from(s.plan()))
+        .bind(s.current_period_start())
+        .bind(s.current_period_end())
+        .bind(s.cancel_at_period_end())
+        .bind(s.created_at())
+        .bind(s.updated_at())
+        .bind(s.last_event_rank())
         .execute(&self.pool)
         .await
         .map_err(store_error)?;

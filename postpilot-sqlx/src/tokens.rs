@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::id::{RefreshTokenId, TokenFamilyId, UserId};
 use postpilot_core::store::{RefreshTokenStore, StoreResult};
-use postpilot_core::user::{RefreshToken, RefreshUse, Successor};
+use postpilot_core::user::{RefreshToken, RefreshTokenRecord, RefreshUse, Successor};
 use uuid::Uuid;
 
 use crate::PgStore;
@@ -24,7 +24,7 @@ struct TokenRow {
 
 impl From<TokenRow> for RefreshToken {
     fn from(r: TokenRow) -> Self {
-        Self {
+        RefreshTokenRecord {
             id: RefreshTokenId::from(r.id),
             user_id: UserId::from(r.user_id),
             family_id: TokenFamilyId::from(r.family_id),
@@ -34,6 +34,7 @@ impl From<TokenRow> for RefreshToken {
             used_at: r.used_at,
             revoked_at: r.revoked_at,
         }
+        .into()
     }
 }
 
@@ -42,14 +43,14 @@ async fn insert(conn: &mut sqlx::PgConnection, t: &RefreshToken) -> StoreResult<
         "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at, \
          used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(t.id.as_uuid())
-    .bind(t.user_id.as_uuid())
-    .bind(t.family_id.as_uuid())
-    .bind(&t.token_hash)
-    .bind(t.created_at)
-    .bind(t.expires_at)
-    .bind(t.used_at)
-    .bind(t.revoked_at)
+    .bind(t.id().as_uuid())
+    .bind(t.user_id().as_uuid())
+    .bind(t.family_id().as_uuid())
+    .bind(t.token_hash())
+    .bind(t.created_at())
+    .bind(t.expires_at())
+    .bind(t.used_at())
+    .bind(t.revoked_at())
     .execute(conn)
     .await
     .map_err(store_error)?;
@@ -102,7 +103,7 @@ impl RefreshTokenStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        let next = RefreshToken {
+        let next: RefreshToken = RefreshTokenRecord {
             id: successor.id,
             user_id: UserId::from(presented.user_id),
             family_id,
@@ -111,7 +112,8 @@ impl RefreshTokenStore for PgStore {
             expires_at: successor.expires_at,
             used_at: None,
             revoked_at: None,
-        };
+        }
+        .into();
         insert(&mut tx, &next).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(RefreshUse::Fresh(next))

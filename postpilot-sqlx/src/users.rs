@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::id::UserId;
 use postpilot_core::store::{StoreError, StoreResult, UserChange, UserStore};
-use postpilot_core::user::{Email, User};
+use postpilot_core::user::{Email, User, UserRecord};
 use uuid::Uuid;
 
 use crate::PgStore;
@@ -26,7 +26,7 @@ struct UserRow {
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
     fn try_from(r: UserRow) -> Result<Self, StoreError> {
-        Ok(Self {
+        Ok(UserRecord {
             id: UserId::from(r.id),
             email: Email::normalized(&r.email),
             password_hash: r.password_hash,
@@ -36,7 +36,8 @@ impl TryFrom<UserRow> for User {
             session_epoch: r.session_epoch,
             created_at: r.created_at,
             updated_at: r.updated_at,
-        })
+        }
+        .into())
     }
 }
 
@@ -76,15 +77,15 @@ impl UserStore for PgStore {
              external_store_id, session_epoch, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(user.id.as_uuid())
-        .bind(user.email.as_ref())
-        .bind(&user.password_hash)
-        .bind(&user.stripe_customer_id)
-        .bind(user.external_platform_id)
-        .bind(user.external_store_id)
-        .bind(user.session_epoch)
-        .bind(user.created_at)
-        .bind(user.updated_at)
+        .bind(user.id().as_uuid())
+        .bind(user.email().as_ref())
+        .bind(user.password_hash())
+        .bind(user.stripe_customer_id())
+        .bind(user.external_platform_id())
+        .bind(user.external_store_id())
+        .bind(user.session_epoch())
+        .bind(user.created_at())
+        .bind(user.updated_at())
         .execute(&self.pool)
         .await
         .map_err(store_error)?;

@@ -3,5 +3,8 @@
 mod model;
 mod service;
 
-pub use model::{AccountName, ConnectAccount, ExternalAccountId, SocialAccount};
+pub use model::{
+    AccountName, ConnectAccount, ExternalAccountId, SocialAccount, SocialAccountRecord,
+};
 pub use service::AccountService;
+pub(crate) use service::{publishable_account, require_reconnect};

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::ValidationError;
+use crate::aggregate::aggregate;
 use crate::id::{AccountId, UserId};
 use crate::platform::Platform;
 use crate::text;
@@ -70,34 +71,95 @@ pub struct ConnectAccount {
     pub refresh_token: Option<crate::crypto::SecretString>,
 }
 
-/// A connected (or formerly connected) social account. Tokens are stored only sealed by the
-/// [`TokenCipher`](crate::crypto::TokenCipher) and are never serialised.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-pub struct SocialAccount {
-    /// Id.
-    pub id: AccountId,
-    /// Owner.
-    pub user_id: UserId,
-    /// Platform.
-    pub platform: Platform,
-    /// Display name.
-    pub account_name: AccountName,
-    /// The platform's id of the account; unique per owner and platform.
-    pub account_id_external: ExternalAccountId,
-    /// Sealed OAuth access token.
-    #[serde(skip)]
-    pub access_token_enc: Option<String>,
-    /// Sealed OAuth refresh token.
-    #[serde(skip)]
-    pub refresh_token_enc: Option<String>,
-    /// Whether it is connected (only connected accounts count toward the plan limit).
-    pub is_connected: bool,
-    /// Set when the platform rejected its authorisation: the merchant must reconnect.
-    pub needs_reconnect: bool,
-    /// When it was last connected.
-    pub connected_at: Option<DateTime<Utc>>,
-    /// Record creation time.
-    pub created_at: DateTime<Utc>,
+aggregate! {
+    /// A connected (or formerly connected) social account. Tokens are stored only sealed by the
+    /// [`TokenCipher`](crate::crypto::TokenCipher) and are never serialised.
+    /// Its fields are read through methods and changed only by its transitions; [SocialAccountRecord]
+    /// loads one from storage.
+    #[derive(Clone, PartialEq, Eq, Serialize)]
+    pub struct SocialAccount / SocialAccountRecord {
+        /// Id.
+        id: copy AccountId,
+        /// Owner.
+        user_id: copy UserId,
+        /// Platform.
+        platform: copy Platform,
+        /// Display name.
+        account_name: by_ref AccountName,
+        /// The platform's id of the account; unique per owner and platform.
+        account_id_external: by_ref ExternalAccountId,
+        /// Sealed OAuth access token.
+        access_token_enc: option_string => skip,
+        /// Sealed OAuth refresh token.
+        refresh_token_enc: option_string => skip,
+        /// Whether it is connected (only connected accounts count toward the plan limit).
+        is_connected: copy bool,
+        /// Set when the platform rejected its authorisation: the merchant must reconnect.
+        needs_reconnect: copy bool,
+        /// When it was last connected.
+        connected_at: copy Option<DateTime<Utc>>,
+        /// Record creation time.
+        created_at: copy DateTime<Utc>,
+    }
+}
+
+impl SocialAccount {
+    /// A newly connected account, without tokens until they are sealed under its stored id
+    /// ([`set_sealed_tokens`](Self::set_sealed_tokens)).
+    pub fn connect(
+        id: AccountId,
+        user_id: UserId,
+        platform: Platform,
+        account_name: AccountName,
+        account_id_external: ExternalAccountId,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            user_id,
+            platform,
+            account_name,
+            account_id_external,
+            access_token_enc: None,
+            refresh_token_enc: None,
+            is_connected: true,
+            needs_reconnect: false,
+            connected_at: Some(now),
+            created_at: now,
+        }
+    }
+
+    /// Disconnects: no longer connected, and its tokens erased (they are never restored).
+    pub fn disconnect(&mut self) {
+        self.is_connected = false;
+        self.access_token_enc = None;
+        self.refresh_token_enc = None;
+    }
+
+    /// The platform refused its authorisation: it must be reconnected before it takes posts.
+    pub fn require_reconnect(&mut self) {
+        self.needs_reconnect = true;
+    }
+
+    /// Replaces the sealed OAuth tokens.
+    pub fn set_sealed_tokens(&mut self, access: Option<String>, refresh: Option<String>) {
+        self.access_token_enc = access;
+        self.refresh_token_enc = refresh;
+    }
+
+    /// Whether the account can take posts: connected and not awaiting reconnection.
+    ///
+    /// # Errors
+    /// The account is disconnected or its authorisation expired (reported on `account_id`).
+    pub fn ensure_publishable(&self) -> Result<(), ValidationError> {
+        if !self.is_connected || self.needs_reconnect {
+            return Err(ValidationError::new(
+                "account_id",
+                "the account is disconnected or its authorization expired; reconnect it first",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for SocialAccount {

@@ -3,12 +3,58 @@
 use std::sync::Arc;
 
 use crate::account::{ConnectAccount, SocialAccount};
+use crate::context::Deps;
 use crate::crypto::{SecretString, TokenContext};
-use crate::engine::Deps;
 use crate::error::{Error, LimitedResource, Result};
 use crate::id::{AccountId, UserId};
 use crate::page::{Page, PageRequest};
+use crate::plan::plan_of;
+use crate::post::PostStatus;
 use crate::store::StoreError;
+
+/// One of the user's accounts, if it can take posts ([`SocialAccount::ensure_publishable`]).
+pub(crate) async fn publishable_account(
+    deps: &Deps,
+    user: UserId,
+    id: AccountId,
+) -> Result<SocialAccount> {
+    let account = deps
+        .store
+        .account(user, id)
+        .await?
+        .ok_or(Error::NotFound("account"))?;
+    account.ensure_publishable()?;
+    Ok(account)
+}
+
+/// The platform refused `account`'s authorisation: the account needs reconnecting, and its
+/// scheduled posts fail with `reason` — each by compare-and-set, so a post a worker claimed
+/// meanwhile is left to meet the same refusal itself.
+pub(crate) async fn require_reconnect(
+    deps: &Deps,
+    user: UserId,
+    account: AccountId,
+    reason: &str,
+) -> Result<()> {
+    deps.store.mark_needs_reconnect(user, account).await?;
+    let now = deps.now();
+    for mut post in deps
+        .store
+        .posts_of_account(user, account, PostStatus::Scheduled)
+        .await?
+    {
+        post.fail(reason, now)?;
+        match deps
+            .store
+            .update_post(&post, &[PostStatus::Scheduled])
+            .await
+        {
+            Ok(()) | Err(StoreError::Stale | StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
 
 /// Connecting, listing and disconnecting social accounts.
 #[derive(Clone, Debug)]
@@ -29,21 +75,16 @@ impl AccountService {
     /// # Errors
     /// [`Error::PlanLimit`] when the plan's connected-account limit is reached.
     pub async fn connect(&self, user: UserId, request: ConnectAccount) -> Result<SocialAccount> {
-        let limit = self.deps.plan_of(user).await?.limits().max_secondary;
+        let limit = plan_of(&self.deps, user).await?.limits().max_secondary;
         let now = self.deps.now();
-        let account = SocialAccount {
-            id: self.deps.new_id(),
-            user_id: user,
-            platform: request.platform,
-            account_name: request.account_name,
-            account_id_external: request.account_id_external,
-            access_token_enc: None,
-            refresh_token_enc: None,
-            is_connected: true,
-            needs_reconnect: false,
-            connected_at: Some(now),
-            created_at: now,
-        };
+        let account = SocialAccount::connect(
+            self.deps.new_id(),
+            user,
+            request.platform,
+            request.account_name,
+            request.account_id_external,
+            now,
+        );
         let mut stored = match self.deps.store.connect_account(&account, limit).await {
             Ok(stored) => stored,
             Err(StoreError::LimitReached) => {
@@ -65,8 +106,7 @@ impl AccountService {
                 .transpose()
                 .map_err(|e| Error::unavailable("token cipher", e))
         };
-        stored.access_token_enc = seal(request.access_token)?;
-        stored.refresh_token_enc = seal(request.refresh_token)?;
+        stored.set_sealed_tokens(seal(request.access_token)?, seal(request.refresh_token)?);
         self.deps
             .store
             .set_account_tokens(

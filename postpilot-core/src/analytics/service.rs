@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::analytics::{AnalyticsOverview, PostMetrics};
-use crate::engine::Deps;
+use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{PostId, UserId};
 use crate::page::{Page, PageRequest};

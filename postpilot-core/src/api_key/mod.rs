@@ -4,5 +4,5 @@ mod model;
 mod service;
 
 pub(crate) use model::hex_sha256;
-pub use model::{ApiKey, ApiKeyName, ApiKeySecret, KEY_PREFIX, Scope};
+pub use model::{ApiKey, ApiKeyName, ApiKeyRecord, ApiKeySecret, KEY_PREFIX, Scope};
 pub use service::{ApiKeyService, AuthenticatedKey, CreatedApiKey};

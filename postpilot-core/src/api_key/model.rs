@@ -1,7 +1,6 @@
 //! API key values and records.
 
 use std::fmt;
-use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,7 +9,9 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::ValidationError;
+use crate::aggregate::aggregate;
 use crate::id::{ApiKeyId, UserId};
+use crate::names::named_enum;
 
 /// Every key starts with this.
 pub const KEY_PREFIX: &str = "po_live_";
@@ -111,31 +112,17 @@ pub enum Scope {
     AnalyticsRead,
 }
 
+named_enum!(Scope, field = "scopes", exact {
+    PostsRead => "posts:read",
+    PostsWrite => "posts:write",
+    QueueRead => "queue:read",
+    QueueWrite => "queue:write",
+    AccountsRead => "accounts:read",
+    AccountsWrite => "accounts:write",
+    AnalyticsRead => "analytics:read",
+});
+
 impl Scope {
-    /// Every scope (the default for a new key).
-    pub const ALL: [Self; 7] = [
-        Self::PostsRead,
-        Self::PostsWrite,
-        Self::QueueRead,
-        Self::QueueWrite,
-        Self::AccountsRead,
-        Self::AccountsWrite,
-        Self::AnalyticsRead,
-    ];
-
-    /// The stable name (`posts:read`, …).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::PostsRead => "posts:read",
-            Self::PostsWrite => "posts:write",
-            Self::QueueRead => "queue:read",
-            Self::QueueWrite => "queue:write",
-            Self::AccountsRead => "accounts:read",
-            Self::AccountsWrite => "accounts:write",
-            Self::AnalyticsRead => "analytics:read",
-        }
-    }
-
     /// Parses a list of scope names; duplicates removed; empty means every scope.
     ///
     /// # Errors
@@ -155,22 +142,6 @@ impl Scope {
         scopes.sort();
         scopes.dedup();
         Ok(scopes)
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Scope {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|sc| sc.as_str() == s)
-            .ok_or_else(|| ValidationError::new("scopes", format!("unknown scope {s:?}")))
     }
 }
 
@@ -207,28 +178,65 @@ impl From<ApiKeyName> for String {
     }
 }
 
-/// A stored API key (never the key itself).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ApiKey {
-    /// Id.
-    pub id: ApiKeyId,
-    /// Owner.
-    pub user_id: UserId,
-    /// Label.
-    pub name: ApiKeyName,
-    /// The first characters of the key, to recognise it.
-    pub prefix: String,
-    /// Hex SHA-256 of the key.
-    #[serde(skip)]
-    pub key_hash: String,
-    /// What it may do.
-    pub scopes: Vec<Scope>,
-    /// False once revoked.
-    pub is_active: bool,
-    /// Last successful authentication.
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
+aggregate! {
+    /// A stored API key (never the key itself).
+    /// Its fields are read through methods and changed only by its transitions; [ApiKeyRecord]
+    /// loads one from storage.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub struct ApiKey / ApiKeyRecord {
+        /// Id.
+        id: copy ApiKeyId,
+        /// Owner.
+        user_id: copy UserId,
+        /// Label.
+        name: by_ref ApiKeyName,
+        /// The first characters of the key, to recognise it.
+        prefix: string,
+        /// Hex SHA-256 of the key.
+        key_hash: string => skip,
+        /// What it may do.
+        scopes: list Scope,
+        /// False once revoked.
+        is_active: copy bool,
+        /// Last successful authentication.
+        last_used_at: copy Option<DateTime<Utc>>,
+        /// Creation time.
+        created_at: copy DateTime<Utc>,
+    }
+}
+
+impl ApiKey {
+    /// A new active key for `secret`, storing only its visible prefix and hash.
+    pub fn issue(
+        id: ApiKeyId,
+        user_id: UserId,
+        name: ApiKeyName,
+        secret: &ApiKeySecret,
+        scopes: Vec<Scope>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            user_id,
+            name,
+            prefix: secret.visible_prefix(),
+            key_hash: secret.hash(),
+            scopes,
+            is_active: true,
+            last_used_at: None,
+            created_at: now,
+        }
+    }
+
+    /// Revokes the key: it never authenticates again.
+    pub fn revoke(&mut self) {
+        self.is_active = false;
+    }
+
+    /// Records a successful authentication at `at`.
+    pub fn record_use(&mut self, at: DateTime<Utc>) {
+        self.last_used_at = Some(at);
+    }
 }
 
 #[cfg(test)]

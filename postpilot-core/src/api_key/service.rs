@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use crate::api_key::{ApiKey, ApiKeyName, ApiKeySecret, Scope};
-use crate::engine::Deps;
+use crate::context::Deps;
 use crate::error::{Error, LimitedResource, Result};
 use crate::id::{ApiKeyId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::PlanTier;
+use crate::plan::plan_of;
 use crate::store::StoreError;
 
 /// A key just created: `secret` is shown to the user this once.
@@ -44,7 +45,7 @@ impl ApiKeyService {
     }
 
     async fn require_api_plan(&self, user: UserId) -> Result<PlanTier> {
-        let plan = self.deps.plan_of(user).await?;
+        let plan = plan_of(&self.deps, user).await?;
         if plan.limits().api_access {
             Ok(plan)
         } else {
@@ -70,17 +71,14 @@ impl ApiKeyService {
         self.require_api_plan(user).await?;
         let secret = ApiKeySecret::generate()
             .map_err(|e| Error::unavailable("random generator", e.to_string()))?;
-        let key = ApiKey {
-            id: self.deps.new_id(),
-            user_id: user,
+        let key = ApiKey::issue(
+            self.deps.new_id(),
+            user,
             name,
-            prefix: secret.visible_prefix(),
-            key_hash: secret.hash(),
+            &secret,
             scopes,
-            is_active: true,
-            last_used_at: None,
-            created_at: self.deps.now(),
-        };
+            self.deps.now(),
+        );
         let max = self.deps.max_api_keys;
         match self.deps.store.insert_api_key(&key, max).await {
             Ok(()) => Ok(CreatedApiKey { key, secret }),
@@ -126,7 +124,7 @@ impl ApiKeyService {
             .api_key_by_hash(&secret.hash())
             .await?
             .ok_or(Error::Unauthorized)?;
-        let plan = self.deps.plan_of(key.user_id).await?;
+        let plan = plan_of(&self.deps, key.user_id).await?;
         if !plan.limits().api_access {
             return Err(Error::Forbidden(
                 "API access requires the pro or enterprise plan".into(),

@@ -11,5 +11,5 @@ pub use gateway::{
     BillingError, BillingEvent, BillingEventKind, BillingGateway, CheckoutRequest, CheckoutSession,
     MockBilling, parse_stripe_event,
 };
-pub use model::{Subscription, SubscriptionStatus, effective_plan};
+pub use model::{Subscription, SubscriptionRecord, SubscriptionStatus, effective_plan};
 pub use service::{BillingService, DowngradeImpact, SubscriptionOverview};

@@ -1,13 +1,11 @@
 //! Subscriptions and how their status decides the plan.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ValidationError;
+use crate::aggregate::aggregate;
 use crate::id::{SubscriptionId, UserId};
+use crate::names::named_enum;
 use crate::plan::PlanTier;
 
 /// The billing provider's view of a subscription.
@@ -28,17 +26,16 @@ pub enum SubscriptionStatus {
     Incomplete,
 }
 
-impl SubscriptionStatus {
-    /// Every status.
-    pub const ALL: [Self; 6] = [
-        Self::Active,
-        Self::Trialing,
-        Self::PastDue,
-        Self::Canceled,
-        Self::Unpaid,
-        Self::Incomplete,
-    ];
+named_enum!(SubscriptionStatus, field = "status", exact {
+    Active => "active",
+    Trialing => "trialing",
+    PastDue => "past_due",
+    Canceled => "canceled",
+    Unpaid => "unpaid",
+    Incomplete => "incomplete",
+});
 
+impl SubscriptionStatus {
     /// How final a status is, for ordering two billing events of the same second: the more
     /// final one wins (`canceled` over `active`), so a cancellation is never undone by an update
     /// Stripe stamped with the same second.
@@ -59,62 +56,112 @@ impl SubscriptionStatus {
     pub fn event_rank(self, created: Option<DateTime<Utc>>) -> i64 {
         created.map_or(0, |at| at.timestamp().saturating_mul(8)) + self.precedence()
     }
+}
 
-    /// The provider's (Stripe's) name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Trialing => "trialing",
-            Self::PastDue => "past_due",
-            Self::Canceled => "canceled",
-            Self::Unpaid => "unpaid",
-            Self::Incomplete => "incomplete",
+aggregate! {
+    /// A user's subscription (at most one per user).
+    /// Its fields are read through methods and changed only by its transitions; [SubscriptionRecord]
+    /// loads one from storage.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub struct Subscription / SubscriptionRecord {
+        /// Id.
+        id: copy SubscriptionId,
+        /// Owner.
+        user_id: copy UserId,
+        /// The provider's subscription id (none in mock mode or for platform-managed plans).
+        stripe_subscription_id: option_string,
+        /// Provider status.
+        status: copy SubscriptionStatus,
+        /// The plan paid for.
+        plan: copy PlanTier,
+        /// Start of the current billing period.
+        current_period_start: copy Option<DateTime<Utc>>,
+        /// End of the current billing period.
+        current_period_end: copy Option<DateTime<Utc>>,
+        /// Whether it ends at the period's end.
+        cancel_at_period_end: copy bool,
+        /// The rank ([`SubscriptionStatus::event_rank`]) of the last billing event applied, if any: an event ranking lower is older than what is stored and is not applied.
+        last_event_rank: option i64,
+        /// Creation time.
+        created_at: copy DateTime<Utc>,
+        /// Last change.
+        updated_at: copy DateTime<Utc>,
+    }
+}
+
+/// How a subscription changes.
+impl Subscription {
+    /// A user's subscription before any plan: incomplete, free.
+    pub fn start(id: SubscriptionId, user_id: UserId, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            user_id,
+            stripe_subscription_id: None,
+            status: SubscriptionStatus::Incomplete,
+            plan: PlanTier::Free,
+            current_period_start: None,
+            current_period_end: None,
+            cancel_at_period_end: false,
+            last_event_rank: None,
+            created_at: now,
+            updated_at: now,
         }
     }
-}
 
-impl fmt::Display for SubscriptionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    /// Mock billing: `plan` active at once for a 30-day period from `now`, unpaid.
+    pub fn activate_unpaid(&mut self, plan: PlanTier, now: DateTime<Utc>) {
+        self.plan = plan;
+        self.status = SubscriptionStatus::Active;
+        self.current_period_start = Some(now);
+        self.current_period_end = Some(now + chrono::Duration::days(30));
+        self.cancel_at_period_end = false;
     }
-}
 
-impl FromStr for SubscriptionStatus {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| ValidationError::new("status", "is not a subscription status"))
+    /// A plan granted by the dropshipping platform, which bills itself: no period end.
+    pub fn grant(&mut self, plan: PlanTier, status: SubscriptionStatus) {
+        self.plan = plan;
+        self.status = status;
+        self.current_period_end = None;
+        self.cancel_at_period_end = false;
     }
-}
 
-/// A user's subscription (at most one per user).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Subscription {
-    /// Id.
-    pub id: SubscriptionId,
-    /// Owner.
-    pub user_id: UserId,
-    /// The provider's subscription id (none in mock mode or for platform-managed plans).
-    pub stripe_subscription_id: Option<String>,
-    /// Provider status.
-    pub status: SubscriptionStatus,
-    /// The plan paid for.
-    pub plan: PlanTier,
-    /// Start of the current billing period.
-    pub current_period_start: Option<DateTime<Utc>>,
-    /// End of the current billing period.
-    pub current_period_end: Option<DateTime<Utc>>,
-    /// Whether it ends at the period's end.
-    pub cancel_at_period_end: bool,
-    /// The rank ([`SubscriptionStatus::event_rank`]) of the last billing event applied, if
-    /// any: an event ranking lower is older than what is stored and is not applied.
-    pub last_event_rank: Option<i64>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
+    /// The provider's checkout completed: `plan` active under its subscription id, the period
+    /// starting `now` unless it had started.
+    pub fn checkout_completed(
+        &mut self,
+        plan: PlanTier,
+        provider_subscription_id: Option<String>,
+        now: DateTime<Utc>,
+    ) {
+        self.plan = plan;
+        self.status = SubscriptionStatus::Active;
+        self.stripe_subscription_id = provider_subscription_id;
+        self.current_period_start.get_or_insert(now);
+        self.cancel_at_period_end = false;
+    }
+
+    /// The provider changed the subscription; a time or plan it did not send stays as it was.
+    pub fn provider_changed(
+        &mut self,
+        status: SubscriptionStatus,
+        plan: Option<PlanTier>,
+        period: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        cancel_at_period_end: bool,
+    ) {
+        self.status = status;
+        if let Some(plan) = plan {
+            self.plan = plan;
+        }
+        self.current_period_start = period.0.or(self.current_period_start);
+        self.current_period_end = period.1.or(self.current_period_end);
+        self.cancel_at_period_end = cancel_at_period_end;
+    }
+
+    /// Stamps a change made `now` by the event of `rank`, if it had one.
+    pub fn changed_by(&mut self, rank: Option<i64>, now: DateTime<Utc>) {
+        self.last_event_rank = rank.or(self.last_event_rank);
+        self.updated_at = now;
+    }
 }
 
 impl Subscription {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::ValidationError;
@@ -10,7 +10,7 @@ use crate::billing::{
     BillingError, BillingEvent, BillingEventKind, CheckoutRequest, CheckoutSession, Subscription,
     SubscriptionStatus, effective_plan,
 };
-use crate::engine::Deps;
+use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, UserId};
 use crate::plan::{PlanLimits, PlanTier, plans};
@@ -104,14 +104,8 @@ impl BillingService {
         }
         if self.deps.billing.is_mock() {
             let now = self.deps.now();
-            self.change_subscription(user_id, None, |s| {
-                s.plan = plan;
-                s.status = SubscriptionStatus::Active;
-                s.current_period_start = Some(now);
-                s.current_period_end = Some(now + Duration::days(30));
-                s.cancel_at_period_end = false;
-            })
-            .await?;
+            self.change_subscription(user_id, None, |s| s.activate_unpaid(plan, now))
+                .await?;
         }
         Ok(session)
     }
@@ -175,22 +169,10 @@ impl BillingService {
             return Ok(None);
         }
         let before = effective_plan(existing.as_ref(), now);
-        let mut subscription = existing.unwrap_or_else(|| Subscription {
-            id: self.deps.new_id(),
-            user_id,
-            stripe_subscription_id: None,
-            status: SubscriptionStatus::Incomplete,
-            plan: PlanTier::Free,
-            current_period_start: None,
-            current_period_end: None,
-            cancel_at_period_end: false,
-            last_event_rank: None,
-            created_at: now,
-            updated_at: now,
-        });
+        let mut subscription =
+            existing.unwrap_or_else(|| Subscription::start(self.deps.new_id(), user_id, now));
         change(&mut subscription);
-        subscription.last_event_rank = rank.or(subscription.last_event_rank);
-        subscription.updated_at = now;
+        subscription.changed_by(rank, now);
         if !self.deps.store.upsert_subscription(&subscription).await? {
             return Ok(None);
         }
@@ -211,12 +193,7 @@ impl BillingService {
         status: SubscriptionStatus,
     ) -> Result<DowngradeImpact> {
         let impact = self
-            .change_subscription(user_id, None, |s| {
-                s.plan = plan;
-                s.status = status;
-                s.current_period_end = None;
-                s.cancel_at_period_end = false;
-            })
+            .change_subscription(user_id, None, |s| s.grant(plan, status))
             .await?;
         // A write without a rank is never refused.
         Ok(impact.unwrap_or_default())
@@ -301,11 +278,7 @@ impl BillingService {
                 let now = self.deps.now();
                 let rank = SubscriptionStatus::Active.event_rank(event.created);
                 self.change_subscription(*user_id, Some(rank), |s| {
-                    s.plan = *plan;
-                    s.status = SubscriptionStatus::Active;
-                    s.stripe_subscription_id.clone_from(subscription_id);
-                    s.current_period_start.get_or_insert(now);
-                    s.cancel_at_period_end = false;
+                    s.checkout_completed(*plan, subscription_id.clone(), now);
                 })
                 .await?;
             }
@@ -330,13 +303,12 @@ impl BillingService {
                 };
                 let rank = status.event_rank(event.created);
                 self.change_subscription(existing.user_id, Some(rank), |s| {
-                    s.status = *status;
-                    if let Some(plan) = plan {
-                        s.plan = *plan;
-                    }
-                    s.current_period_start = current_period_start.or(s.current_period_start);
-                    s.current_period_end = current_period_end.or(s.current_period_end);
-                    s.cancel_at_period_end = *cancel_at_period_end;
+                    s.provider_changed(
+                        *status,
+                        *plan,
+                        (*current_period_start, *current_period_end),
+                        *cancel_at_period_end,
+                    );
                 })
                 .await?;
             }

@@ -4,12 +4,12 @@
 mod template;
 
 use std::fmt;
-use std::str::FromStr;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ValidationError;
+use crate::names::named_enum;
 use crate::platform::Platform;
 use crate::post::{Caption, Hashtags};
 use crate::text;
@@ -33,48 +33,13 @@ pub enum Tone {
     Urgent,
 }
 
-impl Tone {
-    /// Every tone.
-    pub const ALL: [Self; 5] = [
-        Self::Professional,
-        Self::Casual,
-        Self::Playful,
-        Self::Luxury,
-        Self::Urgent,
-    ];
-
-    /// The stable lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Professional => "professional",
-            Self::Casual => "casual",
-            Self::Playful => "playful",
-            Self::Luxury => "luxury",
-            Self::Urgent => "urgent",
-        }
-    }
-}
-
-impl fmt::Display for Tone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Tone {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "tone",
-                    "must be one of professional, casual, playful, luxury, urgent",
-                )
-            })
-    }
-}
+named_enum!(Tone, field = "tone", lenient {
+    Professional => "professional",
+    Casual => "casual",
+    Playful => "playful",
+    Luxury => "luxury",
+    Urgent => "urgent",
+});
 
 /// An amount of money in minor units (cents), exchanged as a JSON number (`19.99`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,12 +1,11 @@
 //! The post and its publication state machine (DESIGN.md §2).
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::aggregate;
 use crate::id::{AccountId, PostId, QueueItemId, UserId};
+use crate::names::named_enum;
 use crate::platform::Platform;
 use crate::post::{Caption, Hashtags, MediaUrl};
 use crate::{InvalidTransition, ValidationError};
@@ -30,27 +29,15 @@ pub enum PostStatus {
     Failed,
 }
 
+named_enum!(PostStatus, field = "status", exact {
+    Draft => "draft",
+    Scheduled => "scheduled",
+    Publishing => "publishing",
+    Posted => "posted",
+    Failed => "failed",
+});
+
 impl PostStatus {
-    /// Every status.
-    pub const ALL: [Self; 5] = [
-        Self::Draft,
-        Self::Scheduled,
-        Self::Publishing,
-        Self::Posted,
-        Self::Failed,
-    ];
-
-    /// The stable lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Scheduled => "scheduled",
-            Self::Publishing => "publishing",
-            Self::Posted => "posted",
-            Self::Failed => "failed",
-        }
-    }
-
     /// Whether the user may still edit or delete a post in this state.
     pub const fn is_editable(self) -> bool {
         matches!(self, Self::Draft | Self::Scheduled)
@@ -62,27 +49,6 @@ impl PostStatus {
             from: self.as_str(),
             to: to.as_str(),
         }
-    }
-}
-
-impl fmt::Display for PostStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PostStatus {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "status",
-                    "must be one of draft, scheduled, publishing, posted, failed",
-                )
-            })
     }
 }
 
@@ -107,31 +73,51 @@ pub struct Published {
     pub url: Option<String>,
 }
 
-/// A post on one social account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Post {
-    pub(crate) id: PostId,
-    pub(crate) user_id: UserId,
-    pub(crate) account_id: AccountId,
-    pub(crate) queue_item_id: Option<QueueItemId>,
-    pub(crate) platform: Platform,
-    pub(crate) content: Caption,
-    pub(crate) media_urls: Vec<MediaUrl>,
-    pub(crate) hashtags: Hashtags,
-    pub(crate) status: PostStatus,
-    pub(crate) scheduled_for: Option<DateTime<Utc>>,
-    pub(crate) next_attempt_at: Option<DateTime<Utc>>,
-    pub(crate) attempts: u32,
-    #[serde(skip)]
-    pub(crate) lease: Option<Lease>,
-    #[serde(skip)]
-    pub(crate) lease_token: i64,
-    pub(crate) posted_at: Option<DateTime<Utc>>,
-    pub(crate) external_id: Option<String>,
-    pub(crate) external_url: Option<String>,
-    pub(crate) error_message: Option<String>,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) updated_at: DateTime<Utc>,
+aggregate! {
+    /// A post on one social account.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub struct Post / PostRecord {
+        /// See [`Post::id`].
+        id: copy PostId,
+        /// See [`Post::user_id`].
+        user_id: copy UserId,
+        /// See [`Post::account_id`].
+        account_id: copy AccountId,
+        /// See [`Post::queue_item_id`].
+        queue_item_id: copy Option<QueueItemId>,
+        /// See [`Post::platform`].
+        platform: copy Platform,
+        /// See [`Post::content`].
+        content: by_ref Caption,
+        /// See [`Post::media_urls`].
+        media_urls: list MediaUrl,
+        /// See [`Post::hashtags`].
+        hashtags: by_ref Hashtags,
+        /// See [`Post::status`].
+        status: copy PostStatus,
+        /// See [`Post::scheduled_for`].
+        scheduled_for: copy Option<DateTime<Utc>>,
+        /// See [`Post::next_attempt_at`].
+        next_attempt_at: copy Option<DateTime<Utc>>,
+        /// See [`Post::attempts`].
+        attempts: copy u32,
+        /// See [`Post::lease`].
+        lease: option Lease => skip,
+        /// See [`Post::lease_token`].
+        lease_token: copy i64 => skip,
+        /// See [`Post::posted_at`].
+        posted_at: copy Option<DateTime<Utc>>,
+        /// See [`Post::external_id`].
+        external_id: option_string,
+        /// See [`Post::external_url`].
+        external_url: option_string,
+        /// See [`Post::error_message`].
+        error_message: option_string,
+        /// See [`Post::created_at`].
+        created_at: copy DateTime<Utc>,
+        /// See [`Post::updated_at`].
+        updated_at: copy DateTime<Utc>,
+    }
 }
 
 /// What a new post is made of, already validated against its platform.
@@ -488,163 +474,6 @@ impl Post {
     /// rescued publication is never posted twice.
     pub fn idempotency_key(&self) -> String {
         format!("postpilot-{}", self.id)
-    }
-}
-
-/// Read access to every field.
-impl Post {
-    /// Its id.
-    pub fn id(&self) -> PostId {
-        self.id
-    }
-    /// The owner.
-    pub fn user_id(&self) -> UserId {
-        self.user_id
-    }
-    /// The target account.
-    pub fn account_id(&self) -> AccountId {
-        self.account_id
-    }
-    /// The queue item it came from.
-    pub fn queue_item_id(&self) -> Option<QueueItemId> {
-        self.queue_item_id
-    }
-    /// The platform (the account's).
-    pub fn platform(&self) -> Platform {
-        self.platform
-    }
-    /// The caption.
-    pub fn content(&self) -> &Caption {
-        &self.content
-    }
-    /// Media URLs.
-    pub fn media_urls(&self) -> &[MediaUrl] {
-        &self.media_urls
-    }
-    /// Hashtags.
-    pub fn hashtags(&self) -> &Hashtags {
-        &self.hashtags
-    }
-    /// The state.
-    pub fn status(&self) -> PostStatus {
-        self.status
-    }
-    /// When the user wants it published.
-    pub fn scheduled_for(&self) -> Option<DateTime<Utc>> {
-        self.scheduled_for
-    }
-    /// When the next retry is due, after a failed attempt or a rate limit.
-    pub fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        self.next_attempt_at
-    }
-    /// Failed attempts so far.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
-    /// The current worker's claim.
-    pub fn lease(&self) -> Option<&Lease> {
-        self.lease.as_ref()
-    }
-    /// The fencing token of the latest claim (0: never claimed).
-    pub fn lease_token(&self) -> i64 {
-        self.lease_token
-    }
-    /// When it was published.
-    pub fn posted_at(&self) -> Option<DateTime<Utc>> {
-        self.posted_at
-    }
-    /// The platform's id of the published post.
-    pub fn external_id(&self) -> Option<&str> {
-        self.external_id.as_deref()
-    }
-    /// The public link to the published post.
-    pub fn external_url(&self) -> Option<&str> {
-        self.external_url.as_deref()
-    }
-    /// Why the last attempt failed.
-    pub fn error_message(&self) -> Option<&str> {
-        self.error_message.as_deref()
-    }
-    /// Creation time.
-    pub fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-    /// Last change.
-    pub fn updated_at(&self) -> DateTime<Utc> {
-        self.updated_at
-    }
-}
-
-/// Rebuilds a stored post (for store adapters reading rows). Performs no validation beyond the
-/// field types: the row was valid when written.
-#[derive(Clone, Debug)]
-pub struct PostRecord {
-    /// See [`Post::id`].
-    pub id: PostId,
-    /// See [`Post::user_id`].
-    pub user_id: UserId,
-    /// See [`Post::account_id`].
-    pub account_id: AccountId,
-    /// See [`Post::queue_item_id`].
-    pub queue_item_id: Option<QueueItemId>,
-    /// See [`Post::platform`].
-    pub platform: Platform,
-    /// See [`Post::content`].
-    pub content: Caption,
-    /// See [`Post::media_urls`].
-    pub media_urls: Vec<MediaUrl>,
-    /// See [`Post::hashtags`].
-    pub hashtags: Hashtags,
-    /// See [`Post::status`].
-    pub status: PostStatus,
-    /// See [`Post::scheduled_for`].
-    pub scheduled_for: Option<DateTime<Utc>>,
-    /// See [`Post::next_attempt_at`].
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// See [`Post::attempts`].
-    pub attempts: u32,
-    /// See [`Post::lease`].
-    pub lease: Option<Lease>,
-    /// See [`Post::lease_token`].
-    pub lease_token: i64,
-    /// See [`Post::posted_at`].
-    pub posted_at: Option<DateTime<Utc>>,
-    /// See [`Post::external_id`].
-    pub external_id: Option<String>,
-    /// See [`Post::external_url`].
-    pub external_url: Option<String>,
-    /// See [`Post::error_message`].
-    pub error_message: Option<String>,
-    /// See [`Post::created_at`].
-    pub created_at: DateTime<Utc>,
-    /// See [`Post::updated_at`].
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<PostRecord> for Post {
-    fn from(r: PostRecord) -> Self {
-        Self {
-            id: r.id,
-            user_id: r.user_id,
-            account_id: r.account_id,
-            queue_item_id: r.queue_item_id,
-            platform: r.platform,
-            content: r.content,
-            media_urls: r.media_urls,
-            hashtags: r.hashtags,
-            status: r.status,
-            scheduled_for: r.scheduled_for,
-            next_attempt_at: r.next_attempt_at,
-            attempts: r.attempts,
-            lease: r.lease,
-            lease_token: r.lease_token,
-            posted_at: r.posted_at,
-            external_id: r.external_id,
-            external_url: r.external_url,
-            error_message: r.error_message,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
     }
 }
 

@@ -7,12 +7,12 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::ValidationError;
-use crate::account::SocialAccount;
-use crate::engine::Deps;
-use crate::error::{Error, LimitedResource, Result};
+use crate::account::publishable_account;
+use crate::context::Deps;
+use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
 use crate::page::{Page, PageRequest};
-use crate::plan::{MonthWindow, PostQuota};
+use crate::plan::{post_quota, posts_quota_error};
 use crate::post::{Caption, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
 use crate::store::{PostListFilter, StoreError};
 
@@ -57,13 +57,6 @@ pub struct PostService {
     deps: Arc<Deps>,
 }
 
-pub(crate) fn quota_error(limit: crate::plan::Limit) -> Error {
-    Error::PlanLimit {
-        resource: LimitedResource::PostsPerMonth,
-        limit: limit.max().unwrap_or(u32::MAX),
-    }
-}
-
 pub(crate) fn stale_post() -> Error {
     Error::Conflict("the post changed while it was being updated; reload it and retry".into())
 }
@@ -71,19 +64,6 @@ pub(crate) fn stale_post() -> Error {
 impl PostService {
     pub(crate) fn new(deps: Arc<Deps>) -> Self {
         Self { deps }
-    }
-
-    /// The user's quota for posts created at `created_at` — the window is the month of the
-    /// posts' own creation time, so a post stamped on the last instant of a month counts there.
-    pub(crate) async fn quota(
-        deps: &Deps,
-        user: UserId,
-        created_at: DateTime<Utc>,
-    ) -> Result<PostQuota> {
-        Ok(PostQuota {
-            window: MonthWindow::containing(created_at),
-            limit: deps.plan_of(user).await?.limits().max_items,
-        })
     }
 
     /// Creates a post on one of the user's connected accounts, within the monthly quota.
@@ -96,7 +76,7 @@ impl PostService {
         let content = Caption::parse(request.content)?;
         let media_urls = parse_media_urls(request.media_urls)?;
         let hashtags = Hashtags::parse(&request.hashtags)?;
-        let account = self.ensure_publishable(user, request.account_id).await?;
+        let account = publishable_account(&self.deps, user, request.account_id).await?;
         let post = Post::create(
             NewPost {
                 id: self.deps.new_id(),
@@ -111,10 +91,10 @@ impl PostService {
             request.scheduled_for,
             self.deps.now(),
         )?;
-        let quota = Self::quota(&self.deps, user, post.created_at()).await?;
+        let quota = post_quota(&self.deps, user, post.created_at()).await?;
         match self.deps.store.insert_post(&post, quota).await {
             Ok(()) => Ok(post),
-            Err(StoreError::LimitReached) => Err(quota_error(quota.limit)),
+            Err(StoreError::LimitReached) => Err(posts_quota_error(quota.limit)),
             Err(e) => Err(e.into()),
         }
     }
@@ -144,28 +124,6 @@ impl PostService {
         Ok(self.deps.store.list_posts(user, filter, page).await?)
     }
 
-    /// The user's account, if it can take posts: connected and not awaiting reconnection.
-    pub(crate) async fn ensure_publishable(
-        &self,
-        user: UserId,
-        account_id: AccountId,
-    ) -> Result<SocialAccount> {
-        let account = self
-            .deps
-            .store
-            .account(user, account_id)
-            .await?
-            .ok_or(Error::NotFound("account"))?;
-        if !account.is_connected || account.needs_reconnect {
-            return Err(ValidationError::new(
-                "account_id",
-                "the account is disconnected or its authorization expired; reconnect it first",
-            )
-            .into());
-        }
-        Ok(account)
-    }
-
     async fn save(&self, post: &Post, was: PostStatus) -> Result<()> {
         match self.deps.store.update_post(post, &[was]).await {
             Ok(()) => Ok(()),
@@ -192,7 +150,7 @@ impl PostService {
         match patch.scheduled_for {
             // Schedule first, so a failed post can be rescheduled (and then edited) in one patch.
             Some(Some(at)) => {
-                self.ensure_publishable(user, post.account_id()).await?;
+                publishable_account(&self.deps, user, post.account_id()).await?;
                 post.schedule(at, now)?;
                 if edits {
                     post.edit(content, media_urls, hashtags, now)?;
@@ -218,7 +176,7 @@ impl PostService {
     pub async fn schedule(&self, user: UserId, id: PostId, at: DateTime<Utc>) -> Result<Post> {
         let mut post = self.get(user, id).await?;
         let was = post.status();
-        self.ensure_publishable(user, post.account_id()).await?;
+        publishable_account(&self.deps, user, post.account_id()).await?;
         post.schedule(at, self.deps.now())?;
         self.save(&post, was).await?;
         Ok(post)

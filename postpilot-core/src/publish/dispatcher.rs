@@ -6,15 +6,19 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::ValidationError;
+use crate::account::require_reconnect;
 use crate::analytics::PostMetrics;
+use crate::context::Deps;
 use crate::crypto::TokenContext;
-use crate::engine::Deps;
 use crate::error::{Error, Result};
 use crate::id::AccountId;
 use crate::post::{Post, Published};
-use crate::publish::{AttemptOutcome, PublicationAttempt, PublishError, PublishRequest};
+use crate::publish::{
+    AttemptOutcome, PublicationAttempt, PublishError, PublishRequest, TickReport,
+};
+use crate::queue::follow_posts;
 use crate::store::{ClaimedPost, StoreError};
+use crate::{InvalidTransition, ValidationError};
 
 /// When to retry, and when to give up.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,54 +114,6 @@ impl Default for DispatcherConfig {
             publish_timeout: Duration::seconds(30),
             retry: RetryPolicy::default(),
         }
-    }
-}
-
-/// What one tick did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TickReport {
-    /// Posts claimed.
-    pub claimed: u32,
-    /// Published now.
-    pub posted: u32,
-    /// Found already published by an earlier, interrupted attempt.
-    pub reconciled: u32,
-    /// Rescheduled after a transient failure or timeout.
-    pub retried: u32,
-    /// Postponed by a rate limit.
-    pub snoozed: u32,
-    /// Failed for good.
-    pub failed: u32,
-    /// Outcomes discarded because another worker took the claim over.
-    pub lease_lost: u32,
-    /// Posts left unsettled by a store or configuration failure; their claims lapse and another
-    /// tick rescues them.
-    pub errors: u32,
-}
-
-impl TickReport {
-    fn count(&mut self, outcome: AttemptOutcome) {
-        let slot = match outcome {
-            AttemptOutcome::Posted => &mut self.posted,
-            AttemptOutcome::Reconciled => &mut self.reconciled,
-            AttemptOutcome::Retry | AttemptOutcome::TimedOut => &mut self.retried,
-            AttemptOutcome::RateLimited => &mut self.snoozed,
-            AttemptOutcome::AuthExpired | AttemptOutcome::Rejected | AttemptOutcome::GaveUp => {
-                &mut self.failed
-            }
-            AttemptOutcome::LeaseLost => &mut self.lease_lost,
-        };
-        *slot += 1;
-    }
-
-    fn merge(&mut self, other: Self) {
-        self.posted += other.posted;
-        self.reconciled += other.reconciled;
-        self.retried += other.retried;
-        self.snoozed += other.snoozed;
-        self.failed += other.failed;
-        self.lease_lost += other.lease_lost;
-        self.errors += other.errors;
     }
 }
 
@@ -413,6 +369,7 @@ impl Dispatcher {
         };
         let mut attempts = Vec::with_capacity(settled.len());
         let mut reconnect = Vec::new();
+        let mut items = Vec::new();
         for s in settled {
             let Settled {
                 post,
@@ -440,6 +397,12 @@ impl Dispatcher {
                 lane.count(outcome);
                 log_outcome(&self.worker, &post, outcome, error.as_deref());
             }
+            if matches!(outcome, AttemptOutcome::Posted | AttemptOutcome::Reconciled)
+                && written.is_ok()
+                && let Some(item) = post.queue_item_id()
+            {
+                items.push((post.user_id(), item));
+            }
             if outcome == AttemptOutcome::AuthExpired && written.is_ok() {
                 reconnect.push((
                     post.user_id(),
@@ -461,18 +424,26 @@ impl Dispatcher {
                 error,
             });
         }
-        // Best effort: the outcomes are committed (or will be reconciled) either way.
-        let _ = self.deps.store.record_attempts(&attempts).await;
+        // The outcomes are committed (or will be reconciled) either way; a ledger that could not
+        // be written is logged and counted, not retried.
+        if let Err(e) = self.deps.store.record_attempts(&attempts).await {
+            tracing::warn!(worker = %self.worker, attempts = attempts.len(), error = %e, "publication attempts not recorded");
+            self.metrics.ledger_failed();
+        }
         reconnect.dedup_by_key(|(user, account, _)| (*user, *account));
         for (user, account, reason) in reconnect {
             let reason = reason.unwrap_or_else(|| "the account needs to be reconnected".into());
-            if self
-                .deps
-                .store
-                .mark_needs_reconnect(user, account, &reason, self.deps.now())
-                .await
-                .is_err()
-            {
+            if let Err(e) = require_reconnect(&self.deps, user, account, &reason).await {
+                tracing::warn!(worker = %self.worker, %account, error = %e, "could not fail the posts of an account that needs reconnecting");
+                lane.errors += 1;
+            }
+        }
+        items.sort_unstable();
+        items.dedup();
+        for (user, item) in items {
+            if let Err(e) = follow_posts(&self.deps, user, item).await {
+                // The metrics refresh settles the item later (see `refresh_metrics`).
+                tracing::warn!(worker = %self.worker, %item, error = %e, "could not settle a queue item after its post was published");
                 lane.errors += 1;
             }
         }
@@ -500,30 +471,30 @@ impl Dispatcher {
         if rescued || post.attempts() > 0 {
             match self.within(publisher.lookup(&post.idempotency_key())).await {
                 Some(Ok(Some(published))) => {
-                    return Ok(self.posted(post, published, AttemptOutcome::Reconciled));
+                    return Ok(self.posted(post, published, AttemptOutcome::Reconciled)?);
                 }
                 Some(Ok(None)) => {}
                 Some(Err(PublishError::RateLimited { until })) => {
-                    return Ok(self.snooze(post, until));
+                    return Ok(self.snooze(post, until)?);
                 }
                 Some(Err(e)) => {
                     let reason =
                         format!("could not check whether {platform} already has the post: {e}");
-                    return Ok(self.retry(post, AttemptOutcome::Retry, reason, None));
+                    return Ok(self.retry(post, AttemptOutcome::Retry, reason, None)?);
                 }
                 None => {
                     let reason = format!("{platform} did not answer a lookup in time");
-                    return Ok(self.retry(post, AttemptOutcome::TimedOut, reason, None));
+                    return Ok(self.retry(post, AttemptOutcome::TimedOut, reason, None)?);
                 }
             }
         }
         let request = match self.request(post, account).await? {
             Prepared::Ready(request) => request,
             Prepared::AccountUnusable(reason) => {
-                return Ok(self.give_up(post, AttemptOutcome::Rejected, reason));
+                return Ok(self.give_up(post, AttemptOutcome::Rejected, reason)?);
             }
             Prepared::TokenUnreadable(reason) => {
-                return Ok(self.retry(post, AttemptOutcome::Retry, reason, None));
+                return Ok(self.retry(post, AttemptOutcome::Retry, reason, None)?);
             }
         };
         // The last moment to find out the claim was lost is before the side effect. While the
@@ -555,15 +526,18 @@ impl Dispatcher {
                 Err(e) => return Err(e.into()),
             }
         }
+        // The post is ours (publishing, under our lease), so every transition below is legal; a
+        // refused one is a bug, reported as an error that leaves the claim to lapse and be
+        // reconciled.
         Ok(match self.within(publisher.publish(&request)).await {
-            Some(Ok(published)) => self.posted(post, published, AttemptOutcome::Posted),
-            Some(Err(e)) => self.failed(post, e),
+            Some(Ok(published)) => self.posted(post, published, AttemptOutcome::Posted)?,
+            Some(Err(e)) => self.failed(post, e)?,
             None => {
                 let reason = format!(
                     "{platform} did not answer within {:?}",
                     self.config.publish_timeout.to_std().unwrap_or_default()
                 );
-                self.retry(post, AttemptOutcome::TimedOut, reason, None)
+                self.retry(post, AttemptOutcome::TimedOut, reason, None)?
             }
         })
     }
@@ -625,7 +599,12 @@ impl Dispatcher {
         }))
     }
 
-    fn posted(&self, post: &mut Post, published: Published, outcome: AttemptOutcome) -> Decision {
+    fn posted(
+        &self,
+        post: &mut Post,
+        published: Published,
+        outcome: AttemptOutcome,
+    ) -> Result<Decision, InvalidTransition> {
         let remote_id = Some(published.remote_id.clone());
         let now = self.deps.now();
         if let Some(due) = post.next_attempt_at().or(post.scheduled_for()) {
@@ -633,15 +612,15 @@ impl Dispatcher {
             self.metrics
                 .lag((now - due).num_microseconds().unwrap_or(0) as f64 / 1e6);
         }
-        let _ = post.mark_posted(published, now);
-        Decision {
+        post.mark_posted(published, now)?;
+        Ok(Decision {
             outcome,
             remote_id,
             error: None,
-        }
+        })
     }
 
-    fn failed(&self, post: &mut Post, error: PublishError) -> Decision {
+    fn failed(&self, post: &mut Post, error: PublishError) -> Result<Decision, InvalidTransition> {
         let platform = post.platform();
         match error {
             PublishError::Retryable { reason, after } => {
@@ -663,17 +642,17 @@ impl Dispatcher {
         }
     }
 
-    fn snooze(&self, post: &mut Post, until: DateTime<Utc>) -> Decision {
+    fn snooze(&self, post: &mut Post, until: DateTime<Utc>) -> Result<Decision, InvalidTransition> {
         let now = self.deps.now();
-        let _ = post.snooze(until.max(now), now);
-        Decision {
+        post.snooze(until.max(now), now)?;
+        Ok(Decision {
             outcome: AttemptOutcome::RateLimited,
             remote_id: None,
             error: Some(format!(
                 "{} rate limit; retrying at {until}",
                 post.platform()
             )),
-        }
+        })
     }
 
     fn retry(
@@ -682,7 +661,7 @@ impl Dispatcher {
         outcome: AttemptOutcome,
         reason: String,
         after: Option<Duration>,
-    ) -> Decision {
+    ) -> Result<Decision, InvalidTransition> {
         let failed = post.attempts() + 1;
         if failed >= self.config.retry.max_attempts {
             return self.give_up(
@@ -697,21 +676,26 @@ impl Dispatcher {
             .retry
             .delay_after(failed, random_unit())
             .max(after.unwrap_or_else(Duration::zero));
-        let _ = post.retry_at(now + delay, reason.clone(), now);
-        Decision {
+        post.retry_at(now + delay, reason.clone(), now)?;
+        Ok(Decision {
             outcome,
             remote_id: None,
             error: Some(reason),
-        }
+        })
     }
 
-    fn give_up(&self, post: &mut Post, outcome: AttemptOutcome, reason: String) -> Decision {
-        let _ = post.fail_attempt(reason.clone(), self.deps.now());
-        Decision {
+    fn give_up(
+        &self,
+        post: &mut Post,
+        outcome: AttemptOutcome,
+        reason: String,
+    ) -> Result<Decision, InvalidTransition> {
+        post.fail_attempt(reason.clone(), self.deps.now())?;
+        Ok(Decision {
             outcome,
             remote_id: None,
             error: Some(reason),
-        }
+        })
     }
 
     /// Refreshes the metrics of up to `limit` posted posts whose metrics are older than
@@ -727,6 +711,17 @@ impl Dispatcher {
             .posts_needing_metrics(now - max_age, limit)
             .await?;
         let mut refreshed = 0;
+        // An item whose last post was published just before a crash is settled here, as every
+        // published post has its metrics refreshed: each item of the batch once.
+        let mut items: Vec<_> = posts
+            .iter()
+            .filter_map(|p| p.queue_item_id().map(|item| (p.user_id(), item)))
+            .collect();
+        items.sort_unstable();
+        items.dedup();
+        for (user, item) in items {
+            follow_posts(&self.deps, user, item).await?;
+        }
         for post in posts {
             let (Some(remote_id), Some(publisher)) = (
                 post.external_id(),

@@ -1,6 +1,5 @@
 //! Worker counters and publication lag, rendered in the Prometheus text format.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -21,6 +20,8 @@ pub struct WorkerMetrics {
     failed: AtomicU64,
     lease_lost: AtomicU64,
     errors: AtomicU64,
+    ledger_failures: AtomicU64,
+    metrics_refresh_failures: AtomicU64,
     lag_buckets: [AtomicU64; LAG_BUCKETS.len()],
     lag_count: AtomicU64,
     lag_sum_micros: AtomicU64,
@@ -42,6 +43,17 @@ impl WorkerMetrics {
 
     pub(crate) fn tick_failed(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A batch of attempts could not be written to the ledger (the outcomes were committed).
+    pub(crate) fn ledger_failed(&self) {
+        self.ledger_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A periodic refresh of post metrics failed in the store.
+    pub(crate) fn metrics_refresh_failed(&self) {
+        self.metrics_refresh_failures
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records how late a post was published (`seconds` after it fell due).
@@ -88,6 +100,12 @@ pub struct MetricsRegistry {
     workers: Mutex<Vec<(String, Arc<WorkerMetrics>)>>,
 }
 
+/// Appends one line of the exposition.
+fn line(out: &mut String, text: std::fmt::Arguments<'_>) {
+    out.push_str(&text.to_string());
+    out.push('\n');
+}
+
 fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
@@ -114,7 +132,7 @@ impl MetricsRegistry {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let mut out = String::new();
-        let counters: [Counter; 9] = [
+        let counters: [Counter; 11] = [
             ("ticks", "Worker ticks run", |m| &m.ticks),
             ("claimed", "Posts claimed", |m| &m.claimed),
             ("posted", "Posts published", |m| &m.posted),
@@ -140,47 +158,74 @@ impl MetricsRegistry {
                 "Posts or ticks left to a rescue by a store failure",
                 |m| &m.errors,
             ),
+            (
+                "ledger_failures",
+                "Batches of publication attempts the ledger could not record",
+                |m| &m.ledger_failures,
+            ),
+            (
+                "metrics_refresh_failures",
+                "Periodic post-metrics refreshes the store failed",
+                |m| &m.metrics_refresh_failures,
+            ),
         ];
         for (name, help, get) in counters {
-            let _ = writeln!(out, "# HELP postpilot_worker_{name}_total {help}.");
-            let _ = writeln!(out, "# TYPE postpilot_worker_{name}_total counter");
+            line(
+                &mut out,
+                format_args!("# HELP postpilot_worker_{name}_total {help}."),
+            );
+            line(
+                &mut out,
+                format_args!("# TYPE postpilot_worker_{name}_total counter"),
+            );
             for (worker, m) in &workers {
-                let _ = writeln!(
-                    out,
-                    "postpilot_worker_{name}_total{{worker=\"{}\"}} {}",
-                    escape(worker),
-                    get(m).load(Ordering::Relaxed)
+                line(
+                    &mut out,
+                    format_args!(
+                        "postpilot_worker_{name}_total{{worker=\"{}\"}} {}",
+                        escape(worker),
+                        get(m).load(Ordering::Relaxed)
+                    ),
                 );
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP postpilot_publish_lag_seconds How long after falling due posts were published."
+        line(
+            &mut out,
+            format_args!(
+                "# HELP postpilot_publish_lag_seconds How long after falling due posts were published."
+            ),
         );
-        let _ = writeln!(out, "# TYPE postpilot_publish_lag_seconds histogram");
+        line(
+            &mut out,
+            format_args!("# TYPE postpilot_publish_lag_seconds histogram"),
+        );
         for (worker, m) in &workers {
             let worker = escape(worker);
             for (bound, bucket) in LAG_BUCKETS.iter().zip(&m.lag_buckets) {
-                let _ = writeln!(
-                    out,
-                    "postpilot_publish_lag_seconds_bucket{{worker=\"{worker}\",le=\"{bound}\"}} {}",
-                    bucket.load(Ordering::Relaxed)
+                line(
+                    &mut out,
+                    format_args!(
+                        "postpilot_publish_lag_seconds_bucket{{worker=\"{worker}\",le=\"{bound}\"}} {}",
+                        bucket.load(Ordering::Relaxed)
+                    ),
                 );
             }
             let count = m.lag_count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "postpilot_publish_lag_seconds_bucket{{worker=\"{worker}\",le=\"+Inf\"}} {count}"
+            line(
+                &mut out,
+                format_args!(
+                    "postpilot_publish_lag_seconds_bucket{{worker=\"{worker}\",le=\"+Inf\"}} {count}"
+                ),
             );
             #[allow(clippy::cast_precision_loss)]
             let sum = m.lag_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "postpilot_publish_lag_seconds_sum{{worker=\"{worker}\"}} {sum}"
+            line(
+                &mut out,
+                format_args!("postpilot_publish_lag_seconds_sum{{worker=\"{worker}\"}} {sum}"),
             );
-            let _ = writeln!(
-                out,
-                "postpilot_publish_lag_seconds_count{{worker=\"{worker}\"}} {count}"
+            line(
+                &mut out,
+                format_args!("postpilot_publish_lag_seconds_count{{worker=\"{worker}\"}} {count}"),
             );
         }
         out
@@ -214,5 +259,20 @@ mod tests {
         assert!(text.contains("le=\"5\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
         assert!(text.contains("postpilot_publish_lag_seconds_sum{worker=\"w\\\"1\"} 3.2"));
+    }
+
+    #[test]
+    fn ledger_and_metrics_refresh_failures_are_counted() {
+        let registry = MetricsRegistry::default();
+        let w = registry.register("w");
+        w.ledger_failed();
+        w.ledger_failed();
+        w.metrics_refresh_failed();
+        let text = registry.render();
+        assert!(
+            text.contains("postpilot_worker_ledger_failures_total{worker=\"w\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("postpilot_worker_metrics_refresh_failures_total{worker=\"w\"} 1"));
     }
 }

@@ -3,6 +3,7 @@
 
 mod dispatcher;
 mod metrics;
+mod report;
 mod simulated;
 mod worker;
 
@@ -15,11 +16,13 @@ use serde::Serialize;
 use crate::analytics::MetricCounts;
 use crate::crypto::SecretString;
 use crate::id::{AccountId, AttemptId, PostId, UserId};
+use crate::names::named_enum;
 use crate::platform::Platform;
 use crate::post::Published;
 
-pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy, TickReport};
+pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy};
 pub use metrics::{LAG_BUCKETS, MetricsRegistry, WorkerMetrics};
+pub use report::TickReport;
 pub use simulated::{PublishCall, SimulatedPublisher};
 pub use worker::{WorkerConfig, WorkerTotals};
 
@@ -125,22 +128,17 @@ pub enum AttemptOutcome {
     LeaseLost,
 }
 
-impl AttemptOutcome {
-    /// The stable snake-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Posted => "posted",
-            Self::Reconciled => "reconciled",
-            Self::Retry => "retry",
-            Self::RateLimited => "rate_limited",
-            Self::AuthExpired => "auth_expired",
-            Self::Rejected => "rejected",
-            Self::TimedOut => "timed_out",
-            Self::GaveUp => "gave_up",
-            Self::LeaseLost => "lease_lost",
-        }
-    }
-}
+named_enum!(AttemptOutcome, field = "outcome", exact {
+    Posted => "posted",
+    Reconciled => "reconciled",
+    Retry => "retry",
+    RateLimited => "rate_limited",
+    AuthExpired => "auth_expired",
+    Rejected => "rejected",
+    TimedOut => "timed_out",
+    GaveUp => "gave_up",
+    LeaseLost => "lease_lost",
+});
 
 /// One attempt at publishing a post: the publication ledger's row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

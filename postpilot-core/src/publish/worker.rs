@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use crate::publish::{Dispatcher, TickReport};
 
@@ -68,7 +68,7 @@ impl Dispatcher {
         shutdown: impl Future<Output = ()>,
     ) -> WorkerTotals {
         let mut totals = WorkerTotals::default();
-        let mut next_metrics = Utc::now();
+        let mut next_metrics = self.now();
         let poll = config
             .poll_interval
             .to_std()
@@ -80,14 +80,18 @@ impl Dispatcher {
                     totals.add(tick);
                     tick.claimed >= self.batch_size()
                 }
-                Err(_) => {
+                Err(e) => {
+                    tracing::warn!(worker = self.worker(), error = %e, "tick failed; retrying after the poll interval");
                     totals.errors += 1;
                     false
                 }
             };
-            if Utc::now() >= next_metrics {
-                let _ = self.refresh_metrics(config.metrics_max_age, 100).await;
-                next_metrics = Utc::now() + config.metrics_interval;
+            if self.now() >= next_metrics {
+                if let Err(e) = self.refresh_metrics(config.metrics_max_age, 100).await {
+                    self.metrics().metrics_refresh_failed();
+                    tracing::warn!(worker = self.worker(), error = %e, "metrics refresh failed; retrying at the next interval");
+                }
+                next_metrics = self.now() + config.metrics_interval;
             }
             let sleep = if busy {
                 std::time::Duration::ZERO

@@ -3,5 +3,9 @@
 mod model;
 mod service;
 
-pub use model::{MAX_REASON_CHARS, QueueItem, QueueStatus, parse_platforms, reason_pattern};
+pub use model::{
+    MAX_REASON_CHARS, NewQueueItem, QueueItem, QueueItemEdit, QueueItemRecord, QueueStatus,
+    parse_platforms, reason_pattern,
+};
+pub(crate) use service::follow_posts;
 pub use service::{Approval, ApproveItem, CreateQueueItem, QueueItemPatch, QueueService};

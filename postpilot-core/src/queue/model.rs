@@ -1,15 +1,14 @@
 //! A queue item and its review state machine.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::aggregate::aggregate;
 use crate::caption::{ProductData, Tone};
 use crate::id::{QueueItemId, UserId};
+use crate::names::named_enum;
 use crate::platform::Platform;
-use crate::post::{Caption, Hashtags};
+use crate::post::{Caption, Hashtags, PostStatus};
 use crate::{InvalidTransition, ValidationError};
 
 /// Where a queue item is in review.
@@ -26,47 +25,20 @@ pub enum QueueStatus {
     Posted,
 }
 
+named_enum!(QueueStatus, field = "status", exact {
+    Pending => "pending",
+    Approved => "approved",
+    Rejected => "rejected",
+    Posted => "posted",
+});
+
 impl QueueStatus {
-    /// Every status.
-    pub const ALL: [Self; 4] = [Self::Pending, Self::Approved, Self::Rejected, Self::Posted];
-
-    /// The stable lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Posted => "posted",
-        }
-    }
-
     fn refuse(self, to: &'static str) -> InvalidTransition {
         InvalidTransition {
             entity: "queue item",
             from: self.as_str(),
             to,
         }
-    }
-}
-
-impl fmt::Display for QueueStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for QueueStatus {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "status",
-                    "must be one of pending, approved, rejected, posted",
-                )
-            })
     }
 }
 
@@ -102,45 +74,136 @@ where
             platforms.push(platform);
         }
     }
+    require_platforms(&platforms)?;
+    Ok(platforms)
+}
+
+/// An item targets at least one platform.
+///
+/// # Errors
+/// `platforms` is empty.
+pub(crate) fn require_platforms(platforms: &[Platform]) -> Result<(), ValidationError> {
     if platforms.is_empty() {
         return Err(ValidationError::new(
             "platforms",
             "must name at least one platform",
         ));
     }
-    Ok(platforms)
+    Ok(())
 }
 
-/// A product waiting to become posts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct QueueItem {
-    /// Id.
+aggregate! {
+    /// A product waiting to become posts. Its fields are read through methods and changed only by
+    /// its transitions; [`QueueItemRecord`] loads one from storage.
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    pub struct QueueItem / QueueItemRecord {
+        /// Id.
+        id: copy QueueItemId,
+        /// Owner.
+        user_id: copy UserId,
+        /// The product.
+        product_data: by_ref ProductData,
+        /// The caption (generated or written).
+        ai_generated_content: option Caption,
+        /// Suggested hashtags.
+        hashtags: by_ref Hashtags,
+        /// Target platforms (at least one).
+        platforms: list Platform,
+        /// The tone it was generated in.
+        tone: copy Option<Tone>,
+        /// How many times its caption was regenerated (the generator's variant).
+        generation: copy u32,
+        /// Review state.
+        status: copy QueueStatus,
+        /// Why it was rejected.
+        rejection_reason: option_string,
+        /// Creation time.
+        created_at: copy DateTime<Utc>,
+        /// Last change.
+        updated_at: copy DateTime<Utc>,
+    }
+}
+
+/// What a new queue item is made of.
+#[derive(Clone, Debug)]
+pub struct NewQueueItem {
+    /// Its id.
     pub id: QueueItemId,
-    /// Owner.
+    /// The owner.
     pub user_id: UserId,
     /// The product.
     pub product_data: ProductData,
-    /// The caption (generated or written).
-    pub ai_generated_content: Option<Caption>,
-    /// Suggested hashtags.
-    pub hashtags: Hashtags,
     /// Target platforms (at least one).
     pub platforms: Vec<Platform>,
-    /// The tone it was generated in.
+    /// A caption, written or generated, if there is one yet.
+    pub caption: Option<Caption>,
+    /// Suggested hashtags.
+    pub hashtags: Hashtags,
+    /// The tone a generated caption was written in.
     pub tone: Option<Tone>,
-    /// How many times its caption was regenerated (the generator's variant).
-    pub generation: u32,
-    /// Review state.
-    pub status: QueueStatus,
-    /// Why it was rejected.
-    pub rejection_reason: Option<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
+}
+
+/// A pending item's edit: `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct QueueItemEdit {
+    /// New caption.
+    pub caption: Option<Caption>,
+    /// New hashtags.
+    pub hashtags: Option<Hashtags>,
+    /// New platforms (at least one).
+    pub platforms: Option<Vec<Platform>>,
+    /// New product data.
+    pub product_data: Option<ProductData>,
 }
 
 impl QueueItem {
+    /// A new pending item.
+    ///
+    /// # Errors
+    /// No platform is named.
+    pub fn create(new: NewQueueItem, now: DateTime<Utc>) -> Result<Self, ValidationError> {
+        require_platforms(&new.platforms)?;
+        Ok(Self {
+            id: new.id,
+            user_id: new.user_id,
+            product_data: new.product_data,
+            ai_generated_content: new.caption,
+            hashtags: new.hashtags,
+            platforms: new.platforms,
+            tone: new.tone,
+            generation: 0,
+            status: QueueStatus::Pending,
+            rejection_reason: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Edits a pending item.
+    ///
+    /// # Errors
+    /// The item is not pending, or the edit names no platform.
+    pub fn edit(&mut self, edit: QueueItemEdit, now: DateTime<Utc>) -> crate::Result<()> {
+        self.ensure_editable()?;
+        if let Some(platforms) = &edit.platforms {
+            require_platforms(platforms)?;
+        }
+        if let Some(caption) = edit.caption {
+            self.ai_generated_content = Some(caption);
+        }
+        if let Some(hashtags) = edit.hashtags {
+            self.hashtags = hashtags;
+        }
+        if let Some(platforms) = edit.platforms {
+            self.platforms = platforms;
+        }
+        if let Some(product_data) = edit.product_data {
+            self.product_data = product_data;
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
     /// Checks the item may be edited (pending only).
     ///
     /// # Errors
@@ -200,6 +263,13 @@ impl QueueItem {
     /// The item is not approved.
     pub fn mark_posted(&mut self, now: DateTime<Utc>) -> Result<(), InvalidTransition> {
         self.move_to(QueueStatus::Approved, QueueStatus::Posted, now)
+    }
+
+    /// An approved item follows the posts made from it: once every one of them (`posts`, their
+    /// statuses) is posted, the item is posted. Returns whether it moved.
+    pub fn follow_posts(&mut self, posts: &[PostStatus], now: DateTime<Utc>) -> bool {
+        let all_posted = !posts.is_empty() && posts.iter().all(|s| *s == PostStatus::Posted);
+        all_posted && self.mark_posted(now).is_ok()
     }
 
     fn move_to(

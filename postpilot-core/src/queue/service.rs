@@ -5,17 +5,43 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::ValidationError;
+use crate::account::publishable_account;
 use crate::caption::{CaptionError, CaptionRequest, GeneratedCaption, ProductData, Tone};
-use crate::engine::Deps;
+use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, QueueItemId, UserId};
 use crate::page::{Page, PageRequest};
+use crate::plan::{post_quota, posts_quota_error};
 use crate::platform::Platform;
-use crate::post::service::{PostService, quota_error};
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
-use crate::queue::{QueueItem, QueueStatus};
+use crate::queue::model::require_platforms;
+use crate::queue::{NewQueueItem, QueueItem, QueueItemEdit, QueueStatus};
 use crate::store::StoreError;
 use crate::text;
+
+/// Settles queue item `item` after a post made from it was published: the item is posted once
+/// all its posts are ([`QueueItem::follow_posts`]), written by compare-and-set from `approved`
+/// (two workers settling it at once write it once).
+pub(crate) async fn follow_posts(deps: &Deps, user: UserId, item: QueueItemId) -> Result<()> {
+    let Some(mut stored) = deps.store.queue_item(user, item).await? else {
+        return Ok(());
+    };
+    if stored.status != QueueStatus::Approved {
+        return Ok(());
+    }
+    let posts = deps.store.post_statuses_of_item(user, item).await?;
+    if stored.follow_posts(&posts, deps.now()) {
+        match deps
+            .store
+            .update_queue_item(&stored, &[QueueStatus::Approved])
+            .await
+        {
+            Ok(()) | Err(StoreError::Stale | StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
 
 /// A new queue item.
 #[derive(Clone, Debug)]
@@ -125,45 +151,28 @@ impl QueueService {
         Ok(item)
     }
 
-    fn new_item(
-        &self,
-        user: UserId,
-        product_data: ProductData,
-        platforms: Vec<Platform>,
-    ) -> QueueItem {
-        let now = self.deps.now();
-        QueueItem {
-            id: self.deps.new_id(),
-            user_id: user,
-            product_data,
-            ai_generated_content: None,
-            hashtags: Hashtags::default(),
-            platforms,
-            tone: None,
-            generation: 0,
-            status: QueueStatus::Pending,
-            rejection_reason: None,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
     /// Adds a pending item, with a hand-written caption or none yet.
     ///
     /// # Errors
     /// [`Error::Validation`] for an empty platform list or a bad caption.
     pub async fn create(&self, user: UserId, request: CreateQueueItem) -> Result<QueueItem> {
-        if request.platforms.is_empty() {
-            return Err(
-                ValidationError::new("platforms", "must name at least one platform").into(),
-            );
-        }
-        let mut item = self.new_item(user, request.product_data, request.platforms);
-        item.ai_generated_content = request
+        require_platforms(&request.platforms)?;
+        let caption = request
             .content
             .map(|c| Caption::parse(c).map_err(|e| e.for_field("ai_generated_content")))
             .transpose()?;
-        item.hashtags = Hashtags::parse(&request.hashtags)?;
+        let item = QueueItem::create(
+            NewQueueItem {
+                id: self.deps.new_id(),
+                user_id: user,
+                product_data: request.product_data,
+                platforms: request.platforms,
+                caption,
+                hashtags: Hashtags::parse(&request.hashtags)?,
+                tone: None,
+            },
+            self.deps.now(),
+        )?;
         self.insert(item).await
     }
 
@@ -179,18 +188,22 @@ impl QueueService {
         platforms: Vec<Platform>,
         tone: Tone,
     ) -> Result<QueueItem> {
-        if platforms.is_empty() {
-            return Err(
-                ValidationError::new("platforms", "must name at least one platform").into(),
-            );
-        }
+        require_platforms(&platforms)?;
         let generated = self
             .generate_caption(&product_data, &platforms, tone, 0)
             .await?;
-        let mut item = self.new_item(user, product_data, platforms);
-        item.ai_generated_content = Some(generated.caption);
-        item.hashtags = generated.hashtags;
-        item.tone = Some(tone);
+        let item = QueueItem::create(
+            NewQueueItem {
+                id: self.deps.new_id(),
+                user_id: user,
+                product_data,
+                platforms,
+                caption: Some(generated.caption),
+                hashtags: generated.hashtags,
+                tone: Some(tone),
+            },
+            self.deps.now(),
+        )?;
         self.insert(item).await
     }
 
@@ -243,26 +256,19 @@ impl QueueService {
             .map(|c| Caption::parse(c).map_err(|e| e.for_field("ai_generated_content")))
             .transpose()?;
         let hashtags = patch.hashtags.as_deref().map(Hashtags::parse).transpose()?;
-        if patch.platforms.as_ref().is_some_and(Vec::is_empty) {
-            return Err(
-                ValidationError::new("platforms", "must name at least one platform").into(),
-            );
+        if let Some(platforms) = &patch.platforms {
+            require_platforms(platforms)?;
         }
         let mut item = self.get(user, id).await?;
-        item.ensure_editable()?;
-        if let Some(content) = content {
-            item.ai_generated_content = Some(content);
-        }
-        if let Some(hashtags) = hashtags {
-            item.hashtags = hashtags;
-        }
-        if let Some(platforms) = patch.platforms {
-            item.platforms = platforms;
-        }
-        if let Some(product_data) = patch.product_data {
-            item.product_data = product_data;
-        }
-        item.updated_at = self.deps.now();
+        item.edit(
+            QueueItemEdit {
+                caption: content,
+                hashtags,
+                platforms: patch.platforms,
+                product_data: patch.product_data,
+            },
+            self.deps.now(),
+        )?;
         self.save(&item, QueueStatus::Pending).await?;
         Ok(item)
     }
@@ -326,10 +332,8 @@ impl QueueService {
         let media_urls = parse_media_urls(item.product_data.image_urls().iter().cloned())
             .map_err(|e| e.for_field("product_data.image_urls"))?;
         let mut posts = Vec::with_capacity(account_ids.len());
-        let accounts = PostService::new(self.deps.clone());
         for account_id in account_ids {
-            let account = accounts
-                .ensure_publishable(user, account_id)
+            let account = publishable_account(&self.deps, user, account_id)
                 .await
                 .map_err(|e| match e {
                     Error::Validation(v) => Error::Validation(v.for_field("account_ids")),
@@ -360,7 +364,7 @@ impl QueueService {
                 now,
             )?);
         }
-        let quota = PostService::quota(&self.deps, user, now).await?;
+        let quota = post_quota(&self.deps, user, now).await?;
         match self
             .deps
             .store
@@ -368,7 +372,7 @@ impl QueueService {
             .await
         {
             Ok(()) => Ok(Approval { item, posts }),
-            Err(StoreError::LimitReached) => Err(quota_error(quota.limit)),
+            Err(StoreError::LimitReached) => Err(posts_quota_error(quota.limit)),
             Err(StoreError::Stale) => Err(stale_item()),
             Err(StoreError::NotFound) => Err(Error::NotFound("queue item")),
             Err(e) => Err(e.into()),

@@ -35,10 +35,9 @@ pub enum StoreError {
     /// No such row for this owner.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule refused the write; names the rule (a stable constraint name such as
-    /// `users_email_key`).
+    /// A uniqueness rule refused the write; says which.
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(Conflict),
     /// A guarded insert found the quota full.
     #[error("limit reached")]
     LimitReached,
@@ -49,6 +48,33 @@ pub enum StoreError {
     /// The backend failed (connection, timeout, …). The cause is for logs only.
     #[error("storage unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The uniqueness rule a write broke. Adapters map their own constraint names to these; the
+/// names never leave the adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// The record's id is taken (a retried insert, or a generated id colliding).
+    #[error("a record with this id already exists")]
+    DuplicateId,
+    /// Another user has the e-mail.
+    #[error("email is already registered")]
+    Email,
+    /// Another user is linked to the platform user.
+    #[error("the platform user is linked to another account")]
+    ExternalPlatformId,
+    /// Another user holds the provider's subscription.
+    #[error("the subscription belongs to another user")]
+    ProviderSubscription,
+    /// Another key has the hash.
+    #[error("the key already exists")]
+    ApiKeyHash,
+    /// Another refresh token has the hash.
+    #[error("the token already exists")]
+    RefreshTokenHash,
+    /// A rule this version does not name.
+    #[error("the record conflicts with a stored one")]
+    Other,
 }
 
 /// Result of store calls.
@@ -67,7 +93,7 @@ pub struct PostListFilter {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts a user. [`StoreError::Conflict`]`("users_email_key")` when the e-mail is taken,
+    /// Inserts a user. [`StoreError::Conflict`]`(`[`Conflict::Email`]`)` when the e-mail is taken,
     /// `("users_external_platform_id_key")` when the platform id is.
     async fn insert_user(&self, user: &User) -> StoreResult<()>;
     /// A user by id.
@@ -172,15 +198,10 @@ pub trait AccountStore: Send + Sync {
         owner: UserId,
         keep: u32,
     ) -> StoreResult<Vec<AccountId>>;
-    /// Marks an account as needing reconnection (the platform refused its token) and fails its
-    /// scheduled posts with `reason`. Returns how many posts failed.
-    async fn mark_needs_reconnect(
-        &self,
-        owner: UserId,
-        id: AccountId,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64>;
+    /// Records that an account needs reconnection (the platform refused its token).
+    /// [`StoreError::NotFound`] unless it is the owner's. What follows for its posts is core's
+    /// decision, written through [`PostStore::update_post`].
+    async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()>;
 }
 
 /// Posts, including the scheduler's claim queue.
@@ -206,6 +227,19 @@ pub trait PostStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<Post>>;
+    /// The owner's posts on `account` in `status`, oldest first.
+    async fn posts_of_account(
+        &self,
+        owner: UserId,
+        account: AccountId,
+        status: PostStatus,
+    ) -> StoreResult<Vec<Post>>;
+    /// The statuses of the owner's posts made from queue item `item`.
+    async fn post_statuses_of_item(
+        &self,
+        owner: UserId,
+        item: QueueItemId,
+    ) -> StoreResult<Vec<PostStatus>>;
     /// Replaces the post's row if its stored status is one of `expected` and its lease token
     /// (the claim counter) is still the one in `post` — compare-and-set, so a post that a worker
     /// claimed in between (even if it is back to `scheduled` since) is never overwritten with
@@ -240,9 +274,10 @@ pub trait PostStore: Send + Sync {
     /// Scheduler: writes the outcomes of claims, in one transaction — each only if its post is
     /// still `publishing` under the lease token the post carries (the claim's: fencing). Returns,
     /// in order, whether each was written (`false`: the claim was lost, nothing changed). A post
-    /// now posted whose queue item has all its posts posted makes the item `posted`, in the same
-    /// transaction. A post given more than once is written by its first occurrence only (which
-    /// ends its `publishing`, so the fence refuses the others).
+    /// given more than once is written by its first occurrence only (which ends its
+    /// `publishing`, so the fence refuses the others). What follows for a queue item whose posts
+    /// are now all posted is core's decision, written through
+    /// [`QueueStore::update_queue_item`].
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>>;
 
     /// Scheduler: [`commit_claims`](Self::commit_claims) for one post.
@@ -372,7 +407,7 @@ pub trait SubscriptionStore: Send + Sync {
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
     /// Inserts a key if its owner holds fewer than `max_active` active keys, atomically
-    /// ([`StoreError::LimitReached`] otherwise). [`StoreError::Conflict`]`("api_keys_key_hash_key")`
+    /// ([`StoreError::LimitReached`] otherwise). [`StoreError::Conflict`]`(`[`Conflict::ApiKeyHash`]`)`
     /// on a hash collision.
     async fn insert_api_key(&self, key: &ApiKey, max_active: u32) -> StoreResult<()>;
     /// The owner's keys (active and revoked), newest first.
@@ -497,4 +532,21 @@ pub trait Store:
 {
     /// Whether the backend answers.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+impl From<StoreError> for crate::Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => crate::Error::NotFound("record"),
+            StoreError::Conflict(rule) => crate::Error::Conflict(rule.to_string().into()),
+            StoreError::LimitReached => crate::Error::Conflict("limit reached".into()),
+            StoreError::Stale => crate::Error::Conflict(
+                "the record was changed concurrently; reload and retry".into(),
+            ),
+            StoreError::Unavailable(source) => crate::Error::Unavailable {
+                what: "store",
+                source,
+            },
+        }
+    }
 }

@@ -5,7 +5,10 @@ mod model;
 mod service;
 mod throttle;
 
-pub use model::{Email, MAX_EMAIL_CHARS, RefreshToken, RefreshUse, Successor, User};
+pub use model::{
+    Email, MAX_EMAIL_CHARS, RefreshToken, RefreshTokenRecord, RefreshUse, Successor, User,
+    UserRecord,
+};
 pub use service::{AuthService, IssuedRefreshToken, Profile, ProfilePatch, Provision};
 pub use throttle::LoginThrottlePolicy;
 pub(crate) use throttle::{AccountKey, LoginThrottle};

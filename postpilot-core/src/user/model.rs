@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ValidationError;
+use crate::aggregate::aggregate;
 use crate::id::{RefreshTokenId, TokenFamilyId, UserId};
 use crate::text::{self, CharClass, WHITE_SPACE};
 
@@ -116,28 +117,31 @@ impl From<Email> for String {
     }
 }
 
-/// A PostPilot user (a merchant).
-#[derive(Clone, PartialEq, Eq)]
-pub struct User {
-    /// Id.
-    pub id: UserId,
-    /// Login and contact address.
-    pub email: Email,
-    /// PHC string (argon2id), or a legacy bcrypt hash until the next login rehashes it.
-    pub password_hash: String,
-    /// The billing provider's customer id.
-    pub stripe_customer_id: Option<String>,
-    /// The dropshipping platform's user id, for provisioned users.
-    pub external_platform_id: Option<Uuid>,
-    /// The dropshipping platform's store id.
-    pub external_store_id: Option<Uuid>,
-    /// The session epoch: access tokens carry the epoch they were issued in and stop working
-    /// when it moves on (logout everywhere, a new password or e-mail).
-    pub session_epoch: i64,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
+aggregate! {
+    /// A PostPilot user (a merchant).
+    /// Its fields are read through methods and changed only by its transitions; [UserRecord]
+    /// loads one from storage.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct User / UserRecord {
+        /// Id.
+        id: copy UserId,
+        /// Login and contact address.
+        email: by_ref Email,
+        /// PHC string (argon2id), or a legacy bcrypt hash until the next login rehashes it.
+        password_hash: string,
+        /// The billing provider's customer id.
+        stripe_customer_id: option_string,
+        /// The dropshipping platform's user id, for provisioned users.
+        external_platform_id: copy Option<Uuid>,
+        /// The dropshipping platform's store id.
+        external_store_id: copy Option<Uuid>,
+        /// The session epoch: access tokens carry the epoch they were issued in and stop working when it moves on (logout everywhere, a new password or e-mail).
+        session_epoch: copy i64,
+        /// Creation time.
+        created_at: copy DateTime<Utc>,
+        /// Last change.
+        updated_at: copy DateTime<Utc>,
+    }
 }
 
 impl fmt::Debug for User {
@@ -152,26 +156,30 @@ impl fmt::Debug for User {
     }
 }
 
-/// A stored refresh token: only its SHA-256 is kept. Tokens rotate on every use; all tokens
-/// descending from one login share a family, revoked whole when a used token is presented again.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefreshToken {
-    /// Id.
-    pub id: RefreshTokenId,
-    /// Owner.
-    pub user_id: UserId,
-    /// The login session it belongs to.
-    pub family_id: TokenFamilyId,
-    /// Hex SHA-256 of the raw token.
-    pub token_hash: String,
-    /// Issue time.
-    pub created_at: DateTime<Utc>,
-    /// Expiry.
-    pub expires_at: DateTime<Utc>,
-    /// When it was exchanged for a new one.
-    pub used_at: Option<DateTime<Utc>>,
-    /// When its family was revoked.
-    pub revoked_at: Option<DateTime<Utc>>,
+aggregate! {
+    /// A stored refresh token: only its SHA-256 is kept. Tokens rotate on every use; all tokens
+    /// descending from one login share a family, revoked whole when a used token is presented again.
+    /// Its fields are read through methods and changed only by its transitions; [RefreshTokenRecord]
+    /// loads one from storage.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct RefreshToken / RefreshTokenRecord {
+        /// Id.
+        id: copy RefreshTokenId,
+        /// Owner.
+        user_id: copy UserId,
+        /// The login session it belongs to.
+        family_id: copy TokenFamilyId,
+        /// Hex SHA-256 of the raw token.
+        token_hash: string,
+        /// Issue time.
+        created_at: copy DateTime<Utc>,
+        /// Expiry.
+        expires_at: copy DateTime<Utc>,
+        /// When it was exchanged for a new one.
+        used_at: copy Option<DateTime<Utc>>,
+        /// When its family was revoked.
+        revoked_at: copy Option<DateTime<Utc>>,
+    }
 }
 
 /// The token that replaces a presented refresh token in its family, if the presented one is

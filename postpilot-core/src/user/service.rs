@@ -8,11 +8,12 @@ use uuid::Uuid;
 
 use crate::api_key::hex_sha256;
 use crate::billing::{BillingService, SubscriptionStatus};
+use crate::context::Deps;
 use crate::crypto::{HashSlot, Password, Verification};
-use crate::engine::Deps;
 use crate::error::{Error, Result};
 use crate::id::UserId;
 use crate::plan::PlanTier;
+use crate::plan::plan_of;
 use crate::store::{PlatformLink, StoreError, UserChange};
 use crate::user::{AccountKey, Email, RefreshToken, RefreshUse, Successor, User};
 
@@ -211,7 +212,7 @@ impl AuthService {
             .user(user_id)
             .await?
             .ok_or(Error::NotFound("user"))?;
-        let plan = self.deps.plan_of(user_id).await?;
+        let plan = plan_of(&self.deps, user_id).await?;
         Ok(Profile { user, plan })
     }
 

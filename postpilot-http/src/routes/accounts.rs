@@ -38,14 +38,14 @@ pub(crate) struct AccountDto {
 impl From<SocialAccount> for AccountDto {
     fn from(a: SocialAccount) -> Self {
         Self {
-            id: a.id.as_uuid(),
-            platform: a.platform.to_string(),
-            account_name: a.account_name.to_string(),
-            account_id_external: a.account_id_external.to_string(),
-            is_connected: a.is_connected,
-            needs_reconnect: a.needs_reconnect,
-            connected_at: a.connected_at,
-            created_at: a.created_at,
+            id: a.id().as_uuid(),
+            platform: a.platform().to_string(),
+            account_name: a.account_name().to_string(),
+            account_id_external: a.account_id_external().to_string(),
+            is_connected: a.is_connected(),
+            needs_reconnect: a.needs_reconnect(),
+            connected_at: a.connected_at(),
+            created_at: a.created_at(),
         }
     }
 }
@@ -107,9 +107,9 @@ async fn list(
     let page = state
         .engine()
         .accounts()
-        .list(caller.user_id, paging.request()?)
+        .list(caller.user_id, paging.page_request()?)
         .await?;
-    Ok(Json(Paged::from_page(page, AccountDto::from)))
+    Ok(Json(page.into()))
 }
 
 /// One of the caller's accounts.
@@ -119,13 +119,9 @@ async fn list(
 async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<AccountDto>> {
-    let account = state
-        .engine()
-        .accounts()
-        .get(caller.user_id, AccountId::from(id))
-        .await?;
+    let account = state.engine().accounts().get(caller.user_id, id).await?;
     Ok(Json(account.into()))
 }
 
@@ -136,12 +132,12 @@ async fn get(
 async fn disconnect(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<AccountDto>> {
     let account = state
         .engine()
         .accounts()
-        .disconnect(caller.user_id, AccountId::from(id))
+        .disconnect(caller.user_id, id)
         .await?;
     Ok(Json(account.into()))
 }

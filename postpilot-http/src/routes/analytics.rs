@@ -81,14 +81,8 @@ impl From<PostMetrics> for MetricsDto {
 #[utoipa::path(get, path = "/analytics/overview", tag = "analytics", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = OverviewDto), (status = 401, body = Problem)))]
 async fn overview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<OverviewDto>> {
-    Ok(Json(
-        state
-            .engine()
-            .analytics()
-            .overview(caller.user_id)
-            .await?
-            .into(),
-    ))
+    let overview = state.engine().analytics().overview(caller.user_id).await?;
+    Ok(Json(overview.into()))
 }
 
 /// Metrics of the caller's posts, most recently published first.
@@ -103,9 +97,9 @@ async fn posts(
     let page = state
         .engine()
         .analytics()
-        .posts(caller.user_id, paging.request()?)
+        .posts(caller.user_id, paging.page_request()?)
         .await?;
-    Ok(Json(Paged::from_page(page, MetricsDto::from)))
+    Ok(Json(page.into()))
 }
 
 /// One post's metrics (zeros until fetched).
@@ -115,16 +109,10 @@ async fn posts(
 async fn post(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<PostId>,
 ) -> ApiResult<Json<MetricsDto>> {
-    Ok(Json(
-        state
-            .engine()
-            .analytics()
-            .post(caller.user_id, PostId::from(id))
-            .await?
-            .into(),
-    ))
+    let metrics = state.engine().analytics().post(caller.user_id, id).await?;
+    Ok(Json(metrics.into()))
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

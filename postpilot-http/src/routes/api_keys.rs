@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use postpilot_core::api_key::ApiKey;
+use postpilot_core::api_key::{ApiKey, CreatedApiKey};
 use postpilot_core::id::ApiKeyId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,13 +35,13 @@ pub(crate) struct ApiKeyDto {
 impl From<ApiKey> for ApiKeyDto {
     fn from(k: ApiKey) -> Self {
         Self {
-            id: k.id.as_uuid(),
-            name: k.name.as_ref().to_owned(),
-            prefix: k.prefix,
-            scopes: k.scopes.iter().map(ToString::to_string).collect(),
-            is_active: k.is_active,
-            last_used_at: k.last_used_at,
-            created_at: k.created_at,
+            id: k.id().as_uuid(),
+            name: k.name().as_ref().to_owned(),
+            prefix: k.prefix().to_owned(),
+            scopes: k.scopes().iter().map(ToString::to_string).collect(),
+            is_active: k.is_active(),
+            last_used_at: k.last_used_at(),
+            created_at: k.created_at(),
         }
     }
 }
@@ -70,6 +70,20 @@ pub(crate) struct CreatedKeyDto {
     created_at: DateTime<Utc>,
 }
 
+impl From<CreatedApiKey> for CreatedKeyDto {
+    fn from(created: CreatedApiKey) -> Self {
+        let key = ApiKeyDto::from(created.key);
+        Self {
+            id: key.id,
+            name: key.name,
+            prefix: key.prefix,
+            key: created.secret.expose().to_owned(),
+            scopes: key.scopes,
+            created_at: key.created_at,
+        }
+    }
+}
+
 /// Creates a key (pro and enterprise plans).
 #[utoipa::path(post, path = "/api-keys", tag = "api keys", security(("bearer" = [])), request_body = CreateApiKeyBody,
     responses((status = 201, body = CreatedKeyDto), (status = 401, body = Problem), (status = 402, body = Problem),
@@ -84,17 +98,7 @@ async fn create(
         .api_keys()
         .create(user, &body.name, &body.scopes)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedKeyDto {
-            id: created.key.id.as_uuid(),
-            name: created.key.name.as_ref().to_owned(),
-            prefix: created.key.prefix.clone(),
-            key: created.secret.expose().to_owned(),
-            scopes: created.key.scopes.iter().map(ToString::to_string).collect(),
-            created_at: created.key.created_at,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// The caller's keys, newest first.
@@ -108,9 +112,9 @@ async fn list(
     let page = state
         .engine()
         .api_keys()
-        .list(user, paging.request()?)
+        .list(user, paging.page_request()?)
         .await?;
-    Ok(Json(Paged::from_page(page, ApiKeyDto::from)))
+    Ok(Json(page.into()))
 }
 
 /// Revokes a key.
@@ -120,13 +124,9 @@ async fn list(
 async fn revoke(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<ApiKeyId>,
 ) -> ApiResult<StatusCode> {
-    state
-        .engine()
-        .api_keys()
-        .revoke(user, ApiKeyId::from(id))
-        .await?;
+    state.engine().api_keys().revoke(user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

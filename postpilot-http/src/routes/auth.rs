@@ -2,9 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use postpilot_core::user::{ProfilePatch, Provision, User};
+use postpilot_core::id::UserId;
+use postpilot_core::user::{Profile, ProfilePatch, Provision, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,9 +14,9 @@ use uuid::Uuid;
 
 use crate::auth::{AuthAttempt, SessionUser};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiJsonOrEmpty, RawBody, json_from_slice};
+use crate::extract::{ApiJson, ApiJsonOrEmpty};
 use crate::routes::not_null;
-use crate::routes::webhooks::verify_platform_signature;
+use crate::routes::webhooks::PlatformSigned;
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -109,26 +110,55 @@ pub(crate) struct LinkPlatformRequest {
     link_token: String,
 }
 
-fn me(user: User, plan: postpilot_core::plan::PlanTier) -> Me {
-    Me {
-        id: user.id.as_uuid(),
-        email: user.email.to_string(),
-        plan: plan.to_string(),
-        external_platform_id: user.external_platform_id,
-        external_store_id: user.external_store_id,
-        created_at: user.created_at,
+impl From<Profile> for Me {
+    fn from(Profile { user, plan }: Profile) -> Self {
+        Self {
+            id: user.id().as_uuid(),
+            email: user.email().to_string(),
+            plan: plan.to_string(),
+            external_platform_id: user.external_platform_id(),
+            external_store_id: user.external_store_id(),
+            created_at: user.created_at(),
+        }
     }
 }
 
+impl From<ProvisionRequest> for Provision {
+    fn from(request: ProvisionRequest) -> Self {
+        Self {
+            email: request.email,
+            external_platform_id: request.external_platform_id,
+            external_store_id: request.external_store_id,
+            plan: request.plan,
+        }
+    }
+}
+
+impl TokenPair {
+    /// An access token (and its lifetime in seconds) paired with a refresh token.
+    fn new((access_token, expires_in): (String, i64), refresh_token: String) -> Self {
+        Self {
+            access_token,
+            refresh_token,
+            token_type: "bearer",
+            expires_in,
+        }
+    }
+}
+
+/// A new session for `user`: an access token, then a refresh token.
 async fn token_pair(state: &AppState, user: &User) -> ApiResult<TokenPair> {
-    let (access_token, expires_in) = state.0.jwt.issue(user.id, user.session_epoch)?;
+    let access = state
+        .0
+        .jwt
+        .issue(user.id(), user.session_epoch(), state.now())?;
     let refresh = state.engine().auth().issue_refresh_token(user).await?;
-    Ok(TokenPair {
-        access_token,
-        refresh_token: refresh.raw,
-        token_type: "bearer",
-        expires_in,
-    })
+    Ok(TokenPair::new(access, refresh.raw))
+}
+
+/// `user`'s profile, as every route that ends on one answers it.
+async fn profile_of(state: &AppState, user: UserId) -> ApiResult<Json<Me>> {
+    Ok(Json(state.engine().auth().me(user).await?.into()))
 }
 
 /// Creates an account and returns a token pair.
@@ -173,13 +203,11 @@ async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     let next = state.engine().auth().refresh(&body.refresh_token).await?;
-    let (access_token, expires_in) = state.0.jwt.issue(next.token.user_id, next.session_epoch)?;
-    Ok(Json(TokenPair {
-        access_token,
-        refresh_token: next.raw,
-        token_type: "bearer",
-        expires_in,
-    }))
+    let access = state
+        .0
+        .jwt
+        .issue(next.token.user_id(), next.session_epoch, state.now())?;
+    Ok(Json(TokenPair::new(access, next.raw)))
 }
 
 /// The caller's profile.
@@ -189,8 +217,7 @@ async fn get_me(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
 ) -> ApiResult<Json<Me>> {
-    let profile = state.engine().auth().me(user).await?;
-    Ok(Json(me(profile.user, profile.plan)))
+    profile_of(&state, user).await
 }
 
 /// Changes the caller's e-mail and/or password (the current password is required; every
@@ -216,8 +243,8 @@ async fn patch_me(
         )
         .await?;
     // The change ended every session: this process refuses the old tokens at once.
-    state.0.epochs.put(user, profile.user.session_epoch);
-    Ok(Json(me(profile.user, profile.plan)))
+    state.0.epochs.put(user, profile.user.session_epoch());
+    Ok(Json(profile.into()))
 }
 
 /// Ends the session of a refresh token, or with `everywhere` every session and every access
@@ -265,7 +292,7 @@ async fn link_platform(
     let claims = state
         .0
         .jwt
-        .verify_link(&body.link_token)
+        .verify_link(&body.link_token, state.now())
         .filter(|claims| claims.sub == user.as_uuid())
         .ok_or_else(|| {
             ApiError::forbidden("the link token is not a current one issued for this account")
@@ -283,8 +310,7 @@ async fn link_platform(
             },
         )
         .await?;
-    let profile = state.engine().auth().me(linked.id).await?;
-    Ok(Json(me(profile.user, profile.plan)))
+    profile_of(&state, linked.id()).await
 }
 
 /// Creates a user for the dropshipping platform, keyed by `external_platform_id` (signed like
@@ -299,27 +325,18 @@ async fn link_platform(
               (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn provision(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    PlatformSigned(request): PlatformSigned<ProvisionRequest>,
 ) -> ApiResult<Json<Me>> {
-    verify_platform_signature(&state, &headers, &body)?;
-    let request: ProvisionRequest = json_from_slice(&body)?;
-    let request = Provision {
-        email: request.email,
-        external_platform_id: request.external_platform_id,
-        external_store_id: request.external_store_id,
-        plan: request.plan,
-    };
+    let request = Provision::from(request);
     let user = match state.engine().auth().provision(request.clone()).await {
         Ok(user) => user,
         Err(e @ postpilot_core::Error::PlatformLinkRequired(holder)) => {
-            let token = state.0.jwt.issue_link(holder, &request)?;
+            let token = state.0.jwt.issue_link(holder, &request, state.now())?;
             return Err(ApiError::from(e).with_link_token(token));
         }
         Err(e) => return Err(e.into()),
     };
-    let profile = state.engine().auth().me(user.id).await?;
-    Ok(Json(me(profile.user, profile.plan)))
+    profile_of(&state, user.id()).await
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -11,29 +11,53 @@ pub(crate) mod queue;
 pub(crate) mod usage;
 pub(crate) mod webhooks;
 
-use postpilot_core::page::{Page, PageRequest};
+use std::str::FromStr;
+
+use postpilot_core::page::Page;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::ApiResult;
 
-/// `?page=1&per_page=20` (at most 100).
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct Paging {
-    /// 1-based page (default 1).
-    #[param(minimum = 1, maximum = 1_000_000)]
-    pub(crate) page: Option<u32>,
-    /// Items per page (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub(crate) per_page: Option<u32>,
-}
+/// Declares a list's query string: the list's own filters, then `page` and `per_page`, in one
+/// struct with a `page_request()`. One struct per list rather than a flattened `Paging`: serde
+/// cannot combine `flatten` with `deny_unknown_fields`, and a flattened query string reads its
+/// numbers as strings.
+macro_rules! list_query {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        $vis struct $name {
+            $($(#[$field_meta])* $field: $ty,)*
+            /// 1-based page (default 1).
+            #[param(minimum = 1, maximum = 1_000_000)]
+            page: Option<u32>,
+            /// Items per page (default 20).
+            #[param(minimum = 1, maximum = 100)]
+            per_page: Option<u32>,
+        }
 
-impl Paging {
-    pub(crate) fn request(&self) -> ApiResult<PageRequest> {
-        Ok(PageRequest::new(self.page, self.per_page).map_err(postpilot_core::Error::from)?)
-    }
+        impl $name {
+            /// The page asked for (422 outside the bounds).
+            fn page_request(&self) -> $crate::error::ApiResult<postpilot_core::page::PageRequest> {
+                Ok(postpilot_core::page::PageRequest::new(self.page, self.per_page)
+                    .map_err(postpilot_core::Error::from)?)
+            }
+        }
+    };
+}
+pub(crate) use list_query;
+
+list_query! {
+    /// `?page=1&per_page=20` (at most 100).
+    pub(crate) struct Paging {}
 }
 
 /// A page of a list: `{items, total, page, per_page}`.
@@ -49,9 +73,9 @@ pub(crate) struct Paged<T> {
     pub(crate) per_page: u32,
 }
 
-impl<T> Paged<T> {
-    pub(crate) fn from_page<U>(page: Page<U>, f: impl FnMut(U) -> T) -> Self {
-        let page = page.map(f);
+impl<T, U: Into<T>> From<Page<U>> for Paged<T> {
+    fn from(page: Page<U>) -> Self {
+        let page = page.map(U::into);
         Self {
             items: page.items,
             total: page.total,
@@ -59,6 +83,19 @@ impl<T> Paged<T> {
             per_page: page.per_page,
         }
     }
+}
+
+/// An optional name from a query or a body (a status, a platform, a tone) as its domain type;
+/// an unknown one is the domain's own validation error.
+pub(crate) fn parse_name<T>(name: Option<&str>) -> ApiResult<Option<T>>
+where
+    T: FromStr,
+    postpilot_core::Error: From<T::Err>,
+{
+    Ok(name
+        .map(str::parse)
+        .transpose()
+        .map_err(postpilot_core::Error::from)?)
 }
 
 /// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value.

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{Paged, Paging, not_null, nullable};
+use crate::routes::{Paged, list_query, not_null, nullable, parse_name};
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -117,21 +117,14 @@ pub(crate) struct SchedulePostBody {
     scheduled_for: DateTime<Utc>,
 }
 
-/// Filters and paging of the post list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
-    #[param(value_type = Option<PostStatusName>)]
-    status: Option<String>,
-    #[param(value_type = Option<PlatformName>)]
-    platform: Option<String>,
-    /// 1-based page (default 1).
-    #[param(minimum = 1, maximum = 1_000_000)]
-    page: Option<u32>,
-    /// Items per page (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    per_page: Option<u32>,
+list_query! {
+    /// Filters and paging of the post list.
+    pub(crate) struct ListQuery {
+        #[param(value_type = Option<PostStatusName>)]
+        status: Option<String>,
+        #[param(value_type = Option<PlatformName>)]
+        platform: Option<String>,
+    }
 }
 
 /// A calendar range: local dates in `tz` (IANA name, default UTC), both inclusive.
@@ -182,29 +175,15 @@ async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<PostDto>>> {
     let filter = PostFilter {
-        status: query
-            .status
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(postpilot_core::Error::from)?,
-        platform: query
-            .platform
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(postpilot_core::Error::from)?,
-    };
-    let paging = Paging {
-        page: query.page,
-        per_page: query.per_page,
+        status: parse_name(query.status.as_deref())?,
+        platform: parse_name(query.platform.as_deref())?,
     };
     let page = state
         .engine()
         .posts()
-        .list(caller.user_id, filter, paging.request()?)
+        .list(caller.user_id, filter, query.page_request()?)
         .await?;
-    Ok(Json(Paged::from_page(page, PostDto::from)))
+    Ok(Json(page.into()))
 }
 
 /// The caller's posts with a time in a date range, grouped by local date (`YYYY-MM-DD`).
@@ -247,16 +226,10 @@ async fn calendar(
 async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<PostId>,
 ) -> ApiResult<Json<PostDto>> {
-    Ok(Json(
-        state
-            .engine()
-            .posts()
-            .get(caller.user_id, PostId::from(id))
-            .await?
-            .into(),
-    ))
+    let post = state.engine().posts().get(caller.user_id, id).await?;
+    Ok(Json(post.into()))
 }
 
 /// Edits a draft or scheduled post.
@@ -267,22 +240,19 @@ async fn get(
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(body): ApiJson<PatchPostBody>,
 ) -> ApiResult<Json<PostDto>> {
+    let patch = PostPatch {
+        content: body.content,
+        media_urls: body.media_urls,
+        hashtags: body.hashtags,
+        scheduled_for: body.scheduled_for,
+    };
     let post = state
         .engine()
         .posts()
-        .update(
-            caller.user_id,
-            PostId::from(id),
-            PostPatch {
-                content: body.content,
-                media_urls: body.media_urls,
-                hashtags: body.hashtags,
-                scheduled_for: body.scheduled_for,
-            },
-        )
+        .update(caller.user_id, id, patch)
         .await?;
     Ok(Json(post.into()))
 }
@@ -294,13 +264,9 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<PostId>,
 ) -> ApiResult<StatusCode> {
-    state
-        .engine()
-        .posts()
-        .delete(caller.user_id, PostId::from(id))
-        .await?;
+    state.engine().posts().delete(caller.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -312,13 +278,13 @@ async fn delete(
 async fn schedule(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<PostId>,
     ApiJson(body): ApiJson<SchedulePostBody>,
 ) -> ApiResult<Json<PostDto>> {
     let post = state
         .engine()
         .posts()
-        .schedule(caller.user_id, PostId::from(id), body.scheduled_for)
+        .schedule(caller.user_id, id, body.scheduled_for)
         .await?;
     Ok(Json(post.into()))
 }

@@ -10,7 +10,7 @@ use postpilot_core::queue::{
     ApproveItem, CreateQueueItem, QueueItem, QueueItemPatch, parse_platforms,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
 use crate::routes::posts::PostDto;
-use crate::routes::{Paged, Paging, not_null};
+use crate::routes::{Paged, list_query, not_null, parse_name};
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -72,16 +72,16 @@ pub(crate) struct QueueItemDto {
 impl From<QueueItem> for QueueItemDto {
     fn from(i: QueueItem) -> Self {
         Self {
-            id: i.id.as_uuid(),
-            product_data: serde_json::to_value(&i.product_data).unwrap_or_default(),
-            ai_generated_content: i.ai_generated_content.map(|c| c.to_string()),
-            hashtags: i.hashtags.to_strings(),
-            platforms: i.platforms.iter().map(ToString::to_string).collect(),
-            tone: i.tone.map(|t| t.to_string()),
-            status: i.status.to_string(),
-            rejection_reason: i.rejection_reason,
-            created_at: i.created_at,
-            updated_at: i.updated_at,
+            id: i.id().as_uuid(),
+            product_data: serde_json::to_value(i.product_data()).unwrap_or_default(),
+            ai_generated_content: i.ai_generated_content().map(|c| c.to_string()),
+            hashtags: i.hashtags().to_strings(),
+            platforms: i.platforms().iter().map(ToString::to_string).collect(),
+            tone: i.tone().map(|t| t.to_string()),
+            status: i.status().to_string(),
+            rejection_reason: i.rejection_reason().map(str::to_owned),
+            created_at: i.created_at(),
+            updated_at: i.updated_at(),
         }
     }
 }
@@ -167,26 +167,12 @@ pub(crate) struct RegenerateQueueItemBody {
     tone: Option<String>,
 }
 
-/// Filters and paging of the queue.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
-    #[param(value_type = Option<QueueStatusName>)]
-    status: Option<String>,
-    /// 1-based page (default 1).
-    #[param(minimum = 1, maximum = 1_000_000)]
-    page: Option<u32>,
-    /// Items per page (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    per_page: Option<u32>,
-}
-
-fn tone(name: Option<&str>) -> ApiResult<Option<Tone>> {
-    Ok(name
-        .map(str::parse)
-        .transpose()
-        .map_err(postpilot_core::Error::from)?)
+list_query! {
+    /// Filters and paging of the queue.
+    pub(crate) struct ListQuery {
+        #[param(value_type = Option<QueueStatusName>)]
+        status: Option<String>,
+    }
 }
 
 fn platforms(names: &[String]) -> ApiResult<Vec<postpilot_core::platform::Platform>> {
@@ -235,7 +221,7 @@ async fn generate(
             caller.user_id,
             body.product_data,
             platforms(&body.platforms)?,
-            tone(body.tone.as_deref())?.unwrap_or_default(),
+            parse_name::<Tone>(body.tone.as_deref())?.unwrap_or_default(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(item.into())))
@@ -250,22 +236,13 @@ async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Paged<QueueItemDto>>> {
-    let status = query
-        .status
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(postpilot_core::Error::from)?;
-    let paging = Paging {
-        page: query.page,
-        per_page: query.per_page,
-    };
+    let status = parse_name(query.status.as_deref())?;
     let page = state
         .engine()
         .queue()
-        .list(caller.user_id, status, paging.request()?)
+        .list(caller.user_id, status, query.page_request()?)
         .await?;
-    Ok(Json(Paged::from_page(page, QueueItemDto::from)))
+    Ok(Json(page.into()))
 }
 
 /// One of the caller's items.
@@ -275,16 +252,10 @@ async fn list(
 async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<QueueItemId>,
 ) -> ApiResult<Json<QueueItemDto>> {
-    Ok(Json(
-        state
-            .engine()
-            .queue()
-            .get(caller.user_id, QueueItemId::from(id))
-            .await?
-            .into(),
-    ))
+    let item = state.engine().queue().get(caller.user_id, id).await?;
+    Ok(Json(item.into()))
 }
 
 /// Edits a pending item.
@@ -295,23 +266,19 @@ async fn get(
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<QueueItemId>,
     ApiJson(body): ApiJson<PatchQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
-    let platforms = body.platforms.as_deref().map(platforms).transpose()?;
+    let patch = QueueItemPatch {
+        ai_generated_content: body.ai_generated_content,
+        hashtags: body.hashtags,
+        platforms: body.platforms.as_deref().map(platforms).transpose()?,
+        product_data: body.product_data,
+    };
     let item = state
         .engine()
         .queue()
-        .update(
-            caller.user_id,
-            QueueItemId::from(id),
-            QueueItemPatch {
-                ai_generated_content: body.ai_generated_content,
-                hashtags: body.hashtags,
-                platforms,
-                product_data: body.product_data,
-            },
-        )
+        .update(caller.user_id, id, patch)
         .await?;
     Ok(Json(item.into()))
 }
@@ -323,13 +290,9 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<QueueItemId>,
 ) -> ApiResult<StatusCode> {
-    state
-        .engine()
-        .queue()
-        .delete(caller.user_id, QueueItemId::from(id))
-        .await?;
+    state.engine().queue().delete(caller.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -341,20 +304,17 @@ async fn delete(
 async fn approve(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<QueueItemId>,
     ApiJson(body): ApiJson<ApproveQueueItemBody>,
 ) -> ApiResult<Json<ApprovalDto>> {
+    let request = ApproveItem {
+        account_ids: body.account_ids.into_iter().map(AccountId::from).collect(),
+        scheduled_for: body.scheduled_for,
+    };
     let approval = state
         .engine()
         .queue()
-        .approve(
-            caller.user_id,
-            QueueItemId::from(id),
-            ApproveItem {
-                account_ids: body.account_ids.into_iter().map(AccountId::from).collect(),
-                scheduled_for: body.scheduled_for,
-            },
-        )
+        .approve(caller.user_id, id, request)
         .await?;
     Ok(Json(ApprovalDto {
         item: approval.item.into(),
@@ -370,13 +330,13 @@ async fn approve(
 async fn reject(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<QueueItemId>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<RejectQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
     let item = state
         .engine()
         .queue()
-        .reject(caller.user_id, QueueItemId::from(id), body.reason)
+        .reject(caller.user_id, id, body.reason)
         .await?;
     Ok(Json(item.into()))
 }
@@ -389,17 +349,14 @@ async fn reject(
 async fn regenerate(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<QueueItemId>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<RegenerateQueueItemBody>,
 ) -> ApiResult<Json<QueueItemDto>> {
+    let tone = parse_name(body.tone.as_deref())?;
     let item = state
         .engine()
         .queue()
-        .regenerate(
-            caller.user_id,
-            QueueItemId::from(id),
-            tone(body.tone.as_deref())?,
-        )
+        .regenerate(caller.user_id, id, tone)
         .await?;
     Ok(Json(item.into()))
 }

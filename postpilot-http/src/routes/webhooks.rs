@@ -2,12 +2,13 @@
 //! is parsed, applied once per event id.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use postpilot_core::billing::BillingEventKind;
 use postpilot_core::webhook::signature::{self, DEFAULT_TOLERANCE_SECS};
 use postpilot_core::webhook::{EventOutcome, PlatformEvent};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,13 +26,25 @@ pub(crate) struct Receipt {
     outcome: &'static str,
 }
 
-fn not_configured(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "Service unavailable",
-        format!("{what} is not configured"),
-    )
+/// Checks a request's signature with the configured `secret`: 503 naming `what` without one,
+/// 401 when `verify` refuses it.
+fn check_signature(
+    secret: Option<&str>,
+    what: &str,
+    verify: impl FnOnce(&[u8]) -> Result<(), signature::SignatureError>,
+) -> ApiResult<()> {
+    let secret = secret.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            format!("{what} is not configured"),
+        )
+    })?;
+    verify(secret.as_bytes()).map_err(|e| {
+        tracing::warn!(reason = %e, "webhook signature refused");
+        ApiError::unauthorized()
+    })
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -41,32 +54,41 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn refused(e: signature::SignatureError) -> ApiError {
-    tracing::warn!(reason = %e, "webhook signature refused");
-    ApiError::unauthorized()
+/// The answer to an accepted event.
+fn receipt(outcome: &'static str) -> Json<Receipt> {
+    Json(Receipt {
+        received: true,
+        outcome,
+    })
 }
 
-/// Verifies `X-PostPilot-Timestamp` / `X-PostPilot-Signature` over `body` (±300 s).
-pub(crate) fn verify_platform_signature(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> ApiResult<()> {
-    let secret = state
-        .0
-        .config
-        .platform_webhook_secret
-        .as_deref()
-        .ok_or_else(|| not_configured("the platform webhook secret"))?;
-    signature::verify_platform(
-        secret.as_bytes(),
-        header(headers, "x-postpilot-timestamp"),
-        header(headers, "x-postpilot-signature"),
-        body,
-        chrono::Utc::now(),
-        DEFAULT_TOLERANCE_SECS,
-    )
-    .map_err(refused)
+/// A JSON body the platform signed (`X-PostPilot-Timestamp`, `X-PostPilot-Signature` over the
+/// raw body, ±300 s), verified before it is parsed: over the body limit 413, no secret
+/// configured 503, a wrong signature 401, then syntax 400 and shape 422.
+pub(crate) struct PlatformSigned<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PlatformSigned<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let RawBody(body) = RawBody::from_request(req, state).await?;
+        check_signature(
+            state.0.config.platform_webhook_secret.as_deref(),
+            "the platform webhook secret",
+            |secret| {
+                signature::verify_platform(
+                    secret,
+                    header(&headers, "x-postpilot-timestamp"),
+                    header(&headers, "x-postpilot-signature"),
+                    &body,
+                    state.now(),
+                    DEFAULT_TOLERANCE_SECS,
+                )
+            },
+        )?;
+        json_from_slice(&body).map(Self)
+    }
 }
 
 /// A Stripe event (`Stripe-Signature: t=…,v1=…`): checkouts and subscription changes.
@@ -80,30 +102,26 @@ async fn stripe(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<Receipt>> {
-    let secret = state
-        .0
-        .config
-        .stripe_webhook_secret
-        .as_deref()
-        .ok_or_else(|| not_configured("the Stripe webhook secret"))?;
-    signature::verify_stripe(
-        secret.as_bytes(),
-        header(&headers, "stripe-signature"),
-        &body,
-        chrono::Utc::now(),
-        DEFAULT_TOLERANCE_SECS,
-    )
-    .map_err(refused)?;
+    check_signature(
+        state.0.config.stripe_webhook_secret.as_deref(),
+        "the Stripe webhook secret",
+        |secret| {
+            signature::verify_stripe(
+                secret,
+                header(&headers, "stripe-signature"),
+                &body,
+                state.now(),
+                DEFAULT_TOLERANCE_SECS,
+            )
+        },
+    )?;
     // Syntax first (400), like every other body; the event's shape is the billing port's (422).
     json_from_slice::<serde::de::IgnoredAny>(&body)?;
     let applied = state.engine().billing().handle_event(&body).await?;
-    Ok(Json(Receipt {
-        received: true,
-        outcome: match applied {
-            None => "duplicate",
-            Some(event) if matches!(event.kind, BillingEventKind::Ignored { .. }) => "ignored",
-            Some(_) => "applied",
-        },
+    Ok(receipt(match applied {
+        None => "duplicate",
+        Some(event) if matches!(event.kind, BillingEventKind::Ignored { .. }) => "ignored",
+        Some(_) => "applied",
     }))
 }
 
@@ -116,19 +134,13 @@ async fn stripe(
               (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn platform_events(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    PlatformSigned(event): PlatformSigned<PlatformEvent>,
 ) -> ApiResult<Json<Receipt>> {
-    verify_platform_signature(&state, &headers, &body)?;
-    let event: PlatformEvent = json_from_slice(&body)?;
     let outcome = state.engine().webhooks().platform_event(event).await?;
-    Ok(Json(Receipt {
-        received: true,
-        outcome: match outcome {
-            EventOutcome::Duplicate => "duplicate",
-            EventOutcome::Ignored => "ignored",
-            EventOutcome::UserProvisioned(_) | EventOutcome::PlanChanged(_) => "applied",
-        },
+    Ok(receipt(match outcome {
+        EventOutcome::Duplicate => "duplicate",
+        EventOutcome::Ignored => "ignored",
+        EventOutcome::UserProvisioned(_) | EventOutcome::PlanChanged(_) => "applied",
     }))
 }
 

@@ -1,0 +1,56 @@
+//! The ports every service shares, wired once by the [`Engine`](crate::Engine) builder.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::billing::BillingGateway;
+use crate::caption::CaptionGenerator;
+use crate::clock::Clock;
+use crate::crypto::{HashGate, PasswordHasher, TokenCipher};
+use crate::id::IdGenerator;
+use crate::platform::Platform;
+use crate::publish::{MetricsRegistry, Publisher};
+use crate::store::Store;
+use crate::user::LoginThrottle;
+
+/// The ports every service shares.
+pub(crate) struct Deps {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    pub(crate) captions: Arc<dyn CaptionGenerator>,
+    pub(crate) billing: Arc<dyn BillingGateway>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn IdGenerator>,
+    pub(crate) cipher: Arc<dyn TokenCipher>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    /// Slots for `hasher`: every hash and verification runs in one.
+    pub(crate) hash_gate: HashGate,
+    /// Failed password checks per account (this process's memory).
+    pub(crate) login_throttle: LoginThrottle,
+    pub(crate) refresh_token_ttl: chrono::Duration,
+    pub(crate) max_api_keys: u32,
+    pub(crate) metrics: Arc<MetricsRegistry>,
+}
+
+impl fmt::Debug for Deps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deps")
+            .field("store", &self.store)
+            .field("publishers", &self.publishers.keys().collect::<Vec<_>>())
+            .field("billing_mock", &self.billing.is_mock())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deps {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn new_id<T: From<uuid::Uuid>>(&self) -> T {
+        T::from(self.ids.new_uuid())
+    }
+}

@@ -1,0 +1,7 @@
+//! Plans, their limits, and the quota rules every service applies through them.
+
+mod limits;
+mod quota;
+
+pub use limits::{Limit, MonthWindow, PlanLimits, PlanTier, PostQuota, plans};
+pub(crate) use quota::{plan_of, post_quota, posts_quota_error};

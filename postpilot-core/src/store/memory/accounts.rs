@@ -1,0 +1,138 @@
+//! Social accounts, in memory.
+
+use async_trait::async_trait;
+
+use super::*;
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn connect_account(
+        &self,
+        account: &SocialAccount,
+        limit: Limit,
+    ) -> StoreResult<SocialAccount> {
+        let mut t = self.tables();
+        let existing = t
+            .accounts
+            .values()
+            .find(|a| {
+                a.user_id == account.user_id
+                    && a.platform == account.platform
+                    && a.account_id_external == account.account_id_external
+            })
+            .map(|a| (a.id, a.is_connected, a.created_at));
+        let connected = t.connected(account.user_id).count() as u64;
+        let already_counted = existing.is_some_and(|(_, is_connected, _)| is_connected);
+        if !already_counted && !limit.allows_one_more(connected) {
+            return Err(StoreError::LimitReached);
+        }
+        let stored = match existing {
+            Some((id, _, created_at)) => SocialAccount {
+                id,
+                created_at,
+                ..account.clone()
+            },
+            None => account.clone(),
+        };
+        t.accounts.insert(stored.id, stored.clone());
+        Ok(stored)
+    }
+
+    async fn set_account_tokens(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        access_token_enc: Option<String>,
+        refresh_token_enc: Option<String>,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let account = t
+            .accounts
+            .get_mut(&id)
+            .filter(|a| a.user_id == owner)
+            .ok_or(StoreError::NotFound)?;
+        if !account.is_connected {
+            // Disconnected in the meantime: its tokens stay erased.
+            return Err(StoreError::Stale);
+        }
+        account.set_sealed_tokens(access_token_enc, refresh_token_enc);
+        Ok(())
+    }
+
+    async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
+        Ok(self
+            .tables()
+            .accounts
+            .get(&id)
+            .filter(|a| a.user_id == owner)
+            .cloned())
+    }
+
+    async fn list_accounts(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<SocialAccount>> {
+        let mut all: Vec<_> = self
+            .tables()
+            .accounts
+            .values()
+            .filter(|a| a.user_id == owner)
+            .cloned()
+            .collect();
+        all.sort_by_key(|a| (a.created_at, a.id));
+        Ok(page.slice(all))
+    }
+
+    async fn disconnect_account(
+        &self,
+        owner: UserId,
+        id: AccountId,
+    ) -> StoreResult<Option<SocialAccount>> {
+        let mut t = self.tables();
+        let Some(account) = t.accounts.get_mut(&id).filter(|a| a.user_id == owner) else {
+            return Ok(None);
+        };
+        account.disconnect();
+        Ok(Some(account.clone()))
+    }
+
+    async fn count_connected_accounts(&self, owner: UserId) -> StoreResult<u64> {
+        Ok(self.tables().connected(owner).count() as u64)
+    }
+
+    async fn disconnect_accounts_beyond(
+        &self,
+        owner: UserId,
+        keep: u32,
+    ) -> StoreResult<Vec<AccountId>> {
+        let mut t = self.tables();
+        let mut connected: Vec<_> = t
+            .connected(owner)
+            .map(|a| (a.connected_at.unwrap_or(a.created_at), a.id))
+            .collect();
+        connected.sort();
+        let excess: Vec<AccountId> = connected
+            .into_iter()
+            .skip(keep as usize)
+            .map(|(_, id)| id)
+            .collect();
+        for id in &excess {
+            if let Some(a) = t.accounts.get_mut(id) {
+                a.disconnect();
+            }
+        }
+        Ok(excess)
+    }
+
+    async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()> {
+        let mut t = self.tables();
+        let account = t
+            .accounts
+            .get_mut(&id)
+            .filter(|a| a.user_id == owner)
+            .ok_or(StoreError::NotFound)?;
+        account.require_reconnect();
+        Ok(())
+    }
+}

@@ -1,0 +1,275 @@
+//! Posts and the claim queue, in memory.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use super::*;
+
+#[async_trait]
+impl PostStore for MemoryStore {
+    async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()> {
+        let mut t = self.tables();
+        if t.posts.contains_key(&post.id) {
+            return Err(StoreError::Conflict(Conflict::DuplicateId));
+        }
+        if !quota
+            .limit
+            .allows_one_more(t.posts_created(post.user_id, quota.window))
+        {
+            return Err(StoreError::LimitReached);
+        }
+        t.posts.insert(post.id, post.clone());
+        drop(t);
+        self.scheduled(post.status);
+        Ok(())
+    }
+
+    async fn post(&self, owner: UserId, id: PostId) -> StoreResult<Option<Post>> {
+        Ok(self
+            .tables()
+            .posts
+            .get(&id)
+            .filter(|p| p.user_id == owner)
+            .cloned())
+    }
+
+    async fn list_posts(
+        &self,
+        owner: UserId,
+        filter: PostListFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Post>> {
+        let all: Vec<_> = self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| {
+                p.user_id == owner
+                    && filter.status.is_none_or(|s| p.status == s)
+                    && filter.platform.is_none_or(|pl| p.platform == pl)
+            })
+            .cloned()
+            .collect();
+        Ok(page.slice(newest_first(all, |p| (p.created_at, p.id.as_uuid()))))
+    }
+
+    async fn posts_between(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Post>> {
+        let mut posts: Vec<_> = self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner)
+            .filter(|p| p.scheduled_for.is_some_and(|at| from <= at && at < to))
+            .cloned()
+            .collect();
+        posts.sort_by_key(|p| (p.scheduled_for, p.id));
+        Ok(posts)
+    }
+
+    async fn posts_of_account(
+        &self,
+        owner: UserId,
+        account: AccountId,
+        status: PostStatus,
+    ) -> StoreResult<Vec<Post>> {
+        let mut posts: Vec<_> = self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner && p.account_id == account && p.status == status)
+            .cloned()
+            .collect();
+        posts.sort_by_key(|p| (p.created_at, p.id));
+        Ok(posts)
+    }
+
+    async fn post_statuses_of_item(
+        &self,
+        owner: UserId,
+        item: QueueItemId,
+    ) -> StoreResult<Vec<PostStatus>> {
+        Ok(self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner && p.queue_item_id == Some(item))
+            .map(|p| p.status)
+            .collect())
+    }
+
+    async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t
+            .posts
+            .get_mut(&post.id)
+            .filter(|p| p.user_id == post.user_id)
+            .ok_or(StoreError::NotFound)?;
+        if !expected.contains(&stored.status) || stored.lease_token != post.lease_token {
+            return Err(StoreError::Stale);
+        }
+        *stored = post.clone();
+        drop(t);
+        self.scheduled(post.status);
+        Ok(())
+    }
+
+    async fn delete_post(
+        &self,
+        owner: UserId,
+        id: PostId,
+        expected: &[PostStatus],
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t
+            .posts
+            .get(&id)
+            .filter(|p| p.user_id == owner)
+            .ok_or(StoreError::NotFound)?;
+        if !expected.contains(&stored.status) {
+            return Err(StoreError::Stale);
+        }
+        t.posts.remove(&id);
+        t.metrics.remove(&id);
+        Ok(())
+    }
+
+    async fn count_posts_created(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner && from <= p.created_at && p.created_at < to)
+            .count() as u64)
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+    ) -> StoreResult<Vec<ClaimedPost>> {
+        let mut t = self.tables();
+        let mut due: Vec<(DateTime<Utc>, PostId)> = t
+            .posts
+            .values()
+            .filter(|p| p.is_claimable(now))
+            .filter_map(|p| {
+                let at = match p.status {
+                    PostStatus::Publishing => p.lease.as_ref().map(|l| l.expires_at),
+                    _ => p.due_at(),
+                }?;
+                Some((at, p.id))
+            })
+            .collect();
+        due.sort();
+        let mut claimed = Vec::new();
+        for (_, id) in due.into_iter().take(limit as usize) {
+            if let Some(post) = t.posts.get_mut(&id)
+                && let Ok(rescued) = post.claim(worker, lease_for, now)
+            {
+                claimed.push(ClaimedPost {
+                    post: post.clone(),
+                    rescued,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
+        let mut t = self.tables();
+        let mut written = Vec::with_capacity(posts.len());
+        for post in posts {
+            let Some(stored) = t.posts.get_mut(&post.id).filter(|s| {
+                s.status == PostStatus::Publishing && s.lease_token == post.lease_token
+            }) else {
+                written.push(false);
+                continue;
+            };
+            *stored = post.clone();
+            written.push(true);
+        }
+        drop(t);
+        if posts.iter().any(|p| p.status == PostStatus::Scheduled) {
+            self.due_changed.notify_waiters();
+        }
+        Ok(written)
+    }
+
+    async fn wait_for_due_change(&self, max: std::time::Duration) -> bool {
+        tokio::time::timeout(max, self.due_changed.notified())
+            .await
+            .is_ok()
+    }
+
+    async fn extend_lease(
+        &self,
+        id: PostId,
+        lease_token: i64,
+        until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = t.posts.get_mut(&id).ok_or(StoreError::NotFound)?;
+        match stored.lease.as_mut() {
+            Some(lease)
+                if stored.status == PostStatus::Publishing && lease.token == lease_token =>
+            {
+                lease.expires_at = until;
+                Ok(())
+            }
+            _ => Err(StoreError::Stale),
+        }
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(self
+            .tables()
+            .posts
+            .values()
+            .filter_map(|p| match p.status {
+                PostStatus::Scheduled => p.due_at(),
+                PostStatus::Publishing => p.lease.as_ref().map(|l| l.expires_at),
+                _ => None,
+            })
+            .min())
+    }
+
+    async fn posts_needing_metrics(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Post>> {
+        let t = self.tables();
+        let mut posts: Vec<_> = t
+            .posts
+            .values()
+            .filter(|p| p.status == PostStatus::Posted)
+            .filter(|p| {
+                t.metrics
+                    .get(&p.id)
+                    .is_none_or(|m| m.fetched_at < stale_before)
+            })
+            .cloned()
+            .collect();
+        posts.sort_by_key(|p| {
+            (
+                t.metrics.get(&p.id).map(|m| m.fetched_at),
+                p.posted_at,
+                p.id,
+            )
+        });
+        posts.truncate(limit as usize);
+        Ok(posts)
+    }
+}

@@ -1,0 +1,184 @@
+//! Social accounts: storage contracts every store must keep.
+
+use super::*;
+
+/// Accounts: the limit counts connected accounts only; reconnecting reactivates the same record.
+pub async fn connect_respects_the_limit_and_reconnect_reactivates(store: Arc<dyn Store>) {
+    let u = user();
+    ok!(store.insert_user(&u));
+    let first = ok!(store.connect_account(&account(u.id, "a1"), Limit::AtMost(1)));
+    assert!(matches!(
+        store
+            .connect_account(&account(u.id, "a2"), Limit::AtMost(1))
+            .await,
+        Err(StoreError::LimitReached)
+    ));
+    // Connecting the already-connected account again does not count twice.
+    let again = ok!(store.connect_account(&account(u.id, "a1"), Limit::AtMost(1)));
+    assert_eq!(again.id, first.id);
+    let gone =
+        ok!(store.disconnect_account(u.id, first.id)).unwrap_or_else(|| panic!("disconnected"));
+    assert!(
+        matches!(
+            store
+                .set_account_tokens(u.id, first.id, Some("late".into()), None)
+                .await,
+            Err(StoreError::Stale)
+        ),
+        "a disconnect's erasure is never undone"
+    );
+    assert!(
+        !gone.is_connected && gone.access_token_enc.is_none() && gone.refresh_token_enc.is_none()
+    );
+    assert_eq!(ok!(store.count_connected_accounts(u.id)), 0);
+    let second = ok!(store.connect_account(&account(u.id, "a2"), Limit::AtMost(1)));
+    assert_ne!(second.id, first.id);
+    ok!(store.disconnect_account(u.id, second.id));
+    let back = ok!(store.connect_account(&account(u.id, "a1"), Limit::AtMost(1)));
+    assert_eq!(back.id, first.id, "reconnect reuses the record");
+    assert!(back.is_connected);
+    assert_eq!(
+        ok!(store.list_accounts(u.id, PageRequest::default())).total,
+        2
+    );
+}
+
+/// Accounts: no call reaches another owner's account.
+pub async fn accounts_are_isolated_by_owner(store: Arc<dyn Store>) {
+    let (a, acc) = seeded(&store).await;
+    let (b, _) = seeded(&store).await;
+    assert!(ok!(store.account(b.id, acc.id)).is_none());
+    assert!(ok!(store.disconnect_account(b.id, acc.id)).is_none());
+    assert!(matches!(
+        store.set_account_tokens(b.id, acc.id, None, None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.mark_needs_reconnect(b.id, acc.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let listed = ok!(store.list_accounts(b.id, PageRequest::default()));
+    assert!(listed.items.iter().all(|x| x.user_id == b.id));
+    assert!(ok!(store.account(a.id, acc.id)).is_some_and(|x| x.is_connected));
+}
+
+/// Accounts: 20 concurrent connects at 0/1 → exactly one succeeds.
+pub async fn concurrent_connects_never_exceed_the_limit(store: Arc<dyn Store>) {
+    let u = user();
+    ok!(store.insert_user(&u));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let acc = account(u.id, &format!("c{i}"));
+            tokio::spawn(async move { store.connect_account(&acc, Limit::AtMost(1)).await })
+        })
+        .collect();
+    let mut ok_count = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(_) => ok_count += 1,
+            Err(StoreError::LimitReached) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok_count, 1);
+    assert_eq!(ok!(store.count_connected_accounts(u.id)), 1);
+}
+
+/// Accounts: a downgrade disconnects the most recently connected beyond the limit.
+pub async fn disconnect_beyond_keeps_the_oldest(store: Arc<dyn Store>) {
+    let u = user();
+    ok!(store.insert_user(&u));
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut acc = account(u.id, &format!("d{i}"));
+        acc.connected_at = Some(t0() + Duration::minutes(i));
+        ids.push(ok!(store.connect_account(&acc, Limit::Unlimited)).id);
+    }
+    let dropped = ok!(store.disconnect_accounts_beyond(u.id, 1));
+    assert_eq!(dropped.len(), 2);
+    assert!(!dropped.contains(&ids[0]));
+    assert_eq!(ok!(store.count_connected_accounts(u.id)), 1);
+}
+
+/// Accounts: an account marked as needing reconnection says so, and its posts are listed by
+/// status, its own only; the statuses of an item's posts are its own only.
+pub async fn needs_reconnect_is_recorded_and_posts_are_listed_by_account_and_item(
+    store: Arc<dyn Store>,
+) {
+    let (u, acc) = seeded(&store).await;
+    let other = ok!(store.connect_account(&account(u.id, "other"), Limit::Unlimited));
+    let scheduled = post(u.id, acc.id, t0(), Some(t0() + Duration::hours(1)));
+    let draft = post(u.id, acc.id, t0(), None);
+    let elsewhere = post(u.id, other.id, t0(), Some(t0() + Duration::hours(1)));
+    for p in [&scheduled, &draft, &elsewhere] {
+        ok!(store.insert_post(p, quota(100)));
+    }
+    ok!(store.mark_needs_reconnect(u.id, acc.id));
+    assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| a.needs_reconnect));
+    assert!(ok!(store.account(u.id, other.id)).is_some_and(|a| !a.needs_reconnect));
+    let ids = |posts: Vec<Post>| posts.iter().map(Post::id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(ok!(store.posts_of_account(
+            u.id,
+            acc.id,
+            PostStatus::Scheduled
+        ))),
+        vec![scheduled.id()]
+    );
+    assert_eq!(
+        ids(ok!(store.posts_of_account(u.id, acc.id, PostStatus::Draft))),
+        vec![draft.id()]
+    );
+    let (stranger, _) = seeded(&store).await;
+    assert!(ok!(store.posts_of_account(stranger.id, acc.id, PostStatus::Scheduled)).is_empty());
+
+    let mut item = queue_item(u.id);
+    ok!(store.insert_queue_item(&item));
+    item.approve(t0()).unwrap_or_else(|e| panic!("{e}"));
+    let made: Vec<Post> = (0..2)
+        .map(|_| {
+            let mut p = post(u.id, acc.id, t0(), None);
+            p.queue_item_id = Some(item.id);
+            p
+        })
+        .collect();
+    ok!(store.approve_queue_item(&item, &made, quota(100)));
+    assert_eq!(
+        ok!(store.post_statuses_of_item(u.id, item.id)),
+        vec![PostStatus::Draft, PostStatus::Draft]
+    );
+    assert!(ok!(store.post_statuses_of_item(stranger.id, item.id)).is_empty());
+}
+
+/// Accounts, through the dispatcher: a post refused for expired authorisation flags its account,
+/// which fails the account's other scheduled posts — not its drafts, not another account's.
+pub async fn needs_reconnect_fails_scheduled_posts_of_that_account(store: Arc<dyn Store>) {
+    use crate::publish::{DispatcherConfig, PublishError};
+    let (engine, _clock, publisher, u, acc) = scheduler_fixture(store.clone()).await;
+    let other = ok!(store.connect_account(&account(u.id, "other"), Limit::Unlimited));
+    let due = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
+    let scheduled = post(u.id, acc.id, t0(), Some(t0() + Duration::hours(1)));
+    let draft = post(u.id, acc.id, t0(), None);
+    let elsewhere = post(u.id, other.id, t0(), Some(t0() + Duration::hours(1)));
+    for p in [&due, &scheduled, &draft, &elsewhere] {
+        ok!(store.insert_post(p, quota(100)));
+    }
+    publisher.fail_next(PublishError::AuthExpired);
+    let worker = engine
+        .dispatcher("w", DispatcherConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let tick = worker.run_once().await.unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!((tick.failed, tick.errors), (1, 0));
+    let status = |id| {
+        let store = store.clone();
+        async move { ok!(store.post(u.id, id)).map(|p| p.status()) }
+    };
+    assert_eq!(status(due.id()).await, Some(PostStatus::Failed));
+    assert_eq!(status(scheduled.id()).await, Some(PostStatus::Failed));
+    assert_eq!(status(draft.id()).await, Some(PostStatus::Draft));
+    assert_eq!(status(elsewhere.id()).await, Some(PostStatus::Scheduled));
+    assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| a.needs_reconnect));
+}

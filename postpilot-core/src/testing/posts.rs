@@ -1,0 +1,175 @@
+//! Posts: quota, lists and compare-and-set writes: storage contracts every store must keep.
+
+use super::*;
+
+/// Posts: the monthly quota counts posts created in the window only.
+pub async fn post_quota_counts_the_current_month_only(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let last_month = post(u.id, acc.id, t0() - Duration::days(30), None);
+    ok!(store.insert_post(&last_month, quota(100)));
+    for _ in 0..2 {
+        ok!(store.insert_post(&post(u.id, acc.id, t0(), None), quota(2)));
+    }
+    assert!(matches!(
+        store
+            .insert_post(&post(u.id, acc.id, t0(), None), quota(2))
+            .await,
+        Err(StoreError::LimitReached)
+    ));
+    let w = MonthWindow::containing(t0());
+    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2);
+}
+
+/// Posts: 50 concurrent creates at 9/10 used → exactly one succeeds.
+pub async fn concurrent_creates_at_the_quota_edge_give_exactly_one(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    for _ in 0..9 {
+        ok!(store.insert_post(&post(u.id, acc.id, t0(), None), quota(10)));
+    }
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            let p = post(u.id, acc.id, t0(), None);
+            tokio::spawn(async move { store.insert_post(&p, quota(10)).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(()) => created += 1,
+            Err(StoreError::LimitReached) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let w = MonthWindow::containing(t0());
+    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 10);
+}
+
+/// Posts: lists are per owner, newest first, filtered and paginated.
+pub async fn post_lists_filter_paginate_and_isolate(store: Arc<dyn Store>) {
+    let (a, acc) = seeded(&store).await;
+    let (b, bacc) = seeded(&store).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let at = (i % 2 == 0).then(|| t0() + Duration::hours(1));
+        let p = post(a.id, acc.id, t0() + Duration::seconds(i), at);
+        ids.push(p.id());
+        ok!(store.insert_post(&p, quota(100)));
+    }
+    ok!(store.insert_post(&post(b.id, bacc.id, t0(), None), quota(100)));
+    let page = ok!(store.list_posts(
+        a.id,
+        PostListFilter::default(),
+        PageRequest::new(Some(1), Some(2)).unwrap_or_default()
+    ));
+    assert_eq!(page.total, 5);
+    assert_eq!(
+        page.items.iter().map(Post::id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]]
+    );
+    let scheduled = ok!(store.list_posts(
+        a.id,
+        PostListFilter {
+            status: Some(PostStatus::Scheduled),
+            platform: Some(Platform::Facebook)
+        },
+        PageRequest::default()
+    ));
+    assert_eq!(scheduled.total, 3);
+    let none = ok!(store.list_posts(
+        a.id,
+        PostListFilter {
+            status: None,
+            platform: Some(Platform::Tiktok)
+        },
+        PageRequest::default()
+    ));
+    assert_eq!(none.total, 0);
+    let third = ok!(store.list_posts(
+        a.id,
+        PostListFilter::default(),
+        PageRequest::new(Some(3), Some(2)).unwrap_or_default()
+    ));
+    assert_eq!(third.items.len(), 1);
+    let beyond = ok!(store.list_posts(
+        a.id,
+        PostListFilter::default(),
+        PageRequest::new(Some(10), Some(2)).unwrap_or_default()
+    ));
+    assert_eq!(
+        (beyond.items.len(), beyond.total),
+        (0, 5),
+        "a page past the end still counts"
+    );
+    assert!(ok!(store.post(b.id, ids[0])).is_none());
+    let between = ok!(store.posts_between(a.id, t0(), t0() + Duration::days(1)));
+    assert_eq!(between.len(), 3);
+    assert!(ok!(store.posts_between(b.id, t0(), t0() + Duration::days(1))).is_empty());
+}
+
+/// Posts: updates and deletes are compare-and-set on status, and scoped by owner.
+pub async fn post_writes_are_compare_and_set(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let (other, _) = seeded(&store).await;
+    let mut p = post(u.id, acc.id, t0(), None);
+    ok!(store.insert_post(&p, quota(100)));
+    p.schedule(t0() + Duration::hours(2), t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        store.update_post(&p, &[PostStatus::Scheduled]).await,
+        Err(StoreError::Stale)
+    ));
+    ok!(store.update_post(&p, &[PostStatus::Draft]));
+    assert_eq!(
+        ok!(store.post(u.id, p.id())).map(|x| x.status()),
+        Some(PostStatus::Scheduled)
+    );
+    assert!(matches!(
+        store
+            .delete_post(other.id, p.id(), &[PostStatus::Scheduled])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_post(u.id, p.id(), &[PostStatus::Draft]).await,
+        Err(StoreError::Stale)
+    ));
+    ok!(store.delete_post(u.id, p.id(), &[PostStatus::Scheduled]));
+    assert!(ok!(store.post(u.id, p.id())).is_none());
+}
+
+/// Posts: a user's write based on a read from before a worker's claim is stale even when the
+/// post is back in the status the user read (no ABA): the claim counter moved.
+pub async fn post_writes_after_an_intervening_claim_are_stale(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let p = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
+    ok!(store.insert_post(&p, quota(100)));
+    let read_by_user = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    let mut claimed = ok!(store.claim_due(t0(), 1, Duration::seconds(60), "w"))
+        .remove(0)
+        .post;
+    let token = claimed.lease_token();
+    claimed
+        .retry_at(t0() + Duration::seconds(30), "boom", t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.commit_claim(&claimed));
+    let mut edit = read_by_user;
+    edit.edit(
+        Some(Caption::parse("edited").unwrap_or_else(|e| panic!("{e}"))),
+        None,
+        None,
+        t0(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        store.update_post(&edit, &[PostStatus::Scheduled]).await,
+        Err(StoreError::Stale)
+    ));
+    let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(
+        (stored.attempts(), stored.lease_token()),
+        (1, token),
+        "the worker's outcome stands"
+    );
+}

@@ -1,0 +1,159 @@
+//! The content queue: storage contracts every store must keep.
+
+use super::*;
+
+/// Queue: approval inserts every post within the quota and approves the item — all or nothing.
+pub async fn approval_is_all_or_nothing(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let mut item = queue_item(u.id);
+    ok!(store.insert_queue_item(&item));
+    item.approve(t0()).unwrap_or_else(|e| panic!("{e}"));
+    let posts: Vec<Post> = (0..3)
+        .map(|_| {
+            let mut p = post(u.id, acc.id, t0(), None);
+            p.queue_item_id = Some(item.id);
+            p
+        })
+        .collect();
+    assert!(matches!(
+        store.approve_queue_item(&item, &posts, quota(2)).await,
+        Err(StoreError::LimitReached)
+    ));
+    assert_eq!(
+        ok!(store.queue_item(u.id, item.id)).map(|i| i.status),
+        Some(QueueStatus::Pending)
+    );
+    let w = MonthWindow::containing(t0());
+    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 0);
+    ok!(store.approve_queue_item(&item, &posts, quota(3)));
+    assert_eq!(
+        ok!(store.queue_item(u.id, item.id)).map(|i| i.status),
+        Some(QueueStatus::Approved)
+    );
+    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 3);
+    assert!(matches!(
+        store.approve_queue_item(&item, &[], quota(10)).await,
+        Err(StoreError::Stale)
+    ));
+}
+
+/// An approved queue item over `store` with `n` posts due on `account`.
+async fn approved_item_with_due_posts(
+    store: &Arc<dyn Store>,
+    owner: UserId,
+    account: AccountId,
+    n: i64,
+) -> QueueItem {
+    let mut item = queue_item(owner);
+    ok!(store.insert_queue_item(&item));
+    item.approve(t0()).unwrap_or_else(|e| panic!("{e}"));
+    let posts: Vec<Post> = (0..n)
+        .map(|i| {
+            let mut p = post(owner, account, t0(), Some(t0() - Duration::seconds(10 - i)));
+            p.queue_item_id = Some(item.id);
+            p
+        })
+        .collect();
+    ok!(store.approve_queue_item(&item, &posts, quota(100)));
+    item
+}
+
+/// Queue, through the dispatcher: the item becomes posted when its last post is published.
+pub async fn queue_item_is_posted_when_all_its_posts_are(store: Arc<dyn Store>) {
+    use crate::publish::DispatcherConfig;
+    let (engine, _clock, _publisher, u, acc) = scheduler_fixture(store.clone()).await;
+    let item = approved_item_with_due_posts(&store, u.id, acc.id, 2).await;
+    let one_at_a_time = DispatcherConfig {
+        batch_size: 1,
+        ..DispatcherConfig::default()
+    };
+    let worker = engine
+        .dispatcher("w", one_at_a_time)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for expected in [QueueStatus::Approved, QueueStatus::Posted] {
+        let tick = worker.run_once().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tick.posted, 1);
+        assert_eq!(
+            ok!(store.queue_item(u.id, item.id)).map(|i| i.status),
+            Some(expected)
+        );
+    }
+}
+
+/// Queue, through the dispatcher: when workers publish the posts of one item at the same time,
+/// the item still becomes posted (the last to settle sees every other's post).
+pub async fn concurrent_commits_of_an_items_posts_mark_it_posted(store: Arc<dyn Store>) {
+    use crate::publish::DispatcherConfig;
+    let (engine, _clock, _publisher, u, acc) = scheduler_fixture(store.clone()).await;
+    let one_at_a_time = DispatcherConfig {
+        batch_size: 1,
+        ..DispatcherConfig::default()
+    };
+    for round in 0..10 {
+        let item = approved_item_with_due_posts(&store, u.id, acc.id, 3).await;
+        let ticks: Vec<_> = (0..3)
+            .map(|w| {
+                let worker = engine
+                    .dispatcher(format!("w{round}-{w}"), one_at_a_time)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                tokio::spawn(async move { worker.run_once().await })
+            })
+            .collect();
+        let mut posted = 0;
+        for tick in ticks {
+            posted += tick
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}"))
+                .posted;
+        }
+        assert_eq!(posted, 3, "round {round}");
+        assert_eq!(
+            ok!(store.queue_item(u.id, item.id)).map(|i| i.status),
+            Some(QueueStatus::Posted),
+            "round {round}"
+        );
+    }
+}
+
+/// Queue: reads and writes are scoped by owner and compare-and-set on status.
+pub async fn queue_items_are_isolated_and_compare_and_set(store: Arc<dyn Store>) {
+    let (a, _) = seeded(&store).await;
+    let (b, _) = seeded(&store).await;
+    let mut item = queue_item(a.id);
+    ok!(store.insert_queue_item(&item));
+    ok!(store.insert_queue_item(&queue_item(b.id)));
+    assert!(ok!(store.queue_item(b.id, item.id)).is_none());
+    assert_eq!(
+        ok!(store.list_queue_items(a.id, None, PageRequest::default())).total,
+        1
+    );
+    assert_eq!(
+        ok!(store.list_queue_items(a.id, Some(QueueStatus::Rejected), PageRequest::default()))
+            .total,
+        0
+    );
+    assert!(matches!(
+        store
+            .delete_queue_item(b.id, item.id, &[QueueStatus::Pending])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    item.reject(Some("off-brand".into()), t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        store
+            .update_queue_item(&item, &[QueueStatus::Approved])
+            .await,
+        Err(StoreError::Stale)
+    ));
+    ok!(store.update_queue_item(&item, &[QueueStatus::Pending]));
+    let stored = ok!(store.queue_item(a.id, item.id)).unwrap_or_else(|| panic!("item"));
+    assert_eq!(
+        (stored.status, stored.rejection_reason.as_deref()),
+        (QueueStatus::Rejected, Some("off-brand"))
+    );
+    assert_eq!(stored.product_data, item.product_data);
+    ok!(store.delete_queue_item(a.id, item.id, &[QueueStatus::Rejected]));
+    assert!(ok!(store.queue_item(a.id, item.id)).is_none());
+}

@@ -1,0 +1,1308 @@
+//! The content queue: creating and generating items, reviewing them, approving them into posts,
+//! and following those posts until the item is posted (the seed's 22 queue tests and more).
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
+use postpilot_core::page::PageRequest;
+use postpilot_core::platform::Platform;
+use postpilot_core::post::PostStatus;
+use postpilot_core::publish::PublishError;
+use postpilot_core::queue::{ApproveItem, CreateQueueItem, QueueItemPatch, QueueStatus};
+use postpilot_core::{Error, LimitedResource};
+
+use crate::test_engine::{TestEngine, product};
+
+fn create_request(title: &str, platforms: &[Platform], content: Option<&str>) -> CreateQueueItem {
+    CreateQueueItem {
+        product_data: product(title),
+        platforms: platforms.to_vec(),
+        content: content.map(str::to_owned),
+        hashtags: if content.is_some() {
+            vec!["#DeskLamp".into(), "homeoffice".into()]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn approve(account_ids: Vec<postpilot_core::id::AccountId>) -> ApproveItem {
+    ApproveItem {
+        account_ids,
+        scheduled_for: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating and generating
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn creating_an_item_without_content_stores_a_pending_item_without_a_caption() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+
+    let item = e
+        .queue()
+        .create(
+            u.id(),
+            create_request("Aurora Desk Lamp", &[Platform::Instagram], None),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(item.status(), QueueStatus::Pending);
+    assert_eq!(item.ai_generated_content(), None);
+    assert!(item.hashtags().is_empty());
+    assert_eq!(item.platforms(), vec![Platform::Instagram]);
+    assert_eq!(item.product_data().title(), "Aurora Desk Lamp");
+    assert_eq!(item.user_id(), u.id());
+    assert_eq!(item.created_at(), e.now());
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), item);
+}
+
+#[tokio::test]
+async fn creating_an_item_with_hand_written_content_keeps_the_content_and_hashtags() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+
+    let item = e
+        .queue()
+        .create(
+            u.id(),
+            create_request(
+                "Aurora Desk Lamp",
+                &[Platform::Facebook],
+                Some("Our best lamp yet."),
+            ),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(item.status(), QueueStatus::Pending);
+    assert_eq!(
+        item.ai_generated_content().unwrap().as_ref(),
+        "Our best lamp yet."
+    );
+    assert_eq!(item.hashtags().to_strings(), ["DeskLamp", "homeoffice"]);
+    assert_eq!(item.tone(), None);
+}
+
+#[tokio::test]
+async fn creating_an_item_without_platforms_is_a_validation_error_and_stores_nothing() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+
+    let err = e
+        .queue()
+        .create(u.id(), create_request("Aurora Desk Lamp", &[], None))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "platforms"),
+        "{err:?}"
+    );
+    let page = e
+        .queue()
+        .list(u.id(), None, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 0);
+}
+
+#[tokio::test]
+async fn generating_an_item_writes_a_caption_naming_the_product_with_hashtags_and_the_tone() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+
+    let item = e
+        .queue()
+        .generate(
+            u.id(),
+            product("Aurora Desk Lamp"),
+            vec![Platform::Instagram, Platform::Tiktok],
+            Tone::Casual,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(item.status(), QueueStatus::Pending);
+    let caption = item.ai_generated_content().unwrap();
+    assert!(caption.as_ref().contains("Aurora Desk Lamp"), "{caption}");
+    assert!(!item.hashtags().is_empty());
+    assert_eq!(item.tone(), Some(Tone::Casual));
+    assert_eq!(
+        item.platforms(),
+        vec![Platform::Instagram, Platform::Tiktok]
+    );
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), item);
+}
+
+#[tokio::test]
+async fn generating_without_platforms_is_a_validation_error() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+
+    let err = e
+        .queue()
+        .generate(u.id(), product("Aurora Desk Lamp"), vec![], Tone::Casual)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "platforms"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn generating_twice_from_the_same_input_gives_the_same_caption_and_hashtags() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let platforms = [Platform::Instagram, Platform::Facebook];
+
+    let first = e.queue_item(&u, "Aurora Desk Lamp", &platforms).await;
+    let second = e.queue_item(&u, "Aurora Desk Lamp", &platforms).await;
+
+    assert_ne!(first.id(), second.id());
+    assert_eq!(first.ai_generated_content(), second.ai_generated_content());
+    assert_eq!(first.hashtags(), second.hashtags());
+}
+
+#[tokio::test]
+async fn every_tone_gives_a_different_caption_for_the_same_product() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+
+    let mut captions = HashSet::new();
+    for tone in Tone::ALL {
+        let item = e
+            .queue()
+            .generate(
+                u.id(),
+                product("Aurora Desk Lamp"),
+                vec![Platform::Instagram],
+                tone,
+            )
+            .await
+            .unwrap();
+        captions.insert(item.ai_generated_content().unwrap().to_string());
+    }
+
+    assert_eq!(captions.len(), Tone::ALL.len());
+}
+
+#[tokio::test]
+async fn a_generated_caption_fits_every_requested_platform_counting_tiktok_in_utf16_with_hashtags()
+{
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let huge = ProductData::parse(ProductDataWire {
+        title: format!("Glow {}", "😀".repeat(300)),
+        description: Some("🎉".repeat(9_000)),
+        features: vec!["🚀".repeat(400); 10],
+        tags: (0..50).map(|i| format!("emojilamp{i}")).collect(),
+        image_urls: vec!["https://cdn.example.com/product.jpg".into()],
+        ..ProductDataWire::default()
+    })
+    .unwrap();
+
+    let item = e
+        .queue()
+        .generate(u.id(), huge, Platform::ALL.to_vec(), Tone::Playful)
+        .await
+        .unwrap();
+
+    let caption = item.ai_generated_content().unwrap();
+    for platform in Platform::ALL {
+        let rules = platform.rules();
+        let length = rules.caption_length(caption.as_ref(), item.hashtags());
+        assert!(length <= rules.max_caption, "{platform}: {length}");
+        assert!(
+            rules
+                .max_hashtags
+                .is_none_or(|max| item.hashtags().len() <= max),
+            "{platform}: {} hashtags",
+            item.hashtags().len()
+        );
+    }
+    let tiktok_units = caption.as_ref().encode_utf16().count()
+        + item
+            .hashtags()
+            .iter()
+            .map(|t| 2 + t.as_ref().encode_utf16().count())
+            .sum::<usize>();
+    assert!(tiktok_units <= 2_200, "{tiktok_units} UTF-16 units");
+    // The proof that counts: the caption can be approved onto a TikTok account.
+    let tiktok = e.connect(&u, Platform::Tiktok, "tt").await;
+    let approval = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![tiktok.id()]))
+        .await
+        .unwrap();
+    assert_eq!(approval.posts.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn listing_returns_the_items_newest_first() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let mut ids = Vec::new();
+    for title in ["Lamp", "Chair", "Desk"] {
+        ids.push(e.queue_item(&u, title, &[Platform::Facebook]).await.id());
+        e.advance(Duration::minutes(1));
+    }
+
+    let page = e
+        .queue()
+        .list(u.id(), None, PageRequest::default())
+        .await
+        .unwrap();
+
+    let listed: Vec<_> = page.items.iter().map(|i| i.id()).collect();
+    ids.reverse();
+    assert_eq!(listed, ids);
+    assert_eq!(page.total, 3);
+}
+
+#[tokio::test]
+async fn listing_by_status_returns_only_items_in_that_status() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let pending = e.queue_item(&u, "Lamp", &[Platform::Facebook]).await;
+    let rejected = e.queue_item(&u, "Chair", &[Platform::Facebook]).await;
+    e.queue().reject(u.id(), rejected.id(), None).await.unwrap();
+
+    let only_rejected = e
+        .queue()
+        .list(u.id(), Some(QueueStatus::Rejected), PageRequest::default())
+        .await
+        .unwrap();
+    let only_pending = e
+        .queue()
+        .list(u.id(), Some(QueueStatus::Pending), PageRequest::default())
+        .await
+        .unwrap();
+
+    assert_eq!(only_rejected.total, 1);
+    assert_eq!(only_rejected.items[0].id(), rejected.id());
+    assert_eq!(only_pending.total, 1);
+    assert_eq!(only_pending.items[0].id(), pending.id());
+}
+
+#[tokio::test]
+async fn listing_paginates_with_the_total_of_all_items() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            e.queue_item(&u, &format!("Lamp {i}"), &[Platform::Facebook])
+                .await
+                .id(),
+        );
+        e.advance(Duration::seconds(1));
+    }
+    ids.reverse();
+
+    let second = e
+        .queue()
+        .list(u.id(), None, PageRequest::new(Some(2), Some(2)).unwrap())
+        .await
+        .unwrap();
+    let third = e
+        .queue()
+        .list(u.id(), None, PageRequest::new(Some(3), Some(2)).unwrap())
+        .await
+        .unwrap();
+
+    assert_eq!(second.total, 5);
+    assert_eq!((second.page, second.per_page), (2, 2));
+    assert_eq!(
+        second.items.iter().map(|i| i.id()).collect::<Vec<_>>(),
+        ids[2..4]
+    );
+    assert_eq!(
+        third.items.iter().map(|i| i.id()).collect::<Vec<_>>(),
+        ids[4..]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing and deleting
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn updating_a_pending_item_changes_the_given_fields_and_keeps_the_others() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+    e.advance(Duration::minutes(5));
+
+    let updated = e
+        .queue()
+        .update(
+            u.id(),
+            item.id(),
+            QueueItemPatch {
+                ai_generated_content: Some("Hand-tuned caption".into()),
+                platforms: Some(vec![Platform::Facebook, Platform::Tiktok]),
+                product_data: Some(product("Borealis Floor Lamp")),
+                ..QueueItemPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        updated.ai_generated_content().unwrap().as_ref(),
+        "Hand-tuned caption"
+    );
+    assert_eq!(
+        updated.platforms(),
+        vec![Platform::Facebook, Platform::Tiktok]
+    );
+    assert_eq!(updated.product_data().title(), "Borealis Floor Lamp");
+    assert_eq!(updated.hashtags(), item.hashtags());
+    assert_eq!(updated.tone(), item.tone());
+    assert_eq!(updated.status(), QueueStatus::Pending);
+    assert_eq!(updated.created_at(), item.created_at());
+    assert_eq!(updated.updated_at(), e.now());
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), updated);
+}
+
+#[tokio::test]
+async fn updating_only_the_caption_leaves_platforms_and_product_untouched() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+
+    let updated = e
+        .queue()
+        .update(
+            u.id(),
+            item.id(),
+            QueueItemPatch {
+                ai_generated_content: Some("Shorter caption".into()),
+                ..QueueItemPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(updated.platforms(), item.platforms());
+    assert_eq!(updated.product_data(), item.product_data());
+    assert_eq!(updated.hashtags(), item.hashtags());
+}
+
+#[tokio::test]
+async fn updating_an_approved_item_is_an_invalid_transition() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Instagram, "ig").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+    e.queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap();
+
+    let err = e
+        .queue()
+        .update(
+            u.id(),
+            item.id(),
+            QueueItemPatch {
+                ai_generated_content: Some("Too late".into()),
+                ..QueueItemPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidTransition(t) if t.from == "approved"),
+        "{err:?}"
+    );
+    let stored = e.queue().get(u.id(), item.id()).await.unwrap();
+    assert_eq!(stored.ai_generated_content(), item.ai_generated_content());
+}
+
+#[tokio::test]
+async fn updating_a_rejected_item_is_an_invalid_transition() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+    e.queue().reject(u.id(), item.id(), None).await.unwrap();
+
+    let err = e
+        .queue()
+        .update(
+            u.id(),
+            item.id(),
+            QueueItemPatch {
+                platforms: Some(vec![Platform::Facebook]),
+                ..QueueItemPatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidTransition(t) if t.from == "rejected"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().platforms(),
+        vec![Platform::Instagram]
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_pending_item_removes_it() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+
+    e.queue().delete(u.id(), item.id()).await.unwrap();
+
+    let err = e.queue().get(u.id(), item.id()).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    let page = e
+        .queue()
+        .list(u.id(), None, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 0);
+}
+
+#[tokio::test]
+async fn deleting_an_approved_item_is_an_invalid_transition_and_keeps_it_and_its_posts() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Instagram, "ig").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+    e.queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap();
+
+    let err = e.queue().delete(u.id(), item.id()).await.unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidTransition(t) if t.from == "approved"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Approved
+    );
+    assert_eq!(e.posts_of(&u).await.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Approving
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn approving_with_a_time_creates_one_scheduled_post_per_account_from_the_item() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let instagram = e.connect(&u, Platform::Instagram, "ig").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(
+            &u,
+            "Aurora Desk Lamp",
+            &[Platform::Instagram, Platform::Facebook],
+        )
+        .await;
+    let at = e.now() + Duration::hours(2);
+
+    let approval = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            ApproveItem {
+                account_ids: vec![instagram.id(), facebook.id()],
+                scheduled_for: Some(at),
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(approval.item.status(), QueueStatus::Approved);
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Approved
+    );
+    assert_eq!(approval.posts.len(), 2);
+    let accounts: HashSet<_> = approval.posts.iter().map(|p| p.account_id()).collect();
+    assert_eq!(accounts, HashSet::from([instagram.id(), facebook.id()]));
+    for post in &approval.posts {
+        assert_eq!(post.status(), PostStatus::Scheduled);
+        assert_eq!(post.scheduled_for(), Some(at));
+        assert_eq!(post.queue_item_id(), Some(item.id()));
+        assert_eq!(Some(post.content()), item.ai_generated_content());
+        assert_eq!(post.hashtags(), item.hashtags());
+        let media: Vec<_> = post.media_urls().iter().map(ToString::to_string).collect();
+        assert_eq!(media, item.product_data().image_urls());
+        let platform = if post.account_id() == instagram.id() {
+            Platform::Instagram
+        } else {
+            Platform::Facebook
+        };
+        assert_eq!(post.platform(), platform);
+        assert_eq!(&e.posts().get(u.id(), post.id()).await.unwrap(), post);
+    }
+}
+
+#[tokio::test]
+async fn approving_without_a_time_creates_draft_posts() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    let approval = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap();
+
+    assert_eq!(approval.posts.len(), 1);
+    assert_eq!(approval.posts[0].status(), PostStatus::Draft);
+    assert_eq!(approval.posts[0].scheduled_for(), None);
+}
+
+#[tokio::test]
+async fn approving_with_a_duplicated_account_id_creates_one_post_for_it() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let instagram = e.connect(&u, Platform::Instagram, "ig").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(
+            &u,
+            "Aurora Desk Lamp",
+            &[Platform::Instagram, Platform::Facebook],
+        )
+        .await;
+
+    let approval = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            approve(vec![
+                instagram.id(),
+                facebook.id(),
+                instagram.id(),
+                facebook.id(),
+            ]),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(approval.posts.len(), 2);
+    assert_eq!(e.posts_of(&u).await.len(), 2);
+}
+
+#[tokio::test]
+async fn approving_without_accounts_is_a_validation_error() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    let err = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![]))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "account_ids"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+}
+
+#[tokio::test]
+async fn approving_onto_an_account_of_a_platform_the_item_does_not_target_creates_nothing() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let instagram = e.connect(&u, Platform::Instagram, "ig").await;
+    let tiktok = e.connect(&u, Platform::Tiktok, "tt").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+
+    let err = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            approve(vec![instagram.id(), tiktok.id()]),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "account_ids"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+    assert!(e.posts_of(&u).await.is_empty());
+}
+
+#[tokio::test]
+async fn approving_onto_another_users_account_is_not_found_and_creates_nothing() {
+    let e = TestEngine::new();
+    let a = e.user("a@example.com").await;
+    let b = e.user("b@example.com").await;
+    let bs_account = e.connect(&b, Platform::Instagram, "b-ig").await;
+    let item = e
+        .queue_item(&a, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+
+    let err = e
+        .queue()
+        .approve(a.id(), item.id(), approve(vec![bs_account.id()]))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert_eq!(
+        e.queue().get(a.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+    assert!(e.posts_of(&a).await.is_empty());
+    assert!(e.posts_of(&b).await.is_empty());
+}
+
+#[tokio::test]
+async fn approving_onto_a_disconnected_account_is_a_validation_error_and_creates_nothing() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Instagram, "ig").await;
+    e.accounts().disconnect(u.id(), account.id()).await.unwrap();
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Instagram])
+        .await;
+
+    let err = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "account_ids"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+    assert!(e.posts_of(&u).await.is_empty());
+}
+
+#[tokio::test]
+async fn approving_onto_an_account_whose_authorization_expired_is_a_validation_error() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    e.post(&u, &account, Some(e.now() + Duration::minutes(1)))
+        .await;
+    e.facebook.fail_next(PublishError::AuthExpired);
+    e.advance(Duration::minutes(1));
+    e.tick().await;
+    assert!(
+        e.accounts()
+            .get(u.id(), account.id())
+            .await
+            .unwrap()
+            .needs_reconnect()
+    );
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    let err = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "account_ids"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+    assert_eq!(e.posts_of(&u).await.len(), 1);
+}
+
+#[tokio::test]
+async fn approving_an_item_without_a_caption_is_a_validation_error() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue()
+        .create(
+            u.id(),
+            create_request("Aurora Desk Lamp", &[Platform::Facebook], None),
+        )
+        .await
+        .unwrap();
+
+    let err = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "ai_generated_content"),
+        "{err:?}"
+    );
+    assert!(e.posts_of(&u).await.is_empty());
+}
+
+#[tokio::test]
+async fn approving_for_a_time_in_the_past_is_a_validation_error_and_creates_nothing() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    let err = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            ApproveItem {
+                account_ids: vec![account.id()],
+                scheduled_for: Some(e.now() - Duration::minutes(1)),
+            },
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "scheduled_for"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+    assert!(e.posts_of(&u).await.is_empty());
+}
+
+#[tokio::test]
+async fn approving_a_rejected_item_is_an_invalid_transition() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+    e.queue().reject(u.id(), item.id(), None).await.unwrap();
+
+    let err = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidTransition(t) if t.from == "rejected" && t.to == "approved"),
+        "{err:?}"
+    );
+    assert!(e.posts_of(&u).await.is_empty());
+}
+
+#[tokio::test]
+async fn approving_an_item_twice_is_an_invalid_transition_and_creates_no_more_posts() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+    e.queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap();
+
+    let err = e
+        .queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidTransition(t) if t.from == "approved"),
+        "{err:?}"
+    );
+    assert_eq!(e.posts_of(&u).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_free_user_can_approve_up_to_the_tenth_post_of_the_month_but_not_the_eleventh() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    for _ in 0..9 {
+        e.post(&u, &account, None).await;
+    }
+    let tenth = e.queue_item(&u, "Lamp", &[Platform::Facebook]).await;
+    let eleventh = e.queue_item(&u, "Chair", &[Platform::Facebook]).await;
+
+    e.queue()
+        .approve(u.id(), tenth.id(), approve(vec![account.id()]))
+        .await
+        .unwrap();
+    let err = e
+        .queue()
+        .approve(u.id(), eleventh.id(), approve(vec![account.id()]))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            Error::PlanLimit {
+                resource: LimitedResource::PostsPerMonth,
+                limit: 10
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), eleventh.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+    assert_eq!(e.posts_of(&u).await.len(), 10);
+}
+
+#[tokio::test]
+async fn an_approval_whose_posts_do_not_all_fit_the_quota_creates_none_of_them() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let instagram = e.connect(&u, Platform::Instagram, "ig").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    for _ in 0..199 {
+        e.post(&u, &facebook, None).await;
+    }
+    let item = e
+        .queue_item(
+            &u,
+            "Aurora Desk Lamp",
+            &[Platform::Instagram, Platform::Facebook],
+        )
+        .await;
+
+    let err = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            approve(vec![instagram.id(), facebook.id()]),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            Error::PlanLimit {
+                resource: LimitedResource::PostsPerMonth,
+                limit: 200
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Pending
+    );
+    assert_eq!(e.usage().usage(u.id()).await.unwrap().posts_this_month, 199);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rejecting and regenerating
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn rejecting_with_a_reason_marks_the_item_rejected_and_keeps_the_reason() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    let rejected = e
+        .queue()
+        .reject(u.id(), item.id(), Some("Too salesy".into()))
+        .await
+        .unwrap();
+
+    assert_eq!(rejected.status(), QueueStatus::Rejected);
+    assert_eq!(rejected.rejection_reason(), Some("Too salesy"));
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), rejected);
+}
+
+#[tokio::test]
+async fn rejecting_an_approved_item_is_an_invalid_transition() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+    e.queue()
+        .approve(u.id(), item.id(), approve(vec![account.id()]))
+        .await
+        .unwrap();
+
+    let err = e.queue().reject(u.id(), item.id(), None).await.unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidTransition(t) if t.from == "approved" && t.to == "rejected"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Approved
+    );
+}
+
+#[tokio::test]
+async fn regenerating_a_rejected_item_puts_it_back_to_pending_with_new_content_and_no_reason() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+    e.queue()
+        .reject(u.id(), item.id(), Some("Too formal".into()))
+        .await
+        .unwrap();
+    e.advance(Duration::minutes(1));
+
+    let regenerated = e
+        .queue()
+        .regenerate(u.id(), item.id(), Some(Tone::Casual))
+        .await
+        .unwrap();
+
+    assert_eq!(regenerated.status(), QueueStatus::Pending);
+    assert_eq!(regenerated.rejection_reason(), None);
+    assert_eq!(regenerated.tone(), Some(Tone::Casual));
+    assert_ne!(
+        regenerated.ai_generated_content(),
+        item.ai_generated_content()
+    );
+    assert!(
+        regenerated
+            .ai_generated_content()
+            .unwrap()
+            .as_ref()
+            .contains("Aurora Desk Lamp")
+    );
+    assert_eq!(regenerated.updated_at(), e.now());
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), regenerated);
+}
+
+#[tokio::test]
+async fn regenerating_a_hand_written_rejected_item_replaces_the_caption_with_a_generated_one() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue()
+        .create(
+            u.id(),
+            create_request("Aurora Desk Lamp", &[Platform::Facebook], Some("meh")),
+        )
+        .await
+        .unwrap();
+    e.queue().reject(u.id(), item.id(), None).await.unwrap();
+
+    let regenerated = e.queue().regenerate(u.id(), item.id(), None).await.unwrap();
+
+    let caption = regenerated.ai_generated_content().unwrap();
+    assert_ne!(caption.as_ref(), "meh");
+    assert!(caption.as_ref().contains("Aurora Desk Lamp"), "{caption}");
+    assert_eq!(regenerated.tone(), Some(Tone::default()));
+}
+
+// The template generator is deterministic, so regeneration asks for the next variant: the
+// merchant never gets back the very caption they rejected.
+#[tokio::test]
+async fn regenerating_without_a_new_tone_does_not_return_the_caption_that_was_rejected() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+    e.queue()
+        .reject(u.id(), item.id(), Some("Try again".into()))
+        .await
+        .unwrap();
+
+    let regenerated = e.queue().regenerate(u.id(), item.id(), None).await.unwrap();
+
+    assert_eq!(regenerated.status(), QueueStatus::Pending);
+    assert_ne!(
+        regenerated.ai_generated_content(),
+        item.ai_generated_content()
+    );
+}
+
+#[tokio::test]
+async fn a_rejection_reason_over_1000_characters_is_a_validation_error() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    let err = e
+        .queue()
+        .reject(u.id(), item.id(), Some("x".repeat(1_001)))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "reason"),
+        "{err:?}"
+    );
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), item);
+}
+
+// Regression (found in review): a NUL in a reason reached PostgreSQL, which refuses it in text,
+// and the request failed with a 500 — the memory store accepted it.
+#[tokio::test]
+async fn a_rejection_reason_with_a_control_character_is_a_validation_error_and_changes_nothing() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    for reason in ["a\u{0}b", "line\u{1b}[31m"] {
+        let err = e
+            .queue()
+            .reject(u.id(), item.id(), Some(reason.to_owned()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Validation(v) if v.field() == "reason"),
+            "{reason:?}: {err:?}"
+        );
+    }
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), item);
+    let kept = e
+        .queue()
+        .reject(u.id(), item.id(), Some(" too blurry\n\tretake ".to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(kept.rejection_reason(), Some("too blurry\n\tretake"));
+}
+
+#[tokio::test]
+async fn regenerating_a_pending_item_is_an_invalid_transition() {
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    let item = e
+        .queue_item(&u, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+
+    let err = e
+        .queue()
+        .regenerate(u.id(), item.id(), Some(Tone::Urgent))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&err, Error::InvalidTransition(t) if t.from == "pending"),
+        "{err:?}"
+    );
+    assert_eq!(e.queue().get(u.id(), item.id()).await.unwrap(), item);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publication
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_approved_item_becomes_posted_once_the_dispatcher_published_all_its_posts() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let instagram = e.connect(&u, Platform::Instagram, "ig").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(
+            &u,
+            "Aurora Desk Lamp",
+            &[Platform::Instagram, Platform::Facebook],
+        )
+        .await;
+    e.queue()
+        .approve(
+            u.id(),
+            item.id(),
+            ApproveItem {
+                account_ids: vec![instagram.id(), facebook.id()],
+                scheduled_for: Some(e.now() + Duration::hours(1)),
+            },
+        )
+        .await
+        .unwrap();
+    e.advance(Duration::hours(1) + Duration::seconds(1));
+
+    let report = e.tick().await;
+
+    assert_eq!(report.posted, 2);
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Posted
+    );
+    assert!(
+        e.posts_of(&u)
+            .await
+            .iter()
+            .all(|p| p.status() == PostStatus::Posted)
+    );
+}
+
+#[tokio::test]
+async fn an_approved_item_stays_approved_while_one_of_its_posts_is_not_published() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let instagram = e.connect(&u, Platform::Instagram, "ig").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue_item(
+            &u,
+            "Aurora Desk Lamp",
+            &[Platform::Instagram, Platform::Facebook],
+        )
+        .await;
+    e.queue()
+        .approve(
+            u.id(),
+            item.id(),
+            ApproveItem {
+                account_ids: vec![instagram.id(), facebook.id()],
+                scheduled_for: Some(e.now() + Duration::hours(1)),
+            },
+        )
+        .await
+        .unwrap();
+    e.facebook.fail_next(PublishError::Retryable {
+        reason: "502 Bad Gateway".into(),
+        after: None,
+    });
+    e.advance(Duration::hours(2));
+
+    let report = e.tick().await;
+
+    assert_eq!((report.posted, report.retried), (1, 1));
+    assert_eq!(
+        e.queue().get(u.id(), item.id()).await.unwrap().status(),
+        QueueStatus::Approved
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Isolation
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn another_users_item_is_not_found_for_every_queue_operation_and_stays_unchanged() {
+    let e = TestEngine::new();
+    let a = e.user("a@example.com").await;
+    let b = e.user("b@example.com").await;
+    let bs_account = e.connect(&b, Platform::Facebook, "b-fb").await;
+    let item = e
+        .queue_item(&a, "Aurora Desk Lamp", &[Platform::Facebook])
+        .await;
+    let q = e.queue();
+
+    let results = [
+        ("get", q.get(b.id(), item.id()).await.map(|_| ())),
+        (
+            "update",
+            q.update(
+                b.id(),
+                item.id(),
+                QueueItemPatch {
+                    ai_generated_content: Some("hijacked".into()),
+                    ..QueueItemPatch::default()
+                },
+            )
+            .await
+            .map(|_| ()),
+        ),
+        (
+            "approve",
+            q.approve(b.id(), item.id(), approve(vec![bs_account.id()]))
+                .await
+                .map(|_| ()),
+        ),
+        (
+            "reject",
+            q.reject(b.id(), item.id(), None).await.map(|_| ()),
+        ),
+        (
+            "regenerate",
+            q.regenerate(b.id(), item.id(), None).await.map(|_| ()),
+        ),
+        ("delete", q.delete(b.id(), item.id()).await),
+    ];
+
+    for (operation, result) in results {
+        assert!(
+            matches!(result, Err(Error::NotFound(_))),
+            "{operation}: {result:?}"
+        );
+    }
+    assert_eq!(q.get(a.id(), item.id()).await.unwrap(), item);
+    assert!(e.posts_of(&b).await.is_empty());
+}

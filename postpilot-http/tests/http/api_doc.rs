@@ -1,0 +1,124 @@
+//! `docs/API.md` is rendered from the OpenAPI document: this test fails when the two drift.
+//! Regenerate with `UPDATE_API_DOC=1 cargo test -p postpilot-http --test http api_doc::`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+fn render(spec: &Value) -> String {
+    let mut out = String::new();
+    let title = spec["info"]["title"].as_str().unwrap_or("API");
+    let version = spec["info"]["version"].as_str().unwrap_or("");
+    let _ = writeln!(out, "# {title} — HTTP API reference (v{version})\n");
+    let _ = writeln!(
+        out,
+        "Generated from the OpenAPI document (`GET /api/v1/openapi.json`, browsable at `/docs`) by\n\
+         `postpilot-http/tests/http/api_doc.rs`; do not edit by hand. Regenerate with\n\
+         `UPDATE_API_DOC=1 cargo test -p postpilot-http --test http api_doc::`.\n\n\
+         Every error is an RFC 9457 `application/problem+json` body (`type`, `title`, `status`,\n\
+         `detail`, and `errors` per field for validation failures). Authentication: `bearer` is a\n\
+         JWT access token from `/auth/login`, `/auth/register` or `/auth/refresh`; `api_key` is an\n\
+         `X-API-Key` header (pro and enterprise plans, scoped). Webhooks authenticate by their\n\
+         HMAC signature header instead.\n"
+    );
+    let mut by_tag: BTreeMap<String, Vec<(String, String, &Value)>> = BTreeMap::new();
+    if let Some(paths) = spec["paths"].as_object() {
+        for (path, item) in paths {
+            for method in METHODS {
+                if let Some(op) = item.get(method) {
+                    let tag = op["tags"][0].as_str().unwrap_or("other").to_owned();
+                    by_tag
+                        .entry(tag)
+                        .or_default()
+                        .push((path.clone(), method.to_uppercase(), op));
+                }
+            }
+        }
+    }
+    for (tag, ops) in by_tag {
+        let _ = writeln!(out, "## {tag}\n");
+        let _ = writeln!(out, "| method | path | what | auth | success | errors |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for (path, method, op) in ops {
+            let summary = op["summary"]
+                .as_str()
+                .or_else(|| op["description"].as_str())
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .replace('|', "\\|");
+            let auth: Vec<String> = op["security"]
+                .as_array()
+                .map(|reqs| {
+                    reqs.iter()
+                        .filter_map(Value::as_object)
+                        .flat_map(|r| r.keys().cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let auth = if auth.is_empty() {
+                "—".to_owned()
+            } else {
+                auth.join(" or ")
+            };
+            let (ok, errors): (Vec<&String>, Vec<&String>) = op["responses"]
+                .as_object()
+                .map(|r| r.keys().collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|code| code.starts_with('2') || code.starts_with('3'));
+            let join = |codes: Vec<&String>| {
+                codes
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "| {method} | `{path}` | {summary} | {auth} | {} | {} |",
+                join(ok),
+                join(errors)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn api_reference_matches_the_openapi_document() {
+    let spec = serde_json::to_value(postpilot_http::openapi()).unwrap_or_else(|e| panic!("{e}"));
+    let rendered = render(&spec);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/API.md");
+    if std::env::var_os("UPDATE_API_DOC").is_some() {
+        std::fs::write(path, &rendered).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        on_disk == rendered,
+        "docs/API.md is out of date: run UPDATE_API_DOC=1 cargo test -p postpilot-http --test http api_doc::"
+    );
+    // Every operation of the document is in the reference.
+    let operations = spec["paths"]
+        .as_object()
+        .map(|p| {
+            p.values()
+                .map(|item| METHODS.iter().filter(|m| item.get(**m).is_some()).count())
+                .sum::<usize>()
+        })
+        .unwrap_or(0);
+    let rows = rendered
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains(" | `/"))
+        .count();
+    assert_eq!(rows, operations);
+    assert!(
+        operations > 20,
+        "the document lists {operations} operations"
+    );
+}

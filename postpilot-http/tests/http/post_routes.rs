@@ -1,0 +1,691 @@
+//! `/posts`: create, list, get, patch, delete, schedule, calendar.
+
+use axum::http::{Method, StatusCode};
+use chrono::{Duration, NaiveTime, SubsecRound as _};
+use serde_json::{Value, json};
+
+use crate::test_app::{TestApp, assert_problem};
+
+/// A free user with one connected Facebook account: (token, account id).
+async fn user_with_account(app: &TestApp, email: &str) -> (String, String) {
+    let token = app.token(email).await;
+    let account = app
+        .account(&token, "facebook", email.split('@').next().unwrap())
+        .await;
+    (token, account)
+}
+
+fn post_body(account: &str) -> Value {
+    json!({"account_id": account, "content": "Fresh stock is in", "hashtags": ["sale"]})
+}
+
+fn in_secs(app: &TestApp, secs: i64) -> String {
+    (app.now() + Duration::seconds(secs)).to_rfc3339()
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect()
+}
+
+// --- create ---
+
+#[tokio::test]
+async fn creating_a_post_returns_a_draft_on_the_accounts_platform() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(post_body(&account)),
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let post = &reply.body;
+    assert!(uuid::Uuid::parse_str(post["id"].as_str().unwrap()).is_ok());
+    assert_eq!(post["account_id"], account.as_str());
+    assert_eq!(post["platform"], "facebook");
+    assert_eq!(post["content"], "Fresh stock is in");
+    assert_eq!(post["status"], "draft");
+    assert_eq!(post["media_urls"], json!([]));
+    assert_eq!(post["hashtags"], json!(["sale"]));
+    assert!(post["scheduled_for"].is_null() && post["posted_at"].is_null());
+    assert_eq!(post["attempts"], 0);
+    assert!(post["created_at"].is_string() && post["updated_at"].is_string());
+}
+
+#[tokio::test]
+async fn creating_a_post_with_a_time_creates_it_scheduled() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let mut body = post_body(&account);
+    body["scheduled_for"] = json!(in_secs(&app, 3600));
+
+    let reply = app
+        .as_user(&token, Method::POST, "/api/v1/posts", Some(body))
+        .await;
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "scheduled");
+    assert!(reply.body["scheduled_for"].is_string());
+}
+
+#[tokio::test]
+async fn creating_a_post_with_blank_content_is_a_validation_problem_on_content() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let mut body = post_body(&account);
+    body["content"] = json!("   ");
+
+    let reply = app
+        .as_user(&token, Method::POST, "/api/v1/posts", Some(body))
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "content");
+}
+
+#[tokio::test]
+async fn creating_a_post_with_an_unknown_field_is_unprocessable() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let mut body = post_body(&account);
+    body["status"] = json!("posted");
+
+    let reply = app
+        .as_user(&token, Method::POST, "/api/v1/posts", Some(body))
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "status");
+}
+
+#[tokio::test]
+async fn creating_an_instagram_post_without_media_is_a_validation_problem_on_media_urls() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+    let account = app.account(&token, "instagram", "brand").await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(post_body(&account)),
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "media_urls");
+}
+
+#[tokio::test]
+async fn creating_a_post_on_another_users_account_is_not_found() {
+    let app = TestApp::new();
+    let (_, theirs) = user_with_account(&app, "owner@example.com").await;
+    let token = app.token("intruder@example.com").await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(post_body(&theirs)),
+        )
+        .await;
+
+    assert_problem(&reply, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn creating_a_post_on_a_disconnected_account_is_a_validation_problem_on_account_id() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    app.as_user(
+        &token,
+        Method::DELETE,
+        &format!("/api/v1/accounts/{account}"),
+        None,
+    )
+    .await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(post_body(&account)),
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "account_id");
+}
+
+#[tokio::test]
+async fn the_eleventh_post_of_the_month_on_the_free_plan_is_payment_required() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    for _ in 0..10 {
+        app.post(&token, &account).await;
+    }
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(post_body(&account)),
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(problem["resource"], "posts_per_month");
+    assert_eq!(problem["limit"], 10);
+}
+
+// --- list ---
+
+#[tokio::test]
+async fn listing_posts_returns_the_paged_envelope_newest_first() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let first = app.post(&token, &account).await;
+    app.clock.advance(Duration::seconds(1));
+    let second = app.post(&token, &account).await;
+
+    let reply = app
+        .as_user(&token, Method::GET, "/api/v1/posts", None)
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["total"], 2);
+    assert_eq!(reply.body["page"], 1);
+    assert_eq!(reply.body["per_page"], 20);
+    assert_eq!(ids(&reply.body), [second.as_str(), first.as_str()]);
+}
+
+#[tokio::test]
+async fn listing_posts_pages_with_page_and_per_page() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    for _ in 0..3 {
+        app.post(&token, &account).await;
+    }
+
+    let reply = app
+        .as_user(&token, Method::GET, "/api/v1/posts?page=2&per_page=2", None)
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["total"], 3);
+    assert_eq!(reply.body["page"], 2);
+    assert_eq!(reply.body["per_page"], 2);
+    assert_eq!(reply.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn listing_posts_with_per_page_over_100_is_a_validation_problem_on_per_page() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+
+    let reply = app
+        .as_user(&token, Method::GET, "/api/v1/posts?per_page=101", None)
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "per_page");
+}
+
+#[tokio::test]
+async fn listing_posts_filters_by_status() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    app.post(&token, &account).await;
+    let mut body = post_body(&account);
+    body["scheduled_for"] = json!(in_secs(&app, 3600));
+    let scheduled = app
+        .as_user(&token, Method::POST, "/api/v1/posts", Some(body))
+        .await;
+
+    let reply = app
+        .as_user(&token, Method::GET, "/api/v1/posts?status=scheduled", None)
+        .await;
+
+    assert_eq!(reply.body["total"], 1, "{:?}", reply.body);
+    assert_eq!(ids(&reply.body), [scheduled.body["id"].as_str().unwrap()]);
+}
+
+#[tokio::test]
+async fn listing_posts_filters_by_platform() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+    app.upgrade(&token, "pro").await;
+    let facebook = app.account(&token, "facebook", "fb").await;
+    let instagram = app.account(&token, "instagram", "ig").await;
+    app.post(&token, &facebook).await;
+    let on_instagram = app.post(&token, &instagram).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::GET,
+            "/api/v1/posts?platform=instagram",
+            None,
+        )
+        .await;
+
+    assert_eq!(
+        ids(&reply.body),
+        [on_instagram.as_str()],
+        "{:?}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn listing_posts_with_an_unknown_status_is_a_validation_problem_on_status() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+
+    let reply = app
+        .as_user(&token, Method::GET, "/api/v1/posts?status=viral", None)
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "status");
+}
+
+// --- get ---
+
+#[tokio::test]
+async fn getting_a_post_returns_it() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.post(&token, &account).await;
+
+    let reply = app
+        .as_user(&token, Method::GET, &format!("/api/v1/posts/{id}"), None)
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["id"], id.as_str());
+    assert_eq!(reply.body["content"], "New drop");
+}
+
+#[tokio::test]
+async fn getting_another_users_post_is_not_found() {
+    let app = TestApp::new();
+    let (owner, account) = user_with_account(&app, "owner@example.com").await;
+    let id = app.post(&owner, &account).await;
+    let other = app.token("other@example.com").await;
+
+    let reply = app
+        .as_user(&other, Method::GET, &format!("/api/v1/posts/{id}"), None)
+        .await;
+
+    assert_problem(&reply, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn getting_a_post_by_a_non_uuid_id_is_not_found() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+
+    let reply = app
+        .as_user(&token, Method::GET, "/api/v1/posts/12345", None)
+        .await;
+
+    assert_problem(&reply, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_scheduled_post_shows_as_posted_once_published() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+
+    let id = app.posted_post(&token, &account).await;
+
+    let reply = app
+        .as_user(&token, Method::GET, &format!("/api/v1/posts/{id}"), None)
+        .await;
+    assert_eq!(reply.body["status"], "posted");
+    assert!(reply.body["posted_at"].is_string(), "{:?}", reply.body);
+    assert!(reply.body["external_id"].is_string() && reply.body["external_url"].is_string());
+}
+
+// --- patch ---
+
+#[tokio::test]
+async fn patching_a_post_edits_only_the_given_fields() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.post(&token, &account).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::PATCH,
+            &format!("/api/v1/posts/{id}"),
+            Some(json!({"content": "Edited"})),
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["content"], "Edited");
+    assert_eq!(reply.body["hashtags"], json!(["sale"]));
+    assert_eq!(reply.body["status"], "draft");
+}
+
+#[tokio::test]
+async fn patching_scheduled_for_to_null_unschedules_a_post() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let mut body = post_body(&account);
+    body["scheduled_for"] = json!(in_secs(&app, 3600));
+    let id = app
+        .as_user(&token, Method::POST, "/api/v1/posts", Some(body))
+        .await
+        .body["id"]
+        .clone();
+    let id = id.as_str().unwrap();
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::PATCH,
+            &format!("/api/v1/posts/{id}"),
+            Some(json!({"scheduled_for": null})),
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "draft");
+    assert!(reply.body["scheduled_for"].is_null());
+}
+
+#[tokio::test]
+async fn patching_a_posted_post_is_a_conflict() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.posted_post(&token, &account).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::PATCH,
+            &format!("/api/v1/posts/{id}"),
+            Some(json!({"content": "Too late"})),
+        )
+        .await;
+
+    assert_problem(&reply, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn patching_a_post_with_blank_content_is_a_validation_problem_on_content() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.post(&token, &account).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::PATCH,
+            &format!("/api/v1/posts/{id}"),
+            Some(json!({"content": ""})),
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "content");
+}
+
+// --- delete ---
+
+#[tokio::test]
+async fn deleting_a_draft_answers_no_content_and_removes_it() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.post(&token, &account).await;
+
+    let reply = app
+        .as_user(&token, Method::DELETE, &format!("/api/v1/posts/{id}"), None)
+        .await;
+
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+    assert!(reply.body.is_null());
+    let gone = app
+        .as_user(&token, Method::GET, &format!("/api/v1/posts/{id}"), None)
+        .await;
+    assert_problem(&gone, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn deleting_a_posted_post_is_a_conflict() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.posted_post(&token, &account).await;
+
+    let reply = app
+        .as_user(&token, Method::DELETE, &format!("/api/v1/posts/{id}"), None)
+        .await;
+
+    assert_problem(&reply, StatusCode::CONFLICT);
+}
+
+// --- schedule ---
+
+#[tokio::test]
+async fn scheduling_a_draft_returns_it_scheduled_for_that_time() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.post(&token, &account).await;
+    let at = (app.now() + Duration::hours(2)).trunc_subsecs(0);
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!("/api/v1/posts/{id}/schedule"),
+            Some(json!({"scheduled_for": at.to_rfc3339()})),
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "scheduled");
+    let stored: chrono::DateTime<chrono::Utc> = reply.body["scheduled_for"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(stored, at);
+}
+
+#[tokio::test]
+async fn scheduling_in_the_past_is_a_validation_problem_on_scheduled_for() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.post(&token, &account).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!("/api/v1/posts/{id}/schedule"),
+            Some(json!({"scheduled_for": in_secs(&app, -1)})),
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "scheduled_for");
+}
+
+#[tokio::test]
+async fn scheduling_more_than_a_year_ahead_is_a_validation_problem_on_scheduled_for() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.post(&token, &account).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!("/api/v1/posts/{id}/schedule"),
+            Some(json!({"scheduled_for": in_secs(&app, 366 * 86_400)})),
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "scheduled_for");
+}
+
+#[tokio::test]
+async fn scheduling_a_posted_post_is_a_conflict() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let id = app.posted_post(&token, &account).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!("/api/v1/posts/{id}/schedule"),
+            Some(json!({"scheduled_for": in_secs(&app, 3600)})),
+        )
+        .await;
+
+    assert_problem(&reply, StatusCode::CONFLICT);
+}
+
+// --- calendar ---
+
+/// A post scheduled two days from now at 03:00 UTC: (post id, its UTC date).
+async fn scheduled_at_three_utc(
+    app: &TestApp,
+    token: &str,
+    account: &str,
+) -> (String, chrono::NaiveDate) {
+    let day = (app.now() + Duration::days(2)).date_naive();
+    let at = day
+        .and_time(NaiveTime::from_hms_opt(3, 0, 0).unwrap())
+        .and_utc();
+    let mut body = post_body(account);
+    body["scheduled_for"] = json!(at.to_rfc3339());
+    let reply = app
+        .as_user(token, Method::POST, "/api/v1/posts", Some(body))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    (reply.body["id"].as_str().unwrap().to_owned(), day)
+}
+
+fn calendar_path(app: &TestApp, tz: Option<&str>) -> String {
+    let start = app.now().date_naive();
+    let end = start + Duration::days(5);
+    match tz {
+        Some(tz) => format!("/api/v1/posts/calendar?start_date={start}&end_date={end}&tz={tz}"),
+        None => format!("/api/v1/posts/calendar?start_date={start}&end_date={end}"),
+    }
+}
+
+#[tokio::test]
+async fn the_calendar_groups_scheduled_posts_by_utc_date_by_default() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let (id, day) = scheduled_at_three_utc(&app, &token, &account).await;
+    app.post(&token, &account).await; // a draft without a time is not on the calendar
+
+    let reply = app
+        .as_user(&token, Method::GET, &calendar_path(&app, None), None)
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let days = reply.body.as_object().unwrap();
+    assert_eq!(days.len(), 1, "{:?}", reply.body);
+    let posts = days[&day.to_string()].as_array().unwrap();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn the_calendar_groups_posts_by_local_date_in_the_given_time_zone() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let (id, day) = scheduled_at_three_utc(&app, &token, &account).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::GET,
+            &calendar_path(&app, Some("America/New_York")),
+            None,
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let local_day = (day - Duration::days(1)).to_string();
+    let days = reply.body.as_object().unwrap();
+    assert_eq!(
+        days.keys().collect::<Vec<_>>(),
+        [&local_day],
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(days[&local_day][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn the_calendar_with_an_unknown_time_zone_is_a_validation_problem_on_tz() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::GET,
+            &calendar_path(&app, Some("Mars/Olympus")),
+            None,
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "tz");
+}
+
+#[tokio::test]
+async fn the_calendar_with_an_end_before_its_start_is_a_validation_problem_on_end_date() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::GET,
+            "/api/v1/posts/calendar?start_date=2030-05-10&end_date=2030-05-01",
+            None,
+        )
+        .await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "end_date");
+}
+
+#[tokio::test]
+async fn the_calendar_without_dates_is_a_validation_problem() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+
+    let reply = app
+        .as_user(&token, Method::GET, "/api/v1/posts/calendar", None)
+        .await;
+
+    assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+}
