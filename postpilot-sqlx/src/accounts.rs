@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error};
-use crate::page::fetch_page;
+use crate::fetch::{fetch_optional, fetch_page};
 use crate::status::PlatformSql;
 use crate::users::lock_owner;
 
@@ -157,18 +157,17 @@ impl AccountStore for PgStore {
     }
 
     async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
-        sqlx::query_as::<_, AccountRow>(concat!(
-            "SELECT ",
-            account_columns!(),
-            " FROM social_accounts WHERE id = $1 AND user_id = $2"
-        ))
-        .bind(id.as_uuid())
-        .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, AccountRow>(concat!(
+                "SELECT ",
+                account_columns!(),
+                " FROM social_accounts WHERE id = $1 AND user_id = $2"
+            ))
+            .bind(id.as_uuid())
+            .bind(owner.as_uuid()),
+        )
         .await
-        .map_err(store_error)?
-        .map(SocialAccount::try_from)
-        .transpose()
     }
 
     async fn list_accounts(
@@ -197,18 +196,17 @@ impl AccountStore for PgStore {
         owner: UserId,
         id: AccountId,
     ) -> StoreResult<Option<SocialAccount>> {
-        sqlx::query_as::<_, AccountRow>(concat!(
-            "UPDATE social_accounts SET is_connected = false, access_token_enc = NULL, \
-             refresh_token_enc = NULL WHERE id = $1 AND user_id = $2 RETURNING ",
-            account_columns!()
-        ))
-        .bind(id.as_uuid())
-        .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, AccountRow>(concat!(
+                "UPDATE social_accounts SET is_connected = false, access_token_enc = NULL, \
+                 refresh_token_enc = NULL WHERE id = $1 AND user_id = $2 RETURNING ",
+                account_columns!()
+            ))
+            .bind(id.as_uuid())
+            .bind(owner.as_uuid()),
+        )
         .await
-        .map_err(store_error)?
-        .map(SocialAccount::try_from)
-        .transpose()
     }
 
     async fn count_connected_accounts(&self, owner: UserId) -> StoreResult<u64> {

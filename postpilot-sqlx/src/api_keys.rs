@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error};
-use crate::page::fetch_page;
+use crate::fetch::{fetch_optional, fetch_page};
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
@@ -126,13 +126,12 @@ impl ApiKeyStore for PgStore {
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
-        sqlx::query_as::<_, ApiKeyRow>(select_key!("key_hash = $1 AND is_active"))
-            .bind(key_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?
-            .map(ApiKey::try_from)
-            .transpose()
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, ApiKeyRow>(select_key!("key_hash = $1 AND is_active"))
+                .bind(key_hash),
+        )
+        .await
     }
 
     async fn touch_api_key(&self, id: ApiKeyId, at: DateTime<Utc>) -> StoreResult<()> {

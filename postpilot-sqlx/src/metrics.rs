@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{count, store_error, to_i64};
-use crate::page::fetch_page;
+use crate::fetch::{fetch_optional, fetch_page};
 use crate::status::PostStatusSql;
 
 #[derive(sqlx::FromRow)]
@@ -113,18 +113,17 @@ impl MetricsStore for PgStore {
         owner: UserId,
         post_id: PostId,
     ) -> StoreResult<Option<PostMetrics>> {
-        sqlx::query_as::<_, MetricsRow>(concat!(
-            "SELECT ",
-            metrics_columns!(""),
-            " FROM post_metrics WHERE post_id = $1 AND user_id = $2"
-        ))
-        .bind(post_id.as_uuid())
-        .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, MetricsRow>(concat!(
+                "SELECT ",
+                metrics_columns!(""),
+                " FROM post_metrics WHERE post_id = $1 AND user_id = $2"
+            ))
+            .bind(post_id.as_uuid())
+            .bind(owner.as_uuid()),
+        )
         .await
-        .map_err(store_error)?
-        .map(PostMetrics::try_from)
-        .transpose()
     }
 
     async fn list_post_metrics(

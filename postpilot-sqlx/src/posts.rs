@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
+use crate::fetch::fetch_optional;
 use crate::status::{PlatformSql, PostStatusSql, mirrors};
 use crate::users::lock_owner;
 
@@ -249,18 +250,17 @@ impl PostStore for PgStore {
     }
 
     async fn post(&self, owner: UserId, id: PostId) -> StoreResult<Option<Post>> {
-        sqlx::query_as::<_, PostRow>(concat!(
-            "SELECT ",
-            post_columns!(),
-            " FROM posts WHERE id = $1 AND user_id = $2"
-        ))
-        .bind(id.as_uuid())
-        .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, PostRow>(concat!(
+                "SELECT ",
+                post_columns!(),
+                " FROM posts WHERE id = $1 AND user_id = $2"
+            ))
+            .bind(id.as_uuid())
+            .bind(owner.as_uuid()),
+        )
         .await
-        .map_err(store_error)?
-        .map(Post::try_from)
-        .transpose()
     }
 
     async fn list_posts(

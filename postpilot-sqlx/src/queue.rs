@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, store_error};
-use crate::page::fetch_page;
+use crate::fetch::{fetch_optional, fetch_page};
 use crate::posts::{insert_post_row, posts_in_window};
 use crate::status::{PlatformSql, QueueStatusSql, ToneSql, mirrors};
 use crate::users::lock_owner;
@@ -151,18 +151,17 @@ impl QueueStore for PgStore {
     }
 
     async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>> {
-        sqlx::query_as::<_, QueueRow>(concat!(
-            "SELECT ",
-            queue_columns!(),
-            " FROM content_queue WHERE id = $1 AND user_id = $2"
-        ))
-        .bind(id.as_uuid())
-        .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, QueueRow>(concat!(
+                "SELECT ",
+                queue_columns!(),
+                " FROM content_queue WHERE id = $1 AND user_id = $2"
+            ))
+            .bind(id.as_uuid())
+            .bind(owner.as_uuid()),
+        )
         .await
-        .map_err(store_error)?
-        .map(QueueItem::try_from)
-        .transpose()
     }
 
     async fn list_queue_items(

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::store_error;
+use crate::fetch::fetch_optional;
 use crate::status::{PlanTierSql, SubscriptionStatusSql};
 
 #[derive(sqlx::FromRow)]
@@ -95,25 +96,25 @@ impl SubscriptionStore for PgStore {
     }
 
     async fn subscription(&self, owner: UserId) -> StoreResult<Option<Subscription>> {
-        sqlx::query_as::<_, SubscriptionRow>(select_subscription!("user_id = $1"))
-            .bind(owner.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?
-            .map(Subscription::try_from)
-            .transpose()
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, SubscriptionRow>(select_subscription!("user_id = $1"))
+                .bind(owner.as_uuid()),
+        )
+        .await
     }
 
     async fn subscription_by_provider_id(
         &self,
         stripe_subscription_id: &str,
     ) -> StoreResult<Option<Subscription>> {
-        sqlx::query_as::<_, SubscriptionRow>(select_subscription!("stripe_subscription_id = $1"))
-            .bind(stripe_subscription_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?
-            .map(Subscription::try_from)
-            .transpose()
+        fetch_optional(
+            &self.pool,
+            sqlx::query_as::<_, SubscriptionRow>(select_subscription!(
+                "stripe_subscription_id = $1"
+            ))
+            .bind(stripe_subscription_id),
+        )
+        .await
     }
 }

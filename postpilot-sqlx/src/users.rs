@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::store_error;
+use crate::fetch::fetch_optional;
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -59,13 +60,7 @@ impl PgStore {
     where
         T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
     {
-        sqlx::query_as::<_, UserRow>(sql)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?
-            .map(User::try_from)
-            .transpose()
+        fetch_optional(&self.pool, sqlx::query_as::<_, UserRow>(sql).bind(key)).await
     }
 }
 
