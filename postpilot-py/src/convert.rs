@@ -287,6 +287,7 @@ impl Out for TickReport {
             "reconciled" => self.reconciled,
             "retried" => self.retried,
             "snoozed" => self.snoozed,
+            "processing" => self.processing,
             "failed" => self.failed,
             "lease_lost" => self.lease_lost,
             "errors" => self.errors,

@@ -3,11 +3,17 @@
 //! blocking thread with the GIL. `publish` returns the platform's id (a string) or a dict
 //! `{"remote_id": …, "url": …}`; raising `postpilot.PublishRejected` fails the post for good,
 //! `postpilot.AuthExpired` marks the account for reconnection, anything else is retried.
+//!
+//! A publisher that publishes in steps (a container to process, an upload to poll) returns
+//! `{"checkpoint": …}` to have the checkpoint stored before it is called again at once, or
+//! `{"checkpoint": …, "wait_seconds": n}` to be called again after `n` seconds; the post's dict
+//! carries the last checkpoint under `"checkpoint"` (`None` at first). A checkpoint is any value
+//! `json.dumps` accepts.
 
 use async_trait::async_trait;
 use postpilot_core::analytics::MetricCounts;
 use postpilot_core::post::Published;
-use postpilot_core::publish::{PublishError, PublishRequest, Publisher};
+use postpilot_core::publish::{Checkpoint, Progress, PublishError, PublishRequest, Publisher};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -67,9 +73,54 @@ fn published(value: &Bound<'_, PyAny>) -> PyResult<Published> {
     Ok(Published { remote_id, url })
 }
 
+/// What `publish` returned: a publication, or a checkpoint to store (and a wait).
+fn progress(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Progress> {
+    let checkpoint = match value.cast::<PyDict>() {
+        Ok(dict) => dict.get_item("checkpoint")?,
+        Err(_) => None,
+    };
+    let Some(checkpoint) = checkpoint else {
+        return published(value).map(Progress::Published);
+    };
+    let json: String = py
+        .import("json")?
+        .call_method1("dumps", (checkpoint,))?
+        .extract()?;
+    let checkpoint = Checkpoint::new(serde_json::from_str(&json).map_err(|e| {
+        pyo3::exceptions::PyValueError::new_err(format!("checkpoint is not JSON: {e}"))
+    })?);
+    Ok(match value.get_item("wait_seconds").ok() {
+        Some(wait) if !wait.is_none() => {
+            let seconds: f64 = wait.extract()?;
+            if !seconds.is_finite() || seconds < 0.0 {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "wait_seconds must be a non-negative number",
+                ));
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let after = chrono::Duration::milliseconds((seconds * 1000.0).min(8.64e10) as i64);
+            Progress::Wait { checkpoint, after }
+        }
+        _ => Progress::Continue(checkpoint),
+    })
+}
+
+/// The checkpoint as the Python value it was given as.
+fn checkpoint_value<'py>(
+    py: Python<'py>,
+    checkpoint: Option<&Checkpoint>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match checkpoint {
+        None => Ok(py.None().into_bound(py)),
+        Some(c) => py
+            .import("json")?
+            .call_method1("loads", (c.state().to_string(),)),
+    }
+}
+
 #[async_trait]
 impl Publisher for PyPublisher {
-    async fn publish(&self, request: &PublishRequest) -> Result<Published, PublishError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
         let request = request.clone();
         self.call(move |py, object| {
             let post = PyDict::new(py);
@@ -87,14 +138,21 @@ impl Publisher for PyPublisher {
                     "access_token",
                     request.access_token.as_ref().map(|t| t.expose()),
                 )?;
+                post.set_item(
+                    "checkpoint",
+                    checkpoint_value(py, request.checkpoint.as_ref())?,
+                )?;
                 Ok(())
             };
             fill().map_err(|e| classify(py, &e))?;
             let value = object
                 .call_method1("publish", (post,))
                 .map_err(|e| classify(py, &e))?;
-            published(&value).map_err(|e| PublishError::Retryable {
-                reason: format!("publish() must return a remote id or {{'remote_id': …}}: {e}"),
+            progress(py, &value).map_err(|e| PublishError::Retryable {
+                reason: format!(
+                    "publish() must return a remote id, {{'remote_id': …}} or \
+                     {{'checkpoint': …[, 'wait_seconds': n]}}: {e}"
+                ),
                 after: None,
             })
         })

@@ -129,3 +129,42 @@ def test_a_bad_worker_setting_is_a_validation_error():
     engine = postpilot.Engine.in_memory()
     with pytest.raises(postpilot.ValidationError):
         engine.start_worker(poll_interval=0)
+
+
+def test_a_python_publisher_can_publish_in_steps_and_resume_from_its_checkpoint():
+    class Container:
+        """Instagram-like: create a container and wait, then publish it from the checkpoint."""
+
+        def __init__(self):
+            self.seen = []
+            self.published = 0
+
+        def publish(self, post):
+            checkpoint = post["checkpoint"]
+            self.seen.append(checkpoint)
+            if checkpoint is None:
+                return {"checkpoint": {"container": "c-1", "stage": "processing"}, "wait_seconds": 0.1}
+            if checkpoint["stage"] == "processing":
+                return {"checkpoint": {"container": checkpoint["container"], "stage": "publish"}}
+            self.published += 1
+            return {"remote_id": "ig-" + checkpoint["container"]}
+
+    publisher = Container()
+    engine = postpilot.Engine.in_memory(publishers={"facebook": publisher})
+    user, account = merchant_with_account(engine)
+    post = engine.create_post(user_id=user["id"], account_id=account["id"], content="Hi", scheduled_for=soon(0.2))
+    time.sleep(0.3)
+
+    first = engine.run_due()
+    parked = engine.get_post(user_id=user["id"], post_id=post["id"])
+    time.sleep(0.2)
+    second = engine.run_due()
+
+    assert (first["processing"], parked["status"], second["posted"]) == (1, "publishing", 1)
+    assert publisher.seen == [
+        None,
+        {"container": "c-1", "stage": "processing"},
+        {"container": "c-1", "stage": "publish"},
+    ]
+    stored = engine.get_post(user_id=user["id"], post_id=post["id"])
+    assert (stored["status"], stored["external_id"], publisher.published) == ("posted", "ig-c-1", 1)

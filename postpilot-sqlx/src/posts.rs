@@ -5,9 +5,12 @@ use chrono::{DateTime, Duration, Utc};
 use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::PostQuota;
-use postpilot_core::post::{Caption, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus};
+use postpilot_core::post::{
+    Caption, Checkpoint, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus,
+};
 use postpilot_core::store::{ClaimedPost, PostListFilter, PostStore, StoreError, StoreResult};
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::PgStore;
@@ -39,6 +42,7 @@ pub(crate) struct PostRow {
     error_message: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    publish_checkpoint: Option<Json<serde_json::Value>>,
 }
 
 impl TryFrom<PostRow> for Post {
@@ -73,6 +77,9 @@ impl TryFrom<PostRow> for Post {
             attempts: u32::try_from(r.attempts).map_err(|e| corrupt("posts", e))?,
             lease,
             lease_token: r.lease_token,
+            checkpoint: r
+                .publish_checkpoint
+                .map(|Json(state)| Checkpoint::new(state)),
             posted_at: r.posted_at,
             external_id: r.external_id,
             external_url: r.external_url,
@@ -132,7 +139,9 @@ macro_rules! post_columns {
             $p,
             "created_at, ",
             $p,
-            "updated_at"
+            "updated_at, ",
+            $p,
+            "publish_checkpoint"
         )
     };
 }
@@ -159,9 +168,10 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
     sqlx::query(
         "INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, media_urls, \
          hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, \
-         lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at) \
+         lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at, \
+         publish_checkpoint) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21)",
+         $19, $20, $21, $22)",
     )
     .bind(post.id().as_uuid())
     .bind(post.user_id().as_uuid())
@@ -184,10 +194,16 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
     .bind(post.error_message())
     .bind(post.created_at())
     .bind(post.updated_at())
+    .bind(checkpoint_json(post))
     .execute(conn)
     .await
     .map_err(store_error)?;
     Ok(())
+}
+
+/// The post's checkpoint as the `publish_checkpoint` column binds it.
+fn checkpoint_json(post: &Post) -> Option<Json<&serde_json::Value>> {
+    post.checkpoint().map(|c| Json(c.state()))
 }
 
 /// Posts the owner created in `[from, to)`: the monthly quota's count and the usage figure.
@@ -383,7 +399,7 @@ impl PostStore for PgStore {
         let updated = sqlx::query(
             "UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
              scheduled_for = $9, next_attempt_at = $10, attempts = $11, error_message = $12, \
-             updated_at = $13 \
+             updated_at = $13, publish_checkpoint = $14 \
              WHERE id = $1 AND user_id = $2 AND status = ANY($3) AND lease_token = $4",
         )
         .bind(post.id().as_uuid())
@@ -399,6 +415,7 @@ impl PostStore for PgStore {
         .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
         .bind(post.error_message())
         .bind(post.updated_at())
+        .bind(checkpoint_json(post))
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
@@ -487,9 +504,8 @@ impl PostStore for PgStore {
     }
 
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
-        // A post given twice is written once, by its first occurrence (the first write takes it
-        // out of `publishing`, so the fence refuses the rest) — one UPDATE … FROM would instead
-        // apply an arbitrary one of them.
+        // A post given twice is written once, by its first occurrence (as the memory store does)
+        // — one UPDATE … FROM would instead apply an arbitrary one of them.
         let mut seen = std::collections::HashSet::with_capacity(posts.len());
         let first: Vec<bool> = posts.iter().map(|p| seen.insert(p.id())).collect();
         let all = posts;
@@ -512,12 +528,14 @@ impl PostStore for PgStore {
                  attempts = c.attempts, lease_owner = c.lease_owner, \
                  lease_expires_at = c.lease_expires_at, posted_at = c.posted_at, \
                  external_id = c.external_id, external_url = c.external_url, \
-                 error_message = c.error_message, updated_at = c.updated_at \
+                 error_message = c.error_message, updated_at = c.updated_at, \
+                 publish_checkpoint = c.publish_checkpoint \
              FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::int[], \
                          $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], \
-                         $11::text[], $12::timestamptz[]) \
+                         $11::text[], $12::timestamptz[], $14::jsonb[]) \
                   AS c(id, token, status, next_attempt_at, attempts, lease_owner, lease_expires_at, \
-                       posted_at, external_id, external_url, error_message, updated_at) \
+                       posted_at, external_id, external_url, error_message, updated_at, \
+                       publish_checkpoint) \
              WHERE p.id = c.id AND p.status = $13 AND p.lease_token = c.token \
              RETURNING p.id",
         )
@@ -544,6 +562,7 @@ impl PostStore for PgStore {
         .bind(column(&|p| p.error_message().map(str::to_owned)))
         .bind(times(&|p| Some(p.updated_at())))
         .bind(PostStatusSql::Publishing)
+        .bind(posts.iter().map(|p| checkpoint_json(p)).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
@@ -560,15 +579,18 @@ impl PostStore for PgStore {
         id: PostId,
         lease_token: i64,
         until: DateTime<Utc>,
+        checkpoint: Option<Checkpoint>,
     ) -> StoreResult<()> {
         let updated = sqlx::query(
-            "UPDATE posts SET lease_expires_at = $3 \
+            "UPDATE posts SET lease_expires_at = $3, \
+                 publish_checkpoint = coalesce($5, publish_checkpoint) \
              WHERE id = $1 AND status = $4 AND lease_token = $2",
         )
         .bind(id.as_uuid())
         .bind(lease_token)
         .bind(until)
         .bind(PostStatusSql::Publishing)
+        .bind(checkpoint.map(|c| Json(c.state().clone())))
         .execute(&self.pool)
         .await
         .map_err(store_error)?;

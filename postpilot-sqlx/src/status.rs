@@ -70,6 +70,7 @@ mirror!(
     /// `publication_attempts.outcome`.
     AttemptOutcome => AttemptOutcomeSql {
         Posted, Reconciled, Retry, RateLimited, AuthExpired, Rejected, TimedOut, GaveUp, LeaseLost,
+        Processing,
     }
 );
 

@@ -169,7 +169,7 @@ impl postpilot_core::publish::Publisher for PgRecordingPublisher {
     async fn publish(
         &self,
         request: &postpilot_core::publish::PublishRequest,
-    ) -> Result<postpilot_core::post::Published, postpilot_core::publish::PublishError> {
+    ) -> Result<postpilot_core::publish::Progress, postpilot_core::publish::PublishError> {
         tokio::time::sleep(self.latency).await;
         let remote_id: Uuid = sqlx::query_scalar(
             "INSERT INTO test_publications (idempotency_key) VALUES ($1) RETURNING remote_id",
@@ -179,10 +179,12 @@ impl postpilot_core::publish::Publisher for PgRecordingPublisher {
         .await
         .map_err(unavailable)?;
         tokio::time::sleep(self.answer_after).await;
-        Ok(postpilot_core::post::Published {
-            remote_id: remote_id.to_string(),
-            url: None,
-        })
+        Ok(postpilot_core::publish::Progress::Published(
+            postpilot_core::post::Published {
+                remote_id: remote_id.to_string(),
+                url: None,
+            },
+        ))
     }
 
     async fn lookup(

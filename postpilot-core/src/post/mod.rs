@@ -9,7 +9,7 @@ pub use content::{
     MediaKind, MediaUrl, parse_media_urls,
 };
 pub use model::{
-    Lease, MAX_SCHEDULE_AHEAD, NewPost, Post, PostRecord, PostStatus, Published,
+    Checkpoint, Lease, MAX_SCHEDULE_AHEAD, NewPost, Post, PostRecord, PostStatus, Published,
     check_schedule_time,
 };
 pub use service::{CreatePost, MAX_CALENDAR_DAYS, PostFilter, PostPatch, PostService};

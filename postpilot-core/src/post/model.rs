@@ -73,6 +73,27 @@ pub struct Published {
     pub url: Option<String>,
 }
 
+/// Where a multi-step publication stands on the platform, written by the
+/// [`Publisher`](crate::publish::Publisher) and kept on the post: an Instagram container id, a TikTok `publish_id`, the step reached. The dispatcher
+/// stores it (fenced by the claim) before the publisher's next call, and hands it back on every
+/// later call — after a wait, a retry, or a crash — so the publisher resumes and reconciles
+/// instead of starting again. Its shape is the publisher's own; core never reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Checkpoint(serde_json::Value);
+
+impl Checkpoint {
+    /// A checkpoint holding `state`.
+    pub fn new(state: serde_json::Value) -> Self {
+        Self(state)
+    }
+
+    /// The publisher's state.
+    pub fn state(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
 aggregate! {
     /// A post on one social account.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -105,6 +126,8 @@ aggregate! {
         lease: option Lease => skip,
         /// See [`Post::lease_token`].
         lease_token: copy i64 => skip,
+        /// See [`Post::checkpoint`].
+        checkpoint: option Checkpoint => skip,
         /// See [`Post::posted_at`].
         posted_at: copy Option<DateTime<Utc>>,
         /// See [`Post::external_id`].
@@ -203,6 +226,7 @@ impl Post {
             attempts: 0,
             lease: None,
             lease_token: 0,
+            checkpoint: None,
             posted_at: None,
             external_id: None,
             external_url: None,
@@ -261,8 +285,10 @@ impl Post {
             .rules()
             .check(&self.content, &self.hashtags, &self.media_urls)?;
         if self.status == PostStatus::Failed {
+            // A fresh publication: nothing of the failed one is resumed.
             self.attempts = 0;
             self.error_message = None;
+            self.checkpoint = None;
         }
         self.status = PostStatus::Scheduled;
         self.scheduled_for = Some(at);
@@ -382,7 +408,8 @@ impl Post {
         Ok(())
     }
 
-    /// A failed attempt that may be retried at `at`; counts as an attempt.
+    /// A failed attempt that may be retried at `at`; counts as an attempt. A post with a
+    /// checkpoint stays `publishing` until then (see [`Post::park`]).
     ///
     /// # Errors
     /// The post is not being published.
@@ -398,7 +425,8 @@ impl Post {
         Ok(())
     }
 
-    /// The platform asked to wait until `until`; does not count as an attempt.
+    /// The platform asked to wait until `until`; does not count as an attempt. A post with a
+    /// checkpoint stays `publishing` until then (see [`Post::park`]).
     ///
     /// # Errors
     /// The post is not being published.
@@ -418,6 +446,10 @@ impl Post {
     /// The post is not being published.
     pub fn release(&mut self, now: DateTime<Utc>) -> Result<(), InvalidTransition> {
         self.ensure_publishing(PostStatus::Scheduled)?;
+        if self.checkpoint.is_some() {
+            self.park_until(now, now);
+            return Ok(());
+        }
         self.status = PostStatus::Scheduled;
         self.lease = None;
         self.updated_at = now;
@@ -425,12 +457,60 @@ impl Post {
     }
 
     fn snooze_inner(&mut self, at: DateTime<Utc>, error: Option<String>, now: DateTime<Utc>) {
-        self.status = PostStatus::Scheduled;
-        self.next_attempt_at = Some(at);
         if error.is_some() {
             self.error_message = error;
         }
+        if self.checkpoint.is_some() {
+            self.park_until(at, now);
+            return;
+        }
+        self.status = PostStatus::Scheduled;
+        self.next_attempt_at = Some(at);
         self.lease = None;
+        self.updated_at = now;
+    }
+
+    /// Records how far the publication got (before the publisher's next step), under the
+    /// current claim.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn save_checkpoint(
+        &mut self,
+        checkpoint: Checkpoint,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.ensure_publishing(PostStatus::Publishing)?;
+        self.checkpoint = Some(checkpoint);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The platform is processing a step: keeps `checkpoint` and parks the post until `until`.
+    /// It stays `publishing` — part of it is on the platform, so it can no longer be edited,
+    /// unscheduled or deleted — and its claim expires at `until`, when any worker claims it
+    /// again and resumes from the checkpoint. Does not count as an attempt.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn park(
+        &mut self,
+        checkpoint: Checkpoint,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.save_checkpoint(checkpoint, now)?;
+        self.park_until(until, now);
+        Ok(())
+    }
+
+    /// Keeps the post `publishing` with its claim expiring at `until` (the claim queue's due
+    /// time of a `publishing` post), and when it is due again in `next_attempt_at`.
+    fn park_until(&mut self, until: DateTime<Utc>, now: DateTime<Utc>) {
+        if let Some(lease) = self.lease.as_mut() {
+            lease.expires_at = until;
+        }
+        self.next_attempt_at = Some(until);
         self.updated_at = now;
     }
 

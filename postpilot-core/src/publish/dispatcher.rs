@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::id::AccountId;
 use crate::post::{Post, Published};
 use crate::publish::{
-    AttemptOutcome, PublicationAttempt, PublishError, PublishRequest, TickReport,
+    AttemptOutcome, Checkpoint, Progress, PublicationAttempt, PublishError, PublishRequest,
+    TickReport,
 };
 use crate::queue::follow_posts;
 use crate::store::{ClaimedPost, StoreError};
@@ -138,7 +139,7 @@ fn random_unit() -> f64 {
 
 /// A post's publish request, or why there is none.
 enum Prepared {
-    Ready(PublishRequest),
+    Ready(Box<PublishRequest>),
     /// The account is disconnected or awaits reconnection: the post fails.
     AccountUnusable(String),
     /// The sealed token does not open (key configuration): retried.
@@ -159,11 +160,18 @@ fn log_outcome(worker: &str, post: &Post, outcome: AttemptOutcome, error: Option
         AttemptOutcome::LeaseLost => {
             tracing::info!(worker, %post_id, "claim lost to another worker; outcome discarded");
         }
+        AttemptOutcome::Processing => {
+            tracing::debug!(worker, %post_id, %platform, "the platform is processing the post");
+        }
         AttemptOutcome::Posted | AttemptOutcome::Reconciled => {
             tracing::debug!(worker, %post_id, %platform, outcome = outcome.as_str(), "post published");
         }
     }
 }
+
+/// Publisher calls one claim may make (steps continued at once); a publisher that keeps
+/// continuing past this is retried later rather than looping.
+const MAX_STEPS: usize = 8;
 
 /// Outcomes committed together, at most.
 const COMMIT_BATCH: usize = 200;
@@ -468,7 +476,8 @@ impl Dispatcher {
         // An earlier attempt may have reached the platform without its outcome being committed
         // (a crash, a lost lease, a timeout): look before publishing again. A failed look is a
         // retry, never a verdict on the post.
-        if rescued || post.attempts() > 0 {
+        // A post with a checkpoint is reconciled by `publish` itself, from the checkpoint.
+        if post.checkpoint().is_none() && (rescued || post.attempts() > 0) {
             match self.within(publisher.lookup(&post.idempotency_key())).await {
                 Some(Ok(Some(published))) => {
                     return Ok(self.posted(post, published, AttemptOutcome::Reconciled)?);
@@ -505,41 +514,84 @@ impl Dispatcher {
         let remaining = post
             .lease()
             .map_or(Duration::zero(), |l| l.expires_at - now);
-        if remaining < self.config.publish_timeout * 2 {
-            let until = now + self.config.lease;
-            match self
-                .deps
-                .store
-                .extend_lease(post.id(), post.lease_token(), until)
-                .await
-            {
-                Ok(()) => post.extend_lease(until),
-                Err(StoreError::Stale | StoreError::NotFound) => {
-                    return Ok(Decision {
-                        outcome: AttemptOutcome::LeaseLost,
-                        remote_id: None,
-                        error: Some(
-                            "the claim was lost before publishing; nothing was sent".into(),
-                        ),
-                    });
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if remaining < self.config.publish_timeout * 2
+            && let Some(lost) = self.renew_claim(post, None).await?
+        {
+            return Ok(lost);
         }
+        self.publish_steps(post, publisher, *request).await
+    }
+
+    /// Calls the publisher until the post is published, parked while the platform processes a
+    /// step, or failed. Each [`Progress::Continue`] checkpoint is stored under the claim (which
+    /// it renews) before the next call, so the step after it — the one that makes the post
+    /// public — is never repeated blindly.
+    async fn publish_steps(
+        &self,
+        post: &mut Post,
+        publisher: &dyn crate::publish::Publisher,
+        mut request: PublishRequest,
+    ) -> Result<Decision> {
+        let platform = post.platform();
         // The post is ours (publishing, under our lease), so every transition below is legal; a
         // refused one is a bug, reported as an error that leaves the claim to lapse and be
         // reconciled.
-        Ok(match self.within(publisher.publish(&request)).await {
-            Some(Ok(published)) => self.posted(post, published, AttemptOutcome::Posted)?,
-            Some(Err(e)) => self.failed(post, e)?,
-            None => {
-                let reason = format!(
-                    "{platform} did not answer within {:?}",
-                    self.config.publish_timeout.to_std().unwrap_or_default()
-                );
-                self.retry(post, AttemptOutcome::TimedOut, reason, None)?
+        for _ in 0..MAX_STEPS {
+            let checkpoint = match self.within(publisher.publish(&request)).await {
+                Some(Ok(Progress::Published(published))) => {
+                    return Ok(self.posted(post, published, AttemptOutcome::Posted)?);
+                }
+                Some(Ok(Progress::Continue(checkpoint))) => checkpoint,
+                Some(Ok(Progress::Wait { checkpoint, after })) => {
+                    return Ok(self.park(post, checkpoint, after)?);
+                }
+                Some(Err(e)) => return Ok(self.failed(post, e)?),
+                None => {
+                    let reason = format!(
+                        "{platform} did not answer within {:?}",
+                        self.config.publish_timeout.to_std().unwrap_or_default()
+                    );
+                    return Ok(self.retry(post, AttemptOutcome::TimedOut, reason, None)?);
+                }
+            };
+            if let Some(lost) = self.renew_claim(post, Some(checkpoint.clone())).await? {
+                return Ok(lost);
             }
-        })
+            post.save_checkpoint(checkpoint.clone(), self.deps.now())?;
+            request.checkpoint = Some(checkpoint);
+        }
+        let reason = format!("the {platform} publisher made no progress in {MAX_STEPS} steps");
+        Ok(self.retry(post, AttemptOutcome::Retry, reason, None)?)
+    }
+
+    /// Extends the claim over the next publish call, storing `checkpoint` with it. `Some`: the
+    /// claim was lost (nothing more may be sent).
+    async fn renew_claim(
+        &self,
+        post: &mut Post,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Option<Decision>> {
+        let until = self.deps.now() + self.config.lease;
+        match self
+            .deps
+            .store
+            .extend_lease(post.id(), post.lease_token(), until, checkpoint)
+            .await
+        {
+            Ok(()) => {
+                post.extend_lease(until);
+                Ok(None)
+            }
+            Err(StoreError::Stale | StoreError::NotFound) => Ok(Some(Decision {
+                outcome: AttemptOutcome::LeaseLost,
+                remote_id: None,
+                error: Some(
+                    "the claim was lost before the next publishing step; nothing more was sent"
+                        .into(),
+                ),
+            })),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The request for `post`, with its account's token opened.
@@ -585,7 +637,7 @@ impl Dispatcher {
             }
             None => None,
         };
-        Ok(Prepared::Ready(PublishRequest {
+        Ok(Prepared::Ready(Box::new(PublishRequest {
             post_id: post.id(),
             user_id: post.user_id(),
             account_id: post.account_id(),
@@ -596,7 +648,8 @@ impl Dispatcher {
             hashtags: post.hashtags().to_strings(),
             media_urls: post.media_urls().iter().map(ToString::to_string).collect(),
             access_token,
-        }))
+            checkpoint: post.checkpoint().cloned(),
+        })))
     }
 
     fn posted(
@@ -640,6 +693,21 @@ impl Dispatcher {
                 format!("{platform} refused the post: {reason}"),
             ),
         }
+    }
+
+    fn park(
+        &self,
+        post: &mut Post,
+        checkpoint: Checkpoint,
+        after: Duration,
+    ) -> Result<Decision, InvalidTransition> {
+        let now = self.deps.now();
+        post.park(checkpoint, now + after.max(Duration::zero()), now)?;
+        Ok(Decision {
+            outcome: AttemptOutcome::Processing,
+            remote_id: None,
+            error: None,
+        })
     }
 
     fn snooze(&self, post: &mut Post, until: DateTime<Utc>) -> Result<Decision, InvalidTransition> {

@@ -19,6 +19,7 @@ pub struct WorkerMetrics {
     snoozed: AtomicU64,
     failed: AtomicU64,
     lease_lost: AtomicU64,
+    processing: AtomicU64,
     errors: AtomicU64,
     ledger_failures: AtomicU64,
     metrics_refresh_failures: AtomicU64,
@@ -38,6 +39,7 @@ impl WorkerMetrics {
         add(&self.snoozed, report.snoozed);
         add(&self.failed, report.failed);
         add(&self.lease_lost, report.lease_lost);
+        add(&self.processing, report.processing);
         add(&self.errors, report.errors);
     }
 
@@ -86,6 +88,7 @@ impl WorkerMetrics {
                 &self.failed
             }
             AttemptOutcome::LeaseLost => &self.lease_lost,
+            AttemptOutcome::Processing => &self.processing,
         };
         c.load(Ordering::Relaxed)
     }
@@ -132,7 +135,7 @@ impl MetricsRegistry {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let mut out = String::new();
-        let counters: [Counter; 11] = [
+        let counters: [Counter; 12] = [
             ("ticks", "Worker ticks run", |m| &m.ticks),
             ("claimed", "Posts claimed", |m| &m.claimed),
             ("posted", "Posts published", |m| &m.posted),
@@ -152,6 +155,11 @@ impl MetricsRegistry {
                 "lease_lost",
                 "Outcomes discarded: another worker took the claim over",
                 |m| &m.lease_lost,
+            ),
+            (
+                "processing",
+                "Publications parked while the platform processes a step",
+                |m| &m.processing,
             ),
             (
                 "errors",

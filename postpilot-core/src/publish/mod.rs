@@ -18,12 +18,13 @@ use crate::crypto::SecretString;
 use crate::id::{AccountId, AttemptId, PostId, UserId};
 use crate::names::named_enum;
 use crate::platform::Platform;
+pub use crate::post::Checkpoint;
 use crate::post::Published;
 
 pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy};
 pub use metrics::{LAG_BUCKETS, MetricsRegistry, WorkerMetrics};
 pub use report::TickReport;
-pub use simulated::{PublishCall, SimulatedPublisher};
+pub use simulated::{PublishCall, SIMULATED_POLL_INTERVAL, SimulatedPublisher};
 pub use worker::{WorkerConfig, WorkerTotals};
 
 /// Everything a platform needs to publish one post.
@@ -50,6 +51,27 @@ pub struct PublishRequest {
     pub media_urls: Vec<String>,
     /// The account's OAuth access token, opened from its sealed form.
     pub access_token: Option<SecretString>,
+    /// Where an earlier step of this publication left off, if one did (see [`Progress`]).
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// What one call of [`Publisher::publish`] achieved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// The post is public.
+    Published(Published),
+    /// A step is done and the next one has an effect that must not be repeated blindly (it
+    /// makes the post public): store this checkpoint, then call again at once with it.
+    Continue(Checkpoint),
+    /// The platform is processing (a container, an upload): store this checkpoint and call
+    /// again with it after `after`. The worker is free meanwhile; the post stays `publishing`
+    /// and is claimed again when the wait is over.
+    Wait {
+        /// Where the publication stands.
+        checkpoint: Checkpoint,
+        /// How long to wait before the next call.
+        after: Duration,
+    },
 }
 
 /// Why a publication failed, as the scheduler must treat it.
@@ -84,14 +106,19 @@ pub enum PublishError {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Publisher: Send + Sync + fmt::Debug {
-    /// Publishes a post.
+    /// Takes the post's publication one step further: from the start when
+    /// `request.checkpoint` is `None`, else from that checkpoint (which may be left by an
+    /// attempt that crashed or timed out after it: reconcile before repeating a step). A
+    /// one-step publisher returns [`Progress::Published`] or an error.
     ///
     /// # Errors
-    /// [`PublishError`], which decides retry, snooze or failure.
-    async fn publish(&self, request: &PublishRequest) -> Result<Published, PublishError>;
+    /// [`PublishError`], which decides retry, snooze or failure; the checkpoint is kept for the
+    /// retry.
+    async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError>;
 
     /// Finds a post published earlier under `idempotency_key`, so a rescued publication is
-    /// never published twice. `Ok(None)`: the platform does not have it.
+    /// never published twice. `Ok(None)`: the platform does not have it. Not called for a post
+    /// with a checkpoint: `publish` reconciles from the checkpoint.
     ///
     /// # Errors
     /// The lookup itself failed (treated as retryable).
@@ -124,6 +151,8 @@ pub enum AttemptOutcome {
     TimedOut,
     /// Attempts exhausted; the post failed.
     GaveUp,
+    /// A step is done and the platform is processing; the post is polled again later.
+    Processing,
     /// The claim was lost to another worker before the outcome was committed.
     LeaseLost,
 }
@@ -137,6 +166,7 @@ named_enum!(AttemptOutcome, field = "outcome", exact {
     Rejected => "rejected",
     TimedOut => "timed_out",
     GaveUp => "gave_up",
+    Processing => "processing",
     LeaseLost => "lease_lost",
 });
 

@@ -17,6 +17,8 @@ pub struct TickReport {
     pub snoozed: u32,
     /// Failed for good.
     pub failed: u32,
+    /// Waiting for the platform to process a step (polled again later).
+    pub processing: u32,
     /// Outcomes discarded because another worker took the claim over.
     pub lease_lost: u32,
     /// Posts left unsettled by a store or configuration failure; their claims lapse and another
@@ -35,6 +37,7 @@ impl TickReport {
                 &mut self.failed
             }
             AttemptOutcome::LeaseLost => &mut self.lease_lost,
+            AttemptOutcome::Processing => &mut self.processing,
         };
         *slot += 1;
     }
@@ -45,6 +48,7 @@ impl TickReport {
         self.retried += other.retried;
         self.snoozed += other.snoozed;
         self.failed += other.failed;
+        self.processing += other.processing;
         self.lease_lost += other.lease_lost;
         self.errors += other.errors;
     }

@@ -1,6 +1,8 @@
 //! A simulated platform: records every call, can fail or slow down on demand, and — like a real
 //! platform without idempotency — creates a new remote post on every successful `publish`, so
-//! tests can prove nothing is published twice.
+//! tests can prove nothing is published twice. With [`SimulatedPublisher::set_processing`] it
+//! publishes in steps as Instagram does (create a container, poll it until processed, publish
+//! it), reconciling from its checkpoint like the real client must.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -10,7 +12,7 @@ use async_trait::async_trait;
 use crate::analytics::MetricCounts;
 use crate::platform::Platform;
 use crate::post::Published;
-use crate::publish::{PublishError, PublishRequest, Publisher};
+use crate::publish::{Checkpoint, Progress, PublishError, PublishRequest, Publisher};
 
 /// One call to [`Publisher::publish`], as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,7 +32,30 @@ struct State {
     faults: VecDeque<PublishError>,
     latency: std::time::Duration,
     lookups: u64,
+    /// Polls a container needs before it is processed; 0: one-step publishing.
+    processing_polls: u32,
+    /// Containers created, each with its publication once published.
+    containers: Vec<Option<Published>>,
+    /// Answers to lose after their step took effect.
+    lost_answers: u32,
 }
+
+/// The simulated container flow's checkpoint.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ContainerStep {
+    container: usize,
+    polls: u32,
+    publishing: bool,
+}
+
+impl ContainerStep {
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(serde_json::to_value(self).unwrap_or_default())
+    }
+}
+
+/// How long the simulated platform asks to wait between polls of a container.
+pub const SIMULATED_POLL_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
 
 /// An in-process stand-in for a platform API.
 #[derive(Debug)]
@@ -55,6 +80,25 @@ impl SimulatedPublisher {
     /// The next `publish` calls fail with these errors, in order.
     pub fn fail_next(&self, error: PublishError) {
         self.state().faults.push_back(error);
+    }
+
+    /// Publishes in steps, as Instagram does: the first call creates a container and asks to
+    /// wait; the container is processed at the `polls`-th poll, which asks to store the
+    /// checkpoint before publishing; the next call publishes it (or, if an earlier attempt
+    /// already did, reconciles). `0`: one-step publishing.
+    pub fn set_processing(&self, polls: u32) {
+        self.state().processing_polls = polls;
+    }
+
+    /// The next `n` publications take place but their answers are lost (returned as a
+    /// transient failure), as when the connection drops after the platform published.
+    pub fn lose_next_publish_answers(&self, n: u32) {
+        self.state().lost_answers = n;
+    }
+
+    /// Containers created so far (0 in one-step mode).
+    pub fn containers(&self) -> usize {
+        self.state().containers.len()
     }
 
     /// Every `publish` waits this long first.
@@ -120,6 +164,57 @@ impl SimulatedPublisher {
     }
 }
 
+impl SimulatedPublisher {
+    /// One step's effect on the simulated platform.
+    fn step(&self, state: &mut State, request: &PublishRequest) -> Progress {
+        let publish = |state: &mut State| {
+            let published = self.make_published(state.published.len() + 1);
+            state
+                .published
+                .push((request.idempotency_key.clone(), published.clone()));
+            published
+        };
+        if state.processing_polls == 0 {
+            return Progress::Published(publish(state));
+        }
+        let resumed = request
+            .checkpoint
+            .as_ref()
+            .and_then(|c| serde_json::from_value::<ContainerStep>(c.state().clone()).ok())
+            .filter(|step| step.container < state.containers.len());
+        let Some(mut step) = resumed else {
+            state.containers.push(None);
+            let step = ContainerStep {
+                container: state.containers.len() - 1,
+                polls: 0,
+                publishing: false,
+            };
+            return Progress::Wait {
+                checkpoint: step.checkpoint(),
+                after: SIMULATED_POLL_INTERVAL,
+            };
+        };
+        if step.publishing {
+            // A container is published once: an earlier attempt that did is reconciled.
+            if let Some(published) = &state.containers[step.container] {
+                return Progress::Published(published.clone());
+            }
+            let published = publish(state);
+            state.containers[step.container] = Some(published.clone());
+            return Progress::Published(published);
+        }
+        step.polls += 1;
+        if step.polls < state.processing_polls {
+            return Progress::Wait {
+                checkpoint: step.checkpoint(),
+                after: SIMULATED_POLL_INTERVAL,
+            };
+        }
+        step.publishing = true;
+        Progress::Continue(step.checkpoint())
+    }
+}
+
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -128,7 +223,7 @@ fn fnv1a(text: &str) -> u64 {
 
 #[async_trait]
 impl Publisher for SimulatedPublisher {
-    async fn publish(&self, request: &PublishRequest) -> Result<Published, PublishError> {
+    async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
         let latency = self.state().latency;
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -137,17 +232,23 @@ impl Publisher for SimulatedPublisher {
         let outcome = match state.faults.pop_front() {
             Some(fault) => Err(fault),
             None => {
-                let published = self.make_published(state.published.len() + 1);
-                state
-                    .published
-                    .push((request.idempotency_key.clone(), published.clone()));
-                Ok(published)
+                let before = state.published.len();
+                let progress = self.step(&mut state, request);
+                if state.published.len() > before && state.lost_answers > 0 {
+                    state.lost_answers -= 1;
+                    Err(PublishError::Retryable {
+                        reason: "connection reset after the request was sent".into(),
+                        after: None,
+                    })
+                } else {
+                    Ok(progress)
+                }
             }
         };
         state.calls.push(PublishCall {
             idempotency_key: request.idempotency_key.clone(),
             caption: request.caption.clone(),
-            succeeded: outcome.is_ok(),
+            succeeded: matches!(outcome, Ok(Progress::Published(_))),
         });
         outcome
     }

@@ -22,7 +22,7 @@ use crate::id::{AccountId, ApiKeyId, PostId, QueueItemId, TokenFamilyId, UserId}
 use crate::page::{Page, PageRequest};
 use crate::plan::{Limit, PostQuota};
 use crate::platform::Platform;
-use crate::post::{Post, PostStatus};
+use crate::post::{Checkpoint, Post, PostStatus};
 use crate::publish::PublicationAttempt;
 use crate::queue::{QueueItem, QueueStatus};
 use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
@@ -292,12 +292,14 @@ pub trait PostStore: Send + Sync {
             _ => Err(StoreError::Stale),
         }
     }
-    /// Scheduler: extends a claim still held under `lease_token`.
+    /// Scheduler: extends a claim still held under `lease_token`, and records `checkpoint` with
+    /// it when one is given (a publication's step, stored before the publisher's next call).
     async fn extend_lease(
         &self,
         id: PostId,
         lease_token: i64,
         until: DateTime<Utc>,
+        checkpoint: Option<Checkpoint>,
     ) -> StoreResult<()>;
     /// Scheduler: waits until posts may have become due sooner than last seen (a post was
     /// scheduled, rescheduled or set to retry — by any process sharing the store), or `max`

@@ -261,6 +261,8 @@ macro_rules! store_conformance_tests {
             waiting_workers_are_woken_by_a_newly_scheduled_post,
             every_claim_outcome_is_committed_as_the_state_machine_says,
             a_lapsed_claim_is_reconciled_without_publishing_twice,
+            a_multi_step_publication_resumes_from_its_checkpoint,
+            checkpoints_are_stored_only_under_the_claim,
             approval_is_all_or_nothing,
             queue_item_is_posted_when_all_its_posts_are,
             concurrent_commits_of_an_items_posts_mark_it_posted,

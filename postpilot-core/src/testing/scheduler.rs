@@ -49,7 +49,7 @@ pub async fn expired_leases_are_rescued_and_stale_commits_fenced(store: Arc<dyn 
     );
     assert!(matches!(
         store
-            .extend_lease(p.id(), a.post.lease_token() + 1, t0())
+            .extend_lease(p.id(), a.post.lease_token() + 1, t0(), None)
             .await,
         Err(StoreError::Stale)
     ));
@@ -75,7 +75,12 @@ pub async fn expired_leases_are_rescued_and_stale_commits_fenced(store: Arc<dyn 
         Some(PostStatus::Publishing)
     );
     let mut done = b.post.clone();
-    ok!(store.extend_lease(p.id(), done.lease_token(), t0() + Duration::minutes(5)));
+    ok!(store.extend_lease(
+        p.id(),
+        done.lease_token(),
+        t0() + Duration::minutes(5),
+        None
+    ));
     done.mark_posted(
         Published {
             remote_id: "r1".into(),
@@ -110,12 +115,14 @@ pub async fn batched_commits_are_fenced_one_by_one(store: Arc<dyn Store>) {
     ok!(store.extend_lease(
         claimed[0].id(),
         claimed[0].lease_token(),
-        t0() + Duration::minutes(5)
+        t0() + Duration::minutes(5),
+        None
     ));
     ok!(store.extend_lease(
         claimed[2].id(),
         claimed[2].lease_token(),
-        t0() + Duration::minutes(5)
+        t0() + Duration::minutes(5),
+        None
     ));
     let taken = ok!(store.claim_due(t0() + Duration::seconds(31), 10, Duration::seconds(30), "b"));
     assert_eq!(
@@ -407,5 +414,118 @@ pub async fn a_lapsed_claim_is_reconciled_without_publishing_twice(store: Arc<dy
     assert_eq!(
         ok!(store.post(u.id, p.id())).map(|x| x.status()),
         Some(PostStatus::Posted)
+    );
+}
+
+/// Scheduler: a multi-step publication parks while the platform processes (the post stays
+/// `publishing`, due again at the poll time), keeps its checkpoint across claims, and an answer
+/// lost after the publishing step is reconciled from the checkpoint: one container, one
+/// publication.
+pub async fn a_multi_step_publication_resumes_from_its_checkpoint(store: Arc<dyn Store>) {
+    use crate::publish::{AttemptOutcome, DispatcherConfig, SIMULATED_POLL_INTERVAL};
+    let (engine, clock, publisher, u, acc) = scheduler_fixture(store.clone()).await;
+    publisher.set_processing(2);
+    let p = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
+    ok!(store.insert_post(&p, quota(100)));
+    let worker = engine
+        .dispatcher("w", DispatcherConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tick = || async { worker.run_once().await.unwrap_or_else(|e| panic!("{e}")) };
+
+    let created = tick().await;
+    assert_eq!((created.claimed, created.processing), (1, 1));
+    let parked = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(parked.status(), PostStatus::Publishing);
+    assert!(parked.checkpoint().is_some());
+    assert_eq!(
+        ok!(store.next_due_at()),
+        Some(t0() + SIMULATED_POLL_INTERVAL)
+    );
+    assert_eq!(tick().await.claimed, 0, "not polled before its time");
+
+    clock.advance(SIMULATED_POLL_INTERVAL);
+    assert_eq!(
+        tick().await.processing,
+        1,
+        "still processing at the first poll"
+    );
+    clock.advance(SIMULATED_POLL_INTERVAL);
+    publisher.lose_next_publish_answers(1);
+    assert_eq!(
+        tick().await.retried,
+        1,
+        "published, but the answer was lost"
+    );
+    let lost = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(
+        lost.status(),
+        PostStatus::Publishing,
+        "kept out of the merchant's edits"
+    );
+    assert_eq!(
+        lost.checkpoint().map(|c| c.state()["publishing"].clone()),
+        Some(serde_json::Value::Bool(true)),
+        "the step before publishing was stored"
+    );
+
+    clock.advance(Duration::minutes(10));
+    assert_eq!(tick().await.posted, 1);
+    assert_eq!(publisher.containers(), 1);
+    assert_eq!(publisher.published_count(&p.idempotency_key()), 1);
+    let done = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(done.status(), PostStatus::Posted);
+    let outcomes: Vec<_> = ok!(store.attempts(u.id, p.id()))
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            AttemptOutcome::Processing,
+            AttemptOutcome::Processing,
+            AttemptOutcome::Retry,
+            AttemptOutcome::Posted
+        ]
+    );
+}
+
+/// Scheduler: a checkpoint is stored with a lease extension only under the claim's own token.
+pub async fn checkpoints_are_stored_only_under_the_claim(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let p = post(u.id, acc.id, t0(), Some(t0() - Duration::minutes(1)));
+    ok!(store.insert_post(&p, quota(100)));
+    let claimed = ok!(store.claim_due(t0(), 10, Duration::seconds(30), "a")).remove(0);
+    let checkpoint = |n: u32| crate::publish::Checkpoint::new(serde_json::json!({ "step": n }));
+    assert!(matches!(
+        store
+            .extend_lease(
+                p.id(),
+                claimed.post.lease_token() + 1,
+                t0() + Duration::minutes(1),
+                Some(checkpoint(1)),
+            )
+            .await,
+        Err(StoreError::Stale)
+    ));
+    let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(stored.checkpoint(), None);
+    ok!(store.extend_lease(
+        p.id(),
+        claimed.post.lease_token(),
+        t0() + Duration::minutes(1),
+        Some(checkpoint(2)),
+    ));
+    // An extension without a checkpoint keeps the one stored.
+    ok!(store.extend_lease(
+        p.id(),
+        claimed.post.lease_token(),
+        t0() + Duration::minutes(2),
+        None,
+    ));
+    let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(stored.checkpoint(), Some(&checkpoint(2)));
+    assert_eq!(
+        stored.lease().map(|l| l.expires_at),
+        Some(t0() + Duration::minutes(2))
     );
 }

@@ -932,7 +932,7 @@ impl postpilot_core::publish::Publisher for StallingLookup {
     async fn publish(
         &self,
         request: &postpilot_core::publish::PublishRequest,
-    ) -> Result<postpilot_core::post::Published, PublishError> {
+    ) -> Result<postpilot_core::publish::Progress, PublishError> {
         self.inner.publish(request).await
     }
 
@@ -1075,10 +1075,12 @@ async fn a_lookup_the_platform_refuses_is_retried_not_taken_as_a_verdict() {
                 after: None,
             })
         } else {
-            Ok(postpilot_core::post::Published {
-                remote_id: "r1".into(),
-                url: None,
-            })
+            Ok(postpilot_core::publish::Progress::Published(
+                postpilot_core::post::Published {
+                    remote_id: "r1".into(),
+                    url: None,
+                },
+            ))
         }
     });
     publisher.expect_lookup().returning(|_| {

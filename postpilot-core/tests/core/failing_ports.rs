@@ -323,10 +323,10 @@ async fn the_publisher_receives_the_accounts_opened_token_and_the_posts_idempote
         })
         .times(1)
         .returning(|r| {
-            Ok(Published {
+            Ok(postpilot_core::publish::Progress::Published(Published {
                 remote_id: format!("remote-{}", r.idempotency_key),
                 url: None,
-            })
+            }))
         });
     let e = facebook_publisher(publisher);
     let u = e.user("a@example.com").await;

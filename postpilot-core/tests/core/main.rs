@@ -18,4 +18,5 @@ mod failing_ports;
 mod isolation;
 mod posts;
 mod queue;
+mod steps;
 mod store_conformance;

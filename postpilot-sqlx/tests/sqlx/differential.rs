@@ -339,7 +339,10 @@ async fn apply(
             let Some(p) = subject.claimed.get(claim % subject.claimed.len().max(1)) else {
                 return Outcome::Skipped;
             };
-            match store.extend_lease(p.id(), p.lease_token(), at(500)).await {
+            match store
+                .extend_lease(p.id(), p.lease_token(), at(500), None)
+                .await
+            {
                 Ok(()) => Outcome::Done,
                 Err(e) => refused(e),
             }

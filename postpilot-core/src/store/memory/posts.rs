@@ -190,9 +190,12 @@ impl PostStore for MemoryStore {
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
         let mut t = self.tables();
         let mut written = Vec::with_capacity(posts.len());
+        let mut seen = std::collections::HashSet::with_capacity(posts.len());
         for post in posts {
+            // A post given twice is written once, by its first occurrence.
+            let first = seen.insert(post.id);
             let Some(stored) = t.posts.get_mut(&post.id).filter(|s| {
-                s.status == PostStatus::Publishing && s.lease_token == post.lease_token
+                first && s.status == PostStatus::Publishing && s.lease_token == post.lease_token
             }) else {
                 written.push(false);
                 continue;
@@ -218,6 +221,7 @@ impl PostStore for MemoryStore {
         id: PostId,
         lease_token: i64,
         until: DateTime<Utc>,
+        checkpoint: Option<Checkpoint>,
     ) -> StoreResult<()> {
         let mut t = self.tables();
         let stored = t.posts.get_mut(&id).ok_or(StoreError::NotFound)?;
@@ -226,6 +230,9 @@ impl PostStore for MemoryStore {
                 if stored.status == PostStatus::Publishing && lease.token == lease_token =>
             {
                 lease.expires_at = until;
+                if let Some(checkpoint) = checkpoint {
+                    stored.checkpoint = Some(checkpoint);
+                }
                 Ok(())
             }
             _ => Err(StoreError::Stale),
