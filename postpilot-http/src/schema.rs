@@ -14,6 +14,7 @@ use postpilot_core::platform::Platform;
 use postpilot_core::post::{
     Caption, Hashtag, MAX_CAPTION_CHARS, MAX_URL_LEN, MediaUrl, PostStatus,
 };
+use postpilot_core::publish::AttemptOutcome;
 use postpilot_core::queue::QueueStatus;
 use postpilot_core::text;
 use postpilot_core::user::{Email, MAX_EMAIL_CHARS};
@@ -139,6 +140,11 @@ component! {
     PlatformName => one_of("A social platform.", Platform::ALL.map(Platform::as_str));
     /// A post status.
     PostStatusName => one_of("A post status.", PostStatus::ALL.map(PostStatus::as_str));
+    /// How a publication attempt ended.
+    AttemptOutcomeName => one_of(
+        "How a publication attempt ended.",
+        AttemptOutcome::ALL.map(AttemptOutcome::as_str)
+    );
     /// A queue item status.
     QueueStatusName => one_of("A queue item status.", QueueStatus::ALL.map(QueueStatus::as_str));
     /// A caption tone.

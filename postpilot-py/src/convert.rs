@@ -11,7 +11,7 @@ use postpilot_core::caption::ProductData;
 use postpilot_core::page::Page;
 use postpilot_core::plan::{PlanLimits, PlanTier};
 use postpilot_core::post::Post;
-use postpilot_core::publish::{TickReport, WorkerTotals};
+use postpilot_core::publish::{PublicationAttempt, TickReport, WorkerTotals};
 use postpilot_core::queue::{Approval, QueueItem};
 use postpilot_core::usage::Usage;
 use postpilot_core::user::{Profile, User};
@@ -275,6 +275,19 @@ impl Out for Usage {
             "connected_accounts" => self.connected_accounts,
             "accounts_limit" => self.accounts_limit.as_i64(),
             "api_access" => self.api_access,
+        })
+    }
+}
+
+impl Out for PublicationAttempt {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "attempt" => self.attempt,
+            "started_at" => self.started_at,
+            "finished_at" => self.finished_at,
+            "outcome" => self.outcome.as_str(),
+            "remote_id" => self.remote_id.as_deref(),
+            "error" => self.error.as_deref(),
         })
     }
 }

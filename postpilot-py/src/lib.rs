@@ -84,6 +84,13 @@ create_exception!(
 );
 create_exception!(
     postpilot,
+    RateLimited,
+    PyException,
+    "Raised by a Python publisher: the platform's rate limit; `RateLimited(retry_after_seconds)` \
+     (default 60). The post waits that long; the wait is not a failed attempt."
+);
+create_exception!(
+    postpilot,
     AuthExpired,
     PyException,
     "Raised by a Python publisher: the account's authorisation expired."
@@ -440,6 +447,22 @@ impl Engine {
     #[pyo3(signature = (*, user_id, post_id))]
     fn get_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<Py<PyAny>> {
         self.out(py, self.engine.posts().get(user_id.into(), post_id.into()))
+    }
+
+    /// The publication attempts of one of the user's posts, oldest first: each attempt's time,
+    /// outcome and platform error.
+    #[pyo3(signature = (*, user_id, post_id))]
+    fn get_post_attempts(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        post_id: Uuid,
+    ) -> PyResult<Py<PyAny>> {
+        let attempts = self.run(
+            py,
+            self.engine.posts().attempts(user_id.into(), post_id.into()),
+        )?;
+        attempts.as_slice().out(py)
     }
 
     /// Edits a draft or scheduled post; `scheduled_for` (re)schedules, `unschedule=True` takes it
@@ -852,5 +875,6 @@ fn _postpilot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UnavailableError", py.get_type::<UnavailableError>())?;
     m.add("PublishRejected", py.get_type::<PublishRejected>())?;
     m.add("AuthExpired", py.get_type::<AuthExpired>())?;
+    m.add("RateLimited", py.get_type::<RateLimited>())?;
     Ok(())
 }

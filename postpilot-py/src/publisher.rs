@@ -2,7 +2,8 @@
 //! `lookup(idempotency_key)` and `fetch_metrics(remote_id)`, called by the Rust scheduler on a
 //! blocking thread with the GIL. `publish` returns the platform's id (a string) or a dict
 //! `{"remote_id": …, "url": …}`; raising `postpilot.PublishRejected` fails the post for good,
-//! `postpilot.AuthExpired` marks the account for reconnection, anything else is retried.
+//! `postpilot.AuthExpired` marks the account for reconnection, `postpilot.RateLimited(seconds)`
+//! waits without counting an attempt, anything else is retried.
 //!
 //! A publisher that publishes in steps (a container to process, an upload to poll) returns
 //! `{"checkpoint": …}` to have the checkpoint stored before it is called again at once, or
@@ -53,12 +54,33 @@ fn classify(py: Python<'_>, err: &PyErr) -> PublishError {
         }
     } else if err.is_instance_of::<crate::AuthExpired>(py) {
         PublishError::AuthExpired
+    } else if err.is_instance_of::<crate::RateLimited>(py) {
+        PublishError::RateLimited {
+            after: retry_after(py, err),
+        }
     } else {
         PublishError::Retryable {
             reason: err.to_string(),
             after: None,
         }
     }
+}
+
+/// The wait a `RateLimited(seconds)` asks for: its first argument, when it is a non-negative
+/// number of at most a day; else a minute.
+fn retry_after(py: Python<'_>, err: &PyErr) -> chrono::Duration {
+    const DEFAULT: chrono::Duration = chrono::Duration::seconds(60);
+    let seconds = err
+        .value(py)
+        .getattr("args")
+        .and_then(|args| args.get_item(0))
+        .and_then(|first| first.extract::<f64>())
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s));
+    #[allow(clippy::cast_possible_truncation)]
+    seconds.map_or(DEFAULT, |s| {
+        chrono::Duration::milliseconds((s * 1000.0) as i64)
+    })
 }
 
 fn published(value: &Bound<'_, PyAny>) -> PyResult<Published> {

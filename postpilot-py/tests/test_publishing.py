@@ -168,3 +168,38 @@ def test_a_python_publisher_can_publish_in_steps_and_resume_from_its_checkpoint(
     ]
     stored = engine.get_post(user_id=user["id"], post_id=post["id"])
     assert (stored["status"], stored["external_id"], publisher.published) == ("posted", "ig-c-1", 1)
+
+
+def test_a_python_publisher_signals_a_rate_limit_and_the_post_waits_without_using_an_attempt():
+    class Limited:
+        def publish(self, post):
+            raise postpilot.RateLimited(600)
+
+    engine = postpilot.Engine.in_memory(publishers={"facebook": Limited()})
+    user, account = merchant_with_account(engine)
+    post = engine.create_post(user_id=user["id"], account_id=account["id"], content="Hi", scheduled_for=soon(0.2))
+    time.sleep(0.3)
+
+    assert engine.run_due()["snoozed"] == 1
+    stored = engine.get_post(user_id=user["id"], post_id=post["id"])
+    assert (stored["status"], stored["attempts"]) == ("scheduled", 0)
+    assert engine.run_due()["claimed"] == 0, "not due again for ten minutes"
+
+
+def test_a_posts_attempts_show_each_try_and_why_it_failed():
+    publisher = Flaky(failures=1)
+    engine = postpilot.Engine.in_memory(publishers={"facebook": publisher})
+    user, account = merchant_with_account(engine)
+    post = engine.create_post(user_id=user["id"], account_id=account["id"], content="Hi", scheduled_for=soon(0.2))
+    time.sleep(0.3)
+    engine.run_due(retry_base_delay=0.05)
+    time.sleep(0.15)
+    engine.run_due(retry_base_delay=0.05)
+
+    attempts = engine.get_post_attempts(user_id=user["id"], post_id=post["id"])
+
+    assert [a["outcome"] for a in attempts] == ["retry", "posted"]
+    assert "the platform is down" in attempts[0]["error"]
+    assert attempts[1]["remote_id"] == "fb-1" and attempts[1]["error"] is None
+    with pytest.raises(postpilot.NotFoundError):
+        engine.get_post_attempts(user_id=user["id"], post_id=account["id"])

@@ -14,6 +14,7 @@ use crate::id::{AccountId, PostId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
 use crate::post::{Caption, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
+use crate::publish::PublicationAttempt;
 use crate::store::{PostListFilter, StoreError};
 
 /// Longest calendar range, in days.
@@ -109,6 +110,16 @@ impl PostService {
             .post(user, id)
             .await?
             .ok_or(Error::NotFound("post"))
+    }
+
+    /// The publication ledger of one of the user's posts, oldest attempt first: every attempt's
+    /// time, outcome and platform error, so a merchant sees why a post failed or is waiting.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if absent or someone else's.
+    pub async fn attempts(&self, user: UserId, id: PostId) -> Result<Vec<PublicationAttempt>> {
+        self.get(user, id).await?;
+        Ok(self.deps.store.attempts(user, id).await?)
     }
 
     /// The user's posts, newest first, optionally filtered by status and platform.

@@ -483,8 +483,8 @@ impl Dispatcher {
                     return Ok(self.posted(post, published, AttemptOutcome::Reconciled)?);
                 }
                 Some(Ok(None)) => {}
-                Some(Err(PublishError::RateLimited { until })) => {
-                    return Ok(self.snooze(post, until)?);
+                Some(Err(PublishError::RateLimited { after })) => {
+                    return Ok(self.snooze(post, after)?);
                 }
                 Some(Err(e)) => {
                     let reason =
@@ -679,7 +679,7 @@ impl Dispatcher {
             PublishError::Retryable { reason, after } => {
                 self.retry(post, AttemptOutcome::Retry, format!("{platform} failed temporarily: {reason}"), after)
             }
-            PublishError::RateLimited { until } => self.snooze(post, until),
+            PublishError::RateLimited { after } => self.snooze(post, after),
             PublishError::AuthExpired => self.give_up(
                 post,
                 AttemptOutcome::AuthExpired,
@@ -710,9 +710,10 @@ impl Dispatcher {
         })
     }
 
-    fn snooze(&self, post: &mut Post, until: DateTime<Utc>) -> Result<Decision, InvalidTransition> {
+    fn snooze(&self, post: &mut Post, after: Duration) -> Result<Decision, InvalidTransition> {
         let now = self.deps.now();
-        post.snooze(until.max(now), now)?;
+        let until = now + after.max(Duration::zero());
+        post.snooze(until, now)?;
         Ok(Decision {
             outcome: AttemptOutcome::RateLimited,
             remote_id: None,

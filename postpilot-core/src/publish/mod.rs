@@ -85,11 +85,12 @@ pub enum PublishError {
         /// The platform's hint of when to retry.
         after: Option<Duration>,
     },
-    /// The platform's rate limit: wait until `until`; does not count as an attempt.
-    #[error("rate limited until {until}")]
+    /// The platform's rate limit: wait `after` (the platform's hint: `Retry-After`, Meta's
+    /// `estimated_time_to_regain_access`); does not count as an attempt.
+    #[error("rate limited for {}s", after.num_seconds())]
     RateLimited {
-        /// When to try again.
-        until: DateTime<Utc>,
+        /// How long to wait before trying again.
+        after: Duration,
     },
     /// The account's authorisation is no longer valid: it must be reconnected.
     #[error("the account's authorization expired")]

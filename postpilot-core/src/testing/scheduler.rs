@@ -293,7 +293,7 @@ pub async fn every_claim_outcome_is_committed_as_the_state_machine_says(store: A
         ),
         (
             Some(PublishError::RateLimited {
-                until: t0() + Duration::minutes(15),
+                after: Duration::minutes(15),
             }),
             false,
             PostStatus::Scheduled,

@@ -362,7 +362,9 @@ async fn a_rate_limit_snoozes_the_post_until_the_given_time_without_counting_an_
     let (u, facebook) = merchant(&e).await;
     let post = due_post(&e, &u, &facebook).await;
     let until = e.now() + Duration::minutes(15);
-    e.facebook.fail_next(PublishError::RateLimited { until });
+    e.facebook.fail_next(PublishError::RateLimited {
+        after: Duration::minutes(15),
+    });
 
     let report = e.tick().await;
 
@@ -381,7 +383,9 @@ async fn a_snoozed_post_is_published_once_the_rate_limit_has_passed() {
     let (u, facebook) = merchant(&e).await;
     let post = due_post(&e, &u, &facebook).await;
     let until = e.now() + Duration::minutes(15);
-    e.facebook.fail_next(PublishError::RateLimited { until });
+    e.facebook.fail_next(PublishError::RateLimited {
+        after: Duration::minutes(15),
+    });
     e.tick().await;
     e.clock.set(until);
 

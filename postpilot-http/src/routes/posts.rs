@@ -1,4 +1,4 @@
-//! `/posts`: create, list, get, edit, delete, schedule, calendar.
+//! `/posts`: create, list, get, edit, delete, schedule, calendar, publication attempts.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::id::{AccountId, PostId};
 use postpilot_core::post::{CreatePost, Post, PostFilter, PostPatch};
+use postpilot_core::publish::PublicationAttempt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -73,6 +74,41 @@ impl From<Post> for PostDto {
             updated_at: p.updated_at(),
         }
     }
+}
+
+/// One attempt at publishing a post, as the publication ledger keeps it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttemptDto {
+    /// 1-based: the post's attempt count at the time (waits on the platform and rate limits
+    /// do not count, so several entries can share a number).
+    attempt: u32,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    #[schema(value_type = AttemptOutcomeName)]
+    outcome: &'static str,
+    /// The platform's id of the post, when this attempt published or found it.
+    remote_id: Option<String>,
+    /// What went wrong, in words a merchant can act on.
+    error: Option<String>,
+}
+
+impl From<PublicationAttempt> for AttemptDto {
+    fn from(a: PublicationAttempt) -> Self {
+        Self {
+            attempt: a.attempt,
+            started_at: a.started_at,
+            finished_at: a.finished_at,
+            outcome: a.outcome.as_str(),
+            remote_id: a.remote_id,
+            error: a.error,
+        }
+    }
+}
+
+/// A post's publication attempts, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttemptsDto {
+    items: Vec<AttemptDto>,
 }
 
 /// A new post; with `scheduled_for` it is created scheduled.
@@ -289,10 +325,28 @@ async fn schedule(
     Ok(Json(post.into()))
 }
 
+/// The publication attempts of one of the caller's posts, oldest first.
+///
+/// Every attempt's time, outcome and platform error: why a post failed, or what it waits for.
+#[utoipa::path(get, path = "/posts/{id}/attempts", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = AttemptsDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn attempts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PostId>,
+) -> ApiResult<Json<AttemptsDto>> {
+    let attempts = state.engine().posts().attempts(caller.user_id, id).await?;
+    Ok(Json(AttemptsDto {
+        items: attempts.into_iter().map(AttemptDto::from).collect(),
+    }))
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(calendar))
         .routes(routes!(get, update, delete))
         .routes(routes!(schedule))
+        .routes(routes!(attempts))
 }

@@ -71,6 +71,7 @@ fn post_probes(id: &str, at: &str) -> Vec<Probe> {
             format!("/api/v1/posts/{id}/schedule"),
             Some(json!({"scheduled_for": at})),
         ),
+        probe(Method::GET, format!("/api/v1/posts/{id}/attempts"), None),
         probe(Method::GET, format!("/api/v1/analytics/posts/{id}"), None),
     ]
 }

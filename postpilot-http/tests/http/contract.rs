@@ -861,6 +861,9 @@ async fn realistic_session(app: &TestApp) -> Vec<Exchange> {
     let late = json!({"content": "too late"});
     s.expect(S::CONFLICT, M::PATCH, &live_path, owner, Some(late))
         .await;
+    let attempts = format!("{live_path}/attempts");
+    let ledger = s.expect(S::OK, M::GET, &attempts, owner, None).await;
+    assert_eq!(ledger["items"][0]["outcome"], "posted", "{ledger}");
 
     // Analytics.
     assert!(app.refresh_metrics().await >= 1);
@@ -1083,6 +1086,7 @@ const DESIGN_ROUTES: &[(&str, &str)] = &[
     ("patch", "/posts/{id}"),
     ("delete", "/posts/{id}"),
     ("post", "/posts/{id}/schedule"),
+    ("get", "/posts/{id}/attempts"),
     ("get", "/posts/calendar"),
     ("get", "/queue"),
     ("post", "/queue"),

@@ -1,4 +1,4 @@
-//! `/posts`: create, list, get, patch, delete, schedule, calendar.
+//! `/posts`: create, list, get, patch, delete, schedule, calendar, attempts.
 
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, NaiveTime, SubsecRound as _};
@@ -688,4 +688,96 @@ async fn the_calendar_without_dates_is_a_validation_problem() {
         .await;
 
     assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_posts_attempts_list_each_publication_attempt_with_its_outcome_and_remote_id() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "ledger@example.com").await;
+    let draft = app.post(&token, &account).await;
+    let posted = app.posted_post(&token, &account).await;
+
+    let none = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("/api/v1/posts/{draft}/attempts"),
+            None,
+        )
+        .await;
+    let one = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("/api/v1/posts/{posted}/attempts"),
+            None,
+        )
+        .await;
+    let post = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("/api/v1/posts/{posted}"),
+            None,
+        )
+        .await;
+
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(none.body, json!({"items": []}));
+    assert_eq!(one.status, StatusCode::OK);
+    let items = one.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{:?}", one.body);
+    assert_eq!(items[0]["attempt"], 1);
+    assert_eq!(items[0]["outcome"], "posted");
+    assert_eq!(items[0]["remote_id"], post.body["external_id"]);
+    assert_eq!(items[0]["error"], Value::Null);
+    assert!(
+        items[0].get("worker").is_none(),
+        "workers are the operator's business"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_posts_attempts_say_why_in_the_merchants_words() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "why@example.com").await;
+    let at = (app.now() + chrono::Duration::seconds(5)).to_rfc3339();
+    let created = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"account_id": account, "content": "Soon", "scheduled_for": at})),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    app.engine
+        .store()
+        .mark_needs_reconnect(
+            app.user_id(&token)
+                .await
+                .parse::<uuid::Uuid>()
+                .unwrap()
+                .into(),
+            account.parse::<uuid::Uuid>().unwrap().into(),
+        )
+        .await
+        .unwrap();
+    app.publish_due_after(10).await;
+
+    let reply = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("/api/v1/posts/{id}/attempts"),
+            None,
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    let items = reply.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{:?}", reply.body);
+    assert_eq!(items[0]["outcome"], "rejected");
+    let error = items[0]["error"].as_str().unwrap();
+    assert!(error.contains("Reconnect it"), "{error}");
 }

@@ -17,6 +17,7 @@ from postpilot._postpilot import (
     PlanLimitError,
     PostPilotError,
     PublishRejected,
+    RateLimited,
     UnavailableError,
     ValidationError,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "PlanLimitError",
     "PostPilotError",
     "PublishRejected",
+    "RateLimited",
     "UnavailableError",
     "ValidationError",
 ]

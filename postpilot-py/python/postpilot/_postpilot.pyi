@@ -41,6 +41,14 @@ class Post(TypedDict):
     created_at: datetime
     updated_at: datetime
 
+class PublicationAttempt(TypedDict):
+    attempt: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    remote_id: Optional[str]
+    error: Optional[str]
+
 class QueueItem(TypedDict):
     id: UUID
     product_data: dict[str, Any]
@@ -77,6 +85,10 @@ class PublishRejected(Exception):
     """Raise from a publisher: the platform refused the post for good."""
 class AuthExpired(Exception):
     """Raise from a publisher: the account must be reconnected."""
+class RateLimited(Exception):
+    """Raise from a publisher: the platform's rate limit. `RateLimited(retry_after_seconds)`
+    (default 60, at most a day): the post waits that long, without counting an attempt."""
+    def __init__(self, retry_after_seconds: float = ...) -> None: ...
 
 class Publisher(Protocol):
     def publish(self, post: dict[str, Any]) -> "str | dict[str, Any]": ...
@@ -102,6 +114,7 @@ class Engine:
     def create_post(self, *, user_id: UUID, account_id: UUID, content: str, media_urls: Sequence[str] = ...,
                     hashtags: Sequence[str] = ..., scheduled_for: Optional[datetime] = None) -> Post: ...
     def get_post(self, *, user_id: UUID, post_id: UUID) -> Post: ...
+    def get_post_attempts(self, *, user_id: UUID, post_id: UUID) -> list[PublicationAttempt]: ...
     def update_post(self, *, user_id: UUID, post_id: UUID, content: Optional[str] = None,
                     media_urls: Optional[Sequence[str]] = None, hashtags: Optional[Sequence[str]] = None,
                     scheduled_for: Optional[datetime] = None, unschedule: bool = False) -> Post: ...
