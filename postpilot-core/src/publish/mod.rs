@@ -55,6 +55,18 @@ pub struct PublishRequest {
     pub checkpoint: Option<Checkpoint>,
 }
 
+impl PublishRequest {
+    /// The text as the platform shows it: the caption, then the hashtags (`#` each) on a
+    /// paragraph of their own.
+    pub fn text(&self) -> String {
+        if self.hashtags.is_empty() {
+            return self.caption.clone();
+        }
+        let tags: Vec<String> = self.hashtags.iter().map(|t| format!("#{t}")).collect();
+        format!("{}\n\n{}", self.caption, tags.join(" "))
+    }
+}
+
 /// What one call of [`Publisher::publish`] achieved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress {

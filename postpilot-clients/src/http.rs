@@ -1,0 +1,121 @@
+//! The one HTTP stack of every client: a `reqwest` client over rustls with a connect timeout and
+//! a total timeout on every call, tokens sent in the `Authorization` header (never in a URL), and
+//! transport errors reported without their URL.
+
+use std::time::Duration;
+
+use postpilot_core::crypto::SecretString;
+use postpilot_core::publish::PublishError;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Timeouts of every call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing the connection (TCP and TLS).
+    pub connect: Duration,
+    /// The whole call, from sending to the last byte of the answer. Keep it below the
+    /// dispatcher's publish timeout, so a slow platform is a clean retry, not a lost answer.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            total: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A platform's answer: its status, headers and JSON body (`Value::Null` when it sent none).
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The headers (Meta's usage headers say how long a rate limit lasts).
+    pub headers: HeaderMap,
+    /// The body, parsed as JSON.
+    pub body: Value,
+}
+
+/// An HTTP client shared by every call of one platform client.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+}
+
+impl HttpClient {
+    /// A client with these timeouts.
+    ///
+    /// # Errors
+    /// The TLS stack could not be set up (no usable root certificates).
+    pub fn new(timeouts: Timeouts) -> Result<Self, String> {
+        let inner = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .user_agent(concat!("postpilot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("the HTTP client could not be built: {e}"))?;
+        Ok(Self { inner })
+    }
+
+    /// Sends `method url` with `token` as a bearer, `query` in the URL and `form` as an
+    /// `application/x-www-form-urlencoded` body (when not empty), and reads the JSON answer.
+    ///
+    /// # Errors
+    /// The call did not complete (connection, timeout, unreadable body): a transient failure,
+    /// whose reason names `what` and never the URL or the token.
+    pub async fn call(
+        &self,
+        what: &str,
+        method: Method,
+        url: &str,
+        token: Option<&SecretString>,
+        query: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> Result<Answer, PublishError> {
+        let mut request = self.inner.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token.expose());
+        }
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if !form.is_empty() {
+            request = request.form(form);
+        }
+        let response = request.send().await.map_err(|e| transport(what, &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(|e| transport(what, &e))?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A transport failure as a retry, in words that carry neither the URL nor a token.
+fn transport(what: &str, e: &reqwest::Error) -> PublishError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "sent an unreadable answer"
+    } else {
+        "failed"
+    };
+    PublishError::Retryable {
+        reason: format!("{what} {kind}"),
+        after: None,
+    }
+}

@@ -1,0 +1,446 @@
+//! Instagram, through the *Instagram API with Instagram Login* (`graph.instagram.com`): images,
+//! reels and carousels, published in the container flow Meta documents — create a container
+//! (for a carousel, one per item and then the carousel's), poll its `status_code` until
+//! `FINISHED`, then `media_publish` it.
+//!
+//! Every step is a checkpoint (DECISIONS.md 52): the container id is stored as soon as Meta
+//! gives it, and the step before `media_publish` is stored before it is called. A container is
+//! published at most once by Meta, and its `status_code` says `PUBLISHED` once it is, so a
+//! resumed publication reconciles — it finds the published post among the account's latest
+//! media by its caption — instead of publishing again. A container that expired (24 hours) is
+//! made again; one that Meta could not process fails the post with Meta's reason.
+
+use chrono::Duration;
+use postpilot_core::analytics::MetricCounts;
+use postpilot_core::crypto::SecretString;
+use postpilot_core::post::Published;
+use postpilot_core::publish::{Checkpoint, Progress, PublishError, PublishRequest, Publisher};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::http::{HttpClient, Timeouts};
+use crate::meta::{self, GraphError};
+
+/// Where Instagram is, and how patiently to wait for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstagramConfig {
+    /// The Graph API host (`POSTPILOT_INSTAGRAM_GRAPH_URL`): `https://graph.instagram.com`.
+    pub graph_url: String,
+    /// The Graph API version in every path.
+    pub api_version: String,
+    /// The wait between two polls of a container being processed.
+    pub poll_interval: Duration,
+    /// Polls before a container still processing fails the post (120 × 5 s: ten minutes).
+    pub max_polls: u32,
+    /// The timeouts of every call.
+    pub timeouts: Timeouts,
+}
+
+impl Default for InstagramConfig {
+    fn default() -> Self {
+        Self {
+            graph_url: "https://graph.instagram.com".into(),
+            api_version: "v23.0".into(),
+            poll_interval: Duration::seconds(5),
+            max_polls: 120,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// The Instagram publisher.
+#[derive(Clone, Debug)]
+pub struct InstagramPublisher {
+    http: HttpClient,
+    config: InstagramConfig,
+}
+
+/// Where a publication stands: the checkpoint's shape.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum Step {
+    /// A carousel's item containers made so far, in order.
+    Items { items: Vec<String> },
+    /// A container made, being processed; `polls` so far.
+    Container { container: String, polls: u32 },
+    /// The container is processed; the next call publishes it.
+    Publish { container: String },
+}
+
+impl Step {
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(serde_json::to_value(self).unwrap_or(Value::Null))
+    }
+}
+
+/// A container's processing state (`status_code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ContainerStatus {
+    InProgress,
+    Finished,
+    Published,
+    Error,
+    Expired,
+}
+
+/// Whether a media URL is a video, by its path's extension (Instagram needs to be told).
+fn is_video(url: &str) -> bool {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    [".mp4", ".mov", ".m4v"]
+        .iter()
+        .any(|ext| path.ends_with(ext))
+}
+
+fn id_of(body: &Value, what: &str) -> Result<String, PublishError> {
+    body.get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| PublishError::Retryable {
+            reason: format!("Instagram answered {what} without an id"),
+            after: None,
+        })
+}
+
+impl InstagramPublisher {
+    /// A publisher with `config`.
+    ///
+    /// # Errors
+    /// The HTTP client could not be built.
+    pub fn new(config: InstagramConfig) -> Result<Self, String> {
+        Ok(Self {
+            http: HttpClient::new(config.timeouts)?,
+            config,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!(
+            "{}/{}/{path}",
+            self.config.graph_url.trim_end_matches('/'),
+            self.config.api_version
+        )
+    }
+
+    /// One Graph API call; a failed answer is classified by Meta's error codes.
+    async fn graph(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        token: &SecretString,
+        query: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> Result<Value, PublishError> {
+        let answer = self
+            .http
+            .call(
+                &format!("Instagram ({what})"),
+                method,
+                &self.url(path),
+                Some(token),
+                query,
+                form,
+            )
+            .await?;
+        if answer.status.is_success() && GraphError::of(&answer).is_none() {
+            Ok(answer.body)
+        } else {
+            Err(meta::classify("Instagram", &answer))
+        }
+    }
+
+    /// Makes a container: a whole post (`caption` given), or a carousel item.
+    async fn create_container(
+        &self,
+        request: &PublishRequest,
+        token: &SecretString,
+        form: &[(&str, &str)],
+    ) -> Result<String, PublishError> {
+        let path = format!("{}/media", request.account_external_id);
+        let body = self
+            .graph(
+                "creating the media container",
+                Method::POST,
+                &path,
+                token,
+                &[],
+                form,
+            )
+            .await?;
+        id_of(&body, "the container")
+    }
+
+    /// The first step of a publication: the post's container, or a carousel's first item.
+    async fn start(
+        &self,
+        request: &PublishRequest,
+        token: &SecretString,
+    ) -> Result<Progress, PublishError> {
+        match request.media_urls.as_slice() {
+            [] => Err(PublishError::Rejected {
+                reason: "an Instagram post needs an image or a video".into(),
+            }),
+            [url] => {
+                let text = request.text();
+                let form: Vec<(&str, &str)> = if is_video(url) {
+                    vec![
+                        ("media_type", "REELS"),
+                        ("video_url", url),
+                        ("caption", &text),
+                    ]
+                } else {
+                    vec![("image_url", url), ("caption", &text)]
+                };
+                let container = self.create_container(request, token, &form).await?;
+                Ok(Progress::Continue(
+                    Step::Container {
+                        container,
+                        polls: 0,
+                    }
+                    .checkpoint(),
+                ))
+            }
+            _ => self.next_item(request, token, Vec::new()).await,
+        }
+    }
+
+    /// The next carousel item's container, or, all made, the carousel's own.
+    async fn next_item(
+        &self,
+        request: &PublishRequest,
+        token: &SecretString,
+        mut items: Vec<String>,
+    ) -> Result<Progress, PublishError> {
+        if let Some(url) = request.media_urls.get(items.len()) {
+            let form: Vec<(&str, &str)> = if is_video(url) {
+                vec![
+                    ("is_carousel_item", "true"),
+                    ("media_type", "VIDEO"),
+                    ("video_url", url),
+                ]
+            } else {
+                vec![("is_carousel_item", "true"), ("image_url", url)]
+            };
+            items.push(self.create_container(request, token, &form).await?);
+            return Ok(Progress::Continue(Step::Items { items }.checkpoint()));
+        }
+        let children = items.join(",");
+        let text = request.text();
+        let form = [
+            ("media_type", "CAROUSEL"),
+            ("children", children.as_str()),
+            ("caption", text.as_str()),
+        ];
+        let container = self.create_container(request, token, &form).await?;
+        Ok(Progress::Continue(
+            Step::Container {
+                container,
+                polls: 0,
+            }
+            .checkpoint(),
+        ))
+    }
+
+    async fn status(
+        &self,
+        container: &str,
+        token: &SecretString,
+    ) -> Result<(ContainerStatus, String), PublishError> {
+        let body = self
+            .graph(
+                "checking the container",
+                Method::GET,
+                container,
+                token,
+                &[("fields", "status_code,status")],
+                &[],
+            )
+            .await?;
+        let detail = body
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let status = match body.get("status_code").and_then(Value::as_str) {
+            Some("FINISHED") => ContainerStatus::Finished,
+            Some("PUBLISHED") => ContainerStatus::Published,
+            Some("ERROR") => ContainerStatus::Error,
+            Some("EXPIRED") => ContainerStatus::Expired,
+            Some("IN_PROGRESS") => ContainerStatus::InProgress,
+            other => {
+                return Err(PublishError::Retryable {
+                    reason: format!("Instagram answered an unknown container status {other:?}"),
+                    after: None,
+                });
+            }
+        };
+        Ok((status, detail))
+    }
+
+    /// Finds the post a published container became: the newest of the account's latest media
+    /// whose caption is this post's.
+    async fn reconcile(
+        &self,
+        request: &PublishRequest,
+        token: &SecretString,
+    ) -> Result<Progress, PublishError> {
+        let path = format!("{}/media", request.account_external_id);
+        let body = self
+            .graph(
+                "listing the account's media",
+                Method::GET,
+                &path,
+                token,
+                &[("fields", "id,caption,permalink"), ("limit", "25")],
+                &[],
+            )
+            .await?;
+        let text = request.text();
+        let found = body
+            .get("data")
+            .and_then(Value::as_array)
+            .and_then(|media| {
+                media
+                    .iter()
+                    .find(|m| m.get("caption").and_then(Value::as_str) == Some(text.as_str()))
+            });
+        match found {
+            Some(media) => Ok(Progress::Published(Published {
+                remote_id: id_of(media, "a media")?,
+                url: media
+                    .get("permalink")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            })),
+            None => Err(PublishError::Retryable {
+                reason: "Instagram shows the post published, but it is not listed yet".into(),
+                after: Some(Duration::seconds(30)),
+            }),
+        }
+    }
+
+    async fn publish_container(
+        &self,
+        request: &PublishRequest,
+        token: &SecretString,
+        container: &str,
+    ) -> Result<Progress, PublishError> {
+        let path = format!("{}/media_publish", request.account_external_id);
+        let body = self
+            .graph(
+                "publishing the container",
+                Method::POST,
+                &path,
+                token,
+                &[],
+                &[("creation_id", container)],
+            )
+            .await?;
+        let remote_id = id_of(&body, "the publication")?;
+        // The link is a nicety: the post is public whether or not it can be read now.
+        let url = self
+            .graph(
+                "reading the post's link",
+                Method::GET,
+                &remote_id,
+                token,
+                &[("fields", "permalink")],
+                &[],
+            )
+            .await
+            .ok()
+            .and_then(|b| {
+                b.get("permalink")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+        Ok(Progress::Published(Published { remote_id, url }))
+    }
+
+    /// What a container's state leads to, from the `Container` or `Publish` step.
+    async fn after_status(
+        &self,
+        request: &PublishRequest,
+        token: &SecretString,
+        container: String,
+        polls: u32,
+        publish_when_finished: bool,
+    ) -> Result<Progress, PublishError> {
+        let (status, detail) = self.status(&container, token).await?;
+        match status {
+            ContainerStatus::Published => self.reconcile(request, token).await,
+            ContainerStatus::Finished if publish_when_finished => {
+                self.publish_container(request, token, &container).await
+            }
+            ContainerStatus::Finished => {
+                Ok(Progress::Continue(Step::Publish { container }.checkpoint()))
+            }
+            ContainerStatus::InProgress if polls >= self.config.max_polls => {
+                Err(PublishError::Rejected {
+                    reason: format!(
+                        "Instagram was still processing the media after {polls} checks"
+                    ),
+                })
+            }
+            ContainerStatus::InProgress => Ok(Progress::Wait {
+                checkpoint: Step::Container {
+                    container,
+                    polls: polls + 1,
+                }
+                .checkpoint(),
+                after: self.config.poll_interval,
+            }),
+            ContainerStatus::Error => Err(PublishError::Rejected {
+                reason: format!("Instagram could not process the media ({detail})"),
+            }),
+            // Containers expire after 24 hours unpublished: make the post's again.
+            ContainerStatus::Expired => self.start(request, token).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Publisher for InstagramPublisher {
+    async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
+        let token = request
+            .access_token
+            .as_ref()
+            .ok_or(PublishError::AuthExpired)?;
+        let step = match &request.checkpoint {
+            None => return self.start(request, token).await,
+            Some(checkpoint) => serde_json::from_value::<Step>(checkpoint.state().clone())
+                .map_err(|e| PublishError::Rejected {
+                    reason: format!("the stored Instagram checkpoint is unreadable ({e})"),
+                })?,
+        };
+        match step {
+            Step::Items { items } => self.next_item(request, token, items).await,
+            Step::Container { container, polls } => {
+                self.after_status(request, token, container, polls, false)
+                    .await
+            }
+            Step::Publish { container } => {
+                self.after_status(request, token, container, 0, true).await
+            }
+        }
+    }
+
+    /// Instagram has no idempotency key. Nothing is public before a `Publish` checkpoint is
+    /// stored, so a post rescued without a checkpoint was at most left as an unpublished
+    /// container, which expires by itself: "not there" is the truth.
+    async fn lookup(&self, _idempotency_key: &str) -> Result<Option<Published>, PublishError> {
+        Ok(None)
+    }
+
+    async fn fetch_metrics(&self, _remote_id: &str) -> Result<MetricCounts, PublishError> {
+        Err(PublishError::Retryable {
+            reason: "Instagram insights are not read by this build yet".into(),
+            after: None,
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! PostPilot's outbound HTTP clients — adapters like `postpilot-sqlx`: core holds the ports
+//! (`Publisher`), the state and the rules; this crate speaks the platforms' documented APIs, on
+//! one HTTP stack (`reqwest` over rustls, timeouts on every call, tokens only in the
+//! `Authorization` header), each platform behind a feature. Every base URL is configuration, so
+//! the tests point the clients at local fakes that speak the same shapes.
+
+pub mod http;
+#[cfg(feature = "instagram")]
+pub mod instagram;
+pub mod meta;

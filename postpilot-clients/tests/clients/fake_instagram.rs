@@ -1,0 +1,392 @@
+//! A local Instagram Graph API that speaks the documented shapes of the *Instagram API with
+//! Instagram Login*: `POST /{version}/{ig-user-id}/media` makes a container (image, `REELS`,
+//! carousel item, `CAROUSEL`), `GET /{version}/{container-id}?fields=status_code,status` moves it
+//! from `IN_PROGRESS` to `FINISHED` after a set number of polls, `POST
+//! /{version}/{ig-user-id}/media_publish` publishes a finished container once (then its status is
+//! `PUBLISHED`), `GET /{version}/{media-id}?fields=permalink` and `GET
+//! /{version}/{ig-user-id}/media` read what was published. Errors are Meta's envelope
+//! (`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`); faults can be
+//! queued per call, and a publication can be made to take effect without an answer.
+// Its items are `pub` inside a private test module.
+#![allow(unreachable_pub)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// The calls faults can be queued for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    Create,
+    Status,
+    Publish,
+    List,
+}
+
+/// One request as the fake saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub call: Call,
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub form: HashMap<String, String>,
+    pub authorization: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Container {
+    pub owner: String,
+    pub form: HashMap<String, String>,
+    pub polls_left: u32,
+    pub status: &'static str,
+    /// What it becomes when processed.
+    pub ends_as: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct Media {
+    pub id: String,
+    pub owner: String,
+    pub caption: String,
+}
+
+#[derive(Debug, Default)]
+struct State_ {
+    token: String,
+    polls_to_finish: u32,
+    next_id: u64,
+    containers: HashMap<String, Container>,
+    media: Vec<Media>,
+    faults: HashMap<Call, VecDeque<(u16, HeaderMap, Value)>>,
+    container_outcome: Option<&'static str>,
+    publish_then_hang: bool,
+    seen: Vec<Seen>,
+}
+
+/// The fake's state, shared with the test.
+#[derive(Clone, Debug)]
+pub struct FakeInstagram {
+    state: Arc<Mutex<State_>>,
+    pub base_url: String,
+}
+
+/// Meta's error envelope.
+pub fn graph_error(code: i64, subcode: Option<i64>, message: &str) -> Value {
+    let mut error = json!({
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "AbCdEfGh"
+    });
+    if let Some(sub) = subcode {
+        error["error_subcode"] = json!(sub);
+    }
+    json!({ "error": error })
+}
+
+impl FakeInstagram {
+    /// Starts the fake on a free local port; `token` is the only access token it accepts, and a
+    /// container is `FINISHED` at its `polls_to_finish`-th status check.
+    pub async fn start(token: &str, polls_to_finish: u32) -> Self {
+        let state = Arc::new(Mutex::new(State_ {
+            token: token.to_owned(),
+            polls_to_finish,
+            next_id: 17_900_000_000_000_000,
+            ..State_::default()
+        }));
+        let app = Router::new()
+            .route("/{version}/{id}", get(read_node))
+            .route("/{version}/{owner}/media", post(create).get(list))
+            .route("/{version}/{owner}/media_publish", post(publish))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            state,
+            base_url: format!("http://{addr}"),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State_> {
+        self.state.lock().unwrap()
+    }
+
+    /// The next `call` answers `status` with `headers` and `body` instead.
+    pub fn fail_next(&self, call: Call, status: u16, headers: HeaderMap, body: Value) {
+        self.state()
+            .faults
+            .entry(call)
+            .or_default()
+            .push_back((status, headers, body));
+    }
+
+    /// The next container made ends in `status` instead of `FINISHED` (`ERROR`, `EXPIRED`).
+    pub fn next_container_ends_as(&self, status: &'static str) {
+        self.state().container_outcome = Some(status);
+    }
+
+    /// The next publication takes effect, but its answer never comes.
+    pub fn publish_then_hang(&self) {
+        self.state().publish_then_hang = true;
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state().seen.clone()
+    }
+
+    pub fn containers(&self) -> HashMap<String, Container> {
+        self.state().containers.clone()
+    }
+
+    pub fn media(&self) -> Vec<Media> {
+        self.state().media.clone()
+    }
+}
+
+type Shared = State<Arc<Mutex<State_>>>;
+
+fn answer(status: u16, headers: HeaderMap, body: Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap();
+    (status, headers, axum::Json(body)).into_response()
+}
+
+/// Records the request, checks the token, and takes a queued fault if there is one.
+fn intake(
+    state: &mut State_,
+    call: Call,
+    path: String,
+    query: HashMap<String, String>,
+    form: HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    state.seen.push(Seen {
+        call,
+        path,
+        query,
+        form,
+        authorization: authorization.clone(),
+    });
+    if authorization.as_deref() != Some(&format!("Bearer {}", state.token)) {
+        return Some(answer(
+            400,
+            HeaderMap::new(),
+            graph_error(
+                190,
+                Some(463),
+                "Error validating access token: Session has expired",
+            ),
+        ));
+    }
+    let fault = state.faults.get_mut(&call).and_then(VecDeque::pop_front)?;
+    Some(answer(fault.0, fault.1, fault.2))
+}
+
+fn new_id(state: &mut State_) -> String {
+    state.next_id += 1;
+    state.next_id.to_string()
+}
+
+async fn create(
+    State(state): Shared,
+    Path((_version, owner)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let path = format!("{owner}/media");
+    if let Some(r) = intake(
+        &mut s,
+        Call::Create,
+        path,
+        HashMap::new(),
+        form.clone(),
+        &headers,
+    ) {
+        return r;
+    }
+    let media_type = form.get("media_type").map(String::as_str);
+    let valid = match media_type {
+        Some("CAROUSEL") => form.get("children").is_some_and(|c| {
+            let n = c.split(',').count();
+            (2..=10).contains(&n) && c.split(',').all(|id| s.containers.contains_key(id))
+        }),
+        Some("REELS" | "VIDEO") => form.contains_key("video_url"),
+        None => form.contains_key("image_url"),
+        Some(_) => false,
+    };
+    if !valid {
+        return answer(
+            400,
+            HeaderMap::new(),
+            graph_error(100, None, "Invalid parameter"),
+        );
+    }
+    let id = new_id(&mut s);
+    let polls_left = s.polls_to_finish;
+    let ends_as = s.container_outcome.take().unwrap_or("FINISHED");
+    s.containers.insert(
+        id.clone(),
+        Container {
+            owner,
+            form,
+            polls_left,
+            status: "IN_PROGRESS",
+            ends_as,
+        },
+    );
+    answer(200, HeaderMap::new(), json!({ "id": id }))
+}
+
+async fn read_node(
+    State(state): Shared,
+    Path((_version, id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    if let Some(media) = s.media.iter().find(|m| m.id == id).cloned() {
+        if let Some(r) = intake(
+            &mut s,
+            Call::List,
+            id.clone(),
+            query,
+            HashMap::new(),
+            &headers,
+        ) {
+            return r;
+        }
+        return answer(
+            200,
+            HeaderMap::new(),
+            json!({ "id": media.id, "permalink": format!("https://www.instagram.com/p/{}/", media.id) }),
+        );
+    }
+    if let Some(r) = intake(
+        &mut s,
+        Call::Status,
+        id.clone(),
+        query,
+        HashMap::new(),
+        &headers,
+    ) {
+        return r;
+    }
+    let Some(container) = s.containers.get_mut(&id) else {
+        return answer(
+            400,
+            HeaderMap::new(),
+            graph_error(100, Some(33), "Unsupported get request"),
+        );
+    };
+    if container.status == "IN_PROGRESS" {
+        container.polls_left = container.polls_left.saturating_sub(1);
+        if container.polls_left == 0 {
+            container.status = container.ends_as;
+        }
+    }
+    let detail = if container.status == "ERROR" {
+        "Error: 2207001 Media upload has failed with error code 2207001"
+    } else {
+        container.status
+    };
+    answer(
+        200,
+        HeaderMap::new(),
+        json!({ "id": id, "status_code": container.status, "status": detail }),
+    )
+}
+
+async fn publish(
+    State(state): Shared,
+    Path((_version, owner)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let hang = {
+        let mut s = state.lock().unwrap();
+        let path = format!("{owner}/media_publish");
+        if let Some(r) = intake(
+            &mut s,
+            Call::Publish,
+            path,
+            HashMap::new(),
+            form.clone(),
+            &headers,
+        ) {
+            return r;
+        }
+        let Some(creation) = form.get("creation_id").cloned() else {
+            return answer(
+                400,
+                HeaderMap::new(),
+                graph_error(100, None, "Invalid parameter"),
+            );
+        };
+        let finished = s
+            .containers
+            .get(&creation)
+            .is_some_and(|c| c.status == "FINISHED" && c.owner == owner);
+        if !finished {
+            return answer(
+                400,
+                HeaderMap::new(),
+                graph_error(9007, Some(2_207_027), "Media ID is not available"),
+            );
+        }
+        let id = new_id(&mut s);
+        let container = s.containers.get_mut(&creation).unwrap();
+        container.status = "PUBLISHED";
+        let caption = container.form.get("caption").cloned().unwrap_or_default();
+        s.media.push(Media {
+            id: id.clone(),
+            owner,
+            caption,
+        });
+        let hang = std::mem::take(&mut s.publish_then_hang);
+        if !hang {
+            return answer(200, HeaderMap::new(), json!({ "id": id }));
+        }
+        hang
+    };
+    debug_assert!(hang);
+    std::future::pending::<()>().await;
+    unreachable!()
+}
+
+async fn list(
+    State(state): Shared,
+    Path((_version, owner)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let path = format!("{owner}/media");
+    if let Some(r) = intake(&mut s, Call::List, path, query, HashMap::new(), &headers) {
+        return r;
+    }
+    let data: Vec<Value> = s
+        .media
+        .iter()
+        .rev()
+        .filter(|m| m.owner == owner)
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "caption": m.caption,
+                "permalink": format!("https://www.instagram.com/p/{}/", m.id)
+            })
+        })
+        .collect();
+    answer(200, HeaderMap::new(), json!({ "data": data }))
+}

@@ -1,0 +1,579 @@
+//! The Instagram publisher against the fake Graph API, through the engine's dispatcher: every
+//! media type in the documented container flow, reconciliation of a publication whose answer
+//! was lost, and Meta's error codes mapped to what the scheduler does.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use axum::http::HeaderMap;
+use chrono::{Duration, Utc};
+use postpilot_clients::http::Timeouts;
+use postpilot_clients::instagram::{InstagramConfig, InstagramPublisher};
+use postpilot_core::Engine;
+use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId, SocialAccount};
+use postpilot_core::clock::{Clock, ManualClock};
+use postpilot_core::crypto::SecretString;
+use postpilot_core::id::{AccountId, PostId, UserId};
+use postpilot_core::platform::Platform;
+use postpilot_core::post::{CreatePost, Post, PostStatus};
+use postpilot_core::publish::{
+    AttemptOutcome, DispatcherConfig, Progress, PublishError, PublishRequest, Publisher, TickReport,
+};
+use postpilot_core::user::User;
+use serde_json::json;
+
+use crate::fake_instagram::{Call, FakeInstagram, graph_error};
+
+const TOKEN: &str = "IGQVJ-test-token-never-logged";
+const IG_USER: &str = "17841400000000001";
+
+fn publisher(fake: &FakeInstagram) -> InstagramPublisher {
+    InstagramPublisher::new(InstagramConfig {
+        graph_url: fake.base_url.clone(),
+        timeouts: Timeouts {
+            connect: StdDuration::from_secs(2),
+            total: StdDuration::from_millis(800),
+        },
+        ..InstagramConfig::default()
+    })
+    .unwrap()
+}
+
+/// An engine whose Instagram publisher talks to the fake, and a merchant whose connected
+/// Instagram account holds the token the fake accepts.
+struct Shop {
+    engine: Engine,
+    clock: Arc<ManualClock>,
+    fake: FakeInstagram,
+    user: User,
+    account: SocialAccount,
+}
+
+impl Shop {
+    async fn open(polls_to_finish: u32) -> Self {
+        let fake = FakeInstagram::start(TOKEN, polls_to_finish).await;
+        let instagram = Arc::new(publisher(&fake));
+        Self::open_with(fake, instagram).await
+    }
+
+    /// A shop whose Instagram publisher is `instagram` (over `fake`).
+    async fn open_with(fake: FakeInstagram, instagram: Arc<dyn Publisher>) -> Self {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let engine = Engine::builder()
+            .simulated()
+            .clock(clock.clone())
+            .publisher(Platform::Instagram, instagram)
+            .build()
+            .unwrap();
+        let user = engine
+            .auth()
+            .register("shop@example.com", "correct horse battery")
+            .await
+            .unwrap();
+        let account = engine
+            .accounts()
+            .connect(
+                user.id(),
+                ConnectAccount {
+                    platform: Platform::Instagram,
+                    account_name: AccountName::parse("@aurora.shop").unwrap(),
+                    account_id_external: ExternalAccountId::parse(IG_USER).unwrap(),
+                    access_token: Some(SecretString::new(TOKEN)),
+                    refresh_token: None,
+                },
+            )
+            .await
+            .unwrap();
+        Self {
+            engine,
+            clock,
+            fake,
+            user,
+            account,
+        }
+    }
+
+    /// A post of `media` due now.
+    async fn due(&self, media: &[&str]) -> Post {
+        let post = self
+            .engine
+            .posts()
+            .create(
+                self.user.id(),
+                CreatePost {
+                    account_id: self.account.id(),
+                    content: "The Aurora Desk Lamp is back".into(),
+                    media_urls: media.iter().map(|m| (*m).to_owned()).collect(),
+                    hashtags: vec!["lamp".into(), "homeoffice".into()],
+                    scheduled_for: Some(self.clock.now() + Duration::seconds(1)),
+                },
+            )
+            .await
+            .unwrap();
+        self.clock.advance(Duration::seconds(1));
+        post
+    }
+
+    async fn tick(&self) -> TickReport {
+        self.engine
+            .dispatcher("worker", DispatcherConfig::default())
+            .unwrap()
+            .run_once()
+            .await
+            .unwrap()
+    }
+
+    /// Ticks, moving the clock on between ticks, until the post leaves `publishing`.
+    async fn publish(&self, post: &Post) -> Post {
+        for _ in 0..20 {
+            self.tick().await;
+            let now = self.reload(post).await;
+            if !matches!(now.status(), PostStatus::Publishing | PostStatus::Scheduled) {
+                return now;
+            }
+            self.clock.advance(Duration::minutes(1));
+        }
+        panic!("still not published: {:?}", self.reload(post).await);
+    }
+
+    async fn reload(&self, post: &Post) -> Post {
+        self.engine
+            .posts()
+            .get(self.user.id(), post.id())
+            .await
+            .unwrap()
+    }
+
+    async fn outcomes(&self, post: &Post) -> Vec<AttemptOutcome> {
+        self.engine
+            .posts()
+            .attempts(self.user.id(), post.id())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.outcome)
+            .collect()
+    }
+}
+
+const CAPTION: &str = "The Aurora Desk Lamp is back\n\n#lamp #homeoffice";
+
+#[tokio::test]
+async fn an_image_is_published_through_container_polls_and_media_publish() {
+    let shop = Shop::open(3).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+
+    let first = shop.tick().await;
+    assert_eq!(first.processing, 1, "{first:?}");
+    let posted = shop.publish(&post).await;
+
+    assert_eq!(posted.status(), PostStatus::Posted);
+    let media = shop.fake.media();
+    assert_eq!(media.len(), 1);
+    assert_eq!(posted.external_id(), Some(media[0].id.as_str()));
+    assert_eq!(
+        posted.external_url(),
+        Some(format!("https://www.instagram.com/p/{}/", media[0].id).as_str())
+    );
+    assert_eq!(media[0].caption, CAPTION);
+    let created = &shop.fake.seen()[0];
+    assert_eq!(
+        (created.call, created.path.as_str()),
+        (Call::Create, "17841400000000001/media")
+    );
+    assert_eq!(
+        created.form["image_url"],
+        "https://cdn.example.com/aurora.jpg"
+    );
+    assert_eq!(created.form["caption"], CAPTION);
+    assert_eq!(
+        shop.outcomes(&post).await,
+        vec![
+            AttemptOutcome::Processing,
+            AttemptOutcome::Processing,
+            AttemptOutcome::Posted
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_token_travels_only_in_the_authorization_header() {
+    let shop = Shop::open(1).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+
+    shop.publish(&post).await;
+
+    let seen = shop.fake.seen();
+    assert!(seen.len() >= 4, "{seen:?}");
+    for request in seen {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some(&*format!("Bearer {TOKEN}"))
+        );
+        assert!(!request.query.contains_key("access_token"), "{request:?}");
+        assert!(request.query.values().all(|v| !v.contains(TOKEN)));
+        assert!(request.form.values().all(|v| !v.contains(TOKEN)));
+    }
+}
+
+#[tokio::test]
+async fn a_video_is_published_as_a_reel() {
+    let shop = Shop::open(2).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.mp4?v=2"]).await;
+
+    let posted = shop.publish(&post).await;
+
+    assert_eq!(posted.status(), PostStatus::Posted);
+    let container = shop.fake.containers().into_values().next().unwrap();
+    assert_eq!(container.form["media_type"], "REELS");
+    assert_eq!(
+        container.form["video_url"],
+        "https://cdn.example.com/aurora.mp4?v=2"
+    );
+    assert!(!container.form.contains_key("image_url"));
+}
+
+#[tokio::test]
+async fn a_carousel_is_made_of_item_containers_then_its_own() {
+    let shop = Shop::open(1).await;
+    let media = [
+        "https://cdn.example.com/a.jpg",
+        "https://cdn.example.com/b.mp4",
+        "https://cdn.example.com/c.jpg",
+    ];
+    let post = shop.due(&media).await;
+
+    let posted = shop.publish(&post).await;
+
+    assert_eq!(posted.status(), PostStatus::Posted);
+    let creates: Vec<_> = shop
+        .fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.call == Call::Create)
+        .collect();
+    assert_eq!(creates.len(), 4, "three items, then the carousel");
+    assert_eq!(creates[0].form["image_url"], media[0]);
+    assert_eq!(creates[1].form["media_type"], "VIDEO");
+    assert_eq!(creates[1].form["video_url"], media[1]);
+    for item in &creates[..3] {
+        assert_eq!(item.form["is_carousel_item"], "true");
+        assert!(!item.form.contains_key("caption"));
+    }
+    let carousel = &creates[3].form;
+    assert_eq!(carousel["media_type"], "CAROUSEL");
+    assert_eq!(carousel["children"].split(',').count(), 3);
+    assert_eq!(carousel["caption"], CAPTION);
+    assert_eq!(shop.fake.media().len(), 1);
+}
+
+#[tokio::test]
+async fn a_publication_whose_answer_was_lost_is_reconciled_not_published_again() {
+    let shop = Shop::open(1).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    shop.fake.publish_then_hang();
+
+    let lost = shop.tick().await;
+    assert_eq!(
+        lost.retried, 1,
+        "the call timed out after Instagram published: {lost:?}"
+    );
+    assert_eq!(shop.reload(&post).await.status(), PostStatus::Publishing);
+    let posted = shop.publish(&post).await;
+
+    assert_eq!(posted.status(), PostStatus::Posted);
+    let media = shop.fake.media();
+    assert_eq!(media.len(), 1, "published once");
+    assert_eq!(posted.external_id(), Some(media[0].id.as_str()));
+    let publishes = shop
+        .fake
+        .seen()
+        .iter()
+        .filter(|s| s.call == Call::Publish)
+        .count();
+    assert_eq!(
+        publishes, 1,
+        "media_publish is never called again for the container"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_container_is_made_again_and_published() {
+    let shop = Shop::open(1).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    shop.fake.next_container_ends_as("EXPIRED");
+
+    let posted = shop.publish(&post).await;
+
+    assert_eq!(posted.status(), PostStatus::Posted);
+    assert_eq!(shop.fake.containers().len(), 2);
+    assert_eq!(shop.fake.media().len(), 1);
+}
+
+#[tokio::test]
+async fn a_container_instagram_cannot_process_fails_the_post_with_its_reason() {
+    let shop = Shop::open(1).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    shop.fake.next_container_ends_as("ERROR");
+
+    let failed = shop.publish(&post).await;
+
+    assert_eq!(failed.status(), PostStatus::Failed);
+    let reason = failed.error_message().unwrap();
+    assert!(reason.contains("could not process the media"), "{reason}");
+    assert!(reason.contains("2207001"), "{reason}");
+    assert!(shop.fake.media().is_empty());
+}
+
+#[tokio::test]
+async fn a_rejected_token_asks_for_reconnection_and_the_account_is_flagged() {
+    let shop = Shop::open(1).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    shop.fake.fail_next(
+        Call::Create,
+        400,
+        HeaderMap::new(),
+        graph_error(
+            190,
+            Some(460),
+            "Error validating access token: password changed",
+        ),
+    );
+
+    let failed = shop.publish(&post).await;
+
+    assert_eq!(failed.status(), PostStatus::Failed);
+    assert!(failed.error_message().unwrap().contains("Reconnect"));
+    let account = shop
+        .engine
+        .accounts()
+        .get(shop.user.id(), shop.account.id())
+        .await
+        .unwrap();
+    assert!(account.needs_reconnect());
+}
+
+/// A request as the dispatcher would build it, for calling the publisher directly.
+fn request(checkpoint: Option<postpilot_core::publish::Checkpoint>) -> PublishRequest {
+    PublishRequest {
+        post_id: PostId::from(uuid_of(1)),
+        user_id: UserId::from(uuid_of(2)),
+        account_id: AccountId::from(uuid_of(3)),
+        account_external_id: IG_USER.into(),
+        platform: Platform::Instagram,
+        idempotency_key: "postpilot-1".into(),
+        caption: "Hello".into(),
+        hashtags: vec![],
+        media_urls: vec!["https://cdn.example.com/a.jpg".into()],
+        access_token: Some(SecretString::new(TOKEN)),
+        checkpoint,
+    }
+}
+
+fn uuid_of(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(n)
+}
+
+#[tokio::test]
+async fn metas_error_codes_map_to_what_the_scheduler_does() {
+    let fake = FakeInstagram::start(TOKEN, 1).await;
+    let ig = publisher(&fake);
+    let mut usage = HeaderMap::new();
+    usage.insert(
+        "x-app-usage",
+        r#"{"call_count":100,"total_time":20,"total_cputime":20,"estimated_time_to_regain_access":7}"#
+            .parse()
+            .unwrap(),
+    );
+    let cases: Vec<(u16, HeaderMap, serde_json::Value, &str)> = vec![
+        (
+            400,
+            usage,
+            graph_error(4, None, "Application request limit reached"),
+            "rate 7 min",
+        ),
+        (
+            400,
+            HeaderMap::new(),
+            graph_error(32, None, "Page request limit reached"),
+            "rate 15 min",
+        ),
+        (
+            400,
+            HeaderMap::new(),
+            graph_error(9, Some(2_207_042), "Daily publishing limit"),
+            "rate 60 min",
+        ),
+        (
+            400,
+            HeaderMap::new(),
+            graph_error(190, None, "Invalid OAuth access token"),
+            "reconnect",
+        ),
+        (
+            403,
+            HeaderMap::new(),
+            graph_error(10, None, "Permission denied"),
+            "reconnect",
+        ),
+        (
+            400,
+            HeaderMap::new(),
+            graph_error(9004, Some(2_207_052), "Media download has failed"),
+            "rejected",
+        ),
+        (
+            400,
+            HeaderMap::new(),
+            graph_error(100, None, "Invalid parameter"),
+            "rejected",
+        ),
+        (
+            500,
+            HeaderMap::new(),
+            graph_error(2, None, "Service temporarily unavailable"),
+            "retry",
+        ),
+        (
+            400,
+            HeaderMap::new(),
+            graph_error(1, None, "An unknown error occurred"),
+            "retry",
+        ),
+        (502, HeaderMap::new(), json!({}), "retry"),
+    ];
+    for (status, headers, body, expected) in cases {
+        fake.fail_next(Call::Create, status, headers, body.clone());
+        let error = ig.publish(&request(None)).await.unwrap_err();
+        let got = match &error {
+            PublishError::RateLimited { after } => format!("rate {} min", after.num_minutes()),
+            PublishError::AuthExpired => "reconnect".into(),
+            PublishError::Rejected { .. } => "rejected".into(),
+            PublishError::Retryable { .. } => "retry".into(),
+        };
+        assert_eq!(got, expected, "{body}");
+        assert!(!error.to_string().contains(TOKEN));
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_instagram_is_a_retry_that_names_neither_url_nor_token() {
+    let ig = InstagramPublisher::new(InstagramConfig {
+        graph_url: "http://127.0.0.1:9".into(),
+        ..InstagramConfig::default()
+    })
+    .unwrap();
+
+    let error = ig.publish(&request(None)).await.unwrap_err();
+
+    let PublishError::Retryable { reason, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(reason.contains("Instagram"), "{reason}");
+    assert!(
+        !reason.contains("127.0.0.1") && !reason.contains(TOKEN),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_checkpoint_at_the_publish_step_of_a_published_container_reconciles() {
+    let fake = FakeInstagram::start(TOKEN, 1).await;
+    let ig = publisher(&fake);
+    let Progress::Continue(made) = ig.publish(&request(None)).await.unwrap() else {
+        panic!("a container first");
+    };
+    let Progress::Continue(ready) = ig.publish(&request(Some(made))).await.unwrap() else {
+        panic!("then the publish step");
+    };
+    let Progress::Published(first) = ig.publish(&request(Some(ready.clone()))).await.unwrap()
+    else {
+        panic!("published");
+    };
+
+    // The same step again, as after a crash between publishing and storing the outcome.
+    let again = ig.publish(&request(Some(ready))).await.unwrap();
+
+    assert_eq!(again, Progress::Published(first));
+    assert_eq!(fake.media().len(), 1);
+}
+
+/// The Instagram publisher, with its worker "killed" at one call: before the call reaches
+/// Instagram, or after Instagram acted but before the answer is used. The call then never
+/// returns and the test drops the tick — all a killed worker leaves behind is its claim and
+/// what it had stored.
+#[derive(Debug)]
+struct DiesAt {
+    inner: InstagramPublisher,
+    call: usize,
+    after_effect: bool,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Publisher for DiesAt {
+    async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.call {
+            if self.after_effect {
+                let _effect = self.inner.publish(request).await;
+            }
+            std::future::pending::<()>().await;
+        }
+        self.inner.publish(request).await
+    }
+
+    async fn lookup(
+        &self,
+        key: &str,
+    ) -> Result<Option<postpilot_core::post::Published>, PublishError> {
+        self.inner.lookup(key).await
+    }
+
+    async fn fetch_metrics(
+        &self,
+        remote_id: &str,
+    ) -> Result<postpilot_core::analytics::MetricCounts, PublishError> {
+        self.inner.fetch_metrics(remote_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_at_any_step_of_the_container_flow_publishes_exactly_once() {
+    // Create the container, find it processed, publish it: three calls.
+    for call in 0..3 {
+        for after_effect in [false, true] {
+            let case = format!("killed at call {call}, after its effect: {after_effect}");
+            let fake = FakeInstagram::start(TOKEN, 1).await;
+            let dies = Arc::new(DiesAt {
+                inner: publisher(&fake),
+                call,
+                after_effect,
+                calls: std::sync::atomic::AtomicUsize::new(0),
+            });
+            let shop = Shop::open_with(fake, dies).await;
+            let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+
+            for round in 0..10 {
+                let worker = shop
+                    .engine
+                    .dispatcher(format!("worker-{round}"), DispatcherConfig::default())
+                    .unwrap();
+                let _killed =
+                    tokio::time::timeout(StdDuration::from_millis(300), worker.run_once()).await;
+                if shop.reload(&post).await.status() == PostStatus::Posted {
+                    break;
+                }
+                // Past the dead worker's lease and any retry delay.
+                shop.clock.advance(Duration::minutes(3));
+            }
+
+            assert_eq!(
+                shop.reload(&post).await.status(),
+                PostStatus::Posted,
+                "{case}"
+            );
+            assert_eq!(shop.fake.media().len(), 1, "{case}: published exactly once");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! postpilot-clients' integration tests, one binary: each platform client against a local fake
+//! that speaks the platform's documented shapes, driven through the engine's real dispatcher.
+#![allow(clippy::unwrap_used)]
+
+mod fake_instagram;
+mod instagram;
