@@ -14,7 +14,9 @@ use chrono::Duration;
 use postpilot_core::analytics::MetricCounts;
 use postpilot_core::crypto::SecretString;
 use postpilot_core::post::Published;
-use postpilot_core::publish::{Checkpoint, Progress, PublishError, PublishRequest, Publisher};
+use postpilot_core::publish::{
+    Checkpoint, MetricsRequest, Progress, PublishError, PublishRequest, Publisher,
+};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -437,10 +439,46 @@ impl Publisher for InstagramPublisher {
         Ok(None)
     }
 
-    async fn fetch_metrics(&self, _remote_id: &str) -> Result<MetricCounts, PublishError> {
-        Err(PublishError::Retryable {
-            reason: "Instagram insights are not read by this build yet".into(),
-            after: None,
+    /// The media's insights (`views`, `reach`, `likes`, `comments`, `shares`, lifetime values);
+    /// `views` counts as impressions. Instagram has no link clicks on posts.
+    async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError> {
+        let token = request
+            .access_token
+            .as_ref()
+            .ok_or(PublishError::AuthExpired)?;
+        let path = format!("{}/insights", request.remote_id);
+        let body = self
+            .graph(
+                "reading the post's insights",
+                Method::GET,
+                &path,
+                token,
+                &[("metric", "views,reach,likes,comments,shares")],
+                &[],
+            )
+            .await?;
+        let value = |name: &str| -> u64 {
+            body.get("data")
+                .and_then(Value::as_array)
+                .and_then(|metrics| {
+                    metrics
+                        .iter()
+                        .find(|m| m.get("name").and_then(Value::as_str) == Some(name))
+                })
+                .and_then(|m| {
+                    m.pointer("/values/0/value")
+                        .or_else(|| m.pointer("/total_value/value"))
+                })
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        Ok(MetricCounts {
+            impressions: value("views"),
+            reach: value("reach"),
+            likes: value("likes"),
+            comments: value("comments"),
+            shares: value("shares"),
+            clicks: 0,
         })
     }
 }

@@ -14,7 +14,9 @@
 use async_trait::async_trait;
 use postpilot_core::analytics::MetricCounts;
 use postpilot_core::post::Published;
-use postpilot_core::publish::{Checkpoint, Progress, PublishError, PublishRequest, Publisher};
+use postpilot_core::publish::{
+    Checkpoint, MetricsRequest, Progress, PublishError, PublishRequest, Publisher,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -198,8 +200,8 @@ impl Publisher for PyPublisher {
         .await
     }
 
-    async fn fetch_metrics(&self, remote_id: &str) -> Result<MetricCounts, PublishError> {
-        let remote_id = remote_id.to_owned();
+    async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError> {
+        let remote_id = request.remote_id.clone();
         self.call(move |py, object| {
             if !object.hasattr("fetch_metrics").unwrap_or(false) {
                 return Ok(MetricCounts::default());

@@ -208,7 +208,7 @@ impl postpilot_core::publish::Publisher for PgRecordingPublisher {
 
     async fn fetch_metrics(
         &self,
-        _remote_id: &str,
+        _request: &postpilot_core::publish::MetricsRequest,
     ) -> Result<postpilot_core::analytics::MetricCounts, postpilot_core::publish::PublishError>
     {
         Ok(postpilot_core::analytics::MetricCounts::default())

@@ -4,7 +4,9 @@
 //! from `IN_PROGRESS` to `FINISHED` after a set number of polls, `POST
 //! /{version}/{ig-user-id}/media_publish` publishes a finished container once (then its status is
 //! `PUBLISHED`), `GET /{version}/{media-id}?fields=permalink` and `GET
-//! /{version}/{ig-user-id}/media` read what was published. Errors are Meta's envelope
+//! /{version}/{ig-user-id}/media` read what was published, `GET
+//! /{version}/{media-id}/insights?metric=…` its counters (fixed: 1,000 views, 700 reach, 50
+//! likes, 5 comments, 2 shares). Errors are Meta's envelope
 //! (`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`); faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
 // Its items are `pub` inside a private test module.
@@ -27,6 +29,7 @@ pub enum Call {
     Status,
     Publish,
     List,
+    Insights,
 }
 
 /// One request as the fake saw it.
@@ -104,6 +107,7 @@ impl FakeInstagram {
             .route("/{version}/{id}", get(read_node))
             .route("/{version}/{owner}/media", post(create).get(list))
             .route("/{version}/{owner}/media_publish", post(publish))
+            .route("/{version}/{owner}/insights", get(insights))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -386,6 +390,54 @@ async fn list(
                 "caption": m.caption,
                 "permalink": format!("https://www.instagram.com/p/{}/", m.id)
             })
+        })
+        .collect();
+    answer(200, HeaderMap::new(), json!({ "data": data }))
+}
+
+async fn insights(
+    State(state): Shared,
+    Path((_version, media)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let path = format!("{media}/insights");
+    let metrics = query.get("metric").cloned().unwrap_or_default();
+    if let Some(r) = intake(
+        &mut s,
+        Call::Insights,
+        path,
+        query,
+        HashMap::new(),
+        &headers,
+    ) {
+        return r;
+    }
+    if !s.media.iter().any(|m| m.id == media) {
+        return answer(
+            400,
+            HeaderMap::new(),
+            graph_error(100, Some(33), "Unsupported get request"),
+        );
+    }
+    let data: Vec<Value> = metrics
+        .split(',')
+        .filter_map(|name| {
+            let value = match name {
+                "views" => 1_000,
+                "reach" => 700,
+                "likes" => 50,
+                "comments" => 5,
+                "shares" => 2,
+                _ => return None,
+            };
+            Some(json!({
+                "name": name,
+                "period": "lifetime",
+                "values": [{ "value": value }],
+                "id": format!("{media}/insights/{name}/lifetime")
+            }))
         })
         .collect();
     answer(200, HeaderMap::new(), json!({ "data": data }))

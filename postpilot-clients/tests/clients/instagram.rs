@@ -353,6 +353,52 @@ async fn a_rejected_token_asks_for_reconnection_and_the_account_is_flagged() {
     assert!(account.needs_reconnect());
 }
 
+#[tokio::test]
+async fn a_published_posts_insights_become_its_metrics() {
+    let shop = Shop::open(1).await;
+    let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    shop.publish(&post).await;
+
+    let refreshed = shop
+        .engine
+        .dispatcher("metrics", DispatcherConfig::default())
+        .unwrap()
+        .refresh_metrics(Duration::zero(), 10)
+        .await
+        .unwrap();
+
+    assert_eq!(refreshed, 1);
+    let metrics = shop
+        .engine
+        .analytics()
+        .post(shop.user.id(), post.id())
+        .await
+        .unwrap();
+    let c = metrics.counts;
+    assert_eq!(
+        (
+            c.impressions,
+            c.reach,
+            c.likes,
+            c.comments,
+            c.shares,
+            c.clicks
+        ),
+        (1_000, 700, 50, 5, 2, 0)
+    );
+    let read = shop
+        .fake
+        .seen()
+        .into_iter()
+        .find(|s| s.call == Call::Insights)
+        .unwrap();
+    assert_eq!(
+        read.authorization.as_deref(),
+        Some(&*format!("Bearer {TOKEN}"))
+    );
+    assert_eq!(read.query["metric"], "views,reach,likes,comments,shares");
+}
+
 /// A request as the dispatcher would build it, for calling the publisher directly.
 fn request(checkpoint: Option<postpilot_core::publish::Checkpoint>) -> PublishRequest {
     PublishRequest {
@@ -532,9 +578,9 @@ impl Publisher for DiesAt {
 
     async fn fetch_metrics(
         &self,
-        remote_id: &str,
+        request: &postpilot_core::publish::MetricsRequest,
     ) -> Result<postpilot_core::analytics::MetricCounts, PublishError> {
-        self.inner.fetch_metrics(remote_id).await
+        self.inner.fetch_metrics(request).await
     }
 }
 

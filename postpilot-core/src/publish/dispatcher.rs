@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::id::AccountId;
 use crate::post::{Post, Published};
 use crate::publish::{
-    AttemptOutcome, Checkpoint, Progress, PublicationAttempt, PublishError, PublishRequest,
-    TickReport,
+    AttemptOutcome, Checkpoint, MetricsRequest, Progress, PublicationAttempt, PublishError,
+    PublishRequest, TickReport,
 };
 use crate::queue::follow_posts;
 use crate::store::{ClaimedPost, StoreError};
@@ -182,6 +182,12 @@ enum LaneAccount {
     Usable(Box<crate::account::SocialAccount>),
     /// Disconnected, awaiting reconnection, or its authorisation just expired.
     Unusable,
+}
+
+/// An account's part of a metrics request, read once per refresh.
+struct MetricsAccount {
+    external_id: String,
+    access_token: Option<crate::crypto::SecretString>,
 }
 
 /// A decided attempt, waiting to be committed.
@@ -617,25 +623,11 @@ impl Dispatcher {
             )));
         };
         let account = account.as_ref();
-        let access_token = match account.access_token_enc.as_deref() {
-            Some(sealed) => {
-                let context = TokenContext {
-                    user_id: post.user_id(),
-                    account_id: post.account_id(),
-                };
-                match self.deps.cipher.open(sealed, context) {
-                    Ok(token) => Some(token),
-                    // A configuration problem (a retired key missing), not the merchant's: retry,
-                    // and say what an operator must fix.
-                    Err(e) => {
-                        return Ok(Prepared::TokenUnreadable(format!(
-                            "the account's stored token could not be opened ({e}); check the \
-                             token key configuration"
-                        )));
-                    }
-                }
-            }
-            None => None,
+        let access_token = match self.open_token(account) {
+            Ok(token) => token,
+            // A configuration problem (a retired key missing), not the merchant's: retry, and
+            // say what an operator must fix.
+            Err(reason) => return Ok(Prepared::TokenUnreadable(reason)),
         };
         Ok(Prepared::Ready(Box::new(PublishRequest {
             post_id: post.id(),
@@ -650,6 +642,75 @@ impl Dispatcher {
             access_token,
             checkpoint: post.checkpoint().cloned(),
         })))
+    }
+
+    /// The account's access token, opened from its sealed form. `Err`: it does not open (a
+    /// retired key missing from the configuration), in words an operator can act on.
+    fn open_token(
+        &self,
+        account: &crate::account::SocialAccount,
+    ) -> std::result::Result<Option<crate::crypto::SecretString>, String> {
+        let Some(sealed) = account.access_token_enc.as_deref() else {
+            return Ok(None);
+        };
+        let context = TokenContext {
+            user_id: account.user_id(),
+            account_id: account.id(),
+        };
+        self.deps
+            .cipher
+            .open(sealed, context)
+            .map(Some)
+            .map_err(|e| {
+                format!(
+                    "the account's stored token could not be opened ({e}); check the token key \
+                 configuration"
+                )
+            })
+    }
+
+    /// What reading `post`'s counters needs, or `None` when its account can no longer be used
+    /// (disconnected, awaiting reconnection, its token unreadable). `accounts` caches each
+    /// account of the batch.
+    async fn metrics_request(
+        &self,
+        post: &Post,
+        accounts: &mut BTreeMap<AccountId, Option<MetricsAccount>>,
+    ) -> Result<Option<MetricsRequest>> {
+        let Some(remote_id) = post.external_id() else {
+            return Ok(None);
+        };
+        if let std::collections::btree_map::Entry::Vacant(slot) = accounts.entry(post.account_id())
+        {
+            let account = self
+                .deps
+                .store
+                .account(post.user_id(), post.account_id())
+                .await?
+                .filter(|a| a.is_connected && !a.needs_reconnect);
+            let usable = match account {
+                Some(account) => match self.open_token(&account) {
+                    Ok(access_token) => Some(MetricsAccount {
+                        external_id: account.account_id_external.to_string(),
+                        access_token,
+                    }),
+                    Err(reason) => {
+                        tracing::warn!(worker = %self.worker, account = %post.account_id(), reason, "metrics not refreshed");
+                        None
+                    }
+                },
+                None => None,
+            };
+            slot.insert(usable);
+        }
+        Ok(accounts
+            .get(&post.account_id())
+            .and_then(Option::as_ref)
+            .map(|account| MetricsRequest {
+                remote_id: remote_id.to_owned(),
+                account_external_id: account.external_id.clone(),
+                access_token: account.access_token.clone(),
+            }))
     }
 
     fn posted(
@@ -791,14 +852,15 @@ impl Dispatcher {
         for (user, item) in items {
             follow_posts(&self.deps, user, item).await?;
         }
+        let mut accounts = BTreeMap::new();
         for post in posts {
-            let (Some(remote_id), Some(publisher)) = (
-                post.external_id(),
-                self.deps.publishers.get(&post.platform()),
-            ) else {
+            let Some(publisher) = self.deps.publishers.get(&post.platform()) else {
                 continue;
             };
-            if let Ok(counts) = publisher.fetch_metrics(remote_id).await {
+            let Some(request) = self.metrics_request(&post, &mut accounts).await? else {
+                continue;
+            };
+            if let Ok(counts) = publisher.fetch_metrics(&request).await {
                 let metrics = PostMetrics::new(post.id(), post.user_id(), counts, self.deps.now());
                 match self.deps.store.upsert_metrics(&metrics).await {
                     Ok(()) => refreshed += 1,

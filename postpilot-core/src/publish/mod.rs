@@ -55,6 +55,17 @@ pub struct PublishRequest {
     pub checkpoint: Option<Checkpoint>,
 }
 
+/// Everything a platform needs to read a published post's counters.
+#[derive(Clone, Debug)]
+pub struct MetricsRequest {
+    /// The platform's id of the post.
+    pub remote_id: String,
+    /// The account's id on the platform.
+    pub account_external_id: String,
+    /// The account's OAuth access token, opened from its sealed form.
+    pub access_token: Option<SecretString>,
+}
+
 impl PublishRequest {
     /// The text as the platform shows it: the caption, then the hashtags (`#` each) on a
     /// paragraph of their own.
@@ -141,7 +152,7 @@ pub trait Publisher: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// The platform failed.
-    async fn fetch_metrics(&self, remote_id: &str) -> Result<MetricCounts, PublishError>;
+    async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError>;
 }
 
 /// How one attempt ended, as kept in the publication ledger.

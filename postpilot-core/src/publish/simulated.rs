@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use crate::analytics::MetricCounts;
 use crate::platform::Platform;
 use crate::post::Published;
-use crate::publish::{Checkpoint, Progress, PublishError, PublishRequest, Publisher};
+use crate::publish::{
+    Checkpoint, MetricsRequest, Progress, PublishError, PublishRequest, Publisher,
+};
 
 /// One call to [`Publisher::publish`], as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -263,7 +265,8 @@ impl Publisher for SimulatedPublisher {
             .map(|(_, p)| p.clone()))
     }
 
-    async fn fetch_metrics(&self, remote_id: &str) -> Result<MetricCounts, PublishError> {
+    async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError> {
+        let remote_id = request.remote_id.as_str();
         if !self
             .state()
             .published

@@ -957,9 +957,9 @@ impl postpilot_core::publish::Publisher for StallingLookup {
 
     async fn fetch_metrics(
         &self,
-        remote_id: &str,
+        request: &postpilot_core::publish::MetricsRequest,
     ) -> Result<postpilot_core::analytics::MetricCounts, PublishError> {
-        self.inner.fetch_metrics(remote_id).await
+        self.inner.fetch_metrics(request).await
     }
 }
 

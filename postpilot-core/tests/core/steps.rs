@@ -11,8 +11,8 @@ use postpilot_core::analytics::MetricCounts;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{Post, PostStatus, Published};
 use postpilot_core::publish::{
-    Checkpoint, DispatcherConfig, Progress, PublishError, PublishRequest, Publisher,
-    SIMULATED_POLL_INTERVAL, SimulatedPublisher,
+    Checkpoint, DispatcherConfig, MetricsRequest, Progress, PublishError, PublishRequest,
+    Publisher, SIMULATED_POLL_INTERVAL, SimulatedPublisher,
 };
 
 use crate::test_engine::TestEngine;
@@ -168,7 +168,7 @@ impl Publisher for Endless {
         Ok(None)
     }
 
-    async fn fetch_metrics(&self, _: &str) -> Result<MetricCounts, PublishError> {
+    async fn fetch_metrics(&self, _: &MetricsRequest) -> Result<MetricCounts, PublishError> {
         Ok(MetricCounts::default())
     }
 }
@@ -219,8 +219,8 @@ impl Publisher for DiesAt {
         self.inner.lookup(key).await
     }
 
-    async fn fetch_metrics(&self, remote_id: &str) -> Result<MetricCounts, PublishError> {
-        self.inner.fetch_metrics(remote_id).await
+    async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError> {
+        self.inner.fetch_metrics(request).await
     }
 }
 
@@ -308,7 +308,7 @@ impl Publisher for ChecksTheStore {
         Ok(None)
     }
 
-    async fn fetch_metrics(&self, _: &str) -> Result<MetricCounts, PublishError> {
+    async fn fetch_metrics(&self, _: &MetricsRequest) -> Result<MetricCounts, PublishError> {
         Ok(MetricCounts::default())
     }
 }
@@ -337,4 +337,66 @@ async fn a_checkpoint_is_stored_before_the_step_that_makes_the_post_public() {
         "the store held the checkpoint when the publishing call was made"
     );
     assert_eq!(reload(&e, &u, &post).await.external_id(), Some("u-1"));
+}
+
+/// A publisher that publishes at once and records every metrics request it receives.
+#[derive(Debug, Default)]
+struct RecordsMetrics {
+    requests: std::sync::Mutex<Vec<MetricsRequest>>,
+}
+
+#[async_trait::async_trait]
+impl Publisher for RecordsMetrics {
+    async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
+        Ok(Progress::Published(Published {
+            remote_id: format!("remote-{}", request.post_id),
+            url: None,
+        }))
+    }
+
+    async fn lookup(&self, _: &str) -> Result<Option<Published>, PublishError> {
+        Ok(None)
+    }
+
+    async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError> {
+        self.requests.lock().unwrap().push(request.clone());
+        Ok(MetricCounts {
+            impressions: 10,
+            ..MetricCounts::default()
+        })
+    }
+}
+
+#[tokio::test]
+async fn metrics_are_read_with_the_accounts_token_and_not_for_a_disconnected_account() {
+    let records = Arc::new(RecordsMetrics::default());
+    let e = TestEngine::with_ports(|b| b.publisher(Platform::Facebook, records.clone()));
+    let u = e.pro_user("merchant@example.com").await;
+    let mut connect = crate::test_engine::connect_request(Platform::Facebook, "page-1");
+    connect.access_token = Some(postpilot_core::crypto::SecretString::new("page-token-1"));
+    let kept = e.accounts().connect(u.id(), connect).await.unwrap();
+    let gone = e.connect(&u, Platform::Facebook, "page-2").await;
+    for account in [&kept, &gone] {
+        e.post(&u, account, Some(e.now() + Duration::minutes(1)))
+            .await;
+    }
+    e.advance(Duration::minutes(1));
+    assert_eq!(e.tick().await.posted, 2);
+    e.accounts().disconnect(u.id(), gone.id()).await.unwrap();
+
+    let refreshed = e
+        .dispatcher("metrics", DispatcherConfig::default())
+        .unwrap()
+        .refresh_metrics(Duration::hours(1), 100)
+        .await
+        .unwrap();
+
+    assert_eq!(refreshed, 1);
+    let requests = records.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].account_external_id, "page-1");
+    assert_eq!(
+        requests[0].access_token.as_ref().map(|t| t.expose()),
+        Some("page-token-1")
+    );
 }
