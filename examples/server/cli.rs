@@ -78,13 +78,19 @@ pub(crate) struct EngineArgs {
         hide_env_values = true
     )]
     token_key: Option<String>,
-    /// How posts reach the platforms: simulated; required with a database
+    /// How posts reach the platforms: platforms or simulated; required with a database
     ///
-    /// Only `simulated` exists in this build: posts are marked published, nothing reaches a real
-    /// platform. Required with a database, so that a production server never simulates by
-    /// accident; the default in memory mode (with a warning).
+    /// `platforms`: through the platforms' APIs — Instagram in this build; the other platforms
+    /// are not offered. `simulated`: posts are marked published, nothing reaches a platform.
+    /// Required with a database, so that a production server never simulates by accident;
+    /// `simulated` is the default in memory mode (with a warning).
     #[arg(long, env = "POSTPILOT_PUBLISHERS", value_name = "KIND")]
     publishers: Option<String>,
+    /// Instagram's Graph API host [default: https://graph.instagram.com]
+    ///
+    /// Changed for tests against a local fake.
+    #[arg(long, env = "POSTPILOT_INSTAGRAM_GRAPH_URL", value_name = "URL")]
+    instagram_graph_url: Option<String>,
     /// How paid plans are bought: mock; required with a database
     ///
     /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
@@ -204,6 +210,7 @@ impl Command {
             "DATABASE_URL" => &store.database_url,
             "POSTPILOT_TOKEN_KEY" => &engine?.token_key,
             "POSTPILOT_PUBLISHERS" => &engine?.publishers,
+            "POSTPILOT_INSTAGRAM_GRAPH_URL" => &engine?.instagram_graph_url,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "POSTPILOT_ADDR" => &http?.addr,
@@ -268,7 +275,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 18 + 5 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 19 + 6 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

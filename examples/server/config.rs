@@ -20,11 +20,14 @@ pub(crate) enum Role {
     Migrate,
 }
 
-/// How posts reach the platforms. This build has no platform clients.
+/// How posts reach the platforms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Publishers {
     /// In-process stand-ins: a post is marked published, nothing reaches a real platform.
     Simulated,
+    /// The platforms' own APIs (`postpilot-clients`): Instagram in this build; the other
+    /// platforms are not offered (their accounts cannot be connected).
+    Platforms,
 }
 
 /// How paid plans are bought. This build has no billing provider client.
@@ -54,6 +57,8 @@ pub(crate) struct Config {
     pub(crate) stripe_webhook_secret: Option<SecretString>,
     pub(crate) token_key: Option<SecretString>,
     pub(crate) publishers: StandIn<Publishers>,
+    /// Instagram's Graph API host, with `platforms` publishers.
+    pub(crate) instagram_graph_url: String,
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
     pub(crate) auth_rate_limit_per_min: u32,
@@ -208,13 +213,25 @@ impl Config {
         let publishers = stand_in(
             "POSTPILOT_PUBLISHERS",
             var("POSTPILOT_PUBLISHERS"),
-            &[("simulated", Publishers::Simulated)],
+            &[
+                ("simulated", Publishers::Simulated),
+                ("platforms", Publishers::Platforms),
+            ],
             with_database.then_some(
-                "with DATABASE_URL: this build has no platform clients, so every post would be \
-                 marked published without reaching any platform. Set POSTPILOT_PUBLISHERS=simulated \
-                 to run with simulated publishers anyway",
+                "with DATABASE_URL: set POSTPILOT_PUBLISHERS=platforms to publish through the \
+                 platforms' APIs (Instagram in this build), or POSTPILOT_PUBLISHERS=simulated to \
+                 mark posts published without reaching any platform",
             ),
         )?;
+        let instagram_graph_url = var("POSTPILOT_INSTAGRAM_GRAPH_URL")
+            .unwrap_or_else(|| "https://graph.instagram.com".into());
+        if !(instagram_graph_url.starts_with("https://")
+            || instagram_graph_url.starts_with("http://"))
+        {
+            return Err(ConfigError(format!(
+                "POSTPILOT_INSTAGRAM_GRAPH_URL must be an http(s):// URL, got {instagram_graph_url:?}"
+            )));
+        }
         let billing = stand_in(
             "POSTPILOT_BILLING",
             var("POSTPILOT_BILLING"),
@@ -235,6 +252,7 @@ impl Config {
             stripe_webhook_secret: var("STRIPE_WEBHOOK_SECRET").map(SecretString::new),
             token_key,
             publishers,
+            instagram_graph_url,
             billing,
             rate_limit_per_min: positive(
                 "POSTPILOT_RATE_LIMIT_PER_MIN",
@@ -372,7 +390,10 @@ mod tests {
                     message.contains("POSTPILOT_PUBLISHERS=simulated"),
                     "{message}"
                 );
-                assert!(message.contains("no platform clients"), "{message}");
+                assert!(
+                    message.contains("POSTPILOT_PUBLISHERS=platforms"),
+                    "{message}"
+                );
             }
         }
     }
@@ -458,12 +479,43 @@ mod tests {
     }
 
     #[test]
+    fn platforms_publishers_take_the_instagram_graph_url_and_refuse_a_non_http_one() {
+        let chosen = with(
+            &DATABASE_SERVE,
+            &[
+                ("POSTPILOT_PUBLISHERS", "platforms"),
+                ("POSTPILOT_BILLING", "mock"),
+                ("POSTPILOT_INSTAGRAM_GRAPH_URL", "http://127.0.0.1:9000"),
+            ],
+        );
+
+        let config = config(Role::Serve, &chosen).unwrap();
+        let bad = error(
+            Role::Serve,
+            &with(
+                &chosen,
+                &[("POSTPILOT_INSTAGRAM_GRAPH_URL", "graph.instagram.com")],
+            ),
+        );
+
+        assert_eq!(config.publishers.kind, Publishers::Platforms);
+        assert_eq!(config.instagram_graph_url, "http://127.0.0.1:9000");
+        assert!(bad.contains("POSTPILOT_INSTAGRAM_GRAPH_URL"), "{bad}");
+        let default = config_default_graph();
+        assert_eq!(default, "https://graph.instagram.com");
+    }
+
+    fn config_default_graph() -> String {
+        config(Role::Serve, &[]).unwrap().instagram_graph_url
+    }
+
+    #[test]
     fn an_unknown_stand_in_is_refused_listing_the_accepted_values() {
         for (name, value, accepted, other) in [
             (
                 "POSTPILOT_PUBLISHERS",
                 "live",
-                "must be one of: simulated ",
+                "must be one of: simulated, platforms ",
                 ("POSTPILOT_BILLING", "mock"),
             ),
             (

@@ -11,8 +11,10 @@ mod config;
 use std::sync::Arc;
 
 use clap::Parser;
+use postpilot_clients::instagram::{InstagramConfig, InstagramPublisher};
 use postpilot_core::billing::MockBilling;
 use postpilot_core::crypto::{KeyId, XChaChaTokenCipher};
+use postpilot_core::platform::Platform;
 use postpilot_core::publish::{DispatcherConfig, WorkerConfig};
 use postpilot_core::{Engine, EngineBuilder};
 use postpilot_http::{AppState, HttpConfig};
@@ -99,6 +101,17 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
                 "posts are marked published, nothing reaches a real platform",
             );
             builder.simulated()
+        }
+        Publishers::Platforms => {
+            let instagram = InstagramPublisher::new(InstagramConfig {
+                graph_url: config.instagram_graph_url.clone(),
+                ..InstagramConfig::default()
+            })?;
+            tracing::info!(
+                offered = "instagram",
+                "publishing through the platforms' APIs; facebook and tiktok are not offered by this build"
+            );
+            builder.publisher(Platform::Instagram, Arc::new(instagram))
         }
     };
     builder = match config.billing.kind {

@@ -893,3 +893,80 @@ fn serve_with_a_database_but_no_jwt_secret_exits_with_code_2_naming_it() {
         "the message does not name POSTPILOT_JWT_SECRET: {stderr:?}"
     );
 }
+
+// `POSTPILOT_PUBLISHERS=platforms` with Instagram's Graph API pointed at a local fake: an
+// Instagram post goes through the real client's container flow and is published once; the
+// platforms this build has no client for are not offered.
+#[test]
+fn with_platform_publishers_an_instagram_post_is_published_through_the_graph_api() {
+    const IG_TOKEN: &str = "IGQVJ-e2e-token";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(postpilot_clients::testing::FakeInstagram::start(
+        IG_TOKEN, 1,
+    ));
+    let (server, addr) = serve_in_memory(&[
+        ("POSTPILOT_PUBLISHERS", "platforms"),
+        ("POSTPILOT_INSTAGRAM_GRAPH_URL", fake.base_url.as_str()),
+    ]);
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let credentials = json!({"email": "ig@example.com", "password": PASSWORD});
+    let pair = client.expect(
+        201,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(credentials),
+    );
+    let token = text(&pair, "access_token");
+    let token = Some(token.as_str());
+
+    let tiktok = json!({"platform": "tiktok", "account_name": "@shop",
+                        "account_id_external": "tt-1", "access_token": "tt-token"});
+    let refused = client.expect(422, "POST", "/api/v1/accounts", token, Some(tiktok));
+    assert!(
+        refused.to_string().contains("tiktok is not offered"),
+        "{refused}"
+    );
+    let account = json!({"platform": "instagram", "account_name": "@aurora.shop",
+                         "account_id_external": "17841400000000042", "access_token": IG_TOKEN});
+    let account = client.expect(201, "POST", "/api/v1/accounts", token, Some(account));
+    let due = (chrono::Utc::now() + chrono::Duration::seconds(1))
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let post = json!({"account_id": text(&account, "id"), "content": "Back in stock",
+                      "media_urls": ["https://cdn.example.com/lamp.jpg"], "hashtags": ["lamp"],
+                      "scheduled_for": due});
+    let post = client.expect(201, "POST", "/api/v1/posts", token, Some(post));
+    let path = format!("/api/v1/posts/{}", text(&post, "id"));
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let published = loop {
+        let now = client.expect(200, "GET", &path, token, None);
+        if now["status"] == "posted" {
+            break now;
+        }
+        assert_ne!(now["status"], "failed", "{now}\n{}", server.output());
+        assert!(
+            Instant::now() < deadline,
+            "not published: {now}\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+
+    let media = fake.media();
+    assert_eq!(media.len(), 1, "published once");
+    assert_eq!(published["external_id"], media[0].id.as_str());
+    assert_eq!(media[0].caption, "Back in stock\n\n#lamp");
+    let attempts = client.expect(200, "GET", &format!("{path}/attempts"), token, None);
+    let outcomes: Vec<&str> = attempts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes.last(), Some(&"posted"), "{attempts}");
+    assert!(!server.output().contains(IG_TOKEN), "the token was logged");
+}

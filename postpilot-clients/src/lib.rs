@@ -8,3 +8,5 @@ pub mod http;
 #[cfg(feature = "instagram")]
 pub mod instagram;
 pub mod meta;
+#[cfg(feature = "testing")]
+pub mod testing;

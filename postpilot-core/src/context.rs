@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::ValidationError;
 use crate::billing::BillingGateway;
 use crate::caption::CaptionGenerator;
 use crate::clock::Clock;
@@ -48,6 +49,18 @@ impl fmt::Debug for Deps {
 impl Deps {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Checks the engine publishes to `platform` (has a publisher for it).
+    pub(crate) fn ensure_offered(&self, platform: Platform) -> Result<(), ValidationError> {
+        if self.publishers.contains_key(&platform) {
+            Ok(())
+        } else {
+            Err(ValidationError::new(
+                "platform",
+                format!("{platform} is not offered by this server"),
+            ))
+        }
     }
 
     pub(crate) fn new_id<T: From<uuid::Uuid>>(&self) -> T {

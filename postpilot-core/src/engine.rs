@@ -114,6 +114,14 @@ impl Engine {
         &self.deps.store
     }
 
+    /// The platforms this engine publishes to (those with a publisher), in a fixed order.
+    pub fn offered_platforms(&self) -> Vec<Platform> {
+        Platform::ALL
+            .into_iter()
+            .filter(|p| self.deps.publishers.contains_key(p))
+            .collect()
+    }
+
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.deps.clock
@@ -149,11 +157,11 @@ pub struct EngineBuilder {
 /// Why an engine could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// A platform has no publisher.
+    /// No platform has a publisher: the engine could publish nothing.
     #[error(
-        "no publisher for {0}: register one with publisher(), or call simulated() for a demo or test engine"
+        "no publisher: register one per platform to offer with publisher(), or call simulated() for a demo or test engine"
     )]
-    MissingPublisher(Platform),
+    NoPublisher,
     /// No token cipher was configured.
     #[error(
         "no token cipher: configure one (e.g. XChaChaTokenCipher::from_config), or call simulated() for a demo or test engine"
@@ -174,7 +182,8 @@ impl EngineBuilder {
         self.store = Some(store);
         self
     }
-    /// The publisher for one platform.
+    /// The publisher for one platform, which the engine then offers. A platform without one is
+    /// not offered (unless [`simulated`](Self::simulated)).
     #[must_use]
     pub fn publisher(mut self, platform: Platform, publisher: Arc<dyn Publisher>) -> Self {
         self.publishers.insert(platform, publisher);
@@ -256,15 +265,13 @@ impl EngineBuilder {
     /// The engine.
     ///
     /// # Errors
-    /// [`BuildError`] when a platform has no publisher or no cipher is configured (unless
-    /// [`simulated`](Self::simulated)).
+    /// [`BuildError`] when no platform has a publisher or no cipher is configured (unless
+    /// [`simulated`](Self::simulated)). A platform without a publisher is not offered: its
+    /// accounts cannot be connected.
     pub fn build(self) -> Result<Engine, BuildError> {
         if !self.simulated {
-            if let Some(platform) = Platform::ALL
-                .into_iter()
-                .find(|p| !self.publishers.contains_key(p))
-            {
-                return Err(BuildError::MissingPublisher(platform));
+            if self.publishers.is_empty() {
+                return Err(BuildError::NoPublisher);
             }
             if self.cipher.is_none() {
                 return Err(BuildError::MissingCipher);
@@ -275,10 +282,12 @@ impl EngineBuilder {
 
     fn assemble(self) -> Engine {
         let mut publishers = self.publishers;
-        for platform in Platform::ALL {
-            publishers
-                .entry(platform)
-                .or_insert_with(|| Arc::new(SimulatedPublisher::new(platform)));
+        if self.simulated {
+            for platform in Platform::ALL {
+                publishers
+                    .entry(platform)
+                    .or_insert_with(|| Arc::new(SimulatedPublisher::new(platform)));
+            }
         }
         let cipher = self.cipher.unwrap_or_else(|| {
             let key_id =

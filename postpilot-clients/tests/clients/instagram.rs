@@ -22,7 +22,7 @@ use postpilot_core::publish::{
 use postpilot_core::user::User;
 use serde_json::json;
 
-use crate::fake_instagram::{Call, FakeInstagram, graph_error};
+use postpilot_clients::testing::{Call, FakeInstagram, graph_error};
 
 const TOKEN: &str = "IGQVJ-test-token-never-logged";
 const IG_USER: &str = "17841400000000001";

@@ -2,5 +2,4 @@
 //! that speaks the platform's documented shapes, driven through the engine's real dispatcher.
 #![allow(clippy::unwrap_used)]
 
-mod fake_instagram;
 mod instagram;

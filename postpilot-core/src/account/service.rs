@@ -73,8 +73,10 @@ impl AccountService {
     /// bound to the user and the account.
     ///
     /// # Errors
+    /// [`Error::Validation`] on `platform` when this engine has no publisher for it;
     /// [`Error::PlanLimit`] when the plan's connected-account limit is reached.
     pub async fn connect(&self, user: UserId, request: ConnectAccount) -> Result<SocialAccount> {
+        self.deps.ensure_offered(request.platform)?;
         let limit = plan_of(&self.deps, user).await?.limits().max_secondary;
         let now = self.deps.now();
         let account = SocialAccount::connect(

@@ -10,7 +10,7 @@ use crate::account::require_reconnect;
 use crate::analytics::PostMetrics;
 use crate::context::Deps;
 use crate::crypto::TokenContext;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::AccountId;
 use crate::post::{Post, Published};
 use crate::publish::{
@@ -339,17 +339,17 @@ impl Dispatcher {
         let ClaimedPost { mut post, rescued } = claim;
         let started_at = self.deps.now();
         let attempt = post.attempts() + 1;
-        let publisher = self
-            .deps
-            .publishers
-            .get(&post.platform())
-            .cloned()
-            .ok_or_else(|| {
-                Error::unavailable("publisher", format!("no publisher for {}", post.platform()))
-            })?;
-        let decision = self
-            .attempt(&mut post, rescued, publisher.as_ref(), account)
-            .await?;
+        let decision = match self.deps.publishers.get(&post.platform()).cloned() {
+            Some(publisher) => {
+                self.attempt(&mut post, rescued, publisher.as_ref(), account)
+                    .await?
+            }
+            // The server stopped offering the platform (its publisher was configured away).
+            None => {
+                let reason = format!("This server no longer publishes to {}.", post.platform());
+                self.give_up(&mut post, AttemptOutcome::Rejected, reason)?
+            }
+        };
         if decision.outcome == AttemptOutcome::AuthExpired {
             // The rest of this account's posts in the lane are not sent with a dead token.
             *account = LaneAccount::Unusable;

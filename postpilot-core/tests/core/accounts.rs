@@ -947,3 +947,53 @@ async fn a_trimmed_external_id_matches_the_account_on_reconnect() {
 
     assert_eq!(again.id(), first.id());
 }
+
+#[tokio::test]
+async fn a_platform_without_a_publisher_is_not_offered_and_its_accounts_cannot_be_connected() {
+    let engine = postpilot_core::Engine::builder()
+        .publisher(
+            Platform::Instagram,
+            std::sync::Arc::new(postpilot_core::publish::SimulatedPublisher::new(
+                Platform::Instagram,
+            )),
+        )
+        .cipher(std::sync::Arc::new(
+            postpilot_core::crypto::XChaChaTokenCipher::generate(
+                postpilot_core::crypto::KeyId::parse("k1").unwrap(),
+            ),
+        ))
+        .hasher(std::sync::Arc::new(
+            postpilot_core::crypto::Argon2Hasher::with_params(64, 1, 1).unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let user = engine
+        .auth()
+        .register("merchant@example.com", "correct horse battery")
+        .await
+        .unwrap();
+
+    let refused = engine
+        .accounts()
+        .connect(
+            user.id(),
+            crate::test_engine::connect_request(Platform::Tiktok, "tt"),
+        )
+        .await
+        .unwrap_err();
+    let offered = engine
+        .accounts()
+        .connect(
+            user.id(),
+            crate::test_engine::connect_request(Platform::Instagram, "ig"),
+        )
+        .await;
+
+    assert_eq!(engine.offered_platforms(), vec![Platform::Instagram]);
+    assert!(
+        matches!(&refused, postpilot_core::Error::Validation(v)
+            if v.field() == "platform" && v.reason().contains("tiktok is not offered")),
+        "{refused:?}"
+    );
+    assert!(offered.is_ok());
+}

@@ -1137,7 +1137,7 @@ async fn a_publish_timeout_not_shorter_than_the_lease_is_refused() {
 fn an_engine_without_publishers_or_a_cipher_is_not_built_unless_simulated() {
     let err = postpilot_core::Engine::builder().build().unwrap_err();
     assert!(
-        matches!(err, postpilot_core::BuildError::MissingPublisher(_)),
+        matches!(err, postpilot_core::BuildError::NoPublisher),
         "{err}"
     );
     let mut builder = postpilot_core::Engine::builder();
@@ -1155,4 +1155,42 @@ fn an_engine_without_publishers_or_a_cipher_is_not_built_unless_simulated() {
             .build()
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_post_of_a_platform_the_server_stopped_offering_fails_saying_so() {
+    let e = TestEngine::new();
+    let (u, facebook) = merchant(&e).await;
+    let post = due_post(&e, &u, &facebook).await;
+    // The same store, served again with Instagram alone.
+    let instagram_only = postpilot_core::Engine::builder()
+        .store(e.store.clone())
+        .clock(e.clock.clone())
+        .publisher(Platform::Instagram, e.instagram.clone())
+        .cipher(Arc::new(
+            postpilot_core::crypto::XChaChaTokenCipher::generate(
+                postpilot_core::crypto::KeyId::parse("k1").unwrap(),
+            ),
+        ))
+        .build()
+        .unwrap();
+
+    let report = instagram_only
+        .dispatcher("w", DispatcherConfig::default())
+        .unwrap()
+        .run_once()
+        .await
+        .unwrap();
+
+    assert_eq!((report.claimed, report.failed, report.errors), (1, 1, 0));
+    let stored = reload(&e, &u, &post).await;
+    assert_eq!(stored.status(), PostStatus::Failed);
+    assert!(
+        stored
+            .error_message()
+            .unwrap()
+            .contains("no longer publishes to facebook"),
+        "{stored:?}"
+    );
+    assert!(e.facebook.calls().is_empty());
 }

@@ -9,8 +9,14 @@
 //! likes, 5 comments, 2 shares). Errors are Meta's envelope
 //! (`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`); faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
-// Its items are `pub` inside a private test module.
-#![allow(unreachable_pub)]
+//!
+//! For tests (feature `testing`): this crate's, and the server's end-to-end test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    missing_docs,
+    missing_debug_implementations
+)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
