@@ -91,6 +91,26 @@ pub(crate) struct EngineArgs {
     /// Changed for tests against a local fake.
     #[arg(long, env = "POSTPILOT_INSTAGRAM_GRAPH_URL", value_name = "URL")]
     instagram_graph_url: Option<String>,
+    /// The Instagram app's id, for connecting accounts by OAuth [default: none]
+    ///
+    /// With the app secret, merchants connect Instagram accounts through Instagram's consent
+    /// page (POST /api/v1/accounts/connect/instagram); needs POSTPILOT_PUBLISHERS=platforms.
+    #[arg(long, env = "POSTPILOT_INSTAGRAM_APP_ID", value_name = "ID")]
+    instagram_app_id: Option<String>,
+    /// The Instagram app's secret [default: none]
+    #[arg(
+        long,
+        env = "POSTPILOT_INSTAGRAM_APP_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    instagram_app_secret: Option<String>,
+    /// Instagram's consent page host [default: https://www.instagram.com]
+    #[arg(long, env = "POSTPILOT_INSTAGRAM_WWW_URL", value_name = "URL")]
+    instagram_www_url: Option<String>,
+    /// Instagram's code exchange host [default: https://api.instagram.com]
+    #[arg(long, env = "POSTPILOT_INSTAGRAM_API_URL", value_name = "URL")]
+    instagram_api_url: Option<String>,
     /// How paid plans are bought: mock; required with a database
     ///
     /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
@@ -176,9 +196,13 @@ pub(crate) struct HttpArgs {
     /// Set it only when clients reach the server over HTTPS (behind a TLS proxy).
     #[arg(long, env = "POSTPILOT_HSTS_MAX_AGE_SECS", value_name = "SECS")]
     hsts_max_age_secs: Option<String>,
-    /// Base of the mock checkout and portal links [default: http://<ADDR>]
+    /// Where browsers reach this server: base of the OAuth callbacks and the mock checkout and
+    /// portal links [default: http://<ADDR>]
     #[arg(long, env = "POSTPILOT_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    /// The app page a finished OAuth connect sends the browser to [default: /accounts]
+    #[arg(long, env = "POSTPILOT_CONNECT_RETURN_PATH", value_name = "PATH")]
+    connect_return_path: Option<String>,
     /// How long shutdown waits for requests and publishes in flight [default: 20]
     #[arg(long, env = "POSTPILOT_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     shutdown_grace_secs: Option<String>,
@@ -211,6 +235,10 @@ impl Command {
             "POSTPILOT_TOKEN_KEY" => &engine?.token_key,
             "POSTPILOT_PUBLISHERS" => &engine?.publishers,
             "POSTPILOT_INSTAGRAM_GRAPH_URL" => &engine?.instagram_graph_url,
+            "POSTPILOT_INSTAGRAM_APP_ID" => &engine?.instagram_app_id,
+            "POSTPILOT_INSTAGRAM_APP_SECRET" => &engine?.instagram_app_secret,
+            "POSTPILOT_INSTAGRAM_WWW_URL" => &engine?.instagram_www_url,
+            "POSTPILOT_INSTAGRAM_API_URL" => &engine?.instagram_api_url,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "POSTPILOT_ADDR" => &http?.addr,
@@ -220,6 +248,7 @@ impl Command {
             "POSTPILOT_RATE_LIMIT_PER_MIN" => &http?.rate_limit_per_min,
             "POSTPILOT_AUTH_RATE_LIMIT_PER_MIN" => &http?.auth_rate_limit_per_min,
             "POSTPILOT_PUBLIC_URL" => &http?.public_url,
+            "POSTPILOT_CONNECT_RETURN_PATH" => &http?.connect_return_path,
             "POSTPILOT_TRUSTED_PROXIES" => &http?.trusted_proxies,
             "POSTPILOT_API_KEY_FAILURES_PER_MIN" => &http?.api_key_failures_per_min,
             "POSTPILOT_MAX_API_KEYS" => &http?.max_api_keys,
@@ -240,8 +269,9 @@ mod tests {
 
     use super::*;
 
-    const SECRETS: [&str; 6] = [
+    const SECRETS: [&str; 7] = [
         "DATABASE_URL",
+        "POSTPILOT_INSTAGRAM_APP_SECRET",
         "POSTPILOT_TOKEN_KEY",
         "STRIPE_SECRET_KEY",
         "POSTPILOT_JWT_SECRET",
@@ -275,7 +305,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 19 + 6 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 24 + 10 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

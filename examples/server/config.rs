@@ -37,6 +37,14 @@ pub(crate) enum Billing {
     Mock,
 }
 
+/// Where Instagram is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct InstagramHosts {
+    pub(crate) graph: String,
+    pub(crate) www: String,
+    pub(crate) api: String,
+}
+
 /// A stand-in for a real outside service, and how it came to be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StandIn<T> {
@@ -57,8 +65,11 @@ pub(crate) struct Config {
     pub(crate) stripe_webhook_secret: Option<SecretString>,
     pub(crate) token_key: Option<SecretString>,
     pub(crate) publishers: StandIn<Publishers>,
-    /// Instagram's Graph API host, with `platforms` publishers.
-    pub(crate) instagram_graph_url: String,
+    /// Instagram's hosts, with `platforms` publishers.
+    pub(crate) instagram: InstagramHosts,
+    /// The Instagram app (id, secret), for connecting accounts by OAuth.
+    pub(crate) instagram_app: Option<(String, SecretString)>,
+    pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
     pub(crate) auth_rate_limit_per_min: u32,
@@ -223,13 +234,46 @@ impl Config {
                  mark posts published without reaching any platform",
             ),
         )?;
-        let instagram_graph_url = var("POSTPILOT_INSTAGRAM_GRAPH_URL")
-            .unwrap_or_else(|| "https://graph.instagram.com".into());
-        if !(instagram_graph_url.starts_with("https://")
-            || instagram_graph_url.starts_with("http://"))
-        {
+        let host = |name: &str, default: &str| -> Result<String, ConfigError> {
+            let url = var(name).unwrap_or_else(|| default.into());
+            if url.starts_with("https://") || url.starts_with("http://") {
+                Ok(url)
+            } else {
+                Err(ConfigError(format!(
+                    "{name} must be an http(s):// URL, got {url:?}"
+                )))
+            }
+        };
+        let instagram = InstagramHosts {
+            graph: host(
+                "POSTPILOT_INSTAGRAM_GRAPH_URL",
+                "https://graph.instagram.com",
+            )?,
+            www: host("POSTPILOT_INSTAGRAM_WWW_URL", "https://www.instagram.com")?,
+            api: host("POSTPILOT_INSTAGRAM_API_URL", "https://api.instagram.com")?,
+        };
+        let instagram_app = match (
+            var("POSTPILOT_INSTAGRAM_APP_ID"),
+            var("POSTPILOT_INSTAGRAM_APP_SECRET"),
+        ) {
+            (Some(id), Some(secret)) => Some((id, SecretString::new(secret))),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError(
+                    "POSTPILOT_INSTAGRAM_APP_ID and POSTPILOT_INSTAGRAM_APP_SECRET go together: set both to connect Instagram accounts by OAuth, or neither".into(),
+                ));
+            }
+        };
+        if instagram_app.is_some() && publishers.kind != Publishers::Platforms {
+            return Err(ConfigError(
+                "POSTPILOT_INSTAGRAM_APP_ID is set, but POSTPILOT_PUBLISHERS is not platforms: accounts connected by OAuth would never be published to".into(),
+            ));
+        }
+        let connect_return_path =
+            var("POSTPILOT_CONNECT_RETURN_PATH").unwrap_or_else(|| "/accounts".into());
+        if !connect_return_path.starts_with('/') || connect_return_path.starts_with("//") {
             return Err(ConfigError(format!(
-                "POSTPILOT_INSTAGRAM_GRAPH_URL must be an http(s):// URL, got {instagram_graph_url:?}"
+                "POSTPILOT_CONNECT_RETURN_PATH must be a path on this server, starting with one /, got {connect_return_path:?}"
             )));
         }
         let billing = stand_in(
@@ -252,7 +296,9 @@ impl Config {
             stripe_webhook_secret: var("STRIPE_WEBHOOK_SECRET").map(SecretString::new),
             token_key,
             publishers,
-            instagram_graph_url,
+            instagram,
+            instagram_app,
+            connect_return_path,
             billing,
             rate_limit_per_min: positive(
                 "POSTPILOT_RATE_LIMIT_PER_MIN",
@@ -350,8 +396,10 @@ mod tests {
                 &[
                     ("POSTPILOT_PLATFORM_WEBHOOK_SECRET", PLATFORM_SECRET),
                     ("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET),
-                    ("POSTPILOT_PUBLISHERS", "simulated"),
+                    ("POSTPILOT_PUBLISHERS", "platforms"),
                     ("POSTPILOT_BILLING", "mock"),
+                    ("POSTPILOT_INSTAGRAM_APP_ID", "990001"),
+                    ("POSTPILOT_INSTAGRAM_APP_SECRET", "instagram-app-secret-77"),
                 ],
             ),
         )
@@ -368,6 +416,7 @@ mod tests {
                 "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
                 PLATFORM_SECRET,
                 STRIPE_SECRET,
+                "instagram-app-secret-77",
             ] {
                 assert!(!text.contains(secret), "{secret:?} is in {text}");
             }
@@ -499,14 +548,47 @@ mod tests {
         );
 
         assert_eq!(config.publishers.kind, Publishers::Platforms);
-        assert_eq!(config.instagram_graph_url, "http://127.0.0.1:9000");
+        assert_eq!(config.instagram.graph, "http://127.0.0.1:9000");
         assert!(bad.contains("POSTPILOT_INSTAGRAM_GRAPH_URL"), "{bad}");
         let default = config_default_graph();
         assert_eq!(default, "https://graph.instagram.com");
     }
 
+    #[test]
+    fn the_instagram_app_needs_its_id_and_secret_together_and_platform_publishers() {
+        let platforms = [
+            ("POSTPILOT_PUBLISHERS", "platforms"),
+            ("POSTPILOT_INSTAGRAM_APP_ID", "990001"),
+            ("POSTPILOT_INSTAGRAM_APP_SECRET", "app-secret"),
+        ];
+
+        let config = config(Role::Serve, &platforms).unwrap();
+        let half = error(Role::Serve, &platforms[..2]);
+        let simulated = error(
+            Role::Serve,
+            &with(&platforms, &[("POSTPILOT_PUBLISHERS", "simulated")]),
+        );
+        let bad_path = error(
+            Role::Serve,
+            &with(
+                &platforms,
+                &[("POSTPILOT_CONNECT_RETURN_PATH", "//evil.example")],
+            ),
+        );
+
+        let (id, secret) = config.instagram_app.unwrap();
+        assert_eq!((id.as_str(), secret.expose()), ("990001", "app-secret"));
+        assert_eq!(config.connect_return_path, "/accounts");
+        assert!(half.contains("go together"), "{half}");
+        assert!(simulated.contains("is not platforms"), "{simulated}");
+        assert!(
+            bad_path.contains("POSTPILOT_CONNECT_RETURN_PATH"),
+            "{bad_path}"
+        );
+    }
+
     fn config_default_graph() -> String {
-        config(Role::Serve, &[]).unwrap().instagram_graph_url
+        config(Role::Serve, &[]).unwrap().instagram.graph
     }
 
     #[test]

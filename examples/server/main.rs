@@ -11,7 +11,9 @@ mod config;
 use std::sync::Arc;
 
 use clap::Parser;
-use postpilot_clients::instagram::{InstagramConfig, InstagramPublisher};
+use postpilot_clients::instagram::{
+    InstagramConfig, InstagramOAuth, InstagramOAuthConfig, InstagramPublisher,
+};
 use postpilot_core::billing::MockBilling;
 use postpilot_core::crypto::{KeyId, XChaChaTokenCipher};
 use postpilot_core::platform::Platform;
@@ -104,14 +106,28 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
         }
         Publishers::Platforms => {
             let instagram = InstagramPublisher::new(InstagramConfig {
-                graph_url: config.instagram_graph_url.clone(),
+                graph_url: config.instagram.graph.clone(),
                 ..InstagramConfig::default()
             })?;
             tracing::info!(
                 offered = "instagram",
                 "publishing through the platforms' APIs; facebook and tiktok are not offered by this build"
             );
-            builder.publisher(Platform::Instagram, Arc::new(instagram))
+            builder = builder.publisher(Platform::Instagram, Arc::new(instagram));
+            if let Some((app_id, secret)) = &config.instagram_app {
+                let oauth = InstagramOAuth::new(InstagramOAuthConfig {
+                    www_url: config.instagram.www.clone(),
+                    api_url: config.instagram.api.clone(),
+                    graph_url: config.instagram.graph.clone(),
+                    ..InstagramOAuthConfig::new(app_id.clone(), secret.clone())
+                })?;
+                builder = builder.oauth(Platform::Instagram, Arc::new(oauth));
+            } else {
+                tracing::info!(
+                    "POSTPILOT_INSTAGRAM_APP_ID is not set: Instagram accounts connect only with tokens given to POST /api/v1/accounts"
+                );
+            }
+            builder
         }
     };
     builder = match config.billing.kind {
@@ -193,6 +209,8 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         api_key_failures_per_min: config.api_key_failures_per_min,
         session_epoch_cache: config.session_epoch_cache,
         hsts_max_age: config.hsts_max_age,
+        public_url: config.public_url.clone(),
+        connect_return_path: config.connect_return_path.clone(),
         ..HttpConfig::new(jwt_secret)
     };
     let app = postpilot_http::router(AppState::new(engine.clone(), http)?);

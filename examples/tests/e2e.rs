@@ -219,6 +219,8 @@ fn fresh_database() -> String {
 struct Answer {
     status: u16,
     body: Value,
+    /// The `Location` header, on a redirect.
+    location: Option<String>,
 }
 
 fn decode_chunked(mut data: &[u8]) -> Option<Vec<u8>> {
@@ -278,9 +280,15 @@ fn http(
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse::<u16>().ok())
         .ok_or_else(|| bad("no status line"))?;
-    let chunked = lines.any(|l| {
+    let headers: Vec<&str> = lines.collect();
+    let chunked = headers.iter().any(|l| {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let location = headers.iter().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("location")
+            .then(|| value.trim().to_owned())
     });
     let mut content = raw[split + 4..].to_vec();
     if chunked {
@@ -292,7 +300,11 @@ fn http(
         serde_json::from_slice(&content)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&content).into_owned()))
     };
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        body,
+        location,
+    })
 }
 
 /// A client of one running server.
@@ -969,4 +981,109 @@ fn with_platform_publishers_an_instagram_post_is_published_through_the_graph_api
         .collect();
     assert_eq!(outcomes.last(), Some(&"posted"), "{attempts}");
     assert!(!server.output().contains(IG_TOKEN), "the token was logged");
+}
+
+// Connecting an Instagram account by OAuth through the server: the consent URL it hands out, the
+// platform's redirect to its callback (played by the test with a code the fake issued), the
+// browser sent on to the app, and the account then publishing with the token it was granted.
+#[test]
+fn an_instagram_account_connected_by_oauth_through_the_server_publishes() {
+    use postpilot_clients::testing::{FAKE_APP_ID, FAKE_APP_SECRET, FAKE_IG_USER, FakeInstagram};
+    const IG_TOKEN: &str = "IGQVJ-oauth-e2e";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(FakeInstagram::start(IG_TOKEN, 1));
+    let public = "https://app.example.com";
+    let (server, addr) = serve_in_memory(&[
+        ("POSTPILOT_PUBLISHERS", "platforms"),
+        ("POSTPILOT_INSTAGRAM_GRAPH_URL", fake.base_url.as_str()),
+        ("POSTPILOT_INSTAGRAM_WWW_URL", fake.base_url.as_str()),
+        ("POSTPILOT_INSTAGRAM_API_URL", fake.base_url.as_str()),
+        ("POSTPILOT_INSTAGRAM_APP_ID", FAKE_APP_ID),
+        ("POSTPILOT_INSTAGRAM_APP_SECRET", FAKE_APP_SECRET),
+        ("POSTPILOT_PUBLIC_URL", public),
+        ("POSTPILOT_CONNECT_RETURN_PATH", "/app/accounts"),
+    ]);
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let credentials = json!({"email": "oauth@example.com", "password": PASSWORD});
+    let pair = client.expect(
+        201,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(credentials),
+    );
+    let token = text(&pair, "access_token");
+    let token = Some(token.as_str());
+
+    let start = client.expect(
+        200,
+        "POST",
+        "/api/v1/accounts/connect/instagram",
+        token,
+        None,
+    );
+    let authorize = text(&start, "authorize_url");
+    assert!(
+        authorize.starts_with(&format!("{}/oauth/authorize?", fake.base_url)),
+        "{authorize}"
+    );
+    let redirect_uri = format!("{public}/api/v1/oauth/instagram/callback");
+    let authorize = reqwest::Url::parse(&authorize).unwrap();
+    let get = |name: &str| {
+        authorize
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(get("redirect_uri").as_deref(), Some(redirect_uri.as_str()));
+    let state = get("state").unwrap();
+
+    // Instagram sends the browser back with a code and the state.
+    let callback = reqwest::Url::parse_with_params(
+        "http://server/api/v1/oauth/instagram/callback",
+        [("code", fake.issue_code()), ("state", state)],
+    )
+    .unwrap();
+    let callback = format!("{}?{}", callback.path(), callback.query().unwrap());
+    let back = http(addr, "GET", &callback, None, None).unwrap();
+    assert_eq!(back.status, 303, "{}\n{}", back.body, server.output());
+    assert_eq!(
+        back.location.as_deref(),
+        Some("https://app.example.com/app/accounts?connected=instagram&accounts=1")
+    );
+    // The same state again: the code is spent, and the browser is told so.
+    let again = http(addr, "GET", &callback, None, None).unwrap();
+    assert_eq!(
+        again.location.as_deref(),
+        Some("https://app.example.com/app/accounts?connect_error=refused&platform=instagram")
+    );
+
+    let accounts = client.expect(200, "GET", "/api/v1/accounts", token, None);
+    assert_eq!(accounts["total"], 1, "{accounts}");
+    let account = &accounts["items"][0];
+    assert_eq!(account["account_id_external"], FAKE_IG_USER);
+    assert_eq!(account["account_name"], "@aurora.shop");
+    let due = (chrono::Utc::now() + chrono::Duration::seconds(1))
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let post = json!({"account_id": text(account, "id"), "content": "Connected by OAuth",
+                      "media_urls": ["https://cdn.example.com/lamp.jpg"], "scheduled_for": due});
+    let post = client.expect(201, "POST", "/api/v1/posts", token, Some(post));
+    let path = format!("/api/v1/posts/{}", text(&post, "id"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.expect(200, "GET", &path, token, None)["status"] != "posted" {
+        assert!(
+            Instant::now() < deadline,
+            "not published\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(fake.media().len(), 1);
+    let output = server.output();
+    for secret in [FAKE_APP_SECRET, IG_TOKEN] {
+        assert!(!output.contains(secret), "{secret} was logged");
+    }
 }

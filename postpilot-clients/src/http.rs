@@ -65,8 +65,7 @@ impl HttpClient {
     /// `application/x-www-form-urlencoded` body (when not empty), and reads the JSON answer.
     ///
     /// # Errors
-    /// The call did not complete (connection, timeout, unreadable body): a transient failure,
-    /// whose reason names `what` and never the URL or the token.
+    /// [`Transport`]: the call did not complete (connection, timeout, unreadable body).
     pub async fn call(
         &self,
         what: &str,
@@ -75,7 +74,7 @@ impl HttpClient {
         token: Option<&SecretString>,
         query: &[(&str, &str)],
         form: &[(&str, &str)],
-    ) -> Result<Answer, PublishError> {
+    ) -> Result<Answer, Transport> {
         let mut request = self.inner.request(method, url);
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
@@ -103,8 +102,21 @@ impl HttpClient {
     }
 }
 
-/// A transport failure as a retry, in words that carry neither the URL nor a token.
-fn transport(what: &str, e: &reqwest::Error) -> PublishError {
+/// A call that did not complete, in words that carry neither the URL nor a token (`Instagram
+/// (publishing the container) timed out`): always worth retrying.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transport(pub String);
+
+impl From<Transport> for PublishError {
+    fn from(t: Transport) -> Self {
+        PublishError::Retryable {
+            reason: t.0,
+            after: None,
+        }
+    }
+}
+
+fn transport(what: &str, e: &reqwest::Error) -> Transport {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -114,8 +126,5 @@ fn transport(what: &str, e: &reqwest::Error) -> PublishError {
     } else {
         "failed"
     };
-    PublishError::Retryable {
-        reason: format!("{what} {kind}"),
-        after: None,
-    }
+    Transport(format!("{what} {kind}"))
 }

@@ -6,7 +6,10 @@
 //! `PUBLISHED`), `GET /{version}/{media-id}?fields=permalink` and `GET
 //! /{version}/{ig-user-id}/media` read what was published, `GET
 //! /{version}/{media-id}/insights?metric=…` its counters (fixed: 1,000 views, 700 reach, 50
-//! likes, 5 comments, 2 shares). Errors are Meta's envelope
+//! likes, 5 comments, 2 shares). It also plays Business Login for Instagram: `POST
+//! /oauth/access_token` takes a code it issued (once) for a short-lived token, `GET
+//! /access_token?grant_type=ig_exchange_token` makes it long-lived, `GET /{version}/me` names the
+//! account. Errors are Meta's envelope
 //! (`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`); faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
 //!
@@ -76,7 +79,16 @@ struct State_ {
     container_outcome: Option<&'static str>,
     publish_then_hang: bool,
     seen: Vec<Seen>,
+    app_id: String,
+    app_secret: String,
+    codes: Vec<String>,
 }
+
+/// The app the fake knows, its account's id, and its username.
+pub const FAKE_APP_ID: &str = "990000000000001";
+pub const FAKE_APP_SECRET: &str = "fake-app-secret";
+pub const FAKE_IG_USER: &str = "17841400000000077";
+pub const FAKE_USERNAME: &str = "aurora.shop";
 
 /// The fake's state, shared with the test.
 #[derive(Clone, Debug)]
@@ -107,6 +119,8 @@ impl FakeInstagram {
             token: token.to_owned(),
             polls_to_finish,
             next_id: 17_900_000_000_000_000,
+            app_id: FAKE_APP_ID.into(),
+            app_secret: FAKE_APP_SECRET.into(),
             ..State_::default()
         }));
         let app = Router::new()
@@ -114,6 +128,8 @@ impl FakeInstagram {
             .route("/{version}/{owner}/media", post(create).get(list))
             .route("/{version}/{owner}/media_publish", post(publish))
             .route("/{version}/{owner}/insights", get(insights))
+            .route("/oauth/access_token", post(code_exchange))
+            .route("/access_token", get(long_lived))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -145,6 +161,14 @@ impl FakeInstagram {
     /// The next publication takes effect, but its answer never comes.
     pub fn publish_then_hang(&self) {
         self.state().publish_then_hang = true;
+    }
+
+    /// A code the consent page would hand back to the app (good for one exchange).
+    pub fn issue_code(&self) -> String {
+        let mut s = self.state();
+        let code = format!("AQD-code-{}", s.codes.len() + 1);
+        s.codes.push(code.clone());
+        code
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -265,6 +289,23 @@ async fn read_node(
     headers: HeaderMap,
 ) -> Response {
     let mut s = state.lock().unwrap();
+    if id == "me" {
+        if let Some(r) = intake(
+            &mut s,
+            Call::List,
+            id.clone(),
+            query,
+            HashMap::new(),
+            &headers,
+        ) {
+            return r;
+        }
+        return answer(
+            200,
+            HeaderMap::new(),
+            json!({ "user_id": FAKE_IG_USER, "username": FAKE_USERNAME, "id": "app-scoped-1" }),
+        );
+    }
     if let Some(media) = s.media.iter().find(|m| m.id == id).cloned() {
         if let Some(r) = intake(
             &mut s,
@@ -447,4 +488,64 @@ async fn insights(
         })
         .collect();
     answer(200, HeaderMap::new(), json!({ "data": data }))
+}
+
+async fn code_exchange(
+    State(state): Shared,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let app_ok = form.get("client_id") == Some(&s.app_id)
+        && form.get("client_secret") == Some(&s.app_secret)
+        && form.get("grant_type").map(String::as_str) == Some("authorization_code")
+        && form.contains_key("redirect_uri");
+    let code = form.get("code").cloned().unwrap_or_default();
+    let known = s.codes.iter().position(|c| *c == code);
+    match (app_ok, known) {
+        (true, Some(i)) => {
+            s.codes.remove(i);
+            answer(
+                200,
+                HeaderMap::new(),
+                json!({ "data": [{
+                    "access_token": format!("short-{code}"),
+                    "user_id": FAKE_IG_USER,
+                    "permissions": "instagram_business_basic,instagram_business_content_publish"
+                }] }),
+            )
+        }
+        _ => answer(
+            400,
+            HeaderMap::new(),
+            json!({
+                "error_type": "OAuthException",
+                "code": 400,
+                "error_message": "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request"
+            }),
+        ),
+    }
+}
+
+async fn long_lived(
+    State(state): Shared,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let s = state.lock().unwrap();
+    let ok = query.get("grant_type").map(String::as_str) == Some("ig_exchange_token")
+        && query.get("client_secret") == Some(&s.app_secret)
+        && query
+            .get("access_token")
+            .is_some_and(|t| t.starts_with("short-"));
+    if !ok {
+        return answer(
+            400,
+            HeaderMap::new(),
+            graph_error(190, None, "Invalid OAuth access token"),
+        );
+    }
+    answer(
+        200,
+        HeaderMap::new(),
+        json!({ "access_token": s.token, "token_type": "bearer", "expires_in": 5_184_000 }),
+    )
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::ValidationError;
+use crate::account::OAuthProvider;
 use crate::billing::BillingGateway;
 use crate::caption::CaptionGenerator;
 use crate::clock::Clock;
@@ -21,6 +22,8 @@ use crate::user::LoginThrottle;
 pub(crate) struct Deps {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    /// The platforms whose accounts connect by OAuth.
+    pub(crate) oauth: HashMap<Platform, Arc<dyn OAuthProvider>>,
     pub(crate) captions: Arc<dyn CaptionGenerator>,
     pub(crate) billing: Arc<dyn BillingGateway>,
     pub(crate) clock: Arc<dyn Clock>,

@@ -58,6 +58,10 @@ impl Engine {
     pub fn accounts(&self) -> AccountService {
         AccountService::new(self.deps.clone())
     }
+    /// Connecting accounts by OAuth.
+    pub fn oauth(&self) -> crate::account::OAuthService {
+        crate::account::OAuthService::new(self.deps.clone())
+    }
     /// Posts and the calendar.
     pub fn posts(&self) -> PostService {
         PostService::new(self.deps.clone())
@@ -141,6 +145,7 @@ impl Engine {
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
     publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    oauth: HashMap<Platform, Arc<dyn crate::account::OAuthProvider>>,
     captions: Option<Arc<dyn CaptionGenerator>>,
     billing: Option<Arc<dyn BillingGateway>>,
     clock: Option<Arc<dyn Clock>>,
@@ -182,6 +187,18 @@ impl EngineBuilder {
         self.store = Some(store);
         self
     }
+    /// How accounts of `platform` connect by OAuth (its authorization-code flow). A platform
+    /// without one connects only with tokens given to [`AccountService::connect`].
+    #[must_use]
+    pub fn oauth(
+        mut self,
+        platform: Platform,
+        provider: Arc<dyn crate::account::OAuthProvider>,
+    ) -> Self {
+        self.oauth.insert(platform, provider);
+        self
+    }
+
     /// The publisher for one platform, which the engine then offers. A platform without one is
     /// not offered (unless [`simulated`](Self::simulated)).
     #[must_use]
@@ -298,6 +315,7 @@ impl EngineBuilder {
             deps: Arc::new(Deps {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 publishers,
+                oauth: self.oauth,
                 captions: self
                     .captions
                     .unwrap_or_else(|| Arc::new(TemplateCaptions::new())),

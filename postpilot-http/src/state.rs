@@ -46,6 +46,12 @@ pub struct HttpConfig {
     /// How long a user's session epoch is cached (default 5 s): the longest an access token
     /// ended by another server process sharing the database keeps working there.
     pub session_epoch_cache: Duration,
+    /// Where this server is reached from browsers (default `http://127.0.0.1:8080`): the OAuth
+    /// callback URLs given to the platforms are under it.
+    pub public_url: String,
+    /// The app page a finished OAuth connect flow sends the browser to, under `public_url`
+    /// (default `/accounts`), with the outcome in the query.
+    pub connect_return_path: String,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -70,6 +76,8 @@ impl fmt::Debug for HttpConfig {
             .field("hsts_max_age", &self.hsts_max_age)
             .field("session_epoch_cache", &self.session_epoch_cache)
             .field("api_key_failures_per_min", &self.api_key_failures_per_min)
+            .field("public_url", &self.public_url)
+            .field("connect_return_path", &self.connect_return_path)
             .finish()
     }
 }
@@ -91,6 +99,8 @@ impl HttpConfig {
             hsts_max_age: None,
             session_epoch_cache: Duration::from_secs(5),
             api_key_failures_per_min: 20,
+            public_url: "http://127.0.0.1:8080".into(),
+            connect_return_path: "/accounts".into(),
         }
     }
 }

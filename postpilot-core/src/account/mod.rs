@@ -1,10 +1,15 @@
-//! Social accounts: connecting within the plan limit, soft disconnect, reconnect.
+//! Social accounts: connecting within the plan limit (directly or by OAuth), soft disconnect,
+//! reconnect.
 
+mod connect;
 mod model;
+mod oauth;
 mod service;
 
+pub use connect::{Connected, OAuthService, STATE_TTL};
 pub use model::{
     AccountName, ConnectAccount, ExternalAccountId, SocialAccount, SocialAccountRecord,
 };
+pub use oauth::{GrantedAccount, OAuthError, OAuthProvider};
 pub use service::AccountService;
 pub(crate) use service::{publishable_account, require_reconnect};

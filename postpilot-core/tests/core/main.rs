@@ -16,6 +16,7 @@ mod brute_force;
 mod dispatcher;
 mod failing_ports;
 mod isolation;
+mod oauth;
 mod posts;
 mod queue;
 mod steps;

@@ -676,6 +676,8 @@ async fn the_openapi_document_is_openapi_3_1_covering_every_route() {
         ("/api/v1/posts/{id}", "delete"),
         ("/api/v1/posts/{id}/schedule", "post"),
         ("/api/v1/posts/{id}/attempts", "get"),
+        ("/api/v1/accounts/connect/{platform}", "post"),
+        ("/api/v1/oauth/{platform}/callback", "get"),
         ("/api/v1/posts/calendar", "get"),
         ("/api/v1/queue", "get"),
         ("/api/v1/queue", "post"),

@@ -861,6 +861,24 @@ async fn realistic_session(app: &TestApp) -> Vec<Exchange> {
     let late = json!({"content": "too late"});
     s.expect(S::CONFLICT, M::PATCH, &live_path, owner, Some(late))
         .await;
+    // OAuth connect: this server has no OAuth provider, so the flow cannot start, and a
+    // callback with a state it never issued is sent back to the app as expired.
+    s.expect(
+        S::UNPROCESSABLE_ENTITY,
+        M::POST,
+        "/api/v1/accounts/connect/instagram",
+        owner,
+        None,
+    )
+    .await;
+    s.expect(
+        S::SEE_OTHER,
+        M::GET,
+        "/api/v1/oauth/instagram/callback?code=abc&state=forged",
+        Anonymous,
+        None,
+    )
+    .await;
     let attempts = format!("{live_path}/attempts");
     let ledger = s.expect(S::OK, M::GET, &attempts, owner, None).await;
     assert_eq!(ledger["items"][0]["outcome"], "posted", "{ledger}");
@@ -1087,6 +1105,8 @@ const DESIGN_ROUTES: &[(&str, &str)] = &[
     ("delete", "/posts/{id}"),
     ("post", "/posts/{id}/schedule"),
     ("get", "/posts/{id}/attempts"),
+    ("post", "/accounts/connect/{platform}"),
+    ("get", "/oauth/{platform}/callback"),
     ("get", "/posts/calendar"),
     ("get", "/queue"),
     ("post", "/queue"),
@@ -1122,6 +1142,8 @@ const UNAUTHENTICATED: &[(&str, &str)] = &[
     ("get", "/api/v1/health"),
     ("post", "/api/v1/webhooks/stripe"),
     ("post", "/api/v1/webhooks/platform-events"),
+    // Authenticated by the sealed `state` it carries back (a browser redirect, no header).
+    ("get", "/api/v1/oauth/{platform}/callback"),
 ];
 
 /// Operations that cannot fail on the caller's side.
