@@ -9,7 +9,8 @@
 //! likes, 5 comments, 2 shares). It also plays Business Login for Instagram: `POST
 //! /oauth/access_token` takes a code it issued (once) for a short-lived token, `GET
 //! /access_token?grant_type=ig_exchange_token` makes it long-lived, `GET /{version}/me` names the
-//! account. Errors are Meta's envelope
+//! account, `GET /refresh_access_token?grant_type=ig_refresh_token` replaces the token it
+//! accepts (the old one is refused from then on). Errors are Meta's envelope
 //! (`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`); faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
 //!
@@ -130,6 +131,7 @@ impl FakeInstagram {
             .route("/{version}/{owner}/insights", get(insights))
             .route("/oauth/access_token", post(code_exchange))
             .route("/access_token", get(long_lived))
+            .route("/refresh_access_token", get(refresh))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -169,6 +171,11 @@ impl FakeInstagram {
         let code = format!("AQD-code-{}", s.codes.len() + 1);
         s.codes.push(code.clone());
         code
+    }
+
+    /// The access token the fake accepts now.
+    pub fn token(&self) -> String {
+        self.state().token.clone()
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -543,6 +550,30 @@ async fn long_lived(
             graph_error(190, None, "Invalid OAuth access token"),
         );
     }
+    answer(
+        200,
+        HeaderMap::new(),
+        json!({ "access_token": s.token, "token_type": "bearer", "expires_in": 5_184_000 }),
+    )
+}
+
+async fn refresh(State(state): Shared, Query(query): Query<HashMap<String, String>>) -> Response {
+    let mut s = state.lock().unwrap();
+    let ok = query.get("grant_type").map(String::as_str) == Some("ig_refresh_token")
+        && query.get("access_token") == Some(&s.token);
+    if !ok {
+        return answer(
+            400,
+            HeaderMap::new(),
+            graph_error(
+                190,
+                None,
+                "Error validating access token: Session has expired",
+            ),
+        );
+    }
+    s.next_id += 1;
+    s.token = format!("IGQVJ-refreshed-{}", s.next_id);
     answer(
         200,
         HeaderMap::new(),

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::account::{AccountName, ExternalAccountId, SocialAccount, SocialAccountRecord};
+use postpilot_core::account::{
+    AccountName, ExternalAccountId, SealedTokens, SocialAccount, SocialAccountRecord,
+};
 use postpilot_core::id::{AccountId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::Limit;
@@ -24,6 +26,7 @@ struct AccountRow {
     account_id_external: String,
     access_token_enc: Option<String>,
     refresh_token_enc: Option<String>,
+    token_expires_at: Option<DateTime<Utc>>,
     is_connected: bool,
     needs_reconnect: bool,
     connected_at: Option<DateTime<Utc>>,
@@ -42,6 +45,7 @@ impl TryFrom<AccountRow> for SocialAccount {
             account_id_external: ExternalAccountId::parse(&r.account_id_external).map_err(bad)?,
             access_token_enc: r.access_token_enc,
             refresh_token_enc: r.refresh_token_enc,
+            token_expires_at: r.token_expires_at,
             is_connected: r.is_connected,
             needs_reconnect: r.needs_reconnect,
             connected_at: r.connected_at,
@@ -54,7 +58,8 @@ impl TryFrom<AccountRow> for SocialAccount {
 macro_rules! account_columns {
     () => {
         "id, user_id, platform, account_name, account_id_external, access_token_enc, \
-         refresh_token_enc, is_connected, needs_reconnect, connected_at, created_at"
+         refresh_token_enc, token_expires_at, is_connected, needs_reconnect, connected_at, \
+         created_at"
     };
 }
 
@@ -93,15 +98,16 @@ impl AccountStore for PgStore {
         let row: AccountRow = match existing {
             Some((id, _)) => sqlx::query_as(concat!(
                 "UPDATE social_accounts SET account_name = $2, access_token_enc = $3, \
-                 refresh_token_enc = $4, is_connected = true, needs_reconnect = false, \
-                 connected_at = $5 WHERE id = $1 RETURNING ",
+                 refresh_token_enc = $4, token_expires_at = $6, is_connected = true, \
+                 needs_reconnect = false, connected_at = $5 WHERE id = $1 RETURNING ",
                 account_columns!()
             ))
             .bind(id)
             .bind(account.account_name().as_ref())
             .bind(account.access_token_enc())
             .bind(account.refresh_token_enc())
-            .bind(account.connected_at()),
+            .bind(account.connected_at())
+            .bind(account.token_expires_at()),
             None => sqlx::query_as(concat!(
                 "INSERT INTO social_accounts (id, user_id, platform, account_name, \
                  account_id_external, access_token_enc, refresh_token_enc, is_connected, \
@@ -132,28 +138,52 @@ impl AccountStore for PgStore {
         &self,
         owner: UserId,
         id: AccountId,
-        access_token_enc: Option<String>,
-        refresh_token_enc: Option<String>,
+        tokens: SealedTokens,
+        replacing: Option<String>,
     ) -> StoreResult<()> {
         let updated = sqlx::query(
-            "UPDATE social_accounts SET access_token_enc = $3, refresh_token_enc = $4 \
-             WHERE id = $1 AND user_id = $2 AND is_connected",
+            "UPDATE social_accounts SET access_token_enc = $3, refresh_token_enc = $4, \
+                 token_expires_at = $5 \
+             WHERE id = $1 AND user_id = $2 AND is_connected \
+               AND ($6::text IS NULL OR access_token_enc = $6)",
         )
         .bind(id.as_uuid())
         .bind(owner.as_uuid())
-        .bind(access_token_enc)
-        .bind(refresh_token_enc)
+        .bind(tokens.access)
+        .bind(tokens.refresh)
+        .bind(tokens.expires_at)
+        .bind(replacing)
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
         if updated.rows_affected() == 0 {
-            // Absent, or disconnected in the meantime (its tokens stay erased).
+            // Absent, disconnected in the meantime (its tokens stay erased), or refreshed by
+            // another.
             return Err(match self.account(owner, id).await? {
                 Some(_) => StoreError::Stale,
                 None => StoreError::NotFound,
             });
         }
         Ok(())
+    }
+
+    async fn accounts_expiring_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<SocialAccount>> {
+        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM social_accounts WHERE token_expires_at < $1 AND is_connected \
+              AND NOT needs_reconnect ORDER BY token_expires_at, id LIMIT $2"
+        ))
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(SocialAccount::try_from).collect()
     }
 
     async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
@@ -200,7 +230,8 @@ impl AccountStore for PgStore {
             &self.pool,
             sqlx::query_as::<_, AccountRow>(concat!(
                 "UPDATE social_accounts SET is_connected = false, access_token_enc = NULL, \
-                 refresh_token_enc = NULL WHERE id = $1 AND user_id = $2 RETURNING ",
+                 refresh_token_enc = NULL, token_expires_at = NULL \
+                 WHERE id = $1 AND user_id = $2 RETURNING ",
                 account_columns!()
             ))
             .bind(id.as_uuid())
@@ -233,7 +264,7 @@ impl AccountStore for PgStore {
                  ORDER BY coalesce(connected_at, created_at), id OFFSET $2 \
              ) \
              UPDATE social_accounts AS a SET is_connected = false, access_token_enc = NULL, \
-                 refresh_token_enc = NULL \
+                 refresh_token_enc = NULL, token_expires_at = NULL \
              FROM excess WHERE a.id = excess.id RETURNING a.id",
         )
         .bind(owner.as_uuid())

@@ -2,14 +2,16 @@
 //! page on `www.instagram.com/oauth/authorize`, the code exchanged at
 //! `api.instagram.com/oauth/access_token` for a short-lived token (one hour), that one exchanged
 //! at `graph.instagram.com/access_token` (`ig_exchange_token`) for a long-lived one (60 days),
-//! and the account's id and username read from `/me`.
+//! and the account's id and username read from `/me`. Long-lived tokens are refreshed with
+//! `graph.instagram.com/refresh_access_token` (`ig_refresh_token`) before they expire.
 //!
 //! The two token exchanges take the app secret and the token as query or form parameters, as
 //! Meta documents them; like every call, their failures are reported without the URL.
 
 use chrono::Duration;
 use postpilot_core::account::{
-    AccountName, ExternalAccountId, GrantedAccount, OAuthError, OAuthProvider,
+    AccountName, CurrentTokens, ExternalAccountId, GrantedAccount, OAuthError, OAuthProvider,
+    RefreshedTokens,
 };
 use postpilot_core::crypto::SecretString;
 use reqwest::Method;
@@ -146,35 +148,35 @@ impl InstagramOAuth {
             })
     }
 
-    /// A short-lived token for a long-lived one, and its lifetime.
+    /// A token for a long-lived one (`ig_exchange_token`, with the app secret) or a long-lived
+    /// one for a fresh one (`ig_refresh_token`), and its lifetime: `{access_token, token_type,
+    /// expires_in}`.
     async fn long_lived(
         &self,
-        short: &SecretString,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
     ) -> Result<(SecretString, Option<Duration>), OAuthError> {
-        let url = format!("{}/access_token", Self::host(&self.config.graph_url));
+        let url = format!("{}/{path}", Self::host(&self.config.graph_url));
         let answer = self
             .http
             .call(
-                "Instagram (exchanging for a long-lived token)",
+                &format!("Instagram ({what})"),
                 Method::GET,
                 &url,
                 None,
-                &[
-                    ("grant_type", "ig_exchange_token"),
-                    ("client_secret", self.config.app_secret.expose()),
-                    ("access_token", short.expose()),
-                ],
+                query,
                 &[],
             )
             .await
             .map_err(unavailable)?;
         if !answer.status.is_success() {
-            return Err(failure("the long-lived token was refused", &answer));
+            return Err(failure(&format!("{what} was refused"), &answer));
         }
         let token = text(&answer.body, "access_token")
             .map(SecretString::new)
             .ok_or_else(|| {
-                OAuthError::Unavailable("Instagram answered without a long-lived token".into())
+                OAuthError::Unavailable(format!("Instagram answered {what} without a token"))
             })?;
         let lifetime = answer
             .body
@@ -243,7 +245,17 @@ impl OAuthProvider for InstagramOAuth {
         redirect_uri: &str,
     ) -> Result<Vec<GrantedAccount>, OAuthError> {
         let short = self.short_lived(code, redirect_uri).await?;
-        let (token, expires_in) = self.long_lived(&short).await?;
+        let (token, expires_in) = self
+            .long_lived(
+                "access_token",
+                &[
+                    ("grant_type", "ig_exchange_token"),
+                    ("client_secret", self.config.app_secret.expose()),
+                    ("access_token", short.expose()),
+                ],
+                "the long-lived token exchange",
+            )
+            .await?;
         let (id, username) = self.profile(&token).await?;
         let invalid = |what: &str, e: postpilot_core::ValidationError| {
             OAuthError::Unavailable(format!("Instagram answered an unusable {what}: {e}"))
@@ -255,5 +267,25 @@ impl OAuthProvider for InstagramOAuth {
             refresh_token: None,
             expires_in,
         }])
+    }
+
+    /// `ig_refresh_token`: a long-lived token at least a day old and still valid, for a fresh
+    /// 60-day one. Instagram has no refresh token.
+    async fn refresh(&self, current: &CurrentTokens) -> Result<RefreshedTokens, OAuthError> {
+        let (access_token, expires_in) = self
+            .long_lived(
+                "refresh_access_token",
+                &[
+                    ("grant_type", "ig_refresh_token"),
+                    ("access_token", current.access_token.expose()),
+                ],
+                "the token refresh",
+            )
+            .await?;
+        Ok(RefreshedTokens {
+            access_token,
+            refresh_token: None,
+            expires_in,
+        })
     }
 }

@@ -10,7 +10,7 @@ use postpilot_clients::instagram::{
 };
 use postpilot_clients::testing::{FAKE_APP_ID, FAKE_APP_SECRET, FAKE_IG_USER, FakeInstagram};
 use postpilot_core::Engine;
-use postpilot_core::account::{OAuthError, OAuthProvider};
+use postpilot_core::account::{CurrentTokens, OAuthError, OAuthProvider};
 use postpilot_core::clock::{Clock, ManualClock};
 use postpilot_core::crypto::SecretString;
 use postpilot_core::platform::Platform;
@@ -171,4 +171,106 @@ async fn an_account_connected_by_oauth_publishes_with_the_token_it_was_granted()
     assert_eq!(account.account_id_external().as_ref(), FAKE_IG_USER);
     assert_eq!(stored.status(), PostStatus::Posted);
     assert_eq!(fake.media().len(), 1);
+}
+
+#[tokio::test]
+async fn a_long_lived_token_is_refreshed_and_the_old_one_stops_working() {
+    let fake = FakeInstagram::start(TOKEN, 1).await;
+    let ig = provider(&fake, FAKE_APP_SECRET);
+    let current = CurrentTokens {
+        access_token: SecretString::new(TOKEN),
+        refresh_token: None,
+    };
+
+    let fresh = ig.refresh(&current).await.unwrap();
+    let again = ig.refresh(&current).await.unwrap_err();
+
+    assert_eq!(fresh.access_token.expose(), fake.token());
+    assert_ne!(fresh.access_token.expose(), TOKEN);
+    assert_eq!(fresh.expires_in, Some(Duration::days(60)));
+    assert!(fresh.refresh_token.is_none());
+    assert!(
+        matches!(&again, OAuthError::Refused(reason) if reason.contains("Session has expired")),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_worker_refreshes_an_expiring_instagram_token_and_publishes_with_the_new_one() {
+    let fake = FakeInstagram::start(TOKEN, 1).await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let engine = Engine::builder()
+        .simulated()
+        .clock(clock.clone())
+        .publisher(
+            Platform::Instagram,
+            Arc::new(
+                InstagramPublisher::new(InstagramConfig {
+                    graph_url: fake.base_url.clone(),
+                    ..InstagramConfig::default()
+                })
+                .unwrap(),
+            ),
+        )
+        .oauth(
+            Platform::Instagram,
+            Arc::new(provider(&fake, FAKE_APP_SECRET)),
+        )
+        .build()
+        .unwrap();
+    let user = engine
+        .auth()
+        .register("shop@example.com", "correct horse battery")
+        .await
+        .unwrap();
+    let url = engine
+        .oauth()
+        .begin(user.id(), Platform::Instagram, REDIRECT)
+        .await
+        .unwrap();
+    let connected = engine
+        .oauth()
+        .complete(
+            Platform::Instagram,
+            &fake.issue_code(),
+            &param(&url, "state").unwrap(),
+            REDIRECT,
+        )
+        .await
+        .unwrap();
+    let account = connected.accounts[0].clone();
+    clock.advance(Duration::days(55));
+    let worker = engine.dispatcher("w", DispatcherConfig::default()).unwrap();
+
+    let report = worker.refresh_tokens(Duration::days(7)).await.unwrap();
+    let post = engine
+        .posts()
+        .create(
+            user.id(),
+            CreatePost {
+                account_id: account.id(),
+                content: "Still connected".into(),
+                media_urls: vec!["https://cdn.example.com/lamp.jpg".into()],
+                hashtags: vec![],
+                scheduled_for: Some(clock.now() + Duration::seconds(1)),
+            },
+        )
+        .await
+        .unwrap();
+    clock.advance(Duration::seconds(1));
+    worker.run_once().await.unwrap();
+
+    assert_eq!(report.refreshed, 1, "{report:?}");
+    assert_ne!(fake.token(), TOKEN);
+    let stored = engine.posts().get(user.id(), post.id()).await.unwrap();
+    assert_eq!(stored.status(), PostStatus::Posted, "{stored:?}");
+    let refreshed = engine
+        .accounts()
+        .get(user.id(), account.id())
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed.token_expires_at(),
+        Some(clock.now() - Duration::seconds(1) + Duration::days(60))
+    );
 }

@@ -9,12 +9,15 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
-use crate::account::{ConnectAccount, OAuthError, OAuthProvider, SocialAccount};
+use crate::account::{
+    ConnectAccount, CurrentTokens, OAuthError, OAuthProvider, SealedTokens, SocialAccount,
+};
 use crate::context::Deps;
 use crate::crypto::{SecretString, TokenContext};
 use crate::error::{Error, Result};
 use crate::id::{AccountId, UserId};
 use crate::platform::Platform;
+use crate::store::StoreError;
 
 /// How long a connect flow may take, from the authorize URL to the callback.
 pub const STATE_TTL: Duration = Duration::minutes(10);
@@ -145,7 +148,7 @@ impl OAuthService {
         for account in granted {
             let expires_at = account.expires_in.map(|ttl| self.deps.now() + ttl);
             let stored = accounts
-                .connect(
+                .connect_until(
                     user,
                     ConnectAccount {
                         platform,
@@ -154,6 +157,7 @@ impl OAuthService {
                         access_token: Some(account.access_token),
                         refresh_token: account.refresh_token,
                     },
+                    expires_at,
                 )
                 .await?;
             tracing::info!(%user, %platform, account = %stored.id(), ?expires_at, "account connected by OAuth");
@@ -164,5 +168,146 @@ impl OAuthService {
             platform,
             accounts: connected,
         })
+    }
+
+    /// Refreshes, before they expire, the tokens of up to `limit` accounts whose access token
+    /// expires within `horizon`, on platforms with an OAuth provider. A new token is stored
+    /// only where the old one still is, so of two workers refreshing one account the second
+    /// changes nothing; a refusal marks the account for reconnection only if nobody refreshed
+    /// it meanwhile (a rotated refresh token lost to another worker never locks the merchant
+    /// out). A platform that is unreachable is tried again at the next run, while the token
+    /// still works.
+    ///
+    /// # Errors
+    /// The store failed to list the accounts.
+    pub async fn refresh_expiring(
+        &self,
+        horizon: Duration,
+        limit: u32,
+    ) -> Result<TokenRefreshReport> {
+        let now = self.deps.now();
+        let mut report = TokenRefreshReport::default();
+        for account in self
+            .deps
+            .store
+            .accounts_expiring_before(now + horizon, limit)
+            .await?
+        {
+            let Some(provider) = self.deps.oauth.get(&account.platform()).cloned() else {
+                continue;
+            };
+            match self.refresh_one(&account, provider.as_ref()).await {
+                Ok(outcome) => outcome.count(&mut report),
+                Err(e) => {
+                    tracing::warn!(account = %account.id(), platform = %account.platform(), error = %e, "token refresh failed; tried again at the next run");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn refresh_one(
+        &self,
+        account: &SocialAccount,
+        provider: &dyn OAuthProvider,
+    ) -> Result<RefreshOutcome> {
+        let (user, id) = (account.user_id(), account.id());
+        let context = TokenContext {
+            user_id: user,
+            account_id: id,
+        };
+        let open = |sealed: Option<&str>| {
+            sealed
+                .map(|s| self.deps.cipher.open(s, context))
+                .transpose()
+                .map_err(|e| Error::unavailable("token cipher", e))
+        };
+        let Some(access_token) = open(account.access_token_enc())? else {
+            return Ok(RefreshOutcome::Skipped);
+        };
+        let current = CurrentTokens {
+            access_token,
+            refresh_token: open(account.refresh_token_enc())?,
+        };
+        match provider.refresh(&current).await {
+            Ok(fresh) => {
+                let seal = |token: &SecretString| {
+                    self.deps
+                        .cipher
+                        .seal(token, context)
+                        .map_err(|e| Error::unavailable("token cipher", e))
+                };
+                let tokens = SealedTokens {
+                    access: Some(seal(&fresh.access_token)?),
+                    refresh: match &fresh.refresh_token {
+                        Some(rotated) => Some(seal(rotated)?),
+                        None => account.refresh_token_enc().map(str::to_owned),
+                    },
+                    expires_at: fresh.expires_in.map(|ttl| self.deps.now() + ttl),
+                };
+                let replacing = account.access_token_enc().map(str::to_owned);
+                match self
+                    .deps
+                    .store
+                    .set_account_tokens(user, id, tokens, replacing)
+                    .await
+                {
+                    Ok(()) => Ok(RefreshOutcome::Refreshed),
+                    Err(StoreError::Stale | StoreError::NotFound) => Ok(RefreshOutcome::Superseded),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(OAuthError::Refused(reason)) => {
+                let now = self.deps.store.account(user, id).await?;
+                if now.as_ref().and_then(SocialAccount::access_token_enc)
+                    != account.access_token_enc()
+                {
+                    return Ok(RefreshOutcome::Superseded);
+                }
+                let reason = format!(
+                    "{} no longer accepts this account's authorization ({reason}). Reconnect the account.",
+                    account.platform()
+                );
+                crate::account::require_reconnect(&self.deps, user, id, &reason).await?;
+                Ok(RefreshOutcome::NeedsReconnect)
+            }
+            Err(OAuthError::Unavailable(reason)) => {
+                Err(Error::unavailable("oauth provider", reason))
+            }
+        }
+    }
+}
+
+/// What one token refresh run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenRefreshReport {
+    /// Accounts whose tokens were refreshed.
+    pub refreshed: u32,
+    /// Accounts refreshed (or disconnected) by someone else meanwhile: nothing changed.
+    pub superseded: u32,
+    /// Accounts the platform refused to refresh: marked for reconnection.
+    pub needs_reconnect: u32,
+    /// Accounts left for the next run (platform unreachable, a key missing).
+    pub failed: u32,
+}
+
+/// How one account's refresh ended.
+enum RefreshOutcome {
+    Refreshed,
+    Superseded,
+    NeedsReconnect,
+    /// No token to refresh.
+    Skipped,
+}
+
+impl RefreshOutcome {
+    fn count(self, report: &mut TokenRefreshReport) {
+        match self {
+            Self::Refreshed => report.refreshed += 1,
+            Self::Superseded => report.superseded += 1,
+            Self::NeedsReconnect => report.needs_reconnect += 1,
+            Self::Skipped => {}
+        }
     }
 }

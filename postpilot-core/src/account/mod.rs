@@ -6,10 +6,11 @@ mod model;
 mod oauth;
 mod service;
 
-pub use connect::{Connected, OAuthService, STATE_TTL};
+pub use connect::{Connected, OAuthService, STATE_TTL, TokenRefreshReport};
 pub use model::{
-    AccountName, ConnectAccount, ExternalAccountId, SocialAccount, SocialAccountRecord,
+    AccountName, ConnectAccount, ExternalAccountId, SealedTokens, SocialAccount,
+    SocialAccountRecord,
 };
-pub use oauth::{GrantedAccount, OAuthError, OAuthProvider};
+pub use oauth::{CurrentTokens, GrantedAccount, OAuthError, OAuthProvider, RefreshedTokens};
 pub use service::AccountService;
 pub(crate) use service::{publishable_account, require_reconnect};

@@ -71,6 +71,18 @@ pub struct ConnectAccount {
     pub refresh_token: Option<crate::crypto::SecretString>,
 }
 
+/// An account's OAuth tokens, sealed by the [`TokenCipher`](crate::crypto::TokenCipher), and
+/// when the access token expires.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SealedTokens {
+    /// The sealed access token.
+    pub access: Option<String>,
+    /// The sealed refresh token.
+    pub refresh: Option<String>,
+    /// When the access token expires, when the platform said.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 aggregate! {
     /// A connected (or formerly connected) social account. Tokens are stored only sealed by the
     /// [`TokenCipher`](crate::crypto::TokenCipher) and are never serialised.
@@ -92,6 +104,8 @@ aggregate! {
         access_token_enc: option_string => skip,
         /// Sealed OAuth refresh token.
         refresh_token_enc: option_string => skip,
+        /// When the access token expires, when the platform said (refreshed ahead of it).
+        token_expires_at: copy Option<DateTime<Utc>> => skip,
         /// Whether it is connected (only connected accounts count toward the plan limit).
         is_connected: copy bool,
         /// Set when the platform rejected its authorisation: the merchant must reconnect.
@@ -122,6 +136,7 @@ impl SocialAccount {
             account_id_external,
             access_token_enc: None,
             refresh_token_enc: None,
+            token_expires_at: None,
             is_connected: true,
             needs_reconnect: false,
             connected_at: Some(now),
@@ -134,6 +149,7 @@ impl SocialAccount {
         self.is_connected = false;
         self.access_token_enc = None;
         self.refresh_token_enc = None;
+        self.token_expires_at = None;
     }
 
     /// The platform refused its authorisation: it must be reconnected before it takes posts.
@@ -141,10 +157,20 @@ impl SocialAccount {
         self.needs_reconnect = true;
     }
 
-    /// Replaces the sealed OAuth tokens.
-    pub fn set_sealed_tokens(&mut self, access: Option<String>, refresh: Option<String>) {
-        self.access_token_enc = access;
-        self.refresh_token_enc = refresh;
+    /// Replaces the sealed OAuth tokens and the access token's expiry.
+    pub fn set_sealed_tokens(&mut self, tokens: SealedTokens) {
+        self.access_token_enc = tokens.access;
+        self.refresh_token_enc = tokens.refresh;
+        self.token_expires_at = tokens.expires_at;
+    }
+
+    /// Its sealed tokens and their expiry.
+    pub fn sealed_tokens(&self) -> SealedTokens {
+        SealedTokens {
+            access: self.access_token_enc.clone(),
+            refresh: self.refresh_token_enc.clone(),
+            expires_at: self.token_expires_at,
+        }
     }
 
     /// Whether the account can take posts: connected and not awaiting reconnection.

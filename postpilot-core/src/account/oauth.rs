@@ -24,6 +24,27 @@ pub struct GrantedAccount {
     pub expires_in: Option<Duration>,
 }
 
+/// An account's current tokens, opened, for a refresh.
+#[derive(Clone, Debug)]
+pub struct CurrentTokens {
+    /// The access token.
+    pub access_token: SecretString,
+    /// The refresh token, on platforms that use one.
+    pub refresh_token: Option<SecretString>,
+}
+
+/// What a refresh gave: a new access token, a new refresh token on platforms that rotate them
+/// (`None`: keep the current one), and the new lifetime.
+#[derive(Clone, Debug)]
+pub struct RefreshedTokens {
+    /// The new access token.
+    pub access_token: SecretString,
+    /// The new refresh token, when the platform rotated it.
+    pub refresh_token: Option<SecretString>,
+    /// How long the new access token lives, when the platform says.
+    pub expires_in: Option<Duration>,
+}
+
 /// Why a connect flow failed at the platform.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
@@ -52,4 +73,14 @@ pub trait OAuthProvider: Send + Sync + fmt::Debug {
         code: &str,
         redirect_uri: &str,
     ) -> std::result::Result<Vec<GrantedAccount>, OAuthError>;
+
+    /// Refreshes an account's tokens before the access token expires.
+    ///
+    /// # Errors
+    /// [`OAuthError::Refused`] when the platform will not refresh them (revoked, expired, or a
+    /// refresh token already rotated away): the merchant must connect the account again.
+    async fn refresh(
+        &self,
+        current: &CurrentTokens,
+    ) -> std::result::Result<RefreshedTokens, OAuthError>;
 }

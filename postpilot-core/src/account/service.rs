@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::account::{ConnectAccount, SocialAccount};
+use chrono::{DateTime, Utc};
+
+use crate::account::{ConnectAccount, SealedTokens, SocialAccount};
 use crate::context::Deps;
 use crate::crypto::{SecretString, TokenContext};
 use crate::error::{Error, LimitedResource, Result};
@@ -76,6 +78,16 @@ impl AccountService {
     /// [`Error::Validation`] on `platform` when this engine has no publisher for it;
     /// [`Error::PlanLimit`] when the plan's connected-account limit is reached.
     pub async fn connect(&self, user: UserId, request: ConnectAccount) -> Result<SocialAccount> {
+        self.connect_until(user, request, None).await
+    }
+
+    /// [`connect`](Self::connect), with the access token's expiry when the platform said it.
+    pub(crate) async fn connect_until(
+        &self,
+        user: UserId,
+        request: ConnectAccount,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<SocialAccount> {
         self.deps.ensure_offered(request.platform)?;
         let limit = plan_of(&self.deps, user).await?.limits().max_secondary;
         let now = self.deps.now();
@@ -108,15 +120,14 @@ impl AccountService {
                 .transpose()
                 .map_err(|e| Error::unavailable("token cipher", e))
         };
-        stored.set_sealed_tokens(seal(request.access_token)?, seal(request.refresh_token)?);
+        stored.set_sealed_tokens(SealedTokens {
+            access: seal(request.access_token)?,
+            refresh: seal(request.refresh_token)?,
+            expires_at,
+        });
         self.deps
             .store
-            .set_account_tokens(
-                user,
-                stored.id,
-                stored.access_token_enc.clone(),
-                stored.refresh_token_enc.clone(),
-            )
+            .set_account_tokens(user, stored.id, stored.sealed_tokens(), None)
             .await?;
         Ok(stored)
     }

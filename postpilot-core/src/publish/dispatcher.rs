@@ -828,6 +828,20 @@ impl Dispatcher {
         })
     }
 
+    /// Refreshes the OAuth tokens of up to 100 accounts expiring within `horizon` (see
+    /// [`OAuthService::refresh_expiring`](crate::account::OAuthService::refresh_expiring)).
+    ///
+    /// # Errors
+    /// The store failed to list the accounts.
+    pub async fn refresh_tokens(
+        &self,
+        horizon: Duration,
+    ) -> Result<crate::account::TokenRefreshReport> {
+        crate::account::OAuthService::new(self.deps.clone())
+            .refresh_expiring(horizon, 100)
+            .await
+    }
+
     /// Refreshes the metrics of up to `limit` posted posts whose metrics are older than
     /// `max_age` (or missing). Returns how many were refreshed.
     ///

@@ -1,6 +1,6 @@
 //! The long-running publication worker: ticks of the [`Dispatcher`] until told to stop, sleeping
 //! until the next due post (bounded by a poll interval, so a post scheduled by another process is
-//! never missed for long), and refreshing metrics on a schedule.
+//! never missed for long), and refreshing metrics and expiring OAuth tokens on a schedule.
 
 use std::future::Future;
 
@@ -18,6 +18,11 @@ pub struct WorkerConfig {
     pub metrics_interval: Duration,
     /// Metrics older than this are fetched again (default 1 h).
     pub metrics_max_age: Duration,
+    /// How often expiring OAuth tokens are refreshed (default 1 h).
+    pub token_refresh_interval: Duration,
+    /// Tokens expiring within this are refreshed (default 7 days: Instagram's 60-day tokens
+    /// are refreshed with a week to spare, and a platform down for days is survived).
+    pub token_refresh_horizon: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -26,6 +31,8 @@ impl Default for WorkerConfig {
             poll_interval: Duration::seconds(1),
             metrics_interval: Duration::minutes(15),
             metrics_max_age: Duration::hours(1),
+            token_refresh_interval: Duration::hours(1),
+            token_refresh_horizon: Duration::days(7),
         }
     }
 }
@@ -69,6 +76,7 @@ impl Dispatcher {
     ) -> WorkerTotals {
         let mut totals = WorkerTotals::default();
         let mut next_metrics = self.now();
+        let mut next_token_refresh = self.now();
         let poll = config
             .poll_interval
             .to_std()
@@ -92,6 +100,25 @@ impl Dispatcher {
                     tracing::warn!(worker = self.worker(), error = %e, "metrics refresh failed; retrying at the next interval");
                 }
                 next_metrics = self.now() + config.metrics_interval;
+            }
+            if self.now() >= next_token_refresh {
+                match self.refresh_tokens(config.token_refresh_horizon).await {
+                    Ok(report) if report != crate::account::TokenRefreshReport::default() => {
+                        tracing::info!(
+                            worker = self.worker(),
+                            refreshed = report.refreshed,
+                            superseded = report.superseded,
+                            needs_reconnect = report.needs_reconnect,
+                            failed = report.failed,
+                            "tokens refreshed"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(worker = self.worker(), error = %e, "token refresh failed; retrying at the next interval");
+                    }
+                }
+                next_token_refresh = self.now() + config.token_refresh_interval;
             }
             let sleep = if busy {
                 std::time::Duration::ZERO

@@ -14,7 +14,7 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::account::SocialAccount;
+use crate::account::{SealedTokens, SocialAccount};
 use crate::analytics::{AnalyticsOverview, PostMetrics};
 use crate::api_key::ApiKey;
 use crate::billing::Subscription;
@@ -166,15 +166,24 @@ pub trait AccountStore: Send + Sync {
         account: &SocialAccount,
         limit: Limit,
     ) -> StoreResult<SocialAccount>;
-    /// Replaces the sealed OAuth tokens of one of the owner's accounts, if it is still connected
-    /// ([`StoreError::Stale`] otherwise: a disconnect's erasure is never undone).
+    /// Replaces the sealed OAuth tokens (and their expiry) of one of the owner's accounts, if it
+    /// is still connected and, when `replacing` is given, its sealed access token is still that
+    /// one ([`StoreError::Stale`] otherwise: a disconnect's erasure is never undone, and of two
+    /// refreshes of one token only the first is kept).
     async fn set_account_tokens(
         &self,
         owner: UserId,
         id: AccountId,
-        access_token_enc: Option<String>,
-        refresh_token_enc: Option<String>,
+        tokens: SealedTokens,
+        replacing: Option<String>,
     ) -> StoreResult<()>;
+    /// Token refresh: connected accounts, awaiting no reconnection, whose access token expires
+    /// before `before`, soonest first, across owners.
+    async fn accounts_expiring_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<SocialAccount>>;
     /// One of the owner's accounts.
     async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>>;
     /// The owner's accounts (connected and not), oldest first.

@@ -21,7 +21,7 @@ pub async fn connect_respects_the_limit_and_reconnect_reactivates(store: Arc<dyn
     assert!(
         matches!(
             store
-                .set_account_tokens(u.id, first.id, Some("late".into()), None)
+                .set_account_tokens(u.id, first.id, sealed("late", None), None)
                 .await,
             Err(StoreError::Stale)
         ),
@@ -50,7 +50,9 @@ pub async fn accounts_are_isolated_by_owner(store: Arc<dyn Store>) {
     assert!(ok!(store.account(b.id, acc.id)).is_none());
     assert!(ok!(store.disconnect_account(b.id, acc.id)).is_none());
     assert!(matches!(
-        store.set_account_tokens(b.id, acc.id, None, None).await,
+        store
+            .set_account_tokens(b.id, acc.id, SealedTokens::default(), None)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
@@ -181,4 +183,67 @@ pub async fn needs_reconnect_fails_scheduled_posts_of_that_account(store: Arc<dy
     assert_eq!(status(draft.id()).await, Some(PostStatus::Draft));
     assert_eq!(status(elsewhere.id()).await, Some(PostStatus::Scheduled));
     assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| a.needs_reconnect));
+}
+
+fn sealed(access: &str, expires_at: Option<DateTime<Utc>>) -> SealedTokens {
+    SealedTokens {
+        access: Some(access.into()),
+        refresh: None,
+        expires_at,
+    }
+}
+
+/// Accounts: tokens are replaced only where the sealed access token is still the one a refresh
+/// started from, so of two refreshes of one token only the first is kept.
+pub async fn token_replacement_is_compare_and_set_on_the_access_token(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let expiry = t0() + Duration::days(60);
+    ok!(store.set_account_tokens(u.id, acc.id, sealed("v1", Some(expiry)), None));
+
+    ok!(store.set_account_tokens(
+        u.id,
+        acc.id,
+        sealed("v2", Some(expiry + Duration::days(1))),
+        Some("v1".into())
+    ));
+    let late = store
+        .set_account_tokens(u.id, acc.id, sealed("v2-other", None), Some("v1".into()))
+        .await;
+
+    assert!(matches!(late, Err(StoreError::Stale)), "{late:?}");
+    let stored = ok!(store.account(u.id, acc.id)).unwrap_or_else(|| panic!("account"));
+    assert_eq!(
+        stored.sealed_tokens(),
+        sealed("v2", Some(expiry + Duration::days(1)))
+    );
+}
+
+/// Accounts: the refresh queue is the connected accounts, awaiting no reconnection, whose token
+/// expires before the horizon, soonest first; a disconnect takes an account out of it.
+pub async fn accounts_expiring_before_a_horizon_are_listed_soonest_first(store: Arc<dyn Store>) {
+    let (u, _) = seeded(&store).await;
+    let mut ids = Vec::new();
+    for (name, days) in [("late", 20), ("soon", 2), ("sooner", 1), ("never", -1)] {
+        let a = ok!(store.connect_account(&account(u.id, name), Limit::AtMost(100)));
+        let expires = (days >= 0).then(|| t0() + Duration::days(days));
+        ok!(store.set_account_tokens(u.id, a.id, sealed(name, expires), None));
+        ids.push(a.id);
+    }
+    let flagged = ok!(store.connect_account(&account(u.id, "flagged"), Limit::AtMost(100)));
+    ok!(store.set_account_tokens(u.id, flagged.id, sealed("f", Some(t0())), None));
+    ok!(store.mark_needs_reconnect(u.id, flagged.id));
+
+    let due = ok!(store.accounts_expiring_before(t0() + Duration::days(7), 10));
+    ok!(store.disconnect_account(u.id, ids[2]));
+    let after = ok!(store.accounts_expiring_before(t0() + Duration::days(7), 10));
+
+    assert_eq!(
+        due.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(after.iter().map(|a| a.id).collect::<Vec<_>>(), vec![ids[1]]);
+    assert_eq!(
+        ok!(store.accounts_expiring_before(t0() + Duration::days(7), 1)).len(),
+        1
+    );
 }

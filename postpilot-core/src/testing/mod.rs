@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use uuid::Uuid;
 
-use crate::account::{AccountName, ExternalAccountId, SocialAccount};
+use crate::account::{AccountName, ExternalAccountId, SealedTokens, SocialAccount};
 use crate::analytics::{MetricCounts, PostMetrics};
 use crate::api_key::{ApiKey, ApiKeyName, Scope};
 use crate::billing::{Subscription, SubscriptionStatus};
@@ -70,6 +70,7 @@ pub fn account_with_id(owner: UserId, external: &str, id: AccountId) -> SocialAc
         account_id_external: ExternalAccountId::parse(external).unwrap_or_else(|e| panic!("{e}")),
         access_token_enc: Some(format!("v1.k.sealed-{external}")),
         refresh_token_enc: None,
+        token_expires_at: None,
         is_connected: true,
         needs_reconnect: false,
         connected_at: Some(t0()),
@@ -227,7 +228,7 @@ async fn scheduler_fixture(
         .unwrap_or_else(|e| panic!("{e}"));
     let (u, acc) = seeded(&store).await;
     // The fixture's sealed token is a stand-in no cipher opens: publish without one.
-    ok!(store.set_account_tokens(u.id, acc.id, None, None));
+    ok!(store.set_account_tokens(u.id, acc.id, SealedTokens::default(), None));
     (engine, clock, publisher, u, acc)
 }
 
@@ -245,6 +246,8 @@ macro_rules! store_conformance_tests {
             user_changes_are_narrow_and_links_are_not_stolen,
             connect_respects_the_limit_and_reconnect_reactivates,
             accounts_are_isolated_by_owner,
+            token_replacement_is_compare_and_set_on_the_access_token,
+            accounts_expiring_before_a_horizon_are_listed_soonest_first,
             concurrent_connects_never_exceed_the_limit,
             disconnect_beyond_keeps_the_oldest,
             needs_reconnect_is_recorded_and_posts_are_listed_by_account_and_item,

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use chrono::Duration;
 use postpilot_core::Error;
 use postpilot_core::account::{
-    AccountName, ExternalAccountId, GrantedAccount, OAuthError, OAuthProvider,
+    AccountName, CurrentTokens, ExternalAccountId, GrantedAccount, OAuthError, OAuthProvider,
+    RefreshedTokens, SealedTokens,
 };
 use postpilot_core::crypto::SecretString;
 use postpilot_core::platform::Platform;
@@ -17,11 +18,21 @@ use crate::test_engine::TestEngine;
 const REDIRECT: &str = "https://app.example.com/api/v1/oauth/facebook/callback";
 
 /// A provider that grants the accounts it was given for the code `good-code`, and records the
-/// exchanges.
-#[derive(Debug, Default)]
+/// exchanges; refreshes answer what is queued in `refreshes` (a fresh 60-day token when empty),
+/// after running `during_refresh` (another worker acting meanwhile).
+#[derive(Default)]
 struct Grants {
     accounts: Vec<(&'static str, &'static str)>,
     exchanged: Mutex<Vec<(String, String)>>,
+    refreshes: Mutex<std::collections::VecDeque<Result<RefreshedTokens, OAuthError>>>,
+    refreshed_with: Mutex<Vec<String>>,
+    during_refresh: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl std::fmt::Debug for Grants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Grants")
+    }
 }
 
 #[async_trait::async_trait]
@@ -53,6 +64,28 @@ impl OAuthProvider for Grants {
                 expires_in: Some(Duration::days(60)),
             })
             .collect())
+    }
+
+    async fn refresh(&self, current: &CurrentTokens) -> Result<RefreshedTokens, OAuthError> {
+        let n = {
+            let mut seen = self.refreshed_with.lock().unwrap();
+            seen.push(current.access_token.expose().to_owned());
+            seen.len()
+        };
+        if let Some(meanwhile) = self.during_refresh.lock().unwrap().take() {
+            meanwhile();
+        }
+        self.refreshes
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| {
+                Ok(RefreshedTokens {
+                    access_token: SecretString::new(format!("refreshed-{n}")),
+                    refresh_token: None,
+                    expires_in: Some(Duration::days(60)),
+                })
+            })
     }
 }
 
@@ -251,5 +284,222 @@ async fn granted_accounts_beyond_the_plan_limit_are_refused_and_the_first_ones_k
         accounts.total >= 1 && accounts.total < 4,
         "{}",
         accounts.total
+    );
+}
+
+/// A merchant with one page connected by OAuth (a 60-day token), `days` later.
+async fn connected_for(
+    e: &TestEngine,
+    days: i64,
+) -> (
+    postpilot_core::user::User,
+    postpilot_core::account::SocialAccount,
+) {
+    let u = e.pro_user("merchant@example.com").await;
+    let url = e
+        .oauth()
+        .begin(u.id(), Platform::Facebook, REDIRECT)
+        .await
+        .unwrap();
+    let connected = e
+        .oauth()
+        .complete(Platform::Facebook, "good-code", &state_of(&url), REDIRECT)
+        .await
+        .unwrap();
+    e.advance(Duration::days(days));
+    (u, connected.accounts[0].clone())
+}
+
+async fn token_of(
+    e: &TestEngine,
+    u: &postpilot_core::user::User,
+    account: &postpilot_core::account::SocialAccount,
+) -> String {
+    e.accounts()
+        .access_token(u.id(), account.id())
+        .await
+        .unwrap()
+        .unwrap()
+        .expose()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_token_expiring_within_the_horizon_is_refreshed_with_its_new_expiry() {
+    let grants = Arc::new(Grants {
+        accounts: vec![("page-1", "Aurora Lamps")],
+        ..Grants::default()
+    });
+    let e = engine_with(&grants);
+    let (u, account) = connected_for(&e, 50).await;
+    let early = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+    e.advance(Duration::days(4));
+
+    let report = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        early,
+        postpilot_core::account::TokenRefreshReport::default()
+    );
+    assert_eq!(report.refreshed, 1, "{report:?}");
+    assert_eq!(token_of(&e, &u, &account).await, "refreshed-1");
+    assert_eq!(
+        grants.refreshed_with.lock().unwrap().as_slice(),
+        ["token-of-page-1"]
+    );
+    let stored = e.accounts().get(u.id(), account.id()).await.unwrap();
+    assert_eq!(
+        stored.token_expires_at(),
+        Some(e.now() + Duration::days(60))
+    );
+    let again = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.refreshed, 0, "not due again for 53 days");
+}
+
+#[tokio::test]
+async fn a_refused_refresh_marks_the_account_for_reconnection_once() {
+    let grants = Arc::new(Grants {
+        accounts: vec![("page-1", "Aurora Lamps")],
+        ..Grants::default()
+    });
+    grants
+        .refreshes
+        .lock()
+        .unwrap()
+        .push_back(Err(OAuthError::Refused(
+            "the session was invalidated".into(),
+        )));
+    let e = engine_with(&grants);
+    let (u, account) = connected_for(&e, 55).await;
+
+    let first = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+    let second = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+
+    assert_eq!(first.needs_reconnect, 1, "{first:?}");
+    assert_eq!(
+        second,
+        postpilot_core::account::TokenRefreshReport::default()
+    );
+    assert_eq!(
+        grants.refreshed_with.lock().unwrap().len(),
+        1,
+        "asked once, never in a loop"
+    );
+    let stored = e.accounts().get(u.id(), account.id()).await.unwrap();
+    assert!(stored.needs_reconnect());
+}
+
+#[tokio::test]
+async fn a_refresh_that_loses_the_race_to_another_worker_keeps_the_winners_token() {
+    for answer in [
+        Ok(RefreshedTokens {
+            access_token: SecretString::new("second-worker"),
+            refresh_token: None,
+            expires_in: Some(Duration::days(60)),
+        }),
+        // The rotated refresh token was spent by the other worker.
+        Err(OAuthError::Refused("refresh token already used".into())),
+    ] {
+        let grants = Arc::new(Grants {
+            accounts: vec![("page-1", "Aurora Lamps")],
+            ..Grants::default()
+        });
+        grants.refreshes.lock().unwrap().push_back(answer);
+        let e = engine_with(&grants);
+        let (u, account) = connected_for(&e, 55).await;
+        // Meanwhile, another worker refreshes the same account and stores its token.
+        let store = e.store.clone();
+        let (owner, id) = (u.id(), account.id());
+        *grants.during_refresh.lock().unwrap() = Some(Box::new(move || {
+            crate::test_engine::run_now(async move {
+                postpilot_core::store::AccountStore::set_account_tokens(
+                    store.as_ref(),
+                    owner,
+                    id,
+                    SealedTokens {
+                        access: Some("sealed-by-the-winner".into()),
+                        refresh: None,
+                        expires_at: None,
+                    },
+                    None,
+                )
+                .await
+                .unwrap();
+            });
+        }));
+
+        let report = e
+            .oauth()
+            .refresh_expiring(Duration::days(7), 10)
+            .await
+            .unwrap();
+
+        assert_eq!(report.superseded, 1, "{report:?}");
+        assert_eq!(report.needs_reconnect, 0);
+        let stored = e.accounts().get(u.id(), account.id()).await.unwrap();
+        assert!(
+            !stored.needs_reconnect(),
+            "a lost race never locks the merchant out"
+        );
+        assert_eq!(
+            stored.sealed_tokens().access.as_deref(),
+            Some("sealed-by-the-winner")
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_platform_leaves_the_token_for_the_next_run() {
+    let grants = Arc::new(Grants {
+        accounts: vec![("page-1", "Aurora Lamps")],
+        ..Grants::default()
+    });
+    grants
+        .refreshes
+        .lock()
+        .unwrap()
+        .push_back(Err(OAuthError::Unavailable("503".into())));
+    let e = engine_with(&grants);
+    let (u, account) = connected_for(&e, 55).await;
+
+    let down = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+    let back = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+
+    assert_eq!((down.failed, back.refreshed), (1, 1));
+    assert_eq!(token_of(&e, &u, &account).await, "refreshed-2");
+    assert!(
+        !e.accounts()
+            .get(u.id(), account.id())
+            .await
+            .unwrap()
+            .needs_reconnect()
     );
 }

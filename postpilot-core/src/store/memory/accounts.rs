@@ -42,8 +42,8 @@ impl AccountStore for MemoryStore {
         &self,
         owner: UserId,
         id: AccountId,
-        access_token_enc: Option<String>,
-        refresh_token_enc: Option<String>,
+        tokens: SealedTokens,
+        replacing: Option<String>,
     ) -> StoreResult<()> {
         let mut t = self.tables();
         let account = t
@@ -51,12 +51,35 @@ impl AccountStore for MemoryStore {
             .get_mut(&id)
             .filter(|a| a.user_id == owner)
             .ok_or(StoreError::NotFound)?;
-        if !account.is_connected {
-            // Disconnected in the meantime: its tokens stay erased.
+        // Disconnected in the meantime (its tokens stay erased), or refreshed by another.
+        if !account.is_connected
+            || replacing.is_some_and(|old| account.access_token_enc.as_deref() != Some(&old))
+        {
             return Err(StoreError::Stale);
         }
-        account.set_sealed_tokens(access_token_enc, refresh_token_enc);
+        account.set_sealed_tokens(tokens);
         Ok(())
+    }
+
+    async fn accounts_expiring_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<SocialAccount>> {
+        let t = self.tables();
+        let mut due: Vec<SocialAccount> = t
+            .accounts
+            .values()
+            .filter(|a| {
+                a.is_connected
+                    && !a.needs_reconnect
+                    && a.token_expires_at.is_some_and(|at| at < before)
+            })
+            .cloned()
+            .collect();
+        due.sort_by_key(|a| (a.token_expires_at, a.id));
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(due)
     }
 
     async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
