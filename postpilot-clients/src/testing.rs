@@ -57,6 +57,7 @@ pub struct Container {
     pub owner: String,
     pub form: HashMap<String, String>,
     pub polls_left: u32,
+    pub created: std::time::Instant,
     pub status: &'static str,
     /// What it becomes when processed.
     pub ends_as: &'static str,
@@ -83,6 +84,13 @@ struct State_ {
     app_id: String,
     app_secret: String,
     codes: Vec<String>,
+    /// Added to every answer (benchmarks: a platform's round trip).
+    latency: std::time::Duration,
+    /// When set, a container is processed this long after it was made, however often it is
+    /// polled (instead of at the `polls_to_finish`-th poll).
+    finish_after: Option<std::time::Duration>,
+    /// Accounts whose every call hangs (a platform stuck for them).
+    hung: Vec<String>,
 }
 
 /// The app the fake knows, its account's id, and its username.
@@ -132,6 +140,7 @@ impl FakeInstagram {
             .route("/oauth/access_token", post(code_exchange))
             .route("/access_token", get(long_lived))
             .route("/refresh_access_token", get(refresh))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), pace))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -171,6 +180,21 @@ impl FakeInstagram {
         let code = format!("AQD-code-{}", s.codes.len() + 1);
         s.codes.push(code.clone());
         code
+    }
+
+    /// Every answer waits `latency` first (a platform's round trip).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state().latency = latency;
+    }
+
+    /// Containers are processed `after` their creation, however often they are polled.
+    pub fn finish_after(&self, after: std::time::Duration) {
+        self.state().finish_after = Some(after);
+    }
+
+    /// Every call for the account `owner` (its Instagram user id) hangs from now on.
+    pub fn hang(&self, owner: &str) {
+        self.state().hung.push(owner.to_owned());
     }
 
     /// The access token the fake accepts now.
@@ -282,6 +306,7 @@ async fn create(
             owner,
             form,
             polls_left,
+            created: std::time::Instant::now(),
             status: "IN_PROGRESS",
             ends_as,
         },
@@ -340,6 +365,7 @@ async fn read_node(
     ) {
         return r;
     }
+    let finish_after = s.finish_after;
     let Some(container) = s.containers.get_mut(&id) else {
         return answer(
             400,
@@ -349,7 +375,11 @@ async fn read_node(
     };
     if container.status == "IN_PROGRESS" {
         container.polls_left = container.polls_left.saturating_sub(1);
-        if container.polls_left == 0 {
+        let ready = match finish_after {
+            Some(after) => container.created.elapsed() >= after,
+            None => container.polls_left == 0,
+        };
+        if ready {
             container.status = container.ends_as;
         }
     }
@@ -579,4 +609,28 @@ async fn refresh(State(state): Shared, Query(query): Query<HashMap<String, Strin
         HeaderMap::new(),
         json!({ "access_token": s.token, "token_type": "bearer", "expires_in": 5_184_000 }),
     )
+}
+
+/// Delays every answer by the configured latency, and never answers a hung account's calls.
+async fn pace(
+    State(state): Shared,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (latency, hung) = {
+        let s = state.lock().unwrap();
+        let path = request.uri().path();
+        (
+            s.latency,
+            s.hung.iter().any(|owner| path.contains(owner.as_str())),
+        )
+    };
+    if hung {
+        std::future::pending::<()>().await;
+    }
+    let response = next.run(request).await;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    response
 }
