@@ -197,6 +197,8 @@ struct Settled {
     attempt: u32,
     started_at: DateTime<Utc>,
     finished_at: DateTime<Utc>,
+    /// Whether the platform was tried (held posts were not: no ledger row).
+    attempted: bool,
 }
 
 /// The decision a finished attempt leads to.
@@ -317,9 +319,29 @@ impl Dispatcher {
         let mut account = LaneAccount::Unread;
         let mut pending: Vec<Settled> = Vec::new();
         let flush_after = self.config.lease / 4;
+        // After a transient failure, a timeout or a rate limit, the account's other claimed
+        // posts are held until that post's retry: a platform failing or hanging for one account
+        // costs one call per tick, not one per post.
+        let mut held_until: Option<DateTime<Utc>> = None;
         for claim in claims {
-            match self.decide(claim, &mut account).await {
-                Ok(settled) => pending.push(settled),
+            let settled = match held_until {
+                Some(until) => self.hold(claim, until),
+                None => self.decide(claim, &mut account).await,
+            };
+            match settled {
+                Ok(settled) => {
+                    if held_until.is_none()
+                        && matches!(
+                            settled.decision.outcome,
+                            AttemptOutcome::Retry
+                                | AttemptOutcome::TimedOut
+                                | AttemptOutcome::RateLimited
+                        )
+                    {
+                        held_until = settled.post.next_attempt_at();
+                    }
+                    pending.push(settled);
+                }
                 // The claim lapses and another tick rescues it.
                 Err(_) => lane.errors += 1,
             }
@@ -360,6 +382,29 @@ impl Dispatcher {
             attempt,
             started_at,
             finished_at: self.deps.now(),
+            attempted: true,
+        })
+    }
+
+    /// Holds a claimed post of an account whose platform just failed or limited another of its
+    /// posts: due again at `until`, without trying the platform or counting an attempt.
+    fn hold(&self, claim: ClaimedPost, until: DateTime<Utc>) -> Result<Settled> {
+        let mut post = claim.post;
+        let now = self.deps.now();
+        post.snooze(until, now)?;
+        Ok(Settled {
+            attempt: post.attempts(),
+            post,
+            decision: Decision {
+                outcome: AttemptOutcome::RateLimited,
+                remote_id: None,
+                error: Some(format!(
+                    "held: the platform failed this account's previous post moments ago; trying again at {until}"
+                )),
+            },
+            started_at: now,
+            finished_at: now,
+            attempted: false,
         })
     }
 
@@ -391,6 +436,7 @@ impl Dispatcher {
                 attempt,
                 started_at,
                 finished_at,
+                attempted,
             } = s;
             let mut error = decision.error;
             let outcome = if decision.outcome == AttemptOutcome::LeaseLost {
@@ -423,6 +469,9 @@ impl Dispatcher {
                     post.account_id(),
                     post.error_message().map(str::to_owned),
                 ));
+            }
+            if !attempted {
+                continue;
             }
             attempts.push(PublicationAttempt {
                 id: self.deps.new_id(),

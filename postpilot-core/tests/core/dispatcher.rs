@@ -1194,3 +1194,44 @@ async fn a_post_of_a_platform_the_server_stopped_offering_fails_saying_so() {
     );
     assert!(e.facebook.calls().is_empty());
 }
+
+#[tokio::test]
+async fn after_a_transient_failure_the_accounts_other_claimed_posts_are_held_not_tried() {
+    let e = TestEngine::new();
+    let (u, facebook) = merchant(&e).await;
+    let at = e.now() + Duration::minutes(1);
+    let mut posts = Vec::new();
+    for _ in 0..3 {
+        posts.push(e.post(&u, &facebook, Some(at)).await);
+    }
+    e.advance(Duration::minutes(1));
+    e.facebook.fail_next(temporary());
+
+    let report = e.tick().await;
+
+    assert_eq!((report.claimed, report.retried, report.snoozed), (3, 1, 2));
+    assert_eq!(e.facebook.calls().len(), 1, "the platform was tried once");
+    let stored: Vec<Post> =
+        futures::future::join_all(posts.iter().map(|p| reload(&e, &u, p))).await;
+    let retry_at = stored
+        .iter()
+        .find(|p| p.attempts() == 1)
+        .and_then(Post::next_attempt_at)
+        .unwrap();
+    for post in &stored {
+        assert_eq!(post.status(), PostStatus::Scheduled);
+        assert_eq!(post.next_attempt_at(), Some(retry_at));
+    }
+    assert_eq!(
+        stored.iter().map(Post::attempts).sum::<u32>(),
+        1,
+        "held posts used no attempt"
+    );
+    let mut ledger = 0;
+    for post in &stored {
+        ledger += e.store.attempts(u.id(), post.id()).await.unwrap().len();
+    }
+    assert_eq!(ledger, 1, "only the tried post is in the ledger");
+    e.clock.set(retry_at);
+    assert_eq!(e.tick().await.posted, 3);
+}
