@@ -72,7 +72,7 @@ enum Step {
 
 impl Step {
     fn checkpoint(&self) -> Checkpoint {
-        Checkpoint::new(serde_json::to_value(self).unwrap_or(Value::Null))
+        Checkpoint::of(self)
     }
 }
 
@@ -415,7 +415,8 @@ impl Publisher for InstagramPublisher {
             .ok_or(PublishError::AuthExpired)?;
         let step = match &request.checkpoint {
             None => return self.start(request, token).await,
-            Some(checkpoint) => serde_json::from_value::<Step>(checkpoint.state().clone())
+            Some(checkpoint) => checkpoint
+                .read::<Step>()
                 .map_err(|e| PublishError::Rejected {
                     reason: format!("the stored Instagram checkpoint is unreadable ({e})"),
                 })?,

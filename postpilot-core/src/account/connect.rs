@@ -218,9 +218,7 @@ impl OAuthService {
             account_id: id,
         };
         let open = |sealed: Option<&str>| {
-            sealed
-                .map(|s| self.deps.cipher.open(s, context))
-                .transpose()
+            crate::account::open_sealed(&self.deps, account, sealed)
                 .map_err(|e| Error::unavailable("token cipher", e))
         };
         let Some(access_token) = open(account.access_token_enc())? else {

@@ -29,6 +29,19 @@ pub(crate) async fn publishable_account(
     Ok(account)
 }
 
+/// Opens one of `account`'s sealed tokens (bound to its owner and id).
+pub(crate) fn open_sealed(
+    deps: &Deps,
+    account: &SocialAccount,
+    sealed: Option<&str>,
+) -> std::result::Result<Option<SecretString>, crate::crypto::CipherError> {
+    let context = TokenContext {
+        user_id: account.user_id(),
+        account_id: account.id(),
+    };
+    sealed.map(|s| deps.cipher.open(s, context)).transpose()
+}
+
 /// The platform refused `account`'s authorisation: the account needs reconnecting, and its
 /// scheduled posts fail with `reason` — each by compare-and-set, so a post a worker claimed
 /// meanwhile is left to meet the same refusal itself.
@@ -172,19 +185,7 @@ impl AccountService {
     /// key configured).
     pub async fn access_token(&self, user: UserId, id: AccountId) -> Result<Option<SecretString>> {
         let account = self.get(user, id).await?;
-        account
-            .access_token_enc
-            .as_deref()
-            .map(|sealed| {
-                self.deps.cipher.open(
-                    sealed,
-                    TokenContext {
-                        user_id: user,
-                        account_id: id,
-                    },
-                )
-            })
-            .transpose()
+        open_sealed(&self.deps, &account, account.access_token_enc())
             .map_err(|e| Error::unavailable("token cipher", e))
     }
 }

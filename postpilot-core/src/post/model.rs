@@ -92,6 +92,19 @@ impl Checkpoint {
     pub fn state(&self) -> &serde_json::Value {
         &self.0
     }
+
+    /// A checkpoint holding `state`, serialised (a state that does not serialise holds null).
+    pub fn of<T: Serialize>(state: &T) -> Self {
+        Self(serde_json::to_value(state).unwrap_or_default())
+    }
+
+    /// The state as the publisher's own type.
+    ///
+    /// # Errors
+    /// It is not one.
+    pub fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(self.0.clone())
+    }
 }
 
 aggregate! {

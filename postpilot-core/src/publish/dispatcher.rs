@@ -9,7 +9,6 @@ use chrono::{DateTime, Duration, Utc};
 use crate::account::require_reconnect;
 use crate::analytics::PostMetrics;
 use crate::context::Deps;
-use crate::crypto::TokenContext;
 use crate::error::Result;
 use crate::id::AccountId;
 use crate::post::{Post, Published};
@@ -661,7 +660,7 @@ impl Dispatcher {
                 .account(post.user_id(), post.account_id())
                 .await?
             {
-                Some(a) if a.is_connected && !a.needs_reconnect => LaneAccount::Usable(Box::new(a)),
+                Some(a) if a.ensure_publishable().is_ok() => LaneAccount::Usable(Box::new(a)),
                 _ => LaneAccount::Unusable,
             };
         }
@@ -699,23 +698,12 @@ impl Dispatcher {
         &self,
         account: &crate::account::SocialAccount,
     ) -> std::result::Result<Option<crate::crypto::SecretString>, String> {
-        let Some(sealed) = account.access_token_enc.as_deref() else {
-            return Ok(None);
-        };
-        let context = TokenContext {
-            user_id: account.user_id(),
-            account_id: account.id(),
-        };
-        self.deps
-            .cipher
-            .open(sealed, context)
-            .map(Some)
-            .map_err(|e| {
-                format!(
-                    "the account's stored token could not be opened ({e}); check the token key \
+        crate::account::open_sealed(&self.deps, account, account.access_token_enc()).map_err(|e| {
+            format!(
+                "the account's stored token could not be opened ({e}); check the token key \
                  configuration"
-                )
-            })
+            )
+        })
     }
 
     /// What reading `post`'s counters needs, or `None` when its account can no longer be used
@@ -736,7 +724,7 @@ impl Dispatcher {
                 .store
                 .account(post.user_id(), post.account_id())
                 .await?
-                .filter(|a| a.is_connected && !a.needs_reconnect);
+                .filter(|a| a.ensure_publishable().is_ok());
             let usable = match account {
                 Some(account) => match self.open_token(&account) {
                     Ok(access_token) => Some(MetricsAccount {

@@ -52,7 +52,7 @@ struct ContainerStep {
 
 impl ContainerStep {
     fn checkpoint(&self) -> Checkpoint {
-        Checkpoint::new(serde_json::to_value(self).unwrap_or_default())
+        Checkpoint::of(self)
     }
 }
 
@@ -182,7 +182,7 @@ impl SimulatedPublisher {
         let resumed = request
             .checkpoint
             .as_ref()
-            .and_then(|c| serde_json::from_value::<ContainerStep>(c.state().clone()).ok())
+            .and_then(|c| c.read::<ContainerStep>().ok())
             .filter(|step| step.container < state.containers.len());
         let Some(mut step) = resumed else {
             state.containers.push(None);
