@@ -844,7 +844,7 @@ impl Engine {
         Ok(())
     }
 
-    /// Stops the background worker (after its tick in progress); returns its totals, or None.
+    /// Stops the background worker (once the posts in flight are settled); returns its totals, or None.
     fn stop_worker(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let Some(worker) = self.worker_slot()?.take() else {
             return Ok(None);

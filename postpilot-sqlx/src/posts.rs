@@ -92,6 +92,9 @@ impl TryFrom<PostRow> for Post {
 }
 
 /// The columns of [`PostRow`], optionally qualified by a table alias.
+/// A per-account claim of n posts chooses among the n × this oldest due posts.
+const CANDIDATES_PER_CLAIM: i64 = 16;
+
 macro_rules! post_columns {
     () => {
         post_columns!("")
@@ -247,6 +250,92 @@ impl PgStore {
             Ok(None) => StoreError::NotFound,
             Err(e) => store_error(e),
         }
+    }
+
+    /// Claims up to `limit` due posts, oldest first, in one statement: the oldest due rows no
+    /// other worker is claiming (SKIP LOCKED) move to publishing under a new lease and token.
+    /// With `per_account`, only each account's oldest due post is a candidate, and none of those
+    /// accounts'.
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+        per_account: Option<&[AccountId]>,
+    ) -> StoreResult<Vec<ClaimedPost>> {
+        #[derive(sqlx::FromRow)]
+        struct Claimed {
+            #[sqlx(flatten)]
+            post: PostRow,
+            rescued: bool,
+            was_due_at: DateTime<Utc>,
+        }
+        // Both statements end alike: the chosen rows move to publishing under a new lease.
+        macro_rules! claim {
+            ($due:literal) => {
+                concat!(
+                    $due,
+                    "UPDATE posts AS p SET status = $5, lease_owner = $3, lease_expires_at = $4, \
+                         lease_token = p.lease_token + 1, updated_at = $1 \
+                     FROM due WHERE p.id = due.id \
+                     RETURNING ",
+                    post_columns!("p."),
+                    ", due.previous = $5 AS rescued, due.due_at AS was_due_at"
+                )
+            };
+        }
+        let sql = match per_account {
+            None => claim!(
+                "WITH due AS ( \
+                     SELECT id, status AS previous, due_at FROM posts \
+                     WHERE due_at <= $1 \
+                     ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED \
+                 ) "
+            ),
+            // Each account's oldest due post, none of `busy`'s, among the oldest due posts of
+            // the other accounts ($7 of them: a bounded scan of the due index however many are
+            // due; an account filling that window alone is claimed, then busy, so the next
+            // claim sees past it). The lock re-reads the row (`p.due_at <= $1`), so one another
+            // worker claimed meanwhile is left alone.
+            Some(_) => claim!(
+                "WITH candidates AS ( \
+                     SELECT id, account_id, due_at FROM posts \
+                     WHERE due_at <= $1 AND account_id <> ALL($6) \
+                     ORDER BY due_at, id LIMIT $7 \
+                 ), firsts AS ( \
+                     SELECT DISTINCT ON (account_id) id FROM candidates \
+                     ORDER BY account_id, due_at, id \
+                 ), due AS ( \
+                     SELECT p.id, p.status AS previous, p.due_at FROM posts p \
+                     JOIN firsts f ON f.id = p.id \
+                     WHERE p.due_at <= $1 \
+                     ORDER BY p.due_at, p.id LIMIT $2 FOR UPDATE OF p SKIP LOCKED \
+                 ) "
+            ),
+        };
+        let mut query = sqlx::query_as(sql)
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(worker)
+            .bind(now + lease_for)
+            .bind(PostStatusSql::Publishing);
+        if let Some(busy) = per_account {
+            query = query
+                .bind(busy.iter().map(|a| a.as_uuid()).collect::<Vec<Uuid>>())
+                .bind(i64::from(limit).saturating_mul(CANDIDATES_PER_CLAIM));
+        }
+        let mut claimed: Vec<Claimed> = query.fetch_all(&self.pool).await.map_err(store_error)?;
+        claimed.sort_by_key(|c| (c.was_due_at, c.post.id));
+        claimed
+            .into_iter()
+            .map(|c| {
+                Ok(ClaimedPost {
+                    post: c.post.try_into()?,
+                    rescued: c.rescued,
+                })
+            })
+            .collect()
     }
 }
 
@@ -461,46 +550,18 @@ impl PostStore for PgStore {
         lease_for: Duration,
         worker: &str,
     ) -> StoreResult<Vec<ClaimedPost>> {
-        #[derive(sqlx::FromRow)]
-        struct Claimed {
-            #[sqlx(flatten)]
-            post: PostRow,
-            rescued: bool,
-            was_due_at: DateTime<Utc>,
-        }
-        // One statement: pick the oldest due rows no other worker is claiming (SKIP LOCKED) and
-        // move them to publishing under a new lease and token.
-        let mut claimed: Vec<Claimed> = sqlx::query_as(concat!(
-            "WITH due AS ( \
-                 SELECT id, status AS previous, due_at FROM posts \
-                 WHERE due_at <= $1 \
-                 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED \
-             ) \
-             UPDATE posts AS p SET status = $5, lease_owner = $3, lease_expires_at = $4, \
-                 lease_token = p.lease_token + 1, updated_at = $1 \
-             FROM due WHERE p.id = due.id \
-             RETURNING ",
-            post_columns!("p."),
-            ", due.previous = $5 AS rescued, due.due_at AS was_due_at"
-        ))
-        .bind(now)
-        .bind(i64::from(limit))
-        .bind(worker)
-        .bind(now + lease_for)
-        .bind(PostStatusSql::Publishing)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        claimed.sort_by_key(|c| (c.was_due_at, c.post.id));
-        claimed
-            .into_iter()
-            .map(|c| {
-                Ok(ClaimedPost {
-                    post: c.post.try_into()?,
-                    rescued: c.rescued,
-                })
-            })
-            .collect()
+        self.claim(now, limit, lease_for, worker, None).await
+    }
+
+    async fn claim_due_per_account(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+        busy: &[AccountId],
+    ) -> StoreResult<Vec<ClaimedPost>> {
+        self.claim(now, limit, lease_for, worker, Some(busy)).await
     }
 
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {

@@ -62,7 +62,8 @@ impl RetryPolicy {
 /// A worker's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DispatcherConfig {
-    /// Posts claimed per tick.
+    /// Posts claimed per tick; for [`run_until`](Dispatcher::run_until), the posts in flight
+    /// at most (one per account).
     pub batch_size: u32,
     /// How long a claim lasts before another worker may rescue the post.
     pub lease: Duration,
@@ -189,6 +190,14 @@ struct MetricsAccount {
     access_token: Option<crate::crypto::SecretString>,
 }
 
+/// What publishing one account's claimed posts did.
+pub(crate) struct Lane {
+    pub(crate) account: AccountId,
+    pub(crate) report: TickReport,
+    /// After a transient failure, a timeout or a rate limit: leave the account alone until then.
+    pub(crate) hold_until: Option<DateTime<Utc>>,
+}
+
 /// A decided attempt, waiting to be committed.
 struct Settled {
     post: Post,
@@ -279,10 +288,10 @@ impl Dispatcher {
                 .push(claim);
         }
         let lanes = by_account
-            .into_values()
-            .map(|claims| async move { self.run_lane(claims).await });
+            .into_iter()
+            .map(|(account, claims)| async move { self.run_lane(account, claims).await });
         for lane in futures::future::join_all(lanes).await {
-            report.merge(lane);
+            report.merge(lane.report);
         }
         self.metrics.tick(&report);
         if report.claimed > 0 {
@@ -310,10 +319,51 @@ impl Dispatcher {
         Ok(self.deps.store.next_due_at().await?)
     }
 
+    /// For a worker that keeps claiming (see [`run_until`](Self::run_until)): claims up to
+    /// `wanted` due posts, at most one per account and none of `skip`'s accounts.
+    pub(crate) async fn claim_spread(
+        &self,
+        wanted: usize,
+        skip: &[AccountId],
+    ) -> Result<Vec<ClaimedPost>> {
+        let claimed = self
+            .deps
+            .store
+            .claim_due_per_account(
+                self.deps.now(),
+                u32::try_from(wanted).unwrap_or(u32::MAX),
+                self.config.lease,
+                &self.worker,
+                skip,
+            )
+            .await;
+        match claimed {
+            Ok(claimed) => {
+                self.metrics
+                    .claimed(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
+                if !claimed.is_empty() {
+                    tracing::debug!(worker = %self.worker, claimed = claimed.len(), "claimed");
+                }
+                Ok(claimed)
+            }
+            Err(e) => {
+                self.metrics.tick_failed();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Publishes one claimed post and commits its outcome, for a worker that keeps claiming.
+    pub(crate) async fn run_account(&self, claim: ClaimedPost) -> Lane {
+        let lane = self.run_lane(claim.post.account_id(), vec![claim]).await;
+        self.metrics.settled(&lane.report);
+        lane
+    }
+
     /// Publishes one account's claimed posts one after another, committing their outcomes in
     /// batches (one fenced statement each) — when enough are pending, when the oldest has waited
     /// a quarter of the lease, and at the end.
-    async fn run_lane(&self, claims: Vec<ClaimedPost>) -> TickReport {
+    async fn run_lane(&self, account_id: AccountId, claims: Vec<ClaimedPost>) -> Lane {
         let mut lane = TickReport::default();
         let mut account = LaneAccount::Unread;
         let mut pending: Vec<Settled> = Vec::new();
@@ -352,7 +402,11 @@ impl Dispatcher {
             }
         }
         self.commit(pending, &mut lane).await;
-        lane
+        Lane {
+            account: account_id,
+            report: lane,
+            hold_until: held_until,
+        }
     }
 
     /// Decides one claimed post: reconcile, publish, or give up — nothing committed yet.

@@ -29,10 +29,21 @@ pub struct WorkerMetrics {
 }
 
 impl WorkerMetrics {
+    /// A tick: its claim and its outcomes.
     pub(crate) fn tick(&self, report: &TickReport) {
-        let add = |c: &AtomicU64, n: u32| c.fetch_add(u64::from(n), Ordering::Relaxed);
+        self.claimed(report.claimed);
+        self.settled(report);
+    }
+
+    /// A claim of `n` posts.
+    pub(crate) fn claimed(&self, n: u32) {
         self.ticks.fetch_add(1, Ordering::Relaxed);
-        add(&self.claimed, report.claimed);
+        self.claimed.fetch_add(u64::from(n), Ordering::Relaxed);
+    }
+
+    /// Outcomes settled (`report.claimed` is not counted: see [`Self::claimed`]).
+    pub(crate) fn settled(&self, report: &TickReport) {
+        let add = |c: &AtomicU64, n: u32| c.fetch_add(u64::from(n), Ordering::Relaxed);
         add(&self.posted, report.posted);
         add(&self.reconciled, report.reconciled);
         add(&self.retried, report.retried);

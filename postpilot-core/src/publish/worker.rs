@@ -1,11 +1,20 @@
-//! The long-running publication worker: ticks of the [`Dispatcher`] until told to stop, sleeping
-//! until the next due post (bounded by a poll interval, so a post scheduled by another process is
-//! never missed for long), and refreshing metrics and expiring OAuth tokens on a schedule.
+//! The long-running publication worker: a [`Dispatcher`] keeping a bounded number of posts in
+//! flight (one per account) until told to stop, claiming more as slots free up or posts fall due
+//! (a due change wakes it; a poll interval bounds the wait, so a post scheduled by another
+//! process is never missed for long), and refreshing metrics and expiring OAuth tokens on a
+//! schedule beside the publishing.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 
+use crate::id::AccountId;
+use crate::publish::dispatcher::Lane;
 use crate::publish::{Dispatcher, TickReport};
 
 /// When the worker wakes up and how it refreshes metrics.
@@ -40,7 +49,7 @@ impl Default for WorkerConfig {
 /// Totals over a worker's life.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkerTotals {
-    /// Ticks run.
+    /// Claims made (each a tick).
     pub ticks: u64,
     /// Posts published.
     pub posted: u64,
@@ -50,92 +59,183 @@ pub struct WorkerTotals {
     pub retried: u64,
     /// Posts failed for good.
     pub failed: u64,
-    /// Ticks that failed (store unavailable).
+    /// Claims or settlements that failed (store unavailable).
     pub errors: u64,
 }
 
 impl WorkerTotals {
-    fn add(&mut self, tick: TickReport) {
-        self.ticks += 1;
-        self.posted += u64::from(tick.posted);
-        self.reconciled += u64::from(tick.reconciled);
-        self.retried += u64::from(tick.retried);
-        self.failed += u64::from(tick.failed);
-        self.errors += u64::from(tick.errors);
+    fn settled(&mut self, report: TickReport) {
+        self.posted += u64::from(report.posted);
+        self.reconciled += u64::from(report.reconciled);
+        self.retried += u64::from(report.retried);
+        self.failed += u64::from(report.failed);
+        self.errors += u64::from(report.errors);
     }
 }
 
+/// What the worker's loop waits for.
+enum Event {
+    Stop,
+    Settled(Lane),
+    Maintained,
+    Wake,
+}
+
+/// A future the worker's loop drives beside its posts.
+type Background<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 impl Dispatcher {
-    /// Runs until `shutdown` completes, then returns (a tick in progress is finished first, so
-    /// no claim is abandoned mid-publish). A failing tick (store down) is retried after the poll
+    /// Publishes until `shutdown` completes, then returns once the posts in flight are settled
+    /// (no claim is abandoned mid-publish).
+    ///
+    /// Unlike a loop of [`run_once`](Self::run_once) ticks, it never waits for a whole batch: it
+    /// keeps up to `batch_size` posts in flight, at most one per account (so an account's posts
+    /// go out one after another, in order), and claims again as soon as a quarter of the slots
+    /// are free, or a post falls due. One slow or hanging platform holds its own slot, never the
+    /// others'. After a transient failure, a timeout or a rate limit, the account is left alone
+    /// until that post's retry time. Metrics and expiring OAuth tokens are refreshed on their
+    /// schedules, beside the publishing. A failing claim (store down) is retried after the poll
     /// interval.
     pub async fn run_until(
         &self,
         config: WorkerConfig,
-        shutdown: impl Future<Output = ()>,
+        shutdown: impl Future<Output = ()> + Send,
     ) -> WorkerTotals {
-        let mut totals = WorkerTotals::default();
-        let mut next_metrics = self.now();
-        let mut next_token_refresh = self.now();
+        let capacity = self.batch_size() as usize;
+        let refill_at = (capacity / 4).max(1);
         let poll = config
             .poll_interval
             .to_std()
             .unwrap_or(std::time::Duration::from_secs(1));
+        let mut totals = WorkerTotals::default();
+        let mut in_flight = FuturesUnordered::new();
+        let mut busy: HashSet<AccountId> = HashSet::new();
+        let mut held: HashMap<AccountId, DateTime<Utc>> = HashMap::new();
+        let mut maintenance: Option<Background<'_>> = None;
+        let mut wake: Option<Background<'_>> = None;
+        let (mut next_metrics, mut next_tokens) = (self.now(), self.now());
+        let mut claim_now = true;
+        let mut stopping = false;
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
-            let busy = match self.run_once().await {
-                Ok(tick) => {
-                    totals.add(tick);
-                    tick.claimed >= self.batch_size()
+            let now = self.now();
+            if !stopping && maintenance.is_none() && (now >= next_metrics || now >= next_tokens) {
+                let (metrics, tokens) = (now >= next_metrics, now >= next_tokens);
+                if metrics {
+                    next_metrics = now + config.metrics_interval;
                 }
-                Err(e) => {
-                    tracing::warn!(worker = self.worker(), error = %e, "tick failed; retrying after the poll interval");
-                    totals.errors += 1;
-                    false
+                if tokens {
+                    next_tokens = now + config.token_refresh_interval;
                 }
-            };
-            if self.now() >= next_metrics {
-                if let Err(e) = self.refresh_metrics(config.metrics_max_age, 100).await {
-                    self.metrics().metrics_refresh_failed();
-                    tracing::warn!(worker = self.worker(), error = %e, "metrics refresh failed; retrying at the next interval");
-                }
-                next_metrics = self.now() + config.metrics_interval;
+                maintenance = Some(Box::pin(self.maintain(config, metrics, tokens)));
             }
-            if self.now() >= next_token_refresh {
-                match self.refresh_tokens(config.token_refresh_horizon).await {
-                    Ok(report) if report != crate::account::TokenRefreshReport::default() => {
-                        tracing::info!(
-                            worker = self.worker(),
-                            refreshed = report.refreshed,
-                            superseded = report.superseded,
-                            needs_reconnect = report.needs_reconnect,
-                            failed = report.failed,
-                            "tokens refreshed"
-                        );
+            if !stopping && claim_now && capacity - in_flight.len() >= refill_at {
+                held.retain(|_, until| *until > now);
+                let skip: Vec<AccountId> = busy.iter().chain(held.keys()).copied().collect();
+                let wanted = capacity - in_flight.len();
+                match self.claim_spread(wanted, &skip).await {
+                    Ok(claimed) => {
+                        totals.ticks += 1;
+                        // A full claim may have left more behind; a short one waits for a wake.
+                        claim_now = claimed.len() == wanted;
+                        for claim in claimed {
+                            busy.insert(claim.post.account_id());
+                            in_flight.push(self.run_account(claim));
+                        }
                     }
-                    Ok(_) => {}
                     Err(e) => {
-                        tracing::warn!(worker = self.worker(), error = %e, "token refresh failed; retrying at the next interval");
+                        tracing::warn!(worker = self.worker(), error = %e, "claim failed; retrying after the poll interval");
+                        totals.errors += 1;
+                        claim_now = false;
                     }
                 }
-                next_token_refresh = self.now() + config.token_refresh_interval;
+                wake = None;
             }
-            let sleep = if busy {
-                std::time::Duration::ZERO
-            } else {
-                match self.next_due_at().await {
-                    Ok(Some(due)) => (due - self.now())
+            if stopping && in_flight.is_empty() && maintenance.is_none() {
+                return totals;
+            }
+            if !stopping && !claim_now && wake.is_none() {
+                // Posts already due were left to accounts in flight or held: a settlement or
+                // the end of a hold frees them, not the clock.
+                let now = self.now();
+                let due = match self.next_due_at().await {
+                    Ok(Some(due)) if due > now => Some(due),
+                    _ => None,
+                };
+                let next = due.into_iter().chain(held.values().copied()).min();
+                let sleep = next.map_or(poll, |at| {
+                    (at - now)
                         .to_std()
                         .unwrap_or(std::time::Duration::ZERO)
-                        .min(poll),
-                    _ => poll,
+                        .min(poll)
+                });
+                wake = Some(Box::pin(self.wait_for_due_change(sleep)));
+            }
+            let event = std::future::poll_fn(|cx| {
+                if !stopping && shutdown.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::Stop);
                 }
-            };
-            let nap = std::pin::pin!(self.wait_for_due_change(sleep));
-            if let futures::future::Either::Left(_) =
-                futures::future::select(shutdown.as_mut(), nap).await
-            {
-                return totals;
+                if let Some(m) = maintenance.as_mut()
+                    && m.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Event::Maintained);
+                }
+                if let Poll::Ready(Some(lane)) = in_flight.poll_next_unpin(cx) {
+                    return Poll::Ready(Event::Settled(lane));
+                }
+                if !stopping
+                    && let Some(w) = wake.as_mut()
+                    && w.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Event::Wake);
+                }
+                Poll::Pending
+            })
+            .await;
+            match event {
+                Event::Stop => stopping = true,
+                Event::Maintained => maintenance = None,
+                Event::Settled(lane) => {
+                    busy.remove(&lane.account);
+                    if let Some(until) = lane.hold_until {
+                        held.insert(lane.account, until);
+                    }
+                    totals.settled(lane.report);
+                    // The account is free again, and a slot too.
+                    claim_now = true;
+                }
+                Event::Wake => {
+                    wake = None;
+                    claim_now = true;
+                }
+            }
+        }
+    }
+
+    /// Refreshes metrics and expiring tokens, as they are due; failures are logged and retried
+    /// at the next interval.
+    async fn maintain(&self, config: WorkerConfig, metrics: bool, tokens: bool) {
+        if metrics && let Err(e) = self.refresh_metrics(config.metrics_max_age, 100).await {
+            self.metrics().metrics_refresh_failed();
+            tracing::warn!(worker = self.worker(), error = %e, "metrics refresh failed; retrying at the next interval");
+        }
+        if !tokens {
+            return;
+        }
+        match self.refresh_tokens(config.token_refresh_horizon).await {
+            Ok(report) if report != crate::account::TokenRefreshReport::default() => {
+                tracing::info!(
+                    worker = self.worker(),
+                    refreshed = report.refreshed,
+                    superseded = report.superseded,
+                    needs_reconnect = report.needs_reconnect,
+                    failed = report.failed,
+                    "tokens refreshed"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(worker = self.worker(), error = %e, "token refresh failed; retrying at the next interval");
             }
         }
     }

@@ -280,6 +280,21 @@ pub trait PostStore: Send + Sync {
         lease_for: Duration,
         worker: &str,
     ) -> StoreResult<Vec<ClaimedPost>>;
+    /// Scheduler, for a worker that keeps claiming while it publishes: as
+    /// [`claim_due`](Self::claim_due), but at most one post per account — each account's oldest
+    /// due post — and none of an account in `busy` (those the worker is publishing for, or
+    /// holds after a failure). So a claim spreads over as many accounts as it can, and one
+    /// account's posts are published one after another. A store may choose among a bounded
+    /// number of the oldest due posts (PostgreSQL: 16 × `limit`), so a claim costs the same
+    /// however many posts are due; the accounts beyond that window wait for the next claim.
+    async fn claim_due_per_account(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+        busy: &[AccountId],
+    ) -> StoreResult<Vec<ClaimedPost>>;
     /// Scheduler: writes the outcomes of claims, in one transaction — each only if its post is
     /// still `publishing` under the lease token the post carries (the claim's: fencing). Returns,
     /// in order, whether each was written (`false`: the claim was lost, nothing changed). A post

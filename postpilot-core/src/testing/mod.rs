@@ -258,6 +258,7 @@ macro_rules! store_conformance_tests {
             post_writes_are_compare_and_set,
             post_writes_after_an_intervening_claim_are_stale,
             claim_takes_due_posts_oldest_first,
+            per_account_claims_take_each_idle_accounts_oldest_post,
             expired_leases_are_rescued_and_stale_commits_fenced,
             concurrent_claimers_claim_each_post_once,
             batched_commits_are_fenced_one_by_one,

@@ -36,6 +36,81 @@ pub async fn claim_takes_due_posts_oldest_first(store: Arc<dyn Store>) {
     );
 }
 
+/// Scheduler: a per-account claim takes each account's oldest due post only, none of a busy
+/// account's, oldest first up to the limit; the rest wait for later claims.
+pub async fn per_account_claims_take_each_idle_accounts_oldest_post(store: Arc<dyn Store>) {
+    let (u, a) = seeded(&store).await;
+    let mut others = Vec::new();
+    for name in ["b", "c"] {
+        let external = format!("ext-{name}-{}", u.id.as_uuid().simple());
+        others.push(ok!(
+            store.connect_account(&account(u.id, &external), Limit::Unlimited)
+        ));
+    }
+    let (b, c) = (&others[0], &others[1]);
+    let due = |account: AccountId, minutes: i64| {
+        post(u.id, account, t0(), Some(t0() - Duration::minutes(minutes)))
+    };
+    let (a1, a2, b1, b2, c1) = (
+        due(a.id, 5),
+        due(a.id, 4),
+        due(b.id, 3),
+        due(b.id, 2),
+        due(c.id, 6),
+    );
+    for p in [&a1, &a2, &b1, &b2, &c1] {
+        ok!(store.insert_post(p, quota(100)));
+    }
+    let ids = |claimed: Vec<crate::store::ClaimedPost>| {
+        claimed.iter().map(|c| c.post.id()).collect::<Vec<_>>()
+    };
+    let lease = Duration::seconds(60);
+
+    let first = ok!(store.claim_due_per_account(t0(), 1, lease, "w", &[c.id]));
+    assert_eq!(
+        ids(first),
+        vec![a1.id()],
+        "the oldest due post of an idle account"
+    );
+    let second = ok!(store.claim_due_per_account(t0(), 10, lease, "w", &[a.id, c.id]));
+    assert_eq!(
+        ids(second),
+        vec![b1.id()],
+        "one post per account, b's oldest"
+    );
+    let third = ok!(store.claim_due_per_account(t0(), 10, lease, "w", &[]));
+    assert_eq!(
+        ids(third),
+        vec![c1.id(), a2.id(), b2.id()],
+        "every account's next post, oldest first"
+    );
+    assert!(ok!(store.claim_due_per_account(t0(), 10, lease, "w", &[])).is_empty());
+
+    // An account whose due posts outnumber any candidate window does not hide the others once
+    // it is busy.
+    for minutes in 0..40 {
+        let crowd = post(
+            u.id,
+            a.id,
+            t0(),
+            Some(t0() - Duration::minutes(100 + minutes)),
+        );
+        ok!(store.insert_post(&crowd, quota(1000)));
+    }
+    let behind = due(b.id, 1);
+    ok!(store.insert_post(&behind, quota(1000)));
+    let later = t0() + Duration::minutes(2);
+    let crowded = ok!(store.claim_due_per_account(later, 1, lease, "w", &[]));
+    assert_eq!(crowded.len(), 1);
+    assert_eq!(crowded[0].post.account_id(), a.id);
+    let next = ok!(store.claim_due_per_account(later, 1, lease, "w", &[a.id]));
+    assert_eq!(
+        ids(next),
+        vec![behind.id()],
+        "the crowded account is skipped, not scanned"
+    );
+}
+
 /// Scheduler: an expired lease is rescued by another worker with a higher token, and the first
 /// worker's late commit changes nothing.
 pub async fn expired_leases_are_rescued_and_stale_commits_fenced(store: Arc<dyn Store>) {

@@ -21,3 +21,4 @@ mod posts;
 mod queue;
 mod steps;
 mod store_conformance;
+mod worker;

@@ -159,32 +159,18 @@ impl PostStore for MemoryStore {
         lease_for: Duration,
         worker: &str,
     ) -> StoreResult<Vec<ClaimedPost>> {
-        let mut t = self.tables();
-        let mut due: Vec<(DateTime<Utc>, PostId)> = t
-            .posts
-            .values()
-            .filter(|p| p.is_claimable(now))
-            .filter_map(|p| {
-                let at = match p.status {
-                    PostStatus::Publishing => p.lease.as_ref().map(|l| l.expires_at),
-                    _ => p.due_at(),
-                }?;
-                Some((at, p.id))
-            })
-            .collect();
-        due.sort();
-        let mut claimed = Vec::new();
-        for (_, id) in due.into_iter().take(limit as usize) {
-            if let Some(post) = t.posts.get_mut(&id)
-                && let Ok(rescued) = post.claim(worker, lease_for, now)
-            {
-                claimed.push(ClaimedPost {
-                    post: post.clone(),
-                    rescued,
-                });
-            }
-        }
-        Ok(claimed)
+        Ok(self.claim(now, limit, lease_for, worker, None))
+    }
+
+    async fn claim_due_per_account(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+        busy: &[AccountId],
+    ) -> StoreResult<Vec<ClaimedPost>> {
+        Ok(self.claim(now, limit, lease_for, worker, Some(busy)))
     }
 
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
@@ -278,5 +264,49 @@ impl PostStore for MemoryStore {
         });
         posts.truncate(limit as usize);
         Ok(posts)
+    }
+}
+
+impl MemoryStore {
+    /// Claims up to `limit` due posts, oldest first; with `per_account`, at most one per account
+    /// and none of those accounts.
+    fn claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+        worker: &str,
+        per_account: Option<&[AccountId]>,
+    ) -> Vec<ClaimedPost> {
+        let mut t = self.tables();
+        let mut due: Vec<(DateTime<Utc>, PostId, AccountId)> = t
+            .posts
+            .values()
+            .filter(|p| p.is_claimable(now))
+            .filter_map(|p| {
+                let at = match p.status {
+                    PostStatus::Publishing => p.lease.as_ref().map(|l| l.expires_at),
+                    _ => p.due_at(),
+                }?;
+                Some((at, p.id, p.account_id))
+            })
+            .collect();
+        due.sort();
+        if let Some(busy) = per_account {
+            let mut taken: std::collections::HashSet<AccountId> = busy.iter().copied().collect();
+            due.retain(|(_, _, account)| taken.insert(*account));
+        }
+        let mut claimed = Vec::new();
+        for (_, id, _) in due.into_iter().take(limit as usize) {
+            if let Some(post) = t.posts.get_mut(&id)
+                && let Ok(rescued) = post.claim(worker, lease_for, now)
+            {
+                claimed.push(ClaimedPost {
+                    post: post.clone(),
+                    rescued,
+                });
+            }
+        }
+        claimed
     }
 }
