@@ -71,7 +71,7 @@ def test_publish_rejected_fails_the_post_for_good():
     assert stored["status"] == "failed" and "content policy" in stored["error_message"]
 
 
-def test_auth_expired_fails_the_post_and_flags_the_account():
+def test_auth_expired_holds_the_post_and_flags_the_account():
     class Expired:
         def publish(self, post):
             raise postpilot.AuthExpired()
@@ -81,8 +81,11 @@ def test_auth_expired_fails_the_post_and_flags_the_account():
     engine.create_post(user_id=user["id"], account_id=account["id"], content="Hi", scheduled_for=soon(0.2))
     time.sleep(0.3)
 
-    assert engine.run_due()["failed"] == 1
+    report = engine.run_due()
+    assert (report["failed"], report["snoozed"]) == (0, 1)
     assert engine.get_account(user_id=user["id"], account_id=account["id"])["needs_reconnect"] is True
+    held = engine.list_posts(user_id=user["id"])["items"][0]
+    assert held["status"] == "scheduled" and "Reconnect the account" in held["error_message"]
 
 
 def test_the_background_worker_publishes_due_posts_and_stops():

@@ -326,7 +326,7 @@ async fn a_container_instagram_cannot_process_fails_the_post_with_its_reason() {
 }
 
 #[tokio::test]
-async fn a_rejected_token_asks_for_reconnection_and_the_account_is_flagged() {
+async fn a_rejected_token_holds_the_post_and_flags_the_account_for_reconnection() {
     let shop = Shop::open(1).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
     shop.fake.fail_next(
@@ -340,10 +340,11 @@ async fn a_rejected_token_asks_for_reconnection_and_the_account_is_flagged() {
         ),
     );
 
-    let failed = shop.publish(&post).await;
+    shop.tick().await;
+    let held = shop.reload(&post).await;
 
-    assert_eq!(failed.status(), PostStatus::Failed);
-    assert!(failed.error_message().unwrap().contains("Reconnect"));
+    assert_eq!(held.status(), PostStatus::Scheduled, "held, not failed");
+    assert!(held.error_message().unwrap().contains("Reconnect"));
     let account = shop
         .engine
         .accounts()

@@ -263,11 +263,8 @@ impl OAuthService {
                 {
                     return Ok(RefreshOutcome::Superseded);
                 }
-                let reason = format!(
-                    "{} no longer accepts this account's authorization ({reason}). Reconnect the account.",
-                    account.platform()
-                );
-                crate::account::require_reconnect(&self.deps, user, id, &reason).await?;
+                tracing::warn!(%id, platform = %account.platform(), reason, "token refresh refused; the account needs reconnecting");
+                crate::account::require_reconnect(&self.deps, user, id).await?;
                 Ok(RefreshOutcome::NeedsReconnect)
             }
             Err(OAuthError::Unavailable(reason)) => {

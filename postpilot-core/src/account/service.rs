@@ -42,23 +42,27 @@ pub(crate) fn open_sealed(
     sealed.map(|s| deps.cipher.open(s, context)).transpose()
 }
 
-/// The platform refused `account`'s authorisation: the account needs reconnecting, and its
-/// scheduled posts fail with `reason` — each by compare-and-set, so a post a worker claimed
-/// meanwhile is left to meet the same refusal itself.
-pub(crate) async fn require_reconnect(
-    deps: &Deps,
-    user: UserId,
-    account: AccountId,
-    reason: &str,
-) -> Result<()> {
+/// The platform refused `account`'s authorisation: the account needs reconnecting. Its posts are
+/// not failed: each waits, held by the dispatcher when it falls due, until the merchant
+/// reconnects the account ([`resume_held_posts`]).
+pub(crate) async fn require_reconnect(deps: &Deps, user: UserId, account: AccountId) -> Result<()> {
     deps.store.mark_needs_reconnect(user, account).await?;
+    Ok(())
+}
+
+/// The account was (re)connected: its scheduled posts that wait for a retry or were held while
+/// it needed reconnecting are due at once — each by compare-and-set, so a post a worker claimed
+/// meanwhile is left to it.
+async fn resume_held_posts(deps: &Deps, user: UserId, account: AccountId) -> Result<()> {
     let now = deps.now();
     for mut post in deps
         .store
         .posts_of_account(user, account, PostStatus::Scheduled)
         .await?
     {
-        post.fail(reason, now)?;
+        if !post.resume(now) {
+            continue;
+        }
         match deps
             .store
             .update_post(&post, &[PostStatus::Scheduled])
@@ -142,6 +146,7 @@ impl AccountService {
             .store
             .set_account_tokens(user, stored.id, stored.sealed_tokens(), None)
             .await?;
+        resume_held_posts(&self.deps, user, stored.id).await?;
         Ok(stored)
     }
 

@@ -453,6 +453,36 @@ impl Post {
         Ok(())
     }
 
+    /// The account needs reconnecting: the post waits with `reason` for the merchant, looked at
+    /// again at `until` and released at once by a reconnection ([`Post::resume`]); no attempt
+    /// is counted. A post with a checkpoint stays `publishing` until then.
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn hold(
+        &mut self,
+        until: DateTime<Utc>,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.ensure_publishing(PostStatus::Scheduled)?;
+        self.snooze_inner(until, Some(reason.into()), now);
+        Ok(())
+    }
+
+    /// Its account was reconnected: a scheduled post waiting for a later attempt (held, or
+    /// retried after a failure) is due at once, its message cleared. Returns whether anything
+    /// changed.
+    pub fn resume(&mut self, now: DateTime<Utc>) -> bool {
+        if self.status != PostStatus::Scheduled || self.next_attempt_at.is_none_or(|at| at <= now) {
+            return false;
+        }
+        self.next_attempt_at = Some(now);
+        self.error_message = None;
+        self.updated_at = now;
+        true
+    }
+
     /// A worker gives its claim back untouched (graceful shutdown): due again at once.
     ///
     /// # Errors

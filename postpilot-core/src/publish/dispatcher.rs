@@ -146,13 +146,24 @@ enum Prepared {
     TokenUnreadable(String),
 }
 
+/// What a merchant reads on a post held for its account's reconnection.
+fn awaiting_reconnect(platform: crate::platform::Platform) -> String {
+    format!(
+        "held: {platform} no longer accepts this account's authorization. Reconnect the account; \
+         this post goes out as soon as it is reconnected."
+    )
+}
+
 /// One structured log line per committed outcome: failures a merchant or an operator must see
 /// at `warn`, the routine at `debug`.
 fn log_outcome(worker: &str, post: &Post, outcome: AttemptOutcome, error: Option<&str>) {
     let (post_id, platform, attempt) = (post.id(), post.platform(), post.attempts());
     match outcome {
-        AttemptOutcome::Rejected | AttemptOutcome::AuthExpired | AttemptOutcome::GaveUp => {
+        AttemptOutcome::Rejected | AttemptOutcome::GaveUp => {
             tracing::warn!(worker, %post_id, %platform, outcome = outcome.as_str(), error, "post failed");
+        }
+        AttemptOutcome::AuthExpired => {
+            tracing::warn!(worker, %post_id, %platform, "post held until its account is reconnected");
         }
         AttemptOutcome::Retry | AttemptOutcome::TimedOut | AttemptOutcome::RateLimited => {
             tracing::info!(worker, %post_id, %platform, attempt, outcome = outcome.as_str(), error, "post will be retried");
@@ -180,9 +191,15 @@ const COMMIT_BATCH: usize = 200;
 enum LaneAccount {
     Unread,
     Usable(Box<crate::account::SocialAccount>),
-    /// Disconnected, awaiting reconnection, or its authorisation just expired.
+    /// Its authorisation expired: its posts wait for the merchant to reconnect it.
+    AwaitingReconnect,
+    /// Disconnected, or gone.
     Unusable,
 }
+
+/// How long a post held for its account's reconnection waits before it is looked at again (a
+/// reconnection releases it at once).
+const RECONNECT_RECHECK: Duration = Duration::hours(1);
 
 /// An account's part of a metrics request, read once per refresh.
 struct MetricsAccount {
@@ -374,7 +391,14 @@ impl Dispatcher {
         let mut held_until: Option<DateTime<Utc>> = None;
         for claim in claims {
             let settled = match held_until {
-                Some(until) => self.hold(claim, until),
+                Some(until) => self.hold(
+                    claim,
+                    until,
+                    AttemptOutcome::RateLimited,
+                    format!(
+                        "held: the platform failed this account's previous post moments ago; trying again at {until}"
+                    ),
+                ),
                 None => self.decide(claim, &mut account).await,
             };
             match settled {
@@ -411,6 +435,12 @@ impl Dispatcher {
 
     /// Decides one claimed post: reconcile, publish, or give up — nothing committed yet.
     async fn decide(&self, claim: ClaimedPost, account: &mut LaneAccount) -> Result<Settled> {
+        self.read_account(&claim.post, account).await?;
+        if matches!(account, LaneAccount::AwaitingReconnect) {
+            let until = self.deps.now() + RECONNECT_RECHECK;
+            let reason = awaiting_reconnect(claim.post.platform());
+            return self.hold(claim, until, AttemptOutcome::AuthExpired, reason);
+        }
         let ClaimedPost { mut post, rescued } = claim;
         let started_at = self.deps.now();
         let attempt = post.attempts() + 1;
@@ -427,7 +457,7 @@ impl Dispatcher {
         };
         if decision.outcome == AttemptOutcome::AuthExpired {
             // The rest of this account's posts in the lane are not sent with a dead token.
-            *account = LaneAccount::Unusable;
+            *account = LaneAccount::AwaitingReconnect;
         }
         Ok(Settled {
             post,
@@ -439,21 +469,26 @@ impl Dispatcher {
         })
     }
 
-    /// Holds a claimed post of an account whose platform just failed or limited another of its
-    /// posts: due again at `until`, without trying the platform or counting an attempt.
-    fn hold(&self, claim: ClaimedPost, until: DateTime<Utc>) -> Result<Settled> {
+    /// Holds a claimed post without trying the platform or counting an attempt — its account's
+    /// platform just failed or limited another of its posts, or the account awaits reconnection:
+    /// due again at `until`, with `reason` for the merchant.
+    fn hold(
+        &self,
+        claim: ClaimedPost,
+        until: DateTime<Utc>,
+        outcome: AttemptOutcome,
+        reason: String,
+    ) -> Result<Settled> {
         let mut post = claim.post;
         let now = self.deps.now();
-        post.snooze(until, now)?;
+        post.hold(until, reason.clone(), now)?;
         Ok(Settled {
             attempt: post.attempts(),
             post,
             decision: Decision {
-                outcome: AttemptOutcome::RateLimited,
+                outcome,
                 remote_id: None,
-                error: Some(format!(
-                    "held: the platform failed this account's previous post moments ago; trying again at {until}"
-                )),
+                error: Some(reason),
             },
             started_at: now,
             finished_at: now,
@@ -516,12 +551,8 @@ impl Dispatcher {
             {
                 items.push((post.user_id(), item));
             }
-            if outcome == AttemptOutcome::AuthExpired && written.is_ok() {
-                reconnect.push((
-                    post.user_id(),
-                    post.account_id(),
-                    post.error_message().map(str::to_owned),
-                ));
+            if outcome == AttemptOutcome::AuthExpired && attempted && written.is_ok() {
+                reconnect.push((post.user_id(), post.account_id()));
             }
             if !attempted {
                 continue;
@@ -546,11 +577,10 @@ impl Dispatcher {
             tracing::warn!(worker = %self.worker, attempts = attempts.len(), error = %e, "publication attempts not recorded");
             self.metrics.ledger_failed();
         }
-        reconnect.dedup_by_key(|(user, account, _)| (*user, *account));
-        for (user, account, reason) in reconnect {
-            let reason = reason.unwrap_or_else(|| "the account needs to be reconnected".into());
-            if let Err(e) = require_reconnect(&self.deps, user, account, &reason).await {
-                tracing::warn!(worker = %self.worker, %account, error = %e, "could not fail the posts of an account that needs reconnecting");
+        reconnect.dedup();
+        for (user, account) in reconnect {
+            if let Err(e) = require_reconnect(&self.deps, user, account).await {
+                tracing::warn!(worker = %self.worker, %account, error = %e, "could not flag an account that needs reconnecting");
                 lane.errors += 1;
             }
         }
@@ -707,17 +737,7 @@ impl Dispatcher {
     /// # Errors
     /// The store failed (transient: the post is left to be rescued).
     async fn request(&self, post: &Post, cached: &mut LaneAccount) -> Result<Prepared> {
-        if matches!(cached, LaneAccount::Unread) {
-            *cached = match self
-                .deps
-                .store
-                .account(post.user_id(), post.account_id())
-                .await?
-            {
-                Some(a) if a.ensure_publishable().is_ok() => LaneAccount::Usable(Box::new(a)),
-                _ => LaneAccount::Unusable,
-            };
-        }
+        self.read_account(post, cached).await?;
         let LaneAccount::Usable(account) = cached else {
             return Ok(Prepared::AccountUnusable(format!(
                 "The {} account is not connected any more. Reconnect it, then reschedule this post.",
@@ -744,6 +764,28 @@ impl Dispatcher {
             access_token,
             checkpoint: post.checkpoint().cloned(),
         })))
+    }
+
+    /// Reads the lane's account once.
+    ///
+    /// # Errors
+    /// The store failed (transient: the post is left to be rescued).
+    async fn read_account(&self, post: &Post, cached: &mut LaneAccount) -> Result<()> {
+        if matches!(cached, LaneAccount::Unread) {
+            *cached = match self
+                .deps
+                .store
+                .account(post.user_id(), post.account_id())
+                .await?
+            {
+                Some(a) if a.is_connected() && a.needs_reconnect() => {
+                    LaneAccount::AwaitingReconnect
+                }
+                Some(a) if a.ensure_publishable().is_ok() => LaneAccount::Usable(Box::new(a)),
+                _ => LaneAccount::Unusable,
+            };
+        }
+        Ok(())
     }
 
     /// The account's access token, opened from its sealed form. `Err`: it does not open (a
@@ -828,17 +870,23 @@ impl Dispatcher {
     fn failed(&self, post: &mut Post, error: PublishError) -> Result<Decision, InvalidTransition> {
         let platform = post.platform();
         match error {
-            PublishError::Retryable { reason, after } => {
-                self.retry(post, AttemptOutcome::Retry, format!("{platform} failed temporarily: {reason}"), after)
-            }
-            PublishError::RateLimited { after } => self.snooze(post, after),
-            PublishError::AuthExpired => self.give_up(
+            PublishError::Retryable { reason, after } => self.retry(
                 post,
-                AttemptOutcome::AuthExpired,
-                format!(
-                    "{platform} no longer accepts this account's authorization. Reconnect the account, then reschedule this post."
-                ),
+                AttemptOutcome::Retry,
+                format!("{platform} failed temporarily: {reason}"),
+                after,
             ),
+            PublishError::RateLimited { after } => self.snooze(post, after),
+            PublishError::AuthExpired => {
+                let now = self.deps.now();
+                let reason = awaiting_reconnect(platform);
+                post.hold(now + RECONNECT_RECHECK, reason.clone(), now)?;
+                Ok(Decision {
+                    outcome: AttemptOutcome::AuthExpired,
+                    remote_id: None,
+                    error: Some(reason),
+                })
+            }
             PublishError::Rejected { reason } => self.give_up(
                 post,
                 AttemptOutcome::Rejected,

@@ -13,7 +13,8 @@ pub struct TickReport {
     pub reconciled: u32,
     /// Rescheduled after a transient failure or timeout.
     pub retried: u32,
-    /// Postponed by a rate limit.
+    /// Postponed by a rate limit, held behind another post's failure, or held until the
+    /// account is reconnected.
     pub snoozed: u32,
     /// Failed for good.
     pub failed: u32,
@@ -32,10 +33,8 @@ impl TickReport {
             AttemptOutcome::Posted => &mut self.posted,
             AttemptOutcome::Reconciled => &mut self.reconciled,
             AttemptOutcome::Retry | AttemptOutcome::TimedOut => &mut self.retried,
-            AttemptOutcome::RateLimited => &mut self.snoozed,
-            AttemptOutcome::AuthExpired | AttemptOutcome::Rejected | AttemptOutcome::GaveUp => {
-                &mut self.failed
-            }
+            AttemptOutcome::RateLimited | AttemptOutcome::AuthExpired => &mut self.snoozed,
+            AttemptOutcome::Rejected | AttemptOutcome::GaveUp => &mut self.failed,
             AttemptOutcome::LeaseLost => &mut self.lease_lost,
             AttemptOutcome::Processing => &mut self.processing,
         };

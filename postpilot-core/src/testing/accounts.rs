@@ -153,17 +153,15 @@ pub async fn needs_reconnect_is_recorded_and_posts_are_listed_by_account_and_ite
     assert!(ok!(store.post_statuses_of_item(stranger.id, item.id)).is_empty());
 }
 
-/// Accounts, through the dispatcher: a post refused for expired authorisation flags its account,
-/// which fails the account's other scheduled posts — not its drafts, not another account's.
-pub async fn needs_reconnect_fails_scheduled_posts_of_that_account(store: Arc<dyn Store>) {
+/// Accounts, through the dispatcher: a post refused for expired authorisation flags its account
+/// and is held, not failed; the account's other scheduled posts are untouched, and reconnecting
+/// the account makes the held post due at once.
+pub async fn needs_reconnect_holds_posts_until_the_account_is_reconnected(store: Arc<dyn Store>) {
     use crate::publish::{DispatcherConfig, PublishError};
     let (engine, _clock, publisher, u, acc) = scheduler_fixture(store.clone()).await;
-    let other = ok!(store.connect_account(&account(u.id, "other"), Limit::Unlimited));
     let due = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
     let scheduled = post(u.id, acc.id, t0(), Some(t0() + Duration::hours(1)));
-    let draft = post(u.id, acc.id, t0(), None);
-    let elsewhere = post(u.id, other.id, t0(), Some(t0() + Duration::hours(1)));
-    for p in [&due, &scheduled, &draft, &elsewhere] {
+    for p in [&due, &scheduled] {
         ok!(store.insert_post(p, quota(100)));
     }
     publisher.fail_next(PublishError::AuthExpired);
@@ -173,16 +171,45 @@ pub async fn needs_reconnect_fails_scheduled_posts_of_that_account(store: Arc<dy
 
     let tick = worker.run_once().await.unwrap_or_else(|e| panic!("{e}"));
 
-    assert_eq!((tick.failed, tick.errors), (1, 0));
-    let status = |id| {
+    assert_eq!((tick.snoozed, tick.failed, tick.errors), (1, 0, 0));
+    let stored = |id| {
         let store = store.clone();
-        async move { ok!(store.post(u.id, id)).map(|p| p.status()) }
+        async move { ok!(store.post(u.id, id)).unwrap_or_else(|| panic!("post")) }
     };
-    assert_eq!(status(due.id()).await, Some(PostStatus::Failed));
-    assert_eq!(status(scheduled.id()).await, Some(PostStatus::Failed));
-    assert_eq!(status(draft.id()).await, Some(PostStatus::Draft));
-    assert_eq!(status(elsewhere.id()).await, Some(PostStatus::Scheduled));
+    let held = stored(due.id()).await;
+    assert_eq!(held.status(), PostStatus::Scheduled);
+    assert!(held.next_attempt_at().is_some_and(|at| at > t0()));
+    assert!(
+        held.error_message()
+            .is_some_and(|m| m.contains("Reconnect"))
+    );
+    let untouched = stored(scheduled.id()).await;
+    assert_eq!(
+        (untouched.status(), untouched.error_message()),
+        (PostStatus::Scheduled, None)
+    );
     assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| a.needs_reconnect));
+
+    let again = engine
+        .accounts()
+        .connect(
+            u.id,
+            crate::account::ConnectAccount {
+                platform: acc.platform,
+                account_name: acc.account_name.clone(),
+                account_id_external: acc.account_id_external.clone(),
+                access_token: None,
+                refresh_token: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(again.id(), acc.id);
+    let resumed = stored(due.id()).await;
+    assert_eq!(resumed.due_at(), Some(t0()), "due at once");
+    assert_eq!(resumed.error_message(), None);
+    assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| !a.needs_reconnect));
 }
 
 fn sealed(access: &str, expires_at: Option<DateTime<Utc>>) -> SealedTokens {

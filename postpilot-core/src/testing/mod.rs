@@ -251,7 +251,7 @@ macro_rules! store_conformance_tests {
             concurrent_connects_never_exceed_the_limit,
             disconnect_beyond_keeps_the_oldest,
             needs_reconnect_is_recorded_and_posts_are_listed_by_account_and_item,
-            needs_reconnect_fails_scheduled_posts_of_that_account,
+            needs_reconnect_holds_posts_until_the_account_is_reconnected,
             post_quota_counts_the_current_month_only,
             concurrent_creates_at_the_quota_edge_give_exactly_one,
             post_lists_filter_paginate_and_isolate,

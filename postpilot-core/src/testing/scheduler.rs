@@ -386,7 +386,7 @@ pub async fn every_claim_outcome_is_committed_as_the_state_machine_says(store: A
         (
             Some(PublishError::AuthExpired),
             false,
-            PostStatus::Failed,
+            PostStatus::Scheduled,
             AttemptOutcome::AuthExpired,
         ),
     ];

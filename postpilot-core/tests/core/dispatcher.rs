@@ -397,7 +397,7 @@ async fn a_snoozed_post_is_published_once_the_rate_limit_has_passed() {
 }
 
 #[tokio::test]
-async fn an_expired_authorization_fails_the_post_and_the_accounts_other_scheduled_posts() {
+async fn an_expired_authorization_holds_the_accounts_posts_without_failing_or_resending_them() {
     let e = TestEngine::new();
     let u = e.pro_user("merchant@example.com").await;
     let facebook = e.connect(&u, Platform::Facebook, "fb").await;
@@ -413,11 +413,12 @@ async fn an_expired_authorization_fails_the_post_and_the_accounts_other_schedule
 
     let report = e.tick().await;
 
-    assert_eq!(report.failed, 1);
+    assert_eq!((report.failed, report.snoozed), (0, 1));
     let stored = reload(&e, &u, &post).await;
-    assert_eq!(stored.status(), PostStatus::Failed);
+    assert_eq!(stored.status(), PostStatus::Scheduled, "held, not failed");
+    assert_eq!(stored.attempts(), 0, "a hold is not an attempt");
     let message = stored.error_message().unwrap();
-    assert!(message.contains("Reconnect"), "{message}");
+    assert!(message.contains("Reconnect the account"), "{message}");
     assert!(
         e.accounts()
             .get(u.id(), facebook.id())
@@ -425,42 +426,61 @@ async fn an_expired_authorization_fails_the_post_and_the_accounts_other_schedule
             .unwrap()
             .needs_reconnect()
     );
-    let later = reload(&e, &u, &later).await;
-    assert_eq!(later.status(), PostStatus::Failed);
-    assert!(later.error_message().unwrap().contains("Reconnect"));
-    assert_eq!(
-        reload(&e, &u, &elsewhere).await.status(),
-        PostStatus::Scheduled
-    );
-    assert!(
-        !e.accounts()
-            .get(u.id(), instagram.id())
-            .await
-            .unwrap()
-            .needs_reconnect()
-    );
     let ledger = e.store.attempts(u.id(), post.id()).await.unwrap();
     assert_eq!(ledger[0].outcome, AttemptOutcome::AuthExpired);
+
+    // The account's next post is held too when it falls due, without a call to the platform;
+    // the post held first is looked at again an hour later, and held again.
+    e.advance(Duration::days(2));
+    let report = e.tick().await;
+
+    assert_eq!((report.claimed, report.snoozed, report.posted), (3, 2, 1));
+    assert_eq!(
+        e.facebook.calls().len(),
+        1,
+        "nothing more sent with a dead token"
+    );
+    for held in [&post, &later] {
+        let held = reload(&e, &u, held).await;
+        assert_eq!(held.status(), PostStatus::Scheduled);
+        assert!(held.error_message().unwrap().contains("Reconnect"));
+    }
+    assert!(
+        e.store
+            .attempts(u.id(), later.id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let other = reload(&e, &u, &elsewhere).await;
+    assert_eq!(
+        (other.status(), other.error_message()),
+        (PostStatus::Posted, None),
+        "another account is not affected"
+    );
 }
 
 #[tokio::test]
-async fn reconnecting_the_account_lets_a_post_failed_on_expired_authorization_be_published() {
+async fn reconnecting_the_account_publishes_the_posts_it_held_at_once() {
     let e = TestEngine::new();
     let (u, facebook) = merchant(&e).await;
     let post = due_post(&e, &u, &facebook).await;
     e.facebook.fail_next(PublishError::AuthExpired);
     e.tick().await;
+    assert_eq!(e.tick().await.claimed, 0, "held for a while");
 
     let reconnected = e.connect(&u, Platform::Facebook, "fb").await;
-    let at = e.now() + Duration::minutes(5);
-    e.posts().schedule(u.id(), post.id(), at).await.unwrap();
-    e.clock.set(at);
     let report = e.tick().await;
 
     assert_eq!(reconnected.id(), facebook.id());
     assert!(!reconnected.needs_reconnect());
     assert_eq!(report.posted, 1);
-    assert_eq!(reload(&e, &u, &post).await.status(), PostStatus::Posted);
+    let stored = reload(&e, &u, &post).await;
+    assert_eq!(
+        (stored.status(), stored.error_message()),
+        (PostStatus::Posted, None)
+    );
+    assert_eq!(e.facebook.published_count(&post.idempotency_key()), 1);
 }
 
 #[tokio::test]

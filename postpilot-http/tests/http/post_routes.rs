@@ -752,8 +752,8 @@ async fn a_failed_posts_attempts_say_why_in_the_merchants_words() {
         .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
     app.engine
-        .store()
-        .mark_needs_reconnect(
+        .accounts()
+        .disconnect(
             app.user_id(&token)
                 .await
                 .parse::<uuid::Uuid>()
