@@ -80,8 +80,8 @@ pub(crate) struct EngineArgs {
     token_key: Option<String>,
     /// How posts reach the platforms: platforms or simulated; required with a database
     ///
-    /// `platforms`: through the platforms' APIs — Instagram in this build; the other platforms
-    /// are not offered. `simulated`: posts are marked published, nothing reaches a platform.
+    /// `platforms`: through the platforms' APIs — Instagram and Facebook Pages in this build;
+    /// TikTok is not offered. `simulated`: posts are marked published, nothing reaches a platform.
     /// Required with a database, so that a production server never simulates by accident;
     /// `simulated` is the default in memory mode (with a warning).
     #[arg(long, env = "POSTPILOT_PUBLISHERS", value_name = "KIND")]
@@ -111,6 +111,28 @@ pub(crate) struct EngineArgs {
     /// Instagram's code exchange host [default: https://api.instagram.com]
     #[arg(long, env = "POSTPILOT_INSTAGRAM_API_URL", value_name = "URL")]
     instagram_api_url: Option<String>,
+    /// Facebook's Graph API host [default: https://graph.facebook.com]
+    ///
+    /// Changed for tests against a local fake.
+    #[arg(long, env = "POSTPILOT_FACEBOOK_GRAPH_URL", value_name = "URL")]
+    facebook_graph_url: Option<String>,
+    /// Facebook Login's dialog host [default: https://www.facebook.com]
+    #[arg(long, env = "POSTPILOT_FACEBOOK_WWW_URL", value_name = "URL")]
+    facebook_www_url: Option<String>,
+    /// The Meta app's id, for connecting Facebook Pages by OAuth [default: none]
+    ///
+    /// With the app secret, merchants connect the Pages they manage through Facebook Login
+    /// (POST /api/v1/accounts/connect/facebook); needs POSTPILOT_PUBLISHERS=platforms.
+    #[arg(long, env = "POSTPILOT_META_APP_ID", value_name = "ID")]
+    meta_app_id: Option<String>,
+    /// The Meta app's secret [default: none]
+    #[arg(
+        long,
+        env = "POSTPILOT_META_APP_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    meta_app_secret: Option<String>,
     /// How paid plans are bought: mock; required with a database
     ///
     /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
@@ -239,6 +261,10 @@ impl Command {
             "POSTPILOT_INSTAGRAM_APP_SECRET" => &engine?.instagram_app_secret,
             "POSTPILOT_INSTAGRAM_WWW_URL" => &engine?.instagram_www_url,
             "POSTPILOT_INSTAGRAM_API_URL" => &engine?.instagram_api_url,
+            "POSTPILOT_FACEBOOK_GRAPH_URL" => &engine?.facebook_graph_url,
+            "POSTPILOT_FACEBOOK_WWW_URL" => &engine?.facebook_www_url,
+            "POSTPILOT_META_APP_ID" => &engine?.meta_app_id,
+            "POSTPILOT_META_APP_SECRET" => &engine?.meta_app_secret,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "POSTPILOT_ADDR" => &http?.addr,
@@ -269,9 +295,10 @@ mod tests {
 
     use super::*;
 
-    const SECRETS: [&str; 7] = [
+    const SECRETS: [&str; 8] = [
         "DATABASE_URL",
         "POSTPILOT_INSTAGRAM_APP_SECRET",
+        "POSTPILOT_META_APP_SECRET",
         "POSTPILOT_TOKEN_KEY",
         "STRIPE_SECRET_KEY",
         "POSTPILOT_JWT_SECRET",
@@ -305,7 +332,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 24 + 10 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 28 + 14 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

@@ -25,8 +25,8 @@ pub(crate) enum Role {
 pub(crate) enum Publishers {
     /// In-process stand-ins: a post is marked published, nothing reaches a real platform.
     Simulated,
-    /// The platforms' own APIs (`postpilot-clients`): Instagram in this build; the other
-    /// platforms are not offered (their accounts cannot be connected).
+    /// The platforms' own APIs (`postpilot-clients`): Instagram and Facebook Pages in this
+    /// build; TikTok is not offered (its accounts cannot be connected).
     Platforms,
 }
 
@@ -43,6 +43,13 @@ pub(crate) struct InstagramHosts {
     pub(crate) graph: String,
     pub(crate) www: String,
     pub(crate) api: String,
+}
+
+/// Where Facebook is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FacebookHosts {
+    pub(crate) graph: String,
+    pub(crate) www: String,
 }
 
 /// A stand-in for a real outside service, and how it came to be used.
@@ -69,6 +76,10 @@ pub(crate) struct Config {
     pub(crate) instagram: InstagramHosts,
     /// The Instagram app (id, secret), for connecting accounts by OAuth.
     pub(crate) instagram_app: Option<(String, SecretString)>,
+    /// Facebook's hosts, with `platforms` publishers.
+    pub(crate) facebook: FacebookHosts,
+    /// The Meta app (id, secret), for connecting Facebook Pages by OAuth.
+    pub(crate) meta_app: Option<(String, SecretString)>,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
@@ -230,7 +241,7 @@ impl Config {
             ],
             with_database.then_some(
                 "with DATABASE_URL: set POSTPILOT_PUBLISHERS=platforms to publish through the \
-                 platforms' APIs (Instagram in this build), or POSTPILOT_PUBLISHERS=simulated to \
+                 platforms' APIs (Instagram and Facebook Pages in this build), or POSTPILOT_PUBLISHERS=simulated to \
                  mark posts published without reaching any platform",
             ),
         )?;
@@ -252,23 +263,33 @@ impl Config {
             www: host("POSTPILOT_INSTAGRAM_WWW_URL", "https://www.instagram.com")?,
             api: host("POSTPILOT_INSTAGRAM_API_URL", "https://api.instagram.com")?,
         };
-        let instagram_app = match (
-            var("POSTPILOT_INSTAGRAM_APP_ID"),
-            var("POSTPILOT_INSTAGRAM_APP_SECRET"),
-        ) {
-            (Some(id), Some(secret)) => Some((id, SecretString::new(secret))),
-            (None, None) => None,
-            _ => {
-                return Err(ConfigError(
-                    "POSTPILOT_INSTAGRAM_APP_ID and POSTPILOT_INSTAGRAM_APP_SECRET go together: set both to connect Instagram accounts by OAuth, or neither".into(),
-                ));
-            }
+        let facebook = FacebookHosts {
+            graph: host("POSTPILOT_FACEBOOK_GRAPH_URL", "https://graph.facebook.com")?,
+            www: host("POSTPILOT_FACEBOOK_WWW_URL", "https://www.facebook.com")?,
         };
-        if instagram_app.is_some() && publishers.kind != Publishers::Platforms {
-            return Err(ConfigError(
-                "POSTPILOT_INSTAGRAM_APP_ID is set, but POSTPILOT_PUBLISHERS is not platforms: accounts connected by OAuth would never be published to".into(),
-            ));
-        }
+        // An app's id and secret go together, and only with the platforms' publishers.
+        let app = |id: &str, secret: &str, what: &str| match (var(id), var(secret)) {
+            (Some(_), Some(_)) if publishers.kind != Publishers::Platforms => {
+                Err(ConfigError(format!(
+                    "{id} is set, but POSTPILOT_PUBLISHERS is not platforms: {what} connected by OAuth would never be published to"
+                )))
+            }
+            (Some(app), Some(secret)) => Ok(Some((app, SecretString::new(secret)))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError(format!(
+                "{id} and {secret} go together: set both to connect {what} by OAuth, or neither"
+            ))),
+        };
+        let instagram_app = app(
+            "POSTPILOT_INSTAGRAM_APP_ID",
+            "POSTPILOT_INSTAGRAM_APP_SECRET",
+            "Instagram accounts",
+        )?;
+        let meta_app = app(
+            "POSTPILOT_META_APP_ID",
+            "POSTPILOT_META_APP_SECRET",
+            "Facebook Pages",
+        )?;
         let connect_return_path =
             var("POSTPILOT_CONNECT_RETURN_PATH").unwrap_or_else(|| "/accounts".into());
         if !connect_return_path.starts_with('/') || connect_return_path.starts_with("//") {
@@ -298,6 +319,8 @@ impl Config {
             publishers,
             instagram,
             instagram_app,
+            facebook,
+            meta_app,
             connect_return_path,
             billing,
             rate_limit_per_min: positive(

@@ -11,6 +11,9 @@ mod config;
 use std::sync::Arc;
 
 use clap::Parser;
+use postpilot_clients::facebook::{
+    FacebookConfig, FacebookOAuth, FacebookOAuthConfig, FacebookPublisher,
+};
 use postpilot_clients::instagram::{
     InstagramConfig, InstagramOAuth, InstagramOAuthConfig, InstagramPublisher,
 };
@@ -105,15 +108,21 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
             builder.simulated()
         }
         Publishers::Platforms => {
+            tracing::info!(
+                offered = "instagram, facebook",
+                "publishing through the platforms' APIs; tiktok is not offered by this build"
+            );
             let instagram = InstagramPublisher::new(InstagramConfig {
                 graph_url: config.instagram.graph.clone(),
                 ..InstagramConfig::default()
             })?;
-            tracing::info!(
-                offered = "instagram",
-                "publishing through the platforms' APIs; facebook and tiktok are not offered by this build"
-            );
-            builder = builder.publisher(Platform::Instagram, Arc::new(instagram));
+            let facebook = FacebookPublisher::new(FacebookConfig {
+                graph_url: config.facebook.graph.clone(),
+                ..FacebookConfig::default()
+            })?;
+            builder = builder
+                .publisher(Platform::Instagram, Arc::new(instagram))
+                .publisher(Platform::Facebook, Arc::new(facebook));
             if let Some((app_id, secret)) = &config.instagram_app {
                 let oauth = InstagramOAuth::new(InstagramOAuthConfig {
                     www_url: config.instagram.www.clone(),
@@ -122,10 +131,28 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
                     ..InstagramOAuthConfig::new(app_id.clone(), secret.clone())
                 })?;
                 builder = builder.oauth(Platform::Instagram, Arc::new(oauth));
-            } else {
-                tracing::info!(
-                    "POSTPILOT_INSTAGRAM_APP_ID is not set: Instagram accounts connect only with tokens given to POST /api/v1/accounts"
-                );
+            }
+            if let Some((app_id, secret)) = &config.meta_app {
+                let oauth = FacebookOAuth::new(FacebookOAuthConfig {
+                    www_url: config.facebook.www.clone(),
+                    graph_url: config.facebook.graph.clone(),
+                    ..FacebookOAuthConfig::new(app_id.clone(), secret.clone())
+                })?;
+                builder = builder.oauth(Platform::Facebook, Arc::new(oauth));
+            }
+            for (platform, app, id) in [
+                (
+                    "Instagram accounts",
+                    &config.instagram_app,
+                    "POSTPILOT_INSTAGRAM_APP_ID",
+                ),
+                ("Facebook Pages", &config.meta_app, "POSTPILOT_META_APP_ID"),
+            ] {
+                if app.is_none() {
+                    tracing::info!(
+                        "{id} is not set: {platform} connect only with tokens given to POST /api/v1/accounts"
+                    );
+                }
             }
             builder
         }

@@ -1087,3 +1087,106 @@ fn an_instagram_account_connected_by_oauth_through_the_server_publishes() {
         assert!(!output.contains(secret), "{secret} was logged");
     }
 }
+
+// Connecting Facebook Pages by OAuth through the server, with Facebook's hosts pointed at the
+// fake: the merchant granted two Pages on a plan that takes one account, so one is connected
+// and the app is told one was left out; the connected Page then publishes with its own token.
+#[test]
+fn facebook_pages_connected_by_oauth_through_the_server_publish_within_the_plan() {
+    use postpilot_clients::testing::{
+        FAKE_APP_ID, FAKE_APP_SECRET, FAKE_PAGE, FAKE_PAGE_TOKEN, FakeFacebook, FbCall,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(FakeFacebook::start());
+    let public = "https://app.example.com";
+    let (server, addr) = serve_in_memory(&[
+        ("POSTPILOT_PUBLISHERS", "platforms"),
+        ("POSTPILOT_FACEBOOK_GRAPH_URL", fake.base_url.as_str()),
+        ("POSTPILOT_FACEBOOK_WWW_URL", fake.base_url.as_str()),
+        ("POSTPILOT_META_APP_ID", FAKE_APP_ID),
+        ("POSTPILOT_META_APP_SECRET", FAKE_APP_SECRET),
+        ("POSTPILOT_PUBLIC_URL", public),
+    ]);
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let credentials = json!({"email": "pages@example.com", "password": PASSWORD});
+    let pair = client.expect(
+        201,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(credentials),
+    );
+    let token = text(&pair, "access_token");
+    let token = Some(token.as_str());
+
+    let start = client.expect(
+        200,
+        "POST",
+        "/api/v1/accounts/connect/facebook",
+        token,
+        None,
+    );
+    let authorize = reqwest::Url::parse(&text(&start, "authorize_url")).unwrap();
+    assert!(
+        authorize
+            .as_str()
+            .starts_with(&format!("{}/v23.0/dialog/oauth?", fake.base_url)),
+        "{authorize}"
+    );
+    let state = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let callback = reqwest::Url::parse_with_params(
+        "http://server/api/v1/oauth/facebook/callback",
+        [("code", fake.issue_code()), ("state", state)],
+    )
+    .unwrap();
+    let callback = format!("{}?{}", callback.path(), callback.query().unwrap());
+    let back = http(addr, "GET", &callback, None, None).unwrap();
+    assert_eq!(back.status, 303, "{}\n{}", back.body, server.output());
+    assert_eq!(
+        back.location.as_deref(),
+        Some("https://app.example.com/accounts?connected=facebook&accounts=1&over_limit=1")
+    );
+
+    let accounts = client.expect(200, "GET", "/api/v1/accounts", token, None);
+    assert_eq!(accounts["total"], 1, "{accounts}");
+    let account = &accounts["items"][0];
+    assert_eq!(account["account_id_external"], FAKE_PAGE);
+    let due = (chrono::Utc::now() + chrono::Duration::seconds(1))
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let post = json!({"account_id": text(account, "id"), "content": "Open all weekend",
+                      "scheduled_for": due});
+    let post = client.expect(201, "POST", "/api/v1/posts", token, Some(post));
+    let path = format!("/api/v1/posts/{}", text(&post, "id"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let published = loop {
+        let now = client.expect(200, "GET", &path, token, None);
+        if now["status"] == "posted" {
+            break now;
+        }
+        assert_ne!(now["status"], "failed", "{now}\n{}", server.output());
+        assert!(
+            Instant::now() < deadline,
+            "not published\n{}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let made = fake.posts();
+    assert_eq!(made.len(), 1);
+    assert_eq!(published["external_id"], made[0].id.as_str());
+    assert_eq!(
+        fake.seen(FbCall::Post)[0].1.as_deref(),
+        Some(FAKE_PAGE_TOKEN)
+    );
+    let output = server.output();
+    for secret in [FAKE_APP_SECRET, FAKE_PAGE_TOKEN] {
+        assert!(!output.contains(secret), "{secret} was logged");
+    }
+}

@@ -4,9 +4,12 @@
 //! `Authorization` header), each platform behind a feature. Every base URL is configuration, so
 //! the tests point the clients at local fakes that speak the same shapes.
 
+#[cfg(feature = "facebook")]
+pub mod facebook;
 pub mod http;
 #[cfg(feature = "instagram")]
 pub mod instagram;
+mod media;
 pub mod meta;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -9,12 +9,165 @@
 //! the 2207xxx subcodes the media pipeline.
 
 use chrono::Duration;
+use postpilot_core::account::OAuthError;
+use postpilot_core::crypto::SecretString;
 use postpilot_core::publish::PublishError;
+use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::Answer;
+use crate::http::{Answer, HttpClient, Timeouts, Transport};
+
+/// One of Meta's Graph API hosts (`graph.instagram.com`, `graph.facebook.com`) at one version:
+/// every call of a publisher goes through [`GraphApi::call`], whose failures are classified by
+/// Meta's error codes.
+#[derive(Clone, Debug)]
+pub struct GraphApi {
+    http: HttpClient,
+    platform: &'static str,
+    base_url: String,
+    version: String,
+}
+
+impl GraphApi {
+    /// `platform` names it in errors ("Instagram", "Facebook").
+    ///
+    /// # Errors
+    /// The HTTP client could not be built.
+    pub fn new(
+        platform: &'static str,
+        base_url: &str,
+        version: &str,
+        timeouts: Timeouts,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            http: HttpClient::new(timeouts)?,
+            platform,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            version: version.to_owned(),
+        })
+    }
+
+    /// One call to `/{version}/{path}` with `token`; a failed answer, or one carrying an
+    /// `error`, is classified ([`classify`]).
+    ///
+    /// # Errors
+    /// What the scheduler must do about the failure.
+    pub async fn call(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        token: &SecretString,
+        query: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> Result<Value, PublishError> {
+        let url = format!("{}/{}/{path}", self.base_url, self.version);
+        let answer = self
+            .http
+            .call(
+                &format!("{} ({what})", self.platform),
+                method,
+                &url,
+                Some(token),
+                query,
+                form,
+            )
+            .await?;
+        if answer.status.is_success() && GraphError::of(&answer).is_none() {
+            Ok(answer.body)
+        } else {
+            Err(classify(self.platform, &answer))
+        }
+    }
+
+    /// The `id` of an answer (a Graph id may come as a string or a number).
+    ///
+    /// # Errors
+    /// A retry when there is none.
+    pub fn id_of(&self, body: &Value, what: &str) -> Result<String, PublishError> {
+        text_or_number(body, "id").ok_or_else(|| PublishError::Retryable {
+            reason: format!("{} answered {what} without an id", self.platform),
+            after: None,
+        })
+    }
+}
+
+/// The lifetime value of the insight `name` in an `/insights` answer (`data[].values[0].value`,
+/// or `total_value.value`), 0 when it is absent.
+pub fn insight(body: &Value, name: &str) -> u64 {
+    body.get("data")
+        .and_then(Value::as_array)
+        .and_then(|metrics| {
+            metrics
+                .iter()
+                .find(|m| m.get("name").and_then(Value::as_str) == Some(name))
+        })
+        .and_then(|m| {
+            m.pointer("/values/0/value")
+                .or_else(|| m.pointer("/total_value/value"))
+        })
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// The consent page's URL: `base` with the authorization-code request's parameters.
+pub fn consent_url(
+    base: &str,
+    app_id: &str,
+    redirect_uri: &str,
+    scopes: &[String],
+    state: &str,
+) -> String {
+    let scope = scopes.join(",");
+    let params = [
+        ("client_id", app_id),
+        ("redirect_uri", redirect_uri),
+        ("response_type", "code"),
+        ("scope", scope.as_str()),
+        ("state", state),
+    ];
+    reqwest::Url::parse_with_params(base, params)
+        .map(String::from)
+        .unwrap_or_else(|_| base.to_owned())
+}
+
+/// A string field, or a number field as text (Meta sends ids either way).
+pub fn text_or_number(body: &Value, field: &str) -> Option<String> {
+    body.get(field).and_then(|v| {
+        v.as_str()
+            .map(str::to_owned)
+            .or_else(|| v.as_u64().map(|n| n.to_string()))
+    })
+}
+
+/// A string field of an answer.
+pub fn text<'a>(body: &'a Value, field: &str) -> Option<&'a str> {
+    body.get(field).and_then(Value::as_str)
+}
+
+/// An OAuth call that did not complete.
+pub fn oauth_unavailable(t: Transport) -> OAuthError {
+    OAuthError::Unavailable(t.0)
+}
+
+/// What a failed OAuth answer means: a refusal on 4xx (Instagram's `error_message`, or the
+/// Graph API's `error.message`), else the platform being unavailable.
+pub fn oauth_failure(what: &str, answer: &Answer) -> OAuthError {
+    let message = answer
+        .body
+        .get("error_message")
+        .or_else(|| answer.body.pointer("/error/message"))
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given")
+        .to_owned();
+    if answer.status.is_client_error() {
+        OAuthError::Refused(format!("{what}: {message}"))
+    } else {
+        OAuthError::Unavailable(format!("{what}: HTTP {} ({message})", answer.status))
+    }
+}
 
 /// The `error` object of a Graph API answer.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

@@ -17,7 +17,10 @@ use postpilot_core::crypto::SecretString;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::http::{Answer, HttpClient, Timeouts, Transport};
+use crate::http::{HttpClient, Timeouts};
+use crate::meta::{
+    consent_url, oauth_failure as failure, oauth_unavailable as unavailable, text, text_or_number,
+};
 
 /// The app and the hosts.
 #[derive(Clone, Debug)]
@@ -67,31 +70,6 @@ impl InstagramOAuthConfig {
 pub struct InstagramOAuth {
     http: HttpClient,
     config: InstagramOAuthConfig,
-}
-
-fn unavailable(t: Transport) -> OAuthError {
-    OAuthError::Unavailable(t.0)
-}
-
-/// What a failed answer means: a refusal on 4xx (Instagram's `error_message`, or the Graph
-/// API's `error.message`), else the platform being unavailable.
-fn failure(what: &str, answer: &Answer) -> OAuthError {
-    let message = answer
-        .body
-        .get("error_message")
-        .or_else(|| answer.body.pointer("/error/message"))
-        .and_then(Value::as_str)
-        .unwrap_or("no reason given")
-        .to_owned();
-    if answer.status.is_client_error() {
-        OAuthError::Refused(format!("{what}: {message}"))
-    } else {
-        OAuthError::Unavailable(format!("{what}: HTTP {} ({message})", answer.status))
-    }
-}
-
-fn text<'a>(body: &'a Value, field: &str) -> Option<&'a str> {
-    body.get(field).and_then(Value::as_str)
 }
 
 impl InstagramOAuth {
@@ -208,11 +186,7 @@ impl InstagramOAuth {
         if !answer.status.is_success() {
             return Err(failure("the account could not be read", &answer));
         }
-        let id = answer.body.get("user_id").and_then(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .or_else(|| v.as_u64().map(|n| n.to_string()))
-        });
+        let id = text_or_number(&answer.body, "user_id");
         match (id, text(&answer.body, "username")) {
             (Some(id), Some(name)) => Ok((id, name.to_owned())),
             _ => Err(OAuthError::Unavailable(
@@ -226,17 +200,13 @@ impl InstagramOAuth {
 impl OAuthProvider for InstagramOAuth {
     fn authorize_url(&self, state: &str, redirect_uri: &str) -> String {
         let base = format!("{}/oauth/authorize", Self::host(&self.config.www_url));
-        let scope = self.config.scopes.join(",");
-        let params = [
-            ("client_id", self.config.app_id.as_str()),
-            ("redirect_uri", redirect_uri),
-            ("response_type", "code"),
-            ("scope", scope.as_str()),
-            ("state", state),
-        ];
-        reqwest::Url::parse_with_params(&base, params)
-            .map(String::from)
-            .unwrap_or(base)
+        consent_url(
+            &base,
+            &self.config.app_id,
+            redirect_uri,
+            &self.config.scopes,
+            state,
+        )
     }
 
     async fn exchange(

@@ -21,8 +21,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::http::{HttpClient, Timeouts};
-use crate::meta::{self, GraphError};
+use crate::http::Timeouts;
+use crate::media::is_video;
+use crate::meta::{GraphApi, insight};
 
 /// Where Instagram is, and how patiently to wait for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +55,7 @@ impl Default for InstagramConfig {
 /// The Instagram publisher.
 #[derive(Clone, Debug)]
 pub struct InstagramPublisher {
-    http: HttpClient,
+    graph: GraphApi,
     config: InstagramConfig,
 }
 
@@ -86,28 +87,6 @@ enum ContainerStatus {
     Expired,
 }
 
-/// Whether a media URL is a video, by its path's extension (Instagram needs to be told).
-fn is_video(url: &str) -> bool {
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .to_ascii_lowercase();
-    [".mp4", ".mov", ".m4v"]
-        .iter()
-        .any(|ext| path.ends_with(ext))
-}
-
-fn id_of(body: &Value, what: &str) -> Result<String, PublishError> {
-    body.get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| PublishError::Retryable {
-            reason: format!("Instagram answered {what} without an id"),
-            after: None,
-        })
-}
-
 impl InstagramPublisher {
     /// A publisher with `config`.
     ///
@@ -115,45 +94,14 @@ impl InstagramPublisher {
     /// The HTTP client could not be built.
     pub fn new(config: InstagramConfig) -> Result<Self, String> {
         Ok(Self {
-            http: HttpClient::new(config.timeouts)?,
+            graph: GraphApi::new(
+                "Instagram",
+                &config.graph_url,
+                &config.api_version,
+                config.timeouts,
+            )?,
             config,
         })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!(
-            "{}/{}/{path}",
-            self.config.graph_url.trim_end_matches('/'),
-            self.config.api_version
-        )
-    }
-
-    /// One Graph API call; a failed answer is classified by Meta's error codes.
-    async fn graph(
-        &self,
-        what: &str,
-        method: Method,
-        path: &str,
-        token: &SecretString,
-        query: &[(&str, &str)],
-        form: &[(&str, &str)],
-    ) -> Result<Value, PublishError> {
-        let answer = self
-            .http
-            .call(
-                &format!("Instagram ({what})"),
-                method,
-                &self.url(path),
-                Some(token),
-                query,
-                form,
-            )
-            .await?;
-        if answer.status.is_success() && GraphError::of(&answer).is_none() {
-            Ok(answer.body)
-        } else {
-            Err(meta::classify("Instagram", &answer))
-        }
     }
 
     /// Makes a container: a whole post (`caption` given), or a carousel item.
@@ -165,7 +113,8 @@ impl InstagramPublisher {
     ) -> Result<String, PublishError> {
         let path = format!("{}/media", request.account_external_id);
         let body = self
-            .graph(
+            .graph
+            .call(
                 "creating the media container",
                 Method::POST,
                 &path,
@@ -174,7 +123,7 @@ impl InstagramPublisher {
                 form,
             )
             .await?;
-        id_of(&body, "the container")
+        self.graph.id_of(&body, "the container")
     }
 
     /// The first step of a publication: the post's container, or a carousel's first item.
@@ -254,7 +203,8 @@ impl InstagramPublisher {
         token: &SecretString,
     ) -> Result<(ContainerStatus, String), PublishError> {
         let body = self
-            .graph(
+            .graph
+            .call(
                 "checking the container",
                 Method::GET,
                 container,
@@ -293,7 +243,8 @@ impl InstagramPublisher {
     ) -> Result<Progress, PublishError> {
         let path = format!("{}/media", request.account_external_id);
         let body = self
-            .graph(
+            .graph
+            .call(
                 "listing the account's media",
                 Method::GET,
                 &path,
@@ -313,7 +264,7 @@ impl InstagramPublisher {
             });
         match found {
             Some(media) => Ok(Progress::Published(Published {
-                remote_id: id_of(media, "a media")?,
+                remote_id: self.graph.id_of(media, "a media")?,
                 url: media
                     .get("permalink")
                     .and_then(Value::as_str)
@@ -334,7 +285,8 @@ impl InstagramPublisher {
     ) -> Result<Progress, PublishError> {
         let path = format!("{}/media_publish", request.account_external_id);
         let body = self
-            .graph(
+            .graph
+            .call(
                 "publishing the container",
                 Method::POST,
                 &path,
@@ -343,10 +295,11 @@ impl InstagramPublisher {
                 &[("creation_id", container)],
             )
             .await?;
-        let remote_id = id_of(&body, "the publication")?;
+        let remote_id = self.graph.id_of(&body, "the publication")?;
         // The link is a nicety: the post is public whether or not it can be read now.
         let url = self
-            .graph(
+            .graph
+            .call(
                 "reading the post's link",
                 Method::GET,
                 &remote_id,
@@ -409,10 +362,7 @@ impl InstagramPublisher {
 #[async_trait::async_trait]
 impl Publisher for InstagramPublisher {
     async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
-        let token = request
-            .access_token
-            .as_ref()
-            .ok_or(PublishError::AuthExpired)?;
+        let token = request.token()?;
         let step = match &request.checkpoint {
             None => return self.start(request, token).await,
             Some(checkpoint) => checkpoint
@@ -443,13 +393,11 @@ impl Publisher for InstagramPublisher {
     /// The media's insights (`views`, `reach`, `likes`, `comments`, `shares`, lifetime values);
     /// `views` counts as impressions. Instagram has no link clicks on posts.
     async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError> {
-        let token = request
-            .access_token
-            .as_ref()
-            .ok_or(PublishError::AuthExpired)?;
+        let token = request.token()?;
         let path = format!("{}/insights", request.remote_id);
         let body = self
-            .graph(
+            .graph
+            .call(
                 "reading the post's insights",
                 Method::GET,
                 &path,
@@ -458,21 +406,7 @@ impl Publisher for InstagramPublisher {
                 &[],
             )
             .await?;
-        let value = |name: &str| -> u64 {
-            body.get("data")
-                .and_then(Value::as_array)
-                .and_then(|metrics| {
-                    metrics
-                        .iter()
-                        .find(|m| m.get("name").and_then(Value::as_str) == Some(name))
-                })
-                .and_then(|m| {
-                    m.pointer("/values/0/value")
-                        .or_else(|| m.pointer("/total_value/value"))
-                })
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-        };
+        let value = |name: &str| insight(&body, name);
         Ok(MetricCounts {
             impressions: value("views"),
             reach: value("reach"),

@@ -6,20 +6,16 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use axum::http::HeaderMap;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use postpilot_clients::http::Timeouts;
 use postpilot_clients::instagram::{InstagramConfig, InstagramPublisher};
-use postpilot_core::Engine;
-use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId, SocialAccount};
-use postpilot_core::clock::{Clock, ManualClock};
 use postpilot_core::crypto::SecretString;
 use postpilot_core::id::{AccountId, PostId, UserId};
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{CreatePost, Post, PostStatus};
+use postpilot_core::post::{Post, PostStatus};
 use postpilot_core::publish::{
-    AttemptOutcome, DispatcherConfig, Progress, PublishError, PublishRequest, Publisher, TickReport,
+    AttemptOutcome, DispatcherConfig, Progress, PublishError, PublishRequest, Publisher,
 };
-use postpilot_core::user::User;
 use serde_json::json;
 
 use postpilot_clients::testing::{Call, FakeInstagram, graph_error};
@@ -39,133 +35,42 @@ fn publisher(fake: &FakeInstagram) -> InstagramPublisher {
     .unwrap()
 }
 
-/// An engine whose Instagram publisher talks to the fake, and a merchant whose connected
-/// Instagram account holds the token the fake accepts.
-struct Shop {
-    engine: Engine,
-    clock: Arc<ManualClock>,
-    fake: FakeInstagram,
-    user: User,
-    account: SocialAccount,
+type Shop = crate::shop::Shop<FakeInstagram>;
+
+/// A shop whose Instagram publisher talks to a fake finishing containers at the
+/// `polls_to_finish`-th check.
+async fn open(polls_to_finish: u32) -> Shop {
+    let fake = FakeInstagram::start(TOKEN, polls_to_finish).await;
+    let instagram = Arc::new(publisher(&fake));
+    open_with(fake, instagram).await
 }
 
-impl Shop {
-    async fn open(polls_to_finish: u32) -> Self {
-        let fake = FakeInstagram::start(TOKEN, polls_to_finish).await;
-        let instagram = Arc::new(publisher(&fake));
-        Self::open_with(fake, instagram).await
-    }
-
-    /// A shop whose Instagram publisher is `instagram` (over `fake`).
-    async fn open_with(fake: FakeInstagram, instagram: Arc<dyn Publisher>) -> Self {
-        let clock = Arc::new(ManualClock::new(Utc::now()));
-        let engine = Engine::builder()
-            .simulated()
-            .clock(clock.clone())
-            .publisher(Platform::Instagram, instagram)
-            .build()
-            .unwrap();
-        let user = engine
-            .auth()
-            .register("shop@example.com", "correct horse battery")
-            .await
-            .unwrap();
-        let account = engine
-            .accounts()
-            .connect(
-                user.id(),
-                ConnectAccount {
-                    platform: Platform::Instagram,
-                    account_name: AccountName::parse("@aurora.shop").unwrap(),
-                    account_id_external: ExternalAccountId::parse(IG_USER).unwrap(),
-                    access_token: Some(SecretString::new(TOKEN)),
-                    refresh_token: None,
-                },
-            )
-            .await
-            .unwrap();
-        Self {
-            engine,
-            clock,
-            fake,
-            user,
-            account,
-        }
-    }
-
-    /// A post of `media` due now.
-    async fn due(&self, media: &[&str]) -> Post {
-        let post = self
-            .engine
-            .posts()
-            .create(
-                self.user.id(),
-                CreatePost {
-                    account_id: self.account.id(),
-                    content: "The Aurora Desk Lamp is back".into(),
-                    media_urls: media.iter().map(|m| (*m).to_owned()).collect(),
-                    hashtags: vec!["lamp".into(), "homeoffice".into()],
-                    scheduled_for: Some(self.clock.now() + Duration::seconds(1)),
-                },
-            )
-            .await
-            .unwrap();
-        self.clock.advance(Duration::seconds(1));
-        post
-    }
-
-    async fn tick(&self) -> TickReport {
-        self.engine
-            .dispatcher("worker", DispatcherConfig::default())
-            .unwrap()
-            .run_once()
-            .await
-            .unwrap()
-    }
-
-    /// Ticks, moving the clock on between ticks, until the post leaves `publishing`.
-    async fn publish(&self, post: &Post) -> Post {
-        for _ in 0..20 {
-            self.tick().await;
-            let now = self.reload(post).await;
-            if !matches!(now.status(), PostStatus::Publishing | PostStatus::Scheduled) {
-                return now;
-            }
-            self.clock.advance(Duration::minutes(1));
-        }
-        panic!("still not published: {:?}", self.reload(post).await);
-    }
-
-    async fn reload(&self, post: &Post) -> Post {
-        self.engine
-            .posts()
-            .get(self.user.id(), post.id())
-            .await
-            .unwrap()
-    }
-
-    async fn outcomes(&self, post: &Post) -> Vec<AttemptOutcome> {
-        self.engine
-            .posts()
-            .attempts(self.user.id(), post.id())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|a| a.outcome)
-            .collect()
-    }
+/// A shop whose Instagram publisher is `instagram` (over `fake`).
+async fn open_with(fake: FakeInstagram, instagram: Arc<dyn Publisher>) -> Shop {
+    let account = crate::shop::Account {
+        platform: Platform::Instagram,
+        name: "@aurora.shop",
+        external_id: IG_USER,
+        token: TOKEN,
+    };
+    crate::shop::Shop::open(fake, instagram, account, false).await
 }
 
-const CAPTION: &str = "The Aurora Desk Lamp is back\n\n#lamp #homeoffice";
+/// Publishes `post`, a minute between ticks.
+async fn publish(shop: &Shop, post: &Post) -> Post {
+    shop.publish_stepping(post, Duration::minutes(1)).await
+}
+
+const TEXT: &str = "The Aurora Desk Lamp is back\n\n#lamp #homeoffice";
 
 #[tokio::test]
 async fn an_image_is_published_through_container_polls_and_media_publish() {
-    let shop = Shop::open(3).await;
+    let shop = open(3).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
 
     let first = shop.tick().await;
     assert_eq!(first.processing, 1, "{first:?}");
-    let posted = shop.publish(&post).await;
+    let posted = publish(&shop, &post).await;
 
     assert_eq!(posted.status(), PostStatus::Posted);
     let media = shop.fake.media();
@@ -175,7 +80,7 @@ async fn an_image_is_published_through_container_polls_and_media_publish() {
         posted.external_url(),
         Some(format!("https://www.instagram.com/p/{}/", media[0].id).as_str())
     );
-    assert_eq!(media[0].caption, CAPTION);
+    assert_eq!(media[0].caption, TEXT);
     let created = &shop.fake.seen()[0];
     assert_eq!(
         (created.call, created.path.as_str()),
@@ -185,7 +90,7 @@ async fn an_image_is_published_through_container_polls_and_media_publish() {
         created.form["image_url"],
         "https://cdn.example.com/aurora.jpg"
     );
-    assert_eq!(created.form["caption"], CAPTION);
+    assert_eq!(created.form["caption"], TEXT);
     assert_eq!(
         shop.outcomes(&post).await,
         vec![
@@ -198,10 +103,10 @@ async fn an_image_is_published_through_container_polls_and_media_publish() {
 
 #[tokio::test]
 async fn the_token_travels_only_in_the_authorization_header() {
-    let shop = Shop::open(1).await;
+    let shop = open(1).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
 
-    shop.publish(&post).await;
+    publish(&shop, &post).await;
 
     let seen = shop.fake.seen();
     assert!(seen.len() >= 4, "{seen:?}");
@@ -218,10 +123,10 @@ async fn the_token_travels_only_in_the_authorization_header() {
 
 #[tokio::test]
 async fn a_video_is_published_as_a_reel() {
-    let shop = Shop::open(2).await;
+    let shop = open(2).await;
     let post = shop.due(&["https://cdn.example.com/aurora.mp4?v=2"]).await;
 
-    let posted = shop.publish(&post).await;
+    let posted = publish(&shop, &post).await;
 
     assert_eq!(posted.status(), PostStatus::Posted);
     let container = shop.fake.containers().into_values().next().unwrap();
@@ -235,7 +140,7 @@ async fn a_video_is_published_as_a_reel() {
 
 #[tokio::test]
 async fn a_carousel_is_made_of_item_containers_then_its_own() {
-    let shop = Shop::open(1).await;
+    let shop = open(1).await;
     let media = [
         "https://cdn.example.com/a.jpg",
         "https://cdn.example.com/b.mp4",
@@ -243,7 +148,7 @@ async fn a_carousel_is_made_of_item_containers_then_its_own() {
     ];
     let post = shop.due(&media).await;
 
-    let posted = shop.publish(&post).await;
+    let posted = publish(&shop, &post).await;
 
     assert_eq!(posted.status(), PostStatus::Posted);
     let creates: Vec<_> = shop
@@ -263,13 +168,13 @@ async fn a_carousel_is_made_of_item_containers_then_its_own() {
     let carousel = &creates[3].form;
     assert_eq!(carousel["media_type"], "CAROUSEL");
     assert_eq!(carousel["children"].split(',').count(), 3);
-    assert_eq!(carousel["caption"], CAPTION);
+    assert_eq!(carousel["caption"], TEXT);
     assert_eq!(shop.fake.media().len(), 1);
 }
 
 #[tokio::test]
 async fn a_publication_whose_answer_was_lost_is_reconciled_not_published_again() {
-    let shop = Shop::open(1).await;
+    let shop = open(1).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
     shop.fake.publish_then_hang();
 
@@ -279,7 +184,7 @@ async fn a_publication_whose_answer_was_lost_is_reconciled_not_published_again()
         "the call timed out after Instagram published: {lost:?}"
     );
     assert_eq!(shop.reload(&post).await.status(), PostStatus::Publishing);
-    let posted = shop.publish(&post).await;
+    let posted = publish(&shop, &post).await;
 
     assert_eq!(posted.status(), PostStatus::Posted);
     let media = shop.fake.media();
@@ -299,11 +204,11 @@ async fn a_publication_whose_answer_was_lost_is_reconciled_not_published_again()
 
 #[tokio::test]
 async fn an_expired_container_is_made_again_and_published() {
-    let shop = Shop::open(1).await;
+    let shop = open(1).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
     shop.fake.next_container_ends_as("EXPIRED");
 
-    let posted = shop.publish(&post).await;
+    let posted = publish(&shop, &post).await;
 
     assert_eq!(posted.status(), PostStatus::Posted);
     assert_eq!(shop.fake.containers().len(), 2);
@@ -312,11 +217,11 @@ async fn an_expired_container_is_made_again_and_published() {
 
 #[tokio::test]
 async fn a_container_instagram_cannot_process_fails_the_post_with_its_reason() {
-    let shop = Shop::open(1).await;
+    let shop = open(1).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
     shop.fake.next_container_ends_as("ERROR");
 
-    let failed = shop.publish(&post).await;
+    let failed = publish(&shop, &post).await;
 
     assert_eq!(failed.status(), PostStatus::Failed);
     let reason = failed.error_message().unwrap();
@@ -327,7 +232,7 @@ async fn a_container_instagram_cannot_process_fails_the_post_with_its_reason() {
 
 #[tokio::test]
 async fn a_rejected_token_holds_the_post_and_flags_the_account_for_reconnection() {
-    let shop = Shop::open(1).await;
+    let shop = open(1).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
     shop.fake.fail_next(
         Call::Create,
@@ -356,9 +261,9 @@ async fn a_rejected_token_holds_the_post_and_flags_the_account_for_reconnection(
 
 #[tokio::test]
 async fn a_published_posts_insights_become_its_metrics() {
-    let shop = Shop::open(1).await;
+    let shop = open(1).await;
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
-    shop.publish(&post).await;
+    publish(&shop, &post).await;
 
     let refreshed = shop
         .engine
@@ -598,7 +503,7 @@ async fn a_worker_killed_at_any_step_of_the_container_flow_publishes_exactly_onc
                 after_effect,
                 calls: std::sync::atomic::AtomicUsize::new(0),
             });
-            let shop = Shop::open_with(fake, dies).await;
+            let shop = open_with(fake, dies).await;
             let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
 
             for round in 0..10 {

@@ -2,5 +2,8 @@
 //! that speaks the platform's documented shapes, driven through the engine's real dispatcher.
 #![allow(clippy::unwrap_used)]
 
+mod facebook;
+mod facebook_oauth;
 mod instagram;
 mod instagram_oauth;
+mod shop;

@@ -53,6 +53,9 @@ pub struct Connected {
     pub platform: Platform,
     /// The accounts connected (or reconnected).
     pub accounts: Vec<SocialAccount>,
+    /// Accounts granted but left out because the plan's account limit was reached (Facebook
+    /// grants every Page the merchant picks at once).
+    pub over_limit: usize,
 }
 
 /// Connecting accounts by OAuth.
@@ -145,6 +148,7 @@ impl OAuthService {
             })?;
         let accounts = crate::account::AccountService::new(self.deps.clone());
         let mut connected = Vec::with_capacity(granted.len());
+        let mut over_limit = 0;
         for account in granted {
             let expires_at = account.expires_in.map(|ttl| self.deps.now() + ttl);
             let stored = accounts
@@ -159,7 +163,15 @@ impl OAuthService {
                     },
                     expires_at,
                 )
-                .await?;
+                .await;
+            let stored = match stored {
+                // What fits the plan is connected; the rest is reported, not an error.
+                Err(Error::PlanLimit { .. }) if !connected.is_empty() => {
+                    over_limit += 1;
+                    continue;
+                }
+                other => other?,
+            };
             tracing::info!(%user, %platform, account = %stored.id(), ?expires_at, "account connected by OAuth");
             connected.push(stored);
         }
@@ -167,6 +179,7 @@ impl OAuthService {
             user_id: user,
             platform,
             accounts: connected,
+            over_limit,
         })
     }
 

@@ -66,7 +66,31 @@ pub struct MetricsRequest {
     pub access_token: Option<SecretString>,
 }
 
+/// The access token a platform call needs; none (the account was connected without one) is an
+/// authorization the platform will refuse.
+fn required(token: Option<&SecretString>) -> Result<&SecretString, PublishError> {
+    token.ok_or(PublishError::AuthExpired)
+}
+
+impl MetricsRequest {
+    /// The account's access token.
+    ///
+    /// # Errors
+    /// [`PublishError::AuthExpired`] when the account has none.
+    pub fn token(&self) -> Result<&SecretString, PublishError> {
+        required(self.access_token.as_ref())
+    }
+}
+
 impl PublishRequest {
+    /// The account's access token.
+    ///
+    /// # Errors
+    /// [`PublishError::AuthExpired`] when the account has none.
+    pub fn token(&self) -> Result<&SecretString, PublishError> {
+        required(self.access_token.as_ref())
+    }
+
     /// The text as the platform shows it: the caption, then the hashtags (`#` each) on a
     /// paragraph of their own.
     pub fn text(&self) -> String {

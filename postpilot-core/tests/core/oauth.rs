@@ -247,7 +247,7 @@ async fn a_platform_without_an_oauth_provider_cannot_begin_a_connect_flow() {
 }
 
 #[tokio::test]
-async fn granted_accounts_beyond_the_plan_limit_are_refused_and_the_first_ones_kept() {
+async fn granted_accounts_beyond_the_plan_limit_are_left_out_and_counted_not_an_error() {
     let grants = Arc::new(Grants {
         accounts: vec![
             ("page-1", "One"),
@@ -265,13 +265,21 @@ async fn granted_accounts_beyond_the_plan_limit_are_refused_and_the_first_ones_k
         .await
         .unwrap();
 
-    let err = e
+    let connected = e
         .oauth()
         .complete(Platform::Facebook, "good-code", &state_of(&url), REDIRECT)
         .await
-        .unwrap_err();
+        .unwrap();
 
-    assert!(matches!(err, Error::PlanLimit { .. }), "{err:?}");
+    let limit = postpilot_core::plan::PlanTier::Free
+        .limits()
+        .max_secondary
+        .max()
+        .unwrap() as usize;
+    assert_eq!(
+        (connected.accounts.len(), connected.over_limit),
+        (limit, 4 - limit)
+    );
     let accounts = e
         .accounts()
         .list(
@@ -280,11 +288,36 @@ async fn granted_accounts_beyond_the_plan_limit_are_refused_and_the_first_ones_k
         )
         .await
         .unwrap();
-    assert!(
-        accounts.total >= 1 && accounts.total < 4,
-        "{}",
-        accounts.total
+    assert_eq!(accounts.total, limit as u64);
+    assert_eq!(
+        accounts.items[0].account_id_external().as_ref(),
+        "page-1",
+        "the first granted are kept"
     );
+}
+
+#[tokio::test]
+async fn a_grant_whose_first_account_is_over_the_plan_limit_is_refused() {
+    let grants = Arc::new(Grants {
+        accounts: vec![("page-9", "Nine")],
+        ..Grants::default()
+    });
+    let e = engine_with(&grants);
+    let u = e.user("full@example.com").await;
+    e.connect(&u, Platform::Facebook, "already-there").await;
+    let url = e
+        .oauth()
+        .begin(u.id(), Platform::Facebook, REDIRECT)
+        .await
+        .unwrap();
+
+    let err = e
+        .oauth()
+        .complete(Platform::Facebook, "good-code", &state_of(&url), REDIRECT)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, Error::PlanLimit { .. }), "{err:?}");
 }
 
 /// A merchant with one page connected by OAuth (a 60-day token), `days` later.

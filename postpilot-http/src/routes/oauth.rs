@@ -87,7 +87,8 @@ fn outcome_code(error: &Error) -> &'static str {
 }
 
 /// Where the platform's consent page returns: finishes the connect flow and sends the browser
-/// on to the app with `?connected=<platform>&accounts=<n>`, or
+/// on to the app with `?connected=<platform>&accounts=<n>` (and `&over_limit=<n>` when the plan's
+/// account limit left granted accounts out), or
 /// `?connect_error=<expired|refused|denied|plan_limit|not_offered|unavailable>&platform=<platform>`.
 #[utoipa::path(get, path = "/oauth/{platform}/callback", tag = "accounts",
     params(("platform" = PlatformName, Path), CallbackQuery),
@@ -112,7 +113,12 @@ async fn callback(
                 .await
             {
                 Ok(connected) => {
-                    format!("connected={platform}&accounts={}", connected.accounts.len())
+                    let mut outcome =
+                        format!("connected={platform}&accounts={}", connected.accounts.len());
+                    if connected.over_limit > 0 {
+                        outcome.push_str(&format!("&over_limit={}", connected.over_limit));
+                    }
+                    outcome
                 }
                 Err(e) => {
                     tracing::warn!(%platform, error = %e, "connect failed");

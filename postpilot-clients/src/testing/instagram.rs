@@ -13,24 +13,18 @@
 //! accepts (the old one is refused from then on). Errors are Meta's envelope
 //! (`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`); faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
-//!
-//! For tests (feature `testing`): this crate's, and the server's end-to-end test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::missing_panics_doc,
-    missing_docs,
-    missing_debug_implementations
-)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+
+use super::{FAKE_APP_ID, FAKE_APP_SECRET, answer, graph_error};
 
 /// The calls faults can be queued for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,9 +87,7 @@ struct State_ {
     hung: Vec<String>,
 }
 
-/// The app the fake knows, its account's id, and its username.
-pub const FAKE_APP_ID: &str = "990000000000001";
-pub const FAKE_APP_SECRET: &str = "fake-app-secret";
+/// The account the fake knows, and its username (the app: [`FAKE_APP_ID`]).
 pub const FAKE_IG_USER: &str = "17841400000000077";
 pub const FAKE_USERNAME: &str = "aurora.shop";
 
@@ -104,20 +96,6 @@ pub const FAKE_USERNAME: &str = "aurora.shop";
 pub struct FakeInstagram {
     state: Arc<Mutex<State_>>,
     pub base_url: String,
-}
-
-/// Meta's error envelope.
-pub fn graph_error(code: i64, subcode: Option<i64>, message: &str) -> Value {
-    let mut error = json!({
-        "message": message,
-        "type": "OAuthException",
-        "code": code,
-        "fbtrace_id": "AbCdEfGh"
-    });
-    if let Some(sub) = subcode {
-        error["error_subcode"] = json!(sub);
-    }
-    json!({ "error": error })
 }
 
 impl FakeInstagram {
@@ -142,12 +120,9 @@ impl FakeInstagram {
             .route("/refresh_access_token", get(refresh))
             .layer(axum::middleware::from_fn_with_state(state.clone(), pace))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             state,
-            base_url: format!("http://{addr}"),
+            base_url: super::serve(app).await,
         }
     }
 
@@ -216,11 +191,6 @@ impl FakeInstagram {
 }
 
 type Shared = State<Arc<Mutex<State_>>>;
-
-fn answer(status: u16, headers: HeaderMap, body: Value) -> Response {
-    let status = StatusCode::from_u16(status).unwrap();
-    (status, headers, axum::Json(body)).into_response()
-}
 
 /// Records the request, checks the token, and takes a queued fault if there is one.
 fn intake(
