@@ -75,6 +75,38 @@ impl HttpClient {
         query: &[(&str, &str)],
         form: &[(&str, &str)],
     ) -> Result<Answer, Transport> {
+        let mut request = self.request(method, url, token, query);
+        if !form.is_empty() {
+            request = request.form(form);
+        }
+        send(what, request).await
+    }
+
+    /// Sends `method url` with `token` as a bearer and `body` as JSON, and reads the JSON
+    /// answer.
+    ///
+    /// # Errors
+    /// [`Transport`]: the call did not complete (connection, timeout, unreadable body).
+    pub async fn call_json(
+        &self,
+        what: &str,
+        method: Method,
+        url: &str,
+        token: Option<&SecretString>,
+        query: &[(&str, &str)],
+        body: &Value,
+    ) -> Result<Answer, Transport> {
+        let request = self.request(method, url, token, query).json(body);
+        send(what, request).await
+    }
+
+    fn request(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&SecretString>,
+        query: &[(&str, &str)],
+    ) -> reqwest::RequestBuilder {
         let mut request = self.inner.request(method, url);
         if let Some(token) = token {
             request = request.bearer_auth(token.expose());
@@ -82,24 +114,25 @@ impl HttpClient {
         if !query.is_empty() {
             request = request.query(query);
         }
-        if !form.is_empty() {
-            request = request.form(form);
-        }
-        let response = request.send().await.map_err(|e| transport(what, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|e| transport(what, &e))?;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        request
     }
+}
+
+async fn send(what: &str, request: reqwest::RequestBuilder) -> Result<Answer, Transport> {
+    let response = request.send().await.map_err(|e| transport(what, &e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.map_err(|e| transport(what, &e))?;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// A call that did not complete, in words that carry neither the URL nor a token (`Instagram

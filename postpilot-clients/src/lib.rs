@@ -13,3 +13,5 @@ mod media;
 pub mod meta;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tiktok")]
+pub mod tiktok;

@@ -1,6 +1,6 @@
 //! Local fakes of the platforms' APIs, speaking their documented shapes: [`FakeInstagram`]
-//! (the Instagram API with Instagram Login) and [`FakeFacebook`] (Pages through the Graph API,
-//! and Facebook Login). Each is a stateful axum server on a free local port; faults can be
+//! (the Instagram API with Instagram Login), [`FakeFacebook`] (Pages through the Graph API,
+//! and Facebook Login) and [`FakeTikTok`] (the Content Posting API). Each is a stateful axum server on a free local port; faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
 //!
 //! For tests (feature `testing`): this crate's, and the server's end-to-end test.
@@ -13,6 +13,7 @@
 
 mod facebook;
 mod instagram;
+mod tiktok;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +24,7 @@ pub use facebook::{
     FakeFacebook, FbCall, FbPost,
 };
 pub use instagram::{Call, Container, FAKE_IG_USER, FAKE_USERNAME, FakeInstagram, Media, Seen};
+pub use tiktok::{FakeTikTok, TtCall, TtPublication, tiktok_answer};
 
 /// The Meta app both fakes know.
 pub const FAKE_APP_ID: &str = "990000000000001";

@@ -16,7 +16,7 @@ use postpilot_clients::testing::{
 use postpilot_core::clock::Clock;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{Post, PostStatus};
-use postpilot_core::publish::{AttemptOutcome, DispatcherConfig};
+use postpilot_core::publish::AttemptOutcome;
 
 use crate::shop::{Account, CAPTION, Shop};
 
@@ -218,13 +218,7 @@ async fn meta_error_codes_decide_between_waiting_holding_and_refusing() {
         held.error_message().unwrap().contains("Reconnect"),
         "{held:?}"
     );
-    let account = page
-        .engine
-        .accounts()
-        .get(page.user.id(), page.account.id())
-        .await
-        .unwrap();
-    assert!(account.needs_reconnect());
+    assert!(page.needs_reconnect().await);
     let ledger = page
         .engine
         .posts()
@@ -240,22 +234,9 @@ async fn a_published_posts_counters_and_insights_become_its_metrics() {
     let post = page.due(&[]).await;
     publish(&page, &post).await;
 
-    let refreshed = page
-        .engine
-        .dispatcher("metrics", DispatcherConfig::default())
-        .unwrap()
-        .refresh_metrics(Duration::zero(), 10)
-        .await
-        .unwrap();
+    let (refreshed, c) = page.refresh_metrics(&post).await;
 
     assert_eq!(refreshed, 1);
-    let c = page
-        .engine
-        .analytics()
-        .post(page.user.id(), post.id())
-        .await
-        .unwrap()
-        .counts;
     assert_eq!(
         (
             c.impressions,

@@ -250,13 +250,7 @@ async fn a_rejected_token_holds_the_post_and_flags_the_account_for_reconnection(
 
     assert_eq!(held.status(), PostStatus::Scheduled, "held, not failed");
     assert!(held.error_message().unwrap().contains("Reconnect"));
-    let account = shop
-        .engine
-        .accounts()
-        .get(shop.user.id(), shop.account.id())
-        .await
-        .unwrap();
-    assert!(account.needs_reconnect());
+    assert!(shop.needs_reconnect().await);
 }
 
 #[tokio::test]
@@ -265,22 +259,9 @@ async fn a_published_posts_insights_become_its_metrics() {
     let post = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
     publish(&shop, &post).await;
 
-    let refreshed = shop
-        .engine
-        .dispatcher("metrics", DispatcherConfig::default())
-        .unwrap()
-        .refresh_metrics(Duration::zero(), 10)
-        .await
-        .unwrap();
+    let (refreshed, c) = shop.refresh_metrics(&post).await;
 
     assert_eq!(refreshed, 1);
-    let metrics = shop
-        .engine
-        .analytics()
-        .post(shop.user.id(), post.id())
-        .await
-        .unwrap();
-    let c = metrics.counts;
     assert_eq!(
         (
             c.impressions,

@@ -7,3 +7,4 @@ mod facebook_oauth;
 mod instagram;
 mod instagram_oauth;
 mod shop;
+mod tiktok;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::{Duration, Utc};
 use postpilot_core::Engine;
 use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId, SocialAccount};
+use postpilot_core::analytics::MetricCounts;
 use postpilot_core::clock::{Clock, ManualClock};
 use postpilot_core::crypto::SecretString;
 use postpilot_core::platform::Platform;
@@ -133,6 +134,35 @@ impl<F> Shop<F> {
             self.clock.advance(step);
         }
         panic!("still not published: {:?}", self.reload(post).await);
+    }
+
+    /// Whether the account awaits reconnection.
+    pub async fn needs_reconnect(&self) -> bool {
+        self.engine
+            .accounts()
+            .get(self.user.id(), self.account.id())
+            .await
+            .unwrap()
+            .needs_reconnect()
+    }
+
+    /// Refreshes every published post's metrics now; how many were refreshed, and `post`'s
+    /// counters.
+    pub async fn refresh_metrics(&self, post: &Post) -> (u32, MetricCounts) {
+        let refreshed = self
+            .engine
+            .dispatcher("metrics", DispatcherConfig::default())
+            .unwrap()
+            .refresh_metrics(Duration::zero(), 10)
+            .await
+            .unwrap();
+        let metrics = self
+            .engine
+            .analytics()
+            .post(self.user.id(), post.id())
+            .await
+            .unwrap();
+        (refreshed, metrics.counts)
     }
 
     /// The outcomes of the post's attempts, in order.

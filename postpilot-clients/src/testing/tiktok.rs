@@ -1,0 +1,314 @@
+//! A local TikTok Content Posting API: `POST /v2/post/publish/creator_info/query/` (the privacy
+//! levels the creator allows), `…/video/init/` (`PULL_FROM_URL`) and `…/content/init/` (photos)
+//! start a publication and answer its `publish_id`, `…/status/fetch/` moves it from
+//! `PROCESSING_DOWNLOAD` to `PUBLISH_COMPLETE` (or `FAILED`) at a set number of checks, and
+//! `POST /v2/video/query/` reads a published video's counters. Every answer is TikTok's envelope
+//! `{"data": …, "error": {"code", "message", "log_id"}}`; a token other than the one it accepts
+//! gets `access_token_invalid`. Faults can be queued per call, and an init can take effect
+//! without an answer.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use super::answer;
+
+/// The calls faults can be queued for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TtCall {
+    CreatorInfo,
+    Init,
+    Status,
+    Query,
+}
+
+/// A publication TikTok was asked to make.
+#[derive(Clone, Debug)]
+pub struct TtPublication {
+    pub publish_id: String,
+    /// The init's whole body.
+    pub body: Value,
+    pub status: &'static str,
+    pub checks_left: u32,
+    pub post_id: String,
+}
+
+#[derive(Debug, Default)]
+struct TtState {
+    token: String,
+    privacy_options: Vec<&'static str>,
+    checks_to_finish: u32,
+    next_id: u64,
+    publications: Vec<TtPublication>,
+    faults: HashMap<TtCall, VecDeque<(u16, Value)>>,
+    fail_next_as: Option<&'static str>,
+    init_then_hang: bool,
+    seen: Vec<(TtCall, Option<String>)>,
+}
+
+/// The fake, shared with the test.
+#[derive(Clone, Debug)]
+pub struct FakeTikTok {
+    state: Arc<Mutex<TtState>>,
+    pub base_url: String,
+}
+
+type Shared = State<Arc<Mutex<TtState>>>;
+
+/// TikTok's envelope.
+pub fn tiktok_answer(data: Value, code: &str, message: &str) -> Value {
+    json!({ "data": data, "error": { "code": code, "message": message, "log_id": "20261203120000ABCDEF" } })
+}
+
+impl FakeTikTok {
+    /// Starts the fake; `token` is the only access token it accepts, and a publication is
+    /// complete at its `checks_to_finish`-th status check.
+    pub async fn start(token: &str, checks_to_finish: u32) -> Self {
+        let state = Arc::new(Mutex::new(TtState {
+            token: token.to_owned(),
+            privacy_options: vec!["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"],
+            checks_to_finish,
+            next_id: 7_300_000_000_000_000_000,
+            ..TtState::default()
+        }));
+        let app = Router::new()
+            .route("/v2/post/publish/creator_info/query/", post(creator_info))
+            .route("/v2/post/publish/video/init/", post(init))
+            .route("/v2/post/publish/content/init/", post(init))
+            .route("/v2/post/publish/status/fetch/", post(status))
+            .route("/v2/video/query/", post(query))
+            .with_state(state.clone());
+        Self {
+            state,
+            base_url: super::serve(app).await,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, TtState> {
+        self.state.lock().unwrap()
+    }
+
+    /// The next `call` answers `status` with `body` instead.
+    pub fn fail_next(&self, call: TtCall, status: u16, body: Value) {
+        self.state()
+            .faults
+            .entry(call)
+            .or_default()
+            .push_back((status, body));
+    }
+
+    /// The creator allows only these privacy levels (an unaudited app: `SELF_ONLY`).
+    pub fn allow_privacy(&self, options: Vec<&'static str>) {
+        self.state().privacy_options = options;
+    }
+
+    /// The next publication ends `FAILED` with this `fail_reason`.
+    pub fn next_publication_fails(&self, reason: &'static str) {
+        self.state().fail_next_as = Some(reason);
+    }
+
+    /// The next init takes effect, but its answer never comes.
+    pub fn init_then_hang(&self) {
+        self.state().init_then_hang = true;
+    }
+
+    pub fn publications(&self) -> Vec<TtPublication> {
+        self.state().publications.clone()
+    }
+
+    /// The tokens the calls of `call` carried.
+    pub fn seen(&self, call: TtCall) -> Vec<Option<String>> {
+        self.state()
+            .seen
+            .iter()
+            .filter(|(c, _)| *c == call)
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+}
+
+fn intake(s: &mut TtState, call: TtCall, headers: &HeaderMap) -> Option<Response> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    s.seen.push((call, token.clone()));
+    if token.as_deref() != Some(s.token.as_str()) {
+        return Some(answer(
+            401,
+            HeaderMap::new(),
+            tiktok_answer(
+                json!({}),
+                "access_token_invalid",
+                "The access token is invalid or not found in the request.",
+            ),
+        ));
+    }
+    let (status, body) = s.faults.get_mut(&call).and_then(VecDeque::pop_front)?;
+    Some(answer(status, HeaderMap::new(), body))
+}
+
+async fn creator_info(State(state): Shared, headers: HeaderMap) -> Response {
+    let mut s = state.lock().unwrap();
+    if let Some(r) = intake(&mut s, TtCall::CreatorInfo, &headers) {
+        return r;
+    }
+    let data = json!({
+        "creator_username": "aurora.lamps",
+        "creator_nickname": "Aurora Lamps",
+        "privacy_level_options": s.privacy_options,
+        "comment_disabled": false, "duet_disabled": false, "stitch_disabled": false,
+        "max_video_post_duration_sec": 600
+    });
+    answer(200, HeaderMap::new(), tiktok_answer(data, "ok", ""))
+}
+
+async fn init(
+    State(state): Shared,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let hang = {
+        let mut s = state.lock().unwrap();
+        if let Some(r) = intake(&mut s, TtCall::Init, &headers) {
+            return r;
+        }
+        let privacy = body
+            .pointer("/post_info/privacy_level")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let source = body.pointer("/source_info/source").and_then(Value::as_str);
+        let media = body.pointer("/source_info/video_url").is_some()
+            || body.pointer("/source_info/photo_images/0").is_some();
+        if !s.privacy_options.contains(&privacy) {
+            return answer(
+                400,
+                HeaderMap::new(),
+                tiktok_answer(
+                    json!({}),
+                    "privacy_level_option_mismatch",
+                    "privacy_level is not among the creator's options",
+                ),
+            );
+        }
+        if source != Some("PULL_FROM_URL") || !media {
+            return answer(
+                400,
+                HeaderMap::new(),
+                tiktok_answer(json!({}), "invalid_params", "source_info is invalid"),
+            );
+        }
+        s.next_id += 1;
+        let publish_id = format!("v_pub_url~v2-1.{}", s.next_id);
+        let post_id = s.next_id.to_string();
+        let checks_left = s.checks_to_finish;
+        s.publications.push(TtPublication {
+            publish_id: publish_id.clone(),
+            body,
+            status: "PROCESSING_DOWNLOAD",
+            checks_left,
+            post_id,
+        });
+        if !std::mem::take(&mut s.init_then_hang) {
+            return answer(
+                200,
+                HeaderMap::new(),
+                tiktok_answer(json!({ "publish_id": publish_id }), "ok", ""),
+            );
+        }
+        true
+    };
+    debug_assert!(hang);
+    std::future::pending::<()>().await;
+    unreachable!()
+}
+
+async fn status(
+    State(state): Shared,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    if let Some(r) = intake(&mut s, TtCall::Status, &headers) {
+        return r;
+    }
+    let id = body
+        .get("publish_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let fail_as = s.fail_next_as;
+    let Some(publication) = s.publications.iter_mut().find(|p| p.publish_id == id) else {
+        return answer(
+            400,
+            HeaderMap::new(),
+            tiktok_answer(json!({}), "invalid_publish_id", "publish_id does not exist"),
+        );
+    };
+    let mut fail_reason = None;
+    if publication.status == "PROCESSING_DOWNLOAD" {
+        publication.checks_left = publication.checks_left.saturating_sub(1);
+        if publication.checks_left == 0 {
+            match fail_as {
+                Some(reason) => {
+                    publication.status = "FAILED";
+                    fail_reason = Some(reason);
+                }
+                None => publication.status = "PUBLISH_COMPLETE",
+            }
+        }
+    }
+    let data = match publication.status {
+        "PUBLISH_COMPLETE" => {
+            json!({ "status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [publication.post_id.parse::<u64>().unwrap()] })
+        }
+        "FAILED" => json!({ "status": "FAILED", "fail_reason": fail_reason.unwrap_or("internal") }),
+        other => json!({ "status": other, "downloaded_bytes": 1024 }),
+    };
+    if fail_reason.is_some() {
+        s.fail_next_as = None;
+    }
+    answer(200, HeaderMap::new(), tiktok_answer(data, "ok", ""))
+}
+
+async fn query(
+    State(state): Shared,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    if let Some(r) = intake(&mut s, TtCall::Query, &headers) {
+        return r;
+    }
+    let ids: Vec<String> = body
+        .pointer("/filters/video_ids")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let videos: Vec<Value> = s
+        .publications
+        .iter()
+        .filter(|p| p.status == "PUBLISH_COMPLETE" && ids.contains(&p.post_id))
+        .map(|p| json!({ "id": p.post_id, "view_count": 1_200, "like_count": 90, "comment_count": 7, "share_count": 11 }))
+        .collect();
+    answer(
+        200,
+        HeaderMap::new(),
+        tiktok_answer(
+            json!({ "videos": videos, "cursor": 0, "has_more": false }),
+            "ok",
+            "",
+        ),
+    )
+}
