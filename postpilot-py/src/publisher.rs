@@ -166,6 +166,7 @@ impl Publisher for PyPublisher {
                     "checkpoint",
                     checkpoint_value(py, request.checkpoint.as_ref())?,
                 )?;
+                post.set_item("resumed", request.resumed)?;
                 Ok(())
             };
             fill().map_err(|e| classify(py, &e))?;

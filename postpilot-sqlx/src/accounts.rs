@@ -167,6 +167,33 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
+    async fn lease_token_refresh(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let taken = sqlx::query(
+            "UPDATE social_accounts SET token_refresh_lease_until = $4 \
+             WHERE id = $1 AND user_id = $2 \
+               AND (token_refresh_lease_until IS NULL OR token_refresh_lease_until <= $3)",
+        )
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?
+        .rows_affected()
+            == 1;
+        if !taken && self.account(owner, id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        Ok(taken)
+    }
+
     async fn accounts_expiring_before(
         &self,
         before: DateTime<Utc>,

@@ -255,6 +255,12 @@ impl Publisher for FacebookPublisher {
         };
         match step {
             Step::Photos { photos } => self.next_photo(request, token, photos).await,
+            // Only a checkpoint from an earlier claim may have been acted on unseen: on the
+            // call right after it was stored, looking would only risk taking another post with
+            // the same text for this one.
+            Step::Post { photos, .. } if !request.resumed => {
+                self.post(request, token, &photos).await
+            }
             Step::Post { photos, since } => match self.find(request, token, since).await? {
                 Some(published) => Ok(Progress::Published(published)),
                 None => self.post(request, token, &photos).await,

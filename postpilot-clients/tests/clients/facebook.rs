@@ -144,6 +144,25 @@ async fn a_post_whose_answer_was_lost_is_found_on_the_page_not_posted_twice() {
 }
 
 #[tokio::test]
+async fn two_posts_with_the_same_text_one_after_the_other_are_both_posted() {
+    let page = open().await;
+    let first = page
+        .due_with("Same words", &["https://cdn.example.com/a.jpg"])
+        .await;
+    let second = page
+        .due_with("Same words", &["https://cdn.example.com/b.jpg"])
+        .await;
+
+    let first = publish(&page, &first).await;
+    let second = publish(&page, &second).await;
+
+    let made = page.fake.posts();
+    assert_eq!(made.len(), 2, "the second is not taken for the first");
+    assert_ne!(first.external_id(), second.external_id());
+    assert_eq!(made[1].media, vec!["https://cdn.example.com/b.jpg"]);
+}
+
+#[tokio::test]
 async fn a_lost_answer_for_a_post_facebook_does_not_list_yet_is_the_documented_duplicate_window() {
     let page = open().await;
     let post = page.due(&["https://cdn.example.com/aurora.mp4"]).await;

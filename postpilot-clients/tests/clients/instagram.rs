@@ -299,6 +299,7 @@ fn request(checkpoint: Option<postpilot_core::publish::Checkpoint>) -> PublishRe
         hashtags: vec![],
         media_urls: vec!["https://cdn.example.com/a.jpg".into()],
         access_token: Some(SecretString::new(TOKEN)),
+        resumed: checkpoint.is_some(),
         checkpoint,
     }
 }

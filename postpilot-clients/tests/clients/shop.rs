@@ -94,6 +94,11 @@ impl<F> Shop<F> {
         } else {
             CAPTION.to_owned()
         };
+        self.due_with(&content, media).await
+    }
+
+    /// A post of `content` and `media` due now, with the hashtags `#lamp #homeoffice`.
+    pub async fn due_with(&self, content: &str, media: &[&str]) -> Post {
         let post = self
             .engine
             .posts()
@@ -101,7 +106,7 @@ impl<F> Shop<F> {
                 self.user.id(),
                 CreatePost {
                     account_id: self.account.id(),
-                    content,
+                    content: content.to_owned(),
                     media_urls: media.iter().map(|m| (*m).to_owned()).collect(),
                     hashtags: vec!["lamp".into(), "homeoffice".into()],
                     scheduled_for: Some(self.clock.now() + Duration::seconds(1)),

@@ -149,6 +149,7 @@ impl OAuthService {
         let accounts = crate::account::AccountService::new(self.deps.clone());
         let mut connected = Vec::with_capacity(granted.len());
         let mut over_limit = 0;
+        let mut refused = None;
         for account in granted {
             let expires_at = account.expires_in.map(|ttl| self.deps.now() + ttl);
             let stored = accounts
@@ -165,15 +166,22 @@ impl OAuthService {
                 )
                 .await;
             let stored = match stored {
-                // What fits the plan is connected; the rest is reported, not an error.
-                Err(Error::PlanLimit { .. }) if !connected.is_empty() => {
+                // What fits the plan is connected (an account reconnected always fits); the
+                // rest is reported, not an error — unless nothing fits at all.
+                Err(Error::PlanLimit { resource, limit }) => {
                     over_limit += 1;
+                    refused = Some(Error::PlanLimit { resource, limit });
                     continue;
                 }
                 other => other?,
             };
             tracing::info!(%user, %platform, account = %stored.id(), ?expires_at, "account connected by OAuth");
             connected.push(stored);
+        }
+        if connected.is_empty()
+            && let Some(refused) = refused
+        {
+            return Err(refused);
         }
         Ok(Connected {
             user_id: user,
@@ -199,16 +207,40 @@ impl OAuthService {
         limit: u32,
     ) -> Result<TokenRefreshReport> {
         let now = self.deps.now();
+        let ahead = |provider: &dyn OAuthProvider| provider.refresh_ahead().unwrap_or(horizon);
+        let widest = self
+            .deps
+            .oauth
+            .values()
+            .map(|p| ahead(p.as_ref()))
+            .max()
+            .unwrap_or(horizon);
         let mut report = TokenRefreshReport::default();
         for account in self
             .deps
             .store
-            .accounts_expiring_before(now + horizon, limit)
+            .accounts_expiring_before(now + widest, limit)
             .await?
         {
             let Some(provider) = self.deps.oauth.get(&account.platform()).cloned() else {
                 continue;
             };
+            if account
+                .token_expires_at()
+                .is_none_or(|at| at >= now + ahead(provider.as_ref()))
+            {
+                continue;
+            }
+            // One worker at a time per account: a rotated refresh token is spent by the first.
+            if !self
+                .deps
+                .store
+                .lease_token_refresh(account.user_id(), account.id(), now, now + REFRESH_LEASE)
+                .await?
+            {
+                report.superseded += 1;
+                continue;
+            }
             match self.refresh_one(&account, provider.as_ref()).await {
                 Ok(outcome) => outcome.count(&mut report),
                 Err(e) => {
@@ -286,6 +318,9 @@ impl OAuthService {
         }
     }
 }
+
+/// How long a worker holds an account's token refresh: longer than a platform call may take.
+const REFRESH_LEASE: Duration = Duration::minutes(2);
 
 /// What one token refresh run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -83,4 +83,10 @@ pub trait OAuthProvider: Send + Sync + fmt::Debug {
         &self,
         current: &CurrentTokens,
     ) -> std::result::Result<RefreshedTokens, OAuthError>;
+
+    /// How long before expiry this platform's tokens are refreshed; `None`: the worker's
+    /// horizon (a week). Short-lived tokens say less (TikTok's live a day).
+    fn refresh_ahead(&self) -> Option<Duration> {
+        None
+    }
 }

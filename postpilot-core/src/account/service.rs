@@ -50,9 +50,26 @@ pub(crate) async fn require_reconnect(deps: &Deps, user: UserId, account: Accoun
     Ok(())
 }
 
-/// The account was (re)connected: its scheduled posts that wait for a retry or were held while
-/// it needed reconnecting are due at once — each by compare-and-set, so a post a worker claimed
-/// meanwhile is left to it.
+/// [`require_reconnect`] for a call refused with `used` (the sealed access token it carried,
+/// none if the account had none): only if the account still has that token — one reconnected
+/// meanwhile is not flagged by a call made with its old token.
+pub(crate) async fn require_reconnect_if_unchanged(
+    deps: &Deps,
+    user: UserId,
+    account: AccountId,
+    used: Option<&str>,
+) -> Result<()> {
+    let current = deps.store.account(user, account).await?;
+    if current.as_ref().and_then(SocialAccount::access_token_enc) != used {
+        return Ok(());
+    }
+    require_reconnect(deps, user, account).await
+}
+
+/// The account was (re)connected: its scheduled posts held while it needed reconnecting are due
+/// again at their own times (so they go out in schedule order; those past it at once) — each by
+/// compare-and-set, so a post a worker claimed meanwhile is left to it. Posts waiting out a rate
+/// limit or a retry keep waiting.
 async fn resume_held_posts(deps: &Deps, user: UserId, account: AccountId) -> Result<()> {
     let now = deps.now();
     for mut post in deps
@@ -60,7 +77,7 @@ async fn resume_held_posts(deps: &Deps, user: UserId, account: AccountId) -> Res
         .posts_of_account(user, account, PostStatus::Scheduled)
         .await?
     {
-        if !post.resume(now) {
+        if !crate::publish::is_held_for_reconnect(&post) || !post.resume(now) {
             continue;
         }
         match deps

@@ -470,14 +470,14 @@ impl Post {
         Ok(())
     }
 
-    /// Its account was reconnected: a scheduled post waiting for a later attempt (held, or
-    /// retried after a failure) is due at once, its message cleared. Returns whether anything
-    /// changed.
+    /// What held it is over (its account was reconnected): a scheduled post waiting for a
+    /// later attempt is due at its scheduled time again (at once if that has passed), its
+    /// message cleared. Returns whether anything changed.
     pub fn resume(&mut self, now: DateTime<Utc>) -> bool {
-        if self.status != PostStatus::Scheduled || self.next_attempt_at.is_none_or(|at| at <= now) {
+        if self.status != PostStatus::Scheduled || self.next_attempt_at.is_none() {
             return false;
         }
-        self.next_attempt_at = Some(now);
+        self.next_attempt_at = None;
         self.error_message = None;
         self.updated_at = now;
         true

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::account::require_reconnect;
+use crate::account::require_reconnect_if_unchanged;
 use crate::analytics::PostMetrics;
 use crate::context::Deps;
 use crate::error::Result;
@@ -140,17 +140,41 @@ fn random_unit() -> f64 {
 /// A post's publish request, or why there is none.
 enum Prepared {
     Ready(Box<PublishRequest>),
+    /// The account awaits reconnection: the post is held (after its lookup).
+    AwaitingReconnect,
     /// The account is disconnected or awaits reconnection: the post fails.
     AccountUnusable(String),
     /// The sealed token does not open (key configuration): retried.
     TokenUnreadable(String),
 }
 
+/// Whether `claim` must be looked up on the platform before anything else: an earlier attempt
+/// may have reached it unseen (a crash, a lost lease, a timeout). A post with a checkpoint is
+/// reconciled by `publish` itself, from the checkpoint.
+fn needs_lookup(claim: &ClaimedPost) -> bool {
+    lookup_first(&claim.post, claim.rescued)
+}
+
+fn lookup_first(post: &Post, rescued: bool) -> bool {
+    post.checkpoint().is_none() && (rescued || post.attempts() > 0)
+}
+
+/// The end of what a merchant reads on a post held for its account's reconnection.
+const AWAITING_RECONNECT: &str = "this post goes out as soon as it is reconnected.";
+
+/// Whether `post` waits for its account to be reconnected (and goes out once it is).
+pub(crate) fn is_held_for_reconnect(post: &Post) -> bool {
+    post.status() == crate::post::PostStatus::Scheduled
+        && post
+            .error_message()
+            .is_some_and(|m| m.ends_with(AWAITING_RECONNECT))
+}
+
 /// What a merchant reads on a post held for its account's reconnection.
 fn awaiting_reconnect(platform: crate::platform::Platform) -> String {
     format!(
         "held: {platform} no longer accepts this account's authorization. Reconnect the account; \
-         this post goes out as soon as it is reconnected."
+         {AWAITING_RECONNECT}"
     )
 }
 
@@ -224,6 +248,9 @@ struct Settled {
     finished_at: DateTime<Utc>,
     /// Whether the platform was tried (held posts were not: no ledger row).
     attempted: bool,
+    /// The account's sealed access token the attempt used: an authorisation refused with it
+    /// flags the account only if the account still has it (not reconnected meanwhile).
+    sealed_token: Option<String>,
 }
 
 /// The decision a finished attempt leads to.
@@ -391,7 +418,9 @@ impl Dispatcher {
         let mut held_until: Option<DateTime<Utc>> = None;
         for claim in claims {
             let settled = match held_until {
-                Some(until) => self.hold(
+                // A post that must be looked up first (it may be on the platform already) is
+                // never held blind: a hold forgets that it was rescued.
+                Some(until) if !needs_lookup(&claim) => self.hold(
                     claim,
                     until,
                     AttemptOutcome::RateLimited,
@@ -399,7 +428,7 @@ impl Dispatcher {
                         "held: the platform failed this account's previous post moments ago; trying again at {until}"
                     ),
                 ),
-                None => self.decide(claim, &mut account).await,
+                _ => self.decide(claim, &mut account).await,
             };
             match settled {
                 Ok(settled) => {
@@ -436,11 +465,15 @@ impl Dispatcher {
     /// Decides one claimed post: reconcile, publish, or give up — nothing committed yet.
     async fn decide(&self, claim: ClaimedPost, account: &mut LaneAccount) -> Result<Settled> {
         self.read_account(&claim.post, account).await?;
-        if matches!(account, LaneAccount::AwaitingReconnect) {
+        if matches!(account, LaneAccount::AwaitingReconnect) && !needs_lookup(&claim) {
             let until = self.deps.now() + RECONNECT_RECHECK;
             let reason = awaiting_reconnect(claim.post.platform());
             return self.hold(claim, until, AttemptOutcome::AuthExpired, reason);
         }
+        let sealed_token = match account {
+            LaneAccount::Usable(a) => a.access_token_enc().map(str::to_owned),
+            _ => None,
+        };
         let ClaimedPost { mut post, rescued } = claim;
         let started_at = self.deps.now();
         let attempt = post.attempts() + 1;
@@ -466,6 +499,7 @@ impl Dispatcher {
             started_at,
             finished_at: self.deps.now(),
             attempted: true,
+            sealed_token,
         })
     }
 
@@ -493,6 +527,7 @@ impl Dispatcher {
             started_at: now,
             finished_at: now,
             attempted: false,
+            sealed_token: None,
         })
     }
 
@@ -525,6 +560,7 @@ impl Dispatcher {
                 started_at,
                 finished_at,
                 attempted,
+                sealed_token: s_token,
             } = s;
             let mut error = decision.error;
             let outcome = if decision.outcome == AttemptOutcome::LeaseLost {
@@ -552,7 +588,7 @@ impl Dispatcher {
                 items.push((post.user_id(), item));
             }
             if outcome == AttemptOutcome::AuthExpired && attempted && written.is_ok() {
-                reconnect.push((post.user_id(), post.account_id()));
+                reconnect.push((post.user_id(), post.account_id(), s_token.clone()));
             }
             if !attempted {
                 continue;
@@ -578,8 +614,10 @@ impl Dispatcher {
             self.metrics.ledger_failed();
         }
         reconnect.dedup();
-        for (user, account) in reconnect {
-            if let Err(e) = require_reconnect(&self.deps, user, account).await {
+        for (user, account, used) in reconnect {
+            if let Err(e) =
+                require_reconnect_if_unchanged(&self.deps, user, account, used.as_deref()).await
+            {
                 tracing::warn!(worker = %self.worker, %account, error = %e, "could not flag an account that needs reconnecting");
                 lane.errors += 1;
             }
@@ -615,7 +653,7 @@ impl Dispatcher {
         // (a crash, a lost lease, a timeout): look before publishing again. A failed look is a
         // retry, never a verdict on the post.
         // A post with a checkpoint is reconciled by `publish` itself, from the checkpoint.
-        if post.checkpoint().is_none() && (rescued || post.attempts() > 0) {
+        if lookup_first(post, rescued) {
             match self.within(publisher.lookup(&post.idempotency_key())).await {
                 Some(Ok(Some(published))) => {
                     return Ok(self.posted(post, published, AttemptOutcome::Reconciled)?);
@@ -637,6 +675,16 @@ impl Dispatcher {
         }
         let request = match self.request(post, account).await? {
             Prepared::Ready(request) => request,
+            Prepared::AwaitingReconnect => {
+                let now = self.deps.now();
+                let reason = awaiting_reconnect(post.platform());
+                post.hold(now + RECONNECT_RECHECK, reason.clone(), now)?;
+                return Ok(Decision {
+                    outcome: AttemptOutcome::AuthExpired,
+                    remote_id: None,
+                    error: Some(reason),
+                });
+            }
             Prepared::AccountUnusable(reason) => {
                 return Ok(self.give_up(post, AttemptOutcome::Rejected, reason)?);
             }
@@ -697,6 +745,7 @@ impl Dispatcher {
             }
             post.save_checkpoint(checkpoint.clone(), self.deps.now())?;
             request.checkpoint = Some(checkpoint);
+            request.resumed = false;
         }
         let reason = format!("the {platform} publisher made no progress in {MAX_STEPS} steps");
         Ok(self.retry(post, AttemptOutcome::Retry, reason, None)?)
@@ -738,6 +787,9 @@ impl Dispatcher {
     /// The store failed (transient: the post is left to be rescued).
     async fn request(&self, post: &Post, cached: &mut LaneAccount) -> Result<Prepared> {
         self.read_account(post, cached).await?;
+        if matches!(cached, LaneAccount::AwaitingReconnect) {
+            return Ok(Prepared::AwaitingReconnect);
+        }
         let LaneAccount::Usable(account) = cached else {
             return Ok(Prepared::AccountUnusable(format!(
                 "The {} account is not connected any more. Reconnect it, then reschedule this post.",
@@ -763,6 +815,7 @@ impl Dispatcher {
             media_urls: post.media_urls().iter().map(ToString::to_string).collect(),
             access_token,
             checkpoint: post.checkpoint().cloned(),
+            resumed: post.checkpoint().is_some(),
         })))
     }
 

@@ -21,6 +21,7 @@ use crate::platform::Platform;
 pub use crate::post::Checkpoint;
 use crate::post::Published;
 
+pub(crate) use dispatcher::is_held_for_reconnect;
 pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy};
 pub use metrics::{LAG_BUCKETS, MetricsRegistry, WorkerMetrics};
 pub use report::TickReport;
@@ -53,6 +54,11 @@ pub struct PublishRequest {
     pub access_token: Option<SecretString>,
     /// Where an earlier step of this publication left off, if one did (see [`Progress`]).
     pub checkpoint: Option<Checkpoint>,
+    /// Whether `checkpoint` comes from an earlier claim — a call made with it may have acted
+    /// without its answer being seen (a crash, a timeout) — rather than from the call just
+    /// before, within this claim. A publisher that must look before repeating a step (one
+    /// whose platform takes no idempotency key) looks only then.
+    pub resumed: bool,
 }
 
 /// Everything a platform needs to read a published post's counters.

@@ -115,6 +115,9 @@ impl Dispatcher {
         let mut wake: Option<Background<'_>> = None;
         let (mut next_metrics, mut next_tokens) = (self.now(), self.now());
         let mut claim_now = true;
+        // Set by a wake: claim even a single free slot (slots held by a hanging platform never
+        // keep the rest idle for longer than a poll interval).
+        let mut woken = false;
         let mut stopping = false;
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -129,7 +132,9 @@ impl Dispatcher {
                 }
                 maintenance = Some(Box::pin(self.maintain(config, metrics, tokens)));
             }
-            if !stopping && claim_now && capacity - in_flight.len() >= refill_at {
+            let free = capacity - in_flight.len();
+            if !stopping && claim_now && (free >= refill_at || (woken && free > 0)) {
+                woken = false;
                 held.retain(|_, until| *until > now);
                 let skip: Vec<AccountId> = busy.iter().chain(held.keys()).copied().collect();
                 let wanted = capacity - in_flight.len();
@@ -154,21 +159,26 @@ impl Dispatcher {
             if stopping && in_flight.is_empty() && maintenance.is_none() {
                 return totals;
             }
-            if !stopping && !claim_now && wake.is_none() {
-                // Posts already due were left to accounts in flight or held: a settlement or
-                // the end of a hold frees them, not the clock.
-                let now = self.now();
-                let due = match self.next_due_at().await {
-                    Ok(Some(due)) if due > now => Some(due),
-                    _ => None,
+            if !stopping && wake.is_none() {
+                let sleep = if claim_now {
+                    // Waiting for slots to free up: at most a poll interval.
+                    poll
+                } else {
+                    // Posts already due were left to accounts in flight or held: a settlement
+                    // or the end of a hold frees them, not the clock.
+                    let now = self.now();
+                    let due = match self.next_due_at().await {
+                        Ok(Some(due)) if due > now => Some(due),
+                        _ => None,
+                    };
+                    let next = due.into_iter().chain(held.values().copied()).min();
+                    next.map_or(poll, |at| {
+                        (at - now)
+                            .to_std()
+                            .unwrap_or(std::time::Duration::ZERO)
+                            .min(poll)
+                    })
                 };
-                let next = due.into_iter().chain(held.values().copied()).min();
-                let sleep = next.map_or(poll, |at| {
-                    (at - now)
-                        .to_std()
-                        .unwrap_or(std::time::Duration::ZERO)
-                        .min(poll)
-                });
                 wake = Some(Box::pin(self.wait_for_due_change(sleep)));
             }
             let event = std::future::poll_fn(|cx| {
@@ -207,6 +217,7 @@ impl Dispatcher {
                 Event::Wake => {
                     wake = None;
                     claim_now = true;
+                    woken = true;
                 }
             }
         }

@@ -184,6 +184,17 @@ pub trait AccountStore: Send + Sync {
         before: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<SocialAccount>>;
+    /// Token refresh: takes the account's refresh lease until `until` when nobody holds it at
+    /// `now`, so one worker at a time asks the platform to refresh an account's tokens (a
+    /// platform that rotates refresh tokens, like TikTok, spends the old one: two concurrent
+    /// refreshes would leave one of them holding a dead token). Returns whether it was taken.
+    async fn lease_token_refresh(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// One of the owner's accounts.
     async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>>;
     /// The owner's accounts (connected and not), oldest first.

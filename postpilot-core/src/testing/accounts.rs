@@ -207,9 +207,39 @@ pub async fn needs_reconnect_holds_posts_until_the_account_is_reconnected(store:
 
     assert_eq!(again.id(), acc.id);
     let resumed = stored(due.id()).await;
-    assert_eq!(resumed.due_at(), Some(t0()), "due at once");
+    assert_eq!(
+        resumed.due_at(),
+        due.scheduled_for(),
+        "due at its own time again: at once"
+    );
     assert_eq!(resumed.error_message(), None);
     assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| !a.needs_reconnect));
+}
+
+/// Accounts: the token refresh lease is held by one worker at a time until it ends; another
+/// owner's id is unknown.
+pub async fn token_refresh_leases_are_exclusive_until_they_end(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let (other, _) = seeded(&store).await;
+    let until = t0() + Duration::minutes(1);
+
+    assert!(ok!(store.lease_token_refresh(u.id, acc.id, t0(), until)));
+    assert!(
+        !ok!(store.lease_token_refresh(u.id, acc.id, t0() + Duration::seconds(59), until)),
+        "held until it ends"
+    );
+    assert!(ok!(store.lease_token_refresh(
+        u.id,
+        acc.id,
+        until,
+        until + Duration::minutes(1)
+    )));
+    assert!(matches!(
+        store
+            .lease_token_refresh(other.id, acc.id, t0(), until)
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 fn sealed(access: &str, expires_at: Option<DateTime<Utc>>) -> SealedTokens {

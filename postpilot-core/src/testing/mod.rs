@@ -248,6 +248,7 @@ macro_rules! store_conformance_tests {
             accounts_are_isolated_by_owner,
             token_replacement_is_compare_and_set_on_the_access_token,
             accounts_expiring_before_a_horizon_are_listed_soonest_first,
+            token_refresh_leases_are_exclusive_until_they_end,
             concurrent_connects_never_exceed_the_limit,
             disconnect_beyond_keeps_the_oldest,
             needs_reconnect_is_recorded_and_posts_are_listed_by_account_and_item,

@@ -1255,3 +1255,75 @@ async fn after_a_transient_failure_the_accounts_other_claimed_posts_are_held_not
     e.clock.set(retry_at);
     assert_eq!(e.tick().await.posted, 3);
 }
+
+/// A platform that refuses the token, while — meanwhile — the merchant reconnects the account
+/// with a fresh one.
+#[derive(Debug)]
+struct RefusesWhileReconnected {
+    store: Arc<postpilot_core::store::MemoryStore>,
+    account: std::sync::Mutex<Option<(postpilot_core::id::UserId, postpilot_core::id::AccountId)>>,
+}
+
+#[async_trait::async_trait]
+impl postpilot_core::publish::Publisher for RefusesWhileReconnected {
+    async fn publish(
+        &self,
+        _: &postpilot_core::publish::PublishRequest,
+    ) -> Result<postpilot_core::publish::Progress, PublishError> {
+        let (owner, id) = self.account.lock().unwrap().unwrap();
+        postpilot_core::store::AccountStore::set_account_tokens(
+            self.store.as_ref(),
+            owner,
+            id,
+            postpilot_core::account::SealedTokens {
+                access: Some("sealed-fresh-token".into()),
+                refresh: None,
+                expires_at: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        Err(PublishError::AuthExpired)
+    }
+
+    async fn lookup(
+        &self,
+        _: &str,
+    ) -> Result<Option<postpilot_core::post::Published>, PublishError> {
+        Ok(None)
+    }
+
+    async fn fetch_metrics(
+        &self,
+        _: &postpilot_core::publish::MetricsRequest,
+    ) -> Result<postpilot_core::analytics::MetricCounts, PublishError> {
+        Ok(postpilot_core::analytics::MetricCounts::default())
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_of_the_old_token_does_not_flag_an_account_reconnected_meanwhile() {
+    let store = Arc::new(postpilot_core::store::MemoryStore::new());
+    let platform = Arc::new(RefusesWhileReconnected {
+        store: store.clone(),
+        account: std::sync::Mutex::new(None),
+    });
+    let e = TestEngine::with_ports(|b| {
+        b.store(store.clone())
+            .publisher(Platform::Facebook, platform.clone())
+    });
+    let (u, facebook) = merchant(&e).await;
+    *platform.account.lock().unwrap() = Some((u.id(), facebook.id()));
+    let post = due_post(&e, &u, &facebook).await;
+
+    e.tick().await;
+
+    let account = e.accounts().get(u.id(), facebook.id()).await.unwrap();
+    assert!(
+        !account.needs_reconnect(),
+        "the refusal was of the token the account no longer has"
+    );
+    let held = reload(&e, &u, &post).await;
+    assert_eq!(held.status(), PostStatus::Scheduled);
+}

@@ -93,6 +93,22 @@ fn engine_with(grants: &Arc<Grants>) -> TestEngine {
     TestEngine::with_ports(|b| b.oauth(Platform::Facebook, grants.clone()))
 }
 
+/// The whole connect flow for `u`: begin, then complete with `code` and the state handed out.
+async fn connect_with(
+    e: &TestEngine,
+    u: &postpilot_core::user::User,
+    code: &str,
+) -> postpilot_core::Result<postpilot_core::account::Connected> {
+    let url = e
+        .oauth()
+        .begin(u.id(), Platform::Facebook, REDIRECT)
+        .await
+        .unwrap();
+    e.oauth()
+        .complete(Platform::Facebook, code, &state_of(&url), REDIRECT)
+        .await
+}
+
 /// The `state` the provider was handed in the authorize URL.
 fn state_of(url: &str) -> String {
     let start = url.find("state=").unwrap() + "state=".len();
@@ -109,16 +125,7 @@ async fn a_granted_page_is_connected_to_the_user_who_started_the_flow_with_its_t
     let e = engine_with(&grants);
     let u = e.pro_user("merchant@example.com").await;
 
-    let url = e
-        .oauth()
-        .begin(u.id(), Platform::Facebook, REDIRECT)
-        .await
-        .unwrap();
-    let connected = e
-        .oauth()
-        .complete(Platform::Facebook, "good-code", &state_of(&url), REDIRECT)
-        .await
-        .unwrap();
+    let connected = connect_with(&e, &u, "good-code").await.unwrap();
 
     assert_eq!(connected.user_id, u.id());
     assert_eq!(connected.accounts.len(), 2);
@@ -202,17 +209,8 @@ async fn a_refused_code_is_a_validation_error_on_code_and_connects_nothing() {
     });
     let e = engine_with(&grants);
     let u = e.user("merchant@example.com").await;
-    let url = e
-        .oauth()
-        .begin(u.id(), Platform::Facebook, REDIRECT)
-        .await
-        .unwrap();
 
-    let err = e
-        .oauth()
-        .complete(Platform::Facebook, "used-code", &state_of(&url), REDIRECT)
-        .await
-        .unwrap_err();
+    let err = connect_with(&e, &u, "used-code").await.unwrap_err();
 
     assert!(
         matches!(&err, Error::Validation(v) if v.field() == "code" && v.reason().contains("already used")),
@@ -259,17 +257,8 @@ async fn granted_accounts_beyond_the_plan_limit_are_left_out_and_counted_not_an_
     });
     let e = engine_with(&grants);
     let u = e.user("free@example.com").await;
-    let url = e
-        .oauth()
-        .begin(u.id(), Platform::Facebook, REDIRECT)
-        .await
-        .unwrap();
 
-    let connected = e
-        .oauth()
-        .complete(Platform::Facebook, "good-code", &state_of(&url), REDIRECT)
-        .await
-        .unwrap();
+    let connected = connect_with(&e, &u, "good-code").await.unwrap();
 
     let limit = postpilot_core::plan::PlanTier::Free
         .limits()
@@ -297,6 +286,27 @@ async fn granted_accounts_beyond_the_plan_limit_are_left_out_and_counted_not_an_
 }
 
 #[tokio::test]
+async fn an_account_reconnected_is_kept_even_when_a_new_one_over_the_limit_is_listed_first() {
+    let grants = Arc::new(Grants {
+        accounts: vec![("page-new", "New"), ("page-mine", "Mine")],
+        ..Grants::default()
+    });
+    let e = engine_with(&grants);
+    let u = e.user("reconnect@example.com").await;
+    let mine = e.connect(&u, Platform::Facebook, "page-mine").await;
+
+    let connected = connect_with(&e, &u, "good-code").await.unwrap();
+
+    assert_eq!(connected.over_limit, 1);
+    assert_eq!(connected.accounts.len(), 1);
+    assert_eq!(
+        connected.accounts[0].id(),
+        mine.id(),
+        "the known Page, reconnected"
+    );
+}
+
+#[tokio::test]
 async fn a_grant_whose_first_account_is_over_the_plan_limit_is_refused() {
     let grants = Arc::new(Grants {
         accounts: vec![("page-9", "Nine")],
@@ -305,17 +315,8 @@ async fn a_grant_whose_first_account_is_over_the_plan_limit_is_refused() {
     let e = engine_with(&grants);
     let u = e.user("full@example.com").await;
     e.connect(&u, Platform::Facebook, "already-there").await;
-    let url = e
-        .oauth()
-        .begin(u.id(), Platform::Facebook, REDIRECT)
-        .await
-        .unwrap();
 
-    let err = e
-        .oauth()
-        .complete(Platform::Facebook, "good-code", &state_of(&url), REDIRECT)
-        .await
-        .unwrap_err();
+    let err = connect_with(&e, &u, "good-code").await.unwrap_err();
 
     assert!(matches!(err, Error::PlanLimit { .. }), "{err:?}");
 }
@@ -329,16 +330,7 @@ async fn connected_for(
     postpilot_core::account::SocialAccount,
 ) {
     let u = e.pro_user("merchant@example.com").await;
-    let url = e
-        .oauth()
-        .begin(u.id(), Platform::Facebook, REDIRECT)
-        .await
-        .unwrap();
-    let connected = e
-        .oauth()
-        .complete(Platform::Facebook, "good-code", &state_of(&url), REDIRECT)
-        .await
-        .unwrap();
+    let connected = connect_with(e, &u, "good-code").await.unwrap();
     e.advance(Duration::days(days));
     (u, connected.accounts[0].clone())
 }
@@ -502,6 +494,39 @@ async fn a_refresh_that_loses_the_race_to_another_worker_keeps_the_winners_token
 }
 
 #[tokio::test]
+async fn a_second_worker_never_refreshes_an_account_a_first_is_refreshing() {
+    let grants = Arc::new(Grants {
+        accounts: vec![("page-1", "Aurora Lamps")],
+        ..Grants::default()
+    });
+    let e = engine_with(&grants);
+    let (u, account) = connected_for(&e, 55).await;
+    // While the first worker waits on the platform, a second runs the same refresh.
+    let oauth = e.oauth().clone();
+    let second = Arc::new(Mutex::new(None));
+    let seen = second.clone();
+    *grants.during_refresh.lock().unwrap() = Some(Box::new(move || {
+        let report = crate::test_engine::run_now(oauth.refresh_expiring(Duration::days(7), 10));
+        *seen.lock().unwrap() = Some(report.unwrap());
+    }));
+
+    let first = e
+        .oauth()
+        .refresh_expiring(Duration::days(7), 10)
+        .await
+        .unwrap();
+
+    let second = second.lock().unwrap().take().unwrap();
+    assert_eq!((first.refreshed, second.superseded), (1, 1));
+    assert_eq!(
+        grants.refreshed_with.lock().unwrap().len(),
+        1,
+        "one call to the platform: a rotated refresh token is spent once"
+    );
+    assert_eq!(token_of(&e, &u, &account).await, "refreshed-1");
+}
+
+#[tokio::test]
 async fn an_unreachable_platform_leaves_the_token_for_the_next_run() {
     let grants = Arc::new(Grants {
         accounts: vec![("page-1", "Aurora Lamps")],
@@ -520,6 +545,7 @@ async fn an_unreachable_platform_leaves_the_token_for_the_next_run() {
         .refresh_expiring(Duration::days(7), 10)
         .await
         .unwrap();
+    e.advance(Duration::hours(1));
     let back = e
         .oauth()
         .refresh_expiring(Duration::days(7), 10)

@@ -400,3 +400,34 @@ async fn metrics_are_read_with_the_accounts_token_and_not_for_a_disconnected_acc
         Some("page-token-1")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rescued_post_of_an_account_awaiting_reconnection_is_looked_up_before_it_is_held() {
+    // One-step publishing; the worker dies after the platform published.
+    let simulated = Arc::new(SimulatedPublisher::new(Platform::Facebook));
+    let dies = Arc::new(DiesAt {
+        inner: simulated.clone(),
+        call: 0,
+        after_effect: true,
+        calls: AtomicUsize::new(0),
+    });
+    let e = TestEngine::with_ports(|b| b.publisher(Platform::Facebook, dies.clone()));
+    let (u, post) = due_post(&e).await;
+    let worker = e.dispatcher("dies", DispatcherConfig::default()).unwrap();
+    let _killed = tokio::time::timeout(std::time::Duration::from_secs(1), worker.run_once()).await;
+    // Meanwhile the platform revoked the account's authorization (another post met it).
+    postpilot_core::store::AccountStore::mark_needs_reconnect(
+        e.store.as_ref(),
+        u.id(),
+        post.account_id(),
+    )
+    .await
+    .unwrap();
+    e.advance(Duration::minutes(3));
+
+    let report = e.tick().await;
+
+    assert_eq!(report.reconciled, 1, "{report:?}");
+    assert_eq!(reload(&e, &u, &post).await.status(), PostStatus::Posted);
+    assert_eq!(simulated.published_count(&post.idempotency_key()), 1);
+}

@@ -82,6 +82,26 @@ impl AccountStore for MemoryStore {
         Ok(due)
     }
 
+    async fn lease_token_refresh(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut t = self.tables();
+        if t.accounts.get(&id).is_none_or(|a| a.user_id != owner) {
+            return Err(StoreError::NotFound);
+        }
+        match t.refresh_leases.get(&id) {
+            Some(held) if *held > now => Ok(false),
+            _ => {
+                t.refresh_leases.insert(id, until);
+                Ok(true)
+            }
+        }
+    }
+
     async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
         Ok(self
             .tables()

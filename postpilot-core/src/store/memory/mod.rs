@@ -35,6 +35,8 @@ struct Tables {
     /// `(source, id)` → `Some(lease end)` while claimed, `None` once done.
     webhook_events: HashMap<(String, String), Option<DateTime<Utc>>>,
     attempts: Vec<PublicationAttempt>,
+    /// Token refresh leases: account → until when.
+    refresh_leases: HashMap<AccountId, DateTime<Utc>>,
 }
 
 impl Tables {
