@@ -80,8 +80,8 @@ pub(crate) struct EngineArgs {
     token_key: Option<String>,
     /// How posts reach the platforms: platforms or simulated; required with a database
     ///
-    /// `platforms`: through the platforms' APIs — Instagram and Facebook Pages in this build;
-    /// TikTok is not offered. `simulated`: posts are marked published, nothing reaches a platform.
+    /// `platforms`: through the platforms' APIs — Instagram and Facebook Pages, and TikTok when
+    /// its app (client key and secret) is set. `simulated`: posts are marked published, nothing reaches a platform.
     /// Required with a database, so that a production server never simulates by accident;
     /// `simulated` is the default in memory mode (with a warning).
     #[arg(long, env = "POSTPILOT_PUBLISHERS", value_name = "KIND")]
@@ -133,6 +133,27 @@ pub(crate) struct EngineArgs {
         hide_env_values = true
     )]
     meta_app_secret: Option<String>,
+    /// TikTok's API host [default: https://open.tiktokapis.com]
+    #[arg(long, env = "POSTPILOT_TIKTOK_API_URL", value_name = "URL")]
+    tiktok_api_url: Option<String>,
+    /// TikTok's consent page host [default: https://www.tiktok.com]
+    #[arg(long, env = "POSTPILOT_TIKTOK_WWW_URL", value_name = "URL")]
+    tiktok_www_url: Option<String>,
+    /// The TikTok app's client key [default: none]
+    ///
+    /// With the client secret (and POSTPILOT_PUBLISHERS=platforms), TikTok is offered: merchants
+    /// connect accounts through Login Kit (POST /api/v1/accounts/connect/tiktok) and the worker
+    /// refreshes their day-long tokens. Without it TikTok is not offered.
+    #[arg(long, env = "POSTPILOT_TIKTOK_CLIENT_KEY", value_name = "KEY")]
+    tiktok_client_key: Option<String>,
+    /// The TikTok app's client secret [default: none]
+    #[arg(
+        long,
+        env = "POSTPILOT_TIKTOK_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    tiktok_client_secret: Option<String>,
     /// How paid plans are bought: mock; required with a database
     ///
     /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
@@ -265,6 +286,10 @@ impl Command {
             "POSTPILOT_FACEBOOK_WWW_URL" => &engine?.facebook_www_url,
             "POSTPILOT_META_APP_ID" => &engine?.meta_app_id,
             "POSTPILOT_META_APP_SECRET" => &engine?.meta_app_secret,
+            "POSTPILOT_TIKTOK_API_URL" => &engine?.tiktok_api_url,
+            "POSTPILOT_TIKTOK_WWW_URL" => &engine?.tiktok_www_url,
+            "POSTPILOT_TIKTOK_CLIENT_KEY" => &engine?.tiktok_client_key,
+            "POSTPILOT_TIKTOK_CLIENT_SECRET" => &engine?.tiktok_client_secret,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "POSTPILOT_ADDR" => &http?.addr,
@@ -295,10 +320,11 @@ mod tests {
 
     use super::*;
 
-    const SECRETS: [&str; 8] = [
+    const SECRETS: [&str; 9] = [
         "DATABASE_URL",
         "POSTPILOT_INSTAGRAM_APP_SECRET",
         "POSTPILOT_META_APP_SECRET",
+        "POSTPILOT_TIKTOK_CLIENT_SECRET",
         "POSTPILOT_TOKEN_KEY",
         "STRIPE_SECRET_KEY",
         "POSTPILOT_JWT_SECRET",
@@ -332,7 +358,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 28 + 14 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 32 + 18 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

@@ -25,8 +25,8 @@ pub(crate) enum Role {
 pub(crate) enum Publishers {
     /// In-process stand-ins: a post is marked published, nothing reaches a real platform.
     Simulated,
-    /// The platforms' own APIs (`postpilot-clients`): Instagram and Facebook Pages in this
-    /// build; TikTok is not offered (its accounts cannot be connected).
+    /// The platforms' own APIs (`postpilot-clients`): Instagram and Facebook Pages, and TikTok
+    /// when its app is configured; a platform not offered cannot have accounts connected.
     Platforms,
 }
 
@@ -49,6 +49,13 @@ pub(crate) struct InstagramHosts {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FacebookHosts {
     pub(crate) graph: String,
+    pub(crate) www: String,
+}
+
+/// Where TikTok is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TikTokHosts {
+    pub(crate) api: String,
     pub(crate) www: String,
 }
 
@@ -80,6 +87,10 @@ pub(crate) struct Config {
     pub(crate) facebook: FacebookHosts,
     /// The Meta app (id, secret), for connecting Facebook Pages by OAuth.
     pub(crate) meta_app: Option<(String, SecretString)>,
+    /// TikTok's hosts, with `platforms` publishers.
+    pub(crate) tiktok: TikTokHosts,
+    /// The TikTok app (client key, secret): TikTok is offered only with it.
+    pub(crate) tiktok_app: Option<(String, SecretString)>,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
@@ -290,6 +301,15 @@ impl Config {
             "POSTPILOT_META_APP_SECRET",
             "Facebook Pages",
         )?;
+        let tiktok = TikTokHosts {
+            api: host("POSTPILOT_TIKTOK_API_URL", "https://open.tiktokapis.com")?,
+            www: host("POSTPILOT_TIKTOK_WWW_URL", "https://www.tiktok.com")?,
+        };
+        let tiktok_app = app(
+            "POSTPILOT_TIKTOK_CLIENT_KEY",
+            "POSTPILOT_TIKTOK_CLIENT_SECRET",
+            "TikTok accounts",
+        )?;
         let connect_return_path =
             var("POSTPILOT_CONNECT_RETURN_PATH").unwrap_or_else(|| "/accounts".into());
         if !connect_return_path.starts_with('/') || connect_return_path.starts_with("//") {
@@ -321,6 +341,8 @@ impl Config {
             instagram_app,
             facebook,
             meta_app,
+            tiktok,
+            tiktok_app,
             connect_return_path,
             billing,
             rate_limit_per_min: positive(

@@ -17,6 +17,7 @@ use postpilot_clients::facebook::{
 use postpilot_clients::instagram::{
     InstagramConfig, InstagramOAuth, InstagramOAuthConfig, InstagramPublisher,
 };
+use postpilot_clients::tiktok::{TikTokConfig, TikTokOAuth, TikTokOAuthConfig, TikTokPublisher};
 use postpilot_core::billing::MockBilling;
 use postpilot_core::crypto::{KeyId, XChaChaTokenCipher};
 use postpilot_core::platform::Platform;
@@ -109,8 +110,12 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
         }
         Publishers::Platforms => {
             tracing::info!(
-                offered = "instagram, facebook",
-                "publishing through the platforms' APIs; tiktok is not offered by this build"
+                offered = if config.tiktok_app.is_some() {
+                    "instagram, facebook, tiktok"
+                } else {
+                    "instagram, facebook"
+                },
+                "publishing through the platforms' APIs"
             );
             let instagram = InstagramPublisher::new(InstagramConfig {
                 graph_url: config.instagram.graph.clone(),
@@ -139,6 +144,25 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
                     ..FacebookOAuthConfig::new(app_id.clone(), secret.clone())
                 })?;
                 builder = builder.oauth(Platform::Facebook, Arc::new(oauth));
+            }
+            if let Some((client_key, secret)) = &config.tiktok_app {
+                // TikTok's tokens live a day: it is offered only with the app that refreshes them.
+                let publisher = TikTokPublisher::new(TikTokConfig {
+                    api_url: config.tiktok.api.clone(),
+                    ..TikTokConfig::default()
+                })?;
+                let oauth = TikTokOAuth::new(TikTokOAuthConfig {
+                    www_url: config.tiktok.www.clone(),
+                    api_url: config.tiktok.api.clone(),
+                    ..TikTokOAuthConfig::new(client_key.clone(), secret.clone())
+                })?;
+                builder = builder
+                    .publisher(Platform::Tiktok, Arc::new(publisher))
+                    .oauth(Platform::Tiktok, Arc::new(oauth));
+            } else {
+                tracing::info!(
+                    "POSTPILOT_TIKTOK_CLIENT_KEY is not set: TikTok is not offered (its day-long tokens need the app to be refreshed)"
+                );
             }
             for (platform, app, id) in [
                 (

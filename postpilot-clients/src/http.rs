@@ -135,6 +135,28 @@ async fn send(what: &str, request: reqwest::RequestBuilder) -> Result<Answer, Tr
     })
 }
 
+/// A consent page's URL: `base` with the authorization-code request's parameters; the app's id
+/// goes in `client_param` (`client_id`, or TikTok's `client_key`).
+pub fn consent_url(
+    base: &str,
+    (client_param, app_id): (&str, &str),
+    redirect_uri: &str,
+    scopes: &[String],
+    state: &str,
+) -> String {
+    let scope = scopes.join(",");
+    let params = [
+        (client_param, app_id),
+        ("redirect_uri", redirect_uri),
+        ("response_type", "code"),
+        ("scope", scope.as_str()),
+        ("state", state),
+    ];
+    reqwest::Url::parse_with_params(base, params)
+        .map(String::from)
+        .unwrap_or_else(|_| base.to_owned())
+}
+
 /// A call that did not complete, in words that carry neither the URL nor a token (`Instagram
 /// (publishing the container) timed out`): always worth retrying.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -112,27 +112,6 @@ pub fn insight(body: &Value, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The consent page's URL: `base` with the authorization-code request's parameters.
-pub fn consent_url(
-    base: &str,
-    app_id: &str,
-    redirect_uri: &str,
-    scopes: &[String],
-    state: &str,
-) -> String {
-    let scope = scopes.join(",");
-    let params = [
-        ("client_id", app_id),
-        ("redirect_uri", redirect_uri),
-        ("response_type", "code"),
-        ("scope", scope.as_str()),
-        ("state", state),
-    ];
-    reqwest::Url::parse_with_params(base, params)
-        .map(String::from)
-        .unwrap_or_else(|_| base.to_owned())
-}
-
 /// A string field, or a number field as text (Meta sends ids either way).
 pub fn text_or_number(body: &Value, field: &str) -> Option<String> {
     body.get(field).and_then(|v| {

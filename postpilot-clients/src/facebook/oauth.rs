@@ -16,8 +16,8 @@ use postpilot_core::crypto::SecretString;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::http::{HttpClient, Timeouts};
-use crate::meta::{consent_url, oauth_failure, oauth_unavailable, text, text_or_number};
+use crate::http::{HttpClient, Timeouts, consent_url};
+use crate::meta::{oauth_failure, oauth_unavailable, text, text_or_number};
 
 /// The Meta app and the hosts.
 #[derive(Clone, Debug)]
@@ -155,7 +155,7 @@ impl OAuthProvider for FacebookOAuth {
         );
         consent_url(
             &base,
-            &self.config.app_id,
+            ("client_id", &self.config.app_id),
             redirect_uri,
             &self.config.scopes,
             state,

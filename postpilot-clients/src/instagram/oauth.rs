@@ -17,9 +17,9 @@ use postpilot_core::crypto::SecretString;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::http::{HttpClient, Timeouts};
+use crate::http::{HttpClient, Timeouts, consent_url};
 use crate::meta::{
-    consent_url, oauth_failure as failure, oauth_unavailable as unavailable, text, text_or_number,
+    oauth_failure as failure, oauth_unavailable as unavailable, text, text_or_number,
 };
 
 /// The app and the hosts.
@@ -202,7 +202,7 @@ impl OAuthProvider for InstagramOAuth {
         let base = format!("{}/oauth/authorize", Self::host(&self.config.www_url));
         consent_url(
             &base,
-            &self.config.app_id,
+            ("client_id", &self.config.app_id),
             redirect_uri,
             &self.config.scopes,
             state,

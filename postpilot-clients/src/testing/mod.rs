@@ -24,7 +24,10 @@ pub use facebook::{
     FakeFacebook, FbCall, FbPost,
 };
 pub use instagram::{Call, Container, FAKE_IG_USER, FAKE_USERNAME, FakeInstagram, Media, Seen};
-pub use tiktok::{FakeTikTok, TtCall, TtPublication, tiktok_answer};
+pub use tiktok::{
+    FAKE_TIKTOK_CLIENT_KEY, FAKE_TIKTOK_CLIENT_SECRET, FAKE_TIKTOK_OPEN_ID, FakeTikTok, TtCall,
+    TtPublication, tiktok_answer,
+};
 
 /// The Meta app both fakes know.
 pub const FAKE_APP_ID: &str = "990000000000001";

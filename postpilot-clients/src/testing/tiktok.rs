@@ -2,7 +2,10 @@
 //! levels the creator allows), `…/video/init/` (`PULL_FROM_URL`) and `…/content/init/` (photos)
 //! start a publication and answer its `publish_id`, `…/status/fetch/` moves it from
 //! `PROCESSING_DOWNLOAD` to `PUBLISH_COMPLETE` (or `FAILED`) at a set number of checks, and
-//! `POST /v2/video/query/` reads a published video's counters. Every answer is TikTok's envelope
+//! `POST /v2/video/query/` reads a published video's counters. It also plays Login Kit:
+//! `POST /v2/oauth/token/` takes a code it issued (once) for a 24-hour access token and a
+//! refresh token, or a refresh token for a new pair — rotating: the old refresh token is spent
+//! — and `GET /v2/user/info/` names the account. Every answer is TikTok's envelope
 //! `{"data": …, "error": {"code", "message", "log_id"}}`; a token other than the one it accepts
 //! gets `access_token_invalid`. Faults can be queued per call, and an init can take effect
 //! without an answer.
@@ -11,13 +14,18 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::answer;
+
+/// The app the fake knows, and its account.
+pub const FAKE_TIKTOK_CLIENT_KEY: &str = "awfakeclientkey01";
+pub const FAKE_TIKTOK_CLIENT_SECRET: &str = "fake-tiktok-secret";
+pub const FAKE_TIKTOK_OPEN_ID: &str = "-000fakeOpenIdAurora";
 
 /// The calls faults can be queued for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,6 +58,9 @@ struct TtState {
     fail_next_as: Option<&'static str>,
     init_then_hang: bool,
     seen: Vec<(TtCall, Option<String>)>,
+    codes: Vec<String>,
+    refresh_token: String,
+    refreshes: u32,
 }
 
 /// The fake, shared with the test.
@@ -75,6 +86,7 @@ impl FakeTikTok {
             privacy_options: vec!["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"],
             checks_to_finish,
             next_id: 7_300_000_000_000_000_000,
+            refresh_token: "rft.first".into(),
             ..TtState::default()
         }));
         let app = Router::new()
@@ -83,6 +95,8 @@ impl FakeTikTok {
             .route("/v2/post/publish/content/init/", post(init))
             .route("/v2/post/publish/status/fetch/", post(status))
             .route("/v2/video/query/", post(query))
+            .route("/v2/oauth/token/", post(oauth_token))
+            .route("/v2/user/info/", get(user_info))
             .with_state(state.clone());
         Self {
             state,
@@ -116,6 +130,25 @@ impl FakeTikTok {
     /// The next init takes effect, but its answer never comes.
     pub fn init_then_hang(&self) {
         self.state().init_then_hang = true;
+    }
+
+    /// A code the consent page would hand back to the app (good for one exchange).
+    pub fn issue_code(&self) -> String {
+        let mut s = self.state();
+        let code = format!("tt-code-{}", s.codes.len() + 1);
+        s.codes.push(code.clone());
+        code
+    }
+
+    /// The access token the fake accepts now, and the refresh token it would take.
+    pub fn tokens(&self) -> (String, String) {
+        let s = self.state();
+        (s.token.clone(), s.refresh_token.clone())
+    }
+
+    /// How many refreshes it granted.
+    pub fn refreshes(&self) -> u32 {
+        self.state().refreshes
     }
 
     pub fn publications(&self) -> Vec<TtPublication> {
@@ -311,4 +344,70 @@ async fn query(
             "",
         ),
     )
+}
+
+fn token_pair(s: &TtState) -> Value {
+    json!({
+        "access_token": s.token, "expires_in": 86_400, "open_id": FAKE_TIKTOK_OPEN_ID,
+        "refresh_token": s.refresh_token, "refresh_expires_in": 31_536_000,
+        "scope": "user.info.basic,video.publish,video.list", "token_type": "Bearer"
+    })
+}
+
+async fn oauth_token(State(state): Shared, Form(form): Form<HashMap<String, String>>) -> Response {
+    let mut s = state.lock().unwrap();
+    let field = |name: &str| form.get(name).map(String::as_str);
+    let refused = |description: &str| {
+        answer(
+            400,
+            HeaderMap::new(),
+            json!({ "error": "invalid_grant", "error_description": description, "log_id": "20261203" }),
+        )
+    };
+    if field("client_key") != Some(FAKE_TIKTOK_CLIENT_KEY)
+        || field("client_secret") != Some(FAKE_TIKTOK_CLIENT_SECRET)
+    {
+        return answer(
+            401,
+            HeaderMap::new(),
+            json!({ "error": "invalid_client", "error_description": "Client key or secret is incorrect.", "log_id": "20261203" }),
+        );
+    }
+    match field("grant_type") {
+        Some("authorization_code") => {
+            let code = field("code").unwrap_or_default().to_owned();
+            let Some(i) = s.codes.iter().position(|c| *c == code) else {
+                return refused("Authorization code is expired.");
+            };
+            if field("redirect_uri").is_none() {
+                return refused("redirect_uri is missing.");
+            }
+            s.codes.remove(i);
+            answer(200, HeaderMap::new(), token_pair(&s))
+        }
+        Some("refresh_token") => {
+            if field("refresh_token") != Some(s.refresh_token.as_str()) {
+                return refused("Refresh token is invalid or expired.");
+            }
+            s.refreshes += 1;
+            s.token = format!("act.refreshed-{}", s.refreshes);
+            s.refresh_token = format!("rft.rotated-{}", s.refreshes);
+            answer(200, HeaderMap::new(), token_pair(&s))
+        }
+        _ => refused("grant_type is invalid."),
+    }
+}
+
+async fn user_info(
+    State(state): Shared,
+    headers: HeaderMap,
+    Query(_query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    if let Some(r) = intake(&mut s, TtCall::Query, &headers) {
+        return r;
+    }
+    let data =
+        json!({ "user": { "open_id": FAKE_TIKTOK_OPEN_ID, "display_name": "Aurora Lamps" } });
+    answer(200, HeaderMap::new(), tiktok_answer(data, "ok", ""))
 }

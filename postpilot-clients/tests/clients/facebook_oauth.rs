@@ -17,7 +17,6 @@ use postpilot_core::Engine;
 use postpilot_core::account::{OAuthError, OAuthProvider};
 use postpilot_core::clock::{Clock, ManualClock};
 use postpilot_core::crypto::SecretString;
-use postpilot_core::plan::PlanTier;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostStatus};
 use postpilot_core::publish::DispatcherConfig;
@@ -33,13 +32,7 @@ fn provider(fake: &FakeFacebook, secret: &str) -> FacebookOAuth {
     .unwrap()
 }
 
-fn param(url: &str, name: &str) -> Option<String> {
-    reqwest::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
+use crate::shop::param;
 
 #[tokio::test]
 async fn the_consent_url_is_facebook_logins_dialog_with_the_page_permissions() {
@@ -143,32 +136,9 @@ async fn connecting_through_the_engine_stores_each_page_and_posts_with_that_page
         )
         .build()
         .unwrap();
-    let user = engine
-        .auth()
-        .register("shop@example.com", "correct horse battery")
-        .await
-        .unwrap();
-    engine
-        .billing()
-        .checkout(user.id(), PlanTier::Pro)
-        .await
-        .unwrap();
-    let url = engine
-        .oauth()
-        .begin(user.id(), Platform::Facebook, REDIRECT)
-        .await
-        .unwrap();
 
-    let connected = engine
-        .oauth()
-        .complete(
-            Platform::Facebook,
-            &fake.issue_code(),
-            &param(&url, "state").unwrap(),
-            REDIRECT,
-        )
-        .await
-        .unwrap();
+    let (user, connected) =
+        crate::shop::oauth_connect(&engine, Platform::Facebook, &fake.issue_code(), REDIRECT).await;
     let outlet = connected
         .accounts
         .iter()

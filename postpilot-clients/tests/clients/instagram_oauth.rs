@@ -30,14 +30,7 @@ fn provider(fake: &FakeInstagram, secret: &str) -> InstagramOAuth {
     .unwrap()
 }
 
-/// A query parameter of `url`, decoded.
-fn param(url: &str, name: &str) -> Option<String> {
-    reqwest::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
+use crate::shop::param;
 
 #[tokio::test]
 async fn the_consent_url_asks_instagram_for_a_code_with_the_state_and_the_permissions() {
@@ -218,26 +211,9 @@ async fn the_worker_refreshes_an_expiring_instagram_token_and_publishes_with_the
         )
         .build()
         .unwrap();
-    let user = engine
-        .auth()
-        .register("shop@example.com", "correct horse battery")
-        .await
-        .unwrap();
-    let url = engine
-        .oauth()
-        .begin(user.id(), Platform::Instagram, REDIRECT)
-        .await
-        .unwrap();
-    let connected = engine
-        .oauth()
-        .complete(
-            Platform::Instagram,
-            &fake.issue_code(),
-            &param(&url, "state").unwrap(),
-            REDIRECT,
-        )
-        .await
-        .unwrap();
+    let (user, connected) =
+        crate::shop::oauth_connect(&engine, Platform::Instagram, &fake.issue_code(), REDIRECT)
+            .await;
     let account = connected.accounts[0].clone();
     clock.advance(Duration::days(55));
     let worker = engine.dispatcher("w", DispatcherConfig::default()).unwrap();

@@ -8,3 +8,4 @@ mod instagram;
 mod instagram_oauth;
 mod shop;
 mod tiktok;
+mod tiktok_oauth;

@@ -190,3 +190,46 @@ impl<F> Shop<F> {
             .unwrap()
     }
 }
+
+/// A query parameter of `url`, decoded.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The engine's whole OAuth connect flow for a new merchant: registers, begins, and completes
+/// with `code` and the state the consent URL carried.
+pub async fn oauth_connect(
+    engine: &Engine,
+    platform: Platform,
+    code: &str,
+    redirect: &str,
+) -> (User, postpilot_core::account::Connected) {
+    let user = engine
+        .auth()
+        .register("shop@example.com", "correct horse battery")
+        .await
+        .unwrap();
+    if platform == Platform::Facebook {
+        // Two Pages are granted: a plan with room for both.
+        engine
+            .billing()
+            .checkout(user.id(), postpilot_core::plan::PlanTier::Pro)
+            .await
+            .unwrap();
+    }
+    let url = engine
+        .oauth()
+        .begin(user.id(), platform, redirect)
+        .await
+        .unwrap();
+    let connected = engine
+        .oauth()
+        .complete(platform, code, &param(&url, "state").unwrap(), redirect)
+        .await
+        .unwrap();
+    (user, connected)
+}
