@@ -146,6 +146,12 @@ impl FakeTikTok {
         (s.token.clone(), s.refresh_token.clone())
     }
 
+    /// The access token lapses (as if a refresh run had been missed): calls with it are
+    /// refused as `access_token_invalid`; the refresh token still works.
+    pub fn lapse_access_token(&self) {
+        self.state().token = "act.lapsed-nobody-has-this".into();
+    }
+
     /// How many refreshes it granted.
     pub fn refreshes(&self) -> u32 {
         self.state().refreshes

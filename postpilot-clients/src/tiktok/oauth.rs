@@ -61,12 +61,15 @@ pub struct TikTokOAuth {
     config: TikTokOAuthConfig,
 }
 
-/// What a failed token answer means: TikTok's `{error, error_description}` is a refusal on
-/// 4xx (and on `invalid_grant` whatever the status), else the platform is unavailable.
-fn failure(what: &str, answer: &Answer) -> OAuthError {
+/// What a failed token answer means. `invalid_grant` (a code or refresh token used, expired or
+/// revoked) is a refusal; so is any other 4xx of the code exchange (a merchant's connect
+/// attempt). For a refresh everything else — `invalid_client` after a secret was rotated, a
+/// 429, a 5xx — is the platform or our configuration being unavailable: no account is marked
+/// for reconnection over it.
+fn failure(what: &str, answer: &Answer, refreshing: bool) -> OAuthError {
     let code = text(&answer.body, "error").unwrap_or_default();
     let description = text(&answer.body, "error_description").unwrap_or("no reason given");
-    if answer.status.is_client_error() || code == "invalid_grant" {
+    if code == "invalid_grant" || (!refreshing && answer.status.is_client_error()) {
         OAuthError::Refused(format!("{what}: {code} ({description})"))
     } else {
         OAuthError::Unavailable(format!("{what}: HTTP {} ({description})", answer.status))
@@ -98,7 +101,12 @@ impl TikTokOAuth {
     }
 
     /// `oauth/token/` with the app's key and secret and `grant`.
-    async fn token(&self, grant: &[(&str, &str)], what: &str) -> Result<Tokens, OAuthError> {
+    async fn token(
+        &self,
+        grant: &[(&str, &str)],
+        what: &str,
+        refreshing: bool,
+    ) -> Result<Tokens, OAuthError> {
         let mut form = vec![
             ("client_key", self.config.client_key.as_str()),
             ("client_secret", self.config.client_secret.expose()),
@@ -118,7 +126,7 @@ impl TikTokOAuth {
             .map_err(oauth_unavailable)?;
         if !answer.status.is_success() || text(&answer.body, "error").is_some_and(|e| !e.is_empty())
         {
-            return Err(failure(&format!("{what} was refused"), &answer));
+            return Err(failure(&format!("{what} was refused"), &answer, refreshing));
         }
         let access = text(&answer.body, "access_token")
             .map(SecretString::new)
@@ -195,6 +203,7 @@ impl OAuthProvider for TikTokOAuth {
                     ("redirect_uri", redirect_uri),
                 ],
                 "the code exchange",
+                false,
             )
             .await?;
         let open_id = tokens.open_id.clone().ok_or_else(|| {
@@ -226,6 +235,7 @@ impl OAuthProvider for TikTokOAuth {
                     ("refresh_token", refresh.expose()),
                 ],
                 "the token refresh",
+                true,
             )
             .await?;
         Ok(RefreshedTokens {

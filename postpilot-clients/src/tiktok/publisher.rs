@@ -68,8 +68,13 @@ pub struct TikTokPublisher {
 enum Step {
     /// The creator's privacy level is chosen; the next call starts the publication.
     Init { privacy_level: String },
-    /// TikTok is pulling and processing the media; `polls` status checks so far.
-    Processing { publish_id: String, polls: u32 },
+    /// TikTok is pulling and processing the media; `polls` status checks so far. The privacy
+    /// level is kept to start again if TikTok fails the publication for a passing reason.
+    Processing {
+        publish_id: String,
+        polls: u32,
+        privacy_level: String,
+    },
 }
 
 impl Step {
@@ -127,22 +132,36 @@ fn classify(answer: &Answer, cap_wait: Duration) -> PublishError {
     }
 }
 
-/// A `FAILED` publication's `fail_reason`, for the scheduler.
-fn failed(reason: &str, cap_wait: Duration) -> PublishError {
+/// What a `FAILED` publication's `fail_reason` leads to. A failed publication is dead: for a
+/// passing reason the post starts a new one from `Init` (after the daily cap's wait, or at
+/// once — an `internal` failure, or a revoked authorization that the new init will meet as
+/// `access_token_invalid`); for the others it fails.
+fn failed(
+    reason: &str,
+    privacy_level: String,
+    cap_wait: Duration,
+) -> Result<Progress, PublishError> {
+    let again = Step::Init { privacy_level }.checkpoint();
     match reason {
-        "auth_removed" => PublishError::AuthExpired,
-        "spam_risk_too_many_posts" => PublishError::RateLimited { after: cap_wait },
-        "internal" => PublishError::Retryable {
-            reason: "TikTok failed processing the post (internal)".into(),
-            after: None,
-        },
-        "video_pull_failed" | "photo_pull_failed" => PublishError::Rejected {
+        "spam_risk_too_many_posts" => Ok(Progress::Wait {
+            checkpoint: again,
+            after: cap_wait,
+        }),
+        "internal" | "auth_removed" => Ok(Progress::Continue(again)),
+        "video_pull_failed" | "photo_pull_failed" => Err(PublishError::Rejected {
             reason: format!("TikTok could not fetch the media from its URL ({reason})"),
-        },
-        _ => PublishError::Rejected {
+        }),
+        _ => Err(PublishError::Rejected {
             reason: format!("TikTok could not publish the post ({reason})"),
-        },
+        }),
     }
+}
+
+/// A photo post's title: TikTok takes 90 characters at most (the whole text goes in the
+/// description).
+fn photo_title(caption: &str) -> String {
+    let first_line = caption.lines().next().unwrap_or_default();
+    first_line.chars().take(90).collect()
 }
 
 impl TikTokPublisher {
@@ -246,7 +265,7 @@ impl TikTokPublisher {
             photos => (
                 "post/publish/content/init/",
                 json!({
-                    "post_info": { "title": request.caption, "description": text,
+                    "post_info": { "title": photo_title(&request.caption), "description": text,
                                    "privacy_level": privacy_level, "disable_comment": false, "auto_add_music": true },
                     "source_info": { "source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": photos },
                     "post_mode": "DIRECT_POST",
@@ -265,14 +284,16 @@ impl TikTokPublisher {
                 after: None,
             })?
             .to_owned();
-        Ok(Progress::Wait {
-            checkpoint: Step::Processing {
+        // Stored at once (with the claim renewed) before the first status check, so a worker
+        // gone after this answer polls this publication rather than starting another.
+        Ok(Progress::Continue(
+            Step::Processing {
                 publish_id,
                 polls: 0,
+                privacy_level: privacy_level.to_owned(),
             }
             .checkpoint(),
-            after: self.config.poll_interval,
-        })
+        ))
     }
 
     /// Where a publication stands.
@@ -281,6 +302,7 @@ impl TikTokPublisher {
         token: &SecretString,
         publish_id: String,
         polls: u32,
+        privacy_level: String,
     ) -> Result<Progress, PublishError> {
         let data = self
             .call(
@@ -310,19 +332,24 @@ impl TikTokPublisher {
                     url: None,
                 }))
             }
-            "FAILED" => Err(failed(
+            "FAILED" => failed(
                 data.get("fail_reason")
                     .and_then(Value::as_str)
                     .unwrap_or("unknown"),
+                privacy_level,
                 self.config.cap_wait,
-            )),
+            ),
             _ if polls >= self.config.max_polls => Err(PublishError::Rejected {
-                reason: format!("TikTok was still processing the post after {polls} checks"),
+                reason: format!(
+                    "TikTok was still processing the post after {polls} checks; it may still \
+                     appear — look in the TikTok app before rescheduling it"
+                ),
             }),
             _ => Ok(Progress::Wait {
                 checkpoint: Step::Processing {
                     publish_id,
                     polls: polls + 1,
+                    privacy_level,
                 }
                 .checkpoint(),
                 after: self.config.poll_interval,
@@ -350,7 +377,11 @@ impl Publisher for TikTokPublisher {
         };
         match step {
             Step::Init { privacy_level } => self.init(request, token, &privacy_level).await,
-            Step::Processing { publish_id, polls } => self.poll(token, publish_id, polls).await,
+            Step::Processing {
+                publish_id,
+                polls,
+                privacy_level,
+            } => self.poll(token, publish_id, polls, privacy_level).await,
         }
     }
 

@@ -164,6 +164,63 @@ async fn a_failed_publication_fails_the_post_with_tiktoks_reason() {
 }
 
 #[tokio::test]
+async fn a_publication_tiktok_fails_internally_is_started_again_and_published() {
+    let shop = open(1).await;
+    shop.fake.next_publication_fails("internal");
+    let post = shop.due(&["https://cdn.example.com/aurora.mp4"]).await;
+
+    let published = publish(&shop, &post).await;
+
+    assert_eq!(published.status(), PostStatus::Posted);
+    let made = shop.fake.publications();
+    assert_eq!(made.len(), 2, "the failed publication, then a new one");
+    assert_eq!(published.external_id(), Some(made[1].post_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_publication_failed_for_the_daily_cap_waits_hours_then_starts_again() {
+    let shop = open(1).await;
+    shop.fake.next_publication_fails("spam_risk_too_many_posts");
+    let post = shop.due(&["https://cdn.example.com/aurora.mp4"]).await;
+
+    shop.tick().await;
+    let waiting = shop.reload(&post).await;
+    let held_until = shop.clock.now() + Duration::hours(6);
+    shop.clock.advance(Duration::hours(6));
+    let published = publish(&shop, &post).await;
+
+    assert_eq!(
+        waiting.status(),
+        PostStatus::Publishing,
+        "parked, not failed"
+    );
+    assert_eq!(waiting.attempts(), 0);
+    assert_eq!(waiting.next_attempt_at(), Some(held_until));
+    assert_eq!(published.status(), PostStatus::Posted);
+    assert_eq!(shop.fake.publications().len(), 2);
+}
+
+#[tokio::test]
+async fn a_long_photo_caption_is_the_description_and_the_title_stays_within_90_characters() {
+    let shop = open(1).await;
+    let caption = "A lamp for every desk. ".repeat(8);
+    let post = shop
+        .due_with(&caption, &["https://cdn.example.com/a.jpg"])
+        .await;
+
+    publish(&shop, &post).await;
+
+    let body = &shop.fake.publications()[0].body;
+    assert!(body["post_info"]["title"].as_str().unwrap().chars().count() <= 90);
+    assert!(
+        body["post_info"]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with(caption.trim_end())
+    );
+}
+
+#[tokio::test]
 async fn tiktoks_error_codes_decide_between_waiting_holding_and_refusing() {
     let shop = open(1).await;
     shop.fake.fail_next(

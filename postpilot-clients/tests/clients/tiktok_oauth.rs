@@ -35,6 +35,28 @@ fn provider(fake: &FakeTikTok) -> TikTokOAuth {
 
 use crate::shop::param;
 
+/// An engine publishing to and connecting with the fake, on a manual clock.
+fn engine_over(fake: &FakeTikTok) -> (Engine, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let engine = Engine::builder()
+        .simulated()
+        .clock(clock.clone())
+        .publisher(
+            Platform::Tiktok,
+            Arc::new(
+                TikTokPublisher::new(TikTokConfig {
+                    api_url: fake.base_url.clone(),
+                    ..TikTokConfig::default()
+                })
+                .unwrap(),
+            ),
+        )
+        .oauth(Platform::Tiktok, Arc::new(provider(fake)))
+        .build()
+        .unwrap();
+    (engine, clock)
+}
+
 #[tokio::test]
 async fn the_consent_url_is_login_kits_with_the_client_key_and_the_publishing_scopes() {
     let fake = FakeTikTok::start(ACCESS, 1).await;
@@ -101,23 +123,7 @@ async fn a_refresh_rotates_the_refresh_token_and_the_spent_one_is_refused() {
 #[tokio::test]
 async fn a_connected_account_is_refreshed_once_before_its_day_ends_and_keeps_publishing() {
     let fake = FakeTikTok::start(ACCESS, 1).await;
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let engine = Engine::builder()
-        .simulated()
-        .clock(clock.clone())
-        .publisher(
-            Platform::Tiktok,
-            Arc::new(
-                TikTokPublisher::new(TikTokConfig {
-                    api_url: fake.base_url.clone(),
-                    ..TikTokConfig::default()
-                })
-                .unwrap(),
-            ),
-        )
-        .oauth(Platform::Tiktok, Arc::new(provider(&fake)))
-        .build()
-        .unwrap();
+    let (engine, clock) = engine_over(&fake);
     let (user, connected) =
         crate::shop::oauth_connect(&engine, Platform::Tiktok, &fake.issue_code(), REDIRECT).await;
     let account = connected.accounts[0].clone();
@@ -156,4 +162,44 @@ async fn a_connected_account_is_refreshed_once_before_its_day_ends_and_keeps_pub
     assert_eq!(fake.tokens().0, "act.refreshed-1");
     let stored = engine.posts().get(user.id(), post.id()).await.unwrap();
     assert_eq!(stored.status(), PostStatus::Posted, "{stored:?}");
+}
+
+#[tokio::test]
+async fn a_lapsed_token_refused_while_publishing_is_refreshed_not_reported() {
+    let fake = FakeTikTok::start(ACCESS, 1).await;
+    let (engine, clock) = engine_over(&fake);
+    let (user, connected) =
+        crate::shop::oauth_connect(&engine, Platform::Tiktok, &fake.issue_code(), REDIRECT).await;
+    let account = connected.accounts[0].clone();
+    // A refresh run was missed: the access token lapsed, the refresh token still works.
+    fake.lapse_access_token();
+    let post = engine
+        .posts()
+        .create(
+            user.id(),
+            CreatePost {
+                account_id: account.id(),
+                content: "Back in stock".into(),
+                media_urls: vec!["https://cdn.example.com/lamp.mp4".into()],
+                hashtags: vec![],
+                scheduled_for: Some(clock.now() + Duration::seconds(1)),
+            },
+        )
+        .await
+        .unwrap();
+    let worker = engine.dispatcher("w", DispatcherConfig::default()).unwrap();
+    for _ in 0..6 {
+        clock.advance(Duration::seconds(30));
+        worker.run_once().await.unwrap();
+    }
+
+    let stored = engine.posts().get(user.id(), post.id()).await.unwrap();
+    assert_eq!(stored.status(), PostStatus::Posted, "{stored:?}");
+    assert_eq!(fake.refreshes(), 1);
+    let account = engine
+        .accounts()
+        .get(user.id(), account.id())
+        .await
+        .unwrap();
+    assert!(!account.needs_reconnect(), "refreshed, not reported");
 }

@@ -231,17 +231,7 @@ impl OAuthService {
             {
                 continue;
             }
-            // One worker at a time per account: a rotated refresh token is spent by the first.
-            if !self
-                .deps
-                .store
-                .lease_token_refresh(account.user_id(), account.id(), now, now + REFRESH_LEASE)
-                .await?
-            {
-                report.superseded += 1;
-                continue;
-            }
-            match self.refresh_one(&account, provider.as_ref()).await {
+            match self.refresh_leased(&account, provider.as_ref()).await {
                 Ok(outcome) => outcome.count(&mut report),
                 Err(e) => {
                     tracing::warn!(account = %account.id(), platform = %account.platform(), error = %e, "token refresh failed; tried again at the next run");
@@ -250,6 +240,54 @@ impl OAuthService {
             }
         }
         Ok(report)
+    }
+
+    /// A platform refused the account's token while publishing: refreshes it now, when its
+    /// platform can (TikTok's day-long tokens lapse if a refresh run was missed). `true`: the
+    /// account has fresh tokens and the posts held for it are due again; `false`: it could not
+    /// be refreshed (the caller flags it, unless a refusal already did).
+    pub(crate) async fn refresh_refused(&self, user: UserId, id: AccountId) -> Result<bool> {
+        let Some(account) = self.deps.store.account(user, id).await? else {
+            return Ok(false);
+        };
+        let Some(provider) = self.deps.oauth.get(&account.platform()).cloned() else {
+            return Ok(false);
+        };
+        if account.refresh_token_enc().is_none() {
+            // Nothing but the refused token to refresh with (Instagram, Facebook).
+            return Ok(false);
+        }
+        match self.refresh_leased(&account, provider.as_ref()).await? {
+            RefreshOutcome::Refreshed => {
+                crate::account::resume_held_posts(&self.deps, user, id).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Refreshes one account under its refresh lease: one worker at a time per account, since
+    /// a rotated refresh token is spent by the first to use it.
+    async fn refresh_leased(
+        &self,
+        account: &SocialAccount,
+        provider: &dyn OAuthProvider,
+    ) -> Result<RefreshOutcome> {
+        let now = self.deps.now();
+        let leased = match self
+            .deps
+            .store
+            .lease_token_refresh(account.user_id(), account.id(), now, now + REFRESH_LEASE)
+            .await
+        {
+            Ok(leased) => leased,
+            Err(StoreError::NotFound) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if !leased {
+            return Ok(RefreshOutcome::Superseded);
+        }
+        self.refresh_one(account, provider).await
     }
 
     async fn refresh_one(
@@ -290,15 +328,30 @@ impl OAuthService {
                     expires_at: fresh.expires_in.map(|ttl| self.deps.now() + ttl),
                 };
                 let replacing = account.access_token_enc().map(str::to_owned);
-                match self
-                    .deps
-                    .store
-                    .set_account_tokens(user, id, tokens, replacing)
-                    .await
-                {
-                    Ok(()) => Ok(RefreshOutcome::Refreshed),
-                    Err(StoreError::Stale | StoreError::NotFound) => Ok(RefreshOutcome::Superseded),
-                    Err(e) => Err(e.into()),
+                // The platform may have spent the old refresh token: the new pair exists only
+                // here, so a failing store is tried again while the lease is ours.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match self
+                        .deps
+                        .store
+                        .set_account_tokens(user, id, tokens.clone(), replacing.clone())
+                        .await
+                    {
+                        Ok(()) => return Ok(RefreshOutcome::Refreshed),
+                        Err(StoreError::Stale | StoreError::NotFound) => {
+                            return Ok(RefreshOutcome::Superseded);
+                        }
+                        Err(e) if tries >= 3 => {
+                            tracing::error!(%id, platform = %account.platform(), error = %e, "refreshed tokens could not be stored; if the platform rotated the refresh token the merchant must reconnect the account");
+                            return Err(e.into());
+                        }
+                        Err(e) => {
+                            tracing::warn!(%id, error = %e, "storing refreshed tokens failed; trying again");
+                            tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+                        }
+                    }
                 }
             }
             Err(OAuthError::Refused(reason)) => {
@@ -333,6 +386,16 @@ pub struct TokenRefreshReport {
     pub needs_reconnect: u32,
     /// Accounts left for the next run (platform unreachable, a key missing).
     pub failed: u32,
+}
+
+impl TokenRefreshReport {
+    /// Adds another run's counts.
+    pub fn merge(&mut self, other: Self) {
+        self.refreshed += other.refreshed;
+        self.superseded += other.superseded;
+        self.needs_reconnect += other.needs_reconnect;
+        self.failed += other.failed;
+    }
 }
 
 /// How one account's refresh ended.

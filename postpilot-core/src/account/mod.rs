@@ -14,5 +14,6 @@ pub use model::{
 pub use oauth::{CurrentTokens, GrantedAccount, OAuthError, OAuthProvider, RefreshedTokens};
 pub use service::AccountService;
 pub(crate) use service::{
-    open_sealed, publishable_account, require_reconnect, require_reconnect_if_unchanged,
+    awaiting_reconnect, open_sealed, publishable_account, require_reconnect,
+    require_reconnect_if_unchanged, resume_held_posts,
 };

@@ -70,14 +70,14 @@ pub(crate) async fn require_reconnect_if_unchanged(
 /// again at their own times (so they go out in schedule order; those past it at once) — each by
 /// compare-and-set, so a post a worker claimed meanwhile is left to it. Posts waiting out a rate
 /// limit or a retry keep waiting.
-async fn resume_held_posts(deps: &Deps, user: UserId, account: AccountId) -> Result<()> {
+pub(crate) async fn resume_held_posts(deps: &Deps, user: UserId, account: AccountId) -> Result<()> {
     let now = deps.now();
     for mut post in deps
         .store
         .posts_of_account(user, account, PostStatus::Scheduled)
         .await?
     {
-        if !crate::publish::is_held_for_reconnect(&post) || !post.resume(now) {
+        if !is_held_for_reconnect(&post) || !post.resume(now) {
             continue;
         }
         match deps
@@ -90,6 +90,25 @@ async fn resume_held_posts(deps: &Deps, user: UserId, account: AccountId) -> Res
         }
     }
     Ok(())
+}
+
+/// The end of what a merchant reads on a post held for its account's reconnection.
+const AWAITING_RECONNECT: &str = "this post goes out as soon as it is reconnected.";
+
+/// Whether `post` waits for its account to be reconnected (and goes out once it is).
+pub(crate) fn is_held_for_reconnect(post: &crate::post::Post) -> bool {
+    post.status() == crate::post::PostStatus::Scheduled
+        && post
+            .error_message()
+            .is_some_and(|m| m.ends_with(AWAITING_RECONNECT))
+}
+
+/// What a merchant reads on a post held for its account's reconnection.
+pub(crate) fn awaiting_reconnect(platform: crate::platform::Platform) -> String {
+    format!(
+        "held: {platform} no longer accepts this account's authorization. Reconnect the account; \
+         {AWAITING_RECONNECT}"
+    )
 }
 
 /// Connecting, listing and disconnecting social accounts.

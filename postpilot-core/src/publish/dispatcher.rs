@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::account::require_reconnect_if_unchanged;
+use crate::account::{awaiting_reconnect, require_reconnect_if_unchanged};
 use crate::analytics::PostMetrics;
 use crate::context::Deps;
 use crate::error::Result;
@@ -157,25 +157,6 @@ fn needs_lookup(claim: &ClaimedPost) -> bool {
 
 fn lookup_first(post: &Post, rescued: bool) -> bool {
     post.checkpoint().is_none() && (rescued || post.attempts() > 0)
-}
-
-/// The end of what a merchant reads on a post held for its account's reconnection.
-const AWAITING_RECONNECT: &str = "this post goes out as soon as it is reconnected.";
-
-/// Whether `post` waits for its account to be reconnected (and goes out once it is).
-pub(crate) fn is_held_for_reconnect(post: &Post) -> bool {
-    post.status() == crate::post::PostStatus::Scheduled
-        && post
-            .error_message()
-            .is_some_and(|m| m.ends_with(AWAITING_RECONNECT))
-}
-
-/// What a merchant reads on a post held for its account's reconnection.
-fn awaiting_reconnect(platform: crate::platform::Platform) -> String {
-    format!(
-        "held: {platform} no longer accepts this account's authorization. Reconnect the account; \
-         {AWAITING_RECONNECT}"
-    )
 }
 
 /// One structured log line per committed outcome: failures a merchant or an operator must see
@@ -615,6 +596,17 @@ impl Dispatcher {
         }
         reconnect.dedup();
         for (user, account, used) in reconnect {
+            // A token that merely lapsed (a missed refresh run) is refreshed, not reported.
+            match crate::account::OAuthService::new(self.deps.clone())
+                .refresh_refused(user, account)
+                .await
+            {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(worker = %self.worker, %account, error = %e, "refreshing a refused token failed");
+                }
+            }
             if let Err(e) =
                 require_reconnect_if_unchanged(&self.deps, user, account, used.as_deref()).await
             {
@@ -1020,7 +1012,9 @@ impl Dispatcher {
         })
     }
 
-    /// Refreshes the OAuth tokens of up to 100 accounts expiring within `horizon` (see
+    /// Refreshes the OAuth tokens of the accounts expiring within `horizon` (each platform's
+    /// own horizon where it has one), in batches of 100 while batches come back full and make
+    /// progress (at most 50 batches a run; see
     /// [`OAuthService::refresh_expiring`](crate::account::OAuthService::refresh_expiring)).
     ///
     /// # Errors
@@ -1029,9 +1023,18 @@ impl Dispatcher {
         &self,
         horizon: Duration,
     ) -> Result<crate::account::TokenRefreshReport> {
-        crate::account::OAuthService::new(self.deps.clone())
-            .refresh_expiring(horizon, 100)
-            .await
+        const BATCH: u32 = 100;
+        let oauth = crate::account::OAuthService::new(self.deps.clone());
+        let mut total = crate::account::TokenRefreshReport::default();
+        for _ in 0..50 {
+            let batch = oauth.refresh_expiring(horizon, BATCH).await?;
+            total.merge(batch);
+            let seen = batch.refreshed + batch.superseded + batch.needs_reconnect + batch.failed;
+            if seen < BATCH || batch.refreshed + batch.needs_reconnect == 0 {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     /// Refreshes the metrics of up to `limit` posted posts whose metrics are older than

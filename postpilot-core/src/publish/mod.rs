@@ -21,7 +21,6 @@ use crate::platform::Platform;
 pub use crate::post::Checkpoint;
 use crate::post::Published;
 
-pub(crate) use dispatcher::is_held_for_reconnect;
 pub use dispatcher::{Dispatcher, DispatcherConfig, RetryPolicy};
 pub use metrics::{LAG_BUCKETS, MetricsRegistry, WorkerMetrics};
 pub use report::TickReport;
