@@ -5,9 +5,10 @@
 #   bash benches/claim-sql.sh [due posts, default 100000] [accounts, default 1000] [seconds, default 10]
 #
 # Seeds that many due posts spread over that many accounts, then runs, each for the given time on
-# one client, a transaction that claims 100 posts the plain way (oldest due first) or the
-# per-account way (each account's oldest due post among the 1,600 oldest due, 50 busy accounts
-# skipped) and rolls back, so
+# one client, a transaction that claims 100 posts the plain way (oldest due first) or by account
+# (100 accounts, 1 or up to 10 posts of each, among the 400 × k oldest due, 50 busy accounts
+# skipped: the worker's claim; with the default seeding, 100, 100 and 400 posts a claim) and
+# rolls back, so
 # every transaction sees the same table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,16 +39,18 @@ BEGIN;
 WITH due AS (SELECT id, status AS previous, due_at FROM posts WHERE due_at <= now() ORDER BY due_at, id LIMIT 100 FOR UPDATE SKIP LOCKED) $claim_tail;
 ROLLBACK;
 SQL
-cat > "$work/per_account.sql" <<SQL
+for k in 1 10; do
+cat > "$work/lanes_of_$k.sql" <<SQL
 BEGIN;
-WITH candidates AS (SELECT id, account_id, due_at FROM posts WHERE due_at <= now() AND account_id <> ALL(ARRAY(SELECT md5('"'"'a'"'"' || n)::uuid FROM generate_series(1, 50) n)) ORDER BY due_at, id LIMIT 1600),
-firsts AS (SELECT DISTINCT ON (account_id) id FROM candidates ORDER BY account_id, due_at, id),
-due AS (SELECT p.id, p.status AS previous, p.due_at FROM posts p JOIN firsts f ON f.id = p.id WHERE p.due_at <= now() ORDER BY p.due_at, p.id LIMIT 100 FOR UPDATE OF p SKIP LOCKED) $claim_tail;
+WITH candidates AS (SELECT id, account_id, due_at, row_number() OVER (PARTITION BY account_id ORDER BY due_at, id) AS n FROM (SELECT id, account_id, due_at FROM posts WHERE due_at <= now() AND account_id <> ALL(ARRAY(SELECT md5('"'"'a'"'"' || n)::uuid FROM generate_series(1, 50) n)) ORDER BY due_at, id LIMIT $((400 * k))) AS oldest),
+accounts AS (SELECT account_id FROM candidates WHERE n = 1 ORDER BY due_at, id LIMIT 100),
+due AS (SELECT p.id, p.status AS previous, p.due_at FROM posts p JOIN candidates c ON c.id = p.id AND c.n <= $k JOIN accounts a ON a.account_id = c.account_id WHERE p.due_at <= now() ORDER BY p.due_at, p.id FOR UPDATE OF p SKIP LOCKED) $claim_tail;
 ROLLBACK;
 SQL
+done
 echo "$posts due posts over $accounts accounts, one client, $seconds s each:"
-for kind in plain per_account; do
+for kind in plain lanes_of_1 lanes_of_10; do
   tps=$(pgbench -n -c 1 -T "$seconds" -f "$work/$kind.sql" 2>/dev/null | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
-  printf "  %-12s %8.1f claims/s  (%.2f ms per claim of 100)\n" "$kind" "$tps" "$(echo "1000 / $tps" | bc -l)"
+  printf "  %-12s %8.1f claims/s  %.2f ms per claim\n" "$kind" "$tps" "$(echo "1000 / $tps" | bc -l)"
 done
 ' _ "$posts" "$accounts" "$seconds"

@@ -92,8 +92,9 @@ impl TryFrom<PostRow> for Post {
 }
 
 /// The columns of [`PostRow`], optionally qualified by a table alias.
-/// A per-account claim of n posts chooses among the n × this oldest due posts.
-const CANDIDATES_PER_CLAIM: i64 = 16;
+/// A claim by account of a accounts × k posts each chooses among the a × k × this oldest due
+/// posts.
+const CANDIDATES_PER_CLAIM: i64 = 4;
 
 macro_rules! post_columns {
     () => {
@@ -254,15 +255,15 @@ impl PgStore {
 
     /// Claims up to `limit` due posts, oldest first, in one statement: the oldest due rows no
     /// other worker is claiming (SKIP LOCKED) move to publishing under a new lease and token.
-    /// With `per_account`, only each account's oldest due post is a candidate, and none of those
-    /// accounts'.
+    /// With `spread`, by account (see [`PostStore::claim_due_per_account`]): `limit` accounts,
+    /// `spread.0` posts of each at most, none of `spread.1`'s accounts.
     async fn claim(
         &self,
         now: DateTime<Utc>,
         limit: u32,
         lease_for: Duration,
         worker: &str,
-        per_account: Option<&[AccountId]>,
+        spread: Option<(u32, &[AccountId])>,
     ) -> StoreResult<Vec<ClaimedPost>> {
         #[derive(sqlx::FromRow)]
         struct Claimed {
@@ -285,7 +286,7 @@ impl PgStore {
                 )
             };
         }
-        let sql = match per_account {
+        let sql = match spread {
             None => claim!(
                 "WITH due AS ( \
                      SELECT id, status AS previous, due_at FROM posts \
@@ -293,24 +294,27 @@ impl PgStore {
                      ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED \
                  ) "
             ),
-            // Each account's oldest due post, none of `busy`'s, among the oldest due posts of
-            // the other accounts ($7 of them: a bounded scan of the due index however many are
-            // due; an account filling that window alone is claimed, then busy, so the next
-            // claim sees past it). The lock re-reads the row (`p.due_at <= $1`), so one another
-            // worker claimed meanwhile is left alone.
+            // Among the oldest due posts of accounts not in `busy` ($7 of them: a bounded scan
+            // of the due index however many are due; an account filling that window alone is
+            // claimed, then busy, so the next claim sees past it): the $2 accounts whose oldest
+            // post is oldest, and up to $8 posts of each. The lock re-reads the row
+            // (`p.due_at <= $1`), so one another worker claimed meanwhile is left alone.
             Some(_) => claim!(
                 "WITH candidates AS ( \
-                     SELECT id, account_id, due_at FROM posts \
-                     WHERE due_at <= $1 AND account_id <> ALL($6) \
-                     ORDER BY due_at, id LIMIT $7 \
-                 ), firsts AS ( \
-                     SELECT DISTINCT ON (account_id) id FROM candidates \
-                     ORDER BY account_id, due_at, id \
+                     SELECT id, account_id, due_at, \
+                            row_number() OVER (PARTITION BY account_id ORDER BY due_at, id) AS n \
+                     FROM (SELECT id, account_id, due_at FROM posts \
+                           WHERE due_at <= $1 AND account_id <> ALL($6) \
+                           ORDER BY due_at, id LIMIT $7) AS oldest \
+                 ), accounts AS ( \
+                     SELECT account_id FROM candidates WHERE n = 1 \
+                     ORDER BY due_at, id LIMIT $2 \
                  ), due AS ( \
                      SELECT p.id, p.status AS previous, p.due_at FROM posts p \
-                     JOIN firsts f ON f.id = p.id \
+                     JOIN candidates c ON c.id = p.id AND c.n <= $8 \
+                     JOIN accounts a ON a.account_id = c.account_id \
                      WHERE p.due_at <= $1 \
-                     ORDER BY p.due_at, p.id LIMIT $2 FOR UPDATE OF p SKIP LOCKED \
+                     ORDER BY p.due_at, p.id FOR UPDATE OF p SKIP LOCKED \
                  ) "
             ),
         };
@@ -320,10 +324,14 @@ impl PgStore {
             .bind(worker)
             .bind(now + lease_for)
             .bind(PostStatusSql::Publishing);
-        if let Some(busy) = per_account {
+        if let Some((per_account, busy)) = spread {
+            let window = i64::from(limit)
+                .saturating_mul(i64::from(per_account))
+                .saturating_mul(CANDIDATES_PER_CLAIM);
             query = query
                 .bind(busy.iter().map(|a| a.as_uuid()).collect::<Vec<Uuid>>())
-                .bind(i64::from(limit).saturating_mul(CANDIDATES_PER_CLAIM));
+                .bind(window)
+                .bind(i64::from(per_account));
         }
         let mut claimed: Vec<Claimed> = query.fetch_all(&self.pool).await.map_err(store_error)?;
         claimed.sort_by_key(|c| (c.was_due_at, c.post.id));
@@ -556,12 +564,14 @@ impl PostStore for PgStore {
     async fn claim_due_per_account(
         &self,
         now: DateTime<Utc>,
-        limit: u32,
+        accounts: u32,
+        per_account: u32,
         lease_for: Duration,
         worker: &str,
         busy: &[AccountId],
     ) -> StoreResult<Vec<ClaimedPost>> {
-        self.claim(now, limit, lease_for, worker, Some(busy)).await
+        self.claim(now, accounts, lease_for, worker, Some((per_account, busy)))
+            .await
     }
 
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {

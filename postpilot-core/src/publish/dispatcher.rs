@@ -62,8 +62,8 @@ impl RetryPolicy {
 /// A worker's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DispatcherConfig {
-    /// Posts claimed per tick; for [`run_until`](Dispatcher::run_until), the posts in flight
-    /// at most (one per account).
+    /// Posts claimed per tick; for [`run_until`](Dispatcher::run_until), the accounts' lanes in
+    /// flight at most (each up to 10 of one account's posts).
     pub batch_size: u32,
     /// How long a claim lasts before another worker may rescue the post.
     pub lease: Duration,
@@ -188,6 +188,10 @@ fn log_outcome(worker: &str, post: &Post, outcome: AttemptOutcome, error: Option
 /// Publisher calls one claim may make (steps continued at once); a publisher that keeps
 /// continuing past this is retried later rather than looping.
 const MAX_STEPS: usize = 8;
+
+/// Posts of one account a worker that keeps claiming takes at once (published one after another
+/// in one lane, their outcomes committed together).
+pub(crate) const LANE_POSTS: u32 = 10;
 
 /// Outcomes committed together, at most.
 const COMMIT_BATCH: usize = 200;
@@ -344,19 +348,21 @@ impl Dispatcher {
         Ok(self.deps.store.next_due_at().await?)
     }
 
-    /// For a worker that keeps claiming (see [`run_until`](Self::run_until)): claims up to
-    /// `wanted` due posts, at most one per account and none of `skip`'s accounts.
-    pub(crate) async fn claim_spread(
+    /// For a worker that keeps claiming (see [`run_until`](Self::run_until)): claims the due
+    /// posts of up to `lanes` accounts, none of `skip`'s, up to [`LANE_POSTS`] of each — one
+    /// lane per account.
+    pub(crate) async fn claim_lanes(
         &self,
-        wanted: usize,
+        lanes: usize,
         skip: &[AccountId],
-    ) -> Result<Vec<ClaimedPost>> {
+    ) -> Result<BTreeMap<AccountId, Vec<ClaimedPost>>> {
         let claimed = self
             .deps
             .store
             .claim_due_per_account(
                 self.deps.now(),
-                u32::try_from(wanted).unwrap_or(u32::MAX),
+                u32::try_from(lanes).unwrap_or(u32::MAX),
+                LANE_POSTS,
                 self.config.lease,
                 &self.worker,
                 skip,
@@ -369,7 +375,14 @@ impl Dispatcher {
                 if !claimed.is_empty() {
                     tracing::debug!(worker = %self.worker, claimed = claimed.len(), "claimed");
                 }
-                Ok(claimed)
+                let mut by_account: BTreeMap<AccountId, Vec<ClaimedPost>> = BTreeMap::new();
+                for claim in claimed {
+                    by_account
+                        .entry(claim.post.account_id())
+                        .or_default()
+                        .push(claim);
+                }
+                Ok(by_account)
             }
             Err(e) => {
                 self.metrics.tick_failed();
@@ -378,9 +391,10 @@ impl Dispatcher {
         }
     }
 
-    /// Publishes one claimed post and commits its outcome, for a worker that keeps claiming.
-    pub(crate) async fn run_account(&self, claim: ClaimedPost) -> Lane {
-        let lane = self.run_lane(claim.post.account_id(), vec![claim]).await;
+    /// Publishes one account's claimed posts one after another and commits their outcomes, for
+    /// a worker that keeps claiming.
+    pub(crate) async fn run_account(&self, account: AccountId, claims: Vec<ClaimedPost>) -> Lane {
+        let lane = self.run_lane(account, claims).await;
         self.metrics.settled(&lane.report);
         lane
     }

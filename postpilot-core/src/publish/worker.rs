@@ -1,5 +1,5 @@
-//! The long-running publication worker: a [`Dispatcher`] keeping a bounded number of posts in
-//! flight (one per account) until told to stop, claiming more as slots free up or posts fall due
+//! The long-running publication worker: a [`Dispatcher`] keeping a bounded number of accounts'
+//! lanes in flight (one per account) until told to stop, claiming more as slots free up or posts fall due
 //! (a due change wakes it; a poll interval bounds the wait, so a post scheduled by another
 //! process is never missed for long), and refreshing metrics and expiring OAuth tokens on a
 //! schedule beside the publishing.
@@ -89,10 +89,10 @@ impl Dispatcher {
     /// (no claim is abandoned mid-publish).
     ///
     /// Unlike a loop of [`run_once`](Self::run_once) ticks, it never waits for a whole batch: it
-    /// keeps up to `batch_size` posts in flight, at most one per account (so an account's posts
-    /// go out one after another, in order), and claims again as soon as a quarter of the slots
-    /// are free, or a post falls due. One slow or hanging platform holds its own slot, never the
-    /// others'. After a transient failure, a timeout or a rate limit, the account is left alone
+    /// keeps up to `batch_size` lanes in flight, one per account, each publishing up to 10 of
+    /// the account's due posts one after another, in order, and claims again as soon as a
+    /// quarter of the lanes are free, a lane settles, or a post falls due. One slow or hanging
+    /// platform holds its own lane, never the others'. After a transient failure, a timeout or a rate limit, the account is left alone
     /// until that post's retry time. Metrics and expiring OAuth tokens are refreshed on their
     /// schedules, beside the publishing. A failing claim (store down) is retried after the poll
     /// interval.
@@ -138,14 +138,15 @@ impl Dispatcher {
                 held.retain(|_, until| *until > now);
                 let skip: Vec<AccountId> = busy.iter().chain(held.keys()).copied().collect();
                 let wanted = capacity - in_flight.len();
-                match self.claim_spread(wanted, &skip).await {
-                    Ok(claimed) => {
+                match self.claim_lanes(wanted, &skip).await {
+                    Ok(lanes) => {
                         totals.ticks += 1;
-                        // A full claim may have left more behind; a short one waits for a wake.
-                        claim_now = claimed.len() == wanted;
-                        for claim in claimed {
-                            busy.insert(claim.post.account_id());
-                            in_flight.push(self.run_account(claim));
+                        // Claim again until a claim finds nothing: a store choosing among the
+                        // oldest due posts may have seen one crowded account only, busy now.
+                        claim_now = !lanes.is_empty();
+                        for (account, claims) in lanes {
+                            busy.insert(account);
+                            in_flight.push(self.run_account(account, claims));
                         }
                     }
                     Err(e) => {

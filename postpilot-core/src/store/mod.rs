@@ -292,16 +292,18 @@ pub trait PostStore: Send + Sync {
         worker: &str,
     ) -> StoreResult<Vec<ClaimedPost>>;
     /// Scheduler, for a worker that keeps claiming while it publishes: as
-    /// [`claim_due`](Self::claim_due), but at most one post per account — each account's oldest
-    /// due post — and none of an account in `busy` (those the worker is publishing for, or
-    /// holds after a failure). So a claim spreads over as many accounts as it can, and one
-    /// account's posts are published one after another. A store may choose among a bounded
-    /// number of the oldest due posts (PostgreSQL: 16 × `limit`), so a claim costs the same
+    /// [`claim_due`](Self::claim_due), but by account — the `accounts` accounts whose oldest due
+    /// post is oldest, up to `per_account` due posts of each (oldest first), and none of an
+    /// account in `busy` (those the worker is publishing for, or holds after a failure). So a
+    /// claim spreads over as many accounts as it can, and each account's posts go to one lane
+    /// that publishes them one after another. A store may choose among a bounded number of the
+    /// oldest due posts (PostgreSQL: 4 × `accounts` × `per_account`), so a claim costs the same
     /// however many posts are due; the accounts beyond that window wait for the next claim.
     async fn claim_due_per_account(
         &self,
         now: DateTime<Utc>,
-        limit: u32,
+        accounts: u32,
+        per_account: u32,
         lease_for: Duration,
         worker: &str,
         busy: &[AccountId],

@@ -36,8 +36,8 @@ pub async fn claim_takes_due_posts_oldest_first(store: Arc<dyn Store>) {
     );
 }
 
-/// Scheduler: a per-account claim takes each account's oldest due post only, none of a busy
-/// account's, oldest first up to the limit; the rest wait for later claims.
+/// Scheduler: a claim by account takes the accounts whose oldest due post is oldest, up to the
+/// given number of posts of each, none of a busy account's; the rest wait for later claims.
 pub async fn per_account_claims_take_each_idle_accounts_oldest_post(store: Arc<dyn Store>) {
     let (u, a) = seeded(&store).await;
     let mut others = Vec::new();
@@ -66,25 +66,25 @@ pub async fn per_account_claims_take_each_idle_accounts_oldest_post(store: Arc<d
     };
     let lease = Duration::seconds(60);
 
-    let first = ok!(store.claim_due_per_account(t0(), 1, lease, "w", &[c.id]));
+    let first = ok!(store.claim_due_per_account(t0(), 1, 1, lease, "w", &[c.id]));
     assert_eq!(
         ids(first),
         vec![a1.id()],
         "the oldest due post of an idle account"
     );
-    let second = ok!(store.claim_due_per_account(t0(), 10, lease, "w", &[a.id, c.id]));
+    let second = ok!(store.claim_due_per_account(t0(), 10, 1, lease, "w", &[a.id, c.id]));
     assert_eq!(
         ids(second),
         vec![b1.id()],
         "one post per account, b's oldest"
     );
-    let third = ok!(store.claim_due_per_account(t0(), 10, lease, "w", &[]));
+    let third = ok!(store.claim_due_per_account(t0(), 10, 1, lease, "w", &[]));
     assert_eq!(
         ids(third),
         vec![c1.id(), a2.id(), b2.id()],
         "every account's next post, oldest first"
     );
-    assert!(ok!(store.claim_due_per_account(t0(), 10, lease, "w", &[])).is_empty());
+    assert!(ok!(store.claim_due_per_account(t0(), 10, 1, lease, "w", &[])).is_empty());
 
     // An account whose due posts outnumber any candidate window does not hide the others once
     // it is busy.
@@ -100,15 +100,31 @@ pub async fn per_account_claims_take_each_idle_accounts_oldest_post(store: Arc<d
     let behind = due(b.id, 1);
     ok!(store.insert_post(&behind, quota(1000)));
     let later = t0() + Duration::minutes(2);
-    let crowded = ok!(store.claim_due_per_account(later, 1, lease, "w", &[]));
+    let crowded = ok!(store.claim_due_per_account(later, 1, 1, lease, "w", &[]));
     assert_eq!(crowded.len(), 1);
     assert_eq!(crowded[0].post.account_id(), a.id);
-    let next = ok!(store.claim_due_per_account(later, 1, lease, "w", &[a.id]));
+    let next = ok!(store.claim_due_per_account(later, 1, 1, lease, "w", &[a.id]));
     assert_eq!(
         ids(next),
         vec![behind.id()],
         "the crowded account is skipped, not scanned"
     );
+
+    // Up to two posts of up to two accounts: the crowded account's two oldest first.
+    let much_later = later + Duration::minutes(5);
+    let lanes = ok!(store.claim_due_per_account(much_later, 2, 2, lease, "w", &[b.id]));
+    let mut per_account: std::collections::HashMap<AccountId, usize> = Default::default();
+    for claim in &lanes {
+        *per_account.entry(claim.post.account_id()).or_default() += 1;
+    }
+    assert!(per_account.len() <= 2, "{per_account:?}");
+    assert!(per_account.values().all(|n| *n <= 2), "{per_account:?}");
+    assert_eq!(
+        per_account.get(&a.id),
+        Some(&2),
+        "the crowded account's two oldest"
+    );
+    assert!(!per_account.contains_key(&b.id), "busy");
 }
 
 /// Scheduler: an expired lease is rescued by another worker with a higher token, and the first

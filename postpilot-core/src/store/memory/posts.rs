@@ -165,12 +165,24 @@ impl PostStore for MemoryStore {
     async fn claim_due_per_account(
         &self,
         now: DateTime<Utc>,
-        limit: u32,
+        accounts: u32,
+        per_account: u32,
         lease_for: Duration,
         worker: &str,
         busy: &[AccountId],
     ) -> StoreResult<Vec<ClaimedPost>> {
-        Ok(self.claim(now, limit, lease_for, worker, Some(busy)))
+        let spread = Spread {
+            accounts,
+            per_account,
+            busy,
+        };
+        Ok(self.claim(
+            now,
+            accounts.saturating_mul(per_account),
+            lease_for,
+            worker,
+            Some(spread),
+        ))
     }
 
     async fn commit_claims(&self, posts: &[Post]) -> StoreResult<Vec<bool>> {
@@ -268,15 +280,15 @@ impl PostStore for MemoryStore {
 }
 
 impl MemoryStore {
-    /// Claims up to `limit` due posts, oldest first; with `per_account`, at most one per account
-    /// and none of those accounts.
+    /// Claims up to `limit` due posts, oldest first; with `spread`, by account (see
+    /// [`PostStore::claim_due_per_account`]).
     fn claim(
         &self,
         now: DateTime<Utc>,
         limit: u32,
         lease_for: Duration,
         worker: &str,
-        per_account: Option<&[AccountId]>,
+        spread: Option<Spread<'_>>,
     ) -> Vec<ClaimedPost> {
         let mut t = self.tables();
         let mut due: Vec<(DateTime<Utc>, PostId, AccountId)> = t
@@ -292,9 +304,27 @@ impl MemoryStore {
             })
             .collect();
         due.sort();
-        if let Some(busy) = per_account {
-            let mut taken: std::collections::HashSet<AccountId> = busy.iter().copied().collect();
-            due.retain(|(_, _, account)| taken.insert(*account));
+        if let Some(spread) = spread {
+            let busy: std::collections::HashSet<AccountId> = spread.busy.iter().copied().collect();
+            let mut taken: HashMap<AccountId, u32> = HashMap::new();
+            due.retain(|(_, _, account)| {
+                if busy.contains(account) {
+                    return false;
+                }
+                let chosen = taken.len();
+                match taken.get_mut(account) {
+                    Some(n) if *n < spread.per_account => {
+                        *n += 1;
+                        true
+                    }
+                    Some(_) => false,
+                    None if chosen < spread.accounts as usize && spread.per_account > 0 => {
+                        taken.insert(*account, 1);
+                        true
+                    }
+                    None => false,
+                }
+            });
         }
         let mut claimed = Vec::new();
         for (_, id, _) in due.into_iter().take(limit as usize) {
@@ -309,4 +339,12 @@ impl MemoryStore {
         }
         claimed
     }
+}
+
+/// A claim by account: how many accounts, how many posts of each, and which to leave alone.
+#[derive(Clone, Copy)]
+struct Spread<'a> {
+    accounts: u32,
+    per_account: u32,
+    busy: &'a [AccountId],
 }
