@@ -148,6 +148,18 @@ enum Prepared {
     TokenUnreadable(String),
 }
 
+/// Claims grouped by account (a lane each), in claim order within an account.
+fn by_account(claimed: Vec<ClaimedPost>) -> BTreeMap<AccountId, Vec<ClaimedPost>> {
+    let mut lanes: BTreeMap<AccountId, Vec<ClaimedPost>> = BTreeMap::new();
+    for claim in claimed {
+        lanes
+            .entry(claim.post.account_id())
+            .or_default()
+            .push(claim);
+    }
+    lanes
+}
+
 /// Whether `claim` must be looked up on the platform before anything else: an earlier attempt
 /// may have reached it unseen (a crash, a lost lease, a timeout). A post with a checkpoint is
 /// reconciled by `publish` itself, from the checkpoint.
@@ -309,14 +321,7 @@ impl Dispatcher {
             claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
             ..TickReport::default()
         };
-        let mut by_account: BTreeMap<AccountId, Vec<ClaimedPost>> = BTreeMap::new();
-        for claim in claimed {
-            by_account
-                .entry(claim.post.account_id())
-                .or_default()
-                .push(claim);
-        }
-        let lanes = by_account
+        let lanes = by_account(claimed)
             .into_iter()
             .map(|(account, claims)| async move { self.run_lane(account, claims).await });
         for lane in futures::future::join_all(lanes).await {
@@ -375,14 +380,7 @@ impl Dispatcher {
                 if !claimed.is_empty() {
                     tracing::debug!(worker = %self.worker, claimed = claimed.len(), "claimed");
                 }
-                let mut by_account: BTreeMap<AccountId, Vec<ClaimedPost>> = BTreeMap::new();
-                for claim in claimed {
-                    by_account
-                        .entry(claim.post.account_id())
-                        .or_default()
-                        .push(claim);
-                }
-                Ok(by_account)
+                Ok(by_account(claimed))
             }
             Err(e) => {
                 self.metrics.tick_failed();
