@@ -6,8 +6,8 @@
 #
 # Seeds that many due posts spread over that many accounts, then runs, each for the given time on
 # one client, a transaction that claims 100 posts the plain way (oldest due first) or by account
-# (100 accounts, 1 or up to 10 posts of each, among the 400 × k oldest due, 50 busy accounts
-# skipped: the worker's claim; with the default seeding, 100, 100 and 400 posts a claim) and
+# (100 accounts, 1 or up to 10 posts of each, among the 100 × k oldest due, 50 busy accounts
+# skipped: the worker's claim; with the default seeding, 100 posts a claim each) and
 # rolls back, so
 # every transaction sees the same table.
 set -euo pipefail
@@ -42,7 +42,7 @@ SQL
 for k in 1 10; do
 cat > "$work/lanes_of_$k.sql" <<SQL
 BEGIN;
-WITH candidates AS (SELECT id, account_id, due_at, row_number() OVER (PARTITION BY account_id ORDER BY due_at, id) AS n FROM (SELECT id, account_id, due_at FROM posts WHERE due_at <= now() AND account_id <> ALL(ARRAY(SELECT md5('"'"'a'"'"' || n)::uuid FROM generate_series(1, 50) n)) ORDER BY due_at, id LIMIT $((400 * k))) AS oldest),
+WITH candidates AS (SELECT id, account_id, due_at, row_number() OVER (PARTITION BY account_id ORDER BY due_at, id) AS n FROM (SELECT id, account_id, due_at FROM posts WHERE due_at <= now() AND account_id <> ALL(ARRAY(SELECT md5('"'"'a'"'"' || n)::uuid FROM generate_series(1, 50) n)) ORDER BY due_at, id LIMIT $((100 * k))) AS oldest),
 accounts AS (SELECT account_id FROM candidates WHERE n = 1 ORDER BY due_at, id LIMIT 100),
 due AS (SELECT p.id, p.status AS previous, p.due_at FROM posts p JOIN candidates c ON c.id = p.id AND c.n <= $k JOIN accounts a ON a.account_id = c.account_id WHERE p.due_at <= now() ORDER BY p.due_at, p.id FOR UPDATE OF p SKIP LOCKED) $claim_tail;
 ROLLBACK;

@@ -92,9 +92,11 @@ impl TryFrom<PostRow> for Post {
 }
 
 /// The columns of [`PostRow`], optionally qualified by a table alias.
-/// A claim by account of a accounts × k posts each chooses among the a × k × this oldest due
-/// posts.
-const CANDIDATES_PER_CLAIM: i64 = 4;
+/// A claim by account of `a` accounts × `k` posts each chooses among the a × k × this oldest
+/// due posts of the accounts not busy: when every account has k due posts that is exactly the a
+/// accounts wanted; when fewer, more accounts are seen; when one crowds the window, it alone is
+/// claimed and the worker claims again without it.
+const CANDIDATES_PER_CLAIM: i64 = 1;
 
 macro_rules! post_columns {
     () => {

@@ -89,7 +89,7 @@ impl Dispatcher {
     /// (no claim is abandoned mid-publish).
     ///
     /// Unlike a loop of [`run_once`](Self::run_once) ticks, it never waits for a whole batch: it
-    /// keeps up to `batch_size` lanes in flight, one per account, each publishing up to 10 of
+    /// keeps up to `batch_size` lanes in flight, one per account, each publishing up to 50 of
     /// the account's due posts one after another, in order, and claims again as soon as a
     /// quarter of the lanes are free, a lane settles, or a post falls due. One slow or hanging
     /// platform holds its own lane, never the others'. After a transient failure, a timeout or a rate limit, the account is left alone

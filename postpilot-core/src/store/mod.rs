@@ -297,7 +297,7 @@ pub trait PostStore: Send + Sync {
     /// account in `busy` (those the worker is publishing for, or holds after a failure). So a
     /// claim spreads over as many accounts as it can, and each account's posts go to one lane
     /// that publishes them one after another. A store may choose among a bounded number of the
-    /// oldest due posts (PostgreSQL: 4 × `accounts` × `per_account`), so a claim costs the same
+    /// oldest due posts (PostgreSQL: `accounts` × `per_account`), so a claim costs the same
     /// however many posts are due; the accounts beyond that window wait for the next claim.
     async fn claim_due_per_account(
         &self,
