@@ -240,18 +240,14 @@ impl FacebookPublisher {
 impl Publisher for FacebookPublisher {
     async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
         let token = request.token()?;
-        let step = match &request.checkpoint {
+        let step = match request.step::<Step>()? {
             None => {
                 return match shape(request)? {
                     Shape::Photos => self.next_photo(request, token, Vec::new()).await,
                     _ => Ok(self.ready(Vec::new())),
                 };
             }
-            Some(checkpoint) => checkpoint
-                .read::<Step>()
-                .map_err(|e| PublishError::Rejected {
-                    reason: format!("the stored Facebook checkpoint is unreadable ({e})"),
-                })?,
+            Some(step) => step,
         };
         match step {
             Step::Photos { photos } => self.next_photo(request, token, photos).await,

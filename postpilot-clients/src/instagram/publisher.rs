@@ -363,13 +363,9 @@ impl InstagramPublisher {
 impl Publisher for InstagramPublisher {
     async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
         let token = request.token()?;
-        let step = match &request.checkpoint {
+        let step = match request.step::<Step>()? {
             None => return self.start(request, token).await,
-            Some(checkpoint) => checkpoint
-                .read::<Step>()
-                .map_err(|e| PublishError::Rejected {
-                    reason: format!("the stored Instagram checkpoint is unreadable ({e})"),
-                })?,
+            Some(step) => step,
         };
         match step {
             Step::Items { items } => self.next_item(request, token, items).await,

@@ -362,18 +362,14 @@ impl TikTokPublisher {
 impl Publisher for TikTokPublisher {
     async fn publish(&self, request: &PublishRequest) -> Result<Progress, PublishError> {
         let token = request.token()?;
-        let step = match &request.checkpoint {
+        let step = match request.step::<Step>()? {
             None => {
                 let privacy_level = self.privacy_level(token).await?;
                 return Ok(Progress::Continue(
                     Step::Init { privacy_level }.checkpoint(),
                 ));
             }
-            Some(checkpoint) => checkpoint
-                .read::<Step>()
-                .map_err(|e| PublishError::Rejected {
-                    reason: format!("the stored TikTok checkpoint is unreadable ({e})"),
-                })?,
+            Some(step) => step,
         };
         match step {
             Step::Init { privacy_level } => self.init(request, token, &privacy_level).await,

@@ -96,6 +96,26 @@ impl PublishRequest {
         required(self.access_token.as_ref())
     }
 
+    /// Where the publication stands, read as the publisher's checkpoint type `T`; `None` at
+    /// the first call.
+    ///
+    /// # Errors
+    /// [`PublishError::Rejected`] when the stored checkpoint is not a `T` (nothing can resume
+    /// from it).
+    pub fn step<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, PublishError> {
+        self.checkpoint
+            .as_ref()
+            .map(|checkpoint| {
+                checkpoint.read::<T>().map_err(|e| PublishError::Rejected {
+                    reason: format!(
+                        "the stored {} checkpoint is unreadable ({e})",
+                        self.platform
+                    ),
+                })
+            })
+            .transpose()
+    }
+
     /// The text as the platform shows it: the caption, then the hashtags (`#` each) on a
     /// paragraph of their own.
     pub fn text(&self) -> String {
