@@ -63,7 +63,7 @@ posts=$(psql -tA -d "$db" -c "SELECT count(*) FROM posts")
 create_sql=$(mktemp --suffix .sql)
 cat > "$create_sql" <<SQL
 SELECT id, user_id, stripe_subscription_id, status, plan, current_period_start, current_period_end, cancel_at_period_end, created_at, updated_at FROM subscriptions WHERE user_id = '$user2';
-SELECT id, user_id, platform, account_name, account_id_external, access_token_enc, refresh_token_enc, is_connected, needs_reconnect, connected_at, created_at FROM social_accounts WHERE id = '$account2' AND user_id = '$user2';
+SELECT id, user_id, platform, account_name, account_id_external, access_token_enc, refresh_token_enc, token_expires_at, is_connected, needs_reconnect, publishing_cap, publishing_cap_read_at, connected_at, created_at FROM social_accounts WHERE id = '$account2' AND user_id = '$user2';
 BEGIN;
 SELECT 1 FROM users WHERE id = '$user2' FOR UPDATE;
 SELECT count(*) FROM posts WHERE user_id = '$user2' AND created_at >= date_trunc('month', now()) AND created_at < date_trunc('month', now()) + interval '1 month';

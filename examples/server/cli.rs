@@ -154,6 +154,13 @@ pub(crate) struct EngineArgs {
         hide_env_values = true
     )]
     tiktok_client_secret: Option<String>,
+    /// TikTok posts per account per rolling 24 hours [default: 15]
+    ///
+    /// TikTok does not publish its cap (it refuses posts past it with spam_risk_too_many_posts):
+    /// scheduling past this one is refused with a 409, and the worker holds posts until the
+    /// window has room.
+    #[arg(long, env = "POSTPILOT_TIKTOK_DAILY_CAP", value_name = "N")]
+    tiktok_daily_cap: Option<String>,
     /// How paid plans are bought: mock; required with a database
     ///
     /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
@@ -290,6 +297,7 @@ impl Command {
             "POSTPILOT_TIKTOK_WWW_URL" => &engine?.tiktok_www_url,
             "POSTPILOT_TIKTOK_CLIENT_KEY" => &engine?.tiktok_client_key,
             "POSTPILOT_TIKTOK_CLIENT_SECRET" => &engine?.tiktok_client_secret,
+            "POSTPILOT_TIKTOK_DAILY_CAP" => &engine?.tiktok_daily_cap,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "POSTPILOT_ADDR" => &http?.addr,
@@ -358,7 +366,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 32 + 18 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 33 + 19 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

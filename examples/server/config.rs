@@ -91,6 +91,8 @@ pub(crate) struct Config {
     pub(crate) tiktok: TikTokHosts,
     /// The TikTok app (client key, secret): TikTok is offered only with it.
     pub(crate) tiktok_app: Option<(String, SecretString)>,
+    /// The caps the platforms do not report (TikTok's posts a day).
+    pub(crate) publishing_caps: postpilot_core::post::PublishingCaps,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
@@ -343,6 +345,13 @@ impl Config {
             meta_app,
             tiktok,
             tiktok_app,
+            publishing_caps: postpilot_core::post::PublishingCaps {
+                tiktok_daily: positive(
+                    "POSTPILOT_TIKTOK_DAILY_CAP",
+                    var("POSTPILOT_TIKTOK_DAILY_CAP"),
+                    postpilot_core::post::DEFAULT_TIKTOK_DAILY_CAP,
+                )?,
+            },
             connect_return_path,
             billing,
             rate_limit_per_min: positive(
@@ -696,6 +705,19 @@ mod tests {
         assert!(
             defaults.trusted_proxies.is_empty(),
             "no proxy is trusted by default"
+        );
+    }
+
+    #[test]
+    fn the_tiktok_daily_cap_defaults_to_15_and_takes_a_positive_number() {
+        let defaults = config(Role::Serve, &[]).unwrap();
+        assert_eq!(defaults.publishing_caps.tiktok_daily, 15);
+        let given = config(Role::Serve, &[("POSTPILOT_TIKTOK_DAILY_CAP", "4")]).unwrap();
+        assert_eq!(given.publishing_caps.tiktok_daily, 4);
+        let message = error(Role::Serve, &[("POSTPILOT_TIKTOK_DAILY_CAP", "0")]);
+        assert!(
+            message.starts_with("POSTPILOT_TIKTOK_DAILY_CAP"),
+            "{message}"
         );
     }
 

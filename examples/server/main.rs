@@ -228,7 +228,10 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
             }
         }
     }
-    Ok(builder.max_api_keys(config.max_api_keys).build()?)
+    Ok(builder
+        .max_api_keys(config.max_api_keys)
+        .publishing_caps(config.publishing_caps)
+        .build()?)
 }
 
 fn worker_name(role: &str) -> String {

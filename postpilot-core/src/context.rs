@@ -36,6 +36,8 @@ pub(crate) struct Deps {
     pub(crate) login_throttle: LoginThrottle,
     pub(crate) refresh_token_ttl: chrono::Duration,
     pub(crate) max_api_keys: u32,
+    /// The publishing caps the platforms do not report.
+    pub(crate) publishing_caps: crate::post::PublishingCaps,
     pub(crate) metrics: Arc<MetricsRegistry>,
 }
 

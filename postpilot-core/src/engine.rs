@@ -156,6 +156,7 @@ pub struct EngineBuilder {
     login_throttle: Option<LoginThrottlePolicy>,
     refresh_token_ttl: Option<chrono::Duration>,
     max_api_keys: Option<u32>,
+    publishing_caps: Option<crate::post::PublishingCaps>,
     simulated: bool,
 }
 
@@ -270,6 +271,14 @@ impl EngineBuilder {
         self
     }
 
+    /// The publishing caps the platforms do not report (default: TikTok
+    /// [`DEFAULT_TIKTOK_DAILY_CAP`](crate::post::DEFAULT_TIKTOK_DAILY_CAP) posts a day).
+    #[must_use]
+    pub fn publishing_caps(mut self, caps: crate::post::PublishingCaps) -> Self {
+        self.publishing_caps = Some(caps);
+        self
+    }
+
     /// A demo or test engine: every platform without a registered publisher gets a
     /// [`SimulatedPublisher`] (posts are "published" in memory), and without a configured cipher
     /// tokens are sealed with a random key that dies with the process.
@@ -334,6 +343,7 @@ impl EngineBuilder {
                     .refresh_token_ttl
                     .unwrap_or_else(|| chrono::Duration::days(7)),
                 max_api_keys: self.max_api_keys.unwrap_or(DEFAULT_MAX_API_KEYS),
+                publishing_caps: self.publishing_caps.unwrap_or_default(),
                 metrics: Arc::default(),
             }),
         }

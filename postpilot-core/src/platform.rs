@@ -34,6 +34,34 @@ impl Platform {
             Self::Tiktok => &TIKTOK,
         }
     }
+
+    /// Where this platform's cap on one account's posts per rolling 24 hours comes from.
+    pub const fn cap_source(self) -> CapSource {
+        match self {
+            // "100 API-published posts within a 24-hour moving period" (Meta's content
+            // publishing guide), reported per account by `content_publishing_limit`.
+            Self::Instagram => CapSource::Reported { until_read: 100 },
+            // Pages have no documented publishing cap; Meta's rate limits apply per call.
+            Self::Facebook => CapSource::Uncapped,
+            // TikTok answers `spam_risk_too_many_posts` at a daily cap it does not publish.
+            Self::Tiktok => CapSource::Configured,
+        }
+    }
+}
+
+/// Where a platform's cap on one account's posts per rolling 24 hours comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapSource {
+    /// No cap.
+    Uncapped,
+    /// The platform reports each account's cap; `until_read` applies until it has been read.
+    Reported {
+        /// The cap assumed before the account's own has been read.
+        until_read: u32,
+    },
+    /// The platform does not say: the operator configures it
+    /// ([`PublishingCaps`](crate::post::PublishingCaps)).
+    Configured,
 }
 
 /// How a platform measures caption length.

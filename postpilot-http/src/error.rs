@@ -34,9 +34,20 @@ pub struct Problem {
     /// The limited resource, for plan-limit problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
-    /// The plan's limit, for plan-limit problems.
+    /// The plan's limit, for plan-limit problems; the posts per 24 hours, for publishing-cap
+    /// problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// For `publishing-cap` problems: the full 24 hours, `(window_start, window_end]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// See `window_start`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_end: Option<chrono::DateTime<chrono::Utc>>,
+    /// For `publishing-cap` problems: the earliest time from the refused one at which the post
+    /// fits, when one is free within a week.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_free_at: Option<chrono::DateTime<chrono::Utc>>,
     /// For `platform-link-required` (a provision whose e-mail a self-registered account holds):
     /// a token, valid 24 h, that the account's owner — signed in — presents to
     /// `POST /auth/link-platform` to link the account. Hand it to the merchant only.
@@ -63,6 +74,9 @@ impl ApiError {
                 errors: Vec::new(),
                 resource: None,
                 limit: None,
+                window_start: None,
+                window_end: None,
+                next_free_at: None,
                 link_token: None,
             }),
             retry_after: None,
@@ -161,6 +175,31 @@ impl From<Error> for ApiError {
                 );
                 e.problem.resource = Some(resource.to_string());
                 e.problem.limit = Some(limit);
+                e
+            }
+            Error::PublishingCapFull(full) => {
+                let next = full.next_free_at.map_or_else(
+                    || "nothing is free within a week of it".to_owned(),
+                    |t| format!("the next free time is {}", t.to_rfc3339()),
+                );
+                let mut e = Self::new(
+                    StatusCode::CONFLICT,
+                    "publishing-cap",
+                    "Publishing cap reached",
+                    format!(
+                        "{} publishes at most {} posts of an account in 24 hours, and the 24 hours \
+                         from {} to {} already hold {} of this account's posts; {next}",
+                        full.platform,
+                        full.cap,
+                        full.window_start.to_rfc3339(),
+                        full.window_end.to_rfc3339(),
+                        full.cap
+                    ),
+                );
+                e.problem.limit = Some(full.cap);
+                e.problem.window_start = Some(full.window_start);
+                e.problem.window_end = Some(full.window_end);
+                e.problem.next_free_at = full.next_free_at;
                 e
             }
             Error::Validation(v) => Self::invalid(v.field(), v.reason()),

@@ -66,6 +66,14 @@ create_exception!(
 );
 create_exception!(
     postpilot,
+    PublishingCapError,
+    ConflictError,
+    "The account's platform publishes no more posts in the 24 hours around that time: \
+     `platform`, `cap`, the full window `window_start`..`window_end` and `next_free_at` (ISO \
+     8601; `None` when nothing is free within a week)."
+);
+create_exception!(
+    postpilot,
     AuthError,
     PostPilotError,
     "Wrong credentials, or not allowed."
@@ -116,6 +124,16 @@ fn py_err(e: impl Into<postpilot_core::Error>) -> PyErr {
         }
         E::InvalidTransition(_) => InvalidTransitionError::new_err(e.to_string()),
         E::Conflict(_) => ConflictError::new_err(e.to_string()),
+        E::PublishingCapFull(full) => {
+            let err = PublishingCapError::new_err(e.to_string());
+            let value = err.value(py);
+            let _ = value.setattr("platform", full.platform.as_str());
+            let _ = value.setattr("cap", full.cap);
+            let _ = value.setattr("window_start", full.window_start.to_rfc3339());
+            let _ = value.setattr("window_end", full.window_end.to_rfc3339());
+            let _ = value.setattr("next_free_at", full.next_free_at.map(|t| t.to_rfc3339()));
+            err
+        }
         E::Unauthorized | E::Forbidden(_) | E::TooManyAttempts { .. } => {
             AuthError::new_err(e.to_string())
         }
@@ -871,6 +889,7 @@ fn _postpilot(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<InvalidTransitionError>(),
     )?;
     m.add("ConflictError", py.get_type::<ConflictError>())?;
+    m.add("PublishingCapError", py.get_type::<PublishingCapError>())?;
     m.add("AuthError", py.get_type::<AuthError>())?;
     m.add("UnavailableError", py.get_type::<UnavailableError>())?;
     m.add("PublishRejected", py.get_type::<PublishRejected>())?;

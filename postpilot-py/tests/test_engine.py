@@ -41,6 +41,30 @@ def test_a_taken_email_is_a_conflict(engine, merchant):
         engine.register(email=merchant["email"], password=PASSWORD)
 
 
+def test_a_post_past_the_accounts_publishing_cap_is_a_publishing_cap_error_naming_the_next_free_time(engine, merchant):
+    engine.checkout(user_id=merchant["id"], plan="pro")
+    tiktok = engine.connect_account(
+        user_id=merchant["id"], platform="tiktok", account_name="@t", account_id_external="t"
+    )
+    start = now().replace(microsecond=0) + timedelta(hours=1)
+    video = ["https://cdn.example.com/drop.mp4"]
+    for n in range(15):  # TikTok's default cap: 15 posts in 24 hours
+        engine.create_post(
+            user_id=merchant["id"], account_id=tiktok["id"], content="x", media_urls=video,
+            scheduled_for=start + timedelta(minutes=n),
+        )
+    with pytest.raises(postpilot.PublishingCapError) as caught:
+        engine.create_post(
+            user_id=merchant["id"], account_id=tiktok["id"], content="x", media_urls=video,
+            scheduled_for=start + timedelta(hours=1),
+        )
+    assert isinstance(caught.value, postpilot.ConflictError)
+    assert (caught.value.platform, caught.value.cap) == ("tiktok", 15)
+    assert datetime.fromisoformat(caught.value.window_end) == start + timedelta(hours=1)
+    assert datetime.fromisoformat(caught.value.next_free_at) == start + timedelta(days=1)
+    assert engine.list_posts(user_id=merchant["id"])["total"] == 15
+
+
 def test_provisioning_is_idempotent_per_platform_id(engine):
     platform_id = uuid.uuid4()
     first = engine.provision(email="shop@example.com", external_platform_id=platform_id, plan="pro")

@@ -29,6 +29,8 @@ struct AccountRow {
     token_expires_at: Option<DateTime<Utc>>,
     is_connected: bool,
     needs_reconnect: bool,
+    publishing_cap: Option<i32>,
+    publishing_cap_read_at: Option<DateTime<Utc>>,
     connected_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
@@ -48,6 +50,12 @@ impl TryFrom<AccountRow> for SocialAccount {
             token_expires_at: r.token_expires_at,
             is_connected: r.is_connected,
             needs_reconnect: r.needs_reconnect,
+            publishing_cap: r
+                .publishing_cap
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|e| corrupt("social_accounts", e))?,
+            publishing_cap_read_at: r.publishing_cap_read_at,
             connected_at: r.connected_at,
             created_at: r.created_at,
         }
@@ -58,8 +66,8 @@ impl TryFrom<AccountRow> for SocialAccount {
 macro_rules! account_columns {
     () => {
         "id, user_id, platform, account_name, account_id_external, access_token_enc, \
-         refresh_token_enc, token_expires_at, is_connected, needs_reconnect, connected_at, \
-         created_at"
+         refresh_token_enc, token_expires_at, is_connected, needs_reconnect, publishing_cap, \
+         publishing_cap_read_at, connected_at, created_at"
     };
 }
 
@@ -301,6 +309,30 @@ impl AccountStore for PgStore {
         .map_err(store_error)?;
         tx.commit().await.map_err(store_error)?;
         Ok(ids.into_iter().map(AccountId::from).collect())
+    }
+
+    async fn set_publishing_cap(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        posts: u32,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let updated = sqlx::query(
+            "UPDATE social_accounts SET publishing_cap = $3, publishing_cap_read_at = $4 \
+             WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id.as_uuid())
+        .bind(owner.as_uuid())
+        .bind(i32::try_from(posts).unwrap_or(i32::MAX))
+        .bind(read_at)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()> {

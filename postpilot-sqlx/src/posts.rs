@@ -8,7 +8,9 @@ use postpilot_core::plan::PostQuota;
 use postpilot_core::post::{
     Caption, Checkpoint, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus,
 };
-use postpilot_core::store::{ClaimedPost, PostListFilter, PostStore, StoreError, StoreResult};
+use postpilot_core::store::{
+    ClaimedPost, PostListFilter, PostSlot, PostStore, StoreError, StoreResult,
+};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -453,6 +455,38 @@ impl PostStore for PgStore {
         .await
         .map_err(store_error)?;
         posts(rows)
+    }
+
+    async fn account_slots(
+        &self,
+        owner: UserId,
+        account: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<PostSlot>> {
+        let rows: Vec<(Uuid, DateTime<Utc>, bool)> = sqlx::query_as(
+            "SELECT id, slot_at, posted_at IS NOT NULL OR publish_checkpoint IS NOT NULL \
+             FROM posts \
+             WHERE account_id = $1 AND user_id = $2 AND slot_at > $3 AND slot_at <= $4 \
+             ORDER BY slot_at, id LIMIT $5",
+        )
+        .bind(account.as_uuid())
+        .bind(owner.as_uuid())
+        .bind(from)
+        .bind(to)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(post, at, started)| PostSlot {
+                post: PostId::from(post),
+                at,
+                started,
+            })
+            .collect())
     }
 
     async fn posts_of_account(

@@ -15,7 +15,7 @@ use postpilot_core::analytics::MetricCounts;
 use postpilot_core::crypto::SecretString;
 use postpilot_core::post::Published;
 use postpilot_core::publish::{
-    Checkpoint, MetricsRequest, Progress, PublishError, PublishRequest, Publisher,
+    AccountAccess, Checkpoint, MetricsRequest, Progress, PublishError, PublishRequest, Publisher,
 };
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -411,5 +411,28 @@ impl Publisher for InstagramPublisher {
             shares: value("shares"),
             clicks: 0,
         })
+    }
+
+    /// `content_publishing_limit`'s `config.quota_total`: the posts Instagram publishes for the
+    /// account in its rolling 24 hours (`quota_duration`, 86,400 s). `Ok(None)` when the answer
+    /// has no total (the cap known before applies).
+    async fn publishing_cap(&self, account: &AccountAccess) -> Result<Option<u32>, PublishError> {
+        let token = account.token()?;
+        let path = format!("{}/content_publishing_limit", account.account_external_id);
+        let body = self
+            .graph
+            .call(
+                "reading the account's publishing limit",
+                Method::GET,
+                &path,
+                token,
+                &[("fields", "config,quota_usage")],
+                &[],
+            )
+            .await?;
+        Ok(body
+            .pointer("/data/0/config/quota_total")
+            .and_then(Value::as_u64)
+            .and_then(|total| u32::try_from(total).ok()))
     }
 }

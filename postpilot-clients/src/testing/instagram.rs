@@ -6,7 +6,9 @@
 //! `PUBLISHED`), `GET /{version}/{media-id}?fields=permalink` and `GET
 //! /{version}/{ig-user-id}/media` read what was published, `GET
 //! /{version}/{media-id}/insights?metric=…` its counters (fixed: 1,000 views, 700 reach, 50
-//! likes, 5 comments, 2 shares). It also plays Business Login for Instagram: `POST
+//! likes, 5 comments, 2 shares), `GET /{version}/{ig-user-id}/content_publishing_limit` the
+//! account's 24-hour quota (100 unless set; `media_publish` refuses past it with subcode
+//! 2207042). It also plays Business Login for Instagram: `POST
 //! /oauth/access_token` takes a code it issued (once) for a short-lived token, `GET
 //! /access_token?grant_type=ig_exchange_token` makes it long-lived, `GET /{version}/me` names the
 //! account, `GET /refresh_access_token?grant_type=ig_refresh_token` replaces the token it
@@ -34,6 +36,7 @@ pub enum Call {
     Publish,
     List,
     Insights,
+    Limit,
 }
 
 /// One request as the fake saw it.
@@ -62,6 +65,7 @@ pub struct Media {
     pub id: String,
     pub owner: String,
     pub caption: String,
+    pub published: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +89,8 @@ struct State_ {
     finish_after: Option<std::time::Duration>,
     /// Accounts whose every call hangs (a platform stuck for them).
     hung: Vec<String>,
+    /// Posts an account may publish in 24 hours (`content_publishing_limit`'s `quota_total`).
+    quota_total: u32,
 }
 
 /// The account the fake knows, and its username (the app: [`FAKE_APP_ID`]).
@@ -108,6 +114,7 @@ impl FakeInstagram {
             next_id: 17_900_000_000_000_000,
             app_id: FAKE_APP_ID.into(),
             app_secret: FAKE_APP_SECRET.into(),
+            quota_total: 100,
             ..State_::default()
         }));
         let app = Router::new()
@@ -115,6 +122,10 @@ impl FakeInstagram {
             .route("/{version}/{owner}/media", post(create).get(list))
             .route("/{version}/{owner}/media_publish", post(publish))
             .route("/{version}/{owner}/insights", get(insights))
+            .route(
+                "/{version}/{owner}/content_publishing_limit",
+                get(publishing_limit),
+            )
             .route("/oauth/access_token", post(code_exchange))
             .route("/access_token", get(long_lived))
             .route("/refresh_access_token", get(refresh))
@@ -128,6 +139,13 @@ impl FakeInstagram {
 
     fn state(&self) -> MutexGuard<'_, State_> {
         self.state.lock().unwrap()
+    }
+
+    /// Each account may publish `total` posts in 24 hours from now on (100 at the start): the
+    /// limit `content_publishing_limit` reports, and past which `media_publish` refuses
+    /// (code 9, subcode 2207042).
+    pub fn set_quota_total(&self, total: u32) {
+        self.state().quota_total = total;
     }
 
     /// The next `call` answers `status` with `headers` and `body` instead.
@@ -402,6 +420,17 @@ async fn publish(
                 graph_error(9007, Some(2_207_027), "Media ID is not available"),
             );
         }
+        if published_in_a_day(&s, &owner) >= s.quota_total {
+            return answer(
+                400,
+                HeaderMap::new(),
+                graph_error(
+                    9,
+                    Some(2_207_042),
+                    "You reached maximum number of posts that is allowed to be published by Content Publishing API",
+                ),
+            );
+        }
         let id = new_id(&mut s);
         let container = s.containers.get_mut(&creation).unwrap();
         container.status = "PUBLISHED";
@@ -410,6 +439,7 @@ async fn publish(
             id: id.clone(),
             owner,
             caption,
+            published: std::time::Instant::now(),
         });
         let hang = std::mem::take(&mut s.publish_then_hang);
         if !hang {
@@ -447,6 +477,39 @@ async fn list(
         })
         .collect();
     answer(200, HeaderMap::new(), json!({ "data": data }))
+}
+
+/// The owner's posts published in the last 24 hours.
+fn published_in_a_day(state: &State_, owner: &str) -> u32 {
+    let day = std::time::Duration::from_secs(86_400);
+    let count = state
+        .media
+        .iter()
+        .filter(|m| m.owner == owner && m.published.elapsed() < day)
+        .count();
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+async fn publishing_limit(
+    State(state): Shared,
+    Path((_version, owner)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let path = format!("{owner}/content_publishing_limit");
+    if let Some(r) = intake(&mut s, Call::Limit, path, query, HashMap::new(), &headers) {
+        return r;
+    }
+    let usage = published_in_a_day(&s, &owner);
+    answer(
+        200,
+        HeaderMap::new(),
+        json!({ "data": [{
+            "quota_usage": usage,
+            "config": { "quota_total": s.quota_total, "quota_duration": 86_400 }
+        }] }),
+    )
 }
 
 async fn insights(

@@ -81,7 +81,12 @@ async fn an_image_is_published_through_container_polls_and_media_publish() {
         Some(format!("https://www.instagram.com/p/{}/", media[0].id).as_str())
     );
     assert_eq!(media[0].caption, TEXT);
-    let created = &shop.fake.seen()[0];
+    let seen = shop.fake.seen();
+    assert_eq!(
+        seen[0].path, "17841400000000001/content_publishing_limit",
+        "the account's cap is read before its first post"
+    );
+    let created = &seen[1];
     assert_eq!(
         (created.call, created.path.as_str()),
         (Call::Create, "17841400000000001/media")
@@ -510,4 +515,60 @@ async fn a_worker_killed_at_any_step_of_the_container_flow_publishes_exactly_onc
             assert_eq!(shop.fake.media().len(), 1, "{case}: published exactly once");
         }
     }
+}
+
+#[tokio::test]
+async fn the_cap_instagram_reports_holds_posts_past_it_without_a_call_and_refuses_schedules() {
+    // Two posts scheduled before the account's cap was read; Instagram reports 1 a day.
+    let shop = open(1).await;
+    shop.fake.set_quota_total(1);
+    let first = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    let second = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+
+    let posted = publish(&shop, &first).await;
+    let held = shop.reload(&second).await;
+
+    assert_eq!(posted.status(), PostStatus::Posted);
+    let account = shop
+        .engine
+        .accounts()
+        .get(shop.user.id(), shop.account.id())
+        .await
+        .unwrap();
+    assert_eq!(account.publishing_cap(), Some(1));
+    assert_eq!(held.status(), PostStatus::Scheduled);
+    assert_eq!(held.attempts(), 0);
+    let due_again = held.next_attempt_at().unwrap();
+    let first_published = posted.posted_at().unwrap();
+    assert!(
+        due_again >= first_published + Duration::hours(24) - Duration::minutes(1)
+            && due_again <= first_published + Duration::hours(24),
+        "due again when the first post leaves Instagram's 24 hours: {due_again}"
+    );
+    let calls = |call: Call| shop.fake.seen().iter().filter(|s| s.call == call).count();
+    assert_eq!(calls(Call::Create), 1, "the held post made no container");
+    assert_eq!(
+        calls(Call::Limit),
+        1,
+        "the cap is read once a day, not per post"
+    );
+    let now = postpilot_core::clock::Clock::now(shop.clock.as_ref());
+    let later = shop
+        .engine
+        .posts()
+        .create(
+            shop.user.id(),
+            postpilot_core::post::CreatePost {
+                account_id: shop.account.id(),
+                content: "Another lamp".into(),
+                media_urls: vec!["https://cdn.example.com/aurora.jpg".into()],
+                hashtags: Vec::new(),
+                scheduled_for: Some(now + Duration::hours(1)),
+            },
+        )
+        .await;
+    assert!(
+        matches!(later, Err(postpilot_core::Error::PublishingCapFull(ref full)) if full.cap == 1),
+        "scheduling inside the full 24 hours is refused: {later:?}"
+    );
 }

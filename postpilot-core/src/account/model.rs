@@ -110,6 +110,11 @@ aggregate! {
         is_connected: copy bool,
         /// Set when the platform rejected its authorisation: the merchant must reconnect.
         needs_reconnect: copy bool,
+        /// The posts per rolling 24 hours its platform reported for it (Instagram's
+        /// `content_publishing_limit`), when read.
+        publishing_cap: copy Option<u32> => skip,
+        /// When `publishing_cap` was read.
+        publishing_cap_read_at: copy Option<DateTime<Utc>> => skip,
         /// When it was last connected.
         connected_at: copy Option<DateTime<Utc>>,
         /// Record creation time.
@@ -139,6 +144,8 @@ impl SocialAccount {
             token_expires_at: None,
             is_connected: true,
             needs_reconnect: false,
+            publishing_cap: None,
+            publishing_cap_read_at: None,
             connected_at: Some(now),
             created_at: now,
         }
@@ -155,6 +162,19 @@ impl SocialAccount {
     /// The platform refused its authorisation: it must be reconnected before it takes posts.
     pub fn require_reconnect(&mut self) {
         self.needs_reconnect = true;
+    }
+
+    /// Whether the publishing cap its platform reports for it is unknown or was read before
+    /// `stale_before`.
+    pub fn publishing_cap_is_stale(&self, stale_before: DateTime<Utc>) -> bool {
+        self.publishing_cap_read_at
+            .is_none_or(|at| at < stale_before)
+    }
+
+    /// Records the publishing cap its platform reported for it, read at `at`.
+    pub fn record_publishing_cap(&mut self, posts: u32, at: DateTime<Utc>) {
+        self.publishing_cap = Some(posts);
+        self.publishing_cap_read_at = Some(at);
     }
 
     /// Replaces the sealed OAuth tokens and the access token's expiry.

@@ -53,6 +53,13 @@ pub enum Error {
         /// The plan's maximum.
         limit: u32,
     },
+    /// The account's publishing cap has no room for the post at its time: the platform
+    /// publishes at most `cap` posts of an account in a rolling 24 hours.
+    #[error(
+        "{} publishing cap full: {} posts in the 24 hours to {}",
+        .0.platform, .0.cap, .0.window_end
+    )]
+    PublishingCapFull(Box<crate::post::CapFull>),
     /// Input failed validation.
     #[error("invalid {0}")]
     Validation(#[from] ValidationError),

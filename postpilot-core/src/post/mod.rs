@@ -1,9 +1,14 @@
 //! Posts: their content, their publication state machine, and the post use cases.
 
+pub(crate) mod cap;
 mod content;
 mod model;
 pub(crate) mod service;
 
+pub use cap::{
+    CapFull, DEFAULT_TIKTOK_DAILY_CAP, NEXT_FREE_LOOKAHEAD_DAYS, PublishingCap, PublishingCaps,
+    cap_window,
+};
 pub use content::{
     Caption, Hashtag, Hashtags, MAX_CAPTION_CHARS, MAX_HASHTAG_CHARS, MAX_HASHTAGS, MAX_URL_LEN,
     MediaKind, MediaUrl, parse_media_urls,

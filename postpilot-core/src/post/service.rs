@@ -7,18 +7,85 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::ValidationError;
+use crate::account::SocialAccount;
 use crate::account::publishable_account;
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
-use crate::post::{Caption, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
+use crate::post::{
+    Caption, Hashtags, NEXT_FREE_LOOKAHEAD_DAYS, NewPost, Post, PostStatus, PublishingCap,
+    parse_media_urls,
+};
 use crate::publish::PublicationAttempt;
-use crate::store::{PostListFilter, StoreError};
+use crate::store::{PostListFilter, PostSlot, StoreError};
 
 /// Longest calendar range, in days.
 pub const MAX_CALENDAR_DAYS: u64 = 366;
+
+/// Most of an account's post times one cap check reads: a cap of 100 a day over the eight days
+/// and two windows a check looks at is 1,000, so this bound is never what stops a real schedule.
+const MAX_CAP_SLOTS: u32 = 10_000;
+
+/// Checks that `account` can take one more post at `at` — `except` being a post that moves
+/// there (its current time does not count). The check reads the account's posts (scheduled,
+/// publishing and posted) around `at`; two requests racing for the last free place can both
+/// pass it, and then the worker holds the later post until the platform takes it
+/// (see the dispatcher), so the platform never sees a post over its cap either way.
+///
+/// # Errors
+/// [`Error::PublishingCapFull`] when a window it would join is full;
+/// [`Error::Unavailable`] when the store failed.
+pub(crate) async fn ensure_within_cap(
+    deps: &Deps,
+    account: &SocialAccount,
+    at: DateTime<Utc>,
+    except: Option<PostId>,
+) -> Result<()> {
+    let until = at + chrono::Duration::days(NEXT_FREE_LOOKAHEAD_DAYS);
+    let Some((cap, slots)) = account_cap(deps, account, at, until).await? else {
+        return Ok(());
+    };
+    let mut times: Vec<DateTime<Utc>> = slots
+        .into_iter()
+        .filter(|slot| Some(slot.post) != except)
+        .map(|slot| slot.at)
+        .collect();
+    times.sort_unstable();
+    cap.check(&times, at, until)
+        .map_err(|full| Error::PublishingCapFull(Box::new(full)))
+}
+
+/// The account's publishing cap, when its platform has one, with the places its posts take from
+/// a cap window before `from` to one after `to`.
+///
+/// # Errors
+/// The store failed.
+pub(crate) async fn account_cap(
+    deps: &Deps,
+    account: &SocialAccount,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<(PublishingCap, Vec<PostSlot>)>> {
+    let Some(cap) = deps
+        .publishing_caps
+        .of(account.platform(), account.publishing_cap())
+    else {
+        return Ok(None);
+    };
+    let slots = deps
+        .store
+        .account_slots(
+            account.user_id(),
+            account.id(),
+            from - cap.window,
+            to + cap.window,
+            MAX_CAP_SLOTS,
+        )
+        .await?;
+    Ok(Some((cap, slots)))
+}
 
 /// A new post, as a client sends it.
 #[derive(Clone, Debug)]
@@ -72,7 +139,8 @@ impl PostService {
     /// # Errors
     /// [`Error::NotFound`] for an account that is not the user's; [`Error::Validation`] for
     /// content the platform would refuse, a past time, or a disconnected account;
-    /// [`Error::PlanLimit`] when the month's quota is used up.
+    /// [`Error::PlanLimit`] when the month's quota is used up;
+    /// [`Error::PublishingCapFull`] when the account's platform cap has no room at its time.
     pub async fn create(&self, user: UserId, request: CreatePost) -> Result<Post> {
         let content = Caption::parse(request.content)?;
         let media_urls = parse_media_urls(request.media_urls)?;
@@ -92,6 +160,9 @@ impl PostService {
             request.scheduled_for,
             self.deps.now(),
         )?;
+        if let Some(at) = post.scheduled_for() {
+            ensure_within_cap(&self.deps, &account, at, None).await?;
+        }
         let quota = post_quota(&self.deps, user, post.created_at()).await?;
         match self.deps.store.insert_post(&post, quota).await {
             Ok(()) => Ok(post),
@@ -149,7 +220,8 @@ impl PostService {
     ///
     /// # Errors
     /// [`Error::InvalidTransition`] once the post is publishing, posted or failed;
-    /// [`Error::Validation`] for content the platform would refuse or a past time.
+    /// [`Error::Validation`] for content the platform would refuse or a past time;
+    /// [`Error::PublishingCapFull`] when the account's platform cap has no room at the new time.
     pub async fn update(&self, user: UserId, id: PostId, patch: PostPatch) -> Result<Post> {
         let content = patch.content.map(Caption::parse).transpose()?;
         let media_urls = patch.media_urls.map(parse_media_urls).transpose()?;
@@ -161,8 +233,9 @@ impl PostService {
         match patch.scheduled_for {
             // Schedule first, so a failed post can be rescheduled (and then edited) in one patch.
             Some(Some(at)) => {
-                publishable_account(&self.deps, user, post.account_id()).await?;
+                let account = publishable_account(&self.deps, user, post.account_id()).await?;
                 post.schedule(at, now)?;
+                ensure_within_cap(&self.deps, &account, at, Some(post.id())).await?;
                 if edits {
                     post.edit(content, media_urls, hashtags, now)?;
                 }
@@ -183,12 +256,14 @@ impl PostService {
     ///
     /// # Errors
     /// [`Error::Validation`] for a time not in the future (or more than a year ahead);
-    /// [`Error::InvalidTransition`] from publishing or posted.
+    /// [`Error::InvalidTransition`] from publishing or posted; [`Error::PublishingCapFull`] when
+    /// the account's platform cap has no room at `at`.
     pub async fn schedule(&self, user: UserId, id: PostId, at: DateTime<Utc>) -> Result<Post> {
         let mut post = self.get(user, id).await?;
         let was = post.status();
-        publishable_account(&self.deps, user, post.account_id()).await?;
+        let account = publishable_account(&self.deps, user, post.account_id()).await?;
         post.schedule(at, self.deps.now())?;
+        ensure_within_cap(&self.deps, &account, at, Some(post.id())).await?;
         self.save(&post, was).await?;
         Ok(post)
     }

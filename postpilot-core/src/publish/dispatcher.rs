@@ -11,10 +11,12 @@ use crate::analytics::PostMetrics;
 use crate::context::Deps;
 use crate::error::Result;
 use crate::id::AccountId;
-use crate::post::{Post, Published};
+use crate::platform::CapSource;
+use crate::post::service::account_cap;
+use crate::post::{CapFull, Post, Published, PublishingCap, cap_window};
 use crate::publish::{
-    AttemptOutcome, Checkpoint, MetricsRequest, Progress, PublicationAttempt, PublishError,
-    PublishRequest, TickReport,
+    AccountAccess, AttemptOutcome, Checkpoint, MetricsRequest, Progress, PublicationAttempt,
+    PublishError, PublishRequest, TickReport,
 };
 use crate::queue::follow_posts;
 use crate::store::{ClaimedPost, StoreError};
@@ -221,15 +223,32 @@ enum LaneAccount {
     Unusable,
 }
 
+/// The lane account's publishing cap and the times of its posts the platform counts in it,
+/// read once per lane, when the first post is about to be sent.
+enum LaneCap {
+    Unread,
+    Uncapped,
+    Capped {
+        cap: PublishingCap,
+        /// The times of the account's posts whose publication has begun (posted, or a step
+        /// done: they will be published without another check), oldest first, this lane's
+        /// included; one still in progress counts as published now.
+        published: Vec<DateTime<Utc>>,
+    },
+}
+
+/// What a post waiting for its account's cap tells the merchant.
+fn cap_hold_reason(full: &CapFull, until: DateTime<Utc>) -> String {
+    format!(
+        "{} publishes at most {} posts of an account in 24 hours and this account has had {} \
+         since {}; the post waits until {until}",
+        full.platform, full.cap, full.cap, full.window_start
+    )
+}
+
 /// How long a post held for its account's reconnection waits before it is looked at again (a
 /// reconnection releases it at once).
 const RECONNECT_RECHECK: Duration = Duration::hours(1);
-
-/// An account's part of a metrics request, read once per refresh.
-struct MetricsAccount {
-    external_id: String,
-    access_token: Option<crate::crypto::SecretString>,
-}
 
 /// What publishing one account's claimed posts did.
 pub(crate) struct Lane {
@@ -406,6 +425,7 @@ impl Dispatcher {
     async fn run_lane(&self, account_id: AccountId, claims: Vec<ClaimedPost>) -> Lane {
         let mut lane = TickReport::default();
         let mut account = LaneAccount::Unread;
+        let mut cap = LaneCap::Unread;
         let mut pending: Vec<Settled> = Vec::new();
         let flush_after = self.config.lease / 4;
         // After a transient failure, a timeout or a rate limit, the account's other claimed
@@ -424,11 +444,14 @@ impl Dispatcher {
                         "held: the platform failed this account's previous post moments ago; trying again at {until}"
                     ),
                 ),
-                _ => self.decide(claim, &mut account).await,
+                _ => self.decide(claim, &mut account, &mut cap).await,
             };
             match settled {
                 Ok(settled) => {
+                    // A post held without a call (its account's cap is full) says nothing of
+                    // the platform's health: the lane's next post is checked on its own.
                     if held_until.is_none()
+                        && settled.attempted
                         && matches!(
                             settled.decision.outcome,
                             AttemptOutcome::Retry
@@ -459,17 +482,35 @@ impl Dispatcher {
     }
 
     /// Decides one claimed post: reconcile, publish, or give up — nothing committed yet.
-    async fn decide(&self, claim: ClaimedPost, account: &mut LaneAccount) -> Result<Settled> {
+    async fn decide(
+        &self,
+        claim: ClaimedPost,
+        account: &mut LaneAccount,
+        cap: &mut LaneCap,
+    ) -> Result<Settled> {
         self.read_account(&claim.post, account).await?;
         if matches!(account, LaneAccount::AwaitingReconnect) && !needs_lookup(&claim) {
             let until = self.deps.now() + RECONNECT_RECHECK;
             let reason = awaiting_reconnect(claim.post.platform());
             return self.hold(claim, until, AttemptOutcome::AuthExpired, reason);
         }
+        // A first send (no checkpoint, nothing to look up) waits while its account's cap is
+        // full: the platform would refuse it, and a refusal can count against the account.
+        if claim.post.checkpoint().is_none()
+            && !needs_lookup(&claim)
+            && let LaneAccount::Usable(usable) = account
+            && let Some(full) = self.cap_full(usable, cap).await?
+            && let Some(until) = full.next_free_at
+        {
+            let reason = cap_hold_reason(&full, until);
+            return self.hold(claim, until, AttemptOutcome::RateLimited, reason);
+        }
         let sealed_token = match account {
             LaneAccount::Usable(a) => a.access_token_enc().map(str::to_owned),
             _ => None,
         };
+        // A post sent from scratch takes a place in the cap once it is published or begun.
+        let fresh = claim.post.checkpoint().is_none();
         let ClaimedPost { mut post, rescued } = claim;
         let started_at = self.deps.now();
         let attempt = post.attempts() + 1;
@@ -488,6 +529,15 @@ impl Dispatcher {
             // The rest of this account's posts in the lane are not sent with a dead token.
             *account = LaneAccount::AwaitingReconnect;
         }
+        if fresh
+            && matches!(
+                decision.outcome,
+                AttemptOutcome::Posted | AttemptOutcome::Reconciled | AttemptOutcome::Processing
+            )
+            && let LaneCap::Capped { published, .. } = cap
+        {
+            published.push(self.deps.now());
+        }
         Ok(Settled {
             post,
             decision,
@@ -497,6 +547,84 @@ impl Dispatcher {
             attempted: true,
             sealed_token,
         })
+    }
+
+    /// The account's publishing cap, when it is full now (read once per lane).
+    ///
+    /// # Errors
+    /// The store failed (transient: the post is left to be rescued).
+    async fn cap_full(
+        &self,
+        account: &mut crate::account::SocialAccount,
+        lane: &mut LaneCap,
+    ) -> Result<Option<CapFull>> {
+        if matches!(lane, LaneCap::Unread) {
+            *lane = self.read_cap(account).await?;
+        }
+        let LaneCap::Capped { cap, published } = lane else {
+            return Ok(None);
+        };
+        let now = self.deps.now();
+        Ok(cap.check(published, now, now + cap.window).err())
+    }
+
+    /// The account's cap — read from the platform first when the platform reports it and the
+    /// last reading is a day old — and its posts published (or being published) within the
+    /// cap's window.
+    async fn read_cap(&self, account: &mut crate::account::SocialAccount) -> Result<LaneCap> {
+        let now = self.deps.now();
+        if matches!(account.platform().cap_source(), CapSource::Reported { .. })
+            && account.publishing_cap_is_stale(now - cap_window())
+        {
+            self.refresh_reported_cap(account).await;
+        }
+        let Some((cap, slots)) = account_cap(&self.deps, account, now, now).await? else {
+            return Ok(LaneCap::Uncapped);
+        };
+        let mut published: Vec<DateTime<Utc>> = slots
+            .into_iter()
+            .filter(|slot| slot.started)
+            .map(|slot| slot.at.min(now))
+            .collect();
+        published.sort_unstable();
+        Ok(LaneCap::Capped { cap, published })
+    }
+
+    /// Reads the cap the platform reports for `account` and stores it; a failure keeps the cap
+    /// known before (logged): the platform's own refusal remains the last word.
+    async fn refresh_reported_cap(&self, account: &mut crate::account::SocialAccount) {
+        let Some(publisher) = self.deps.publishers.get(&account.platform()).cloned() else {
+            return;
+        };
+        let Ok(access_token) = self.open_token(account) else {
+            return;
+        };
+        let access = AccountAccess {
+            account_external_id: account.account_id_external().to_string(),
+            access_token,
+        };
+        let (user, id) = (account.user_id(), account.id());
+        match self.within(publisher.publishing_cap(&access)).await {
+            Some(Ok(Some(posts))) => {
+                let now = self.deps.now();
+                account.record_publishing_cap(posts, now);
+                if let Err(e) = self
+                    .deps
+                    .store
+                    .set_publishing_cap(user, id, posts, now)
+                    .await
+                {
+                    tracing::warn!(worker = %self.worker, account = %id, error = %e, "publishing cap not stored");
+                }
+            }
+            Some(Ok(None)) => {}
+            Some(Err(e)) => {
+                tracing::info!(worker = %self.worker, account = %id, error = %e, "publishing cap not read; the one known applies");
+            }
+            None => {
+                tracing::info!(worker = %self.worker, account = %id, "publishing cap not read in time; the one known applies");
+            }
+        }
     }
 
     /// Holds a claimed post without trying the platform or counting an attempt — its account's
@@ -868,7 +996,7 @@ impl Dispatcher {
     async fn metrics_request(
         &self,
         post: &Post,
-        accounts: &mut BTreeMap<AccountId, Option<MetricsAccount>>,
+        accounts: &mut BTreeMap<AccountId, Option<AccountAccess>>,
     ) -> Result<Option<MetricsRequest>> {
         let Some(remote_id) = post.external_id() else {
             return Ok(None);
@@ -883,8 +1011,8 @@ impl Dispatcher {
                 .filter(|a| a.ensure_publishable().is_ok());
             let usable = match account {
                 Some(account) => match self.open_token(&account) {
-                    Ok(access_token) => Some(MetricsAccount {
-                        external_id: account.account_id_external.to_string(),
+                    Ok(access_token) => Some(AccountAccess {
+                        account_external_id: account.account_id_external.to_string(),
                         access_token,
                     }),
                     Err(reason) => {
@@ -901,7 +1029,7 @@ impl Dispatcher {
             .and_then(Option::as_ref)
             .map(|account| MetricsRequest {
                 remote_id: remote_id.to_owned(),
-                account_external_id: account.external_id.clone(),
+                account_external_id: account.account_external_id.clone(),
                 access_token: account.access_token.clone(),
             }))
     }

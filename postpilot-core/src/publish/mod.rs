@@ -71,6 +71,25 @@ pub struct MetricsRequest {
     pub access_token: Option<SecretString>,
 }
 
+/// One account on its platform: what a call about the account itself needs.
+#[derive(Clone, Debug)]
+pub struct AccountAccess {
+    /// The account's id on the platform.
+    pub account_external_id: String,
+    /// The account's OAuth access token, opened from its sealed form.
+    pub access_token: Option<SecretString>,
+}
+
+impl AccountAccess {
+    /// The account's access token.
+    ///
+    /// # Errors
+    /// [`PublishError::AuthExpired`] when the account has none.
+    pub fn token(&self) -> Result<&SecretString, PublishError> {
+        required(self.access_token.as_ref())
+    }
+}
+
 /// The access token a platform call needs; none (the account was connected without one) is an
 /// authorization the platform will refuse.
 fn required(token: Option<&SecretString>) -> Result<&SecretString, PublishError> {
@@ -202,6 +221,18 @@ pub trait Publisher: Send + Sync + fmt::Debug {
     /// # Errors
     /// The platform failed.
     async fn fetch_metrics(&self, request: &MetricsRequest) -> Result<MetricCounts, PublishError>;
+
+    /// The most posts the platform publishes for the account in a rolling 24 hours, as the
+    /// platform reports it for that account (Instagram's `content_publishing_limit`).
+    /// `Ok(None)`: the platform reports none (the default), and the cap is the platform's
+    /// [`CapSource`](crate::platform::CapSource).
+    ///
+    /// # Errors
+    /// The platform failed (the cap known before is kept).
+    async fn publishing_cap(&self, account: &AccountAccess) -> Result<Option<u32>, PublishError> {
+        let _ = account;
+        Ok(None)
+    }
 }
 
 /// How one attempt ended, as kept in the publication ledger.

@@ -13,6 +13,7 @@ use crate::id::{AccountId, QueueItemId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
 use crate::platform::Platform;
+use crate::post::service::ensure_within_cap;
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
 use crate::queue::model::require_platforms;
 use crate::queue::{NewQueueItem, QueueItem, QueueItemEdit, QueueStatus};
@@ -308,7 +309,8 @@ impl QueueService {
     /// accounts, a disconnected account, an account on a platform the item does not target, a
     /// missing caption, content a platform would refuse, or a past time;
     /// [`Error::InvalidTransition`] unless pending; [`Error::PlanLimit`] when the posts do not
-    /// fit in the month's quota.
+    /// fit in the month's quota; [`Error::PublishingCapFull`] when an account's platform cap
+    /// has no room at the time.
     pub async fn approve(
         &self,
         user: UserId,
@@ -363,6 +365,9 @@ impl QueueService {
                 request.scheduled_for,
                 now,
             )?);
+            if let Some(at) = request.scheduled_for {
+                ensure_within_cap(&self.deps, &account, at, None).await?;
+            }
         }
         let quota = post_quota(&self.deps, user, now).await?;
         match self

@@ -152,6 +152,18 @@ pub struct PlatformLink {
     pub external_store_id: Option<uuid::Uuid>,
 }
 
+/// A post's place in its account's publishing cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PostSlot {
+    /// The post.
+    pub post: PostId,
+    /// When it was published, or is due.
+    pub at: DateTime<Utc>,
+    /// Whether its publication has begun on the platform: it is posted, or a step of it is
+    /// done (a checkpoint is kept: an Instagram container, a TikTok upload).
+    pub started: bool,
+}
+
 /// Social accounts.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -218,6 +230,16 @@ pub trait AccountStore: Send + Sync {
         owner: UserId,
         keep: u32,
     ) -> StoreResult<Vec<AccountId>>;
+    /// Records the publishing cap the platform reported for one of the owner's accounts (posts
+    /// per rolling 24 hours) and when it was read. [`StoreError::NotFound`] unless it is the
+    /// owner's.
+    async fn set_publishing_cap(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        posts: u32,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Records that an account needs reconnection (the platform refused its token).
     /// [`StoreError::NotFound`] unless it is the owner's. What follows for its posts is core's
     /// decision, written through [`PostStore::update_post`].
@@ -247,6 +269,18 @@ pub trait PostStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<Post>>;
+    /// The places the owner's posts on `account` take in its publishing cap, oldest first, at
+    /// most `limit`: each posted post at its publication time, each scheduled or publishing one
+    /// at its due time (its retry time, else its scheduled time; for a parked publication its
+    /// next poll) — those in `(from, to]`.
+    async fn account_slots(
+        &self,
+        owner: UserId,
+        account: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<PostSlot>>;
     /// The owner's posts on `account` in `status`, oldest first.
     async fn posts_of_account(
         &self,

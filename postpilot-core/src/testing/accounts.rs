@@ -304,3 +304,80 @@ pub async fn accounts_expiring_before_a_horizon_are_listed_soonest_first(store: 
         1
     );
 }
+
+/// Publishing caps: an account's posts take their place in its cap by publication time once
+/// posted and by due time (retry time, else scheduled time; a parked publication's next poll)
+/// while scheduled or publishing — drafts and failed posts none; posted and parked ones are
+/// marked started — within `(from, to]`, oldest first, bounded, scoped by owner and account;
+/// the cap a platform reported is kept per account, for its owner only.
+pub async fn account_slots_place_posts_by_publication_or_due_time(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let (stranger, _) = seeded(&store).await;
+    let other = ok!(store.connect_account(&account(u.id, "other"), Limit::Unlimited));
+    let h = |n: i64| t0() + Duration::hours(n);
+    let published = post(u.id, acc.id, t0(), Some(h(-3)));
+    let retried = post(u.id, acc.id, t0(), Some(h(-2)));
+    let parked = post(u.id, acc.id, t0(), Some(h(-1)));
+    let later = post(u.id, acc.id, t0(), Some(h(5)));
+    let draft = post(u.id, acc.id, t0(), None);
+    let elsewhere = post(u.id, other.id, t0(), Some(h(4)));
+    for p in [&published, &retried, &parked, &later, &draft, &elsewhere] {
+        ok!(store.insert_post(p, quota(100)));
+    }
+    for claim in ok!(store.claim_due(t0(), 10, Duration::seconds(60), "w1")) {
+        let mut p = claim.post;
+        let outcome = if p.id() == published.id() {
+            p.mark_posted(
+                Published {
+                    remote_id: "r1".into(),
+                    url: None,
+                },
+                h(-1),
+            )
+        } else if p.id() == parked.id() {
+            let container = Checkpoint::new(serde_json::json!({ "container": "c1" }));
+            p.park(container, h(2), t0())
+        } else {
+            p.retry_at(h(3), "502 Bad Gateway", t0())
+        };
+        outcome.unwrap_or_else(|e| panic!("{e}"));
+        ok!(store.commit_claim(&p));
+    }
+    let slot = |post: &Post, at, started| PostSlot {
+        post: post.id(),
+        at,
+        started,
+    };
+
+    assert_eq!(
+        ok!(store.account_slots(u.id, acc.id, h(-24), h(24), 100)),
+        vec![
+            slot(&published, h(-1), true),
+            slot(&parked, h(2), true),
+            slot(&retried, h(3), false),
+            slot(&later, h(5), false),
+        ]
+    );
+    assert_eq!(
+        ok!(store.account_slots(u.id, acc.id, h(3), h(5), 100)),
+        vec![slot(&later, h(5), false)],
+        "the window is open at its start and closed at its end"
+    );
+    assert_eq!(
+        ok!(store.account_slots(u.id, acc.id, h(-24), h(24), 1)),
+        vec![slot(&published, h(-1), true)],
+        "at most `limit`, oldest first"
+    );
+    assert!(ok!(store.account_slots(stranger.id, acc.id, h(-24), h(24), 100)).is_empty());
+
+    ok!(store.set_publishing_cap(u.id, acc.id, 50, t0()));
+    let stored = ok!(store.account(u.id, acc.id)).unwrap_or_else(|| panic!("stored"));
+    assert_eq!(
+        (stored.publishing_cap, stored.publishing_cap_read_at),
+        (Some(50), Some(t0()))
+    );
+    assert!(matches!(
+        store.set_publishing_cap(stranger.id, acc.id, 1, t0()).await,
+        Err(StoreError::NotFound)
+    ));
+}

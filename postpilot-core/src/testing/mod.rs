@@ -17,10 +17,12 @@ use crate::id::{AccountId, AttemptId, PostId, QueueItemId, UserId};
 use crate::page::PageRequest;
 use crate::plan::{Limit, MonthWindow, PlanTier, PostQuota};
 use crate::platform::Platform;
-use crate::post::{Caption, Hashtags, MediaUrl, NewPost, Post, PostStatus, Published};
+use crate::post::{Caption, Checkpoint, Hashtags, MediaUrl, NewPost, Post, PostStatus, Published};
 use crate::publish::{AttemptOutcome, PublicationAttempt};
 use crate::queue::{QueueItem, QueueStatus};
-use crate::store::{Conflict, PlatformLink, PostListFilter, Store, StoreError, UserChange};
+use crate::store::{
+    Conflict, PlatformLink, PostListFilter, PostSlot, Store, StoreError, UserChange,
+};
 use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
 
 /// The instant every contract starts at: 2026-03-15 12:00:00 UTC.
@@ -73,6 +75,8 @@ pub fn account_with_id(owner: UserId, external: &str, id: AccountId) -> SocialAc
         token_expires_at: None,
         is_connected: true,
         needs_reconnect: false,
+        publishing_cap: None,
+        publishing_cap_read_at: None,
         connected_at: Some(t0()),
         created_at: t0(),
     }
@@ -253,6 +257,7 @@ macro_rules! store_conformance_tests {
             disconnect_beyond_keeps_the_oldest,
             needs_reconnect_is_recorded_and_posts_are_listed_by_account_and_item,
             needs_reconnect_holds_posts_until_the_account_is_reconnected,
+            account_slots_place_posts_by_publication_or_due_time,
             post_quota_counts_the_current_month_only,
             concurrent_creates_at_the_quota_edge_give_exactly_one,
             post_lists_filter_paginate_and_isolate,

@@ -722,7 +722,10 @@ async fn a_stale_commit_cannot_overwrite_a_newer_claim_still_in_progress() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_concurrent_workers_publish_two_hundred_posts_exactly_once_each() {
-    let e = TestEngine::new();
+    // 25 posts per account at one instant: more than TikTok's default daily cap.
+    let e = TestEngine::with_ports(|builder| {
+        builder.publishing_caps(postpilot_core::post::PublishingCaps { tiktok_daily: 100 })
+    });
     let u = e.user("merchant@example.com").await;
     e.on_plan(&u, PlanTier::Enterprise).await;
     let mut accounts = Vec::new();

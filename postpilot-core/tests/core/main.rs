@@ -13,6 +13,7 @@ mod api_keys;
 mod auth;
 mod billing;
 mod brute_force;
+mod caps;
 mod dispatcher;
 mod failing_ports;
 mod isolation;

@@ -174,11 +174,14 @@ pub(crate) struct CalendarQuery {
     tz: Option<String>,
 }
 
-/// Creates a post on one of the caller's connected accounts, within the monthly quota.
+/// Creates a post on one of the caller's accounts, within the monthly quota and publishing cap.
+///
+/// Past the account's publishing cap: 409 `publishing-cap`, with the full window and the next
+/// free time.
 #[utoipa::path(post, path = "/posts", tag = "posts", security(("bearer" = []), ("api_key" = [])),
     request_body = CreatePostBody,
     responses((status = 201, body = PostDto), (status = 401, body = Problem), (status = 402, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,

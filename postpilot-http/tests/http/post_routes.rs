@@ -781,3 +781,64 @@ async fn a_failed_posts_attempts_say_why_in_the_merchants_words() {
     let error = items[0]["error"].as_str().unwrap();
     assert!(error.contains("Reconnect it"), "{error}");
 }
+
+#[tokio::test]
+async fn a_post_past_the_accounts_publishing_cap_is_a_409_naming_the_window_and_the_next_free_time()
+{
+    let app = TestApp::new();
+    let token = app.token("caps@example.com").await;
+    app.upgrade(&token, "pro").await;
+    let tiktok = app.account(&token, "tiktok", "caps").await;
+    let auth = format!("Bearer {token}");
+    let at = |minutes: i64| (app.now() + Duration::minutes(minutes)).trunc_subsecs(0);
+    let body = |scheduled: chrono::DateTime<chrono::Utc>| {
+        json!({
+            "account_id": tiktok,
+            "content": "Fresh stock is in",
+            "media_urls": ["https://cdn.example.com/drop.mp4"],
+            "scheduled_for": scheduled.to_rfc3339(),
+        })
+    };
+    // TikTok's default cap: 15 posts in 24 hours.
+    for n in 0..15 {
+        let reply = app
+            .send(
+                Method::POST,
+                "/api/v1/posts",
+                Some(("authorization", &auth)),
+                Some(body(at(60 + n))),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    }
+
+    let refused = app
+        .send(
+            Method::POST,
+            "/api/v1/posts",
+            Some(("authorization", &auth)),
+            Some(body(at(120))),
+        )
+        .await;
+
+    let problem = assert_problem(&refused, StatusCode::CONFLICT);
+    assert_eq!(problem["type"], "/problems/publishing-cap");
+    assert_eq!(problem["limit"], 15);
+    let time = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(problem[field].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(time("window_end"), at(120));
+    assert_eq!(time("window_start"), at(120) - Duration::hours(24));
+    assert_eq!(time("next_free_at"), at(60) + Duration::hours(24));
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("at most 15 posts"), "{detail}");
+    let listed = app
+        .send(
+            Method::GET,
+            "/api/v1/posts?per_page=100",
+            Some(("authorization", &auth)),
+            None,
+        )
+        .await;
+    assert_eq!(listed.body["total"], 15, "the refused post was not stored");
+}

@@ -46,11 +46,7 @@ impl AccountStore for MemoryStore {
         replacing: Option<String>,
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let account = t
-            .accounts
-            .get_mut(&id)
-            .filter(|a| a.user_id == owner)
-            .ok_or(StoreError::NotFound)?;
+        let account = t.owned_account(owner, id)?;
         // Disconnected in the meantime (its tokens stay erased), or refreshed by another.
         if !account.is_connected
             || replacing.is_some_and(|old| account.access_token_enc.as_deref() != Some(&old))
@@ -168,13 +164,22 @@ impl AccountStore for MemoryStore {
         Ok(excess)
     }
 
+    async fn set_publishing_cap(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        posts: u32,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let account = t.owned_account(owner, id)?;
+        account.record_publishing_cap(posts, read_at);
+        Ok(())
+    }
+
     async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()> {
         let mut t = self.tables();
-        let account = t
-            .accounts
-            .get_mut(&id)
-            .filter(|a| a.user_id == owner)
-            .ok_or(StoreError::NotFound)?;
+        let account = t.owned_account(owner, id)?;
         account.require_reconnect();
         Ok(())
     }

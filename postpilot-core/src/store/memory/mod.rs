@@ -47,6 +47,14 @@ impl Tables {
             .count() as u64
     }
 
+    /// One of the owner's accounts, to change; [`StoreError::NotFound`] unless it is theirs.
+    fn owned_account(&mut self, owner: UserId, id: AccountId) -> StoreResult<&mut SocialAccount> {
+        self.accounts
+            .get_mut(&id)
+            .filter(|a| a.user_id == owner)
+            .ok_or(StoreError::NotFound)
+    }
+
     fn connected(&self, owner: UserId) -> impl Iterator<Item = &SocialAccount> {
         self.accounts
             .values()

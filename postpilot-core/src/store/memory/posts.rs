@@ -71,6 +71,39 @@ impl PostStore for MemoryStore {
         Ok(posts)
     }
 
+    async fn account_slots(
+        &self,
+        owner: UserId,
+        account: AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<PostSlot>> {
+        let mut slots: Vec<PostSlot> = self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner && p.account_id == account)
+            .filter_map(|p| {
+                let at = match p.status {
+                    PostStatus::Posted => p.posted_at,
+                    PostStatus::Scheduled | PostStatus::Publishing => {
+                        p.next_attempt_at.or(p.scheduled_for)
+                    }
+                    PostStatus::Draft | PostStatus::Failed => None,
+                }?;
+                (from < at && at <= to).then_some(PostSlot {
+                    post: p.id,
+                    at,
+                    started: p.status == PostStatus::Posted || p.checkpoint.is_some(),
+                })
+            })
+            .collect();
+        slots.sort_by_key(|s| (s.at, s.post));
+        slots.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(slots)
+    }
+
     async fn posts_of_account(
         &self,
         owner: UserId,
