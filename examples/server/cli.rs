@@ -154,6 +154,13 @@ pub(crate) struct EngineArgs {
         hide_env_values = true
     )]
     tiktok_client_secret: Option<String>,
+    /// How videos reach TikTok: pull_from_url or file_upload [default: pull_from_url]
+    ///
+    /// pull_from_url: TikTok fetches the video (its domain must be verified in the TikTok app).
+    /// file_upload: the worker reads the video from its host (public addresses only) and sends it
+    /// to TikTok in chunks — for media hosts the merchant cannot verify.
+    #[arg(long, env = "POSTPILOT_TIKTOK_VIDEO_SOURCE", value_name = "HOW")]
+    tiktok_video_source: Option<String>,
     /// TikTok posts per account per rolling 24 hours [default: 15]
     ///
     /// TikTok does not publish its cap (it refuses posts past it with spam_risk_too_many_posts):
@@ -298,6 +305,7 @@ impl Command {
             "POSTPILOT_TIKTOK_CLIENT_KEY" => &engine?.tiktok_client_key,
             "POSTPILOT_TIKTOK_CLIENT_SECRET" => &engine?.tiktok_client_secret,
             "POSTPILOT_TIKTOK_DAILY_CAP" => &engine?.tiktok_daily_cap,
+            "POSTPILOT_TIKTOK_VIDEO_SOURCE" => &engine?.tiktok_video_source,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "POSTPILOT_ADDR" => &http?.addr,
@@ -366,7 +374,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 33 + 19 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 34 + 20 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

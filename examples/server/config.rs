@@ -91,6 +91,8 @@ pub(crate) struct Config {
     pub(crate) tiktok: TikTokHosts,
     /// The TikTok app (client key, secret): TikTok is offered only with it.
     pub(crate) tiktok_app: Option<(String, SecretString)>,
+    /// How videos reach TikTok.
+    pub(crate) tiktok_video_source: postpilot_clients::tiktok::VideoSource,
     /// The caps the platforms do not report (TikTok's posts a day).
     pub(crate) publishing_caps: postpilot_core::post::PublishingCaps,
     pub(crate) connect_return_path: String,
@@ -345,6 +347,15 @@ impl Config {
             meta_app,
             tiktok,
             tiktok_app,
+            tiktok_video_source: match var("POSTPILOT_TIKTOK_VIDEO_SOURCE").as_deref() {
+                None | Some("pull_from_url") => postpilot_clients::tiktok::VideoSource::PullFromUrl,
+                Some("file_upload") => postpilot_clients::tiktok::VideoSource::FileUpload,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "POSTPILOT_TIKTOK_VIDEO_SOURCE must be pull_from_url or file_upload, got {other:?}"
+                    )));
+                }
+            },
             publishing_caps: postpilot_core::post::PublishingCaps {
                 tiktok_daily: positive(
                     "POSTPILOT_TIKTOK_DAILY_CAP",
@@ -717,6 +728,23 @@ mod tests {
         let message = error(Role::Serve, &[("POSTPILOT_TIKTOK_DAILY_CAP", "0")]);
         assert!(
             message.starts_with("POSTPILOT_TIKTOK_DAILY_CAP"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn tiktok_videos_are_pulled_unless_file_upload_is_chosen() {
+        use postpilot_clients::tiktok::VideoSource;
+        let defaults = config(Role::Serve, &[]).unwrap();
+        assert_eq!(defaults.tiktok_video_source, VideoSource::PullFromUrl);
+        let upload = config(
+            Role::Serve,
+            &[("POSTPILOT_TIKTOK_VIDEO_SOURCE", "file_upload")],
+        );
+        assert_eq!(upload.unwrap().tiktok_video_source, VideoSource::FileUpload);
+        let message = error(Role::Serve, &[("POSTPILOT_TIKTOK_VIDEO_SOURCE", "upload")]);
+        assert!(
+            message.starts_with("POSTPILOT_TIKTOK_VIDEO_SOURCE"),
             "{message}"
         );
     }

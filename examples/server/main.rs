@@ -149,6 +149,7 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
                 // TikTok's tokens live a day: it is offered only with the app that refreshes them.
                 let publisher = TikTokPublisher::new(TikTokConfig {
                     api_url: config.tiktok.api.clone(),
+                    video_source: config.tiktok_video_source,
                     ..TikTokConfig::default()
                 })?;
                 let oauth = TikTokOAuth::new(TikTokOAuthConfig {

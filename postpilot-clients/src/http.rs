@@ -100,6 +100,26 @@ impl HttpClient {
         send(what, request).await
     }
 
+    /// Sends `bytes` with `PUT url` as `content_type`, with `headers` (a `Content-Range`), within
+    /// `timeout` (a transfer may take longer than an API call), and reads the answer.
+    ///
+    /// # Errors
+    /// [`Transport`]: the call did not complete (connection, timeout, unreadable body).
+    pub async fn put_bytes(
+        &self,
+        what: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        bytes: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Answer, Transport> {
+        let mut request = self.inner.put(url).timeout(timeout).body(bytes);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        send(what, request).await
+    }
+
     fn request(
         &self,
         method: Method,

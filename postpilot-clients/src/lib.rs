@@ -6,6 +6,8 @@
 
 #[cfg(feature = "facebook")]
 pub mod facebook;
+#[cfg(feature = "tiktok")]
+pub mod fetch;
 pub mod http;
 #[cfg(feature = "instagram")]
 pub mod instagram;

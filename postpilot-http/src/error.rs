@@ -188,12 +188,11 @@ impl From<Error> for ApiError {
                     "Publishing cap reached",
                     format!(
                         "{} publishes at most {} posts of an account in 24 hours, and the 24 hours \
-                         from {} to {} already hold {} of this account's posts; {next}",
+                         from {} to {} are full with this account's posts; {next}",
                         full.platform,
                         full.cap,
                         full.window_start.to_rfc3339(),
                         full.window_end.to_rfc3339(),
-                        full.cap
                     ),
                 );
                 e.problem.limit = Some(full.cap);

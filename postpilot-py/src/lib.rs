@@ -69,8 +69,8 @@ create_exception!(
     PublishingCapError,
     ConflictError,
     "The account's platform publishes no more posts in the 24 hours around that time: \
-     `platform`, `cap`, the full window `window_start`..`window_end` and `next_free_at` (ISO \
-     8601; `None` when nothing is free within a week)."
+     `platform`, `cap`, the full window `window_start`..`window_end` and `next_free_at` (aware \
+     datetimes; `next_free_at` is `None` when nothing is free within a week)."
 );
 create_exception!(
     postpilot,
@@ -129,9 +129,9 @@ fn py_err(e: impl Into<postpilot_core::Error>) -> PyErr {
             let value = err.value(py);
             let _ = value.setattr("platform", full.platform.as_str());
             let _ = value.setattr("cap", full.cap);
-            let _ = value.setattr("window_start", full.window_start.to_rfc3339());
-            let _ = value.setattr("window_end", full.window_end.to_rfc3339());
-            let _ = value.setattr("next_free_at", full.next_free_at.map(|t| t.to_rfc3339()));
+            let _ = value.setattr("window_start", full.window_start);
+            let _ = value.setattr("window_end", full.window_end);
+            let _ = value.setattr("next_free_at", full.next_free_at);
             err
         }
         E::Unauthorized | E::Forbidden(_) | E::TooManyAttempts { .. } => {

@@ -107,7 +107,8 @@ impl AccountStore for PgStore {
             Some((id, _)) => sqlx::query_as(concat!(
                 "UPDATE social_accounts SET account_name = $2, access_token_enc = $3, \
                  refresh_token_enc = $4, token_expires_at = $6, is_connected = true, \
-                 needs_reconnect = false, connected_at = $5 WHERE id = $1 RETURNING ",
+                 needs_reconnect = false, publishing_cap = NULL, publishing_cap_read_at = NULL, \
+                 connected_at = $5 WHERE id = $1 RETURNING ",
                 account_columns!()
             ))
             .bind(id)

@@ -2,6 +2,10 @@
 //! levels the creator allows), `…/video/init/` (`PULL_FROM_URL`) and `…/content/init/` (photos)
 //! start a publication and answer its `publish_id`, `…/status/fetch/` moves it from
 //! `PROCESSING_DOWNLOAD` to `PUBLISH_COMPLETE` (or `FAILED`) at a set number of checks, and
+//! a video init with `FILE_UPLOAD` (its `video_size`, `chunk_size` and `total_chunk_count`
+//! checked by TikTok's chunk rules) answers an `upload_url` that takes the chunks in order by
+//! `PUT` with `Content-Range` (206, then 201 once whole) before the publication is processed;
+//! `GET`/`HEAD /media/{name}` is a media host with `Range` support for the videos it is given;
 //! `POST /v2/video/query/` reads a published video's counters. It also plays Login Kit:
 //! `POST /v2/oauth/token/` takes a code it issued (once) for a 24-hour access token and a
 //! refresh token, or a refresh token for a new pair — rotating: the old refresh token is spent
@@ -34,6 +38,7 @@ pub enum TtCall {
     Init,
     Status,
     Query,
+    Upload,
 }
 
 /// A publication TikTok was asked to make.
@@ -45,6 +50,10 @@ pub struct TtPublication {
     pub status: &'static str,
     pub checks_left: u32,
     pub post_id: String,
+    /// For a `FILE_UPLOAD`: the bytes received so far, of `video_size`, in `chunk_size` chunks.
+    pub uploaded: Vec<u8>,
+    pub video_size: u64,
+    pub chunk_size: u64,
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +70,10 @@ struct TtState {
     codes: Vec<String>,
     refresh_token: String,
     refreshes: u32,
+    /// The media host's files.
+    media: HashMap<String, Vec<u8>>,
+    /// Where the fake listens (for the `upload_url`s it hands out).
+    base_url: String,
 }
 
 /// The fake, shared with the test.
@@ -97,11 +110,15 @@ impl FakeTikTok {
             .route("/v2/video/query/", post(query))
             .route("/v2/oauth/token/", post(oauth_token))
             .route("/v2/user/info/", get(user_info))
+            .route(
+                "/upload/",
+                axum::routing::put(upload).layer(axum::extract::DefaultBodyLimit::max(130 << 20)),
+            )
+            .route("/media/{name}", get(media))
             .with_state(state.clone());
-        Self {
-            state,
-            base_url: super::serve(app).await,
-        }
+        let base_url = super::serve(app).await;
+        state.lock().unwrap().base_url.clone_from(&base_url);
+        Self { state, base_url }
     }
 
     fn state(&self) -> MutexGuard<'_, TtState> {
@@ -155,6 +172,12 @@ impl FakeTikTok {
     /// How many refreshes it granted.
     pub fn refreshes(&self) -> u32 {
         self.state().refreshes
+    }
+
+    /// The media host serves `bytes` at `/media/{name}`; returns its URL.
+    pub fn host_media(&self, name: &str, bytes: Vec<u8>) -> String {
+        self.state().media.insert(name.to_owned(), bytes);
+        format!("{}/media/{name}", self.base_url)
     }
 
     pub fn publications(&self) -> Vec<TtPublication> {
@@ -237,7 +260,10 @@ async fn init(
                 ),
             );
         }
-        if source != Some("PULL_FROM_URL") || !media {
+        let upload = (source == Some("FILE_UPLOAD"))
+            .then(|| chunk_plan(&body))
+            .flatten();
+        if !(source == Some("PULL_FROM_URL") && media || upload.is_some()) {
             return answer(
                 400,
                 HeaderMap::new(),
@@ -248,19 +274,30 @@ async fn init(
         let publish_id = format!("v_pub_url~v2-1.{}", s.next_id);
         let post_id = s.next_id.to_string();
         let checks_left = s.checks_to_finish;
+        let (video_size, chunk_size) = upload.unwrap_or((0, 0));
         s.publications.push(TtPublication {
             publish_id: publish_id.clone(),
             body,
-            status: "PROCESSING_DOWNLOAD",
+            status: if upload.is_some() {
+                "PROCESSING_UPLOAD"
+            } else {
+                "PROCESSING_DOWNLOAD"
+            },
             checks_left,
             post_id,
+            uploaded: Vec::new(),
+            video_size,
+            chunk_size,
         });
+        let mut data = json!({ "publish_id": publish_id });
+        if upload.is_some() {
+            data["upload_url"] = json!(format!(
+                "{}/upload/?upload_id={}&upload_token=fake-upload-token",
+                s.base_url, publish_id
+            ));
+        }
         if !std::mem::take(&mut s.init_then_hang) {
-            return answer(
-                200,
-                HeaderMap::new(),
-                tiktok_answer(json!({ "publish_id": publish_id }), "ok", ""),
-            );
+            return answer(200, HeaderMap::new(), tiktok_answer(data, "ok", ""));
         }
         true
     };
@@ -292,7 +329,9 @@ async fn status(
         );
     };
     let mut fail_reason = None;
-    if publication.status == "PROCESSING_DOWNLOAD" {
+    let uploaded = publication.status == "PROCESSING_UPLOAD"
+        && publication.uploaded.len() as u64 == publication.video_size;
+    if publication.status == "PROCESSING_DOWNLOAD" || uploaded {
         publication.checks_left = publication.checks_left.saturating_sub(1);
         if publication.checks_left == 0 {
             match fail_as {
@@ -416,4 +455,136 @@ async fn user_info(
     let data =
         json!({ "user": { "open_id": FAKE_TIKTOK_OPEN_ID, "display_name": "Aurora Lamps" } });
     answer(200, HeaderMap::new(), tiktok_answer(data, "ok", ""))
+}
+
+const MB: u64 = 1024 * 1024;
+
+/// A `FILE_UPLOAD` init's `(video_size, chunk_size)`, if they keep TikTok's chunk rules: a video
+/// under 5 MB in one chunk of its size; otherwise chunks of 5 to 64 MB, `total_chunk_count` the
+/// size divided by the chunk size rounded down (the last chunk takes the rest, up to 128 MB),
+/// at most 1,000 chunks.
+fn chunk_plan(body: &Value) -> Option<(u64, u64)> {
+    let field = |name: &str| body.pointer(&format!("/source_info/{name}"))?.as_u64();
+    let (size, chunk, count) = (
+        field("video_size")?,
+        field("chunk_size")?,
+        field("total_chunk_count")?,
+    );
+    let fits = if size < 5 * MB {
+        chunk == size && count == 1
+    } else {
+        (5 * MB..=64 * MB).contains(&chunk)
+            && count == size / chunk
+            && (1..=1000).contains(&count)
+            && size - (count - 1) * chunk <= 128 * MB
+    };
+    (size > 0 && fits).then_some((size, chunk))
+}
+
+/// `PUT /upload/?upload_id=…`: the next chunk, in order, with its `Content-Range`.
+async fn upload(
+    State(state): Shared,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    s.seen.push((TtCall::Upload, None));
+    if let Some((status, body)) = s
+        .faults
+        .get_mut(&TtCall::Upload)
+        .and_then(VecDeque::pop_front)
+    {
+        return answer(status, HeaderMap::new(), body);
+    }
+    let id = query.get("upload_id").cloned().unwrap_or_default();
+    let range = headers
+        .get("content-range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes "))
+        .and_then(|v| {
+            let (span, total) = v.split_once('/')?;
+            let (first, last) = span.split_once('-')?;
+            Some((
+                first.parse::<u64>().ok()?,
+                last.parse::<u64>().ok()?,
+                total.parse::<u64>().ok()?,
+            ))
+        });
+    let refuse = |why: &str| {
+        answer(
+            400,
+            HeaderMap::new(),
+            tiktok_answer(json!({}), "invalid_params", why),
+        )
+    };
+    let Some(publication) = s
+        .publications
+        .iter_mut()
+        .find(|p| p.publish_id == id && p.video_size > 0)
+    else {
+        return refuse("unknown upload");
+    };
+    let Some((first, last, total)) = range else {
+        return refuse("Content-Range is missing or malformed");
+    };
+    let received = publication.uploaded.len() as u64;
+    let whole = received == publication.video_size;
+    let length = body.len() as u64;
+    let final_chunk = last + 1 == total;
+    let chunk_ok = if final_chunk {
+        length >= publication.chunk_size.min(publication.video_size)
+    } else {
+        length == publication.chunk_size
+    };
+    if whole
+        || first != received
+        || total != publication.video_size
+        || last + 1 - first != length
+        || !chunk_ok
+    {
+        return refuse("the chunk is out of order or of the wrong size");
+    }
+    publication.uploaded.extend_from_slice(&body);
+    let status = if final_chunk { 201 } else { 206 };
+    answer(status, HeaderMap::new(), Value::Null)
+}
+
+/// `GET`/`HEAD /media/{name}`: the whole file, or the `Range` asked for (206).
+async fn media(
+    State(state): Shared,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let s = state.lock().unwrap();
+    let Some(bytes) = s.media.get(&name) else {
+        return answer(404, HeaderMap::new(), Value::Null);
+    };
+    let total = bytes.len();
+    let range = headers
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| {
+            let (first, last) = v.split_once('-')?;
+            Some((first.parse::<usize>().ok()?, last.parse::<usize>().ok()?))
+        })
+        .filter(|(first, last)| first <= last && *last < total);
+    let (status, part) = match range {
+        Some((first, last)) => (206, bytes[first..=last].to_vec()),
+        None => (200, bytes.clone()),
+    };
+    let mut response = Response::new(axum::body::Body::from(part.clone()));
+    *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+    let head = response.headers_mut();
+    head.insert("content-type", "video/mp4".parse().unwrap());
+    head.insert("content-length", part.len().to_string().parse().unwrap());
+    head.insert("accept-ranges", "bytes".parse().unwrap());
+    if let Some((first, last)) = range {
+        head.insert(
+            "content-range",
+            format!("bytes {first}-{last}/{total}").parse().unwrap(),
+        );
+    }
+    response
 }

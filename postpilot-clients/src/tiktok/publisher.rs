@@ -4,6 +4,11 @@
 //! then `status/fetch` polled until `PUBLISH_COMPLETE` — the post parked between polls, so no
 //! worker waits on TikTok.
 //!
+//! A video goes by `PULL_FROM_URL` (TikTok fetches it; its domain must be verified in the TikTok
+//! app) or, with [`VideoSource::FileUpload`], by `FILE_UPLOAD`: the server reads the video from
+//! its host through [`MediaFetcher`] (public addresses only) and sends it to TikTok's
+//! `upload_url` one chunk per step, each chunk's progress a checkpoint.
+//!
 //! Checkpoints (DECISIONS.md 52): the creator's chosen privacy level is stored before the init
 //! (the call that starts publication), and the `publish_id` as soon as TikTok answers it, so a
 //! resumed publication polls the same one. TikTok takes no idempotency key and cannot list
@@ -24,8 +29,50 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::fetch::{AddressPolicy, FetchError, MediaFetcher};
 use crate::http::{Answer, HttpClient, Timeouts};
 use crate::media::is_video;
+
+/// How a video reaches TikTok.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VideoSource {
+    /// TikTok fetches it from its URL (`PULL_FROM_URL`): the URL's domain or prefix must be
+    /// verified in the TikTok app.
+    #[default]
+    PullFromUrl,
+    /// The server reads it from its URL and uploads it in chunks (`FILE_UPLOAD`): no domain
+    /// verification, at the cost of the server's bandwidth.
+    FileUpload,
+}
+
+/// The largest video TikTok takes by upload (4 GB).
+const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// TikTok's smallest chunk (5 MB; a smaller video goes in one chunk) and largest (64 MB).
+const MIN_CHUNK: u64 = 5 * 1024 * 1024;
+const MAX_CHUNK: u64 = 64 * 1024 * 1024;
+
+/// How an upload of `size` bytes is cut: `(chunk_size, total_chunk_count)` by TikTok's rules —
+/// a video under the smallest chunk in one chunk of its size, otherwise chunks of `chunk`
+/// (clamped to 5–64 MB) and the size divided by it rounded down, the last taking the rest.
+fn chunks(size: u64, chunk: u64) -> (u64, u64) {
+    let chunk = chunk.clamp(MIN_CHUNK, MAX_CHUNK);
+    if size <= chunk {
+        (size, 1)
+    } else {
+        (chunk, size / chunk)
+    }
+}
+
+/// The byte range (inclusive) of chunk `index`.
+fn chunk_range(index: u64, size: u64, chunk_size: u64, count: u64) -> (u64, u64) {
+    let start = index * chunk_size;
+    let end = if index + 1 == count {
+        size - 1
+    } else {
+        start + chunk_size - 1
+    };
+    (start, end)
+}
 
 /// Where TikTok is, and how patiently to wait for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +88,19 @@ pub struct TikTokConfig {
     pub cap_wait: Duration,
     /// The timeouts of every call.
     pub timeouts: Timeouts,
+    /// How videos reach TikTok (`POSTPILOT_TIKTOK_VIDEO_SOURCE`).
+    pub video_source: VideoSource,
+    /// The chunk size of an upload (clamped to TikTok's 5–64 MB): one chunk is read from the
+    /// media host and sent to TikTok per step, within the dispatcher's publish timeout.
+    pub upload_chunk: u64,
+    /// Uploads in progress at once (each holds one chunk in memory); a post finding them all
+    /// busy waits a few seconds without using an attempt.
+    pub max_uploads: usize,
+    /// The timeouts of reading one chunk from the media host and of sending it to TikTok.
+    pub transfer_timeouts: Timeouts,
+    /// Which addresses the server may read media from: [`AddressPolicy::PublicOnly`] except in
+    /// tests against local fakes.
+    pub media_addresses: AddressPolicy,
 }
 
 impl Default for TikTokConfig {
@@ -51,6 +111,14 @@ impl Default for TikTokConfig {
             max_polls: 120,
             cap_wait: Duration::hours(6),
             timeouts: Timeouts::default(),
+            video_source: VideoSource::PullFromUrl,
+            upload_chunk: 10 * 1024 * 1024,
+            max_uploads: 8,
+            transfer_timeouts: Timeouts {
+                connect: std::time::Duration::from_secs(5),
+                total: std::time::Duration::from_secs(12),
+            },
+            media_addresses: AddressPolicy::PublicOnly,
         }
     }
 }
@@ -59,6 +127,8 @@ impl Default for TikTokConfig {
 #[derive(Clone, Debug)]
 pub struct TikTokPublisher {
     http: HttpClient,
+    media: MediaFetcher,
+    uploads: std::sync::Arc<tokio::sync::Semaphore>,
     config: TikTokConfig,
 }
 
@@ -68,6 +138,18 @@ pub struct TikTokPublisher {
 enum Step {
     /// The creator's privacy level is chosen; the next call starts the publication.
     Init { privacy_level: String },
+    /// The video is being uploaded: TikTok gave `upload_url` for `publish_id`, and the chunks
+    /// before `next_chunk` (of `chunk_count`, `chunk_size` bytes each but the last, `video_size`
+    /// in all) are sent. The URL expires within the hour; it is stored with the post only.
+    Uploading {
+        publish_id: String,
+        upload_url: String,
+        video_size: u64,
+        chunk_size: u64,
+        chunk_count: u64,
+        next_chunk: u64,
+        privacy_level: String,
+    },
     /// TikTok is pulling and processing the media; `polls` status checks so far. The privacy
     /// level is kept to start again if TikTok fails the publication for a passing reason.
     Processing {
@@ -157,6 +239,20 @@ fn failed(
     }
 }
 
+/// What a media fetch that failed means for the post: a URL the server may not read, or media
+/// its host will not serve as TikTok needs, fails it; a transfer that broke off is retried.
+fn fetch_refusal(error: FetchError) -> PublishError {
+    match error {
+        FetchError::Refused(reason) | FetchError::Unusable(reason) => PublishError::Rejected {
+            reason: format!("the video could not be read for upload to TikTok: {reason}"),
+        },
+        FetchError::Failed(reason) => PublishError::Retryable {
+            reason: format!("the video's host: {reason}"),
+            after: None,
+        },
+    }
+}
+
 /// A photo post's title: TikTok takes 90 characters at most (the whole text goes in the
 /// description).
 fn photo_title(caption: &str) -> String {
@@ -172,6 +268,12 @@ impl TikTokPublisher {
     pub fn new(config: TikTokConfig) -> Result<Self, String> {
         Ok(Self {
             http: HttpClient::new(config.timeouts)?,
+            media: MediaFetcher::new(
+                config.transfer_timeouts.connect,
+                config.transfer_timeouts.total,
+                config.media_addresses,
+            )?,
+            uploads: std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_uploads.max(1))),
             config,
         })
     }
@@ -249,6 +351,9 @@ impl TikTokPublisher {
                     reason: "a TikTok post needs a video or photos".into(),
                 });
             }
+            [video] if is_video(video) && self.config.video_source == VideoSource::FileUpload => {
+                return self.init_upload(&text, token, privacy_level, video).await;
+            }
             [video] if is_video(video) => (
                 "post/publish/video/init/",
                 json!({
@@ -294,6 +399,158 @@ impl TikTokPublisher {
             }
             .checkpoint(),
         ))
+    }
+
+    /// Starts a video publication by upload: reads the video's size from its host, then asks
+    /// TikTok for an `upload_url` for chunks cut by TikTok's rules.
+    async fn init_upload(
+        &self,
+        text: &str,
+        token: &SecretString,
+        privacy_level: &str,
+        video: &str,
+    ) -> Result<Progress, PublishError> {
+        let video_size = self.media.size(video).await.map_err(fetch_refusal)?;
+        if video_size > MAX_UPLOAD_BYTES {
+            return Err(PublishError::Rejected {
+                reason: format!(
+                    "the video is {video_size} bytes; TikTok takes at most 4 GB by upload"
+                ),
+            });
+        }
+        let (chunk_size, chunk_count) = chunks(video_size, self.config.upload_chunk);
+        let body = json!({
+            "post_info": { "title": text, "privacy_level": privacy_level,
+                           "disable_duet": false, "disable_comment": false, "disable_stitch": false },
+            "source_info": { "source": "FILE_UPLOAD", "video_size": video_size,
+                             "chunk_size": chunk_size, "total_chunk_count": chunk_count }
+        });
+        let data = self
+            .call(
+                "starting the upload",
+                "post/publish/video/init/",
+                token,
+                &[],
+                &body,
+            )
+            .await?;
+        let field = |name: &str| {
+            data.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| PublishError::Retryable {
+                    reason: format!("TikTok answered the upload without its {name}"),
+                    after: None,
+                })
+        };
+        // Stored before the first chunk: nothing is public until the last chunk is in, and a
+        // resumed upload continues this publication instead of starting another.
+        Ok(Progress::Continue(
+            Step::Uploading {
+                publish_id: field("publish_id")?,
+                upload_url: field("upload_url")?,
+                video_size,
+                chunk_size,
+                chunk_count,
+                next_chunk: 0,
+                privacy_level: privacy_level.to_owned(),
+            }
+            .checkpoint(),
+        ))
+    }
+
+    /// Sends the next chunk: read from the media host by `Range`, sent with its
+    /// `Content-Range`. After the last one, the publication is polled; before it, the post is
+    /// parked for no time, so it goes back to the queue between chunks (other accounts' posts
+    /// go on, and no step limit is reached however many chunks there are).
+    async fn upload_chunk(
+        &self,
+        request: &PublishRequest,
+        step: Step,
+    ) -> Result<Progress, PublishError> {
+        let Step::Uploading {
+            publish_id,
+            upload_url,
+            video_size,
+            chunk_size,
+            chunk_count,
+            next_chunk,
+            privacy_level,
+        } = step.clone()
+        else {
+            return Err(PublishError::Rejected {
+                reason: "the TikTok upload checkpoint is not an upload".into(),
+            });
+        };
+        let Ok(_permit) = self.uploads.clone().try_acquire_owned() else {
+            return Ok(Progress::Wait {
+                checkpoint: step.checkpoint(),
+                after: Duration::seconds(5),
+            });
+        };
+        let video = request.media_urls.first().cloned().unwrap_or_default();
+        let (start, end) = chunk_range(next_chunk, video_size, chunk_size, chunk_count);
+        let bytes = self
+            .media
+            .range(&video, start, end, video_size)
+            .await
+            .map_err(fetch_refusal)?;
+        let answer = self
+            .http
+            .put_bytes(
+                "TikTok (sending the video)",
+                &upload_url,
+                &[
+                    ("content-type", "video/mp4".to_owned()),
+                    ("content-range", format!("bytes {start}-{end}/{video_size}")),
+                ],
+                bytes,
+                self.config.transfer_timeouts.total,
+            )
+            .await?;
+        let last = next_chunk + 1 == chunk_count;
+        let processing = Step::Processing {
+            publish_id: publish_id.clone(),
+            polls: 0,
+            privacy_level: privacy_level.clone(),
+        };
+        if answer.status.is_client_error() {
+            // Refused: most likely a chunk sent again after its answer was lost, which TikTok
+            // already has. After the last chunk the upload may be whole, so what became of it
+            // is read from its status; before it the upload can never be whole, never becomes
+            // public, and a new publication starts.
+            if last && request.resumed {
+                return Ok(Progress::Continue(processing.checkpoint()));
+            }
+            return Ok(Progress::Continue(
+                Step::Init { privacy_level }.checkpoint(),
+            ));
+        }
+        if !answer.status.is_success() {
+            return Err(PublishError::Retryable {
+                reason: format!(
+                    "TikTok did not take a chunk of the video (HTTP {})",
+                    answer.status.as_u16()
+                ),
+                after: None,
+            });
+        }
+        if last {
+            return Ok(Progress::Continue(processing.checkpoint()));
+        }
+        Ok(Progress::Wait {
+            checkpoint: Step::Uploading {
+                publish_id,
+                upload_url,
+                video_size,
+                chunk_size,
+                chunk_count,
+                next_chunk: next_chunk + 1,
+                privacy_level,
+            }
+            .checkpoint(),
+            after: Duration::zero(),
+        })
     }
 
     /// Where a publication stands.
@@ -373,6 +630,7 @@ impl Publisher for TikTokPublisher {
         };
         match step {
             Step::Init { privacy_level } => self.init(request, token, &privacy_level).await,
+            uploading @ Step::Uploading { .. } => self.upload_chunk(request, uploading).await,
             Step::Processing {
                 publish_id,
                 polls,

@@ -9,3 +9,4 @@ mod instagram_oauth;
 mod shop;
 mod tiktok;
 mod tiktok_oauth;
+mod tiktok_upload;

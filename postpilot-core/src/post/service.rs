@@ -31,8 +31,8 @@ const MAX_CAP_SLOTS: u32 = 10_000;
 /// Checks that `account` can take one more post at `at` — `except` being a post that moves
 /// there (its current time does not count). The check reads the account's posts (scheduled,
 /// publishing and posted) around `at`; two requests racing for the last free place can both
-/// pass it, and then the worker holds the later post until the platform takes it
-/// (see the dispatcher), so the platform never sees a post over its cap either way.
+/// pass it, and then the worker holds the later post before its first call while the
+/// account's posts published or begun fill the cap (see the dispatcher).
 ///
 /// # Errors
 /// [`Error::PublishingCapFull`] when a window it would join is full;
@@ -47,10 +47,19 @@ pub(crate) async fn ensure_within_cap(
     let Some((cap, slots)) = account_cap(deps, account, at, until).await? else {
         return Ok(());
     };
+    // A post past its time that has not started goes out as soon as a worker takes it: it
+    // counts now, not at its old time.
+    let now = deps.now();
     let mut times: Vec<DateTime<Utc>> = slots
         .into_iter()
         .filter(|slot| Some(slot.post) != except)
-        .map(|slot| slot.at)
+        .map(|slot| {
+            if slot.started {
+                slot.at
+            } else {
+                slot.at.max(now)
+            }
+        })
         .collect();
     times.sort_unstable();
     cap.check(&times, at, until)
@@ -234,8 +243,13 @@ impl PostService {
             // Schedule first, so a failed post can be rescheduled (and then edited) in one patch.
             Some(Some(at)) => {
                 let account = publishable_account(&self.deps, user, post.account_id()).await?;
+                let moves = was != PostStatus::Scheduled || post.scheduled_for() != Some(at);
                 post.schedule(at, now)?;
-                ensure_within_cap(&self.deps, &account, at, Some(post.id())).await?;
+                // An edit that sends the same time back does not move the post: it keeps its
+                // place even in a window a lowered cap has over-filled.
+                if moves {
+                    ensure_within_cap(&self.deps, &account, at, Some(post.id())).await?;
+                }
                 if edits {
                     post.edit(content, media_urls, hashtags, now)?;
                 }

@@ -240,9 +240,9 @@ enum LaneCap {
 /// What a post waiting for its account's cap tells the merchant.
 fn cap_hold_reason(full: &CapFull, until: DateTime<Utc>) -> String {
     format!(
-        "{} publishes at most {} posts of an account in 24 hours and this account has had {} \
-         since {}; the post waits until {until}",
-        full.platform, full.cap, full.cap, full.window_start
+        "{} publishes at most {} posts of an account in 24 hours, and this account's posts since \
+         {} fill that; the post waits until {until}",
+        full.platform, full.cap, full.window_start
     )
 }
 
@@ -494,15 +494,20 @@ impl Dispatcher {
             let reason = awaiting_reconnect(claim.post.platform());
             return self.hold(claim, until, AttemptOutcome::AuthExpired, reason);
         }
+        // The cap is read before the lane's first post, so every post the lane publishes or
+        // begins counts in it.
+        if let LaneAccount::Usable(usable) = account
+            && matches!(cap, LaneCap::Unread)
+        {
+            *cap = self.read_cap(usable).await?;
+        }
         // A first send (no checkpoint, nothing to look up) waits while its account's cap is
-        // full: the platform would refuse it, and a refusal can count against the account.
+        // full: the platform would refuse it, and a refusal can count against the account. (A
+        // post to look up first is checked once the lookup has not found it.)
         if claim.post.checkpoint().is_none()
             && !needs_lookup(&claim)
-            && let LaneAccount::Usable(usable) = account
-            && let Some(full) = self.cap_full(usable, cap).await?
-            && let Some(until) = full.next_free_at
+            && let Some((until, reason)) = self.cap_wait(cap)
         {
-            let reason = cap_hold_reason(&full, until);
             return self.hold(claim, until, AttemptOutcome::RateLimited, reason);
         }
         let sealed_token = match account {
@@ -516,7 +521,7 @@ impl Dispatcher {
         let attempt = post.attempts() + 1;
         let decision = match self.deps.publishers.get(&post.platform()).cloned() {
             Some(publisher) => {
-                self.attempt(&mut post, rescued, publisher.as_ref(), account)
+                self.attempt(&mut post, rescued, publisher.as_ref(), account, cap)
                     .await?
             }
             // The server stopped offering the platform (its publisher was configured away).
@@ -549,23 +554,16 @@ impl Dispatcher {
         })
     }
 
-    /// The account's publishing cap, when it is full now (read once per lane).
-    ///
-    /// # Errors
-    /// The store failed (transient: the post is left to be rescued).
-    async fn cap_full(
-        &self,
-        account: &mut crate::account::SocialAccount,
-        lane: &mut LaneCap,
-    ) -> Result<Option<CapFull>> {
-        if matches!(lane, LaneCap::Unread) {
-            *lane = self.read_cap(account).await?;
-        }
+    /// When the lane account's cap is full now: until when its next post waits (when the
+    /// window has room; a cap of 0 is looked at again a window later), and why.
+    fn cap_wait(&self, lane: &LaneCap) -> Option<(DateTime<Utc>, String)> {
         let LaneCap::Capped { cap, published } = lane else {
-            return Ok(None);
+            return None;
         };
         let now = self.deps.now();
-        Ok(cap.check(published, now, now + cap.window).err())
+        let full = cap.check(published, now, now + cap.window).err()?;
+        let until = full.next_free_at.unwrap_or(now + cap.window);
+        Some((until, cap_hold_reason(&full, until)))
     }
 
     /// The account's cap — read from the platform first when the platform reports it and the
@@ -782,6 +780,7 @@ impl Dispatcher {
         rescued: bool,
         publisher: &dyn crate::publish::Publisher,
         account: &mut LaneAccount,
+        cap: &LaneCap,
     ) -> Result<Decision> {
         let platform = post.platform();
         // An earlier attempt may have reached the platform without its outcome being committed
@@ -806,6 +805,16 @@ impl Dispatcher {
                     let reason = format!("{platform} did not answer a lookup in time");
                     return Ok(self.retry(post, AttemptOutcome::TimedOut, reason, None)?);
                 }
+            }
+            // Not on the platform: a first send after all, so it waits for a full cap too.
+            if let Some((until, reason)) = self.cap_wait(cap) {
+                let now = self.deps.now();
+                post.hold(until, reason.clone(), now)?;
+                return Ok(Decision {
+                    outcome: AttemptOutcome::RateLimited,
+                    remote_id: None,
+                    error: Some(reason),
+                });
             }
         }
         let request = match self.request(post, account).await? {

@@ -380,4 +380,13 @@ pub async fn account_slots_place_posts_by_publication_or_due_time(store: Arc<dyn
         store.set_publishing_cap(stranger.id, acc.id, 1, t0()).await,
         Err(StoreError::NotFound)
     ));
+    let reconnected = ok!(store.connect_account(&stored, Limit::Unlimited));
+    assert_eq!(
+        (
+            reconnected.publishing_cap,
+            reconnected.publishing_cap_read_at
+        ),
+        (None, None),
+        "a reconnected account's cap is read again"
+    );
 }

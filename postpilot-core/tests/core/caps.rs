@@ -268,3 +268,38 @@ async fn the_worker_holds_a_post_past_the_cap_until_the_window_has_room_without_
     assert_eq!(report.posted, 1);
     assert_eq!(e.tiktok.calls().len(), 3);
 }
+
+#[tokio::test]
+async fn a_rescued_post_its_lookup_did_not_find_waits_for_a_full_cap_too() {
+    let store = Arc::new(MemoryStore::new());
+    let before = engine(3, Some(store.clone()));
+    let (u, tiktok) = tiktok_merchant(&before).await;
+    before
+        .post(&u, &tiktok, Some(t0() + Duration::minutes(1)))
+        .await;
+    let second = before
+        .post(&u, &tiktok, Some(t0() + Duration::minutes(2)))
+        .await;
+    let e = engine(1, Some(store.clone()));
+    e.advance(Duration::minutes(1));
+    assert_eq!(e.tick().await.posted, 1);
+    e.advance(Duration::minutes(1));
+    // A worker claims the second post and dies before calling TikTok.
+    let claimed = store
+        .claim_due(e.now(), 10, Duration::seconds(60), "gone")
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    e.advance(Duration::minutes(2));
+
+    e.tick().await;
+
+    let held = e.posts().get(u.id(), second.id()).await.unwrap();
+    assert_eq!(held.status(), PostStatus::Scheduled);
+    assert!(
+        held.error_message().unwrap().contains("at most 1 posts"),
+        "{:?}",
+        held.error_message()
+    );
+    assert_eq!(e.tiktok.calls().len(), 1, "only the first post was sent");
+}

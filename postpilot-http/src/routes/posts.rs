@@ -174,7 +174,7 @@ pub(crate) struct CalendarQuery {
     tz: Option<String>,
 }
 
-/// Creates a post on one of the caller's accounts, within the monthly quota and publishing cap.
+/// Creates a post on a connected account of the caller's, within the quota and publishing cap.
 ///
 /// Past the account's publishing cap: 409 `publishing-cap`, with the full window and the next
 /// free time.

@@ -82,9 +82,9 @@ class ConflictError(PostPilotError): ...
 class PublishingCapError(ConflictError):
     platform: str
     cap: int
-    window_start: str
-    window_end: str
-    next_free_at: str | None
+    window_start: datetime
+    window_end: datetime
+    next_free_at: Optional[datetime]
 class AuthError(PostPilotError): ...
 class UnavailableError(PostPilotError): ...
 class PublishRejected(Exception):

@@ -27,9 +27,12 @@ impl AccountStore for MemoryStore {
             return Err(StoreError::LimitReached);
         }
         let stored = match existing {
+            // Reconnected: the platform's cap for it is read again.
             Some((id, _, created_at)) => SocialAccount {
                 id,
                 created_at,
+                publishing_cap: None,
+                publishing_cap_read_at: None,
                 ..account.clone()
             },
             None => account.clone(),

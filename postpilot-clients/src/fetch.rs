@@ -1,0 +1,351 @@
+//! Fetching a merchant's media from the server itself (a TikTok upload), refusing every address
+//! that is not on the public internet — loopback, private, link-local (the cloud metadata
+//! service at 169.254.169.254), shared, documentation, multicast, and their IPv6 forms — *after*
+//! DNS resolution, so a public name pointing inside the network is refused too. The address is
+//! checked where the connection is made: the resolver hands the connector only public addresses,
+//! an IP written in the URL (or in a redirect's) is checked before the request, and no proxy is
+//! used (a proxy would resolve the name itself).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{CONTENT_LENGTH, RANGE};
+use reqwest::{StatusCode, Url};
+
+/// Whether `ip` is an address on the public internet (unicast, globally routed).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let segments = v6.segments();
+            // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [a, b] = segments[6].to_be_bytes();
+                let [c, d] = segments[7].to_be_bytes();
+                return is_public_v4(Ipv4Addr::new(a, b, c, d));
+            }
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                // IPv4-compatible (::/96, deprecated), documentation (2001:db8::/32),
+                // discard (100::/64), 6to4 relays and ORCHID ranges are never a media host.
+                || segments[..6] == [0, 0, 0, 0, 0, 0]
+                || segments[..2] == [0x2001, 0xdb8]
+                || segments[..4] == [0x100, 0, 0, 0]
+                || segments[0] == 0x2002
+                || (segments[0] == 0x2001 && segments[1] < 0x200))
+        }
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        || a == 0
+        // Shared address space (carrier-grade NAT), 100.64.0.0/10.
+        || (a == 100 && (64..128).contains(&b))
+        // IETF protocol assignments, 192.0.0.0/24; benchmarking, 198.18.0.0/15; reserved,
+        // 240.0.0.0/4.
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (18..20).contains(&b))
+        || a >= 240)
+}
+
+/// Which addresses a [`MediaFetcher`] may reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressPolicy {
+    /// Only public addresses: what a server fetching URLs merchants give it must use.
+    PublicOnly,
+    /// Any address — for tests against local fake servers only.
+    AnyForTests,
+}
+
+/// A resolver that answers only a name's public addresses.
+#[derive(Debug)]
+struct PublicResolver;
+
+impl Resolve for PublicResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} has no public address").into());
+            }
+            let addrs: Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Why media could not be fetched, in words that name neither the URL's query nor a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchError {
+    /// The URL is not one the server may fetch (not http(s), or not a public address): no
+    /// retry changes that.
+    Refused(String),
+    /// The media host answered, but not with what was asked (a missing size, a range it does
+    /// not serve, an error status): no retry is likely to change it.
+    Unusable(String),
+    /// The fetch did not complete (connection, timeout): worth retrying.
+    Failed(String),
+}
+
+/// Reads a merchant's media from its host, on public addresses only (unless told otherwise
+/// for tests), with timeouts, no proxy, and at most five redirects each checked like the URL.
+#[derive(Clone, Debug)]
+pub struct MediaFetcher {
+    inner: reqwest::Client,
+    policy: AddressPolicy,
+}
+
+impl MediaFetcher {
+    /// A fetcher whose every request connects within `connect` and completes within `total`.
+    ///
+    /// # Errors
+    /// The HTTP client could not be built.
+    pub fn new(connect: Duration, total: Duration, policy: AddressPolicy) -> Result<Self, String> {
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else if let Err(refused) = check_url(attempt.url(), policy) {
+                attempt.error(refused)
+            } else {
+                attempt.follow()
+            }
+        });
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(connect)
+            .timeout(total)
+            .no_proxy()
+            .redirect(redirects)
+            .user_agent(concat!("postpilot/", env!("CARGO_PKG_VERSION")));
+        if policy == AddressPolicy::PublicOnly {
+            builder = builder.dns_resolver(PublicResolver);
+        }
+        let inner = builder
+            .build()
+            .map_err(|e| format!("the media HTTP client could not be built: {e}"))?;
+        Ok(Self { inner, policy })
+    }
+
+    /// The media's size in bytes, from a `HEAD` request's `Content-Length`.
+    ///
+    /// # Errors
+    /// [`FetchError`]: the URL is refused, the host gives no size, or the request failed.
+    pub async fn size(&self, url: &str) -> Result<u64, FetchError> {
+        let url = self.checked(url)?;
+        let response = self
+            .inner
+            .head(url)
+            .send()
+            .await
+            .map_err(|e| failed("reading the media's size", &e))?;
+        if !response.status().is_success() {
+            return Err(FetchError::Unusable(format!(
+                "the media host answered HTTP {} for the media",
+                response.status().as_u16()
+            )));
+        }
+        response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|size| *size > 0)
+            .ok_or_else(|| {
+                FetchError::Unusable("the media host does not state the media's size".into())
+            })
+    }
+
+    /// Bytes `start..=end` of media of `total` bytes: a `Range` request answered `206` (or `200`
+    /// with the whole media when that is what was asked), exactly that many bytes.
+    ///
+    /// # Errors
+    /// [`FetchError`]: the URL is refused, the host does not serve the range, or the request
+    /// failed.
+    pub async fn range(
+        &self,
+        url: &str,
+        start: u64,
+        end: u64,
+        total: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        let url = self.checked(url)?;
+        let response = self
+            .inner
+            .get(url)
+            .header(RANGE, format!("bytes={start}-{end}"))
+            .send()
+            .await
+            .map_err(|e| failed("reading the media", &e))?;
+        let whole = start == 0 && end + 1 == total;
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT => {}
+            StatusCode::OK if whole => {}
+            StatusCode::OK => {
+                return Err(FetchError::Unusable(
+                    "the media host does not serve parts of the media (no Range support)".into(),
+                ));
+            }
+            status => {
+                return Err(FetchError::Unusable(format!(
+                    "the media host answered HTTP {} for the media",
+                    status.as_u16()
+                )));
+            }
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| failed("reading the media", &e))?;
+        let expected = end - start + 1;
+        if bytes.len() as u64 != expected {
+            return Err(FetchError::Unusable(format!(
+                "the media host sent {} bytes where {expected} were asked",
+                bytes.len()
+            )));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    fn checked(&self, url: &str) -> Result<Url, FetchError> {
+        let parsed = Url::parse(url)
+            .map_err(|_| FetchError::Refused("the media URL is not a URL".into()))?;
+        check_url(&parsed, self.policy).map_err(FetchError::Refused)?;
+        Ok(parsed)
+    }
+}
+
+/// Whether the server may request `url`: http or https, and an IP written in it public (a name
+/// is checked when it is resolved).
+fn check_url(url: &Url, policy: AddressPolicy) -> Result<(), String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("the media URL must be http or https".into());
+    }
+    if policy == AddressPolicy::AnyForTests {
+        return Ok(());
+    }
+    let Some(host) = url.host_str() else {
+        return Err("the media URL has no host".into());
+    };
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = literal.parse::<IpAddr>() else {
+        // A name: checked when it is resolved.
+        return Ok(());
+    };
+    if is_public(ip) {
+        Ok(())
+    } else {
+        Err("the media URL's address is not a public address".into())
+    }
+}
+
+fn failed(what: &str, e: &reqwest::Error) -> FetchError {
+    // A refused address surfaces as a connect error whose source is the resolver's message.
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.ends_with("has no public address") {
+            return FetchError::Refused("the media host has no public address".into());
+        }
+        source = cause.source();
+    }
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_redirect() {
+        return FetchError::Refused(
+            "the media URL redirects too often, or to an address that is not a public address"
+                .into(),
+        );
+    } else {
+        "failed"
+    };
+    FetchError::Failed(format!("{what} {kind}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn only_globally_routed_unicast_addresses_are_public() {
+        for inside in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "192.0.2.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "::127.0.0.1",
+            "2001:db8::1",
+            "2002:7f00:1::1",
+        ] {
+            assert!(!is_public(ip(inside)), "{inside} must not be public");
+        }
+        for outside in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
+            assert!(is_public(ip(outside)), "{outside} is public");
+        }
+    }
+
+    #[test]
+    fn urls_with_inner_ips_or_other_schemes_are_refused_before_any_request() {
+        for url in [
+            "http://127.0.0.1/video.mp4",
+            "http://[::1]/video.mp4",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:10.0.0.1]/a.mp4",
+            "file:///etc/passwd",
+            "ftp://cdn.example.com/a.mp4",
+        ] {
+            let parsed = Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(
+                check_url(&parsed, AddressPolicy::PublicOnly).is_err(),
+                "{url} must be refused"
+            );
+        }
+        let public = Url::parse("https://93.184.216.34/a.mp4").unwrap_or_else(|e| panic!("{e}"));
+        assert!(check_url(&public, AddressPolicy::PublicOnly).is_ok());
+    }
+}
