@@ -6,6 +6,7 @@
 //! checked by TikTok's chunk rules) answers an `upload_url` that takes the chunks in order by
 //! `PUT` with `Content-Range` (206, then 201 once whole) before the publication is processed;
 //! `GET`/`HEAD /media/{name}` is a media host with `Range` support for the videos it is given;
+//! `POST /v2/video/list/` lists the published videos (their text and creation time);
 //! `POST /v2/video/query/` reads a published video's counters. It also plays Login Kit:
 //! `POST /v2/oauth/token/` takes a code it issued (once) for a 24-hour access token and a
 //! refresh token, or a refresh token for a new pair — rotating: the old refresh token is spent
@@ -39,6 +40,7 @@ pub enum TtCall {
     Status,
     Query,
     Upload,
+    List,
 }
 
 /// A publication TikTok was asked to make.
@@ -54,6 +56,8 @@ pub struct TtPublication {
     pub uploaded: Vec<u8>,
     pub video_size: u64,
     pub chunk_size: u64,
+    /// When it was started (Unix seconds).
+    pub created: i64,
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +112,7 @@ impl FakeTikTok {
             .route("/v2/post/publish/content/init/", post(init))
             .route("/v2/post/publish/status/fetch/", post(status))
             .route("/v2/video/query/", post(query))
+            .route("/v2/video/list/", post(list))
             .route("/v2/oauth/token/", post(oauth_token))
             .route("/v2/user/info/", get(user_info))
             .route(
@@ -178,6 +183,16 @@ impl FakeTikTok {
     pub fn host_media(&self, name: &str, bytes: Vec<u8>) -> String {
         self.state().media.insert(name.to_owned(), bytes);
         format!("{}/media/{name}", self.base_url)
+    }
+
+    /// TikTok finishes every publication still processing, without being asked (as it does
+    /// for one whose `publish_id` never reached the app).
+    pub fn finish_all(&self) {
+        for publication in &mut self.state().publications {
+            if publication.status != "FAILED" {
+                publication.status = "PUBLISH_COMPLETE";
+            }
+        }
     }
 
     pub fn publications(&self) -> Vec<TtPublication> {
@@ -288,6 +303,9 @@ async fn init(
             uploaded: Vec::new(),
             video_size,
             chunk_size,
+            created: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)),
         });
         let mut data = json!({ "publish_id": publish_id });
         if upload.is_some() {
@@ -380,15 +398,7 @@ async fn query(
         .filter(|p| p.status == "PUBLISH_COMPLETE" && ids.contains(&p.post_id))
         .map(|p| json!({ "id": p.post_id, "view_count": 1_200, "like_count": 90, "comment_count": 7, "share_count": 11 }))
         .collect();
-    answer(
-        200,
-        HeaderMap::new(),
-        tiktok_answer(
-            json!({ "videos": videos, "cursor": 0, "has_more": false }),
-            "ok",
-            "",
-        ),
-    )
+    videos_answer(videos)
 }
 
 fn token_pair(s: &TtState) -> Value {
@@ -587,4 +597,35 @@ async fn media(
         );
     }
     response
+}
+
+/// `POST /v2/video/list/`: the account's published videos, newest first.
+async fn list(State(state): Shared, headers: HeaderMap) -> Response {
+    let mut s = state.lock().unwrap();
+    if let Some(r) = intake(&mut s, TtCall::List, &headers) {
+        return r;
+    }
+    let videos: Vec<Value> = s
+        .publications
+        .iter()
+        .rev()
+        .filter(|p| p.status == "PUBLISH_COMPLETE")
+        .map(|p| {
+            let info = &p.body["post_info"];
+            json!({
+                "id": p.post_id,
+                "title": info["title"],
+                "video_description": info.get("description").unwrap_or(&info["title"]),
+                "create_time": p.created,
+                "share_url": format!("https://www.tiktok.com/@aurora.lamps/video/{}", p.post_id),
+            })
+        })
+        .collect();
+    videos_answer(videos)
+}
+
+/// A list of videos in one page, as `video/query` and `video/list` answer.
+fn videos_answer(videos: Vec<Value>) -> Response {
+    let data = json!({ "videos": videos, "cursor": 0, "has_more": false });
+    answer(200, HeaderMap::new(), tiktok_answer(data, "ok", ""))
 }

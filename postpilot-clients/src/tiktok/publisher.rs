@@ -98,6 +98,12 @@ pub struct TikTokConfig {
     pub max_uploads: usize,
     /// The timeouts of reading one chunk from the media host and of sending it to TikTok.
     pub transfer_timeouts: Timeouts,
+    /// How often a resumed start looks for a publication whose start answer was lost before
+    /// starting another, and the wait between looks (TikTok's moderation usually takes under a
+    /// minute).
+    pub init_lookups: u32,
+    /// See `init_lookups`.
+    pub init_lookup_wait: Duration,
     /// Which addresses the server may read media from: [`AddressPolicy::PublicOnly`] except in
     /// tests against local fakes.
     pub media_addresses: AddressPolicy,
@@ -119,6 +125,8 @@ impl Default for TikTokConfig {
                 total: std::time::Duration::from_secs(12),
             },
             media_addresses: AddressPolicy::PublicOnly,
+            init_lookups: 2,
+            init_lookup_wait: Duration::minutes(1),
         }
     }
 }
@@ -136,8 +144,16 @@ pub struct TikTokPublisher {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 enum Step {
-    /// The creator's privacy level is chosen; the next call starts the publication.
-    Init { privacy_level: String },
+    /// The creator's privacy level is chosen; the next call starts the publication, made
+    /// from `since` (Unix seconds). A resumed `Init` may follow a start whose answer was lost:
+    /// TikTok's public videos are looked through for it first, `looks` times so far.
+    Init {
+        privacy_level: String,
+        #[serde(default)]
+        since: Option<i64>,
+        #[serde(default)]
+        looks: u32,
+    },
     /// The video is being uploaded: TikTok gave `upload_url` for `publish_id`, and the chunks
     /// before `next_chunk` (of `chunk_count`, `chunk_size` bytes each but the last, `video_size`
     /// in all) are sent. The URL expires within the hour; it is stored with the post only.
@@ -163,7 +179,20 @@ impl Step {
     fn checkpoint(&self) -> Checkpoint {
         Checkpoint::of(self)
     }
+
+    /// A new publication about to start with `privacy_level`.
+    fn start(privacy_level: String) -> Self {
+        Self::Init {
+            privacy_level,
+            since: Some(chrono::Utc::now().timestamp() - START_MARGIN_SECS),
+            looks: 0,
+        }
+    }
 }
+
+/// How much earlier than its checkpoint a publication's `since` is set (TikTok's clock may
+/// differ from ours).
+const START_MARGIN_SECS: i64 = 60;
 
 /// What a failed or refused answer means for the scheduler.
 fn classify(answer: &Answer, cap_wait: Duration) -> PublishError {
@@ -223,7 +252,7 @@ fn failed(
     privacy_level: String,
     cap_wait: Duration,
 ) -> Result<Progress, PublishError> {
-    let again = Step::Init { privacy_level }.checkpoint();
+    let again = Step::start(privacy_level).checkpoint();
     match reason {
         "spam_risk_too_many_posts" => Ok(Progress::Wait {
             checkpoint: again,
@@ -522,9 +551,7 @@ impl TikTokPublisher {
             if last && request.resumed {
                 return Ok(Progress::Continue(processing.checkpoint()));
             }
-            return Ok(Progress::Continue(
-                Step::Init { privacy_level }.checkpoint(),
-            ));
+            return Ok(Progress::Continue(Step::start(privacy_level).checkpoint()));
         }
         if !answer.status.is_success() {
             return Err(PublishError::Retryable {
@@ -551,6 +578,61 @@ impl TikTokPublisher {
             .checkpoint(),
             after: Duration::zero(),
         })
+    }
+
+    /// The account's public video made since `since` whose text is this post's, if TikTok has
+    /// one (`video/list`, scope `video.list`, newest first, the first 20). A lookup TikTok
+    /// refuses (a scope not granted) finds nothing; one that fails is retried.
+    async fn find_started(
+        &self,
+        request: &PublishRequest,
+        token: &SecretString,
+        since: i64,
+    ) -> Result<Option<Published>, PublishError> {
+        let listed = self
+            .call(
+                "looking for the post among the account's videos",
+                "video/list/",
+                token,
+                &[("fields", "id,title,video_description,create_time,share_url")],
+                &json!({ "max_count": 20 }),
+            )
+            .await;
+        let data = match listed {
+            Ok(data) => data,
+            Err(e @ (PublishError::Retryable { .. } | PublishError::RateLimited { .. })) => {
+                return Err(e);
+            }
+            Err(_) => return Ok(None),
+        };
+        let text = request.text();
+        let ours = |video: &&Value| {
+            let said = |field: &str| video.get(field).and_then(Value::as_str).map(str::trim);
+            let same_text = said("video_description") == Some(text.trim())
+                || said("title") == Some(text.trim());
+            let made = video
+                .get("create_time")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            same_text && made >= since
+        };
+        let videos = data.get("videos").and_then(Value::as_array);
+        Ok(videos
+            .and_then(|videos| videos.iter().find(ours))
+            .and_then(|video| {
+                let id = video.get("id").and_then(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| v.as_u64().map(|n| n.to_string()))
+                })?;
+                Some(Published {
+                    remote_id: id,
+                    url: video
+                        .get("share_url")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                })
+            }))
     }
 
     /// Where a publication stands.
@@ -622,14 +704,39 @@ impl Publisher for TikTokPublisher {
         let step = match request.step::<Step>()? {
             None => {
                 let privacy_level = self.privacy_level(token).await?;
-                return Ok(Progress::Continue(
-                    Step::Init { privacy_level }.checkpoint(),
-                ));
+                return Ok(Progress::Continue(Step::start(privacy_level).checkpoint()));
             }
             Some(step) => step,
         };
         match step {
-            Step::Init { privacy_level } => self.init(request, token, &privacy_level).await,
+            Step::Init {
+                privacy_level,
+                since,
+                looks,
+            } => {
+                if request.resumed
+                    && let Some(since) = since
+                {
+                    // An earlier claim may have started this publication and lost TikTok's
+                    // answer: look for it among the account's public videos, and give a
+                    // publication still in moderation time to appear, before starting another.
+                    if let Some(published) = self.find_started(request, token, since).await? {
+                        return Ok(Progress::Published(published));
+                    }
+                    if looks < self.config.init_lookups {
+                        return Ok(Progress::Wait {
+                            checkpoint: Step::Init {
+                                privacy_level,
+                                since: Some(since),
+                                looks: looks + 1,
+                            }
+                            .checkpoint(),
+                            after: self.config.init_lookup_wait,
+                        });
+                    }
+                }
+                self.init(request, token, &privacy_level).await
+            }
             uploading @ Step::Uploading { .. } => self.upload_chunk(request, uploading).await,
             Step::Processing {
                 publish_id,

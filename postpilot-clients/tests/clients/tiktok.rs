@@ -28,6 +28,7 @@ async fn open(checks_to_finish: u32) -> Shop<FakeTikTok> {
             connect: StdDuration::from_secs(2),
             total: StdDuration::from_millis(800),
         },
+        init_lookup_wait: Duration::seconds(10),
         ..TikTokConfig::default()
     })
     .unwrap();
@@ -298,7 +299,27 @@ async fn a_published_videos_counters_become_its_metrics() {
 }
 
 #[tokio::test]
-async fn a_lost_init_answer_starts_a_second_publication_the_documented_window() {
+async fn a_lost_init_answer_is_found_among_the_public_videos_and_not_published_again() {
+    let shop = open(1).await;
+    shop.fake.init_then_hang();
+    let post = shop.due(&["https://cdn.example.com/aurora.mp4"]).await;
+
+    let first = shop.tick().await;
+    // TikTok went on with the publication whose publish_id never reached PostPilot.
+    shop.fake.finish_all();
+    let published = publish(&shop, &post).await;
+
+    assert_eq!(first.retried, 1, "the init's answer timed out: {first:?}");
+    assert_eq!(published.status(), PostStatus::Posted);
+    let made = shop.fake.publications();
+    assert_eq!(made.len(), 1, "found, not started again");
+    assert_eq!(published.external_id(), Some(made[0].post_id.as_str()));
+    assert_eq!(shop.fake.seen(TtCall::List).len(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_init_answer_still_in_moderation_after_the_looks_starts_a_second_publication_the_documented_window()
+ {
     let shop = open(1).await;
     shop.fake.init_then_hang();
     let post = shop.due(&["https://cdn.example.com/aurora.mp4"]).await;
@@ -309,8 +330,13 @@ async fn a_lost_init_answer_starts_a_second_publication_the_documented_window() 
     assert_eq!(first.retried, 1, "the init's answer timed out: {first:?}");
     assert_eq!(published.status(), PostStatus::Posted);
     assert_eq!(
+        shop.fake.seen(TtCall::List).len(),
+        3,
+        "looked for at once and twice more before starting again"
+    );
+    assert_eq!(
         shop.fake.publications().len(),
         2,
-        "TikTok takes no idempotency key and lists no publication in progress (PLATFORMS.md)"
+        "a publication TikTok never makes public while we look is the window left (PLATFORMS.md)"
     );
 }
