@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{CONTENT_LENGTH, RANGE};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
 
 /// Whether `ip` is an address on the public internet (unicast, globally routed).
@@ -22,8 +22,9 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public_v4(v4);
             }
             let segments = v6.segments();
-            // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+            // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48 a network may map to its
+            // own addresses) carries an IPv4 address in its last 32 bits.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..3] == [0x64, 0xff9b, 1] {
                 let [a, b] = segments[6].to_be_bytes();
                 let [c, d] = segments[7].to_be_bytes();
                 return is_public_v4(Ipv4Addr::new(a, b, c, d));
@@ -33,6 +34,8 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || v6.is_unique_local()
                 || v6.is_unicast_link_local()
+                // Site-local (fec0::/10, deprecated but still routed inside some networks).
+                || (segments[0] & 0xffc0) == 0xfec0
                 // IPv4-compatible (::/96, deprecated), documentation (2001:db8::/32),
                 // discard (100::/64), 6to4 relays and ORCHID ranges are never a media host.
                 || segments[..6] == [0, 0, 0, 0, 0, 0]
@@ -61,6 +64,17 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || (a == 192 && b == 0 && c == 0)
         || (a == 198 && (18..20).contains(&b))
         || a >= 240)
+}
+
+/// The longest a size request may take (the upload's start follows it in the same step).
+pub const SIZE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A media host that is down or busy: worth retrying.
+fn unavailable(status: StatusCode) -> FetchError {
+    FetchError::Failed(format!(
+        "the media host is unavailable (HTTP {})",
+        status.as_u16()
+    ))
 }
 
 /// Which addresses a [`MediaFetcher`] may reach.
@@ -119,7 +133,8 @@ impl MediaFetcher {
     /// The HTTP client could not be built.
     pub fn new(connect: Duration, total: Duration, policy: AddressPolicy) -> Result<Self, String> {
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 5 {
+            // `previous` holds the URL asked for and every redirect followed so far.
+            if attempt.previous().len() > 5 {
                 attempt.error("more than 5 redirects")
             } else if let Err(refused) = check_url(attempt.url(), policy) {
                 attempt.error(refused)
@@ -142,33 +157,66 @@ impl MediaFetcher {
         Ok(Self { inner, policy })
     }
 
-    /// The media's size in bytes, from a `HEAD` request's `Content-Length`.
+    /// The media's size in bytes: a `HEAD` request's `Content-Length`, or — for a host that
+    /// refuses `HEAD` (a URL signed for `GET` only) or gives no length — the total of a `GET`
+    /// of its first byte (`Content-Range: bytes 0-0/total`). Each request gets at most
+    /// [`SIZE_TIMEOUT`], so the size and the upload's start fit one publish step.
     ///
     /// # Errors
     /// [`FetchError`]: the URL is refused, the host gives no size, or the request failed.
     pub async fn size(&self, url: &str) -> Result<u64, FetchError> {
         let url = self.checked(url)?;
-        let response = self
+        let head = self
             .inner
-            .head(url)
+            .head(url.clone())
+            .timeout(SIZE_TIMEOUT)
             .send()
             .await
             .map_err(|e| failed("reading the media's size", &e))?;
-        if !response.status().is_success() {
-            return Err(FetchError::Unusable(format!(
-                "the media host answered HTTP {} for the media",
-                response.status().as_u16()
-            )));
+        let status = head.status();
+        if status.is_success()
+            && let Some(size) = head
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|size| *size > 0)
+        {
+            return Ok(size);
         }
-        response
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|size| *size > 0)
-            .ok_or_else(|| {
-                FetchError::Unusable("the media host does not state the media's size".into())
-            })
+        if status.is_server_error() || matches!(status.as_u16(), 408 | 429) {
+            return Err(unavailable(status));
+        }
+        let first = self
+            .inner
+            .get(url)
+            .header(RANGE, "bytes=0-0")
+            .timeout(SIZE_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| failed("reading the media's size", &e))?;
+        match first.status() {
+            StatusCode::PARTIAL_CONTENT => first
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit_once('/'))
+                .and_then(|(_, total)| total.parse::<u64>().ok())
+                .filter(|size| *size > 0)
+                .ok_or_else(|| {
+                    FetchError::Unusable("the media host does not state the media's size".into())
+                }),
+            status if status.is_server_error() || matches!(status.as_u16(), 408 | 429) => {
+                Err(unavailable(status))
+            }
+            StatusCode::OK => Err(FetchError::Unusable(
+                "the media host does not serve parts of the media (no Range support)".into(),
+            )),
+            status => Err(FetchError::Unusable(format!(
+                "the media host answered HTTP {} for the media",
+                status.as_u16()
+            ))),
+        }
     }
 
     /// Bytes `start..=end` of media of `total` bytes: a `Range` request answered `206` (or `200`
@@ -183,7 +231,7 @@ impl MediaFetcher {
         start: u64,
         end: u64,
         total: u64,
-    ) -> Result<Vec<u8>, FetchError> {
+    ) -> Result<reqwest::Body, FetchError> {
         let url = self.checked(url)?;
         let response = self
             .inner
@@ -193,13 +241,29 @@ impl MediaFetcher {
             .await
             .map_err(|e| failed("reading the media", &e))?;
         let whole = start == 0 && end + 1 == total;
-        match response.status() {
-            StatusCode::PARTIAL_CONTENT => {}
+        let status = response.status();
+        match status {
+            StatusCode::PARTIAL_CONTENT => {
+                // The part asked for, of the file that was sized: not another file's.
+                let range = response
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok());
+                if range != Some(&format!("bytes {start}-{end}/{total}")) {
+                    return Err(FetchError::Unusable(
+                        "the media host sent another part of the media, or the media changed"
+                            .into(),
+                    ));
+                }
+            }
             StatusCode::OK if whole => {}
             StatusCode::OK => {
                 return Err(FetchError::Unusable(
                     "the media host does not serve parts of the media (no Range support)".into(),
                 ));
+            }
+            status if status.is_server_error() || matches!(status.as_u16(), 408 | 429) => {
+                return Err(unavailable(status));
             }
             status => {
                 return Err(FetchError::Unusable(format!(
@@ -208,18 +272,22 @@ impl MediaFetcher {
                 )));
             }
         }
+        // The length is checked before anything is read, so a chunk never takes more memory
+        // than asked for (the body is framed by it).
+        let expected = end - start + 1;
+        if response.content_length() != Some(expected) {
+            return Err(FetchError::Unusable(format!(
+                "the media host did not announce the {expected} bytes asked for"
+            )));
+        }
         let bytes = response
             .bytes()
             .await
             .map_err(|e| failed("reading the media", &e))?;
-        let expected = end - start + 1;
         if bytes.len() as u64 != expected {
-            return Err(FetchError::Unusable(format!(
-                "the media host sent {} bytes where {expected} were asked",
-                bytes.len()
-            )));
+            return Err(FetchError::Failed("reading the media ended early".into()));
         }
-        Ok(bytes.to_vec())
+        Ok(reqwest::Body::from(bytes))
     }
 
     fn checked(&self, url: &str) -> Result<Url, FetchError> {

@@ -100,20 +100,20 @@ impl HttpClient {
         send(what, request).await
     }
 
-    /// Sends `bytes` with `PUT url` as `content_type`, with `headers` (a `Content-Range`), within
+    /// Sends `body` with `PUT url`, with `headers` (its type and `Content-Range`), within
     /// `timeout` (a transfer may take longer than an API call), and reads the answer.
     ///
     /// # Errors
     /// [`Transport`]: the call did not complete (connection, timeout, unreadable body).
-    pub async fn put_bytes(
+    pub async fn put_body(
         &self,
         what: &str,
         url: &str,
         headers: &[(&str, String)],
-        bytes: Vec<u8>,
+        body: reqwest::Body,
         timeout: Duration,
     ) -> Result<Answer, Transport> {
-        let mut request = self.inner.put(url).timeout(timeout).body(bytes);
+        let mut request = self.inner.put(url).timeout(timeout).body(body);
         for (name, value) in headers {
             request = request.header(*name, value);
         }

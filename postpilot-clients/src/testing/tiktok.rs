@@ -76,6 +76,10 @@ struct TtState {
     refreshes: u32,
     /// The media host's files.
     media: HashMap<String, Vec<u8>>,
+    /// Statuses the media host answers its next requests with instead.
+    media_faults: VecDeque<u16>,
+    /// Whether the media host refuses `HEAD` (405), as hosts of URLs signed for `GET` do.
+    refuse_head: bool,
     /// Where the fake listens (for the `upload_url`s it hands out).
     base_url: String,
 }
@@ -183,6 +187,16 @@ impl FakeTikTok {
     pub fn host_media(&self, name: &str, bytes: Vec<u8>) -> String {
         self.state().media.insert(name.to_owned(), bytes);
         format!("{}/media/{name}", self.base_url)
+    }
+
+    /// The media host answers its next request with `status` instead.
+    pub fn fail_media_next(&self, status: u16) {
+        self.state().media_faults.push_back(status);
+    }
+
+    /// The media host refuses `HEAD` from now on (405).
+    pub fn refuse_head(&self) {
+        self.state().refuse_head = true;
     }
 
     /// TikTok finishes every publication still processing, without being asked (as it does
@@ -563,10 +577,17 @@ async fn upload(
 /// `GET`/`HEAD /media/{name}`: the whole file, or the `Range` asked for (206).
 async fn media(
     State(state): Shared,
+    method: axum::http::Method,
     axum::extract::Path(name): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let s = state.lock().unwrap();
+    let mut s = state.lock().unwrap();
+    if let Some(status) = s.media_faults.pop_front() {
+        return answer(status, HeaderMap::new(), Value::Null);
+    }
+    if method == axum::http::Method::HEAD && s.refuse_head {
+        return answer(405, HeaderMap::new(), Value::Null);
+    }
     let Some(bytes) = s.media.get(&name) else {
         return answer(404, HeaderMap::new(), Value::Null);
     };

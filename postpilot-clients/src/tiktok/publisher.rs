@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use crate::fetch::{AddressPolicy, FetchError, MediaFetcher};
 use crate::http::{Answer, HttpClient, Timeouts};
-use crate::media::is_video;
+use crate::media::{is_video, video_type};
 
 /// How a video reaches TikTok.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -153,19 +153,18 @@ enum Step {
         since: Option<i64>,
         #[serde(default)]
         looks: u32,
+        /// Uploads TikTok refused before this start (see [`MAX_UPLOAD_RESTARTS`]).
+        #[serde(default)]
+        restarts: u32,
+        /// For a video going by upload: its size, read from its host in a step of its own
+        /// (so the size request and TikTok's start never share one publish timeout).
+        #[serde(default)]
+        video_size: Option<u64>,
     },
     /// The video is being uploaded: TikTok gave `upload_url` for `publish_id`, and the chunks
     /// before `next_chunk` (of `chunk_count`, `chunk_size` bytes each but the last, `video_size`
     /// in all) are sent. The URL expires within the hour; it is stored with the post only.
-    Uploading {
-        publish_id: String,
-        upload_url: String,
-        video_size: u64,
-        chunk_size: u64,
-        chunk_count: u64,
-        next_chunk: u64,
-        privacy_level: String,
-    },
+    Uploading(Upload),
     /// TikTok is pulling and processing the media; `polls` status checks so far. The privacy
     /// level is kept to start again if TikTok fails the publication for a passing reason.
     Processing {
@@ -175,6 +174,40 @@ enum Step {
     },
 }
 
+/// Where an upload stands (the `Uploading` step). Its `Debug` leaves out the `upload_url`,
+/// which carries TikTok's upload token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Upload {
+    publish_id: String,
+    upload_url: String,
+    video_size: u64,
+    chunk_size: u64,
+    chunk_count: u64,
+    next_chunk: u64,
+    privacy_level: String,
+    /// When TikTok gave the `upload_url` (Unix seconds; 0: unknown).
+    #[serde(default)]
+    started: i64,
+    /// Set (and stored) just before the last chunk is sent: a rescued post with it may
+    /// have had its last chunk taken, so a refusal then means "already whole".
+    #[serde(default)]
+    sending_last: bool,
+    /// Uploads TikTok refused before this one.
+    #[serde(default)]
+    restarts: u32,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("publish_id", &self.publish_id)
+            .field("video_size", &self.video_size)
+            .field("next_chunk", &self.next_chunk)
+            .field("chunk_count", &self.chunk_count)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Step {
     fn checkpoint(&self) -> Checkpoint {
         Checkpoint::of(self)
@@ -182,13 +215,28 @@ impl Step {
 
     /// A new publication about to start with `privacy_level`.
     fn start(privacy_level: String) -> Self {
+        Self::restart(privacy_level, 0)
+    }
+
+    /// A new publication after `restarts` uploads TikTok refused.
+    fn restart(privacy_level: String, restarts: u32) -> Self {
         Self::Init {
             privacy_level,
             since: Some(chrono::Utc::now().timestamp() - START_MARGIN_SECS),
             looks: 0,
+            restarts,
+            video_size: None,
         }
     }
 }
+
+/// Uploads TikTok may refuse (an expired `upload_url`, a chunk it will not take) before the
+/// post fails: each refusal starts a new publication, whose incomplete predecessor never
+/// becomes public.
+const MAX_UPLOAD_RESTARTS: u32 = 1;
+
+/// How long an `upload_url` is used: TikTok's last an hour.
+const UPLOAD_URL_LIFE_SECS: i64 = 55 * 60;
 
 /// How much earlier than its checkpoint a publication's `since` is set (TikTok's clock may
 /// differ from ours).
@@ -265,6 +313,20 @@ fn failed(
         _ => Err(PublishError::Rejected {
             reason: format!("TikTok could not publish the post ({reason})"),
         }),
+    }
+}
+
+/// TikTok's error code and message in an answer's body, as `: code (message)`, if it has one.
+fn tiktok_words(body: &Value) -> String {
+    match body.pointer("/error/code").and_then(Value::as_str) {
+        Some(code) => {
+            let message = body
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            format!(": {code} ({message})")
+        }
+        None => String::new(),
     }
 }
 
@@ -372,6 +434,8 @@ impl TikTokPublisher {
         request: &PublishRequest,
         token: &SecretString,
         privacy_level: &str,
+        restarts: u32,
+        video_size: Option<u64>,
     ) -> Result<Progress, PublishError> {
         let text = request.text();
         let (path, body) = match request.media_urls.as_slice() {
@@ -381,7 +445,13 @@ impl TikTokPublisher {
                 });
             }
             [video] if is_video(video) && self.config.video_source == VideoSource::FileUpload => {
-                return self.init_upload(&text, token, privacy_level, video).await;
+                let size = video_size.ok_or_else(|| PublishError::Retryable {
+                    reason: "the video's size was not read before its upload".into(),
+                    after: None,
+                })?;
+                return self
+                    .init_upload(&text, token, privacy_level, size, restarts)
+                    .await;
             }
             [video] if is_video(video) => (
                 "post/publish/video/init/",
@@ -430,16 +500,26 @@ impl TikTokPublisher {
         ))
     }
 
-    /// Starts a video publication by upload: reads the video's size from its host, then asks
-    /// TikTok for an `upload_url` for chunks cut by TikTok's rules.
+    /// The post's video, when it goes by upload.
+    fn video_to_upload<'r>(&self, request: &'r PublishRequest) -> Option<&'r str> {
+        match request.media_urls.as_slice() {
+            [video] if is_video(video) && self.config.video_source == VideoSource::FileUpload => {
+                Some(video)
+            }
+            _ => None,
+        }
+    }
+
+    /// Starts a video publication by upload of `video_size` bytes: asks TikTok for an
+    /// `upload_url` for chunks cut by TikTok's rules.
     async fn init_upload(
         &self,
         text: &str,
         token: &SecretString,
         privacy_level: &str,
-        video: &str,
+        video_size: u64,
+        restarts: u32,
     ) -> Result<Progress, PublishError> {
-        let video_size = self.media.size(video).await.map_err(fetch_refusal)?;
         if video_size > MAX_UPLOAD_BYTES {
             return Err(PublishError::Rejected {
                 reason: format!(
@@ -475,7 +555,7 @@ impl TikTokPublisher {
         // Stored before the first chunk: nothing is public until the last chunk is in, and a
         // resumed upload continues this publication instead of starting another.
         Ok(Progress::Continue(
-            Step::Uploading {
+            Step::Uploading(Upload {
                 publish_id: field("publish_id")?,
                 upload_url: field("upload_url")?,
                 video_size,
@@ -483,7 +563,10 @@ impl TikTokPublisher {
                 chunk_count,
                 next_chunk: 0,
                 privacy_level: privacy_level.to_owned(),
-            }
+                started: chrono::Utc::now().timestamp(),
+                sending_last: false,
+                restarts,
+            })
             .checkpoint(),
         ))
     }
@@ -491,13 +574,14 @@ impl TikTokPublisher {
     /// Sends the next chunk: read from the media host by `Range`, sent with its
     /// `Content-Range`. After the last one, the publication is polled; before it, the post is
     /// parked for no time, so it goes back to the queue between chunks (other accounts' posts
-    /// go on, and no step limit is reached however many chunks there are).
+    /// go on, and no step limit is reached however many chunks there are). Before the last
+    /// chunk a marker is stored, so a rescue knows the upload may already be whole.
     async fn upload_chunk(
         &self,
         request: &PublishRequest,
-        step: Step,
+        upload: Upload,
     ) -> Result<Progress, PublishError> {
-        let Step::Uploading {
+        let Upload {
             publish_id,
             upload_url,
             video_size,
@@ -505,79 +589,97 @@ impl TikTokPublisher {
             chunk_count,
             next_chunk,
             privacy_level,
-        } = step.clone()
-        else {
-            return Err(PublishError::Rejected {
-                reason: "the TikTok upload checkpoint is not an upload".into(),
-            });
+            started,
+            sending_last,
+            restarts,
+        } = upload.clone();
+        let last = next_chunk + 1 == chunk_count;
+        let refused = |reason: String| {
+            if restarts >= MAX_UPLOAD_RESTARTS {
+                return Err(PublishError::Rejected {
+                    reason: format!("{reason}; a new upload was refused too"),
+                });
+            }
+            tracing::info!(reason, "TikTok refused an upload; starting a new one");
+            Ok(Progress::Continue(
+                Step::restart(privacy_level.clone(), restarts + 1).checkpoint(),
+            ))
         };
+        if started > 0 && chrono::Utc::now().timestamp() - started > UPLOAD_URL_LIFE_SECS {
+            return refused("TikTok's upload URL expired before the video was sent".into());
+        }
+        if last && !sending_last {
+            return Ok(Progress::Continue(
+                Step::Uploading(Upload {
+                    sending_last: true,
+                    ..upload
+                })
+                .checkpoint(),
+            ));
+        }
         let Ok(_permit) = self.uploads.clone().try_acquire_owned() else {
             return Ok(Progress::Wait {
-                checkpoint: step.checkpoint(),
+                checkpoint: Step::Uploading(upload).checkpoint(),
                 after: Duration::seconds(5),
             });
         };
         let video = request.media_urls.first().cloned().unwrap_or_default();
         let (start, end) = chunk_range(next_chunk, video_size, chunk_size, chunk_count);
-        let bytes = self
+        let body = self
             .media
             .range(&video, start, end, video_size)
             .await
             .map_err(fetch_refusal)?;
         let answer = self
             .http
-            .put_bytes(
+            .put_body(
                 "TikTok (sending the video)",
                 &upload_url,
                 &[
-                    ("content-type", "video/mp4".to_owned()),
+                    (
+                        "content-type",
+                        video_type(&video).unwrap_or("video/mp4").to_owned(),
+                    ),
                     ("content-range", format!("bytes {start}-{end}/{video_size}")),
                 ],
-                bytes,
+                body,
                 self.config.transfer_timeouts.total,
             )
             .await?;
-        let last = next_chunk + 1 == chunk_count;
+        let status = answer.status.as_u16();
         let processing = Step::Processing {
             publish_id: publish_id.clone(),
             polls: 0,
             privacy_level: privacy_level.clone(),
         };
-        if answer.status.is_client_error() {
-            // Refused: most likely a chunk sent again after its answer was lost, which TikTok
-            // already has. After the last chunk the upload may be whole, so what became of it
-            // is read from its status; before it the upload can never be whole, never becomes
-            // public, and a new publication starts.
-            if last && request.resumed {
-                return Ok(Progress::Continue(processing.checkpoint()));
+        match status {
+            200..=299 if last => Ok(Progress::Continue(processing.checkpoint())),
+            200..=299 => Ok(Progress::Wait {
+                checkpoint: Step::Uploading(Upload {
+                    next_chunk: next_chunk + 1,
+                    ..upload
+                })
+                .checkpoint(),
+                after: Duration::zero(),
+            }),
+            429 => Err(PublishError::RateLimited {
+                after: Duration::minutes(1),
+            }),
+            // A rescue after the last chunk was marked: TikTok may have it already, and the
+            // publication's status says what became of it.
+            400..=499 if sending_last && request.resumed => {
+                Ok(Progress::Continue(processing.checkpoint()))
             }
-            return Ok(Progress::Continue(Step::start(privacy_level).checkpoint()));
-        }
-        if !answer.status.is_success() {
-            return Err(PublishError::Retryable {
-                reason: format!(
-                    "TikTok did not take a chunk of the video (HTTP {})",
-                    answer.status.as_u16()
-                ),
+            400..=407 | 409..=499 => refused(format!(
+                "TikTok refused chunk {} of {chunk_count} of the video (HTTP {status}{})",
+                next_chunk + 1,
+                tiktok_words(&answer.body)
+            )),
+            _ => Err(PublishError::Retryable {
+                reason: format!("TikTok did not take a chunk of the video (HTTP {status})"),
                 after: None,
-            });
+            }),
         }
-        if last {
-            return Ok(Progress::Continue(processing.checkpoint()));
-        }
-        Ok(Progress::Wait {
-            checkpoint: Step::Uploading {
-                publish_id,
-                upload_url,
-                video_size,
-                chunk_size,
-                chunk_count,
-                next_chunk: next_chunk + 1,
-                privacy_level,
-            }
-            .checkpoint(),
-            after: Duration::zero(),
-        })
     }
 
     /// The account's public video made since `since` whose text is this post's, if TikTok has
@@ -713,6 +815,8 @@ impl Publisher for TikTokPublisher {
                 privacy_level,
                 since,
                 looks,
+                restarts,
+                video_size,
             } => {
                 if request.resumed
                     && let Some(since) = since
@@ -729,15 +833,33 @@ impl Publisher for TikTokPublisher {
                                 privacy_level,
                                 since: Some(since),
                                 looks: looks + 1,
+                                restarts,
+                                video_size,
                             }
                             .checkpoint(),
                             after: self.config.init_lookup_wait,
                         });
                     }
                 }
-                self.init(request, token, &privacy_level).await
+                if let Some(video) = self.video_to_upload(request)
+                    && video_size.is_none()
+                {
+                    let size = self.media.size(video).await.map_err(fetch_refusal)?;
+                    return Ok(Progress::Continue(
+                        Step::Init {
+                            privacy_level,
+                            since,
+                            looks,
+                            restarts,
+                            video_size: Some(size),
+                        }
+                        .checkpoint(),
+                    ));
+                }
+                self.init(request, token, &privacy_level, restarts, video_size)
+                    .await
             }
-            uploading @ Step::Uploading { .. } => self.upload_chunk(request, uploading).await,
+            Step::Uploading(upload) => self.upload_chunk(request, upload).await,
             Step::Processing {
                 publish_id,
                 polls,

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 
 use postpilot_clients::fetch::AddressPolicy;
 use postpilot_clients::http::Timeouts;
-use postpilot_clients::testing::{FakeTikTok, TtCall};
+use postpilot_clients::testing::{FakeTikTok, TtCall, tiktok_answer};
 use postpilot_clients::tiktok::{TikTokConfig, TikTokPublisher, VideoSource};
 use postpilot_core::crypto::SecretString;
 use postpilot_core::id::{AccountId, PostId, UserId};
@@ -119,8 +119,16 @@ async fn a_video_is_read_by_range_and_uploaded_in_tiktoks_chunks_then_published_
     assert_eq!(fake.seen(TtCall::Upload).len(), 2);
     assert_eq!(
         steps,
-        ["init", "uploading", "uploading", "processing", "processing"],
-        "parked between chunks, polled after the last"
+        [
+            "init",       // the privacy level chosen
+            "init",       // the video's size read from its host
+            "uploading",  // TikTok's upload_url stored
+            "uploading",  // the first chunk sent, parked
+            "uploading",  // marked before the last chunk
+            "processing", // the last chunk sent
+            "processing", // polled
+        ],
+        "parked between chunks, marked before the last, polled after it"
     );
 }
 
@@ -144,7 +152,7 @@ async fn a_video_under_five_megabytes_goes_in_one_chunk_of_its_size() {
 }
 
 /// The checkpoint of an upload whose chunk `next_chunk` is about to be sent.
-fn uploading(made: &Value, upload_url: &str, next_chunk: u64) -> Checkpoint {
+fn uploading(made: &Value, upload_url: &str, next_chunk: u64, sending_last: bool) -> Checkpoint {
     let source = &made["source_info"];
     Checkpoint::new(serde_json::json!({
         "step": "uploading",
@@ -155,6 +163,7 @@ fn uploading(made: &Value, upload_url: &str, next_chunk: u64) -> Checkpoint {
         "chunk_count": source["total_chunk_count"],
         "next_chunk": next_chunk,
         "privacy_level": "PUBLIC_TO_EVERYONE",
+        "sending_last": sending_last,
     }))
 }
 
@@ -176,7 +185,8 @@ async fn a_last_chunk_sent_again_after_its_answer_was_lost_polls_the_same_public
     let mut rescued = request(&url);
     let mut with_id = made.body.clone();
     with_id["publish_id"] = made.publish_id.clone().into();
-    rescued.checkpoint = Some(uploading(&with_id, &upload_url, 1));
+    // The marker stored before the last chunk says it may have been sent.
+    rescued.checkpoint = Some(uploading(&with_id, &upload_url, 1, true));
     rescued.resumed = true;
 
     let (_, outcome) = drive(&tiktok, &mut rescued).await;
@@ -191,9 +201,10 @@ async fn a_middle_chunk_refused_after_a_rescue_starts_a_new_upload_that_alone_is
     let bytes = video(16 * MIB);
     let url = fake.host_media("drop.mp4", bytes.clone());
     let tiktok = publisher(&fake, AddressPolicy::AnyForTests);
-    // The first upload got its first chunk, then its worker died before storing that.
+    // The first upload (creator info, size, start, first chunk) got its first chunk, then its
+    // worker died before storing that.
     let mut first = request(&url);
-    for _ in 0..3 {
+    for _ in 0..4 {
         if let Ok(Progress::Continue(checkpoint) | Progress::Wait { checkpoint, .. }) =
             tiktok.publish(&first).await
         {
@@ -209,7 +220,7 @@ async fn a_middle_chunk_refused_after_a_rescue_starts_a_new_upload_that_alone_is
     let mut with_id = abandoned.body.clone();
     with_id["publish_id"] = abandoned.publish_id.clone().into();
     let mut rescued = request(&url);
-    rescued.checkpoint = Some(uploading(&with_id, &upload_url, 0));
+    rescued.checkpoint = Some(uploading(&with_id, &upload_url, 0, false));
     rescued.resumed = true;
 
     let (_, outcome) = drive(&tiktok, &mut rescued).await;
@@ -247,4 +258,68 @@ async fn media_on_a_private_address_is_refused_before_any_request_reaches_it() {
     }
     assert!(fake.publications().is_empty(), "no upload was started");
     assert!(fake.seen(TtCall::Upload).is_empty());
+}
+
+#[tokio::test]
+async fn an_upload_refused_again_after_one_new_upload_fails_the_post_with_tiktoks_reason() {
+    let fake = FakeTikTok::start(TOKEN, 1).await;
+    let url = fake.host_media("drop.mp4", video(MIB));
+    for _ in 0..2 {
+        let refusal = tiktok_answer(
+            serde_json::json!({}),
+            "invalid_params",
+            "chunk size mismatch",
+        );
+        fake.fail_next(TtCall::Upload, 400, refusal);
+    }
+    let tiktok = publisher(&fake, AddressPolicy::AnyForTests);
+
+    let (steps, outcome) = drive(&tiktok, &mut request(&url)).await;
+
+    match outcome {
+        Err(PublishError::Rejected { reason }) => {
+            assert!(reason.contains("HTTP 400: invalid_params"), "{reason}");
+        }
+        other => panic!("expected the post to fail, got {other:?}"),
+    }
+    assert_eq!(
+        fake.publications().len(),
+        2,
+        "one new upload, not a loop: {steps:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_media_host_that_is_down_is_a_retry_not_a_refusal() {
+    let fake = FakeTikTok::start(TOKEN, 1).await;
+    let url = fake.host_media("drop.mp4", video(MIB));
+    fake.fail_media_next(503);
+    let tiktok = publisher(&fake, AddressPolicy::AnyForTests);
+
+    let (_, outcome) = drive(&tiktok, &mut request(&url)).await;
+
+    assert!(
+        matches!(outcome, Err(PublishError::Retryable { ref reason, .. }) if reason.contains("503")),
+        "{outcome:?}"
+    );
+    assert!(fake.publications().is_empty());
+}
+
+#[tokio::test]
+async fn a_host_that_refuses_head_is_sized_by_its_first_byte() {
+    let fake = FakeTikTok::start(TOKEN, 1).await;
+    let bytes = video(6 * MIB + 1);
+    let url = fake.host_media("signed.mp4", bytes.clone());
+    fake.refuse_head();
+    let tiktok = publisher(&fake, AddressPolicy::AnyForTests);
+
+    let (_, outcome) = drive(&tiktok, &mut request(&url)).await;
+
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let made = fake.publications();
+    assert_eq!(
+        made[0].body["source_info"]["video_size"],
+        bytes.len() as u64
+    );
+    assert!(made[0].uploaded == bytes);
 }

@@ -303,3 +303,22 @@ async fn a_rescued_post_its_lookup_did_not_find_waits_for_a_full_cap_too() {
     );
     assert_eq!(e.tiktok.calls().len(), 1, "only the first post was sent");
 }
+
+#[tokio::test]
+async fn a_cap_of_zero_holds_a_due_post_a_day_instead_of_sending_it() {
+    let store = Arc::new(MemoryStore::new());
+    let before = engine(3, Some(store.clone()));
+    let (u, tiktok) = tiktok_merchant(&before).await;
+    let post = before
+        .post(&u, &tiktok, Some(t0() + Duration::minutes(1)))
+        .await;
+    let e = engine(0, Some(store));
+    e.advance(Duration::minutes(1));
+
+    e.tick().await;
+
+    let held = e.posts().get(u.id(), post.id()).await.unwrap();
+    assert_eq!(held.status(), PostStatus::Scheduled);
+    assert_eq!(held.next_attempt_at(), Some(e.now() + Duration::hours(24)));
+    assert!(e.tiktok.calls().is_empty());
+}
