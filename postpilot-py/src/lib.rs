@@ -212,8 +212,18 @@ fn runtime() -> PyResult<Arc<tokio::runtime::Runtime>> {
         .map_err(unavailable)
 }
 
-fn builder(publishers: Option<&Bound<'_, PyDict>>) -> PyResult<postpilot_core::EngineBuilder> {
+fn builder(
+    publishers: Option<&Bound<'_, PyDict>>,
+    tiktok_daily_cap: Option<u32>,
+) -> PyResult<postpilot_core::EngineBuilder> {
     let mut builder = postpilot_core::Engine::builder().simulated();
+    if let Some(cap) = tiktok_daily_cap {
+        if cap == 0 {
+            return Err(invalid("tiktok_daily_cap", "must be at least 1"));
+        }
+        builder =
+            builder.publishing_caps(postpilot_core::post::PublishingCaps { tiktok_daily: cap });
+    }
     if let Some(publishers) = publishers {
         for (platform, publisher) in publishers.iter() {
             let platform: Platform = platform
@@ -278,11 +288,17 @@ impl Engine {
 #[pymethods]
 impl Engine {
     /// An engine in memory; `publishers` maps platform names to Python publisher objects (the
-    /// others are simulated).
+    /// others are simulated); `tiktok_daily_cap` is TikTok's posts per account per 24 hours
+    /// (default 15).
     #[staticmethod]
-    #[pyo3(signature = (*, publishers = None))]
-    fn in_memory(publishers: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let engine = builder(publishers)?.build().map_err(unavailable)?;
+    #[pyo3(signature = (*, publishers = None, tiktok_daily_cap = None))]
+    fn in_memory(
+        publishers: Option<&Bound<'_, PyDict>>,
+        tiktok_daily_cap: Option<u32>,
+    ) -> PyResult<Self> {
+        let engine = builder(publishers, tiktok_daily_cap)?
+            .build()
+            .map_err(unavailable)?;
         Ok(Self::new(engine, runtime()?))
     }
 
@@ -291,13 +307,14 @@ impl Engine {
     /// they are sealed with a key that dies with the process.
     #[cfg(feature = "postgres")]
     #[staticmethod]
-    #[pyo3(signature = (url, *, migrate = true, token_key = None, publishers = None))]
+    #[pyo3(signature = (url, *, migrate = true, token_key = None, publishers = None, tiktok_daily_cap = None))]
     fn postgres(
         py: Python<'_>,
         url: &str,
         migrate: bool,
         token_key: Option<&str>,
         publishers: Option<&Bound<'_, PyDict>>,
+        tiktok_daily_cap: Option<u32>,
     ) -> PyResult<Self> {
         let runtime = runtime()?;
         let config = postpilot_sqlx::PoolConfig::default();
@@ -312,7 +329,7 @@ impl Engine {
                 })
             })
             .map_err(unavailable)?;
-        let mut builder = builder(publishers)?.store(Arc::new(store));
+        let mut builder = builder(publishers, tiktok_daily_cap)?.store(Arc::new(store));
         if let Some(spec) = token_key {
             builder = builder.cipher(Arc::new(
                 XChaChaTokenCipher::from_config(spec).map_err(|e| invalid("token_key", e))?,

@@ -205,3 +205,21 @@ def test_profile_subscription_portal_and_per_post_analytics(engine, merchant, ac
     post = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="x")
     assert engine.analytics_post(user_id=merchant["id"], post_id=post["id"])["impressions"] == 0
     assert engine.analytics_posts(user_id=merchant["id"])["total"] == 0
+
+
+def test_the_tiktok_daily_cap_is_configurable_and_must_be_positive():
+    engine = postpilot.Engine.in_memory(tiktok_daily_cap=1)
+    user = engine.register(email="capped@example.com", password=PASSWORD)
+    tiktok = engine.connect_account(user_id=user["id"], platform="tiktok", account_name="@c", account_id_external="c")
+    video = ["https://cdn.example.com/drop.mp4"]
+    start = now() + timedelta(hours=1)
+    engine.create_post(user_id=user["id"], account_id=tiktok["id"], content="x", media_urls=video, scheduled_for=start)
+    with pytest.raises(postpilot.PublishingCapError) as caught:
+        engine.create_post(
+            user_id=user["id"], account_id=tiktok["id"], content="x", media_urls=video,
+            scheduled_for=start + timedelta(hours=2),
+        )
+    assert caught.value.cap == 1
+    with pytest.raises(postpilot.ValidationError) as invalid:
+        postpilot.Engine.in_memory(tiktok_daily_cap=0)
+    assert invalid.value.field == "tiktok_daily_cap"

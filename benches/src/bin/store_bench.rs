@@ -4,7 +4,9 @@
 //! same server in the same run:
 //! - `create_post`: the quota-guarded insert (lock the owner, count the month, insert);
 //! - `list_posts`: 20 of 10,000 posts, filtered by status and platform, with the total;
-//! - claim + complete of 100 due posts (the claim statement, then one fenced batch commit).
+//! - claim + complete of 100 due posts (the claim statement, then one fenced batch commit);
+//! - `account_slots`: the publishing-cap check's read — an account's posts over the nine days
+//!   around a new post's time (864 posts, one every 15 minutes: Instagram's cap nearly full).
 //!
 //! Prints a Markdown table: store ops/s, pgbench ops/s, and the ratio.
 
@@ -283,6 +285,71 @@ async fn list_posts(store: &PgStore, database: &str, s: &Settings) -> Result<(),
     Ok(())
 }
 
+async fn account_slots(store: &PgStore, database: &str, s: &Settings) -> Result<(), BoxError> {
+    let (owner, account) = (user_id(4, 0), account_id(4, 0));
+    let now = Utc::now();
+    sqlx::query(
+        "INSERT INTO posts (id, user_id, account_id, platform, content, status, scheduled_for, \
+         created_at, updated_at) \
+         SELECT gen_random_uuid(), $1, $2, 'instagram', 'post ' || n, 'scheduled', \
+                $3 + make_interval(mins => 15 * n), now(), now() \
+         FROM generate_series(1, 1000) AS n",
+    )
+    .bind(owner)
+    .bind(account)
+    .bind(now)
+    .execute(store.pool())
+    .await?;
+    settle(store).await?;
+    let (from, to) = (now, now + Duration::days(9));
+    let st = store.clone();
+    let ours = run_store(s, move |_| {
+        let st = st.clone();
+        async move {
+            let slots = st
+                .account_slots(
+                    UserId::from(owner),
+                    AccountId::from(account),
+                    from,
+                    to,
+                    10_000,
+                )
+                .await?;
+            assert_eq!(slots.len(), 864);
+            Ok(1)
+        }
+    })
+    .await?;
+    // The store's statement (postpilot-sqlx's `slot_at!`), the same values bound.
+    let slot = "(CASE status WHEN 'posted' THEN posted_at \
+                WHEN 'scheduled' THEN coalesce(next_attempt_at, scheduled_for) \
+                WHEN 'publishing' THEN coalesce(next_attempt_at, scheduled_for) END)";
+    let script = format!(
+        "SELECT id, {slot}, posted_at IS NOT NULL OR publish_checkpoint IS NOT NULL FROM posts \
+         WHERE account_id = :account::uuid AND user_id = :owner::uuid AND {slot} > :from::timestamptz \
+         AND {slot} <= :to::timestamptz ORDER BY {slot}, id LIMIT 10000;\n"
+    );
+    let seconds = s.seconds.to_string();
+    let vars = [
+        format!("owner={owner}"),
+        format!("account={account}"),
+        format!("from={}", from.to_rfc3339()),
+        format!("to={}", to.to_rfc3339()),
+    ];
+    let mut args = vec!["-T", &seconds];
+    for var in &vars {
+        args.extend(["-D", var.as_str()]);
+    }
+    let theirs = run_pgbench(database, &script, s, &args).await?;
+    row(
+        "account_slots (cap check: 864 posts over 9 days)",
+        ours,
+        theirs,
+        "checks/s",
+    );
+    Ok(())
+}
+
 async fn seed_due(
     store: &PgStore,
     owner: Uuid,
@@ -393,6 +460,7 @@ async fn main() -> Result<(), BoxError> {
     seed_users(&store, 1, s.clients).await?;
     seed_users(&store, 2, s.clients).await?;
     seed_users(&store, 3, 1).await?;
+    seed_users(&store, 4, 1).await?;
     let version: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(store.pool())
         .await?;
@@ -410,6 +478,9 @@ async fn main() -> Result<(), BoxError> {
     }
     if run("claim") {
         claim_and_complete(&store, &database, &s).await?;
+    }
+    if run("slots") {
+        account_slots(&store, &database, &s).await?;
     }
     Ok(())
 }
