@@ -118,6 +118,17 @@ impl Engine {
         &self.deps.store
     }
 
+    /// The cap `account`'s posts are held to (posts per rolling 24 hours), if its platform has
+    /// one: the one the platform reported for it, or this engine's configured or default one.
+    pub fn publishing_cap(
+        &self,
+        account: &crate::account::SocialAccount,
+    ) -> Option<crate::post::PublishingCap> {
+        self.deps
+            .publishing_caps
+            .of(account.platform(), account.publishing_cap())
+    }
+
     /// The platforms this engine publishes to (those with a publisher), in a fixed order.
     pub fn offered_platforms(&self) -> Vec<Platform> {
         Platform::ALL

@@ -35,6 +35,15 @@ impl Platform {
         }
     }
 
+    /// The platform's name as merchants write it (`TikTok`), for messages.
+    pub const fn display_name(self) -> &'static str {
+        match self {
+            Self::Instagram => "Instagram",
+            Self::Facebook => "Facebook",
+            Self::Tiktok => "TikTok",
+        }
+    }
+
     /// Where this platform's cap on one account's posts per rolling 24 hours comes from.
     pub const fn cap_source(self) -> CapSource {
         match self {

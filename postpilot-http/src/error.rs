@@ -189,7 +189,7 @@ impl From<Error> for ApiError {
                     format!(
                         "{} publishes at most {} posts of an account in 24 hours, and the 24 hours \
                          from {} to {} are full with this account's posts; {next}",
-                        full.platform,
+                        full.platform.display_name(),
                         full.cap,
                         full.window_start.to_rfc3339(),
                         full.window_end.to_rfc3339(),

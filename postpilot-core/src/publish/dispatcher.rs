@@ -242,7 +242,9 @@ fn cap_hold_reason(full: &CapFull, until: DateTime<Utc>) -> String {
     format!(
         "{} publishes at most {} posts of an account in 24 hours, and this account's posts since \
          {} fill that; the post waits until {until}",
-        full.platform, full.cap, full.window_start
+        full.platform.display_name(),
+        full.cap,
+        full.window_start
     )
 }
 

@@ -31,12 +31,17 @@ pub(crate) struct AccountDto {
     is_connected: bool,
     /// The platform refused the account's authorisation: reconnect it.
     needs_reconnect: bool,
+    /// The most posts the platform publishes for this account in a rolling 24 hours (reported
+    /// by Instagram for each account, configured for TikTok); scheduling past it is refused
+    /// with a 409. None: the platform has no cap (Facebook Pages).
+    publishing_cap: Option<u32>,
     connected_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
-impl From<SocialAccount> for AccountDto {
-    fn from(a: SocialAccount) -> Self {
+impl AccountDto {
+    /// The account as answered, with the cap `engine` holds it to.
+    fn of(a: SocialAccount, engine: &postpilot_core::Engine) -> Self {
         Self {
             id: a.id().as_uuid(),
             platform: a.platform().to_string(),
@@ -44,6 +49,7 @@ impl From<SocialAccount> for AccountDto {
             account_id_external: a.account_id_external().to_string(),
             is_connected: a.is_connected(),
             needs_reconnect: a.needs_reconnect(),
+            publishing_cap: engine.publishing_cap(&a).map(|cap| cap.posts),
             connected_at: a.connected_at(),
             created_at: a.created_at(),
         }
@@ -92,7 +98,10 @@ async fn connect(
         .accounts()
         .connect(caller.user_id, request)
         .await?;
-    Ok((StatusCode::CREATED, Json(account.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountDto::of(account, state.engine())),
+    ))
 }
 
 /// The caller's accounts, connected and not, oldest first.
@@ -109,7 +118,7 @@ async fn list(
         .accounts()
         .list(caller.user_id, paging.page_request()?)
         .await?;
-    Ok(Json(page.into()))
+    Ok(Json(page.map(|a| AccountDto::of(a, state.engine())).into()))
 }
 
 /// One of the caller's accounts.
@@ -122,7 +131,7 @@ async fn get(
     ApiPath(id): ApiPath<AccountId>,
 ) -> ApiResult<Json<AccountDto>> {
     let account = state.engine().accounts().get(caller.user_id, id).await?;
-    Ok(Json(account.into()))
+    Ok(Json(AccountDto::of(account, state.engine())))
 }
 
 /// Disconnects an account: tokens erased, record kept, no longer counted toward the limit.
@@ -139,7 +148,7 @@ async fn disconnect(
         .accounts()
         .disconnect(caller.user_id, id)
         .await?;
-    Ok(Json(account.into()))
+    Ok(Json(AccountDto::of(account, state.engine())))
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

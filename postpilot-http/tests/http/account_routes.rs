@@ -245,3 +245,33 @@ async fn disconnecting_another_users_account_is_not_found() {
         .await;
     assert_eq!(still.body["is_connected"], true);
 }
+
+#[tokio::test]
+async fn an_account_shows_the_publishing_cap_its_posts_are_held_to() {
+    let app = TestApp::new();
+    let token = app.token("caps@example.com").await;
+    app.upgrade(&token, "pro").await;
+    let auth = format!("Bearer {token}");
+    let tiktok = app.account(&token, "tiktok", "tt").await;
+    let facebook = app.account(&token, "facebook", "fb").await;
+
+    let cap = |id: String| {
+        let app = &app;
+        let auth = auth.clone();
+        async move {
+            let path = format!("/api/v1/accounts/{id}");
+            let reply = app
+                .send(Method::GET, &path, Some(("authorization", &auth)), None)
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            reply.body["publishing_cap"].clone()
+        }
+    };
+
+    assert_eq!(
+        cap(tiktok).await,
+        json!(15),
+        "TikTok's configured daily cap"
+    );
+    assert_eq!(cap(facebook).await, Value::Null, "Facebook Pages have none");
+}
