@@ -38,6 +38,10 @@ pub(crate) struct Deps {
     pub(crate) max_api_keys: u32,
     /// The publishing caps the platforms do not report.
     pub(crate) publishing_caps: crate::post::PublishingCaps,
+    /// Accounts whose platform-reported cap could not be read, and when (this process's
+    /// memory): not asked again for a while.
+    pub(crate) cap_read_failed:
+        std::sync::Mutex<std::collections::BTreeMap<crate::id::AccountId, DateTime<Utc>>>,
     pub(crate) metrics: Arc<MetricsRegistry>,
 }
 

@@ -355,6 +355,7 @@ impl EngineBuilder {
                     .unwrap_or_else(|| chrono::Duration::days(7)),
                 max_api_keys: self.max_api_keys.unwrap_or(DEFAULT_MAX_API_KEYS),
                 publishing_caps: self.publishing_caps.unwrap_or_default(),
+                cap_read_failed: std::sync::Mutex::default(),
                 metrics: Arc::default(),
             }),
         }

@@ -572,3 +572,35 @@ async fn the_cap_instagram_reports_holds_posts_past_it_without_a_call_and_refuse
         "scheduling inside the full 24 hours is refused: {later:?}"
     );
 }
+
+#[tokio::test]
+async fn a_cap_instagram_will_not_report_is_not_asked_for_again_within_the_hour() {
+    let shop = open(1).await;
+    shop.fake.fail_next(
+        Call::Limit,
+        400,
+        HeaderMap::new(),
+        graph_error(
+            10,
+            None,
+            "Application does not have permission for this action",
+        ),
+    );
+    let first = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    let posted = publish(&shop, &first).await;
+    let second = shop.due(&["https://cdn.example.com/aurora.jpg"]).await;
+    let also_posted = publish(&shop, &second).await;
+
+    assert_eq!(
+        (posted.status(), also_posted.status()),
+        (PostStatus::Posted, PostStatus::Posted),
+        "the default cap applies"
+    );
+    let limit_reads = shop
+        .fake
+        .seen()
+        .iter()
+        .filter(|s| s.call == Call::Limit)
+        .count();
+    assert_eq!(limit_reads, 1, "one refused read, then none for an hour");
+}

@@ -129,6 +129,10 @@ pub struct Dispatcher {
     metrics: Arc<crate::publish::WorkerMetrics>,
 }
 
+/// How long a failed read of an account's reported cap is not tried again (by any worker of
+/// the engine: a token without the permission would otherwise cost a call per lane).
+const CAP_READ_BACKOFF: Duration = Duration::hours(1);
+
 fn random_unit() -> f64 {
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
@@ -604,8 +608,22 @@ impl Dispatcher {
             access_token,
         };
         let (user, id) = (account.user_id(), account.id());
+        let now = self.deps.now();
+        let failures = || {
+            self.deps
+                .cap_read_failed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if failures()
+            .get(&id)
+            .is_some_and(|at| now - *at < CAP_READ_BACKOFF)
+        {
+            return;
+        }
         match self.within(publisher.publishing_cap(&access)).await {
             Some(Ok(Some(posts))) => {
+                failures().remove(&id);
                 let now = self.deps.now();
                 account.record_publishing_cap(posts, now);
                 if let Err(e) = self
@@ -617,11 +635,16 @@ impl Dispatcher {
                     tracing::warn!(worker = %self.worker, account = %id, error = %e, "publishing cap not stored");
                 }
             }
-            Some(Ok(None)) => {}
+            // The publisher reports none (a simulated or Python one): the known cap applies.
+            Some(Ok(None)) => {
+                failures().insert(id, now);
+            }
             Some(Err(e)) => {
+                failures().insert(id, now);
                 tracing::info!(worker = %self.worker, account = %id, error = %e, "publishing cap not read; the one known applies");
             }
             None => {
+                failures().insert(id, now);
                 tracing::info!(worker = %self.worker, account = %id, "publishing cap not read in time; the one known applies");
             }
         }
