@@ -118,17 +118,35 @@ pub(crate) fn product(value: &Bound<'_, PyAny>) -> PyResult<ProductData> {
     })
 }
 
-impl Out for SocialAccount {
+/// An account as Python sees it, with the publishing cap the engine holds it to.
+pub(crate) struct AccountOut {
+    account: SocialAccount,
+    publishing_cap: Option<u32>,
+}
+
+impl AccountOut {
+    pub(crate) fn of(account: SocialAccount, engine: &postpilot_core::Engine) -> Self {
+        let publishing_cap = engine.publishing_cap(&account).map(|cap| cap.posts);
+        Self {
+            account,
+            publishing_cap,
+        }
+    }
+}
+
+impl Out for AccountOut {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let a = &self.account;
         dict!(py, {
-            "id" => self.id().as_uuid(),
-            "platform" => self.platform().as_str(),
-            "account_name" => self.account_name().as_ref(),
-            "account_id_external" => self.account_id_external().as_ref(),
-            "is_connected" => self.is_connected(),
-            "needs_reconnect" => self.needs_reconnect(),
-            "connected_at" => self.connected_at(),
-            "created_at" => self.created_at(),
+            "id" => a.id().as_uuid(),
+            "platform" => a.platform().as_str(),
+            "account_name" => a.account_name().as_ref(),
+            "account_id_external" => a.account_id_external().as_ref(),
+            "is_connected" => a.is_connected(),
+            "needs_reconnect" => a.needs_reconnect(),
+            "publishing_cap" => self.publishing_cap,
+            "connected_at" => a.connected_at(),
+            "created_at" => a.created_at(),
         })
     }
 }

@@ -26,7 +26,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use uuid::Uuid;
 
-use crate::convert::Out;
+use crate::convert::{AccountOut, Out};
 
 create_exception!(
     postpilot,
@@ -419,7 +419,11 @@ impl Engine {
             access_token: access_token.map(SecretString::new),
             refresh_token: refresh_token.map(SecretString::new),
         };
-        self.out(py, self.engine.accounts().connect(user_id.into(), request))
+        let engine = &self.engine;
+        self.out(py, async move {
+            let account = engine.accounts().connect(user_id.into(), request).await?;
+            Ok(AccountOut::of(account, engine))
+        })
     }
 
     /// The user's accounts: `{items, total, page, per_page}`.
@@ -432,14 +436,24 @@ impl Engine {
         per_page: u32,
     ) -> PyResult<Py<PyAny>> {
         let request = page_request(page, per_page)?;
-        self.out(py, self.engine.accounts().list(user_id.into(), request))
+        let engine = &self.engine;
+        self.out(py, async move {
+            let page = engine.accounts().list(user_id.into(), request).await?;
+            Ok(page.map(|a| AccountOut::of(a, engine)))
+        })
     }
 
     /// One of the user's accounts.
     #[pyo3(signature = (*, user_id, account_id))]
     fn get_account(&self, py: Python<'_>, user_id: Uuid, account_id: Uuid) -> PyResult<Py<PyAny>> {
-        let accounts = self.engine.accounts();
-        self.out(py, accounts.get(user_id.into(), account_id.into()))
+        let engine = &self.engine;
+        self.out(py, async move {
+            let account = engine
+                .accounts()
+                .get(user_id.into(), account_id.into())
+                .await?;
+            Ok(AccountOut::of(account, engine))
+        })
     }
 
     /// Soft-disconnects an account.
@@ -450,8 +464,14 @@ impl Engine {
         user_id: Uuid,
         account_id: Uuid,
     ) -> PyResult<Py<PyAny>> {
-        let accounts = self.engine.accounts();
-        self.out(py, accounts.disconnect(user_id.into(), account_id.into()))
+        let engine = &self.engine;
+        self.out(py, async move {
+            let account = engine
+                .accounts()
+                .disconnect(user_id.into(), account_id.into())
+                .await?;
+            Ok(AccountOut::of(account, engine))
+        })
     }
 
     // ---- posts ------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ def test_accounts_connect_list_get_and_disconnect(engine, merchant, account):
     listed = engine.list_accounts(user_id=merchant["id"])
     assert (listed["total"], listed["items"][0]["id"]) == (1, account["id"])
     assert engine.get_account(user_id=merchant["id"], account_id=account["id"])["platform"] == "facebook"
+    assert listed["items"][0]["publishing_cap"] is None, "Facebook Pages have no cap"
     gone = engine.disconnect_account(user_id=merchant["id"], account_id=account["id"])
     assert gone["is_connected"] is False
 
@@ -211,6 +212,8 @@ def test_the_tiktok_daily_cap_is_configurable_and_must_be_positive():
     engine = postpilot.Engine.in_memory(tiktok_daily_cap=1)
     user = engine.register(email="capped@example.com", password=PASSWORD)
     tiktok = engine.connect_account(user_id=user["id"], platform="tiktok", account_name="@c", account_id_external="c")
+    assert tiktok["publishing_cap"] == 1
+    assert engine.get_account(user_id=user["id"], account_id=tiktok["id"])["publishing_cap"] == 1
     video = ["https://cdn.example.com/drop.mp4"]
     start = now() + timedelta(hours=1)
     engine.create_post(user_id=user["id"], account_id=tiktok["id"], content="x", media_urls=video, scheduled_for=start)

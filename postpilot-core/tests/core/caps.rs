@@ -322,3 +322,19 @@ async fn a_cap_of_zero_holds_a_due_post_a_day_instead_of_sending_it() {
     assert_eq!(held.next_attempt_at(), Some(e.now() + Duration::hours(24)));
     assert!(e.tiktok.calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_post_sent_back_its_own_time_keeps_its_place_in_a_window_a_lowered_cap_over_fills() {
+    let store = Arc::new(MemoryStore::new());
+    let before = engine(2, Some(store.clone()));
+    let (u, tiktok) = tiktok_merchant(&before).await;
+    before.post(&u, &tiktok, Some(hours(1))).await;
+    let second = before.post(&u, &tiktok, Some(hours(2))).await;
+    let e = engine(1, Some(store));
+
+    let kept = e.posts().schedule(u.id(), second.id(), hours(2)).await;
+    let moved = e.posts().schedule(u.id(), second.id(), hours(3)).await;
+
+    assert_eq!(kept.unwrap().scheduled_for(), Some(hours(2)));
+    assert_eq!(cap_full(moved).next_free_at, Some(hours(25)));
+}

@@ -19,6 +19,7 @@ class Account(TypedDict):
     account_id_external: str
     is_connected: bool
     needs_reconnect: bool
+    publishing_cap: Optional[int]
     connected_at: Optional[datetime]
     created_at: datetime
 
