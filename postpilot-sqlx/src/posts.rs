@@ -45,6 +45,7 @@ pub(crate) struct PostRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     publish_checkpoint: Option<Json<serde_json::Value>>,
+    held_for_reconnect: bool,
 }
 
 impl TryFrom<PostRow> for Post {
@@ -86,6 +87,7 @@ impl TryFrom<PostRow> for Post {
             external_id: r.external_id,
             external_url: r.external_url,
             error_message: r.error_message,
+            held_for_reconnect: r.held_for_reconnect,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -149,7 +151,9 @@ macro_rules! post_columns {
             $p,
             "updated_at, ",
             $p,
-            "publish_checkpoint"
+            "publish_checkpoint, ",
+            $p,
+            "held_for_reconnect"
         )
     };
 }
@@ -550,7 +554,7 @@ impl PostStore for PgStore {
         let updated = sqlx::query(
             "UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
              scheduled_for = $9, next_attempt_at = $10, attempts = $11, error_message = $12, \
-             updated_at = $13, publish_checkpoint = $14 \
+             updated_at = $13, publish_checkpoint = $14, held_for_reconnect = $15 \
              WHERE id = $1 AND user_id = $2 AND status = ANY($3) AND lease_token = $4",
         )
         .bind(post.id().as_uuid())
@@ -567,6 +571,7 @@ impl PostStore for PgStore {
         .bind(post.error_message())
         .bind(post.updated_at())
         .bind(checkpoint_json(post))
+        .bind(post.held_for_reconnect())
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
@@ -654,13 +659,14 @@ impl PostStore for PgStore {
                  lease_expires_at = c.lease_expires_at, posted_at = c.posted_at, \
                  external_id = c.external_id, external_url = c.external_url, \
                  error_message = c.error_message, updated_at = c.updated_at, \
-                 publish_checkpoint = c.publish_checkpoint \
+                 publish_checkpoint = c.publish_checkpoint, \
+                 held_for_reconnect = c.held_for_reconnect \
              FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::int[], \
                          $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], \
-                         $11::text[], $12::timestamptz[], $14::jsonb[]) \
+                         $11::text[], $12::timestamptz[], $14::jsonb[], $15::bool[]) \
                   AS c(id, token, status, next_attempt_at, attempts, lease_owner, lease_expires_at, \
                        posted_at, external_id, external_url, error_message, updated_at, \
-                       publish_checkpoint) \
+                       publish_checkpoint, held_for_reconnect) \
              WHERE p.id = c.id AND p.status = $13 AND p.lease_token = c.token \
              RETURNING p.id",
         )
@@ -688,6 +694,12 @@ impl PostStore for PgStore {
         .bind(times(&|p| Some(p.updated_at())))
         .bind(PostStatusSql::Publishing)
         .bind(posts.iter().map(|p| checkpoint_json(p)).collect::<Vec<_>>())
+        .bind(
+            posts
+                .iter()
+                .map(|p| p.held_for_reconnect())
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;

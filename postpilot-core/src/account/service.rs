@@ -92,22 +92,16 @@ pub(crate) async fn resume_held_posts(deps: &Deps, user: UserId, account: Accoun
     Ok(())
 }
 
-/// The end of what a merchant reads on a post held for its account's reconnection.
-const AWAITING_RECONNECT: &str = "this post goes out as soon as it is reconnected.";
-
 /// Whether `post` waits for its account to be reconnected (and goes out once it is).
 pub(crate) fn is_held_for_reconnect(post: &crate::post::Post) -> bool {
-    post.status() == crate::post::PostStatus::Scheduled
-        && post
-            .error_message()
-            .is_some_and(|m| m.ends_with(AWAITING_RECONNECT))
+    post.status() == crate::post::PostStatus::Scheduled && post.held_for_reconnect()
 }
 
 /// What a merchant reads on a post held for its account's reconnection.
 pub(crate) fn awaiting_reconnect(platform: crate::platform::Platform) -> String {
     format!(
         "held: {platform} no longer accepts this account's authorization. Reconnect the account; \
-         {AWAITING_RECONNECT}"
+         this post goes out as soon as it is reconnected."
     )
 }
 

@@ -149,6 +149,9 @@ aggregate! {
         external_url: option_string,
         /// See [`Post::error_message`].
         error_message: option_string,
+        /// Whether the post waits for its account to be reconnected (held, not failed: a
+        /// reconnection releases it). Cleared by every other transition.
+        held_for_reconnect: copy bool => skip,
         /// See [`Post::created_at`].
         created_at: copy DateTime<Utc>,
         /// See [`Post::updated_at`].
@@ -244,6 +247,7 @@ impl Post {
             external_id: None,
             external_url: None,
             error_message: None,
+            held_for_reconnect: false,
             created_at: now,
             updated_at: now,
         })
@@ -306,6 +310,7 @@ impl Post {
         self.status = PostStatus::Scheduled;
         self.scheduled_for = Some(at);
         self.next_attempt_at = None;
+        self.held_for_reconnect = false;
         self.updated_at = now;
         Ok(())
     }
@@ -321,6 +326,7 @@ impl Post {
         self.status = PostStatus::Draft;
         self.scheduled_for = None;
         self.next_attempt_at = None;
+        self.held_for_reconnect = false;
         self.updated_at = now;
         Ok(())
     }
@@ -417,6 +423,7 @@ impl Post {
         self.error_message = None;
         self.lease = None;
         self.next_attempt_at = None;
+        self.held_for_reconnect = false;
         self.updated_at = now;
         Ok(())
     }
@@ -470,6 +477,22 @@ impl Post {
         Ok(())
     }
 
+    /// [`Post::hold`] because the account must be reconnected: marked so that a reconnection
+    /// releases it ([`Post::resume`]).
+    ///
+    /// # Errors
+    /// The post is not being published.
+    pub fn hold_for_reconnect(
+        &mut self,
+        until: DateTime<Utc>,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.hold(until, reason, now)?;
+        self.held_for_reconnect = true;
+        Ok(())
+    }
+
     /// What held it is over (its account was reconnected): a scheduled post waiting for a
     /// later attempt is due at its scheduled time again (at once if that has passed), its
     /// message cleared. Returns whether anything changed.
@@ -479,6 +502,7 @@ impl Post {
         }
         self.next_attempt_at = None;
         self.error_message = None;
+        self.held_for_reconnect = false;
         self.updated_at = now;
         true
     }
@@ -503,6 +527,7 @@ impl Post {
         if error.is_some() {
             self.error_message = error;
         }
+        self.held_for_reconnect = false;
         if self.checkpoint.is_some() {
             self.park_until(at, now);
             return;
@@ -553,6 +578,7 @@ impl Post {
         if let Some(lease) = self.lease.as_mut() {
             lease.expires_at = until;
         }
+        self.held_for_reconnect = false;
         self.next_attempt_at = Some(until);
         self.updated_at = now;
     }
@@ -574,6 +600,7 @@ impl Post {
         self.error_message = Some(reason.into());
         self.lease = None;
         self.next_attempt_at = None;
+        self.held_for_reconnect = false;
         self.updated_at = now;
         Ok(())
     }
@@ -663,6 +690,40 @@ mod tests {
                 .is_err()
         );
         assert_eq!(post, draft(), "a refused change leaves the post as it was");
+    }
+
+    #[test]
+    fn a_hold_for_reconnect_is_marked_and_every_later_transition_clears_the_mark() {
+        let due = t0() + Duration::minutes(1);
+        let held = || {
+            let mut post = draft();
+            post.schedule(due, t0()).unwrap();
+            post.claim("w", Duration::seconds(60), due).unwrap();
+            post.hold_for_reconnect(due + Duration::hours(1), "reconnect", due)
+                .unwrap();
+            assert!(post.held_for_reconnect());
+            post
+        };
+        let mut resumed = held();
+        assert!(resumed.resume(due));
+        let mut rescheduled = held();
+        rescheduled.schedule(due + Duration::hours(2), due).unwrap();
+        let mut unscheduled = held();
+        unscheduled.unschedule(due).unwrap();
+        let mut held_otherwise = held();
+        let later = due + Duration::hours(1);
+        held_otherwise
+            .claim("w", Duration::seconds(60), later)
+            .unwrap();
+        held_otherwise
+            .hold(later + Duration::hours(1), "cap full", later)
+            .unwrap();
+        let mut posted = held();
+        posted.claim("w", Duration::seconds(60), later).unwrap();
+        posted.mark_posted(published(), later).unwrap();
+        for post in [resumed, rescheduled, unscheduled, held_otherwise, posted] {
+            assert!(!post.held_for_reconnect(), "{:?}", post.status());
+        }
     }
 
     #[test]

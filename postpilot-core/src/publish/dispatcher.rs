@@ -662,7 +662,11 @@ impl Dispatcher {
     ) -> Result<Settled> {
         let mut post = claim.post;
         let now = self.deps.now();
-        post.hold(until, reason.clone(), now)?;
+        if outcome == AttemptOutcome::AuthExpired {
+            post.hold_for_reconnect(until, reason.clone(), now)?;
+        } else {
+            post.hold(until, reason.clone(), now)?;
+        }
         Ok(Settled {
             attempt: post.attempts(),
             post,
@@ -847,7 +851,7 @@ impl Dispatcher {
             Prepared::AwaitingReconnect => {
                 let now = self.deps.now();
                 let reason = awaiting_reconnect(post.platform());
-                post.hold(now + RECONNECT_RECHECK, reason.clone(), now)?;
+                post.hold_for_reconnect(now + RECONNECT_RECHECK, reason.clone(), now)?;
                 return Ok(Decision {
                     outcome: AttemptOutcome::AuthExpired,
                     remote_id: None,
@@ -1102,7 +1106,7 @@ impl Dispatcher {
             PublishError::AuthExpired => {
                 let now = self.deps.now();
                 let reason = awaiting_reconnect(platform);
-                post.hold(now + RECONNECT_RECHECK, reason.clone(), now)?;
+                post.hold_for_reconnect(now + RECONNECT_RECHECK, reason.clone(), now)?;
                 Ok(Decision {
                     outcome: AttemptOutcome::AuthExpired,
                     remote_id: None,

@@ -178,6 +178,7 @@ pub async fn needs_reconnect_holds_posts_until_the_account_is_reconnected(store:
     };
     let held = stored(due.id()).await;
     assert_eq!(held.status(), PostStatus::Scheduled);
+    assert!(held.held_for_reconnect, "marked, and the mark stored");
     assert!(held.next_attempt_at().is_some_and(|at| at > t0()));
     assert!(
         held.error_message()
@@ -213,6 +214,10 @@ pub async fn needs_reconnect_holds_posts_until_the_account_is_reconnected(store:
         "due at its own time again: at once"
     );
     assert_eq!(resumed.error_message(), None);
+    assert!(
+        !resumed.held_for_reconnect,
+        "the mark is cleared with the hold"
+    );
     assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| !a.needs_reconnect));
 }
 
