@@ -150,7 +150,9 @@ aggregate! {
         /// See [`Post::error_message`].
         error_message: option_string,
         /// Whether the post waits for its account to be reconnected (held, not failed: a
-        /// reconnection releases it). Cleared by every other transition.
+        /// reconnection releases it). Cleared when the post is settled, held for another reason,
+        /// parked, resumed or rescheduled; kept while it is claimed, edited, checkpointed, or
+        /// handed back by a graceful shutdown (it is then still waiting).
         held_for_reconnect: copy bool => skip,
         /// See [`Post::created_at`].
         created_at: copy DateTime<Utc>,
@@ -693,7 +695,7 @@ mod tests {
     }
 
     #[test]
-    fn a_hold_for_reconnect_is_marked_and_every_later_transition_clears_the_mark() {
+    fn a_hold_for_reconnect_is_marked_and_settling_or_rescheduling_clears_the_mark() {
         let due = t0() + Duration::minutes(1);
         let held = || {
             let mut post = draft();

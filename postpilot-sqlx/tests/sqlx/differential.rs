@@ -96,7 +96,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(|post| Op::Delete { post }),
         3 => (-30i64..200, 1u32..5, 1i64..90)
             .prop_map(|(now_seconds, limit, lease_seconds)| Op::Claim { now_seconds, limit, lease_seconds }),
-        3 => proptest::collection::vec((any::<usize>(), 0u8..4), 1..4).prop_map(|claims| Op::Commit { claims }),
+        3 => proptest::collection::vec((any::<usize>(), 0u8..5), 1..4).prop_map(|claims| Op::Commit { claims }),
         1 => any::<usize>().prop_map(|claim| Op::Extend { claim }),
         1 => (0..USERS, 0..ACCOUNTS_PER_USER).prop_map(|(user, account)| Op::Disconnect { user, account }),
         1 => (0..USERS, 0..ACCOUNTS_PER_USER).prop_map(|(user, account)| Op::NeedsReconnect { user, account }),
@@ -324,6 +324,7 @@ async fn apply(
                     ),
                     1 => p.retry_at(when + Duration::seconds(60), "503", when),
                     2 => p.fail_attempt("policy", when),
+                    3 => p.hold_for_reconnect(when + Duration::seconds(60), "reconnect", when),
                     _ => p.release(when),
                 };
                 if moved.is_ok() {
