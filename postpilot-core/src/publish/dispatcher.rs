@@ -600,12 +600,8 @@ impl Dispatcher {
         let Some(publisher) = self.deps.publishers.get(&account.platform()).cloned() else {
             return;
         };
-        let Ok(access_token) = self.open_token(account) else {
+        let Ok(access) = self.access(account) else {
             return;
-        };
-        let access = AccountAccess {
-            account_external_id: account.account_id_external().to_string(),
-            access_token,
         };
         let (user, id) = (account.user_id(), account.id());
         let now = self.deps.now();
@@ -624,7 +620,6 @@ impl Dispatcher {
         match self.within(publisher.publishing_cap(&access)).await {
             Some(Ok(Some(posts))) => {
                 failures().remove(&id);
-                let now = self.deps.now();
                 account.record_publishing_cap(posts, now);
                 if let Err(e) = self
                     .deps
@@ -662,24 +657,46 @@ impl Dispatcher {
     ) -> Result<Settled> {
         let mut post = claim.post;
         let now = self.deps.now();
-        if outcome == AttemptOutcome::AuthExpired {
-            post.hold_for_reconnect(until, reason.clone(), now)?;
-        } else {
-            post.hold(until, reason.clone(), now)?;
-        }
+        let decision = self.held(&mut post, until, outcome, reason)?;
         Ok(Settled {
             attempt: post.attempts(),
             post,
-            decision: Decision {
-                outcome,
-                remote_id: None,
-                error: Some(reason),
-            },
+            decision,
             started_at: now,
             finished_at: now,
             attempted: false,
             sealed_token: None,
         })
+    }
+
+    /// Holds `post` until `until` with `reason` — for its account's reconnection when `outcome`
+    /// is `AuthExpired` (so a reconnection releases it), otherwise for a rate limit or a full
+    /// cap — and the decision saying so. No attempt is counted.
+    fn held(
+        &self,
+        post: &mut Post,
+        until: DateTime<Utc>,
+        outcome: AttemptOutcome,
+        reason: String,
+    ) -> Result<Decision, InvalidTransition> {
+        let now = self.deps.now();
+        if outcome == AttemptOutcome::AuthExpired {
+            post.hold_for_reconnect(until, reason.clone(), now)?;
+        } else {
+            post.hold(until, reason.clone(), now)?;
+        }
+        Ok(Decision {
+            outcome,
+            remote_id: None,
+            error: Some(reason),
+        })
+    }
+
+    /// Holds `post` until its account is reconnected (looked at again hourly).
+    fn hold_for_reconnect(&self, post: &mut Post) -> Result<Decision, InvalidTransition> {
+        let until = self.deps.now() + RECONNECT_RECHECK;
+        let reason = awaiting_reconnect(post.platform());
+        self.held(post, until, AttemptOutcome::AuthExpired, reason)
     }
 
     /// Commits decided outcomes in one fenced batch and writes their ledger rows. A claim lost
@@ -837,26 +854,13 @@ impl Dispatcher {
             }
             // Not on the platform: a first send after all, so it waits for a full cap too.
             if let Some((until, reason)) = self.cap_wait(cap) {
-                let now = self.deps.now();
-                post.hold(until, reason.clone(), now)?;
-                return Ok(Decision {
-                    outcome: AttemptOutcome::RateLimited,
-                    remote_id: None,
-                    error: Some(reason),
-                });
+                return Ok(self.held(post, until, AttemptOutcome::RateLimited, reason)?);
             }
         }
         let request = match self.request(post, account).await? {
             Prepared::Ready(request) => request,
             Prepared::AwaitingReconnect => {
-                let now = self.deps.now();
-                let reason = awaiting_reconnect(post.platform());
-                post.hold_for_reconnect(now + RECONNECT_RECHECK, reason.clone(), now)?;
-                return Ok(Decision {
-                    outcome: AttemptOutcome::AuthExpired,
-                    remote_id: None,
-                    error: Some(reason),
-                });
+                return Ok(self.hold_for_reconnect(post)?);
             }
             Prepared::AccountUnusable(reason) => {
                 return Ok(self.give_up(post, AttemptOutcome::Rejected, reason)?);
@@ -1028,6 +1032,18 @@ impl Dispatcher {
         })
     }
 
+    /// What a call about `account` itself needs: its platform id and its opened token.
+    /// `Err`: the token does not open (see [`open_token`](Self::open_token)).
+    fn access(
+        &self,
+        account: &crate::account::SocialAccount,
+    ) -> std::result::Result<AccountAccess, String> {
+        Ok(AccountAccess {
+            account_external_id: account.account_id_external().to_string(),
+            access_token: self.open_token(account)?,
+        })
+    }
+
     /// What reading `post`'s counters needs, or `None` when its account can no longer be used
     /// (disconnected, awaiting reconnection, its token unreadable). `accounts` caches each
     /// account of the batch.
@@ -1048,11 +1064,8 @@ impl Dispatcher {
                 .await?
                 .filter(|a| a.ensure_publishable().is_ok());
             let usable = match account {
-                Some(account) => match self.open_token(&account) {
-                    Ok(access_token) => Some(AccountAccess {
-                        account_external_id: account.account_id_external.to_string(),
-                        access_token,
-                    }),
+                Some(account) => match self.access(&account) {
+                    Ok(access) => Some(access),
                     Err(reason) => {
                         tracing::warn!(worker = %self.worker, account = %post.account_id(), reason, "metrics not refreshed");
                         None
@@ -1103,16 +1116,7 @@ impl Dispatcher {
                 after,
             ),
             PublishError::RateLimited { after } => self.snooze(post, after),
-            PublishError::AuthExpired => {
-                let now = self.deps.now();
-                let reason = awaiting_reconnect(platform);
-                post.hold_for_reconnect(now + RECONNECT_RECHECK, reason.clone(), now)?;
-                Ok(Decision {
-                    outcome: AttemptOutcome::AuthExpired,
-                    remote_id: None,
-                    error: Some(reason),
-                })
-            }
+            PublishError::AuthExpired => self.hold_for_reconnect(post),
             PublishError::Rejected { reason } => self.give_up(
                 post,
                 AttemptOutcome::Rejected,
