@@ -242,14 +242,7 @@ impl PostService {
         match patch.scheduled_for {
             // Schedule first, so a failed post can be rescheduled (and then edited) in one patch.
             Some(Some(at)) => {
-                let account = publishable_account(&self.deps, user, post.account_id()).await?;
-                let moves = was != PostStatus::Scheduled || post.scheduled_for() != Some(at);
-                post.schedule(at, now)?;
-                // An edit that sends the same time back does not move the post: it keeps its
-                // place even in a window a lowered cap has over-filled.
-                if moves {
-                    ensure_within_cap(&self.deps, &account, at, Some(post.id())).await?;
-                }
+                self.schedule_within_cap(user, &mut post, at, now).await?;
                 if edits {
                     post.edit(content, media_urls, hashtags, now)?;
                 }
@@ -275,14 +268,29 @@ impl PostService {
     pub async fn schedule(&self, user: UserId, id: PostId, at: DateTime<Utc>) -> Result<Post> {
         let mut post = self.get(user, id).await?;
         let was = post.status();
+        self.schedule_within_cap(user, &mut post, at, self.deps.now())
+            .await?;
+        self.save(&post, was).await?;
+        Ok(post)
+    }
+
+    /// (Re)schedules `post` at `at` on its account, if the account takes posts and its
+    /// publishing cap has room there. A post sent back its own time does not move: it keeps its
+    /// place even in a window a lowered cap has over-filled.
+    async fn schedule_within_cap(
+        &self,
+        user: UserId,
+        post: &mut Post,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let account = publishable_account(&self.deps, user, post.account_id()).await?;
-        let moves = was != PostStatus::Scheduled || post.scheduled_for() != Some(at);
-        post.schedule(at, self.deps.now())?;
+        let moves = post.status() != PostStatus::Scheduled || post.scheduled_for() != Some(at);
+        post.schedule(at, now)?;
         if moves {
             ensure_within_cap(&self.deps, &account, at, Some(post.id())).await?;
         }
-        self.save(&post, was).await?;
-        Ok(post)
+        Ok(())
     }
 
     /// Deletes a draft or scheduled post.
