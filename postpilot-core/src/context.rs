@@ -6,17 +6,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::ValidationError;
 use crate::account::OAuthProvider;
 use crate::billing::BillingGateway;
 use crate::caption::CaptionGenerator;
 use crate::clock::Clock;
 use crate::crypto::{HashGate, PasswordHasher, TokenCipher};
 use crate::id::IdGenerator;
+use crate::id::UserId;
 use crate::platform::Platform;
 use crate::publish::{MetricsRegistry, Publisher};
 use crate::store::Store;
-use crate::user::LoginThrottle;
+use crate::user::{LoginThrottle, User};
+use crate::{Error, Result, ValidationError};
 
 /// The ports every service shares.
 pub(crate) struct Deps {
@@ -74,5 +75,10 @@ impl Deps {
 
     pub(crate) fn new_id<T: From<uuid::Uuid>>(&self) -> T {
         T::from(self.ids.new_uuid())
+    }
+
+    /// The stored user, or [`Error::NotFound`].
+    pub(crate) async fn user(&self, id: UserId) -> Result<User> {
+        self.store.user(id).await?.ok_or(Error::NotFound("user"))
     }
 }

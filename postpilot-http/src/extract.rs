@@ -4,135 +4,108 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
 /// A JSON body. Syntax errors → 400; a wrong shape (unknown field, wrong type, missing field) →
 /// 422 naming the field; a wrong content type → 415; over the body limit → 413.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::JsonDataError(e) => {
-            // axum reports "<prefix>: <path>: <serde message> at line L column C".
-            let text = e.body_text();
-            let rest = text
-                .split_once("target type: ")
-                .map_or(text.as_str(), |(_, rest)| rest);
-            let (field, reason) = match rest.split_once(": ") {
-                Some((path, reason)) if !path.contains(' ') && path != "." => (path, reason),
-                _ => ("body", rest),
-            };
-            let reason = reason.rsplit_once(" at line ").map_or(reason, |(r, _)| r);
-            // A domain validation error inside a value names its own field ("product_data.title:
-            // must not be blank"): report that one.
-            // serde names a missing or unknown field in backticks: that is the field.
-            let named = ["missing field `", "unknown field `"]
-                .iter()
-                .find_map(|prefix| {
-                    reason
-                        .strip_prefix(prefix)
-                        .and_then(|rest| rest.split_once('`'))
-                        .map(|(name, _)| name)
-                });
-            if let Some(name) = named {
-                let field = if field == "body" {
-                    name.to_owned()
-                } else if field == name || field.ends_with(&format!(".{name}")) {
-                    field.to_owned()
-                } else {
-                    format!("{field}.{name}")
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => {
+                // axum reports "<prefix>: <path>: <serde message> at line L column C".
+                let text = e.body_text();
+                let rest = text
+                    .split_once("target type: ")
+                    .map_or(text.as_str(), |(_, rest)| rest);
+                let (field, reason) = match rest.split_once(": ") {
+                    Some((path, reason)) if !path.contains(' ') && path != "." => (path, reason),
+                    _ => ("body", rest),
                 };
-                return ApiError::invalid(field, reason);
-            }
-            match reason.split_once(": ") {
-                Some((inner, why))
-                    if !inner.is_empty() && !inner.contains(' ') && !inner.contains('`') =>
-                {
-                    // The more specific name wins: "product_data.title" over "product_data",
-                    // "product_data.compare_at_price" over the value's own "price".
-                    let field = if inner.starts_with(field) || field == "body" {
-                        inner
+                let reason = reason.rsplit_once(" at line ").map_or(reason, |(r, _)| r);
+                // A domain validation error inside a value names its own field ("product_data.title:
+                // must not be blank"): report that one.
+                // serde names a missing or unknown field in backticks: that is the field.
+                let named = ["missing field `", "unknown field `"]
+                    .iter()
+                    .find_map(|prefix| {
+                        reason
+                            .strip_prefix(prefix)
+                            .and_then(|rest| rest.split_once('`'))
+                            .map(|(name, _)| name)
+                    });
+                if let Some(name) = named {
+                    let field = if field == "body" {
+                        name.to_owned()
+                    } else if field == name || field.ends_with(&format!(".{name}")) {
+                        field.to_owned()
                     } else {
-                        field
+                        format!("{field}.{name}")
                     };
-                    ApiError::invalid(field, why)
+                    return ApiError::invalid(field, reason);
                 }
-                _ => ApiError::invalid(field, reason),
+                match reason.split_once(": ") {
+                    Some((inner, why))
+                        if !inner.is_empty() && !inner.contains(' ') && !inner.contains('`') =>
+                    {
+                        // The more specific name wins: "product_data.title" over "product_data",
+                        // "product_data.compare_at_price" over the value's own "price".
+                        let field = if inner.starts_with(field) || field == "body" {
+                            inner
+                        } else {
+                            field
+                        };
+                        ApiError::invalid(field, why)
+                    }
+                    _ => ApiError::invalid(field, reason),
+                }
             }
+            JsonRejection::JsonSyntaxError(_) => {
+                ApiError::bad_request("the body is not valid JSON")
+            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as application/json",
+            ),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    "Payload too large",
+                    "the body exceeds 1 MiB",
+                )
+            }
+            other => ApiError::bad_request(other.body_text()),
         }
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("the body is not valid JSON"),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send the body as application/json",
-        ),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                "the body exceeds 1 MiB",
-            )
-        }
-        other => ApiError::bad_request(other.body_text()),
-    }
-}
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state)
-            .await
-            .map(|axum::Json(v)| Self(v))
-            .map_err(json_rejection)
     }
 }
 
 /// Path parameters. A malformed id → 404, exactly like an id that does not exist.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for ApiPath<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(v)| Self(v))
-            .map_err(|_: PathRejection| ApiError::not_found("resource"))
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        ApiError::not_found("resource")
     }
 }
 
 /// A query string. A wrong shape → 422.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for ApiQuery<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(v)| Self(v))
-            .map_err(|e: QueryRejection| ApiError::invalid("query", e.body_text()))
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::invalid("query", e.body_text())
     }
 }
 
@@ -204,7 +177,7 @@ where
             if bytes.is_empty() {
                 return Ok(Self(T::default()));
             }
-            return Err(json_rejection(JsonRejection::MissingJsonContentType(
+            return Err(ApiError::from(JsonRejection::MissingJsonContentType(
                 Default::default(),
             )));
         }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error};
-use crate::fetch::{fetch_optional, fetch_page};
+use crate::fetch::{fetch_all, fetch_owned, fetch_page};
 use crate::status::PlatformSql;
 use crate::users::lock_owner;
 
@@ -208,32 +208,27 @@ impl AccountStore for PgStore {
         before: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<SocialAccount>> {
-        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            account_columns!(),
-            " FROM social_accounts WHERE token_expires_at < $1 AND is_connected \
-              AND NOT needs_reconnect ORDER BY token_expires_at, id LIMIT $2"
-        ))
-        .bind(before)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        rows.into_iter().map(SocialAccount::try_from).collect()
-    }
-
-    async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
-        fetch_optional(
+        fetch_all(
             &self.pool,
             sqlx::query_as::<_, AccountRow>(concat!(
                 "SELECT ",
                 account_columns!(),
-                " FROM social_accounts WHERE id = $1 AND user_id = $2"
+                " FROM social_accounts WHERE token_expires_at < $1 AND is_connected \
+              AND NOT needs_reconnect ORDER BY token_expires_at, id LIMIT $2"
             ))
-            .bind(id.as_uuid())
-            .bind(owner.as_uuid()),
+            .bind(before)
+            .bind(i64::from(limit)),
         )
         .await
+    }
+
+    async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
+        let sql = concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM social_accounts WHERE id = $1 AND user_id = $2"
+        );
+        fetch_owned::<AccountRow, _>(&self.pool, sql, id.as_uuid(), owner).await
     }
 
     async fn list_accounts(
@@ -262,18 +257,13 @@ impl AccountStore for PgStore {
         owner: UserId,
         id: AccountId,
     ) -> StoreResult<Option<SocialAccount>> {
-        fetch_optional(
-            &self.pool,
-            sqlx::query_as::<_, AccountRow>(concat!(
-                "UPDATE social_accounts SET is_connected = false, access_token_enc = NULL, \
-                 refresh_token_enc = NULL, token_expires_at = NULL \
-                 WHERE id = $1 AND user_id = $2 RETURNING ",
-                account_columns!()
-            ))
-            .bind(id.as_uuid())
-            .bind(owner.as_uuid()),
-        )
-        .await
+        let sql = concat!(
+            "UPDATE social_accounts SET is_connected = false, access_token_enc = NULL, \
+             refresh_token_enc = NULL, token_expires_at = NULL \
+             WHERE id = $1 AND user_id = $2 RETURNING ",
+            account_columns!()
+        );
+        fetch_owned::<AccountRow, _>(&self.pool, sql, id.as_uuid(), owner).await
     }
 
     async fn count_connected_accounts(&self, owner: UserId) -> StoreResult<u64> {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, store_error};
+use crate::fetch::fetch_all;
 use crate::status::AttemptOutcomeSql;
 
 #[derive(sqlx::FromRow)]
@@ -103,16 +104,16 @@ impl AttemptStore for PgStore {
         owner: UserId,
         post_id: PostId,
     ) -> StoreResult<Vec<PublicationAttempt>> {
-        let rows: Vec<AttemptRow> = sqlx::query_as(
+        fetch_all(
+&self.pool,
+sqlx::query_as::<_, AttemptRow>(
             "SELECT id, post_id, user_id, attempt, worker, lease_token, started_at, finished_at, \
              outcome, remote_id, error FROM publication_attempts \
              WHERE user_id = $1 AND post_id = $2 ORDER BY started_at, attempt, id",
         )
         .bind(owner.as_uuid())
-        .bind(post_id.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        rows.into_iter().map(PublicationAttempt::try_from).collect()
+        .bind(post_id.as_uuid()),
+)
+.await
     }
 }

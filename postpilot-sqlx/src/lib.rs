@@ -6,6 +6,7 @@ mod api_keys;
 mod attempts;
 mod error;
 mod fetch;
+mod guard;
 mod metrics;
 mod posts;
 mod queue;

@@ -10,21 +10,43 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{count, store_error, to_i64};
-use crate::fetch::{fetch_optional, fetch_page};
+use crate::fetch::{fetch_owned, fetch_page};
 use crate::status::PostStatusSql;
 
 #[derive(sqlx::FromRow)]
 struct MetricsRow {
     post_id: Uuid,
     user_id: Uuid,
+    #[sqlx(flatten)]
+    counts: CountsRow,
+    engagement_rate: f64,
+    fetched_at: DateTime<Utc>,
+}
+
+/// A post's counters, or their sums over an owner's posts.
+#[derive(sqlx::FromRow)]
+struct CountsRow {
     impressions: i64,
     reach: i64,
     likes: i64,
     comments: i64,
     shares: i64,
     clicks: i64,
-    engagement_rate: f64,
-    fetched_at: DateTime<Utc>,
+}
+
+impl TryFrom<CountsRow> for MetricCounts {
+    type Error = StoreError;
+    fn try_from(r: CountsRow) -> Result<Self, StoreError> {
+        let count = |n| count("post_metrics", n);
+        Ok(Self {
+            impressions: count(r.impressions)?,
+            reach: count(r.reach)?,
+            likes: count(r.likes)?,
+            comments: count(r.comments)?,
+            shares: count(r.shares)?,
+            clicks: count(r.clicks)?,
+        })
+    }
 }
 
 impl TryFrom<MetricsRow> for PostMetrics {
@@ -33,14 +55,7 @@ impl TryFrom<MetricsRow> for PostMetrics {
         Ok(Self {
             post_id: PostId::from(r.post_id),
             user_id: UserId::from(r.user_id),
-            counts: MetricCounts {
-                impressions: count("post_metrics", r.impressions)?,
-                reach: count("post_metrics", r.reach)?,
-                likes: count("post_metrics", r.likes)?,
-                comments: count("post_metrics", r.comments)?,
-                shares: count("post_metrics", r.shares)?,
-                clicks: count("post_metrics", r.clicks)?,
-            },
+            counts: MetricCounts::try_from(r.counts)?,
             engagement_rate: r.engagement_rate,
             fetched_at: r.fetched_at,
         })
@@ -113,17 +128,12 @@ impl MetricsStore for PgStore {
         owner: UserId,
         post_id: PostId,
     ) -> StoreResult<Option<PostMetrics>> {
-        fetch_optional(
-            &self.pool,
-            sqlx::query_as::<_, MetricsRow>(concat!(
-                "SELECT ",
-                metrics_columns!(""),
-                " FROM post_metrics WHERE post_id = $1 AND user_id = $2"
-            ))
-            .bind(post_id.as_uuid())
-            .bind(owner.as_uuid()),
-        )
-        .await
+        let sql = concat!(
+            "SELECT ",
+            metrics_columns!(""),
+            " FROM post_metrics WHERE post_id = $1 AND user_id = $2"
+        );
+        fetch_owned::<MetricsRow, _>(&self.pool, sql, post_id.as_uuid(), owner).await
     }
 
     async fn list_post_metrics(
@@ -152,12 +162,8 @@ impl MetricsStore for PgStore {
     async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview> {
         #[derive(sqlx::FromRow)]
         struct Totals {
-            impressions: i64,
-            reach: i64,
-            likes: i64,
-            comments: i64,
-            shares: i64,
-            clicks: i64,
+            #[sqlx(flatten)]
+            counts: CountsRow,
             mean_rate: Option<f64>,
             posts_published: i64,
         }
@@ -180,14 +186,7 @@ impl MetricsStore for PgStore {
         .await
         .map_err(store_error)?;
         Ok(AnalyticsOverview {
-            totals: MetricCounts {
-                impressions: count("post_metrics", t.impressions)?,
-                reach: count("post_metrics", t.reach)?,
-                likes: count("post_metrics", t.likes)?,
-                comments: count("post_metrics", t.comments)?,
-                shares: count("post_metrics", t.shares)?,
-                clicks: count("post_metrics", t.clicks)?,
-            },
+            totals: MetricCounts::try_from(t.counts)?,
             posts_published: count("posts", t.posts_published)?,
             engagement_rate: t.mean_rate.map_or(0.0, round2),
         })

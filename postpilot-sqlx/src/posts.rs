@@ -11,13 +11,16 @@ use postpilot_core::post::{
 use postpilot_core::store::{
     ClaimedPost, PostListFilter, PostSlot, PostStore, StoreError, StoreResult,
 };
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
-use crate::fetch::fetch_optional;
+use crate::fetch::{fetch_all, fetch_owned};
+use crate::guard::Guarded;
 use crate::status::{PlatformSql, PostStatusSql, mirrors};
 use crate::users::lock_owner;
 
@@ -158,10 +161,6 @@ macro_rules! post_columns {
     };
 }
 
-pub(crate) fn posts(rows: Vec<PostRow>) -> StoreResult<Vec<Post>> {
-    rows.into_iter().map(Post::try_from).collect()
-}
-
 /// The post list's filter: owner `$1`, optional status `$2` and platform `$3`.
 macro_rules! post_filter {
     () => {
@@ -174,10 +173,27 @@ pub(crate) fn strings<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<St
     items.into_iter().map(|i| i.to_string()).collect()
 }
 
+/// Binds, after what `query` has bound, the post's fields a user's change can touch, and where its
+/// publication stands: `content`, `media_urls`, `hashtags`, `status`, `scheduled_for`,
+/// `next_attempt_at` and `attempts`, in that order.
+fn bind_schedule<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    post: &'q Post,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(post.content().as_ref())
+        .bind(strings(post.media_urls()))
+        .bind(post.hashtags().to_strings())
+        .bind(PostStatusSql::from(post.status()))
+        .bind(post.scheduled_for())
+        .bind(post.next_attempt_at())
+        .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
+}
+
 /// Inserts a post (no quota check: callers hold the owner's lock and counted).
 pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> StoreResult<()> {
     let lease = post.lease();
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, media_urls, \
          hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, \
          lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at, \
@@ -189,27 +205,21 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
     .bind(post.user_id().as_uuid())
     .bind(post.account_id().as_uuid())
     .bind(post.queue_item_id().map(|q| q.as_uuid()))
-    .bind(PlatformSql::from(post.platform()))
-    .bind(post.content().as_ref())
-    .bind(strings(post.media_urls()))
-    .bind(post.hashtags().to_strings())
-    .bind(PostStatusSql::from(post.status()))
-    .bind(post.scheduled_for())
-    .bind(post.next_attempt_at())
-    .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
-    .bind(lease.map(|l| l.owner.as_str()))
-    .bind(lease.map(|l| l.expires_at))
-    .bind(post.lease_token())
-    .bind(post.posted_at())
-    .bind(post.external_id())
-    .bind(post.external_url())
-    .bind(post.error_message())
-    .bind(post.created_at())
-    .bind(post.updated_at())
-    .bind(checkpoint_json(post))
-    .execute(conn)
-    .await
-    .map_err(store_error)?;
+    .bind(PlatformSql::from(post.platform()));
+    bind_schedule(query, post)
+        .bind(lease.map(|l| l.owner.as_str()))
+        .bind(lease.map(|l| l.expires_at))
+        .bind(post.lease_token())
+        .bind(post.posted_at())
+        .bind(post.external_id())
+        .bind(post.external_url())
+        .bind(post.error_message())
+        .bind(post.created_at())
+        .bind(post.updated_at())
+        .bind(checkpoint_json(post))
+        .execute(conn)
+        .await
+        .map_err(store_error)?;
     Ok(())
 }
 
@@ -248,19 +258,6 @@ pub(crate) async fn posts_in_window(
 
 impl PgStore {
     /// Tells a write that matched no row apart: absent (for this owner) or in another state.
-    async fn stale_or_missing(&self, owner: UserId, id: PostId) -> StoreError {
-        match sqlx::query_scalar::<_, i32>("SELECT 1 FROM posts WHERE id = $1 AND user_id = $2")
-            .bind(id.as_uuid())
-            .bind(owner.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-        {
-            Ok(Some(_)) => StoreError::Stale,
-            Ok(None) => StoreError::NotFound,
-            Err(e) => store_error(e),
-        }
-    }
-
     /// Claims up to `limit` due posts, oldest first, in one statement: the oldest due rows no
     /// other worker is claiming (SKIP LOCKED) move to publishing under a new lease and token.
     /// With `spread`, by account (see [`PostStore::claim_due_per_account`]): `limit` accounts,
@@ -383,17 +380,12 @@ impl PostStore for PgStore {
     }
 
     async fn post(&self, owner: UserId, id: PostId) -> StoreResult<Option<Post>> {
-        fetch_optional(
-            &self.pool,
-            sqlx::query_as::<_, PostRow>(concat!(
-                "SELECT ",
-                post_columns!(),
-                " FROM posts WHERE id = $1 AND user_id = $2"
-            ))
-            .bind(id.as_uuid())
-            .bind(owner.as_uuid()),
-        )
-        .await
+        let sql = concat!(
+            "SELECT ",
+            post_columns!(),
+            " FROM posts WHERE id = $1 AND user_id = $2"
+        );
+        fetch_owned::<PostRow, _>(&self.pool, sql, id.as_uuid(), owner).await
     }
 
     async fn list_posts(
@@ -443,9 +435,11 @@ impl PostStore for PgStore {
             }
             None => 0,
         };
-        let rows: Vec<PostRow> = counted.into_iter().map(|c| c.post).collect();
         Ok(Page {
-            items: posts(rows)?,
+            items: counted
+                .into_iter()
+                .map(|c| Post::try_from(c.post))
+                .collect::<StoreResult<_>>()?,
             total: count("posts", total)?,
             page: page.page(),
             per_page: page.per_page(),
@@ -458,19 +452,19 @@ impl PostStore for PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<Post>> {
-        let rows = sqlx::query_as(concat!(
-            "SELECT ",
-            post_columns!(),
-            " FROM posts WHERE user_id = $1 AND scheduled_for >= $2 AND scheduled_for < $3 \
+        fetch_all(
+            &self.pool,
+            sqlx::query_as::<_, PostRow>(concat!(
+                "SELECT ",
+                post_columns!(),
+                " FROM posts WHERE user_id = $1 AND scheduled_for >= $2 AND scheduled_for < $3 \
               ORDER BY scheduled_for, id"
-        ))
-        .bind(owner.as_uuid())
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
+            ))
+            .bind(owner.as_uuid())
+            .bind(from)
+            .bind(to),
+        )
         .await
-        .map_err(store_error)?;
-        posts(rows)
     }
 
     async fn account_slots(
@@ -517,19 +511,19 @@ impl PostStore for PgStore {
         account: AccountId,
         status: PostStatus,
     ) -> StoreResult<Vec<Post>> {
-        let rows = sqlx::query_as(concat!(
-            "SELECT ",
-            post_columns!(),
-            " FROM posts WHERE account_id = $1 AND user_id = $2 AND status = $3 \
+        fetch_all(
+            &self.pool,
+            sqlx::query_as::<_, PostRow>(concat!(
+                "SELECT ",
+                post_columns!(),
+                " FROM posts WHERE account_id = $1 AND user_id = $2 AND status = $3 \
               ORDER BY created_at, id"
-        ))
-        .bind(account.as_uuid())
-        .bind(owner.as_uuid())
-        .bind(PostStatusSql::from(status))
-        .fetch_all(&self.pool)
+            ))
+            .bind(account.as_uuid())
+            .bind(owner.as_uuid())
+            .bind(PostStatusSql::from(status)),
+        )
         .await
-        .map_err(store_error)?;
-        posts(rows)
     }
 
     async fn post_statuses_of_item(
@@ -551,7 +545,7 @@ impl PostStore for PgStore {
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
         // The fields a user's change can touch; scheduler fields (lease, result) are the
         // worker's and stay as stored — the lease-token check guarantees they are unchanged.
-        let updated = sqlx::query(
+        let query = sqlx::query(
             "UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
              scheduled_for = $9, next_attempt_at = $10, attempts = $11, error_message = $12, \
              updated_at = $13, publish_checkpoint = $14, held_for_reconnect = $15 \
@@ -560,23 +554,18 @@ impl PostStore for PgStore {
         .bind(post.id().as_uuid())
         .bind(post.user_id().as_uuid())
         .bind(mirrors::<_, PostStatusSql>(expected))
-        .bind(post.lease_token())
-        .bind(post.content().as_ref())
-        .bind(strings(post.media_urls()))
-        .bind(post.hashtags().to_strings())
-        .bind(PostStatusSql::from(post.status()))
-        .bind(post.scheduled_for())
-        .bind(post.next_attempt_at())
-        .bind(i32::try_from(post.attempts()).unwrap_or(i32::MAX))
-        .bind(post.error_message())
-        .bind(post.updated_at())
-        .bind(checkpoint_json(post))
-        .bind(post.held_for_reconnect())
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
+        .bind(post.lease_token());
+        let updated = bind_schedule(query, post)
+            .bind(post.error_message())
+            .bind(post.updated_at())
+            .bind(checkpoint_json(post))
+            .bind(post.held_for_reconnect())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
         if updated.rows_affected() == 0 {
-            return Err(self.stale_or_missing(post.user_id(), post.id()).await);
+            let (id, owner) = (post.id().as_uuid(), post.user_id());
+            return Err(Guarded::Posts.stale_or_missing(&self.pool, id, owner).await);
         }
         Ok(())
     }
@@ -587,18 +576,10 @@ impl PostStore for PgStore {
         id: PostId,
         expected: &[PostStatus],
     ) -> StoreResult<()> {
-        let deleted =
-            sqlx::query("DELETE FROM posts WHERE id = $1 AND user_id = $2 AND status = ANY($3)")
-                .bind(id.as_uuid())
-                .bind(owner.as_uuid())
-                .bind(mirrors::<_, PostStatusSql>(expected))
-                .execute(&self.pool)
-                .await
-                .map_err(store_error)?;
-        if deleted.rows_affected() == 0 {
-            return Err(self.stale_or_missing(owner, id).await);
-        }
-        Ok(())
+        let expected = mirrors::<_, PostStatusSql>(expected);
+        Guarded::Posts
+            .delete_expecting(&self.pool, id.as_uuid(), owner, expected)
+            .await
     }
 
     async fn count_posts_created(
@@ -762,18 +743,18 @@ impl PostStore for PgStore {
         stale_before: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Post>> {
-        let rows = sqlx::query_as(concat!(
-            "SELECT ",
-            post_columns!("p."),
-            " FROM posts AS p LEFT JOIN post_metrics AS m ON m.post_id = p.id \
+        fetch_all(
+            &self.pool,
+            sqlx::query_as::<_, PostRow>(concat!(
+                "SELECT ",
+                post_columns!("p."),
+                " FROM posts AS p LEFT JOIN post_metrics AS m ON m.post_id = p.id \
               WHERE p.posted_at IS NOT NULL AND (m.fetched_at IS NULL OR m.fetched_at < $1) \
               ORDER BY m.fetched_at ASC NULLS FIRST, p.posted_at, p.id LIMIT $2"
-        ))
-        .bind(stale_before)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+            ))
+            .bind(stale_before)
+            .bind(i64::from(limit)),
+        )
         .await
-        .map_err(store_error)?;
-        posts(rows)
     }
 }

@@ -9,11 +9,15 @@ use postpilot_core::plan::PostQuota;
 use postpilot_core::post::{Caption, Hashtags, Post};
 use postpilot_core::queue::{QueueItem, QueueItemRecord, QueueStatus};
 use postpilot_core::store::{QueueStore, StoreError, StoreResult};
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, store_error};
-use crate::fetch::{fetch_optional, fetch_page};
+use crate::fetch::{fetch_owned, fetch_page};
+use crate::guard::Guarded;
 use crate::posts::{insert_post_row, posts_in_window};
 use crate::status::{PlatformSql, QueueStatusSql, ToneSql, mirrors};
 use crate::users::lock_owner;
@@ -78,62 +82,14 @@ fn product_json(item: &QueueItem) -> StoreResult<sqlx::types::Json<serde_json::V
         .map_err(|e| corrupt("content_queue", e))
 }
 
-/// Writes every field of `item` if its stored status is one of `expected`; returns whether it did.
-async fn write_item(
-    conn: &mut sqlx::PgConnection,
-    item: &QueueItem,
-    expected: &[QueueStatus],
-) -> StoreResult<bool> {
-    let updated = sqlx::query(
-        "UPDATE content_queue SET product_data = $4, ai_generated_content = $5, hashtags = $6, \
-         platforms = $7, tone = $8, generation = $9, status = $10, rejection_reason = $11, \
-         updated_at = $12 WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
-    )
-    .bind(item.id().as_uuid())
-    .bind(item.user_id().as_uuid())
-    .bind(mirrors::<_, QueueStatusSql>(expected))
-    .bind(product_json(item)?)
-    .bind(item.ai_generated_content().map(AsRef::<str>::as_ref))
-    .bind(item.hashtags().to_strings())
-    .bind(mirrors::<_, PlatformSql>(item.platforms()))
-    .bind(item.tone().map(ToneSql::from))
-    .bind(i32::try_from(item.generation()).unwrap_or(i32::MAX))
-    .bind(QueueStatusSql::from(item.status()))
-    .bind(item.rejection_reason())
-    .bind(item.updated_at())
-    .execute(conn)
-    .await
-    .map_err(store_error)?;
-    Ok(updated.rows_affected() > 0)
-}
-
-impl PgStore {
-    async fn item_stale_or_missing(&self, owner: UserId, id: QueueItemId) -> StoreError {
-        match sqlx::query_scalar::<_, i32>(
-            "SELECT 1 FROM content_queue WHERE id = $1 AND user_id = $2",
-        )
-        .bind(id.as_uuid())
-        .bind(owner.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        {
-            Ok(Some(_)) => StoreError::Stale,
-            Ok(None) => StoreError::NotFound,
-            Err(e) => store_error(e),
-        }
-    }
-}
-
-#[async_trait]
-impl QueueStore for PgStore {
-    async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
-             platforms, tone, generation, status, rejection_reason, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(item.id().as_uuid())
-        .bind(item.user_id().as_uuid())
+/// Binds, after what `query` has bound, the item's fields a write sets: `product_data`,
+/// `ai_generated_content`, `hashtags`, `platforms`, `tone`, `generation`, `status`,
+/// `rejection_reason` and `updated_at`, in that order.
+fn bind_fields<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    item: &'q QueueItem,
+) -> StoreResult<Query<'q, Postgres, PgArguments>> {
+    Ok(query
         .bind(product_json(item)?)
         .bind(item.ai_generated_content().map(AsRef::<str>::as_ref))
         .bind(item.hashtags().to_strings())
@@ -142,26 +98,55 @@ impl QueueStore for PgStore {
         .bind(i32::try_from(item.generation()).unwrap_or(i32::MAX))
         .bind(QueueStatusSql::from(item.status()))
         .bind(item.rejection_reason())
-        .bind(item.created_at())
-        .bind(item.updated_at())
-        .execute(&self.pool)
+        .bind(item.updated_at()))
+}
+
+/// Writes every field of `item` if its stored status is one of `expected`; returns whether it did.
+async fn write_item(
+    conn: &mut sqlx::PgConnection,
+    item: &QueueItem,
+    expected: &[QueueStatus],
+) -> StoreResult<bool> {
+    let query = sqlx::query(
+        "UPDATE content_queue SET product_data = $4, ai_generated_content = $5, hashtags = $6, \
+         platforms = $7, tone = $8, generation = $9, status = $10, rejection_reason = $11, \
+         updated_at = $12 WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
+    )
+    .bind(item.id().as_uuid())
+    .bind(item.user_id().as_uuid())
+    .bind(mirrors::<_, QueueStatusSql>(expected));
+    let updated = bind_fields(query, item)?
+        .execute(conn)
         .await
         .map_err(store_error)?;
+    Ok(updated.rows_affected() > 0)
+}
+
+#[async_trait]
+impl QueueStore for PgStore {
+    async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
+        let query = sqlx::query(
+            "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
+             platforms, tone, generation, status, rejection_reason, updated_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(item.id().as_uuid())
+        .bind(item.user_id().as_uuid());
+        bind_fields(query, item)?
+            .bind(item.created_at())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
     async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>> {
-        fetch_optional(
-            &self.pool,
-            sqlx::query_as::<_, QueueRow>(concat!(
-                "SELECT ",
-                queue_columns!(),
-                " FROM content_queue WHERE id = $1 AND user_id = $2"
-            ))
-            .bind(id.as_uuid())
-            .bind(owner.as_uuid()),
-        )
-        .await
+        let sql = concat!(
+            "SELECT ",
+            queue_columns!(),
+            " FROM content_queue WHERE id = $1 AND user_id = $2"
+        );
+        fetch_owned::<QueueRow, _>(&self.pool, sql, id.as_uuid(), owner).await
     }
 
     async fn list_queue_items(
@@ -202,7 +187,10 @@ impl QueueStore for PgStore {
         if write_item(&mut conn, item, expected).await? {
             Ok(())
         } else {
-            Err(self.item_stale_or_missing(item.user_id(), item.id()).await)
+            let (id, owner) = (item.id().as_uuid(), item.user_id());
+            Err(Guarded::ContentQueue
+                .stale_or_missing(&self.pool, id, owner)
+                .await)
         }
     }
 
@@ -212,19 +200,10 @@ impl QueueStore for PgStore {
         id: QueueItemId,
         expected: &[QueueStatus],
     ) -> StoreResult<()> {
-        let deleted = sqlx::query(
-            "DELETE FROM content_queue WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
-        )
-        .bind(id.as_uuid())
-        .bind(owner.as_uuid())
-        .bind(mirrors::<_, QueueStatusSql>(expected))
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
-        if deleted.rows_affected() == 0 {
-            return Err(self.item_stale_or_missing(owner, id).await);
-        }
-        Ok(())
+        let expected = mirrors::<_, QueueStatusSql>(expected);
+        Guarded::ContentQueue
+            .delete_expecting(&self.pool, id.as_uuid(), owner, expected)
+            .await
     }
 
     async fn approve_queue_item(

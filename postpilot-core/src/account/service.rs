@@ -80,14 +80,11 @@ pub(crate) async fn resume_held_posts(deps: &Deps, user: UserId, account: Accoun
         if !is_held_for_reconnect(&post) || !post.resume(now) {
             continue;
         }
-        match deps
+        let written = deps
             .store
             .update_post(&post, &[PostStatus::Scheduled])
-            .await
-        {
-            Ok(()) | Err(StoreError::Stale | StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
+            .await;
+        StoreError::unless_overtaken(written)?;
     }
     Ok(())
 }

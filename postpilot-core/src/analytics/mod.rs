@@ -38,6 +38,17 @@ impl MetricCounts {
     }
 }
 
+impl std::ops::AddAssign for MetricCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.impressions += other.impressions;
+        self.reach += other.reach;
+        self.likes += other.likes;
+        self.comments += other.comments;
+        self.shares += other.shares;
+        self.clicks += other.clicks;
+    }
+}
+
 /// The latest metrics of one post (one row per post).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PostMetrics {

@@ -81,12 +81,7 @@ impl BillingService {
         if plan == PlanTier::Free {
             return Err(ValidationError::new("plan", "must be pro or enterprise").into());
         }
-        let user = self
-            .deps
-            .store
-            .user(user_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
+        let user = self.deps.user(user_id).await?;
         let session = self
             .deps
             .billing
@@ -115,12 +110,7 @@ impl BillingService {
     /// # Errors
     /// [`Error::Conflict`] when the user never subscribed (outside mock mode).
     pub async fn portal(&self, user_id: UserId) -> Result<String> {
-        let user = self
-            .deps
-            .store
-            .user(user_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
+        let user = self.deps.user(user_id).await?;
         let customer_id = match user.stripe_customer_id {
             Some(id) => id,
             None if self.deps.billing.is_mock() => {
@@ -264,12 +254,7 @@ impl BillingService {
                 customer_id,
                 subscription_id,
             } => {
-                let user = self
-                    .deps
-                    .store
-                    .user(*user_id)
-                    .await?
-                    .ok_or(Error::NotFound("user"))?;
+                let user = self.deps.user(*user_id).await?;
                 if let Some(customer_id) = customer_id
                     && user.stripe_customer_id.as_ref() != Some(customer_id)
                 {

@@ -134,10 +134,6 @@ pub struct PostService {
     deps: Arc<Deps>,
 }
 
-pub(crate) fn stale_post() -> Error {
-    Error::Conflict("the post changed while it was being updated; reload it and retry".into())
-}
-
 impl PostService {
     pub(crate) fn new(deps: Arc<Deps>) -> Self {
         Self { deps }
@@ -216,12 +212,8 @@ impl PostService {
     }
 
     async fn save(&self, post: &Post, was: PostStatus) -> Result<()> {
-        match self.deps.store.update_post(post, &[was]).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::Stale) => Err(stale_post()),
-            Err(StoreError::NotFound) => Err(Error::NotFound("post")),
-            Err(e) => Err(e.into()),
-        }
+        let saved = self.deps.store.update_post(post, &[was]).await;
+        saved.map_err(|e| e.of("post"))
     }
 
     /// Edits a draft or scheduled post. `scheduled_for: Some(None)` unschedules it;
@@ -300,17 +292,9 @@ impl PostService {
     pub async fn delete(&self, user: UserId, id: PostId) -> Result<()> {
         let post = self.get(user, id).await?;
         post.ensure_deletable()?;
-        match self
-            .deps
-            .store
-            .delete_post(user, id, &[PostStatus::Draft, PostStatus::Scheduled])
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::Stale) => Err(stale_post()),
-            Err(StoreError::NotFound) => Err(Error::NotFound("post")),
-            Err(e) => Err(e.into()),
-        }
+        let deletable = [PostStatus::Draft, PostStatus::Scheduled];
+        let deleted = self.deps.store.delete_post(user, id, &deletable).await;
+        deleted.map_err(|e| e.of("post"))
     }
 
     /// The user's posts with a time between `start` and `end` (inclusive local dates in `tz`),

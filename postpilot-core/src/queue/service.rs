@@ -32,14 +32,11 @@ pub(crate) async fn follow_posts(deps: &Deps, user: UserId, item: QueueItemId) -
     }
     let posts = deps.store.post_statuses_of_item(user, item).await?;
     if stored.follow_posts(&posts, deps.now()) {
-        match deps
+        let written = deps
             .store
             .update_queue_item(&stored, &[QueueStatus::Approved])
-            .await
-        {
-            Ok(()) | Err(StoreError::Stale | StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
+            .await;
+        StoreError::unless_overtaken(written)?;
     }
     Ok(())
 }
@@ -93,10 +90,6 @@ pub struct Approval {
 #[derive(Clone, Debug)]
 pub struct QueueService {
     deps: Arc<Deps>,
-}
-
-fn stale_item() -> Error {
-    Error::Conflict("the queue item changed while it was being updated; reload it and retry".into())
 }
 
 impl QueueService {
@@ -234,12 +227,8 @@ impl QueueService {
     }
 
     async fn save(&self, item: &QueueItem, was: QueueStatus) -> Result<()> {
-        match self.deps.store.update_queue_item(item, &[was]).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::Stale) => Err(stale_item()),
-            Err(StoreError::NotFound) => Err(Error::NotFound("queue item")),
-            Err(e) => Err(e.into()),
-        }
+        let saved = self.deps.store.update_queue_item(item, &[was]).await;
+        saved.map_err(|e| e.of("queue item"))
     }
 
     /// Edits a pending item.
@@ -288,17 +277,13 @@ impl QueueService {
             }
             .into());
         }
-        match self
+        let deletable = [QueueStatus::Pending, QueueStatus::Rejected];
+        let deleted = self
             .deps
             .store
-            .delete_queue_item(user, id, &[QueueStatus::Pending, QueueStatus::Rejected])
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::Stale) => Err(stale_item()),
-            Err(StoreError::NotFound) => Err(Error::NotFound("queue item")),
-            Err(e) => Err(e.into()),
-        }
+            .delete_queue_item(user, id, &deletable)
+            .await;
+        deleted.map_err(|e| e.of("queue item"))
     }
 
     /// Approves a pending item into one post per target account — all created, within the
@@ -378,9 +363,7 @@ impl QueueService {
         {
             Ok(()) => Ok(Approval { item, posts }),
             Err(StoreError::LimitReached) => Err(posts_quota_error(quota.limit)),
-            Err(StoreError::Stale) => Err(stale_item()),
-            Err(StoreError::NotFound) => Err(Error::NotFound("queue item")),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e.of("queue item")),
         }
     }
 

@@ -607,6 +607,30 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
 }
 
+impl StoreError {
+    /// A compare-and-set that may lose its race: losing it (the row changed or went meanwhile)
+    /// leaves the row to whoever won; any other failure is the caller's.
+    pub(crate) fn unless_overtaken(written: StoreResult<()>) -> crate::Result<()> {
+        match written {
+            Ok(()) | Err(StoreError::Stale | StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What this failure of a guarded write to one of the user's `what`s (a post, a queue item)
+    /// tells them: it is gone, or it changed meanwhile.
+    pub(crate) fn of(self, what: &'static str) -> crate::Error {
+        match self {
+            StoreError::NotFound => crate::Error::NotFound(what),
+            StoreError::Stale => crate::Error::Conflict(
+                format!("the {what} changed while it was being updated; reload it and retry")
+                    .into(),
+            ),
+            e => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for crate::Error {
     fn from(e: StoreError) -> Self {
         match e {

@@ -206,12 +206,7 @@ impl AuthService {
     /// # Errors
     /// [`Error::NotFound`] if the user no longer exists.
     pub async fn me(&self, user_id: UserId) -> Result<Profile> {
-        let user = self
-            .deps
-            .store
-            .user(user_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
+        let user = self.deps.user(user_id).await?;
         let plan = plan_of(&self.deps, user_id).await?;
         Ok(Profile { user, plan })
     }
@@ -230,12 +225,7 @@ impl AuthService {
         if email.is_none() && password.is_none() {
             return self.me(user_id).await;
         }
-        let user = self
-            .deps
-            .store
-            .user(user_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
+        let user = self.deps.user(user_id).await?;
         if user.password_hash != NO_PASSWORD {
             let throttle = &self.deps.login_throttle;
             let key = AccountKey::reauthentication(user_id);
@@ -350,12 +340,7 @@ impl AuthService {
     /// [`Error::NotFound`] if the user is gone; [`Error::Conflict`] when the e-mail changed since,
     /// or the account is linked to another platform id, or the platform id to another account.
     pub async fn link_platform(&self, user_id: UserId, request: Provision) -> Result<User> {
-        let user = self
-            .deps
-            .store
-            .user(user_id)
-            .await?
-            .ok_or(Error::NotFound("user"))?;
+        let user = self.deps.user(user_id).await?;
         if user.email != Email::normalized(&request.email) {
             return Err(Error::Conflict(
                 "this account's e-mail is not the one the platform provisioned".into(),

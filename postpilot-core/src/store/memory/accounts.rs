@@ -89,7 +89,7 @@ impl AccountStore for MemoryStore {
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut t = self.tables();
-        if t.accounts.get(&id).is_none_or(|a| a.user_id != owner) {
+        if owned(&t.accounts, owner, &id).is_none() {
             return Err(StoreError::NotFound);
         }
         match t.refresh_leases.get(&id) {
@@ -102,12 +102,7 @@ impl AccountStore for MemoryStore {
     }
 
     async fn account(&self, owner: UserId, id: AccountId) -> StoreResult<Option<SocialAccount>> {
-        Ok(self
-            .tables()
-            .accounts
-            .get(&id)
-            .filter(|a| a.user_id == owner)
-            .cloned())
+        Ok(owned(&self.tables().accounts, owner, &id).cloned())
     }
 
     async fn list_accounts(
@@ -132,7 +127,7 @@ impl AccountStore for MemoryStore {
         id: AccountId,
     ) -> StoreResult<Option<SocialAccount>> {
         let mut t = self.tables();
-        let Some(account) = t.accounts.get_mut(&id).filter(|a| a.user_id == owner) else {
+        let Some(account) = owned_mut(&mut t.accounts, owner, &id) else {
             return Ok(None);
         };
         account.disconnect();

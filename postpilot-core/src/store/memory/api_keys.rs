@@ -37,15 +37,13 @@ impl ApiKeyStore for MemoryStore {
 
     async fn revoke_api_key(&self, owner: UserId, id: ApiKeyId) -> StoreResult<bool> {
         let mut t = self.tables();
-        Ok(
-            match t.api_keys.get_mut(&id).filter(|k| k.user_id == owner) {
-                Some(key) => {
-                    key.revoke();
-                    true
-                }
-                None => false,
-            },
-        )
+        Ok(match owned_mut(&mut t.api_keys, owner, &id) {
+            Some(key) => {
+                key.revoke();
+                true
+            }
+            None => false,
+        })
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {

@@ -61,14 +61,8 @@ impl MetricsStore for MemoryStore {
         };
         let mut rates = Vec::new();
         for m in t.metrics.values().filter(|m| m.user_id == owner) {
-            let (o, c) = (&mut overview.totals, &m.counts);
-            o.impressions += c.impressions;
-            o.reach += c.reach;
-            o.likes += c.likes;
-            o.comments += c.comments;
-            o.shares += c.shares;
-            o.clicks += c.clicks;
-            rates.push(c.engagement_rate());
+            overview.totals += m.counts;
+            rates.push(m.counts.engagement_rate());
         }
         if !rates.is_empty() {
             #[allow(clippy::cast_precision_loss)]

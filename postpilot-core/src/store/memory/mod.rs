@@ -31,7 +31,7 @@ struct Tables {
     metrics: HashMap<PostId, PostMetrics>,
     subscriptions: HashMap<UserId, Subscription>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
-    refresh_tokens: HashMap<String, RefreshToken>,
+    refresh_tokens: BTreeMap<String, RefreshToken>,
     /// `(source, id)` → `Some(lease end)` while claimed, `None` once done.
     webhook_events: HashMap<(String, String), Option<DateTime<Utc>>>,
     attempts: Vec<PublicationAttempt>,
@@ -49,10 +49,7 @@ impl Tables {
 
     /// One of the owner's accounts, to change; [`StoreError::NotFound`] unless it is theirs.
     fn owned_account(&mut self, owner: UserId, id: AccountId) -> StoreResult<&mut SocialAccount> {
-        self.accounts
-            .get_mut(&id)
-            .filter(|a| a.user_id == owner)
-            .ok_or(StoreError::NotFound)
+        owned_mut(&mut self.accounts, owner, &id).ok_or(StoreError::NotFound)
     }
 
     fn connected(&self, owner: UserId) -> impl Iterator<Item = &SocialAccount> {
@@ -110,6 +107,87 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a half-applied change: every method
         // validates before it mutates. So a poisoned lock is safe to keep using.
         self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A row that belongs to one user: reads and writes by id check the owner too.
+trait Owned {
+    fn owner(&self) -> UserId;
+}
+
+/// A row whose guarded writes expect it in one of some statuses.
+trait Stated: Owned {
+    type Status: PartialEq + Copy;
+    fn state(&self) -> Self::Status;
+}
+
+/// Rows owned through their `user_id`.
+macro_rules! owned_by_user_id {
+    ($($row:ty),*) => {$(
+        impl Owned for $row {
+            fn owner(&self) -> UserId {
+                self.user_id
+            }
+        }
+    )*};
+}
+
+owned_by_user_id!(SocialAccount, ApiKey, Post, QueueItem);
+
+impl Stated for Post {
+    type Status = PostStatus;
+    fn state(&self) -> PostStatus {
+        self.status
+    }
+}
+
+impl Stated for QueueItem {
+    type Status = QueueStatus;
+    fn state(&self) -> QueueStatus {
+        self.status
+    }
+}
+
+/// `owner`'s row `id` of `table`, if there is one.
+fn owned<'a, K: Ord, V: Owned>(table: &'a BTreeMap<K, V>, owner: UserId, id: &K) -> Option<&'a V> {
+    table.get(id).filter(|row| row.owner() == owner)
+}
+
+/// `owner`'s row `id` of `table`, to change, if there is one.
+fn owned_mut<'a, K: Ord, V: Owned>(
+    table: &'a mut BTreeMap<K, V>,
+    owner: UserId,
+    id: &K,
+) -> Option<&'a mut V> {
+    table.get_mut(id).filter(|row| row.owner() == owner)
+}
+
+/// `owner`'s row `id` of `table`, to change, if its status is one of `expected`:
+/// [`StoreError::NotFound`] unless it is theirs, [`StoreError::Stale`] once it has moved on.
+fn expecting<'a, K: Ord, V: Stated>(
+    table: &'a mut BTreeMap<K, V>,
+    owner: UserId,
+    id: &K,
+    expected: &[V::Status],
+) -> StoreResult<&'a mut V> {
+    let row = owned_mut(table, owner, id).ok_or(StoreError::NotFound)?;
+    if expected.contains(&row.state()) {
+        Ok(row)
+    } else {
+        Err(StoreError::Stale)
+    }
+}
+
+/// [`StoreError::Conflict`] with `conflict` when `key` is taken in `table`.
+fn ensure_absent<K: Ord, V>(
+    table: &BTreeMap<K, V>,
+    key: &K,
+    conflict: Conflict,
+) -> StoreResult<()> {
+    if table.contains_key(key) {
+        Err(StoreError::Conflict(conflict))
+    } else {
+        Ok(())
     }
 }
 

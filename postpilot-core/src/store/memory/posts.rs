@@ -9,9 +9,7 @@ use super::*;
 impl PostStore for MemoryStore {
     async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()> {
         let mut t = self.tables();
-        if t.posts.contains_key(&post.id) {
-            return Err(StoreError::Conflict(Conflict::DuplicateId));
-        }
+        ensure_absent(&t.posts, &post.id, Conflict::DuplicateId)?;
         if !quota
             .limit
             .allows_one_more(t.posts_created(post.user_id, quota.window))
@@ -25,12 +23,7 @@ impl PostStore for MemoryStore {
     }
 
     async fn post(&self, owner: UserId, id: PostId) -> StoreResult<Option<Post>> {
-        Ok(self
-            .tables()
-            .posts
-            .get(&id)
-            .filter(|p| p.user_id == owner)
-            .cloned())
+        Ok(owned(&self.tables().posts, owner, &id).cloned())
     }
 
     async fn list_posts(
@@ -137,12 +130,8 @@ impl PostStore for MemoryStore {
 
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
         let mut t = self.tables();
-        let stored = t
-            .posts
-            .get_mut(&post.id)
-            .filter(|p| p.user_id == post.user_id)
-            .ok_or(StoreError::NotFound)?;
-        if !expected.contains(&stored.status) || stored.lease_token != post.lease_token {
+        let stored = expecting(&mut t.posts, post.user_id, &post.id, expected)?;
+        if stored.lease_token != post.lease_token {
             return Err(StoreError::Stale);
         }
         *stored = post.clone();
@@ -158,14 +147,7 @@ impl PostStore for MemoryStore {
         expected: &[PostStatus],
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let stored = t
-            .posts
-            .get(&id)
-            .filter(|p| p.user_id == owner)
-            .ok_or(StoreError::NotFound)?;
-        if !expected.contains(&stored.status) {
-            return Err(StoreError::Stale);
-        }
+        expecting(&mut t.posts, owner, &id, expected)?;
         t.posts.remove(&id);
         t.metrics.remove(&id);
         Ok(())

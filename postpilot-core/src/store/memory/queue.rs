@@ -8,20 +8,13 @@ use super::*;
 impl QueueStore for MemoryStore {
     async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
         let mut t = self.tables();
-        if t.queue.contains_key(&item.id) {
-            return Err(StoreError::Conflict(Conflict::DuplicateId));
-        }
+        ensure_absent(&t.queue, &item.id, Conflict::DuplicateId)?;
         t.queue.insert(item.id, item.clone());
         Ok(())
     }
 
     async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>> {
-        Ok(self
-            .tables()
-            .queue
-            .get(&id)
-            .filter(|i| i.user_id == owner)
-            .cloned())
+        Ok(owned(&self.tables().queue, owner, &id).cloned())
     }
 
     async fn list_queue_items(
@@ -46,15 +39,7 @@ impl QueueStore for MemoryStore {
         expected: &[QueueStatus],
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let stored = t
-            .queue
-            .get_mut(&item.id)
-            .filter(|i| i.user_id == item.user_id)
-            .ok_or(StoreError::NotFound)?;
-        if !expected.contains(&stored.status) {
-            return Err(StoreError::Stale);
-        }
-        *stored = item.clone();
+        *expecting(&mut t.queue, item.user_id, &item.id, expected)? = item.clone();
         Ok(())
     }
 
@@ -65,14 +50,7 @@ impl QueueStore for MemoryStore {
         expected: &[QueueStatus],
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let stored = t
-            .queue
-            .get(&id)
-            .filter(|i| i.user_id == owner)
-            .ok_or(StoreError::NotFound)?;
-        if !expected.contains(&stored.status) {
-            return Err(StoreError::Stale);
-        }
+        expecting(&mut t.queue, owner, &id, expected)?;
         t.queue.remove(&id);
         Ok(())
     }
@@ -84,14 +62,12 @@ impl QueueStore for MemoryStore {
         quota: PostQuota,
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let stored = t
-            .queue
-            .get(&item.id)
-            .filter(|i| i.user_id == item.user_id)
-            .ok_or(StoreError::NotFound)?;
-        if stored.status != QueueStatus::Pending {
-            return Err(StoreError::Stale);
-        }
+        expecting(
+            &mut t.queue,
+            item.user_id,
+            &item.id,
+            &[QueueStatus::Pending],
+        )?;
         let used = t.posts_created(item.user_id, quota.window);
         if let Some(max) = quota.limit.max()
             && used + posts.len() as u64 > u64::from(max)

@@ -9,9 +9,11 @@ use super::*;
 impl RefreshTokenStore for MemoryStore {
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
         let mut t = self.tables();
-        if t.refresh_tokens.contains_key(&token.token_hash) {
-            return Err(StoreError::Conflict(Conflict::RefreshTokenHash));
-        }
+        ensure_absent(
+            &t.refresh_tokens,
+            &token.token_hash,
+            Conflict::RefreshTokenHash,
+        )?;
         t.refresh_tokens
             .insert(token.token_hash.clone(), token.clone());
         Ok(())
@@ -35,9 +37,11 @@ impl RefreshTokenStore for MemoryStore {
             t.revoke_refresh_tokens(|t| t.family_id == family_id, now);
             return Ok(RefreshUse::Reused { family_id });
         }
-        if t.refresh_tokens.contains_key(&successor.token_hash) {
-            return Err(StoreError::Conflict(Conflict::RefreshTokenHash));
-        }
+        ensure_absent(
+            &t.refresh_tokens,
+            &successor.token_hash,
+            Conflict::RefreshTokenHash,
+        )?;
         if let Some(token) = t.refresh_tokens.get_mut(presented_hash) {
             token.used_at = Some(now);
         }

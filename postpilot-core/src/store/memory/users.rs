@@ -8,9 +8,7 @@ use super::*;
 impl UserStore for MemoryStore {
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         let mut t = self.tables();
-        if t.users.contains_key(&user.id) {
-            return Err(StoreError::Conflict(Conflict::DuplicateId));
-        }
+        ensure_absent(&t.users, &user.id, Conflict::DuplicateId)?;
         t.check_user_unique(user)?;
         t.users.insert(user.id, user.clone());
         Ok(())
