@@ -168,6 +168,34 @@ pub(crate) struct EngineArgs {
     /// window has room.
     #[arg(long, env = "POSTPILOT_TIKTOK_DAILY_CAP", value_name = "N")]
     tiktok_daily_cap: Option<String>,
+    /// The language model that writes captions: anthropic or openai [default: none, templates]
+    ///
+    /// anthropic: Anthropic's Messages API. openai: any OpenAI-compatible chat-completions server
+    /// (OpenAI, or a local Ollama, vLLM or llama.cpp server at POSTPILOT_LLM_BASE_URL). Every
+    /// caption is checked against the platforms' rules; an invalid one gets one repair round.
+    #[arg(long, env = "POSTPILOT_LLM_PROVIDER", value_name = "PROVIDER")]
+    llm_provider: Option<String>,
+    /// The model, e.g. claude-sonnet-4-5, gpt-4o-mini, llama3.1:8b; required with a provider
+    #[arg(long, env = "POSTPILOT_LLM_MODEL", value_name = "MODEL")]
+    llm_model: Option<String>,
+    /// The provider's API key (a local server may need none)
+    #[arg(
+        long,
+        env = "POSTPILOT_LLM_API_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    llm_api_key: Option<String>,
+    /// The API's base URL [default: https://api.anthropic.com, https://api.openai.com/v1]
+    ///
+    /// For openai, the URL before /chat/completions: http://localhost:11434/v1 for Ollama.
+    #[arg(long, env = "POSTPILOT_LLM_BASE_URL", value_name = "URL")]
+    llm_base_url: Option<String>,
+    /// What writes a caption the model cannot: template or none [default: template]
+    ///
+    /// none: generation answers 503 while the provider is down or after two invalid answers.
+    #[arg(long, env = "POSTPILOT_LLM_FALLBACK", value_name = "WHAT")]
+    llm_fallback: Option<String>,
     /// How paid plans are bought: mock; required with a database
     ///
     /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
@@ -306,6 +334,11 @@ impl Command {
             "POSTPILOT_TIKTOK_CLIENT_SECRET" => &engine?.tiktok_client_secret,
             "POSTPILOT_TIKTOK_DAILY_CAP" => &engine?.tiktok_daily_cap,
             "POSTPILOT_TIKTOK_VIDEO_SOURCE" => &engine?.tiktok_video_source,
+            "POSTPILOT_LLM_PROVIDER" => &engine?.llm_provider,
+            "POSTPILOT_LLM_MODEL" => &engine?.llm_model,
+            "POSTPILOT_LLM_API_KEY" => &engine?.llm_api_key,
+            "POSTPILOT_LLM_BASE_URL" => &engine?.llm_base_url,
+            "POSTPILOT_LLM_FALLBACK" => &engine?.llm_fallback,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "POSTPILOT_ADDR" => &http?.addr,

@@ -7,6 +7,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use postpilot_clients::llm::{LlmConfig, Provider};
+use postpilot_core::caption::Fallback;
 use postpilot_core::crypto::SecretString;
 
 /// What the process was started to do; each needs a different part of the configuration.
@@ -95,6 +97,9 @@ pub(crate) struct Config {
     pub(crate) tiktok_video_source: postpilot_clients::tiktok::VideoSource,
     /// The caps the platforms do not report (TikTok's posts a day).
     pub(crate) publishing_caps: postpilot_core::post::PublishingCaps,
+    /// The language model that writes captions, and what writes them when it cannot; `None`:
+    /// the templates.
+    pub(crate) caption_model: Option<(postpilot_clients::llm::LlmConfig, Fallback)>,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
     pub(crate) rate_limit_per_min: u32,
@@ -195,6 +200,54 @@ fn stand_in<T: Copy>(
     }
 }
 
+/// `POSTPILOT_LLM_*`: the caption model, when a provider is named.
+fn caption_model(
+    var: &impl Fn(&str) -> Option<String>,
+    host: &impl Fn(&str, &str) -> Result<String, ConfigError>,
+) -> Result<Option<(LlmConfig, Fallback)>, ConfigError> {
+    let Some(name) = var("POSTPILOT_LLM_PROVIDER") else {
+        if let Some(set) = [
+            "POSTPILOT_LLM_MODEL",
+            "POSTPILOT_LLM_API_KEY",
+            "POSTPILOT_LLM_BASE_URL",
+        ]
+        .into_iter()
+        .find(|name| var(name).is_some())
+        {
+            return Err(ConfigError(format!(
+                "{set} is set but POSTPILOT_LLM_PROVIDER is not: set it to anthropic or openai, \
+                 or unset {set} to write captions with the templates"
+            )));
+        }
+        return Ok(None);
+    };
+    let provider =
+        Provider::parse(&name).map_err(|e| ConfigError(format!("POSTPILOT_LLM_PROVIDER: {e}")))?;
+    let model = var("POSTPILOT_LLM_MODEL").ok_or_else(|| {
+        ConfigError("POSTPILOT_LLM_MODEL is required with POSTPILOT_LLM_PROVIDER".into())
+    })?;
+    let api_key = var("POSTPILOT_LLM_API_KEY").map(SecretString::new);
+    let base_url = host("POSTPILOT_LLM_BASE_URL", provider.default_base_url())?;
+    if api_key.is_none() && base_url == provider.default_base_url() {
+        return Err(ConfigError(format!(
+            "POSTPILOT_LLM_API_KEY is required for {name} on its own host (only a local server \
+             at POSTPILOT_LLM_BASE_URL may need none)"
+        )));
+    }
+    let fallback = match var("POSTPILOT_LLM_FALLBACK").as_deref() {
+        None | Some("template") => Fallback::Template,
+        Some("none") => Fallback::None,
+        Some(other) => {
+            return Err(ConfigError(format!(
+                "POSTPILOT_LLM_FALLBACK must be template or none, got {other:?}"
+            )));
+        }
+    };
+    let mut config = LlmConfig::new(provider, api_key, model);
+    config.base_url = base_url;
+    Ok(Some((config, fallback)))
+}
+
 impl Config {
     /// Validates the settings of `role`, each looked up by its environment variable's name; a
     /// blank value counts as unset. `serve` needs the JWT secret and the token key with a
@@ -270,6 +323,7 @@ impl Config {
                 )))
             }
         };
+        let caption_model = caption_model(&var, &host)?;
         let instagram = InstagramHosts {
             graph: host(
                 "POSTPILOT_INSTAGRAM_GRAPH_URL",
@@ -363,6 +417,7 @@ impl Config {
                     postpilot_core::post::DEFAULT_TIKTOK_DAILY_CAP,
                 )?,
             },
+            caption_model,
             connect_return_path,
             billing,
             rate_limit_per_min: positive(
@@ -730,6 +785,60 @@ mod tests {
             message.starts_with("POSTPILOT_TIKTOK_DAILY_CAP"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn captions_come_from_a_model_only_with_a_provider_a_model_and_a_key_for_its_own_host() {
+        assert!(config(Role::Serve, &[]).unwrap().caption_model.is_none());
+        let anthropic = config(
+            Role::Serve,
+            &[
+                ("POSTPILOT_LLM_PROVIDER", "anthropic"),
+                ("POSTPILOT_LLM_MODEL", "claude-sonnet-4-5"),
+                ("POSTPILOT_LLM_API_KEY", "sk-ant-secret"),
+            ],
+        )
+        .unwrap();
+        let (llm, fallback) = anthropic.caption_model.unwrap();
+        assert_eq!(llm.base_url, "https://api.anthropic.com");
+        assert_eq!(fallback, Fallback::Template);
+        let local = config(
+            Role::Serve,
+            &[
+                ("POSTPILOT_LLM_PROVIDER", "openai"),
+                ("POSTPILOT_LLM_MODEL", "llama3.1:8b"),
+                ("POSTPILOT_LLM_BASE_URL", "http://localhost:11434/v1"),
+                ("POSTPILOT_LLM_FALLBACK", "none"),
+            ],
+        )
+        .unwrap();
+        let (llm, fallback) = local.caption_model.unwrap();
+        assert!(llm.api_key.is_none());
+        assert_eq!(fallback, Fallback::None);
+        for (given, says) in [
+            (
+                vec![("POSTPILOT_LLM_MODEL", "gpt-4o")],
+                "POSTPILOT_LLM_PROVIDER is not",
+            ),
+            (
+                vec![("POSTPILOT_LLM_PROVIDER", "gemini")],
+                "unknown provider",
+            ),
+            (
+                vec![("POSTPILOT_LLM_PROVIDER", "openai")],
+                "POSTPILOT_LLM_MODEL is required",
+            ),
+            (
+                vec![
+                    ("POSTPILOT_LLM_PROVIDER", "openai"),
+                    ("POSTPILOT_LLM_MODEL", "gpt-4o"),
+                ],
+                "POSTPILOT_LLM_API_KEY is required",
+            ),
+        ] {
+            let message = error(Role::Serve, &given);
+            assert!(message.contains(says), "{message}");
+        }
     }
 
     #[test]

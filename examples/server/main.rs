@@ -19,6 +19,7 @@ use postpilot_clients::instagram::{
 };
 use postpilot_clients::tiktok::{TikTokConfig, TikTokOAuth, TikTokOAuthConfig, TikTokPublisher};
 use postpilot_core::billing::MockBilling;
+use postpilot_core::caption::ModelCaptions;
 use postpilot_core::crypto::{KeyId, XChaChaTokenCipher};
 use postpilot_core::platform::Platform;
 use postpilot_core::publish::{DispatcherConfig, WorkerConfig};
@@ -193,6 +194,11 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
             builder.billing(Arc::new(MockBilling::new(config.public_url.clone())))
         }
     };
+    if let Some((llm, fallback)) = &config.caption_model {
+        let model = postpilot_clients::llm::language_model(llm.clone())?;
+        tracing::info!(model = %model.name(), ?fallback, "captions: written by a language model");
+        builder = builder.captions(Arc::new(ModelCaptions::new(model, *fallback)));
+    }
     builder = match &config.token_key {
         Some(spec) => builder.cipher(Arc::new(XChaChaTokenCipher::from_config(spec.expose())?)),
         None => {

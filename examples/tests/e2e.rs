@@ -1257,3 +1257,73 @@ fn a_tiktok_account_connected_through_the_server_publishes_a_video() {
         assert!(!output.contains(secret), "{secret} was logged");
     }
 }
+
+// Captions through the server, with POSTPILOT_LLM_* pointed at a fake Anthropic: the queue's
+// generate answers the model's caption and says what wrote it and at what cost; a model that stays
+// down with POSTPILOT_LLM_FALLBACK=none is a 503 problem, not a template in disguise; the key is
+// never logged.
+#[test]
+fn a_queue_item_generated_through_the_server_is_written_by_the_configured_model() {
+    use postpilot_clients::testing::{FAKE_LLM_KEY, FakeLlm, LlmReply, default_answer};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(FakeLlm::start());
+    let llm = |fallback: &'static str| {
+        serve_in_memory(&[
+            ("POSTPILOT_LLM_PROVIDER", "anthropic"),
+            ("POSTPILOT_LLM_MODEL", "claude-e2e"),
+            ("POSTPILOT_LLM_API_KEY", FAKE_LLM_KEY),
+            ("POSTPILOT_LLM_BASE_URL", fake.base_url.as_str()),
+            ("POSTPILOT_LLM_FALLBACK", fallback),
+        ])
+    };
+    let (server, addr) = llm("template");
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let token = client.register("captions@example.com");
+    let body = json!({"product_data": {"title": "Aurora Desk Lamp", "url": "https://shop.example/lamp"},
+                      "platforms": ["instagram", "tiktok"], "tone": "casual"});
+
+    let item = client.expect(
+        201,
+        "POST",
+        "/api/v1/queue/generate",
+        Some(&token),
+        Some(body.clone()),
+    );
+
+    assert_eq!(item["ai_generated_content"], default_answer()["caption"]);
+    assert_eq!(
+        item["caption_generator"],
+        json!({"name": "anthropic:claude-e2e", "input_tokens": 120, "output_tokens": 40, "fell_back": null})
+    );
+    assert!(
+        !server.output().contains(FAKE_LLM_KEY),
+        "the key was logged"
+    );
+    drop(server);
+
+    let (server, addr) = llm("none");
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let token = client.register("captions@example.com");
+    for _ in 0..3 {
+        fake.reply(LlmReply::Status {
+            status: 529,
+            retry_after: Some("0"),
+        });
+    }
+    let problem = client.expect(
+        503,
+        "POST",
+        "/api/v1/queue/generate",
+        Some(&token),
+        Some(body),
+    );
+    assert_eq!(problem["status"], 503);
+    let items = client.expect(200, "GET", "/api/v1/queue", Some(&token), None);
+    assert_eq!(items["total"], 0, "nothing is stored when generation fails");
+}

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
+use postpilot_core::caption::{GeneratedCaption, Generator, ProductData, ProductDataWire, Tone};
 use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{Caption, Hashtags, NewPost, Post, PostStatus, Published};
@@ -93,6 +93,7 @@ fuzz_target!(|data: &[u8]| {
             caption: None,
             hashtags: Hashtags::default(),
             tone: None,
+            generator: None,
         },
         now,
     ) else {
@@ -104,7 +105,14 @@ fuzz_target!(|data: &[u8]| {
             0 => item.approve(now),
             1 => item.reject(None, now),
             2 => match Caption::parse("again") {
-                Ok(caption) => item.regenerate(caption, Hashtags::default(), Tone::Casual, now),
+                Ok(caption) => {
+                    let generated = GeneratedCaption {
+                        caption,
+                        hashtags: Hashtags::default(),
+                        generator: Generator::template(),
+                    };
+                    item.regenerate(generated, Tone::Casual, now)
+                }
                 Err(_) => return,
             },
             _ => item.mark_posted(now),

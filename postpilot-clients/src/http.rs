@@ -100,6 +100,28 @@ impl HttpClient {
         send(what, request).await
     }
 
+    /// Sends `POST url` with `headers` (their values kept out of debug output: they carry keys)
+    /// and `body` as JSON, and reads the JSON answer.
+    ///
+    /// # Errors
+    /// [`Transport`]: the call did not complete (connection, timeout, unreadable body).
+    pub async fn post_json(
+        &self,
+        what: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Result<Answer, Transport> {
+        let mut request = self.inner.post(url).json(body);
+        for (name, value) in headers {
+            let mut value = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| Transport(format!("{what}: a header value is not valid")))?;
+            value.set_sensitive(true);
+            request = request.header(*name, value);
+        }
+        send(what, request).await
+    }
+
     /// Sends `body` with `PUT url`, with `headers` (its type and `Content-Range`), within
     /// `timeout` (a transfer may take longer than an API call), and reads the answer.
     ///

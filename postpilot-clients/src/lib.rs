@@ -1,5 +1,5 @@
 //! PostPilot's outbound HTTP clients — adapters like `postpilot-sqlx`: core holds the ports
-//! (`Publisher`), the state and the rules; this crate speaks the platforms' documented APIs, on
+//! (`Publisher`, `LanguageModel`), the state and the rules; this crate speaks the platforms' documented APIs, on
 //! one HTTP stack (`reqwest` over rustls, timeouts on every call, tokens only in the
 //! `Authorization` header), each platform behind a feature. Every base URL is configuration, so
 //! the tests point the clients at local fakes that speak the same shapes.
@@ -11,6 +11,8 @@ pub mod fetch;
 pub mod http;
 #[cfg(feature = "instagram")]
 pub mod instagram;
+#[cfg(feature = "llm")]
+pub mod llm;
 mod media;
 pub mod meta;
 #[cfg(feature = "testing")]

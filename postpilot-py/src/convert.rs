@@ -7,6 +7,7 @@ use postpilot_core::account::SocialAccount;
 use postpilot_core::analytics::{AnalyticsOverview, PostMetrics};
 use postpilot_core::api_key::{ApiKey, CreatedApiKey};
 use postpilot_core::billing::{CheckoutSession, SubscriptionOverview};
+use postpilot_core::caption::Generator;
 use postpilot_core::caption::ProductData;
 use postpilot_core::page::Page;
 use postpilot_core::plan::{PlanLimits, PlanTier};
@@ -29,6 +30,15 @@ macro_rules! dict {
         $( d.set_item($key, $value)?; )*
         Ok(d.into_any().unbind())
     }};
+}
+
+fn generator(py: Python<'_>, g: &Generator) -> PyResult<Py<PyAny>> {
+    dict!(py, {
+        "name" => g.name.as_str(),
+        "input_tokens" => g.usage.input,
+        "output_tokens" => g.usage.output,
+        "fell_back" => g.fell_back.as_deref(),
+    })
 }
 
 fn user(py: Python<'_>, u: &User, plan: Option<PlanTier>) -> PyResult<Py<PyAny>> {
@@ -179,10 +189,15 @@ impl Out for QueueItem {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let product = serde_json::to_string(&self.product_data()).unwrap_or_else(|_| "{}".into());
         let product = py.import("json")?.call_method1("loads", (product,))?;
+        let generator = self
+            .caption_generator()
+            .map(|g| generator(py, g))
+            .transpose()?;
         dict!(py, {
             "id" => self.id().as_uuid(),
             "product_data" => product,
             "ai_generated_content" => self.ai_generated_content().map(|c| c.as_ref().to_owned()),
+            "caption_generator" => generator,
             "hashtags" => self.hashtags().to_strings(),
             "platforms" => self.platforms().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
             "tone" => self.tone().map(|t| t.as_str()),

@@ -226,3 +226,12 @@ def test_the_tiktok_daily_cap_is_configurable_and_must_be_positive():
     with pytest.raises(postpilot.ValidationError) as invalid:
         postpilot.Engine.in_memory(tiktok_daily_cap=0)
     assert invalid.value.field == "tiktok_daily_cap"
+
+
+def test_a_generated_caption_says_what_wrote_it_until_the_merchant_edits_it(engine, merchant):
+    manual = engine.create_queue_item(user_id=merchant["id"], product_data=PRODUCT, platforms=["facebook"], content="Hand written")
+    assert manual["caption_generator"] is None
+    generated = engine.generate(user_id=merchant["id"], product_data=PRODUCT, platforms=["facebook"], tone="casual")
+    assert generated["caption_generator"] == {"name": "template", "input_tokens": 0, "output_tokens": 0, "fell_back": None}
+    edited = engine.update_queue_item(user_id=merchant["id"], item_id=generated["id"], ai_generated_content="My own words")
+    assert edited["caption_generator"] is None

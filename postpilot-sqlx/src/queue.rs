@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::caption::ProductData;
+use postpilot_core::caption::{Generator, ProductData, TokenUsage};
 use postpilot_core::id::{QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::PostQuota;
@@ -15,7 +15,7 @@ use sqlx::query::Query;
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, count, store_error, to_i64};
 use crate::fetch::{fetch_owned, fetch_page};
 use crate::guard::Guarded;
 use crate::posts::{insert_post_row, posts_in_window};
@@ -28,6 +28,10 @@ struct QueueRow {
     user_id: Uuid,
     product_data: sqlx::types::Json<serde_json::Value>,
     ai_generated_content: Option<String>,
+    caption_generator: Option<String>,
+    caption_input_tokens: Option<i64>,
+    caption_output_tokens: Option<i64>,
+    caption_fell_back: Option<String>,
     hashtags: Vec<String>,
     platforms: Vec<PlatformSql>,
     tone: Option<ToneSql>,
@@ -52,6 +56,17 @@ impl TryFrom<QueueRow> for QueueItem {
                 .map(Caption::parse)
                 .transpose()
                 .map_err(bad)?,
+            caption_generator: match r.caption_generator {
+                None => None,
+                Some(name) => Some(Generator {
+                    name,
+                    usage: TokenUsage {
+                        input: count("content_queue", r.caption_input_tokens.unwrap_or(0))?,
+                        output: count("content_queue", r.caption_output_tokens.unwrap_or(0))?,
+                    },
+                    fell_back: r.caption_fell_back,
+                }),
+            },
             hashtags: Hashtags::from_stored(r.hashtags),
             platforms: r
                 .platforms
@@ -71,8 +86,9 @@ impl TryFrom<QueueRow> for QueueItem {
 
 macro_rules! queue_columns {
     () => {
-        "id, user_id, product_data, ai_generated_content, hashtags, platforms, tone, generation, \
-         status, rejection_reason, created_at, updated_at"
+        "id, user_id, product_data, ai_generated_content, caption_generator, caption_input_tokens, \
+         caption_output_tokens, caption_fell_back, hashtags, platforms, tone, generation, status, \
+         rejection_reason, created_at, updated_at"
     };
 }
 
@@ -84,11 +100,13 @@ fn product_json(item: &QueueItem) -> StoreResult<sqlx::types::Json<serde_json::V
 
 /// Binds, after what `query` has bound, the item's fields a write sets: `product_data`,
 /// `ai_generated_content`, `hashtags`, `platforms`, `tone`, `generation`, `status`,
-/// `rejection_reason` and `updated_at`, in that order.
+/// `rejection_reason`, `updated_at`, `caption_generator`, `caption_input_tokens`,
+/// `caption_output_tokens` and `caption_fell_back`, in that order.
 fn bind_fields<'q>(
     query: Query<'q, Postgres, PgArguments>,
     item: &'q QueueItem,
 ) -> StoreResult<Query<'q, Postgres, PgArguments>> {
+    let generator = item.caption_generator();
     Ok(query
         .bind(product_json(item)?)
         .bind(item.ai_generated_content().map(AsRef::<str>::as_ref))
@@ -98,7 +116,11 @@ fn bind_fields<'q>(
         .bind(i32::try_from(item.generation()).unwrap_or(i32::MAX))
         .bind(QueueStatusSql::from(item.status()))
         .bind(item.rejection_reason())
-        .bind(item.updated_at()))
+        .bind(item.updated_at())
+        .bind(generator.map(|g| g.name.as_str()))
+        .bind(generator.map(|g| to_i64(g.usage.input)))
+        .bind(generator.map(|g| to_i64(g.usage.output)))
+        .bind(generator.and_then(|g| g.fell_back.as_deref())))
 }
 
 /// Writes every field of `item` if its stored status is one of `expected`; returns whether it did.
@@ -110,7 +132,9 @@ async fn write_item(
     let query = sqlx::query(
         "UPDATE content_queue SET product_data = $4, ai_generated_content = $5, hashtags = $6, \
          platforms = $7, tone = $8, generation = $9, status = $10, rejection_reason = $11, \
-         updated_at = $12 WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
+         updated_at = $12, caption_generator = $13, caption_input_tokens = $14, \
+         caption_output_tokens = $15, caption_fell_back = $16 \
+         WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
     )
     .bind(item.id().as_uuid())
     .bind(item.user_id().as_uuid())
@@ -127,8 +151,9 @@ impl QueueStore for PgStore {
     async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
         let query = sqlx::query(
             "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
-             platforms, tone, generation, status, rejection_reason, updated_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             platforms, tone, generation, status, rejection_reason, updated_at, caption_generator, \
+             caption_input_tokens, caption_output_tokens, caption_fell_back, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(item.id().as_uuid())
         .bind(item.user_id().as_uuid());

@@ -1,6 +1,7 @@
 //! Local fakes of the platforms' APIs, speaking their documented shapes: [`FakeInstagram`]
 //! (the Instagram API with Instagram Login), [`FakeFacebook`] (Pages through the Graph API,
-//! and Facebook Login) and [`FakeTikTok`] (the Content Posting API). Each is a stateful axum server on a free local port; faults can be
+//! and Facebook Login), [`FakeTikTok`] (the Content Posting API) and [`FakeLlm`] (Anthropic's
+//! Messages API and OpenAI's chat completions). Each is a stateful axum server on a free local port; faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
 //!
 //! For tests (feature `testing`): this crate's, and the server's end-to-end test.
@@ -13,6 +14,7 @@
 
 mod facebook;
 mod instagram;
+mod llm;
 mod tiktok;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -24,6 +26,7 @@ pub use facebook::{
     FakeFacebook, FbCall, FbPost,
 };
 pub use instagram::{Call, Container, FAKE_IG_USER, FAKE_USERNAME, FakeInstagram, Media, Seen};
+pub use llm::{FAKE_LLM_KEY, FakeLlm, LlmCall, LlmReply, default_answer};
 pub use tiktok::{
     FAKE_TIKTOK_CLIENT_KEY, FAKE_TIKTOK_CLIENT_SECRET, FAKE_TIKTOK_OPEN_ID, FakeTikTok, TtCall,
     TtPublication, tiktok_answer,

@@ -6,6 +6,7 @@ mod facebook;
 mod facebook_oauth;
 mod instagram;
 mod instagram_oauth;
+mod llm;
 mod shop;
 mod tiktok;
 mod tiktok_oauth;

@@ -1,6 +1,7 @@
-//! Turning product data into captions: the [`CaptionGenerator`] port, its input types, and the
-//! built-in deterministic [`TemplateCaptions`].
+//! Turning product data into captions: the [`CaptionGenerator`] port, its input types, the
+//! built-in deterministic [`TemplateCaptions`], and [`ModelCaptions`] over a [`LanguageModel`].
 
+mod llm;
 mod template;
 
 use std::fmt;
@@ -14,6 +15,10 @@ use crate::platform::Platform;
 use crate::post::{Caption, Hashtags};
 use crate::text;
 
+pub use llm::{
+    Completion, Fallback, LanguageModel, MODEL_CAPTION_CHARS, MODEL_HASHTAG_CHARS, MODEL_HASHTAGS,
+    MODEL_MAX_TOKENS, ModelCaptions, Prompt, Turn, check_answer, prompt,
+};
 pub use template::TemplateCaptions;
 
 /// The voice of a generated caption.
@@ -337,6 +342,16 @@ impl ProductData {
     pub fn tags(&self) -> &[String] {
         &self.tags
     }
+
+    /// Whether `url` is one of the product's own addresses (its page or an image), ignoring a
+    /// trailing `/`: the only links a generated caption may carry.
+    pub fn is_own_link(&self, url: &str) -> bool {
+        let url = url.trim_end_matches('/');
+        self.url
+            .iter()
+            .chain(&self.image_urls)
+            .any(|own| own.trim_end_matches('/') == url)
+    }
 }
 
 /// What to write a caption for.
@@ -361,6 +376,77 @@ pub struct GeneratedCaption {
     pub caption: Caption,
     /// Suggested hashtags (without `#`).
     pub hashtags: Hashtags,
+    /// What wrote it.
+    pub generator: Generator,
+}
+
+/// Tokens a language model read and wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TokenUsage {
+    /// Tokens of the prompt.
+    pub input: u64,
+    /// Tokens of the answer.
+    pub output: u64,
+}
+
+impl std::ops::AddAssign for TokenUsage {
+    fn add_assign(&mut self, other: Self) {
+        self.input += other.input;
+        self.output += other.output;
+    }
+}
+
+/// What wrote a caption, and at what cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Generator {
+    /// `template`, or the model (`anthropic:<model>`, `openai:<model>`).
+    pub name: String,
+    /// Tokens spent, on every round, including those of answers that were not used.
+    pub usage: TokenUsage,
+    /// Why the model's caption was not used, when the template wrote it instead.
+    pub fell_back: Option<String>,
+}
+
+impl Generator {
+    /// The built-in templates.
+    pub fn template() -> Self {
+        Self {
+            name: "template".into(),
+            usage: TokenUsage::default(),
+            fell_back: None,
+        }
+    }
+}
+
+/// Checks a caption against every target platform's rules: its length in the platform's own
+/// unit (with the hashtags where they count) and the number of hashtags.
+///
+/// # Errors
+/// The first platform it does not fit, and why.
+pub fn fits_platforms(
+    caption: &Caption,
+    hashtags: &Hashtags,
+    platforms: &[Platform],
+) -> Result<(), String> {
+    for platform in platforms {
+        let rules = platform.rules();
+        let length = rules.caption_length(caption.as_ref(), hashtags);
+        if length > rules.max_caption {
+            return Err(format!(
+                "the caption is {length} long for {platform}, which allows {}",
+                rules.max_caption
+            ));
+        }
+        if let Some(max) = rules.max_hashtags
+            && hashtags.len() > max
+        {
+            return Err(format!(
+                "{} hashtags are too many for {platform}, which allows {max}",
+                hashtags.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why a caption could not be generated.

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 
 use super::{
-    CaptionError, CaptionGenerator, CaptionRequest, GeneratedCaption, Price, ProductData, Tone,
+    CaptionError, CaptionGenerator, CaptionRequest, GeneratedCaption, Generator, Price,
+    ProductData, Tone,
 };
 use crate::platform::Platform;
 use crate::post::{Caption, Hashtag, Hashtags};
@@ -229,7 +230,11 @@ impl TemplateCaptions {
         // Never fails: the text is non-blank template prose, cleaned of control characters and
         // within every limit.
         let caption = Caption::parse(text).map_err(|e| CaptionError::Refused(e.to_string()))?;
-        Ok(GeneratedCaption { caption, hashtags })
+        Ok(GeneratedCaption {
+            caption,
+            hashtags,
+            generator: Generator::template(),
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::aggregate::aggregate;
-use crate::caption::{ProductData, Tone};
+use crate::caption::{GeneratedCaption, Generator, ProductData, Tone};
 use crate::id::{QueueItemId, UserId};
 use crate::names::named_enum;
 use crate::platform::Platform;
@@ -105,6 +105,8 @@ aggregate! {
         product_data: by_ref ProductData,
         /// The caption (generated or written).
         ai_generated_content: option Caption,
+        /// What wrote the caption, at what cost; `None` once the merchant wrote or edited it.
+        caption_generator: option Generator,
         /// Suggested hashtags.
         hashtags: by_ref Hashtags,
         /// Target platforms (at least one).
@@ -141,6 +143,8 @@ pub struct NewQueueItem {
     pub hashtags: Hashtags,
     /// The tone a generated caption was written in.
     pub tone: Option<Tone>,
+    /// What wrote the caption, when a generator did.
+    pub generator: Option<Generator>,
 }
 
 /// A pending item's edit: `None` leaves a field alone.
@@ -168,6 +172,7 @@ impl QueueItem {
             user_id: new.user_id,
             product_data: new.product_data,
             ai_generated_content: new.caption,
+            caption_generator: new.generator,
             hashtags: new.hashtags,
             platforms: new.platforms,
             tone: new.tone,
@@ -190,6 +195,7 @@ impl QueueItem {
         }
         if let Some(caption) = edit.caption {
             self.ai_generated_content = Some(caption);
+            self.caption_generator = None;
         }
         if let Some(hashtags) = edit.hashtags {
             self.hashtags = hashtags;
@@ -243,14 +249,14 @@ impl QueueItem {
     /// The item is not rejected.
     pub fn regenerate(
         &mut self,
-        content: Caption,
-        hashtags: Hashtags,
+        generated: GeneratedCaption,
         tone: Tone,
         now: DateTime<Utc>,
     ) -> Result<(), InvalidTransition> {
         self.move_to(QueueStatus::Rejected, QueueStatus::Pending, now)?;
-        self.ai_generated_content = Some(content);
-        self.hashtags = hashtags;
+        self.ai_generated_content = Some(generated.caption);
+        self.caption_generator = Some(generated.generator);
+        self.hashtags = generated.hashtags;
         self.tone = Some(tone);
         self.generation += 1;
         self.rejection_reason = None;
@@ -307,6 +313,7 @@ mod tests {
             })
             .unwrap(),
             ai_generated_content: None,
+            caption_generator: None,
             hashtags: Hashtags::default(),
             platforms: vec![Platform::Instagram],
             tone: None,
@@ -361,7 +368,7 @@ mod tests {
                 let result = match op {
                     Op::Approve => i.approve(now),
                     Op::Reject => i.reject(Some("no".into()), now),
-                    Op::Regenerate => i.regenerate(Caption::parse("again").unwrap(), Hashtags::default(), Tone::Casual, now),
+                    Op::Regenerate => i.regenerate(GeneratedCaption { caption: Caption::parse("again").unwrap(), hashtags: Hashtags::default(), generator: Generator::template() }, Tone::Casual, now),
                     Op::Posted => i.mark_posted(now),
                 };
                 use QueueStatus::*;

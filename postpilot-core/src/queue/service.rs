@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::ValidationError;
 use crate::account::publishable_account;
-use crate::caption::{CaptionError, CaptionRequest, GeneratedCaption, ProductData, Tone};
+use crate::caption::{
+    CaptionError, CaptionRequest, GeneratedCaption, ProductData, Tone, fits_platforms,
+};
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, QueueItemId, UserId};
@@ -123,20 +125,8 @@ impl QueueService {
             }
         };
         // A generator is an outside service: hold its output to the platforms' rules too.
-        for platform in platforms {
-            let rules = platform.rules();
-            if rules.caption_length(generated.caption.as_ref(), &generated.hashtags)
-                > rules.max_caption
-                || rules
-                    .max_hashtags
-                    .is_some_and(|max| generated.hashtags.len() > max)
-            {
-                return Err(Error::unavailable(
-                    "caption generator",
-                    format!("generated a caption that breaks the {platform} rules"),
-                ));
-            }
-        }
+        fits_platforms(&generated.caption, &generated.hashtags, platforms)
+            .map_err(|why| Error::unavailable("caption generator", why))?;
         Ok(generated)
     }
 
@@ -164,6 +154,7 @@ impl QueueService {
                 caption,
                 hashtags: Hashtags::parse(&request.hashtags)?,
                 tone: None,
+                generator: None,
             },
             self.deps.now(),
         )?;
@@ -195,6 +186,7 @@ impl QueueService {
                 caption: Some(generated.caption),
                 hashtags: generated.hashtags,
                 tone: Some(tone),
+                generator: Some(generated.generator),
             },
             self.deps.now(),
         )?;
@@ -421,7 +413,7 @@ impl QueueService {
                 item.generation + 1,
             )
             .await?;
-        item.regenerate(generated.caption, generated.hashtags, tone, self.deps.now())?;
+        item.regenerate(generated, tone, self.deps.now())?;
         self.save(&item, QueueStatus::Rejected).await?;
         Ok(item)
     }

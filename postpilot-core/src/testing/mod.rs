@@ -136,6 +136,15 @@ pub fn queue_item(owner: UserId) -> QueueItem {
         ai_generated_content: Some(
             Caption::parse("Meet the lamp").unwrap_or_else(|e| panic!("{e}")),
         ),
+        // The template's, after a model failed: every field of the record round-trips.
+        caption_generator: Some(crate::caption::Generator {
+            name: "template".into(),
+            usage: crate::caption::TokenUsage {
+                input: 1_234,
+                output: 56,
+            },
+            fell_back: Some("the model's caption broke the rules twice".into()),
+        }),
         hashtags: Hashtags::parse(["lamp"]).unwrap_or_else(|e| panic!("{e}")),
         platforms: vec![Platform::Facebook],
         tone: None,
@@ -274,6 +283,7 @@ macro_rules! store_conformance_tests {
             a_multi_step_publication_resumes_from_its_checkpoint,
             checkpoints_are_stored_only_under_the_claim,
             approval_is_all_or_nothing,
+            queue_items_round_trip_with_what_wrote_their_caption,
             queue_item_is_posted_when_all_its_posts_are,
             concurrent_commits_of_an_items_posts_mark_it_posted,
             queue_items_are_isolated_and_compare_and_set,

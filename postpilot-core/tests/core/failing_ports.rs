@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::Duration;
 use postpilot_core::Error;
 use postpilot_core::billing::{BillingError, MockBillingGateway};
-use postpilot_core::caption::{CaptionError, GeneratedCaption, MockCaptionGenerator, Tone};
+use postpilot_core::caption::{
+    CaptionError, GeneratedCaption, Generator, MockCaptionGenerator, Tone,
+};
 use postpilot_core::crypto::SecretString;
 use postpilot_core::page::PageRequest;
 use postpilot_core::plan::PlanTier;
@@ -112,6 +114,7 @@ async fn a_generated_caption_over_tiktoks_utf16_limit_is_not_trusted() {
         Ok(GeneratedCaption {
             caption: Caption::parse("😀".repeat(1_101)).unwrap(),
             hashtags: Hashtags::default(),
+            generator: Generator::template(),
         })
     });
     let e = captions(generator);
@@ -149,6 +152,7 @@ async fn a_generated_caption_whose_hashtags_push_tiktok_over_its_limit_is_not_tr
         Ok(GeneratedCaption {
             caption: Caption::parse("a".repeat(2_190)).unwrap(),
             hashtags: Hashtags::parse(["summer", "sale"]).unwrap(),
+            generator: Generator::template(),
         })
     });
     let e = captions(generator);
@@ -176,6 +180,7 @@ async fn a_generated_caption_with_more_than_thirty_hashtags_is_not_trusted_for_i
         Ok(GeneratedCaption {
             caption: Caption::parse("A lamp").unwrap(),
             hashtags: Hashtags::parse((0..31).map(|i| format!("tag{i}"))).unwrap(),
+            generator: Generator::template(),
         })
     });
     let e = captions(generator);
@@ -250,6 +255,7 @@ async fn the_caption_generator_is_asked_for_every_target_platform_and_the_tone()
             Ok(GeneratedCaption {
                 caption: Caption::parse("Lamp, refined.").unwrap(),
                 hashtags: Hashtags::parse(["lamp"]).unwrap(),
+                generator: Generator::template(),
             })
         });
     let e = captions(generator);

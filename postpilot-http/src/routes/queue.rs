@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use postpilot_core::caption::{ProductData, Tone};
+use postpilot_core::caption::{Generator, ProductData, Tone};
 use postpilot_core::id::{AccountId, QueueItemId};
 use postpilot_core::queue::{
     ApproveItem, CreateQueueItem, QueueItem, QueueItemPatch, parse_platforms,
@@ -58,6 +58,8 @@ pub(crate) struct QueueItemDto {
     #[schema(value_type = ProductDataSchema)]
     product_data: serde_json::Value,
     ai_generated_content: Option<String>,
+    /// What wrote the caption; `null` when the merchant wrote or edited it.
+    caption_generator: Option<CaptionGeneratorDto>,
     hashtags: Vec<String>,
     platforms: Vec<String>,
     /// The tone of the generated caption.
@@ -69,12 +71,37 @@ pub(crate) struct QueueItemDto {
     updated_at: DateTime<Utc>,
 }
 
+/// What wrote a caption, and what it cost.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CaptionGeneratorDto {
+    /// `template`, or the language model: `anthropic:<model>`, `openai:<model>`.
+    name: String,
+    /// Tokens the model read, over every round (those of unused answers included).
+    input_tokens: u64,
+    /// Tokens the model wrote, over every round.
+    output_tokens: u64,
+    /// Why the template wrote the caption instead of the model.
+    fell_back: Option<String>,
+}
+
+impl From<&Generator> for CaptionGeneratorDto {
+    fn from(g: &Generator) -> Self {
+        Self {
+            name: g.name.clone(),
+            input_tokens: g.usage.input,
+            output_tokens: g.usage.output,
+            fell_back: g.fell_back.clone(),
+        }
+    }
+}
+
 impl From<QueueItem> for QueueItemDto {
     fn from(i: QueueItem) -> Self {
         Self {
             id: i.id().as_uuid(),
             product_data: serde_json::to_value(i.product_data()).unwrap_or_default(),
             ai_generated_content: i.ai_generated_content().map(|c| c.to_string()),
+            caption_generator: i.caption_generator().map(CaptionGeneratorDto::from),
             hashtags: i.hashtags().to_strings(),
             platforms: i.platforms().iter().map(ToString::to_string).collect(),
             tone: i.tone().map(|t| t.to_string()),

@@ -50,10 +50,17 @@ class PublicationAttempt(TypedDict):
     remote_id: Optional[str]
     error: Optional[str]
 
+class CaptionGenerator(TypedDict):
+    name: str  # "template", or the model: "anthropic:<model>", "openai:<model>"
+    input_tokens: int
+    output_tokens: int
+    fell_back: Optional[str]  # why the template wrote it instead of the model
+
 class QueueItem(TypedDict):
     id: UUID
     product_data: dict[str, Any]
     ai_generated_content: Optional[str]
+    caption_generator: Optional[CaptionGenerator]  # None once the merchant wrote or edited it
     hashtags: list[str]
     platforms: list[str]
     tone: Optional[str]
