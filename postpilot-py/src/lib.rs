@@ -4,6 +4,7 @@
 // Methods mirror the services with keyword arguments: a Python signature, not a Rust one.
 #![allow(clippy::too_many_arguments)]
 
+mod captions;
 mod convert;
 mod publisher;
 
@@ -99,6 +100,13 @@ create_exception!(
 );
 create_exception!(
     postpilot,
+    CaptionRefused,
+    PyException,
+    "Raised by a Python caption generator: it will not write a caption for this product (the \
+     engine answers a validation error naming `product_data`)."
+);
+create_exception!(
+    postpilot,
     AuthExpired,
     PyException,
     "Raised by a Python publisher: the account's authorisation expired."
@@ -138,7 +146,9 @@ fn py_err(e: impl Into<postpilot_core::Error>) -> PyErr {
             AuthError::new_err(e.to_string())
         }
         E::PlatformLinkRequired(_) => ConflictError::new_err(e.to_string()),
-        E::Unavailable { .. } | E::Overloaded { .. } => UnavailableError::new_err(e.to_string()),
+        // The embedding application is the operator: it is told the cause HTTP clients are not.
+        E::Unavailable { source, .. } => UnavailableError::new_err(format!("{e}: {source}")),
+        E::Overloaded { .. } => UnavailableError::new_err(e.to_string()),
     })
 }
 
@@ -215,8 +225,17 @@ fn runtime() -> PyResult<Arc<tokio::runtime::Runtime>> {
 fn builder(
     publishers: Option<&Bound<'_, PyDict>>,
     tiktok_daily_cap: Option<u32>,
+    captions: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<postpilot_core::EngineBuilder> {
     let mut builder = postpilot_core::Engine::builder().simulated();
+    if let Some(captions) = captions {
+        if !captions.is_callable() {
+            return Err(invalid("captions", "must be a callable"));
+        }
+        builder = builder.captions(Arc::new(captions::PyCaptions::new(
+            captions.clone().unbind(),
+        )));
+    }
     if let Some(cap) = tiktok_daily_cap {
         if cap == 0 {
             return Err(invalid("tiktok_daily_cap", "must be at least 1"));
@@ -289,14 +308,15 @@ impl Engine {
 impl Engine {
     /// An engine in memory; `publishers` maps platform names to Python publisher objects (the
     /// others are simulated); `tiktok_daily_cap` is TikTok's posts per account per 24 hours
-    /// (default 15).
+    /// (default 15); `captions` is a Python caption generator (default: the templates).
     #[staticmethod]
-    #[pyo3(signature = (*, publishers = None, tiktok_daily_cap = None))]
+    #[pyo3(signature = (*, publishers = None, tiktok_daily_cap = None, captions = None))]
     fn in_memory(
         publishers: Option<&Bound<'_, PyDict>>,
         tiktok_daily_cap: Option<u32>,
+        captions: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let engine = builder(publishers, tiktok_daily_cap)?
+        let engine = builder(publishers, tiktok_daily_cap, captions)?
             .build()
             .map_err(unavailable)?;
         Ok(Self::new(engine, runtime()?))
@@ -307,7 +327,7 @@ impl Engine {
     /// they are sealed with a key that dies with the process.
     #[cfg(feature = "postgres")]
     #[staticmethod]
-    #[pyo3(signature = (url, *, migrate = true, token_key = None, publishers = None, tiktok_daily_cap = None))]
+    #[pyo3(signature = (url, *, migrate = true, token_key = None, publishers = None, tiktok_daily_cap = None, captions = None))]
     fn postgres(
         py: Python<'_>,
         url: &str,
@@ -315,6 +335,7 @@ impl Engine {
         token_key: Option<&str>,
         publishers: Option<&Bound<'_, PyDict>>,
         tiktok_daily_cap: Option<u32>,
+        captions: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let runtime = runtime()?;
         let config = postpilot_sqlx::PoolConfig::default();
@@ -329,7 +350,7 @@ impl Engine {
                 })
             })
             .map_err(unavailable)?;
-        let mut builder = builder(publishers, tiktok_daily_cap)?.store(Arc::new(store));
+        let mut builder = builder(publishers, tiktok_daily_cap, captions)?.store(Arc::new(store));
         if let Some(spec) = token_key {
             builder = builder.cipher(Arc::new(
                 XChaChaTokenCipher::from_config(spec).map_err(|e| invalid("token_key", e))?,
@@ -932,5 +953,6 @@ fn _postpilot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PublishRejected", py.get_type::<PublishRejected>())?;
     m.add("AuthExpired", py.get_type::<AuthExpired>())?;
     m.add("RateLimited", py.get_type::<RateLimited>())?;
+    m.add("CaptionRefused", py.get_type::<CaptionRefused>())?;
     Ok(())
 }

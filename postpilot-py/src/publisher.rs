@@ -39,14 +39,25 @@ impl PyPublisher {
         &self,
         f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> Result<T, PublishError> + Send + 'static,
     ) -> Result<T, PublishError> {
-        let object = Python::attach(|py| self.object.clone_ref(py));
-        tokio::task::spawn_blocking(move || Python::attach(|py| f(py, object.bind(py))))
-            .await
-            .map_err(|e| PublishError::Retryable {
-                reason: e.to_string(),
-                after: None,
-            })?
+        on_blocking_thread(&self.object, f, |reason| PublishError::Retryable {
+            reason,
+            after: None,
+        })
+        .await
     }
+}
+
+/// Calls `f` with `object` on a blocking thread holding the GIL, so the engine's runtime keeps
+/// running while Python code does; `lost` is the error when that thread panicked.
+pub(crate) async fn on_blocking_thread<T: Send + 'static, E: Send + 'static>(
+    object: &Py<PyAny>,
+    f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> Result<T, E> + Send + 'static,
+    lost: impl FnOnce(String) -> E,
+) -> Result<T, E> {
+    let object = Python::attach(|py| object.clone_ref(py));
+    tokio::task::spawn_blocking(move || Python::attach(|py| f(py, object.bind(py))))
+        .await
+        .map_err(|e| lost(e.to_string()))?
 }
 
 fn classify(py: Python<'_>, err: &PyErr) -> PublishError {

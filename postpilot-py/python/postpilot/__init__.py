@@ -10,6 +10,7 @@ See docs/PYTHON.md for a walk-through and the reference.
 from postpilot._postpilot import (
     AuthError,
     AuthExpired,
+    CaptionRefused,
     ConflictError,
     Engine,
     InvalidTransitionError,
@@ -26,6 +27,7 @@ from postpilot._postpilot import (
 __all__ = [
     "AuthError",
     "AuthExpired",
+    "CaptionRefused",
     "ConflictError",
     "Engine",
     "InvalidTransitionError",

@@ -1,7 +1,7 @@
 """Type stubs of the native module."""
 
 from datetime import date, datetime
-from typing import Any, Generic, Mapping, Optional, Protocol, Sequence, TypedDict, TypeVar
+from typing import Any, Callable, Generic, Mapping, Optional, Protocol, Sequence, TypedDict, TypeVar
 from uuid import UUID
 
 class User(TypedDict):
@@ -97,6 +97,8 @@ class AuthError(PostPilotError): ...
 class UnavailableError(PostPilotError): ...
 class PublishRejected(Exception):
     """Raise from a publisher: the platform refused the post for good."""
+class CaptionRefused(Exception):
+    """Raise from a caption generator: it will not write a caption for this product."""
 class AuthExpired(Exception):
     """Raise from a publisher: the account must be reconnected."""
 class RateLimited(Exception):
@@ -104,17 +106,41 @@ class RateLimited(Exception):
     (default 60, at most a day): the post waits that long, without counting an attempt."""
     def __init__(self, retry_after_seconds: float = ...) -> None: ...
 
+class CaptionRules(TypedDict):
+    max_caption: int
+    length_unit: str  # "chars" or "utf16"
+    max_hashtags: Optional[int]
+    hashtags_in_caption: bool
+
+class CaptionRequest(TypedDict):
+    product: dict[str, Any]
+    platforms: list[str]
+    tone: str
+    variant: int  # 0 first, then one more per regeneration
+    rules: dict[str, CaptionRules]  # per target platform
+
+class CaptionAnswer(TypedDict, total=False):
+    caption: str  # required
+    hashtags: list[str]
+    generator: str  # recorded as caption_generator["name"] (default "python")
+    input_tokens: int
+    output_tokens: int
+
+CaptionGenerator = Callable[[CaptionRequest], "CaptionAnswer | str"]
+
 class Publisher(Protocol):
     def publish(self, post: dict[str, Any]) -> "str | dict[str, Any]": ...
 
 class Engine:
     @staticmethod
     def in_memory(*, publishers: Optional[Mapping[str, Publisher]] = None,
-                  tiktok_daily_cap: Optional[int] = None) -> "Engine": ...
+                  tiktok_daily_cap: Optional[int] = None,
+                  captions: Optional[CaptionGenerator] = None) -> "Engine": ...
     @staticmethod
     def postgres(url: str, *, migrate: bool = True, token_key: Optional[str] = None,
                  publishers: Optional[Mapping[str, Publisher]] = None,
-                 tiktok_daily_cap: Optional[int] = None) -> "Engine": ...
+                 tiktok_daily_cap: Optional[int] = None,
+                 captions: Optional[CaptionGenerator] = None) -> "Engine": ...
     def register(self, *, email: str, password: str) -> User: ...
     def login(self, *, email: str, password: str) -> User: ...
     def me(self, *, user_id: UUID) -> User: ...
