@@ -196,16 +196,15 @@ pub(crate) struct EngineArgs {
     /// none: generation answers 503 while the provider is down or after two invalid answers.
     #[arg(long, env = "POSTPILOT_LLM_FALLBACK", value_name = "WHAT")]
     llm_fallback: Option<String>,
-    /// How paid plans are bought: mock; required with a database
+    /// How paid plans are bought: stripe or mock; required with a database
     ///
-    /// Only `mock` exists in this build: a checkout activates its plan at once, unpaid, so any
-    /// user can make himself enterprise. Required with a database; the default in memory mode
-    /// (with a warning).
+    /// stripe: Stripe Checkout and the Billing Portal; a plan is granted when Stripe's webhook says
+    /// it is paid (needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and the two STRIPE_PRICE_*).
+    /// mock: a checkout activates its plan at once, unpaid, so any user can make himself
+    /// enterprise — for demos and tests; the default in memory mode (with a warning).
     #[arg(long, env = "POSTPILOT_BILLING", value_name = "KIND")]
     billing: Option<String>,
-    /// Must stay unset: this build has no Stripe API client
-    ///
-    /// The server refuses to start with it rather than ignore it.
+    /// Stripe's secret key (sk_live_…, sk_test_… or a restricted rk_…); with POSTPILOT_BILLING=stripe only
     #[arg(
         long,
         env = "STRIPE_SECRET_KEY",
@@ -213,6 +212,15 @@ pub(crate) struct EngineArgs {
         hide_env_values = true
     )]
     stripe_secret_key: Option<String>,
+    /// The Stripe price (price_…) of the pro plan; required with POSTPILOT_BILLING=stripe
+    #[arg(long, env = "STRIPE_PRICE_PRO", value_name = "PRICE")]
+    stripe_price_pro: Option<String>,
+    /// The Stripe price (price_…) of the enterprise plan; required with POSTPILOT_BILLING=stripe
+    #[arg(long, env = "STRIPE_PRICE_ENTERPRISE", value_name = "PRICE")]
+    stripe_price_enterprise: Option<String>,
+    /// Stripe's API [default: https://api.stripe.com]
+    #[arg(long, env = "POSTPILOT_STRIPE_API_URL", value_name = "URL")]
+    stripe_api_url: Option<String>,
 }
 
 /// The HTTP API.
@@ -341,6 +349,9 @@ impl Command {
             "POSTPILOT_LLM_FALLBACK" => &engine?.llm_fallback,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
+            "STRIPE_PRICE_PRO" => &engine?.stripe_price_pro,
+            "STRIPE_PRICE_ENTERPRISE" => &engine?.stripe_price_enterprise,
+            "POSTPILOT_STRIPE_API_URL" => &engine?.stripe_api_url,
             "POSTPILOT_ADDR" => &http?.addr,
             "POSTPILOT_JWT_SECRET" => &http?.jwt_secret,
             "POSTPILOT_PLATFORM_WEBHOOK_SECRET" => &http?.platform_webhook_secret,
@@ -369,8 +380,9 @@ mod tests {
 
     use super::*;
 
-    const SECRETS: [&str; 9] = [
+    const SECRETS: [&str; 10] = [
         "DATABASE_URL",
+        "POSTPILOT_LLM_API_KEY",
         "POSTPILOT_INSTAGRAM_APP_SECRET",
         "POSTPILOT_META_APP_SECRET",
         "POSTPILOT_TIKTOK_CLIENT_SECRET",
@@ -407,7 +419,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 34 + 20 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 42 + 28 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use postpilot_clients::llm::{LlmConfig, Provider};
+use postpilot_clients::stripe::{StripeConfig, StripePrices};
 use postpilot_core::caption::Fallback;
 use postpilot_core::crypto::SecretString;
 
@@ -32,11 +33,13 @@ pub(crate) enum Publishers {
     Platforms,
 }
 
-/// How paid plans are bought. This build has no billing provider client.
+/// How paid plans are bought.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Billing {
     /// A checkout activates its plan at once, unpaid.
     Mock,
+    /// Stripe Checkout and the Billing Portal; plans follow Stripe's webhooks.
+    Stripe,
 }
 
 /// Where Instagram is.
@@ -102,6 +105,8 @@ pub(crate) struct Config {
     pub(crate) caption_model: Option<(postpilot_clients::llm::LlmConfig, Fallback)>,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
+    /// Stripe, with `POSTPILOT_BILLING=stripe`.
+    pub(crate) stripe: Option<StripeConfig>,
     pub(crate) rate_limit_per_min: u32,
     pub(crate) auth_rate_limit_per_min: u32,
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
@@ -200,6 +205,45 @@ fn stand_in<T: Copy>(
     }
 }
 
+/// Stripe's settings, required with `POSTPILOT_BILLING=stripe` and refused without it (a key set
+/// for nothing is a mistake to report, not to ignore).
+fn stripe(
+    var: &impl Fn(&str) -> Option<String>,
+    host: &impl Fn(&str, &str) -> Result<String, ConfigError>,
+    billing: Billing,
+    role: Role,
+    public_url: &str,
+) -> Result<Option<StripeConfig>, ConfigError> {
+    if billing != Billing::Stripe {
+        if var("STRIPE_SECRET_KEY").is_some() {
+            return Err(ConfigError(
+                "STRIPE_SECRET_KEY is set, but POSTPILOT_BILLING is not stripe: set \
+                 POSTPILOT_BILLING=stripe to sell plans through Stripe, or unset the key"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    }
+    let required = |name: &str| {
+        var(name)
+            .ok_or_else(|| ConfigError(format!("{name} is required with POSTPILOT_BILLING=stripe")))
+    };
+    let secret_key = SecretString::new(required("STRIPE_SECRET_KEY")?);
+    if role == Role::Serve {
+        required("STRIPE_WEBHOOK_SECRET")?;
+    }
+    Ok(Some(StripeConfig {
+        api_url: host("POSTPILOT_STRIPE_API_URL", "https://api.stripe.com")?,
+        secret_key,
+        prices: StripePrices {
+            pro: required("STRIPE_PRICE_PRO")?,
+            enterprise: required("STRIPE_PRICE_ENTERPRISE")?,
+        },
+        return_url: format!("{}/billing", public_url.trim_end_matches('/')),
+        timeouts: postpilot_clients::http::Timeouts::default(),
+    }))
+}
+
 /// `POSTPILOT_LLM_*`: the caption model, when a provider is named.
 fn caption_model(
     var: &impl Fn(&str) -> Option<String>,
@@ -288,11 +332,6 @@ impl Config {
                 "POSTPILOT_JWT_SECRET is required with DATABASE_URL (sessions must survive restarts)".into(),
             ));
         }
-        if var("STRIPE_SECRET_KEY").is_some() {
-            return Err(ConfigError(
-                "STRIPE_SECRET_KEY is set, but this build has no Stripe API client: unset it to use mock billing".into(),
-            ));
-        }
         let token_key = var("POSTPILOT_TOKEN_KEY").map(SecretString::new);
         if runs_engine && database_url.is_some() && token_key.is_none() {
             return Err(ConfigError(
@@ -378,15 +417,18 @@ impl Config {
         let billing = stand_in(
             "POSTPILOT_BILLING",
             var("POSTPILOT_BILLING"),
-            &[("mock", Billing::Mock)],
+            &[("mock", Billing::Mock), ("stripe", Billing::Stripe)],
             with_database.then_some(
-                "with DATABASE_URL: this build has no billing provider client, and with mock \
-                 billing any user gets any paid plan for free (POST /api/v1/billing/checkout). \
-                 Set POSTPILOT_BILLING=mock to run with mock billing anyway",
+                "with DATABASE_URL: set POSTPILOT_BILLING=stripe to sell plans through Stripe, or \
+                 POSTPILOT_BILLING=mock to run with mock billing, where any user gets any paid \
+                 plan for free (POST /api/v1/billing/checkout)",
             ),
         )?;
+        let public_url = var("POSTPILOT_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+        let stripe = stripe(&var, &host, billing.kind, role, &public_url)?;
         Ok(Self {
-            public_url: var("POSTPILOT_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
+            public_url,
+            stripe,
             addr,
             database_url,
             jwt_secret,
@@ -722,8 +764,8 @@ mod tests {
             ),
             (
                 "POSTPILOT_BILLING",
-                "stripe",
-                "must be one of: mock ",
+                "paypal",
+                "must be one of: mock, stripe ",
                 ("POSTPILOT_PUBLISHERS", "simulated"),
             ),
         ] {
@@ -842,6 +884,36 @@ mod tests {
     }
 
     #[test]
+    fn stripe_billing_needs_its_key_webhook_secret_and_both_prices() {
+        let all = [
+            ("POSTPILOT_BILLING", "stripe"),
+            ("STRIPE_SECRET_KEY", "sk_test_123"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_123"),
+            ("STRIPE_PRICE_PRO", "price_pro"),
+            ("STRIPE_PRICE_ENTERPRISE", "price_ent"),
+            ("POSTPILOT_PUBLIC_URL", "https://app.example.com/"),
+        ];
+        let stripe = config(Role::Serve, &all).unwrap().stripe.unwrap();
+        assert_eq!(stripe.api_url, "https://api.stripe.com");
+        assert_eq!(stripe.prices.enterprise, "price_ent");
+        assert_eq!(stripe.return_url, "https://app.example.com/billing");
+        for missing in [
+            "STRIPE_SECRET_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "STRIPE_PRICE_PRO",
+            "STRIPE_PRICE_ENTERPRISE",
+        ] {
+            let given: Vec<_> = all.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let message = error(Role::Serve, &given);
+            assert_eq!(
+                message,
+                format!("{missing} is required with POSTPILOT_BILLING=stripe")
+            );
+        }
+        assert!(config(Role::Serve, &[]).unwrap().stripe.is_none());
+    }
+
+    #[test]
     fn tiktok_videos_are_pulled_unless_file_upload_is_chosen() {
         use postpilot_clients::tiktok::VideoSource;
         let defaults = config(Role::Serve, &[]).unwrap();
@@ -924,7 +996,7 @@ mod tests {
             ),
             (
                 vec![("STRIPE_SECRET_KEY", "sk_live_x")],
-                "STRIPE_SECRET_KEY is set, but this build has no Stripe API client",
+                "STRIPE_SECRET_KEY is set, but POSTPILOT_BILLING is not stripe",
             ),
             (
                 vec![("POSTPILOT_RATE_LIMIT_PER_MIN", "0")],

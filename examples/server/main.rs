@@ -193,6 +193,16 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
             );
             builder.billing(Arc::new(MockBilling::new(config.public_url.clone())))
         }
+        Billing::Stripe => {
+            let stripe = config
+                .stripe
+                .clone()
+                .ok_or("POSTPILOT_BILLING=stripe without its settings")?;
+            tracing::info!("billing: Stripe");
+            builder.billing(Arc::new(postpilot_clients::stripe::StripeBilling::new(
+                stripe,
+            )?))
+        }
     };
     if let Some((llm, fallback)) = &config.caption_model {
         let model = postpilot_clients::llm::language_model(llm.clone())?;

@@ -247,19 +247,35 @@ fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<Answer> {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("Authorization", b.as_str()))
+        .collect();
+    http_raw(addr, method, path, &headers, body.map(Value::to_string))
+}
+
+/// Sends `payload` (JSON, exactly these bytes) with `headers`.
+fn http_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    payload: Option<String>,
+) -> std::io::Result<Answer> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(15)))?;
     stream.set_write_timeout(Some(Duration::from_secs(15)))?;
-    let payload = body.map(Value::to_string).unwrap_or_default();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
     );
-    if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
-    if body.is_some() {
+    if payload.is_some() {
         request.push_str("Content-Type: application/json\r\n");
     }
+    let payload = payload.unwrap_or_default();
     request.push_str(&format!(
         "Content-Length: {}\r\n\r\n{payload}",
         payload.len()
@@ -1326,4 +1342,84 @@ fn a_queue_item_generated_through_the_server_is_written_by_the_configured_model(
     assert_eq!(problem["status"], 503);
     let items = client.expect(200, "GET", "/api/v1/queue", Some(&token), None);
     assert_eq!(items["total"], 0, "nothing is stored when generation fails");
+}
+
+// Billing through the server with POSTPILOT_BILLING=stripe against a fake Stripe: a checkout
+// grants nothing until Stripe's signed webhook says it is paid; a forged signature is refused;
+// the secret key is never logged.
+#[test]
+fn a_plan_bought_through_the_server_is_granted_by_stripes_signed_webhook() {
+    use postpilot_clients::testing::{
+        FAKE_PRICE_ENTERPRISE, FAKE_PRICE_PRO, FAKE_STRIPE_KEY, FakeStripe,
+    };
+    const WEBHOOK_SECRET: &str = "whsec_e2eStripeSecret";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = runtime.block_on(FakeStripe::start());
+    let (server, addr) = serve_in_memory(&[
+        ("POSTPILOT_BILLING", "stripe"),
+        ("STRIPE_SECRET_KEY", FAKE_STRIPE_KEY),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("STRIPE_PRICE_PRO", FAKE_PRICE_PRO),
+        ("STRIPE_PRICE_ENTERPRISE", FAKE_PRICE_ENTERPRISE),
+        ("POSTPILOT_STRIPE_API_URL", fake.base_url.as_str()),
+    ]);
+    let client = Client {
+        addr,
+        server: &server,
+    };
+    let token = client.register("stripe@example.com");
+    let bearer = Some(token.as_str());
+
+    let checkout = client.expect(
+        200,
+        "POST",
+        "/api/v1/billing/checkout",
+        bearer,
+        Some(json!({"plan": "pro"})),
+    );
+    assert!(text(&checkout, "checkout_url").starts_with(&format!("{}/pay/", fake.base_url)));
+    let subscription = client.expect(200, "GET", "/api/v1/billing/subscription", bearer, None);
+    assert_eq!(
+        subscription["plan"], "free",
+        "nothing is granted before Stripe says it is paid"
+    );
+
+    let (_, events) = fake.complete_checkout(&text(&checkout, "session_id"));
+    let deliver = |event: &[u8], secret: &str| {
+        let body = String::from_utf8(event.to_vec()).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let v1 = postpilot_core::webhook::signature::sign(secret.as_bytes(), now, body.as_bytes());
+        let header = format!("t={now},v1={v1}");
+        http_raw(
+            addr,
+            "POST",
+            "/api/v1/webhooks/stripe",
+            &[("Stripe-Signature", &header)],
+            Some(body),
+        )
+        .unwrap()
+        .status
+    };
+    assert_eq!(
+        deliver(&events[0], "whsec_forged"),
+        401,
+        "a forged signature is refused"
+    );
+    for event in &events {
+        assert_eq!(deliver(event, WEBHOOK_SECRET), 200);
+    }
+    let subscription = client.expect(200, "GET", "/api/v1/billing/subscription", bearer, None);
+    assert_eq!(
+        (
+            subscription["plan"].as_str(),
+            subscription["status"].as_str()
+        ),
+        (Some("pro"), Some("active"))
+    );
+    let portal = client.expect(200, "POST", "/api/v1/billing/portal", bearer, None);
+    assert!(text(&portal, "portal_url").starts_with(&format!("{}/portal/", fake.base_url)));
+    assert!(
+        !server.output().contains(FAKE_STRIPE_KEY),
+        "the secret key was logged"
+    );
 }

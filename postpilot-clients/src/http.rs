@@ -40,6 +40,21 @@ pub struct Answer {
     pub body: Value,
 }
 
+impl Answer {
+    /// A refusal in an operator's words: `(HTTP 401) (check …): <the provider's message>` —
+    /// its `error.message` (providers' messages carry neither our key nor our URL) cut to 300
+    /// characters, and what `hint` says to check for the status.
+    pub fn refusal(&self, hint: impl Fn(StatusCode) -> &'static str) -> String {
+        let said = self
+            .body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .map(|m| format!(": {}", m.chars().take(300).collect::<String>()))
+            .unwrap_or_default();
+        format!("(HTTP {}){}{said}", self.status.as_u16(), hint(self.status))
+    }
+}
+
 /// An HTTP client shared by every call of one platform client.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
@@ -112,12 +127,26 @@ impl HttpClient {
         headers: &[(&str, &str)],
         body: &Value,
     ) -> Result<Answer, Transport> {
-        let mut request = self.inner.post(url).json(body);
-        for (name, value) in headers {
-            let mut value = reqwest::header::HeaderValue::from_str(value)
-                .map_err(|_| Transport(format!("{what}: a header value is not valid")))?;
-            value.set_sensitive(true);
-            request = request.header(*name, value);
+        let request = with_headers(what, self.inner.post(url).json(body), headers)?;
+        send(what, request).await
+    }
+
+    /// Sends `method url` with `headers` (kept out of debug output) and `form` as an
+    /// `application/x-www-form-urlencoded` body (when not empty), and reads the JSON answer.
+    ///
+    /// # Errors
+    /// [`Transport`]: the call did not complete (connection, timeout, unreadable body).
+    pub async fn call_form(
+        &self,
+        what: &str,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        form: &[(String, String)],
+    ) -> Result<Answer, Transport> {
+        let mut request = with_headers(what, self.inner.request(method, url), headers)?;
+        if !form.is_empty() {
+            request = request.form(form);
         }
         send(what, request).await
     }
@@ -158,6 +187,20 @@ impl HttpClient {
         }
         request
     }
+}
+
+fn with_headers(
+    what: &str,
+    mut request: reqwest::RequestBuilder,
+    headers: &[(&str, &str)],
+) -> Result<reqwest::RequestBuilder, Transport> {
+    for (name, value) in headers {
+        let mut value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| Transport(format!("{what}: a header value is not valid")))?;
+        value.set_sensitive(true);
+        request = request.header(*name, value);
+    }
+    Ok(request)
 }
 
 async fn send(what: &str, request: reqwest::RequestBuilder) -> Result<Answer, Transport> {

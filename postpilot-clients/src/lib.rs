@@ -15,6 +15,8 @@ pub mod instagram;
 pub mod llm;
 mod media;
 pub mod meta;
+#[cfg(feature = "stripe")]
+pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "tiktok")]

@@ -183,21 +183,12 @@ fn unavailable(reason: impl Into<String>) -> CaptionError {
 /// A refusal that retrying cannot change: the provider's own words when it gave them (its error
 /// messages carry neither the key nor our URL), and what to check.
 fn refused_call(who: &str, answer: &Answer) -> CaptionError {
-    let said = answer
-        .body
-        .pointer("/error/message")
-        .and_then(Value::as_str)
-        .map(|m| format!(": {}", m.chars().take(300).collect::<String>()))
-        .unwrap_or_default();
-    let hint = match answer.status {
+    let refusal = answer.refusal(|status| match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => " (check POSTPILOT_LLM_API_KEY)",
         StatusCode::NOT_FOUND => " (check POSTPILOT_LLM_BASE_URL and POSTPILOT_LLM_MODEL)",
         _ => "",
-    };
-    unavailable(format!(
-        "{who} refused the call (HTTP {}){hint}{said}",
-        answer.status.as_u16()
-    ))
+    });
+    unavailable(format!("{who} refused the call {refusal}"))
 }
 
 /// The conversation as both APIs take it: `{"role", "content"}` messages.

@@ -1,7 +1,8 @@
 //! Local fakes of the platforms' APIs, speaking their documented shapes: [`FakeInstagram`]
 //! (the Instagram API with Instagram Login), [`FakeFacebook`] (Pages through the Graph API,
-//! and Facebook Login), [`FakeTikTok`] (the Content Posting API) and [`FakeLlm`] (Anthropic's
-//! Messages API and OpenAI's chat completions). Each is a stateful axum server on a free local port; faults can be
+//! and Facebook Login), [`FakeTikTok`] (the Content Posting API), [`FakeLlm`] (Anthropic's
+//! Messages API and OpenAI's chat completions) and [`FakeStripe`] (customers, Checkout, the
+//! Billing Portal, subscriptions and their events). Each is a stateful axum server on a free local port; faults can be
 //! queued per call, and a publication can be made to take effect without an answer.
 //!
 //! For tests (feature `testing`): this crate's, and the server's end-to-end test.
@@ -15,6 +16,7 @@
 mod facebook;
 mod instagram;
 mod llm;
+mod stripe;
 mod tiktok;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -27,6 +29,7 @@ pub use facebook::{
 };
 pub use instagram::{Call, Container, FAKE_IG_USER, FAKE_USERNAME, FakeInstagram, Media, Seen};
 pub use llm::{FAKE_LLM_KEY, FakeLlm, LlmCall, LlmReply, default_answer};
+pub use stripe::{FAKE_PRICE_ENTERPRISE, FAKE_PRICE_PRO, FAKE_STRIPE_KEY, FakeStripe, StripeCall};
 pub use tiktok::{
     FAKE_TIKTOK_CLIENT_KEY, FAKE_TIKTOK_CLIENT_SECRET, FAKE_TIKTOK_OPEN_ID, FakeTikTok, TtCall,
     TtPublication, tiktok_answer,

@@ -8,6 +8,7 @@ mod instagram;
 mod instagram_oauth;
 mod llm;
 mod shop;
+mod stripe;
 mod tiktok;
 mod tiktok_oauth;
 mod tiktok_upload;

@@ -48,6 +48,25 @@ pub struct BillingEvent {
     pub kind: BillingEventKind,
 }
 
+/// A subscription as the provider reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderSubscription {
+    /// Provider subscription id.
+    pub subscription_id: String,
+    /// Provider customer id.
+    pub customer_id: Option<String>,
+    /// Its status (`canceled` once deleted).
+    pub status: SubscriptionStatus,
+    /// The plan, when the provider's data names one.
+    pub plan: Option<PlanTier>,
+    /// Period start.
+    pub current_period_start: Option<DateTime<Utc>>,
+    /// Period end.
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// Whether it ends at the period's end.
+    pub cancel_at_period_end: bool,
+}
+
 /// The provider events PostPilot acts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BillingEventKind {
@@ -63,21 +82,13 @@ pub enum BillingEventKind {
         subscription_id: Option<String>,
     },
     /// A subscription was created, changed or deleted.
-    SubscriptionChanged {
+    SubscriptionChanged(ProviderSubscription),
+    /// An invoice of a subscription was paid or failed (`invoice.paid`,
+    /// `invoice.payment_failed`): what it changed is read from the provider
+    /// ([`BillingGateway::current_subscription`]); without a re-read it changes nothing.
+    InvoiceSettled {
         /// Provider subscription id.
         subscription_id: String,
-        /// Provider customer id.
-        customer_id: Option<String>,
-        /// New status (`canceled` when deleted).
-        status: SubscriptionStatus,
-        /// The plan, when the event names one.
-        plan: Option<PlanTier>,
-        /// Period start.
-        current_period_start: Option<DateTime<Utc>>,
-        /// Period end.
-        current_period_end: Option<DateTime<Utc>>,
-        /// Whether it ends at the period's end.
-        cancel_at_period_end: bool,
     },
     /// Anything else: acknowledged and ignored.
     Ignored {
@@ -127,6 +138,20 @@ pub trait BillingGateway: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`BillingError::Malformed`] for payloads that are not provider events.
     fn parse_event(&self, payload: &[u8]) -> Result<BillingEvent, BillingError>;
+
+    /// The subscription as the provider holds it now, read on every event about it so that events applied late, twice or out of order leave the
+    /// provider's latest state. `None`: this gateway does not re-read (mock mode applies each
+    /// event's own state).
+    ///
+    /// # Errors
+    /// The provider failed: the event is not recorded, so the provider's retry applies it.
+    async fn current_subscription(
+        &self,
+        subscription_id: &str,
+    ) -> Result<Option<ProviderSubscription>, BillingError> {
+        let _ = subscription_id;
+        Ok(None)
+    }
 }
 
 /// Mock mode: local URLs, immediate activation, and Stripe-shaped events parsed from JSON.
@@ -192,54 +217,122 @@ fn stripe_status(status: &str) -> Option<SubscriptionStatus> {
     }
 }
 
-/// Parses a Stripe event (`checkout.session.completed`, `customer.subscription.*`). The plan is
-/// read from `metadata.plan`; the user from `client_reference_id` or `metadata.user_id`.
+/// Parses a Stripe event (`checkout.session.completed`, `customer.subscription.*`, `invoice.paid`,
+/// `invoice.payment_failed`). The plan is read from `metadata.plan`; the user from
+/// `client_reference_id` or `metadata.user_id`.
 ///
 /// # Errors
 /// [`BillingError::Malformed`] when required fields are missing or invalid.
 pub fn parse_stripe_event(payload: &[u8]) -> Result<BillingEvent, BillingError> {
-    let malformed = |what: &str| BillingError::Malformed(what.to_owned());
+    parse_stripe_event_with(payload, &|_| None)
+}
+
+fn malformed(what: &str) -> BillingError {
+    BillingError::Malformed(what.to_owned())
+}
+
+/// A subscription's plan: the plan whose price its first item has (`plan_of_price`: a plan
+/// changed in the customer portal changes the price, not the metadata), else its
+/// `metadata.plan`.
+fn stripe_plan(
+    object: &serde_json::Value,
+    plan_of_price: &dyn Fn(&str) -> Option<PlanTier>,
+) -> Result<Option<PlanTier>, BillingError> {
+    let priced = object
+        .pointer("/items/data/0/price/id")
+        .and_then(serde_json::Value::as_str)
+        .and_then(plan_of_price);
+    match (priced, str_field(object, &["metadata", "plan"])) {
+        (Some(plan), _) => Ok(Some(plan)),
+        (None, Some(plan)) => plan
+            .parse()
+            .map(Some)
+            .map_err(|_| malformed("unknown plan")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A Stripe subscription object; `deleted` for a
+/// `customer.subscription.deleted` event (canceled whatever its status says). The period is read
+/// from the subscription, or from its first item (where Stripe's API versions since 2025-03 keep
+/// it).
+///
+/// # Errors
+/// [`BillingError::Malformed`] without an id or a known status.
+pub fn parse_stripe_subscription(
+    object: &serde_json::Value,
+    deleted: bool,
+    plan_of_price: &dyn Fn(&str) -> Option<PlanTier>,
+) -> Result<ProviderSubscription, BillingError> {
+    let status = if deleted {
+        SubscriptionStatus::Canceled
+    } else {
+        str_field(object, &["status"])
+            .and_then(|s| stripe_status(&s))
+            .ok_or_else(|| malformed("subscription without a known status"))?
+    };
+    let item = object
+        .pointer("/items/data/0")
+        .unwrap_or(&serde_json::Value::Null);
+    let period = |key: &str| time_field(object, key).or_else(|| time_field(item, key));
+    Ok(ProviderSubscription {
+        subscription_id: str_field(object, &["id"])
+            .ok_or_else(|| malformed("subscription without an id"))?,
+        customer_id: str_field(object, &["customer"]),
+        status,
+        plan: stripe_plan(object, plan_of_price)?,
+        current_period_start: period("current_period_start"),
+        current_period_end: period("current_period_end"),
+        cancel_at_period_end: object
+            .get("cancel_at_period_end")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+/// [`parse_stripe_event`], reading a subscription's plan from its price when its metadata does
+/// not name one.
+///
+/// # Errors
+/// [`BillingError::Malformed`] when required fields are missing or invalid.
+pub fn parse_stripe_event_with(
+    payload: &[u8],
+    plan_of_price: &dyn Fn(&str) -> Option<PlanTier>,
+) -> Result<BillingEvent, BillingError> {
     let envelope: StripeEnvelope =
         serde_json::from_slice(payload).map_err(|_| malformed("not a JSON event"))?;
     let object = &envelope.data.object;
-    let plan = str_field(object, &["metadata", "plan"])
-        .map(|p| p.parse::<PlanTier>().map_err(|_| malformed("unknown plan")))
-        .transpose()?;
     let kind = match envelope.event_type.as_str() {
         "checkout.session.completed" => {
             let user_id = str_field(object, &["client_reference_id"])
                 .or_else(|| str_field(object, &["metadata", "user_id"]))
                 .and_then(|s| s.parse::<UserId>().ok())
                 .ok_or_else(|| malformed("checkout without a user reference"))?;
+            let plan = str_field(object, &["metadata", "plan"])
+                .ok_or_else(|| malformed("checkout without a plan"))?
+                .parse::<PlanTier>()
+                .map_err(|_| malformed("unknown plan"))?;
             BillingEventKind::CheckoutCompleted {
                 user_id,
-                plan: plan.ok_or_else(|| malformed("checkout without a plan"))?,
+                plan,
                 customer_id: str_field(object, &["customer"]),
                 subscription_id: str_field(object, &["subscription"]),
             }
         }
         t @ ("customer.subscription.created"
         | "customer.subscription.updated"
-        | "customer.subscription.deleted") => {
-            let status = if t == "customer.subscription.deleted" {
-                SubscriptionStatus::Canceled
-            } else {
-                str_field(object, &["status"])
-                    .and_then(|s| stripe_status(&s))
-                    .ok_or_else(|| malformed("subscription without a known status"))?
-            };
-            BillingEventKind::SubscriptionChanged {
-                subscription_id: str_field(object, &["id"])
-                    .ok_or_else(|| malformed("subscription without an id"))?,
-                customer_id: str_field(object, &["customer"]),
-                status,
-                plan,
-                current_period_start: time_field(object, "current_period_start"),
-                current_period_end: time_field(object, "current_period_end"),
-                cancel_at_period_end: object
-                    .get("cancel_at_period_end")
-                    .and_then(serde_json::Value::as_bool)
-                    .unwrap_or(false),
+        | "customer.subscription.deleted") => BillingEventKind::SubscriptionChanged(
+            parse_stripe_subscription(object, t == "customer.subscription.deleted", plan_of_price)?,
+        ),
+        t @ ("invoice.paid" | "invoice.payment_failed") => {
+            // The subscription's id: `subscription`, or under `parent` since API 2025-03.
+            match str_field(object, &["subscription"])
+                .or_else(|| str_field(object, &["parent", "subscription_details", "subscription"]))
+            {
+                Some(subscription_id) => BillingEventKind::InvoiceSettled { subscription_id },
+                None => BillingEventKind::Ignored {
+                    event_type: t.to_owned(),
+                },
             }
         }
         other => BillingEventKind::Ignored {

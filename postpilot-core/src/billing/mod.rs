@@ -9,7 +9,8 @@ mod service;
 pub use gateway::MockBillingGateway;
 pub use gateway::{
     BillingError, BillingEvent, BillingEventKind, BillingGateway, CheckoutRequest, CheckoutSession,
-    MockBilling, parse_stripe_event,
+    MockBilling, ProviderSubscription, parse_stripe_event, parse_stripe_event_with,
+    parse_stripe_subscription,
 };
 pub use model::{Subscription, SubscriptionRecord, SubscriptionStatus, effective_plan};
 pub use service::{BillingService, DowngradeImpact, SubscriptionOverview};

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::ValidationError;
 use crate::billing::{
-    BillingError, BillingEvent, BillingEventKind, CheckoutRequest, CheckoutSession, Subscription,
-    SubscriptionStatus, effective_plan,
+    BillingError, BillingEvent, BillingEventKind, CheckoutRequest, CheckoutSession,
+    ProviderSubscription, Subscription, SubscriptionStatus, effective_plan,
 };
 use crate::context::Deps;
 use crate::error::{Error, Result};
@@ -55,6 +55,16 @@ pub(crate) fn billing_error(e: BillingError) -> Error {
             source,
         },
     }
+}
+
+/// Writes a provider's subscription state onto ours.
+fn apply_state(subscription: &mut Subscription, state: &ProviderSubscription) {
+    subscription.provider_changed(
+        state.status,
+        state.plan,
+        (state.current_period_start, state.current_period_end),
+        state.cancel_at_period_end,
+    );
 }
 
 /// Plans, checkout, portal and subscription state.
@@ -246,7 +256,17 @@ impl BillingService {
         Ok(())
     }
 
+    /// The provider's current state of `subscription_id`, when the gateway re-reads.
+    async fn current(&self, subscription_id: &str) -> Result<Option<ProviderSubscription>> {
+        self.deps
+            .billing
+            .current_subscription(subscription_id)
+            .await
+            .map_err(billing_error)
+    }
+
     async fn apply_event(&self, event: &BillingEvent) -> Result<()> {
+        let now = self.deps.now();
         match &event.kind {
             BillingEventKind::CheckoutCompleted {
                 user_id,
@@ -260,22 +280,27 @@ impl BillingService {
                 {
                     self.set_customer(user.id, customer_id.clone()).await?;
                 }
-                let now = self.deps.now();
-                let rank = SubscriptionStatus::Active.event_rank(event.created);
+                let current = match subscription_id {
+                    Some(id) => self.current(id).await?,
+                    None => None,
+                };
+                // A re-read state is as of now; the event's own, as of when it was created.
+                let rank = match &current {
+                    Some(state) => state.status.event_rank(Some(now)),
+                    None => SubscriptionStatus::Active.event_rank(event.created),
+                };
                 self.change_subscription(*user_id, Some(rank), |s| {
                     s.checkout_completed(*plan, subscription_id.clone(), now);
+                    if let Some(state) = &current {
+                        apply_state(s, state);
+                    }
                 })
                 .await?;
             }
-            BillingEventKind::SubscriptionChanged {
-                subscription_id,
-                status,
-                plan,
-                current_period_start,
-                current_period_end,
-                cancel_at_period_end,
-                ..
-            } => {
+            BillingEventKind::SubscriptionChanged(ProviderSubscription {
+                subscription_id, ..
+            })
+            | BillingEventKind::InvoiceSettled { subscription_id } => {
                 let Some(existing) = self
                     .deps
                     .store
@@ -286,16 +311,19 @@ impl BillingService {
                     // acknowledge so the provider stops retrying.
                     return Ok(());
                 };
-                let rank = status.event_rank(event.created);
-                self.change_subscription(existing.user_id, Some(rank), |s| {
-                    s.provider_changed(
-                        *status,
-                        *plan,
-                        (*current_period_start, *current_period_end),
-                        *cancel_at_period_end,
-                    );
-                })
-                .await?;
+                let (state, rank) = match (self.current(subscription_id).await?, &event.kind) {
+                    (Some(state), _) => {
+                        let rank = state.status.event_rank(Some(now));
+                        (state, rank)
+                    }
+                    (None, BillingEventKind::SubscriptionChanged(state)) => {
+                        (state.clone(), state.status.event_rank(event.created))
+                    }
+                    // Without a re-read an invoice says nothing about the subscription.
+                    (None, _) => return Ok(()),
+                };
+                self.change_subscription(existing.user_id, Some(rank), |s| apply_state(s, &state))
+                    .await?;
             }
             BillingEventKind::Ignored { .. } => {}
         }
