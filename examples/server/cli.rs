@@ -196,6 +196,11 @@ pub(crate) struct EngineArgs {
     /// none: generation answers 503 while the provider is down or after two invalid answers.
     #[arg(long, env = "POSTPILOT_LLM_FALLBACK", value_name = "WHAT")]
     llm_fallback: Option<String>,
+    /// Caption generations per user per minute with a model [default: 10]
+    ///
+    /// Past it, generate and regenerate answer 429 with Retry-After (the templates are not limited).
+    #[arg(long, env = "POSTPILOT_LLM_GENERATIONS_PER_MIN", value_name = "N")]
+    llm_generations_per_min: Option<String>,
     /// How paid plans are bought: stripe or mock; required with a database
     ///
     /// stripe: Stripe Checkout and the Billing Portal; a plan is granted when Stripe's webhook says
@@ -347,6 +352,7 @@ impl Command {
             "POSTPILOT_LLM_API_KEY" => &engine?.llm_api_key,
             "POSTPILOT_LLM_BASE_URL" => &engine?.llm_base_url,
             "POSTPILOT_LLM_FALLBACK" => &engine?.llm_fallback,
+            "POSTPILOT_LLM_GENERATIONS_PER_MIN" => &engine?.llm_generations_per_min,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
             "STRIPE_PRICE_PRO" => &engine?.stripe_price_pro,
@@ -419,7 +425,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 42 + 28 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 43 + 29 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

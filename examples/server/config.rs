@@ -103,6 +103,8 @@ pub(crate) struct Config {
     /// The language model that writes captions, and what writes them when it cannot; `None`:
     /// the templates.
     pub(crate) caption_model: Option<(postpilot_clients::llm::LlmConfig, Fallback)>,
+    /// Caption generations per user per minute, with a model.
+    pub(crate) generations_per_minute: u32,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
     /// Stripe, with `POSTPILOT_BILLING=stripe`.
@@ -460,6 +462,11 @@ impl Config {
                 )?,
             },
             caption_model,
+            generations_per_minute: positive(
+                "POSTPILOT_LLM_GENERATIONS_PER_MIN",
+                var("POSTPILOT_LLM_GENERATIONS_PER_MIN"),
+                10,
+            )?,
             connect_return_path,
             billing,
             rate_limit_per_min: positive(

@@ -207,7 +207,9 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
     if let Some((llm, fallback)) = &config.caption_model {
         let model = postpilot_clients::llm::language_model(llm.clone())?;
         tracing::info!(model = %model.name(), ?fallback, "captions: written by a language model");
-        builder = builder.captions(Arc::new(ModelCaptions::new(model, *fallback)));
+        builder = builder
+            .captions(Arc::new(ModelCaptions::new(model, *fallback)))
+            .caption_generations_per_minute(config.generations_per_minute);
     }
     builder = match &config.token_key {
         Some(spec) => builder.cipher(Arc::new(XChaChaTokenCipher::from_config(spec.expose())?)),

@@ -26,6 +26,8 @@ pub(crate) struct Deps {
     /// The platforms whose accounts connect by OAuth.
     pub(crate) oauth: HashMap<Platform, Arc<dyn OAuthProvider>>,
     pub(crate) captions: Arc<dyn CaptionGenerator>,
+    /// Caption generations per user per minute (this process's memory).
+    pub(crate) generation_limit: crate::caption::limit::GenerationLimit,
     pub(crate) billing: Arc<dyn BillingGateway>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: Arc<dyn IdGenerator>,

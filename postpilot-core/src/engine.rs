@@ -158,6 +158,7 @@ pub struct EngineBuilder {
     publishers: HashMap<Platform, Arc<dyn Publisher>>,
     oauth: HashMap<Platform, Arc<dyn crate::account::OAuthProvider>>,
     captions: Option<Arc<dyn CaptionGenerator>>,
+    generations_per_minute: Option<u32>,
     billing: Option<Arc<dyn BillingGateway>>,
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdGenerator>>,
@@ -222,6 +223,13 @@ impl EngineBuilder {
     #[must_use]
     pub fn captions(mut self, captions: Arc<dyn CaptionGenerator>) -> Self {
         self.captions = Some(captions);
+        self
+    }
+    /// Caption generations (generate and regenerate) one user may ask for per minute (default:
+    /// unlimited, right for the templates; set it with a language model, whose calls cost).
+    #[must_use]
+    pub fn caption_generations_per_minute(mut self, per_minute: u32) -> Self {
+        self.generations_per_minute = Some(per_minute);
         self
     }
     /// The billing gateway (default: [`MockBilling`]).
@@ -339,6 +347,9 @@ impl EngineBuilder {
                 captions: self
                     .captions
                     .unwrap_or_else(|| Arc::new(TemplateCaptions::new())),
+                generation_limit: crate::caption::limit::GenerationLimit::new(
+                    self.generations_per_minute,
+                ),
                 billing: self
                     .billing
                     .unwrap_or_else(|| Arc::new(MockBilling::default())),

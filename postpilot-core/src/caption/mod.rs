@@ -1,6 +1,7 @@
 //! Turning product data into captions: the [`CaptionGenerator`] port, its input types, the
 //! built-in deterministic [`TemplateCaptions`], and [`ModelCaptions`] over a [`LanguageModel`].
 
+pub(crate) mod limit;
 mod llm;
 mod template;
 

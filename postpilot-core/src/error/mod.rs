@@ -76,9 +76,10 @@ pub enum Error {
     /// linked on the strength of the e-mail; its owner must link it, signed in.
     #[error("the e-mail belongs to an account its owner must link to the platform")]
     PlatformLinkRequired(crate::id::UserId),
-    /// Too many failed password checks for one account (login, or the current-password check of
-    /// a profile change): refused without checking, whether or not the account exists, until
-    /// `retry_after` has passed.
+    /// Too many attempts: failed password checks for one account (login, or the
+    /// current-password check of a profile change: refused without checking, whether or not the
+    /// account exists), or caption generations for one user; refused until `retry_after` has
+    /// passed.
     #[error("too many attempts; retry in {} s", retry_after.as_secs())]
     TooManyAttempts {
         /// How long to wait before the next attempt can be checked (whole seconds, at least 1).

@@ -101,11 +101,13 @@ impl QueueService {
 
     async fn generate_caption(
         &self,
+        user: UserId,
         product: &ProductData,
         platforms: &[Platform],
         tone: Tone,
         variant: u32,
     ) -> Result<GeneratedCaption> {
+        self.deps.generation_limit.take(user, self.deps.now())?;
         let request = CaptionRequest {
             product: product.clone(),
             platforms: platforms.to_vec(),
@@ -175,7 +177,7 @@ impl QueueService {
     ) -> Result<QueueItem> {
         require_platforms(&platforms)?;
         let generated = self
-            .generate_caption(&product_data, &platforms, tone, 0)
+            .generate_caption(user, &product_data, &platforms, tone, 0)
             .await?;
         let item = QueueItem::create(
             NewQueueItem {
@@ -407,6 +409,7 @@ impl QueueService {
         let tone = tone.or(item.tone).unwrap_or_default();
         let generated = self
             .generate_caption(
+                user,
                 &item.product_data,
                 &item.platforms,
                 tone,

@@ -1306,3 +1306,46 @@ async fn another_users_item_is_not_found_for_every_queue_operation_and_stays_unc
     assert_eq!(q.get(a.id(), item.id()).await.unwrap(), item);
     assert!(e.posts_of(&b).await.is_empty());
 }
+
+#[tokio::test]
+async fn caption_generations_are_limited_per_user_per_minute_and_nothing_is_stored_past_it() {
+    let e = TestEngine::with_ports(|builder| builder.caption_generations_per_minute(2));
+    let (a, b) = (e.user("a@example.com").await, e.user("b@example.com").await);
+    let queue = e.queue();
+    let generate = |user| {
+        queue.generate(
+            user,
+            product("Aurora Desk Lamp"),
+            vec![Platform::Instagram],
+            Tone::Casual,
+        )
+    };
+    generate(a.id()).await.unwrap();
+    let rejected = generate(a.id()).await.unwrap();
+    e.queue().reject(a.id(), rejected.id(), None).await.unwrap();
+
+    let refused = e
+        .queue()
+        .regenerate(a.id(), rejected.id(), None)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(refused, Error::TooManyAttempts { retry_after } if (1..=60).contains(&retry_after.as_secs())),
+        "{refused:?}"
+    );
+    let stored = e.queue().get(a.id(), rejected.id()).await.unwrap();
+    assert_eq!(
+        stored.status(),
+        QueueStatus::Rejected,
+        "the refused regeneration changed nothing"
+    );
+    generate(b.id())
+        .await
+        .expect("another user's minute is their own");
+    e.clock.advance(Duration::seconds(60));
+    e.queue()
+        .regenerate(a.id(), rejected.id(), None)
+        .await
+        .expect("a new minute");
+}
