@@ -204,7 +204,7 @@ pub(crate) struct EngineArgs {
     /// How paid plans are bought: stripe or mock; required with a database
     ///
     /// stripe: Stripe Checkout and the Billing Portal; a plan is granted when Stripe's webhook says
-    /// it is paid (needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and the two STRIPE_PRICE_*).
+    /// it is paid (needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and the plans' stripe_price).
     /// mock: a checkout activates its plan at once, unpaid, so any user can make himself
     /// enterprise — for demos and tests; the default in memory mode (with a warning).
     #[arg(long, env = "POSTPILOT_BILLING", value_name = "KIND")]
@@ -217,12 +217,12 @@ pub(crate) struct EngineArgs {
         hide_env_values = true
     )]
     stripe_secret_key: Option<String>,
-    /// The Stripe price (price_…) of the pro plan; required with POSTPILOT_BILLING=stripe
-    #[arg(long, env = "STRIPE_PRICE_PRO", value_name = "PRICE")]
-    stripe_price_pro: Option<String>,
-    /// The Stripe price (price_…) of the enterprise plan; required with POSTPILOT_BILLING=stripe
-    #[arg(long, env = "STRIPE_PRICE_ENTERPRISE", value_name = "PRICE")]
-    stripe_price_enterprise: Option<String>,
+    /// The plans: names, prices, currency, limits and Stripe prices (TOML) [default: the built-in plans]
+    ///
+    /// Every setting it leaves out keeps its default; see docs/OPERATIONS.md. With
+    /// POSTPILOT_BILLING=stripe the paid plans need their stripe_price here.
+    #[arg(long, env = "POSTPILOT_PLANS_FILE", value_name = "PATH")]
+    plans_file: Option<String>,
     /// Stripe's API [default: https://api.stripe.com]
     #[arg(long, env = "POSTPILOT_STRIPE_API_URL", value_name = "URL")]
     stripe_api_url: Option<String>,
@@ -355,8 +355,7 @@ impl Command {
             "POSTPILOT_LLM_GENERATIONS_PER_MIN" => &engine?.llm_generations_per_min,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
-            "STRIPE_PRICE_PRO" => &engine?.stripe_price_pro,
-            "STRIPE_PRICE_ENTERPRISE" => &engine?.stripe_price_enterprise,
+            "POSTPILOT_PLANS_FILE" => &engine?.plans_file,
             "POSTPILOT_STRIPE_API_URL" => &engine?.stripe_api_url,
             "POSTPILOT_ADDR" => &http?.addr,
             "POSTPILOT_JWT_SECRET" => &http?.jwt_secret,
@@ -425,7 +424,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 43 + 29 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 42 + 28 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

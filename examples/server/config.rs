@@ -11,6 +11,7 @@ use postpilot_clients::llm::{LlmConfig, Provider};
 use postpilot_clients::stripe::{StripeConfig, StripePrices};
 use postpilot_core::caption::Fallback;
 use postpilot_core::crypto::SecretString;
+use postpilot_core::plan::{PlanTier, Plans, PlansFile};
 
 /// What the process was started to do; each needs a different part of the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +108,8 @@ pub(crate) struct Config {
     pub(crate) generations_per_minute: u32,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
+    /// The plans (`POSTPILOT_PLANS_FILE`, else the built-in ones).
+    pub(crate) plans: Plans,
     /// Stripe, with `POSTPILOT_BILLING=stripe`.
     pub(crate) stripe: Option<StripeConfig>,
     pub(crate) rate_limit_per_min: u32,
@@ -215,6 +218,7 @@ fn stripe(
     billing: Billing,
     role: Role,
     public_url: &str,
+    plans: &Plans,
 ) -> Result<Option<StripeConfig>, ConfigError> {
     if billing != Billing::Stripe {
         if var("STRIPE_SECRET_KEY").is_some() {
@@ -230,6 +234,13 @@ fn stripe(
         var(name)
             .ok_or_else(|| ConfigError(format!("{name} is required with POSTPILOT_BILLING=stripe")))
     };
+    let price = |tier: PlanTier| {
+        plans.get(tier).stripe_price.clone().ok_or_else(|| {
+            ConfigError(format!(
+                "POSTPILOT_PLANS_FILE must give [{tier}] a stripe_price with POSTPILOT_BILLING=stripe"
+            ))
+        })
+    };
     let secret_key = SecretString::new(required("STRIPE_SECRET_KEY")?);
     if role == Role::Serve {
         required("STRIPE_WEBHOOK_SECRET")?;
@@ -238,12 +249,23 @@ fn stripe(
         api_url: host("POSTPILOT_STRIPE_API_URL", "https://api.stripe.com")?,
         secret_key,
         prices: StripePrices {
-            pro: required("STRIPE_PRICE_PRO")?,
-            enterprise: required("STRIPE_PRICE_ENTERPRISE")?,
+            pro: price(PlanTier::Pro)?,
+            enterprise: price(PlanTier::Enterprise)?,
         },
         return_url: format!("{}/billing", public_url.trim_end_matches('/')),
         timeouts: postpilot_clients::http::Timeouts::default(),
     }))
+}
+
+/// `POSTPILOT_PLANS_FILE`: the plans it describes, else the built-in ones.
+fn plans(var: &impl Fn(&str) -> Option<String>) -> Result<Plans, ConfigError> {
+    let Some(path) = var("POSTPILOT_PLANS_FILE") else {
+        return Ok(Plans::default());
+    };
+    let bad = |why: String| ConfigError(format!("POSTPILOT_PLANS_FILE ({path}): {why}"));
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    let file: PlansFile = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    Plans::parse(file).map_err(|e| bad(e.to_string()))
 }
 
 /// `POSTPILOT_LLM_*`: the caption model, when a provider is named.
@@ -427,9 +449,11 @@ impl Config {
             ),
         )?;
         let public_url = var("POSTPILOT_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
-        let stripe = stripe(&var, &host, billing.kind, role, &public_url)?;
+        let plans = plans(&var)?;
+        let stripe = stripe(&var, &host, billing.kind, role, &public_url, &plans)?;
         Ok(Self {
             public_url,
+            plans,
             stripe,
             addr,
             database_url,
@@ -890,26 +914,64 @@ mod tests {
         }
     }
 
+    /// A plans file with `text`, in a fresh file of the temporary directory.
+    fn plans_file(name: &str, text: &str) -> String {
+        let path =
+            std::env::temp_dir().join(format!("postpilot-{}-{name}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn a_plans_file_sets_the_plans_and_a_bad_one_is_refused_naming_the_setting() {
+        let good = plans_file(
+            "good",
+            "currency = \"eur\"\n[pro]\nprice_monthly = 35\nposts_per_month = -1\n",
+        );
+        let plans = config(Role::Serve, &[("POSTPILOT_PLANS_FILE", good.as_str())])
+            .unwrap()
+            .plans;
+        let pro = plans.get(PlanTier::Pro);
+        assert_eq!((pro.price_monthly, pro.currency.as_str()), (35, "eur"));
+        assert_eq!(config(Role::Serve, &[]).unwrap().plans, Plans::default());
+        for (name, text, says) in [
+            ("unknown", "[pro]\nseats = 3\n", "unknown field `seats`"),
+            ("range", "[free]\naccounts = -5\n", "plans.free.accounts"),
+            ("syntax", "[pro\n", "POSTPILOT_PLANS_FILE"),
+        ] {
+            let path = plans_file(name, text);
+            let message = error(Role::Serve, &[("POSTPILOT_PLANS_FILE", path.as_str())]);
+            assert!(
+                message.starts_with("POSTPILOT_PLANS_FILE") && message.contains(says),
+                "{message}"
+            );
+        }
+        let message = error(
+            Role::Serve,
+            &[("POSTPILOT_PLANS_FILE", "/nonexistent/plans.toml")],
+        );
+        assert!(message.contains("cannot be read"), "{message}");
+    }
+
     #[test]
     fn stripe_billing_needs_its_key_webhook_secret_and_both_prices() {
+        let priced = plans_file(
+            "priced",
+            "[pro]\nstripe_price = \"price_pro\"\n[enterprise]\nstripe_price = \"price_ent\"\n",
+        );
+        let unpriced = plans_file("unpriced", "[pro]\nstripe_price = \"price_pro\"\n");
         let all = [
             ("POSTPILOT_BILLING", "stripe"),
             ("STRIPE_SECRET_KEY", "sk_test_123"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_123"),
-            ("STRIPE_PRICE_PRO", "price_pro"),
-            ("STRIPE_PRICE_ENTERPRISE", "price_ent"),
+            ("POSTPILOT_PLANS_FILE", priced.as_str()),
             ("POSTPILOT_PUBLIC_URL", "https://app.example.com/"),
         ];
         let stripe = config(Role::Serve, &all).unwrap().stripe.unwrap();
         assert_eq!(stripe.api_url, "https://api.stripe.com");
         assert_eq!(stripe.prices.enterprise, "price_ent");
         assert_eq!(stripe.return_url, "https://app.example.com/billing");
-        for missing in [
-            "STRIPE_SECRET_KEY",
-            "STRIPE_WEBHOOK_SECRET",
-            "STRIPE_PRICE_PRO",
-            "STRIPE_PRICE_ENTERPRISE",
-        ] {
+        for missing in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] {
             let given: Vec<_> = all.iter().copied().filter(|(k, _)| *k != missing).collect();
             let message = error(Role::Serve, &given);
             assert_eq!(
@@ -917,6 +979,10 @@ mod tests {
                 format!("{missing} is required with POSTPILOT_BILLING=stripe")
             );
         }
+        let mut given = all.to_vec();
+        given[3] = ("POSTPILOT_PLANS_FILE", unpriced.as_str());
+        let message = error(Role::Serve, &given);
+        assert!(message.contains("[enterprise] a stripe_price"), "{message}");
         assert!(config(Role::Serve, &[]).unwrap().stripe.is_none());
     }
 

@@ -249,6 +249,7 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
     }
     Ok(builder
         .max_api_keys(config.max_api_keys)
+        .plans(config.plans.clone())
         .publishing_caps(config.publishing_caps)
         .build()?)
 }

@@ -1355,12 +1355,18 @@ fn a_plan_bought_through_the_server_is_granted_by_stripes_signed_webhook() {
     const WEBHOOK_SECRET: &str = "whsec_e2eStripeSecret";
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fake = runtime.block_on(FakeStripe::start());
+    let scratch = Scratch::new("stripe");
+    let plans = scratch.file("plans.toml");
+    let prices = format!(
+        "[pro]\nstripe_price = \"{FAKE_PRICE_PRO}\"\n\n[enterprise]\nstripe_price = \"{FAKE_PRICE_ENTERPRISE}\"\n"
+    );
+    std::fs::write(&plans, prices).unwrap();
+    let plans = plans.to_string_lossy().into_owned();
     let (server, addr) = serve_in_memory(&[
         ("POSTPILOT_BILLING", "stripe"),
         ("STRIPE_SECRET_KEY", FAKE_STRIPE_KEY),
         ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
-        ("STRIPE_PRICE_PRO", FAKE_PRICE_PRO),
-        ("STRIPE_PRICE_ENTERPRISE", FAKE_PRICE_ENTERPRISE),
+        ("POSTPILOT_PLANS_FILE", plans.as_str()),
         ("POSTPILOT_STRIPE_API_URL", fake.base_url.as_str()),
     ]);
     let client = Client {

@@ -39,6 +39,8 @@ pub(crate) struct Deps {
     pub(crate) login_throttle: LoginThrottle,
     pub(crate) refresh_token_ttl: chrono::Duration,
     pub(crate) max_api_keys: u32,
+    /// Every plan's name, price and limits.
+    pub(crate) plans: crate::plan::Plans,
     /// The publishing caps the platforms do not report.
     pub(crate) publishing_caps: crate::post::PublishingCaps,
     /// Accounts whose platform-reported cap could not be read, and when (this process's
@@ -77,6 +79,11 @@ impl Deps {
 
     pub(crate) fn new_id<T: From<uuid::Uuid>>(&self) -> T {
         T::from(self.ids.new_uuid())
+    }
+
+    /// What `tier` allows.
+    pub(crate) fn limits(&self, tier: crate::plan::PlanTier) -> &crate::plan::PlanLimits {
+        self.plans.get(tier)
     }
 
     /// The stored user, or [`Error::NotFound`].

@@ -159,6 +159,7 @@ pub struct EngineBuilder {
     oauth: HashMap<Platform, Arc<dyn crate::account::OAuthProvider>>,
     captions: Option<Arc<dyn CaptionGenerator>>,
     generations_per_minute: Option<u32>,
+    plans: Option<crate::plan::Plans>,
     billing: Option<Arc<dyn BillingGateway>>,
     clock: Option<Arc<dyn Clock>>,
     ids: Option<Arc<dyn IdGenerator>>,
@@ -230,6 +231,15 @@ impl EngineBuilder {
     #[must_use]
     pub fn caption_generations_per_minute(mut self, per_minute: u32) -> Self {
         self.generations_per_minute = Some(per_minute);
+        self
+    }
+    /// The plans: names, prices, limits and Stripe prices (default: [`Plans::default`], the
+    /// seed's).
+    ///
+    /// [`Plans::default`]: crate::plan::Plans
+    #[must_use]
+    pub fn plans(mut self, plans: crate::plan::Plans) -> Self {
+        self.plans = Some(plans);
         self
     }
     /// The billing gateway (default: [`MockBilling`]).
@@ -365,6 +375,7 @@ impl EngineBuilder {
                     .refresh_token_ttl
                     .unwrap_or_else(|| chrono::Duration::days(7)),
                 max_api_keys: self.max_api_keys.unwrap_or(DEFAULT_MAX_API_KEYS),
+                plans: self.plans.unwrap_or_default(),
                 publishing_caps: self.publishing_caps.unwrap_or_default(),
                 cap_read_failed: std::sync::Mutex::default(),
                 metrics: Arc::default(),

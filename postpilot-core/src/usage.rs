@@ -44,7 +44,7 @@ impl UsageService {
     /// The store failed.
     pub async fn usage(&self, user: UserId) -> Result<Usage> {
         let plan = plan_of(&self.deps, user).await?;
-        let limits = plan.limits();
+        let limits = self.deps.limits(plan);
         let window = MonthWindow::containing(self.deps.now());
         let store = &self.deps.store;
         Ok(Usage {

@@ -273,8 +273,9 @@ impl Out for PlanLimits {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         dict!(py, {
             "tier" => self.tier.as_str(),
-            "name" => self.name,
+            "name" => self.name.as_str(),
             "price_monthly" => self.price_monthly,
+            "currency" => self.currency.as_str(),
             "max_items" => self.max_items.as_i64(),
             "max_secondary" => self.max_secondary.as_i64(),
             "api_access" => self.api_access,

@@ -226,8 +226,20 @@ fn builder(
     publishers: Option<&Bound<'_, PyDict>>,
     tiktok_daily_cap: Option<u32>,
     captions: Option<&Bound<'_, PyAny>>,
+    plans: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<postpilot_core::EngineBuilder> {
     let mut builder = postpilot_core::Engine::builder().simulated();
+    if let Some(plans) = plans {
+        // The dict a plans file holds (docs/OPERATIONS.md), read through JSON.
+        let json: String = plans
+            .py()
+            .import("json")?
+            .call_method1("dumps", (plans,))?
+            .extract()?;
+        let file: postpilot_core::plan::PlansFile =
+            serde_json::from_str(&json).map_err(|e| invalid("plans", e))?;
+        builder = builder.plans(postpilot_core::plan::Plans::parse(file).map_err(py_err)?);
+    }
     if let Some(captions) = captions {
         if !captions.is_callable() {
             return Err(invalid("captions", "must be a callable"));
@@ -308,15 +320,17 @@ impl Engine {
 impl Engine {
     /// An engine in memory; `publishers` maps platform names to Python publisher objects (the
     /// others are simulated); `tiktok_daily_cap` is TikTok's posts per account per 24 hours
-    /// (default 15); `captions` is a Python caption generator (default: the templates).
+    /// (default 15); `captions` is a Python caption generator (default: the templates); `plans`
+    /// what a plans file holds, as a dict (default: the built-in plans).
     #[staticmethod]
-    #[pyo3(signature = (*, publishers = None, tiktok_daily_cap = None, captions = None))]
+    #[pyo3(signature = (*, publishers = None, tiktok_daily_cap = None, captions = None, plans = None))]
     fn in_memory(
         publishers: Option<&Bound<'_, PyDict>>,
         tiktok_daily_cap: Option<u32>,
         captions: Option<&Bound<'_, PyAny>>,
+        plans: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let engine = builder(publishers, tiktok_daily_cap, captions)?
+        let engine = builder(publishers, tiktok_daily_cap, captions, plans)?
             .build()
             .map_err(unavailable)?;
         Ok(Self::new(engine, runtime()?))
@@ -327,7 +341,7 @@ impl Engine {
     /// they are sealed with a key that dies with the process.
     #[cfg(feature = "postgres")]
     #[staticmethod]
-    #[pyo3(signature = (url, *, migrate = true, token_key = None, publishers = None, tiktok_daily_cap = None, captions = None))]
+    #[pyo3(signature = (url, *, migrate = true, token_key = None, publishers = None, tiktok_daily_cap = None, captions = None, plans = None))]
     fn postgres(
         py: Python<'_>,
         url: &str,
@@ -336,6 +350,7 @@ impl Engine {
         publishers: Option<&Bound<'_, PyDict>>,
         tiktok_daily_cap: Option<u32>,
         captions: Option<&Bound<'_, PyAny>>,
+        plans: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let runtime = runtime()?;
         let config = postpilot_sqlx::PoolConfig::default();
@@ -350,7 +365,8 @@ impl Engine {
                 })
             })
             .map_err(unavailable)?;
-        let mut builder = builder(publishers, tiktok_daily_cap, captions)?.store(Arc::new(store));
+        let mut builder =
+            builder(publishers, tiktok_daily_cap, captions, plans)?.store(Arc::new(store));
         if let Some(spec) = token_key {
             builder = builder.cipher(Arc::new(
                 XChaChaTokenCipher::from_config(spec).map_err(|e| invalid("token_key", e))?,

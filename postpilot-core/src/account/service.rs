@@ -133,7 +133,8 @@ impl AccountService {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<SocialAccount> {
         self.deps.ensure_offered(request.platform)?;
-        let limit = plan_of(&self.deps, user).await?.limits().max_secondary;
+        let plan = plan_of(&self.deps, user).await?;
+        let limit = self.deps.limits(plan).max_secondary;
         let now = self.deps.now();
         let account = SocialAccount::connect(
             self.deps.new_id(),

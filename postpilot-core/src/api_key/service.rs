@@ -46,7 +46,7 @@ impl ApiKeyService {
 
     async fn require_api_plan(&self, user: UserId) -> Result<PlanTier> {
         let plan = plan_of(&self.deps, user).await?;
-        if plan.limits().api_access {
+        if self.deps.limits(plan).api_access {
             Ok(plan)
         } else {
             Err(Error::PlanLimit {
@@ -125,7 +125,7 @@ impl ApiKeyService {
             .await?
             .ok_or(Error::Unauthorized)?;
         let plan = plan_of(&self.deps, key.user_id).await?;
-        if !plan.limits().api_access {
+        if !self.deps.limits(plan).api_access {
             return Err(Error::Forbidden(
                 "API access requires the pro or enterprise plan".into(),
             ));

@@ -13,7 +13,7 @@ use crate::billing::{
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, UserId};
-use crate::plan::{PlanLimits, PlanTier, plans};
+use crate::plan::{PlanLimits, PlanTier};
 use crate::store::UserChange;
 use crate::webhook::once;
 
@@ -79,8 +79,8 @@ impl BillingService {
     }
 
     /// Every plan and its limits.
-    pub fn plans(&self) -> [&'static PlanLimits; 3] {
-        plans()
+    pub fn plans(&self) -> [PlanLimits; 3] {
+        self.deps.plans.all().clone()
     }
 
     /// Starts a checkout for pro or enterprise. In mock mode the plan is active at once.
@@ -215,14 +215,15 @@ impl BillingService {
             to,
             ..DowngradeImpact::default()
         };
-        if let Some(keep) = to.limits().max_secondary.max() {
+        if let Some(keep) = self.deps.limits(to).max_secondary.max() {
             impact.disconnected_accounts = self
                 .deps
                 .store
                 .disconnect_accounts_beyond(user_id, keep)
                 .await?;
         }
-        impact.api_keys_suspended = from.limits().api_access && !to.limits().api_access;
+        impact.api_keys_suspended =
+            self.deps.limits(from).api_access && !self.deps.limits(to).api_access;
         Ok(impact)
     }
 

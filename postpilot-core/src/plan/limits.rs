@@ -3,6 +3,7 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::ValidationError;
 use crate::names::named_enum;
 
 /// A subscription tier.
@@ -25,17 +26,6 @@ named_enum!(PlanTier, field = "plan", lenient {
     Pro => "pro",
     Enterprise => "enterprise",
 });
-
-impl PlanTier {
-    /// This tier's limits.
-    pub const fn limits(self) -> &'static PlanLimits {
-        match self {
-            Self::Free => &FREE,
-            Self::Pro => &PRO,
-            Self::Enterprise => &ENTERPRISE,
-        }
-    }
-}
 
 /// A cap on a countable resource: a maximum, or unlimited (`-1` on the wire, as in the seed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,53 +65,228 @@ impl Serialize for Limit {
     }
 }
 
-/// What a plan allows (the seed's `PlanLimits`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// What a plan allows and costs (the seed's `PlanLimits`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlanLimits {
     /// The tier.
     pub tier: PlanTier,
     /// Display name.
-    pub name: &'static str,
-    /// Monthly price in US dollars.
+    pub name: String,
+    /// Monthly price, in whole units of `currency`.
     pub price_monthly: u32,
+    /// ISO 4217 code, lower case as Stripe writes it (`usd`).
+    pub currency: String,
     /// Posts per calendar month (UTC).
     pub max_items: Limit,
     /// Connected social accounts.
     pub max_secondary: Limit,
     /// Whether API keys work.
     pub api_access: bool,
+    /// The Stripe price (`price_…`) a checkout for this plan charges; paid plans need one to be
+    /// sold through Stripe.
+    #[serde(skip)]
+    pub stripe_price: Option<String>,
 }
 
-const FREE: PlanLimits = PlanLimits {
-    tier: PlanTier::Free,
-    name: "Free",
-    price_monthly: 0,
-    max_items: Limit::AtMost(10),
-    max_secondary: Limit::AtMost(1),
-    api_access: false,
-};
+/// Every plan, from configuration ([`PlansFile`]) or today's defaults: the one source of their
+/// names, prices and limits for the plan rules, the billing adapter and `GET /billing/plans`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plans([PlanLimits; 3]);
 
-const PRO: PlanLimits = PlanLimits {
-    tier: PlanTier::Pro,
-    name: "Pro",
-    price_monthly: 29,
-    max_items: Limit::AtMost(200),
-    max_secondary: Limit::AtMost(10),
-    api_access: true,
-};
+impl Default for Plans {
+    fn default() -> Self {
+        let plan =
+            |tier, name: &str, price_monthly, max_items, max_secondary, api_access| PlanLimits {
+                tier,
+                name: name.to_owned(),
+                price_monthly,
+                currency: "usd".to_owned(),
+                max_items,
+                max_secondary,
+                api_access,
+                stripe_price: None,
+            };
+        Self([
+            plan(
+                PlanTier::Free,
+                "Free",
+                0,
+                Limit::AtMost(10),
+                Limit::AtMost(1),
+                false,
+            ),
+            plan(
+                PlanTier::Pro,
+                "Pro",
+                29,
+                Limit::AtMost(200),
+                Limit::AtMost(10),
+                true,
+            ),
+            plan(
+                PlanTier::Enterprise,
+                "Enterprise",
+                99,
+                Limit::Unlimited,
+                Limit::Unlimited,
+                true,
+            ),
+        ])
+    }
+}
 
-const ENTERPRISE: PlanLimits = PlanLimits {
-    tier: PlanTier::Enterprise,
-    name: "Enterprise",
-    price_monthly: 99,
-    max_items: Limit::Unlimited,
-    max_secondary: Limit::Unlimited,
-    api_access: true,
-};
+impl Plans {
+    /// The plan of `tier`.
+    pub fn get(&self, tier: PlanTier) -> &PlanLimits {
+        match tier {
+            PlanTier::Free => &self.0[0],
+            PlanTier::Pro => &self.0[1],
+            PlanTier::Enterprise => &self.0[2],
+        }
+    }
 
-/// Every plan, cheapest first.
-pub fn plans() -> [&'static PlanLimits; 3] {
-    PlanTier::ALL.map(PlanTier::limits)
+    /// Every plan, cheapest first.
+    pub fn all(&self) -> &[PlanLimits; 3] {
+        &self.0
+    }
+
+    /// The plans a file describes, each setting it leaves out keeping today's default.
+    ///
+    /// # Errors
+    /// A setting out of range, named `plans.<tier>.<setting>`: a blank or long name, a
+    /// currency that is not three letters, a price on the free plan, a limit below -1.
+    pub fn parse(file: PlansFile) -> Result<Self, ValidationError> {
+        let mut plans = Self::default();
+        let currency = match file.currency {
+            Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                Some(c.to_ascii_lowercase())
+            }
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "plans.currency",
+                    "must be a three-letter ISO 4217 code",
+                ));
+            }
+            None => None,
+        };
+        for (tier, given) in [
+            (PlanTier::Free, file.free),
+            (PlanTier::Pro, file.pro),
+            (PlanTier::Enterprise, file.enterprise),
+        ] {
+            let plan = &mut plans.0[tier as usize];
+            if let Some(currency) = &currency {
+                plan.currency.clone_from(currency);
+            }
+            let Some(given) = given else { continue };
+            let field = |name: &str| format!("plans.{tier}.{name}");
+            if let Some(name) = given.name {
+                let name = name.trim();
+                if name.is_empty() || name.chars().count() > 50 {
+                    return Err(ValidationError::new(
+                        field("name"),
+                        "must be 1 to 50 characters",
+                    ));
+                }
+                plan.name = name.to_owned();
+            }
+            if let Some(price) = given.price_monthly {
+                if tier == PlanTier::Free && price != 0 {
+                    return Err(ValidationError::new(
+                        field("price_monthly"),
+                        "the free plan costs 0",
+                    ));
+                }
+                plan.price_monthly = price;
+            }
+            let limit = |n: Option<i64>, name: &str| -> Result<Option<Limit>, ValidationError> {
+                n.map(|n| match n {
+                    -1 => Ok(Limit::Unlimited),
+                    n => u32::try_from(n).map(Limit::AtMost).map_err(|_| {
+                        ValidationError::new(field(name), "must be -1 (unlimited) or a count")
+                    }),
+                })
+                .transpose()
+            };
+            if let Some(l) = limit(given.posts_per_month, "posts_per_month")? {
+                plan.max_items = l;
+            }
+            if let Some(l) = limit(given.accounts, "accounts")? {
+                plan.max_secondary = l;
+            }
+            if let Some(api) = given.api_access {
+                plan.api_access = api;
+            }
+            if let Some(price) = given.stripe_price {
+                if tier == PlanTier::Free {
+                    return Err(ValidationError::new(
+                        field("stripe_price"),
+                        "the free plan is not sold",
+                    ));
+                }
+                if !price.starts_with("price_") {
+                    return Err(ValidationError::new(
+                        field("stripe_price"),
+                        "must be a Stripe price id (price_…)",
+                    ));
+                }
+                plan.stripe_price = Some(price);
+            }
+        }
+        Ok(plans)
+    }
+}
+
+impl PlanLimits {
+    #[cfg(test)]
+    fn with_currency(mut self, currency: &str) -> Self {
+        self.currency = currency.to_owned();
+        self
+    }
+}
+
+/// A plans file, as it is read (TOML in the bundled server): every setting optional.
+///
+/// ```toml
+/// currency = "usd"
+///
+/// [pro]
+/// name = "Pro"
+/// price_monthly = 29
+/// posts_per_month = 200   # -1: unlimited
+/// accounts = 10
+/// api_access = true
+/// stripe_price = "price_1Q…"
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlansFile {
+    /// The currency of every price.
+    pub currency: Option<String>,
+    /// The free plan.
+    pub free: Option<PlanFile>,
+    /// The pro plan.
+    pub pro: Option<PlanFile>,
+    /// The enterprise plan.
+    pub enterprise: Option<PlanFile>,
+}
+
+/// One plan in a [`PlansFile`].
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    /// Display name.
+    pub name: Option<String>,
+    /// Monthly price in whole units of the currency.
+    pub price_monthly: Option<u32>,
+    /// Posts per calendar month; -1 for unlimited.
+    pub posts_per_month: Option<i64>,
+    /// Connected social accounts; -1 for unlimited.
+    pub accounts: Option<i64>,
+    /// Whether API keys work.
+    pub api_access: Option<bool>,
+    /// The Stripe price of a paid plan.
+    pub stripe_price: Option<String>,
 }
 
 /// The window a monthly quota counts in: the calendar month (UTC) containing `now`.
@@ -177,7 +342,8 @@ mod tests {
 
     #[test]
     fn the_seed_plan_limits_hold() {
-        let [free, pro, enterprise] = plans();
+        let plans = Plans::default();
+        let [free, pro, enterprise] = plans.all();
         assert_eq!(
             (free.max_items, free.max_secondary, free.api_access),
             (Limit::AtMost(10), Limit::AtMost(1), false)
@@ -191,6 +357,79 @@ mod tests {
             (Limit::Unlimited, Limit::Unlimited)
         );
         assert!(enterprise.api_access);
+    }
+
+    #[test]
+    fn a_plans_file_overrides_what_it_names_and_keeps_the_defaults_of_the_rest() {
+        let file = PlansFile {
+            currency: Some("EUR".into()),
+            pro: Some(PlanFile {
+                price_monthly: Some(35),
+                posts_per_month: Some(-1),
+                stripe_price: Some("price_123".into()),
+                ..PlanFile::default()
+            }),
+            ..PlansFile::default()
+        };
+        let plans = Plans::parse(file).unwrap();
+        let pro = plans.get(PlanTier::Pro);
+        assert_eq!(
+            (pro.price_monthly, pro.max_items, pro.max_secondary),
+            (35, Limit::Unlimited, Limit::AtMost(10))
+        );
+        assert_eq!(pro.stripe_price.as_deref(), Some("price_123"));
+        assert!(plans.all().iter().all(|p| p.currency == "eur"));
+        assert_eq!(
+            plans.get(PlanTier::Free),
+            &Plans::default().0[0].clone().with_currency("eur")
+        );
+    }
+
+    #[test]
+    fn a_plans_file_out_of_range_is_refused_naming_the_setting() {
+        let plan = |p: PlanFile| PlansFile {
+            free: Some(p),
+            ..PlansFile::default()
+        };
+        for (file, field) in [
+            (
+                plan(PlanFile {
+                    price_monthly: Some(5),
+                    ..PlanFile::default()
+                }),
+                "plans.free.price_monthly",
+            ),
+            (
+                plan(PlanFile {
+                    accounts: Some(-2),
+                    ..PlanFile::default()
+                }),
+                "plans.free.accounts",
+            ),
+            (
+                plan(PlanFile {
+                    name: Some(" ".into()),
+                    ..PlanFile::default()
+                }),
+                "plans.free.name",
+            ),
+            (
+                plan(PlanFile {
+                    stripe_price: Some("price_1".into()),
+                    ..PlanFile::default()
+                }),
+                "plans.free.stripe_price",
+            ),
+            (
+                PlansFile {
+                    currency: Some("euro".into()),
+                    ..PlansFile::default()
+                },
+                "plans.currency",
+            ),
+        ] {
+            assert_eq!(Plans::parse(file).unwrap_err().field(), field);
+        }
     }
 
     #[test]

@@ -3,5 +3,5 @@
 mod limits;
 mod quota;
 
-pub use limits::{Limit, MonthWindow, PlanLimits, PlanTier, PostQuota, plans};
+pub use limits::{Limit, MonthWindow, PlanFile, PlanLimits, PlanTier, Plans, PlansFile, PostQuota};
 pub(crate) use quota::{plan_of, post_quota, posts_quota_error};

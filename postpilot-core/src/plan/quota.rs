@@ -23,7 +23,7 @@ pub(crate) async fn post_quota(
 ) -> Result<PostQuota> {
     Ok(PostQuota {
         window: MonthWindow::containing(created_at),
-        limit: plan_of(deps, user).await?.limits().max_items,
+        limit: deps.limits(plan_of(deps, user).await?).max_items,
     })
 }
 

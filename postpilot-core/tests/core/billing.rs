@@ -1232,3 +1232,49 @@ async fn a_delivery_whose_application_failed_is_applied_by_the_next_one() {
     assert!(e.billing().handle_event(&fixed).await.unwrap().is_some());
     assert_eq!(plan_of(&e, &user).await, PlanTier::Pro);
 }
+
+#[tokio::test]
+async fn configured_plans_are_the_limits_the_engine_enforces_and_the_plans_it_lists() {
+    use postpilot_core::plan::{PlanFile, Plans, PlansFile};
+    let plans = Plans::parse(PlansFile {
+        free: Some(PlanFile {
+            name: Some("Starter".into()),
+            accounts: Some(2),
+            ..PlanFile::default()
+        }),
+        ..PlansFile::default()
+    })
+    .unwrap();
+    let e = TestEngine::with_ports(|builder| builder.plans(plans));
+    let u = e.user("starter@example.com").await;
+
+    e.connect(&u, Platform::Instagram, "ig-1").await;
+    e.connect(&u, Platform::Facebook, "fb-1").await;
+    let third = e
+        .accounts()
+        .connect(
+            u.id(),
+            crate::test_engine::connect_request(Platform::Tiktok, "tt-1"),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(third, Error::PlanLimit { limit: 2, .. }),
+        "{third:?}"
+    );
+    let [free, pro, _] = e.billing().plans();
+    assert_eq!(
+        (free.name.as_str(), free.max_secondary.max()),
+        ("Starter", Some(2))
+    );
+    assert_eq!(
+        pro.max_secondary.max(),
+        Some(10),
+        "what the file leaves out keeps its default"
+    );
+    assert_eq!(
+        e.usage().usage(u.id()).await.unwrap().accounts_limit.max(),
+        Some(2)
+    );
+}

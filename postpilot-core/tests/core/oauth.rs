@@ -260,8 +260,8 @@ async fn granted_accounts_beyond_the_plan_limit_are_left_out_and_counted_not_an_
 
     let connected = connect_with(&e, &u, "good-code").await.unwrap();
 
-    let limit = postpilot_core::plan::PlanTier::Free
-        .limits()
+    let limit = postpilot_core::plan::Plans::default()
+        .get(postpilot_core::plan::PlanTier::Free)
         .max_secondary
         .max()
         .unwrap() as usize;

@@ -20,8 +20,10 @@ pub(crate) struct PlanDto {
     /// `free`, `pro` or `enterprise`.
     tier: String,
     name: String,
-    /// US dollars per month.
+    /// Monthly price in whole units of `currency`.
     price_monthly: u32,
+    /// ISO 4217 code, lower case (`usd`).
+    currency: String,
     /// Posts per calendar month.
     max_items: i64,
     /// Connected social accounts.
@@ -72,8 +74,9 @@ async fn plans(State(state): State<AppState>) -> Json<Vec<PlanDto>> {
             .into_iter()
             .map(|p| PlanDto {
                 tier: p.tier.to_string(),
-                name: p.name.to_owned(),
+                name: p.name,
                 price_monthly: p.price_monthly,
+                currency: p.currency,
                 max_items: p.max_items.as_i64(),
                 max_secondary: p.max_secondary.as_i64(),
                 api_access: p.api_access,

@@ -39,6 +39,7 @@ async fn plans_list_every_tier_with_its_limits_without_authentication() {
         sorted_keys(&plans[0]),
         [
             "api_access",
+            "currency",
             "max_items",
             "max_secondary",
             "name",
