@@ -278,6 +278,8 @@ fn caption_model(
             "POSTPILOT_LLM_MODEL",
             "POSTPILOT_LLM_API_KEY",
             "POSTPILOT_LLM_BASE_URL",
+            "POSTPILOT_LLM_FALLBACK",
+            "POSTPILOT_LLM_GENERATIONS_PER_MIN",
         ]
         .into_iter()
         .find(|name| var(name).is_some())
@@ -296,13 +298,16 @@ fn caption_model(
     })?;
     let api_key = var("POSTPILOT_LLM_API_KEY").map(SecretString::new);
     let base_url = host("POSTPILOT_LLM_BASE_URL", provider.default_base_url())?;
-    if api_key.is_none() && base_url == provider.default_base_url() {
+    if api_key.is_none() && base_url.trim_end_matches('/') == provider.default_base_url() {
         return Err(ConfigError(format!(
             "POSTPILOT_LLM_API_KEY is required for {name} on its own host (only a local server \
              at POSTPILOT_LLM_BASE_URL may need none)"
         )));
     }
-    let fallback = match var("POSTPILOT_LLM_FALLBACK").as_deref() {
+    let fallback = match var("POSTPILOT_LLM_FALLBACK")
+        .map(|f| f.trim().to_ascii_lowercase())
+        .as_deref()
+    {
         None | Some("template") => Fallback::Template,
         Some("none") => Fallback::None,
         Some(other) => {
@@ -891,6 +896,10 @@ mod tests {
         for (given, says) in [
             (
                 vec![("POSTPILOT_LLM_MODEL", "gpt-4o")],
+                "POSTPILOT_LLM_PROVIDER is not",
+            ),
+            (
+                vec![("POSTPILOT_LLM_FALLBACK", "none")],
                 "POSTPILOT_LLM_PROVIDER is not",
             ),
             (

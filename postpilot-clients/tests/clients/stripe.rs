@@ -272,19 +272,66 @@ async fn every_order_of_two_events_ends_in_stripes_latest_state() {
 }
 
 #[tokio::test]
-async fn subscription_events_that_arrive_before_their_checkout_are_applied_by_it() {
+async fn a_subscription_event_before_its_checkout_is_applied_to_the_user_it_names() {
     let shop = open().await;
     let (_, events) = shop.subscribe(PlanTier::Pro).await;
 
-    // customer.subscription.created first: not yet ours, acknowledged.
+    // customer.subscription.created first: the re-read subscription names its user.
     assert!(shop.deliver(&events[1]).await);
-    assert_eq!(shop.plan().await.0, PlanTier::Free);
+    assert_eq!(
+        shop.plan().await,
+        (PlanTier::Pro, Some(SubscriptionStatus::Active))
+    );
     assert!(shop.deliver(&events[0]).await);
 
     assert_eq!(
         shop.plan().await,
         (PlanTier::Pro, Some(SubscriptionStatus::Active))
     );
+}
+
+#[tokio::test]
+async fn a_cancellation_delivered_before_the_checkout_is_not_undone_by_it() {
+    let shop = open().await;
+    let (sub, events) = shop.subscribe(PlanTier::Pro).await;
+    let canceled = shop.fake.cancel(&sub);
+
+    shop.deliver(&canceled).await;
+    for event in &events {
+        shop.deliver(event).await;
+    }
+
+    assert_eq!(
+        shop.plan().await,
+        (PlanTier::Free, Some(SubscriptionStatus::Canceled))
+    );
+}
+
+#[tokio::test]
+async fn a_subscribed_user_is_sent_to_the_portal_instead_of_a_second_checkout() {
+    let shop = open().await;
+    let (_, events) = shop.subscribe(PlanTier::Pro).await;
+    for event in &events {
+        shop.deliver(event).await;
+    }
+
+    let e = shop
+        .engine
+        .billing()
+        .checkout(shop.user.id(), PlanTier::Enterprise)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&e, postpilot_core::Error::Conflict(m) if m.contains("billing portal")),
+        "{e:?}"
+    );
+    let sessions = shop
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.path == "/v1/checkout/sessions");
+    assert_eq!(sessions.count(), 1, "no second subscription was started");
 }
 
 #[tokio::test]

@@ -55,6 +55,8 @@ pub struct ProviderSubscription {
     pub subscription_id: String,
     /// Provider customer id.
     pub customer_id: Option<String>,
+    /// The user it was bought for (`metadata.user_id`, set at checkout).
+    pub user_id: Option<UserId>,
     /// Its status (`canceled` once deleted).
     pub status: SubscriptionStatus,
     /// The plan, when the provider's data names one.
@@ -279,6 +281,7 @@ pub fn parse_stripe_subscription(
         subscription_id: str_field(object, &["id"])
             .ok_or_else(|| malformed("subscription without an id"))?,
         customer_id: str_field(object, &["customer"]),
+        user_id: str_field(object, &["metadata", "user_id"]).and_then(|s| s.parse().ok()),
         status,
         plan: stripe_plan(object, plan_of_price)?,
         current_period_start: period("current_period_start"),

@@ -56,6 +56,15 @@ impl SubscriptionStatus {
     pub fn event_rank(self, created: Option<DateTime<Utc>>) -> i64 {
         created.map_or(0, |at| at.timestamp().saturating_mul(8)) + self.precedence()
     }
+
+    /// The order of a state read from the provider when its read returned at `read_at`: a later
+    /// read ranks higher, to the millisecond, so it is what stays. Above every [`event_rank`]
+    /// of the same time.
+    ///
+    /// [`event_rank`]: Self::event_rank
+    pub fn read_rank(self, read_at: DateTime<Utc>) -> i64 {
+        read_at.timestamp_millis().saturating_mul(8) + self.precedence()
+    }
 }
 
 aggregate! {
@@ -138,6 +147,11 @@ impl Subscription {
         self.stripe_subscription_id = provider_subscription_id;
         self.current_period_start.get_or_insert(now);
         self.cancel_at_period_end = false;
+    }
+
+    /// The provider's subscription `id` is this one (its events are applied to it).
+    pub fn link_provider(&mut self, id: String) {
+        self.stripe_subscription_id = Some(id);
     }
 
     /// The provider changed the subscription; a time or plan it did not send stays as it was.

@@ -92,6 +92,21 @@ impl BillingService {
             return Err(ValidationError::new("plan", "must be pro or enterprise").into());
         }
         let user = self.deps.user(user_id).await?;
+        if !self.deps.billing.is_mock()
+            && let Some(current) = self.deps.store.subscription(user_id).await?
+            && current.stripe_subscription_id.is_some()
+            && !matches!(
+                current.status,
+                SubscriptionStatus::Canceled | SubscriptionStatus::Incomplete
+            )
+        {
+            // A second subscription would bill the customer twice.
+            return Err(Error::Conflict(
+                "already subscribed: change or cancel the plan in the billing portal \
+                 (POST /api/v1/billing/portal)"
+                    .into(),
+            ));
+        }
         let session = self
             .deps
             .billing
@@ -285,9 +300,10 @@ impl BillingService {
                     Some(id) => self.current(id).await?,
                     None => None,
                 };
-                // A re-read state is as of now; the event's own, as of when it was created.
+                // A state read now ranks by when its read returned; the event's own, by when it
+                // was created.
                 let rank = match &current {
-                    Some(state) => state.status.event_rank(Some(now)),
+                    Some(state) => state.status.read_rank(self.deps.now()),
                     None => SubscriptionStatus::Active.event_rank(event.created),
                 };
                 self.change_subscription(*user_id, Some(rank), |s| {
@@ -302,29 +318,40 @@ impl BillingService {
                 subscription_id, ..
             })
             | BillingEventKind::InvoiceSettled { subscription_id } => {
-                let Some(existing) = self
+                let existing = self
                     .deps
                     .store
                     .subscription_by_provider_id(subscription_id)
-                    .await?
-                else {
-                    // Not ours (or it precedes its checkout event, which carries the user):
-                    // acknowledge so the provider stops retrying.
-                    return Ok(());
-                };
-                let (state, rank) = match (self.current(subscription_id).await?, &event.kind) {
+                    .await?;
+                let current = self.current(subscription_id).await?;
+                let (state, rank, read) = match (current, &event.kind) {
                     (Some(state), _) => {
-                        let rank = state.status.event_rank(Some(now));
-                        (state, rank)
+                        let rank = state.status.read_rank(self.deps.now());
+                        (state, rank, true)
                     }
                     (None, BillingEventKind::SubscriptionChanged(state)) => {
-                        (state.clone(), state.status.event_rank(event.created))
+                        let rank = state.status.event_rank(event.created);
+                        (state.clone(), rank, false)
                     }
                     // Without a re-read an invoice says nothing about the subscription.
                     (None, _) => return Ok(()),
                 };
-                self.change_subscription(existing.user_id, Some(rank), |s| apply_state(s, &state))
-                    .await?;
+                // Not linked yet: its checkout event is late or being applied now. A state read
+                // from the provider names its user (set at checkout), so it is applied to them;
+                // an event's own state without a link is acknowledged and left (mock mode).
+                let user_id = match (&existing, read) {
+                    (Some(existing), _) => existing.user_id,
+                    (None, true) => match state.user_id {
+                        Some(user) if self.deps.store.user(user).await?.is_some() => user,
+                        _ => return Ok(()),
+                    },
+                    (None, false) => return Ok(()),
+                };
+                self.change_subscription(user_id, Some(rank), |s| {
+                    s.link_provider(subscription_id.clone());
+                    apply_state(s, &state);
+                })
+                .await?;
             }
             BillingEventKind::Ignored { .. } => {}
         }

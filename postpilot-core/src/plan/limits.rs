@@ -233,6 +233,15 @@ impl Plans {
                 plan.stripe_price = Some(price);
             }
         }
+        if let (Some(pro), Some(enterprise)) = (&plans.0[1].stripe_price, &plans.0[2].stripe_price)
+            && pro == enterprise
+        {
+            // Stripe tells the plan of a subscription by its price.
+            return Err(ValidationError::new(
+                "plans.enterprise.stripe_price",
+                "must differ from the pro plan's",
+            ));
+        }
         Ok(plans)
     }
 }
@@ -419,6 +428,20 @@ mod tests {
                     ..PlanFile::default()
                 }),
                 "plans.free.stripe_price",
+            ),
+            (
+                PlansFile {
+                    pro: Some(PlanFile {
+                        stripe_price: Some("price_same".into()),
+                        ..PlanFile::default()
+                    }),
+                    enterprise: Some(PlanFile {
+                        stripe_price: Some("price_same".into()),
+                        ..PlanFile::default()
+                    }),
+                    ..PlansFile::default()
+                },
+                "plans.enterprise.stripe_price",
             ),
             (
                 PlansFile {
