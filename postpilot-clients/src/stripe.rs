@@ -144,23 +144,6 @@ impl StripeBilling {
                 BillingError::Unavailable(format!("Stripe ({what}) found nothing").into())
             })
     }
-
-    async fn create_customer(&self, request: &CheckoutRequest) -> Result<String, BillingError> {
-        let user = request.user_id.as_uuid().to_string();
-        let form = [
-            field("email", request.email.as_ref()),
-            field("metadata[user_id]", &user),
-        ];
-        let customer = self
-            .post(
-                "creating the customer",
-                "/v1/customers",
-                &format!("postpilot-customer-{user}"),
-                &form,
-            )
-            .await?;
-        text(&customer, "id", "creating the customer")
-    }
 }
 
 fn field(name: &str, value: &str) -> (String, String) {
@@ -188,12 +171,30 @@ impl BillingGateway for StripeBilling {
         false
     }
 
+    async fn create_customer(&self, request: &CheckoutRequest) -> Result<String, BillingError> {
+        let user = request.user_id.as_uuid().to_string();
+        let form = [
+            field("email", request.email.as_ref()),
+            field("metadata[user_id]", &user),
+        ];
+        let customer = self
+            .post(
+                "creating the customer",
+                "/v1/customers",
+                &format!("postpilot-customer-{user}"),
+                &form,
+            )
+            .await?;
+        text(&customer, "id", "creating the customer")
+    }
+
     async fn create_checkout(
         &self,
         request: &CheckoutRequest,
     ) -> Result<CheckoutSession, BillingError> {
         let price = self.price_of(request.plan)?;
-        // A customer id from mock billing (before Stripe was configured) is not Stripe's.
+        // A customer id from mock billing (before Stripe was configured) is not Stripe's: a real
+        // one is made, and the session names it, so the engine stores it.
         let customer_id = match request.customer_id.as_deref() {
             Some(id) if !id.starts_with("cus_mock_") => id.to_owned(),
             _ => self.create_customer(request).await?,

@@ -23,13 +23,17 @@ struct Store {
 }
 
 async fn open_with_key(key: &str) -> Store {
+    open_with(key, FAKE_PRICE_ENTERPRISE).await
+}
+
+async fn open_with(key: &str, enterprise_price: &str) -> Store {
     let fake = FakeStripe::start().await;
     let billing = StripeBilling::new(StripeConfig {
         api_url: fake.base_url.clone(),
         secret_key: SecretString::new(key),
         prices: StripePrices {
             pro: FAKE_PRICE_PRO.into(),
-            enterprise: FAKE_PRICE_ENTERPRISE.into(),
+            enterprise: enterprise_price.into(),
         },
         return_url: "https://app.example.com/billing".into(),
         timeouts: Timeouts::default(),
@@ -369,4 +373,26 @@ async fn a_refused_key_is_unavailable_and_never_repeated_in_the_error() {
     assert!(message.contains("check STRIPE_SECRET_KEY"), "{message}");
     assert!(!message.contains("wrongKey42"));
     assert_eq!(shop.fake.calls().len(), 1, "a refused key is not retried");
+}
+
+#[tokio::test]
+async fn the_customer_is_kept_when_the_checkout_after_it_fails() {
+    // Stripe does not know this price: the session fails after the customer was made.
+    let shop = open_with(FAKE_STRIPE_KEY, "price_unknownToStripe").await;
+
+    let failed = shop
+        .engine
+        .billing()
+        .checkout(shop.user.id(), PlanTier::Enterprise)
+        .await;
+    assert!(failed.is_err());
+
+    // The customer was stored: the portal (which needs one) opens.
+    shop.engine.billing().portal(shop.user.id()).await.unwrap();
+    shop.engine
+        .billing()
+        .checkout(shop.user.id(), PlanTier::Pro)
+        .await
+        .unwrap();
+    assert_eq!(shop.fake.customers(), 1);
 }

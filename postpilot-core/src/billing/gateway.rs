@@ -120,7 +120,14 @@ pub trait BillingGateway: Send + Sync + fmt::Debug {
     /// Whether this is mock mode: checkouts activate the plan at once.
     fn is_mock(&self) -> bool;
 
-    /// Starts a checkout for a paid plan.
+    /// Creates the provider's customer record for the buyer of `request` (called once per user:
+    /// its id is stored at once, before any checkout is started).
+    ///
+    /// # Errors
+    /// The provider failed.
+    async fn create_customer(&self, request: &CheckoutRequest) -> Result<String, BillingError>;
+
+    /// Starts a checkout for a paid plan, for the customer `request` names.
     ///
     /// # Errors
     /// The provider failed.
@@ -356,6 +363,10 @@ pub fn parse_stripe_event_with(
 impl BillingGateway for MockBilling {
     fn is_mock(&self) -> bool {
         true
+    }
+
+    async fn create_customer(&self, request: &CheckoutRequest) -> Result<String, BillingError> {
+        Ok(format!("cus_mock_{}", request.user_id.as_uuid().simple()))
     }
 
     async fn create_checkout(

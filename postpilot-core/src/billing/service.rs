@@ -107,18 +107,30 @@ impl BillingService {
                     .into(),
             ));
         }
+        let mut request = CheckoutRequest {
+            user_id,
+            email: user.email.clone(),
+            plan,
+            customer_id: user.stripe_customer_id.clone(),
+        };
+        if request.customer_id.is_none() {
+            // Stored before the checkout starts: a checkout that fails after it reuses it.
+            let customer_id = self
+                .deps
+                .billing
+                .create_customer(&request)
+                .await
+                .map_err(billing_error)?;
+            self.set_customer(user_id, customer_id.clone()).await?;
+            request.customer_id = Some(customer_id);
+        }
         let session = self
             .deps
             .billing
-            .create_checkout(&CheckoutRequest {
-                user_id,
-                email: user.email.clone(),
-                plan,
-                customer_id: user.stripe_customer_id.clone(),
-            })
+            .create_checkout(&request)
             .await
             .map_err(billing_error)?;
-        if user.stripe_customer_id.as_deref() != Some(&session.customer_id) {
+        if request.customer_id.as_deref() != Some(&session.customer_id) {
             self.set_customer(user_id, session.customer_id.clone())
                 .await?;
         }

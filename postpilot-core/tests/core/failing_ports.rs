@@ -399,6 +399,10 @@ async fn a_failing_billing_provider_makes_checkout_unavailable_and_leaves_the_pl
     let mut billing = MockBillingGateway::new();
     billing.expect_is_mock().return_const(true);
     billing
+        .expect_create_customer()
+        .times(1)
+        .returning(|_| Ok("cus_1".into()));
+    billing
         .expect_create_checkout()
         .withf(|r| r.plan == PlanTier::Pro && r.email.as_ref() == "a@example.com")
         .times(1)

@@ -160,6 +160,10 @@ impl BillingGateway for ProviderBilling {
         false
     }
 
+    async fn create_customer(&self, _request: &CheckoutRequest) -> Result<String, BillingError> {
+        Err(BillingError::NoCustomer)
+    }
+
     async fn create_checkout(
         &self,
         _request: &CheckoutRequest,
