@@ -70,6 +70,10 @@ impl Engine {
     pub fn queue(&self) -> QueueService {
         QueueService::new(self.deps.clone())
     }
+    /// Caption templates.
+    pub fn templates(&self) -> crate::template::TemplateService {
+        crate::template::TemplateService::new(self.deps.clone())
+    }
     /// Analytics.
     pub fn analytics(&self) -> AnalyticsService {
         AnalyticsService::new(self.deps.clone())

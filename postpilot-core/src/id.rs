@@ -70,6 +70,8 @@ typed_id!(
     MetricsId,
     /// Identifies a [`PublicationAttempt`](crate::publish::PublicationAttempt).
     AttemptId,
+    /// Identifies a [`CaptionTemplate`](crate::template::CaptionTemplate).
+    TemplateId,
 );
 
 /// Makes new identifiers. Random (v4) by default; tests may inject a deterministic one.

@@ -21,6 +21,7 @@ pub mod post;
 pub mod publish;
 pub mod queue;
 pub mod store;
+pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;

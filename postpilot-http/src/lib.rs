@@ -159,6 +159,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::oauth::router())
         .merge(routes::posts::router())
         .merge(routes::queue::router())
+        .merge(routes::templates::router())
         .merge(routes::analytics::router())
         .merge(routes::billing::router())
         .merge(routes::api_keys::router())

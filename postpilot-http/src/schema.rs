@@ -103,6 +103,24 @@ component! {
         .description(Some("8 to 128 characters."))
         .min_length(Some(MIN_PASSWORD_CHARS))
         .max_length(Some(MAX_PASSWORD_CHARS));
+    /// A caption template's name.
+    TemplateNameText => text(
+        "1 to 100 characters after trimming, no control characters.",
+        text::trimmed_pattern(text::CONTROL, postpilot_core::template::MAX_NAME_CHARS, true),
+        None,
+    );
+    /// A caption template's body.
+    TemplateBodyText => text(
+        "Non-blank, at most 5,000 characters after trimming, no control characters other than \
+         line breaks and tabs; placeholders in braces (unknown ones are refused), `{{` and `}}` \
+         for braces. Filled from a sample product, it must fit each of the template's platforms.",
+        text::trimmed_pattern(
+            text::CONTROL_BUT_LINE_BREAKS,
+            postpilot_core::template::MAX_BODY_CHARS,
+            true,
+        ),
+        None,
+    );
     /// A product's title.
     ProductTitleText => text(
         "Non-blank, at most 500 characters after trimming, no control characters other than \

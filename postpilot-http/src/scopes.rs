@@ -43,6 +43,11 @@ const REQUIRED: &[(Method, &str, &[Scope])] = &[
     ),
     (Method::POST, "/api/v1/queue/{id}/reject", &[QueueWrite]),
     (Method::POST, "/api/v1/queue/{id}/regenerate", &[QueueWrite]),
+    (Method::GET, "/api/v1/templates", &[QueueRead]),
+    (Method::POST, "/api/v1/templates", &[QueueWrite]),
+    (Method::GET, "/api/v1/templates/{id}", &[QueueRead]),
+    (Method::PATCH, "/api/v1/templates/{id}", &[QueueWrite]),
+    (Method::DELETE, "/api/v1/templates/{id}", &[QueueWrite]),
     (Method::GET, "/api/v1/analytics/overview", &[AnalyticsRead]),
     (Method::GET, "/api/v1/analytics/posts", &[AnalyticsRead]),
     (

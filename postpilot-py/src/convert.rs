@@ -209,6 +209,20 @@ impl Out for QueueItem {
     }
 }
 
+impl Out for postpilot_core::template::CaptionTemplate {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "id" => self.id().as_uuid(),
+            "name" => self.name(),
+            "body" => self.body().as_ref(),
+            "platforms" => self.platforms().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            "tone" => self.tone().map(|t| t.as_str()),
+            "created_at" => self.created_at(),
+            "updated_at" => self.updated_at(),
+        })
+    }
+}
+
 impl Out for Approval {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         dict!(py, { "item" => self.item.out(py)?, "posts" => self.posts.out(py)? })

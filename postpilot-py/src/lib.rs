@@ -152,6 +152,17 @@ fn py_err(e: impl Into<postpilot_core::Error>) -> PyErr {
     })
 }
 
+/// A template's platforms: any number (none: every platform).
+fn template_platforms(names: &[String]) -> PyResult<Vec<Platform>> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<Platform>()
+                .map_err(|e| py_err(e.for_field("platforms")))
+        })
+        .collect()
+}
+
 fn invalid(field: &'static str, e: impl std::fmt::Display) -> PyErr {
     py_err(postpilot_core::ValidationError::new(field, e.to_string()))
 }
@@ -677,8 +688,9 @@ impl Engine {
         self.out(py, self.engine.queue().create(user_id.into(), request))
     }
 
-    /// Adds a pending item whose caption is generated from the product.
-    #[pyo3(signature = (*, user_id, product_data, platforms, tone = "professional"))]
+    /// Adds a pending item whose caption is generated from the product — or, with a
+    /// `template_id`, that template filled from the product.
+    #[pyo3(signature = (*, user_id, product_data, platforms, tone = "professional", template_id = None))]
     fn generate(
         &self,
         py: Python<'_>,
@@ -686,12 +698,102 @@ impl Engine {
         product_data: &Bound<'_, PyAny>,
         platforms: Vec<String>,
         tone: &str,
+        template_id: Option<Uuid>,
     ) -> PyResult<Py<PyAny>> {
         let product = convert::product(product_data)?;
         let platforms = parse_platforms(&platforms).map_err(py_err)?;
         let tone = tone.parse().map_err(py_err)?;
         let queue = self.engine.queue();
-        self.out(py, queue.generate(user_id.into(), product, platforms, tone))
+        match template_id {
+            Some(template) => self.out(
+                py,
+                queue.generate_from_template(user_id.into(), product, platforms, template.into()),
+            ),
+            None => self.out(py, queue.generate(user_id.into(), product, platforms, tone)),
+        }
+    }
+
+    // ---- caption templates --------------------------------------------------------------------
+
+    /// Saves a caption template, checked (placeholders known; filled from a sample product, it
+    /// fits each of `platforms`, every platform when empty).
+    #[pyo3(signature = (*, user_id, name, body, platforms = Vec::new(), tone = None))]
+    fn create_template(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        name: String,
+        body: String,
+        platforms: Vec<String>,
+        tone: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let fields = postpilot_core::template::CreateTemplate {
+            name,
+            body,
+            platforms: template_platforms(&platforms)?,
+            tone: parse(tone)?,
+        };
+        let templates = self.engine.templates();
+        self.out(py, templates.create(user_id.into(), fields))
+    }
+
+    /// One of the user's templates.
+    #[pyo3(signature = (*, user_id, template_id))]
+    fn get_template(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        template_id: Uuid,
+    ) -> PyResult<Py<PyAny>> {
+        let templates = self.engine.templates();
+        self.out(py, templates.get(user_id.into(), template_id.into()))
+    }
+
+    /// The user's templates, oldest first.
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    fn list_templates(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let request = page_request(page, per_page)?;
+        let templates = self.engine.templates();
+        self.out(py, templates.list(user_id.into(), request))
+    }
+
+    /// Changes what is given of a template, checked as when saved.
+    #[pyo3(signature = (*, user_id, template_id, name = None, body = None, platforms = None, tone = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn update_template(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        template_id: Uuid,
+        name: Option<String>,
+        body: Option<String>,
+        platforms: Option<Vec<String>>,
+        tone: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let patch = postpilot_core::template::TemplatePatch {
+            name,
+            body,
+            platforms: platforms.as_deref().map(template_platforms).transpose()?,
+            tone: parse(tone)?,
+        };
+        let templates = self.engine.templates();
+        self.out(
+            py,
+            templates.update(user_id.into(), template_id.into(), patch),
+        )
+    }
+
+    /// Deletes a template.
+    #[pyo3(signature = (*, user_id, template_id))]
+    fn delete_template(&self, py: Python<'_>, user_id: Uuid, template_id: Uuid) -> PyResult<()> {
+        let templates = self.engine.templates();
+        self.run(py, templates.delete(user_id.into(), template_id.into()))
     }
 
     /// Approves a pending item into one post per account: `{"item": …, "posts": […]}`.

@@ -53,7 +53,7 @@ def test_a_refusal_is_a_validation_error_naming_the_product():
 
 @pytest.mark.parametrize("captions, says", [
     (lambda request: 1 / 0, "raised"),
-    (lambda request: {"caption": "x" * 2201}, "instagram"),
+    (lambda request: {"caption": "x" * 2201}, "Instagram"),
     (lambda request: {"caption": "Fine", "hashtags": ["no spaces allowed"]}, "invalid hashtag"),
     (lambda request: {"text": "wrong key"}, "caption"),
 ])
@@ -68,3 +68,25 @@ def test_a_failing_or_rule_breaking_generator_is_unavailable_and_stores_nothing(
 def test_captions_must_be_callable():
     with pytest.raises(postpilot.ValidationError):
         postpilot.Engine.in_memory(captions="not a function")
+
+
+def test_a_template_is_saved_checked_and_filled_by_generate():
+    engine = postpilot.Engine.in_memory()
+    user_id = engine.register(email="templates@example.com", password=PASSWORD)["id"]
+    template = engine.create_template(user_id=user_id, name="Sale", body="{title} at {store_name}: {price} {currency}",
+                                      platforms=["instagram"], tone="urgent")
+    assert (template["platforms"], template["tone"]) == (["instagram"], "urgent")
+    with pytest.raises(postpilot.ValidationError) as unknown:
+        engine.create_template(user_id=user_id, name="Bad", body="{title} {sku}")
+    assert unknown.value.field == "body" and "{sku}" in unknown.value.reason
+
+    item = engine.generate(user_id=user_id, product_data={**PRODUCT, "store_name": "Aurora Home"},
+                           platforms=["instagram"], template_id=template["id"])
+
+    assert item["ai_generated_content"] == "Aurora Desk Lamp at Aurora Home: 39.00 USD"
+    assert item["caption_generator"]["name"] == "template:Sale"
+    renamed = engine.update_template(user_id=user_id, template_id=template["id"], name="Flash sale")
+    assert engine.list_templates(user_id=user_id)["items"][0]["name"] == renamed["name"] == "Flash sale"
+    engine.delete_template(user_id=user_id, template_id=template["id"])
+    with pytest.raises(postpilot.NotFoundError):
+        engine.get_template(user_id=user_id, template_id=template["id"])

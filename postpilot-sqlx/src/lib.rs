@@ -12,6 +12,7 @@ mod posts;
 mod queue;
 mod status;
 mod subscriptions;
+mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;

@@ -138,6 +138,8 @@ pub struct ProductData {
     features: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store_name: Option<String>,
 }
 
 /// The unvalidated shape of [`ProductData`], as it arrives.
@@ -170,6 +172,9 @@ pub struct ProductDataWire {
     /// Keywords (≤ 50, each ≤ 100 characters).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The shop's name (non-blank, ≤ 500 characters), for templates' `{store_name}`.
+    #[serde(default)]
+    pub store_name: Option<String>,
 }
 
 /// The limits of [`ProductData`]'s text, in characters and items; the text fields may hold line
@@ -224,6 +229,18 @@ impl TryFrom<ProductDataWire> for ProductData {
             text::CONTROL_BUT_LINE_BREAKS,
             product_limits::TITLE_CHARS,
         )?;
+        let store_name = w
+            .store_name
+            .as_deref()
+            .map(|name| {
+                text::parse_required(
+                    "product_data.store_name",
+                    name,
+                    text::CONTROL_BUT_LINE_BREAKS,
+                    product_limits::TITLE_CHARS,
+                )
+            })
+            .transpose()?;
         if let Some(d) = &w.description {
             check_text(
                 "product_data.description",
@@ -279,6 +296,7 @@ impl TryFrom<ProductDataWire> for ProductData {
                 .into_iter()
                 .filter(|t| !t.trim().is_empty())
                 .collect(),
+            store_name,
         })
     }
 }
@@ -310,6 +328,10 @@ impl ProductData {
     /// Title (trimmed, non-blank).
     pub fn title(&self) -> &str {
         &self.title
+    }
+    /// The shop's name (trimmed, non-blank).
+    pub fn store_name(&self) -> Option<&str> {
+        self.store_name.as_deref()
     }
     /// Description.
     pub fn description(&self) -> Option<&str> {
@@ -434,7 +456,8 @@ pub fn fits_platforms(
         let length = rules.caption_length(caption.as_ref(), hashtags);
         if length > rules.max_caption {
             return Err(format!(
-                "the caption is {length} long for {platform}, which allows {}",
+                "the caption is {length} long for {}, which allows {}",
+                platform.display_name(),
                 rules.max_caption
             ));
         }
@@ -442,8 +465,9 @@ pub fn fits_platforms(
             && hashtags.len() > max
         {
             return Err(format!(
-                "{} hashtags are too many for {platform}, which allows {max}",
-                hashtags.len()
+                "{} hashtags are too many for {}, which allows {max}",
+                hashtags.len(),
+                platform.display_name()
             ));
         }
     }

@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 use crate::ValidationError;
 use crate::account::publishable_account;
 use crate::caption::{
-    CaptionError, CaptionRequest, GeneratedCaption, ProductData, Tone, fits_platforms,
+    CaptionError, CaptionGenerator, CaptionRequest, GeneratedCaption, ProductData, Tone,
+    fits_platforms,
 };
 use crate::context::Deps;
 use crate::error::{Error, Result};
-use crate::id::{AccountId, QueueItemId, UserId};
+use crate::id::{AccountId, QueueItemId, TemplateId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
 use crate::platform::Platform;
@@ -179,6 +180,68 @@ impl QueueService {
         let generated = self
             .generate_caption(user, &product_data, &platforms, tone, 0)
             .await?;
+        self.insert_generated(user, product_data, platforms, tone, generated)
+            .await
+    }
+
+    /// Adds a pending item whose caption is one of the user's templates filled from the product
+    /// (its hashtags are the template generator's, for the target platforms).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a template that is not the user's; [`Error::Validation`] for an
+    /// empty platform list, or (naming `template_id`) a caption that, filled from this product,
+    /// is not valid or too long for a target platform.
+    pub async fn generate_from_template(
+        &self,
+        user: UserId,
+        product_data: ProductData,
+        platforms: Vec<Platform>,
+        template: TemplateId,
+    ) -> Result<QueueItem> {
+        require_platforms(&platforms)?;
+        let template = self
+            .deps
+            .store
+            .template(user, template)
+            .await?
+            .ok_or(Error::NotFound("template"))?;
+        let tone = template.tone().unwrap_or_default();
+        let request = CaptionRequest {
+            product: product_data.clone(),
+            platforms: platforms.clone(),
+            tone,
+            variant: 0,
+        };
+        let hashtags = crate::caption::TemplateCaptions::new()
+            .generate(&request)
+            .await
+            .map(|g| g.hashtags)
+            .unwrap_or_default();
+        let refused = |why: String| ValidationError::new("template_id", why);
+        let caption = Caption::parse(template.body().render(&product_data, &hashtags))
+            .map_err(|e| refused(format!("filled from this product: {}", e.reason())))?;
+        fits_platforms(&caption, &Hashtags::default(), &platforms)
+            .map_err(|why| refused(format!("filled from this product, {why}")))?;
+        let generated = GeneratedCaption {
+            caption,
+            hashtags: Hashtags::default(),
+            generator: crate::caption::Generator {
+                name: format!("template:{}", template.name()),
+                ..crate::caption::Generator::template()
+            },
+        };
+        self.insert_generated(user, product_data, platforms, tone, generated)
+            .await
+    }
+
+    async fn insert_generated(
+        &self,
+        user: UserId,
+        product_data: ProductData,
+        platforms: Vec<Platform>,
+        tone: Tone,
+        generated: GeneratedCaption,
+    ) -> Result<QueueItem> {
         let item = QueueItem::create(
             NewQueueItem {
                 id: self.deps.new_id(),

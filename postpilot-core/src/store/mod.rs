@@ -18,13 +18,14 @@ use crate::account::{SealedTokens, SocialAccount};
 use crate::analytics::{AnalyticsOverview, PostMetrics};
 use crate::api_key::ApiKey;
 use crate::billing::Subscription;
-use crate::id::{AccountId, ApiKeyId, PostId, QueueItemId, TokenFamilyId, UserId};
+use crate::id::{AccountId, ApiKeyId, PostId, QueueItemId, TemplateId, TokenFamilyId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{Limit, PostQuota};
 use crate::platform::Platform;
 use crate::post::{Checkpoint, Post, PostStatus};
 use crate::publish::PublicationAttempt;
 use crate::queue::{QueueItem, QueueStatus};
+use crate::template::CaptionTemplate;
 use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
 
 pub use memory::MemoryStore;
@@ -588,6 +589,27 @@ pub trait AttemptStore: Send + Sync {
     ) -> StoreResult<Vec<PublicationAttempt>>;
 }
 
+/// Merchants' caption templates.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Inserts a template ([`StoreError::Conflict`] for a taken id).
+    async fn insert_template(&self, template: &CaptionTemplate) -> StoreResult<()>;
+    /// One of the owner's templates.
+    async fn template(&self, owner: UserId, id: TemplateId)
+    -> StoreResult<Option<CaptionTemplate>>;
+    /// The owner's templates, oldest first.
+    async fn list_templates(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> StoreResult<Page<CaptionTemplate>>;
+    /// Writes every field of one of the owner's templates ([`StoreError::NotFound`] if absent).
+    async fn update_template(&self, template: &CaptionTemplate) -> StoreResult<()>;
+    /// Deletes one of the owner's templates; whether it existed.
+    async fn delete_template(&self, owner: UserId, id: TemplateId) -> StoreResult<bool>;
+}
+
 /// Every storage port, plus a health check.
 #[async_trait]
 pub trait Store:
@@ -601,6 +623,7 @@ pub trait Store:
     + RefreshTokenStore
     + WebhookEventStore
     + AttemptStore
+    + TemplateStore
     + fmt::Debug
 {
     /// Whether the backend answers.

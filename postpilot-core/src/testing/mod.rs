@@ -13,7 +13,7 @@ use crate::analytics::{MetricCounts, PostMetrics};
 use crate::api_key::{ApiKey, ApiKeyName, Scope};
 use crate::billing::{Subscription, SubscriptionStatus};
 use crate::caption::{ProductData, ProductDataWire};
-use crate::id::{AccountId, AttemptId, PostId, QueueItemId, UserId};
+use crate::id::{AccountId, AttemptId, PostId, QueueItemId, TemplateId, UserId};
 use crate::page::PageRequest;
 use crate::plan::{Limit, MonthWindow, PlanTier, PostQuota};
 use crate::platform::Platform;
@@ -284,6 +284,7 @@ macro_rules! store_conformance_tests {
             checkpoints_are_stored_only_under_the_claim,
             approval_is_all_or_nothing,
             queue_items_round_trip_with_what_wrote_their_caption,
+            templates_round_trip_isolate_change_and_go,
             queue_item_is_posted_when_all_its_posts_are,
             concurrent_commits_of_an_items_posts_mark_it_posted,
             queue_items_are_isolated_and_compare_and_set,

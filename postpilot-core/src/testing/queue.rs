@@ -177,3 +177,60 @@ pub async fn queue_items_are_isolated_and_compare_and_set(store: Arc<dyn Store>)
     ok!(store.delete_queue_item(a.id, item.id, &[QueueStatus::Rejected]));
     assert!(ok!(store.queue_item(a.id, item.id)).is_none());
 }
+
+/// Templates: a template reads back as written, is its owner's only, changes and goes.
+pub async fn templates_round_trip_isolate_change_and_go(store: Arc<dyn Store>) {
+    let (u, _) = seeded(&store).await;
+    let (other, _) = seeded(&store).await;
+    let fields = crate::template::TemplateFields {
+        name: "Weekly drop".into(),
+        body: "{title} at {store_name}: {price} {currency}\n{url}".into(),
+        platforms: vec![Platform::Instagram, Platform::Tiktok],
+        tone: Some(crate::caption::Tone::Luxury),
+    };
+    let mut template = crate::template::CaptionTemplate::create(
+        TemplateId::from(Uuid::new_v4()),
+        u.id,
+        fields,
+        t0(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.insert_template(&template));
+
+    assert_eq!(
+        ok!(store.template(u.id, template.id)).as_ref(),
+        Some(&template)
+    );
+    assert!(ok!(store.template(other.id, template.id)).is_none());
+    assert_eq!(
+        ok!(store.list_templates(u.id, PageRequest::default())).items,
+        [template.clone()]
+    );
+    assert!(
+        ok!(store.list_templates(other.id, PageRequest::default()))
+            .items
+            .is_empty()
+    );
+
+    let patch = crate::template::TemplatePatch {
+        name: Some("Sunday drop".into()),
+        platforms: Some(Vec::new()),
+        ..crate::template::TemplatePatch::default()
+    };
+    template.edit(patch, t0()).unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.update_template(&template));
+    assert_eq!(
+        ok!(store.template(u.id, template.id)).as_ref(),
+        Some(&template)
+    );
+    let mut theirs = template.clone();
+    theirs.user_id = other.id;
+    assert!(matches!(
+        store.update_template(&theirs).await,
+        Err(StoreError::NotFound)
+    ));
+
+    assert!(!ok!(store.delete_template(other.id, template.id)));
+    assert!(ok!(store.delete_template(u.id, template.id)));
+    assert!(ok!(store.template(u.id, template.id)).is_none());
+}

@@ -1349,3 +1349,71 @@ async fn caption_generations_are_limited_per_user_per_minute_and_nothing_is_stor
         .await
         .expect("a new minute");
 }
+
+#[tokio::test]
+async fn a_template_too_long_once_filled_from_a_product_is_refused_naming_the_template() {
+    use postpilot_core::template::CreateTemplate;
+    let e = TestEngine::new();
+    let u = e.user("a@example.com").await;
+    // Fits with the sample product's description, not with a product whose description is long.
+    let body = format!("{} {{description}}", "x".repeat(1_950));
+    let template = e
+        .templates()
+        .create(
+            u.id(),
+            CreateTemplate {
+                name: "Long".into(),
+                body,
+                platforms: vec![Platform::Instagram],
+                tone: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut product = postpilot_core::caption::ProductDataWire {
+        title: "Lamp".into(),
+        description: Some("y".repeat(400)),
+        ..Default::default()
+    };
+
+    let refused = e
+        .queue()
+        .generate_from_template(
+            u.id(),
+            ProductData::parse(product.clone()).unwrap(),
+            vec![Platform::Instagram],
+            template.id(),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&refused, Error::Validation(v) if v.field() == "template_id" && v.reason().contains("Instagram")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        e.queue()
+            .list(u.id(), None, PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    product.description = Some("Short.".into());
+    let item = e
+        .queue()
+        .generate_from_template(
+            u.id(),
+            ProductData::parse(product).unwrap(),
+            vec![Platform::Instagram],
+            template.id(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        item.ai_generated_content()
+            .unwrap()
+            .as_ref()
+            .ends_with(" Short.")
+    );
+}

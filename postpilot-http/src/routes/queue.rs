@@ -49,6 +49,9 @@ pub(crate) struct ProductDataSchema {
     #[serde(default)]
     #[schema(value_type = Vec<ProductTagText>, max_items = 50)]
     tags: Vec<String>,
+    /// The shop's name, for templates' `{store_name}`.
+    #[schema(value_type = Option<ProductTitleText>)]
+    store_name: Option<String>,
 }
 
 /// A queue item.
@@ -137,9 +140,11 @@ pub(crate) struct GenerateQueueItemBody {
     product_data: ProductData,
     #[schema(value_type = Vec<PlatformName>, min_items = 1)]
     platforms: Vec<String>,
-    /// Default `professional`.
+    /// Default `professional` (with a template: the template's).
     #[schema(value_type = Option<ToneName>)]
     tone: Option<String>,
+    /// Fill one of the caller's templates (`/templates`) instead of generating.
+    template_id: Option<Uuid>,
 }
 
 /// A partial update of a pending item.
@@ -231,26 +236,35 @@ async fn create(
     Ok((StatusCode::CREATED, Json(item.into())))
 }
 
-/// Adds a pending item whose caption and hashtags are generated from the product.
+/// Adds a pending item whose caption and hashtags are generated from the product — or, with a
+/// `template_id`, whose caption is that template filled from the product.
 #[utoipa::path(post, path = "/queue/generate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
     request_body = GenerateQueueItemBody,
-    responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 422, body = Problem),
-              (status = 503, body = Problem)))]
+    responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
 async fn generate(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<GenerateQueueItemBody>,
 ) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
-    let item = state
-        .engine()
-        .queue()
-        .generate(
-            caller.user_id,
-            body.product_data,
-            platforms(&body.platforms)?,
-            parse_name::<Tone>(body.tone.as_deref())?.unwrap_or_default(),
-        )
-        .await?;
+    let queue = state.engine().queue();
+    let platforms = platforms(&body.platforms)?;
+    let tone = parse_name::<Tone>(body.tone.as_deref())?.unwrap_or_default();
+    let item = match body.template_id {
+        Some(template) => {
+            let template = postpilot_core::id::TemplateId::from(template);
+            let product = body.product_data;
+            queue
+                .generate_from_template(caller.user_id, product, platforms, template)
+                .await?
+        }
+        None => {
+            let product = body.product_data;
+            queue
+                .generate(caller.user_id, product, platforms, tone)
+                .await?
+        }
+    };
     Ok((StatusCode::CREATED, Json(item.into())))
 }
 

@@ -23,4 +23,5 @@ mod queue_routes;
 mod scope_matrix;
 mod security_headers;
 mod sessions;
+mod template_routes;
 mod webhooks;

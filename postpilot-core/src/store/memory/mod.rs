@@ -18,6 +18,7 @@ mod metrics;
 mod posts;
 mod queue;
 mod subscriptions;
+mod templates;
 mod tokens;
 mod users;
 mod webhooks;
@@ -35,6 +36,7 @@ struct Tables {
     /// `(source, id)` → `Some(lease end)` while claimed, `None` once done.
     webhook_events: HashMap<(String, String), Option<DateTime<Utc>>>,
     attempts: Vec<PublicationAttempt>,
+    templates: BTreeMap<TemplateId, CaptionTemplate>,
     /// Token refresh leases: account → until when.
     refresh_leases: HashMap<AccountId, DateTime<Utc>>,
 }
@@ -132,7 +134,7 @@ macro_rules! owned_by_user_id {
     )*};
 }
 
-owned_by_user_id!(SocialAccount, ApiKey, Post, QueueItem);
+owned_by_user_id!(SocialAccount, ApiKey, Post, QueueItem, CaptionTemplate);
 
 impl Stated for Post {
     type Status = PostStatus;
