@@ -690,26 +690,30 @@ impl Engine {
 
     /// Adds a pending item whose caption is generated from the product — or, with a
     /// `template_id`, that template filled from the product.
-    #[pyo3(signature = (*, user_id, product_data, platforms, tone = "professional", template_id = None))]
+    #[pyo3(signature = (*, user_id, product_data, platforms, tone = None, template_id = None))]
     fn generate(
         &self,
         py: Python<'_>,
         user_id: Uuid,
         product_data: &Bound<'_, PyAny>,
         platforms: Vec<String>,
-        tone: &str,
+        tone: Option<&str>,
         template_id: Option<Uuid>,
     ) -> PyResult<Py<PyAny>> {
         let product = convert::product(product_data)?;
         let platforms = parse_platforms(&platforms).map_err(py_err)?;
-        let tone = tone.parse().map_err(py_err)?;
+        let tone = parse(tone)?;
         let queue = self.engine.queue();
+        let user = user_id.into();
         match template_id {
             Some(template) => self.out(
                 py,
-                queue.generate_from_template(user_id.into(), product, platforms, template.into()),
+                queue.generate_from_template(user, product, platforms, template.into(), tone),
             ),
-            None => self.out(py, queue.generate(user_id.into(), product, platforms, tone)),
+            None => self.out(
+                py,
+                queue.generate(user, product, platforms, tone.unwrap_or_default()),
+            ),
         }
     }
 
@@ -764,7 +768,8 @@ impl Engine {
     }
 
     /// Changes what is given of a template, checked as when saved.
-    #[pyo3(signature = (*, user_id, template_id, name = None, body = None, platforms = None, tone = None))]
+    /// `clear_tone=True` removes its tone.
+    #[pyo3(signature = (*, user_id, template_id, name = None, body = None, platforms = None, tone = None, clear_tone = false))]
     #[allow(clippy::too_many_arguments)]
     fn update_template(
         &self,
@@ -775,12 +780,17 @@ impl Engine {
         body: Option<String>,
         platforms: Option<Vec<String>>,
         tone: Option<&str>,
+        clear_tone: bool,
     ) -> PyResult<Py<PyAny>> {
         let patch = postpilot_core::template::TemplatePatch {
             name,
             body,
             platforms: platforms.as_deref().map(template_platforms).transpose()?,
-            tone: parse(tone)?,
+            tone: if clear_tone {
+                Some(None)
+            } else {
+                parse(tone)?.map(Some)
+            },
         };
         let templates = self.engine.templates();
         self.out(

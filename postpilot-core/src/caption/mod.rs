@@ -3,7 +3,7 @@
 
 pub(crate) mod limit;
 mod llm;
-mod template;
+pub(crate) mod template;
 
 use std::fmt;
 

@@ -326,7 +326,7 @@ fn format_money(price: Price, currency: Option<&str>) -> String {
 }
 
 /// The discount from `was` to `price`, rounded to whole percent.
-fn discount_percent(price: Price, was: Price) -> u64 {
+pub(crate) fn discount_percent(price: Price, was: Price) -> u64 {
     let (now, was) = (u128::from(price.cents()), u128::from(was.cents()));
     if was <= now {
         return 0;

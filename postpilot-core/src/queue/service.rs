@@ -185,7 +185,8 @@ impl QueueService {
     }
 
     /// Adds a pending item whose caption is one of the user's templates filled from the product
-    /// (its hashtags are the template generator's, for the target platforms).
+    /// (`{hashtags}` writes the template generator's hashtags for the target platforms into the
+    /// text; the item itself carries none). Its tone: `tone`, else the template's.
     ///
     /// # Errors
     /// [`Error::NotFound`] for a template that is not the user's; [`Error::Validation`] for an
@@ -197,6 +198,7 @@ impl QueueService {
         product_data: ProductData,
         platforms: Vec<Platform>,
         template: TemplateId,
+        tone: Option<Tone>,
     ) -> Result<QueueItem> {
         require_platforms(&platforms)?;
         let template = self
@@ -205,7 +207,7 @@ impl QueueService {
             .template(user, template)
             .await?
             .ok_or(Error::NotFound("template"))?;
-        let tone = template.tone().unwrap_or_default();
+        let tone = tone.or(template.tone()).unwrap_or_default();
         let request = CaptionRequest {
             product: product_data.clone(),
             platforms: platforms.clone(),

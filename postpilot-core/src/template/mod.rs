@@ -144,10 +144,10 @@ fn value(name: &str, product: &ProductData, hashtags: &Hashtags) -> String {
         "price" => money(product.price()),
         "compare_at_price" => money(product.compare_at_price()),
         "discount" => match (product.price(), product.compare_at_price()) {
-            (Some(now), Some(was)) if was.cents() > now.cents() => {
-                let off = (was.cents() - now.cents()) * 100 / was.cents();
-                format!("{off}%")
-            }
+            (Some(now), Some(was)) => match crate::caption::template::discount_percent(now, was) {
+                0 => String::new(),
+                off => format!("{off}%"),
+            },
             _ => String::new(),
         },
         "currency" => product.currency().unwrap_or_default().to_owned(),
@@ -300,10 +300,13 @@ impl CaptionTemplate {
         let name = patch.name.as_deref().map(parse_name).transpose()?;
         let body = patch.body.as_deref().map(TemplateBody::parse).transpose()?;
         let platforms = patch.platforms.map(dedup);
-        check_renders(
-            body.as_ref().unwrap_or(&self.body),
-            platforms.as_deref().unwrap_or(&self.platforms),
-        )?;
+        // A rename or a new tone leaves the stored body as it was checked when written.
+        if body.is_some() || platforms.is_some() {
+            check_renders(
+                body.as_ref().unwrap_or(&self.body),
+                platforms.as_deref().unwrap_or(&self.platforms),
+            )?;
+        }
         if let Some(name) = name {
             self.name = name;
         }
@@ -314,7 +317,7 @@ impl CaptionTemplate {
             self.platforms = platforms;
         }
         if let Some(tone) = patch.tone {
-            self.tone = Some(tone);
+            self.tone = tone;
         }
         self.updated_at = now;
         Ok(())
@@ -365,6 +368,14 @@ mod tests {
             without_discount.contains("(was , ") && !without_discount.contains('%'),
             "{without_discount}"
         );
+    }
+
+    #[test]
+    fn the_discount_is_rounded_like_the_built_in_captions_and_absent_when_it_rounds_to_zero() {
+        let body = TemplateBody::parse("{discount}").unwrap();
+        let tags = Hashtags::default();
+        assert_eq!(body.render(&product(1_000, Some(3_000)), &tags), "67%");
+        assert_eq!(body.render(&product(9_999, Some(10_000)), &tags), "");
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub struct TemplatePatch {
     pub body: Option<String>,
     /// New platforms (empty: every platform).
     pub platforms: Option<Vec<Platform>>,
-    /// New tone.
-    pub tone: Option<Tone>,
+    /// New tone (`Some(None)`: none).
+    pub tone: Option<Option<Tone>>,
 }
 
 /// A merchant's caption templates.

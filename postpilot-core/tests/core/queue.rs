@@ -1383,6 +1383,7 @@ async fn a_template_too_long_once_filled_from_a_product_is_refused_naming_the_te
             ProductData::parse(product.clone()).unwrap(),
             vec![Platform::Instagram],
             template.id(),
+            None,
         )
         .await
         .unwrap_err();
@@ -1407,6 +1408,7 @@ async fn a_template_too_long_once_filled_from_a_product_is_refused_naming_the_te
             ProductData::parse(product).unwrap(),
             vec![Platform::Instagram],
             template.id(),
+            None,
         )
         .await
         .unwrap();

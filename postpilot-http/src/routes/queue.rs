@@ -140,7 +140,7 @@ pub(crate) struct GenerateQueueItemBody {
     product_data: ProductData,
     #[schema(value_type = Vec<PlatformName>, min_items = 1)]
     platforms: Vec<String>,
-    /// Default `professional` (with a template: the template's).
+    /// Default `professional`; with a template, the template's.
     #[schema(value_type = Option<ToneName>)]
     tone: Option<String>,
     /// Fill one of the caller's templates (`/templates`) instead of generating.
@@ -236,8 +236,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(item.into())))
 }
 
-/// Adds a pending item whose caption and hashtags are generated from the product — or, with a
-/// `template_id`, whose caption is that template filled from the product.
+/// Adds a pending item whose caption is generated from the product, or a template filled with it.
+///
+/// With `template_id`, the caption is that template filled from the product.
 #[utoipa::path(post, path = "/queue/generate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
     request_body = GenerateQueueItemBody,
     responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
@@ -249,17 +250,17 @@ async fn generate(
 ) -> ApiResult<(StatusCode, Json<QueueItemDto>)> {
     let queue = state.engine().queue();
     let platforms = platforms(&body.platforms)?;
-    let tone = parse_name::<Tone>(body.tone.as_deref())?.unwrap_or_default();
+    let tone = parse_name::<Tone>(body.tone.as_deref())?;
+    let product = body.product_data;
     let item = match body.template_id {
         Some(template) => {
             let template = postpilot_core::id::TemplateId::from(template);
-            let product = body.product_data;
             queue
-                .generate_from_template(caller.user_id, product, platforms, template)
+                .generate_from_template(caller.user_id, product, platforms, template, tone)
                 .await?
         }
         None => {
-            let product = body.product_data;
+            let tone = tone.unwrap_or_default();
             queue
                 .generate(caller.user_id, product, platforms, tone)
                 .await?

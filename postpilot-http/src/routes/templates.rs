@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{Paged, list_query, not_null, parse_name};
+use crate::routes::{Paged, list_query, not_null, nullable, parse_name};
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -80,9 +80,10 @@ pub(crate) struct PatchTemplateBody {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(value_type = Vec<PlatformName>)]
     platforms: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "not_null")]
-    #[schema(value_type = ToneName)]
-    tone: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<ToneName>)]
+    tone: Option<Option<String>>,
 }
 
 list_query! {
@@ -98,8 +99,9 @@ fn platforms(names: &[String]) -> ApiResult<Vec<Platform>> {
     Ok(parsed.map_err(postpilot_core::Error::from)?)
 }
 
-/// Saves a template, checked: every placeholder known, and the body, filled from a sample
-/// product, within each of its platforms' rules.
+/// Saves a template, its placeholders known and its text within its platforms' rules.
+///
+/// The body, filled from a sample product, must fit each of the template's platforms.
 #[utoipa::path(post, path = "/templates", tag = "templates", security(("bearer" = []), ("api_key" = [])),
     request_body = CreateTemplateBody,
     responses((status = 201, body = TemplateDto), (status = 401, body = Problem), (status = 422, body = Problem)))]
@@ -167,7 +169,10 @@ async fn update(
         name: body.name,
         body: body.body,
         platforms: body.platforms.as_deref().map(platforms).transpose()?,
-        tone: parse_name::<Tone>(body.tone.as_deref())?,
+        tone: body
+            .tone
+            .map(|tone| parse_name::<Tone>(tone.as_deref()))
+            .transpose()?,
     };
     let template = state
         .engine()

@@ -43,7 +43,7 @@ async fn a_template_is_saved_listed_changed_and_deleted() {
             &token,
             Method::PATCH,
             &path,
-            Some(json!({"name": "Big sale", "platforms": []})),
+            Some(json!({"name": "Big sale", "platforms": [], "tone": null})),
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
@@ -54,6 +54,7 @@ async fn a_template_is_saved_listed_changed_and_deleted() {
         ),
         (json!("Big sale"), json!([]))
     );
+    assert_eq!(changed.body["tone"], Value::Null, "a null tone clears it");
     assert_eq!(
         app.as_user(&token, Method::DELETE, &path, None)
             .await
@@ -117,7 +118,7 @@ async fn generating_with_a_template_fills_it_from_the_product_and_says_which() {
 
     let item = app
         .as_user(&token, Method::POST, "/api/v1/queue/generate",
-                 Some(json!({"product_data": product(), "platforms": ["instagram"], "template_id": template})))
+                 Some(json!({"product_data": product(), "platforms": ["instagram"], "template_id": template, "tone": "luxury"})))
         .await;
 
     assert_eq!(item.status, StatusCode::CREATED, "{:?}", item.body);
@@ -126,6 +127,10 @@ async fn generating_with_a_template_fills_it_from_the_product_and_says_which() {
         "Glow Lamp now 30.00 USD (25% off) at Glow & Co {today}\nhttps://shop.example/glow"
     );
     assert_eq!(item.body["caption_generator"]["name"], "template:Sale");
+    assert_eq!(
+        item.body["tone"], "luxury",
+        "the request's tone wins over the template's"
+    );
     let other = app.token("other@example.com").await;
     let theirs = app
         .as_user(&other, Method::POST, "/api/v1/queue/generate",
