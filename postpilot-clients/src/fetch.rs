@@ -13,6 +13,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
 
+use crate::http::is_transient;
+
 /// Whether `ip` is an address on the public internet (unicast, globally routed).
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
@@ -184,7 +186,7 @@ impl MediaFetcher {
         {
             return Ok(size);
         }
-        if status.is_server_error() || matches!(status.as_u16(), 408 | 429) {
+        if is_transient(status) {
             return Err(unavailable(status));
         }
         let first = self
@@ -206,9 +208,7 @@ impl MediaFetcher {
                 .ok_or_else(|| {
                     FetchError::Unusable("the media host does not state the media's size".into())
                 }),
-            status if status.is_server_error() || matches!(status.as_u16(), 408 | 429) => {
-                Err(unavailable(status))
-            }
+            status if is_transient(status) => Err(unavailable(status)),
             StatusCode::OK => Err(FetchError::Unusable(
                 "the media host does not serve parts of the media (no Range support)".into(),
             )),
@@ -262,7 +262,7 @@ impl MediaFetcher {
                     "the media host does not serve parts of the media (no Range support)".into(),
                 ));
             }
-            status if status.is_server_error() || matches!(status.as_u16(), 408 | 429) => {
+            status if is_transient(status) => {
                 return Err(unavailable(status));
             }
             status => {

@@ -40,6 +40,12 @@ pub struct Answer {
     pub body: Value,
 }
 
+/// Whether a status says "later": a rate limit (429), a timeout (408) or a server error (5xx,
+/// Anthropic's 529 included) — worth the same request again.
+pub fn is_transient(status: StatusCode) -> bool {
+    status.is_server_error() || matches!(status.as_u16(), 408 | 429)
+}
+
 impl Answer {
     /// A refusal in an operator's words: `(HTTP 401) (check …): <the provider's message>` —
     /// its `error.message` (providers' messages carry neither our key nor our URL) cut to 300

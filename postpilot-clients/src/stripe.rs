@@ -193,11 +193,9 @@ impl BillingGateway for StripeBilling {
         request: &CheckoutRequest,
     ) -> Result<CheckoutSession, BillingError> {
         let price = self.price_of(request.plan)?;
-        // A customer id from mock billing (before Stripe was configured) is not Stripe's: a real
-        // one is made, and the session names it, so the engine stores it.
-        let customer_id = match request.customer_id.as_deref() {
-            Some(id) if !id.starts_with("cus_mock_") => id.to_owned(),
-            _ => self.create_customer(request).await?,
+        let customer_id = match &request.customer_id {
+            Some(id) => id.clone(),
+            None => self.create_customer(request).await?,
         };
         let user = request.user_id.as_uuid().to_string();
         let plan = request.plan.to_string();

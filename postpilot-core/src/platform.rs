@@ -26,6 +26,37 @@ named_enum!(Platform, field = "platform", lenient {
 });
 
 impl Platform {
+    /// Platforms named in a list (any number), duplicates dropped, order kept.
+    ///
+    /// # Errors
+    /// An unknown name, reported under `platforms`.
+    pub fn parse_list<I, S>(names: I) -> Result<Vec<Self>, ValidationError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let parsed: Result<Vec<Self>, ValidationError> = names
+            .into_iter()
+            .map(|n| {
+                n.as_ref()
+                    .parse()
+                    .map_err(|e: ValidationError| e.for_field("platforms"))
+            })
+            .collect();
+        parsed.map(Self::dedup)
+    }
+
+    /// `platforms` without repeats, in their first order.
+    pub fn dedup(platforms: Vec<Self>) -> Vec<Self> {
+        let mut out = Vec::with_capacity(platforms.len());
+        for p in platforms {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
     /// What this platform accepts.
     pub const fn rules(self) -> &'static PlatformRules {
         match self {

@@ -152,17 +152,6 @@ fn py_err(e: impl Into<postpilot_core::Error>) -> PyErr {
     })
 }
 
-/// A template's platforms: any number (none: every platform).
-fn template_platforms(names: &[String]) -> PyResult<Vec<Platform>> {
-    names
-        .iter()
-        .map(|n| {
-            n.parse::<Platform>()
-                .map_err(|e| py_err(e.for_field("platforms")))
-        })
-        .collect()
-}
-
 fn invalid(field: &'static str, e: impl std::fmt::Display) -> PyErr {
     py_err(postpilot_core::ValidationError::new(field, e.to_string()))
 }
@@ -704,17 +693,11 @@ impl Engine {
         let platforms = parse_platforms(&platforms).map_err(py_err)?;
         let tone = parse(tone)?;
         let queue = self.engine.queue();
-        let user = user_id.into();
-        match template_id {
-            Some(template) => self.out(
-                py,
-                queue.generate_from_template(user, product, platforms, template.into(), tone),
-            ),
-            None => self.out(
-                py,
-                queue.generate(user, product, platforms, tone.unwrap_or_default()),
-            ),
-        }
+        let template = template_id.map(Into::into);
+        self.out(
+            py,
+            queue.generate_with(user_id.into(), product, platforms, tone, template),
+        )
     }
 
     // ---- caption templates --------------------------------------------------------------------
@@ -734,7 +717,7 @@ impl Engine {
         let fields = postpilot_core::template::CreateTemplate {
             name,
             body,
-            platforms: template_platforms(&platforms)?,
+            platforms: Platform::parse_list(&platforms).map_err(py_err)?,
             tone: parse(tone)?,
         };
         let templates = self.engine.templates();
@@ -785,7 +768,9 @@ impl Engine {
         let patch = postpilot_core::template::TemplatePatch {
             name,
             body,
-            platforms: platforms.as_deref().map(template_platforms).transpose()?,
+            platforms: platforms
+                .map(|p| Platform::parse_list(p).map_err(py_err))
+                .transpose()?,
             tone: if clear_tone {
                 Some(None)
             } else {

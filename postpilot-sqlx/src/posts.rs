@@ -257,7 +257,6 @@ pub(crate) async fn posts_in_window(
 }
 
 impl PgStore {
-    /// Tells a write that matched no row apart: absent (for this owner) or in another state.
     /// Claims up to `limit` due posts, oldest first, in one statement: the oldest due rows no
     /// other worker is claiming (SKIP LOCKED) move to publishing under a new lease and token.
     /// With `spread`, by account (see [`PostStore::claim_due_per_account`]): `limit` accounts,

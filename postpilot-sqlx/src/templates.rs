@@ -8,6 +8,9 @@ use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::platform::Platform;
 use postpilot_core::store::{StoreError, StoreResult, TemplateStore};
 use postpilot_core::template::{CaptionTemplate, CaptionTemplateRecord, TemplateBody};
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use uuid::Uuid;
 
 use crate::PgStore;
@@ -46,29 +49,39 @@ impl TryFrom<TemplateRow> for CaptionTemplate {
 
 macro_rules! template_columns {
     () => {
-        "id, user_id, name, body, platforms, tone, created_at, updated_at"
+        "id, user_id, name, body, platforms, tone, updated_at, created_at"
     };
+}
+
+/// Binds, after what `query` has bound, the fields a write sets: `name`, `body`, `platforms`,
+/// `tone` and `updated_at`, in that order.
+fn bind_fields<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    template: &'q CaptionTemplate,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(template.name())
+        .bind(template.body().as_ref())
+        .bind(mirrors::<_, PlatformSql>(template.platforms()))
+        .bind(template.tone().map(ToneSql::from))
+        .bind(template.updated_at())
 }
 
 #[async_trait]
 impl TemplateStore for PgStore {
     async fn insert_template(&self, template: &CaptionTemplate) -> StoreResult<()> {
-        sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "INSERT INTO caption_templates (",
             template_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
         .bind(template.id().as_uuid())
-        .bind(template.user_id().as_uuid())
-        .bind(template.name())
-        .bind(template.body().as_ref())
-        .bind(mirrors::<_, PlatformSql>(template.platforms()))
-        .bind(template.tone().map(ToneSql::from))
-        .bind(template.created_at())
-        .bind(template.updated_at())
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
+        .bind(template.user_id().as_uuid());
+        bind_fields(query, template)
+            .bind(template.created_at())
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -107,20 +120,16 @@ impl TemplateStore for PgStore {
     }
 
     async fn update_template(&self, template: &CaptionTemplate) -> StoreResult<()> {
-        let updated = sqlx::query(
+        let query = sqlx::query(
             "UPDATE caption_templates SET name = $3, body = $4, platforms = $5, tone = $6, \
              updated_at = $7 WHERE id = $1 AND user_id = $2",
         )
         .bind(template.id().as_uuid())
-        .bind(template.user_id().as_uuid())
-        .bind(template.name())
-        .bind(template.body().as_ref())
-        .bind(mirrors::<_, PlatformSql>(template.platforms()))
-        .bind(template.tone().map(ToneSql::from))
-        .bind(template.updated_at())
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
+        .bind(template.user_id().as_uuid());
+        let updated = bind_fields(query, template)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::http::{Answer, HttpClient, Timeouts};
+use crate::http::{Answer, HttpClient, Timeouts, is_transient};
 
 /// Which API a model speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,12 +161,6 @@ impl Endpoint {
             attempt += 1;
         }
     }
-}
-
-fn is_transient(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
 }
 
 /// `Retry-After` in seconds (the form both providers send).

@@ -130,6 +130,17 @@ fn admit(
     Ok(key)
 }
 
+/// The form's `customer`, if the fake made it; else Stripe's `resource_missing` answer.
+fn known_customer(s: &StripeState, form: &[(String, String)]) -> Result<String, Box<Response>> {
+    let customer = form_value(form, "customer").unwrap_or_default();
+    if s.customers.contains_key(customer) {
+        Ok(customer.to_owned())
+    } else {
+        let message = format!("No such customer: '{customer}'");
+        Err(Box::new(error(400, "resource_missing", &message)))
+    }
+}
+
 fn remember(state: &Arc<Mutex<StripeState>>, key: Option<String>, body: Value) -> Response {
     if let Some(key) = key {
         state
@@ -177,14 +188,10 @@ async fn sessions(
         Err(replay) => return *replay,
     };
     let mut s = state.lock().unwrap();
-    let customer = form_value(&form, "customer").unwrap_or_default().to_owned();
-    if !s.customers.contains_key(&customer) {
-        return error(
-            400,
-            "resource_missing",
-            &format!("No such customer: '{customer}'"),
-        );
-    }
+    let customer = match known_customer(&s, &form) {
+        Ok(customer) => customer,
+        Err(missing) => return *missing,
+    };
     let price = form_value(&form, "line_items[0][price]").unwrap_or_default();
     if ![FAKE_PRICE_PRO, FAKE_PRICE_ENTERPRISE].contains(&price) {
         return error(
@@ -232,14 +239,10 @@ async fn portal(
         Err(replay) => return *replay,
     };
     let mut s = state.lock().unwrap();
-    let customer = form_value(&form, "customer").unwrap_or_default().to_owned();
-    if !s.customers.contains_key(&customer) {
-        return error(
-            400,
-            "resource_missing",
-            &format!("No such customer: '{customer}'"),
-        );
-    }
+    let customer = match known_customer(&s, &form) {
+        Ok(customer) => customer,
+        Err(missing) => return *missing,
+    };
     let id = s.id("bps");
     let body = json!({ "id": id, "object": "billing_portal.session", "customer": customer,
                        "return_url": form_value(&form, "return_url"),

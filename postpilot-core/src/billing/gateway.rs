@@ -163,6 +163,16 @@ pub trait BillingGateway: Send + Sync + fmt::Debug {
     }
 }
 
+/// The customer id mock billing gives `user`.
+pub(crate) fn mock_customer_id(user: UserId) -> String {
+    format!("cus_mock_{}", user.as_uuid().simple())
+}
+
+/// Whether `id` was made by mock billing (and so names no customer at a real provider).
+pub(crate) fn is_mock_customer(id: &str) -> bool {
+    id.starts_with("cus_mock_")
+}
+
 /// Mock mode: local URLs, immediate activation, and Stripe-shaped events parsed from JSON.
 #[derive(Debug)]
 pub struct MockBilling {
@@ -366,7 +376,7 @@ impl BillingGateway for MockBilling {
     }
 
     async fn create_customer(&self, request: &CheckoutRequest) -> Result<String, BillingError> {
-        Ok(format!("cus_mock_{}", request.user_id.as_uuid().simple()))
+        Ok(mock_customer_id(request.user_id))
     }
 
     async fn create_checkout(
@@ -378,7 +388,7 @@ impl BillingGateway for MockBilling {
         let customer_id = request
             .customer_id
             .clone()
-            .unwrap_or_else(|| format!("cus_mock_{}", request.user_id.as_uuid().simple()));
+            .unwrap_or_else(|| mock_customer_id(request.user_id));
         Ok(CheckoutSession {
             checkout_url: format!(
                 "{}/billing/mock/checkout/{session_id}?plan={}",

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::ValidationError;
+use crate::billing::gateway::{is_mock_customer, mock_customer_id};
 use crate::billing::{
     BillingError, BillingEvent, BillingEventKind, CheckoutRequest, CheckoutSession,
     ProviderSubscription, Subscription, SubscriptionStatus, effective_plan,
@@ -111,7 +112,7 @@ impl BillingService {
             user_id,
             email: user.email.clone(),
             plan,
-            customer_id: user.stripe_customer_id.clone(),
+            customer_id: self.customer_of(&user),
         };
         if request.customer_id.is_none() {
             // Stored before the checkout starts: a checkout that fails after it reuses it.
@@ -142,17 +143,22 @@ impl BillingService {
         Ok(session)
     }
 
+    /// The user's customer at this gateway: a customer id from mock billing is none at a real
+    /// provider (the user was made before the provider was configured).
+    fn customer_of(&self, user: &crate::user::User) -> Option<String> {
+        let id = user.stripe_customer_id.clone()?;
+        (self.deps.billing.is_mock() || !is_mock_customer(&id)).then_some(id)
+    }
+
     /// A link to the provider's customer portal.
     ///
     /// # Errors
     /// [`Error::Conflict`] when the user never subscribed (outside mock mode).
     pub async fn portal(&self, user_id: UserId) -> Result<String> {
         let user = self.deps.user(user_id).await?;
-        let customer_id = match user.stripe_customer_id {
+        let customer_id = match self.customer_of(&user) {
             Some(id) => id,
-            None if self.deps.billing.is_mock() => {
-                format!("cus_mock_{}", user_id.as_uuid().simple())
-            }
+            None if self.deps.billing.is_mock() => mock_customer_id(user_id),
             None => return Err(billing_error(BillingError::NoCustomer)),
         };
         self.deps

@@ -203,12 +203,7 @@ impl TemplateCaptions {
     }
 
     fn compose(&self, request: &CaptionRequest) -> Result<GeneratedCaption, CaptionError> {
-        let mut platforms: Vec<Platform> = Vec::with_capacity(Platform::ALL.len());
-        for &p in &request.platforms {
-            if !platforms.contains(&p) {
-                platforms.push(p);
-            }
-        }
+        let mut platforms = Platform::dedup(request.platforms.clone());
         if platforms.is_empty() {
             platforms = Platform::ALL.to_vec();
         }
@@ -336,7 +331,7 @@ pub(crate) fn discount_percent(price: Price, was: Price) -> u64 {
 
 /// Hashtags for every platform: product keywords (tags, then title words), then the platforms'
 /// popular tags in turn, capped by the strictest platform.
-fn suggest_hashtags(product: &ProductData, platforms: &[Platform]) -> Hashtags {
+pub(crate) fn suggest_hashtags(product: &ProductData, platforms: &[Platform]) -> Hashtags {
     let cap = platforms
         .iter()
         .map(|p| {

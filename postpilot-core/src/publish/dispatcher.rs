@@ -597,12 +597,6 @@ impl Dispatcher {
     /// Reads the cap the platform reports for `account` and stores it; a failure keeps the cap
     /// known before (logged): the platform's own refusal remains the last word.
     async fn refresh_reported_cap(&self, account: &mut crate::account::SocialAccount) {
-        let Some(publisher) = self.deps.publishers.get(&account.platform()).cloned() else {
-            return;
-        };
-        let Ok(access) = self.access(account) else {
-            return;
-        };
         let (user, id) = (account.user_id(), account.id());
         let now = self.deps.now();
         let failures = || {
@@ -611,12 +605,20 @@ impl Dispatcher {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
+        // Backing off is decided before the token is opened: a publisher that never reports a
+        // cap is asked again only after the back-off.
         if failures()
             .get(&id)
             .is_some_and(|at| now - *at < CAP_READ_BACKOFF)
         {
             return;
         }
+        let Some(publisher) = self.deps.publishers.get(&account.platform()).cloned() else {
+            return;
+        };
+        let Ok(access) = self.access(account) else {
+            return;
+        };
         match self.within(publisher.publishing_cap(&access)).await {
             Some(Ok(Some(posts))) => {
                 failures().remove(&id);

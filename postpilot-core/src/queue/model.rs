@@ -64,16 +64,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let mut platforms = Vec::new();
-    for name in names {
-        let platform: Platform = name
-            .as_ref()
-            .parse()
-            .map_err(|e: ValidationError| e.for_field("platforms"))?;
-        if !platforms.contains(&platform) {
-            platforms.push(platform);
-        }
-    }
+    let platforms = Platform::parse_list(names)?;
     require_platforms(&platforms)?;
     Ok(platforms)
 }

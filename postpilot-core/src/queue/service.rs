@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::ValidationError;
 use crate::account::publishable_account;
 use crate::caption::{
-    CaptionError, CaptionGenerator, CaptionRequest, GeneratedCaption, ProductData, Tone,
-    fits_platforms,
+    CaptionError, CaptionRequest, GeneratedCaption, ProductData, Tone, fits_platforms,
 };
 use crate::context::Deps;
 use crate::error::{Error, Result};
@@ -21,6 +20,7 @@ use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
 use crate::queue::model::require_platforms;
 use crate::queue::{NewQueueItem, QueueItem, QueueItemEdit, QueueStatus};
 use crate::store::StoreError;
+use crate::template::TemplateService;
 use crate::text;
 
 /// Settles queue item `item` after a post made from it was published: the item is posted once
@@ -184,6 +184,31 @@ impl QueueService {
             .await
     }
 
+    /// What the API's generate does: [`generate_from_template`](Self::generate_from_template) with
+    /// a template, else [`generate`](Self::generate) in `tone` (default professional).
+    ///
+    /// # Errors
+    /// Those of the one it calls.
+    pub async fn generate_with(
+        &self,
+        user: UserId,
+        product_data: ProductData,
+        platforms: Vec<Platform>,
+        tone: Option<Tone>,
+        template: Option<TemplateId>,
+    ) -> Result<QueueItem> {
+        match template {
+            Some(template) => {
+                self.generate_from_template(user, product_data, platforms, template, tone)
+                    .await
+            }
+            None => {
+                let tone = tone.unwrap_or_default();
+                self.generate(user, product_data, platforms, tone).await
+            }
+        }
+    }
+
     /// Adds a pending item whose caption is one of the user's templates filled from the product
     /// (`{hashtags}` writes the template generator's hashtags for the target platforms into the
     /// text; the item itself carries none). Its tone: `tone`, else the template's.
@@ -201,24 +226,11 @@ impl QueueService {
         tone: Option<Tone>,
     ) -> Result<QueueItem> {
         require_platforms(&platforms)?;
-        let template = self
-            .deps
-            .store
-            .template(user, template)
-            .await?
-            .ok_or(Error::NotFound("template"))?;
+        let template = TemplateService::new(self.deps.clone())
+            .get(user, template)
+            .await?;
         let tone = tone.or(template.tone()).unwrap_or_default();
-        let request = CaptionRequest {
-            product: product_data.clone(),
-            platforms: platforms.clone(),
-            tone,
-            variant: 0,
-        };
-        let hashtags = crate::caption::TemplateCaptions::new()
-            .generate(&request)
-            .await
-            .map(|g| g.hashtags)
-            .unwrap_or_default();
+        let hashtags = crate::caption::template::suggest_hashtags(&product_data, &platforms);
         let refused = |why: String| ValidationError::new("template_id", why);
         let caption = Caption::parse(template.body().render(&product_data, &hashtags))
             .map_err(|e| refused(format!("filled from this product: {}", e.reason())))?;

@@ -274,7 +274,7 @@ impl CaptionTemplate {
     ) -> Result<Self, ValidationError> {
         let name = parse_name(&fields.name)?;
         let body = TemplateBody::parse(&fields.body)?;
-        let platforms = dedup(fields.platforms);
+        let platforms = Platform::dedup(fields.platforms);
         check_renders(&body, &platforms)?;
         Ok(Self {
             id,
@@ -299,7 +299,7 @@ impl CaptionTemplate {
     ) -> Result<(), ValidationError> {
         let name = patch.name.as_deref().map(parse_name).transpose()?;
         let body = patch.body.as_deref().map(TemplateBody::parse).transpose()?;
-        let platforms = patch.platforms.map(dedup);
+        let platforms = patch.platforms.map(Platform::dedup);
         // A rename or a new tone leaves the stored body as it was checked when written.
         if body.is_some() || platforms.is_some() {
             check_renders(
@@ -322,16 +322,6 @@ impl CaptionTemplate {
         self.updated_at = now;
         Ok(())
     }
-}
-
-fn dedup(platforms: Vec<Platform>) -> Vec<Platform> {
-    let mut out = Vec::with_capacity(platforms.len());
-    for p in platforms {
-        if !out.contains(&p) {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -251,21 +251,10 @@ async fn generate(
     let queue = state.engine().queue();
     let platforms = platforms(&body.platforms)?;
     let tone = parse_name::<Tone>(body.tone.as_deref())?;
-    let product = body.product_data;
-    let item = match body.template_id {
-        Some(template) => {
-            let template = postpilot_core::id::TemplateId::from(template);
-            queue
-                .generate_from_template(caller.user_id, product, platforms, template, tone)
-                .await?
-        }
-        None => {
-            let tone = tone.unwrap_or_default();
-            queue
-                .generate(caller.user_id, product, platforms, tone)
-                .await?
-        }
-    };
+    let template = body.template_id.map(postpilot_core::id::TemplateId::from);
+    let item = queue
+        .generate_with(caller.user_id, body.product_data, platforms, tone, template)
+        .await?;
     Ok((StatusCode::CREATED, Json(item.into())))
 }
 

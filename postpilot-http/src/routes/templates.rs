@@ -92,11 +92,7 @@ list_query! {
 }
 
 fn platforms(names: &[String]) -> ApiResult<Vec<Platform>> {
-    let parsed: Result<Vec<Platform>, _> = names
-        .iter()
-        .map(|n| n.parse::<Platform>().map_err(|e| e.for_field("platforms")))
-        .collect();
-    Ok(parsed.map_err(postpilot_core::Error::from)?)
+    Ok(Platform::parse_list(names).map_err(postpilot_core::Error::from)?)
 }
 
 /// Saves a template, its placeholders known and its text within its platforms' rules.
