@@ -1300,6 +1300,10 @@ fn a_queue_item_generated_through_the_server_is_written_by_the_configured_model(
     let token = client.register("captions@example.com");
     let body = json!({"product_data": {"title": "Aurora Desk Lamp", "url": "https://shop.example/lamp"},
                       "platforms": ["instagram", "tiktok"], "tone": "casual"});
+    let tiktok = json!({"caption": "POV: your desk finally glows", "hashtags": ["desksetup"]});
+    fake.reply(LlmReply::Answer(
+        json!({"instagram": default_answer(), "tiktok": tiktok}),
+    ));
 
     let item = client.expect(
         201,
@@ -1310,6 +1314,7 @@ fn a_queue_item_generated_through_the_server_is_written_by_the_configured_model(
     );
 
     assert_eq!(item["ai_generated_content"], default_answer()["caption"]);
+    assert_eq!(item["platform_captions"], json!({ "tiktok": tiktok }));
     assert_eq!(
         item["caption_generator"],
         json!({"name": "anthropic:claude-e2e", "input_tokens": 120, "output_tokens": 40, "fell_back": null})

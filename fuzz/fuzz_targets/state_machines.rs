@@ -92,6 +92,7 @@ fuzz_target!(|data: &[u8]| {
             platforms: vec![Platform::Instagram],
             caption: None,
             hashtags: Hashtags::default(),
+            platform_captions: Default::default(),
             tone: None,
             generator: None,
         },
@@ -106,11 +107,8 @@ fuzz_target!(|data: &[u8]| {
             1 => item.reject(None, now),
             2 => match Caption::parse("again") {
                 Ok(caption) => {
-                    let generated = GeneratedCaption {
-                        caption,
-                        hashtags: Hashtags::default(),
-                        generator: Generator::template(),
-                    };
+                    let generated =
+                        GeneratedCaption::shared(caption, Hashtags::default(), Generator::template());
                     item.regenerate(generated, Tone::Casual, now)
                 }
                 Err(_) => return,

@@ -1,7 +1,8 @@
 //! A caption generator written in Python: a callable taking the request as a dict —
 //! `{"product": …, "platforms": [...], "tone": …, "variant": n, "rules": {platform: {"max_caption",
 //! "length_unit", "max_hashtags", "hashtags_in_caption"}}}` — and returning
-//! `{"caption": str, "hashtags": [str]}` (optionally `"generator"`, `"input_tokens"`,
+//! `{"caption": str, "hashtags": [str]}` (optionally `"platform_captions"`: `{platform: {"caption",
+//! "hashtags"}}` for platforms that get their own, and `"generator"`, `"input_tokens"`,
 //! `"output_tokens"` for the record), or just the caption as a string. Raising
 //! `postpilot.CaptionRefused` refuses the product (422); anything else, or an answer that is not a
 //! valid caption, makes generation unavailable (503). The engine holds what it returns to every
@@ -9,7 +10,8 @@
 
 use async_trait::async_trait;
 use postpilot_core::caption::{
-    CaptionError, CaptionGenerator, CaptionRequest, GeneratedCaption, Generator, TokenUsage,
+    CaptionError, CaptionGenerator, CaptionRequest, GeneratedCaption, Generator, PlatformCaptions,
+    TokenUsage,
 };
 use postpilot_core::platform::LengthUnit;
 use postpilot_core::post::{Caption, Hashtags};
@@ -39,7 +41,6 @@ fn unavailable(reason: impl std::fmt::Display) -> CaptionError {
 }
 
 fn request_dict<'py>(py: Python<'py>, request: &CaptionRequest) -> PyResult<Bound<'py, PyDict>> {
-    let product = serde_json::to_string(&request.product).unwrap_or_else(|_| "{}".into());
     let rules = PyDict::new(py);
     for platform in &request.platforms {
         let r = platform.rules();
@@ -55,10 +56,7 @@ fn request_dict<'py>(py: Python<'py>, request: &CaptionRequest) -> PyResult<Boun
         rules.set_item(platform.as_str(), rule)?;
     }
     let dict = PyDict::new(py);
-    dict.set_item(
-        "product",
-        py.import("json")?.call_method1("loads", (product,))?,
-    )?;
+    dict.set_item("product", crate::convert::to_python(py, &request.product)?)?;
     let platforms: Vec<&str> = request.platforms.iter().map(|p| p.as_str()).collect();
     dict.set_item("platforms", platforms)?;
     dict.set_item("tone", request.tone.as_str())?;
@@ -95,9 +93,15 @@ fn generated(value: &Bound<'_, PyAny>) -> Result<GeneratedCaption, String> {
     let name = field("generator")
         .and_then(|g| g.extract::<String>().ok())
         .unwrap_or_else(|| "python".into());
+    let per_platform = match field("platform_captions") {
+        None => PlatformCaptions::default(),
+        Some(own) => crate::convert::platform_captions(&own)
+            .map_err(|e| format!("returned invalid \"platform_captions\": {e}"))?,
+    };
     Ok(GeneratedCaption {
         caption,
         hashtags,
+        per_platform,
         generator: Generator {
             name,
             usage: TokenUsage {

@@ -7,8 +7,7 @@ use postpilot_core::account::SocialAccount;
 use postpilot_core::analytics::{AnalyticsOverview, PostMetrics};
 use postpilot_core::api_key::{ApiKey, CreatedApiKey};
 use postpilot_core::billing::{CheckoutSession, SubscriptionOverview};
-use postpilot_core::caption::Generator;
-use postpilot_core::caption::ProductData;
+use postpilot_core::caption::{Generator, PlatformCaptions, ProductData};
 use postpilot_core::page::Page;
 use postpilot_core::plan::{PlanLimits, PlanTier};
 use postpilot_core::post::Post;
@@ -103,8 +102,32 @@ impl Out for BTreeMap<NaiveDate, Vec<Post>> {
     }
 }
 
+/// A value as the Python objects of its JSON form (dicts, lists, strings, numbers).
+pub(crate) fn to_python<'py>(
+    py: Python<'py>,
+    value: &impl serde::Serialize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    py.import("json")?.call_method1("loads", (json,))
+}
+
 /// Product data from a Python dict (validated like the HTTP body: unknown keys refused).
 pub(crate) fn product(value: &Bound<'_, PyAny>) -> PyResult<ProductData> {
+    from_python(value, "product_data")
+}
+
+/// Platforms' own captions from a dict keyed by platform name, each `{"caption": str,
+/// "hashtags": [str]}` (validated like the HTTP body).
+pub(crate) fn platform_captions(value: &Bound<'_, PyAny>) -> PyResult<PlatformCaptions> {
+    from_python(value, "platform_captions")
+}
+
+/// A value from the JSON form of a Python object; a refusal names the field serde names, else
+/// `whole`.
+fn from_python<T: serde::de::DeserializeOwned>(
+    value: &Bound<'_, PyAny>,
+    whole: &'static str,
+) -> PyResult<T> {
     let json: String = value
         .py()
         .import("json")?
@@ -112,11 +135,9 @@ pub(crate) fn product(value: &Bound<'_, PyAny>) -> PyResult<ProductData> {
         .extract()?;
     serde_json::from_str(&json).map_err(|e| {
         let text = e.to_string();
-        let (field, reason) = text
-            .split_once(": ")
-            .unwrap_or(("product_data", text.as_str()));
+        let (field, reason) = text.split_once(": ").unwrap_or((whole, text.as_str()));
         let field = if field.contains(' ') {
-            "product_data".to_owned()
+            whole.to_owned()
         } else {
             field.to_owned()
         };
@@ -187,8 +208,7 @@ impl Out for Post {
 
 impl Out for QueueItem {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let product = serde_json::to_string(&self.product_data()).unwrap_or_else(|_| "{}".into());
-        let product = py.import("json")?.call_method1("loads", (product,))?;
+        let product = to_python(py, self.product_data())?;
         let generator = self
             .caption_generator()
             .map(|g| generator(py, g))
@@ -199,6 +219,7 @@ impl Out for QueueItem {
             "ai_generated_content" => self.ai_generated_content().map(|c| c.as_ref().to_owned()),
             "caption_generator" => generator,
             "hashtags" => self.hashtags().to_strings(),
+            "platform_captions" => to_python(py, self.platform_captions())?,
             "platforms" => self.platforms().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
             "tone" => self.tone().map(|t| t.as_str()),
             "status" => self.status().as_str(),

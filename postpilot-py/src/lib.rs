@@ -658,7 +658,8 @@ impl Engine {
     // ---- queue -----------------------------------------------------------------------------
 
     /// Adds a pending queue item with product data.
-    #[pyo3(signature = (*, user_id, product_data, platforms, content = None, hashtags = Vec::new()))]
+    #[pyo3(signature = (*, user_id, product_data, platforms, content = None, hashtags = Vec::new(), platform_captions = None))]
+    #[allow(clippy::too_many_arguments)]
     fn create_queue_item(
         &self,
         py: Python<'_>,
@@ -667,12 +668,17 @@ impl Engine {
         platforms: Vec<String>,
         content: Option<String>,
         hashtags: Vec<String>,
+        platform_captions: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let request = CreateQueueItem {
             product_data: convert::product(product_data)?,
             platforms: parse_platforms(&platforms).map_err(py_err)?,
             content,
             hashtags,
+            platform_captions: platform_captions
+                .map(convert::platform_captions)
+                .transpose()?
+                .unwrap_or_default(),
         };
         self.out(py, self.engine.queue().create(user_id.into(), request))
     }
@@ -829,7 +835,8 @@ impl Engine {
     }
 
     /// Edits a pending item.
-    #[pyo3(signature = (*, user_id, item_id, ai_generated_content = None, hashtags = None, platforms = None, product_data = None))]
+    #[pyo3(signature = (*, user_id, item_id, ai_generated_content = None, hashtags = None, platform_captions = None, platforms = None, product_data = None))]
+    #[allow(clippy::too_many_arguments)]
     fn update_queue_item(
         &self,
         py: Python<'_>,
@@ -837,12 +844,16 @@ impl Engine {
         item_id: Uuid,
         ai_generated_content: Option<String>,
         hashtags: Option<Vec<String>>,
+        platform_captions: Option<&Bound<'_, PyAny>>,
         platforms: Option<Vec<String>>,
         product_data: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let patch = QueueItemPatch {
             ai_generated_content,
             hashtags,
+            platform_captions: platform_captions
+                .map(convert::platform_captions)
+                .transpose()?,
             platforms: platforms
                 .map(|p| parse_platforms(&p))
                 .transpose()

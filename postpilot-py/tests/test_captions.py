@@ -33,6 +33,18 @@ def test_a_python_generator_writes_the_caption_with_the_request_it_needs_and_is_
     assert request["rules"]["instagram"]["max_hashtags"] == 30
 
 
+def test_a_python_generator_can_write_a_platform_its_own_caption():
+    def captions(request):
+        return {"caption": "Late nights, sorted. Link in bio.", "hashtags": ["lamp"],
+                "platform_captions": {"tiktok": {"caption": "POV: your desk glows", "hashtags": ["desksetup"]}}}
+
+    engine, user_id = engine_with(captions)
+    item = engine.generate(user_id=user_id, product_data=PRODUCT, platforms=["instagram", "tiktok"], tone="casual")
+
+    assert item["ai_generated_content"] == "Late nights, sorted. Link in bio."
+    assert item["platform_captions"] == {"tiktok": {"caption": "POV: your desk glows", "hashtags": ["desksetup"]}}
+
+
 def test_a_plain_string_is_a_caption_without_hashtags_recorded_as_python():
     engine, user_id = engine_with(lambda request: "Light that keeps up with late nights.")
     item = engine.generate(user_id=user_id, product_data=PRODUCT, platforms=["facebook"], tone="professional")
@@ -56,6 +68,8 @@ def test_a_refusal_is_a_validation_error_naming_the_product():
     (lambda request: {"caption": "x" * 2201}, "Instagram"),
     (lambda request: {"caption": "Fine", "hashtags": ["no spaces allowed"]}, "invalid hashtag"),
     (lambda request: {"text": "wrong key"}, "caption"),
+    (lambda request: {"caption": "Fine", "platform_captions": {"facebook": {"caption": "Not asked"}}}, "not asked for"),
+    (lambda request: {"caption": "Fine", "platform_captions": {"instagram": {"caption": "x" * 2201}}}, "Instagram"),
 ])
 def test_a_failing_or_rule_breaking_generator_is_unavailable_and_stores_nothing(captions, says):
     engine, user_id = engine_with(captions)

@@ -157,6 +157,22 @@ def test_the_queue_creates_generates_approves_rejects_and_lists(engine, merchant
         engine.reject(user_id=merchant["id"], item_id=generated["id"])
 
 
+def test_a_platforms_own_caption_is_what_its_post_says_and_must_be_for_a_targeted_platform(engine, merchant, account):
+    own = {"facebook": {"caption": "Our lamp, on Facebook: https://shop.example/lamp", "hashtags": ["lamp"]}}
+    item = engine.create_queue_item(user_id=merchant["id"], product_data=PRODUCT, platforms=["facebook"],
+                                    content="Shared words", platform_captions=own)
+    assert item["platform_captions"] == own
+    with pytest.raises(postpilot.ValidationError) as untargeted:
+        engine.update_queue_item(user_id=merchant["id"], item_id=item["id"],
+                                 platform_captions={"tiktok": {"caption": "POV: it glows"}})
+    assert untargeted.value.field == "platform_captions.tiktok"
+    with pytest.raises(postpilot.ValidationError):
+        engine.update_queue_item(user_id=merchant["id"], item_id=item["id"], platform_captions={"myspace": {"caption": "Hi"}})
+    approval = engine.approve(user_id=merchant["id"], item_id=item["id"], account_ids=[account["id"]])
+    post = approval["posts"][0]
+    assert (post["content"], post["hashtags"]) == (own["facebook"]["caption"], ["lamp"])
+
+
 def test_product_data_with_an_unknown_field_is_a_validation_error(engine, merchant):
     with pytest.raises(postpilot.ValidationError):
         engine.generate(user_id=merchant["id"], product_data={"title": "x", "colour": "red"}, platforms=["facebook"])

@@ -2,10 +2,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::caption::{Generator, ProductData, TokenUsage};
+use std::collections::BTreeMap;
+
+use postpilot_core::caption::{Generator, PlatformCaption, ProductData, TokenUsage};
 use postpilot_core::id::{QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::PostQuota;
+use postpilot_core::platform::Platform;
 use postpilot_core::post::{Caption, Hashtags, Post};
 use postpilot_core::queue::{QueueItem, QueueItemRecord, QueueStatus};
 use postpilot_core::store::{QueueStore, StoreError, StoreResult};
@@ -33,6 +36,7 @@ struct QueueRow {
     caption_output_tokens: Option<i64>,
     caption_fell_back: Option<String>,
     hashtags: Vec<String>,
+    platform_captions: sqlx::types::Json<BTreeMap<Platform, StoredCaption>>,
     platforms: Vec<PlatformSql>,
     tone: Option<ToneSql>,
     generation: i32,
@@ -40,6 +44,14 @@ struct QueueRow {
     rejection_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// A platform's own caption as stored: its hashtags are not validated again
+/// ([`Hashtags::from_stored`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredCaption {
+    caption: String,
+    hashtags: Vec<String>,
 }
 
 impl TryFrom<QueueRow> for QueueItem {
@@ -68,11 +80,17 @@ impl TryFrom<QueueRow> for QueueItem {
                 }),
             },
             hashtags: Hashtags::from_stored(r.hashtags),
-            platforms: r
-                .platforms
+            platform_captions: r
+                .platform_captions
+                .0
                 .into_iter()
-                .map(postpilot_core::platform::Platform::from)
-                .collect(),
+                .map(|(platform, own)| {
+                    let caption = Caption::parse(own.caption).map_err(bad)?;
+                    let hashtags = Hashtags::from_stored(own.hashtags);
+                    Ok((platform, PlatformCaption { caption, hashtags }))
+                })
+                .collect::<StoreResult<_>>()?,
+            platforms: r.platforms.into_iter().map(Platform::from).collect(),
             tone: r.tone.map(postpilot_core::caption::Tone::from),
             generation: u32::try_from(r.generation).map_err(|e| corrupt("content_queue", e))?,
             status: r.status.into(),
@@ -87,8 +105,8 @@ impl TryFrom<QueueRow> for QueueItem {
 macro_rules! queue_columns {
     () => {
         "id, user_id, product_data, ai_generated_content, caption_generator, caption_input_tokens, \
-         caption_output_tokens, caption_fell_back, hashtags, platforms, tone, generation, status, \
-         rejection_reason, created_at, updated_at"
+         caption_output_tokens, caption_fell_back, hashtags, platform_captions, platforms, tone, \
+         generation, status, rejection_reason, created_at, updated_at"
     };
 }
 
@@ -101,7 +119,7 @@ fn product_json(item: &QueueItem) -> StoreResult<sqlx::types::Json<serde_json::V
 /// Binds, after what `query` has bound, the item's fields a write sets: `product_data`,
 /// `ai_generated_content`, `hashtags`, `platforms`, `tone`, `generation`, `status`,
 /// `rejection_reason`, `updated_at`, `caption_generator`, `caption_input_tokens`,
-/// `caption_output_tokens` and `caption_fell_back`, in that order.
+/// `caption_output_tokens`, `caption_fell_back` and `platform_captions`, in that order.
 fn bind_fields<'q>(
     query: Query<'q, Postgres, PgArguments>,
     item: &'q QueueItem,
@@ -120,7 +138,19 @@ fn bind_fields<'q>(
         .bind(generator.map(|g| g.name.as_str()))
         .bind(generator.map(|g| to_i64(g.usage.input)))
         .bind(generator.map(|g| to_i64(g.usage.output)))
-        .bind(generator.and_then(|g| g.fell_back.as_deref())))
+        .bind(generator.and_then(|g| g.fell_back.as_deref()))
+        .bind(platform_captions_json(item)))
+}
+
+fn platform_captions_json(
+    item: &QueueItem,
+) -> sqlx::types::Json<BTreeMap<Platform, StoredCaption>> {
+    let stored = item.platform_captions().iter().map(|(platform, own)| {
+        let caption = own.caption.to_string();
+        let hashtags = own.hashtags.to_strings();
+        (platform, StoredCaption { caption, hashtags })
+    });
+    sqlx::types::Json(stored.collect())
 }
 
 /// Writes every field of `item` if its stored status is one of `expected`; returns whether it did.
@@ -133,7 +163,7 @@ async fn write_item(
         "UPDATE content_queue SET product_data = $4, ai_generated_content = $5, hashtags = $6, \
          platforms = $7, tone = $8, generation = $9, status = $10, rejection_reason = $11, \
          updated_at = $12, caption_generator = $13, caption_input_tokens = $14, \
-         caption_output_tokens = $15, caption_fell_back = $16 \
+         caption_output_tokens = $15, caption_fell_back = $16, platform_captions = $17 \
          WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
     )
     .bind(item.id().as_uuid())
@@ -152,8 +182,9 @@ impl QueueStore for PgStore {
         let query = sqlx::query(
             "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
              platforms, tone, generation, status, rejection_reason, updated_at, caption_generator, \
-             caption_input_tokens, caption_output_tokens, caption_fell_back, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             caption_input_tokens, caption_output_tokens, caption_fell_back, platform_captions, \
+             created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(item.id().as_uuid())
         .bind(item.user_id().as_uuid());

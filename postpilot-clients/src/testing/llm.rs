@@ -4,7 +4,8 @@
 //! `anthropic-version` required) and OpenAI's `POST /v1/chat/completions` (the answer as the
 //! message's `content` string, `refusal`, `usage.prompt_tokens` / `completion_tokens`, a bearer
 //! key, errors as `{"error": {"message", "type", "code"}}`). Replies are scripted in order; with
-//! none left it answers a valid caption. Every call is recorded.
+//! none left it answers a valid caption for each platform the request's schema asks for, as a
+//! model following the schema would. Every call is recorded.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,8 +26,10 @@ pub const FAKE_LLM_KEY: &str = "sk-fake-llm-key-0123456789";
 /// What the fake answers to one call.
 #[derive(Clone, Debug)]
 pub enum LlmReply {
-    /// This JSON as the model's answer (`{"caption": …, "hashtags": […]}`, or anything else).
+    /// This JSON as the model's whole answer (anything, valid or not).
     Answer(Value),
+    /// This `{"caption": …, "hashtags": […]}` for each platform the request's schema asks for.
+    Each(Value),
     /// Plain text instead of the structured answer.
     Text(String),
     /// An error status, with a `Retry-After` header when given.
@@ -65,7 +68,7 @@ pub struct FakeLlm {
 
 type Shared = State<Arc<Mutex<LlmState>>>;
 
-/// The caption the fake answers when no reply is scripted.
+/// The caption the fake answers for each platform when no reply is scripted.
 pub fn default_answer() -> Value {
     json!({ "caption": "A desk lamp that keeps up with late nights.", "hashtags": ["lamp", "desk"] })
 }
@@ -98,13 +101,15 @@ impl FakeLlm {
     }
 }
 
-/// Records the call and takes the next reply, waiting out a [`LlmReply::Slow`].
+/// Records the call and takes the next reply, waiting out a [`LlmReply::Slow`] and answering
+/// [`LlmReply::Each`] (and the default) for each platform asked.
 async fn next(
     state: &Arc<Mutex<LlmState>>,
     path: &'static str,
     headers: HeaderMap,
     body: Value,
 ) -> LlmReply {
+    let platforms = asked_platforms(&body);
     let reply = {
         let mut s = state.lock().unwrap();
         s.calls.push(LlmCall {
@@ -114,14 +119,40 @@ async fn next(
         });
         s.replies.pop_front()
     };
+    let each = |caption: Value| {
+        LlmReply::Answer(
+            platforms
+                .iter()
+                .map(|platform| (platform.clone(), caption.clone()))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        )
+    };
     match reply {
         Some(LlmReply::Slow(wait)) => {
             tokio::time::sleep(wait).await;
-            LlmReply::Answer(default_answer())
+            each(default_answer())
         }
+        Some(LlmReply::Each(caption)) => each(caption),
         Some(reply) => reply,
-        None => LlmReply::Answer(default_answer()),
+        None => each(default_answer()),
     }
+}
+
+/// The keys the request's answer schema requires: the platforms a caption is asked for (the
+/// forced tool's input schema, or the response format's schema).
+fn asked_platforms(body: &Value) -> Vec<String> {
+    let schema = body
+        .pointer("/tools/0/input_schema")
+        .or_else(|| body.pointer("/response_format/json_schema/schema"));
+    schema
+        .and_then(|s| s["required"].as_array())
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn status_answer(status: u16, retry_after: Option<&'static str>, body: Value) -> Response {
@@ -181,7 +212,7 @@ async fn messages(
             let body = json!({ "type": "error", "error": { "type": kind, "message": message } });
             return status_answer(status, retry_after, body);
         }
-        LlmReply::Slow(_) => unreachable!("waited out in next"),
+        LlmReply::Slow(_) | LlmReply::Each(_) => unreachable!("resolved in next"),
     };
     answer(
         200,
@@ -218,7 +249,7 @@ async fn completions(
             let body = json!({ "error": { "message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded" } });
             return status_answer(status, retry_after, body);
         }
-        LlmReply::Slow(_) => unreachable!("waited out in next"),
+        LlmReply::Slow(_) | LlmReply::Each(_) => unreachable!("resolved in next"),
     };
     answer(
         200,

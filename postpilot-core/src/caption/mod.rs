@@ -395,12 +395,137 @@ pub struct CaptionRequest {
 /// A generated caption and its hashtags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GeneratedCaption {
-    /// The caption text.
+    /// The caption text: what every target platform without its own caption gets.
     pub caption: Caption,
-    /// Suggested hashtags (without `#`).
+    /// Suggested hashtags (without `#`), with `caption`.
     pub hashtags: Hashtags,
+    /// Captions written for one platform each, used there instead of `caption` and `hashtags`.
+    pub per_platform: PlatformCaptions,
     /// What wrote it.
     pub generator: Generator,
+}
+
+impl GeneratedCaption {
+    /// One caption for every platform.
+    pub fn shared(caption: Caption, hashtags: Hashtags, generator: Generator) -> Self {
+        Self {
+            caption,
+            hashtags,
+            per_platform: PlatformCaptions::default(),
+            generator,
+        }
+    }
+
+    /// From a caption for each of `platforms` (in `written`): the first platform's is the shared
+    /// one, and every other platform whose caption differs from it keeps its own.
+    ///
+    /// # Errors
+    /// `written` has no caption for the first platform (`platforms` is empty, or it was not
+    /// written).
+    pub fn from_each(
+        platforms: &[Platform],
+        mut written: PlatformCaptions,
+        generator: Generator,
+    ) -> Result<Self, String> {
+        let first = platforms.first().ok_or("no platform to write for")?;
+        let shared = written
+            .0
+            .remove(first)
+            .ok_or_else(|| format!("no caption for {}", first.display_name()))?;
+        written
+            .0
+            .retain(|platform, own| platforms.contains(platform) && *own != shared);
+        Ok(Self {
+            caption: shared.caption,
+            hashtags: shared.hashtags,
+            per_platform: written,
+            generator,
+        })
+    }
+
+    /// Checks what each of `platforms` would get against that platform's rules
+    /// ([`fits_platforms`]), and that no other platform got a caption.
+    ///
+    /// # Errors
+    /// The first platform whose caption does not fit, and why.
+    pub fn fits(&self, platforms: &[Platform]) -> Result<(), String> {
+        if let Some((stray, _)) = self
+            .per_platform
+            .iter()
+            .find(|(p, _)| !platforms.contains(p))
+        {
+            return Err(format!(
+                "a caption for {}, which was not asked for",
+                stray.display_name()
+            ));
+        }
+        for platform in platforms {
+            let (caption, hashtags) = match self.per_platform.get(*platform) {
+                Some(own) => (&own.caption, &own.hashtags),
+                None => (&self.caption, &self.hashtags),
+            };
+            fits_platforms(caption, hashtags, std::slice::from_ref(platform))?;
+        }
+        Ok(())
+    }
+}
+
+/// A caption written for one platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformCaption {
+    /// The caption text.
+    pub caption: Caption,
+    /// Its hashtags (without `#`).
+    #[serde(default)]
+    pub hashtags: Hashtags,
+}
+
+/// Captions written for particular platforms, each used on its platform instead of the shared
+/// caption; as JSON, an object keyed by platform name (`{"tiktok": {"caption": …, "hashtags":
+/// […]}}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PlatformCaptions(std::collections::BTreeMap<Platform, PlatformCaption>);
+
+impl PlatformCaptions {
+    /// The caption written for `platform`, if any.
+    pub fn get(&self, platform: Platform) -> Option<&PlatformCaption> {
+        self.0.get(&platform)
+    }
+
+    /// Sets `platform`'s caption, replacing any.
+    pub fn insert(&mut self, platform: Platform, caption: PlatformCaption) {
+        self.0.insert(platform, caption);
+    }
+
+    /// Drops the captions of platforms not in `platforms`.
+    pub fn keep_only(&mut self, platforms: &[Platform]) {
+        self.0.retain(|platform, _| platforms.contains(platform));
+    }
+
+    /// The platforms and their captions, in platform order.
+    pub fn iter(&self) -> impl Iterator<Item = (Platform, &PlatformCaption)> {
+        self.0
+            .iter()
+            .map(|(platform, caption)| (*platform, caption))
+    }
+
+    /// Whether no platform has its own caption.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many platforms have their own caption.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl FromIterator<(Platform, PlatformCaption)> for PlatformCaptions {
+    fn from_iter<I: IntoIterator<Item = (Platform, PlatformCaption)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
 }
 
 /// Tokens a language model read and wrote.
@@ -564,6 +689,94 @@ mod tests {
         assert!(Price::from_decimal(f64::NAN).is_err());
         assert!(Price::from_decimal(f64::INFINITY).is_err());
         assert_eq!(Price::from_cents(1999).unwrap().to_string(), "19.99");
+    }
+
+    fn own(caption: &str, tags: &[&str]) -> PlatformCaption {
+        PlatformCaption {
+            caption: Caption::parse(caption).unwrap(),
+            hashtags: Hashtags::parse(tags).unwrap(),
+        }
+    }
+
+    #[test]
+    fn from_each_shares_the_first_platforms_caption_and_keeps_only_the_ones_that_differ() {
+        let written: PlatformCaptions = [
+            (Platform::Instagram, own("Link in bio", &["lamp"])),
+            (Platform::Facebook, own("Link in bio", &["lamp"])),
+            (Platform::Tiktok, own("POV: desk glow", &["desk"])),
+        ]
+        .into_iter()
+        .collect();
+        let platforms = [Platform::Instagram, Platform::Facebook, Platform::Tiktok];
+        let generated =
+            GeneratedCaption::from_each(&platforms, written.clone(), Generator::template())
+                .unwrap();
+        assert_eq!(generated.caption.as_ref(), "Link in bio");
+        assert_eq!(generated.hashtags.to_strings(), ["lamp"]);
+        assert_eq!(
+            generated
+                .per_platform
+                .iter()
+                .map(|(p, _)| p)
+                .collect::<Vec<_>>(),
+            [Platform::Tiktok]
+        );
+        assert!(generated.fits(&platforms).is_ok());
+        let missing = GeneratedCaption::from_each(
+            &[Platform::Tiktok],
+            PlatformCaptions::default(),
+            Generator::template(),
+        );
+        assert_eq!(missing.unwrap_err(), "no caption for TikTok");
+    }
+
+    #[test]
+    fn fits_holds_each_platform_to_the_caption_it_would_get() {
+        let mut generated = GeneratedCaption::shared(
+            Caption::parse("x".repeat(2_500)).unwrap(),
+            Hashtags::default(),
+            Generator::template(),
+        );
+        assert!(generated.fits(&[Platform::Facebook]).is_ok());
+        let err = generated
+            .fits(&[Platform::Facebook, Platform::Instagram])
+            .unwrap_err();
+        assert!(err.contains("Instagram"), "{err}");
+        generated
+            .per_platform
+            .insert(Platform::Instagram, own("Short", &[]));
+        assert!(
+            generated
+                .fits(&[Platform::Facebook, Platform::Instagram])
+                .is_ok()
+        );
+        assert!(
+            generated
+                .fits(&[Platform::Facebook])
+                .unwrap_err()
+                .contains("not asked for")
+        );
+    }
+
+    #[test]
+    fn platform_captions_are_json_keyed_by_platform_and_validated() {
+        let parsed: PlatformCaptions =
+            serde_json::from_str(r#"{"tiktok": {"caption": "Hi", "hashtags": ["a"]}}"#).unwrap();
+        assert_eq!(parsed.get(Platform::Tiktok), Some(&own("Hi", &["a"])));
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            serde_json::json!({"tiktok": {"caption": "Hi", "hashtags": ["a"]}})
+        );
+        for bad in [
+            r#"{"myspace": {"caption": "Hi"}}"#,
+            r#"{"tiktok": {"caption": "  "}}"#,
+            r#"{"tiktok": {"caption": "Hi", "colour": "red"}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<PlatformCaptions>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

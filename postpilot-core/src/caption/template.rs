@@ -225,11 +225,11 @@ impl TemplateCaptions {
         // Never fails: the text is non-blank template prose, cleaned of control characters and
         // within every limit.
         let caption = Caption::parse(text).map_err(|e| CaptionError::Refused(e.to_string()))?;
-        Ok(GeneratedCaption {
+        Ok(GeneratedCaption::shared(
             caption,
             hashtags,
-            generator: Generator::template(),
-        })
+            Generator::template(),
+        ))
     }
 }
 

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::aggregate::aggregate;
-use crate::caption::{GeneratedCaption, Generator, ProductData, Tone};
+use crate::caption::{
+    GeneratedCaption, Generator, PlatformCaptions, ProductData, Tone, fits_platforms,
+};
 use crate::id::{QueueItemId, UserId};
 use crate::names::named_enum;
 use crate::platform::Platform;
@@ -83,6 +85,25 @@ pub(crate) fn require_platforms(platforms: &[Platform]) -> Result<(), Validation
     Ok(())
 }
 
+/// Each platform's own caption is for one of `platforms` and fits that platform's rules.
+fn check_platform_captions(
+    own: &PlatformCaptions,
+    platforms: &[Platform],
+) -> Result<(), ValidationError> {
+    for (platform, written) in own.iter() {
+        let field = format!("platform_captions.{platform}");
+        if !platforms.contains(&platform) {
+            return Err(ValidationError::new(
+                field,
+                format!("the item does not target {}", platform.display_name()),
+            ));
+        }
+        fits_platforms(&written.caption, &written.hashtags, &[platform])
+            .map_err(|why| ValidationError::new(field, why))?;
+    }
+    Ok(())
+}
+
 aggregate! {
     /// A product waiting to become posts. Its fields are read through methods and changed only by
     /// its transitions; [`QueueItemRecord`] loads one from storage.
@@ -100,6 +121,9 @@ aggregate! {
         caption_generator: option Generator,
         /// Suggested hashtags.
         hashtags: by_ref Hashtags,
+        /// Captions written for one target platform each, used there instead of the caption and
+        /// hashtags above.
+        platform_captions: by_ref PlatformCaptions,
         /// Target platforms (at least one).
         platforms: list Platform,
         /// The tone it was generated in.
@@ -132,6 +156,8 @@ pub struct NewQueueItem {
     pub caption: Option<Caption>,
     /// Suggested hashtags.
     pub hashtags: Hashtags,
+    /// Captions for one target platform each.
+    pub platform_captions: PlatformCaptions,
     /// The tone a generated caption was written in.
     pub tone: Option<Tone>,
     /// What wrote the caption, when a generator did.
@@ -145,7 +171,9 @@ pub struct QueueItemEdit {
     pub caption: Option<Caption>,
     /// New hashtags.
     pub hashtags: Option<Hashtags>,
-    /// New platforms (at least one).
+    /// New captions for single platforms, replacing all of them (empty: none).
+    pub platform_captions: Option<PlatformCaptions>,
+    /// New platforms (at least one); a removed platform's own caption goes with it.
     pub platforms: Option<Vec<Platform>>,
     /// New product data.
     pub product_data: Option<ProductData>,
@@ -155,9 +183,11 @@ impl QueueItem {
     /// A new pending item.
     ///
     /// # Errors
-    /// No platform is named.
+    /// No platform is named, or a platform's own caption is for a platform the item does not
+    /// target or breaks its rules.
     pub fn create(new: NewQueueItem, now: DateTime<Utc>) -> Result<Self, ValidationError> {
         require_platforms(&new.platforms)?;
+        check_platform_captions(&new.platform_captions, &new.platforms)?;
         Ok(Self {
             id: new.id,
             user_id: new.user_id,
@@ -165,6 +195,7 @@ impl QueueItem {
             ai_generated_content: new.caption,
             caption_generator: new.generator,
             hashtags: new.hashtags,
+            platform_captions: new.platform_captions,
             platforms: new.platforms,
             tone: new.tone,
             generation: 0,
@@ -175,14 +206,18 @@ impl QueueItem {
         })
     }
 
-    /// Edits a pending item.
+    /// Edits a pending item. Any caption written here (shared or a platform's own) makes the
+    /// item the merchant's: its generator record is cleared.
     ///
     /// # Errors
-    /// The item is not pending, or the edit names no platform.
+    /// The item is not pending, the edit names no platform, or a platform's own caption is for a
+    /// platform the item will not target or breaks that platform's rules.
     pub fn edit(&mut self, edit: QueueItemEdit, now: DateTime<Utc>) -> crate::Result<()> {
         self.ensure_editable()?;
-        if let Some(platforms) = &edit.platforms {
-            require_platforms(platforms)?;
+        let platforms = edit.platforms.as_deref().unwrap_or(&self.platforms);
+        require_platforms(platforms)?;
+        if let Some(own) = &edit.platform_captions {
+            check_platform_captions(own, platforms)?;
         }
         if let Some(caption) = edit.caption {
             self.ai_generated_content = Some(caption);
@@ -191,7 +226,12 @@ impl QueueItem {
         if let Some(hashtags) = edit.hashtags {
             self.hashtags = hashtags;
         }
+        if let Some(own) = edit.platform_captions {
+            self.platform_captions = own;
+            self.caption_generator = None;
+        }
         if let Some(platforms) = edit.platforms {
+            self.platform_captions.keep_only(&platforms);
             self.platforms = platforms;
         }
         if let Some(product_data) = edit.product_data {
@@ -199,6 +239,15 @@ impl QueueItem {
         }
         self.updated_at = now;
         Ok(())
+    }
+
+    /// What a post on `platform` says: the platform's own caption and hashtags, else the shared
+    /// ones; `None` while the item has neither.
+    pub fn caption_for(&self, platform: Platform) -> Option<(&Caption, &Hashtags)> {
+        match self.platform_captions.get(platform) {
+            Some(own) => Some((&own.caption, &own.hashtags)),
+            None => Some((self.ai_generated_content.as_ref()?, &self.hashtags)),
+        }
     }
 
     /// Checks the item may be edited (pending only).
@@ -248,6 +297,7 @@ impl QueueItem {
         self.ai_generated_content = Some(generated.caption);
         self.caption_generator = Some(generated.generator);
         self.hashtags = generated.hashtags;
+        self.platform_captions = generated.per_platform;
         self.tone = Some(tone);
         self.generation += 1;
         self.rejection_reason = None;
@@ -306,6 +356,7 @@ mod tests {
             ai_generated_content: None,
             caption_generator: None,
             hashtags: Hashtags::default(),
+            platform_captions: PlatformCaptions::default(),
             platforms: vec![Platform::Instagram],
             tone: None,
             generation: 0,
@@ -323,6 +374,83 @@ mod tests {
         i.reject(None, DateTime::default()).unwrap();
         let err = i.ensure_editable().unwrap_err();
         assert_eq!((err.from, err.to), ("rejected", "edited"));
+    }
+
+    fn own(caption: &str) -> crate::caption::PlatformCaption {
+        crate::caption::PlatformCaption {
+            caption: Caption::parse(caption).unwrap(),
+            hashtags: Hashtags::parse(["own"]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_platforms_own_caption_is_what_its_posts_say_and_others_get_the_shared_one() {
+        let mut i = item();
+        assert_eq!(i.caption_for(Platform::Instagram), None);
+        let both = vec![Platform::Instagram, Platform::Tiktok];
+        let edit = QueueItemEdit {
+            caption: Some(Caption::parse("Shared").unwrap()),
+            platform_captions: Some(
+                [(Platform::Tiktok, own("For TikTok"))]
+                    .into_iter()
+                    .collect(),
+            ),
+            platforms: Some(both),
+            ..QueueItemEdit::default()
+        };
+        i.edit(edit, DateTime::default()).unwrap();
+        assert_eq!(
+            i.caption_for(Platform::Instagram).unwrap().0.as_ref(),
+            "Shared"
+        );
+        let (caption, tags) = i.caption_for(Platform::Tiktok).unwrap();
+        assert_eq!(
+            (caption.as_ref(), tags.to_strings()),
+            ("For TikTok", vec!["own".to_owned()])
+        );
+        let dropped = QueueItemEdit {
+            platforms: Some(vec![Platform::Instagram]),
+            ..QueueItemEdit::default()
+        };
+        i.edit(dropped, DateTime::default()).unwrap();
+        assert!(
+            i.platform_captions().is_empty(),
+            "a removed platform's caption goes with it"
+        );
+    }
+
+    #[test]
+    fn a_caption_for_an_untargeted_platform_or_past_its_rules_is_refused_and_changes_nothing() {
+        let mut i = item();
+        let before = i.clone();
+        let elsewhere = QueueItemEdit {
+            caption: Some(Caption::parse("Shared").unwrap()),
+            platform_captions: Some(
+                [(Platform::Tiktok, own("For TikTok"))]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..QueueItemEdit::default()
+        };
+        let err = i.edit(elsewhere, DateTime::default()).unwrap_err();
+        assert!(
+            matches!(err, crate::Error::Validation(ref v) if v.field() == "platform_captions.tiktok"),
+            "{err:?}"
+        );
+        let long = QueueItemEdit {
+            platform_captions: Some(
+                [(Platform::Instagram, own(&"x".repeat(2_201)))]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..QueueItemEdit::default()
+        };
+        let err = i.edit(long, DateTime::default()).unwrap_err();
+        assert!(
+            matches!(err, crate::Error::Validation(ref v) if v.field() == "platform_captions.instagram"),
+            "{err:?}"
+        );
+        assert_eq!(i, before);
     }
 
     #[test]
@@ -359,7 +487,7 @@ mod tests {
                 let result = match op {
                     Op::Approve => i.approve(now),
                     Op::Reject => i.reject(Some("no".into()), now),
-                    Op::Regenerate => i.regenerate(GeneratedCaption { caption: Caption::parse("again").unwrap(), hashtags: Hashtags::default(), generator: Generator::template() }, Tone::Casual, now),
+                    Op::Regenerate => i.regenerate(GeneratedCaption::shared(Caption::parse("again").unwrap(), Hashtags::default(), Generator::template()), Tone::Casual, now),
                     Op::Posted => i.mark_posted(now),
                 };
                 use QueueStatus::*;

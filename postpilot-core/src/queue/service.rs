@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::ValidationError;
 use crate::account::publishable_account;
 use crate::caption::{
-    CaptionError, CaptionRequest, GeneratedCaption, ProductData, Tone, fits_platforms,
+    CaptionError, CaptionRequest, GeneratedCaption, PlatformCaptions, ProductData, Tone,
+    fits_platforms,
 };
 use crate::context::Deps;
 use crate::error::{Error, Result};
@@ -55,6 +56,8 @@ pub struct CreateQueueItem {
     pub content: Option<String>,
     /// Hashtags written by hand.
     pub hashtags: Vec<String>,
+    /// Captions written by hand for one target platform each.
+    pub platform_captions: PlatformCaptions,
 }
 
 /// A partial update of a pending item.
@@ -64,6 +67,8 @@ pub struct QueueItemPatch {
     pub ai_generated_content: Option<String>,
     /// New hashtags.
     pub hashtags: Option<Vec<String>>,
+    /// New captions for single platforms, replacing all of them.
+    pub platform_captions: Option<PlatformCaptions>,
     /// New platforms.
     pub platforms: Option<Vec<Platform>>,
     /// New product data.
@@ -128,7 +133,8 @@ impl QueueService {
             }
         };
         // A generator is an outside service: hold its output to the platforms' rules too.
-        fits_platforms(&generated.caption, &generated.hashtags, platforms)
+        generated
+            .fits(platforms)
             .map_err(|why| Error::unavailable("caption generator", why))?;
         Ok(generated)
     }
@@ -156,6 +162,7 @@ impl QueueService {
                 platforms: request.platforms,
                 caption,
                 hashtags: Hashtags::parse(&request.hashtags)?,
+                platform_captions: request.platform_captions,
                 tone: None,
                 generator: None,
             },
@@ -236,14 +243,11 @@ impl QueueService {
             .map_err(|e| refused(format!("filled from this product: {}", e.reason())))?;
         fits_platforms(&caption, &Hashtags::default(), &platforms)
             .map_err(|why| refused(format!("filled from this product, {why}")))?;
-        let generated = GeneratedCaption {
-            caption,
-            hashtags: Hashtags::default(),
-            generator: crate::caption::Generator {
-                name: format!("template:{}", template.name()),
-                ..crate::caption::Generator::template()
-            },
+        let generator = crate::caption::Generator {
+            name: format!("template:{}", template.name()),
+            ..crate::caption::Generator::template()
         };
+        let generated = GeneratedCaption::shared(caption, Hashtags::default(), generator);
         self.insert_generated(user, product_data, platforms, tone, generated)
             .await
     }
@@ -264,6 +268,7 @@ impl QueueService {
                 platforms,
                 caption: Some(generated.caption),
                 hashtags: generated.hashtags,
+                platform_captions: generated.per_platform,
                 tone: Some(tone),
                 generator: Some(generated.generator),
             },
@@ -325,6 +330,7 @@ impl QueueService {
             QueueItemEdit {
                 caption: content,
                 hashtags,
+                platform_captions: patch.platform_captions,
                 platforms: patch.platforms,
                 product_data: patch.product_data,
             },
@@ -384,9 +390,6 @@ impl QueueService {
         let mut item = self.get(user, id).await?;
         let now = self.deps.now();
         item.approve(now)?;
-        let content = item.ai_generated_content.clone().ok_or_else(|| {
-            ValidationError::new("ai_generated_content", "the item has no caption yet")
-        })?;
         let media_urls = parse_media_urls(item.product_data.image_urls().iter().cloned())
             .map_err(|e| e.for_field("product_data.image_urls"))?;
         let mut posts = Vec::with_capacity(account_ids.len());
@@ -407,6 +410,9 @@ impl QueueService {
                 )
                 .into());
             }
+            let (content, hashtags) = item.caption_for(account.platform).ok_or_else(|| {
+                ValidationError::new("ai_generated_content", "the item has no caption yet")
+            })?;
             posts.push(Post::create(
                 NewPost {
                     id: self.deps.new_id(),
@@ -416,7 +422,7 @@ impl QueueService {
                     platform: account.platform,
                     content: content.clone(),
                     media_urls: media_urls.clone(),
-                    hashtags: item.hashtags.clone(),
+                    hashtags: hashtags.clone(),
                 },
                 request.scheduled_for,
                 now,

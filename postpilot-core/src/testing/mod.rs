@@ -146,7 +146,18 @@ pub fn queue_item(owner: UserId) -> QueueItem {
             fell_back: Some("the model's caption broke the rules twice".into()),
         }),
         hashtags: Hashtags::parse(["lamp"]).unwrap_or_else(|e| panic!("{e}")),
-        platforms: vec![Platform::Facebook],
+        // A platform's own caption, so that it round-trips too.
+        platform_captions: [(
+            Platform::Instagram,
+            crate::caption::PlatformCaption {
+                caption: Caption::parse("Meet the lamp. Link in bio.")
+                    .unwrap_or_else(|e| panic!("{e}")),
+                hashtags: Hashtags::parse(["lamp", "desksetup"]).unwrap_or_else(|e| panic!("{e}")),
+            },
+        )]
+        .into_iter()
+        .collect(),
+        platforms: vec![Platform::Facebook, Platform::Instagram],
         tone: None,
         generation: 0,
         status: QueueStatus::Pending,

@@ -2,22 +2,26 @@
 
 use super::*;
 
-/// Queue: an item reads back as written — what wrote its caption and what it cost included —
-/// and an edit that clears the generator (the merchant's own caption) is stored too.
+/// Queue: an item reads back as written — what wrote its caption and what it cost, and each
+/// platform's own caption, included — and an edit that clears the generator (the merchant's own
+/// caption) and every platform's own caption is stored too.
 pub async fn queue_items_round_trip_with_what_wrote_their_caption(store: Arc<dyn Store>) {
     let (u, _) = seeded(&store).await;
     let mut item = queue_item(u.id);
     assert!(item.caption_generator().is_some());
+    assert!(!item.platform_captions().is_empty());
     ok!(store.insert_queue_item(&item));
     assert_eq!(ok!(store.queue_item(u.id, item.id)).as_ref(), Some(&item));
     let edit = crate::queue::QueueItemEdit {
         caption: Some(
             crate::post::Caption::parse("My own words").unwrap_or_else(|e| panic!("{e}")),
         ),
+        platform_captions: Some(crate::caption::PlatformCaptions::default()),
         ..crate::queue::QueueItemEdit::default()
     };
     item.edit(edit, t0()).unwrap_or_else(|e| panic!("{e}"));
     assert!(item.caption_generator().is_none());
+    assert!(item.platform_captions().is_empty());
     ok!(store.update_queue_item(&item, &[QueueStatus::Pending]));
     assert_eq!(ok!(store.queue_item(u.id, item.id)).as_ref(), Some(&item));
 }

@@ -167,6 +167,7 @@ async fn approving_into_a_full_window_creates_no_post() {
         .create(
             u.id(),
             CreateQueueItem {
+                platform_captions: Default::default(),
                 product_data: test_engine::product("Aurora Desk Lamp"),
                 platforms: vec![Platform::Tiktok],
                 content: Some("The Aurora Desk Lamp is back".into()),

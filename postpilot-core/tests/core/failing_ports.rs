@@ -112,6 +112,7 @@ async fn a_generated_caption_over_tiktoks_utf16_limit_is_not_trusted() {
     // 1,101 emoji: 1,101 characters (fine on Instagram) but 2,202 UTF-16 units on TikTok.
     generator.expect_generate().times(1).returning(|_| {
         Ok(GeneratedCaption {
+            per_platform: Default::default(),
             caption: Caption::parse("😀".repeat(1_101)).unwrap(),
             hashtags: Hashtags::default(),
             generator: Generator::template(),
@@ -150,6 +151,7 @@ async fn a_generated_caption_whose_hashtags_push_tiktok_over_its_limit_is_not_tr
     // 2,190 units of text plus " #summer" (8 units) and " #sale" (6 units) = 2,204.
     generator.expect_generate().times(1).returning(|_| {
         Ok(GeneratedCaption {
+            per_platform: Default::default(),
             caption: Caption::parse("a".repeat(2_190)).unwrap(),
             hashtags: Hashtags::parse(["summer", "sale"]).unwrap(),
             generator: Generator::template(),
@@ -178,6 +180,7 @@ async fn a_generated_caption_with_more_than_thirty_hashtags_is_not_trusted_for_i
     let mut generator = MockCaptionGenerator::new();
     generator.expect_generate().times(1).returning(|_| {
         Ok(GeneratedCaption {
+            per_platform: Default::default(),
             caption: Caption::parse("A lamp").unwrap(),
             hashtags: Hashtags::parse((0..31).map(|i| format!("tag{i}"))).unwrap(),
             generator: Generator::template(),
@@ -214,6 +217,7 @@ async fn regenerating_while_the_generator_is_down_leaves_the_item_rejected() {
         .create(
             u.id(),
             CreateQueueItem {
+                platform_captions: Default::default(),
                 product_data: product("Lamp"),
                 platforms: vec![Platform::Facebook],
                 content: Some("Hand-written".into()),
@@ -253,6 +257,7 @@ async fn the_caption_generator_is_asked_for_every_target_platform_and_the_tone()
         .times(1)
         .returning(|_| {
             Ok(GeneratedCaption {
+                per_platform: Default::default(),
                 caption: Caption::parse("Lamp, refined.").unwrap(),
                 hashtags: Hashtags::parse(["lamp"]).unwrap(),
                 generator: Generator::template(),

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::Duration;
-use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
+use postpilot_core::caption::{PlatformCaptions, ProductData, ProductDataWire, Tone};
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::PostStatus;
@@ -16,6 +16,7 @@ use crate::test_engine::{TestEngine, product};
 
 fn create_request(title: &str, platforms: &[Platform], content: Option<&str>) -> CreateQueueItem {
     CreateQueueItem {
+        platform_captions: Default::default(),
         product_data: product(title),
         platforms: platforms.to_vec(),
         content: content.map(str::to_owned),
@@ -573,6 +574,98 @@ async fn approving_with_a_time_creates_one_scheduled_post_per_account_from_the_i
         assert_eq!(post.platform(), platform);
         assert_eq!(&e.posts().get(u.id(), post.id()).await.unwrap(), post);
     }
+}
+
+#[tokio::test]
+async fn approving_gives_each_platforms_post_its_own_caption_and_the_others_the_shared_one() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let instagram = e.connect(&u, Platform::Instagram, "ig").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    let item = e
+        .queue()
+        .create(
+            u.id(),
+            create_request(
+                "Aurora Desk Lamp",
+                &[Platform::Instagram, Platform::Facebook],
+                None,
+            ),
+        )
+        .await
+        .unwrap();
+    let own: PlatformCaptions = serde_json::from_value(serde_json::json!({
+        "instagram": {"caption": "Glow up your desk. Link in bio.", "hashtags": ["desksetup"]},
+    }))
+    .unwrap();
+    e.queue()
+        .update(
+            u.id(),
+            item.id(),
+            QueueItemPatch {
+                platform_captions: Some(own),
+                ..QueueItemPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    // Facebook has neither its own caption nor a shared one yet.
+    let err = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            approve(vec![instagram.id(), facebook.id()]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "ai_generated_content"),
+        "{err:?}"
+    );
+    let shared = QueueItemPatch {
+        ai_generated_content: Some("The Aurora lamp is here: shop.example/aurora".into()),
+        hashtags: Some(vec!["lamp".into()]),
+        ..QueueItemPatch::default()
+    };
+    e.queue().update(u.id(), item.id(), shared).await.unwrap();
+    let approval = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            approve(vec![instagram.id(), facebook.id()]),
+        )
+        .await
+        .unwrap();
+
+    let said: HashSet<_> = approval
+        .posts
+        .iter()
+        .map(|p| {
+            (
+                p.platform(),
+                p.content().to_string(),
+                p.hashtags().to_strings(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        HashSet::from([
+            (
+                Platform::Instagram,
+                "Glow up your desk. Link in bio.".to_owned(),
+                vec!["desksetup".to_owned()]
+            ),
+            (
+                Platform::Facebook,
+                "The Aurora lamp is here: shop.example/aurora".to_owned(),
+                vec!["lamp".to_owned()]
+            ),
+        ])
+    );
 }
 
 #[tokio::test]

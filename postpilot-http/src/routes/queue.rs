@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use postpilot_core::caption::{Generator, ProductData, Tone};
+use postpilot_core::caption::{Generator, PlatformCaptions, ProductData, Tone};
 use postpilot_core::id::{AccountId, QueueItemId};
 use postpilot_core::queue::{
     ApproveItem, CreateQueueItem, QueueItem, QueueItemPatch, parse_platforms,
@@ -54,6 +54,31 @@ pub(crate) struct ProductDataSchema {
     store_name: Option<String>,
 }
 
+/// A caption written for one platform.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct PlatformCaptionSchema {
+    #[schema(value_type = CaptionText)]
+    caption: String,
+    /// Without `#`; default none.
+    #[serde(default)]
+    #[schema(value_type = Vec<HashtagText>, max_items = 100)]
+    hashtags: Vec<String>,
+}
+
+/// Captions written for single platforms, keyed by platform name; a post on a platform listed
+/// here says its caption and hashtags instead of the item's shared ones. Each must be for one of
+/// the item's platforms and within that platform's rules.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct PlatformCaptionsSchema {
+    instagram: Option<PlatformCaptionSchema>,
+    facebook: Option<PlatformCaptionSchema>,
+    tiktok: Option<PlatformCaptionSchema>,
+}
+
 /// A queue item.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct QueueItemDto {
@@ -64,6 +89,10 @@ pub(crate) struct QueueItemDto {
     /// What wrote the caption; `null` when the merchant wrote or edited it.
     caption_generator: Option<CaptionGeneratorDto>,
     hashtags: Vec<String>,
+    /// Captions for single platforms, used there instead of `ai_generated_content` and
+    /// `hashtags`; `{}` when every platform gets those.
+    #[schema(value_type = PlatformCaptionsSchema)]
+    platform_captions: PlatformCaptions,
     platforms: Vec<String>,
     /// The tone of the generated caption.
     tone: Option<String>,
@@ -106,6 +135,7 @@ impl From<QueueItem> for QueueItemDto {
             ai_generated_content: i.ai_generated_content().map(|c| c.to_string()),
             caption_generator: i.caption_generator().map(CaptionGeneratorDto::from),
             hashtags: i.hashtags().to_strings(),
+            platform_captions: i.platform_captions().clone(),
             platforms: i.platforms().iter().map(ToString::to_string).collect(),
             tone: i.tone().map(|t| t.to_string()),
             status: i.status().to_string(),
@@ -130,6 +160,9 @@ pub(crate) struct CreateQueueItemBody {
     #[serde(default)]
     #[schema(value_type = Vec<HashtagText>, max_items = 100)]
     hashtags: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = PlatformCaptionsSchema)]
+    platform_captions: PlatformCaptions,
 }
 
 /// Product data to write a caption for.
@@ -157,6 +190,11 @@ pub(crate) struct PatchQueueItemBody {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(value_type = Vec<HashtagText>, max_items = 100)]
     hashtags: Option<Vec<String>>,
+    /// Replaces every platform's own caption (`{}`: none).
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = PlatformCaptionsSchema)]
+    platform_captions: Option<PlatformCaptions>,
+    /// A platform removed here loses its own caption.
     #[serde(default, deserialize_with = "not_null")]
     #[schema(value_type = Vec<PlatformName>, min_items = 1)]
     platforms: Option<Vec<String>>,
@@ -230,6 +268,7 @@ async fn create(
                 platforms: platforms(&body.platforms)?,
                 content: body.ai_generated_content,
                 hashtags: body.hashtags,
+                platform_captions: body.platform_captions,
             },
         )
         .await?;
@@ -303,6 +342,7 @@ async fn update(
     let patch = QueueItemPatch {
         ai_generated_content: body.ai_generated_content,
         hashtags: body.hashtags,
+        platform_captions: body.platform_captions,
         platforms: body.platforms.as_deref().map(platforms).transpose()?,
         product_data: body.product_data,
     };

@@ -268,6 +268,107 @@ async fn patching_a_pending_item_edits_its_caption_and_platforms() {
 }
 
 #[tokio::test]
+async fn a_platforms_own_caption_is_kept_on_the_item_and_is_what_its_post_says() {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+    app.upgrade(&token, "pro").await;
+    let facebook = app.account(&token, "facebook", "brand").await;
+    let instagram = app.account(&token, "instagram", "brand").await;
+    let mut product = product();
+    product["image_urls"] = json!(["https://cdn.example/lamp.jpg"]);
+    let created = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/queue",
+            Some(json!({
+                "product_data": product, "platforms": ["facebook", "instagram"],
+                "ai_generated_content": "Meet the Glow Lamp: https://shop.example/glow",
+                "platform_captions": {"instagram": {"caption": "Meet the Glow Lamp. Link in bio."}},
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    assert_eq!(
+        created.body["platform_captions"],
+        json!({"instagram": {"caption": "Meet the Glow Lamp. Link in bio.", "hashtags": []}})
+    );
+
+    let own = json!({"instagram": {"caption": "Glow up. Link in bio.", "hashtags": ["lamp"]}});
+    let patched = app
+        .as_user(
+            &token,
+            Method::PATCH,
+            &format!("/api/v1/queue/{id}"),
+            Some(json!({"platform_captions": own})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    assert_eq!(patched.body["platform_captions"], own);
+    let reply = approve(
+        &app,
+        &token,
+        id,
+        json!({"account_ids": [facebook, instagram]}),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let said: std::collections::HashMap<_, _> = reply.body["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["platform"].as_str().unwrap().to_owned(),
+                (p["content"].clone(), p["hashtags"].clone()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said["instagram"],
+        (json!("Glow up. Link in bio."), json!(["lamp"]))
+    );
+    assert_eq!(
+        said["facebook"],
+        (
+            json!("Meet the Glow Lamp: https://shop.example/glow"),
+            json!([])
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_caption_for_a_platform_the_item_does_not_target_is_a_problem_naming_it_and_changes_nothing()
+ {
+    let app = TestApp::new();
+    let token = app.token("a@example.com").await;
+    let id = item(&app, &token).await;
+    let path = format!("/api/v1/queue/{id}");
+
+    let untargeted = json!({"platform_captions": {"tiktok": {"caption": "POV: it glows"}}});
+    let reply = app
+        .as_user(&token, Method::PATCH, &path, Some(untargeted))
+        .await;
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "platform_captions.tiktok");
+    for bad in [
+        json!({"platform_captions": {"myspace": {"caption": "Hi"}}}),
+        json!({"platform_captions": {"facebook": {"caption": "  "}}}),
+        json!({"platform_captions": null}),
+    ] {
+        let reply = app
+            .as_user(&token, Method::PATCH, &path, Some(bad.clone()))
+            .await;
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let stored = app.as_user(&token, Method::GET, &path, None).await;
+    assert_eq!(stored.body["platform_captions"], json!({}));
+    assert_eq!(stored.body["ai_generated_content"], "Meet the Glow Lamp");
+}
+
+#[tokio::test]
 async fn patching_an_approved_item_is_a_conflict() {
     let app = TestApp::new();
     let token = app.token("a@example.com").await;

@@ -65,12 +65,17 @@ class Template(TypedDict):
     created_at: datetime
     updated_at: datetime
 
+class PlatformCaption(TypedDict):
+    caption: str
+    hashtags: list[str]
+
 class QueueItem(TypedDict):
     id: UUID
     product_data: dict[str, Any]
     ai_generated_content: Optional[str]
     caption_generator: Optional[CaptionGenerator]  # None once the merchant wrote or edited it
     hashtags: list[str]
+    platform_captions: dict[str, PlatformCaption]  # a platform's own caption, used on its posts instead
     platforms: list[str]
     tone: Optional[str]
     status: str
@@ -177,7 +182,8 @@ class Engine:
                    page: int = 1, per_page: int = 20) -> Page[Post]: ...
     def calendar(self, *, user_id: UUID, start_date: date, end_date: date, tz: str = "UTC") -> dict[str, list[Post]]: ...
     def create_queue_item(self, *, user_id: UUID, product_data: Mapping[str, Any], platforms: Sequence[str],
-                          content: Optional[str] = None, hashtags: Sequence[str] = ...) -> QueueItem: ...
+                          content: Optional[str] = None, hashtags: Sequence[str] = ...,
+                          platform_captions: Optional[Mapping[str, Mapping[str, Any]]] = None) -> QueueItem: ...
     def generate(self, *, user_id: UUID, product_data: Mapping[str, Any], platforms: Sequence[str],
                  tone: str = "professional", template_id: Optional[UUID] = None) -> QueueItem: ...
     def create_template(self, *, user_id: UUID, name: str, body: str, platforms: Sequence[str] = ...,
@@ -193,7 +199,9 @@ class Engine:
     def reject(self, *, user_id: UUID, item_id: UUID, reason: Optional[str] = None) -> QueueItem: ...
     def get_queue_item(self, *, user_id: UUID, item_id: UUID) -> QueueItem: ...
     def update_queue_item(self, *, user_id: UUID, item_id: UUID, ai_generated_content: Optional[str] = None,
-                          hashtags: Optional[Sequence[str]] = None, platforms: Optional[Sequence[str]] = None,
+                          hashtags: Optional[Sequence[str]] = None,
+                          platform_captions: Optional[Mapping[str, Mapping[str, Any]]] = None,
+                          platforms: Optional[Sequence[str]] = None,
                           product_data: Optional[Mapping[str, Any]] = None) -> QueueItem: ...
     def delete_queue_item(self, *, user_id: UUID, item_id: UUID) -> None: ...
     def regenerate(self, *, user_id: UUID, item_id: UUID, tone: Optional[str] = None) -> QueueItem: ...
