@@ -25,6 +25,10 @@ pub struct Usage {
     pub accounts_limit: Limit,
     /// Whether API keys work.
     pub api_access: bool,
+    /// Captions a language model wrote this calendar month (UTC).
+    pub generations_this_month: u64,
+    /// The monthly cap on them (-1: unlimited).
+    pub generations_limit: Limit,
 }
 
 /// Usage figures.
@@ -56,6 +60,8 @@ impl UsageService {
             connected_accounts: store.count_connected_accounts(user).await?,
             accounts_limit: limits.max_secondary,
             api_access: limits.api_access,
+            generations_this_month: store.count_generations(user, window.start).await?,
+            generations_limit: limits.max_generations,
         })
     }
 }

@@ -314,6 +314,7 @@ impl Out for PlanLimits {
             "max_items" => self.max_items.as_i64(),
             "max_secondary" => self.max_secondary.as_i64(),
             "api_access" => self.api_access,
+            "generations_per_month" => self.max_generations.as_i64(),
         })
     }
 }
@@ -344,6 +345,8 @@ impl Out for Usage {
             "connected_accounts" => self.connected_accounts,
             "accounts_limit" => self.accounts_limit.as_i64(),
             "api_access" => self.api_access,
+            "generations_this_month" => self.generations_this_month,
+            "generations_limit" => self.generations_limit.as_i64(),
         })
     }
 }

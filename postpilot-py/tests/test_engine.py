@@ -254,14 +254,16 @@ def test_a_generated_caption_says_what_wrote_it_until_the_merchant_edits_it(engi
 
 
 def test_plans_given_as_a_dict_set_the_limits_and_the_listed_plans():
-    engine = postpilot.Engine.in_memory(plans={"currency": "eur", "free": {"name": "Starter", "accounts": 2}})
+    engine = postpilot.Engine.in_memory(plans={"currency": "eur", "free": {"name": "Starter", "accounts": 2, "generations_per_month": 5}})
     starter = engine.register(email="starter@example.com", password=PASSWORD)
     for n, platform in enumerate(["instagram", "facebook"]):
         engine.connect_account(user_id=starter["id"], platform=platform, account_name=f"@s{n}", account_id_external=f"x-{n}")
     with pytest.raises(postpilot.PlanLimitError):
         engine.connect_account(user_id=starter["id"], platform="tiktok", account_name="@s3", account_id_external="x-3")
     free = engine.plans()[0]
-    assert (free["name"], free["max_secondary"], free["currency"]) == ("Starter", 2, "eur")
+    assert (free["name"], free["max_secondary"], free["currency"], free["generations_per_month"]) == ("Starter", 2, "eur", 5)
+    usage = engine.usage(user_id=starter["id"])
+    assert (usage["generations_this_month"], usage["generations_limit"]) == (0, 5)
     with pytest.raises(postpilot.ValidationError) as bad:
         postpilot.Engine.in_memory(plans={"free": {"accounts": -5}})
     assert bad.value.field == "plans.free.accounts"

@@ -295,4 +295,55 @@ impl QueueStore for PgStore {
         }
         tx.commit().await.map_err(store_error)
     }
+
+    async fn take_generation(
+        &self,
+        owner: UserId,
+        month: DateTime<Utc>,
+        limit: Option<u32>,
+    ) -> StoreResult<()> {
+        if limit == Some(0) {
+            return Err(StoreError::LimitReached);
+        }
+        // The insert counts the month's first; the update counts another only below the cap (a
+        // row the WHERE refuses is not returned).
+        let counted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO caption_generations (user_id, month, count) VALUES ($1, $2, 1) \
+             ON CONFLICT (user_id, month) DO UPDATE SET count = caption_generations.count + 1 \
+             WHERE $3::bigint IS NULL OR caption_generations.count < $3 \
+             RETURNING count",
+        )
+        .bind(owner.as_uuid())
+        .bind(month)
+        .bind(limit.map(i64::from))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        counted.map(drop).ok_or(StoreError::LimitReached)
+    }
+
+    async fn return_generation(&self, owner: UserId, month: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE caption_generations SET count = count - 1 \
+             WHERE user_id = $1 AND month = $2 AND count > 0",
+        )
+        .bind(owner.as_uuid())
+        .bind(month)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn count_generations(&self, owner: UserId, month: DateTime<Utc>) -> StoreResult<u64> {
+        let used: Option<i64> = sqlx::query_scalar(
+            "SELECT count FROM caption_generations WHERE user_id = $1 AND month = $2",
+        )
+        .bind(owner.as_uuid())
+        .bind(month)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        count("caption_generations", used.unwrap_or(0))
+    }
 }

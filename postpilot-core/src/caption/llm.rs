@@ -149,6 +149,10 @@ impl ModelCaptions {
 
 #[async_trait]
 impl CaptionGenerator for ModelCaptions {
+    fn metered(&self) -> bool {
+        true
+    }
+
     async fn generate(&self, request: &CaptionRequest) -> Result<GeneratedCaption, CaptionError> {
         let mut prompt = prompt(request);
         let mut usage = TokenUsage::default();

@@ -619,6 +619,12 @@ pub trait CaptionGenerator: Send + Sync + fmt::Debug {
     /// # Errors
     /// The generator is unavailable or refused.
     async fn generate(&self, request: &CaptionRequest) -> Result<GeneratedCaption, CaptionError>;
+
+    /// Whether each generation costs money and counts against the plan's
+    /// `generations_per_month` (a language model: yes; the templates: no).
+    fn metered(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub enum LimitedResource {
     ConnectedAccounts,
     /// API access (keys); its limit is 0 on plans without it.
     ApiAccess,
+    /// Captions written by a language model in one calendar month (UTC).
+    GenerationsPerMonth,
 }
 
 impl LimitedResource {
@@ -26,6 +28,7 @@ impl LimitedResource {
             Self::PostsPerMonth => "posts_per_month",
             Self::ConnectedAccounts => "connected_accounts",
             Self::ApiAccess => "api_access",
+            Self::GenerationsPerMonth => "generations_per_month",
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct PlanLimits {
     pub max_secondary: Limit,
     /// Whether API keys work.
     pub api_access: bool,
+    /// Captions a language model writes per calendar month (UTC); counted only while one is
+    /// configured.
+    pub max_generations: Limit,
     /// The Stripe price (`price_…`) a checkout for this plan charges; paid plans need one to be
     /// sold through Stripe.
     #[serde(skip)]
@@ -95,8 +98,13 @@ pub struct Plans([PlanLimits; 3]);
 
 impl Default for Plans {
     fn default() -> Self {
-        let plan =
-            |tier, name: &str, price_monthly, max_items, max_secondary, api_access| PlanLimits {
+        let plan = |tier, name: &str, price_monthly, max_items, max_secondary, api_access| {
+            let max_generations = match tier {
+                PlanTier::Free => Limit::AtMost(30),
+                PlanTier::Pro => Limit::AtMost(500),
+                PlanTier::Enterprise => Limit::Unlimited,
+            };
+            PlanLimits {
                 tier,
                 name: name.to_owned(),
                 price_monthly,
@@ -104,8 +112,10 @@ impl Default for Plans {
                 max_items,
                 max_secondary,
                 api_access,
+                max_generations,
                 stripe_price: None,
-            };
+            }
+        };
         Self([
             plan(
                 PlanTier::Free,
@@ -214,6 +224,9 @@ impl Plans {
             if let Some(l) = limit(given.accounts, "accounts")? {
                 plan.max_secondary = l;
             }
+            if let Some(l) = limit(given.generations_per_month, "generations_per_month")? {
+                plan.max_generations = l;
+            }
             if let Some(api) = given.api_access {
                 plan.api_access = api;
             }
@@ -264,6 +277,7 @@ impl PlanLimits {
 /// price_monthly = 29
 /// posts_per_month = 200   # -1: unlimited
 /// accounts = 10
+/// generations_per_month = 500   # captions written by a language model
 /// api_access = true
 /// stripe_price = "price_1Q…"
 /// ```
@@ -292,6 +306,8 @@ pub struct PlanFile {
     pub posts_per_month: Option<i64>,
     /// Connected social accounts; -1 for unlimited.
     pub accounts: Option<i64>,
+    /// Captions a language model writes per calendar month; -1 for unlimited.
+    pub generations_per_month: Option<i64>,
     /// Whether API keys work.
     pub api_access: Option<bool>,
     /// The Stripe price of a paid plan.
@@ -375,6 +391,7 @@ mod tests {
             pro: Some(PlanFile {
                 price_monthly: Some(35),
                 posts_per_month: Some(-1),
+                generations_per_month: Some(1_000),
                 stripe_price: Some("price_123".into()),
                 ..PlanFile::default()
             }),
@@ -387,6 +404,7 @@ mod tests {
             (35, Limit::Unlimited, Limit::AtMost(10))
         );
         assert_eq!(pro.stripe_price.as_deref(), Some("price_123"));
+        assert_eq!(pro.max_generations, Limit::AtMost(1_000));
         assert!(plans.all().iter().all(|p| p.currency == "eur"));
         assert_eq!(
             plans.get(PlanTier::Free),
@@ -414,6 +432,13 @@ mod tests {
                     ..PlanFile::default()
                 }),
                 "plans.free.accounts",
+            ),
+            (
+                plan(PlanFile {
+                    generations_per_month: Some(-5),
+                    ..PlanFile::default()
+                }),
+                "plans.free.generations_per_month",
             ),
             (
                 plan(PlanFile {

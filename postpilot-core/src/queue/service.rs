@@ -14,7 +14,7 @@ use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, QueueItemId, TemplateId, UserId};
 use crate::page::{Page, PageRequest};
-use crate::plan::{post_quota, posts_quota_error};
+use crate::plan::{post_quota, posts_quota_error, take_generation};
 use crate::platform::Platform;
 use crate::post::service::ensure_within_cap;
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
@@ -114,29 +114,35 @@ impl QueueService {
         variant: u32,
     ) -> Result<GeneratedCaption> {
         self.deps.generation_limit.take(user, self.deps.now())?;
+        let counted = take_generation(&self.deps, user).await?;
         let request = CaptionRequest {
             product: product.clone(),
             platforms: platforms.to_vec(),
             tone,
             variant,
         };
-        let generated = match self.deps.captions.generate(&request).await {
-            Ok(generated) => generated,
-            Err(CaptionError::Unavailable(source)) => {
-                return Err(Error::Unavailable {
-                    what: "caption generator",
-                    source,
-                });
-            }
+        let generated = self.deps.captions.generate(&request).await;
+        let failed = match generated {
+            // A generator is an outside service: hold its output to the platforms' rules too.
+            Ok(generated) => match generated.fits(platforms) {
+                Ok(()) => return Ok(generated),
+                Err(why) => Error::unavailable("caption generator", why),
+            },
+            Err(CaptionError::Unavailable(source)) => Error::Unavailable {
+                what: "caption generator",
+                source,
+            },
             Err(CaptionError::Refused(reason)) => {
-                return Err(ValidationError::new("product_data", reason).into());
+                ValidationError::new("product_data", reason).into()
             }
         };
-        // A generator is an outside service: hold its output to the platforms' rules too.
-        generated
-            .fits(platforms)
-            .map_err(|why| Error::unavailable("caption generator", why))?;
-        Ok(generated)
+        // Nothing is stored: the merchant is not charged a generation for it.
+        if let Some(month) = counted
+            && let Err(e) = self.deps.store.return_generation(user, month).await
+        {
+            tracing::warn!(error = %e, "captions: a failed generation could not be given back");
+        }
+        Err(failed)
     }
 
     async fn insert(&self, item: QueueItem) -> Result<QueueItem> {

@@ -434,6 +434,19 @@ pub trait QueueStore: Send + Sync {
         posts: &[Post],
         quota: PostQuota,
     ) -> StoreResult<()>;
+    /// Counts one language-model generation of the owner's in the month starting `month`, if
+    /// fewer than `limit` are counted there (`None`: no cap) — atomically, so concurrent
+    /// generations never count past it. [`StoreError::LimitReached`] when full.
+    async fn take_generation(
+        &self,
+        owner: UserId,
+        month: DateTime<Utc>,
+        limit: Option<u32>,
+    ) -> StoreResult<()>;
+    /// Gives back one generation counted in `month` (it stored nothing); never below zero.
+    async fn return_generation(&self, owner: UserId, month: DateTime<Utc>) -> StoreResult<()>;
+    /// The owner's generations counted in the month starting `month`.
+    async fn count_generations(&self, owner: UserId, month: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// Post metrics.

@@ -295,6 +295,7 @@ macro_rules! store_conformance_tests {
             checkpoints_are_stored_only_under_the_claim,
             approval_is_all_or_nothing,
             queue_items_round_trip_with_what_wrote_their_caption,
+            generations_are_counted_per_owner_and_month_up_to_the_cap,
             templates_round_trip_isolate_change_and_go,
             queue_item_is_posted_when_all_its_posts_are,
             concurrent_commits_of_an_items_posts_mark_it_posted,

@@ -238,3 +238,48 @@ pub async fn templates_round_trip_isolate_change_and_go(store: Arc<dyn Store>) {
     assert!(ok!(store.delete_template(u.id, template.id)));
     assert!(ok!(store.template(u.id, template.id)).is_none());
 }
+
+/// Queue: model generations are counted per owner and month up to the cap — 12 concurrent takes
+/// at a cap of 5 count exactly 5 — a given-back one frees its place, never below zero, and other
+/// months and owners are untouched; no cap counts on.
+pub async fn generations_are_counted_per_owner_and_month_up_to_the_cap(store: Arc<dyn Store>) {
+    let (a, b) = (user(), user());
+    ok!(store.insert_user(&a));
+    ok!(store.insert_user(&b));
+    let month = t0();
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_generation(a.id, month, Some(5)).await })
+        })
+        .collect();
+    let mut taken = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(()) => taken += 1,
+            Err(StoreError::LimitReached) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(taken, 5);
+    assert_eq!(ok!(store.count_generations(a.id, month)), 5);
+    ok!(store.return_generation(a.id, month));
+    assert_eq!(ok!(store.count_generations(a.id, month)), 4);
+    ok!(store.take_generation(a.id, month, Some(5)));
+    assert!(matches!(
+        store.take_generation(a.id, month, Some(5)).await,
+        Err(StoreError::LimitReached)
+    ));
+    let next_month = month + Duration::days(31);
+    assert_eq!(ok!(store.count_generations(a.id, next_month)), 0);
+    assert!(matches!(
+        store.take_generation(b.id, month, Some(0)).await,
+        Err(StoreError::LimitReached)
+    ));
+    ok!(store.return_generation(b.id, month));
+    assert_eq!(ok!(store.count_generations(b.id, month)), 0);
+    for _ in 0..7 {
+        ok!(store.take_generation(b.id, next_month, None));
+    }
+    assert_eq!(ok!(store.count_generations(b.id, next_month)), 7);
+}

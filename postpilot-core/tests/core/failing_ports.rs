@@ -42,9 +42,16 @@ async fn queue_is_empty(e: &TestEngine, user: &postpilot_core::user::User) -> bo
 // Caption generator
 // ---------------------------------------------------------------------------------------------
 
+/// A mock caption generator, not metered (the templates' kind: no plan count).
+fn caption_generator() -> MockCaptionGenerator {
+    let mut generator = MockCaptionGenerator::new();
+    generator.expect_metered().return_const(false);
+    generator
+}
+
 #[tokio::test]
 async fn an_unavailable_caption_generator_makes_generate_unavailable_and_stores_nothing() {
-    let mut generator = MockCaptionGenerator::new();
+    let mut generator = caption_generator();
     generator
         .expect_generate()
         .times(1)
@@ -78,7 +85,7 @@ async fn an_unavailable_caption_generator_makes_generate_unavailable_and_stores_
 
 #[tokio::test]
 async fn a_caption_generator_that_refuses_the_product_is_a_validation_error() {
-    let mut generator = MockCaptionGenerator::new();
+    let mut generator = caption_generator();
     generator.expect_generate().times(1).returning(|_| {
         Err(CaptionError::Refused(
             "the product violates the content policy".into(),
@@ -108,7 +115,7 @@ async fn a_caption_generator_that_refuses_the_product_is_a_validation_error() {
 
 #[tokio::test]
 async fn a_generated_caption_over_tiktoks_utf16_limit_is_not_trusted() {
-    let mut generator = MockCaptionGenerator::new();
+    let mut generator = caption_generator();
     // 1,101 emoji: 1,101 characters (fine on Instagram) but 2,202 UTF-16 units on TikTok.
     generator.expect_generate().times(1).returning(|_| {
         Ok(GeneratedCaption {
@@ -147,7 +154,7 @@ async fn a_generated_caption_over_tiktoks_utf16_limit_is_not_trusted() {
 
 #[tokio::test]
 async fn a_generated_caption_whose_hashtags_push_tiktok_over_its_limit_is_not_trusted() {
-    let mut generator = MockCaptionGenerator::new();
+    let mut generator = caption_generator();
     // 2,190 units of text plus " #summer" (8 units) and " #sale" (6 units) = 2,204.
     generator.expect_generate().times(1).returning(|_| {
         Ok(GeneratedCaption {
@@ -177,7 +184,7 @@ async fn a_generated_caption_whose_hashtags_push_tiktok_over_its_limit_is_not_tr
 
 #[tokio::test]
 async fn a_generated_caption_with_more_than_thirty_hashtags_is_not_trusted_for_instagram() {
-    let mut generator = MockCaptionGenerator::new();
+    let mut generator = caption_generator();
     generator.expect_generate().times(1).returning(|_| {
         Ok(GeneratedCaption {
             per_platform: Default::default(),
@@ -205,7 +212,7 @@ async fn a_generated_caption_with_more_than_thirty_hashtags_is_not_trusted_for_i
 
 #[tokio::test]
 async fn regenerating_while_the_generator_is_down_leaves_the_item_rejected() {
-    let mut generator = MockCaptionGenerator::new();
+    let mut generator = caption_generator();
     generator
         .expect_generate()
         .times(1)
@@ -246,7 +253,7 @@ async fn regenerating_while_the_generator_is_down_leaves_the_item_rejected() {
 
 #[tokio::test]
 async fn the_caption_generator_is_asked_for_every_target_platform_and_the_tone() {
-    let mut generator = MockCaptionGenerator::new();
+    let mut generator = caption_generator();
     generator
         .expect_generate()
         .withf(|r| {

@@ -2,6 +2,7 @@
 //! and following those posts until the item is posted (the seed's 22 queue tests and more).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::Duration;
 use postpilot_core::caption::{PlatformCaptions, ProductData, ProductDataWire, Tone};
@@ -1441,6 +1442,153 @@ async fn caption_generations_are_limited_per_user_per_minute_and_nothing_is_stor
         .regenerate(a.id(), rejected.id(), None)
         .await
         .expect("a new minute");
+}
+
+/// A language model that writes a caption for each platform asked, or is down.
+#[derive(Debug, Default)]
+struct StubModel {
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl postpilot_core::caption::LanguageModel for StubModel {
+    fn name(&self) -> String {
+        "stub:model".into()
+    }
+
+    async fn complete(
+        &self,
+        prompt: &postpilot_core::caption::Prompt,
+    ) -> Result<postpilot_core::caption::Completion, postpilot_core::caption::CaptionError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(postpilot_core::caption::CaptionError::Unavailable(
+                "down".into(),
+            ));
+        }
+        let answer: serde_json::Map<_, _> = prompt.schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let caption =
+                    serde_json::json!({"caption": "A lamp for late nights.", "hashtags": ["lamp"]});
+                (p.as_str().unwrap().to_owned(), caption)
+            })
+            .collect();
+        Ok(postpilot_core::caption::Completion {
+            text: serde_json::Value::Object(answer).to_string(),
+            usage: postpilot_core::caption::TokenUsage {
+                input: 10,
+                output: 5,
+            },
+        })
+    }
+}
+
+#[tokio::test]
+async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_not_counted() {
+    use postpilot_core::caption::{Fallback, ModelCaptions};
+    use postpilot_core::plan::{PlanFile, Plans, PlansFile};
+    let model = Arc::new(StubModel::default());
+    let plans = Plans::parse(PlansFile {
+        free: Some(PlanFile {
+            generations_per_month: Some(2),
+            ..PlanFile::default()
+        }),
+        ..PlansFile::default()
+    })
+    .unwrap();
+    let captions = Arc::new(ModelCaptions::new(model.clone(), Fallback::None));
+    let e = TestEngine::with_ports(|builder| builder.plans(plans).captions(captions));
+    let (a, b) = (e.user("a@example.com").await, e.user("b@example.com").await);
+    let queue = e.queue();
+    let generate = |user| {
+        queue.generate(
+            user,
+            product("Aurora Desk Lamp"),
+            vec![Platform::Instagram],
+            Tone::Casual,
+        )
+    };
+    generate(a.id()).await.unwrap();
+    generate(a.id()).await.unwrap();
+
+    let refused = generate(a.id()).await.unwrap_err();
+
+    assert!(
+        matches!(
+            refused,
+            Error::PlanLimit {
+                resource: LimitedResource::GenerationsPerMonth,
+                limit: 2
+            }
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        e.queue()
+            .list(a.id(), None, PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+    let usage = e.usage().usage(a.id()).await.unwrap();
+    assert_eq!(
+        (usage.generations_this_month, usage.generations_limit.max()),
+        (2, Some(2))
+    );
+    model.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(matches!(
+        generate(b.id()).await,
+        Err(Error::Unavailable { .. })
+    ));
+    assert_eq!(
+        e.usage()
+            .usage(b.id())
+            .await
+            .unwrap()
+            .generations_this_month,
+        0,
+        "a generation that stored nothing is given back"
+    );
+    model.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    e.advance(Duration::days(20));
+    generate(a.id()).await.expect("a new month");
+}
+
+#[tokio::test]
+async fn the_templates_are_not_metered_so_they_never_meet_the_generation_limit() {
+    use postpilot_core::plan::{PlanFile, Plans, PlansFile};
+    let plans = Plans::parse(PlansFile {
+        free: Some(PlanFile {
+            generations_per_month: Some(0),
+            ..PlanFile::default()
+        }),
+        ..PlansFile::default()
+    })
+    .unwrap();
+    let e = TestEngine::with_ports(|builder| builder.plans(plans));
+    let u = e.user("a@example.com").await;
+
+    e.queue()
+        .generate(
+            u.id(),
+            product("Aurora Desk Lamp"),
+            vec![Platform::Facebook],
+            Tone::Casual,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        e.usage()
+            .usage(u.id())
+            .await
+            .unwrap()
+            .generations_this_month,
+        0
+    );
 }
 
 #[tokio::test]

@@ -29,6 +29,8 @@ pub(crate) struct PlanDto {
     /// Connected social accounts.
     max_secondary: i64,
     api_access: bool,
+    /// Captions a language model writes per calendar month.
+    generations_per_month: i64,
 }
 
 /// A paid plan to buy.
@@ -80,6 +82,7 @@ async fn plans(State(state): State<AppState>) -> Json<Vec<PlanDto>> {
                 max_items: p.max_items.as_i64(),
                 max_secondary: p.max_secondary.as_i64(),
                 api_access: p.api_access,
+                generations_per_month: p.max_generations.as_i64(),
             })
             .collect(),
     )

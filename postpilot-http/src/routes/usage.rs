@@ -26,9 +26,13 @@ pub(crate) struct UsageDto {
     accounts_limit: i64,
     /// Whether API keys work.
     api_access: bool,
+    /// Captions a language model wrote this calendar month (UTC).
+    generations_this_month: u64,
+    /// Monthly limit on them (counted only while a model is configured).
+    generations_limit: i64,
 }
 
-/// Posts this month and connected accounts against the plan's limits.
+/// Posts and model-written captions this month and connected accounts against the plan's limits.
 #[utoipa::path(get, path = "/usage", tag = "usage", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, body = UsageDto), (status = 401, body = crate::error::Problem)))]
 async fn usage(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<UsageDto>> {
@@ -40,6 +44,8 @@ async fn usage(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<
         connected_accounts: u.connected_accounts,
         accounts_limit: u.accounts_limit.as_i64(),
         api_access: u.api_access,
+        generations_this_month: u.generations_this_month,
+        generations_limit: u.generations_limit.as_i64(),
     }))
 }
 

@@ -40,6 +40,7 @@ async fn plans_list_every_tier_with_its_limits_without_authentication() {
         [
             "api_access",
             "currency",
+            "generations_per_month",
             "max_items",
             "max_secondary",
             "name",
@@ -56,6 +57,9 @@ async fn plans_list_every_tier_with_its_limits_without_authentication() {
     assert_eq!(tier("enterprise")["max_items"], -1);
     assert_eq!(tier("enterprise")["max_secondary"], -1);
     assert_eq!(tier("enterprise")["api_access"], true);
+    assert_eq!(tier("free")["generations_per_month"], 30);
+    assert_eq!(tier("pro")["generations_per_month"], 500);
+    assert_eq!(tier("enterprise")["generations_per_month"], -1);
 }
 
 #[tokio::test]
@@ -388,7 +392,8 @@ async fn usage_of_a_new_free_user_reports_the_free_limits() {
     assert_eq!(
         reply.body,
         json!({"plan": "free", "posts_this_month": 0, "posts_limit": 10,
-               "connected_accounts": 0, "accounts_limit": 1, "api_access": false})
+               "connected_accounts": 0, "accounts_limit": 1, "api_access": false,
+               "generations_this_month": 0, "generations_limit": 30})
     );
 }
 

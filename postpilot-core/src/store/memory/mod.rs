@@ -29,6 +29,8 @@ struct Tables {
     accounts: BTreeMap<AccountId, SocialAccount>,
     posts: BTreeMap<PostId, Post>,
     queue: BTreeMap<QueueItemId, QueueItem>,
+    /// Language-model generations per (owner, month start).
+    generations: HashMap<(UserId, DateTime<Utc>), u64>,
     metrics: HashMap<PostId, PostMetrics>,
     subscriptions: HashMap<UserId, Subscription>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,

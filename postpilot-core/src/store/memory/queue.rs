@@ -87,4 +87,35 @@ impl QueueStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn take_generation(
+        &self,
+        owner: UserId,
+        month: DateTime<Utc>,
+        limit: Option<u32>,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let used = t.generations.entry((owner, month)).or_default();
+        if limit.is_some_and(|max| *used >= u64::from(max)) {
+            return Err(StoreError::LimitReached);
+        }
+        *used += 1;
+        Ok(())
+    }
+
+    async fn return_generation(&self, owner: UserId, month: DateTime<Utc>) -> StoreResult<()> {
+        if let Some(used) = self.tables().generations.get_mut(&(owner, month)) {
+            *used = used.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    async fn count_generations(&self, owner: UserId, month: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(self
+            .tables()
+            .generations
+            .get(&(owner, month))
+            .copied()
+            .unwrap_or(0))
+    }
 }
