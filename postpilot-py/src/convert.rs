@@ -117,9 +117,25 @@ pub(crate) fn product(value: &Bound<'_, PyAny>) -> PyResult<ProductData> {
 }
 
 /// Platforms' own captions from a dict keyed by platform name, each `{"caption": str,
-/// "hashtags": [str]}` (validated like the HTTP body).
+/// "hashtags": [str]}` (validated like the HTTP body); a refusal names
+/// `platform_captions.<platform>`.
 pub(crate) fn platform_captions(value: &Bound<'_, PyAny>) -> PyResult<PlatformCaptions> {
-    from_python(value, "platform_captions")
+    let entries: std::collections::BTreeMap<String, serde_json::Value> =
+        from_python(value, "platform_captions")?;
+    let mut captions = PlatformCaptions::default();
+    for (name, entry) in entries {
+        let field = format!("platform_captions.{name}");
+        // Exactly as the HTTP body spells it (`instagram`, `facebook`, `tiktok`).
+        let platform: postpilot_core::platform::Platform =
+            serde_json::from_value(serde_json::Value::String(name))
+                .map_err(|e| crate::invalid_owned(field.clone(), e.to_string()))?;
+        let own = serde_json::from_value(entry).map_err(|e| {
+            let reason = e.to_string();
+            crate::invalid_owned(field, reason)
+        })?;
+        captions.insert(platform, own);
+    }
+    Ok(captions)
 }
 
 /// A value from the JSON form of a Python object; a refusal names the field serde names, else

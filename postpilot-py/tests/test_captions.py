@@ -68,7 +68,7 @@ def test_a_refusal_is_a_validation_error_naming_the_product():
     (lambda request: {"caption": "x" * 2201}, "Instagram"),
     (lambda request: {"caption": "Fine", "hashtags": ["no spaces allowed"]}, "invalid hashtag"),
     (lambda request: {"text": "wrong key"}, "caption"),
-    (lambda request: {"caption": "Fine", "platform_captions": {"facebook": {"caption": "Not asked"}}}, "not asked for"),
+    (lambda request: {"caption": "Fine", "platform_captions": {"facebook": {"caption": "Not asked"}}}, "not a target platform"),
     (lambda request: {"caption": "Fine", "platform_captions": {"instagram": {"caption": "x" * 2201}}}, "Instagram"),
 ])
 def test_a_failing_or_rule_breaking_generator_is_unavailable_and_stores_nothing(captions, says):

@@ -166,8 +166,12 @@ def test_a_platforms_own_caption_is_what_its_post_says_and_must_be_for_a_targete
         engine.update_queue_item(user_id=merchant["id"], item_id=item["id"],
                                  platform_captions={"tiktok": {"caption": "POV: it glows"}})
     assert untargeted.value.field == "platform_captions.tiktok"
-    with pytest.raises(postpilot.ValidationError):
+    with pytest.raises(postpilot.ValidationError) as unknown:
         engine.update_queue_item(user_id=merchant["id"], item_id=item["id"], platform_captions={"myspace": {"caption": "Hi"}})
+    assert unknown.value.field == "platform_captions.myspace"
+    with pytest.raises(postpilot.ValidationError) as blank:
+        engine.update_queue_item(user_id=merchant["id"], item_id=item["id"], platform_captions={"facebook": {"caption": "  "}})
+    assert blank.value.field == "platform_captions.facebook"
     approval = engine.approve(user_id=merchant["id"], item_id=item["id"], account_ids=[account["id"]])
     post = approval["posts"][0]
     assert (post["content"], post["hashtags"]) == (own["facebook"]["caption"], ["lamp"])

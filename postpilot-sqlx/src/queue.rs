@@ -51,6 +51,7 @@ struct QueueRow {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredCaption {
     caption: String,
+    #[serde(default)]
     hashtags: Vec<String>,
 }
 

@@ -449,24 +449,13 @@ impl GeneratedCaption {
     /// # Errors
     /// The first platform whose caption does not fit, and why.
     pub fn fits(&self, platforms: &[Platform]) -> Result<(), String> {
-        if let Some((stray, _)) = self
-            .per_platform
+        self.per_platform.check(platforms).map_err(|(_, why)| why)?;
+        let shared: Vec<_> = platforms
             .iter()
-            .find(|(p, _)| !platforms.contains(p))
-        {
-            return Err(format!(
-                "a caption for {}, which was not asked for",
-                stray.display_name()
-            ));
-        }
-        for platform in platforms {
-            let (caption, hashtags) = match self.per_platform.get(*platform) {
-                Some(own) => (&own.caption, &own.hashtags),
-                None => (&self.caption, &self.hashtags),
-            };
-            fits_platforms(caption, hashtags, std::slice::from_ref(platform))?;
-        }
-        Ok(())
+            .copied()
+            .filter(|p| self.per_platform.get(*p).is_none())
+            .collect();
+        fits_platforms(&self.caption, &self.hashtags, &shared)
     }
 }
 
@@ -497,6 +486,23 @@ impl PlatformCaptions {
     /// Sets `platform`'s caption, replacing any.
     pub fn insert(&mut self, platform: Platform, caption: PlatformCaption) {
         self.0.insert(platform, caption);
+    }
+
+    /// Checks that each caption is for one of `platforms` and within its platform's rules
+    /// ([`fits_platforms`]).
+    ///
+    /// # Errors
+    /// The first platform that is not one of `platforms` or whose caption does not fit, and why.
+    pub fn check(&self, platforms: &[Platform]) -> Result<(), (Platform, String)> {
+        for (platform, own) in self.iter() {
+            if !platforms.contains(&platform) {
+                let why = format!("{} is not a target platform", platform.display_name());
+                return Err((platform, why));
+            }
+            fits_platforms(&own.caption, &own.hashtags, &[platform])
+                .map_err(|why| (platform, why))?;
+        }
+        Ok(())
     }
 
     /// Drops the captions of platforms not in `platforms`.
@@ -760,7 +766,7 @@ mod tests {
             generated
                 .fits(&[Platform::Facebook])
                 .unwrap_err()
-                .contains("not asked for")
+                .contains("Instagram is not a target platform")
         );
     }
 

@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::aggregate::aggregate;
-use crate::caption::{
-    GeneratedCaption, Generator, PlatformCaptions, ProductData, Tone, fits_platforms,
-};
+use crate::caption::{GeneratedCaption, Generator, PlatformCaptions, ProductData, Tone};
 use crate::id::{QueueItemId, UserId};
 use crate::names::named_enum;
 use crate::platform::Platform;
@@ -90,18 +88,9 @@ fn check_platform_captions(
     own: &PlatformCaptions,
     platforms: &[Platform],
 ) -> Result<(), ValidationError> {
-    for (platform, written) in own.iter() {
-        let field = format!("platform_captions.{platform}");
-        if !platforms.contains(&platform) {
-            return Err(ValidationError::new(
-                field,
-                format!("the item does not target {}", platform.display_name()),
-            ));
-        }
-        fits_platforms(&written.caption, &written.hashtags, &[platform])
-            .map_err(|why| ValidationError::new(field, why))?;
-    }
-    Ok(())
+    own.check(platforms).map_err(|(platform, why)| {
+        ValidationError::new(format!("platform_captions.{platform}"), why)
+    })
 }
 
 aggregate! {

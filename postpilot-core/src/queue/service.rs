@@ -14,7 +14,7 @@ use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, QueueItemId, TemplateId, UserId};
 use crate::page::{Page, PageRequest};
-use crate::plan::{post_quota, posts_quota_error, take_generation};
+use crate::plan::{CountedGeneration, post_quota, posts_quota_error, take_generation};
 use crate::platform::Platform;
 use crate::post::service::ensure_within_cap;
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
@@ -105,6 +105,7 @@ impl QueueService {
         Self { deps }
     }
 
+    /// A caption for the product, and the generation it counted (settle it with what is stored).
     async fn generate_caption(
         &self,
         user: UserId,
@@ -112,20 +113,27 @@ impl QueueService {
         platforms: &[Platform],
         tone: Tone,
         variant: u32,
-    ) -> Result<GeneratedCaption> {
+    ) -> Result<(GeneratedCaption, CountedGeneration)> {
         self.deps.generation_limit.take(user, self.deps.now())?;
-        let counted = take_generation(&self.deps, user).await?;
+        let mut counted = take_generation(&self.deps, user).await?;
         let request = CaptionRequest {
             product: product.clone(),
-            platforms: platforms.to_vec(),
+            platforms: Platform::dedup(platforms.to_vec()),
             tone,
             variant,
         };
-        let generated = self.deps.captions.generate(&request).await;
-        let failed = match generated {
+        let failed = match self.deps.captions.generate(&request).await {
             // A generator is an outside service: hold its output to the platforms' rules too.
             Ok(generated) => match generated.fits(platforms) {
-                Ok(()) => return Ok(generated),
+                Ok(()) => {
+                    let usage = generated.generator.usage;
+                    if generated.generator.fell_back.is_some() && usage.input + usage.output == 0 {
+                        // The model never answered (down, the key refused): the template's
+                        // caption cost nothing.
+                        counted.give_back().await;
+                    }
+                    return Ok((generated, counted));
+                }
                 Err(why) => Error::unavailable("caption generator", why),
             },
             Err(CaptionError::Unavailable(source)) => Error::Unavailable {
@@ -136,13 +144,7 @@ impl QueueService {
                 ValidationError::new("product_data", reason).into()
             }
         };
-        // Nothing is stored: the merchant is not charged a generation for it.
-        if let Some(month) = counted
-            && let Err(e) = self.deps.store.return_generation(user, month).await
-        {
-            tracing::warn!(error = %e, "captions: a failed generation could not be given back");
-        }
-        Err(failed)
+        counted.settle(Err(failed)).await
     }
 
     async fn insert(&self, item: QueueItem) -> Result<QueueItem> {
@@ -190,11 +192,13 @@ impl QueueService {
         tone: Tone,
     ) -> Result<QueueItem> {
         require_platforms(&platforms)?;
-        let generated = self
+        let (generated, counted) = self
             .generate_caption(user, &product_data, &platforms, tone, 0)
             .await?;
-        self.insert_generated(user, product_data, platforms, tone, generated)
-            .await
+        let stored = self
+            .insert_generated(user, product_data, platforms, tone, generated)
+            .await;
+        counted.settle(stored).await
     }
 
     /// What the API's generate does: [`generate_from_template`](Self::generate_from_template) with
@@ -496,7 +500,7 @@ impl QueueService {
             .into());
         }
         let tone = tone.or(item.tone).unwrap_or_default();
-        let generated = self
+        let (generated, counted) = self
             .generate_caption(
                 user,
                 &item.product_data,
@@ -505,8 +509,11 @@ impl QueueService {
                 item.generation + 1,
             )
             .await?;
-        item.regenerate(generated, tone, self.deps.now())?;
-        self.save(&item, QueueStatus::Rejected).await?;
-        Ok(item)
+        let saved = async {
+            item.regenerate(generated, tone, self.deps.now())?;
+            self.save(&item, QueueStatus::Rejected).await?;
+            Ok(item)
+        };
+        counted.settle(saved.await).await
     }
 }

@@ -1444,10 +1444,22 @@ async fn caption_generations_are_limited_per_user_per_minute_and_nothing_is_stor
         .expect("a new minute");
 }
 
-/// A language model that writes a caption for each platform asked, or is down.
+/// A language model that writes a caption for each platform asked (mode `VALID`), is down
+/// (`DOWN`), or answers nonsense at a cost (`INVALID`).
 #[derive(Debug, Default)]
 struct StubModel {
-    down: std::sync::atomic::AtomicBool,
+    mode: std::sync::atomic::AtomicU8,
+}
+
+impl StubModel {
+    const VALID: u8 = 0;
+    const DOWN: u8 = 1;
+    const INVALID: u8 = 2;
+    const SLOW: u8 = 3;
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 #[async_trait::async_trait]
@@ -1460,46 +1472,56 @@ impl postpilot_core::caption::LanguageModel for StubModel {
         &self,
         prompt: &postpilot_core::caption::Prompt,
     ) -> Result<postpilot_core::caption::Completion, postpilot_core::caption::CaptionError> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(postpilot_core::caption::CaptionError::Unavailable(
-                "down".into(),
-            ));
-        }
-        let answer: serde_json::Map<_, _> = prompt.schema["required"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                let caption =
-                    serde_json::json!({"caption": "A lamp for late nights.", "hashtags": ["lamp"]});
-                (p.as_str().unwrap().to_owned(), caption)
-            })
-            .collect();
-        Ok(postpilot_core::caption::Completion {
-            text: serde_json::Value::Object(answer).to_string(),
-            usage: postpilot_core::caption::TokenUsage {
-                input: 10,
-                output: 5,
-            },
-        })
+        let usage = postpilot_core::caption::TokenUsage {
+            input: 10,
+            output: 5,
+        };
+        let text = match self.mode.load(std::sync::atomic::Ordering::SeqCst) {
+            Self::DOWN => {
+                return Err(postpilot_core::caption::CaptionError::Unavailable(
+                    "down".into(),
+                ));
+            }
+            Self::INVALID => "not JSON".to_owned(),
+            Self::SLOW => {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "late".to_owned()
+            }
+            _ => {
+                let answer: serde_json::Map<_, _> = prompt.schema["required"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        let caption = serde_json::json!({"caption": "A lamp for late nights.", "hashtags": ["lamp"]});
+                        (p.as_str().unwrap().to_owned(), caption)
+                    })
+                    .collect();
+                serde_json::Value::Object(answer).to_string()
+            }
+        };
+        Ok(postpilot_core::caption::Completion { text, usage })
     }
+}
+
+fn capped_plans(generations: i64) -> postpilot_core::plan::Plans {
+    use postpilot_core::plan::{PlanFile, Plans, PlansFile};
+    Plans::parse(PlansFile {
+        free: Some(PlanFile {
+            generations_per_month: Some(generations),
+            ..PlanFile::default()
+        }),
+        ..PlansFile::default()
+    })
+    .unwrap()
 }
 
 #[tokio::test]
 async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_not_counted() {
     use postpilot_core::caption::{Fallback, ModelCaptions};
-    use postpilot_core::plan::{PlanFile, Plans, PlansFile};
     let model = Arc::new(StubModel::default());
-    let plans = Plans::parse(PlansFile {
-        free: Some(PlanFile {
-            generations_per_month: Some(2),
-            ..PlanFile::default()
-        }),
-        ..PlansFile::default()
-    })
-    .unwrap();
     let captions = Arc::new(ModelCaptions::new(model.clone(), Fallback::None));
-    let e = TestEngine::with_ports(|builder| builder.plans(plans).captions(captions));
+    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(2)).captions(captions));
     let (a, b) = (e.user("a@example.com").await, e.user("b@example.com").await);
     let queue = e.queue();
     let generate = |user| {
@@ -1511,20 +1533,28 @@ async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_
         )
     };
     generate(a.id()).await.unwrap();
-    generate(a.id()).await.unwrap();
+    let rejected = generate(a.id()).await.unwrap();
+    e.queue().reject(a.id(), rejected.id(), None).await.unwrap();
 
     let refused = generate(a.id()).await.unwrap_err();
+    let regenerate_refused = e
+        .queue()
+        .regenerate(a.id(), rejected.id(), None)
+        .await
+        .unwrap_err();
 
-    assert!(
-        matches!(
-            refused,
-            Error::PlanLimit {
-                resource: LimitedResource::GenerationsPerMonth,
-                limit: 2
-            }
-        ),
-        "{refused:?}"
-    );
+    for refused in [refused, regenerate_refused] {
+        assert!(
+            matches!(
+                refused,
+                Error::PlanLimit {
+                    resource: LimitedResource::GenerationsPerMonth,
+                    limit: 2
+                }
+            ),
+            "{refused:?}"
+        );
+    }
     assert_eq!(
         e.queue()
             .list(a.id(), None, PageRequest::default())
@@ -1538,11 +1568,13 @@ async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_
         (usage.generations_this_month, usage.generations_limit.max()),
         (2, Some(2))
     );
-    model.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert!(matches!(
-        generate(b.id()).await,
-        Err(Error::Unavailable { .. })
-    ));
+    for mode in [StubModel::DOWN, StubModel::INVALID] {
+        model.set(mode);
+        assert!(matches!(
+            generate(b.id()).await,
+            Err(Error::Unavailable { .. })
+        ));
+    }
     assert_eq!(
         e.usage()
             .usage(b.id())
@@ -1552,23 +1584,102 @@ async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_
         0,
         "a generation that stored nothing is given back"
     );
-    model.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    model.set(StubModel::VALID);
     e.advance(Duration::days(20));
-    generate(a.id()).await.expect("a new month");
+    e.queue()
+        .regenerate(a.id(), rejected.id(), None)
+        .await
+        .expect("a new month");
+    assert_eq!(
+        e.usage()
+            .usage(a.id())
+            .await
+            .unwrap()
+            .generations_this_month,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_generation_cancelled_before_anything_was_stored_is_given_back() {
+    use postpilot_core::caption::{Fallback, ModelCaptions};
+    let model = Arc::new(StubModel::default());
+    model.set(StubModel::SLOW);
+    let captions = Arc::new(ModelCaptions::new(model.clone(), Fallback::None));
+    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(5)).captions(captions));
+    let u = e.user("a@example.com").await;
+    let queue = e.queue();
+    let generation = queue.generate(
+        u.id(),
+        product("Aurora Desk Lamp"),
+        vec![Platform::Facebook],
+        Tone::Casual,
+    );
+
+    // What a request timeout or a closed connection does: the future is dropped mid-call.
+    let cut = tokio::time::timeout(std::time::Duration::from_millis(50), generation).await;
+
+    assert!(cut.is_err(), "the slow model outlasted the timeout");
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        e.usage()
+            .usage(u.id())
+            .await
+            .unwrap()
+            .generations_this_month,
+        0
+    );
+    assert_eq!(
+        e.queue()
+            .list(u.id(), None, PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_template_caption_after_a_paid_model_answer_counts_and_after_an_outage_does_not() {
+    use postpilot_core::caption::{Fallback, ModelCaptions};
+    let model = Arc::new(StubModel::default());
+    let captions = Arc::new(ModelCaptions::new(model.clone(), Fallback::Template));
+    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(5)).captions(captions));
+    let u = e.user("a@example.com").await;
+    let queue = e.queue();
+    let generate = || {
+        queue.generate(
+            u.id(),
+            product("Aurora Desk Lamp"),
+            vec![Platform::Facebook],
+            Tone::Casual,
+        )
+    };
+
+    model.set(StubModel::DOWN);
+    let free = generate().await.unwrap();
+    model.set(StubModel::INVALID);
+    let paid = generate().await.unwrap();
+
+    for item in [&free, &paid] {
+        assert!(item.caption_generator().unwrap().fell_back.is_some());
+    }
+    assert_eq!(
+        e.usage()
+            .usage(u.id())
+            .await
+            .unwrap()
+            .generations_this_month,
+        1,
+        "only the fallback after two paid answers counts"
+    );
 }
 
 #[tokio::test]
 async fn the_templates_are_not_metered_so_they_never_meet_the_generation_limit() {
-    use postpilot_core::plan::{PlanFile, Plans, PlansFile};
-    let plans = Plans::parse(PlansFile {
-        free: Some(PlanFile {
-            generations_per_month: Some(0),
-            ..PlanFile::default()
-        }),
-        ..PlansFile::default()
-    })
-    .unwrap();
-    let e = TestEngine::with_ports(|builder| builder.plans(plans));
+    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(0)));
     let u = e.user("a@example.com").await;
 
     e.queue()

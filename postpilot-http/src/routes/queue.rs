@@ -74,8 +74,11 @@ pub(crate) struct PlatformCaptionSchema {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct PlatformCaptionsSchema {
+    #[schema(nullable = false)]
     instagram: Option<PlatformCaptionSchema>,
+    #[schema(nullable = false)]
     facebook: Option<PlatformCaptionSchema>,
+    #[schema(nullable = false)]
     tiktok: Option<PlatformCaptionSchema>,
 }
 
@@ -280,8 +283,9 @@ async fn create(
 /// With `template_id`, the caption is that template filled from the product.
 #[utoipa::path(post, path = "/queue/generate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
     request_body = GenerateQueueItemBody,
-    responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem), (status = 429, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 201, body = QueueItemDto), (status = 401, body = Problem), (status = 402, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem),
+              (status = 503, body = Problem)))]
 async fn generate(
     State(state): State<AppState>,
     caller: Caller,
@@ -415,8 +419,9 @@ async fn reject(
 /// Writes a new caption for a rejected item and puts it back to pending.
 #[utoipa::path(post, path = "/queue/{id}/regenerate", tag = "queue", security(("bearer" = []), ("api_key" = [])),
     params(("id" = Uuid, Path)), request_body = RegenerateQueueItemBody,
-    responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 200, body = QueueItemDto), (status = 401, body = Problem), (status = 402, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+              (status = 429, body = Problem), (status = 503, body = Problem)))]
 async fn regenerate(
     State(state): State<AppState>,
     caller: Caller,

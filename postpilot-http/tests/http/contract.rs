@@ -1158,6 +1158,32 @@ fn the_document_is_openapi_3_1() {
 }
 
 #[test]
+fn platform_captions_are_documented_for_exactly_every_platform_and_never_as_null() {
+    let doc = serde_json::to_value(postpilot_http::openapi()).unwrap();
+    let schema = &doc["components"]["schemas"]["PlatformCaptionsSchema"];
+    let mut documented: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut platforms: Vec<&str> = postpilot_core::platform::Platform::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    documented.sort_unstable();
+    platforms.sort_unstable();
+    assert_eq!(documented, platforms);
+    assert_eq!(schema["additionalProperties"], false);
+    for (name, property) in schema["properties"].as_object().unwrap() {
+        assert!(
+            !property.to_string().contains("\"null\""),
+            "{name} may be null: {property}"
+        );
+    }
+}
+
+#[test]
 fn the_document_lists_every_route_of_the_design() {
     let contract = Contract::of_router();
     let missing: Vec<String> = DESIGN_ROUTES
