@@ -1504,6 +1504,26 @@ impl postpilot_core::caption::LanguageModel for StubModel {
     }
 }
 
+/// An engine whose captions come from a [`StubModel`] with `fallback`, on a free plan of `cap`
+/// model generations a month.
+fn metered_engine(
+    fallback: postpilot_core::caption::Fallback,
+    cap: i64,
+) -> (TestEngine, Arc<StubModel>) {
+    let model = Arc::new(StubModel::default());
+    let captions = Arc::new(postpilot_core::caption::ModelCaptions::new(
+        model.clone(),
+        fallback,
+    ));
+    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(cap)).captions(captions));
+    (e, model)
+}
+
+/// The user's model generations counted this month.
+async fn generations(e: &TestEngine, user: postpilot_core::id::UserId) -> u64 {
+    e.usage().usage(user).await.unwrap().generations_this_month
+}
+
 fn capped_plans(generations: i64) -> postpilot_core::plan::Plans {
     use postpilot_core::plan::{PlanFile, Plans, PlansFile};
     Plans::parse(PlansFile {
@@ -1518,10 +1538,7 @@ fn capped_plans(generations: i64) -> postpilot_core::plan::Plans {
 
 #[tokio::test]
 async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_not_counted() {
-    use postpilot_core::caption::{Fallback, ModelCaptions};
-    let model = Arc::new(StubModel::default());
-    let captions = Arc::new(ModelCaptions::new(model.clone(), Fallback::None));
-    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(2)).captions(captions));
+    let (e, model) = metered_engine(postpilot_core::caption::Fallback::None, 2);
     let (a, b) = (e.user("a@example.com").await, e.user("b@example.com").await);
     let queue = e.queue();
     let generate = |user| {
@@ -1576,11 +1593,7 @@ async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_
         ));
     }
     assert_eq!(
-        e.usage()
-            .usage(b.id())
-            .await
-            .unwrap()
-            .generations_this_month,
+        generations(&e, b.id()).await,
         0,
         "a generation that stored nothing is given back"
     );
@@ -1590,23 +1603,13 @@ async fn model_generations_are_capped_per_month_by_the_plan_and_a_failed_one_is_
         .regenerate(a.id(), rejected.id(), None)
         .await
         .expect("a new month");
-    assert_eq!(
-        e.usage()
-            .usage(a.id())
-            .await
-            .unwrap()
-            .generations_this_month,
-        1
-    );
+    assert_eq!(generations(&e, a.id()).await, 1);
 }
 
 #[tokio::test]
 async fn a_generation_cancelled_before_anything_was_stored_is_given_back() {
-    use postpilot_core::caption::{Fallback, ModelCaptions};
-    let model = Arc::new(StubModel::default());
+    let (e, model) = metered_engine(postpilot_core::caption::Fallback::None, 5);
     model.set(StubModel::SLOW);
-    let captions = Arc::new(ModelCaptions::new(model.clone(), Fallback::None));
-    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(5)).captions(captions));
     let u = e.user("a@example.com").await;
     let queue = e.queue();
     let generation = queue.generate(
@@ -1623,14 +1626,7 @@ async fn a_generation_cancelled_before_anything_was_stored_is_given_back() {
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
-    assert_eq!(
-        e.usage()
-            .usage(u.id())
-            .await
-            .unwrap()
-            .generations_this_month,
-        0
-    );
+    assert_eq!(generations(&e, u.id()).await, 0);
     assert_eq!(
         e.queue()
             .list(u.id(), None, PageRequest::default())
@@ -1643,10 +1639,7 @@ async fn a_generation_cancelled_before_anything_was_stored_is_given_back() {
 
 #[tokio::test]
 async fn a_template_caption_after_a_paid_model_answer_counts_and_after_an_outage_does_not() {
-    use postpilot_core::caption::{Fallback, ModelCaptions};
-    let model = Arc::new(StubModel::default());
-    let captions = Arc::new(ModelCaptions::new(model.clone(), Fallback::Template));
-    let e = TestEngine::with_ports(|builder| builder.plans(capped_plans(5)).captions(captions));
+    let (e, model) = metered_engine(postpilot_core::caption::Fallback::Template, 5);
     let u = e.user("a@example.com").await;
     let queue = e.queue();
     let generate = || {
@@ -1667,11 +1660,7 @@ async fn a_template_caption_after_a_paid_model_answer_counts_and_after_an_outage
         assert!(item.caption_generator().unwrap().fell_back.is_some());
     }
     assert_eq!(
-        e.usage()
-            .usage(u.id())
-            .await
-            .unwrap()
-            .generations_this_month,
+        generations(&e, u.id()).await,
         1,
         "only the fallback after two paid answers counts"
     );
@@ -1692,14 +1681,7 @@ async fn the_templates_are_not_metered_so_they_never_meet_the_generation_limit()
         .await
         .unwrap();
 
-    assert_eq!(
-        e.usage()
-            .usage(u.id())
-            .await
-            .unwrap()
-            .generations_this_month,
-        0
-    );
+    assert_eq!(generations(&e, u.id()).await, 0);
 }
 
 #[tokio::test]
