@@ -64,6 +64,18 @@ impl RefreshTokenStore for PgStore {
         insert(&mut conn, token).await
     }
 
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT id, user_id, family_id, token_hash, created_at, expires_at, used_at, \
+             revoked_at FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(row.map(RefreshToken::from))
+    }
+
     async fn rotate_refresh_token(
         &self,
         presented_hash: &str,

@@ -3,6 +3,6 @@
 mod model;
 mod service;
 
-pub(crate) use model::hex_sha256;
+pub(crate) use crate::crypto::hex_sha256;
 pub use model::{ApiKey, ApiKeyName, ApiKeyRecord, ApiKeySecret, KEY_PREFIX, Scope};
 pub use service::{ApiKeyService, AuthenticatedKey, CreatedApiKey};

@@ -2,11 +2,11 @@
 
 use std::fmt;
 
+use crate::crypto::hex_sha256;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
-use sha2::{Digest, Sha256};
 
 use crate::ValidationError;
 use crate::aggregate::aggregate;
@@ -80,17 +80,6 @@ impl fmt::Debug for ApiKeySecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ApiKeySecret({}…)", self.visible_prefix())
     }
-}
-
-/// Hex SHA-256 of `bytes`.
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
-    use fmt::Write as _;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// What a key may do.

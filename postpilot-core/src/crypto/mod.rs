@@ -17,6 +17,36 @@ pub use gate::HashConcurrency;
 pub(crate) use gate::{HashGate, HashSlot};
 pub use password::{Argon2Hasher, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password};
 
+/// Hex SHA-256 of `bytes` (stored token hashes, content-hashed asset names).
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// 32 random bytes from the operating system, base64url without padding (43 characters): a
+/// session token, a CSRF token.
+///
+/// # Errors
+/// The operating system's random generator failed.
+pub fn random_token() -> Result<String, getrandom::Error> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Whether two secrets are equal, in time that depends on their lengths only.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// Binds a sealed token to its owner: decrypting it under another user or account fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenContext {

@@ -513,6 +513,9 @@ pub trait ApiKeyStore: Send + Sync {
 pub trait RefreshTokenStore: Send + Sync {
     /// Stores a new token.
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// The token with this hash, whatever its state (a browser session reads its token on each
+    /// request without rotating it).
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
     /// Rotation, atomically: a fresh presented token is marked used and `successor` is stored in
     /// its family (returned as [`RefreshUse::Fresh`]); a used one revokes its whole family,
     /// successors included; unknown, expired or revoked ones are invalid. One transaction, so a

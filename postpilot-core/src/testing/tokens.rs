@@ -32,6 +32,11 @@ pub async fn refresh_tokens_rotate_with_reuse_detection(store: Arc<dyn Store>) {
     let salt = u.id.as_uuid().simple().to_string();
     let first = refresh_token(u.id, family, &format!("h1{salt}"));
     ok!(store.insert_refresh_token(&first));
+    assert_eq!(
+        ok!(store.refresh_token(&first.token_hash)),
+        Some(first.clone())
+    );
+    assert_eq!(ok!(store.refresh_token(&format!("nope{salt}"))), None);
     let second = match ok!(store.rotate_refresh_token(
         &first.token_hash,
         &successor(&format!("h2{salt}")),
@@ -41,6 +46,8 @@ pub async fn refresh_tokens_rotate_with_reuse_detection(store: Arc<dyn Store>) {
         other => panic!("expected a fresh rotation, got {other:?}"),
     };
     assert_eq!((second.user_id, second.family_id), (u.id, family));
+    let read = ok!(store.refresh_token(&first.token_hash)).unwrap_or_else(|| panic!("gone"));
+    assert!(read.used_at.is_some(), "a rotated token reads back used");
     assert_eq!(
         ok!(store.rotate_refresh_token(&first.token_hash, &successor(&format!("h3{salt}")), t0())),
         RefreshUse::Reused { family_id: family }

@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use crate::api_key::hex_sha256;
@@ -482,16 +480,43 @@ impl AuthService {
 
     /// A new raw token (32 random bytes, base64url) and what is stored of it.
     fn new_token(&self) -> Result<(String, Successor)> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
+        let raw = crate::crypto::random_token()
             .map_err(|e| Error::unavailable("random generator", e.to_string()))?;
-        let raw = URL_SAFE_NO_PAD.encode(bytes);
         let successor = Successor {
             id: self.deps.new_id(),
             token_hash: hex_sha256(raw.as_bytes()),
             expires_at: self.deps.now() + self.deps.refresh_token_ttl,
         };
         Ok((raw, successor))
+    }
+
+    /// The user a browser session belongs to: the session is a refresh token held in an
+    /// HttpOnly cookie and never rotated (JavaScript never sees it, so rotation would only race
+    /// the browser's parallel requests); it ends when it expires, when it is signed out
+    /// ([`logout`](Self::logout) revokes its family) or when every session ends (a password
+    /// change, logout everywhere), and it stops working if it is ever presented to
+    /// [`refresh`](Self::refresh).
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] for an unknown, expired, used or revoked token.
+    pub async fn session_of(&self, raw: &str) -> Result<UserId> {
+        if raw.is_empty() || raw.len() > 256 {
+            return Err(Error::Unauthorized);
+        }
+        let token = self
+            .deps
+            .store
+            .refresh_token(&hex_sha256(raw.as_bytes()))
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let live = token.used_at.is_none()
+            && token.revoked_at.is_none()
+            && token.expires_at > self.deps.now();
+        if live {
+            Ok(token.user_id)
+        } else {
+            Err(Error::Unauthorized)
+        }
     }
 
     /// Exchanges a refresh token for its successor (rotation). Presenting a token that was

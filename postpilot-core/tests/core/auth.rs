@@ -409,6 +409,48 @@ async fn updating_to_a_too_short_password_is_rejected_and_keeps_the_old_one() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_browser_session_lasts_until_signed_out_expired_or_rotated_and_reads_without_rotating() {
+    let e = TestEngine::new();
+    let user = e.user("merchant@example.com").await;
+    let auth = e.auth();
+    let session = auth.issue_refresh_token(&user).await.unwrap();
+
+    assert_eq!(auth.session_of(&session.raw).await.unwrap(), user.id());
+    assert_eq!(
+        auth.session_of(&session.raw).await.unwrap(),
+        user.id(),
+        "reading does not use it up"
+    );
+    for bad in ["", "not-a-session", &"x".repeat(300)] {
+        assert!(matches!(
+            auth.session_of(bad).await,
+            Err(Error::Unauthorized)
+        ));
+    }
+    auth.logout(user.id(), Some(&session.raw), false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        auth.session_of(&session.raw).await,
+        Err(Error::Unauthorized)
+    ));
+
+    let rotated = auth.issue_refresh_token(&user).await.unwrap();
+    auth.refresh(&rotated.raw).await.unwrap();
+    assert!(matches!(
+        auth.session_of(&rotated.raw).await,
+        Err(Error::Unauthorized)
+    ));
+
+    let expiring = auth.issue_refresh_token(&user).await.unwrap();
+    e.advance(Duration::days(400));
+    assert!(matches!(
+        auth.session_of(&expiring.raw).await,
+        Err(Error::Unauthorized)
+    ));
+}
+
+#[tokio::test]
 async fn refreshing_returns_a_new_token_in_the_same_family() {
     let e = TestEngine::new();
     let user = e.user("merchant@example.com").await;

@@ -19,6 +19,10 @@ impl RefreshTokenStore for MemoryStore {
         Ok(())
     }
 
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        Ok(self.tables().refresh_tokens.get(token_hash).cloned())
+    }
+
     async fn rotate_refresh_token(
         &self,
         presented_hash: &str,
