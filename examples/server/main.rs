@@ -287,9 +287,13 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         connect_return_path: config.connect_return_path.clone(),
         ..HttpConfig::new(jwt_secret)
     };
-    let app = postpilot_http::router(AppState::new(engine.clone(), http)?);
+    let state = AppState::new(engine.clone(), http)?;
+    // The JSON API, and beside it the dashboard and landing page (the API never reads their
+    // session cookie).
+    let app = postpilot_http::router(state.clone()).merge(postpilot_http::ui::router(state));
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "listening (docs at /docs)");
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening: open http://{addr}/ for the dashboard, http://{addr}/docs for the API reference");
 
     let (stop, stopped) = watch::channel(false);
     let dispatcher = engine.dispatcher(worker_name("serve"), DispatcherConfig::default())?;

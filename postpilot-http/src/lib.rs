@@ -12,6 +12,8 @@ mod routes;
 mod schema;
 mod scopes;
 mod state;
+#[cfg(feature = "ui")]
+pub mod ui;
 
 use std::time::Duration;
 
@@ -51,7 +53,7 @@ pub fn router(state: AppState) -> Router {
     // Built once; `Bytes` so that each request shares it instead of copying the document.
     let spec =
         axum::body::Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .merge(mock_billing::router(state.engine()))
         .route(
@@ -106,12 +108,31 @@ pub fn router(state: AppState) -> Router {
                 "an unexpected error occurred",
             )
             .into_response()
-        }))
-        // The headers every response carries (OWASP's REST and secure-headers guidance): no
-        // caching unless a route says otherwise (token and key responses must never be cached,
-        // RFC 6749 §5.1), no MIME sniffing, no referrer, no framing (`X-Frame-Options` for old
-        // browsers, CSP `frame-ancestors` for current ones; a JSON answer loads nothing at all),
-        // and HSTS when the operator serves HTTPS and configured it.
+        }));
+    // No referrer; a JSON answer loads nothing at all (the docs page sets its own policy).
+    secure_headers(
+        router,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        HeaderValue::from_static("no-referrer"),
+    )
+    .layer(tower::util::option_layer(hsts.map(|value| {
+        Set::overriding(header::STRICT_TRANSPORT_SECURITY, value)
+    })))
+    .layer(tower_http::trace::TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+/// The headers every response of `router` carries (OWASP's REST and secure-headers guidance): no
+/// caching unless a route says otherwise (token and key responses must never be cached, RFC 6749
+/// §5.1; pages show a merchant's data), no MIME sniffing, `referrer`, no framing
+/// (`X-Frame-Options` for old browsers, CSP `frame-ancestors` for current ones), and `csp` unless
+/// a route set its own.
+pub(crate) fn secure_headers<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    csp: HeaderValue,
+    referrer: HeaderValue,
+) -> Router<S> {
+    router
         .layer(Set::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -120,23 +141,12 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(Set::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .layer(Set::overriding(header::REFERRER_POLICY, referrer))
         .layer(Set::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(Set::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
-        .layer(tower::util::option_layer(hsts.map(|value| {
-            Set::overriding(header::STRICT_TRANSPORT_SECURITY, value)
-        })))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(Set::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
 }
 
 /// The OpenAPI document of [`router`].

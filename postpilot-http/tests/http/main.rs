@@ -24,4 +24,5 @@ mod scope_matrix;
 mod security_headers;
 mod sessions;
 mod template_routes;
+mod ui_pages;
 mod webhooks;

@@ -56,7 +56,11 @@ impl TestApp {
             auth_rate_limit_per_min: 10_000,
             ..HttpConfig::new(JWT_SECRET.to_vec())
         });
-        let router = postpilot_http::router(AppState::new(engine.clone(), config).unwrap());
+        let state = AppState::new(engine.clone(), config).unwrap();
+        // As the bundled server mounts it: the API, and the pages beside it.
+        let router = postpilot_http::router(state.clone());
+        #[cfg(feature = "ui")]
+        let router = router.merge(postpilot_http::ui::router(state));
         Self {
             router,
             engine,

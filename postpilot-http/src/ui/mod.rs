@@ -1,0 +1,35 @@
+//! The merchant's dashboard and the landing page (feature `ui`): server-rendered HTML
+//! ([askama](https://docs.rs/askama) templates compiled into the binary), assets embedded under
+//! content-hashed names, no JavaScript framework and no Node at build or run time.
+//!
+//! Mount it beside the API: `postpilot_http::router(state.clone()).merge(postpilot_http::ui::router(state))`.
+//! Pages call the same core services as the JSON API; browser sessions are an HttpOnly cookie with
+//! CSRF protection ([`session`]), which the JSON API never reads.
+
+mod assets;
+mod pages;
+mod session;
+
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// The pages: `/`, `/pricing`, `/register`, `/login`, `/logout`, `/app`, and `/assets/…`.
+pub fn router(state: AppState) -> Router {
+    let router = Router::new()
+        .route("/", get(pages::landing))
+        .route("/pricing", get(pages::pricing))
+        .route("/register", get(pages::register_page).post(pages::register))
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/app", get(pages::dashboard))
+        .route("/assets/{name}", get(assets::serve))
+        .with_state(state);
+    crate::secure_headers(
+        router,
+        pages::PAGE_CSP,
+        HeaderValue::from_static("same-origin"),
+    )
+}

@@ -1,0 +1,474 @@
+//! The pages: the landing page and pricing, registration and sign-in, and the merchant's
+//! dashboard. Every page reads through the same core services as the JSON API.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use postpilot_core::Error;
+use postpilot_core::page::PageRequest;
+use postpilot_core::plan::{Limit, PlanLimits};
+use postpilot_core::post::PostStatus;
+use postpilot_core::store::PostListFilter;
+use serde::Deserialize;
+
+use super::assets::ASSETS;
+use super::session::{
+    CheckedForm, CsrfToken, SESSION_COOKIE, SignedIn, WithCsrf, cookie, ended_session_cookie,
+    session_cookie,
+};
+use crate::auth::AuthAttempt;
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+/// What the layout needs on every page.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    /// The page's title (before " · PostPilot").
+    pub(crate) title: &'static str,
+    pub(crate) css: String,
+    pub(crate) icon: String,
+    pub(crate) heading_font: String,
+    pub(crate) body_font: String,
+    /// Whether a merchant is signed in (the navigation differs).
+    pub(crate) signed_in: bool,
+    /// The CSRF token forms carry.
+    pub(crate) csrf: String,
+    /// Which navigation entry is the current page.
+    pub(crate) current: &'static str,
+}
+
+impl Layout {
+    fn new(title: &'static str, current: &'static str, signed_in: bool, csrf: &CsrfToken) -> Self {
+        Self {
+            title,
+            css: ASSETS.css.url(),
+            icon: ASSETS.icon.url(),
+            heading_font: ASSETS.heading_font.url(),
+            body_font: ASSETS.body_font.url(),
+            signed_in,
+            csrf: csrf.value.clone(),
+            current,
+        }
+    }
+}
+
+/// A rendered page, with the CSRF cookie when the browser had none.
+fn page(template: &impl Template, csrf: &CsrfToken) -> Response {
+    page_with(StatusCode::OK, template, csrf)
+}
+
+fn page_with(status: StatusCode, template: &impl Template, csrf: &CsrfToken) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            if let Some(set) = &csrf.set {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, set.clone());
+            }
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ui: a page failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Whether the request carries a live session (the landing page's navigation).
+async fn has_session(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    match cookie(headers, SESSION_COOKIE) {
+        Some(token) => state.engine().auth().session_of(token).await.is_ok(),
+        None => false,
+    }
+}
+
+/// A plan as a pricing card shows it.
+#[derive(Debug)]
+pub(crate) struct PlanCard {
+    pub(crate) tier: &'static str,
+    pub(crate) name: String,
+    pub(crate) price: String,
+    pub(crate) posts: String,
+    pub(crate) accounts: String,
+    pub(crate) generations: String,
+    pub(crate) api_access: bool,
+    pub(crate) featured: bool,
+}
+
+/// A limit in words: `1 social account`, `10 posts a month`, `Unlimited posts a month`.
+fn count(limit: Limit, one: &str, many: &str, per: &str) -> String {
+    match limit {
+        Limit::AtMost(1) => format!("1 {one}{per}"),
+        Limit::AtMost(n) => format!("{n} {many}{per}"),
+        Limit::Unlimited => format!("Unlimited {many}{per}"),
+    }
+}
+
+/// An amount in whole units of `currency` (lower-case ISO 4217), as a merchant reads it.
+pub(crate) fn money(amount: u32, currency: &str) -> String {
+    match currency {
+        "usd" => format!("${amount}"),
+        "eur" => format!("€{amount}"),
+        "gbp" => format!("£{amount}"),
+        other => format!("{amount} {}", other.to_ascii_uppercase()),
+    }
+}
+
+impl From<&PlanLimits> for PlanCard {
+    fn from(p: &PlanLimits) -> Self {
+        Self {
+            tier: p.tier.as_str(),
+            name: p.name.clone(),
+            price: money(p.price_monthly, &p.currency),
+            posts: count(p.max_items, "post", "posts", " a month"),
+            accounts: count(p.max_secondary, "social account", "social accounts", ""),
+            generations: count(p.max_generations, "AI caption", "AI captions", " a month"),
+            api_access: p.api_access,
+            featured: p.tier == postpilot_core::plan::PlanTier::Pro,
+        }
+    }
+}
+
+fn plan_cards(state: &AppState) -> Vec<PlanCard> {
+    state
+        .engine()
+        .billing()
+        .plans()
+        .iter()
+        .map(PlanCard::from)
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+struct LandingPage {
+    layout: Layout,
+    plans: Vec<PlanCard>,
+}
+
+/// `GET /`: what PostPilot does, how, and what it costs.
+pub(crate) async fn landing(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    csrf: CsrfToken,
+) -> Response {
+    let signed_in = has_session(&state, &headers).await;
+    let template = LandingPage {
+        layout: Layout::new(
+            "Social posts that sell, on autopilot",
+            "home",
+            signed_in,
+            &csrf,
+        ),
+        plans: plan_cards(&state),
+    };
+    page(&template, &csrf)
+}
+
+#[derive(Template)]
+#[template(path = "pricing.html")]
+struct PricingPage {
+    layout: Layout,
+    plans: Vec<PlanCard>,
+}
+
+/// `GET /pricing`: the plans, from the plans configuration.
+pub(crate) async fn pricing(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    csrf: CsrfToken,
+) -> Response {
+    let signed_in = has_session(&state, &headers).await;
+    let template = PricingPage {
+        layout: Layout::new("Pricing", "pricing", signed_in, &csrf),
+        plans: plan_cards(&state),
+    };
+    page(&template, &csrf)
+}
+
+/// The credentials form, as sent.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CredentialsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+impl WithCsrf for CredentialsForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Template)]
+#[template(path = "credentials.html")]
+struct CredentialsPage {
+    layout: Layout,
+    /// `register` or `login`.
+    action: &'static str,
+    heading: &'static str,
+    button: &'static str,
+    email: String,
+    email_error: Option<String>,
+    password_error: Option<String>,
+    form_error: Option<String>,
+}
+
+impl CredentialsPage {
+    fn new(register: bool, signed_in: bool, csrf: &CsrfToken) -> Self {
+        let (title, action, heading, button) = if register {
+            (
+                "Create your account",
+                "register",
+                "Create your account",
+                "Create account",
+            )
+        } else {
+            ("Sign in", "login", "Welcome back", "Sign in")
+        };
+        Self {
+            layout: Layout::new(title, action, signed_in, csrf),
+            action,
+            heading,
+            button,
+            email: String::new(),
+            email_error: None,
+            password_error: None,
+            form_error: None,
+        }
+    }
+
+    /// The page again with what was typed (never the password) and why it was refused, next to
+    /// the field it concerns.
+    fn refused(mut self, email: String, error: &Error) -> Self {
+        self.email = email;
+        match error {
+            Error::Validation(v) if v.field() == "email" => {
+                self.email_error = Some(v.reason().to_owned());
+            }
+            Error::Validation(v) if v.field() == "password" => {
+                self.password_error = Some(v.reason().to_owned());
+            }
+            Error::Conflict(_) => {
+                self.email_error = Some("an account with this e-mail already exists".into());
+            }
+            Error::Unauthorized => {
+                self.password_error = Some("wrong e-mail or password".into());
+            }
+            Error::TooManyAttempts { retry_after } | Error::Overloaded { retry_after, .. } => {
+                self.form_error = Some(format!(
+                    "too many attempts: try again in {} seconds",
+                    retry_after.as_secs()
+                ));
+            }
+            other => {
+                tracing::warn!(error = %other, "ui: sign-in or registration failed");
+                self.form_error = Some("something went wrong on our side; try again".into());
+            }
+        }
+        self
+    }
+}
+
+/// `GET /register`.
+pub(crate) async fn register_page(csrf: CsrfToken) -> Response {
+    page(&CredentialsPage::new(true, false, &csrf), &csrf)
+}
+
+/// `GET /login`.
+pub(crate) async fn login_page(csrf: CsrfToken) -> Response {
+    page(&CredentialsPage::new(false, false, &csrf), &csrf)
+}
+
+/// `POST /register`: creates the account and signs it in.
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    attempt: Result<AuthAttempt, ApiError>,
+    csrf: CsrfToken,
+    CheckedForm(form): CheckedForm<CredentialsForm>,
+) -> Response {
+    credentials(state, attempt, csrf, form, true).await
+}
+
+/// `POST /login`: signs in.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    attempt: Result<AuthAttempt, ApiError>,
+    csrf: CsrfToken,
+    CheckedForm(form): CheckedForm<CredentialsForm>,
+) -> Response {
+    credentials(state, attempt, csrf, form, false).await
+}
+
+async fn credentials(
+    state: AppState,
+    attempt: Result<AuthAttempt, ApiError>,
+    csrf: CsrfToken,
+    form: CredentialsForm,
+    register: bool,
+) -> Response {
+    let auth = state.engine().auth();
+    let user = match attempt {
+        Err(_) => Err(Error::TooManyAttempts {
+            retry_after: std::time::Duration::from_secs(60),
+        }),
+        Ok(_) if register => auth.register(&form.email, &form.password).await,
+        Ok(_) => auth.login(&form.email, &form.password).await,
+    };
+    let session = match user {
+        Ok(user) => auth.issue_refresh_token(&user).await,
+        Err(e) => Err(e),
+    };
+    match session {
+        Ok(session) => {
+            let lifetime = (session.token.expires_at() - state.now()).num_seconds();
+            let cookie = session_cookie(&state, &session.raw, lifetime);
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/app")).into_response()
+        }
+        Err(error) => {
+            let status = match error {
+                Error::Unauthorized => StatusCode::UNAUTHORIZED,
+                Error::Conflict(_) => StatusCode::CONFLICT,
+                Error::TooManyAttempts { .. } | Error::Overloaded { .. } => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let template = CredentialsPage::new(register, false, &csrf).refused(form.email, &error);
+            page_with(status, &template, &csrf)
+        }
+    }
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EmptyForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl WithCsrf for EmptyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /logout`: ends this browser's session (its token family is revoked).
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    session: SignedIn,
+    CheckedForm(_): CheckedForm<EmptyForm>,
+) -> ApiResult<Response> {
+    state
+        .engine()
+        .auth()
+        .logout(session.user, Some(&session.token), false)
+        .await?;
+    let ended = ended_session_cookie(&state);
+    Ok(([(header::SET_COOKIE, ended)], Redirect::to("/")).into_response())
+}
+
+/// One figure on the dashboard.
+#[derive(Debug)]
+pub(crate) struct Kpi {
+    pub(crate) label: &'static str,
+    pub(crate) value: String,
+    pub(crate) detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    email: String,
+    plan: String,
+    kpis: Vec<Kpi>,
+    reconnect: Vec<String>,
+}
+
+/// `GET /app`: the merchant's figures at a glance.
+pub(crate) async fn dashboard(
+    State(state): State<AppState>,
+    session: SignedIn,
+    csrf: CsrfToken,
+) -> ApiResult<Response> {
+    let engine = state.engine();
+    let user = session.user;
+    let me = engine.auth().me(user).await?;
+    let usage = engine.usage().usage(user).await?;
+    let scheduled = engine
+        .posts()
+        .list(
+            user,
+            PostListFilter {
+                status: Some(PostStatus::Scheduled),
+                platform: None,
+            },
+            PageRequest::new(Some(1), Some(1)).map_err(Error::from)?,
+        )
+        .await?
+        .total;
+    let analytics = engine.analytics().overview(user).await?;
+    // The most accounts any plan shows on one page; a merchant with more sees the first 100.
+    let accounts = engine
+        .accounts()
+        .list(
+            user,
+            PageRequest::new(Some(1), Some(100)).map_err(Error::from)?,
+        )
+        .await?;
+    let reconnect: Vec<String> = accounts
+        .items
+        .iter()
+        .filter(|a| a.is_connected() && a.needs_reconnect())
+        .map(|a| format!("{} on {}", a.account_name(), a.platform().display_name()))
+        .collect();
+    let of_limit = |limit: Limit| match limit {
+        Limit::AtMost(n) => format!("of {n} this month"),
+        Limit::Unlimited => "this month, no limit".to_owned(),
+    };
+    let kpis = vec![
+        Kpi {
+            label: "Scheduled",
+            value: scheduled.to_string(),
+            detail: "posts waiting for their time".into(),
+        },
+        Kpi {
+            label: "Posts this month",
+            value: usage.posts_this_month.to_string(),
+            detail: of_limit(usage.posts_limit),
+        },
+        Kpi {
+            label: "Engagement",
+            value: format!("{:.2}%", analytics.engagement_rate),
+            detail: format!("over {} published posts", analytics.posts_published),
+        },
+        Kpi {
+            label: "Needs reconnection",
+            value: reconnect.len().to_string(),
+            detail: "accounts to sign in to again".into(),
+        },
+    ];
+    let template = DashboardPage {
+        layout: Layout::new("Dashboard", "dashboard", true, &csrf),
+        email: me.user.email().to_string(),
+        plan: usage.plan.as_str().to_owned(),
+        kpis,
+        reconnect,
+    };
+    Ok(page(&template, &csrf))
+}
+
+/// The content-security policy of every page: nothing from elsewhere, no inline script or style,
+/// no framing, forms only to this site.
+pub(crate) const PAGE_CSP: HeaderValue = HeaderValue::from_static(
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'",
+);

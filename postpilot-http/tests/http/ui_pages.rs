@@ -1,0 +1,285 @@
+//! The dashboard and landing page (feature `ui`), mounted beside the API as the server mounts
+//! them: sessions by cookie, CSRF, what the pages show, their headers and assets. The journeys
+//! in a real browser are `ui-tests/run.mjs`.
+#![cfg(feature = "ui")]
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+
+use crate::test_app::{Reply, TestApp};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn html(reply: &Reply) -> &str {
+    reply.body.as_str().unwrap_or_default()
+}
+
+/// The value `Set-Cookie` gives cookie `name`, with its attributes.
+fn set_cookie(reply: &Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn value_of(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default()
+}
+
+async fn get(app: &TestApp, path: &str, cookies: &str) -> Reply {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if !cookies.is_empty() {
+        request = request.header(header::COOKIE, cookies);
+    }
+    app.raw(request.body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(app: &TestApp, path: &str, cookies: &str, form: &str) -> Reply {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(form.to_owned()))
+        .unwrap();
+    app.raw(request).await
+}
+
+/// A browser's CSRF token, as the first page it opens sets it.
+async fn csrf(app: &TestApp) -> String {
+    let page = get(app, "/register", "").await;
+    value_of(&set_cookie(&page, "pp_csrf").expect("a page sets the CSRF cookie"))
+}
+
+/// Registers `email` through the form; returns the cookies a browser then holds.
+async fn register(app: &TestApp, email: &str) -> String {
+    let token = csrf(app).await;
+    let form = format!(
+        "email={}&password={}&csrf={token}",
+        email.replace('@', "%40"),
+        PASSWORD.replace(' ', "+")
+    );
+    let reply = post_form(app, "/register", &format!("pp_csrf={token}"), &form).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{:?}", reply.body);
+    assert_eq!(reply.headers[header::LOCATION], "/app");
+    let session = set_cookie(&reply, "pp_session").expect("a session cookie");
+    format!("pp_csrf={token}; pp_session={}", value_of(&session))
+}
+
+#[tokio::test]
+async fn the_landing_page_shows_every_configured_plan_with_its_price_and_limits() {
+    let app = TestApp::new();
+
+    let reply = get(&app, "/", "").await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    let page = html(&reply);
+    for plan in app.engine.billing().plans() {
+        assert!(page.contains(&format!("<h3 id=\"plan-{}\">{}</h3>", plan.tier, plan.name)));
+        assert!(
+            page.contains(&format!("${}", plan.price_monthly)),
+            "{}",
+            plan.name
+        );
+    }
+    assert!(page.contains("10 posts a month") && page.contains("1 social account<"));
+    assert!(page.contains("href=\"/register\""));
+}
+
+#[tokio::test]
+async fn registering_opens_a_cookie_session_that_shows_the_dashboard() {
+    let app = TestApp::new();
+    let token = csrf(&app).await;
+    let form = format!("email=shop%40example.com&password=correct+horse+battery&csrf={token}");
+
+    let reply = post_form(&app, "/register", &format!("pp_csrf={token}"), &form).await;
+
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let session = set_cookie(&reply, "pp_session").unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session.contains(attribute), "{session}");
+    }
+    assert!(
+        !session.contains("Secure"),
+        "plain HTTP: a Secure cookie would never come back"
+    );
+    let cookies = format!("pp_session={}", value_of(&session));
+    let dashboard = get(&app, "/app", &cookies).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(html(&dashboard).contains("Signed in as shop@example.com"));
+    assert!(html(&dashboard).contains("of 10 this month"));
+}
+
+#[tokio::test]
+async fn over_https_the_session_cookie_is_secure() {
+    let app = TestApp::with_config(|c| postpilot_http::HttpConfig {
+        public_url: "https://app.example.com".into(),
+        ..c
+    });
+    let cookies = register(&app, "secure@example.com").await;
+    assert!(!cookies.is_empty());
+    let page = get(&app, "/login", "").await;
+    assert!(set_cookie(&page, "pp_csrf").unwrap().ends_with("; Secure"));
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_or_from_another_site_is_refused_and_creates_nothing() {
+    let app = TestApp::new();
+    let token = csrf(&app).await;
+    let form = "email=csrf%40example.com&password=correct+horse+battery";
+
+    let missing = post_form(&app, "/register", &format!("pp_csrf={token}"), form).await;
+    let wrong = post_form(
+        &app,
+        "/register",
+        &format!("pp_csrf={token}"),
+        &format!("{form}&csrf={}", "A".repeat(43)),
+    )
+    .await;
+    let no_cookie = post_form(&app, "/register", "", &format!("{form}&csrf={token}")).await;
+    let cross_site = app
+        .raw(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/register")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, format!("pp_csrf={token}"))
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::from(format!("{form}&csrf={token}")))
+                .unwrap(),
+        )
+        .await;
+
+    for refused in [missing, wrong, no_cookie, cross_site] {
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(set_cookie(&refused, "pp_session").is_none());
+    }
+    let login = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "csrf@example.com", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(
+        login.status,
+        StatusCode::UNAUTHORIZED,
+        "no account was created"
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_without_a_live_session_sends_the_browser_to_sign_in() {
+    let app = TestApp::new();
+
+    for cookies in ["", "pp_session=forged-or-expired"] {
+        let reply = get(&app, "/app", cookies).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{cookies}");
+        assert_eq!(reply.headers[header::LOCATION], "/login");
+    }
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_for_good_not_just_in_this_browser() {
+    let app = TestApp::new();
+    let cookies = register(&app, "out@example.com").await;
+    let token = cookies
+        .split("; ")
+        .find_map(|c| c.strip_prefix("pp_csrf="))
+        .unwrap()
+        .to_owned();
+
+    let out = post_form(&app, "/logout", &cookies, &format!("csrf={token}")).await;
+
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        set_cookie(&out, "pp_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    // The old cookie, replayed, no longer opens anything.
+    let replay = get(&app, "/app", &cookies).await;
+    assert_eq!(replay.headers[header::LOCATION], "/login");
+}
+
+#[tokio::test]
+async fn the_json_api_never_accepts_the_session_cookie() {
+    let app = TestApp::new();
+    let cookies = register(&app, "api@example.com").await;
+
+    let reply = get(&app, "/api/v1/auth/me", &cookies).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_wrong_password_answers_401_with_the_message_next_to_the_password_field() {
+    let app = TestApp::new();
+    register(&app, "wrong@example.com").await;
+    let token = csrf(&app).await;
+
+    let reply = post_form(
+        &app,
+        "/login",
+        &format!("pp_csrf={token}"),
+        &format!("email=wrong%40example.com&password=nope+nope+nope&csrf={token}"),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let page = html(&reply);
+    assert!(page.contains("id=\"password-error\">wrong e-mail or password<"));
+    assert!(
+        page.contains("value=\"wrong@example.com\""),
+        "the e-mail is kept"
+    );
+    assert!(
+        !page.contains("nope nope nope"),
+        "the password is never echoed"
+    );
+}
+
+#[tokio::test]
+async fn pages_forbid_inline_script_and_framing_and_assets_are_cached_under_their_hash() {
+    let app = TestApp::new();
+    let page = get(&app, "/pricing", "").await;
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+
+    let stylesheet = html(&page)
+        .split("rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        stylesheet.starts_with("/assets/app.") && stylesheet.ends_with(".css"),
+        "{stylesheet}"
+    );
+    let css = get(&app, &stylesheet, "").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(
+        css.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        html(&css).contains("/assets/plus-jakarta-sans."),
+        "fonts by their hashed names"
+    );
+    let stale = get(&app, "/assets/app.0000000000.css", "").await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND);
+}

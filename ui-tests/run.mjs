@@ -1,0 +1,210 @@
+// PostPilot's pages in headless Chromium (Debian's, driven by playwright-core): a merchant's
+// journeys through the running server at BASE_URL, axe-core on every page in light and dark at
+// 375 and 1440 px, and with --screenshots a PNG of every page at both widths in docs/screenshots.
+// Run through .ci/ui-tests, which builds and starts the server.
+
+import { readFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const started = Date.now();
+const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
+const SCREENSHOTS = process.argv.includes('--screenshots');
+const SHOTS_DIR = join(here, '..', 'docs', 'screenshots');
+const AXE = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+const WIDTHS = [375, 1440];
+const PASSWORD = 'correct horse battery';
+
+let failures = 0;
+let passed = 0;
+async function test(name, body) {
+  try {
+    await body();
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failures += 1;
+    console.log(`FAIL ${name}\n     ${String(e.stack ?? e).split('\n').slice(0, 6).join('\n     ')}`);
+  }
+}
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-dev-shm-usage'],
+});
+
+/** A fresh browser (no cookies) at `width`, in `scheme`. */
+async function fresh(width = 1440, scheme = 'light') {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: scheme });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+let merchants = 0;
+/** Registers a new merchant through the form; returns their e-mail. */
+async function register(page) {
+  merchants += 1;
+  const email = `merchant-${Date.now()}-${merchants}@example.com`;
+  await page.goto(`${BASE}/register`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(`${BASE}/app`);
+  return email;
+}
+
+/** axe-core's serious and critical violations on the current page. */
+async function violations(page) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+// --- the checker itself ----------------------------------------------------------------------
+
+await test('axe reports a page built to break the rules (so a clean report means something)', async () => {
+  const { context, page } = await fresh();
+  await page.setContent('<!doctype html><html><body><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><button></button></body></html>');
+  const found = await violations(page);
+  expect(found.some((v) => v.startsWith('image-alt')), `image-alt not found: ${found}`);
+  expect(found.some((v) => v.startsWith('button-name')), `button-name not found: ${found}`);
+  await context.close();
+});
+
+// --- journeys -------------------------------------------------------------------------------
+
+await test('the landing page shows every plan from the plan configuration and leads to registration', async () => {
+  const { context, page, errors } = await fresh();
+  const plans = await (await fetch(`${BASE}/api/v1/billing/plans`)).json();
+  await page.goto(`${BASE}/`);
+  for (const plan of plans) {
+    const card = page.getByRole('article', { name: plan.name });
+    expect(await card.count() === 1, `no card for ${plan.name}`);
+    const text = await card.innerText();
+    expect(text.includes(String(plan.price_monthly)), `${plan.name} card lacks its price: ${text}`);
+  }
+  await page.getByRole('link', { name: 'Create your free account' }).click();
+  await page.waitForURL(`${BASE}/register`);
+  expect(errors.length === 0, `console errors: ${errors}`);
+  await context.close();
+});
+
+await test('a merchant registers, lands on the dashboard with their figures, signs out and is asked to sign in again', async () => {
+  const { context, page, errors } = await fresh();
+  const email = await register(page);
+  expect(await page.getByRole('heading', { level: 1, name: 'Dashboard' }).isVisible(), 'no dashboard heading');
+  expect((await page.getByText(`Signed in as ${email}`).count()) === 1, 'the dashboard does not name the merchant');
+  for (const label of ['Scheduled', 'Posts this month', 'Engagement', 'Needs reconnection']) {
+    expect(await page.getByRole('heading', { name: label }).isVisible(), `no ${label} figure`);
+  }
+  expect(await page.getByText('of 10 this month').isVisible(), 'the free plan limit is not shown');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(`${BASE}/`);
+  await page.goto(`${BASE}/app`);
+  await page.waitForURL(`${BASE}/login`);
+  expect(errors.length === 0, `console errors: ${errors}`);
+  await context.close();
+});
+
+await test('a wrong password is shown next to the password field and keeps the e-mail typed', async () => {
+  const { context, page } = await fresh();
+  const email = await register(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('not the password at all');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const password = page.getByLabel('Password');
+  expect(await password.getAttribute('aria-invalid') === 'true', 'the password field is not marked invalid');
+  const described = await password.getAttribute('aria-describedby');
+  expect(/wrong e-mail or password/.test(await page.locator(`#${described}`).innerText()), 'no error next to the password');
+  expect(await page.getByLabel('Email').inputValue() === email, 'the e-mail was not kept');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${BASE}/app`);
+  await context.close();
+});
+
+await test('registering an e-mail that has an account says so next to the e-mail field', async () => {
+  const { context, page } = await fresh();
+  const email = await register(page);
+  const other = await fresh();
+  await other.page.goto(`${BASE}/register`);
+  await other.page.getByLabel('Email').fill(email);
+  await other.page.getByLabel('Password').fill(PASSWORD);
+  await other.page.getByRole('button', { name: 'Create account' }).click();
+  const message = await other.page.locator('#email-error').innerText();
+  expect(/already exists/.test(message), `the e-mail error says: ${message}`);
+  await other.context.close();
+  await context.close();
+});
+
+await test('a form posted without its CSRF token, or from another site, is refused and signs nobody in', async () => {
+  const { context, page } = await fresh();
+  const email = await register(page);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  // The browser holds a CSRF cookie now; a post without the matching field is refused.
+  const missing = await page.request.post(`${BASE}/login`, { form: { email, password: PASSWORD }, maxRedirects: 0 });
+  expect(missing.status() === 403, `without the token: ${missing.status()}`);
+  const cookies = await context.cookies();
+  const csrf = cookies.find((c) => c.name === 'pp_csrf')?.value;
+  expect(csrf, 'no CSRF cookie');
+  const crossSite = await page.request.post(`${BASE}/login`, {
+    form: { email, password: PASSWORD, csrf }, headers: { 'Sec-Fetch-Site': 'cross-site' }, maxRedirects: 0,
+  });
+  expect(crossSite.status() === 403, `cross-site: ${crossSite.status()}`);
+  expect(!(await context.cookies()).some((c) => c.name === 'pp_session' && c.value), 'a session was opened');
+  const good = await page.request.post(`${BASE}/login`, { form: { email, password: PASSWORD, csrf }, maxRedirects: 0 });
+  expect(good.status() === 303, `with the token: ${good.status()}`);
+  await context.close();
+});
+
+// --- every page: accessibility, and screenshots ---------------------------------------------
+
+const PAGES = [
+  { name: 'landing', path: '/' },
+  { name: 'pricing', path: '/pricing' },
+  { name: 'register', path: '/register' },
+  { name: 'login', path: '/login' },
+  { name: 'dashboard', path: '/app', signedIn: true },
+];
+
+if (SCREENSHOTS) mkdirSync(SHOTS_DIR, { recursive: true });
+for (const scheme of ['light', 'dark']) {
+  for (const width of WIDTHS) {
+    await test(`every page has no serious or critical axe violation at ${width} px, ${scheme}`, async () => {
+      const { context, page, errors } = await fresh(width, scheme);
+      const found = [];
+      for (const p of PAGES) {
+        if (p.signedIn) await register(page);
+        await page.goto(`${BASE}${p.path}`);
+        found.push(...(await violations(page)).map((v) => `${p.path}: ${v}`));
+        if (SCREENSHOTS && scheme === 'light') {
+          await page.screenshot({ path: join(SHOTS_DIR, `${p.name}-${width}.png`), fullPage: true });
+        }
+        if (SCREENSHOTS && scheme === 'dark' && width === 1440) {
+          await page.screenshot({ path: join(SHOTS_DIR, `${p.name}-${width}-dark.png`), fullPage: true });
+        }
+      }
+      expect(found.length === 0, found.join('\n'));
+      expect(errors.length === 0, `console errors: ${errors}`);
+      await context.close();
+    });
+  }
+}
+
+await browser.close();
+console.log(`\n${passed} passed, ${failures} failed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+process.exit(failures === 0 ? 0 : 1);
