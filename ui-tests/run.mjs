@@ -63,6 +63,31 @@ async function register(page) {
   return email;
 }
 
+/** Adds an account by its id on the Accounts page (no OAuth app configured in the test server). */
+async function addAccount(page, platform, name) {
+  await page.goto(`${BASE}/app/accounts`);
+  const card = page.getByRole('article').filter({ has: page.getByRole('heading', { name: platform, exact: true }) });
+  await card.getByLabel('Account name').fill(name);
+  await card.getByLabel(`Account id on ${platform}`).fill(`${name}-id`);
+  await card.getByRole('button', { name: `Add ${platform} account` }).click();
+  await page.waitForURL(/\/app\/accounts/);
+}
+
+/** Generates a queue item for Facebook from the queue's form; returns its page's URL. */
+async function generateItem(page, title = 'Aurora Desk Lamp') {
+  await page.goto(`${BASE}/app/queue`);
+  const form = page.locator('details').first();
+  if (!(await form.evaluate((d) => d.open))) await form.locator('summary').click();
+  await page.getByLabel('Product title').fill(title);
+  await page.getByLabel('Price').fill('39.00');
+  await page.getByLabel('Currency').fill('USD');
+  await page.getByLabel('Instagram').uncheck();
+  await page.getByLabel('Facebook').check();
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.waitForURL(/\/app\/queue\/[0-9a-f-]{36}$/);
+  return page.url();
+}
+
 /** axe-core's serious and critical violations on the current page. */
 async function violations(page) {
   await page.evaluate(AXE);
@@ -171,6 +196,57 @@ await test('a form posted without its CSRF token, or from another site, is refus
   await context.close();
 });
 
+await test('a merchant connects an account, generates a caption, edits it with live counters and approves it onto a time', async () => {
+  const { context, page, errors } = await fresh();
+  await register(page);
+  await addAccount(page, 'Facebook', 'aurora-shop');
+  expect(await page.getByRole('cell', { name: 'aurora-shop', exact: true }).isVisible(), 'the account is not listed');
+  expect(await page.getByText('Connected', { exact: true }).isVisible(), 'the account is not connected');
+  await generateItem(page);
+  const caption = page.getByLabel('Caption for every platform');
+  expect(/Aurora Desk Lamp/.test(await caption.inputValue()), 'the generated caption does not name the product');
+  await caption.fill('Meet Aurora: warm light for late nights 😀');
+  const counter = page.locator('#counters-shared li[data-platform="facebook"]');
+  expect(/^Facebook: 41 \/ 63206$/.test(await counter.innerText()), `the counter says: ${await counter.innerText()}`);
+  await page.getByRole('button', { name: 'Save caption' }).click();
+  await page.waitForURL(/done=Saved/);
+  expect(await caption.inputValue() === 'Meet Aurora: warm light for late nights 😀', 'the edit was not kept');
+  const tomorrow = new Date(Date.now() + 26 * 3600 * 1000);
+  const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.getByLabel('Publish at (your time; empty: keep as drafts)').fill(local);
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForURL(/done=Approved/);
+  expect(await page.getByText('Approved: 1 post(s) scheduled.').isVisible(), 'no approval notice');
+  expect(await page.locator('.lead .status').innerText() === 'approved', 'the item is not approved');
+  expect(errors.length === 0, `console errors: ${errors}`);
+  await context.close();
+});
+
+await test('an action over the plan shows the plan limit error', async () => {
+  const { context, page } = await fresh();
+  await register(page);
+  await addAccount(page, 'Facebook', 'first-shop');
+  await addAccount(page, 'Instagram', 'second-shop');
+  const alert = page.getByRole('alert');
+  expect(/Your plan allows 1 connected accounts: upgrade/.test(await alert.innerText()), `the alert says: ${await alert.innerText()}`);
+  expect(await page.getByRole('cell', { name: 'second-shop', exact: true }).count() === 0, 'the second account was connected');
+  await context.close();
+});
+
+await test('a rejected caption can be written again', async () => {
+  const { context, page } = await fresh();
+  await register(page);
+  await generateItem(page, 'Nimbus Mug');
+  await page.getByLabel('Why (optional)').fill('too long');
+  await page.getByRole('button', { name: 'Reject' }).click();
+  await page.waitForURL(/done=Rejected/);
+  expect(await page.getByText('Rejected: too long').isVisible(), 'the reason is not shown');
+  await page.getByRole('button', { name: 'Regenerate' }).click();
+  await page.waitForURL(/done=A%20new%20caption/);
+  expect(await page.locator('.lead .status').innerText() === 'pending', 'the item is not pending again');
+  await context.close();
+});
+
 // --- every page: accessibility, and screenshots ---------------------------------------------
 
 const PAGES = [
@@ -179,6 +255,9 @@ const PAGES = [
   { name: 'register', path: '/register' },
   { name: 'login', path: '/login' },
   { name: 'dashboard', path: '/app', signedIn: true },
+  { name: 'accounts', path: '/app/accounts' },
+  { name: 'queue', path: '/app/queue' },
+  { name: 'queue-item', path: null },
 ];
 
 if (SCREENSHOTS) mkdirSync(SHOTS_DIR, { recursive: true });
@@ -188,8 +267,12 @@ for (const scheme of ['light', 'dark']) {
       const { context, page, errors } = await fresh(width, scheme);
       const found = [];
       for (const p of PAGES) {
-        if (p.signedIn) await register(page);
-        await page.goto(`${BASE}${p.path}`);
+        if (p.signedIn) {
+          await register(page);
+          await addAccount(page, 'Facebook', `shop-${width}-${scheme}`);
+        }
+        if (p.path === null) await generateItem(page);
+        else await page.goto(`${BASE}${p.path}`);
         found.push(...(await violations(page)).map((v) => `${p.path}: ${v}`));
         if (SCREENSHOTS && scheme === 'light') {
           await page.screenshot({ path: join(SHOTS_DIR, `${p.name}-${width}.png`), fullPage: true });

@@ -437,7 +437,7 @@ impl Config {
             "TikTok accounts",
         )?;
         let connect_return_path =
-            var("POSTPILOT_CONNECT_RETURN_PATH").unwrap_or_else(|| "/accounts".into());
+            var("POSTPILOT_CONNECT_RETURN_PATH").unwrap_or_else(|| "/app/accounts".into());
         if !connect_return_path.starts_with('/') || connect_return_path.starts_with("//") {
             return Err(ConfigError(format!(
                 "POSTPILOT_CONNECT_RETURN_PATH must be a path on this server, starting with one /, got {connect_return_path:?}"
@@ -776,7 +776,7 @@ mod tests {
 
         let (id, secret) = config.instagram_app.unwrap();
         assert_eq!((id.as_str(), secret.expose()), ("990001", "app-secret"));
-        assert_eq!(config.connect_return_path, "/accounts");
+        assert_eq!(config.connect_return_path, "/app/accounts");
         assert!(half.contains("go together"), "{half}");
         assert!(simulated.contains("is not platforms"), "{simulated}");
         assert!(

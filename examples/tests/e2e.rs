@@ -1194,7 +1194,7 @@ fn facebook_pages_connected_by_oauth_through_the_server_publish_within_the_plan(
     let back = client.connect_by_oauth(&token, "facebook", &consent, fake.issue_code());
     assert_eq!(
         back,
-        "https://app.example.com/accounts?connected=facebook&accounts=1&over_limit=1"
+        "https://app.example.com/app/accounts?connected=facebook&accounts=1&over_limit=1"
     );
 
     let bearer = token.as_str();
@@ -1251,7 +1251,7 @@ fn a_tiktok_account_connected_through_the_server_publishes_a_video() {
     let back = client.connect_by_oauth(&token, "tiktok", &consent, fake.issue_code());
     assert_eq!(
         back,
-        "https://app.example.com/accounts?connected=tiktok&accounts=1"
+        "https://app.example.com/app/accounts?connected=tiktok&accounts=1"
     );
 
     let bearer = token.as_str();

@@ -80,6 +80,12 @@ impl OAuthService {
         })
     }
 
+    /// Whether `platform`'s accounts can be connected by OAuth on this server (offered, and its
+    /// app configured).
+    pub fn offers(&self, platform: Platform) -> bool {
+        self.provider(platform).is_ok()
+    }
+
     /// Starts a connect flow for `user`: the URL of the platform's consent page, whose answer
     /// comes back to `redirect_uri` within [`STATE_TTL`].
     ///

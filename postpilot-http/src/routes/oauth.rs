@@ -45,7 +45,7 @@ pub(crate) struct CallbackQuery {
 }
 
 /// The callback URL this server gives `platform`.
-fn redirect_uri(state: &AppState, platform: Platform) -> String {
+pub(crate) fn redirect_uri(state: &AppState, platform: Platform) -> String {
     format!(
         "{}/api/v1/oauth/{platform}/callback",
         state.0.config.public_url.trim_end_matches('/')

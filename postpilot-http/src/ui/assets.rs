@@ -42,14 +42,21 @@ impl Asset {
 #[derive(Debug)]
 pub(crate) struct Assets {
     pub(crate) css: Asset,
+    pub(crate) js: Asset,
     pub(crate) icon: Asset,
     pub(crate) heading_font: Asset,
     pub(crate) body_font: Asset,
 }
 
 impl Assets {
-    fn all(&self) -> [&Asset; 4] {
-        [&self.css, &self.icon, &self.heading_font, &self.body_font]
+    fn all(&self) -> [&Asset; 5] {
+        [
+            &self.css,
+            &self.js,
+            &self.icon,
+            &self.heading_font,
+            &self.body_font,
+        ]
     }
 }
 
@@ -75,8 +82,14 @@ pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
         "image/svg+xml",
         &include_bytes!("../../assets/icon.svg")[..],
     );
+    let js = Asset::new(
+        "app.js",
+        "text/javascript; charset=utf-8",
+        &include_bytes!("../../assets/app.js")[..],
+    );
     Assets {
         css,
+        js,
         icon,
         heading_font,
         body_font,

@@ -6,8 +6,11 @@
 //! Pages call the same core services as the JSON API; browser sessions are an HttpOnly cookie with
 //! CSRF protection ([`session`]), which the JSON API never reads.
 
+mod accounts;
 mod assets;
+mod form;
 mod pages;
+mod queue;
 mod session;
 
 use axum::Router;
@@ -16,7 +19,8 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
-/// The pages: `/`, `/pricing`, `/register`, `/login`, `/logout`, `/app`, and `/assets/…`.
+/// The pages: `/`, `/pricing`, `/register`, `/login`, `/logout`, `/app` (dashboard),
+/// `/app/queue`, `/app/accounts`, and `/assets/…`.
 pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/", get(pages::landing))
@@ -25,6 +29,19 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_page).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/app", get(pages::dashboard))
+        .route("/app/queue", get(queue::list))
+        .route("/app/queue/generate", post(queue::generate))
+        .route("/app/queue/{id}", get(queue::item))
+        .route("/app/queue/{id}/edit", post(queue::edit))
+        .route("/app/queue/{id}/approve", post(queue::approve))
+        .route("/app/queue/{id}/reject", post(queue::reject))
+        .route("/app/queue/{id}/regenerate", post(queue::regenerate))
+        .route("/app/accounts", get(accounts::list).post(accounts::connect))
+        .route(
+            "/app/accounts/connect/{platform}",
+            post(accounts::connect_oauth),
+        )
+        .route("/app/accounts/{id}/disconnect", post(accounts::disconnect))
         .route("/assets/{name}", get(assets::serve))
         .with_state(state);
     crate::secure_headers(

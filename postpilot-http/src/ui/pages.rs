@@ -27,6 +27,7 @@ pub(crate) struct Layout {
     /// The page's title (before " · PostPilot").
     pub(crate) title: &'static str,
     pub(crate) css: String,
+    pub(crate) js: String,
     pub(crate) icon: String,
     pub(crate) heading_font: String,
     pub(crate) body_font: String,
@@ -39,10 +40,16 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
-    fn new(title: &'static str, current: &'static str, signed_in: bool, csrf: &CsrfToken) -> Self {
+    pub(crate) fn new(
+        title: &'static str,
+        current: &'static str,
+        signed_in: bool,
+        csrf: &CsrfToken,
+    ) -> Self {
         Self {
             title,
             css: ASSETS.css.url(),
+            js: ASSETS.js.url(),
             icon: ASSETS.icon.url(),
             heading_font: ASSETS.heading_font.url(),
             body_font: ASSETS.body_font.url(),
@@ -53,8 +60,69 @@ impl Layout {
     }
 }
 
+/// The first `per_page` (at most 100) of a list: what a page shows.
+pub(crate) fn first(per_page: u32) -> PageRequest {
+    PageRequest::new(
+        Some(1),
+        Some(per_page.min(postpilot_core::page::MAX_PER_PAGE)),
+    )
+    .unwrap_or_default()
+}
+
+/// A message at the top of a page: what a form did.
+#[derive(Debug)]
+pub(crate) struct Notice {
+    /// `success` or `error` (its style, and `role="status"` or `role="alert"`).
+    pub(crate) kind: &'static str,
+    pub(crate) text: String,
+}
+
+impl Notice {
+    pub(crate) fn success(text: String) -> Self {
+        Self {
+            kind: "success",
+            text,
+        }
+    }
+
+    pub(crate) fn error(text: String) -> Self {
+        Self {
+            kind: "error",
+            text,
+        }
+    }
+}
+
+/// What a merchant is told of an error a service answered (the API's problem, in a sentence).
+pub(crate) fn said(error: &Error) -> String {
+    match error {
+        Error::Validation(v) => format!("{}: {}", v.field().replace('_', " "), v.reason()),
+        Error::PlanLimit { resource, limit } => format!(
+            "Your plan allows {limit} {}: upgrade to go further.",
+            resource.as_str().replace('_', " ")
+        ),
+        Error::PublishingCapFull(_) => error.to_string(),
+        Error::NotFound(what) => format!("That {what} does not exist."),
+        Error::InvalidTransition(t) => {
+            format!("This {} is {} and cannot be {}.", t.entity, t.from, t.to)
+        }
+        Error::Conflict(why) => why.to_string(),
+        Error::TooManyAttempts { retry_after } | Error::Overloaded { retry_after, .. } => {
+            format!(
+                "Too many attempts: try again in {} seconds.",
+                retry_after.as_secs()
+            )
+        }
+        Error::Forbidden(why) => why.to_string(),
+        other => {
+            tracing::warn!(error = %other, "ui: a form failed");
+            "Something went wrong on our side; try again.".to_owned()
+        }
+    }
+}
+
 /// A rendered page, with the CSRF cookie when the browser had none.
-fn page(template: &impl Template, csrf: &CsrfToken) -> Response {
+pub(crate) fn page(template: &impl Template, csrf: &CsrfToken) -> Response {
     page_with(StatusCode::OK, template, csrf)
 }
 
@@ -410,19 +478,13 @@ pub(crate) async fn dashboard(
                 status: Some(PostStatus::Scheduled),
                 platform: None,
             },
-            PageRequest::new(Some(1), Some(1)).map_err(Error::from)?,
+            first(1),
         )
         .await?
         .total;
     let analytics = engine.analytics().overview(user).await?;
     // The most accounts any plan shows on one page; a merchant with more sees the first 100.
-    let accounts = engine
-        .accounts()
-        .list(
-            user,
-            PageRequest::new(Some(1), Some(100)).map_err(Error::from)?,
-        )
-        .await?;
+    let accounts = engine.accounts().list(user, first(100)).await?;
     let reconnect: Vec<String> = accounts
         .items
         .iter()

@@ -283,3 +283,126 @@ async fn pages_forbid_inline_script_and_framing_and_assets_are_cached_under_thei
     let stale = get(&app, "/assets/app.0000000000.css", "").await;
     assert_eq!(stale.status, StatusCode::NOT_FOUND);
 }
+
+/// The cookies' CSRF token.
+fn csrf_of(cookies: &str) -> String {
+    cookies
+        .split("; ")
+        .find_map(|c| c.strip_prefix("pp_csrf="))
+        .unwrap()
+        .to_owned()
+}
+
+/// Generates an item for `platforms` through the queue's form; returns its id.
+async fn generate(app: &TestApp, cookies: &str, platforms: &[&str]) -> String {
+    let token = csrf_of(cookies);
+    let ticked: String = platforms.iter().map(|p| format!("&platform={p}")).collect();
+    let form = format!(
+        "title=Aurora+Desk+Lamp&price=39&currency=USD&image_urls=https%3A%2F%2Fcdn.example%2Fa.jpg{ticked}&csrf={token}"
+    );
+    let reply = post_form(app, "/app/queue/generate", cookies, &form).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{:?}", reply.body);
+    let location = reply.headers[header::LOCATION].to_str().unwrap().to_owned();
+    location.strip_prefix("/app/queue/").unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_generated_items_page_counts_each_platform_in_its_own_unit() {
+    let app = TestApp::new();
+    let cookies = register(&app, "counters@example.com").await;
+    let id = generate(&app, &cookies, &["instagram", "tiktok"]).await;
+
+    let page = get(&app, &format!("/app/queue/{id}"), &cookies).await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    let html = html(&page);
+    assert!(html.contains("Aurora Desk Lamp"));
+    assert!(html.contains(
+        r#"data-platform="tiktok" data-max="2200" data-unit="utf16" data-tags-count="true""#
+    ));
+    assert!(html.contains(
+        r#"data-platform="instagram" data-max="2200" data-unit="chars" data-tags-count="false""#
+    ));
+}
+
+#[tokio::test]
+async fn approving_through_the_form_schedules_at_the_local_time_of_the_browsers_zone() {
+    let app = TestApp::new();
+    let cookies = register(&app, "approve@example.com").await;
+    let token = csrf_of(&cookies);
+    let connect = post_form(
+        &app,
+        "/app/accounts",
+        &cookies,
+        &format!("platform=facebook&account_name=%40shop&account_id_external=fb-1&csrf={token}"),
+    )
+    .await;
+    assert_eq!(connect.headers[header::LOCATION], "/app/accounts");
+    let id = generate(&app, &cookies, &["facebook"]).await;
+    let user = app
+        .engine
+        .auth()
+        .login("approve@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let account = app
+        .engine
+        .accounts()
+        .list(user.id(), Default::default())
+        .await
+        .unwrap()
+        .items[0]
+        .id()
+        .as_uuid();
+    // Next year's 1 July at 09:30 in Paris is 07:30 UTC (summer time).
+    let year = chrono::Datelike::year(&app.now()) + 1;
+
+    let reply = post_form(
+        &app,
+        &format!("/app/queue/{id}/approve"),
+        &cookies,
+        &format!(
+            "account={account}&scheduled_for={year}-07-01T09%3A30&tz=Europe%2FParis&csrf={token}"
+        ),
+    )
+    .await;
+
+    let location = reply.headers[header::LOCATION].to_str().unwrap();
+    assert!(location.contains("done=Approved"), "{location}");
+    let posts = app
+        .engine
+        .posts()
+        .list(user.id(), Default::default(), Default::default())
+        .await
+        .unwrap();
+    let expected = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, year, 7, 1, 7, 30, 0).unwrap();
+    assert_eq!(posts.items[0].scheduled_for(), Some(expected));
+}
+
+#[tokio::test]
+async fn a_platform_caption_over_its_limit_is_refused_with_the_reason_and_nothing_changes() {
+    let app = TestApp::new();
+    let cookies = register(&app, "long@example.com").await;
+    let id = generate(&app, &cookies, &["instagram"]).await;
+    let token = csrf_of(&cookies);
+    let long = "x".repeat(2_201);
+
+    let reply = post_form(
+        &app,
+        &format!("/app/queue/{id}/edit"),
+        &cookies,
+        &format!("caption=Short&caption_instagram={long}&csrf={token}"),
+    )
+    .await;
+
+    let location = reply.headers[header::LOCATION].to_str().unwrap();
+    assert!(
+        location.contains("error=platform%20captions.instagram"),
+        "{location}"
+    );
+    let page = get(&app, &format!("/app/queue/{id}"), &cookies).await;
+    assert!(
+        !html(&page).contains(">Short<"),
+        "the shared caption was not changed either"
+    );
+}

@@ -1,0 +1,46 @@
+// The dashboard's only script: live caption counters in each platform's own unit, and the
+// browser's time zone for the times a merchant types. Pages work without it; the server checks
+// every rule again.
+"use strict";
+
+(function () {
+  // Code points for most platforms; UTF-16 units where the platform counts them (TikTok).
+  function measure(text, unit) {
+    return unit === "utf16" ? text.length : Array.from(text).length;
+  }
+
+  function tags(input) {
+    if (!input) return [];
+    return input.value.split(/[\s,]+/).map(function (t) { return t.replace(/^#/, ""); }).filter(Boolean);
+  }
+
+  function update(textarea) {
+    var list = document.getElementById(textarea.dataset.counter);
+    if (!list) return;
+    var hashtags = tags(document.getElementById(textarea.dataset.hashtags));
+    list.querySelectorAll("li[data-max]").forEach(function (item) {
+      var unit = item.dataset.unit;
+      var length = measure(textarea.value, unit);
+      if (item.dataset.tagsCount === "true") {
+        hashtags.forEach(function (t) { length += 2 + measure(t, unit); });
+      }
+      var max = Number(item.dataset.max);
+      var name = item.textContent.split(":")[0];
+      item.textContent = name + ": " + length + " / " + max;
+      item.classList.toggle("over", length > max);
+    });
+  }
+
+  document.querySelectorAll("textarea[data-counter]").forEach(function (textarea) {
+    var refresh = function () { update(textarea); };
+    textarea.addEventListener("input", refresh);
+    var hashtags = document.getElementById(textarea.dataset.hashtags);
+    if (hashtags) hashtags.addEventListener("input", refresh);
+    refresh();
+  });
+
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    document.querySelectorAll("input[data-timezone]").forEach(function (input) { input.value = zone; });
+  }
+})();

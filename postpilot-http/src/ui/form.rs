@@ -1,0 +1,63 @@
+//! A form as the list of its fields, in order: what checkboxes and repeated names need (the
+//! `serde_urlencoded` structs of axum's `Form` cannot take a field twice).
+
+use serde::Deserialize;
+
+use super::session::WithCsrf;
+
+/// A form's fields, as sent.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, trimmed; `None` when absent or blank.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The value of `name` as sent (untrimmed), empty when absent.
+    pub(crate) fn text(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The words of `name`, split at commas, spaces and line breaks (hashtags, tags).
+    pub(crate) fn words(&self, name: &str) -> Vec<String> {
+        self.text(name)
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The non-blank lines of `name` (image URLs).
+    pub(crate) fn lines(&self, name: &str) -> Vec<String> {
+        self.text(name)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl WithCsrf for Fields {
+    fn csrf(&self) -> &str {
+        self.text("csrf")
+    }
+}

@@ -1,0 +1,509 @@
+//! `/app/queue`: generate captions from product data, review them (the shared caption and each
+//! platform's own, with live per-platform counters in each platform's unit), approve them onto
+//! accounts at a time, reject with a reason, regenerate.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use postpilot_core::Error;
+use postpilot_core::ValidationError;
+use postpilot_core::caption::{
+    PlatformCaption, PlatformCaptions, Price, ProductData, ProductDataWire, Tone,
+};
+use postpilot_core::id::{AccountId, QueueItemId};
+use postpilot_core::platform::{LengthUnit, Platform};
+use postpilot_core::post::{Caption, Hashtags};
+use postpilot_core::queue::{ApproveItem, QueueItem, QueueItemPatch, QueueStatus};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::accounts::url_encode;
+use super::form::Fields;
+use super::pages::{Layout, Notice, first, page, said};
+use super::session::{CheckedForm, CsrfToken, SignedIn};
+use crate::ApiResult;
+use crate::state::AppState;
+
+/// A platform's caption rules, for the live counters (the server checks them again).
+#[derive(Debug)]
+pub(crate) struct Counter {
+    pub(crate) key: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) max: usize,
+    /// `chars` or `utf16`.
+    pub(crate) unit: &'static str,
+    /// Whether hashtags count toward the length (each as ` #tag`).
+    pub(crate) tags_count: bool,
+}
+
+impl Counter {
+    fn of(platform: Platform) -> Self {
+        let rules = platform.rules();
+        Self {
+            key: platform.as_str(),
+            name: platform.display_name(),
+            max: rules.max_caption,
+            unit: match rules.length_unit {
+                LengthUnit::Chars => "chars",
+                LengthUnit::Utf16Units => "utf16",
+            },
+            tags_count: rules.hashtags_in_caption,
+        }
+    }
+}
+
+/// One item as the list shows it.
+#[derive(Debug)]
+pub(crate) struct ItemRow {
+    pub(crate) id: Uuid,
+    pub(crate) title: String,
+    pub(crate) status: &'static str,
+    pub(crate) caption: Option<String>,
+    pub(crate) platforms: String,
+    pub(crate) generator: Option<String>,
+}
+
+impl From<&QueueItem> for ItemRow {
+    fn from(item: &QueueItem) -> Self {
+        Self {
+            id: item.id().as_uuid(),
+            title: item.product_data().title().to_owned(),
+            status: item.status().as_str(),
+            caption: item.ai_generated_content().map(ToString::to_string),
+            platforms: item
+                .platforms()
+                .iter()
+                .map(|p| p.display_name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            generator: item.caption_generator().map(|g| match &g.fell_back {
+                Some(why) => format!("{} ({why})", g.name),
+                None => g.name.clone(),
+            }),
+        }
+    }
+}
+
+/// A status tab.
+#[derive(Debug)]
+pub(crate) struct Tab {
+    pub(crate) label: &'static str,
+    pub(crate) href: &'static str,
+    pub(crate) current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    layout: Layout,
+    notice: Option<Notice>,
+    tabs: Vec<Tab>,
+    items: Vec<ItemRow>,
+    total: u64,
+    platforms: Vec<Counter>,
+    tones: Vec<&'static str>,
+    templates: Vec<(Uuid, String)>,
+}
+
+/// `?status=` and `?error=`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    error: Option<String>,
+    done: Option<String>,
+}
+
+impl ListQuery {
+    fn notice(&self) -> Option<Notice> {
+        match (&self.error, &self.done) {
+            (Some(error), _) => Some(Notice::error(error.clone())),
+            (None, Some(done)) => Some(Notice::success(done.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// `GET /app/queue`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    session: SignedIn,
+    csrf: CsrfToken,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Response> {
+    let engine = state.engine();
+    let status = query
+        .status
+        .as_deref()
+        .and_then(|s| s.parse::<QueueStatus>().ok());
+    let page_request = first(50);
+    let items = engine
+        .queue()
+        .list(session.user, status, page_request)
+        .await?;
+    let templates = engine
+        .templates()
+        .list(session.user, first(100))
+        .await?
+        .items
+        .iter()
+        .map(|t| (t.id().as_uuid(), t.name().to_owned()))
+        .collect();
+    let tab = |label, href, which: Option<QueueStatus>| Tab {
+        label,
+        href,
+        current: which == status,
+    };
+    let template = QueuePage {
+        layout: Layout::new("Queue", "queue", true, &csrf),
+        notice: query.notice(),
+        tabs: vec![
+            tab("All", "/app/queue", None),
+            tab(
+                "Pending",
+                "/app/queue?status=pending",
+                Some(QueueStatus::Pending),
+            ),
+            tab(
+                "Approved",
+                "/app/queue?status=approved",
+                Some(QueueStatus::Approved),
+            ),
+            tab(
+                "Rejected",
+                "/app/queue?status=rejected",
+                Some(QueueStatus::Rejected),
+            ),
+            tab(
+                "Posted",
+                "/app/queue?status=posted",
+                Some(QueueStatus::Posted),
+            ),
+        ],
+        items: items.items.iter().map(ItemRow::from).collect(),
+        total: items.total,
+        platforms: Platform::ALL.iter().map(|p| Counter::of(*p)).collect(),
+        tones: Tone::ALL.iter().map(|t| t.as_str()).collect(),
+        templates,
+    };
+    Ok(page(&template, &csrf))
+}
+
+/// The platforms ticked in a form (`platform` repeated).
+fn ticked_platforms(form: &Fields) -> Result<Vec<Platform>, Error> {
+    Ok(postpilot_core::queue::parse_platforms(
+        form.all("platform"),
+    )?)
+}
+
+/// Product data from the generate form.
+fn product(form: &Fields) -> Result<ProductData, Error> {
+    let price = |name: &str| -> Result<Option<Price>, Error> {
+        form.get(name)
+            .map(|p| {
+                let amount: f64 = p.replace(',', ".").parse().map_err(|_| {
+                    ValidationError::new(format!("product_data.{name}"), "must be a number")
+                })?;
+                Price::from_decimal(amount).map_err(|e| e.for_field(format!("product_data.{name}")))
+            })
+            .transpose()
+            .map_err(Error::from)
+    };
+    Ok(ProductData::parse(ProductDataWire {
+        title: form.text("title").to_owned(),
+        description: form.get("description").map(str::to_owned),
+        price: price("price")?,
+        currency: form.get("currency").map(str::to_owned),
+        compare_at_price: price("compare_at_price")?,
+        url: form.get("url").map(str::to_owned),
+        image_urls: form.lines("image_urls"),
+        features: form.lines("features"),
+        tags: form.words("tags"),
+        store_name: form.get("store_name").map(str::to_owned),
+    })?)
+}
+
+/// Back to the queue with an error, or on to the item.
+fn after(result: Result<QueueItem, Error>, failed: &str) -> Response {
+    match result {
+        Ok(item) => Redirect::to(&format!("/app/queue/{}", item.id().as_uuid())).into_response(),
+        Err(e) => {
+            Redirect::to(&format!("{failed}?error={}", url_encode(&said(&e)))).into_response()
+        }
+    }
+}
+
+/// `POST /app/queue/generate`.
+pub(crate) async fn generate(
+    State(state): State<AppState>,
+    session: SignedIn,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> Response {
+    let request = (|| -> Result<_, Error> {
+        let tone = form.get("tone").map(str::parse::<Tone>).transpose()?;
+        let template = form
+            .get("template_id")
+            .map(|t| {
+                Uuid::parse_str(t).map_err(|_| {
+                    Error::from(ValidationError::new("template_id", "is not a template"))
+                })
+            })
+            .transpose()?;
+        Ok((product(&form)?, ticked_platforms(&form)?, tone, template))
+    })();
+    let generated = match request {
+        Ok((product, platforms, tone, template)) => {
+            state
+                .engine()
+                .queue()
+                .generate_with(
+                    session.user,
+                    product,
+                    platforms,
+                    tone,
+                    template.map(Into::into),
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    after(generated, "/app/queue")
+}
+
+/// A platform's caption editor on the review page.
+#[derive(Debug)]
+pub(crate) struct OwnCaption {
+    pub(crate) counter: Counter,
+    pub(crate) caption: String,
+    pub(crate) hashtags: String,
+}
+
+/// An account the item can be approved onto.
+#[derive(Debug)]
+pub(crate) struct AccountChoice {
+    pub(crate) id: Uuid,
+    pub(crate) label: String,
+}
+
+#[derive(Template)]
+#[template(path = "queue_item.html")]
+struct ItemPage {
+    layout: Layout,
+    notice: Option<Notice>,
+    item: ItemRow,
+    pending: bool,
+    rejected: bool,
+    rejection_reason: Option<String>,
+    caption: String,
+    hashtags: String,
+    counters: Vec<Counter>,
+    own: Vec<OwnCaption>,
+    accounts: Vec<AccountChoice>,
+    tones: Vec<&'static str>,
+}
+
+/// `GET /app/queue/{id}`: review one item.
+pub(crate) async fn item(
+    State(state): State<AppState>,
+    session: SignedIn,
+    csrf: CsrfToken,
+    Path(id): Path<Uuid>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Response> {
+    let engine = state.engine();
+    let item = engine
+        .queue()
+        .get(session.user, QueueItemId::from(id))
+        .await?;
+    let accounts = engine
+        .accounts()
+        .list(session.user, first(100))
+        .await?
+        .items
+        .into_iter()
+        .filter(|a| a.is_connected() && item.platforms().contains(&a.platform()))
+        .map(|a| AccountChoice {
+            id: a.id().as_uuid(),
+            label: format!("{} on {}", a.account_name(), a.platform().display_name()),
+        })
+        .collect();
+    let own = item
+        .platforms()
+        .iter()
+        .map(|p| {
+            let written = item.platform_captions().get(*p);
+            OwnCaption {
+                counter: Counter::of(*p),
+                caption: written.map(|w| w.caption.to_string()).unwrap_or_default(),
+                hashtags: written
+                    .map(|w| w.hashtags.to_strings().join(" "))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let template = ItemPage {
+        layout: Layout::new("Review a caption", "queue", true, &csrf),
+        notice: query.notice(),
+        pending: item.status() == QueueStatus::Pending,
+        rejected: item.status() == QueueStatus::Rejected,
+        rejection_reason: item.rejection_reason().map(str::to_owned),
+        caption: item
+            .ai_generated_content()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        hashtags: item.hashtags().to_strings().join(" "),
+        counters: item.platforms().iter().map(|p| Counter::of(*p)).collect(),
+        own,
+        accounts,
+        tones: Tone::ALL.iter().map(|t| t.as_str()).collect(),
+        item: ItemRow::from(&item),
+    };
+    Ok(page(&template, &csrf))
+}
+
+fn item_path(id: Uuid) -> String {
+    format!("/app/queue/{id}")
+}
+
+/// Back to the item, with what happened.
+fn back_to(id: Uuid, result: Result<String, Error>) -> Response {
+    let path = item_path(id);
+    match result {
+        Ok(done) => Redirect::to(&format!("{path}?done={}", url_encode(&done))).into_response(),
+        Err(e) => Redirect::to(&format!("{path}?error={}", url_encode(&said(&e)))).into_response(),
+    }
+}
+
+/// `POST /app/queue/{id}/edit`: the shared caption and hashtags, and each platform's own.
+pub(crate) async fn edit(
+    State(state): State<AppState>,
+    session: SignedIn,
+    Path(id): Path<Uuid>,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> Response {
+    let engine = state.engine();
+    let result = async {
+        let item = engine
+            .queue()
+            .get(session.user, QueueItemId::from(id))
+            .await?;
+        let mut own = PlatformCaptions::default();
+        for &platform in item.platforms() {
+            let key = platform.as_str();
+            if let Some(text) = form.get(&format!("caption_{key}")) {
+                let field = format!("platform_captions.{key}");
+                let caption = Caption::parse(text).map_err(|e| e.for_field(field.clone()))?;
+                let hashtags = Hashtags::parse(form.words(&format!("hashtags_{key}")))
+                    .map_err(|e| e.for_field(field))?;
+                own.insert(platform, PlatformCaption { caption, hashtags });
+            }
+        }
+        let patch = QueueItemPatch {
+            ai_generated_content: form.get("caption").map(str::to_owned),
+            hashtags: Some(form.words("hashtags")),
+            platform_captions: Some(own),
+            ..QueueItemPatch::default()
+        };
+        engine
+            .queue()
+            .update(session.user, QueueItemId::from(id), patch)
+            .await?;
+        Ok::<_, Error>("Saved.".to_owned())
+    };
+    back_to(id, result.await)
+}
+
+/// A `datetime-local` value (`2026-12-04T10:30`) in time zone `tz` (IANA name; the page's
+/// script sends the browser's, else UTC), as an instant.
+fn local_time(value: &str, tz: &str) -> Result<DateTime<Utc>, Error> {
+    let invalid = |why: &str| Error::from(ValidationError::new("scheduled_for", why.to_owned()));
+    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| invalid("is not a date and time"))?;
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    zone.from_local_datetime(&naive)
+        // An hour that happens twice (clocks going back): its first occurrence.
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| invalid("does not exist in your time zone (the clocks change then)"))
+}
+
+/// `POST /app/queue/{id}/approve`: one post per ticked account, at the time given (drafts
+/// without one).
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    session: SignedIn,
+    Path(id): Path<Uuid>,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> Response {
+    let engine = state.engine();
+    let result = async {
+        let account_ids = form
+            .all("account")
+            .map(|a| {
+                Uuid::parse_str(a)
+                    .map(AccountId::from)
+                    .map_err(|_| ValidationError::new("account_ids", "names an unknown account"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let scheduled_for = form
+            .get("scheduled_for")
+            .map(|t| local_time(t, form.get("tz").unwrap_or("UTC")))
+            .transpose()?;
+        let approval = engine
+            .queue()
+            .approve(
+                session.user,
+                QueueItemId::from(id),
+                ApproveItem {
+                    account_ids,
+                    scheduled_for,
+                },
+            )
+            .await?;
+        Ok::<_, Error>(match scheduled_for {
+            Some(_) => format!("Approved: {} post(s) scheduled.", approval.posts.len()),
+            None => format!("Approved: {} draft post(s).", approval.posts.len()),
+        })
+    };
+    back_to(id, result.await)
+}
+
+/// `POST /app/queue/{id}/reject`.
+pub(crate) async fn reject(
+    State(state): State<AppState>,
+    session: SignedIn,
+    Path(id): Path<Uuid>,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> Response {
+    let rejected = state
+        .engine()
+        .queue()
+        .reject(
+            session.user,
+            QueueItemId::from(id),
+            form.get("reason").map(str::to_owned),
+        )
+        .await
+        .map(|_| "Rejected.".to_owned());
+    back_to(id, rejected)
+}
+
+/// `POST /app/queue/{id}/regenerate`.
+pub(crate) async fn regenerate(
+    State(state): State<AppState>,
+    session: SignedIn,
+    Path(id): Path<Uuid>,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> Response {
+    let result = async {
+        let tone = form.get("tone").map(str::parse::<Tone>).transpose()?;
+        state
+            .engine()
+            .queue()
+            .regenerate(session.user, QueueItemId::from(id), tone)
+            .await?;
+        Ok::<_, Error>("A new caption was written.".to_owned())
+    };
+    back_to(id, result.await)
+}
