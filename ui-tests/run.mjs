@@ -233,6 +233,21 @@ await test('an action over the plan shows the plan limit error', async () => {
   await context.close();
 });
 
+await test('a merchant upgrades from the billing page and the new plan is in force', async () => {
+  const { context, page } = await fresh();
+  await register(page);
+  await page.goto(`${BASE}/app/billing`);
+  expect(/free plan/i.test(await page.locator('.lead').innerText()), 'not on the free plan');
+  await page.getByRole('button', { name: 'Choose Pro' }).click();
+  await page.waitForURL(/\/billing\/mock\/checkout\//);
+  await page.getByRole('link', { name: 'your billing' }).click();
+  await page.waitForURL(`${BASE}/app/billing`);
+  expect(/pro plan/i.test(await page.locator('.lead').innerText()), `the plan is: ${await page.locator('.lead').innerText()}`);
+  await page.goto(`${BASE}/app`);
+  expect(await page.getByText('of 200 this month').isVisible(), "the dashboard does not show pro's limit");
+  await context.close();
+});
+
 await test('a rejected caption can be written again', async () => {
   const { context, page } = await fresh();
   await register(page);
@@ -258,6 +273,7 @@ const PAGES = [
   { name: 'accounts', path: '/app/accounts' },
   { name: 'queue', path: '/app/queue' },
   { name: 'queue-item', path: null },
+  { name: 'billing', path: '/app/billing' },
 ];
 
 if (SCREENSHOTS) mkdirSync(SHOTS_DIR, { recursive: true });

@@ -60,6 +60,13 @@ async fn portal(ApiPath(customer_id): ApiPath<String>) -> Response {
     )
 }
 
+/// Where a merchant goes on from a mock page: the dashboard's billing page when it is built in.
+const BACK: &str = if cfg!(feature = "ui") {
+    "Back to <a href=\"/app/billing\">your billing</a> or "
+} else {
+    "Back to "
+};
+
 /// A self-contained page: no script, no outside resource (the router's default
 /// `Content-Security-Policy: default-src 'none'` forbids both, and `no-store` keeps it uncached).
 fn page(title: &str, body: &str) -> Response {
@@ -69,7 +76,7 @@ fn page(title: &str, body: &str) -> Response {
          <meta name=\"robots\" content=\"noindex\"><title>{title} — PostPilot</title></head>\n\
          <body><main>\n<h1>{title}</h1>\n\
          <p>This is the mock billing of a PostPilot demo server: no payment provider is \
-         connected.</p>\n{body}\n<p><a href=\"/docs\">Back to the API docs</a></p>\n\
+         connected.</p>\n{body}\n<p>{BACK}<a href=\"/docs\">the API docs</a></p>\n\
          </main></body></html>\n"
     ))
     .into_response()

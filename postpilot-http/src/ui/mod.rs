@@ -8,6 +8,7 @@
 
 mod accounts;
 mod assets;
+mod billing;
 mod form;
 mod pages;
 mod queue;
@@ -20,7 +21,7 @@ use axum::routing::{get, post};
 use crate::state::AppState;
 
 /// The pages: `/`, `/pricing`, `/register`, `/login`, `/logout`, `/app` (dashboard),
-/// `/app/queue`, `/app/accounts`, and `/assets/…`.
+/// `/app/queue`, `/app/accounts`, `/app/billing`, and `/assets/…`.
 pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/", get(pages::landing))
@@ -42,6 +43,9 @@ pub fn router(state: AppState) -> Router {
             post(accounts::connect_oauth),
         )
         .route("/app/accounts/{id}/disconnect", post(accounts::disconnect))
+        .route("/app/billing", get(billing::show))
+        .route("/app/billing/checkout", post(billing::checkout))
+        .route("/app/billing/portal", post(billing::portal))
         .route("/assets/{name}", get(assets::serve))
         .with_state(state);
     crate::secure_headers(

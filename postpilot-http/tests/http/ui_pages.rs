@@ -406,3 +406,36 @@ async fn a_platform_caption_over_its_limit_is_refused_with_the_reason_and_nothin
         "the shared caption was not changed either"
     );
 }
+
+#[tokio::test]
+async fn choosing_a_plan_on_the_billing_page_goes_to_checkout_and_the_plan_is_shown() {
+    let app = TestApp::new();
+    let cookies = register(&app, "billing@example.com").await;
+    let token = csrf_of(&cookies);
+
+    let reply = post_form(
+        &app,
+        "/app/billing/checkout",
+        &cookies,
+        &format!("plan=pro&csrf={token}"),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let location = reply.headers[header::LOCATION].to_str().unwrap();
+    assert!(
+        location.contains("/billing/mock/checkout/") && location.ends_with("plan=pro"),
+        "{location}"
+    );
+    let page = get(&app, "/app/billing", &cookies).await;
+    assert!(html(&page).contains("pro plan</span>"), "{}", html(&page));
+    let free = post_form(
+        &app,
+        "/app/billing/checkout",
+        &cookies,
+        &format!("plan=free&csrf={token}"),
+    )
+    .await;
+    let location = free.headers[header::LOCATION].to_str().unwrap();
+    assert!(location.starts_with("/app/billing?error="), "{location}");
+}
