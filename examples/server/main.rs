@@ -290,7 +290,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     let state = AppState::new(engine.clone(), http)?;
     // The JSON API, and beside it the dashboard and landing page (the API never reads their
     // session cookie).
-    let app = postpilot_http::router(state.clone()).merge(postpilot_http::ui::router(state));
+    let app = postpilot_http::app(state);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening: open http://{addr}/ for the dashboard, http://{addr}/docs for the API reference");

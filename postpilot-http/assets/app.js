@@ -25,8 +25,7 @@
         hashtags.forEach(function (t) { length += 2 + measure(t, unit); });
       }
       var max = Number(item.dataset.max);
-      var name = item.textContent.split(":")[0];
-      item.textContent = name + ": " + length + " / " + max;
+      item.textContent = item.dataset.name + ": " + length + " / " + max + (item.dataset.hint || "");
       item.classList.toggle("over", length > max);
     });
   }
@@ -42,5 +41,6 @@
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {
     document.querySelectorAll("input[data-timezone]").forEach(function (input) { input.value = zone; });
+    document.querySelectorAll("[data-timezone-label]").forEach(function (label) { label.textContent = zone; });
   }
 })();

@@ -13,7 +13,7 @@ mod schema;
 mod scopes;
 mod state;
 #[cfg(feature = "ui")]
-pub mod ui;
+mod ui;
 
 use std::time::Duration;
 
@@ -45,6 +45,17 @@ pub enum ConfigError {
 
 /// The API: `/api/v1/...`, `/api/v1/openapi.json`, and a docs page at `/docs`.
 pub fn router(state: AppState) -> Router {
+    build(state, None)
+}
+
+/// The API and, beside it, the merchant's pages ([`ui`]): what the bundled server serves. Both
+/// get every layer — timeout, body limit, panic catching, security headers, HSTS, tracing.
+#[cfg(feature = "ui")]
+pub fn app(state: AppState) -> Router {
+    build(state, Some(ui::routes()))
+}
+
+fn build(state: AppState, pages: Option<Router<AppState>>) -> Router {
     let (api, openapi) = split(api());
     let timeout = state.0.config.request_timeout;
     let hsts = state.0.config.hsts_max_age.and_then(|max_age| {
@@ -96,7 +107,13 @@ pub fn router(state: AppState) -> Router {
                 "Method not allowed",
                 "this route does not take that method",
             )
-        })
+        });
+    // The pages join before the layers, so that they get every one of them.
+    let router = match pages {
+        Some(pages) => router.merge(pages),
+        None => router,
+    };
+    let router = router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(timeout, with_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {

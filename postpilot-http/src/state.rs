@@ -50,7 +50,7 @@ pub struct HttpConfig {
     /// callback URLs given to the platforms are under it.
     pub public_url: String,
     /// The app page a finished OAuth connect flow sends the browser to, under `public_url`
-    /// (default `/app/accounts`, the dashboard's Accounts page), with the outcome in the query.
+    /// (default `/app/accounts`, the dashboard's Accounts page, with feature `ui`; else `/accounts`), with the outcome in the query.
     pub connect_return_path: String,
 }
 
@@ -100,7 +100,12 @@ impl HttpConfig {
             session_epoch_cache: Duration::from_secs(5),
             api_key_failures_per_min: 20,
             public_url: "http://127.0.0.1:8080".into(),
-            connect_return_path: "/app/accounts".into(),
+            // The dashboard's Accounts page when it is built in.
+            connect_return_path: if cfg!(feature = "ui") {
+                "/app/accounts".into()
+            } else {
+                "/accounts".into()
+            },
         }
     }
 }

@@ -12,9 +12,9 @@ use postpilot_core::platform::Platform;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::{Layout, Notice, first, page};
+use super::flash::{self, Flash};
+use super::pages::{Layout, Notice, PageResult, first, page, path_id};
 use super::session::{CheckedForm, CsrfToken, SignedIn, WithCsrf};
-use crate::ApiResult;
 use crate::state::AppState;
 
 /// One account as the page lists it.
@@ -55,12 +55,15 @@ pub(crate) struct Outcome {
     accounts: Option<u32>,
     over_limit: Option<u32>,
     connect_error: Option<String>,
-    error: Option<String>,
 }
 
 impl Outcome {
     fn notice(&self) -> Option<Notice> {
-        if let Some(platform) = &self.connected {
+        let connected = self
+            .connected
+            .as_deref()
+            .and_then(|p| p.parse::<Platform>().ok());
+        if let Some(platform) = connected {
             let mut text = format!(
                 "Connected {} {platform} account(s).",
                 self.accounts.unwrap_or(0)
@@ -78,7 +81,7 @@ impl Outcome {
             Some("plan_limit") => "Your plan's account limit is reached: upgrade to connect more.",
             Some("not_offered") => "This platform cannot be connected on this server.",
             Some(_) => "The platform could not be reached; try again later.",
-            None => return self.error.clone().map(Notice::error),
+            None => return None,
         };
         Some(Notice::error(why.to_owned()))
     }
@@ -89,8 +92,9 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
+    mut flash: Flash,
     Query(outcome): Query<Outcome>,
-) -> ApiResult<Response> {
+) -> PageResult<Response> {
     let engine = state.engine();
     let page_request = first(100);
     let accounts = engine.accounts().list(session.user, page_request).await?;
@@ -131,33 +135,17 @@ pub(crate) async fn list(
         needs_reconnection,
         accounts: rows,
         platforms,
-        notice: outcome.notice(),
+        notice: flash.notice.take().or_else(|| outcome.notice()),
     };
-    Ok(page(&template, &csrf))
+    Ok(flash.shown(page(&template, &csrf)))
 }
 
 /// Where the page sends the browser after a form: back to the list, with what happened.
 fn back(error: Option<&Error>) -> Response {
     match error {
         None => Redirect::to("/app/accounts").into_response(),
-        Some(e) => {
-            let text = super::pages::said(e);
-            let query = url_encode(&text);
-            Redirect::to(&format!("/app/accounts?error={query}")).into_response()
-        }
+        Some(e) => flash::redirect("/app/accounts", &Notice::error(super::pages::said(e))),
     }
-}
-
-/// Percent-encodes a query value.
-pub(crate) fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The connect-by-id form.
@@ -228,7 +216,7 @@ pub(crate) async fn connect_oauth(
         .begin(session.user, platform, &redirect_uri)
         .await
     {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok(url) => super::pages::continue_to(&url, platform.display_name()),
         Err(e) => back(Some(&e)),
     }
 }
@@ -237,9 +225,13 @@ pub(crate) async fn connect_oauth(
 pub(crate) async fn disconnect(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CheckedForm(_): CheckedForm<EmptyForm>,
 ) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     let result = state
         .engine()
         .accounts()

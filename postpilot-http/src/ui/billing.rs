@@ -2,16 +2,15 @@
 //! in mock mode the plan is active at once), and the provider's portal.
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::State;
+use axum::response::Response;
 use postpilot_core::Error;
 use postpilot_core::plan::PlanTier;
 
-use super::accounts::url_encode;
+use super::flash::{self, Flash};
 use super::form::Fields;
-use super::pages::{Layout, Notice, PlanCard, page, said};
+use super::pages::{Layout, Notice, PageResult, PlanCard, page, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
-use crate::ApiResult;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -28,29 +27,18 @@ struct BillingPage {
     current: &'static str,
 }
 
-/// `?error=`, `?done=`.
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct Said {
-    error: Option<String>,
-    done: Option<String>,
-}
-
 /// `GET /app/billing`.
 pub(crate) async fn show(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
-    Query(said): Query<Said>,
-) -> ApiResult<Response> {
+    mut flash: Flash,
+) -> PageResult<Response> {
     let billing = state.engine().billing();
     let subscription = billing.subscription(session.user).await?;
     let template = BillingPage {
         layout: Layout::new("Billing", "billing", true, &csrf),
-        notice: match (said.error, said.done) {
-            (Some(error), _) => Some(Notice::error(error)),
-            (None, Some(done)) => Some(Notice::success(done)),
-            (None, None) => None,
-        },
+        notice: flash.notice.take(),
         plan: subscription.plan.as_str().to_owned(),
         status: subscription.status.map(|s| s.as_str().replace('_', " ")),
         renews: subscription
@@ -61,11 +49,11 @@ pub(crate) async fn show(
         plans: billing.plans().iter().map(PlanCard::from).collect(),
         current: subscription.plan.as_str(),
     };
-    Ok(page(&template, &csrf))
+    Ok(flash.shown(page(&template, &csrf)))
 }
 
 fn back(error: &Error) -> Response {
-    Redirect::to(&format!("/app/billing?error={}", url_encode(&said(error)))).into_response()
+    flash::redirect("/app/billing", &Notice::error(said(error)))
 }
 
 /// `POST /app/billing/checkout`: on to the provider's checkout for the chosen plan.
@@ -79,7 +67,7 @@ pub(crate) async fn checkout(
         Err(e) => return back(&e.into()),
     };
     match state.engine().billing().checkout(session.user, plan).await {
-        Ok(checkout) => Redirect::to(&checkout.checkout_url).into_response(),
+        Ok(checkout) => super::pages::continue_to(&checkout.checkout_url, "checkout"),
         Err(e) => back(&e),
     }
 }
@@ -91,7 +79,7 @@ pub(crate) async fn portal(
     CheckedForm(_): CheckedForm<Fields>,
 ) -> Response {
     match state.engine().billing().portal(session.user).await {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok(url) => super::pages::continue_to(&url, "the billing portal"),
         Err(e) => back(&e),
     }
 }

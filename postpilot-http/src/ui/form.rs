@@ -5,10 +5,22 @@ use serde::Deserialize;
 
 use super::session::WithCsrf;
 
-/// A form's fields, as sent.
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
+/// A form's fields, as sent, line breaks as `\n` (browsers send a textarea's as `\r\n`, which
+/// would count twice against a caption's length and disagree with the page's counters).
+#[derive(Debug)]
 pub(crate) struct Fields(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let pairs = Vec::<(String, String)>::deserialize(d)?;
+        Ok(Self(
+            pairs
+                .into_iter()
+                .map(|(key, value)| (key, value.replace("\r\n", "\n")))
+                .collect(),
+        ))
+    }
+}
 
 impl Fields {
     /// The first value of `name`, trimmed; `None` when absent or blank.

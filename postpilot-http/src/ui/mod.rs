@@ -2,28 +2,31 @@
 //! ([askama](https://docs.rs/askama) templates compiled into the binary), assets embedded under
 //! content-hashed names, no JavaScript framework and no Node at build or run time.
 //!
-//! Mount it beside the API: `postpilot_http::router(state.clone()).merge(postpilot_http::ui::router(state))`.
+//! Serve it beside the API with [`crate::app`] (the API and the pages, under the same layers).
 //! Pages call the same core services as the JSON API; browser sessions are an HttpOnly cookie with
 //! CSRF protection ([`session`]), which the JSON API never reads.
 
 mod accounts;
 mod assets;
 mod billing;
+mod flash;
 mod form;
 mod pages;
 mod queue;
 mod session;
 
 use axum::Router;
-use axum::http::HeaderValue;
+use axum::http::header;
 use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 
 /// The pages: `/`, `/pricing`, `/register`, `/login`, `/logout`, `/app` (dashboard),
-/// `/app/queue`, `/app/accounts`, `/app/billing`, and `/assets/…`.
-pub fn router(state: AppState) -> Router {
-    let router = Router::new()
+/// `/app/queue`, `/app/accounts`, `/app/billing`, and `/assets/…`; served with every layer of
+/// the API by [`crate::app`].
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
         .route("/", get(pages::landing))
         .route("/pricing", get(pages::pricing))
         .route("/register", get(pages::register_page).post(pages::register))
@@ -46,11 +49,11 @@ pub fn router(state: AppState) -> Router {
         .route("/app/billing", get(billing::show))
         .route("/app/billing/checkout", post(billing::checkout))
         .route("/app/billing/portal", post(billing::portal))
+        .route("/app/{*rest}", get(pages::not_found))
         .route("/assets/{name}", get(assets::serve))
-        .with_state(state);
-    crate::secure_headers(
-        router,
-        pages::PAGE_CSP,
-        HeaderValue::from_static("same-origin"),
-    )
+        // The pages' policy; the API's stricter one covers everything else.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            pages::PAGE_CSP,
+        ))
 }

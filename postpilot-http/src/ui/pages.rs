@@ -14,12 +14,12 @@ use serde::Deserialize;
 
 use super::assets::ASSETS;
 use super::session::{
-    CheckedForm, CsrfToken, SESSION_COOKIE, SignedIn, WithCsrf, cookie, ended_session_cookie,
-    session_cookie,
+    CheckedForm, CsrfToken, SESSION_COOKIE, SignedIn, WithCsrf, cookie, cookie_name,
+    ended_session_cookie, fresh_csrf_cookie, session_cookie,
 };
+use crate::ApiError;
 use crate::auth::AuthAttempt;
 use crate::state::AppState;
-use crate::{ApiError, ApiResult};
 
 /// What the layout needs on every page.
 #[derive(Debug)]
@@ -144,9 +144,89 @@ fn page_with(status: StatusCode, template: &impl Template, csrf: &CsrfToken) -> 
     }
 }
 
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    heading: &'static str,
+    text: String,
+}
+
+/// An error a page answers as a page, never as the API's problem JSON.
+#[derive(Debug)]
+pub(crate) struct PageError(Error);
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        Self(error)
+    }
+}
+
+/// What a page handler returns.
+pub(crate) type PageResult<T> = Result<T, PageError>;
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading) = match &self.0 {
+            Error::Unauthorized => return Redirect::to("/login").into_response(),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+            Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "That cannot be done"),
+            Error::PlanLimit { .. } => (StatusCode::PAYMENT_REQUIRED, "Your plan's limit"),
+            Error::Conflict(_) | Error::InvalidTransition(_) | Error::PublishingCapFull(_) => {
+                (StatusCode::CONFLICT, "That cannot be done now")
+            }
+            Error::TooManyAttempts { .. } | Error::Overloaded { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+            }
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "Not allowed"),
+            _ => (StatusCode::SERVICE_UNAVAILABLE, "Something went wrong"),
+        };
+        let layout = Layout {
+            csrf: String::new(),
+            ..Layout::new("Error", "", false, &CsrfToken::none())
+        };
+        let template = ErrorPage {
+            layout,
+            heading,
+            text: said(&self.0),
+        };
+        page_with(status, &template, &CsrfToken::none())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "continue.html")]
+struct ContinuePage<'a> {
+    to: &'a str,
+    name: &'a str,
+    css: String,
+}
+
+/// On to another site after a form (a platform's consent page, the billing provider): a page
+/// that navigates there, not a redirect, because browsers hold a redirect that follows a form
+/// post to the page's `form-action 'self'`.
+pub(crate) fn continue_to(to: &str, name: &str) -> Response {
+    let template = ContinuePage {
+        to,
+        name,
+        css: ASSETS.css.url(),
+    };
+    page(&template, &CsrfToken::none())
+}
+
+/// `GET /app/…` that is no page.
+pub(crate) async fn not_found() -> PageError {
+    PageError(Error::NotFound("page"))
+}
+
+/// The id in a page's path; anything else is that page not existing.
+pub(crate) fn path_id(text: &str) -> PageResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(text).map_err(|_| PageError(Error::NotFound("page")))
+}
+
 /// Whether the request carries a live session (the landing page's navigation).
 async fn has_session(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
-    match cookie(headers, SESSION_COOKIE) {
+    match cookie(headers, &cookie_name(state, SESSION_COOKIE)) {
         Some(token) => state.engine().auth().session_of(token).await.is_ok(),
         None => false,
     }
@@ -396,7 +476,12 @@ async fn credentials(
         Ok(session) => {
             let lifetime = (session.token.expires_at() - state.now()).num_seconds();
             let cookie = session_cookie(&state, &session.raw, lifetime);
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/app")).into_response()
+            let mut response =
+                ([(header::SET_COOKIE, cookie)], Redirect::to("/app")).into_response();
+            if let Some(csrf) = fresh_csrf_cookie(&state) {
+                response.headers_mut().append(header::SET_COOKIE, csrf);
+            }
+            response
         }
         Err(error) => {
             let status = match error {
@@ -432,14 +517,23 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     session: SignedIn,
     CheckedForm(_): CheckedForm<EmptyForm>,
-) -> ApiResult<Response> {
-    state
+) -> PageResult<Response> {
+    match state
         .engine()
         .auth()
         .logout(session.user, Some(&session.token), false)
-        .await?;
+        .await
+    {
+        // Signed out already (a second click): the cookie is cleared all the same.
+        Ok(_) | Err(Error::NotFound(_) | Error::Unauthorized) => {}
+        Err(e) => return Err(e.into()),
+    }
     let ended = ended_session_cookie(&state);
-    Ok(([(header::SET_COOKIE, ended)], Redirect::to("/")).into_response())
+    let mut response = ([(header::SET_COOKIE, ended)], Redirect::to("/")).into_response();
+    if let Some(csrf) = fresh_csrf_cookie(&state) {
+        response.headers_mut().append(header::SET_COOKIE, csrf);
+    }
+    Ok(response)
 }
 
 /// One figure on the dashboard.
@@ -465,7 +559,7 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
-) -> ApiResult<Response> {
+) -> PageResult<Response> {
     let engine = state.engine();
     let user = session.user;
     let me = engine.auth().me(user).await?;

@@ -18,11 +18,10 @@ use postpilot_core::queue::{ApproveItem, QueueItem, QueueItemPatch, QueueStatus}
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::accounts::url_encode;
+use super::flash::{self, Flash};
 use super::form::Fields;
-use super::pages::{Layout, Notice, first, page, said};
+use super::pages::{Layout, Notice, PageResult, first, page, path_id, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
-use crate::ApiResult;
 use crate::state::AppState;
 
 /// A platform's caption rules, for the live counters (the server checks them again).
@@ -106,22 +105,10 @@ struct QueuePage {
     templates: Vec<(Uuid, String)>,
 }
 
-/// `?status=` and `?error=`.
+/// `?status=`.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ListQuery {
     status: Option<String>,
-    error: Option<String>,
-    done: Option<String>,
-}
-
-impl ListQuery {
-    fn notice(&self) -> Option<Notice> {
-        match (&self.error, &self.done) {
-            (Some(error), _) => Some(Notice::error(error.clone())),
-            (None, Some(done)) => Some(Notice::success(done.clone())),
-            (None, None) => None,
-        }
-    }
 }
 
 /// `GET /app/queue`.
@@ -129,8 +116,9 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
+    mut flash: Flash,
     Query(query): Query<ListQuery>,
-) -> ApiResult<Response> {
+) -> PageResult<Response> {
     let engine = state.engine();
     let status = query
         .status
@@ -156,7 +144,7 @@ pub(crate) async fn list(
     };
     let template = QueuePage {
         layout: Layout::new("Queue", "queue", true, &csrf),
-        notice: query.notice(),
+        notice: flash.notice.take(),
         tabs: vec![
             tab("All", "/app/queue", None),
             tab(
@@ -186,7 +174,7 @@ pub(crate) async fn list(
         tones: Tone::ALL.iter().map(|t| t.as_str()).collect(),
         templates,
     };
-    Ok(page(&template, &csrf))
+    Ok(flash.shown(page(&template, &csrf)))
 }
 
 /// The platforms ticked in a form (`platform` repeated).
@@ -196,13 +184,38 @@ fn ticked_platforms(form: &Fields) -> Result<Vec<Platform>, Error> {
     )?)
 }
 
+/// An amount as merchants type it: digits, then optionally a point or a comma and one or two
+/// digits. `1,299` is refused rather than read as 1.299: a thousands separator and a decimal
+/// comma look alike, and a caption must not advertise the wrong price.
+fn amount(text: &str) -> Option<f64> {
+    let (units, cents) = match text.find(['.', ',']) {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, ""),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let shaped = !units.is_empty()
+        && digits(units)
+        && digits(cents)
+        && (text.len() == units.len() || (1..=2).contains(&cents.len()));
+    if !shaped {
+        return None;
+    }
+    format!("{units}.{}", if cents.is_empty() { "0" } else { cents })
+        .parse()
+        .ok()
+}
+
 /// Product data from the generate form.
 fn product(form: &Fields) -> Result<ProductData, Error> {
     let price = |name: &str| -> Result<Option<Price>, Error> {
         form.get(name)
             .map(|p| {
-                let amount: f64 = p.replace(',', ".").parse().map_err(|_| {
-                    ValidationError::new(format!("product_data.{name}"), "must be a number")
+                let amount = amount(p).ok_or_else(|| {
+                    ValidationError::new(
+                        format!("product_data.{name}"),
+                        "must be an amount like 1299.99 (a comma may stand for the point, \
+                         no thousands separator)",
+                    )
                 })?;
                 Price::from_decimal(amount).map_err(|e| e.for_field(format!("product_data.{name}")))
             })
@@ -227,9 +240,7 @@ fn product(form: &Fields) -> Result<ProductData, Error> {
 fn after(result: Result<QueueItem, Error>, failed: &str) -> Response {
     match result {
         Ok(item) => Redirect::to(&format!("/app/queue/{}", item.id().as_uuid())).into_response(),
-        Err(e) => {
-            Redirect::to(&format!("{failed}?error={}", url_encode(&said(&e)))).into_response()
-        }
+        Err(e) => flash::redirect(failed, &Notice::error(said(&e))),
     }
 }
 
@@ -307,9 +318,10 @@ pub(crate) async fn item(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
-    Path(id): Path<Uuid>,
-    Query(query): Query<ListQuery>,
-) -> ApiResult<Response> {
+    Path(id): Path<String>,
+    mut flash: Flash,
+) -> PageResult<Response> {
+    let id = path_id(&id)?;
     let engine = state.engine();
     let item = engine
         .queue()
@@ -343,7 +355,7 @@ pub(crate) async fn item(
         .collect();
     let template = ItemPage {
         layout: Layout::new("Review a caption", "queue", true, &csrf),
-        notice: query.notice(),
+        notice: flash.notice.take(),
         pending: item.status() == QueueStatus::Pending,
         rejected: item.status() == QueueStatus::Rejected,
         rejection_reason: item.rejection_reason().map(str::to_owned),
@@ -358,7 +370,7 @@ pub(crate) async fn item(
         tones: Tone::ALL.iter().map(|t| t.as_str()).collect(),
         item: ItemRow::from(&item),
     };
-    Ok(page(&template, &csrf))
+    Ok(flash.shown(page(&template, &csrf)))
 }
 
 fn item_path(id: Uuid) -> String {
@@ -369,8 +381,8 @@ fn item_path(id: Uuid) -> String {
 fn back_to(id: Uuid, result: Result<String, Error>) -> Response {
     let path = item_path(id);
     match result {
-        Ok(done) => Redirect::to(&format!("{path}?done={}", url_encode(&done))).into_response(),
-        Err(e) => Redirect::to(&format!("{path}?error={}", url_encode(&said(&e)))).into_response(),
+        Ok(done) => flash::redirect(&path, &Notice::success(done)),
+        Err(e) => flash::redirect(&path, &Notice::error(said(&e))),
     }
 }
 
@@ -378,9 +390,13 @@ fn back_to(id: Uuid, result: Result<String, Error>) -> Response {
 pub(crate) async fn edit(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     let engine = state.engine();
     let result = async {
         let item = engine
@@ -390,6 +406,15 @@ pub(crate) async fn edit(
         let mut own = PlatformCaptions::default();
         for &platform in item.platforms() {
             let key = platform.as_str();
+            if form.get(&format!("caption_{key}")).is_none()
+                && form.get(&format!("hashtags_{key}")).is_some()
+            {
+                return Err(ValidationError::new(
+                    format!("platform_captions.{key}"),
+                    "hashtags need the caption they go with",
+                )
+                .into());
+            }
             if let Some(text) = form.get(&format!("caption_{key}")) {
                 let field = format!("platform_captions.{key}");
                 let caption = Caption::parse(text).map_err(|e| e.for_field(field.clone()))?;
@@ -397,6 +422,9 @@ pub(crate) async fn edit(
                     .map_err(|e| e.for_field(field))?;
                 own.insert(platform, PlatformCaption { caption, hashtags });
             }
+        }
+        if form.get("caption").is_none() && item.ai_generated_content().is_some() {
+            return Err(ValidationError::new("ai_generated_content", "must not be blank").into());
         }
         let patch = QueueItemPatch {
             ai_generated_content: form.get("caption").map(str::to_owned),
@@ -420,7 +448,12 @@ fn local_time(value: &str, tz: &str) -> Result<DateTime<Utc>, Error> {
     let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| invalid("is not a date and time"))?;
-    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
+        Error::from(ValidationError::new(
+            "tz",
+            format!("{tz} is not a time zone this server knows"),
+        ))
+    })?;
     zone.from_local_datetime(&naive)
         // An hour that happens twice (clocks going back): its first occurrence.
         .earliest()
@@ -433,9 +466,13 @@ fn local_time(value: &str, tz: &str) -> Result<DateTime<Utc>, Error> {
 pub(crate) async fn approve(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     let engine = state.engine();
     let result = async {
         let account_ids = form
@@ -473,9 +510,13 @@ pub(crate) async fn approve(
 pub(crate) async fn reject(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     let rejected = state
         .engine()
         .queue()
@@ -493,9 +534,13 @@ pub(crate) async fn reject(
 pub(crate) async fn regenerate(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     let result = async {
         let tone = form.get("tone").map(str::parse::<Tone>).transpose()?;
         state
@@ -506,4 +551,39 @@ pub(crate) async fn regenerate(
         Ok::<_, Error>("A new caption was written.".to_owned())
     };
     back_to(id, result.await)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_local_time_is_read_in_its_zone_a_skipped_one_refused_a_repeated_one_taken_first() {
+        // Paris, 2027-03-28: 02:00 → 03:00 (02:30 does not exist); 2027-10-31: 03:00 → 02:00
+        // (02:30 happens twice: first at 00:30 UTC, then at 01:30 UTC).
+        let at = |t: &str| local_time(t, "Europe/Paris");
+        assert_eq!(
+            at("2027-07-01T09:30").unwrap().to_rfc3339(),
+            "2027-07-01T07:30:00+00:00"
+        );
+        assert!(at("2027-03-28T02:30").is_err());
+        assert_eq!(
+            at("2027-10-31T02:30").unwrap().to_rfc3339(),
+            "2027-10-31T00:30:00+00:00"
+        );
+        assert!(local_time("2027-07-01T09:30", "Mars/Olympus").is_err());
+        assert!(local_time("tomorrow", "UTC").is_err());
+    }
+
+    #[test]
+    fn amounts_take_a_point_or_a_decimal_comma_but_never_a_thousands_separator() {
+        assert_eq!(amount("39"), Some(39.0));
+        assert_eq!(amount("39.99"), Some(39.99));
+        assert_eq!(amount("39,9"), Some(39.9));
+        for refused in ["1,299", "1.299", "1,299.00", "", ".5", "39.", "3 9", "-1"] {
+            assert_eq!(amount(refused), None, "{refused}");
+        }
+    }
 }

@@ -2,16 +2,19 @@
 //!
 //! **Session.** Signing in issues a refresh token (core's sessions: stored hashed, revocable,
 //! ended by a password change) and hands it to the browser in an HttpOnly cookie, `pp_session`,
-//! `SameSite=Lax`, `Secure` when the server is reached over HTTPS. Each page reads the token
+//! `SameSite=Lax`; when `public_url` is `https://…` it is `Secure` and named
+//! `__Host-pp_session` (a name browsers accept only from this host, for `/`, over HTTPS: a
+//! sibling subdomain cannot plant or shadow it). Each page reads the token
 //! ([`AuthService::session_of`](postpilot_core::user::AuthService::session_of)) without rotating
 //! it. The JSON API never reads this cookie: it stays bearer- and API-key-only, so a cookie can
 //! never authorise an API call a page did not make.
 //!
-//! **CSRF.** Every form carries the value of the `pp_csrf` cookie (HttpOnly, `SameSite=Strict`,
-//! random per browser) in a hidden `csrf` field; a POST is accepted only when the two are equal
-//! (compared in constant time) and the browser does not say the request is cross-site
-//! (`Sec-Fetch-Site`). Another site can make the browser send the cookie with `SameSite=Lax`
-//! top-level posts no more, and cannot read the cookie to forge the field.
+//! **CSRF.** Every form carries the value of the `pp_csrf` cookie (HttpOnly, `SameSite=Lax`,
+//! random per browser, renewed at sign-in and sign-out, `__Host-` under HTTPS) in a hidden `csrf`
+//! field; a POST is accepted only when the two are equal (compared in constant time) and the
+//! request comes from this origin: `Sec-Fetch-Site` is `same-origin` (or `none`, typed by the
+//! user), or, from a browser that does not send it, `Origin` (when sent) names this host. Another
+//! site — a sibling subdomain included — can neither read the token nor pass the origin check.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -22,10 +25,24 @@ use serde::de::DeserializeOwned;
 
 use crate::state::AppState;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub(crate) const SESSION_COOKIE: &str = "pp_session";
-/// The CSRF cookie's name.
+/// The CSRF cookie's name over plain HTTP.
 pub(crate) const CSRF_COOKIE: &str = "pp_csrf";
+
+/// Whether browsers reach this server over HTTPS (`public_url`).
+fn secure(state: &AppState) -> bool {
+    state.0.config.public_url.starts_with("https://")
+}
+
+/// A cookie's name: `__Host-` prefixed over HTTPS.
+pub(crate) fn cookie_name(state: &AppState, name: &str) -> String {
+    if secure(state) {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -47,11 +64,8 @@ fn set_cookie(
     same_site: &str,
     max_age: i64,
 ) -> HeaderValue {
-    let secure = if state.0.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let name = cookie_name(state, name);
+    let secure = if secure(state) { "; Secure" } else { "" };
     let text = format!(
         "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
     );
@@ -66,6 +80,33 @@ pub(crate) fn session_cookie(state: &AppState, raw: &str, lifetime_seconds: i64)
 /// The cookie that ends the session in this browser.
 pub(crate) fn ended_session_cookie(state: &AppState) -> HeaderValue {
     set_cookie(state, SESSION_COOKIE, "", "Lax", 0)
+}
+
+/// A new CSRF token for this browser, and the cookie that holds it (at sign-in and sign-out, so
+/// that a token seen before cannot be used after).
+pub(crate) fn fresh_csrf_cookie(state: &AppState) -> Option<HeaderValue> {
+    let value = postpilot_core::crypto::random_token().ok()?;
+    Some(set_cookie(state, CSRF_COOKIE, &value, "Lax", 31_536_000))
+}
+
+/// Whether the request comes from this origin: `Sec-Fetch-Site` `same-origin` or `none`; from a
+/// browser that sends no `Sec-Fetch-Site`, an `Origin` (when sent) naming this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => {
+            let authority = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.split_once("://"))
+                .map(|(_, authority)| authority);
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            authority.is_some() && authority == host
+        }
+    }
 }
 
 /// Whether `value` looks like a token this server issued (43 base64url characters).
@@ -85,11 +126,22 @@ pub(crate) struct CsrfToken {
     pub(crate) set: Option<HeaderValue>,
 }
 
+impl CsrfToken {
+    /// No token: for pages that carry no form (error pages).
+    pub(crate) fn none() -> Self {
+        Self {
+            value: String::new(),
+            set: None,
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for CsrfToken {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        if let Some(value) = cookie(&parts.headers, CSRF_COOKIE).filter(|v| well_formed(v)) {
+        let name = cookie_name(state, CSRF_COOKIE);
+        if let Some(value) = cookie(&parts.headers, &name).filter(|v| well_formed(v)) {
             return Ok(Self {
                 value: value.to_owned(),
                 set: None,
@@ -97,8 +149,10 @@ impl FromRequestParts<AppState> for CsrfToken {
         }
         let value = postpilot_core::crypto::random_token()
             .map_err(|_| StatusCode::SERVICE_UNAVAILABLE.into_response())?;
-        // A year: the token protects forms, not a session; it need not change.
-        let set = set_cookie(state, CSRF_COOKIE, &value, "Strict", 31_536_000);
+        // A year: the token protects forms, not a session (it is renewed at sign-in and
+        // sign-out). Lax, so that arriving from another site does not replace it under the
+        // forms of the merchant's other tabs.
+        let set = set_cookie(state, CSRF_COOKIE, &value, "Lax", 31_536_000);
         Ok(Self {
             value,
             set: Some(set),
@@ -138,11 +192,8 @@ where
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
-        let cross_site = request
-            .headers()
-            .get("sec-fetch-site")
-            .is_some_and(|v| v.as_bytes() == b"cross-site");
-        let expected = cookie(request.headers(), CSRF_COOKIE)
+        let from_here = same_origin(request.headers());
+        let expected = cookie(request.headers(), &cookie_name(state, CSRF_COOKIE))
             .filter(|v| well_formed(v))
             .map(str::to_owned);
         let axum::Form(form) = axum::Form::<T>::from_request(request, state)
@@ -150,7 +201,7 @@ where
             .map_err(|e| e.into_response())?;
         match expected {
             Some(expected)
-                if !cross_site
+                if from_here
                     && postpilot_core::crypto::constant_time_eq(form.csrf(), &expected) =>
             {
                 Ok(Self(form))
@@ -175,7 +226,8 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let sign_in = || Redirect::to("/login").into_response();
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(sign_in)?;
+        let token =
+            cookie(&parts.headers, &cookie_name(state, SESSION_COOKIE)).ok_or_else(sign_in)?;
         match state.engine().auth().session_of(token).await {
             Ok(user) => Ok(Self {
                 user,
@@ -186,7 +238,7 @@ impl FromRequestParts<AppState> for SignedIn {
                 sign_in(),
             )
                 .into_response()),
-            Err(e) => Err(crate::ApiError::from(e).into_response()),
+            Err(e) => Err(super::pages::PageError::from(e).into_response()),
         }
     }
 }

@@ -57,10 +57,11 @@ impl TestApp {
             ..HttpConfig::new(JWT_SECRET.to_vec())
         });
         let state = AppState::new(engine.clone(), config).unwrap();
-        // As the bundled server mounts it: the API, and the pages beside it.
-        let router = postpilot_http::router(state.clone());
+        // As the bundled server serves it: the API, and the pages beside it when built in.
         #[cfg(feature = "ui")]
-        let router = router.merge(postpilot_http::ui::router(state));
+        let router = postpilot_http::app(state);
+        #[cfg(not(feature = "ui"))]
+        let router = postpilot_http::router(state);
         Self {
             router,
             engine,

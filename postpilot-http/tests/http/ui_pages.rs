@@ -120,15 +120,35 @@ async fn registering_opens_a_cookie_session_that_shows_the_dashboard() {
 }
 
 #[tokio::test]
-async fn over_https_the_session_cookie_is_secure() {
+async fn over_https_the_cookies_are_secure_and_host_only() {
     let app = TestApp::with_config(|c| postpilot_http::HttpConfig {
         public_url: "https://app.example.com".into(),
         ..c
     });
-    let cookies = register(&app, "secure@example.com").await;
-    assert!(!cookies.is_empty());
-    let page = get(&app, "/login", "").await;
-    assert!(set_cookie(&page, "pp_csrf").unwrap().ends_with("; Secure"));
+    let page = get(&app, "/register", "").await;
+    let csrf = set_cookie(&page, "__Host-pp_csrf").expect("a __Host- CSRF cookie");
+    assert!(csrf.ends_with("; Secure") && csrf.contains("Path=/") && !csrf.contains("Domain"));
+    let token = value_of(&csrf);
+    let form = format!("email=secure%40example.com&password=correct+horse+battery&csrf={token}");
+
+    let reply = post_form(&app, "/register", &format!("__Host-pp_csrf={token}"), &form).await;
+
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let session = set_cookie(&reply, "__Host-pp_session").expect("a __Host- session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.ends_with("; Secure"),
+        "{session}"
+    );
+    // A plain-named cookie (what a sibling subdomain could plant) opens nothing.
+    let planted = get(&app, "/app", &format!("pp_session={}", value_of(&session))).await;
+    assert_eq!(planted.headers[header::LOCATION], "/login");
+    let real = get(
+        &app,
+        "/app",
+        &format!("__Host-pp_session={}", value_of(&session)),
+    )
+    .await;
+    assert_eq!(real.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -159,7 +179,32 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused_and_creat
         )
         .await;
 
-    for refused in [missing, wrong, no_cookie, cross_site] {
+    let mut from_elsewhere = Vec::new();
+    for (header_name, value) in [
+        ("sec-fetch-site", "same-site"),
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://shop.example.com"),
+    ] {
+        from_elsewhere.push(
+            app.raw(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri("/register")
+                    .header(header::HOST, "app.example.com")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::COOKIE, format!("pp_csrf={token}"))
+                    .header(header_name, value)
+                    .body(Body::from(format!("{form}&csrf={token}")))
+                    .unwrap(),
+            )
+            .await,
+        );
+    }
+
+    for refused in [missing, wrong, no_cookie, cross_site]
+        .into_iter()
+        .chain(from_elsewhere)
+    {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         assert!(set_cookie(&refused, "pp_session").is_none());
     }
@@ -318,10 +363,10 @@ async fn a_generated_items_page_counts_each_platform_in_its_own_unit() {
     let html = html(&page);
     assert!(html.contains("Aurora Desk Lamp"));
     assert!(html.contains(
-        r#"data-platform="tiktok" data-max="2200" data-unit="utf16" data-tags-count="true""#
+        r#"data-platform="tiktok" data-name="TikTok" data-max="2200" data-unit="utf16" data-tags-count="true""#
     ));
     assert!(html.contains(
-        r#"data-platform="instagram" data-max="2200" data-unit="chars" data-tags-count="false""#
+        r#"data-platform="instagram" data-name="Instagram" data-max="2200" data-unit="chars" data-tags-count="false""#
     ));
 }
 
@@ -367,8 +412,15 @@ async fn approving_through_the_form_schedules_at_the_local_time_of_the_browsers_
     )
     .await;
 
-    let location = reply.headers[header::LOCATION].to_str().unwrap();
-    assert!(location.contains("done=Approved"), "{location}");
+    assert_eq!(
+        reply.headers[header::LOCATION].to_str().unwrap(),
+        format!("/app/queue/{id}")
+    );
+    assert!(
+        set_cookie(&reply, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sApproved")
+    );
     let posts = app
         .engine
         .posts()
@@ -395,10 +447,10 @@ async fn a_platform_caption_over_its_limit_is_refused_with_the_reason_and_nothin
     )
     .await;
 
-    let location = reply.headers[header::LOCATION].to_str().unwrap();
+    let flash = set_cookie(&reply, "pp_flash").unwrap();
     assert!(
-        location.contains("error=platform%20captions.instagram"),
-        "{location}"
+        flash.starts_with("pp_flash=eplatform%20captions.instagram"),
+        "{flash}"
     );
     let page = get(&app, &format!("/app/queue/{id}"), &cookies).await;
     assert!(
@@ -421,12 +473,15 @@ async fn choosing_a_plan_on_the_billing_page_goes_to_checkout_and_the_plan_is_sh
     )
     .await;
 
-    assert_eq!(reply.status, StatusCode::SEE_OTHER);
-    let location = reply.headers[header::LOCATION].to_str().unwrap();
+    // A page that goes on to the provider (a redirect after a form post would be held by the
+    // page's `form-action 'self'` when the provider is another origin).
+    assert_eq!(reply.status, StatusCode::OK);
+    let continuing = html(&reply);
     assert!(
-        location.contains("/billing/mock/checkout/") && location.ends_with("plan=pro"),
-        "{location}"
+        continuing.contains(r#"<meta http-equiv="refresh" content="0; url="#),
+        "{continuing}"
     );
+    assert!(continuing.contains("/billing/mock/checkout/") && continuing.contains("plan=pro"));
     let page = get(&app, "/app/billing", &cookies).await;
     assert!(html(&page).contains("pro plan</span>"), "{}", html(&page));
     let free = post_form(
@@ -436,6 +491,94 @@ async fn choosing_a_plan_on_the_billing_page_goes_to_checkout_and_the_plan_is_sh
         &format!("plan=free&csrf={token}"),
     )
     .await;
-    let location = free.headers[header::LOCATION].to_str().unwrap();
-    assert!(location.starts_with("/app/billing?error="), "{location}");
+    assert_eq!(free.headers[header::LOCATION], "/app/billing");
+    assert!(
+        set_cookie(&free, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=e")
+    );
+}
+
+#[tokio::test]
+async fn pages_get_the_apis_layers_hsts_included() {
+    let app = TestApp::with_config(|c| postpilot_http::HttpConfig {
+        hsts_max_age: Some(std::time::Duration::from_secs(31_536_000)),
+        ..c
+    });
+
+    let page = get(&app, "/login", "").await;
+
+    assert_eq!(
+        page.headers[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=31536000; includeSubDomains"
+    );
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("form-action 'self'"),
+        "the pages' own policy: {csp}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_page_or_item_is_an_html_404_not_the_apis_json() {
+    let app = TestApp::new();
+    let cookies = register(&app, "lost@example.com").await;
+
+    for path in [
+        "/app/nothing-here",
+        "/app/queue/not-an-id",
+        "/app/queue/00000000-0000-0000-0000-000000000000",
+    ] {
+        let reply = get(&app, path, &cookies).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        let kind = reply.headers[header::CONTENT_TYPE].to_str().unwrap();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        assert!(html(&reply).contains("<h1>Not found</h1>"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_forms_notice_shows_once_and_a_link_cannot_write_one() {
+    let app = TestApp::new();
+    let cookies = register(&app, "flash@example.com").await;
+    let token = csrf_of(&cookies);
+    let refused = post_form(
+        &app,
+        "/app/billing/checkout",
+        &cookies,
+        &format!("plan=free&csrf={token}"),
+    )
+    .await;
+    let flash = value_of(&set_cookie(&refused, "pp_flash").unwrap());
+
+    let shown = get(
+        &app,
+        "/app/billing",
+        &format!("{cookies}; pp_flash={flash}"),
+    )
+    .await;
+
+    assert!(
+        html(&shown).contains("class=\"notice error\""),
+        "{}",
+        html(&shown)
+    );
+    assert!(
+        set_cookie(&shown, "pp_flash")
+            .unwrap()
+            .contains("Max-Age=0"),
+        "cleared once shown"
+    );
+    let forged = get(
+        &app,
+        "/app/billing?error=Re-enter+your+card+at+evil.example",
+        &cookies,
+    )
+    .await;
+    assert!(
+        !html(&forged).contains("evil.example"),
+        "the URL cannot write a notice"
+    );
 }
