@@ -250,6 +250,28 @@ await test('a merchant upgrades from the billing page and the new plan is in for
   await context.close();
 });
 
+await test('a pro merchant creates an API key, sees it once, and revokes it', async () => {
+  const { context, page } = await fresh();
+  await register(page);
+  await page.goto(`${BASE}/app/billing`);
+  await page.getByRole('button', { name: 'Choose Pro' }).click();
+  await page.waitForURL(/\/billing\/mock\/checkout\//);
+  await page.goto(`${BASE}/app/api-keys`);
+  await page.getByLabel('Name').fill('Shop backend');
+  await page.getByLabel(/Read posts and the calendar/).check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const key = await page.getByLabel('API key').inputValue();
+  const answer = await fetch(`${BASE}/api/v1/posts`, { headers: { 'x-api-key': key } });
+  expect(answer.status === 200, `the key answered ${answer.status}`);
+  await page.goto(`${BASE}/app/api-keys`);
+  expect((await page.content()).indexOf(key) === -1, 'the key was shown again');
+  await page.getByRole('button', { name: 'Revoke Shop backend' }).click();
+  await page.getByText('Key revoked: it no longer works.').waitFor();
+  const after = await fetch(`${BASE}/api/v1/posts`, { headers: { 'x-api-key': key } });
+  expect(after.status === 401, `the revoked key answered ${after.status}`);
+  await context.close();
+});
+
 await test('a rejected caption can be written again', async () => {
   const { context, page } = await fresh();
   await register(page);
@@ -276,6 +298,8 @@ const PAGES = [
   { name: 'queue', path: '/app/queue' },
   { name: 'queue-item', path: null },
   { name: 'billing', path: '/app/billing' },
+  { name: 'api-keys', path: '/app/api-keys' },
+  { name: 'settings', path: '/app/settings' },
 ];
 
 if (SCREENSHOTS) mkdirSync(SHOTS_DIR, { recursive: true });

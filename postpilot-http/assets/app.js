@@ -38,6 +38,15 @@
     refresh();
   });
 
+  // "Copy key": the input's value to the clipboard (the input stays selectable without it).
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.dataset.copy);
+      if (!input || !navigator.clipboard) return;
+      navigator.clipboard.writeText(input.value).then(function () { button.textContent = "Copied"; });
+    });
+  });
+
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {
     document.querySelectorAll("input[data-timezone]").forEach(function (input) { input.value = zone; });

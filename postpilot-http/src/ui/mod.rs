@@ -14,6 +14,7 @@ mod form;
 mod pages;
 mod queue;
 mod session;
+mod settings;
 
 use axum::Router;
 use axum::http::header;
@@ -23,7 +24,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::state::AppState;
 
 /// The pages: `/`, `/pricing`, `/register`, `/login`, `/logout`, `/app` (dashboard),
-/// `/app/queue`, `/app/accounts`, `/app/billing`, and `/assets/…`; served with every layer of
+/// `/app/queue`, `/app/accounts`, `/app/billing`, `/app/api-keys`, `/app/settings`, and
+/// `/assets/…`; served with every layer of
 /// the API by [`crate::app`].
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -49,6 +51,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/app/billing", get(billing::show))
         .route("/app/billing/checkout", post(billing::checkout))
         .route("/app/billing/portal", post(billing::portal))
+        .route(
+            "/app/api-keys",
+            get(settings::api_keys).post(settings::create_api_key),
+        )
+        .route("/app/api-keys/{id}/revoke", post(settings::revoke_api_key))
+        .route(
+            "/app/settings",
+            get(settings::settings).post(settings::update_settings),
+        )
         .route("/app/{*rest}", get(pages::not_found))
         .route("/assets/{name}", get(assets::serve))
         // The pages' policy; the API's stricter one covers everything else.

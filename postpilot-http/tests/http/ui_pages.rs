@@ -582,3 +582,117 @@ async fn a_forms_notice_shows_once_and_a_link_cannot_write_one() {
         "the URL cannot write a notice"
     );
 }
+
+#[tokio::test]
+async fn an_api_key_is_shown_once_on_creation_works_and_is_revoked_from_the_page() {
+    let app = TestApp::new();
+    let cookies = register(&app, "keys@example.com").await;
+    let token = csrf_of(&cookies);
+    post_form(
+        &app,
+        "/app/billing/checkout",
+        &cookies,
+        &format!("plan=pro&csrf={token}"),
+    )
+    .await;
+
+    let created = post_form(
+        &app,
+        "/app/api-keys",
+        &cookies,
+        &format!("name=Shop+backend&scope=posts%3Aread&csrf={token}"),
+    )
+    .await;
+
+    assert_eq!(created.status, StatusCode::OK);
+    let page = html(&created);
+    let key = page
+        .split("id=\"new-key\" type=\"text\" readonly value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let listed = get(&app, "/api/v1/posts", "").await;
+    assert_eq!(listed.status, StatusCode::UNAUTHORIZED);
+    let with_key = app
+        .send(
+            Method::GET,
+            "/api/v1/posts",
+            Some(("x-api-key", key.as_str())),
+            None,
+        )
+        .await;
+    assert_eq!(with_key.status, StatusCode::OK, "the key shown works");
+    let again = get(&app, "/app/api-keys", &cookies).await;
+    assert!(!html(&again).contains(&key), "shown only once");
+    let id = html(&again)
+        .split("action=\"/app/api-keys/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let revoked = post_form(
+        &app,
+        &format!("/app/api-keys/{id}/revoke"),
+        &cookies,
+        &format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(revoked.headers[header::LOCATION], "/app/api-keys");
+    let refused = app
+        .send(
+            Method::GET,
+            "/api/v1/posts",
+            Some(("x-api-key", key.as_str())),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_password_change_keeps_this_browser_signed_in_and_ends_the_old_session() {
+    let app = TestApp::new();
+    let cookies = register(&app, "settings@example.com").await;
+    let token = csrf_of(&cookies);
+
+    let wrong = post_form(
+        &app,
+        "/app/settings",
+        &cookies,
+        &format!("new_password=a+brand+new+secret&current_password=nope+nope+nope&csrf={token}"),
+    )
+    .await;
+    assert!(
+        set_cookie(&wrong, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=eThe%20current%20password")
+    );
+
+    let changed = post_form(
+        &app,
+        "/app/settings",
+        &cookies,
+        &format!(
+            "new_password=a+brand+new+secret&current_password=correct+horse+battery&csrf={token}"
+        ),
+    )
+    .await;
+
+    let session = value_of(&set_cookie(&changed, "pp_session").expect("a new session"));
+    let now = get(&app, "/app/settings", &format!("pp_session={session}")).await;
+    assert_eq!(now.status, StatusCode::OK);
+    let old = get(&app, "/app", &cookies).await;
+    assert_eq!(
+        old.headers[header::LOCATION],
+        "/login",
+        "the old session ended"
+    );
+    assert!(
+        app.engine
+            .auth()
+            .login("settings@example.com", "a brand new secret")
+            .await
+            .is_ok()
+    );
+}
