@@ -220,6 +220,32 @@ await test('a merchant connects an account, generates a caption, edits it with l
   await page.getByText('Approved: 1 post(s) scheduled.').waitFor();
   expect(await page.getByText('Approved: 1 post(s) scheduled.').isVisible(), 'no approval notice');
   expect(await page.locator('.lead .status').innerText() === 'approved', 'the item is not approved');
+  // The post is on the calendar, on the day it was approved for; drag it two days on.
+  await page.getByRole('link', { name: 'Calendar' }).click();
+  await page.waitForURL(/\/app\/calendar\?tz=/);
+  const day = local.slice(0, 10);
+  const month = day.slice(0, 7);
+  if (!(await page.locator(`.day[data-date="${day}"] .chip`).count())) {
+    await page.goto(page.url().replace(/month=[^&]*&?/, '') + `&month=${month}`);
+  }
+  const chip = page.locator(`.day[data-date="${day}"] .chip[draggable]`);
+  expect(await chip.count() === 1, `no post on ${day}`);
+  const target = new Date(tomorrow.getTime() + 2 * 86400000 - tomorrow.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  if (!(await page.locator(`.day[data-date="${target}"]`).count())) {
+    await page.goto(page.url().replace(/month=[^&]*/, `month=${target.slice(0, 7)}`));
+    await page.getByText('Move', { exact: true }).first().click();
+    await page.getByLabel('Date').first().fill(target);
+    await page.getByRole('button', { name: 'Move' }).first().click();
+  } else {
+    const from = await chip.boundingBox();
+    const to = await page.locator(`.day[data-date="${target}"]`).boundingBox();
+    await page.mouse.move(from.x + 10, from.y + 8);
+    await page.mouse.down();
+    await page.mouse.move(to.x + 20, to.y + 30, { steps: 12 });
+    await page.mouse.up();
+  }
+  await page.getByText(`Moved to ${target}`).waitFor();
+  expect(await page.locator(`.day[data-date="${target}"] .chip`).count() === 1, 'the post is not on its new day');
   expect(errors.length === 0, `console errors: ${errors}`);
   await context.close();
 });
@@ -297,6 +323,7 @@ const PAGES = [
   { name: 'accounts', path: '/app/accounts' },
   { name: 'queue', path: '/app/queue' },
   { name: 'queue-item', path: null },
+  { name: 'calendar', path: '/app/calendar' },
   { name: 'billing', path: '/app/billing' },
   { name: 'api-keys', path: '/app/api-keys' },
   { name: 'settings', path: '/app/settings' },

@@ -38,6 +38,26 @@
     refresh();
   });
 
+  // Calendar: dropping a scheduled post on a day fills its Move form with that day and sends it
+  // (the form is the keyboard's way; the drag only saves the typing).
+  document.querySelectorAll(".chip[draggable]").forEach(function (chip) {
+    chip.addEventListener("dragstart", function (event) {
+      event.dataTransfer.setData("text/plain", chip.dataset.post);
+    });
+  });
+  document.querySelectorAll(".day[data-date]").forEach(function (day) {
+    day.addEventListener("dragover", function (event) { event.preventDefault(); day.classList.add("drop"); });
+    day.addEventListener("dragleave", function () { day.classList.remove("drop"); });
+    day.addEventListener("drop", function (event) {
+      event.preventDefault();
+      day.classList.remove("drop");
+      var form = document.querySelector('form[data-move="' + event.dataTransfer.getData("text/plain") + '"]');
+      if (!form) return;
+      form.querySelector('input[name="date"]').value = day.dataset.date;
+      form.submit();
+    });
+  });
+
   // "Copy key": the input's value to the clipboard (the input stays selectable without it).
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -49,6 +69,12 @@
 
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {
+    // The calendar shows the browser's zone: links to it carry it.
+    document.querySelectorAll("a[data-keep-timezone]").forEach(function (link) {
+      var url = new URL(link.href, location.href);
+      url.searchParams.set("tz", zone);
+      link.href = url.pathname + url.search;
+    });
     document.querySelectorAll("input[data-timezone]").forEach(function (input) { input.value = zone; });
     document.querySelectorAll("[data-timezone-label]").forEach(function (label) { label.textContent = zone; });
   }

@@ -1,6 +1,8 @@
 //! A form as the list of its fields, in order: what checkboxes and repeated names need (the
 //! `serde_urlencoded` structs of axum's `Form` cannot take a field twice).
 
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use postpilot_core::{Error, ValidationError};
 use serde::Deserialize;
 
 use super::session::WithCsrf;
@@ -72,4 +74,24 @@ impl WithCsrf for Fields {
     fn csrf(&self) -> &str {
         self.text("csrf")
     }
+}
+
+/// A `datetime-local` value (`2026-12-04T10:30`) in time zone `tz` (IANA name; the page's
+/// script sends the browser's, else UTC), as an instant.
+pub(crate) fn local_time(value: &str, tz: &str) -> Result<DateTime<Utc>, Error> {
+    let invalid = |why: &str| Error::from(ValidationError::new("scheduled_for", why.to_owned()));
+    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| invalid("is not a date and time"))?;
+    let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
+        Error::from(ValidationError::new(
+            "tz",
+            format!("{tz} is not a time zone this server knows"),
+        ))
+    })?;
+    zone.from_local_datetime(&naive)
+        // An hour that happens twice (clocks going back): its first occurrence.
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| invalid("does not exist in your time zone (the clocks change then)"))
 }

@@ -9,6 +9,7 @@
 mod accounts;
 mod assets;
 mod billing;
+mod calendar;
 mod flash;
 mod form;
 mod pages;
@@ -48,6 +49,8 @@ pub(crate) fn routes() -> Router<AppState> {
             post(accounts::connect_oauth),
         )
         .route("/app/accounts/{id}/disconnect", post(accounts::disconnect))
+        .route("/app/calendar", get(calendar::month))
+        .route("/app/posts/{id}/move", post(calendar::move_post))
         .route("/app/billing", get(billing::show))
         .route("/app/billing/checkout", post(billing::checkout))
         .route("/app/billing/portal", post(billing::portal))

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use postpilot_core::Error;
 use postpilot_core::ValidationError;
 use postpilot_core::caption::{
@@ -19,7 +18,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::flash::{self, Flash};
-use super::form::Fields;
+use super::form::{Fields, local_time};
 use super::pages::{Layout, Notice, PageResult, first, page, path_id, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
 use crate::state::AppState;
@@ -441,26 +440,6 @@ pub(crate) async fn edit(
     back_to(id, result.await)
 }
 
-/// A `datetime-local` value (`2026-12-04T10:30`) in time zone `tz` (IANA name; the page's
-/// script sends the browser's, else UTC), as an instant.
-fn local_time(value: &str, tz: &str) -> Result<DateTime<Utc>, Error> {
-    let invalid = |why: &str| Error::from(ValidationError::new("scheduled_for", why.to_owned()));
-    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| invalid("is not a date and time"))?;
-    let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
-        Error::from(ValidationError::new(
-            "tz",
-            format!("{tz} is not a time zone this server knows"),
-        ))
-    })?;
-    zone.from_local_datetime(&naive)
-        // An hour that happens twice (clocks going back): its first occurrence.
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| invalid("does not exist in your time zone (the clocks change then)"))
-}
-
 /// `POST /app/queue/{id}/approve`: one post per ticked account, at the time given (drafts
 /// without one).
 pub(crate) async fn approve(
@@ -558,6 +537,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    use crate::ui::form::local_time;
 
     #[test]
     fn a_local_time_is_read_in_its_zone_a_skipped_one_refused_a_repeated_one_taken_first() {

@@ -351,6 +351,69 @@ async fn generate(app: &TestApp, cookies: &str, platforms: &[&str]) -> String {
     location.strip_prefix("/app/queue/").unwrap().to_owned()
 }
 
+/// When the merchant's only post is scheduled.
+async fn only_post_time(
+    app: &TestApp,
+    user: &postpilot_core::user::User,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let posts = app
+        .engine
+        .posts()
+        .list(user.id(), Default::default(), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(posts.items.len(), 1);
+    posts.items[0].scheduled_for()
+}
+
+fn utc(
+    year: i32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, year, month, day, hour, minute, 0).single()
+}
+
+/// The id in the first form action under `prefix` (`/app/posts/` → the post of its Move form).
+fn id_in_action(page: &str, prefix: &str) -> String {
+    page.split(&format!("action=\"{prefix}"))
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned()
+}
+
+/// A merchant registered through the form with a Facebook account connected through the
+/// Accounts page: their cookies, CSRF token, user and account id.
+async fn with_account(
+    app: &TestApp,
+    email: &str,
+) -> (String, String, postpilot_core::user::User, uuid::Uuid) {
+    let cookies = register(app, email).await;
+    let token = csrf_of(&cookies);
+    let connect = post_form(
+        app,
+        "/app/accounts",
+        &cookies,
+        &format!("platform=facebook&account_name=%40shop&account_id_external=fb-1&csrf={token}"),
+    )
+    .await;
+    assert_eq!(connect.headers[header::LOCATION], "/app/accounts");
+    let user = app.engine.auth().login(email, PASSWORD).await.unwrap();
+    let account = app
+        .engine
+        .accounts()
+        .list(user.id(), Default::default())
+        .await
+        .unwrap()
+        .items[0]
+        .id()
+        .as_uuid();
+    (cookies, token, user, account)
+}
+
 #[tokio::test]
 async fn a_generated_items_page_counts_each_platform_in_its_own_unit() {
     let app = TestApp::new();
@@ -373,32 +436,8 @@ async fn a_generated_items_page_counts_each_platform_in_its_own_unit() {
 #[tokio::test]
 async fn approving_through_the_form_schedules_at_the_local_time_of_the_browsers_zone() {
     let app = TestApp::new();
-    let cookies = register(&app, "approve@example.com").await;
-    let token = csrf_of(&cookies);
-    let connect = post_form(
-        &app,
-        "/app/accounts",
-        &cookies,
-        &format!("platform=facebook&account_name=%40shop&account_id_external=fb-1&csrf={token}"),
-    )
-    .await;
-    assert_eq!(connect.headers[header::LOCATION], "/app/accounts");
+    let (cookies, token, user, account) = with_account(&app, "approve@example.com").await;
     let id = generate(&app, &cookies, &["facebook"]).await;
-    let user = app
-        .engine
-        .auth()
-        .login("approve@example.com", PASSWORD)
-        .await
-        .unwrap();
-    let account = app
-        .engine
-        .accounts()
-        .list(user.id(), Default::default())
-        .await
-        .unwrap()
-        .items[0]
-        .id()
-        .as_uuid();
     // Next year's 1 July at 09:30 in Paris is 07:30 UTC (summer time).
     let year = chrono::Datelike::year(&app.now()) + 1;
 
@@ -421,14 +460,7 @@ async fn approving_through_the_form_schedules_at_the_local_time_of_the_browsers_
             .unwrap()
             .starts_with("pp_flash=sApproved")
     );
-    let posts = app
-        .engine
-        .posts()
-        .list(user.id(), Default::default(), Default::default())
-        .await
-        .unwrap();
-    let expected = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, year, 7, 1, 7, 30, 0).unwrap();
-    assert_eq!(posts.items[0].scheduled_for(), Some(expected));
+    assert_eq!(only_post_time(&app, &user).await, utc(year, 7, 1, 7, 30));
 }
 
 #[tokio::test]
@@ -625,12 +657,7 @@ async fn an_api_key_is_shown_once_on_creation_works_and_is_revoked_from_the_page
     assert_eq!(with_key.status, StatusCode::OK, "the key shown works");
     let again = get(&app, "/app/api-keys", &cookies).await;
     assert!(!html(&again).contains(&key), "shown only once");
-    let id = html(&again)
-        .split("action=\"/app/api-keys/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .to_owned();
+    let id = id_in_action(html(&again), "/app/api-keys/");
     let revoked = post_form(
         &app,
         &format!("/app/api-keys/{id}/revoke"),
@@ -695,4 +722,56 @@ async fn a_password_change_keeps_this_browser_signed_in_and_ends_the_old_session
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn the_calendar_shows_a_post_on_its_local_day_and_time_and_moves_it_with_the_form() {
+    let app = TestApp::new();
+    let (cookies, token, user, account) = with_account(&app, "calendar@example.com").await;
+    let id = generate(&app, &cookies, &["facebook"]).await;
+    let year = chrono::Datelike::year(&app.now()) + 1;
+    // 23:30 in Paris on 31 October is 22:30 UTC the same day (winter time): the day is Paris's.
+    post_form(
+        &app,
+        &format!("/app/queue/{id}/approve"),
+        &cookies,
+        &format!(
+            "account={account}&scheduled_for={year}-10-31T23%3A30&tz=Europe%2FParis&csrf={token}"
+        ),
+    )
+    .await;
+
+    let month = get(
+        &app,
+        &format!("/app/calendar?month={year}-10&tz=Europe%2FParis"),
+        &cookies,
+    )
+    .await;
+
+    assert_eq!(month.status, StatusCode::OK);
+    let page = html(&month);
+    let day = page
+        .split(&format!("data-date=\"{year}-10-31\""))
+        .nth(1)
+        .unwrap();
+    let day = day.split("data-date=").next().unwrap();
+    assert!(day.contains("<span class=\"when\">23:30</span>"), "{day}");
+    let post = id_in_action(page, "/app/posts/");
+
+    let moved = post_form(
+        &app,
+        &format!("/app/posts/{post}/move"),
+        &cookies,
+        &format!("date={year}-11-02&time=08%3A15&tz=Europe%2FParis&csrf={token}"),
+    )
+    .await;
+
+    assert!(
+        set_cookie(&moved, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sMoved")
+    );
+    assert_eq!(only_post_time(&app, &user).await, utc(year, 11, 2, 7, 15));
+    let bad_zone = get(&app, "/app/calendar?tz=Mars%2FOlympus", &cookies).await;
+    assert_eq!(bad_zone.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
