@@ -3,8 +3,9 @@
 #
 #   bash benches/pages.sh [seconds=5] [connections=4]
 #
-# Builds postpilot-server in release, serves it in memory, registers a pro merchant through the
-# registration form (a cookie session), connects one account, generates 50 queue items, then runs
+# Builds postpilot-server in release, serves it in memory, registers an enterprise merchant
+# through the registration form (a cookie session), connects one account, generates 50 queue
+# items and schedules 500 posts across next month (the calendar's budget), then runs
 # wrk against every page with the session cookie, and against GET /api/v1/queue?per_page=50 with
 # a bearer token as the baseline (the same service call, JSON instead of HTML). Prints the render
 # latencies and each page's bytes (HTML, CSS and JS; gzip -6 as a server would send them; fonts
@@ -31,7 +32,7 @@ curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/register" \
   --data-urlencode "email=pages@example.com" --data-urlencode "password=correct horse battery" \
   --data-urlencode "csrf=$(csrf)"
 curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/app/billing/checkout" \
-  --data-urlencode "plan=pro" --data-urlencode "csrf=$(csrf)"
+  --data-urlencode "plan=enterprise" --data-urlencode "csrf=$(csrf)"
 curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/app/accounts" \
   --data-urlencode "platform=facebook" --data-urlencode "account_name=@pages" \
   --data-urlencode "account_id_external=pages-1" --data-urlencode "csrf=$(csrf)"
@@ -45,6 +46,16 @@ token=$(curl -sf -X POST "$base/api/v1/auth/login" -H 'content-type: application
   -d '{"email":"pages@example.com","password":"correct horse battery"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 cookie="pp_session=$(awk '$6 == "pp_session" {print $7}' "$jar")"
+account=$(curl -sf -H "authorization: Bearer $token" "$base/api/v1/accounts" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+next_month=$(python3 -c 'import datetime as d; t = d.date.today().replace(day=1) + d.timedelta(days=32); print(t.strftime("%Y-%m"))')
+for n in $(seq 0 499); do
+  day=$(( n % 28 + 1 )); hour=$(( n % 24 )); minute=$(( n % 60 ))
+  at=$(printf '%s-%02dT%02d:%02d:00Z' "$next_month" "$day" "$hour" "$minute")
+  curl -sf -o /dev/null -X POST "$base/api/v1/posts" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' \
+    -d "{\"account_id\":\"$account\",\"content\":\"Post $n of the month\",\"scheduled_for\":\"$at\"}"
+done
 
 # Bytes a page costs: its HTML, and the stylesheet and script it links (fonts apart).
 bytes() {
@@ -73,9 +84,11 @@ run() {
 
 echo "| page | req/s | p50 | p99 | HTML bytes | HTML + CSS + JS bytes | the same, gzip -6 |"
 echo "|---|---|---|---|---|---|---|"
-for page in "/" "/pricing" "/login" "/app" "/app/queue" "$item" "/app/accounts" "/app/billing"; do
+calendar="/app/calendar?month=$next_month&tz=Europe%2FParis"
+for page in "/" "/pricing" "/login" "/app" "/app/queue" "$item" "$calendar" "/app/accounts" "/app/billing"; do
   label=$page
   [ "$page" = "$item" ] && label="/app/queue/{id}"
+  [ "$page" = "$calendar" ] && label="/app/calendar (500 posts)"
   run "$label" "$page" "cookie: $cookie" "$(bytes "$page")"
 done
 json_bytes=$(curl -sf -H "authorization: Bearer $token" "$base/api/v1/queue?per_page=50" | wc -c)
