@@ -324,6 +324,7 @@ const PAGES = [
   { name: 'queue', path: '/app/queue' },
   { name: 'queue-item', path: null },
   { name: 'calendar', path: '/app/calendar' },
+  { name: 'posts', path: '/app/posts' },
   { name: 'billing', path: '/app/billing' },
   { name: 'api-keys', path: '/app/api-keys' },
   { name: 'settings', path: '/app/settings' },

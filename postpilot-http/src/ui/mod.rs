@@ -13,6 +13,7 @@ mod calendar;
 mod flash;
 mod form;
 mod pages;
+mod posts;
 mod queue;
 mod session;
 mod settings;
@@ -50,6 +51,8 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/app/accounts/{id}/disconnect", post(accounts::disconnect))
         .route("/app/calendar", get(calendar::month))
+        .route("/app/posts", get(posts::list))
+        .route("/app/posts/{id}", get(posts::show))
         .route("/app/posts/{id}/move", post(calendar::move_post))
         .route("/app/billing", get(billing::show))
         .route("/app/billing/checkout", post(billing::checkout))

@@ -87,7 +87,7 @@ impl From<&QueueItem> for ItemRow {
 #[derive(Debug)]
 pub(crate) struct Tab {
     pub(crate) label: &'static str,
-    pub(crate) href: &'static str,
+    pub(crate) href: String,
     pub(crate) current: bool,
 }
 
@@ -136,9 +136,9 @@ pub(crate) async fn list(
         .iter()
         .map(|t| (t.id().as_uuid(), t.name().to_owned()))
         .collect();
-    let tab = |label, href, which: Option<QueueStatus>| Tab {
+    let tab = |label, href: &str, which: Option<QueueStatus>| Tab {
         label,
-        href,
+        href: String::from(href),
         current: which == status,
     };
     let template = QueuePage {

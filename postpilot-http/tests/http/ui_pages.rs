@@ -775,3 +775,39 @@ async fn the_calendar_shows_a_post_on_its_local_day_and_time_and_moves_it_with_t
     let bad_zone = get(&app, "/app/calendar?tz=Mars%2FOlympus", &cookies).await;
     assert_eq!(bad_zone.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_posts_page_filters_and_a_posts_page_shows_its_publication_history() {
+    let app = TestApp::new();
+    let (cookies, _, _, account) = with_account(&app, "posts@example.com").await;
+    let login = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "posts@example.com", "password": PASSWORD})),
+        )
+        .await;
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let posted = app.posted_post(&token, &account.to_string()).await;
+
+    let all = get(&app, "/app/posts", &cookies).await;
+    let drafts = get(&app, "/app/posts?status=draft", &cookies).await;
+    let one = get(&app, &format!("/app/posts/{posted}"), &cookies).await;
+
+    assert!(html(&all).contains(&format!("href=\"/app/posts/{posted}\"")));
+    assert!(!html(&drafts).contains(&format!("href=\"/app/posts/{posted}\"")));
+    let page = html(&one);
+    assert!(
+        page.contains("<span class=\"status posted\">posted</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td>1</td>") && page.contains("<td>posted</td>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(">w<"),
+        "the worker is the operator's business"
+    );
+}
