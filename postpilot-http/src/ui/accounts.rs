@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::flash::{self, Flash};
-use super::pages::{Layout, Notice, PageResult, first, page, path_id};
+use super::pages::{Layout, Notice, PageId, PageResult, first, page};
 use super::session::{CheckedForm, CsrfToken, SignedIn, WithCsrf};
 use crate::state::AppState;
 
@@ -225,13 +225,9 @@ pub(crate) async fn connect_oauth(
 pub(crate) async fn disconnect(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     CheckedForm(_): CheckedForm<EmptyForm>,
 ) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
     let result = state
         .engine()
         .accounts()

@@ -4,8 +4,8 @@
 //! its `Move` form (date and time).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Query, State};
+use axum::response::Response;
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
 use postpilot_core::Error;
 use postpilot_core::ValidationError;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::flash::{self, Flash};
 use super::form::{Fields, local_time};
-use super::pages::{Layout, Notice, PageResult, page, path_id, said};
+use super::pages::{Layout, Notice, PageId, PageResult, page};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
 use crate::state::AppState;
 
@@ -166,10 +166,9 @@ pub(crate) async fn month(
 pub(crate) async fn move_post(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> PageResult<Response> {
-    let id = path_id(&id)?;
     let tz = form.get("tz").unwrap_or("UTC").to_owned();
     let back = format!(
         "/app/calendar?month={}&tz={}",
@@ -198,9 +197,5 @@ pub(crate) async fn move_post(
             .await?;
         Ok::<_, Error>(format!("Moved to {date} at {time}."))
     };
-    let notice = match moved.await {
-        Ok(done) => Notice::success(done),
-        Err(e) => Notice::error(said(&e)),
-    };
-    Ok(flash::redirect(&back, &notice).into_response())
+    Ok(flash::redirect(&back, &Notice::of(moved.await)))
 }

@@ -219,9 +219,37 @@ pub(crate) async fn not_found() -> PageError {
     PageError(Error::NotFound("page"))
 }
 
-/// The id in a page's path; anything else is that page not existing.
-pub(crate) fn path_id(text: &str) -> PageResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(text).map_err(|_| PageError(Error::NotFound("page")))
+/// The id in a page's path (`/app/queue/{id}`); anything else is that page not existing (an
+/// HTML 404, not axum's plain-text 400).
+#[derive(Debug)]
+pub(crate) struct PageId(pub(crate) uuid::Uuid);
+
+impl axum::extract::FromRequestParts<AppState> for PageId {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, PageError> {
+        let not_found = || PageError(Error::NotFound("page"));
+        let axum::extract::Path(text) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| not_found())?;
+        uuid::Uuid::parse_str(&text)
+            .map(Self)
+            .map_err(|_| not_found())
+    }
+}
+
+impl Notice {
+    /// What a form did: `done` in words, or the error in a sentence.
+    pub(crate) fn of(outcome: Result<String, Error>) -> Self {
+        match outcome {
+            Ok(done) => Self::success(done),
+            Err(e) => Self::error(said(&e)),
+        }
+    }
 }
 
 /// Whether the request carries a live session (the landing page's navigation).

@@ -3,7 +3,7 @@
 //! operator's business, as in the API).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use postpilot_core::id::PostId;
@@ -12,7 +12,7 @@ use postpilot_core::post::{Post, PostStatus};
 use postpilot_core::store::PostListFilter;
 use serde::Deserialize;
 
-use super::pages::{Layout, PageResult, first, page, path_id};
+use super::pages::{Layout, PageId, PageResult, first, page};
 use super::queue::Tab;
 use super::session::{CsrfToken, SignedIn};
 use crate::state::AppState;
@@ -150,9 +150,9 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
-    Path(id): Path<String>,
+    PageId(id): PageId,
 ) -> PageResult<Response> {
-    let id = PostId::from(path_id(&id)?);
+    let id = PostId::from(id);
     let posts = state.engine().posts();
     let post = posts.get(session.user, id).await?;
     let attempts = posts

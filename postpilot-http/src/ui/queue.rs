@@ -3,7 +3,7 @@
 //! accounts at a time, reject with a reason, regenerate.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use postpilot_core::Error;
 use postpilot_core::ValidationError;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::flash::{self, Flash};
 use super::form::{Fields, local_time};
-use super::pages::{Layout, Notice, PageResult, first, page, path_id, said};
+use super::pages::{Layout, Notice, PageId, PageResult, first, page, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
 use crate::state::AppState;
 
@@ -317,10 +317,9 @@ pub(crate) async fn item(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     mut flash: Flash,
 ) -> PageResult<Response> {
-    let id = path_id(&id)?;
     let engine = state.engine();
     let item = engine
         .queue()
@@ -378,24 +377,16 @@ fn item_path(id: Uuid) -> String {
 
 /// Back to the item, with what happened.
 fn back_to(id: Uuid, result: Result<String, Error>) -> Response {
-    let path = item_path(id);
-    match result {
-        Ok(done) => flash::redirect(&path, &Notice::success(done)),
-        Err(e) => flash::redirect(&path, &Notice::error(said(&e))),
-    }
+    flash::redirect(&item_path(id), &Notice::of(result))
 }
 
 /// `POST /app/queue/{id}/edit`: the shared caption and hashtags, and each platform's own.
 pub(crate) async fn edit(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
     let engine = state.engine();
     let result = async {
         let item = engine
@@ -445,13 +436,9 @@ pub(crate) async fn edit(
 pub(crate) async fn approve(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
     let engine = state.engine();
     let result = async {
         let account_ids = form
@@ -489,13 +476,9 @@ pub(crate) async fn approve(
 pub(crate) async fn reject(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
     let rejected = state
         .engine()
         .queue()
@@ -513,13 +496,9 @@ pub(crate) async fn reject(
 pub(crate) async fn regenerate(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
     let result = async {
         let tone = form.get("tone").map(str::parse::<Tone>).transpose()?;
         state

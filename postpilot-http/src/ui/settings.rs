@@ -2,9 +2,9 @@
 //! password, the current password required).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use postpilot_core::Error;
 use postpilot_core::api_key::Scope;
 use postpilot_core::id::ApiKeyId;
@@ -12,7 +12,7 @@ use postpilot_core::user::ProfilePatch;
 
 use super::flash::{self, Flash};
 use super::form::Fields;
-use super::pages::{Layout, Notice, PageResult, first, page, path_id, said};
+use super::pages::{Layout, Notice, PageId, PageResult, first, page, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn, fresh_csrf_cookie, session_cookie};
 use crate::state::AppState;
 
@@ -141,23 +141,16 @@ pub(crate) async fn create_api_key(
 pub(crate) async fn revoke_api_key(
     State(state): State<AppState>,
     session: SignedIn,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     CheckedForm(_): CheckedForm<Fields>,
 ) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
     let revoked = state
         .engine()
         .api_keys()
         .revoke(session.user, ApiKeyId::from(id))
         .await;
-    let notice = match revoked {
-        Ok(()) => Notice::success("Key revoked: it no longer works.".to_owned()),
-        Err(e) => Notice::error(said(&e)),
-    };
-    flash::redirect("/app/api-keys", &notice)
+    let revoked = revoked.map(|()| "Key revoked: it no longer works.".to_owned());
+    flash::redirect("/app/api-keys", &Notice::of(revoked))
 }
 
 #[derive(Template)]
