@@ -5,7 +5,7 @@
 #
 # Builds postpilot-server in release, serves it in memory, registers an enterprise merchant
 # through the registration form (a cookie session), connects one account, generates 50 queue
-# items and schedules 500 posts across next month (the calendar's budget), then runs
+# items and schedules 500 posts across next month (the calendar's budget) in Europe/Paris, then runs
 # wrk against every page with the session cookie, and against GET /api/v1/queue?per_page=50 with
 # a bearer token as the baseline (the same service call, JSON instead of HTML). Prints the render
 # latencies and each page's bytes (HTML, CSS and JS; gzip -6 as a server would send them; fonts
@@ -33,6 +33,11 @@ curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/register" \
   --data-urlencode "csrf=$(csrf)"
 curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/app/billing/checkout" \
   --data-urlencode "plan=enterprise" --data-urlencode "csrf=$(csrf)"
+curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/app/settings/time-zone" \
+  --data-urlencode "time_zone=Europe/Paris" --data-urlencode "csrf=$(csrf)"
+curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/app/templates" \
+  --data-urlencode "name=Launch" --data-urlencode "body=New: {title} for {price}" \
+  --data-urlencode "csrf=$(csrf)"
 curl -sf -b "$jar" -c "$jar" -o /dev/null -X POST "$base/app/accounts" \
   --data-urlencode "platform=facebook" --data-urlencode "account_name=@pages" \
   --data-urlencode "account_id_external=pages-1" --data-urlencode "csrf=$(csrf)"
@@ -84,11 +89,18 @@ run() {
 
 echo "| page | req/s | p50 | p99 | HTML bytes | HTML + CSS + JS bytes | the same, gzip -6 |"
 echo "|---|---|---|---|---|---|---|"
-calendar="/app/calendar?month=$next_month&tz=Europe%2FParis"
-for page in "/" "/pricing" "/login" "/app" "/app/queue" "$item" "$calendar" "/app/accounts" "/app/billing"; do
+calendar="/app/calendar?month=$next_month"
+week="/app/calendar?week=$next_month-08"
+post=$(curl -sf -H "authorization: Bearer $token" "$base/api/v1/posts?per_page=1" |
+  python3 -c 'import json,sys; print("/app/posts/" + json.load(sys.stdin)["items"][0]["id"])')
+for page in "/" "/pricing" "/login" "/app" "/app/queue" "$item" "$calendar" "$week" "/app/posts" \
+  "$post" "/app/analytics" "/app/templates" "/app/accounts" "/app/billing" "/app/api-keys" \
+  "/app/settings"; do
   label=$page
   [ "$page" = "$item" ] && label="/app/queue/{id}"
-  [ "$page" = "$calendar" ] && label="/app/calendar (500 posts)"
+  [ "$page" = "$calendar" ] && label="/app/calendar (month, 500 posts)"
+  [ "$page" = "$week" ] && label="/app/calendar?week= (a week of them)"
+  [ "$page" = "$post" ] && label="/app/posts/{id}"
   run "$label" "$page" "cookie: $cookie" "$(bytes "$page")"
 done
 json_bytes=$(curl -sf -H "authorization: Bearer $token" "$base/api/v1/queue?per_page=50" | wc -c)

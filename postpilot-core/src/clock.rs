@@ -59,6 +59,20 @@ impl Clock for ManualClock {
     }
 }
 
+/// The first instant of local day `date` in `zone`: midnight, the earlier one when midnight
+/// happens twice, or the first hour after it when a clock change skips midnight.
+pub fn day_start(date: chrono::NaiveDate, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let midnight = date.and_time(chrono::NaiveTime::MIN);
+    zone.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| {
+            zone.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
-// The dashboard's only script: live caption counters in each platform's own unit, and the
-// browser's time zone for the times a merchant types. Pages work without it; the server checks
-// every rule again.
+// The dashboard's only script: live caption counters in each platform's own unit, calendar drag
+// and drop, copying a new key, and the browser's time zone for a new account. Pages work
+// without it; the server checks every rule again.
 "use strict";
 
 (function () {
@@ -38,23 +38,29 @@
     refresh();
   });
 
-  // Calendar: dropping a scheduled post on a day fills its Move form with that day and sends it
-  // (the form is the keyboard's way; the drag only saves the typing).
+  // Calendar: dropping a scheduled post on a day (its time kept) or on an hour of the week (its
+  // minutes kept) sends the page's one move form. Each post's own page is the keyboard's way.
+  var move = document.querySelector("form[data-move-form]");
   document.querySelectorAll(".chip[draggable]").forEach(function (chip) {
     chip.addEventListener("dragstart", function (event) {
       event.dataTransfer.setData("text/plain", chip.dataset.post);
     });
   });
-  document.querySelectorAll(".day[data-date]").forEach(function (day) {
-    day.addEventListener("dragover", function (event) { event.preventDefault(); day.classList.add("drop"); });
-    day.addEventListener("dragleave", function () { day.classList.remove("drop"); });
-    day.addEventListener("drop", function (event) {
+  document.querySelectorAll("[data-date]").forEach(function (cell) {
+    cell.addEventListener("dragover", function (event) { event.preventDefault(); cell.classList.add("drop"); });
+    cell.addEventListener("dragleave", function () { cell.classList.remove("drop"); });
+    cell.addEventListener("drop", function (event) {
       event.preventDefault();
-      day.classList.remove("drop");
-      var form = document.querySelector('form[data-move="' + event.dataTransfer.getData("text/plain") + '"]');
-      if (!form) return;
-      form.querySelector('input[name="date"]').value = day.dataset.date;
-      form.submit();
+      cell.classList.remove("drop");
+      var id = event.dataTransfer.getData("text/plain");
+      var chip = document.querySelector('.chip[data-post="' + id + '"]');
+      if (!move || !chip) return;
+      var time = chip.dataset.time;
+      if (cell.dataset.hour) time = cell.dataset.hour + ":" + time.slice(3, 5);
+      move.action = "/app/posts/" + id + "/move";
+      move.elements.date.value = cell.dataset.date;
+      move.elements.time.value = time;
+      move.submit();
     });
   });
 
@@ -67,15 +73,9 @@
     });
   });
 
+  // Registration sends the browser's time zone: the new account starts in it.
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {
-    // The calendar shows the browser's zone: links to it carry it.
-    document.querySelectorAll("a[data-keep-timezone]").forEach(function (link) {
-      var url = new URL(link.href, location.href);
-      url.searchParams.set("tz", zone);
-      link.href = url.pathname + url.search;
-    });
     document.querySelectorAll("input[data-timezone]").forEach(function (input) { input.value = zone; });
-    document.querySelectorAll("[data-timezone-label]").forEach(function (label) { label.textContent = zone; });
   }
 })();

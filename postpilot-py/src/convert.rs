@@ -47,6 +47,7 @@ fn user(py: Python<'_>, u: &User, plan: Option<PlanTier>) -> PyResult<Py<PyAny>>
         "plan" => plan.map(|p| p.as_str()),
         "external_platform_id" => u.external_platform_id(),
         "external_store_id" => u.external_store_id(),
+        "time_zone" => u.time_zone().name(),
         "created_at" => u.created_at(),
     })
 }

@@ -395,8 +395,9 @@ impl Engine {
         self.out(py, self.engine.auth().me(user_id.into()))
     }
 
-    /// Changes the user's e-mail and/or password (the current password is required).
-    #[pyo3(signature = (*, user_id, current_password = None, email = None, password = None))]
+    /// Changes the user's time zone, e-mail and/or password (the current password is required
+    /// for the e-mail or the password).
+    #[pyo3(signature = (*, user_id, current_password = None, email = None, password = None, time_zone = None))]
     fn update_me(
         &self,
         py: Python<'_>,
@@ -404,11 +405,13 @@ impl Engine {
         current_password: Option<String>,
         email: Option<String>,
         password: Option<String>,
+        time_zone: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let patch = ProfilePatch {
             email,
             password,
             current_password,
+            time_zone,
         };
         self.out(py, self.engine.auth().update_me(user_id.into(), patch))
     }

@@ -219,6 +219,8 @@ def test_profile_subscription_portal_and_per_post_analytics(engine, merchant, ac
         engine.update_me(user_id=merchant["id"], email="new@example.com")
     moved = engine.update_me(user_id=merchant["id"], current_password=PASSWORD, email="new@example.com")
     assert moved["email"] == "new@example.com"
+    assert moved["time_zone"] == "UTC"
+    assert engine.update_me(user_id=merchant["id"], time_zone="Asia/Tokyo")["time_zone"] == "Asia/Tokyo"
     assert engine.subscription(user_id=merchant["id"])["status"] is None
     engine.checkout(user_id=merchant["id"], plan="pro")
     assert engine.subscription(user_id=merchant["id"])["status"] == "active"

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::analytics::{AnalyticsOverview, MetricCounts, PostMetrics, round2};
+use postpilot_core::analytics::{AnalyticsOverview, DayMetrics, MetricCounts, PostMetrics, round2};
 use postpilot_core::id::{PostId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::store::{MetricsStore, StoreError, StoreResult};
@@ -190,5 +190,67 @@ impl MetricsStore for PgStore {
             posts_published: count("posts", t.posts_published)?,
             engagement_rate: t.mean_rate.map_or(0.0, round2),
         })
+    }
+
+    async fn metrics_by_day(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        zone: chrono_tz::Tz,
+    ) -> StoreResult<Vec<DayMetrics>> {
+        #[derive(sqlx::FromRow)]
+        struct DayRow {
+            day: chrono::NaiveDate,
+            posts: i64,
+            #[sqlx(flatten)]
+            counts: CountsRow,
+        }
+        // posted_at is set exactly on published posts; posts_user_published_idx finds the range.
+        // A post without metrics yet counts zero.
+        let rows: Vec<DayRow> = sqlx::query_as(
+            "SELECT (p.posted_at AT TIME ZONE $4)::date AS day, count(*) AS posts, \
+                    coalesce(sum(m.impressions), 0)::bigint AS impressions, \
+                    coalesce(sum(m.reach), 0)::bigint AS reach, \
+                    coalesce(sum(m.likes), 0)::bigint AS likes, \
+                    coalesce(sum(m.comments), 0)::bigint AS comments, \
+                    coalesce(sum(m.shares), 0)::bigint AS shares, \
+                    coalesce(sum(m.clicks), 0)::bigint AS clicks \
+             FROM posts AS p LEFT JOIN post_metrics AS m ON m.post_id = p.id \
+             WHERE p.user_id = $1 AND p.posted_at >= $2 AND p.posted_at < $3 \
+             GROUP BY 1 ORDER BY 1",
+        )
+        .bind(owner.as_uuid())
+        .bind(from)
+        .bind(to)
+        .bind(zone.name())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DayMetrics {
+                    day: r.day,
+                    posts: count("posts", r.posts)?,
+                    counts: MetricCounts::try_from(r.counts)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn top_post_metrics(&self, owner: UserId, limit: u32) -> StoreResult<Vec<PostMetrics>> {
+        let rows: Vec<MetricsRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            metrics_columns!(""),
+            " FROM post_metrics WHERE user_id = $1 \
+              ORDER BY likes + comments + shares + clicks DESC, impressions DESC, post_id DESC \
+              LIMIT $2"
+        ))
+        .bind(owner.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(PostMetrics::try_from).collect()
     }
 }

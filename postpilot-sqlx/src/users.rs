@@ -8,7 +8,7 @@ use postpilot_core::user::{Email, User, UserRecord};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::store_error;
+use crate::error::{corrupt, store_error};
 use crate::fetch::fetch_optional;
 
 #[derive(sqlx::FromRow)]
@@ -19,6 +19,7 @@ struct UserRow {
     stripe_customer_id: Option<String>,
     external_platform_id: Option<Uuid>,
     external_store_id: Option<Uuid>,
+    time_zone: String,
     session_epoch: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -34,6 +35,10 @@ impl TryFrom<UserRow> for User {
             stripe_customer_id: r.stripe_customer_id,
             external_platform_id: r.external_platform_id,
             external_store_id: r.external_store_id,
+            time_zone: r
+                .time_zone
+                .parse()
+                .map_err(|_| corrupt("users", format!("unknown time zone {}", r.time_zone)))?,
             session_epoch: r.session_epoch,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -45,7 +50,7 @@ impl TryFrom<UserRow> for User {
 macro_rules! user_columns {
     () => {
         "id, email, password_hash, stripe_customer_id, external_platform_id, external_store_id, \
-         session_epoch, created_at, updated_at"
+         time_zone, session_epoch, created_at, updated_at"
     };
 }
 
@@ -69,8 +74,8 @@ impl UserStore for PgStore {
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, stripe_customer_id, external_platform_id, \
-             external_store_id, session_epoch, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             external_store_id, time_zone, session_epoch, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(user.id().as_uuid())
         .bind(user.email().as_ref())
@@ -78,6 +83,7 @@ impl UserStore for PgStore {
         .bind(user.stripe_customer_id())
         .bind(user.external_platform_id())
         .bind(user.external_store_id())
+        .bind(user.time_zone().name())
         .bind(user.session_epoch())
         .bind(user.created_at())
         .bind(user.updated_at())
@@ -115,6 +121,7 @@ impl UserStore for PgStore {
              external_platform_id = coalesce($5, external_platform_id), \
              external_store_id = CASE WHEN $5::uuid IS NULL THEN external_store_id \
                                       ELSE coalesce($6, external_store_id) END, \
+             time_zone = coalesce($9, time_zone), \
              session_epoch = session_epoch + CASE WHEN $8 THEN 1 ELSE 0 END, \
              updated_at = $7 \
              WHERE id = $1 AND ($5::uuid IS NULL OR external_platform_id IS NULL \
@@ -130,6 +137,7 @@ impl UserStore for PgStore {
         .bind(link.and_then(|l| l.external_store_id))
         .bind(change.updated_at)
         .bind(change.end_sessions)
+        .bind(change.time_zone.map(|zone| zone.name()))
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;

@@ -2,7 +2,7 @@
 
 mod service;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::id::{PostId, UserId};
@@ -33,8 +33,7 @@ impl MetricCounts {
         if self.impressions == 0 {
             return 0.0;
         }
-        let interactions = self.likes + self.comments + self.shares + self.clicks;
-        interactions as f64 / self.impressions as f64 * 100.0
+        self.interactions() as f64 / self.impressions as f64 * 100.0
     }
 }
 
@@ -93,6 +92,25 @@ pub struct AnalyticsOverview {
     pub posts_published: u64,
     /// Average of the per-post engagement rates (posts with metrics), in percent, 2 decimals.
     pub engagement_rate: f64,
+}
+
+/// The posts published on one local day, and their latest counters summed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DayMetrics {
+    /// The local date (in the zone asked for).
+    pub day: NaiveDate,
+    /// Posts published that day.
+    pub posts: u64,
+    /// Their counters (posts without metrics yet count zero).
+    #[serde(flatten)]
+    pub counts: MetricCounts,
+}
+
+impl MetricCounts {
+    /// Likes, comments, shares and clicks.
+    pub fn interactions(&self) -> u64 {
+        self.likes + self.comments + self.shares + self.clicks
+    }
 }
 
 /// Rounds to two decimals.

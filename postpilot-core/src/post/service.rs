@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::ValidationError;
 use crate::account::SocialAccount;
 use crate::account::publishable_account;
+use crate::clock::day_start;
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
@@ -321,15 +322,7 @@ impl PostService {
             .checked_add_days(Days::new(1))
             .ok_or_else(|| ValidationError::new("end_date", "is out of range"))?;
         let local_midnight = |date: NaiveDate, field: &'static str| -> Result<DateTime<Utc>> {
-            let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-            // Midnight may not exist (DST gap) or be ambiguous: take the earliest instant of the day.
-            tz.from_local_datetime(&naive)
-                .earliest()
-                .or_else(|| {
-                    tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                        .earliest()
-                })
-                .map(|t| t.with_timezone(&Utc))
+            day_start(date, tz)
                 .ok_or_else(|| ValidationError::new(field, "is not a valid local date").into())
         };
         let from = local_midnight(start, "start_date")?;

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::account::{SealedTokens, SocialAccount};
-use crate::analytics::{AnalyticsOverview, PostMetrics};
+use crate::analytics::{AnalyticsOverview, DayMetrics, PostMetrics};
 use crate::api_key::ApiKey;
 use crate::billing::Subscription;
 use crate::id::{AccountId, ApiKeyId, PostId, QueueItemId, TemplateId, TokenFamilyId, UserId};
@@ -126,6 +126,8 @@ pub struct UserChange {
     /// Links the user to the dropshipping platform — only if the user is not linked yet or
     /// already linked to the same platform id.
     pub link_platform: Option<PlatformLink>,
+    /// A new time zone.
+    pub time_zone: Option<chrono_tz::Tz>,
     /// Moves the session epoch on by one: every access token issued before stops working.
     pub end_sessions: bool,
     /// The change's time.
@@ -139,6 +141,7 @@ impl fmt::Debug for UserChange {
             .field("password_hash", &self.password_hash.as_ref().map(|_| "***"))
             .field("stripe_customer_id", &self.stripe_customer_id)
             .field("link_platform", &self.link_platform)
+            .field("time_zone", &self.time_zone)
             .field("end_sessions", &self.end_sessions)
             .finish_non_exhaustive()
     }
@@ -469,6 +472,18 @@ pub trait MetricsStore: Send + Sync {
     ) -> StoreResult<Page<PostMetrics>>;
     /// Totals over the owner's posts (with `posts_published` counting posted posts).
     async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview>;
+    /// The owner's posts published in `[from, to)`, grouped by their local day in `zone`, with
+    /// their metrics summed; days without a post are left out; oldest day first.
+    async fn metrics_by_day(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        zone: chrono_tz::Tz,
+    ) -> StoreResult<Vec<DayMetrics>>;
+    /// The owner's `limit` posts with the most interactions (then impressions; then the newer
+    /// id), among posts with metrics.
+    async fn top_post_metrics(&self, owner: UserId, limit: u32) -> StoreResult<Vec<PostMetrics>>;
 }
 
 /// Subscriptions (one per user).

@@ -2,6 +2,111 @@
 
 use super::*;
 
+/// Metrics by day: published posts grouped by their local day in the zone asked for (a post
+/// at 23:30 UTC is the next day in Paris), posts without metrics counting zero, the range
+/// half-open, other owners apart; top posts by interactions, then impressions.
+pub async fn metrics_by_local_day_and_top_posts(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let (other, other_acc) = seeded(&store).await;
+    // Published at: 10:00 UTC, 23:30 UTC (00:30 the next day in Paris), next day 12:00 UTC,
+    // and an hour past the range's end.
+    let times = [
+        t0() - Duration::hours(2),
+        t0() + Duration::minutes(690),
+        t0() + Duration::hours(24),
+        t0() + Duration::hours(49),
+    ];
+    let mut ids = Vec::new();
+    for (n, at) in times.iter().enumerate() {
+        let p = post(
+            u.id,
+            acc.id,
+            t0(),
+            Some(t0() - Duration::seconds(5 + n as i64)),
+        );
+        ok!(store.insert_post(&p, quota(100)));
+        ids.push((p.id(), *at));
+    }
+    let foreign = post(
+        other.id,
+        other_acc.id,
+        t0(),
+        Some(t0() - Duration::seconds(1)),
+    );
+    ok!(store.insert_post(&foreign, quota(100)));
+    for claim in ok!(store.claim_due(t0(), 10, Duration::seconds(60), "w")) {
+        let mut p = claim.post;
+        let at = ids
+            .iter()
+            .find(|(id, _)| *id == p.id())
+            .map_or(t0(), |(_, at)| *at);
+        p.mark_posted(
+            Published {
+                remote_id: p.id().to_string(),
+                url: None,
+            },
+            at,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        ok!(store.commit_claim(&p));
+    }
+    let counts = |impressions, likes, clicks| MetricCounts {
+        impressions,
+        likes,
+        clicks,
+        ..MetricCounts::default()
+    };
+    ok!(store.upsert_metrics(&PostMetrics::new(ids[0].0, u.id, counts(100, 4, 1), t0())));
+    ok!(store.upsert_metrics(&PostMetrics::new(ids[1].0, u.id, counts(50, 9, 1), t0())));
+    ok!(store.upsert_metrics(&PostMetrics::new(ids[3].0, u.id, counts(900, 5, 0), t0())));
+    ok!(store.upsert_metrics(&PostMetrics::new(
+        foreign.id(),
+        other.id,
+        counts(7, 7, 7),
+        t0()
+    )));
+    let from = t0() - Duration::hours(12);
+    let to = t0() + Duration::hours(48);
+
+    let paris = ok!(store.metrics_by_day(u.id, from, to, chrono_tz::Tz::Europe__Paris));
+    let utc = ok!(store.metrics_by_day(u.id, from, to, chrono_tz::Tz::UTC));
+    let top = ok!(store.top_post_metrics(u.id, 2));
+
+    let day = |d: u32| {
+        t0().date_naive()
+            .with_day(d)
+            .unwrap_or_else(|| panic!("day"))
+    };
+    let summary = |days: Vec<DayMetrics>| {
+        days.into_iter()
+            .map(|d| {
+                (
+                    d.day,
+                    d.posts,
+                    d.counts.impressions,
+                    d.counts.interactions(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        summary(paris),
+        [(day(15), 1, 100, 5), (day(16), 2, 50, 10)],
+        "23:30 UTC is the 16th in Paris; a post without metrics counts zero"
+    );
+    assert_eq!(summary(utc), [(day(15), 2, 150, 15), (day(16), 1, 0, 0)]);
+    assert_eq!(
+        top.iter().map(|m| m.post_id).collect::<Vec<_>>(),
+        [ids[1].0, ids[3].0],
+        "10 interactions first; of two with 5, the one with more impressions"
+    );
+    assert!(
+        ok!(store.top_post_metrics(u.id, 10))
+            .iter()
+            .all(|m| m.user_id == u.id)
+    );
+}
+
 /// Metrics: upsert replaces, reads are per owner, the overview sums and averages.
 pub async fn metrics_upsert_and_overview(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::account::{AccountName, ExternalAccountId, SealedTokens, SocialAccount};
-use crate::analytics::{MetricCounts, PostMetrics};
+use crate::analytics::{DayMetrics, MetricCounts, PostMetrics};
 use crate::api_key::{ApiKey, ApiKeyName, Scope};
 use crate::billing::{Subscription, SubscriptionStatus};
 use crate::caption::{ProductData, ProductDataWire};
@@ -51,6 +51,7 @@ pub fn user_with(id: UserId, email: &str) -> User {
         stripe_customer_id: None,
         external_platform_id: None,
         external_store_id: None,
+        time_zone: chrono_tz::Tz::UTC,
         session_epoch: 0,
         created_at: t0(),
         updated_at: t0(),
@@ -301,6 +302,7 @@ macro_rules! store_conformance_tests {
             concurrent_commits_of_an_items_posts_mark_it_posted,
             queue_items_are_isolated_and_compare_and_set,
             metrics_upsert_and_overview,
+            metrics_by_local_day_and_top_posts,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
             api_keys_are_capped_per_owner_even_concurrently,

@@ -66,10 +66,22 @@ pub async fn user_changes_are_narrow_and_links_are_not_stolen(store: Arc<dyn Sto
             ..UserChange::default()
         }
     ));
+    ok!(store.change_user(
+        u.id,
+        &UserChange {
+            time_zone: Some(chrono_tz::Tz::America__New_York),
+            updated_at: later,
+            ..UserChange::default()
+        }
+    ));
     let stored = ok!(store.user(u.id)).unwrap_or_else(|| panic!("user"));
     assert_eq!(
-        (stored.email, stored.stripe_customer_id.as_deref()),
-        (new_email, Some("cus_1"))
+        (
+            stored.email,
+            stored.stripe_customer_id.as_deref(),
+            stored.time_zone
+        ),
+        (new_email, Some("cus_1"), chrono_tz::Tz::America__New_York)
     );
     assert_eq!(stored.password_hash, u.password_hash, "untouched");
     let platform = Uuid::new_v4();

@@ -7,7 +7,7 @@ mod throttle;
 
 pub use model::{
     Email, MAX_EMAIL_CHARS, RefreshToken, RefreshTokenRecord, RefreshUse, Successor, User,
-    UserRecord,
+    UserRecord, parse_time_zone,
 };
 pub use service::{AuthService, IssuedRefreshToken, Profile, ProfilePatch, Provision};
 pub use throttle::LoginThrottlePolicy;

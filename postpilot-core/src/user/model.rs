@@ -3,6 +3,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -27,6 +28,16 @@ const EMAIL_LOCAL: CharClass = CharClass::new(&[
     ('A', 'Z'),
     ('^', '~'),
 ]);
+
+/// An IANA time zone name (`Europe/Paris`, `UTC`) as the value of `field`.
+///
+/// # Errors
+/// A [`ValidationError`] on `field` naming what was given when no zone has that name.
+pub fn parse_time_zone(field: &'static str, name: &str) -> Result<Tz, ValidationError> {
+    name.trim()
+        .parse()
+        .map_err(|_| ValidationError::new(field, format!("{name} is not an IANA time zone name")))
+}
 
 /// A normalised e-mail address: trimmed, lower case, ASCII `local@domain.tld`, at most
 /// [`MAX_EMAIL_CHARS`] characters as sent. The local part has 1 to 64 characters and neither
@@ -135,6 +146,8 @@ aggregate! {
         external_platform_id: copy Option<Uuid>,
         /// The dropshipping platform's store id.
         external_store_id: copy Option<Uuid>,
+        /// The merchant's time zone: the calendar's days and the times they type are in it.
+        time_zone: copy Tz,
         /// The session epoch: access tokens carry the epoch they were issued in and stop working when it moves on (logout everywhere, a new password or e-mail).
         session_epoch: copy i64,
         /// Creation time.
@@ -264,6 +277,7 @@ mod tests {
             stripe_customer_id: None,
             external_platform_id: None,
             external_store_id: None,
+            time_zone: Tz::UTC,
             session_epoch: 0,
             created_at: DateTime::default(),
             updated_at: DateTime::default(),

@@ -13,7 +13,7 @@ use crate::id::UserId;
 use crate::plan::PlanTier;
 use crate::plan::plan_of;
 use crate::store::{PlatformLink, StoreError, UserChange};
-use crate::user::{AccountKey, Email, RefreshToken, RefreshUse, Successor, User};
+use crate::user::{AccountKey, Email, RefreshToken, RefreshUse, Successor, User, parse_time_zone};
 
 /// A stored password hash that no password verifies: provisioned users sign in through the
 /// platform until they set a password.
@@ -59,6 +59,8 @@ pub struct ProfilePatch {
     pub password: Option<String>,
     /// The current password, required to change either (unless the user never had one).
     pub current_password: Option<String>,
+    /// A new time zone (IANA name); changing only it needs no password.
+    pub time_zone: Option<String>,
 }
 
 impl std::fmt::Debug for ProfilePatch {
@@ -70,6 +72,7 @@ impl std::fmt::Debug for ProfilePatch {
                 "current_password",
                 &self.current_password.as_ref().map(|_| "***"),
             )
+            .field("time_zone", &self.time_zone)
             .finish()
     }
 }
@@ -140,6 +143,7 @@ impl AuthService {
             stripe_customer_id: None,
             external_platform_id: None,
             external_store_id: None,
+            time_zone: chrono_tz::Tz::UTC,
             session_epoch: 0,
             created_at: now,
             updated_at: now,
@@ -209,7 +213,7 @@ impl AuthService {
         Ok(Profile { user, plan })
     }
 
-    /// Changes one's e-mail and/or password. Both are credentials, so the current password is
+    /// Changes one's time zone, e-mail and/or password. The latter two are credentials, so the current password is
     /// required (when the user has one), and a change ends every other session. Wrong current
     /// passwords are throttled per user like failed logins.
     ///
@@ -220,7 +224,20 @@ impl AuthService {
     pub async fn update_me(&self, user_id: UserId, patch: ProfilePatch) -> Result<Profile> {
         let email = patch.email.as_deref().map(Email::parse).transpose()?;
         let password = patch.password.map(Password::parse).transpose()?;
+        let time_zone = patch
+            .time_zone
+            .as_deref()
+            .map(|name| parse_time_zone("time_zone", name))
+            .transpose()?;
         if email.is_none() && password.is_none() {
+            if time_zone.is_some() {
+                let change = UserChange {
+                    time_zone,
+                    updated_at: self.deps.now(),
+                    ..UserChange::default()
+                };
+                self.deps.store.change_user(user_id, &change).await?;
+            }
             return self.me(user_id).await;
         }
         let user = self.deps.user(user_id).await?;
@@ -246,6 +263,7 @@ impl AuthService {
                 Some(p) => Some(self.hash(&p).await?),
                 None => None,
             },
+            time_zone,
             // New credentials end every session: access tokens issued before stop working.
             end_sessions: true,
             updated_at: self.deps.now(),
@@ -292,6 +310,7 @@ impl AuthService {
                     stripe_customer_id: None,
                     external_platform_id: Some(request.external_platform_id),
                     external_store_id: request.external_store_id,
+                    time_zone: chrono_tz::Tz::UTC,
                     session_epoch: 0,
                     created_at: now,
                     updated_at: now,

@@ -288,6 +288,52 @@ async fn me_reports_the_pro_plan_after_checkout() {
 }
 
 #[tokio::test]
+async fn changing_only_the_time_zone_needs_no_password_and_ends_no_session() {
+    let e = TestEngine::new();
+    let user = e.user("zone@example.com").await;
+    assert_eq!(
+        user.time_zone(),
+        chrono_tz::Tz::UTC,
+        "a new user starts in UTC"
+    );
+
+    let profile = e
+        .auth()
+        .update_me(
+            user.id(),
+            ProfilePatch {
+                time_zone: Some("Europe/Paris".into()),
+                ..ProfilePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(profile.user.time_zone(), chrono_tz::Tz::Europe__Paris);
+    assert_eq!(profile.user.session_epoch(), user.session_epoch());
+    let err = e
+        .auth()
+        .update_me(
+            user.id(),
+            ProfilePatch {
+                time_zone: Some("Mars/Olympus".into()),
+                ..ProfilePatch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation(v) if v.field() == "time_zone"),
+        "{err:?}"
+    );
+    assert_eq!(
+        e.auth().me(user.id()).await.unwrap().user.time_zone(),
+        chrono_tz::Tz::Europe__Paris,
+        "a refused zone keeps the stored one"
+    );
+}
+
+#[tokio::test]
 async fn updating_the_email_moves_the_login_to_the_new_address() {
     let e = TestEngine::new();
     let user = e.user("old@example.com").await;
@@ -300,6 +346,7 @@ async fn updating_the_email_moves_the_login_to_the_new_address() {
                 email: Some(" New@Example.com ".into()),
                 password: None,
                 current_password: Some(PASSWORD.into()),
+                time_zone: None,
             },
         )
         .await
@@ -336,6 +383,7 @@ async fn updating_the_email_to_one_already_taken_is_a_conflict() {
                 email: Some("Taken@Example.com".into()),
                 password: None,
                 current_password: Some(PASSWORD.into()),
+                time_zone: None,
             },
         )
         .await
@@ -358,6 +406,7 @@ async fn updating_the_password_makes_the_old_one_fail() {
                 email: None,
                 password: Some("a brand new password".into()),
                 current_password: Some(PASSWORD.into()),
+                time_zone: None,
             },
         )
         .await
@@ -390,6 +439,7 @@ async fn updating_to_a_too_short_password_is_rejected_and_keeps_the_old_one() {
                 email: None,
                 password: Some("short".into()),
                 current_password: Some(PASSWORD.into()),
+                time_zone: None,
             },
         )
         .await
@@ -880,6 +930,7 @@ async fn changing_credentials_without_the_current_password_is_unauthorized() {
                     email: Some("b@example.com".into()),
                     password: None,
                     current_password: current,
+                    time_zone: None,
                 },
             )
             .await
@@ -903,6 +954,7 @@ async fn changing_the_email_ends_every_session() {
                 email: Some("b@example.com".into()),
                 password: None,
                 current_password: Some(PASSWORD.into()),
+                time_zone: None,
             },
         )
         .await
@@ -933,6 +985,7 @@ async fn a_provisioned_user_sets_a_first_password_without_a_current_one_and_can_
                 email: None,
                 password: Some("my first password".into()),
                 current_password: None,
+                time_zone: None,
             },
         )
         .await
@@ -952,6 +1005,7 @@ fn secrets_do_not_show_in_debug_output() {
         email: None,
         password: Some("hunter2hunter2".into()),
         current_password: Some("old-secret-pass".into()),
+        time_zone: None,
     };
     let shown = format!("{patch:?}");
     assert!(

@@ -567,6 +567,7 @@ async fn an_event_that_fails_to_apply_is_not_recorded_so_its_retry_is_processed(
         stripe_customer_id: None,
         external_platform_id: None,
         external_store_id: None,
+        time_zone: chrono_tz::Tz::UTC,
         session_epoch: 0,
         created_at: e.now(),
         updated_at: e.now(),

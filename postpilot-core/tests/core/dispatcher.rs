@@ -863,6 +863,53 @@ async fn refreshing_metrics_fills_them_for_posted_posts_and_the_overview_sums_th
 }
 
 #[tokio::test]
+async fn engagement_by_day_has_every_local_day_of_the_window_zeros_included_oldest_first() {
+    let e = TestEngine::new();
+    let u = e.pro_user("days@example.com").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    let at = e.now() + Duration::minutes(1);
+    let post = e.post(&u, &facebook, Some(at)).await;
+    e.clock.set(at);
+    e.tick().await;
+    e.dispatcher("metrics", DispatcherConfig::default())
+        .unwrap()
+        .refresh_metrics(Duration::hours(1), 100)
+        .await
+        .unwrap();
+    e.advance(Duration::days(2));
+
+    let week = e
+        .analytics()
+        .by_day(u.id(), 7, chrono_tz::Tz::UTC)
+        .await
+        .unwrap();
+    let two = e
+        .analytics()
+        .by_day(u.id(), 2, chrono_tz::Tz::UTC)
+        .await
+        .unwrap();
+
+    assert_eq!(week.len(), 7);
+    assert_eq!(week.last().map(|d| d.day), Some(e.now().date_naive()));
+    assert!(
+        week.windows(2)
+            .all(|w| w[0].day.succ_opt() == Some(w[1].day))
+    );
+    let metrics = e.analytics().post(u.id(), post.id()).await.unwrap();
+    let busy: Vec<_> = week.iter().filter(|d| d.posts > 0).collect();
+    assert_eq!(busy.len(), 1);
+    assert_eq!(
+        (busy[0].day, busy[0].counts),
+        (at.date_naive(), metrics.counts)
+    );
+    assert_eq!(two.len(), 2);
+    assert!(
+        two.iter().all(|d| d.posts == 0),
+        "published before the window"
+    );
+}
+
+#[tokio::test]
 async fn fresh_metrics_are_not_fetched_again_before_they_are_stale() {
     let e = TestEngine::new();
     let (u, facebook) = merchant(&e).await;

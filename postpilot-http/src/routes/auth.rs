@@ -60,10 +60,14 @@ pub(crate) struct Me {
     plan: String,
     external_platform_id: Option<Uuid>,
     external_store_id: Option<Uuid>,
+    /// IANA name; the dashboard's calendar and typed times are in it.
+    #[schema(example = "Europe/Paris")]
+    time_zone: String,
     created_at: DateTime<Utc>,
 }
 
-/// A change of e-mail and/or password; `current_password` is required for either.
+/// A change of time zone, e-mail and/or password; `current_password` is required for the e-mail
+/// or the password.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MePatch {
@@ -76,6 +80,10 @@ pub(crate) struct MePatch {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(value_type = String)]
     current_password: Option<String>,
+    /// An IANA time zone name.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = String, example = "Europe/Paris")]
+    time_zone: Option<String>,
 }
 
 /// A user created or linked by the platform.
@@ -118,6 +126,7 @@ impl From<Profile> for Me {
             plan: plan.to_string(),
             external_platform_id: user.external_platform_id(),
             external_store_id: user.external_store_id(),
+            time_zone: user.time_zone().name().to_owned(),
             created_at: user.created_at(),
         }
     }
@@ -220,8 +229,8 @@ async fn get_me(
     profile_of(&state, user).await
 }
 
-/// Changes the caller's e-mail and/or password (the current password is required; every
-/// session ends).
+/// Changes the caller's time zone, e-mail and/or password (a new e-mail or password needs the
+/// current password and ends every session; a time zone alone needs neither).
 #[utoipa::path(patch, path = "/auth/me", tag = "auth", security(("bearer" = [])), request_body = MePatch,
     responses((status = 200, body = Me), (status = 401, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
@@ -239,6 +248,7 @@ async fn patch_me(
                 email: body.email,
                 password: body.password,
                 current_password: body.current_password,
+                time_zone: body.time_zone,
             },
         )
         .await?;

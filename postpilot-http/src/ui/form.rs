@@ -2,10 +2,13 @@
 //! `serde_urlencoded` structs of axum's `Form` cannot take a field twice).
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use postpilot_core::id::UserId;
 use postpilot_core::{Error, ValidationError};
 use serde::Deserialize;
 
 use super::session::WithCsrf;
+use crate::state::AppState;
 
 /// A form's fields, as sent, line breaks as `\n` (browsers send a textarea's as `\r\n`, which
 /// would count twice against a caption's length and disagree with the page's counters).
@@ -76,19 +79,17 @@ impl WithCsrf for Fields {
     }
 }
 
-/// A `datetime-local` value (`2026-12-04T10:30`) in time zone `tz` (IANA name; the page's
-/// script sends the browser's, else UTC), as an instant.
-pub(crate) fn local_time(value: &str, tz: &str) -> Result<DateTime<Utc>, Error> {
+/// The merchant's time zone (Settings): the pages show times in it and read typed ones in it.
+pub(crate) async fn time_zone(state: &AppState, user: UserId) -> Result<Tz, Error> {
+    Ok(state.engine().auth().me(user).await?.user.time_zone())
+}
+
+/// A `datetime-local` value (`2026-12-04T10:30`) in `zone`, as an instant.
+pub(crate) fn local_time(value: &str, zone: Tz) -> Result<DateTime<Utc>, Error> {
     let invalid = |why: &str| Error::from(ValidationError::new("scheduled_for", why.to_owned()));
     let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| invalid("is not a date and time"))?;
-    let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
-        Error::from(ValidationError::new(
-            "tz",
-            format!("{tz} is not a time zone this server knows"),
-        ))
-    })?;
     zone.from_local_datetime(&naive)
         // An hour that happens twice (clocks going back): its first occurrence.
         .earliest()

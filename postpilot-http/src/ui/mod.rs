@@ -7,6 +7,7 @@
 //! CSRF protection ([`session`]), which the JSON API never reads.
 
 mod accounts;
+mod analytics;
 mod assets;
 mod billing;
 mod calendar;
@@ -17,6 +18,7 @@ mod posts;
 mod queue;
 mod session;
 mod settings;
+mod templates;
 
 use axum::Router;
 use axum::http::header;
@@ -50,10 +52,20 @@ pub(crate) fn routes() -> Router<AppState> {
             post(accounts::connect_oauth),
         )
         .route("/app/accounts/{id}/disconnect", post(accounts::disconnect))
-        .route("/app/calendar", get(calendar::month))
+        .route("/app/calendar", get(calendar::show))
         .route("/app/posts", get(posts::list))
-        .route("/app/posts/{id}", get(posts::show))
+        .route("/app/posts/{id}", get(posts::show).post(posts::edit))
         .route("/app/posts/{id}/move", post(calendar::move_post))
+        .route("/app/analytics", get(analytics::show))
+        .route(
+            "/app/templates",
+            get(templates::list).post(templates::create),
+        )
+        .route(
+            "/app/templates/{id}",
+            get(templates::show).post(templates::update),
+        )
+        .route("/app/templates/{id}/delete", post(templates::delete))
         .route("/app/billing", get(billing::show))
         .route("/app/billing/checkout", post(billing::checkout))
         .route("/app/billing/portal", post(billing::portal))
@@ -66,6 +78,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/app/settings",
             get(settings::settings).post(settings::update_settings),
         )
+        .route("/app/settings/time-zone", post(settings::update_time_zone))
         .route("/app/{*rest}", get(pages::not_found))
         .route("/assets/{name}", get(assets::serve))
         // The pages' policy; the API's stricter one covers everything else.

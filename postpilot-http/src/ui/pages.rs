@@ -10,6 +10,7 @@ use postpilot_core::page::PageRequest;
 use postpilot_core::plan::{Limit, PlanLimits};
 use postpilot_core::post::PostStatus;
 use postpilot_core::store::PostListFilter;
+use postpilot_core::user::ProfilePatch;
 use serde::Deserialize;
 
 use super::assets::ASSETS;
@@ -373,6 +374,9 @@ pub(crate) struct CredentialsForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    /// Registration: the browser's time zone (the page's script fills it in).
+    #[serde(default)]
+    time_zone: String,
 }
 
 impl WithCsrf for CredentialsForm {
@@ -493,7 +497,21 @@ async fn credentials(
         Err(_) => Err(Error::TooManyAttempts {
             retry_after: std::time::Duration::from_secs(60),
         }),
-        Ok(_) if register => auth.register(&form.email, &form.password).await,
+        Ok(_) if register => match auth.register(&form.email, &form.password).await {
+            // The account starts in the browser's zone; one this server does not know leaves
+            // it in UTC, which Settings changes.
+            Ok(user) if !form.time_zone.is_empty() && form.time_zone != "UTC" => {
+                let zone = ProfilePatch {
+                    time_zone: Some(form.time_zone.clone()),
+                    ..ProfilePatch::default()
+                };
+                match auth.update_me(user.id(), zone).await {
+                    Ok(profile) => Ok(profile.user),
+                    Err(_) => Ok(user),
+                }
+            }
+            registered => registered,
+        },
         Ok(_) => auth.login(&form.email, &form.password).await,
     };
     let session = match user {

@@ -1,25 +1,33 @@
 //! `/app/posts`: the merchant's posts by status and platform, and one post with its publication
 //! history (every attempt: when, the outcome, the platform's answer; which worker is the
-//! operator's business, as in the API).
+//! operator's business, as in the API); a draft or scheduled post is edited on its page (caption,
+//! hashtags, time — the calendar's keyboard way to move a post). Times are in the merchant's
+//! zone.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use postpilot_core::Error;
 use postpilot_core::id::PostId;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{Post, PostStatus};
+use postpilot_core::post::{Post, PostPatch, PostStatus};
 use postpilot_core::store::PostListFilter;
 use serde::Deserialize;
 
-use super::pages::{Layout, PageId, PageResult, first, page};
-use super::queue::Tab;
-use super::session::{CsrfToken, SignedIn};
+use super::flash::{self, Flash};
+use super::form::{Fields, local_time, time_zone};
+use super::pages::{Layout, Notice, PageId, PageResult, first, page};
+use super::queue::{Counter, Tab};
+use super::session::{CheckedForm, CsrfToken, SignedIn};
 use crate::state::AppState;
 
-/// A time as the pages show it (UTC, said so).
-fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(String::new, |t| t.format("%-d %b %Y %H:%M UTC").to_string())
+/// A time as the pages show it, in the merchant's zone.
+fn when(t: Option<DateTime<Utc>>, zone: Tz) -> String {
+    t.map_or_else(String::new, |t| {
+        t.with_timezone(&zone).format("%-d %b %Y %H:%M").to_string()
+    })
 }
 
 /// A post as the list shows it.
@@ -32,13 +40,13 @@ pub(crate) struct PostRow {
     pub(crate) text: String,
 }
 
-impl From<&Post> for PostRow {
-    fn from(p: &Post) -> Self {
+impl PostRow {
+    fn of(p: &Post, zone: Tz) -> Self {
         Self {
             id: p.id().as_uuid(),
             platform: p.platform().display_name(),
             status: p.status().as_str(),
-            when: when(p.posted_at().or(p.scheduled_for())),
+            when: when(p.posted_at().or(p.scheduled_for()), zone),
             text: p.content().as_ref().chars().take(100).collect(),
         }
     }
@@ -52,6 +60,7 @@ struct PostsPage {
     platform_tabs: Vec<Tab>,
     posts: Vec<PostRow>,
     total: u64,
+    tz: String,
 }
 
 /// `?status=` and `?platform=`.
@@ -76,6 +85,7 @@ pub(crate) async fn list(
         .platform
         .as_deref()
         .and_then(|p| p.parse::<Platform>().ok());
+    let zone = time_zone(&state, session.user).await?;
     let posts = state
         .engine()
         .posts()
@@ -117,8 +127,9 @@ pub(crate) async fn list(
         layout: Layout::new("Posts", "posts", true, &csrf),
         status_tabs,
         platform_tabs,
-        posts: posts.items.iter().map(PostRow::from).collect(),
+        posts: posts.items.iter().map(|p| PostRow::of(p, zone)).collect(),
         total: posts.total,
+        tz: zone.name().to_owned(),
     };
     Ok(page(&template, &csrf))
 }
@@ -143,6 +154,16 @@ struct PostPage {
     external_url: Option<String>,
     error: Option<String>,
     attempts: Vec<AttemptRow>,
+    notice: Option<Notice>,
+    /// Drafts and scheduled posts are edited here.
+    editable: bool,
+    /// Its caption's rules, for the live counter.
+    counters: Vec<Counter>,
+    /// Local `YYYY-MM-DDTHH:MM`, empty without a time.
+    at: String,
+    tz: String,
+    /// The hashtags as the form edits them (no `#`).
+    tags: String,
 }
 
 /// `GET /app/posts/{id}`.
@@ -151,8 +172,10 @@ pub(crate) async fn show(
     session: SignedIn,
     csrf: CsrfToken,
     PageId(id): PageId,
+    mut flash: Flash,
 ) -> PageResult<Response> {
     let id = PostId::from(id);
+    let zone = time_zone(&state, session.user).await?;
     let posts = state.engine().posts();
     let post = posts.get(session.user, id).await?;
     let attempts = posts
@@ -161,7 +184,7 @@ pub(crate) async fn show(
         .iter()
         .map(|a| AttemptRow {
             number: a.attempt,
-            started: when(Some(a.started_at)),
+            started: when(Some(a.started_at), zone),
             outcome: a.outcome.as_str(),
             detail: a
                 .error
@@ -172,6 +195,20 @@ pub(crate) async fn show(
         .collect();
     let template = PostPage {
         layout: Layout::new("Post", "posts", true, &csrf),
+        notice: flash.notice.take(),
+        editable: post.status().is_editable(),
+        counters: vec![Counter::of(post.platform())],
+        at: post
+            .scheduled_for()
+            .map(|t| t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default(),
+        tz: zone.name().to_owned(),
+        tags: post
+            .hashtags()
+            .iter()
+            .map(|t| t.as_ref().to_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
         hashtags: post
             .hashtags()
             .iter()
@@ -183,7 +220,46 @@ pub(crate) async fn show(
         external_url: post.external_url().map(str::to_owned),
         error: post.error_message().map(str::to_owned),
         attempts,
-        post: PostRow::from(&post),
+        post: PostRow::of(&post, zone),
     };
-    Ok(page(&template, &csrf))
+    Ok(flash.shown(page(&template, &csrf)))
+}
+
+/// `POST /app/posts/{id}`: a draft or scheduled post's caption, hashtags and time (local; empty
+/// keeps it a draft, or makes a scheduled one a draft again).
+pub(crate) async fn edit(
+    State(state): State<AppState>,
+    session: SignedIn,
+    PageId(id): PageId,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> PageResult<Response> {
+    let edited = async {
+        let zone = time_zone(&state, session.user).await?;
+        let scheduled_for = match form.get("scheduled_for") {
+            Some(t) => Some(local_time(t, zone)?),
+            None => None,
+        };
+        let post = state
+            .engine()
+            .posts()
+            .update(
+                session.user,
+                PostId::from(id),
+                PostPatch {
+                    content: Some(form.text("content").to_owned()),
+                    hashtags: Some(form.words("hashtags")),
+                    scheduled_for: Some(scheduled_for),
+                    ..PostPatch::default()
+                },
+            )
+            .await?;
+        Ok::<_, Error>(match post.scheduled_for() {
+            Some(_) => "Saved: the post is scheduled.".to_owned(),
+            None => "Saved as a draft.".to_owned(),
+        })
+    };
+    Ok(flash::redirect(
+        &format!("/app/posts/{id}"),
+        &Notice::of(edited.await),
+    ))
 }

@@ -159,6 +159,9 @@ struct SettingsPage {
     layout: Layout,
     notice: Option<Notice>,
     email: String,
+    /// The merchant's zone, and every zone this server knows (IANA names, sorted).
+    tz: &'static str,
+    zones: Vec<&'static str>,
 }
 
 /// `GET /app/settings`.
@@ -173,8 +176,29 @@ pub(crate) async fn settings(
         layout: Layout::new("Settings", "settings", true, &csrf),
         notice: flash.notice.take(),
         email: me.user.email().to_string(),
+        tz: me.user.time_zone().name(),
+        zones: {
+            let mut zones: Vec<_> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+            zones.sort_unstable();
+            zones
+        },
     };
     Ok(flash.shown(page(&template, &csrf)))
+}
+
+/// `POST /app/settings/time-zone`: the zone the calendar shows and typed times are read in.
+pub(crate) async fn update_time_zone(
+    State(state): State<AppState>,
+    session: SignedIn,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> Response {
+    let patch = ProfilePatch {
+        time_zone: Some(form.text("time_zone").to_owned()),
+        ..ProfilePatch::default()
+    };
+    let changed = state.engine().auth().update_me(session.user, patch).await;
+    let changed = changed.map(|p| format!("Time zone saved: {}.", p.user.time_zone().name()));
+    flash::redirect("/app/settings", &Notice::of(changed))
 }
 
 /// `POST /app/settings`: a new e-mail and/or password. Either ends every session (core's rule),
@@ -189,6 +213,7 @@ pub(crate) async fn update_settings(
         email: form.get("email").map(str::to_owned),
         password: form.get("new_password").map(str::to_owned),
         current_password: form.get("current_password").map(str::to_owned),
+        time_zone: None,
     };
     let changed = match auth.update_me(session.user, patch).await {
         Ok(profile) => auth.issue_refresh_token(&profile.user).await,

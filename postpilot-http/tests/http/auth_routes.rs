@@ -78,6 +78,40 @@ async fn registering_normalises_the_email_to_lower_case() {
 }
 
 #[tokio::test]
+async fn the_time_zone_changes_alone_without_a_password_and_an_unknown_one_is_a_422() {
+    let app = TestApp::new();
+    let reply = register(&app, "zone@example.com", PASSWORD).await;
+    let token = reply.body["access_token"].as_str().unwrap();
+
+    let changed = app
+        .as_user(
+            token,
+            Method::PATCH,
+            "/api/v1/auth/me",
+            Some(json!({"time_zone": "Europe/Paris"})),
+        )
+        .await;
+    let unknown = app
+        .as_user(
+            token,
+            Method::PATCH,
+            "/api/v1/auth/me",
+            Some(json!({"time_zone": "Mars/Olympus"})),
+        )
+        .await;
+
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    assert_eq!(changed.body["time_zone"], "Europe/Paris");
+    let problem = assert_problem(&unknown, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "time_zone");
+    let me = app
+        .as_user(token, Method::GET, "/api/v1/auth/me", None)
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "the session still works");
+    assert_eq!(me.body["time_zone"], "Europe/Paris");
+}
+
+#[tokio::test]
 async fn registering_a_short_password_is_a_validation_problem_on_password() {
     let app = TestApp::new();
 
@@ -321,9 +355,11 @@ async fn me_returns_the_callers_profile() {
             "external_platform_id",
             "external_store_id",
             "id",
-            "plan"
+            "plan",
+            "time_zone"
         ]
     );
+    assert_eq!(body["time_zone"], "UTC", "a new user starts in UTC");
     assert!(uuid::Uuid::parse_str(body["id"].as_str().unwrap()).is_ok());
     assert_eq!(body["email"], "a@example.com");
     assert_eq!(body["plan"], "free");

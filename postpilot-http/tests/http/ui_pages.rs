@@ -376,11 +376,46 @@ fn utc(
     chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, year, month, day, hour, minute, 0).single()
 }
 
-/// The id in the first form action under `prefix` (`/app/posts/` → the post of its Move form).
+/// A bearer token for the JSON API of a merchant registered through the pages.
+async fn bearer(app: &TestApp, email: &str) -> String {
+    let login = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": PASSWORD})),
+        )
+        .await;
+    login.body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Sets the merchant's time zone on the Settings page.
+async fn set_zone(app: &TestApp, cookies: &str, zone: &str) {
+    let reply = post_form(
+        app,
+        "/app/settings/time-zone",
+        cookies,
+        &format!(
+            "time_zone={}&csrf={}",
+            zone.replace('/', "%2F"),
+            csrf_of(cookies)
+        ),
+    )
+    .await;
+    assert!(
+        set_cookie(&reply, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sTime"),
+        "{:?}",
+        reply.headers
+    );
+}
+
+/// The id in the first link or form action under `prefix` (`/app/posts/` → a post's).
 fn id_in_action(page: &str, prefix: &str) -> String {
-    page.split(&format!("action=\"{prefix}"))
+    page.split(&format!("=\"{prefix}"))
         .nth(1)
-        .and_then(|rest| rest.split('/').next())
+        .and_then(|rest| rest.split(['/', '"']).next())
         .unwrap()
         .to_owned()
 }
@@ -434,9 +469,10 @@ async fn a_generated_items_page_counts_each_platform_in_its_own_unit() {
 }
 
 #[tokio::test]
-async fn approving_through_the_form_schedules_at_the_local_time_of_the_browsers_zone() {
+async fn approving_through_the_form_schedules_at_the_local_time_of_the_merchants_zone() {
     let app = TestApp::new();
     let (cookies, token, user, account) = with_account(&app, "approve@example.com").await;
+    set_zone(&app, &cookies, "Europe/Paris").await;
     let id = generate(&app, &cookies, &["facebook"]).await;
     // Next year's 1 July at 09:30 in Paris is 07:30 UTC (summer time).
     let year = chrono::Datelike::year(&app.now()) + 1;
@@ -445,9 +481,7 @@ async fn approving_through_the_form_schedules_at_the_local_time_of_the_browsers_
         &app,
         &format!("/app/queue/{id}/approve"),
         &cookies,
-        &format!(
-            "account={account}&scheduled_for={year}-07-01T09%3A30&tz=Europe%2FParis&csrf={token}"
-        ),
+        &format!("account={account}&scheduled_for={year}-07-01T09%3A30&csrf={token}"),
     )
     .await;
 
@@ -725,9 +759,10 @@ async fn a_password_change_keeps_this_browser_signed_in_and_ends_the_old_session
 }
 
 #[tokio::test]
-async fn the_calendar_shows_a_post_on_its_local_day_and_time_and_moves_it_with_the_form() {
+async fn the_calendar_shows_a_post_on_its_local_day_and_hour_in_both_views_and_moves_it() {
     let app = TestApp::new();
     let (cookies, token, user, account) = with_account(&app, "calendar@example.com").await;
+    set_zone(&app, &cookies, "Europe/Paris").await;
     let id = generate(&app, &cookies, &["facebook"]).await;
     let year = chrono::Datelike::year(&app.now()) + 1;
     // 23:30 in Paris on 31 October is 22:30 UTC the same day (winter time): the day is Paris's.
@@ -735,21 +770,16 @@ async fn the_calendar_shows_a_post_on_its_local_day_and_time_and_moves_it_with_t
         &app,
         &format!("/app/queue/{id}/approve"),
         &cookies,
-        &format!(
-            "account={account}&scheduled_for={year}-10-31T23%3A30&tz=Europe%2FParis&csrf={token}"
-        ),
+        &format!("account={account}&scheduled_for={year}-10-31T23%3A30&csrf={token}"),
     )
     .await;
 
-    let month = get(
-        &app,
-        &format!("/app/calendar?month={year}-10&tz=Europe%2FParis"),
-        &cookies,
-    )
-    .await;
+    let month = get(&app, &format!("/app/calendar?month={year}-10"), &cookies).await;
+    let week = get(&app, &format!("/app/calendar?week={year}-10-31"), &cookies).await;
 
     assert_eq!(month.status, StatusCode::OK);
     let page = html(&month);
+    assert!(page.contains("Your posts in Europe/Paris time"), "{page}");
     let day = page
         .split(&format!("data-date=\"{year}-10-31\""))
         .nth(1)
@@ -757,38 +787,178 @@ async fn the_calendar_shows_a_post_on_its_local_day_and_time_and_moves_it_with_t
     let day = day.split("data-date=").next().unwrap();
     assert!(day.contains("<span class=\"when\">23:30</span>"), "{day}");
     let post = id_in_action(page, "/app/posts/");
+    assert_eq!(week.status, StatusCode::OK);
+    let slot = html(&week)
+        .split(&format!("data-date=\"{year}-10-31\" data-hour=\"23\""))
+        .nth(1)
+        .unwrap();
+    let slot = slot.split("data-date=").next().unwrap();
+    assert!(
+        slot.contains(&format!("href=\"/app/posts/{post}\"")),
+        "{slot}"
+    );
 
     let moved = post_form(
         &app,
         &format!("/app/posts/{post}/move"),
         &cookies,
-        &format!("date={year}-11-02&time=08%3A15&tz=Europe%2FParis&csrf={token}"),
+        &format!(
+            "date={year}-11-02&time=08%3A15&back=%2Fapp%2Fcalendar%3Fweek%3D{year}-11-02&csrf={token}"
+        ),
     )
     .await;
 
+    assert_eq!(
+        moved.headers[header::LOCATION].to_str().unwrap(),
+        format!("/app/calendar?week={year}-11-02")
+    );
     assert!(
         set_cookie(&moved, "pp_flash")
             .unwrap()
             .starts_with("pp_flash=sMoved")
     );
     assert_eq!(only_post_time(&app, &user).await, utc(year, 11, 2, 7, 15));
-    let bad_zone = get(&app, "/app/calendar?tz=Mars%2FOlympus", &cookies).await;
-    assert_eq!(bad_zone.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let elsewhere = post_form(
+        &app,
+        &format!("/app/posts/{post}/move"),
+        &cookies,
+        &format!("date={year}-11-03&time=08%3A15&back=https%3A%2F%2Fevil.example&csrf={token}"),
+    )
+    .await;
+    assert_eq!(elsewhere.headers[header::LOCATION], "/app/calendar");
+    for bad in ["/app/calendar?week=soon", "/app/calendar?month=2026-13"] {
+        assert_eq!(
+            get(&app, bad, &cookies).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_account_starts_in_the_browsers_zone_and_settings_change_it() {
+    let app = TestApp::new();
+    let token = csrf(&app).await;
+    let form = format!(
+        "email=zone%40example.com&password={}&time_zone=America%2FNew_York&csrf={token}",
+        PASSWORD.replace(' ', "+")
+    );
+    let reply = post_form(&app, "/register", &format!("pp_csrf={token}"), &form).await;
+    let cookies = format!(
+        "pp_csrf={token}; pp_session={}",
+        value_of(&set_cookie(&reply, "pp_session").unwrap())
+    );
+    let zone = |app: &TestApp| {
+        let engine = app.engine.clone();
+        async move {
+            let user = engine
+                .auth()
+                .login("zone@example.com", PASSWORD)
+                .await
+                .unwrap();
+            user.time_zone().name().to_owned()
+        }
+    };
+    assert_eq!(zone(&app).await, "America/New_York");
+
+    set_zone(&app, &cookies, "Asia/Tokyo").await;
+    let refused = post_form(
+        &app,
+        "/app/settings/time-zone",
+        &cookies,
+        &format!("time_zone=Mars%2FOlympus&csrf={token}"),
+    )
+    .await;
+
+    assert_eq!(zone(&app).await, "Asia/Tokyo");
+    assert!(
+        set_cookie(&refused, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=e"),
+        "a refused zone says so"
+    );
+    let settings = get(&app, "/app/settings", &cookies).await;
+    assert!(html(&settings).contains("<option selected>Asia/Tokyo</option>"));
+}
+
+#[tokio::test]
+async fn a_scheduled_post_is_edited_on_its_page_and_a_published_one_offers_no_form() {
+    let app = TestApp::new();
+    let (cookies, token, user, account) = with_account(&app, "edit@example.com").await;
+    set_zone(&app, &cookies, "Europe/Paris").await;
+    let id = generate(&app, &cookies, &["facebook"]).await;
+    let year = chrono::Datelike::year(&app.now()) + 1;
+    post_form(
+        &app,
+        &format!("/app/queue/{id}/approve"),
+        &cookies,
+        &format!("account={account}&scheduled_for={year}-07-01T09%3A30&csrf={token}"),
+    )
+    .await;
+    let calendar = get(&app, &format!("/app/calendar?month={year}-07"), &cookies).await;
+    let post = id_in_action(html(&calendar), "/app/posts/");
+    let page = get(&app, &format!("/app/posts/{post}"), &cookies).await;
+    assert!(
+        html(&page).contains(&format!("value=\"{year}-07-01T09:30\"")),
+        "the form shows the local time"
+    );
+
+    let saved = post_form(
+        &app,
+        &format!("/app/posts/{post}"),
+        &cookies,
+        &format!(
+            "content=Summer+sale&hashtags=%23sale+summer&scheduled_for={year}-07-02T18%3A00&csrf={token}"
+        ),
+    )
+    .await;
+    let refused = post_form(
+        &app,
+        &format!("/app/posts/{post}"),
+        &cookies,
+        &format!("content=&hashtags=&scheduled_for=&csrf={token}"),
+    )
+    .await;
+
+    assert_eq!(
+        saved.headers[header::LOCATION].to_str().unwrap(),
+        format!("/app/posts/{post}")
+    );
+    assert!(
+        set_cookie(&refused, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=e")
+    );
+    let stored = app
+        .engine
+        .posts()
+        .get(
+            user.id(),
+            postpilot_core::id::PostId::from(uuid::Uuid::parse_str(&post).unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.content().as_ref(), "Summer sale");
+    assert_eq!(
+        stored
+            .hashtags()
+            .iter()
+            .map(|t| t.as_ref())
+            .collect::<Vec<_>>(),
+        ["sale", "summer"]
+    );
+    assert_eq!(stored.scheduled_for(), utc(year, 7, 2, 16, 0));
+    let bearer = bearer(&app, "edit@example.com").await;
+    let posted = app.posted_post(&bearer, &account.to_string()).await;
+    let published = get(&app, &format!("/app/posts/{posted}"), &cookies).await;
+    assert!(!html(&published).contains(&format!("action=\"/app/posts/{posted}\"")));
 }
 
 #[tokio::test]
 async fn the_posts_page_filters_and_a_posts_page_shows_its_publication_history() {
     let app = TestApp::new();
     let (cookies, _, _, account) = with_account(&app, "posts@example.com").await;
-    let login = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": "posts@example.com", "password": PASSWORD})),
-        )
-        .await;
-    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let token = bearer(&app, "posts@example.com").await;
     let posted = app.posted_post(&token, &account.to_string()).await;
 
     let all = get(&app, "/app/posts", &cookies).await;
@@ -809,5 +979,138 @@ async fn the_posts_page_filters_and_a_posts_page_shows_its_publication_history()
     assert!(
         !page.contains(">w<"),
         "the worker is the operator's business"
+    );
+}
+
+#[tokio::test]
+async fn the_analytics_page_charts_a_published_posts_figures_on_its_local_day_and_lists_it_on_top()
+{
+    let app = TestApp::new();
+    let (cookies, _, _, account) = with_account(&app, "analytics@example.com").await;
+    let empty = get(&app, "/app/analytics", &cookies).await;
+    assert!(html(&empty).contains("No interactions in the last 30 days."));
+    let token = bearer(&app, "analytics@example.com").await;
+    let posted = app.posted_post(&token, &account.to_string()).await;
+    assert_eq!(app.refresh_metrics().await, 1);
+
+    let reply = get(&app, "/app/analytics", &cookies).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    let page = html(&reply);
+    let metrics = app
+        .engine
+        .analytics()
+        .post(
+            app.engine
+                .auth()
+                .login("analytics@example.com", PASSWORD)
+                .await
+                .unwrap()
+                .id(),
+            postpilot_core::id::PostId::from(uuid::Uuid::parse_str(&posted).unwrap()),
+        )
+        .await
+        .unwrap();
+    let interactions = metrics.counts.interactions();
+    assert!(
+        interactions > 0,
+        "the simulated platform reports interactions"
+    );
+    let today = app.now().format("%a %-d %b").to_string();
+    assert!(
+        page.contains(&format!(
+            "<title>{today}: {interactions} interactions, 1 post</title>"
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("href=\"/app/posts/{posted}\"")),
+        "a top post"
+    );
+    assert!(
+        page.contains("<p class=\"value\">1</p>"),
+        "one published post"
+    );
+    assert_eq!(
+        page.matches("<rect class=\"bar\"").count(),
+        60,
+        "30 days, two charts"
+    );
+}
+
+#[tokio::test]
+async fn a_template_is_created_edited_used_by_the_queue_and_deleted_from_its_pages() {
+    let app = TestApp::new();
+    let cookies = register(&app, "templates@example.com").await;
+    let token = csrf_of(&cookies);
+    let refused = post_form(
+        &app,
+        "/app/templates",
+        &cookies,
+        &format!("name=Bad&body=Buy+%7Bnonsense%7D&csrf={token}"),
+    )
+    .await;
+    assert!(
+        set_cookie(&refused, "pp_flash")
+            .unwrap()
+            .contains("nonsense"),
+        "the unknown placeholder is named"
+    );
+
+    let created = post_form(
+        &app,
+        "/app/templates",
+        &cookies,
+        &format!("name=Launch&body=New%3A+%7Btitle%7D+for+%7Bprice%7D&platform=instagram&tone=casual&csrf={token}"),
+    )
+    .await;
+
+    assert_eq!(created.headers[header::LOCATION], "/app/templates");
+    let list = get(&app, "/app/templates", &cookies).await;
+    let id = id_in_action(html(&list), "/app/templates/");
+    assert!(html(&list).contains(">Launch</a>") && html(&list).contains("<td>Instagram</td>"));
+    let edited = post_form(
+        &app,
+        &format!("/app/templates/{id}"),
+        &cookies,
+        &format!("name=Launch+day&body=Today%3A+%7Btitle%7D&csrf={token}"),
+    )
+    .await;
+    assert!(
+        set_cookie(&edited, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sSaved")
+    );
+    let page = get(&app, &format!("/app/templates/{id}"), &cookies).await;
+    assert!(
+        html(&page).contains("Today: {title}</textarea>"),
+        "{}",
+        html(&page)
+    );
+    assert!(
+        !html(&page).contains("value=\"instagram\" checked"),
+        "no platform ticked: every platform"
+    );
+    let queue = get(&app, "/app/queue", &cookies).await;
+    assert!(html(&queue).contains(&format!("<option value=\"{id}\">Launch day</option>")));
+
+    let deleted = post_form(
+        &app,
+        &format!("/app/templates/{id}/delete"),
+        &cookies,
+        &format!("csrf={token}"),
+    )
+    .await;
+
+    assert!(
+        set_cookie(&deleted, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sTemplate")
+    );
+    assert_eq!(
+        get(&app, &format!("/app/templates/{id}"), &cookies)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
     );
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::*;
+use crate::analytics::MetricCounts;
 
 #[async_trait]
 impl MetricsStore for MemoryStore {
@@ -70,5 +71,50 @@ impl MetricsStore for MemoryStore {
             overview.engagement_rate = crate::analytics::round2(mean);
         }
         Ok(overview)
+    }
+
+    async fn metrics_by_day(
+        &self,
+        owner: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        zone: chrono_tz::Tz,
+    ) -> StoreResult<Vec<DayMetrics>> {
+        let t = self.tables();
+        let mut days: BTreeMap<chrono::NaiveDate, DayMetrics> = BTreeMap::new();
+        for p in t.posts.values() {
+            let Some(at) = p.posted_at.filter(|at| (from..to).contains(at)) else {
+                continue;
+            };
+            if p.user_id != owner || p.status != PostStatus::Posted {
+                continue;
+            }
+            let day = at.with_timezone(&zone).date_naive();
+            let entry = days.entry(day).or_insert(DayMetrics {
+                day,
+                posts: 0,
+                counts: MetricCounts::default(),
+            });
+            entry.posts += 1;
+            if let Some(m) = t.metrics.get(&p.id) {
+                entry.counts += m.counts;
+            }
+        }
+        Ok(days.into_values().collect())
+    }
+
+    async fn top_post_metrics(&self, owner: UserId, limit: u32) -> StoreResult<Vec<PostMetrics>> {
+        let t = self.tables();
+        let mut all: Vec<_> = t
+            .metrics
+            .values()
+            .filter(|m| m.user_id == owner)
+            .cloned()
+            .collect();
+        all.sort_by_key(|m| {
+            std::cmp::Reverse((m.counts.interactions(), m.counts.impressions, m.post_id))
+        });
+        all.truncate(limit as usize);
+        Ok(all)
     }
 }

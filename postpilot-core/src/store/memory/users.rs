@@ -63,6 +63,9 @@ impl UserStore for MemoryStore {
                 user.external_store_id = link.external_store_id;
             }
         }
+        if let Some(zone) = change.time_zone {
+            user.time_zone = zone;
+        }
         if change.end_sessions {
             user.session_epoch += 1;
         }
