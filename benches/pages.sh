@@ -46,7 +46,7 @@ for n in $(seq 50); do
     --data-urlencode "title=Product $n" --data-urlencode "price=19.99" --data-urlencode "currency=USD" \
     --data-urlencode "platform=facebook" --data-urlencode "csrf=$(csrf)"
 done
-item=$(curl -sf -b "$jar" "$base/app/queue" | grep -o '/app/queue/[0-9a-f-]\{36\}' | head -1)
+item=$(curl -sf -b "$jar" "$base/app/queue" | grep -o '/app/queue/[0-9a-f-]\{36\}' | sed -n 1p)
 token=$(curl -sf -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"email":"pages@example.com","password":"correct horse battery"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
@@ -66,8 +66,8 @@ done
 bytes() {
   local html="$work/page.html" css js
   curl -sf -H "cookie: $cookie" "$base$1" > "$html"
-  css=$(grep -o '/assets/app\.[0-9a-f]*\.css' "$html" | head -1)
-  js=$(grep -o '/assets/app\.[0-9a-f]*\.js' "$html" | head -1)
+  css=$(grep -o '/assets/app\.[0-9a-f]*\.css' "$html" | sed -n 1p)
+  js=$(grep -o '/assets/app\.[0-9a-f]*\.js' "$html" | sed -n 1p)
   curl -sf "$base$css" > "$work/app.css"
   curl -sf "$base$js" > "$work/app.js"
   local raw gz

@@ -217,11 +217,16 @@ pub(crate) struct EngineArgs {
         hide_env_values = true
     )]
     stripe_secret_key: Option<String>,
-    /// The plans: names, prices, currency, limits and Stripe prices (TOML) [default: the built-in plans]
+    /// The deployment in one TOML file: the plans (names, prices, currency, limits, Stripe
+    /// prices), the brand (name, tagline, colours) and the dashboard's navigation [default: the
+    /// built-in ones]
     ///
     /// Every setting it leaves out keeps its default; see docs/OPERATIONS.md. With
     /// POSTPILOT_BILLING=stripe the paid plans need their stripe_price here.
-    #[arg(long, env = "POSTPILOT_PLANS_FILE", value_name = "PATH")]
+    #[arg(long, env = "POSTPILOT_SERVICE_FILE", value_name = "PATH")]
+    service_file: Option<String>,
+    /// The service file's first name (it held only the plans)
+    #[arg(long, env = "POSTPILOT_PLANS_FILE", value_name = "PATH", hide = true)]
     plans_file: Option<String>,
     /// Stripe's API [default: https://api.stripe.com]
     #[arg(long, env = "POSTPILOT_STRIPE_API_URL", value_name = "URL")]
@@ -355,6 +360,7 @@ impl Command {
             "POSTPILOT_LLM_GENERATIONS_PER_MIN" => &engine?.llm_generations_per_min,
             "POSTPILOT_BILLING" => &engine?.billing,
             "STRIPE_SECRET_KEY" => &engine?.stripe_secret_key,
+            "POSTPILOT_SERVICE_FILE" => &engine?.service_file,
             "POSTPILOT_PLANS_FILE" => &engine?.plans_file,
             "POSTPILOT_STRIPE_API_URL" => &engine?.stripe_api_url,
             "POSTPILOT_ADDR" => &http?.addr,
@@ -424,7 +430,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 42 + 28 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 43 + 29 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

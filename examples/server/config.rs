@@ -11,7 +11,8 @@ use postpilot_clients::llm::{LlmConfig, Provider};
 use postpilot_clients::stripe::{StripeConfig, StripePrices};
 use postpilot_core::caption::Fallback;
 use postpilot_core::crypto::SecretString;
-use postpilot_core::plan::{PlanTier, Plans, PlansFile};
+use postpilot_core::plan::{PlanFile, PlanTier, Plans, PlansFile};
+use postpilot_http::{Brand, BrandFile, NavPage};
 
 /// What the process was started to do; each needs a different part of the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,8 +109,10 @@ pub(crate) struct Config {
     pub(crate) generations_per_minute: u32,
     pub(crate) connect_return_path: String,
     pub(crate) billing: StandIn<Billing>,
-    /// The plans (`POSTPILOT_PLANS_FILE`, else the built-in ones).
+    /// The plans (`POSTPILOT_SERVICE_FILE`, else the built-in ones).
     pub(crate) plans: Plans,
+    /// The pages' name, tagline, colours and navigation (the same file).
+    pub(crate) brand: Brand,
     /// Stripe, with `POSTPILOT_BILLING=stripe`.
     pub(crate) stripe: Option<StripeConfig>,
     pub(crate) rate_limit_per_min: u32,
@@ -237,7 +240,7 @@ fn stripe(
     let price = |tier: PlanTier| {
         plans.get(tier).stripe_price.clone().ok_or_else(|| {
             ConfigError(format!(
-                "POSTPILOT_PLANS_FILE must give [{tier}] a stripe_price with POSTPILOT_BILLING=stripe"
+                "POSTPILOT_SERVICE_FILE must give [{tier}] a stripe_price with POSTPILOT_BILLING=stripe"
             ))
         })
     };
@@ -257,15 +260,56 @@ fn stripe(
     }))
 }
 
-/// `POSTPILOT_PLANS_FILE`: the plans it describes, else the built-in ones.
-fn plans(var: &impl Fn(&str) -> Option<String>) -> Result<Plans, ConfigError> {
-    let Some(path) = var("POSTPILOT_PLANS_FILE") else {
-        return Ok(Plans::default());
+/// The service file: the plans, the brand and the navigation of one deployment — what a
+/// white-label deployment changes (the seed's `service.config.ts`). Every table is optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceFile {
+    currency: Option<String>,
+    free: Option<PlanFile>,
+    pro: Option<PlanFile>,
+    enterprise: Option<PlanFile>,
+    brand: Option<BrandFile>,
+    navigation: Option<NavigationFile>,
+}
+
+/// `[navigation]`: the dashboard's pages in the order the menu offers them.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NavigationFile {
+    pages: Vec<NavPage>,
+}
+
+/// `POSTPILOT_SERVICE_FILE` (or its first name, `POSTPILOT_PLANS_FILE`): the plans and the
+/// brand it describes, else the built-in ones.
+fn service(var: &impl Fn(&str) -> Option<String>) -> Result<(Plans, Brand), ConfigError> {
+    let (setting, path) = match (var("POSTPILOT_SERVICE_FILE"), var("POSTPILOT_PLANS_FILE")) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError(
+                "POSTPILOT_PLANS_FILE is the old name of POSTPILOT_SERVICE_FILE: set only one"
+                    .into(),
+            ));
+        }
+        (Some(path), None) => ("POSTPILOT_SERVICE_FILE", path),
+        (None, Some(path)) => ("POSTPILOT_PLANS_FILE", path),
+        (None, None) => return Ok((Plans::default(), Brand::default())),
     };
-    let bad = |why: String| ConfigError(format!("POSTPILOT_PLANS_FILE ({path}): {why}"));
+    let bad = |why: String| ConfigError(format!("{setting} ({path}): {why}"));
     let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot be read: {e}")))?;
-    let file: PlansFile = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    Plans::parse(file).map_err(|e| bad(e.to_string()))
+    let file: ServiceFile = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let plans = Plans::parse(PlansFile {
+        currency: file.currency,
+        free: file.free,
+        pro: file.pro,
+        enterprise: file.enterprise,
+    })
+    .map_err(|e| bad(e.to_string()))?;
+    let brand = Brand::parse(
+        file.brand.unwrap_or_default(),
+        file.navigation.map(|n| n.pages),
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    Ok((plans, brand))
 }
 
 /// `POSTPILOT_LLM_*`: the caption model, when a provider is named.
@@ -454,11 +498,12 @@ impl Config {
             ),
         )?;
         let public_url = var("POSTPILOT_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
-        let plans = plans(&var)?;
+        let (plans, brand) = service(&var)?;
         let stripe = stripe(&var, &host, billing.kind, role, &public_url, &plans)?;
         Ok(Self {
             public_url,
             plans,
+            brand,
             stripe,
             addr,
             database_url,
@@ -929,6 +974,43 @@ mod tests {
             std::env::temp_dir().join(format!("postpilot-{}-{name}.toml", std::process::id()));
         std::fs::write(&path, text).unwrap();
         path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn the_service_file_sets_the_brand_and_navigation_beside_the_plans() {
+        let file = plans_file(
+            "service",
+            "[pro]\nprice_monthly = 35\n\n[brand]\nname = \"ShopCast\"\ntagline = \"posts for makers\"\n\
+             [brand.colors]\nprimary = \"#2563eb\"\n\n[navigation]\npages = [\"dashboard\", \"calendar\", \"settings\"]\n",
+        );
+        let config = config(Role::Serve, &[("POSTPILOT_SERVICE_FILE", file.as_str())]).unwrap();
+        assert_eq!(config.plans.get(PlanTier::Pro).price_monthly, 35);
+        assert_eq!(
+            (config.brand.name(), config.brand.tagline()),
+            ("ShopCast", "posts for makers")
+        );
+        assert_eq!(
+            config.brand.navigation(),
+            [NavPage::Dashboard, NavPage::Calendar, NavPage::Settings]
+        );
+        assert!(
+            config
+                .brand
+                .stylesheet()
+                .unwrap()
+                .contains("--primary:#2563eb;")
+        );
+        let bad = plans_file("bad-colour", "[brand.colors]\nprimary = \"red;}\"\n");
+        let message = error(Role::Serve, &[("POSTPILOT_SERVICE_FILE", bad.as_str())]);
+        assert!(message.contains("[brand.colors] primary"), "{message}");
+        let both = error(
+            Role::Serve,
+            &[
+                ("POSTPILOT_SERVICE_FILE", file.as_str()),
+                ("POSTPILOT_PLANS_FILE", file.as_str()),
+            ],
+        );
+        assert!(both.contains("set only one"), "{both}");
     }
 
     #[test]

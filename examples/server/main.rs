@@ -285,6 +285,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
         hsts_max_age: config.hsts_max_age,
         public_url: config.public_url.clone(),
         connect_return_path: config.connect_return_path.clone(),
+        brand: config.brand.clone(),
         ..HttpConfig::new(jwt_secret)
     };
     let state = AppState::new(engine.clone(), http)?;

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod brand;
 mod client;
 mod error;
 mod extract;
@@ -28,6 +29,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use auth::{AuthAttempt, Caller, SessionUser};
+pub use brand::{Brand, BrandError, BrandFile, COLOR_TOKENS, NavPage};
 pub use error::{ApiError, ApiResult, FieldError, Problem};
 pub use extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
 pub use state::{AppState, HttpConfig};

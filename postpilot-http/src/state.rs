@@ -7,6 +7,7 @@ use std::time::Duration;
 use postpilot_core::Engine;
 
 use crate::auth::{EpochCache, JwtKeys};
+use crate::brand::Brand;
 use crate::limit::RateLimiter;
 
 /// HTTP-side settings.
@@ -52,6 +53,8 @@ pub struct HttpConfig {
     /// The app page a finished OAuth connect flow sends the browser to, under `public_url`
     /// (default `/app/accounts`, the dashboard's Accounts page, with feature `ui`; else `/accounts`), with the outcome in the query.
     pub connect_return_path: String,
+    /// The product's name, tagline, colours and navigation on the pages (feature `ui`).
+    pub brand: Brand,
 }
 
 impl fmt::Debug for HttpConfig {
@@ -78,6 +81,7 @@ impl fmt::Debug for HttpConfig {
             .field("api_key_failures_per_min", &self.api_key_failures_per_min)
             .field("public_url", &self.public_url)
             .field("connect_return_path", &self.connect_return_path)
+            .field("brand", &self.brand.name())
             .finish()
     }
 }
@@ -106,6 +110,7 @@ impl HttpConfig {
             } else {
                 "/accounts".into()
             },
+            brand: Brand::default(),
         }
     }
 }

@@ -21,7 +21,7 @@ const TOP: u32 = 5;
 /// The plot's box in SVG user units (the chart scales to its container).
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;
-const LEFT: f64 = 48.0;
+const LEFT: f64 = 64.0;
 const RIGHT: f64 = 712.0;
 const TOP_EDGE: f64 = 16.0;
 const BOTTOM: f64 = 188.0;

@@ -6,9 +6,12 @@
 use std::sync::LazyLock;
 
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::brand::Brand;
+use crate::state::AppState;
 
 /// One embedded file.
 #[derive(Debug)]
@@ -96,10 +99,24 @@ pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
     }
 });
 
+/// The brand's stylesheet (its colours), named by its hash like the others.
+fn brand_stylesheet(brand: &Brand) -> Option<Asset> {
+    brand
+        .stylesheet()
+        .map(|css| Asset::new("brand.css", "text/css; charset=utf-8", css.to_owned()))
+}
+
+/// The URL of the brand's stylesheet (empty when it sets no colour).
+pub(crate) fn brand_stylesheet_url(brand: &Brand) -> String {
+    brand_stylesheet(brand).map(|a| a.url()).unwrap_or_default()
+}
+
 /// `GET /assets/{name}`: the asset of that exact (hashed) name, cached for a year; any other
 /// name is a 404, so an old page asking for an old file learns it is gone.
-pub(crate) async fn serve(Path(name): Path<String>) -> Response {
-    match ASSETS.all().into_iter().find(|a| a.name == name) {
+pub(crate) async fn serve(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    let brand = brand_stylesheet(&state.0.config.brand).filter(|a| a.name == name);
+    let found = ASSETS.all().into_iter().find(|a| a.name == name);
+    match found.or(brand.as_ref()) {
         Some(asset) => (
             [
                 (

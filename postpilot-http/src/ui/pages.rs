@@ -13,13 +13,14 @@ use postpilot_core::store::PostListFilter;
 use postpilot_core::user::ProfilePatch;
 use serde::Deserialize;
 
-use super::assets::ASSETS;
+use super::assets::{ASSETS, brand_stylesheet_url};
 use super::session::{
     CheckedForm, CsrfToken, SESSION_COOKIE, SignedIn, WithCsrf, cookie, cookie_name,
     ended_session_cookie, fresh_csrf_cookie, session_cookie,
 };
 use crate::ApiError;
 use crate::auth::AuthAttempt;
+use crate::brand::Brand;
 use crate::state::AppState;
 
 /// What the layout needs on every page.
@@ -38,6 +39,13 @@ pub(crate) struct Layout {
     pub(crate) csrf: String,
     /// Which navigation entry is the current page.
     pub(crate) current: &'static str,
+    /// The product's name and tagline.
+    pub(crate) brand: String,
+    pub(crate) tagline: String,
+    /// The signed-in navigation: `(path, label, key)`.
+    pub(crate) nav: Vec<(&'static str, &'static str, &'static str)>,
+    /// The brand's stylesheet, when it sets colours.
+    pub(crate) brand_css: Option<String>,
 }
 
 impl Layout {
@@ -47,7 +55,20 @@ impl Layout {
         signed_in: bool,
         csrf: &CsrfToken,
     ) -> Self {
+        let default = Brand::default();
+        let brand = csrf
+            .state
+            .as_ref()
+            .map_or(&default, |state| &state.0.config.brand);
         Self {
+            brand: brand.name().to_owned(),
+            tagline: brand.tagline().to_owned(),
+            nav: brand
+                .navigation()
+                .iter()
+                .map(|p| (p.path(), p.label(), p.key()))
+                .collect(),
+            brand_css: brand.stylesheet().map(|_| brand_stylesheet_url(brand)),
             title,
             css: ASSETS.css.url(),
             js: ASSETS.js.url(),

@@ -117,13 +117,16 @@ fn well_formed(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The CSRF token of this browser for a page's forms, and the cookie to set when it has none yet.
+/// The CSRF token of this browser for a page's forms, and the cookie to set when it has none yet;
+/// with the deployment's brand, which every page's layout shows.
 #[derive(Debug)]
 pub(crate) struct CsrfToken {
     /// The value forms carry.
     pub(crate) value: String,
     /// `Set-Cookie`, when the browser had no token.
     pub(crate) set: Option<HeaderValue>,
+    /// The server's state, for its brand (none on error pages: the default brand).
+    pub(crate) state: Option<AppState>,
 }
 
 impl CsrfToken {
@@ -132,6 +135,7 @@ impl CsrfToken {
         Self {
             value: String::new(),
             set: None,
+            state: None,
         }
     }
 }
@@ -145,6 +149,7 @@ impl FromRequestParts<AppState> for CsrfToken {
             return Ok(Self {
                 value: value.to_owned(),
                 set: None,
+                state: Some(state.clone()),
             });
         }
         let value = postpilot_core::crypto::random_token()
@@ -156,6 +161,7 @@ impl FromRequestParts<AppState> for CsrfToken {
         Ok(Self {
             value,
             set: Some(set),
+            state: Some(state.clone()),
         })
     }
 }

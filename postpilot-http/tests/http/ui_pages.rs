@@ -1114,3 +1114,52 @@ async fn a_template_is_created_edited_used_by_the_queue_and_deleted_from_its_pag
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_brand_renames_the_product_recolours_it_and_orders_its_navigation() {
+    let mut colors = std::collections::BTreeMap::new();
+    colors.insert("primary".to_owned(), "#2563eb".to_owned());
+    let brand = postpilot_http::Brand::parse(
+        postpilot_http::BrandFile {
+            name: Some("ShopCast".into()),
+            tagline: Some("posts for makers".into()),
+            colors,
+            ..Default::default()
+        },
+        Some(vec![
+            postpilot_http::NavPage::Dashboard,
+            postpilot_http::NavPage::Calendar,
+            postpilot_http::NavPage::Settings,
+        ]),
+    )
+    .unwrap();
+    let app = TestApp::with_config(|c| postpilot_http::HttpConfig { brand, ..c });
+    let cookies = register(&app, "brand@example.com").await;
+
+    let dashboard = get(&app, "/app", &cookies).await;
+    let landing = get(&app, "/", "").await;
+
+    let page = html(&dashboard);
+    assert!(
+        page.contains("<title>Dashboard · ShopCast</title>"),
+        "{page}"
+    );
+    assert!(!page.contains("PostPilot"), "no trace of the default name");
+    let nav: Vec<&str> = page
+        .split("<li><a href=\"")
+        .skip(1)
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    assert_eq!(nav, ["/app", "/app/calendar", "/app/settings"]);
+    let stylesheet = page
+        .split("href=\"/assets/brand.")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|name| format!("/assets/brand.{name}"))
+        .expect("the brand's stylesheet is linked");
+    let css = get(&app, &stylesheet, "").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(html(&css), ":root{--primary:#2563eb;}\n");
+    assert!(html(&landing).contains("ShopCast writes captions"));
+    assert!(html(&landing).contains("ShopCast · posts for makers"));
+}
