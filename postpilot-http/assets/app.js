@@ -41,10 +41,16 @@
   // Calendar: dropping a scheduled post on a day (its time kept) or on an hour of the week (its
   // minutes kept) sends the page's one move form. Each post's own page is the keyboard's way.
   var move = document.querySelector("form[data-move-form]");
+  // The chip being dragged, remembered here: what a drop carries in its data could be any text
+  // dragged in from elsewhere, and never chooses what the form posts to.
+  var dragged = null;
+  var post = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
   document.querySelectorAll(".chip[draggable]").forEach(function (chip) {
     chip.addEventListener("dragstart", function (event) {
+      dragged = chip;
       event.dataTransfer.setData("text/plain", chip.dataset.post);
     });
+    chip.addEventListener("dragend", function () { dragged = null; });
   });
   document.querySelectorAll("[data-date]").forEach(function (cell) {
     cell.addEventListener("dragover", function (event) { event.preventDefault(); cell.classList.add("drop"); });
@@ -52,12 +58,12 @@
     cell.addEventListener("drop", function (event) {
       event.preventDefault();
       cell.classList.remove("drop");
-      var id = event.dataTransfer.getData("text/plain");
-      var chip = document.querySelector('.chip[data-post="' + id + '"]');
-      if (!move || !chip) return;
+      var chip = dragged;
+      dragged = null;
+      if (!move || !chip || !post.test(chip.dataset.post)) return;
       var time = chip.dataset.time;
       if (cell.dataset.hour) time = cell.dataset.hour + ":" + time.slice(3, 5);
-      move.action = "/app/posts/" + id + "/move";
+      move.action = "/app/posts/" + chip.dataset.post + "/move";
       move.elements.date.value = cell.dataset.date;
       move.elements.time.value = time;
       move.submit();

@@ -142,7 +142,8 @@ impl Default for Brand {
 pub struct BrandError(String);
 
 /// A CSS colour this file may hold: `#rgb`, `#rrggbb`, `#rrggbbaa`, or `rgb(…)`, `hsl(…)`,
-/// `oklch(…)` of numbers, percentages, `/` and spaces — nothing that could end the declaration.
+/// `oklch(…)` of numbers, percentages, commas, `/` and spaces — nothing that could end the
+/// declaration.
 fn is_color(value: &str) -> bool {
     if let Some(hex) = value.strip_prefix('#') {
         return matches!(hex.len(), 3 | 4 | 6 | 8) && hex.bytes().all(|b| b.is_ascii_hexdigit());
@@ -155,7 +156,7 @@ fn is_color(value: &str) -> bool {
                 !args.trim().is_empty()
                     && args
                         .bytes()
-                        .all(|b| b.is_ascii_digit() || b" .%/-".contains(&b) || b == b'e')
+                        .all(|b| b.is_ascii_digit() || b" .,%/-".contains(&b) || b == b'e')
             })
     })
 }
@@ -222,8 +223,12 @@ impl Brand {
         let light = declarations("colors", &file.colors)?;
         let dark = declarations("dark_colors", &file.dark_colors)?;
         let mut stylesheet = String::new();
+        // Each scheme's own: light colours in dark mode would put light backgrounds under the
+        // dark scheme's light text.
         if !light.is_empty() {
-            stylesheet.push_str(&format!(":root{{{light}}}\n"));
+            stylesheet.push_str(&format!(
+                "@media not (prefers-color-scheme: dark){{:root{{{light}}}}}\n"
+            ));
         }
         if !dark.is_empty() {
             stylesheet.push_str(&format!(
@@ -290,11 +295,19 @@ mod tests {
         assert_eq!(
             brand.stylesheet(),
             Some(
-                ":root{--link:oklch(0.5 0.2 260);--primary:#2563eb;}\n\
+                "@media not (prefers-color-scheme: dark){:root{--link:oklch(0.5 0.2 260);--primary:#2563eb;}}\n\
                  @media (prefers-color-scheme: dark){:root{--primary-strong:#60A5FA;}}\n"
             )
         );
         assert!(Brand::default().stylesheet().is_none());
+        let commas = Brand::parse(
+            BrandFile {
+                colors: colors(&[("accent", "rgb(37, 99, 235)")]),
+                ..BrandFile::default()
+            },
+            None,
+        );
+        assert!(commas.is_ok(), "the commonest CSS form is a colour");
     }
 
     #[test]

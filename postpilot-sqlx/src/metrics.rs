@@ -200,42 +200,43 @@ impl MetricsStore for PgStore {
         zone: chrono_tz::Tz,
     ) -> StoreResult<Vec<DayMetrics>> {
         #[derive(sqlx::FromRow)]
-        struct DayRow {
-            day: chrono::NaiveDate,
-            posts: i64,
+        struct PublishedRow {
+            posted_at: DateTime<Utc>,
             #[sqlx(flatten)]
             counts: CountsRow,
         }
         // posted_at is set exactly on published posts; posts_user_published_idx finds the range.
-        // A post without metrics yet counts zero.
-        let rows: Vec<DayRow> = sqlx::query_as(
-            "SELECT (p.posted_at AT TIME ZONE $4)::date AS day, count(*) AS posts, \
-                    coalesce(sum(m.impressions), 0)::bigint AS impressions, \
-                    coalesce(sum(m.reach), 0)::bigint AS reach, \
-                    coalesce(sum(m.likes), 0)::bigint AS likes, \
-                    coalesce(sum(m.comments), 0)::bigint AS comments, \
-                    coalesce(sum(m.shares), 0)::bigint AS shares, \
-                    coalesce(sum(m.clicks), 0)::bigint AS clicks \
+        // A post without metrics yet counts zero. The rows are put on their local day here, with
+        // chrono-tz, not by PostgreSQL's AT TIME ZONE: PostgreSQL reads `CET` or `EET` as a
+        // fixed-offset abbreviation where chrono-tz has a zone with summer time, and may not
+        // know a zone newer than its tzdata — both stores must agree on every day.
+        let rows: Vec<PublishedRow> = sqlx::query_as(
+            "SELECT p.posted_at, \
+                    coalesce(m.impressions, 0) AS impressions, coalesce(m.reach, 0) AS reach, \
+                    coalesce(m.likes, 0) AS likes, coalesce(m.comments, 0) AS comments, \
+                    coalesce(m.shares, 0) AS shares, coalesce(m.clicks, 0) AS clicks \
              FROM posts AS p LEFT JOIN post_metrics AS m ON m.post_id = p.id \
-             WHERE p.user_id = $1 AND p.posted_at >= $2 AND p.posted_at < $3 \
-             GROUP BY 1 ORDER BY 1",
+             WHERE p.user_id = $1 AND p.posted_at >= $2 AND p.posted_at < $3",
         )
         .bind(owner.as_uuid())
         .bind(from)
         .bind(to)
-        .bind(zone.name())
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(DayMetrics {
-                    day: r.day,
-                    posts: count("posts", r.posts)?,
-                    counts: MetricCounts::try_from(r.counts)?,
-                })
-            })
-            .collect()
+        let mut days: std::collections::BTreeMap<chrono::NaiveDate, DayMetrics> =
+            std::collections::BTreeMap::new();
+        for row in rows {
+            let day = row.posted_at.with_timezone(&zone).date_naive();
+            let entry = days.entry(day).or_insert(DayMetrics {
+                day,
+                posts: 0,
+                counts: MetricCounts::default(),
+            });
+            entry.posts += 1;
+            entry.counts += MetricCounts::try_from(row.counts)?;
+        }
+        Ok(days.into_values().collect())
     }
 
     async fn top_post_metrics(&self, owner: UserId, limit: u32) -> StoreResult<Vec<PostMetrics>> {

@@ -8,7 +8,7 @@ use postpilot_core::user::{Email, User, UserRecord};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{corrupt, store_error};
+use crate::error::store_error;
 use crate::fetch::fetch_optional;
 
 #[derive(sqlx::FromRow)]
@@ -35,10 +35,9 @@ impl TryFrom<UserRow> for User {
             stripe_customer_id: r.stripe_customer_id,
             external_platform_id: r.external_platform_id,
             external_store_id: r.external_store_id,
-            time_zone: r
-                .time_zone
-                .parse()
-                .map_err(|_| corrupt("users", format!("unknown time zone {}", r.time_zone)))?,
+            // A zone this build's tz database no longer has (one written by a newer build) must
+            // not lock the merchant out: they see UTC and can choose again in Settings.
+            time_zone: r.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC),
             session_epoch: r.session_epoch,
             created_at: r.created_at,
             updated_at: r.updated_at,

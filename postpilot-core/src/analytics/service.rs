@@ -75,24 +75,22 @@ impl AnalyticsService {
         let tomorrow = today.succ_opt().unwrap_or(today);
         let start = |day| day_start(day, zone).unwrap_or_else(|| self.deps.now());
         let (from, to) = (start(first), start(tomorrow));
-        let mut found = self
+        let mut found: std::collections::BTreeMap<_, _> = self
             .deps
             .store
             .metrics_by_day(user, from, to, zone)
             .await?
             .into_iter()
-            .peekable();
+            .map(|d| (d.day, d))
+            .collect();
         let mut out = Vec::with_capacity(days as usize);
         let mut day = first;
         while day <= today {
-            match found.next_if(|d| d.day == day) {
-                Some(d) => out.push(d),
-                None => out.push(DayMetrics {
-                    day,
-                    posts: 0,
-                    counts: MetricCounts::default(),
-                }),
-            }
+            out.push(found.remove(&day).unwrap_or(DayMetrics {
+                day,
+                posts: 0,
+                counts: MetricCounts::default(),
+            }));
             day = match day.succ_opt() {
                 Some(next) => next,
                 None => break,

@@ -61,7 +61,7 @@ pub(crate) struct Me {
     external_platform_id: Option<Uuid>,
     external_store_id: Option<Uuid>,
     /// IANA name; the dashboard's calendar and typed times are in it.
-    #[schema(example = "Europe/Paris")]
+    #[schema(value_type = TimeZoneName)]
     time_zone: String,
     created_at: DateTime<Utc>,
 }
@@ -82,7 +82,7 @@ pub(crate) struct MePatch {
     current_password: Option<String>,
     /// An IANA time zone name.
     #[serde(default, deserialize_with = "not_null")]
-    #[schema(value_type = String, example = "Europe/Paris")]
+    #[schema(value_type = TimeZoneName)]
     time_zone: Option<String>,
 }
 

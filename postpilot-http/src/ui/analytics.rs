@@ -238,14 +238,14 @@ pub(crate) async fn show(
     let charts = vec![
         Chart::of(
             "interactions",
-            "Interactions per day",
+            "Interactions, by the day posts were published",
             "interactions",
             &days,
             |d| d.counts.interactions(),
         ),
         Chart::of(
             "impressions",
-            "Impressions per day",
+            "Impressions, by the day posts were published",
             "impressions",
             &days,
             |d| d.counts.impressions,

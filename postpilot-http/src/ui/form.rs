@@ -84,6 +84,13 @@ pub(crate) async fn time_zone(state: &AppState, user: UserId) -> Result<Tz, Erro
     Ok(state.engine().auth().me(user).await?.user.time_zone())
 }
 
+/// A time as the pages show it, in the merchant's zone (empty for none).
+pub(crate) fn when(t: Option<DateTime<Utc>>, zone: Tz) -> String {
+    t.map_or_else(String::new, |t| {
+        t.with_timezone(&zone).format("%-d %b %Y %H:%M").to_string()
+    })
+}
+
 /// A `datetime-local` value (`2026-12-04T10:30`) in `zone`, as an instant.
 pub(crate) fn local_time(value: &str, zone: Tz) -> Result<DateTime<Utc>, Error> {
     let invalid = |why: &str| Error::from(ValidationError::new("scheduled_for", why.to_owned()));

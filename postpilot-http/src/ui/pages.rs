@@ -148,7 +148,11 @@ pub(crate) fn page(template: &impl Template, csrf: &CsrfToken) -> Response {
     page_with(StatusCode::OK, template, csrf)
 }
 
-fn page_with(status: StatusCode, template: &impl Template, csrf: &CsrfToken) -> Response {
+pub(crate) fn page_with(
+    status: StatusCode,
+    template: &impl Template,
+    csrf: &CsrfToken,
+) -> Response {
     match template.render() {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
@@ -187,22 +191,30 @@ impl From<Error> for PageError {
 /// What a page handler returns.
 pub(crate) type PageResult<T> = Result<T, PageError>;
 
+/// The status a page answers an error with, and its heading (as the API's statuses).
+pub(crate) fn refusal(error: &Error) -> (StatusCode, &'static str) {
+    match error {
+        Error::Unauthorized => (StatusCode::UNAUTHORIZED, "Sign in"),
+        Error::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+        Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "That cannot be done"),
+        Error::PlanLimit { .. } => (StatusCode::PAYMENT_REQUIRED, "Your plan's limit"),
+        Error::Conflict(_) | Error::InvalidTransition(_) | Error::PublishingCapFull(_) => {
+            (StatusCode::CONFLICT, "That cannot be done now")
+        }
+        Error::TooManyAttempts { .. } | Error::Overloaded { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+        }
+        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "Not allowed"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "Something went wrong"),
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (status, heading) = match &self.0 {
-            Error::Unauthorized => return Redirect::to("/login").into_response(),
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
-            Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "That cannot be done"),
-            Error::PlanLimit { .. } => (StatusCode::PAYMENT_REQUIRED, "Your plan's limit"),
-            Error::Conflict(_) | Error::InvalidTransition(_) | Error::PublishingCapFull(_) => {
-                (StatusCode::CONFLICT, "That cannot be done now")
-            }
-            Error::TooManyAttempts { .. } | Error::Overloaded { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "Too many requests")
-            }
-            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "Not allowed"),
-            _ => (StatusCode::SERVICE_UNAVAILABLE, "Something went wrong"),
-        };
+        if matches!(self.0, Error::Unauthorized) {
+            return Redirect::to("/login").into_response();
+        }
+        let (status, heading) = refusal(&self.0);
         let layout = Layout {
             csrf: String::new(),
             ..Layout::new("Error", "", false, &CsrfToken::none())

@@ -6,10 +6,9 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use postpilot_core::Error;
 use postpilot_core::id::PostId;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{Post, PostPatch, PostStatus};
@@ -17,18 +16,11 @@ use postpilot_core::store::PostListFilter;
 use serde::Deserialize;
 
 use super::flash::{self, Flash};
-use super::form::{Fields, local_time, time_zone};
-use super::pages::{Layout, Notice, PageId, PageResult, first, page};
+use super::form::{Fields, local_time, time_zone, when};
+use super::pages::{Layout, Notice, PageId, PageResult, first, page, page_with, refusal, said};
 use super::queue::{Counter, Tab};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
 use crate::state::AppState;
-
-/// A time as the pages show it, in the merchant's zone.
-fn when(t: Option<DateTime<Utc>>, zone: Tz) -> String {
-    t.map_or_else(String::new, |t| {
-        t.with_timezone(&zone).format("%-d %b %Y %H:%M").to_string()
-    })
-}
 
 /// A post as the list shows it.
 #[derive(Debug)]
@@ -159,11 +151,23 @@ struct PostPage {
     editable: bool,
     /// Its caption's rules, for the live counter.
     counters: Vec<Counter>,
-    /// Local `YYYY-MM-DDTHH:MM`, empty without a time.
+    /// Local `YYYY-MM-DDTHH:MM`, empty without a time (as typed after a refusal).
     at: String,
+    /// The stored time as the form showed it: an unchanged field is not sent again.
+    was_at: String,
     tz: String,
     /// The hashtags as the form edits them (no `#`).
     tags: String,
+    /// The stored hashtags as the form showed them.
+    was_tags: String,
+}
+
+/// What a refused edit form held, shown again with the reason.
+#[derive(Debug)]
+struct Typed {
+    content: String,
+    tags: String,
+    at: String,
 }
 
 /// `GET /app/posts/{id}`.
@@ -174,8 +178,21 @@ pub(crate) async fn show(
     PageId(id): PageId,
     mut flash: Flash,
 ) -> PageResult<Response> {
-    let id = PostId::from(id);
-    let zone = time_zone(&state, session.user).await?;
+    let notice = flash.notice.take();
+    let page = post_page(&state, &session, &csrf, PostId::from(id), notice, None).await?;
+    Ok(flash.shown(page))
+}
+
+/// A post's page; `typed` refills its form after a refusal.
+async fn post_page(
+    state: &AppState,
+    session: &SignedIn,
+    csrf: &CsrfToken,
+    id: PostId,
+    notice: Option<Notice>,
+    typed: Option<Typed>,
+) -> PageResult<Response> {
+    let zone = time_zone(state, session.user).await?;
     let posts = state.engine().posts();
     let post = posts.get(session.user, id).await?;
     let attempts = posts
@@ -193,73 +210,113 @@ pub(crate) async fn show(
                 .unwrap_or_default(),
         })
         .collect();
+    let stored_at = post
+        .scheduled_for()
+        .map(|t| t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default();
+    let stored_tags = post
+        .hashtags()
+        .iter()
+        .map(|t| t.as_ref().to_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let refused = typed.is_some();
+    let typed = typed.unwrap_or_else(|| Typed {
+        content: post.content().to_string(),
+        tags: stored_tags.clone(),
+        at: stored_at.clone(),
+    });
     let template = PostPage {
-        layout: Layout::new("Post", "posts", true, &csrf),
-        notice: flash.notice.take(),
+        layout: Layout::new("Post", "posts", true, csrf),
+        notice,
         editable: post.status().is_editable(),
         counters: vec![Counter::of(post.platform())],
-        at: post
-            .scheduled_for()
-            .map(|t| t.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string())
-            .unwrap_or_default(),
+        at: typed.at,
+        was_at: stored_at,
         tz: zone.name().to_owned(),
-        tags: post
-            .hashtags()
-            .iter()
-            .map(|t| t.as_ref().to_owned())
-            .collect::<Vec<_>>()
-            .join(" "),
+        tags: typed.tags,
+        was_tags: stored_tags,
         hashtags: post
             .hashtags()
             .iter()
             .map(|t| format!("#{}", t.as_ref()))
             .collect::<Vec<_>>()
             .join(" "),
-        content: post.content().to_string(),
+        content: typed.content,
         media: post.media_urls().iter().map(ToString::to_string).collect(),
         external_url: post.external_url().map(str::to_owned),
         error: post.error_message().map(str::to_owned),
         attempts,
         post: PostRow::of(&post, zone),
     };
-    Ok(flash.shown(page(&template, &csrf)))
+    let status = if refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(page_with(status, &template, csrf))
 }
 
-/// `POST /app/posts/{id}`: a draft or scheduled post's caption, hashtags and time (local; empty
-/// keeps it a draft, or makes a scheduled one a draft again).
+/// `POST /app/posts/{id}`: a draft or scheduled post's caption, and its hashtags and time when
+/// they changed (local; an emptied time makes it a draft). A time or hashtags left as the page
+/// showed them are not sent again: saving a caption never moves a post (a time shown to the
+/// minute, or the second of two repeated local hours, would otherwise be rewritten). A refused
+/// edit shows the form again as typed, with the reason.
 pub(crate) async fn edit(
     State(state): State<AppState>,
     session: SignedIn,
+    csrf: CsrfToken,
     PageId(id): PageId,
     CheckedForm(form): CheckedForm<Fields>,
 ) -> PageResult<Response> {
+    let id = PostId::from(id);
     let edited = async {
-        let zone = time_zone(&state, session.user).await?;
-        let scheduled_for = match form.get("scheduled_for") {
-            Some(t) => Some(local_time(t, zone)?),
-            None => None,
+        let time = form.get("scheduled_for");
+        let scheduled_for = if time == form.get("was_scheduled_for") {
+            None
+        } else {
+            let zone = time_zone(&state, session.user).await?;
+            Some(time.map(|t| local_time(t, zone)).transpose()?)
         };
-        let post = state
+        let hashtags =
+            (form.text("hashtags") != form.text("was_hashtags")).then(|| form.words("hashtags"));
+        state
             .engine()
             .posts()
             .update(
                 session.user,
-                PostId::from(id),
+                id,
                 PostPatch {
                     content: Some(form.text("content").to_owned()),
-                    hashtags: Some(form.words("hashtags")),
-                    scheduled_for: Some(scheduled_for),
+                    hashtags,
+                    scheduled_for,
                     ..PostPatch::default()
                 },
             )
-            .await?;
-        Ok::<_, Error>(match post.scheduled_for() {
-            Some(_) => "Saved: the post is scheduled.".to_owned(),
-            None => "Saved as a draft.".to_owned(),
-        })
+            .await
     };
-    Ok(flash::redirect(
-        &format!("/app/posts/{id}"),
-        &Notice::of(edited.await),
-    ))
+    match edited.await {
+        Ok(post) => {
+            let done = match post.scheduled_for() {
+                Some(_) => "Saved: the post is scheduled.",
+                None => "Saved as a draft.",
+            };
+            Ok(flash::redirect(
+                &format!("/app/posts/{}", id.as_uuid()),
+                &Notice::success(done.to_owned()),
+            ))
+        }
+        Err(e) => {
+            let (status, _) = refusal(&e);
+            let typed = Typed {
+                content: form.text("content").to_owned(),
+                tags: form.text("hashtags").to_owned(),
+                at: form.text("scheduled_for").to_owned(),
+            };
+            let notice = Some(Notice::error(said(&e)));
+            let mut page = post_page(&state, &session, &csrf, id, notice, Some(typed)).await?;
+            *page.status_mut() = status;
+            Ok(page)
+        }
+    }
 }

@@ -11,7 +11,7 @@ use postpilot_core::id::ApiKeyId;
 use postpilot_core::user::ProfilePatch;
 
 use super::flash::{self, Flash};
-use super::form::Fields;
+use super::form::{Fields, time_zone, when};
 use super::pages::{Layout, Notice, PageId, PageResult, first, page, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn, fresh_csrf_cookie, session_cookie};
 use crate::state::AppState;
@@ -60,6 +60,7 @@ async fn api_keys_page(
     created: Option<String>,
 ) -> PageResult<Response> {
     let engine = state.engine();
+    let zone = time_zone(state, session.user).await?;
     let keys = engine
         .api_keys()
         .list(session.user, first(100))
@@ -76,11 +77,15 @@ async fn api_keys_page(
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            created: k.created_at().format("%-d %b %Y").to_string(),
-            last_used: k.last_used_at().map_or_else(
-                || "never".to_owned(),
-                |t| t.format("%-d %b %Y %H:%M UTC").to_string(),
-            ),
+            created: k
+                .created_at()
+                .with_timezone(&zone)
+                .format("%-d %b %Y")
+                .to_string(),
+            last_used: match k.last_used_at() {
+                Some(t) => when(Some(t), zone),
+                None => "never".to_owned(),
+            },
             active: k.is_active(),
         })
         .collect();

@@ -14,7 +14,7 @@ use postpilot_core::template::{CaptionTemplate, PLACEHOLDERS, TemplateFields, Te
 
 use super::flash::{self, Flash};
 use super::form::Fields;
-use super::pages::{Layout, Notice, PageId, PageResult, first, page};
+use super::pages::{Layout, Notice, PageId, PageResult, first, page, refusal, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
 use crate::state::AppState;
 
@@ -52,6 +52,27 @@ impl TemplateForm {
                     let chosen = template.and_then(CaptionTemplate::tone) == Some(*tone);
                     (tone.as_str(), chosen)
                 })
+                .collect(),
+        }
+    }
+}
+
+impl TemplateForm {
+    /// The form as it was sent (shown again with the reason it was refused).
+    fn typed(id: &str, form: &Fields) -> Self {
+        let ticked: Vec<&str> = form.all("platform").collect();
+        let tone = form.get("tone");
+        Self {
+            id: id.to_owned(),
+            name: form.text("name").to_owned(),
+            body: form.text("body").to_owned(),
+            platforms: Platform::ALL
+                .iter()
+                .map(|p| (p.as_str(), p.display_name(), ticked.contains(&p.as_str())))
+                .collect(),
+            tones: Tone::ALL
+                .iter()
+                .map(|t| (t.as_str(), tone == Some(t.as_str())))
                 .collect(),
         }
     }
@@ -101,6 +122,19 @@ pub(crate) async fn list(
     csrf: CsrfToken,
     mut flash: Flash,
 ) -> PageResult<Response> {
+    let notice = flash.notice.take();
+    let page = list_page(&state, &session, &csrf, notice, TemplateForm::of(None)).await?;
+    Ok(flash.shown(page))
+}
+
+/// The list and the new template's form (`form`: empty, or as typed when refused).
+async fn list_page(
+    state: &AppState,
+    session: &SignedIn,
+    csrf: &CsrfToken,
+    notice: Option<Notice>,
+    form: TemplateForm,
+) -> PageResult<Response> {
     let templates = state
         .engine()
         .templates()
@@ -125,13 +159,13 @@ pub(crate) async fn list(
         })
         .collect();
     let template = TemplatesPage {
-        layout: Layout::new("Templates", "templates", true, &csrf),
-        notice: flash.notice.take(),
+        layout: Layout::new("Templates", "templates", true, csrf),
+        notice,
         templates,
-        form: TemplateForm::of(None),
+        form,
         placeholders: placeholders(),
     };
-    Ok(flash.shown(page(&template, &csrf)))
+    Ok(page(&template, csrf))
 }
 
 /// `GET /app/templates/{id}`.
@@ -166,30 +200,55 @@ fn fields(form: &Fields) -> Result<TemplateFields, Error> {
     })
 }
 
-/// `POST /app/templates`: a new template.
+/// A refused form's page: the form as typed, the reason, the error's status.
+fn refused(page: PageResult<Response>, error: &Error) -> PageResult<Response> {
+    let mut page = page?;
+    *page.status_mut() = refusal(error).0;
+    Ok(page)
+}
+
+/// `POST /app/templates`: a new template; refused, the form again as typed with the reason.
 pub(crate) async fn create(
     State(state): State<AppState>,
     session: SignedIn,
+    csrf: CsrfToken,
     CheckedForm(form): CheckedForm<Fields>,
-) -> Response {
+) -> PageResult<Response> {
     let created = async {
-        let template = state
+        state
             .engine()
             .templates()
             .create(session.user, fields(&form)?)
-            .await?;
-        Ok::<_, Error>(format!("Template “{}” saved.", template.name()))
+            .await
     };
-    flash::redirect("/app/templates", &Notice::of(created.await))
+    match created.await {
+        Ok(template) => Ok(flash::redirect(
+            "/app/templates",
+            &Notice::success(format!("Template “{}” saved.", template.name())),
+        )),
+        Err(e) => {
+            let notice = Some(Notice::error(said(&e)));
+            let page = list_page(
+                &state,
+                &session,
+                &csrf,
+                notice,
+                TemplateForm::typed("", &form),
+            );
+            refused(page.await, &e)
+        }
+    }
 }
 
-/// `POST /app/templates/{id}`: every field of the form replaces the template's.
+/// `POST /app/templates/{id}`: every field of the form replaces the template's; refused, the
+/// form again as typed with the reason.
 pub(crate) async fn update(
     State(state): State<AppState>,
     session: SignedIn,
+    csrf: CsrfToken,
     PageId(id): PageId,
     CheckedForm(form): CheckedForm<Fields>,
-) -> Response {
+) -> PageResult<Response> {
     let updated = async {
         let TemplateFields {
             name,
@@ -208,9 +267,23 @@ pub(crate) async fn update(
             .templates()
             .update(session.user, TemplateId::from(id), patch)
             .await?;
-        Ok::<_, Error>("Saved.".to_owned())
+        Ok::<_, Error>(())
     };
-    flash::redirect(&format!("/app/templates/{id}"), &Notice::of(updated.await))
+    match updated.await {
+        Ok(()) => Ok(flash::redirect(
+            &format!("/app/templates/{id}"),
+            &Notice::success("Saved.".to_owned()),
+        )),
+        Err(e) => {
+            let template = TemplatePage {
+                layout: Layout::new("Edit a template", "templates", true, &csrf),
+                notice: Some(Notice::error(said(&e))),
+                form: TemplateForm::typed(&id.to_string(), &form),
+                placeholders: placeholders(),
+            };
+            refused(Ok(page(&template, &csrf)), &e)
+        }
+    }
 }
 
 /// `POST /app/templates/{id}/delete`.

@@ -919,15 +919,30 @@ async fn a_scheduled_post_is_edited_on_its_page_and_a_published_one_offers_no_fo
         &format!("content=&hashtags=&scheduled_for=&csrf={token}"),
     )
     .await;
+    let caption_only = post_form(
+        &app,
+        &format!("/app/posts/{post}"),
+        &cookies,
+        &format!(
+            "content=Summer+sale+today&hashtags=sale+summer&was_hashtags=sale+summer&scheduled_for={year}-07-02T18%3A00&was_scheduled_for={year}-07-02T18%3A00&csrf={token}"
+        ),
+    )
+    .await;
 
     assert_eq!(
         saved.headers[header::LOCATION].to_str().unwrap(),
         format!("/app/posts/{post}")
     );
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        set_cookie(&refused, "pp_flash")
+        html(&refused).contains("class=\"notice error\""),
+        "{}",
+        html(&refused)
+    );
+    assert!(
+        set_cookie(&caption_only, "pp_flash")
             .unwrap()
-            .starts_with("pp_flash=e")
+            .starts_with("pp_flash=sSaved")
     );
     let stored = app
         .engine
@@ -938,7 +953,7 @@ async fn a_scheduled_post_is_edited_on_its_page_and_a_published_one_offers_no_fo
         )
         .await
         .unwrap();
-    assert_eq!(stored.content().as_ref(), "Summer sale");
+    assert_eq!(stored.content().as_ref(), "Summer sale today");
     assert_eq!(
         stored
             .hashtags()
@@ -1050,11 +1065,10 @@ async fn a_template_is_created_edited_used_by_the_queue_and_deleted_from_its_pag
         &format!("name=Bad&body=Buy+%7Bnonsense%7D&csrf={token}"),
     )
     .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        set_cookie(&refused, "pp_flash")
-            .unwrap()
-            .contains("nonsense"),
-        "the unknown placeholder is named"
+        html(&refused).contains("nonsense") && html(&refused).contains("Buy {nonsense}</textarea>"),
+        "the unknown placeholder is named, and the form keeps what was typed"
     );
 
     let created = post_form(
@@ -1159,7 +1173,62 @@ async fn a_brand_renames_the_product_recolours_it_and_orders_its_navigation() {
         .expect("the brand's stylesheet is linked");
     let css = get(&app, &stylesheet, "").await;
     assert_eq!(css.status, StatusCode::OK);
-    assert_eq!(html(&css), ":root{--primary:#2563eb;}\n");
+    assert_eq!(
+        html(&css),
+        "@media not (prefers-color-scheme: dark){:root{--primary:#2563eb;}}\n"
+    );
     assert!(html(&landing).contains("ShopCast writes captions"));
     assert!(html(&landing).contains("ShopCast · posts for makers"));
+}
+
+#[tokio::test]
+async fn saving_a_posts_caption_keeps_its_exact_time_even_to_the_second() {
+    let app = TestApp::new();
+    let (cookies, token, user, account) = with_account(&app, "seconds@example.com").await;
+    let at = app.now() + chrono::Duration::days(2) + chrono::Duration::seconds(45);
+    let created = app
+        .engine
+        .posts()
+        .create(
+            user.id(),
+            postpilot_core::post::CreatePost {
+                account_id: postpilot_core::id::AccountId::from(account),
+                content: "First words".into(),
+                media_urls: Vec::new(),
+                hashtags: Vec::new(),
+                scheduled_for: Some(at),
+            },
+        )
+        .await
+        .unwrap();
+    let id = created.id().as_uuid();
+    let shown = at.format("%Y-%m-%dT%H%%3A%M").to_string();
+
+    let saved = post_form(
+        &app,
+        &format!("/app/posts/{id}"),
+        &cookies,
+        &format!(
+            "content=Better+words&hashtags=&was_hashtags=&scheduled_for={shown}&was_scheduled_for={shown}&csrf={token}"
+        ),
+    )
+    .await;
+
+    assert!(
+        set_cookie(&saved, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sSaved")
+    );
+    let stored = app
+        .engine
+        .posts()
+        .get(user.id(), created.id())
+        .await
+        .unwrap();
+    assert_eq!(stored.content().as_ref(), "Better words");
+    assert_eq!(
+        stored.scheduled_for(),
+        Some(at),
+        "the time was not sent again"
+    );
 }
