@@ -121,8 +121,17 @@ pub struct Brand {
     name: String,
     tagline: String,
     navigation: Vec<NavPage>,
-    /// The stylesheet that sets the brand's colours, when it sets any.
-    stylesheet: Option<String>,
+    /// The stylesheet that sets the brand's colours, when it sets any, and the content-hashed
+    /// file name it is served under (computed once, here).
+    stylesheet: Option<(String, String)>,
+}
+
+/// The name a file is served under: its stem, the first 10 hex digits of its SHA-256, its
+/// extension (`app.3f2a9c1d07.css`).
+pub(crate) fn hashed_name(file: &str, bytes: &[u8]) -> String {
+    let hash = postpilot_core::crypto::hex_sha256(bytes);
+    let (stem, extension) = file.rsplit_once('.').unwrap_or((file, ""));
+    format!("{stem}.{}.{extension}", &hash[..10])
 }
 
 impl Default for Brand {
@@ -239,7 +248,8 @@ impl Brand {
             name,
             tagline,
             navigation,
-            stylesheet: (!stylesheet.is_empty()).then_some(stylesheet),
+            stylesheet: (!stylesheet.is_empty())
+                .then(|| (hashed_name("brand.css", stylesheet.as_bytes()), stylesheet)),
         })
     }
 
@@ -260,7 +270,12 @@ impl Brand {
 
     /// The stylesheet setting its colours (after the built-in one), if it sets any.
     pub fn stylesheet(&self) -> Option<&str> {
-        self.stylesheet.as_deref()
+        self.stylesheet.as_ref().map(|(_, css)| css.as_str())
+    }
+
+    /// The file name its stylesheet is served under, if it has one.
+    pub(crate) fn stylesheet_name(&self) -> Option<&str> {
+        self.stylesheet.as_ref().map(|(name, _)| name.as_str())
     }
 }
 

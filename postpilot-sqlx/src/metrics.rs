@@ -206,10 +206,10 @@ impl MetricsStore for PgStore {
             counts: CountsRow,
         }
         // posted_at is set exactly on published posts; posts_user_published_idx finds the range.
-        // A post without metrics yet counts zero. The rows are put on their local day here, with
-        // chrono-tz, not by PostgreSQL's AT TIME ZONE: PostgreSQL reads `CET` or `EET` as a
-        // fixed-offset abbreviation where chrono-tz has a zone with summer time, and may not
-        // know a zone newer than its tzdata — both stores must agree on every day.
+        // A post without metrics yet counts zero. The rows are put on their local day by core's
+        // `DayMetrics::by_local_day` (as in the memory store), not by PostgreSQL's AT TIME ZONE,
+        // which reads `CET` or `EET` as a fixed-offset abbreviation where chrono-tz has a zone
+        // with summer time, and may not know a zone newer than its tzdata.
         let rows: Vec<PublishedRow> = sqlx::query_as(
             "SELECT p.posted_at, \
                     coalesce(m.impressions, 0) AS impressions, coalesce(m.reach, 0) AS reach, \
@@ -224,19 +224,11 @@ impl MetricsStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        let mut days: std::collections::BTreeMap<chrono::NaiveDate, DayMetrics> =
-            std::collections::BTreeMap::new();
-        for row in rows {
-            let day = row.posted_at.with_timezone(&zone).date_naive();
-            let entry = days.entry(day).or_insert(DayMetrics {
-                day,
-                posts: 0,
-                counts: MetricCounts::default(),
-            });
-            entry.posts += 1;
-            entry.counts += MetricCounts::try_from(row.counts)?;
-        }
-        Ok(days.into_values().collect())
+        let published = rows
+            .into_iter()
+            .map(|row| Ok((row.posted_at, MetricCounts::try_from(row.counts)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(DayMetrics::by_local_day(published, zone))
     }
 
     async fn top_post_metrics(&self, owner: UserId, limit: u32) -> StoreResult<Vec<PostMetrics>> {

@@ -106,6 +106,28 @@ pub struct DayMetrics {
     pub counts: MetricCounts,
 }
 
+impl DayMetrics {
+    /// Published posts (each its publication time and counters) grouped by their local day in
+    /// `zone`, oldest day first: what every store's `metrics_by_day` answers, computed once.
+    pub fn by_local_day(
+        posts: impl IntoIterator<Item = (DateTime<Utc>, MetricCounts)>,
+        zone: chrono_tz::Tz,
+    ) -> Vec<Self> {
+        let mut days: std::collections::BTreeMap<NaiveDate, Self> = Default::default();
+        for (at, counts) in posts {
+            let day = at.with_timezone(&zone).date_naive();
+            let entry = days.entry(day).or_insert(Self {
+                day,
+                posts: 0,
+                counts: MetricCounts::default(),
+            });
+            entry.posts += 1;
+            entry.counts += counts;
+        }
+        days.into_values().collect()
+    }
+}
+
 impl MetricCounts {
     /// Likes, comments, shares and clicks.
     pub fn interactions(&self) -> u64 {

@@ -203,6 +203,14 @@ impl AuthService {
         }
     }
 
+    /// A user's time zone (one read of the user; no plan).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the user no longer exists.
+    pub async fn time_zone(&self, user_id: UserId) -> Result<chrono_tz::Tz> {
+        Ok(self.deps.user(user_id).await?.time_zone())
+    }
+
     /// A user's profile.
     ///
     /// # Errors

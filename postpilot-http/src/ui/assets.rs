@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::brand::Brand;
+use crate::brand::{Brand, hashed_name};
 use crate::state::AppState;
 
 /// One embedded file.
@@ -26,10 +26,8 @@ pub(crate) struct Asset {
 impl Asset {
     fn new(file: &str, content_type: &'static str, bytes: impl Into<Bytes>) -> Self {
         let bytes = bytes.into();
-        let hash = postpilot_core::crypto::hex_sha256(&bytes);
-        let (stem, extension) = file.rsplit_once('.').unwrap_or((file, ""));
         Self {
-            name: format!("{stem}.{}.{extension}", &hash[..10]),
+            name: hashed_name(file, &bytes),
             content_type,
             bytes,
         }
@@ -99,38 +97,37 @@ pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
     }
 });
 
-/// The brand's stylesheet (its colours), named by its hash like the others.
-fn brand_stylesheet(brand: &Brand) -> Option<Asset> {
+/// The URL of the brand's stylesheet, if it sets colours (its name is hashed once, by
+/// [`Brand::parse`]).
+pub(crate) fn brand_stylesheet_url(brand: &Brand) -> Option<String> {
     brand
-        .stylesheet()
-        .map(|css| Asset::new("brand.css", "text/css; charset=utf-8", css.to_owned()))
-}
-
-/// The URL of the brand's stylesheet (empty when it sets no colour).
-pub(crate) fn brand_stylesheet_url(brand: &Brand) -> String {
-    brand_stylesheet(brand).map(|a| a.url()).unwrap_or_default()
+        .stylesheet_name()
+        .map(|name| format!("/assets/{name}"))
 }
 
 /// `GET /assets/{name}`: the asset of that exact (hashed) name, cached for a year; any other
 /// name is a 404, so an old page asking for an old file learns it is gone.
 pub(crate) async fn serve(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    let brand = brand_stylesheet(&state.0.config.brand).filter(|a| a.name == name);
-    let found = ASSETS.all().into_iter().find(|a| a.name == name);
-    match found.or(brand.as_ref()) {
-        Some(asset) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(asset.content_type),
-                ),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=31536000, immutable"),
-                ),
-            ],
-            asset.bytes.clone(),
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
-    }
+    let brand = &state.0.config.brand;
+    let (content_type, bytes) = match ASSETS.all().into_iter().find(|a| a.name == name) {
+        Some(asset) => (asset.content_type, asset.bytes.clone()),
+        None => match brand
+            .stylesheet()
+            .filter(|_| brand.stylesheet_name() == Some(&name))
+        {
+            Some(css) => ("text/css; charset=utf-8", Bytes::from(css.to_owned())),
+            None => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
+        },
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }

@@ -81,7 +81,7 @@ impl WithCsrf for Fields {
 
 /// The merchant's time zone (Settings): the pages show times in it and read typed ones in it.
 pub(crate) async fn time_zone(state: &AppState, user: UserId) -> Result<Tz, Error> {
-    Ok(state.engine().auth().me(user).await?.user.time_zone())
+    state.engine().auth().time_zone(user).await
 }
 
 /// A time as the pages show it, in the merchant's zone (empty for none).

@@ -68,7 +68,7 @@ impl Layout {
                 .iter()
                 .map(|p| (p.path(), p.label(), p.key()))
                 .collect(),
-            brand_css: brand.stylesheet().map(|_| brand_stylesheet_url(brand)),
+            brand_css: brand_stylesheet_url(brand),
             title,
             css: ASSETS.css.url(),
             js: ASSETS.js.url(),

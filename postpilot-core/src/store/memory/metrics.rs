@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 
 use super::*;
-use crate::analytics::MetricCounts;
 
 #[async_trait]
 impl MetricsStore for MemoryStore {
@@ -38,12 +37,7 @@ impl MetricsStore for MemoryStore {
         page: PageRequest,
     ) -> StoreResult<Page<PostMetrics>> {
         let t = self.tables();
-        let mut all: Vec<_> = t
-            .metrics
-            .values()
-            .filter(|m| m.user_id == owner)
-            .cloned()
-            .collect();
+        let mut all = t.metrics_of(owner);
         all.sort_by_key(|m| {
             std::cmp::Reverse((t.posts.get(&m.post_id).and_then(|p| p.posted_at), m.post_id))
         });
@@ -81,40 +75,33 @@ impl MetricsStore for MemoryStore {
         zone: chrono_tz::Tz,
     ) -> StoreResult<Vec<DayMetrics>> {
         let t = self.tables();
-        let mut days: BTreeMap<chrono::NaiveDate, DayMetrics> = BTreeMap::new();
-        for p in t.posts.values() {
-            let Some(at) = p.posted_at.filter(|at| (from..to).contains(at)) else {
-                continue;
-            };
-            if p.user_id != owner || p.status != PostStatus::Posted {
-                continue;
-            }
-            let day = at.with_timezone(&zone).date_naive();
-            let entry = days.entry(day).or_insert(DayMetrics {
-                day,
-                posts: 0,
-                counts: MetricCounts::default(),
-            });
-            entry.posts += 1;
-            if let Some(m) = t.metrics.get(&p.id) {
-                entry.counts += m.counts;
-            }
-        }
-        Ok(days.into_values().collect())
+        let published = t.posts.values().filter_map(|p| {
+            let at = p.posted_at.filter(|at| (from..to).contains(at))?;
+            (p.user_id == owner && p.status == PostStatus::Posted).then(|| {
+                let counts = t.metrics.get(&p.id).map(|m| m.counts).unwrap_or_default();
+                (at, counts)
+            })
+        });
+        Ok(DayMetrics::by_local_day(published, zone))
     }
 
     async fn top_post_metrics(&self, owner: UserId, limit: u32) -> StoreResult<Vec<PostMetrics>> {
-        let t = self.tables();
-        let mut all: Vec<_> = t
-            .metrics
-            .values()
-            .filter(|m| m.user_id == owner)
-            .cloned()
-            .collect();
+        let mut all = self.tables().metrics_of(owner);
         all.sort_by_key(|m| {
             std::cmp::Reverse((m.counts.interactions(), m.counts.impressions, m.post_id))
         });
         all.truncate(limit as usize);
         Ok(all)
+    }
+}
+
+impl Tables {
+    /// The owner's post metrics, in no order.
+    fn metrics_of(&self, owner: UserId) -> Vec<PostMetrics> {
+        self.metrics
+            .values()
+            .filter(|m| m.user_id == owner)
+            .cloned()
+            .collect()
     }
 }
