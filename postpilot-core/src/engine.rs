@@ -70,6 +70,10 @@ impl Engine {
     pub fn queue(&self) -> QueueService {
         QueueService::new(self.deps.clone())
     }
+    /// Accounts' posting schedules.
+    pub fn schedules(&self) -> crate::schedule::ScheduleService {
+        crate::schedule::ScheduleService::new(self.deps.clone())
+    }
     /// Caption templates.
     pub fn templates(&self) -> crate::template::TemplateService {
         crate::template::TemplateService::new(self.deps.clone())

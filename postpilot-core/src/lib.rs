@@ -20,6 +20,7 @@ pub mod platform;
 pub mod post;
 pub mod publish;
 pub mod queue;
+pub mod schedule;
 pub mod store;
 pub mod template;
 #[cfg(feature = "testing")]

@@ -185,6 +185,7 @@ fn api() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .merge(routes::auth::router())
         .merge(routes::accounts::router())
+        .merge(routes::schedules::router())
         .merge(routes::oauth::router())
         .merge(routes::posts::router())
         .merge(routes::queue::router())

@@ -149,6 +149,12 @@ component! {
         postpilot_core::queue::reason_pattern(),
         None,
     );
+    /// A weekly posting slot.
+    SlotText => text(
+        "A weekday and a local time, `mon 09:00` (mon, tue, wed, thu, fri, sat, sun; HH:MM).",
+        "^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):[0-5][0-9]$".to_owned(),
+        None,
+    );
     /// An IANA time zone.
     TimeZoneName => one_of(
         "An IANA time zone name, e.g. `Europe/Paris`.",

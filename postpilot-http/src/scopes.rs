@@ -22,6 +22,21 @@ const REQUIRED: &[(Method, &str, &[Scope])] = &[
     (Method::POST, "/api/v1/accounts", &[AccountsWrite]),
     (Method::GET, "/api/v1/accounts/{id}", &[AccountsRead]),
     (Method::DELETE, "/api/v1/accounts/{id}", &[AccountsWrite]),
+    (
+        Method::GET,
+        "/api/v1/accounts/{id}/schedule",
+        &[AccountsRead],
+    ),
+    (
+        Method::PUT,
+        "/api/v1/accounts/{id}/schedule",
+        &[AccountsWrite],
+    ),
+    (
+        Method::GET,
+        "/api/v1/accounts/{id}/slots",
+        &[AccountsRead, PostsRead],
+    ),
     (Method::GET, "/api/v1/posts", &[PostsRead]),
     (Method::POST, "/api/v1/posts", &[PostsWrite]),
     (Method::GET, "/api/v1/posts/calendar", &[PostsRead]),

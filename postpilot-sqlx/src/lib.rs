@@ -10,6 +10,7 @@ mod guard;
 mod metrics;
 mod posts;
 mod queue;
+mod schedules;
 mod status;
 mod subscriptions;
 mod templates;

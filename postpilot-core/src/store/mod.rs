@@ -25,6 +25,7 @@ use crate::platform::Platform;
 use crate::post::{Checkpoint, Post, PostStatus};
 use crate::publish::PublicationAttempt;
 use crate::queue::{QueueItem, QueueStatus};
+use crate::schedule::PostingSchedule;
 use crate::template::CaptionTemplate;
 use crate::user::{Email, RefreshToken, RefreshUse, Successor, User};
 
@@ -641,6 +642,21 @@ pub trait TemplateStore: Send + Sync {
     async fn delete_template(&self, owner: UserId, id: TemplateId) -> StoreResult<bool>;
 }
 
+/// Accounts' posting schedules.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Writes the schedule of one of its owner's accounts, replacing any
+    /// ([`StoreError::NotFound`] when the account is not the owner's).
+    async fn put_schedule(&self, schedule: &PostingSchedule) -> StoreResult<()>;
+    /// The schedule of one of the owner's accounts, if it has one.
+    async fn schedule(
+        &self,
+        owner: UserId,
+        account: AccountId,
+    ) -> StoreResult<Option<PostingSchedule>>;
+}
+
 /// Every storage port, plus a health check.
 #[async_trait]
 pub trait Store:
@@ -655,6 +671,7 @@ pub trait Store:
     + WebhookEventStore
     + AttemptStore
     + TemplateStore
+    + ScheduleStore
     + fmt::Debug
 {
     /// Whether the backend answers.

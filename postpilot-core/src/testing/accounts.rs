@@ -395,3 +395,41 @@ pub async fn account_slots_place_posts_by_publication_or_due_time(store: Arc<dyn
         "a reconnected account's cap is read again"
     );
 }
+
+/// Posting schedules: one per account, replaced whole, read back as written (zone and slots),
+/// written only for the account's owner and read only by them.
+pub async fn schedules_are_per_account_replaced_whole_and_owned(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let (other, other_acc) = seeded(&store).await;
+    let schedule = |owner: UserId, account: AccountId, zone: &str, slots: &[&str]| {
+        PostingSchedule::from(PostingScheduleRecord {
+            id: account,
+            user_id: owner,
+            slots: WeeklySlots::parse(zone, slots).unwrap_or_else(|e| panic!("{e}")),
+            updated_at: t0(),
+        })
+    };
+    assert!(
+        ok!(store.schedule(u.id, acc.id)).is_none(),
+        "none until set"
+    );
+    let first = schedule(u.id, acc.id, "Europe/Paris", &["fri 18:00", "mon 09:00"]);
+    ok!(store.put_schedule(&first));
+    assert_eq!(ok!(store.schedule(u.id, acc.id)), Some(first));
+    let second = schedule(u.id, acc.id, "Asia/Kolkata", &["tue 10:30"]);
+    ok!(store.put_schedule(&second));
+    assert_eq!(ok!(store.schedule(u.id, acc.id)), Some(second.clone()));
+    assert!(matches!(
+        store
+            .put_schedule(&schedule(other.id, acc.id, "UTC", &["sun 12:00"]))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(ok!(store.schedule(other.id, acc.id)).is_none());
+    assert!(ok!(store.schedule(u.id, other_acc.id)).is_none());
+    assert_eq!(
+        ok!(store.schedule(u.id, acc.id)),
+        Some(second),
+        "another owner's write changed nothing"
+    );
+}

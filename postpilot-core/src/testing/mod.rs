@@ -20,6 +20,7 @@ use crate::platform::Platform;
 use crate::post::{Caption, Checkpoint, Hashtags, MediaUrl, NewPost, Post, PostStatus, Published};
 use crate::publish::{AttemptOutcome, PublicationAttempt};
 use crate::queue::{QueueItem, QueueStatus};
+use crate::schedule::{PostingSchedule, PostingScheduleRecord, WeeklySlots};
 use crate::store::{
     Conflict, PlatformLink, PostListFilter, PostSlot, Store, StoreError, UserChange,
 };
@@ -303,6 +304,7 @@ macro_rules! store_conformance_tests {
             queue_items_are_isolated_and_compare_and_set,
             metrics_upsert_and_overview,
             metrics_by_local_day_and_top_posts,
+            schedules_are_per_account_replaced_whole_and_owned,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
             api_keys_are_capped_per_owner_even_concurrently,

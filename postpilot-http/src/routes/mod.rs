@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod oauth;
 pub(crate) mod posts;
 pub(crate) mod queue;
+pub(crate) mod schedules;
 pub(crate) mod templates;
 pub(crate) mod usage;
 pub(crate) mod webhooks;

@@ -20,6 +20,7 @@ mod metrics;
 mod mock_billing_pages;
 mod post_routes;
 mod queue_routes;
+mod schedule_routes;
 mod scope_matrix;
 mod security_headers;
 mod sessions;

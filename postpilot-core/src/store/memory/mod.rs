@@ -17,6 +17,7 @@ mod attempts;
 mod metrics;
 mod posts;
 mod queue;
+mod schedules;
 mod subscriptions;
 mod templates;
 mod tokens;
@@ -39,6 +40,7 @@ struct Tables {
     webhook_events: HashMap<(String, String), Option<DateTime<Utc>>>,
     attempts: Vec<PublicationAttempt>,
     templates: BTreeMap<TemplateId, CaptionTemplate>,
+    schedules: BTreeMap<AccountId, PostingSchedule>,
     /// Token refresh leases: account → until when.
     refresh_leases: HashMap<AccountId, DateTime<Utc>>,
 }
@@ -136,7 +138,14 @@ macro_rules! owned_by_user_id {
     )*};
 }
 
-owned_by_user_id!(SocialAccount, ApiKey, Post, QueueItem, CaptionTemplate);
+owned_by_user_id!(
+    SocialAccount,
+    ApiKey,
+    Post,
+    QueueItem,
+    CaptionTemplate,
+    PostingSchedule
+);
 
 impl Stated for Post {
     type Status = PostStatus;
