@@ -13,7 +13,7 @@ use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
 use postpilot_core::clock::{Clock, ManualClock};
 use postpilot_core::platform::Platform;
 use postpilot_core::publish::DispatcherConfig;
-use postpilot_core::queue::ApproveItem;
+use postpilot_core::queue::{ApproveItem, Placement};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -79,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             item.id(),
             ApproveItem {
                 account_ids: vec![account.id()],
-                scheduled_for: Some(publish_at),
+                placement: Placement::At(publish_at),
             },
         )
         .await?;

@@ -44,6 +44,7 @@ const REQUIRED: &[(Method, &str, &[Scope])] = &[
     (Method::PATCH, "/api/v1/posts/{id}", &[PostsWrite]),
     (Method::DELETE, "/api/v1/posts/{id}", &[PostsWrite]),
     (Method::POST, "/api/v1/posts/{id}/schedule", &[PostsWrite]),
+    (Method::POST, "/api/v1/posts/{id}/queue", &[PostsWrite]),
     (Method::GET, "/api/v1/posts/{id}/attempts", &[PostsRead]),
     (Method::GET, "/api/v1/queue", &[QueueRead]),
     (Method::POST, "/api/v1/queue", &[QueueWrite]),

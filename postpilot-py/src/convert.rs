@@ -13,6 +13,7 @@ use postpilot_core::plan::{PlanLimits, PlanTier};
 use postpilot_core::post::Post;
 use postpilot_core::publish::{PublicationAttempt, TickReport, WorkerTotals};
 use postpilot_core::queue::{Approval, QueueItem};
+use postpilot_core::schedule::{PostingSchedule, SlotListing, SlotView};
 use postpilot_core::usage::Usage;
 use postpilot_core::user::{Profile, User};
 use pyo3::prelude::*;
@@ -217,8 +218,38 @@ impl Out for Post {
             "external_id" => self.external_id(),
             "external_url" => self.external_url(),
             "error_message" => self.error_message(),
+            "on_slot" => self.on_slot(),
             "created_at" => self.created_at(),
             "updated_at" => self.updated_at(),
+        })
+    }
+}
+
+impl Out for PostingSchedule {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "account_id" => self.id().as_uuid(),
+            "time_zone" => self.slots().zone().name(),
+            "slots" => self.slots().to_strings(),
+            "updated_at" => self.updated_at(),
+        })
+    }
+}
+
+impl Out for SlotListing {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "slots" => self.slots.out(py)?,
+            "off_slot" => self.off_slot.iter().map(|p| p.as_uuid()).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Out for SlotView {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "at" => self.at,
+            "posts" => self.posts.iter().map(|p| p.as_uuid()).collect::<Vec<_>>(),
         })
     }
 }

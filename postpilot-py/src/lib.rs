@@ -19,7 +19,9 @@ use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostFilter, PostPatch};
 use postpilot_core::publish::{Dispatcher, DispatcherConfig, WorkerConfig};
-use postpilot_core::queue::{ApproveItem, CreateQueueItem, QueueItemPatch, parse_platforms};
+use postpilot_core::queue::{
+    ApproveItem, CreateQueueItem, Placement, QueueItemPatch, parse_platforms,
+};
 use postpilot_core::user::{ProfilePatch, Provision};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -603,6 +605,61 @@ impl Engine {
         )
     }
 
+    /// Puts a post on its account's next free slot (see `set_schedule`).
+    #[pyo3(signature = (*, user_id, post_id))]
+    fn queue_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<Py<PyAny>> {
+        let posts = self.engine.posts();
+        self.out(py, posts.queue(user_id.into(), post_id.into()))
+    }
+
+    /// The account's posting schedule: `{account_id, time_zone, slots: ["mon 09:00", …]}`.
+    #[pyo3(signature = (*, user_id, account_id))]
+    fn get_schedule(&self, py: Python<'_>, user_id: Uuid, account_id: Uuid) -> PyResult<Py<PyAny>> {
+        let schedules = self.engine.schedules();
+        self.out(py, schedules.get(user_id.into(), account_id.into()))
+    }
+
+    /// Replaces the account's posting schedule: weekly local times (`"mon 09:00"`) in
+    /// `time_zone` (default: the merchant's). Posts keep their times.
+    #[pyo3(signature = (*, user_id, account_id, slots, time_zone = None))]
+    fn set_schedule(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        account_id: Uuid,
+        slots: Vec<String>,
+        time_zone: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let schedules = self.engine.schedules();
+        self.out(
+            py,
+            schedules.set(
+                user_id.into(),
+                account_id.into(),
+                time_zone.as_deref(),
+                &slots,
+            ),
+        )
+    }
+
+    /// The account's slots in `[from_, to)`: `{slots: [{at, posts: [post ids]}], off_slot:
+    /// [post ids the queue put on a slot the schedule no longer has]}`.
+    #[pyo3(signature = (*, user_id, account_id, from_, to))]
+    fn slots(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        account_id: Uuid,
+        from_: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PyResult<Py<PyAny>> {
+        let schedules = self.engine.schedules();
+        self.out(
+            py,
+            schedules.slots(user_id.into(), account_id.into(), from_, to),
+        )
+    }
+
     /// Schedules (or reschedules) a post.
     #[pyo3(signature = (*, user_id, post_id, scheduled_for))]
     fn schedule_post(
@@ -801,7 +858,9 @@ impl Engine {
     }
 
     /// Approves a pending item into one post per account: `{"item": …, "posts": […]}`.
-    #[pyo3(signature = (*, user_id, item_id, account_ids, scheduled_for = None))]
+    /// With `scheduled_for` the posts are scheduled then; with `slot="next"` each goes on its
+    /// account's next free slot; with neither they are drafts.
+    #[pyo3(signature = (*, user_id, item_id, account_ids, scheduled_for = None, slot = None))]
     fn approve(
         &self,
         py: Python<'_>,
@@ -809,10 +868,23 @@ impl Engine {
         item_id: Uuid,
         account_ids: Vec<Uuid>,
         scheduled_for: Option<DateTime<Utc>>,
+        slot: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
+        let placement = match (scheduled_for, slot) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "slot",
+                    "give either scheduled_for or slot, not both",
+                ));
+            }
+            (None, Some("next")) => Placement::NextSlot,
+            (None, Some(_)) => return Err(invalid("slot", "must be \"next\"")),
+            (Some(at), None) => Placement::At(at),
+            (None, None) => Placement::Draft,
+        };
         let request = ApproveItem {
             account_ids: account_ids.into_iter().map(AccountId::from).collect(),
-            scheduled_for,
+            placement,
         };
         let queue = self.engine.queue();
         self.out(py, queue.approve(user_id.into(), item_id.into(), request))

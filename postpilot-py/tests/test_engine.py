@@ -177,6 +177,27 @@ def test_a_platforms_own_caption_is_what_its_post_says_and_must_be_for_a_targete
     assert (post["content"], post["hashtags"]) == (own["facebook"]["caption"], ["lamp"])
 
 
+def test_posting_schedules_queue_posts_on_the_next_free_slots(engine, merchant, account):
+    every_day = [f"{d} 09:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
+    schedule = engine.set_schedule(user_id=merchant["id"], account_id=account["id"], slots=every_day, time_zone="UTC")
+    assert schedule["slots"] == every_day and schedule["time_zone"] == "UTC"
+    assert engine.get_schedule(user_id=merchant["id"], account_id=account["id"]) == schedule
+    draft = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Into the queue")
+    first = engine.queue_post(user_id=merchant["id"], post_id=draft["id"])
+    item = engine.create_queue_item(user_id=merchant["id"], product_data=PRODUCT, platforms=["facebook"], content="Next")
+    approval = engine.approve(user_id=merchant["id"], item_id=item["id"], account_ids=[account["id"]], slot="next")
+    second = approval["posts"][0]
+    assert first["on_slot"] and second["on_slot"]
+    assert (first["scheduled_for"].hour, second["scheduled_for"] - first["scheduled_for"]) == (9, timedelta(days=1))
+    listing = engine.slots(user_id=merchant["id"], account_id=account["id"],
+                           from_=first["scheduled_for"], to=first["scheduled_for"] + timedelta(days=2))
+    assert [s["posts"] for s in listing["slots"]] == [[first["id"]], [second["id"]]]
+    assert listing["off_slot"] == []
+    with pytest.raises(postpilot.ValidationError) as bad:
+        engine.approve(user_id=merchant["id"], item_id=item["id"], account_ids=[account["id"]], slot="last")
+    assert bad.value.field == "slot"
+
+
 def test_product_data_with_an_unknown_field_is_a_validation_error(engine, merchant):
     with pytest.raises(postpilot.ValidationError):
         engine.generate(user_id=merchant["id"], product_data={"title": "x", "colour": "red"}, platforms=["facebook"])

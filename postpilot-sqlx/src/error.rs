@@ -38,6 +38,7 @@ fn conflict_of(constraint: &str) -> Conflict {
         "subscriptions_stripe_subscription_id_key" => Conflict::ProviderSubscription,
         "api_keys_key_hash_key" => Conflict::ApiKeyHash,
         "refresh_tokens_token_hash_key" => Conflict::RefreshTokenHash,
+        "posts_account_slot_key" => Conflict::SlotTaken,
         "users_pkey"
         | "social_accounts_pkey"
         | "content_queue_pkey"

@@ -49,6 +49,7 @@ pub(crate) struct PostRow {
     updated_at: DateTime<Utc>,
     publish_checkpoint: Option<Json<serde_json::Value>>,
     held_for_reconnect: bool,
+    on_slot: bool,
 }
 
 impl TryFrom<PostRow> for Post {
@@ -91,6 +92,7 @@ impl TryFrom<PostRow> for Post {
             external_url: r.external_url,
             error_message: r.error_message,
             held_for_reconnect: r.held_for_reconnect,
+            on_slot: r.on_slot,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -156,7 +158,9 @@ macro_rules! post_columns {
             $p,
             "publish_checkpoint, ",
             $p,
-            "held_for_reconnect"
+            "held_for_reconnect, ",
+            $p,
+            "on_slot"
         )
     };
 }
@@ -197,9 +201,9 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
         "INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, media_urls, \
          hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, \
          lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at, \
-         publish_checkpoint) \
+         publish_checkpoint, on_slot) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22)",
+         $19, $20, $21, $22, $23)",
     )
     .bind(post.id().as_uuid())
     .bind(post.user_id().as_uuid())
@@ -217,6 +221,7 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
         .bind(post.created_at())
         .bind(post.updated_at())
         .bind(checkpoint_json(post))
+        .bind(post.on_slot())
         .execute(conn)
         .await
         .map_err(store_error)?;
@@ -547,7 +552,8 @@ impl PostStore for PgStore {
         let query = sqlx::query(
             "UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
              scheduled_for = $9, next_attempt_at = $10, attempts = $11, error_message = $12, \
-             updated_at = $13, publish_checkpoint = $14, held_for_reconnect = $15 \
+             updated_at = $13, publish_checkpoint = $14, held_for_reconnect = $15, \
+             on_slot = $16 \
              WHERE id = $1 AND user_id = $2 AND status = ANY($3) AND lease_token = $4",
         )
         .bind(post.id().as_uuid())
@@ -559,6 +565,7 @@ impl PostStore for PgStore {
             .bind(post.updated_at())
             .bind(checkpoint_json(post))
             .bind(post.held_for_reconnect())
+            .bind(post.on_slot())
             .execute(&self.pool)
             .await
             .map_err(store_error)?;

@@ -3,6 +3,7 @@
 pub(crate) mod cap;
 mod content;
 mod model;
+pub(crate) mod room;
 pub(crate) mod service;
 
 pub use cap::{

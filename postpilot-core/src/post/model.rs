@@ -154,6 +154,13 @@ aggregate! {
         /// parked, resumed or rescheduled; kept while it is claimed, edited, checkpointed, or
         /// handed back by a graceful shutdown (it is then still waiting).
         held_for_reconnect: copy bool => skip,
+        /// Whether the queue put the post on a slot of its account's posting schedule
+        /// ([`Post::schedule_on_slot`]). Cleared when the merchant picks another time or takes
+        /// it back to draft. Stores refuse a second post of an account on a slot at an instant
+        /// one already holds while scheduled, publishing or posted
+        /// ([`Conflict::SlotTaken`](crate::store::Conflict::SlotTaken)): two requests racing
+        /// for the next free slot never both get it.
+        on_slot: copy bool,
         /// See [`Post::created_at`].
         created_at: copy DateTime<Utc>,
         /// See [`Post::updated_at`].
@@ -250,6 +257,7 @@ impl Post {
             external_url: None,
             error_message: None,
             held_for_reconnect: false,
+            on_slot: false,
             created_at: now,
             updated_at: now,
         })
@@ -303,6 +311,8 @@ impl Post {
         self.platform
             .rules()
             .check(&self.content, &self.hashtags, &self.media_urls)?;
+        // A post sent back its own time keeps its slot; any other time is the merchant's.
+        self.on_slot &= self.status == PostStatus::Scheduled && self.scheduled_for == Some(at);
         if self.status == PostStatus::Failed {
             // A fresh publication: nothing of the failed one is resumed.
             self.attempts = 0;
@@ -317,6 +327,27 @@ impl Post {
         Ok(())
     }
 
+    /// Schedules the post at `at`, a slot of its account's posting schedule the caller found
+    /// free (as [`Post::schedule`] does otherwise).
+    ///
+    /// # Errors
+    /// As [`Post::schedule`].
+    pub fn schedule_on_slot(&mut self, at: DateTime<Utc>, now: DateTime<Utc>) -> crate::Result<()> {
+        self.schedule(at, now)?;
+        self.on_slot = true;
+        Ok(())
+    }
+
+    /// Whether the post holds its slot: it was put on one and is scheduled, publishing or
+    /// posted there. Two such posts of one account never share an instant.
+    pub fn holds_slot(&self) -> bool {
+        self.on_slot
+            && matches!(
+                self.status,
+                PostStatus::Scheduled | PostStatus::Publishing | PostStatus::Posted
+            )
+    }
+
     /// Takes a scheduled post back to draft (`scheduled_for: null`). A draft stays a draft.
     ///
     /// # Errors
@@ -327,6 +358,7 @@ impl Post {
         }
         self.status = PostStatus::Draft;
         self.scheduled_for = None;
+        self.on_slot = false;
         self.next_attempt_at = None;
         self.held_for_reconnect = false;
         self.updated_at = now;

@@ -7,7 +7,6 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::ValidationError;
-use crate::account::SocialAccount;
 use crate::account::publishable_account;
 use crate::clock::day_start;
 use crate::context::Deps;
@@ -15,87 +14,13 @@ use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
-use crate::post::{
-    Caption, Hashtags, NEXT_FREE_LOOKAHEAD_DAYS, NewPost, Post, PostStatus, PublishingCap,
-    parse_media_urls,
-};
+use crate::post::room::{SLOT_RACE_RETRIES, ensure_within_cap, next_free_slot};
+use crate::post::{Caption, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
 use crate::publish::PublicationAttempt;
-use crate::store::{PostListFilter, PostSlot, StoreError};
+use crate::store::{Conflict, PostListFilter, StoreError};
 
 /// Longest calendar range, in days.
 pub const MAX_CALENDAR_DAYS: u64 = 366;
-
-/// Most of an account's post times one cap check reads: a cap of 100 a day over the eight days
-/// and two windows a check looks at is 1,000, so this bound is never what stops a real schedule.
-const MAX_CAP_SLOTS: u32 = 10_000;
-
-/// Checks that `account` can take one more post at `at` — `except` being a post that moves
-/// there (its current time does not count). The check reads the account's posts (scheduled,
-/// publishing and posted) around `at`; two requests racing for the last free place can both
-/// pass it, and then the worker holds the later post before its first call while the
-/// account's posts published or begun fill the cap (see the dispatcher).
-///
-/// # Errors
-/// [`Error::PublishingCapFull`] when a window it would join is full;
-/// [`Error::Unavailable`] when the store failed.
-pub(crate) async fn ensure_within_cap(
-    deps: &Deps,
-    account: &SocialAccount,
-    at: DateTime<Utc>,
-    except: Option<PostId>,
-) -> Result<()> {
-    let until = at + chrono::Duration::days(NEXT_FREE_LOOKAHEAD_DAYS);
-    let Some((cap, slots)) = account_cap(deps, account, at, until).await? else {
-        return Ok(());
-    };
-    // A post past its time that has not started goes out as soon as a worker takes it: it
-    // counts now, not at its old time.
-    let now = deps.now();
-    let mut times: Vec<DateTime<Utc>> = slots
-        .into_iter()
-        .filter(|slot| Some(slot.post) != except)
-        .map(|slot| {
-            if slot.started {
-                slot.at
-            } else {
-                slot.at.max(now)
-            }
-        })
-        .collect();
-    times.sort_unstable();
-    cap.check(&times, at, until)
-        .map_err(|full| Error::PublishingCapFull(Box::new(full)))
-}
-
-/// The account's publishing cap, when its platform has one, with the places its posts take from
-/// a cap window before `from` to one after `to`.
-///
-/// # Errors
-/// The store failed.
-pub(crate) async fn account_cap(
-    deps: &Deps,
-    account: &SocialAccount,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Option<(PublishingCap, Vec<PostSlot>)>> {
-    let Some(cap) = deps
-        .publishing_caps
-        .of(account.platform(), account.publishing_cap())
-    else {
-        return Ok(None);
-    };
-    let slots = deps
-        .store
-        .account_slots(
-            account.user_id(),
-            account.id(),
-            from - cap.window,
-            to + cap.window,
-            MAX_CAP_SLOTS,
-        )
-        .await?;
-    Ok(Some((cap, slots)))
-}
 
 /// A new post, as a client sends it.
 #[derive(Clone, Debug)]
@@ -265,6 +190,31 @@ impl PostService {
             .await?;
         self.save(&post, was).await?;
         Ok(post)
+    }
+
+    /// Puts the post on its account's next free slot: the first instant of the account's
+    /// posting schedule after now that no other post of the account is at and its publishing
+    /// cap has room for. Requests racing for one account each get their own slot.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] naming `slot` when the account has no schedule or no free slot
+    /// within a year; [`Error::InvalidTransition`] from publishing or posted.
+    pub async fn queue(&self, user: UserId, id: PostId) -> Result<Post> {
+        for _ in 0..=SLOT_RACE_RETRIES {
+            let mut post = self.get(user, id).await?;
+            let was = post.status();
+            let account = publishable_account(&self.deps, user, post.account_id()).await?;
+            let at = next_free_slot(&self.deps, &account, Some(id)).await?;
+            post.schedule_on_slot(at, self.deps.now())?;
+            match self.deps.store.update_post(&post, &[was]).await {
+                Ok(()) => return Ok(post),
+                Err(StoreError::Conflict(Conflict::SlotTaken)) => {}
+                Err(e) => return Err(e.of("post")),
+            }
+        }
+        Err(Error::Conflict(
+            "other requests kept taking the account's free slots; try again".into(),
+        ))
     }
 
     /// (Re)schedules `post` at `at` on its account, if the account takes posts and its

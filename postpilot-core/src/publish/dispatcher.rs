@@ -12,7 +12,7 @@ use crate::context::Deps;
 use crate::error::Result;
 use crate::id::AccountId;
 use crate::platform::CapSource;
-use crate::post::service::account_cap;
+use crate::post::room::account_cap;
 use crate::post::{CapFull, Post, Published, PublishingCap, cap_window};
 use crate::publish::{
     AccountAccess, AttemptOutcome, Checkpoint, MetricsRequest, Progress, PublicationAttempt,

@@ -8,4 +8,6 @@ pub use model::{
     parse_platforms, reason_pattern,
 };
 pub(crate) use service::follow_posts;
-pub use service::{Approval, ApproveItem, CreateQueueItem, QueueItemPatch, QueueService};
+pub use service::{
+    Approval, ApproveItem, CreateQueueItem, Placement, QueueItemPatch, QueueService,
+};

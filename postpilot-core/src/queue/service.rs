@@ -16,11 +16,11 @@ use crate::id::{AccountId, QueueItemId, TemplateId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{CountedGeneration, post_quota, posts_quota_error, take_generation};
 use crate::platform::Platform;
-use crate::post::service::ensure_within_cap;
+use crate::post::room::{SLOT_RACE_RETRIES, ensure_within_cap, next_free_slot};
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
 use crate::queue::model::require_platforms;
 use crate::queue::{NewQueueItem, QueueItem, QueueItemEdit, QueueStatus};
-use crate::store::StoreError;
+use crate::store::{Conflict, StoreError};
 use crate::template::TemplateService;
 use crate::text;
 
@@ -81,8 +81,19 @@ pub struct ApproveItem {
     /// One post is created per account (duplicates ignored); each must be the user's, connected,
     /// and on one of the item's platforms.
     pub account_ids: Vec<AccountId>,
-    /// When given, the posts are created `scheduled` for this time; `draft` otherwise.
-    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When the posts go out.
+    pub placement: Placement,
+}
+
+/// When approved posts go out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Not yet: the posts are drafts.
+    Draft,
+    /// Scheduled at this time.
+    At(DateTime<Utc>),
+    /// Each on its account's next free slot (see [`crate::post::PostService::queue`]).
+    NextSlot,
 }
 
 /// The approved item and the posts made from it.
@@ -397,34 +408,58 @@ impl QueueService {
                 ValidationError::new("account_ids", "must name at least one account").into(),
             );
         }
-        let mut item = self.get(user, id).await?;
-        let now = self.deps.now();
-        item.approve(now)?;
-        let media_urls = parse_media_urls(item.product_data.image_urls().iter().cloned())
-            .map_err(|e| e.for_field("product_data.image_urls"))?;
-        let mut posts = Vec::with_capacity(account_ids.len());
-        for account_id in account_ids {
-            let account = publishable_account(&self.deps, user, account_id)
+        for _ in 0..=SLOT_RACE_RETRIES {
+            match self
+                .approve_once(user, id, &account_ids, request.placement)
                 .await
-                .map_err(|e| match e {
-                    Error::Validation(v) => Error::Validation(v.for_field("account_ids")),
-                    other => other,
-                })?;
-            if !item.platforms.contains(&account.platform) {
-                return Err(ValidationError::new(
-                    "account_ids",
-                    format!(
-                        "account {account_id} is on {}, which this item does not target",
-                        account.platform
-                    ),
-                )
-                .into());
+            {
+                Err(StoreError::Conflict(Conflict::SlotTaken)) => {}
+                Err(e) => return Err(e.into()),
+                Ok(approval) => return approval,
             }
-            let (content, hashtags) = item.caption_for(account.platform).ok_or_else(|| {
-                ValidationError::new("ai_generated_content", "the item has no caption yet")
-            })?;
-            posts.push(Post::create(
-                NewPost {
+        }
+        Err(Error::Conflict(
+            "other requests kept taking the accounts' free slots; try again".into(),
+        ))
+    }
+
+    /// One try of [`QueueService::approve`]: `Err` is a slot another request took between
+    /// finding it free and storing the posts (nothing was stored; a new try finds another).
+    async fn approve_once(
+        &self,
+        user: UserId,
+        id: QueueItemId,
+        account_ids: &[AccountId],
+        placement: Placement,
+    ) -> std::result::Result<Result<Approval>, StoreError> {
+        let attempt = async {
+            let mut item = self.get(user, id).await?;
+            let now = self.deps.now();
+            item.approve(now)?;
+            let media_urls = parse_media_urls(item.product_data.image_urls().iter().cloned())
+                .map_err(|e| e.for_field("product_data.image_urls"))?;
+            let mut posts = Vec::with_capacity(account_ids.len());
+            for &account_id in account_ids {
+                let account = publishable_account(&self.deps, user, account_id)
+                    .await
+                    .map_err(|e| match e {
+                        Error::Validation(v) => Error::Validation(v.for_field("account_ids")),
+                        other => other,
+                    })?;
+                if !item.platforms.contains(&account.platform) {
+                    return Err(ValidationError::new(
+                        "account_ids",
+                        format!(
+                            "account {account_id} is on {}, which this item does not target",
+                            account.platform
+                        ),
+                    )
+                    .into());
+                }
+                let (content, hashtags) = item.caption_for(account.platform).ok_or_else(|| {
+                    ValidationError::new("ai_generated_content", "the item has no caption yet")
+                })?;
+                let new = NewPost {
                     id: self.deps.new_id(),
                     user_id: user,
                     account_id,
@@ -433,24 +468,40 @@ impl QueueService {
                     content: content.clone(),
                     media_urls: media_urls.clone(),
                     hashtags: hashtags.clone(),
-                },
-                request.scheduled_for,
-                now,
-            )?);
-            if let Some(at) = request.scheduled_for {
-                ensure_within_cap(&self.deps, &account, at, None).await?;
+                };
+                let post = match placement {
+                    Placement::Draft => Post::create(new, None, now)?,
+                    Placement::At(at) => {
+                        let post = Post::create(new, Some(at), now)?;
+                        ensure_within_cap(&self.deps, &account, at, None).await?;
+                        post
+                    }
+                    Placement::NextSlot => {
+                        let mut post = Post::create(new, None, now)?;
+                        let at = next_free_slot(&self.deps, &account, None).await?;
+                        post.schedule_on_slot(at, now)?;
+                        post
+                    }
+                };
+                posts.push(post);
             }
-        }
-        let quota = post_quota(&self.deps, user, now).await?;
+            let quota = post_quota(&self.deps, user, now).await?;
+            Ok((item, posts, quota))
+        };
+        let (item, posts, quota) = match attempt.await {
+            Ok(ready) => ready,
+            Err(e) => return Ok(Err(e)),
+        };
         match self
             .deps
             .store
             .approve_queue_item(&item, &posts, quota)
             .await
         {
-            Ok(()) => Ok(Approval { item, posts }),
-            Err(StoreError::LimitReached) => Err(posts_quota_error(quota.limit)),
-            Err(e) => Err(e.of("queue item")),
+            Ok(()) => Ok(Ok(Approval { item, posts })),
+            Err(StoreError::LimitReached) => Ok(Err(posts_quota_error(quota.limit))),
+            Err(e @ StoreError::Conflict(Conflict::SlotTaken)) => Err(e),
+            Err(e) => Ok(Err(e.of("queue item"))),
         }
     }
 

@@ -19,7 +19,7 @@ use crate::id::{AccountId, UserId};
 
 mod service;
 
-pub use service::{MAX_SLOT_RANGE_DAYS, ScheduleService, SlotView};
+pub use service::{MAX_SLOT_RANGE_DAYS, ScheduleService, SlotListing, SlotView};
 
 /// Most slots a week may hold (48 a day, every half hour, for a week).
 pub const MAX_SLOTS: usize = 336;

@@ -24,6 +24,16 @@ pub struct SlotView {
     pub posts: Vec<PostId>,
 }
 
+/// An account's slots in a range, and the posts the queue put on a slot that no longer is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotListing {
+    /// The slots, in order.
+    pub slots: Vec<SlotView>,
+    /// Posts in the range that were put on a slot (next free slot) whose time the schedule no
+    /// longer has: they keep their time, and the merchant decides whether to move them.
+    pub off_slot: Vec<PostId>,
+}
+
 /// Posting schedules.
 #[derive(Clone, Debug)]
 pub struct ScheduleService {
@@ -90,7 +100,8 @@ impl ScheduleService {
     }
 
     /// The account's slots in `[from, to)` (at most [`MAX_SLOT_RANGE_DAYS`] days), each with the
-    /// account's posts at that instant.
+    /// account's posts at that instant, and the posts in the range left off a slot by a change
+    /// of schedule.
     ///
     /// # Errors
     /// [`Error::Validation`] for a reversed or too long range; [`Error::NotFound`] when the
@@ -101,7 +112,7 @@ impl ScheduleService {
         account: AccountId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<SlotView>> {
+    ) -> Result<SlotListing> {
         if to <= from {
             return Err(ValidationError::new("to", "must be after from").into());
         }
@@ -113,23 +124,37 @@ impl ScheduleService {
             .into());
         }
         let schedule = self.get(user, account).await?;
-        let mut taken: BTreeMap<DateTime<Utc>, Vec<PostId>> = BTreeMap::new();
+        let mut taken: BTreeMap<DateTime<Utc>, Vec<(PostId, bool)>> = BTreeMap::new();
         for post in self.deps.store.posts_between(user, from, to).await? {
             if post.account_id() != account {
                 continue;
             }
             if let Some(at) = post.scheduled_for() {
-                taken.entry(at).or_default().push(post.id());
+                taken
+                    .entry(at)
+                    .or_default()
+                    .push((post.id(), post.on_slot()));
             }
         }
-        Ok(schedule
+        let slots = schedule
             .slots()
             .occurrences(from)
             .take_while(|at| *at < to)
             .map(|at| SlotView {
                 at,
-                posts: taken.remove(&at).unwrap_or_default(),
+                posts: taken
+                    .remove(&at)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect(),
             })
-            .collect())
+            .collect();
+        let off_slot = taken
+            .into_values()
+            .flatten()
+            .filter_map(|(id, on_slot)| on_slot.then_some(id))
+            .collect();
+        Ok(SlotListing { slots, off_slot })
     }
 }

@@ -74,6 +74,9 @@ pub enum Conflict {
     /// Another refresh token has the hash.
     #[error("the token already exists")]
     RefreshTokenHash,
+    /// Another post of the account holds the slot at that instant.
+    #[error("another post holds that slot")]
+    SlotTaken,
     /// A rule this version does not name.
     #[error("the record conflicts with a stored one")]
     Other,

@@ -217,6 +217,7 @@ mod ledger;
 mod posts;
 mod queue;
 mod scheduler;
+mod slots;
 mod tokens;
 mod users;
 mod webhooks;
@@ -228,6 +229,7 @@ pub use ledger::*;
 pub use posts::*;
 pub use queue::*;
 pub use scheduler::*;
+pub use slots::*;
 pub use tokens::*;
 pub use users::*;
 pub use webhooks::*;
@@ -305,6 +307,8 @@ macro_rules! store_conformance_tests {
             metrics_upsert_and_overview,
             metrics_by_local_day_and_top_posts,
             schedules_are_per_account_replaced_whole_and_owned,
+            a_slot_holds_one_post_of_an_account,
+            concurrent_next_slot_requests_get_distinct_slots,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
             api_keys_are_capped_per_owner_even_concurrently,

@@ -9,7 +9,7 @@ use postpilot_core::account::SocialAccount;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CapFull, PostPatch, PostStatus, PublishingCaps};
 use postpilot_core::publish::DispatcherConfig;
-use postpilot_core::queue::{ApproveItem, CreateQueueItem};
+use postpilot_core::queue::{ApproveItem, CreateQueueItem, Placement};
 use postpilot_core::store::{AttemptStore, MemoryStore, PostStore};
 use postpilot_core::user::User;
 
@@ -184,7 +184,7 @@ async fn approving_into_a_full_window_creates_no_post() {
             item.id(),
             ApproveItem {
                 account_ids: vec![tiktok.id()],
-                scheduled_for: Some(hours(2)),
+                placement: Placement::At(hours(2)),
             },
         )
         .await;
@@ -338,4 +338,65 @@ async fn a_post_sent_back_its_own_time_keeps_its_place_in_a_window_a_lowered_cap
 
     assert_eq!(kept.unwrap().scheduled_for(), Some(hours(2)));
     assert_eq!(cap_full(moved).next_free_at, Some(hours(25)));
+}
+
+#[tokio::test]
+async fn the_next_free_slot_skips_slots_in_a_full_cap_window() {
+    let e = engine(2, None);
+    let (u, tiktok) = tiktok_merchant(&e).await;
+    e.schedules()
+        .set(
+            u.id(),
+            tiktok.id(),
+            Some("UTC"),
+            &[
+                "mon 03:00",
+                "mon 09:00",
+                "mon 15:00",
+                "mon 21:00",
+                "tue 03:00",
+                "tue 09:00",
+                "tue 15:00",
+                "tue 21:00",
+                "wed 03:00",
+                "wed 09:00",
+                "wed 15:00",
+                "wed 21:00",
+                "thu 03:00",
+                "thu 09:00",
+                "thu 15:00",
+                "thu 21:00",
+                "fri 03:00",
+                "fri 09:00",
+                "fri 15:00",
+                "fri 21:00",
+                "sat 03:00",
+                "sat 09:00",
+                "sat 15:00",
+                "sat 21:00",
+                "sun 03:00",
+                "sun 09:00",
+                "sun 15:00",
+                "sun 21:00",
+            ],
+        )
+        .await
+        .unwrap();
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let draft = e.post(&u, &tiktok, None).await;
+        let placed = e.posts().queue(u.id(), draft.id()).await.unwrap();
+        times.push(placed.scheduled_for().unwrap());
+    }
+
+    assert_eq!(
+        times[1] - times[0],
+        Duration::hours(6),
+        "the cap has room for two"
+    );
+    assert_eq!(
+        times[2],
+        times[0] + Duration::hours(24),
+        "the third waits for the first to leave the 24 hours"
+    );
 }

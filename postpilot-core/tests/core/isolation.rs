@@ -13,7 +13,7 @@ use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{Post, PostFilter, PostPatch};
 use postpilot_core::publish::DispatcherConfig;
-use postpilot_core::queue::{ApproveItem, QueueItem, QueueItemPatch};
+use postpilot_core::queue::{ApproveItem, Placement, QueueItem, QueueItemPatch};
 use postpilot_core::store::AttemptStore;
 use postpilot_core::user::User;
 use proptest::prelude::*;
@@ -312,7 +312,7 @@ async fn a_user_cannot_approve_another_users_queue_item() {
                 w.a_pending.id(),
                 ApproveItem {
                     account_ids: vec![w.b_account.id()],
-                    scheduled_for: None,
+                    placement: Placement::Draft,
                 },
             )
             .await;
@@ -359,7 +359,7 @@ async fn a_user_cannot_approve_their_own_item_onto_another_users_account() {
                 w.b_item.id(),
                 ApproveItem {
                     account_ids: vec![w.a_account.id()],
-                    scheduled_for: Some(w.e.now() + Duration::hours(1)),
+                    placement: Placement::At(w.e.now() + Duration::hours(1)),
                 },
             )
             .await;

@@ -20,6 +20,7 @@ mod isolation;
 mod oauth;
 mod posts;
 mod queue;
+mod slots;
 mod steps;
 mod store_conformance;
 mod worker;

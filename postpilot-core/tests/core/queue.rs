@@ -10,7 +10,7 @@ use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::PostStatus;
 use postpilot_core::publish::PublishError;
-use postpilot_core::queue::{ApproveItem, CreateQueueItem, QueueItemPatch, QueueStatus};
+use postpilot_core::queue::{ApproveItem, CreateQueueItem, Placement, QueueItemPatch, QueueStatus};
 use postpilot_core::{Error, LimitedResource};
 
 use crate::test_engine::{TestEngine, product};
@@ -32,7 +32,7 @@ fn create_request(title: &str, platforms: &[Platform], content: Option<&str>) ->
 fn approve(account_ids: Vec<postpilot_core::id::AccountId>) -> ApproveItem {
     ApproveItem {
         account_ids,
-        scheduled_for: None,
+        placement: Placement::Draft,
     }
 }
 
@@ -545,7 +545,7 @@ async fn approving_with_a_time_creates_one_scheduled_post_per_account_from_the_i
             item.id(),
             ApproveItem {
                 account_ids: vec![instagram.id(), facebook.id()],
-                scheduled_for: Some(at),
+                placement: Placement::At(at),
             },
         )
         .await
@@ -910,7 +910,7 @@ async fn approving_for_a_time_in_the_past_is_a_validation_error_and_creates_noth
             item.id(),
             ApproveItem {
                 account_ids: vec![account.id()],
-                scheduled_for: Some(e.now() - Duration::minutes(1)),
+                placement: Placement::At(e.now() - Duration::minutes(1)),
             },
         )
         .await
@@ -1283,7 +1283,7 @@ async fn an_approved_item_becomes_posted_once_the_dispatcher_published_all_its_p
             item.id(),
             ApproveItem {
                 account_ids: vec![instagram.id(), facebook.id()],
-                scheduled_for: Some(e.now() + Duration::hours(1)),
+                placement: Placement::At(e.now() + Duration::hours(1)),
             },
         )
         .await
@@ -1324,7 +1324,7 @@ async fn an_approved_item_stays_approved_while_one_of_its_posts_is_not_published
             item.id(),
             ApproveItem {
                 account_ids: vec![instagram.id(), facebook.id()],
-                scheduled_for: Some(e.now() + Duration::hours(1)),
+                placement: Placement::At(e.now() + Duration::hours(1)),
             },
         )
         .await

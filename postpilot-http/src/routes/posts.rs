@@ -48,6 +48,9 @@ pub(crate) struct PostDto {
     /// A public link to the published post.
     external_url: Option<String>,
     error_message: Option<String>,
+    /// Whether the queue put it on a slot of its account's posting schedule (`/queue`); false
+    /// once it is given a time of its own.
+    on_slot: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -70,6 +73,7 @@ impl From<Post> for PostDto {
             external_id: p.external_id().map(str::to_owned),
             external_url: p.external_url().map(str::to_owned),
             error_message: p.error_message().map(str::to_owned),
+            on_slot: p.on_slot(),
             created_at: p.created_at(),
             updated_at: p.updated_at(),
         }
@@ -328,6 +332,22 @@ async fn schedule(
     Ok(Json(post.into()))
 }
 
+/// Puts a post on its account's next free slot: the first instant of the account's posting
+/// schedule after now that no other post of the account holds and its platform's publishing
+/// cap has room for. Concurrent requests for one account each get their own slot.
+#[utoipa::path(post, path = "/posts/{id}/queue", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PostId>,
+) -> ApiResult<Json<PostDto>> {
+    let post = state.engine().posts().queue(caller.user_id, id).await?;
+    Ok(Json(post.into()))
+}
+
 /// The publication attempts of one of the caller's posts, oldest first.
 ///
 /// Every attempt's time, outcome and platform error: why a post failed, or what it waits for.
@@ -351,5 +371,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(calendar))
         .routes(routes!(get, update, delete))
         .routes(routes!(schedule))
+        .routes(routes!(queue))
         .routes(routes!(attempts))
 }

@@ -4,10 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use postpilot_core::ValidationError;
 use postpilot_core::caption::{Generator, PlatformCaptions, ProductData, Tone};
 use postpilot_core::id::{AccountId, QueueItemId};
 use postpilot_core::queue::{
-    ApproveItem, CreateQueueItem, QueueItem, QueueItemPatch, parse_platforms,
+    ApproveItem, CreateQueueItem, Placement, QueueItem, QueueItemPatch, parse_platforms,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -213,8 +214,31 @@ pub(crate) struct ApproveQueueItemBody {
     /// One post per account; each on one of the item's platforms.
     #[schema(min_items = 1)]
     account_ids: Vec<Uuid>,
-    /// With a time the posts are scheduled; without, drafts.
+    /// With a time the posts are scheduled; without (and without `slot`), drafts.
     scheduled_for: Option<DateTime<Utc>>,
+    /// `"next"`: each post on its account's next free slot (not with `scheduled_for`).
+    slot: Option<SlotChoice>,
+}
+
+/// Which slot of the account's posting schedule a post goes on.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SlotChoice {
+    /// The first free one after now.
+    Next,
+}
+
+/// Where the approval's body puts the posts.
+fn placement(body: &ApproveQueueItemBody) -> Result<Placement, ValidationError> {
+    match (body.scheduled_for, body.slot) {
+        (Some(_), Some(_)) => Err(ValidationError::new(
+            "slot",
+            "give either scheduled_for or slot, not both",
+        )),
+        (Some(at), None) => Ok(Placement::At(at)),
+        (None, Some(SlotChoice::Next)) => Ok(Placement::NextSlot),
+        (None, None) => Ok(Placement::Draft),
+    }
 }
 
 /// The approved item and its posts.
@@ -383,8 +407,8 @@ async fn approve(
     ApiJson(body): ApiJson<ApproveQueueItemBody>,
 ) -> ApiResult<Json<ApprovalDto>> {
     let request = ApproveItem {
+        placement: placement(&body).map_err(postpilot_core::Error::from)?,
         account_ids: body.account_ids.into_iter().map(AccountId::from).collect(),
-        scheduled_for: body.scheduled_for,
     };
     let approval = state
         .engine()

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use postpilot_core::id::AccountId;
-use postpilot_core::schedule::{MAX_SLOTS, PostingSchedule, SlotView};
+use postpilot_core::schedule::{MAX_SLOTS, PostingSchedule, SlotListing, SlotView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -72,6 +72,25 @@ impl From<SlotView> for SlotDto {
     }
 }
 
+/// An account's slots in a range.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SlotListingDto {
+    /// The slots, in order, each with the posts at it.
+    slots: Vec<SlotDto>,
+    /// Posts in the range the queue put on a slot the schedule no longer has. They keep their
+    /// time; queue them again to move them onto a slot.
+    off_slot: Vec<Uuid>,
+}
+
+impl From<SlotListing> for SlotListingDto {
+    fn from(l: SlotListing) -> Self {
+        Self {
+            slots: l.slots.into_iter().map(SlotDto::from).collect(),
+            off_slot: l.off_slot.iter().map(|p| p.as_uuid()).collect(),
+        }
+    }
+}
+
 /// A range of slots: `from` up to, not including, `to` (at most 62 days).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -118,20 +137,20 @@ async fn put_schedule(
 /// The account's slots in a range, each with the posts at it.
 #[utoipa::path(get, path = "/accounts/{id}/slots", tag = "accounts", security(("bearer" = []), ("api_key" = [])),
     params(("id" = Uuid, Path), SlotsQuery),
-    responses((status = 200, body = Vec<SlotDto>), (status = 401, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = SlotListingDto), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 422, body = Problem)))]
 async fn slots(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<AccountId>,
     ApiQuery(query): ApiQuery<SlotsQuery>,
-) -> ApiResult<Json<Vec<SlotDto>>> {
-    let slots = state
+) -> ApiResult<Json<SlotListingDto>> {
+    let listing = state
         .engine()
         .schedules()
         .slots(caller.user_id, id, query.from, query.to)
         .await?;
-    Ok(Json(slots.into_iter().map(SlotDto::from).collect()))
+    Ok(Json(listing.into()))
 }
 
 const _: () = assert!(MAX_SLOTS == 336, "ScheduleBody's max_items says 336");

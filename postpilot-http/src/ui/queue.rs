@@ -13,7 +13,7 @@ use postpilot_core::caption::{
 use postpilot_core::id::{AccountId, QueueItemId};
 use postpilot_core::platform::{LengthUnit, Platform};
 use postpilot_core::post::{Caption, Hashtags};
-use postpilot_core::queue::{ApproveItem, QueueItem, QueueItemPatch, QueueStatus};
+use postpilot_core::queue::{ApproveItem, Placement, QueueItem, QueueItemPatch, QueueStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -452,9 +452,10 @@ pub(crate) async fn approve(
                     .map_err(|_| ValidationError::new("account_ids", "names an unknown account"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let scheduled_for = match form.get("scheduled_for") {
-            Some(t) => Some(local_time(t, time_zone(&state, session.user).await?)?),
-            None => None,
+        let placement = match (form.get("slot"), form.get("scheduled_for")) {
+            (Some("next"), _) => Placement::NextSlot,
+            (_, Some(t)) => Placement::At(local_time(t, time_zone(&state, session.user).await?)?),
+            (_, None) => Placement::Draft,
         };
         let approval = engine
             .queue()
@@ -463,13 +464,15 @@ pub(crate) async fn approve(
                 QueueItemId::from(id),
                 ApproveItem {
                     account_ids,
-                    scheduled_for,
+                    placement,
                 },
             )
             .await?;
-        Ok::<_, Error>(match scheduled_for {
-            Some(_) => format!("Approved: {} post(s) scheduled.", approval.posts.len()),
-            None => format!("Approved: {} draft post(s).", approval.posts.len()),
+        let n = approval.posts.len();
+        Ok::<_, Error>(match placement {
+            Placement::At(_) => format!("Approved: {n} post(s) scheduled."),
+            Placement::NextSlot => format!("Approved: {n} post(s) on their next free slots."),
+            Placement::Draft => format!("Approved: {n} draft post(s)."),
         })
     };
     back_to(id, result.await)

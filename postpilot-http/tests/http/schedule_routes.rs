@@ -1,9 +1,199 @@
 //! `/accounts/{id}/schedule` and `/accounts/{id}/slots`.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use serde_json::{Value, json};
 
-use crate::test_app::{TestApp, assert_problem};
+use crate::test_app::{Reply, TestApp, assert_problem};
+
+const EVERY_DAY_AT_NINE: [&str; 7] = [
+    "mon 09:00",
+    "tue 09:00",
+    "wed 09:00",
+    "thu 09:00",
+    "fri 09:00",
+    "sat 09:00",
+    "sun 09:00",
+];
+
+/// The first 09:00 UTC after `now`, and the `n - 1` after it.
+fn nines_after(now: DateTime<Utc>, n: usize) -> Vec<String> {
+    let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+    let mut day = now.date_naive();
+    if day.and_time(nine).and_utc() <= now {
+        day = day.succ_opt().unwrap();
+    }
+    (0..n)
+        .map(|i| {
+            (day + Duration::days(i as i64))
+                .and_time(nine)
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .collect()
+}
+
+async fn set_slots(app: &TestApp, token: &str, account: &str, slots: &[&str]) {
+    let set = app
+        .as_user(
+            token,
+            Method::PUT,
+            &format!("/api/v1/accounts/{account}/schedule"),
+            Some(json!({"time_zone": "UTC", "slots": slots})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+}
+
+async fn draft(app: &TestApp, token: &str, account: &str) -> String {
+    let post = app
+        .as_user(
+            token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"account_id": account, "content": "Into the queue"})),
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::CREATED, "{:?}", post.body);
+    post.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn queue(app: &TestApp, token: &str, post: &str) -> Reply {
+    app.as_user(
+        token,
+        Method::POST,
+        &format!("/api/v1/posts/{post}/queue"),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn queued_posts_take_the_next_free_slots_in_turn_skipping_one_a_post_already_holds() {
+    let app = TestApp::new();
+    let token = app.token("queue@example.com").await;
+    let account = app.account(&token, "facebook", "fb-queue").await;
+    set_slots(&app, &token, &account, &EVERY_DAY_AT_NINE).await;
+    let nines = nines_after(app.now(), 3);
+    let by_hand = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"account_id": account, "content": "Mine", "scheduled_for": nines[1]})),
+        )
+        .await;
+    assert_eq!(by_hand.status, StatusCode::CREATED, "{:?}", by_hand.body);
+    let first = draft(&app, &token, &account).await;
+    let second = draft(&app, &token, &account).await;
+
+    let first = queue(&app, &token, &first).await;
+    let second = queue(&app, &token, &second).await;
+
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body["scheduled_for"], nines[0]);
+    assert_eq!(first.body["status"], "scheduled");
+    assert_eq!(first.body["on_slot"], true);
+    assert_eq!(
+        second.body["scheduled_for"], nines[2],
+        "the slot a post holds is skipped"
+    );
+    assert_eq!(by_hand.body["on_slot"], false);
+}
+
+#[tokio::test]
+async fn approving_into_the_next_slot_puts_each_post_on_a_slot_and_a_time_with_a_slot_is_422() {
+    let app = TestApp::new();
+    let token = app.token("approve-slot@example.com").await;
+    let account = app.account(&token, "facebook", "fb-approve-slot").await;
+    set_slots(&app, &token, &account, &EVERY_DAY_AT_NINE).await;
+    let item = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/queue",
+            Some(
+                json!({"product_data": {"title": "Glow Lamp", "price": 19.99, "currency": "USD"},
+                        "platforms": ["facebook"], "ai_generated_content": "Meet the Glow Lamp"}),
+            ),
+        )
+        .await;
+    let path = format!(
+        "/api/v1/queue/{}/approve",
+        item.body["id"].as_str().unwrap()
+    );
+    let at = (app.now() + Duration::hours(2)).to_rfc3339();
+
+    let both = app
+        .as_user(
+            &token,
+            Method::POST,
+            &path,
+            Some(json!({"account_ids": [account], "scheduled_for": at, "slot": "next"})),
+        )
+        .await;
+    let next = app
+        .as_user(
+            &token,
+            Method::POST,
+            &path,
+            Some(json!({"account_ids": [account], "slot": "next"})),
+        )
+        .await;
+
+    assert_eq!(
+        assert_problem(&both, StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "slot"
+    );
+    assert_eq!(next.status, StatusCode::OK, "{:?}", next.body);
+    let post: &Value = &next.body["posts"][0];
+    assert_eq!(post["scheduled_for"], nines_after(app.now(), 1)[0]);
+    assert_eq!(post["on_slot"], true);
+}
+
+#[tokio::test]
+async fn a_queued_post_whose_slot_is_removed_keeps_its_time_and_is_listed_off_slot() {
+    let app = TestApp::new();
+    let token = app.token("off-slot@example.com").await;
+    let account = app.account(&token, "facebook", "fb-off-slot").await;
+    set_slots(&app, &token, &account, &EVERY_DAY_AT_NINE).await;
+    let post = draft(&app, &token, &account).await;
+    let placed = queue(&app, &token, &post).await;
+    let at = placed.body["scheduled_for"].as_str().unwrap().to_owned();
+    let from = app.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = (app.now() + Duration::days(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let listing = format!("/api/v1/accounts/{account}/slots?from={from}&to={to}");
+
+    set_slots(&app, &token, &account, &["mon 18:00"]).await;
+    let after = app.as_user(&token, Method::GET, &listing, None).await;
+    let kept = app
+        .as_user(&token, Method::GET, &format!("/api/v1/posts/{post}"), None)
+        .await;
+
+    assert_eq!(after.status, StatusCode::OK, "{:?}", after.body);
+    assert_eq!(after.body["off_slot"], json!([post]));
+    assert_eq!(kept.body["scheduled_for"], at, "the post keeps its time");
+    assert_eq!(kept.body["status"], "scheduled");
+}
+
+#[tokio::test]
+async fn queueing_on_an_account_without_a_schedule_is_422_naming_slot_and_leaves_the_draft() {
+    let app = TestApp::new();
+    let token = app.token("no-schedule@example.com").await;
+    let account = app.account(&token, "facebook", "fb-no-schedule").await;
+    let post = draft(&app, &token, &account).await;
+
+    let reply = queue(&app, &token, &post).await;
+    let kept = app
+        .as_user(&token, Method::GET, &format!("/api/v1/posts/{post}"), None)
+        .await;
+
+    assert_eq!(
+        assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "slot"
+    );
+    assert_eq!(kept.body["status"], "draft");
+}
 
 #[tokio::test]
 async fn a_schedule_is_set_read_back_and_its_slots_stay_at_local_times_across_a_clock_change() {
@@ -43,10 +233,10 @@ async fn a_schedule_is_set_read_back_and_its_slots_stay_at_local_times_across_a_
     assert_eq!(slots.status, StatusCode::OK, "{:?}", slots.body);
     assert_eq!(
         slots.body,
-        json!([
+        json!({"slots": [
             {"at": "2027-03-27T08:00:00Z", "posts": []},
             {"at": "2027-03-28T07:00:00Z", "posts": []}
-        ])
+        ], "off_slot": []})
     );
 }
 
@@ -83,7 +273,10 @@ async fn a_slot_lists_the_post_at_its_time() {
         )
         .await;
 
-    assert_eq!(slots.body, json!([{"at": at, "posts": [post.body["id"]]}]));
+    assert_eq!(
+        slots.body,
+        json!({"slots": [{"at": at, "posts": [post.body["id"]]}], "off_slot": []})
+    );
 }
 
 #[tokio::test]

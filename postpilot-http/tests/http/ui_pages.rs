@@ -498,6 +498,47 @@ async fn approving_through_the_form_schedules_at_the_local_time_of_the_merchants
 }
 
 #[tokio::test]
+async fn the_next_free_slot_button_puts_the_post_on_the_accounts_first_free_slot() {
+    let app = TestApp::new();
+    let (cookies, token, user, account) = with_account(&app, "slot@example.com").await;
+    let slots = app
+        .engine
+        .schedules()
+        .set(
+            user.id(),
+            account.into(),
+            Some("Europe/Paris"),
+            &["mon 09:30", "thu 18:00"],
+        )
+        .await
+        .unwrap();
+    let id = generate(&app, &cookies, &["facebook"]).await;
+    let page = get(&app, &format!("/app/queue/{id}"), &cookies).await;
+
+    let reply = post_form(
+        &app,
+        &format!("/app/queue/{id}/approve"),
+        &cookies,
+        &format!("account={account}&scheduled_for=&slot=next&csrf={token}"),
+    )
+    .await;
+
+    assert!(html(&page).contains(r#"name="slot" value="next""#));
+    assert!(
+        set_cookie(&reply, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sApproved"),
+        "{:?}",
+        set_cookie(&reply, "pp_flash")
+    );
+    let first = slots
+        .slots()
+        .occurrences(app.now())
+        .find(|at| *at > app.now());
+    assert_eq!(only_post_time(&app, &user).await, first);
+}
+
+#[tokio::test]
 async fn a_platform_caption_over_its_limit_is_refused_with_the_reason_and_nothing_changes() {
     let app = TestApp::new();
     let cookies = register(&app, "long@example.com").await;

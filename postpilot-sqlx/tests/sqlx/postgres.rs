@@ -13,7 +13,7 @@ use postpilot_core::id::PostId;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostStatus};
 use postpilot_core::publish::DispatcherConfig;
-use postpilot_core::queue::ApproveItem;
+use postpilot_core::queue::{ApproveItem, Placement};
 use postpilot_core::store::{PostStore, Store};
 use postpilot_core::{Engine, Error, LimitedResource};
 use postpilot_sqlx::testing::{fresh_database_url, fresh_store};
@@ -235,7 +235,7 @@ async fn the_whole_flow_runs_on_postgres_from_registration_to_a_posted_post() {
             item.id(),
             ApproveItem {
                 account_ids: vec![instagram.id(), tiktok.id()],
-                scheduled_for: Some(at),
+                placement: Placement::At(at),
             },
         )
         .await

@@ -74,6 +74,22 @@ impl Tables {
         }
     }
 
+    /// Refuses `post` when it would hold a slot another post of its account holds (the
+    /// PostgreSQL store's `posts_account_slot_key`).
+    fn check_slot_free(&self, post: &Post) -> StoreResult<()> {
+        let taken = post.holds_slot()
+            && self.posts.values().any(|other| {
+                other.id != post.id
+                    && other.account_id == post.account_id
+                    && other.scheduled_for == post.scheduled_for
+                    && other.holds_slot()
+            });
+        if taken {
+            return Err(StoreError::Conflict(Conflict::SlotTaken));
+        }
+        Ok(())
+    }
+
     fn check_user_unique(&self, user: &User) -> StoreResult<()> {
         for other in self.users.values().filter(|u| u.id != user.id) {
             if other.email == user.email {

@@ -77,6 +77,9 @@ impl QueueStore for MemoryStore {
         if posts.iter().any(|p| t.posts.contains_key(&p.id)) {
             return Err(StoreError::Conflict(Conflict::DuplicateId));
         }
+        for post in posts {
+            t.check_slot_free(post)?;
+        }
         t.queue.insert(item.id, item.clone());
         for post in posts {
             t.posts.insert(post.id, post.clone());
