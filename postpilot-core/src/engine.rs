@@ -50,6 +50,11 @@ impl Engine {
         Self::builder().simulated().assemble()
     }
 
+    /// Idempotent requests (`Idempotency-Key`).
+    pub fn idempotency(&self) -> crate::idempotency::IdempotencyService {
+        crate::idempotency::IdempotencyService::new(self.deps.clone())
+    }
+
     /// Registration, login, provisioning, refresh tokens.
     pub fn auth(&self) -> AuthService {
         AuthService::new(self.deps.clone())

@@ -13,6 +13,7 @@ pub mod crypto;
 mod engine;
 mod error;
 pub mod id;
+pub mod idempotency;
 mod names;
 pub mod page;
 pub mod plan;

@@ -6,6 +6,7 @@ mod brand;
 mod client;
 mod error;
 mod extract;
+mod idempotency;
 mod limit;
 mod mock_billing;
 mod openapi;
@@ -66,6 +67,10 @@ fn build(state: AppState, pages: Option<Router<AppState>>) -> Router {
     // Built once; `Bytes` so that each request shares it instead of copying the document.
     let spec =
         axum::body::Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
+    let api = api.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::idempotent,
+    ));
     let router = Router::new()
         .merge(api)
         .merge(mock_billing::router(state.engine()))

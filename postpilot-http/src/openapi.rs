@@ -97,6 +97,23 @@ pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
                     .entry(status.to_owned())
                     .or_insert_with(|| problem(description));
             };
+            if method == "post"
+                && authenticated
+                && crate::idempotency::honours(&axum::http::Method::POST, path)
+            {
+                op.parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(RefOr::T(idempotency_key()));
+                add(
+                    "409",
+                    "A request with this Idempotency-Key is still running, or the state forbids it",
+                );
+                add(
+                    "422",
+                    "A field, query or path value is invalid (see `errors`), or the \
+                     Idempotency-Key was used with another request",
+                );
+            }
             let has_input =
                 op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
             if has_input {
@@ -136,6 +153,30 @@ pub(crate) fn complete(openapi: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+/// The optional `Idempotency-Key` header of the POSTs that honour it ([`crate::idempotency`]).
+fn idempotency_key() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "Your name for this request (a V4 UUID is usual). Sent again with the same request \
+             within 24 hours, it answers the first response again (with `Idempotent-Replayed: \
+             true`) instead of running twice; with another request it is 422; while the first \
+             is still running, 409. Keys are yours alone.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(postpilot_core::idempotency::MAX_KEY_CHARS))
+                .pattern(Some("^[!-~]+$")),
+        ))
+        .build()
 }
 
 /// Writes the scopes each operation needs from an API key (the table the extractor enforces,

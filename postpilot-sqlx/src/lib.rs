@@ -7,6 +7,7 @@ mod attempts;
 mod error;
 mod fetch;
 mod guard;
+mod idempotency;
 mod metrics;
 mod posts;
 mod queue;

@@ -1224,6 +1224,16 @@ impl Dispatcher {
         Ok(total)
     }
 
+    /// Forgets the idempotency keys past their 24 hours; how many.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn purge_idempotency_keys(&self) -> Result<u64> {
+        crate::idempotency::IdempotencyService::new(self.deps.clone())
+            .purge_expired()
+            .await
+    }
+
     /// Refreshes the metrics of up to `limit` posted posts whose metrics are older than
     /// `max_age` (or missing). Returns how many were refreshed.
     ///

@@ -224,8 +224,8 @@ impl Dispatcher {
         }
     }
 
-    /// Refreshes metrics and expiring tokens, as they are due; failures are logged and retried
-    /// at the next interval.
+    /// Refreshes metrics and expiring tokens, and forgets idempotency keys past their 24 hours,
+    /// as they are due; failures are logged and retried at the next interval.
     async fn maintain(&self, config: WorkerConfig, metrics: bool, tokens: bool) {
         if metrics && let Err(e) = self.refresh_metrics(config.metrics_max_age, 100).await {
             self.metrics().metrics_refresh_failed();
@@ -233,6 +233,9 @@ impl Dispatcher {
         }
         if !tokens {
             return;
+        }
+        if let Err(e) = self.purge_idempotency_keys().await {
+            tracing::warn!(worker = self.worker(), error = %e, "purging expired idempotency keys failed; retrying at the next interval");
         }
         match self.refresh_tokens(config.token_refresh_horizon).await {
             Ok(report) if report != crate::account::TokenRefreshReport::default() => {

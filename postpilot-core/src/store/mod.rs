@@ -13,12 +13,14 @@ use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
 
 use crate::account::{SealedTokens, SocialAccount};
 use crate::analytics::{AnalyticsOverview, DayMetrics, PostMetrics};
 use crate::api_key::ApiKey;
 use crate::billing::Subscription;
 use crate::id::{AccountId, ApiKeyId, PostId, QueueItemId, TemplateId, TokenFamilyId, UserId};
+use crate::idempotency::{Begun, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::page::{Page, PageRequest};
 use crate::plan::{Limit, PostQuota};
 use crate::platform::Platform;
@@ -660,6 +662,40 @@ pub trait ScheduleStore: Send + Sync {
     ) -> StoreResult<Option<PostingSchedule>>;
 }
 
+/// Idempotent requests' keys ([`crate::idempotency`]).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Stores `record` — taking its key for its owner — when no record counts for that key at
+    /// `now` (none, expired, or a run that lapsed unfinished: [`IdempotencyRecord::meets`] is
+    /// `None`), and answers [`Begun::Run`]; else answers what the request meets there. Atomic:
+    /// of concurrent requests with one key, one runs.
+    async fn begin_request(
+        &self,
+        record: &IdempotencyRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Begun>;
+    /// Keeps the response of the run `attempt` holding the key ([`StoreError::Stale`] when it
+    /// no longer holds it unfinished).
+    async fn finish_request(
+        &self,
+        owner: UserId,
+        key: &IdempotencyKey,
+        attempt: Uuid,
+        response: &StoredResponse,
+    ) -> StoreResult<()>;
+    /// Deletes the key's record while the run `attempt` holds it unfinished
+    /// ([`StoreError::Stale`] otherwise).
+    async fn release_request(
+        &self,
+        owner: UserId,
+        key: &IdempotencyKey,
+        attempt: Uuid,
+    ) -> StoreResult<()>;
+    /// Deletes the records expired at `now`; how many.
+    async fn purge_requests(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// Every storage port, plus a health check.
 #[async_trait]
 pub trait Store:
@@ -675,6 +711,7 @@ pub trait Store:
     + AttemptStore
     + TemplateStore
     + ScheduleStore
+    + IdempotencyStore
     + fmt::Debug
 {
     /// Whether the backend answers.

@@ -213,6 +213,7 @@ macro_rules! ok {
 mod accounts;
 mod api_keys;
 mod billing;
+mod idempotency;
 mod ledger;
 mod posts;
 mod queue;
@@ -225,6 +226,7 @@ mod webhooks;
 pub use accounts::*;
 pub use api_keys::*;
 pub use billing::*;
+pub use idempotency::*;
 pub use ledger::*;
 pub use posts::*;
 pub use queue::*;
@@ -309,6 +311,8 @@ macro_rules! store_conformance_tests {
             schedules_are_per_account_replaced_whole_and_owned,
             a_slot_holds_one_post_of_an_account,
             concurrent_next_slot_requests_get_distinct_slots,
+            idempotency_keys_run_once_replay_and_expire,
+            concurrent_requests_under_one_key_run_once,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
             api_keys_are_capped_per_owner_even_concurrently,

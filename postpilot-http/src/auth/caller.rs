@@ -20,6 +20,25 @@ pub struct Caller {
     pub user_id: UserId,
 }
 
+/// A caller a middleware already authenticated for this request (the idempotency layer), so
+/// the route's extractor does not check — and rate-limit, and record a key's use — twice.
+#[derive(Clone, Debug)]
+pub(crate) struct Authenticated {
+    caller: Caller,
+    /// By a bearer access token (a session), not an API key.
+    session: bool,
+}
+
+impl Authenticated {
+    /// `caller`, as `parts` authenticated it.
+    pub(crate) fn of(parts: &Parts, caller: &Caller) -> Self {
+        Self {
+            caller: caller.clone(),
+            session: bearer(parts).is_some(),
+        }
+    }
+}
+
 /// Refuses an API key that lacks a scope the matched route needs (see [`crate::scopes`]), or
 /// that calls a route API keys may not call at all.
 fn check_route_scopes(parts: &Parts, held: &[Scope]) -> ApiResult<()> {
@@ -96,6 +115,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(done) = parts.extensions.get::<Authenticated>() {
+            return Ok(done.caller.clone());
+        }
         if let Some(token) = bearer(parts) {
             let user_id = session(state, token).await?;
             return Ok(Self { user_id });
@@ -142,6 +164,11 @@ impl FromRequestParts<AppState> for SessionUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(done) = parts.extensions.get::<Authenticated>()
+            && done.session
+        {
+            return Ok(Self(done.caller.user_id));
+        }
         let user_id = session(state, bearer(parts).unwrap_or(Err(()))).await?;
         Ok(Self(user_id))
     }

@@ -4,6 +4,7 @@ mod caller;
 mod epochs;
 mod tokens;
 
+pub(crate) use caller::Authenticated;
 pub use caller::{AuthAttempt, Caller, SessionUser};
 pub(crate) use epochs::EpochCache;
 pub(crate) use tokens::JwtKeys;

@@ -14,6 +14,7 @@ mod billing_routes;
 mod bola;
 mod brute_force;
 mod contract;
+mod idempotency;
 mod input_strictness;
 mod jwt;
 mod metrics;

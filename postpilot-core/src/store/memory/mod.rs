@@ -14,6 +14,7 @@ use crate::plan::MonthWindow;
 mod accounts;
 mod api_keys;
 mod attempts;
+mod idempotency;
 mod metrics;
 mod posts;
 mod queue;
@@ -41,6 +42,7 @@ struct Tables {
     attempts: Vec<PublicationAttempt>,
     templates: BTreeMap<TemplateId, CaptionTemplate>,
     schedules: BTreeMap<AccountId, PostingSchedule>,
+    idempotency: HashMap<(UserId, IdempotencyKey), IdempotencyRecord>,
     /// Token refresh leases: account → until when.
     refresh_leases: HashMap<AccountId, DateTime<Utc>>,
 }
