@@ -233,7 +233,7 @@ await test('a merchant connects an account, generates a caption, edits it, appro
   const local = await localIn(page, 26);
   expect(await page.getByLabel('Publish at, America/New_York time (empty: keep as drafts)').count() === 1, 'the zone used is not shown');
   await page.getByLabel(/Publish at/).fill(local);
-  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
   await page.getByText('Approved: 1 post(s) scheduled.').waitFor();
   expect(await page.locator('.lead .status').innerText() === 'approved', 'the item is not approved');
 
@@ -363,6 +363,9 @@ const PAGES = [
   { name: 'login', path: '/login' },
   { name: 'dashboard', path: '/app', signedIn: true },
   { name: 'accounts', path: '/app/accounts' },
+  // The account's posting schedule, from its link on the accounts page, saved with three slots
+  // so the page lists upcoming ones.
+  { name: 'schedule', path: 'account-schedule' },
   { name: 'queue', path: '/app/queue' },
   // A generated item, then approved for tomorrow at 10:00 so the calendar, posts and post pages
   // have something to show.
@@ -386,8 +389,16 @@ function tomorrow() {
 /** Approves the item on screen onto its account for tomorrow at 10:00. */
 async function approveTomorrow(page) {
   await page.getByLabel(/Publish at/).fill(`${tomorrow()}T10:00`);
-  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
   await page.getByText('Approved: 1 post(s) scheduled.').waitFor();
+}
+
+/** Opens the first account's posting schedule from the accounts page and saves three slots. */
+async function saveSchedule(page) {
+  await page.getByRole('link', { name: /^Posting schedule of/ }).first().click();
+  await page.getByLabel('Slots').fill('mon 09:00\nwed 12:30\nfri 18:00');
+  await page.getByRole('button', { name: 'Save schedule' }).click();
+  await page.getByText(/Schedule saved: 3 slot/).waitFor();
 }
 
 if (SCREENSHOTS) mkdirSync(SHOTS_DIR, { recursive: true });
@@ -403,6 +414,7 @@ for (const scheme of ['light', 'dark']) {
         }
         if (p.path === null) await generateItem(page);
         else if (p.path === 'first-post') await page.goto(await page.locator('a[href^="/app/posts/"]').first().getAttribute('href').then((h) => `${BASE}${h}`));
+        else if (p.path === 'account-schedule') await saveSchedule(page);
         else await page.goto(`${BASE}${typeof p.path === 'function' ? p.path() : p.path}`);
         found.push(...(await violations(page)).map((v) => `${p.name}: ${v}`));
         // Nothing makes the page itself scroll sideways (wide parts scroll in their own box).

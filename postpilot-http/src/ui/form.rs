@@ -103,3 +103,10 @@ pub(crate) fn local_time(value: &str, zone: Tz) -> Result<DateTime<Utc>, Error> 
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| invalid("does not exist in your time zone (the clocks change then)"))
 }
+
+/// Every IANA zone this build knows, sorted: a zone picker's options.
+pub(crate) fn zone_names() -> Vec<&'static str> {
+    let mut zones: Vec<_> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+    zones.sort_unstable();
+    zones
+}

@@ -16,6 +16,7 @@ mod form;
 mod pages;
 mod posts;
 mod queue;
+mod schedule;
 mod session;
 mod settings;
 mod templates;
@@ -52,6 +53,10 @@ pub(crate) fn routes() -> Router<AppState> {
             post(accounts::connect_oauth),
         )
         .route("/app/accounts/{id}/disconnect", post(accounts::disconnect))
+        .route(
+            "/app/accounts/{id}/schedule",
+            get(schedule::show).post(schedule::update),
+        )
         .route("/app/calendar", get(calendar::show))
         .route("/app/posts", get(posts::list))
         .route("/app/posts/{id}", get(posts::show).post(posts::edit))

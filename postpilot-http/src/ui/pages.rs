@@ -209,6 +209,13 @@ pub(crate) fn refusal(error: &Error) -> (StatusCode, &'static str) {
     }
 }
 
+/// A refused form's page: the form as typed, the reason, the error's status.
+pub(crate) fn refused(page: PageResult<Response>, error: &Error) -> PageResult<Response> {
+    let mut page = page?;
+    *page.status_mut() = refusal(error).0;
+    Ok(page)
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if matches!(self.0, Error::Unauthorized) {

@@ -182,11 +182,7 @@ pub(crate) async fn settings(
         notice: flash.notice.take(),
         email: me.user.email().to_string(),
         tz: me.user.time_zone().name(),
-        zones: {
-            let mut zones: Vec<_> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
-            zones.sort_unstable();
-            zones
-        },
+        zones: super::form::zone_names(),
     };
     Ok(flash.shown(page(&template, &csrf)))
 }

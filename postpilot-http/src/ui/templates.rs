@@ -14,7 +14,7 @@ use postpilot_core::template::{CaptionTemplate, PLACEHOLDERS, TemplateFields, Te
 
 use super::flash::{self, Flash};
 use super::form::Fields;
-use super::pages::{Layout, Notice, PageId, PageResult, first, page, refusal, said};
+use super::pages::{Layout, Notice, PageId, PageResult, first, page, refused, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
 use crate::state::AppState;
 
@@ -198,13 +198,6 @@ fn fields(form: &Fields) -> Result<TemplateFields, Error> {
         platforms: Platform::parse_list(form.all("platform"))?,
         tone: form.get("tone").map(str::parse::<Tone>).transpose()?,
     })
-}
-
-/// A refused form's page: the form as typed, the reason, the error's status.
-fn refused(page: PageResult<Response>, error: &Error) -> PageResult<Response> {
-    let mut page = page?;
-    *page.status_mut() = refusal(error).0;
-    Ok(page)
 }
 
 /// `POST /app/templates`: a new template; refused, the form again as typed with the reason.

@@ -539,6 +539,60 @@ async fn the_next_free_slot_button_puts_the_post_on_the_accounts_first_free_slot
 }
 
 #[tokio::test]
+async fn the_schedule_page_saves_slots_lists_them_and_shows_a_refused_form_as_typed() {
+    let app = TestApp::new();
+    let (cookies, token, user, account) = with_account(&app, "schedule-page@example.com").await;
+    let path = format!("/app/accounts/{account}/schedule");
+    let accounts = get(&app, "/app/accounts", &cookies).await;
+
+    let saved = post_form(
+        &app,
+        &path,
+        &cookies,
+        &format!("time_zone=Europe%2FBerlin&slots=mon+09%3A00%0D%0Athu+18%3A30%2C+sat+10%3A00&csrf={token}"),
+    )
+    .await;
+    let shown = get(&app, &path, &cookies).await;
+    let refused = post_form(
+        &app,
+        &path,
+        &cookies,
+        &format!("time_zone=Europe%2FBerlin&slots=monday+9am&csrf={token}"),
+    )
+    .await;
+    let stranger = register(&app, "stranger@example.com").await;
+    let foreign = get(&app, &path, &stranger).await;
+
+    assert!(html(&accounts).contains(&format!("href=\"{path}\"")));
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(saved.headers[header::LOCATION].to_str().unwrap(), path);
+    assert_eq!(shown.status, StatusCode::OK);
+    let page = html(&shown);
+    assert!(
+        page.contains("mon 09:00\nthu 18:30\nsat 10:00"),
+        "the slots, one per line"
+    );
+    assert!(page.contains("<option selected>Europe/Berlin</option>"));
+    assert!(
+        page.contains("<time datetime="),
+        "upcoming slots are listed"
+    );
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&refused).contains("monday 9am"), "the form as typed");
+    let kept = app
+        .engine
+        .schedules()
+        .get(user.id(), account.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.slots().to_strings(),
+        ["mon 09:00", "thu 18:30", "sat 10:00"]
+    );
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_platform_caption_over_its_limit_is_refused_with_the_reason_and_nothing_changes() {
     let app = TestApp::new();
     let cookies = register(&app, "long@example.com").await;
