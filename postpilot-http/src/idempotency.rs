@@ -6,8 +6,12 @@
 //! A request is its method, path with query, and body — a JSON body read as its value, so key
 //! order and spacing do not make two requests differ. What is kept is every response the route
 //! gave once it ran (2xx and 4xx alike, as Stripe keeps them), except those that say it did not
-//! run or may be retried as new: 401, 403 and 429 (refused before it ran) and 5xx (the key is
-//! let go, so a retry runs again).
+//! run or may be retried as new: 401, 403 and 429 (refused before it ran), 409 (a conflict a
+//! retry may not meet) and 5xx — the key is let go, so a retry runs again.
+//!
+//! The route runs in a task of its own: a request cut off by the server's timeout, a client
+//! that hangs up, or a panic does not leave the key held with nothing running — the run goes on
+//! to its end and its response is kept (or, after a panic, the key is let go).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
@@ -32,12 +36,23 @@ pub(crate) const REPLAYED: HeaderName = HeaderName::from_static("idempotent-repl
 
 /// Route prefixes whose POSTs are not a merchant's requests: signing in and out, token refresh
 /// and registration (no merchant yet), platform and Stripe webhooks (signed, deduplicated by
-/// event id), and OAuth's hand-offs.
-const NOT_HONOURED: [&str; 3] = ["/api/v1/auth/", "/api/v1/webhooks/", "/api/v1/oauth/"];
+/// event id).
+const NOT_HONOURED: [&str; 2] = ["/api/v1/auth/", "/api/v1/webhooks/"];
+
+/// Merchants' POSTs whose answer must not be kept: a new API key (its secret would sit in the
+/// store, readable again for a day), and hand-offs whose link expires within minutes (an OAuth
+/// consent page, the billing portal) — a replay would hand back a dead link.
+const NEVER_KEPT: [&str; 3] = [
+    "/api/v1/api-keys",
+    "/api/v1/accounts/connect/{platform}",
+    "/api/v1/billing/portal",
+];
 
 /// Whether the route `path` (as matched, with `{id}`s) honours `Idempotency-Key` for `method`.
 pub(crate) fn honours(method: &Method, path: &str) -> bool {
-    method == Method::POST && !NOT_HONOURED.iter().any(|p| path.starts_with(p))
+    method == Method::POST
+        && !NOT_HONOURED.iter().any(|p| path.starts_with(p))
+        && !NEVER_KEPT.contains(&path)
 }
 
 /// The middleware, as a route layer of the API (the route is matched).
@@ -59,18 +74,25 @@ pub(crate) async fn idempotent(
     let (mut parts, body) = request.into_parts();
     let caller = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(caller) => caller,
-        // Not a merchant's request: the route answers for itself, without the key.
+        // The caller could not be checked at all: nothing runs without its key.
+        Err(e) if e.status() == StatusCode::SERVICE_UNAVAILABLE => return e.into_response(),
+        // Not a merchant's request: the route answers for itself (the same refusal), and no
+        // key is taken for it.
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
     parts.extensions.insert(Authenticated::of(&parts, &caller));
-    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Payload too large",
-            "the body exceeds 1 MiB",
-        )
-        .into_response();
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) if too_large(&e) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                "the body exceeds 1 MiB",
+            )
+            .into_response();
+        }
+        Err(_) => return ApiError::bad_request("the body could not be read").into_response(),
     };
     let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
     let fingerprint = fingerprint(parts.method.as_str(), path, &bytes);
@@ -95,12 +117,43 @@ pub(crate) async fn idempotent(
         )
         .into_response(),
         Begun::Run(hold) => {
-            let response = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
-            keep(&state, caller.user_id, &key, hold, response).await
+            let request = Request::from_parts(parts, Body::from(bytes));
+            let user = caller.user_id;
+            let run = {
+                let (state, key) = (state.clone(), key.clone());
+                tokio::spawn(async move {
+                    let response = next.run(request).await;
+                    keep(&state, user, &key, hold, response).await
+                })
+            };
+            match run.await {
+                Ok(response) => response,
+                Err(e) => {
+                    tracing::error!(error = %e, "a request under an idempotency key did not finish");
+                    let _ = idempotency.release(user, &key, hold).await;
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "Internal error",
+                        "an unexpected error occurred",
+                    )
+                    .into_response()
+                }
+            }
         }
     }
+}
+
+/// Whether reading a body failed on its length (axum's limit) rather than on the connection.
+fn too_large(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// What identifies a request: method, path with query, and the body — a JSON body as its value
@@ -112,6 +165,9 @@ fn fingerprint(method: &str, path: &str, body: &[u8]) -> RequestFingerprint {
     let body = canonical.as_deref().unwrap_or(body);
     RequestFingerprint::of(&[method.as_bytes(), path.as_bytes(), body])
 }
+
+/// How many times keeping a response is tried before the key is left to lapse.
+const FINISH_TRIES: u32 = 3;
 
 /// Keeps the route's response under the key (or lets the key go), and answers it.
 async fn keep(
@@ -125,7 +181,10 @@ async fn keep(
     let status = response.status();
     if matches!(
         status,
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+        StatusCode::UNAUTHORIZED
+            | StatusCode::FORBIDDEN
+            | StatusCode::CONFLICT
+            | StatusCode::TOO_MANY_REQUESTS
     ) || status.is_server_error()
     {
         if let Err(e) = idempotency.release(user, key, hold).await {
@@ -155,8 +214,14 @@ async fn keep(
             .collect(),
         body: bytes.to_vec(),
     };
-    if let Err(e) = idempotency.finish(user, key, hold, &stored).await {
-        tracing::warn!(error = %e, "a response could not be kept under its idempotency key; a retry will run again");
+    let mut tries = 0;
+    while let Err(e) = idempotency.finish(user, key, hold, &stored).await {
+        tries += 1;
+        if tries == FINISH_TRIES {
+            tracing::warn!(error = %e, "a response could not be kept under its idempotency key; retries get 409 until the hold lapses, then run again");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50 << tries)).await;
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -8,10 +8,3 @@ CREATE TABLE posting_schedules (
     slots       text[] NOT NULL,
     updated_at  timestamptz NOT NULL
 );
-
--- A post the queue put on a slot ("next free slot"). Two such posts of one account never hold
--- the same instant while scheduled, publishing or posted: concurrent requests for the next free
--- slot race on this index, and the loser looks again.
-ALTER TABLE posts ADD COLUMN on_slot boolean NOT NULL DEFAULT false;
-CREATE UNIQUE INDEX posts_account_slot_key ON posts (account_id, scheduled_for)
-    WHERE on_slot AND status IN ('scheduled', 'publishing', 'posted');

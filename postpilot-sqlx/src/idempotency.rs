@@ -48,6 +48,9 @@ impl KeyRow {
     }
 }
 
+/// Expired keys one purge statement deletes.
+const PURGE_BATCH: i64 = 5_000;
+
 /// How many times taking a key reads it again when it changed between the write and the read.
 const BEGIN_TRIES: usize = 4;
 
@@ -159,11 +162,23 @@ impl IdempotencyStore for PgStore {
     }
 
     async fn purge_requests(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let purged = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+        // In batches, each a short transaction through the expiry index: a day of keys may be
+        // millions of rows, which one DELETE would hold locks and WAL for at once.
+        let mut total = 0;
+        loop {
+            let purged = sqlx::query(
+                "DELETE FROM idempotency_keys WHERE ctid IN (\
+                     SELECT ctid FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2)",
+            )
             .bind(now)
+            .bind(PURGE_BATCH)
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
-        Ok(purged.rows_affected())
+            total += purged.rows_affected();
+            if purged.rows_affected() < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
     }
 }

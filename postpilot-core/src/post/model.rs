@@ -301,12 +301,7 @@ impl Post {
     /// The transition is not allowed from the current state, `at` is not a valid time, or the
     /// content breaks the platform's rules.
     pub fn schedule(&mut self, at: DateTime<Utc>, now: DateTime<Utc>) -> crate::Result<()> {
-        if !matches!(
-            self.status,
-            PostStatus::Draft | PostStatus::Scheduled | PostStatus::Failed
-        ) {
-            return Err(self.status.refuse(PostStatus::Scheduled).into());
-        }
+        self.ensure_schedulable()?;
         check_schedule_time(at, now)?;
         self.platform
             .rules()
@@ -325,6 +320,21 @@ impl Post {
         self.held_for_reconnect = false;
         self.updated_at = now;
         Ok(())
+    }
+
+    /// Checks the post may be (re)scheduled: it is a draft, scheduled, or failed.
+    ///
+    /// # Errors
+    /// It is publishing or posted.
+    pub fn ensure_schedulable(&self) -> Result<(), InvalidTransition> {
+        if matches!(
+            self.status,
+            PostStatus::Draft | PostStatus::Scheduled | PostStatus::Failed
+        ) {
+            Ok(())
+        } else {
+            Err(self.status.refuse(PostStatus::Scheduled))
+        }
     }
 
     /// Schedules the post at `at`, a slot of its account's posting schedule the caller found

@@ -11,7 +11,7 @@ use crate::account::SocialAccount;
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::PostId;
-use crate::post::{MAX_SCHEDULE_AHEAD, NEXT_FREE_LOOKAHEAD_DAYS, PublishingCap};
+use crate::post::{MAX_SCHEDULE_AHEAD, NEXT_FREE_LOOKAHEAD_DAYS, PostStatus, PublishingCap};
 use crate::schedule::PostingSchedule;
 use crate::store::PostSlot;
 
@@ -104,7 +104,7 @@ const SEARCH_DAYS: i64 = 7;
 /// one account always all succeed.
 pub(crate) const SLOT_RACE_RETRIES: usize = 128;
 
-/// The first instant of the account's posting schedule after now, at most a year ahead, that no post of `account` is
+/// The first instant of the account's posting schedule after `now`, at most a year ahead, that no post of `account` is
 /// at (other than `except`, the post being placed) and where the account's publishing cap has
 /// room. A request that lost the slot it found to another (the store refused it with
 /// [`crate::store::Conflict::SlotTaken`]) asks again: the winner's post is stored by then, so
@@ -117,6 +117,7 @@ pub(crate) async fn next_free_slot(
     deps: &Deps,
     account: &SocialAccount,
     except: Option<PostId>,
+    now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>> {
     let schedule = deps.store.schedule(account.user_id(), account.id()).await?;
     let Some(slots) = schedule.as_ref().map(PostingSchedule::slots) else {
@@ -125,7 +126,6 @@ pub(crate) async fn next_free_slot(
     if slots.slots().is_empty() {
         return Err(no_schedule(account));
     }
-    let now = deps.now();
     let end = now + MAX_SCHEDULE_AHEAD;
     let mut from = now;
     while from < end {
@@ -136,6 +136,8 @@ pub(crate) async fn next_free_slot(
             .await?
             .into_iter()
             .filter(|p| p.account_id() == account.id() && Some(p.id()) != except)
+            // A failed post keeps its time but will not go out there: its slot is free.
+            .filter(|p| p.status() != PostStatus::Failed)
             .filter_map(|p| p.scheduled_for())
             .collect();
         let cap = account_cap(deps, account, from, to)

@@ -203,9 +203,12 @@ impl PostService {
         for _ in 0..=SLOT_RACE_RETRIES {
             let mut post = self.get(user, id).await?;
             let was = post.status();
+            post.ensure_schedulable()?;
             let account = publishable_account(&self.deps, user, post.account_id()).await?;
-            let at = next_free_slot(&self.deps, &account, Some(id)).await?;
-            post.schedule_on_slot(at, self.deps.now())?;
+            // One instant for the search and the check: a slot found just after it is valid.
+            let now = self.deps.now();
+            let at = next_free_slot(&self.deps, &account, Some(id), now).await?;
+            post.schedule_on_slot(at, now)?;
             match self.deps.store.update_post(&post, &[was]).await {
                 Ok(()) => return Ok(post),
                 Err(StoreError::Conflict(Conflict::SlotTaken)) => {}

@@ -10,6 +10,7 @@ use crate::ValidationError;
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
+use crate::post::PostStatus;
 use crate::schedule::{PostingSchedule, WeeklySlots};
 
 /// Longest range of slots one listing covers.
@@ -29,8 +30,9 @@ pub struct SlotView {
 pub struct SlotListing {
     /// The slots, in order.
     pub slots: Vec<SlotView>,
-    /// Posts in the range that were put on a slot (next free slot) whose time the schedule no
-    /// longer has: they keep their time, and the merchant decides whether to move them.
+    /// Scheduled posts in the range that were put on a slot (next free slot) whose time the
+    /// schedule no longer has: they keep their time, and the merchant decides whether to move
+    /// them.
     pub off_slot: Vec<PostId>,
 }
 
@@ -130,10 +132,9 @@ impl ScheduleService {
                 continue;
             }
             if let Some(at) = post.scheduled_for() {
-                taken
-                    .entry(at)
-                    .or_default()
-                    .push((post.id(), post.on_slot()));
+                // Only a scheduled post can move back onto a slot: it alone counts as off one.
+                let movable = post.on_slot() && post.status() == PostStatus::Scheduled;
+                taken.entry(at).or_default().push((post.id(), movable));
             }
         }
         let slots = schedule
@@ -153,7 +154,7 @@ impl ScheduleService {
         let off_slot = taken
             .into_values()
             .flatten()
-            .filter_map(|(id, on_slot)| on_slot.then_some(id))
+            .filter_map(|(id, movable)| movable.then_some(id))
             .collect();
         Ok(SlotListing { slots, off_slot })
     }

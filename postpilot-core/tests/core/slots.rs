@@ -88,3 +88,58 @@ proptest! {
         runtime.block_on(run(zone, start_minutes, slots, taken, queued))?;
     }
 }
+
+#[tokio::test]
+async fn a_failed_posts_slot_is_free_again_and_it_is_not_listed_off_slot() {
+    use postpilot_core::post::PostStatus;
+    use postpilot_core::store::PostStore;
+
+    let e = TestEngine::new();
+    let u = e.pro_user("failed-slot@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let schedule = e
+        .schedules()
+        .set(
+            u.id(),
+            account.id(),
+            Some("UTC"),
+            &["mon 09:00", "thu 09:00"],
+        )
+        .await
+        .unwrap();
+    let first_slot = schedule.slots().occurrences(e.now()).next().unwrap();
+    let draft = e.post(&u, &account, None).await;
+    let mut failed = e.posts().queue(u.id(), draft.id()).await.unwrap();
+    assert_eq!(failed.scheduled_for(), Some(first_slot));
+    // The account lost its authorization: the post failed before its time.
+    failed
+        .fail("the account was disconnected", e.now())
+        .unwrap();
+    e.store
+        .update_post(&failed, &[PostStatus::Scheduled])
+        .await
+        .unwrap();
+
+    let next = e.post(&u, &account, None).await;
+    let placed = e.posts().queue(u.id(), next.id()).await.unwrap();
+    e.schedules()
+        .set(u.id(), account.id(), Some("UTC"), &["tue 10:00"])
+        .await
+        .unwrap();
+    let listing = e
+        .schedules()
+        .slots(u.id(), account.id(), e.now(), e.now() + Duration::days(14))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        placed.scheduled_for(),
+        Some(first_slot),
+        "the failed post's slot"
+    );
+    assert_eq!(
+        listing.off_slot,
+        vec![placed.id()],
+        "the failed post cannot move back"
+    );
+}

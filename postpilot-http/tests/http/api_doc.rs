@@ -23,13 +23,14 @@ fn render(spec: &Value) -> String {
          JWT access token from `/auth/login`, `/auth/register` or `/auth/refresh`; `api_key` is an\n\
          `X-API-Key` header (pro and enterprise plans, scoped). Webhooks authenticate by their\n\
          HMAC signature header instead.\n\n\
-         Retries: every POST a merchant makes (not `/auth/*`, webhooks or OAuth) takes an optional\n\
+         Retries: every POST a merchant makes (not `/auth/*`, webhooks, `/api-keys`, OAuth connect\n\
+         or the billing portal, whose answers must not be kept) takes an optional\n\
          `Idempotency-Key` header (1 to 255 visible ASCII characters; a V4 UUID is usual). The same\n\
          key with the same request (method, path, JSON value of the body) within 24 hours answers\n\
          the first response again, with `Idempotent-Replayed: true`, and runs nothing; the same key\n\
          with another request is 422 (`errors[0].field` is `Idempotency-Key`); while the first\n\
-         request runs, 409. Responses the route gave are kept, 4xx included, except 401, 403 and\n\
-         429 (refused before it ran) and 5xx (a retry runs again). Keys are each caller's own.\n"
+         request runs, 409. Responses the route gave are kept, 4xx included, except 401, 403, 409,\n\
+         429 and 5xx (a retry runs again). Keys are each caller's own.\n"
     );
     let mut by_tag: BTreeMap<String, Vec<(String, String, &Value)>> = BTreeMap::new();
     if let Some(paths) = spec["paths"].as_object() {

@@ -213,5 +213,79 @@ async fn the_openapi_document_offers_the_header_on_merchants_posts_only() {
     assert!(header_of("/api/v1/queue/{id}/approve"));
     assert!(header_of("/api/v1/posts/{id}/queue"));
     assert!(!header_of("/api/v1/auth/login"));
+    assert!(
+        !header_of("/api/v1/api-keys"),
+        "a new key's secret is never kept"
+    );
     assert!(!header_of("/api/v1/webhooks/stripe"));
+}
+
+#[tokio::test]
+async fn a_conflict_is_not_kept_so_the_same_request_runs_once_the_state_allows_it() {
+    let app = TestApp::new();
+    let token = app.token("conflict@example.com").await;
+    let account = app.account(&token, "facebook", "fb-conflict").await;
+    let item = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/queue",
+            Some(
+                json!({"product_data": {"title": "Lamp", "price": 10, "currency": "USD"},
+                        "platforms": ["facebook"], "ai_generated_content": "Meet the lamp"}),
+            ),
+        )
+        .await;
+    let id = item.body["id"].as_str().unwrap();
+    app.as_user(
+        &token,
+        Method::POST,
+        &format!("/api/v1/queue/{id}/reject"),
+        Some(json!({"reason": "not yet"})),
+    )
+    .await;
+    let approve = format!("/api/v1/queue/{id}/approve");
+    let body = json!({"account_ids": [account]}).to_string();
+
+    let refused = post_with_key(&app, &token, &approve, "approve-1", &body).await;
+    let regenerated = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!("/api/v1/queue/{id}/regenerate"),
+            Some(json!({})),
+        )
+        .await;
+    let approved = post_with_key(&app, &token, &approve, "approve-1", &body).await;
+
+    assert_problem(&refused, StatusCode::CONFLICT);
+    assert_eq!(regenerated.status, StatusCode::OK, "{:?}", regenerated.body);
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    assert!(approved.headers.get("idempotent-replayed").is_none());
+    assert_eq!(post_count(&app, &token).await, 1);
+}
+
+#[tokio::test]
+async fn a_new_api_key_is_never_kept_or_replayed() {
+    let app = TestApp::new();
+    let token = app.token("keys@example.com").await;
+    app.as_user(
+        &token,
+        Method::POST,
+        "/api/v1/billing/checkout",
+        Some(json!({"plan": "pro"})),
+    )
+    .await;
+    let body = json!({"name": "shop"}).to_string();
+
+    let first = post_with_key(&app, &token, "/api/v1/api-keys", "same", &body).await;
+    let second = post_with_key(&app, &token, "/api/v1/api-keys", "same", &body).await;
+
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(second.status, StatusCode::CREATED, "{:?}", second.body);
+    assert_ne!(
+        first.body["key"], second.body["key"],
+        "each request made its own key"
+    );
+    assert!(second.headers.get("idempotent-replayed").is_none());
 }
