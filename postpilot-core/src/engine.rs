@@ -50,6 +50,11 @@ impl Engine {
         Self::builder().simulated().assemble()
     }
 
+    /// Bulk imports of posts.
+    pub fn imports(&self) -> crate::import::ImportService {
+        crate::import::ImportService::new(self.deps.clone())
+    }
+
     /// Idempotent requests (`Idempotency-Key`).
     pub fn idempotency(&self) -> crate::idempotency::IdempotencyService {
         crate::idempotency::IdempotencyService::new(self.deps.clone())

@@ -72,6 +72,8 @@ typed_id!(
     AttemptId,
     /// Identifies a [`CaptionTemplate`](crate::template::CaptionTemplate).
     TemplateId,
+    /// Identifies an [`Import`](crate::import::Import).
+    ImportId,
 );
 
 /// Makes new identifiers. Random (v4) by default; tests may inject a deterministic one.

@@ -14,6 +14,7 @@ mod engine;
 mod error;
 pub mod id;
 pub mod idempotency;
+pub mod import;
 mod names;
 pub mod page;
 pub mod plan;

@@ -113,6 +113,25 @@ impl ApiError {
         e
     }
 
+    /// 422 for several invalid fields (`detail` sums them up).
+    pub fn invalid_fields(
+        detail: impl Into<String>,
+        fields: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request",
+            detail,
+        );
+        e.problem.errors.extend(
+            fields
+                .into_iter()
+                .map(|(field, reason)| FieldError { field, reason }),
+        );
+        e
+    }
+
     /// 401: missing or invalid credentials.
     pub fn unauthorized() -> Self {
         Self::new(

@@ -81,14 +81,16 @@ pub(crate) async fn idempotent(
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
     parts.extensions.insert(Authenticated::of(&parts, &caller));
-    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+    // The largest body any route takes (an import's file); each route still holds its own.
+    let limit = MAX_BODY_BYTES.max(postpilot_core::import::MAX_IMPORT_BYTES);
+    let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(e) if too_large(&e) => {
             return ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "Payload too large",
-                "the body exceeds 1 MiB",
+                format!("the body exceeds {} MiB", limit >> 20),
             )
             .into_response();
         }

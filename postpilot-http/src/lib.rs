@@ -193,6 +193,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::schedules::router())
         .merge(routes::oauth::router())
         .merge(routes::posts::router())
+        .merge(routes::imports::router())
         .merge(routes::queue::router())
         .merge(routes::templates::router())
         .merge(routes::analytics::router())

@@ -45,6 +45,8 @@ const REQUIRED: &[(Method, &str, &[Scope])] = &[
     (Method::DELETE, "/api/v1/posts/{id}", &[PostsWrite]),
     (Method::POST, "/api/v1/posts/{id}/schedule", &[PostsWrite]),
     (Method::POST, "/api/v1/posts/{id}/queue", &[PostsWrite]),
+    (Method::POST, "/api/v1/imports", &[PostsWrite]),
+    (Method::GET, "/api/v1/imports/{id}", &[PostsRead]),
     (Method::GET, "/api/v1/posts/{id}/attempts", &[PostsRead]),
     (Method::GET, "/api/v1/queue", &[QueueRead]),
     (Method::POST, "/api/v1/queue", &[QueueWrite]),

@@ -8,6 +8,7 @@ use postpilot_core::analytics::{AnalyticsOverview, PostMetrics};
 use postpilot_core::api_key::{ApiKey, CreatedApiKey};
 use postpilot_core::billing::{CheckoutSession, SubscriptionOverview};
 use postpilot_core::caption::{Generator, PlatformCaptions, ProductData};
+use postpilot_core::import::{Import, RowError};
 use postpilot_core::page::Page;
 use postpilot_core::plan::{PlanLimits, PlanTier};
 use postpilot_core::post::Post;
@@ -221,6 +222,34 @@ impl Out for Post {
             "on_slot" => self.on_slot(),
             "created_at" => self.created_at(),
             "updated_at" => self.updated_at(),
+        })
+    }
+}
+
+impl Out for Import {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let row = |e: &RowError| -> PyResult<Py<PyAny>> {
+            dict!(py, {
+                "row" => e.row,
+                "field" => e.field.as_str(),
+                "reason" => e.reason.as_str(),
+            })
+        };
+        let errors = PyList::empty(py);
+        for e in self.errors() {
+            errors.append(row(e)?)?;
+        }
+        dict!(py, {
+            "id" => self.id().as_uuid(),
+            "format" => self.format().as_str(),
+            "mode" => self.mode().as_str(),
+            "status" => self.status().as_str(),
+            "rows" => self.rows(),
+            "created" => self.created(),
+            "duplicates" => self.duplicates(),
+            "failed" => self.failed(),
+            "errors" => errors,
+            "created_at" => self.created_at(),
         })
     }
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
 use postpilot_core::crypto::{SecretString, XChaChaTokenCipher};
 use postpilot_core::id::AccountId;
+use postpilot_core::import::{ImportFormat, ImportMode, ImportRequest};
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostFilter, PostPatch};
@@ -603,6 +604,46 @@ impl Engine {
             py,
             self.engine.posts().delete(user_id.into(), post_id.into()),
         )
+    }
+
+    /// Imports posts from a CSV or JSON file (`data`: bytes or str; `format`: `csv` or
+    /// `json`; `mode`: `all_or_nothing`, `partial` or `dry_run`): the import's report, `{id,
+    /// status, rows, created, duplicates, failed, errors: [{row, field, reason}]}`. A file that
+    /// does not read raises `ValidationError` on `file`; rows over the month's quota,
+    /// `PlanLimitError`.
+    #[pyo3(signature = (*, user_id, data, format = "csv", mode = "all_or_nothing"))]
+    fn import_posts(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        data: &Bound<'_, PyAny>,
+        format: &str,
+        mode: &str,
+    ) -> PyResult<Py<PyAny>> {
+        let data: Vec<u8> = match data.extract::<String>() {
+            Ok(text) => text.into_bytes(),
+            Err(_) => data
+                .extract::<Vec<u8>>()
+                .map_err(|_| invalid("data", "must be bytes or str"))?,
+        };
+        let format = match format {
+            "csv" => ImportFormat::Csv,
+            "json" => ImportFormat::Json,
+            _ => return Err(invalid("format", "must be csv or json")),
+        };
+        let mode = ImportMode::parse(mode).map_err(py_err)?;
+        let imports = self.engine.imports();
+        self.out(
+            py,
+            imports.run(user_id.into(), ImportRequest { format, mode, data }),
+        )
+    }
+
+    /// One of the user's imports: its report.
+    #[pyo3(signature = (*, user_id, import_id))]
+    fn get_import(&self, py: Python<'_>, user_id: Uuid, import_id: Uuid) -> PyResult<Py<PyAny>> {
+        let imports = self.engine.imports();
+        self.out(py, imports.get(user_id.into(), import_id.into()))
     }
 
     /// Puts a post on its account's next free slot (see `set_schedule`).

@@ -198,6 +198,19 @@ def test_posting_schedules_queue_posts_on_the_next_free_slots(engine, merchant, 
     assert bad.value.field == "slot"
 
 
+def test_a_csv_import_creates_valid_rows_reports_the_others_and_never_twice(engine, merchant, account):
+    data = "account,caption,hashtags\n@shop,First,sale\n@shop,,\n@shop,Second,\n"
+    report = engine.import_posts(user_id=merchant["id"], data=data, mode="partial")
+    assert (report["status"], report["created"], report["failed"]) == ("done", 2, 1)
+    assert report["errors"] == [{"row": 2, "field": "caption", "reason": "must not be blank"}]
+    assert engine.get_import(user_id=merchant["id"], import_id=report["id"]) == report
+    again = engine.import_posts(user_id=merchant["id"], data=data.encode(), mode="partial")
+    assert (again["created"], again["duplicates"]) == (0, 2)
+    with pytest.raises(postpilot.ValidationError) as broken:
+        engine.import_posts(user_id=merchant["id"], data='account,caption\n@shop,"open\n')
+    assert broken.value.field == "file"
+
+
 def test_product_data_with_an_unknown_field_is_a_validation_error(engine, merchant):
     with pytest.raises(postpilot.ValidationError):
         engine.generate(user_id=merchant["id"], product_data={"title": "x", "colour": "red"}, platforms=["facebook"])

@@ -8,6 +8,7 @@ mod error;
 mod fetch;
 mod guard;
 mod idempotency;
+mod imports;
 mod metrics;
 mod posts;
 mod queue;

@@ -106,7 +106,8 @@ pub(crate) const SLOT_RACE_RETRIES: usize = 128;
 
 /// The first instant of the account's posting schedule after `now`, at most a year ahead, that no post of `account` is
 /// at (other than `except`, the post being placed) and where the account's publishing cap has
-/// room. A request that lost the slot it found to another (the store refused it with
+/// room, and that is not in `planned` (slots this request already gave its other posts). A
+/// request that lost the slot it found to another (the store refused it with
 /// [`crate::store::Conflict::SlotTaken`]) asks again: the winner's post is stored by then, so
 /// the slot reads as taken.
 ///
@@ -118,6 +119,7 @@ pub(crate) async fn next_free_slot(
     account: &SocialAccount,
     except: Option<PostId>,
     now: DateTime<Utc>,
+    planned: &BTreeSet<DateTime<Utc>>,
 ) -> Result<DateTime<Utc>> {
     let schedule = deps.store.schedule(account.user_id(), account.id()).await?;
     let Some(slots) = schedule.as_ref().map(PostingSchedule::slots) else {
@@ -146,7 +148,7 @@ pub(crate) async fn next_free_slot(
         let free = slots
             .occurrences(from)
             .take_while(|at| *at < to)
-            .filter(|at| *at > now && !taken.contains(at))
+            .filter(|at| *at > now && !taken.contains(at) && !planned.contains(at))
             .find(|at| {
                 cap.as_ref()
                     .is_none_or(|(cap, places)| cap.check(places, *at, *at).is_ok())

@@ -478,7 +478,14 @@ impl QueueService {
                     }
                     Placement::NextSlot => {
                         let mut post = Post::create(new, None, now)?;
-                        let at = next_free_slot(&self.deps, &account, None, now).await?;
+                        let at = next_free_slot(
+                            &self.deps,
+                            &account,
+                            None,
+                            now,
+                            &std::collections::BTreeSet::new(),
+                        )
+                        .await?;
                         post.schedule_on_slot(at, now)?;
                         post
                     }

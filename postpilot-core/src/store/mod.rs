@@ -19,8 +19,11 @@ use crate::account::{SealedTokens, SocialAccount};
 use crate::analytics::{AnalyticsOverview, DayMetrics, PostMetrics};
 use crate::api_key::ApiKey;
 use crate::billing::Subscription;
-use crate::id::{AccountId, ApiKeyId, PostId, QueueItemId, TemplateId, TokenFamilyId, UserId};
+use crate::id::{
+    AccountId, ApiKeyId, ImportId, PostId, QueueItemId, TemplateId, TokenFamilyId, UserId,
+};
 use crate::idempotency::{Begun, IdempotencyKey, IdempotencyRecord, StoredResponse};
+use crate::import::Import;
 use crate::page::{Page, PageRequest};
 use crate::plan::{Limit, PostQuota};
 use crate::platform::Platform;
@@ -696,6 +699,31 @@ pub trait IdempotencyStore: Send + Sync {
     async fn purge_requests(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// Bulk imports: the rows already imported, posts created in one write, and the reports.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// Which of `references` the owner has imported before (each row's reference: its
+    /// `external_id`, or its file and place in it).
+    async fn imported_refs(&self, owner: UserId, references: &[String])
+    -> StoreResult<Vec<String>>;
+    /// Inserts the owner's imported `posts`, each under its reference, in one atomic write: a
+    /// reference imported before (also concurrently) is skipped, and the posts that are new must
+    /// fit in `quota` all together ([`StoreError::LimitReached`], nothing written). A post on a
+    /// slot another holds refuses the whole write ([`Conflict::SlotTaken`]). Answers, per post,
+    /// whether it was created.
+    async fn insert_imported_posts(
+        &self,
+        owner: UserId,
+        posts: &[(String, Post)],
+        quota: PostQuota,
+    ) -> StoreResult<Vec<bool>>;
+    /// Keeps an import's report.
+    async fn put_import(&self, import: &Import) -> StoreResult<()>;
+    /// One of the owner's imports.
+    async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>>;
+}
+
 /// Every storage port, plus a health check.
 #[async_trait]
 pub trait Store:
@@ -712,6 +740,7 @@ pub trait Store:
     + TemplateStore
     + ScheduleStore
     + IdempotencyStore
+    + ImportStore
     + fmt::Debug
 {
     /// Whether the backend answers.

@@ -214,6 +214,7 @@ mod accounts;
 mod api_keys;
 mod billing;
 mod idempotency;
+mod imports;
 mod ledger;
 mod posts;
 mod queue;
@@ -227,6 +228,7 @@ pub use accounts::*;
 pub use api_keys::*;
 pub use billing::*;
 pub use idempotency::*;
+pub use imports::*;
 pub use ledger::*;
 pub use posts::*;
 pub use queue::*;
@@ -313,6 +315,8 @@ macro_rules! store_conformance_tests {
             concurrent_next_slot_requests_get_distinct_slots,
             idempotency_keys_run_once_replay_and_expire,
             concurrent_requests_under_one_key_run_once,
+            imported_posts_are_created_once_and_within_the_quota_together,
+            import_reports_round_trip_for_their_owner,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
             api_keys_are_capped_per_owner_even_concurrently,

@@ -16,6 +16,7 @@ mod brute_force;
 mod caps;
 mod dispatcher;
 mod failing_ports;
+mod imports;
 mod isolation;
 mod oauth;
 mod posts;

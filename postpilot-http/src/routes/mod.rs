@@ -6,6 +6,7 @@ pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod billing;
 pub(crate) mod health;
+pub(crate) mod imports;
 pub(crate) mod oauth;
 pub(crate) mod posts;
 pub(crate) mod queue;

@@ -15,6 +15,7 @@ mod bola;
 mod brute_force;
 mod contract;
 mod idempotency;
+mod import_routes;
 mod input_strictness;
 mod jwt;
 mod metrics;

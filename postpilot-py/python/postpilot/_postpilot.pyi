@@ -58,6 +58,23 @@ class SlotListing(TypedDict):
     slots: list[Slot]
     off_slot: list[UUID]
 
+class ImportRowError(TypedDict):
+    row: int
+    field: str
+    reason: str
+
+class ImportReport(TypedDict):
+    id: UUID
+    format: str
+    mode: str
+    status: str
+    rows: int
+    created: int
+    duplicates: int
+    failed: int
+    errors: list[ImportRowError]
+    created_at: datetime
+
 class PublicationAttempt(TypedDict):
     attempt: int
     started_at: datetime
@@ -195,6 +212,9 @@ class Engine:
     def delete_post(self, *, user_id: UUID, post_id: UUID) -> None: ...
     def schedule_post(self, *, user_id: UUID, post_id: UUID, scheduled_for: datetime) -> Post: ...
     def queue_post(self, *, user_id: UUID, post_id: UUID) -> Post: ...
+    def import_posts(self, *, user_id: UUID, data: bytes | str, format: str = "csv",
+                     mode: str = "all_or_nothing") -> ImportReport: ...
+    def get_import(self, *, user_id: UUID, import_id: UUID) -> ImportReport: ...
     def get_schedule(self, *, user_id: UUID, account_id: UUID) -> PostingSchedule: ...
     def set_schedule(self, *, user_id: UUID, account_id: UUID, slots: Sequence[str],
                      time_zone: Optional[str] = None) -> PostingSchedule: ...

@@ -15,6 +15,7 @@ mod accounts;
 mod api_keys;
 mod attempts;
 mod idempotency;
+mod imports;
 mod metrics;
 mod posts;
 mod queue;
@@ -43,6 +44,9 @@ struct Tables {
     templates: BTreeMap<TemplateId, CaptionTemplate>,
     schedules: BTreeMap<AccountId, PostingSchedule>,
     idempotency: HashMap<(UserId, IdempotencyKey), IdempotencyRecord>,
+    /// Imported rows' references, per owner.
+    import_refs: HashMap<(UserId, String), PostId>,
+    imports: BTreeMap<ImportId, Import>,
     /// Token refresh leases: account → until when.
     refresh_leases: HashMap<AccountId, DateTime<Utc>>,
 }
@@ -162,7 +166,8 @@ owned_by_user_id!(
     Post,
     QueueItem,
     CaptionTemplate,
-    PostingSchedule
+    PostingSchedule,
+    Import
 );
 
 impl Stated for Post {

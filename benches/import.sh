@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A 10,000-row CSV import on PostgreSQL through the running server, beside COPY of the same rows
+# into the same posts table in the same run:
+#
+#   bash benches/import.sh [rows=10000]
+#
+# Builds postpilot-server in release, starts a throwaway PostgreSQL with default durability
+# (fsync on), migrates, serves on it (simulated publishers, mock billing), registers an enterprise
+# merchant with one Facebook account, then
+#   1. POSTs a CSV of `rows` drafts (mode all_or_nothing) and times it: parsing, checking every
+#      row against the platform's rules, one transaction inserting the rows' references and posts;
+#   2. times `COPY posts (...) FROM STDIN` of the same captions as a second merchant's drafts
+#      (psql), the floor for writing those rows;
+# and prints a Markdown table for docs/BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${DATABASE_URL:-}" ]; then
+  cargo build --release -q -p examples --bin postpilot-server
+  exec env POSTPILOT_PG_DURABLE=1 bash .ci/with-postgres bash "$0" "$@"
+fi
+rows=${1:-10000}
+server=./target/release/postpilot-server
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+base="http://127.0.0.1:$port/api/v1"
+export POSTPILOT_ADDR="127.0.0.1:$port" POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock RUST_LOG=error
+export POSTPILOT_JWT_SECRET=bench-jwt-secret-of-at-least-32-bytes-long
+export POSTPILOT_TOKEN_KEY="k1:$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+"$server" migrate > /dev/null
+"$server" serve &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
+
+register() {
+  curl -sf -X POST "$base/auth/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"correct horse battery\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+token=$(register import@example.com)
+curl -sf -o /dev/null -X POST "$base/billing/checkout" -H "authorization: Bearer $token" \
+  -H 'content-type: application/json' -d '{"plan":"enterprise"}'
+curl -sf -o /dev/null -X POST "$base/accounts" -H "authorization: Bearer $token" \
+  -H 'content-type: application/json' \
+  -d '{"platform":"facebook","account_name":"@shop","account_id_external":"shop-1"}'
+
+python3 - "$rows" "$work" <<'PY'
+import sys
+rows, work = int(sys.argv[1]), sys.argv[2]
+with open(f"{work}/posts.csv", "w") as f:
+    f.write("account,caption,hashtags,external_id\n")
+    for i in range(rows):
+        f.write(f"@shop,\"Aurora desk lamp, batch {i}: warm light for late nights\",lamp desk,sku-{i}\n")
+PY
+
+import_seconds=$(curl -sf -o "$work/report.json" -w '%{time_total}' -X POST "$base/imports" \
+  -H "authorization: Bearer $token" -H 'content-type: text/csv' --data-binary "@$work/posts.csv")
+created=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["created"])' "$work/report.json")
+[ "$created" = "$rows" ] || { echo "the import created $created of $rows rows" >&2; exit 1; }
+
+# The floor: the same captions COPYed as another merchant's drafts into the same table.
+register copy@example.com > /dev/null
+ids=$(psql "$DATABASE_URL" -Atc "SELECT u.id || ' ' || a.id FROM users u JOIN social_accounts a ON a.user_id = u.id WHERE u.email = 'import@example.com'")
+set -- $ids
+user=$1 account=$2
+other=$(psql "$DATABASE_URL" -Atc "SELECT id FROM users WHERE email = 'copy@example.com'")
+python3 - "$rows" "$work" "$other" "$account" <<'PY'
+import sys, uuid
+rows, work, user, account = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+with open(f"{work}/copy.tsv", "w") as f:
+    for i in range(rows):
+        f.write(f"{uuid.uuid4()}\t{user}\t{account}\tfacebook\tAurora desk lamp, batch {i}: warm light for late nights\t{{lamp,desk}}\tdraft\t2026-12-01 00:00:00+00\t2026-12-01 00:00:00+00\n")
+PY
+start=$(date +%s.%N)
+psql "$DATABASE_URL" -q -c "\\copy posts (id, user_id, account_id, platform, content, hashtags, status, created_at, updated_at) FROM '$work/copy.tsv'"
+end=$(date +%s.%N)
+copy_seconds=$(python3 -c "print($end - $start)")
+
+python3 - "$rows" "$import_seconds" "$copy_seconds" <<'PY'
+import sys
+rows, imp, cp = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+print(f"| what | {rows} rows | rows/s |")
+print("|---|---|---|")
+print(f"| `POST /imports` (CSV, all_or_nothing, checked and created in one transaction) | {imp:.2f} s | {rows / imp:,.0f} |")
+print(f"| `\\copy posts FROM` the same rows (psql, the floor) | {cp:.2f} s | {rows / cp:,.0f} |")
+print(f"| import ÷ COPY | {imp / cp:.1f}× | |")
+PY

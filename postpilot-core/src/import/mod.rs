@@ -1,0 +1,407 @@
+//! Bulk import of posts from a CSV or JSON file: each row an account, a caption, hashtags,
+//! media, and a time (a draft without one, or `next` for the account's next free slot), checked
+//! row by row against the same rules as `POST /posts`, then created together within the plan's
+//! quota — all or none, or every valid row — or only checked (a dry run). A row is created once:
+//! by its `external_id`, or, without one, by the file and its place in it, so re-sending a file
+//! creates nothing twice.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationError;
+use crate::aggregate::aggregate;
+use crate::id::{ImportId, UserId};
+
+mod service;
+
+pub use service::{ImportRequest, ImportService};
+
+/// Most rows one import takes.
+pub const MAX_IMPORT_ROWS: usize = 10_000;
+/// Largest file one import takes, in bytes.
+pub const MAX_IMPORT_BYTES: usize = 5 << 20;
+/// Longest row of a CSV file, in bytes (a caption is at most 2,200 characters).
+pub const MAX_ROW_BYTES: usize = 64 << 10;
+/// Longest `external_id`, in characters.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
+
+/// A file's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    /// A header row naming the columns, then a row per post.
+    Csv,
+    /// `{"posts": [{…}, …]}`.
+    Json,
+}
+
+impl ImportFormat {
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Json => "json",
+        }
+    }
+}
+
+/// What an import does with rows that pass and rows that do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Checks every row and creates nothing.
+    DryRun,
+    /// Creates every row, or — when one is refused — none.
+    AllOrNothing,
+    /// Creates the rows that pass and reports the others.
+    Partial,
+}
+
+impl ImportMode {
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DryRun => "dry_run",
+            Self::AllOrNothing => "all_or_nothing",
+            Self::Partial => "partial",
+        }
+    }
+
+    /// The mode named `name`.
+    ///
+    /// # Errors
+    /// Not one of `dry_run`, `all_or_nothing`, `partial`.
+    pub fn parse(name: &str) -> Result<Self, ValidationError> {
+        match name {
+            "dry_run" => Ok(Self::DryRun),
+            "all_or_nothing" => Ok(Self::AllOrNothing),
+            "partial" => Ok(Self::Partial),
+            _ => Err(ValidationError::new(
+                "mode",
+                "must be dry_run, all_or_nothing or partial",
+            )),
+        }
+    }
+}
+
+/// One row as the file gives it, before any check.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRow {
+    /// The account: its id, or its name (`@shop`) among the merchant's accounts.
+    pub account: String,
+    /// The caption.
+    pub caption: String,
+    /// Hashtags, without or with `#`.
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    /// Media URLs.
+    #[serde(default)]
+    pub media: Vec<String>,
+    /// An RFC 3339 time, `next` (the account's next free slot), or none (a draft).
+    #[serde(default)]
+    pub time: Option<String>,
+    /// The client's id for the row: a row with an id already imported is not created again.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// One refused row: its number (the first row of posts is 1), the field, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    /// 1 for the first post of the file (in a CSV file, the line after the header).
+    pub row: u32,
+    /// The field, as the API names it (`caption`, `account`, `time`, …).
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Where an import stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Its rows are created (those that passed, in `partial`).
+    Done,
+    /// Checked only (`dry_run`).
+    Checked,
+    /// Nothing was created: a row was refused (`all_or_nothing`).
+    Refused,
+}
+
+impl ImportStatus {
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Checked => "checked",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+aggregate! {
+    /// One import: what was asked, and what came of each row.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub struct Import / ImportRecord {
+        /// See [`Import::id`].
+        id: copy ImportId,
+        /// See [`Import::user_id`].
+        user_id: copy UserId,
+        /// See [`Import::format`].
+        format: copy ImportFormat,
+        /// See [`Import::mode`].
+        mode: copy ImportMode,
+        /// See [`Import::status`].
+        status: copy ImportStatus,
+        /// Rows in the file.
+        rows: copy u32,
+        /// Posts created (in a dry run: that would be).
+        created: copy u32,
+        /// Rows already imported before (by `external_id`, or the same file's same row).
+        duplicates: copy u32,
+        /// Refused rows, each with its reasons in `errors`.
+        failed: copy u32,
+        /// Why rows were refused, in row order.
+        errors: list RowError,
+        /// See [`Import::created_at`].
+        created_at: copy DateTime<Utc>,
+    }
+}
+
+/// The rows of a file.
+///
+/// # Errors
+/// A [`ValidationError`] naming `file` (with the row where it can) for a file that does not
+/// read: not UTF-8, bad CSV quoting, a row longer than [`MAX_ROW_BYTES`], a missing or unknown
+/// column, JSON that is not `{"posts": […]}` of rows — or more than [`MAX_IMPORT_ROWS`] rows.
+pub fn parse_rows(format: ImportFormat, data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
+    if data.len() > MAX_IMPORT_BYTES {
+        return Err(file_error(format!(
+            "is larger than {} MiB",
+            MAX_IMPORT_BYTES >> 20
+        )));
+    }
+    let rows = match format {
+        ImportFormat::Csv => parse_csv(data)?,
+        ImportFormat::Json => parse_json(data)?,
+    };
+    if rows.len() > MAX_IMPORT_ROWS {
+        return Err(file_error(format!(
+            "has {} rows; an import takes at most {MAX_IMPORT_ROWS}",
+            rows.len()
+        )));
+    }
+    Ok(rows)
+}
+
+fn file_error(reason: String) -> ValidationError {
+    ValidationError::new("file", reason)
+}
+
+const COLUMNS: [&str; 6] = [
+    "account",
+    "caption",
+    "hashtags",
+    "media",
+    "time",
+    "external_id",
+];
+
+fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    // A quote opened and never closed would take the rest of the file into one field, which
+    // the reader accepts: in RFC 4180 quotes come in pairs (`""` inside a quoted field).
+    if data.iter().filter(|b| **b == b'"').count() % 2 == 1 {
+        let line = data.iter().rposition(|b| *b == b'"').map_or(1, |at| {
+            data[..at].iter().filter(|b| **b == b'\n').count() + 1
+        });
+        return Err(file_error(format!(
+            "has an unclosed quote: line {line} opens or closes a quoted field the file does not close"
+        )));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(false)
+        .from_reader(data);
+    let mut records = reader.byte_records();
+    let header = match records.next() {
+        Some(Ok(header)) => header,
+        Some(Err(e)) => return Err(csv_error(&e, 0)),
+        None => {
+            return Err(file_error(
+                "is empty: the first line names the columns".into(),
+            ));
+        }
+    };
+    let mut columns = Vec::with_capacity(header.len());
+    for name in &header {
+        let name = std::str::from_utf8(name)
+            .map_err(|_| file_error("line 1 (the header) is not UTF-8".into()))?
+            .trim()
+            .to_ascii_lowercase();
+        let Some(known) = COLUMNS.iter().position(|c| *c == name) else {
+            return Err(file_error(format!(
+                "column \"{name}\" is not one of {}",
+                COLUMNS.join(", ")
+            )));
+        };
+        if columns.contains(&known) {
+            return Err(file_error(format!("column \"{name}\" is given twice")));
+        }
+        columns.push(known);
+    }
+    for required in [0, 1] {
+        if !columns.contains(&required) {
+            return Err(file_error(format!(
+                "has no \"{}\" column",
+                COLUMNS[required]
+            )));
+        }
+    }
+    let mut rows = Vec::new();
+    for (index, record) in records.enumerate() {
+        let row = index + 1;
+        let record = record.map_err(|e| csv_error(&e, row))?;
+        if record.as_slice().len() > MAX_ROW_BYTES {
+            return Err(file_error(format!(
+                "row {row} is longer than {} KiB",
+                MAX_ROW_BYTES >> 10
+            )));
+        }
+        if rows.len() == MAX_IMPORT_ROWS {
+            return Err(file_error(format!(
+                "has more than {MAX_IMPORT_ROWS} rows; an import takes at most {MAX_IMPORT_ROWS}"
+            )));
+        }
+        let mut parsed = ImportRow::default();
+        for (value, column) in record.iter().zip(&columns) {
+            let value = std::str::from_utf8(value)
+                .map_err(|_| file_error(format!("row {row} is not UTF-8")))?
+                .trim();
+            match column {
+                0 => parsed.account = value.to_owned(),
+                1 => parsed.caption = value.to_owned(),
+                2 => parsed.hashtags = words(value, true),
+                3 => parsed.media = words(value, false),
+                4 => parsed.time = Some(value.to_owned()).filter(|t| !t.is_empty()),
+                _ => parsed.external_id = Some(value.to_owned()).filter(|t| !t.is_empty()),
+            }
+        }
+        rows.push(parsed);
+    }
+    Ok(rows)
+}
+
+/// A cell's words: split at white space, and at commas too for hashtags (URLs may hold commas).
+fn words(value: &str, commas: bool) -> Vec<String> {
+    value
+        .split(|c: char| c.is_whitespace() || (commas && c == ','))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn csv_error(error: &csv::Error, row: usize) -> ValidationError {
+    let place = error
+        .position()
+        .map_or_else(|| format!("row {row}"), |p| format!("line {}", p.line()));
+    let what = match error.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("has {len} fields where the header has {expected_len} (check its quotes)")
+        }
+        csv::ErrorKind::Utf8 { .. } => "is not UTF-8".to_owned(),
+        _ => "does not read as CSV".to_owned(),
+    };
+    file_error(format!("{place} {what}"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonFile {
+    posts: Vec<ImportRow>,
+}
+
+fn parse_json(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
+    serde_json::from_slice::<JsonFile>(data)
+        .map(|file| file.posts)
+        .map_err(|e| {
+            file_error(format!(
+                "is not {{\"posts\": [rows]}} at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn refused(format: ImportFormat, data: &[u8]) -> String {
+        let e = parse_rows(format, data).unwrap_err();
+        assert_eq!(e.field(), "file");
+        e.reason().to_owned()
+    }
+
+    #[test]
+    fn a_csv_file_reads_by_its_header_in_any_order_with_quoted_captions() {
+        let data = "\u{feff}caption,account,Time,hashtags,media,external_id\n\
+                    \"Warm light, late nights\",@shop,next,\"lamp, #desk\",https://cdn.example.com/a.jpg https://cdn.example.com/b.jpg,sku-1\n\
+                    \"Line one\nline two\",6f1c2a9e-7d3b-4b8e-9a51-0c2d4e6f8a1b,,,,\n";
+        let rows = parse_rows(ImportFormat::Csv, data.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].caption, "Warm light, late nights");
+        assert_eq!(rows[0].account, "@shop");
+        assert_eq!(rows[0].time.as_deref(), Some("next"));
+        assert_eq!(rows[0].hashtags, ["lamp", "#desk"]);
+        assert_eq!(rows[0].media.len(), 2);
+        assert_eq!(rows[0].external_id.as_deref(), Some("sku-1"));
+        assert_eq!(rows[1].caption, "Line one\nline two");
+        assert_eq!(
+            (rows[1].time.clone(), rows[1].external_id.clone()),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn a_malformed_csv_file_is_refused_naming_where() {
+        assert!(refused(ImportFormat::Csv, b"").contains("empty"));
+        assert!(refused(ImportFormat::Csv, b"account,title\n@a,b\n").contains("\"title\""));
+        assert!(refused(ImportFormat::Csv, b"account\n@a\n").contains("\"caption\""));
+        let unclosed = b"account,caption\n@a,\"unterminated\n@b,fine\n";
+        assert!(refused(ImportFormat::Csv, unclosed).contains("unclosed quote"));
+        let short = b"account,caption\n@a,b\n@c\n";
+        assert!(refused(ImportFormat::Csv, short).contains("1 fields where the header has 2"));
+        let latin1 = b"account,caption\n@a,caf\xe9\n";
+        assert!(refused(ImportFormat::Csv, latin1).contains("not UTF-8"));
+        let long = format!("account,caption\n@a,{}\n", "x".repeat(1 << 20));
+        assert!(refused(ImportFormat::Csv, long.as_bytes()).contains("longer than 64 KiB"));
+        let many = format!("account,caption\n{}", "@a,b\n".repeat(MAX_IMPORT_ROWS + 1));
+        assert!(refused(ImportFormat::Csv, many.as_bytes()).contains("at most 10000"));
+    }
+
+    #[test]
+    fn a_json_file_is_posts_of_rows_with_no_unknown_field() {
+        let rows = parse_rows(
+            ImportFormat::Json,
+            br#"{"posts": [{"account": "@a", "caption": "Hi", "hashtags": ["x"], "time": "next"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(rows[0].hashtags, ["x"]);
+        assert!(
+            refused(ImportFormat::Json, br#"{"posts": [{"account": "@a"}]}"#).contains("caption")
+        );
+        assert!(
+            refused(
+                ImportFormat::Json,
+                br#"{"posts": [{"account": "@a", "caption": "b", "colour": 1}]}"#
+            )
+            .contains("colour")
+        );
+        assert!(refused(ImportFormat::Json, b"[1, 2").contains("line 1"));
+    }
+}

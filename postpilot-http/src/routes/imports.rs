@@ -1,0 +1,230 @@
+//! `/imports`: bulk import of posts from a CSV or JSON file, and the report of an import.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use postpilot_core::id::ImportId;
+use postpilot_core::import::{
+    Import, ImportFormat, ImportMode, ImportRequest, ImportStatus, MAX_IMPORT_BYTES,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// One refused row.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RowErrorDto {
+    /// 1 for the first post of the file (in CSV, the line after the header).
+    row: u32,
+    /// `account`, `caption`, `hashtags`, `media`, `time` or `external_id`.
+    field: String,
+    reason: String,
+}
+
+/// An import's report.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ImportDto {
+    id: Uuid,
+    /// `csv` or `json`.
+    format: String,
+    /// `dry_run`, `all_or_nothing` or `partial`.
+    mode: String,
+    /// `done` (rows created), `checked` (a dry run) or `refused` (all or nothing, a row was
+    /// refused: nothing created).
+    status: String,
+    /// Rows in the file.
+    rows: u32,
+    /// Posts created (in a dry run: that would be).
+    created: u32,
+    /// Rows imported before (same `external_id`, or the same file's same row): not created again.
+    duplicates: u32,
+    /// Refused rows.
+    failed: u32,
+    /// Why, row by row.
+    errors: Vec<RowErrorDto>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Import> for ImportDto {
+    fn from(i: Import) -> Self {
+        Self {
+            id: i.id().as_uuid(),
+            format: i.format().as_str().to_owned(),
+            mode: i.mode().as_str().to_owned(),
+            status: i.status().as_str().to_owned(),
+            rows: i.rows(),
+            created: i.created(),
+            duplicates: i.duplicates(),
+            failed: i.failed(),
+            errors: i
+                .errors()
+                .iter()
+                .map(|e| RowErrorDto {
+                    row: e.row,
+                    field: e.field.clone(),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
+            created_at: i.created_at(),
+        }
+    }
+}
+
+/// One post of a JSON import.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ImportRowDto {
+    /// The account's id, or its name (`@shop`) among your connected accounts.
+    account: String,
+    caption: String,
+    hashtags: Option<Vec<String>>,
+    media: Option<Vec<String>>,
+    /// An RFC 3339 time, `next` (the account's next free slot), or absent (a draft).
+    time: Option<String>,
+    /// Your id for the row: a row whose id was imported before is not created again.
+    external_id: Option<String>,
+}
+
+/// A JSON import: `{"posts": [...]}` (CSV: a header row `account,caption,hashtags,media,time,external_id`,
+/// any order, `account` and `caption` required; hashtags and media separated by spaces).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ImportFileDto {
+    #[schema(max_items = 10000)]
+    posts: Vec<ImportRowDto>,
+}
+
+/// How to import.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ImportQuery {
+    /// `all_or_nothing` (the default: every row or none), `partial` (the rows that pass) or
+    /// `dry_run` (check only).
+    #[param(value_type = Option<String>, pattern = "^(dry_run|all_or_nothing|partial)$")]
+    mode: Option<String>,
+}
+
+/// Imports posts from a CSV (`text/csv`) or JSON (`application/json`) file of at most 10,000
+/// rows and 5 MiB. Every row is checked as `POST /posts` checks a post; the new posts fit the
+/// month's quota together or none is created. A row is created once: re-sending a file, or a
+/// row with an `external_id` already imported, creates nothing again.
+#[utoipa::path(post, path = "/imports", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(ImportQuery),
+    request_body(content(
+        (String = "text/csv"),
+        (ImportFileDto = "application/json"),
+    )),
+    responses((status = 201, description = "Rows created (those that passed, in partial)", body = ImportDto),
+              (status = 200, description = "Checked (a dry run)", body = ImportDto),
+              (status = 401, body = Problem), (status = 402, body = Problem), (status = 413, body = Problem),
+              (status = 415, body = Problem),
+              (status = 422, description = "The file does not read (`errors[0].field` is `file`), or a row was refused in all_or_nothing (`errors[].field` is `rows[N].field`)", body = Problem)))]
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let mode = match query.mode.as_deref() {
+        None => ImportMode::AllOrNothing,
+        Some(mode) => ImportMode::parse(mode).map_err(postpilot_core::Error::from)?,
+    };
+    let format = format_of(&headers)?;
+    let data = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                format!("an import is at most {} MiB", MAX_IMPORT_BYTES >> 20),
+            )
+        } else {
+            ApiError::bad_request("the body could not be read")
+        }
+    })?;
+    let import = state
+        .engine()
+        .imports()
+        .run(
+            caller.user_id,
+            ImportRequest {
+                format,
+                mode,
+                data: data.to_vec(),
+            },
+        )
+        .await?;
+    let location = format!("/api/v1/imports/{}", import.id());
+    match import.status() {
+        ImportStatus::Refused => Err(ApiError::invalid_fields(
+            format!(
+                "{} of {} rows were refused, so none was imported (the report: {location})",
+                import.failed(),
+                import.rows()
+            ),
+            import
+                .errors()
+                .iter()
+                .map(|e| (format!("rows[{}].{}", e.row, e.field), e.reason.clone())),
+        )),
+        ImportStatus::Checked => Ok(Json(ImportDto::from(import)).into_response()),
+        ImportStatus::Done => Ok((
+            StatusCode::CREATED,
+            [(header::LOCATION, location)],
+            Json(ImportDto::from(import)),
+        )
+            .into_response()),
+    }
+}
+
+/// The format a request's content type names.
+fn format_of(headers: &HeaderMap) -> ApiResult<ImportFormat> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("text/csv") => Ok(ImportFormat::Csv),
+        Some("application/json") => Ok(ImportFormat::Json),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the file as text/csv or application/json",
+        )),
+    }
+}
+
+/// One of the caller's imports: its report.
+#[utoipa::path(get, path = "/imports/{id}", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ImportDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ImportId>,
+) -> ApiResult<Json<ImportDto>> {
+    let import = state.engine().imports().get(caller.user_id, id).await?;
+    Ok(Json(import.into()))
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+        .routes(routes!(get))
+}

@@ -1,0 +1,182 @@
+//! `POST /imports` and `GET /imports/{id}`: CSV and JSON files of posts, each mode, the per-row
+//! report in the API's problem vocabulary, malformed files, limits.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+
+use crate::test_app::{Reply, TestApp, assert_problem};
+
+async fn import(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Reply {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/imports{query}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    app.raw(request).await
+}
+
+async fn post_count(app: &TestApp, token: &str) -> u64 {
+    app.as_user(token, Method::GET, "/api/v1/posts", None)
+        .await
+        .body["total"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_partial_csv_import_creates_the_valid_rows_and_its_report_reads_back() {
+    let app = TestApp::new();
+    let token = app.token("csv@example.com").await;
+    app.account(&token, "facebook", "shop").await;
+    let file = "account,caption,hashtags\n@shop,\"Warm light, late nights\",lamp desk\n@shop,,\n@shop,Second,\n";
+
+    let reply = import(
+        &app,
+        &token,
+        "?mode=partial",
+        "text/csv; charset=utf-8",
+        file.into(),
+    )
+    .await;
+    let location = reply.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let again = app.as_user(&token, Method::GET, &location, None).await;
+    let other = app.token("other@example.com").await;
+    let foreign = app.as_user(&other, Method::GET, &location, None).await;
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "done");
+    assert_eq!(
+        (reply.body["rows"].as_u64(), reply.body["created"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(
+        reply.body["errors"],
+        json!([{"row": 2, "field": "caption", "reason": "must not be blank"}])
+    );
+    assert_eq!(again.body, reply.body);
+    assert_problem(&foreign, StatusCode::NOT_FOUND);
+    assert_eq!(post_count(&app, &token).await, 2);
+}
+
+#[tokio::test]
+async fn all_or_nothing_refuses_the_file_with_each_rows_field_and_creates_nothing() {
+    let app = TestApp::new();
+    let token = app.token("strict@example.com").await;
+    app.account(&token, "facebook", "shop").await;
+    let file =
+        "account,caption,time\n@shop,Fine,\n@shop,Past,2001-01-01T00:00:00Z\n@nobody,Lost,\n";
+
+    let reply = import(&app, &token, "", "text/csv", file.into()).await;
+
+    let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<_> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["rows[2].time", "rows[3].account"]);
+    assert_eq!(post_count(&app, &token).await, 0);
+}
+
+#[tokio::test]
+async fn a_dry_run_checks_and_a_json_file_imports_and_a_resent_file_creates_nothing_twice() {
+    let app = TestApp::new();
+    let token = app.token("json@example.com").await;
+    app.account(&token, "facebook", "shop").await;
+    let file = json!({"posts": [
+        {"account": "@shop", "caption": "One", "external_id": "sku-1"},
+        {"account": "@shop", "caption": "Two", "hashtags": ["sale"]}
+    ]})
+    .to_string();
+
+    let checked = import(
+        &app,
+        &token,
+        "?mode=dry_run",
+        "application/json",
+        file.clone().into(),
+    )
+    .await;
+    let first = import(&app, &token, "", "application/json", file.clone().into()).await;
+    let again = import(&app, &token, "", "application/json", file.into()).await;
+
+    assert_eq!(checked.status, StatusCode::OK, "{:?}", checked.body);
+    assert_eq!(
+        (
+            checked.body["status"].as_str(),
+            checked.body["created"].as_u64()
+        ),
+        (Some("checked"), Some(2))
+    );
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(first.body["created"], 2);
+    assert_eq!(
+        (
+            again.body["created"].as_u64(),
+            again.body["duplicates"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    assert_eq!(post_count(&app, &token).await, 2);
+}
+
+#[tokio::test]
+async fn a_malformed_file_is_a_422_naming_the_file_and_stores_nothing() {
+    let app = TestApp::new();
+    let token = app.token("malformed@example.com").await;
+    app.account(&token, "facebook", "shop").await;
+    let long_line = format!("account,caption\n@shop,{}\n", "x".repeat(1 << 20));
+    let files: [(&str, Vec<u8>); 4] = [
+        (
+            "text/csv",
+            b"account,caption\n@shop,\"never closed\n@shop,x\n".to_vec(),
+        ),
+        ("text/csv", b"account,caption\n@shop,caf\xe9\n".to_vec()),
+        ("text/csv", long_line.into_bytes()),
+        (
+            "application/json",
+            b"{\"posts\": [{\"account\": \"@shop\"}]}".to_vec(),
+        ),
+    ];
+
+    for (content_type, body) in files {
+        let reply = import(&app, &token, "?mode=partial", content_type, body).await;
+        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], "file", "{problem}");
+    }
+    assert_eq!(post_count(&app, &token).await, 0);
+}
+
+#[tokio::test]
+async fn another_format_is_415_a_file_over_5_mib_is_413_and_a_bad_mode_is_422() {
+    let app = TestApp::new();
+    let token = app.token("limits@example.com").await;
+
+    let xml = import(&app, &token, "", "application/xml", b"<posts/>".to_vec()).await;
+    let huge = import(&app, &token, "", "text/csv", vec![b'x'; (5 << 20) + 1]).await;
+    let mode = import(
+        &app,
+        &token,
+        "?mode=some",
+        "text/csv",
+        b"account,caption\n".to_vec(),
+    )
+    .await;
+
+    assert_problem(&xml, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_problem(&huge, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        assert_problem(&mode, StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "mode"
+    );
+}

@@ -1,0 +1,193 @@
+//! Bulk imports: the imported rows' references, posts created in one transaction, reports.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postpilot_core::id::{ImportId, UserId};
+use postpilot_core::import::{
+    Import, ImportFormat, ImportMode, ImportRecord, ImportStatus, RowError,
+};
+use postpilot_core::plan::PostQuota;
+use postpilot_core::post::Post;
+use postpilot_core::store::{ImportStore, StoreError, StoreResult};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{corrupt, store_error};
+use crate::fetch::fetch_owned;
+use crate::posts::{insert_post_row, posts_in_window};
+use crate::users::lock_owner;
+
+#[derive(sqlx::FromRow)]
+struct ImportRow {
+    id: Uuid,
+    user_id: Uuid,
+    format: String,
+    mode: String,
+    status: String,
+    rows: i32,
+    created: i32,
+    duplicates: i32,
+    failed: i32,
+    errors: Json<Vec<RowError>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<ImportRow> for Import {
+    type Error = StoreError;
+    fn try_from(r: ImportRow) -> Result<Self, StoreError> {
+        let bad = |what: &str| corrupt("imports", format!("unknown {what}"));
+        let count = |n: i32| u32::try_from(n).map_err(|e| corrupt("imports", e));
+        Ok(ImportRecord {
+            id: ImportId::from(r.id),
+            user_id: UserId::from(r.user_id),
+            format: match r.format.as_str() {
+                "csv" => ImportFormat::Csv,
+                "json" => ImportFormat::Json,
+                _ => return Err(bad("format")),
+            },
+            mode: ImportMode::parse(&r.mode).map_err(|_| bad("mode"))?,
+            status: match r.status.as_str() {
+                "done" => ImportStatus::Done,
+                "checked" => ImportStatus::Checked,
+                "refused" => ImportStatus::Refused,
+                _ => return Err(bad("status")),
+            },
+            rows: count(r.rows)?,
+            created: count(r.created)?,
+            duplicates: count(r.duplicates)?,
+            failed: count(r.failed)?,
+            errors: r.errors.0,
+            created_at: r.created_at,
+        }
+        .into())
+    }
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+#[async_trait]
+impl ImportStore for PgStore {
+    async fn imported_refs(
+        &self,
+        owner: UserId,
+        references: &[String],
+    ) -> StoreResult<Vec<String>> {
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT reference FROM import_refs WHERE user_id = $1 AND reference = ANY($2)",
+        )
+        .bind(owner.as_uuid())
+        .bind(references)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let found: HashSet<String> = found.into_iter().collect();
+        Ok(references
+            .iter()
+            .filter(|r| found.contains(*r))
+            .cloned()
+            .collect())
+    }
+
+    async fn insert_imported_posts(
+        &self,
+        owner: UserId,
+        posts: &[(String, Post)],
+        quota: PostQuota,
+    ) -> StoreResult<Vec<bool>> {
+        // The first post under each reference is the one offered; later ones are duplicates.
+        let mut first = HashMap::with_capacity(posts.len());
+        for (index, (reference, _)) in posts.iter().enumerate() {
+            first.entry(reference.as_str()).or_insert(index);
+        }
+        let offered: Vec<usize> = {
+            let mut offered: Vec<usize> = first.values().copied().collect();
+            offered.sort_unstable();
+            offered
+        };
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // One import at a time per owner: the quota count and the inserts see the same month.
+        lock_owner(&mut tx, owner).await?;
+        let new: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO import_refs (user_id, reference, post_id) \
+             SELECT $1, r, p FROM unnest($2::text[], $3::uuid[]) AS t(r, p) \
+             ON CONFLICT (user_id, reference) DO NOTHING RETURNING reference",
+        )
+        .bind(owner.as_uuid())
+        .bind(
+            offered
+                .iter()
+                .map(|i| posts[*i].0.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            offered
+                .iter()
+                .map(|i| posts[*i].1.id().as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let new: HashSet<String> = new.into_iter().collect();
+        let created: Vec<bool> = posts
+            .iter()
+            .enumerate()
+            .map(|(index, (reference, _))| {
+                first.get(reference.as_str()) == Some(&index) && new.contains(reference)
+            })
+            .collect();
+        let count = created.iter().filter(|c| **c).count() as u64;
+        if let Some(max) = quota.limit.max()
+            && posts_in_window(&mut tx, owner, &quota).await? + count > u64::from(max)
+        {
+            return Err(StoreError::LimitReached);
+        }
+        for ((_, post), created) in posts.iter().zip(&created) {
+            if *created {
+                insert_post_row(&mut tx, post).await?;
+            }
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(created)
+    }
+
+    async fn put_import(&self, import: &Import) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO imports (id, user_id, format, mode, status, rows, created, duplicates, \
+                 failed, errors, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(import.id().as_uuid())
+        .bind(import.user_id().as_uuid())
+        .bind(import.format().as_str())
+        .bind(import.mode().as_str())
+        .bind(import.status().as_str())
+        .bind(to_i32(import.rows()))
+        .bind(to_i32(import.created()))
+        .bind(to_i32(import.duplicates()))
+        .bind(to_i32(import.failed()))
+        .bind(Json(import.errors()))
+        .bind(import.created_at())
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>> {
+        fetch_owned::<ImportRow, _>(
+            &self.pool,
+            "SELECT id, user_id, format, mode, status, rows, created, duplicates, failed, \
+                 errors, created_at \
+             FROM imports WHERE id = $1 AND user_id = $2",
+            id.as_uuid(),
+            owner,
+        )
+        .await
+    }
+}
