@@ -9,8 +9,10 @@
 # merchant with one Facebook account, then
 #   1. POSTs a CSV of `rows` drafts (mode all_or_nothing) and times it: parsing, checking every
 #      row against the platform's rules, one transaction inserting the rows' references and posts;
-#   2. times `COPY posts (...) FROM STDIN` of the same captions as a second merchant's drafts
-#      (psql), the floor for writing those rows;
+#   2. POSTs 1,000 rows with time `next` for a second account with 21 slots a week, and times it
+#      (the slot planner);
+#   3. times `COPY posts (...) FROM STDIN` of the first file's captions as a second merchant's
+#      drafts (psql), the floor for writing those rows;
 # and prints a Markdown table for docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +59,27 @@ import_seconds=$(curl -sf -o "$work/report.json" -w '%{time_total}' -X POST "$ba
 created=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["created"])' "$work/report.json")
 [ "$created" = "$rows" ] || { echo "the import created $created of $rows rows" >&2; exit 1; }
 
+# 1,000 rows onto an account's next free slots, three a day: the slot planner reads the
+# account's posts a week at a time, once, for the whole file.
+account2=$(curl -sf -X POST "$base/accounts" -H "authorization: Bearer $token" \
+  -H 'content-type: application/json' \
+  -d '{"platform":"facebook","account_name":"@slots","account_id_external":"slots-1"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+slots=$(python3 -c 'import json; print(json.dumps({"time_zone": "Europe/Berlin", "slots": [f"{d} {t}" for d in ("mon","tue","wed","thu","fri","sat","sun") for t in ("09:00","13:00","18:00")]}))')
+curl -sf -o /dev/null -X PUT "$base/accounts/$account2/schedule" -H "authorization: Bearer $token" \
+  -H 'content-type: application/json' -d "$slots"
+python3 - "$work" <<'PY'
+import sys
+with open(f"{sys.argv[1]}/next.csv", "w") as f:
+    f.write("account,caption,time\n")
+    for i in range(1000):
+        f.write(f"@slots,Slot post {i},next\n")
+PY
+next_seconds=$(curl -sf -o "$work/next.json" -w '%{time_total}' -X POST "$base/imports" \
+  -H "authorization: Bearer $token" -H 'content-type: text/csv' --data-binary "@$work/next.csv")
+placed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["created"])' "$work/next.json")
+[ "$placed" = 1000 ] || { echo "the next-slot import created $placed of 1000 rows" >&2; exit 1; }
+
 # The floor: the same captions COPYed as another merchant's drafts into the same table.
 register copy@example.com > /dev/null
 ids=$(psql "$DATABASE_URL" -Atc "SELECT u.id || ' ' || a.id FROM users u JOIN social_accounts a ON a.user_id = u.id WHERE u.email = 'import@example.com'")
@@ -75,12 +98,13 @@ psql "$DATABASE_URL" -q -c "\\copy posts (id, user_id, account_id, platform, con
 end=$(date +%s.%N)
 copy_seconds=$(python3 -c "print($end - $start)")
 
-python3 - "$rows" "$import_seconds" "$copy_seconds" <<'PY'
+python3 - "$rows" "$import_seconds" "$copy_seconds" "$next_seconds" <<'PY'
 import sys
-rows, imp, cp = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+rows, imp, cp, nxt = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 print(f"| what | {rows} rows | rows/s |")
 print("|---|---|---|")
 print(f"| `POST /imports` (CSV, all_or_nothing, checked and created in one transaction) | {imp:.2f} s | {rows / imp:,.0f} |")
 print(f"| `\\copy posts FROM` the same rows (psql, the floor) | {cp:.2f} s | {rows / cp:,.0f} |")
 print(f"| import ÷ COPY | {imp / cp:.1f}× | |")
+print(f"| `POST /imports` of 1,000 `next` rows onto 21 slots a week (about 48 weeks of slots) | {nxt:.2f} s | {1000 / nxt:,.0f} |")
 PY

@@ -61,10 +61,12 @@ pub(crate) async fn idempotent(
     request: Request,
     next: Next,
 ) -> Response {
-    let honoured = request
+    let matched = request
         .extensions()
         .get::<MatchedPath>()
-        .is_some_and(|path| honours(request.method(), path.as_str()));
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_default();
+    let honoured = honours(request.method(), &matched);
     let Some(key) = request.headers().get(IDEMPOTENCY_KEY).cloned() else {
         return next.run(request).await;
     };
@@ -81,8 +83,12 @@ pub(crate) async fn idempotent(
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
     parts.extensions.insert(Authenticated::of(&parts, &caller));
-    // The largest body any route takes (an import's file); each route still holds its own.
-    let limit = MAX_BODY_BYTES.max(postpilot_core::import::MAX_IMPORT_BYTES);
+    // The route's own limit: an import's file, or the API's 1 MiB.
+    let limit = if matched == IMPORTS {
+        postpilot_core::import::MAX_IMPORT_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
     let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(e) if too_large(&e) => {
@@ -97,7 +103,11 @@ pub(crate) async fn idempotent(
         Err(_) => return ApiError::bad_request("the body could not be read").into_response(),
     };
     let path = parts.uri.path_and_query().map_or("", |p| p.as_str());
-    let fingerprint = fingerprint(parts.method.as_str(), path, &bytes);
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .map_or(&[][..], HeaderValue::as_bytes);
+    let fingerprint = fingerprint(parts.method.as_str(), path, content_type, &bytes);
     let key = String::from_utf8_lossy(key.as_bytes());
     let idempotency = state.engine().idempotency();
     let (key, begun) = match idempotency.begin(caller.user_id, &key, fingerprint).await {
@@ -158,14 +168,19 @@ fn too_large(error: &axum::Error) -> bool {
     false
 }
 
-/// What identifies a request: method, path with query, and the body — a JSON body as its value
-/// (serde_json's maps sort their keys), any other body as its bytes.
-fn fingerprint(method: &str, path: &str, body: &[u8]) -> RequestFingerprint {
-    let canonical = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
+/// The route whose bodies are files of up to 5 MiB.
+const IMPORTS: &str = "/api/v1/imports";
+
+/// What identifies a request: method, path with query, content type, and the body — a JSON
+/// body of the API's size as its value (serde_json's maps sort their keys), any other body
+/// (a file) as its bytes.
+fn fingerprint(method: &str, path: &str, content_type: &[u8], body: &[u8]) -> RequestFingerprint {
+    let canonical = (body.len() <= MAX_BODY_BYTES)
+        .then(|| serde_json::from_slice::<serde_json::Value>(body).ok())
+        .flatten()
         .and_then(|value| serde_json::to_vec(&value).ok());
     let body = canonical.as_deref().unwrap_or(body);
-    RequestFingerprint::of(&[method.as_bytes(), path.as_bytes(), body])
+    RequestFingerprint::of(&[method.as_bytes(), path.as_bytes(), content_type, body])
 }
 
 /// How many times keeping a response is tried before the key is left to lapse.
@@ -249,19 +264,26 @@ fn replay(stored: StoredResponse) -> Response {
 mod tests {
     use super::*;
 
+    const JSON: &[u8] = b"application/json";
+
     #[test]
     fn a_json_body_is_the_same_request_whatever_its_key_order_and_spacing() {
         assert_eq!(
-            fingerprint("POST", "/api/v1/posts", br#"{"a": 1, "b": [2, 3]}"#),
-            fingerprint("POST", "/api/v1/posts", br#"{"b":[2,3],"a":1}"#)
+            fingerprint("POST", "/api/v1/posts", JSON, br#"{"a": 1, "b": [2, 3]}"#),
+            fingerprint("POST", "/api/v1/posts", JSON, br#"{"b":[2,3],"a":1}"#)
         );
         assert_ne!(
-            fingerprint("POST", "/api/v1/posts", br#"{"a":1}"#),
-            fingerprint("POST", "/api/v1/posts", br#"{"a":2}"#)
+            fingerprint("POST", "/api/v1/posts", JSON, br#"{"a":1}"#),
+            fingerprint("POST", "/api/v1/posts", JSON, br#"{"a":2}"#)
         );
         assert_ne!(
-            fingerprint("POST", "/api/v1/posts", b"{}"),
-            fingerprint("POST", "/api/v1/queue", b"{}")
+            fingerprint("POST", "/api/v1/posts", JSON, b"{}"),
+            fingerprint("POST", "/api/v1/queue", JSON, b"{}")
+        );
+        assert_ne!(
+            fingerprint("POST", "/api/v1/imports", JSON, b"{}"),
+            fingerprint("POST", "/api/v1/imports", b"text/csv", b"{}"),
+            "the same bytes as another format are another request"
         );
     }
 

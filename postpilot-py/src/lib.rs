@@ -620,11 +620,12 @@ impl Engine {
         format: &str,
         mode: &str,
     ) -> PyResult<Py<PyAny>> {
-        let data: Vec<u8> = match data.extract::<String>() {
-            Ok(text) => text.into_bytes(),
-            Err(_) => data
-                .extract::<Vec<u8>>()
-                .map_err(|_| invalid("data", "must be bytes or str"))?,
+        let data: Vec<u8> = if let Ok(bytes) = data.cast::<pyo3::types::PyBytes>() {
+            bytes.as_bytes().to_vec()
+        } else if let Ok(text) = data.extract::<String>() {
+            text.into_bytes()
+        } else {
+            return Err(invalid("data", "must be bytes or str"));
         };
         let format = match format {
             "csv" => ImportFormat::Csv,

@@ -1,6 +1,6 @@
 //! Bulk imports: the imported rows' references, posts created in one transaction, reports.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,7 +10,8 @@ use postpilot_core::import::{
 };
 use postpilot_core::plan::PostQuota;
 use postpilot_core::post::Post;
-use postpilot_core::store::{ImportStore, StoreError, StoreResult};
+use postpilot_core::store::{Conflict, ImportStore, StoreError, StoreResult};
+use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -66,6 +67,30 @@ impl TryFrom<ImportRow> for Import {
     }
 }
 
+/// Inserts an import's report.
+async fn insert_report(conn: &mut PgConnection, import: &Import) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO imports (id, user_id, format, mode, status, rows, created, duplicates, \
+             failed, errors, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(import.id().as_uuid())
+    .bind(import.user_id().as_uuid())
+    .bind(import.format().as_str())
+    .bind(import.mode().as_str())
+    .bind(import.status().as_str())
+    .bind(to_i32(import.rows()))
+    .bind(to_i32(import.created()))
+    .bind(to_i32(import.duplicates()))
+    .bind(to_i32(import.failed()))
+    .bind(Json(import.errors()))
+    .bind(import.created_at())
+    .execute(conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
 fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
@@ -98,85 +123,46 @@ impl ImportStore for PgStore {
         owner: UserId,
         posts: &[(String, Post)],
         quota: PostQuota,
-    ) -> StoreResult<Vec<bool>> {
-        // The first post under each reference is the one offered; later ones are duplicates.
-        let mut first = HashMap::with_capacity(posts.len());
-        for (index, (reference, _)) in posts.iter().enumerate() {
-            first.entry(reference.as_str()).or_insert(index);
-        }
-        let offered: Vec<usize> = {
-            let mut offered: Vec<usize> = first.values().copied().collect();
-            offered.sort_unstable();
-            offered
-        };
+        report: &Import,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         // One import at a time per owner: the quota count and the inserts see the same month.
         lock_owner(&mut tx, owner).await?;
-        let new: Vec<String> = sqlx::query_scalar(
+        let taken: Vec<String> = sqlx::query_scalar(
             "INSERT INTO import_refs (user_id, reference, post_id) \
              SELECT $1, r, p FROM unnest($2::text[], $3::uuid[]) AS t(r, p) \
              ON CONFLICT (user_id, reference) DO NOTHING RETURNING reference",
         )
         .bind(owner.as_uuid())
+        .bind(posts.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>())
         .bind(
-            offered
+            posts
                 .iter()
-                .map(|i| posts[*i].0.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            offered
-                .iter()
-                .map(|i| posts[*i].1.id().as_uuid())
+                .map(|(_, p)| p.id().as_uuid())
                 .collect::<Vec<_>>(),
         )
         .fetch_all(&mut *tx)
         .await
         .map_err(store_error)?;
-        let new: HashSet<String> = new.into_iter().collect();
-        let created: Vec<bool> = posts
-            .iter()
-            .enumerate()
-            .map(|(index, (reference, _))| {
-                first.get(reference.as_str()) == Some(&index) && new.contains(reference)
-            })
-            .collect();
-        let count = created.iter().filter(|c| **c).count() as u64;
+        if taken.len() != posts.len() {
+            // Imported meanwhile (or twice in this call): nothing is written.
+            return Err(StoreError::Conflict(Conflict::AlreadyImported));
+        }
         if let Some(max) = quota.limit.max()
-            && posts_in_window(&mut tx, owner, &quota).await? + count > u64::from(max)
+            && posts_in_window(&mut tx, owner, &quota).await? + posts.len() as u64 > u64::from(max)
         {
             return Err(StoreError::LimitReached);
         }
-        for ((_, post), created) in posts.iter().zip(&created) {
-            if *created {
-                insert_post_row(&mut tx, post).await?;
-            }
+        for (_, post) in posts {
+            insert_post_row(&mut tx, post).await?;
         }
-        tx.commit().await.map_err(store_error)?;
-        Ok(created)
+        insert_report(&mut tx, report).await?;
+        tx.commit().await.map_err(store_error)
     }
 
     async fn put_import(&self, import: &Import) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO imports (id, user_id, format, mode, status, rows, created, duplicates, \
-                 failed, errors, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(import.id().as_uuid())
-        .bind(import.user_id().as_uuid())
-        .bind(import.format().as_str())
-        .bind(import.mode().as_str())
-        .bind(import.status().as_str())
-        .bind(to_i32(import.rows()))
-        .bind(to_i32(import.created()))
-        .bind(to_i32(import.duplicates()))
-        .bind(to_i32(import.failed()))
-        .bind(Json(import.errors()))
-        .bind(import.created_at())
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        insert_report(&mut conn, import).await
     }
 
     async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>> {

@@ -199,6 +199,9 @@ fn file_error(reason: String) -> ValidationError {
     ValidationError::new("file", reason)
 }
 
+/// A header column with no name, whose cells are not read.
+const IGNORED: usize = usize::MAX;
+
 const COLUMNS: [&str; 6] = [
     "account",
     "caption",
@@ -210,19 +213,10 @@ const COLUMNS: [&str; 6] = [
 
 fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
     let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-    // A quote opened and never closed would take the rest of the file into one field, which
-    // the reader accepts: in RFC 4180 quotes come in pairs (`""` inside a quoted field).
-    if data.iter().filter(|b| **b == b'"').count() % 2 == 1 {
-        let line = data.iter().rposition(|b| *b == b'"').map_or(1, |at| {
-            data[..at].iter().filter(|b| **b == b'\n').count() + 1
-        });
-        return Err(file_error(format!(
-            "has an unclosed quote: line {line} opens or closes a quoted field the file does not close"
-        )));
-    }
+    check_quotes(data)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
-        .flexible(false)
+        .flexible(true)
         .from_reader(data);
     let mut records = reader.byte_records();
     let header = match records.next() {
@@ -240,6 +234,11 @@ fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
             .map_err(|_| file_error("line 1 (the header) is not UTF-8".into()))?
             .trim()
             .to_ascii_lowercase();
+        if name.is_empty() {
+            // A spreadsheet's trailing empty column: nothing to read there.
+            columns.push(IGNORED);
+            continue;
+        }
         let Some(known) = COLUMNS.iter().position(|c| *c == name) else {
             return Err(file_error(format!(
                 "column \"{name}\" is not one of {}",
@@ -260,9 +259,20 @@ fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
         }
     }
     let mut rows = Vec::new();
-    for (index, record) in records.enumerate() {
-        let row = index + 1;
+    for record in records {
+        let row = rows.len() + 1;
         let record = record.map_err(|e| csv_error(&e, row))?;
+        if blank(record.iter()) {
+            // An empty line, or a spreadsheet's row of empty cells: not a post.
+            continue;
+        }
+        if record.len() != columns.len() && !blank(record.iter().skip(columns.len())) {
+            return Err(file_error(format!(
+                "row {row} has {} fields where the header has {} (check its quotes)",
+                record.len(),
+                columns.len()
+            )));
+        }
         if record.as_slice().len() > MAX_ROW_BYTES {
             return Err(file_error(format!(
                 "row {row} is longer than {} KiB",
@@ -285,12 +295,65 @@ fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
                 2 => parsed.hashtags = words(value, true),
                 3 => parsed.media = words(value, false),
                 4 => parsed.time = Some(value.to_owned()).filter(|t| !t.is_empty()),
-                _ => parsed.external_id = Some(value.to_owned()).filter(|t| !t.is_empty()),
+                5 => parsed.external_id = Some(value.to_owned()).filter(|t| !t.is_empty()),
+                _ => {}
             }
         }
         rows.push(parsed);
     }
     Ok(rows)
+}
+
+/// Checks a CSV file's quoting as RFC 4180 has it, which the reader is lenient about: a quote
+/// opens a field only at its start (elsewhere it is a literal character, like an inch mark), a
+/// quoted field's `""` is one quote, and its closing quote ends the field. An unclosed quote
+/// would otherwise take the rest of the file into one field, and text after a closing quote
+/// would be glued to it.
+fn check_quotes(data: &[u8]) -> Result<(), ValidationError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// A quote inside a quoted field: the end of it, or the first of `""`.
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let (mut line, mut opened) = (1usize, 1usize);
+    for &b in data {
+        state = match (state, b) {
+            (State::FieldStart, b'"') => {
+                opened = line;
+                State::Quoted
+            }
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, b',' | b'\n' | b'\r') => {
+                State::FieldStart
+            }
+            (State::FieldStart | State::Unquoted, _) => State::Unquoted,
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::QuoteInQuoted, _) => {
+                return Err(file_error(format!(
+                    "line {line} has text after a quoted field's closing quote (a quote inside quotes is written \"\")"
+                )));
+            }
+        };
+        if b == b'\n' {
+            line += 1;
+        }
+    }
+    if state == State::Quoted {
+        return Err(file_error(format!(
+            "has an unclosed quote: the quoted field opened on line {opened} never ends"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether every cell is empty or white space.
+fn blank<'a>(mut cells: impl Iterator<Item = &'a [u8]>) -> bool {
+    cells.all(|cell| cell.iter().all(u8::is_ascii_whitespace))
 }
 
 /// A cell's words: split at white space, and at commas too for hashtags (URLs may hold commas).
@@ -307,13 +370,8 @@ fn csv_error(error: &csv::Error, row: usize) -> ValidationError {
         .position()
         .map_or_else(|| format!("row {row}"), |p| format!("line {}", p.line()));
     let what = match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("has {len} fields where the header has {expected_len} (check its quotes)")
-        }
-        csv::ErrorKind::Utf8 { .. } => "is not UTF-8".to_owned(),
-        _ => "does not read as CSV".to_owned(),
+        csv::ErrorKind::Utf8 { .. } => "is not UTF-8",
+        _ => "does not read as CSV",
     };
     file_error(format!("{place} {what}"))
 }
@@ -325,6 +383,7 @@ struct JsonFile {
 }
 
 fn parse_json(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
     serde_json::from_slice::<JsonFile>(data)
         .map(|file| file.posts)
         .map_err(|e| {
@@ -368,14 +427,39 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_quote_in_an_unquoted_field_and_doubled_quotes_in_a_quoted_one_read() {
+        let data = b"account,caption\r\n@a,12\" frame lamp\r\n@b,\"The \"\"glow\"\" edition\"\r\n";
+        let rows = parse_rows(ImportFormat::Csv, data).unwrap();
+        assert_eq!(rows[0].caption, "12\" frame lamp");
+        assert_eq!(rows[1].caption, "The \"glow\" edition");
+    }
+
+    #[test]
     fn a_malformed_csv_file_is_refused_naming_where() {
         assert!(refused(ImportFormat::Csv, b"").contains("empty"));
         assert!(refused(ImportFormat::Csv, b"account,title\n@a,b\n").contains("\"title\""));
         assert!(refused(ImportFormat::Csv, b"account\n@a\n").contains("\"caption\""));
         let unclosed = b"account,caption\n@a,\"unterminated\n@b,fine\n";
-        assert!(refused(ImportFormat::Csv, unclosed).contains("unclosed quote"));
-        let short = b"account,caption\n@a,b\n@c\n";
-        assert!(refused(ImportFormat::Csv, short).contains("1 fields where the header has 2"));
+        assert!(refused(ImportFormat::Csv, unclosed).contains("opened on line 2"));
+        let glued = b"account,caption\n@a,\"Sale starts\n@b,24\" monitor\n";
+        assert!(refused(ImportFormat::Csv, glued).contains("after a quoted field"));
+        let wide = b"account,caption\n@a,b\n@c,d,e\n";
+        assert!(
+            refused(ImportFormat::Csv, wide).contains("row 2 has 3 fields where the header has 2")
+        );
+        let short = parse_rows(ImportFormat::Csv, b"account,caption\n@c\n").unwrap();
+        assert_eq!(
+            short[0].caption, "",
+            "missing last cells are empty (the row check refuses it)"
+        );
+        let spreadsheet = b"account,caption,\n@a,b,\n,,\n   \n\n@c,d,\n";
+        let rows = parse_rows(ImportFormat::Csv, spreadsheet).unwrap();
+        assert_eq!(
+            rows.len(),
+            2,
+            "empty rows and an unnamed last column are skipped"
+        );
+        assert_eq!(rows[1].account, "@c");
         let latin1 = b"account,caption\n@a,caf\xe9\n";
         assert!(refused(ImportFormat::Csv, latin1).contains("not UTF-8"));
         let long = format!("account,caption\n@a,{}\n", "x".repeat(1 << 20));

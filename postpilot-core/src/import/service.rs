@@ -1,5 +1,6 @@
-//! Running an import: check every row, place the `next` ones on their accounts' free slots,
-//! create the rows within the plan's quota in one store write, and keep the report.
+//! Running an import: check every row, leave out rows imported before, place the timed and
+//! `next` rows within their accounts' publishing caps and free slots, then create the rows and
+//! keep the report in one store write.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::import::{
 };
 use crate::page::{MAX_PER_PAGE, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
-use crate::post::room::{SLOT_RACE_RETRIES, next_free_slot};
+use crate::post::room::{SLOT_RACE_RETRIES, SlotPlanner};
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
 use crate::store::{Conflict, StoreError};
 
@@ -33,26 +34,26 @@ pub struct ImportRequest {
     pub data: Vec<u8>,
 }
 
-/// What every row of one import is checked against.
-#[derive(Clone, Copy)]
-struct Rows<'a> {
-    user: UserId,
-    accounts: &'a BTreeMap<AccountId, SocialAccount>,
-    /// Accounts with a posting schedule (a `next` row needs one).
-    scheduled: &'a BTreeSet<AccountId>,
-    /// The file's hash, naming rows without an `external_id`.
-    file: &'a str,
-    now: DateTime<Utc>,
+/// When a checked row goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum When {
+    /// A draft.
+    Draft,
+    /// At its time.
+    At(DateTime<Utc>),
+    /// On its account's next free slot.
+    NextSlot,
 }
 
 /// A row that passed its checks.
+#[derive(Clone, Debug)]
 struct Checked {
     row: u32,
     /// What makes the row the same row when it comes again.
     reference: String,
+    /// As a draft; placed later.
     post: Post,
-    /// Goes on its account's next free slot.
-    next_slot: bool,
+    when: When,
 }
 
 /// Bulk imports.
@@ -75,98 +76,114 @@ impl ImportService {
     /// quota (nothing is created — also in a dry run, which says so).
     pub async fn run(&self, user: UserId, request: ImportRequest) -> Result<Import> {
         let rows = parse_rows(request.format, &request.data)?;
-        let now = self.deps.now();
+        drop(request.data);
         let accounts = self.accounts(user).await?;
-        let mut scheduled = BTreeSet::new();
-        for id in accounts.keys() {
-            if let Some(schedule) = self.deps.store.schedule(user, *id).await?
-                && !schedule.slots().slots().is_empty()
-            {
-                scheduled.insert(*id);
-            }
-        }
-        let file = hex_sha256(&request.data);
         let mut errors = Vec::new();
         let mut checked = Vec::new();
         let mut seen: HashMap<String, u32> = HashMap::new();
         for (index, row) in rows.iter().enumerate() {
             let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            let refused = |e: ValidationError| RowError {
-                row: number,
-                field: row_field(e.field()).to_owned(),
-                reason: e.reason().to_owned(),
-            };
-            let context = Rows {
-                user,
-                accounts: &accounts,
-                scheduled: &scheduled,
-                file: &file[..32],
-                now,
-            };
-            match self.check(&context, row, number) {
+            match self.check(user, &accounts, row, number) {
                 Ok(ok) => match seen.get(&ok.reference) {
-                    Some(first) => errors.push(refused(ValidationError::new(
-                        "external_id",
-                        format!("is also row {first}'s"),
-                    ))),
+                    Some(first) => errors.push(RowError {
+                        row: number,
+                        field: "external_id".to_owned(),
+                        reason: format!(
+                            "row {first} is the same post; give each its own external_id to post it twice"
+                        ),
+                    }),
                     None => {
                         seen.insert(ok.reference.clone(), number);
                         checked.push(ok);
                     }
                 },
-                Err(e) => errors.push(refused(e)),
+                Err(e) => errors.push(refused(number, &e)),
             }
         }
-        let references: Vec<String> = checked.iter().map(|c| c.reference.clone()).collect();
-        let known: BTreeSet<String> = self
-            .deps
-            .store
-            .imported_refs(user, &references)
-            .await?
-            .into_iter()
-            .collect();
-        let (duplicates, fresh): (Vec<Checked>, Vec<Checked>) = checked
-            .into_iter()
-            .partition(|c| known.contains(&c.reference));
-        let failed_rows = errors.iter().map(|e| e.row).collect::<BTreeSet<_>>().len();
-        let report = |status: ImportStatus, created: usize| {
-            Import::from(ImportRecord {
-                id: self.deps.new_id(),
-                user_id: user,
-                format: request.format,
-                mode: request.mode,
-                status,
-                rows: u32::try_from(rows.len()).unwrap_or(u32::MAX),
-                created: u32::try_from(created).unwrap_or(u32::MAX),
-                duplicates: u32::try_from(duplicates.len()).unwrap_or(u32::MAX),
-                failed: u32::try_from(failed_rows).unwrap_or(u32::MAX),
-                errors: errors.clone(),
-                created_at: now,
-            })
-        };
-        let quota = post_quota(&self.deps, user, now).await?;
-        let import = match request.mode {
-            ImportMode::AllOrNothing if !errors.is_empty() => report(ImportStatus::Refused, 0),
-            ImportMode::DryRun => {
-                let used = self
-                    .deps
-                    .store
-                    .count_posts_created(user, quota.window.start, quota.window.end)
-                    .await?;
-                if let Some(max) = quota.limit.max()
-                    && used + fresh.len() as u64 > u64::from(max)
-                {
-                    return Err(posts_quota_error(quota.limit));
+        let rows = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        for _ in 0..=SLOT_RACE_RETRIES {
+            let now = self.deps.now();
+            let references: Vec<String> = checked.iter().map(|c| c.reference.clone()).collect();
+            let known: BTreeSet<String> = self
+                .deps
+                .store
+                .imported_refs(user, &references)
+                .await?
+                .into_iter()
+                .collect();
+            let (duplicates, fresh): (Vec<&Checked>, Vec<&Checked>) =
+                checked.iter().partition(|c| known.contains(&c.reference));
+            let (placed, mut row_errors) = self.place(&accounts, &fresh, now).await?;
+            row_errors.extend(errors.iter().cloned());
+            row_errors.sort_by_key(|e| e.row);
+            let report = |status: ImportStatus, created: usize| {
+                Import::from(ImportRecord {
+                    id: self.deps.new_id(),
+                    user_id: user,
+                    format: request.format,
+                    mode: request.mode,
+                    status,
+                    rows,
+                    created: u32::try_from(created).unwrap_or(u32::MAX),
+                    duplicates: u32::try_from(duplicates.len()).unwrap_or(u32::MAX),
+                    failed: u32::try_from(
+                        row_errors
+                            .iter()
+                            .map(|e| e.row)
+                            .collect::<BTreeSet<_>>()
+                            .len(),
+                    )
+                    .unwrap_or(u32::MAX),
+                    errors: row_errors.clone(),
+                    created_at: now,
+                })
+            };
+            let quota = post_quota(&self.deps, user, now).await?;
+            let outcome = match request.mode {
+                ImportMode::AllOrNothing if !row_errors.is_empty() => {
+                    report(ImportStatus::Refused, 0)
                 }
-                report(ImportStatus::Checked, fresh.len())
-            }
-            _ => {
-                let created = self.create(user, &accounts, fresh, now).await?;
-                report(ImportStatus::Done, created)
-            }
-        };
-        self.deps.store.put_import(&import).await?;
-        Ok(import)
+                ImportMode::DryRun => {
+                    let window = (quota.window.start, quota.window.end);
+                    let used = self
+                        .deps
+                        .store
+                        .count_posts_created(user, window.0, window.1)
+                        .await?;
+                    if let Some(max) = quota.limit.max()
+                        && used + placed.len() as u64 > u64::from(max)
+                    {
+                        return Err(posts_quota_error(quota.limit));
+                    }
+                    report(ImportStatus::Checked, placed.len())
+                }
+                _ => {
+                    let import = report(ImportStatus::Done, placed.len());
+                    match self
+                        .deps
+                        .store
+                        .insert_imported_posts(user, &placed, quota, &import)
+                        .await
+                    {
+                        Ok(()) => return Ok(import),
+                        // Rows another import took, or slots another request took, meanwhile:
+                        // read them again and place the rest again.
+                        Err(StoreError::Conflict(
+                            Conflict::AlreadyImported | Conflict::SlotTaken,
+                        )) => continue,
+                        Err(StoreError::LimitReached) => {
+                            return Err(posts_quota_error(quota.limit));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            self.deps.store.put_import(&outcome).await?;
+            return Ok(outcome);
+        }
+        Err(Error::Conflict(
+            "other requests kept taking the rows' slots or rows; try again".into(),
+        ))
     }
 
     /// One of the user's imports.
@@ -196,52 +213,37 @@ impl ImportService {
         Ok(all)
     }
 
-    /// Checks one row as `POST /posts` checks a post.
+    /// Checks one row as `POST /posts` checks a post (its time is placed later).
     fn check(
         &self,
-        context: &Rows<'_>,
+        user: UserId,
+        accounts: &BTreeMap<AccountId, SocialAccount>,
         row: &ImportRow,
         number: u32,
     ) -> Result<Checked, ValidationError> {
-        let Rows {
-            user,
-            accounts,
-            scheduled,
-            file,
-            now,
-        } = *context;
         let account = find_account(accounts, &row.account)?;
-        if row
-            .time
-            .as_deref()
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("next"))
-            && !scheduled.contains(&account.id())
-        {
-            return Err(ValidationError::new(
-                "time",
-                format!(
-                    "is next, but {} has no posting schedule",
-                    row.account.trim()
-                ),
-            ));
-        }
-        let (at, next_slot) = match row.time.as_deref().map(str::trim) {
-            None | Some("") => (None, false),
-            Some(t) if t.eq_ignore_ascii_case("next") => (None, true),
-            Some(t) => (
-                Some(
-                    DateTime::parse_from_rfc3339(t)
-                        .map_err(|_| {
-                            ValidationError::new(
-                                "time",
-                                "must be an RFC 3339 time (2027-01-31T09:00:00+01:00), next, or empty",
-                            )
-                        })?
-                        .with_timezone(&Utc),
-                ),
-                false,
+        let time = row.time.as_deref().map(str::trim).unwrap_or_default();
+        let when = match time {
+            "" => When::Draft,
+            t if t.eq_ignore_ascii_case("next") => When::NextSlot,
+            t => When::At(
+                DateTime::parse_from_rfc3339(t)
+                    .map_err(|_| {
+                        ValidationError::new(
+                            "time",
+                            "must be an RFC 3339 time (2027-01-31T09:00:00+01:00), next, or empty",
+                        )
+                    })?
+                    .with_timezone(&Utc),
             ),
         };
+        let now = self.deps.now();
+        if let When::At(at) = when {
+            crate::post::check_schedule_time(at, now)?;
+        }
+        let content = Caption::parse(row.caption.as_str())?;
+        let media_urls = parse_media_urls(row.media.iter().cloned())?;
+        let hashtags = Hashtags::parse(row.hashtags.iter().map(|h| h.trim_start_matches('#')))?;
         let reference = match row.external_id.as_deref().map(str::trim) {
             Some(id) if !id.is_empty() => {
                 if id.chars().count() > MAX_EXTERNAL_ID_CHARS || id.chars().any(char::is_control) {
@@ -254,7 +256,19 @@ impl ImportService {
                 }
                 format!("id:{id}")
             }
-            _ => format!("file:{file}:{number}"),
+            // Without an id, a row is its content: the same post again is the same row, however
+            // the file around it changed (fixed rows, another order, other line endings).
+            _ => {
+                let media: Vec<String> = media_urls.iter().map(ToString::to_string).collect();
+                let parts = [
+                    account.id().to_string(),
+                    content.as_ref().to_owned(),
+                    hashtags.to_strings().join(" "),
+                    media.join(" "),
+                    time.to_ascii_lowercase(),
+                ];
+                format!("row:{}", hex_sha256(parts.join("\u{1f}").as_bytes()))
+            }
         };
         let post = Post::create(
             NewPost {
@@ -263,66 +277,120 @@ impl ImportService {
                 account_id: account.id(),
                 queue_item_id: None,
                 platform: account.platform(),
-                content: Caption::parse(row.caption.as_str())?,
-                media_urls: parse_media_urls(row.media.iter().cloned())?,
-                hashtags: Hashtags::parse(row.hashtags.iter().map(|h| h.trim_start_matches('#')))?,
+                content,
+                media_urls,
+                hashtags,
             },
-            at,
+            None,
             now,
         )?;
         Ok(Checked {
             row: number,
             reference,
             post,
-            next_slot,
+            when,
         })
     }
 
-    /// Places the `next` rows on free slots and creates every row in one store write; a slot
-    /// another request took meanwhile places them again.
-    async fn create(
+    /// Gives the rows their times: timed rows first, each within its account's publishing cap
+    /// (the import's own posts counted), then `next` rows each on its account's next free slot.
+    /// A row that does not fit is refused on `time`.
+    async fn place(
         &self,
-        user: UserId,
         accounts: &BTreeMap<AccountId, SocialAccount>,
-        rows: Vec<Checked>,
+        rows: &[&Checked],
         now: DateTime<Utc>,
-    ) -> Result<usize> {
-        for _ in 0..=SLOT_RACE_RETRIES {
-            let mut planned: HashMap<AccountId, BTreeSet<DateTime<Utc>>> = HashMap::new();
-            let mut posts = Vec::with_capacity(rows.len());
-            for checked in &rows {
+    ) -> Result<(Vec<(String, Post)>, Vec<RowError>)> {
+        let mut planners: HashMap<AccountId, SlotPlanner<'_>> = HashMap::new();
+        let mut placed: BTreeMap<u32, (String, Post)> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for pass in [Pass::Timed, Pass::Slots] {
+            for checked in rows {
                 let mut post = checked.post.clone();
-                if checked.next_slot {
-                    let account = &accounts[&post.account_id()];
-                    let mine = planned.entry(account.id()).or_default();
-                    let at = next_free_slot(&self.deps, account, None, now, mine)
-                        .await
-                        .map_err(|e| at_row(e, checked.row))?;
-                    mine.insert(at);
-                    post.schedule_on_slot(at, now)?;
+                let account_id = post.account_id();
+                let result = match (pass, checked.when) {
+                    (Pass::Timed, When::Draft) => Ok(()),
+                    (Pass::Timed, When::At(at)) => {
+                        let planner =
+                            planner(&mut planners, &self.deps, accounts, account_id, now).await?;
+                        if planner.fits(at).await? {
+                            planner.reserve(at);
+                            post.schedule(at, now)
+                        } else {
+                            Err(ValidationError::new(
+                                "time",
+                                format!(
+                                    "the account's {} publishing cap is full in the 24 hours around it",
+                                    post.platform()
+                                ),
+                            )
+                            .into())
+                        }
+                    }
+                    (Pass::Slots, When::NextSlot) => {
+                        let planner =
+                            planner(&mut planners, &self.deps, accounts, account_id, now).await?;
+                        match planner.take_next().await? {
+                            Some(at) => post.schedule_on_slot(at, now),
+                            None => Err(ValidationError::new(
+                                "time",
+                                "is next, but the account has no free slot within 365 days",
+                            )
+                            .into()),
+                        }
+                    }
+                    _ => continue,
+                };
+                match result {
+                    Ok(()) => {
+                        placed.insert(checked.row, (checked.reference.clone(), post));
+                    }
+                    Err(Error::Validation(e)) => errors.push(refused(checked.row, &e)),
+                    Err(e) => return Err(e),
                 }
-                posts.push((checked.reference.clone(), post));
-            }
-            let quota = post_quota(&self.deps, user, now).await?;
-            match self
-                .deps
-                .store
-                .insert_imported_posts(user, &posts, quota)
-                .await
-            {
-                Ok(created) => return Ok(created.iter().filter(|c| **c).count()),
-                Err(StoreError::Conflict(Conflict::SlotTaken)) => {}
-                Err(StoreError::LimitReached) => return Err(posts_quota_error(quota.limit)),
-                Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::Conflict(
-            "other requests kept taking the accounts' free slots; try again".into(),
-        ))
+        Ok((placed.into_values().collect(), errors))
     }
 }
 
-/// The account a row names: its id, or its name among the user's accounts (`@shop`, any case).
+/// The two passes of placing rows.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// Drafts, and rows at their own times.
+    Timed,
+    /// Rows on the next free slot.
+    Slots,
+}
+
+/// The account's planner, made on first use.
+async fn planner<'a, 'm>(
+    planners: &'m mut HashMap<AccountId, SlotPlanner<'a>>,
+    deps: &'a Deps,
+    accounts: &'a BTreeMap<AccountId, SocialAccount>,
+    id: AccountId,
+    now: DateTime<Utc>,
+) -> Result<&'m mut SlotPlanner<'a>> {
+    match planners.entry(id) {
+        std::collections::hash_map::Entry::Occupied(planner) => Ok(planner.into_mut()),
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            let planner = SlotPlanner::new(deps, &accounts[&id], None, now).await?;
+            Ok(slot.insert(planner))
+        }
+    }
+}
+
+/// A refused row.
+fn refused(row: u32, e: &ValidationError) -> RowError {
+    RowError {
+        row,
+        field: row_field(e.field()).to_owned(),
+        reason: e.reason().to_owned(),
+    }
+}
+
+/// The account a row names: its id, or its name among the user's connected accounts (`@shop`
+/// or `shop`, any case).
 fn find_account<'a>(
     accounts: &'a BTreeMap<AccountId, SocialAccount>,
     named: &str,
@@ -331,9 +399,10 @@ fn find_account<'a>(
     let found = match named.parse::<AccountId>() {
         Ok(id) => accounts.get(&id),
         Err(_) => {
-            let mut matching = accounts.values().filter(|a| {
-                a.is_connected() && a.account_name().as_ref().eq_ignore_ascii_case(named)
-            });
+            let bare = |name: &str| name.trim_start_matches('@').to_lowercase();
+            let mut matching = accounts
+                .values()
+                .filter(|a| a.is_connected() && bare(a.account_name().as_ref()) == bare(named));
             let first = matching.next();
             if matching.next().is_some() {
                 return Err(ValidationError::new(
@@ -358,17 +427,6 @@ fn row_field(field: &str) -> &str {
         "media_urls" => "media",
         "scheduled_for" | "slot" => "time",
         "account_id" | "account_ids" => "account",
-        other => other,
-    }
-}
-
-/// A slot error of row `row`, said of the row.
-fn at_row(error: Error, row: u32) -> Error {
-    match error {
-        Error::Validation(e) => Error::Validation(ValidationError::new(
-            "file",
-            format!("row {row}: {}: {}", row_field(e.field()), e.reason()),
-        )),
         other => other,
     }
 }

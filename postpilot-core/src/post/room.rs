@@ -12,7 +12,7 @@ use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::PostId;
 use crate::post::{MAX_SCHEDULE_AHEAD, NEXT_FREE_LOOKAHEAD_DAYS, PostStatus, PublishingCap};
-use crate::schedule::PostingSchedule;
+use crate::schedule::WeeklySlots;
 use crate::store::PostSlot;
 
 /// Most of an account's post times one cap check reads: a cap of 100 a day over the eight days
@@ -96,20 +96,22 @@ pub(crate) async fn account_cap(
     Ok(Some((cap, slots)))
 }
 
-/// Days of slots one read of the account's posts covers while a free one is looked for.
+/// Days of the account's posts one read covers while a free slot is looked for.
 const SEARCH_DAYS: i64 = 7;
+
+/// Most of an account's cap places one read takes (see [`MAX_CAP_SLOTS`]).
+const READ_LIMIT: u32 = MAX_CAP_SLOTS;
 
 /// How many times one request for the next free slot looks again after another request took the
 /// slot it found: each loss means another post got a slot, so this many concurrent requests for
 /// one account always all succeed.
 pub(crate) const SLOT_RACE_RETRIES: usize = 128;
 
-/// The first instant of the account's posting schedule after `now`, at most a year ahead, that no post of `account` is
-/// at (other than `except`, the post being placed) and where the account's publishing cap has
-/// room, and that is not in `planned` (slots this request already gave its other posts). A
-/// request that lost the slot it found to another (the store refused it with
-/// [`crate::store::Conflict::SlotTaken`]) asks again: the winner's post is stored by then, so
-/// the slot reads as taken.
+/// The first instant of the account's posting schedule after `now` that no post of the account
+/// is at (other than `except`, the post being placed) and its publishing cap has room for (see
+/// [`SlotPlanner`]). A request that lost the slot it found to another (the store refused it with
+/// [`crate::store::Conflict::SlotTaken`]) asks again: the winner's post is stored by then, so the
+/// slot reads as taken.
 ///
 /// # Errors
 /// [`crate::Error::Validation`] naming `slot` when the schedule has no slots or none is free
@@ -119,60 +121,210 @@ pub(crate) async fn next_free_slot(
     account: &SocialAccount,
     except: Option<PostId>,
     now: DateTime<Utc>,
-    planned: &BTreeSet<DateTime<Utc>>,
 ) -> Result<DateTime<Utc>> {
-    let schedule = deps.store.schedule(account.user_id(), account.id()).await?;
-    let Some(slots) = schedule.as_ref().map(PostingSchedule::slots) else {
-        return Err(no_schedule(account));
-    };
-    if slots.slots().is_empty() {
+    let mut planner = SlotPlanner::new(deps, account, except, now).await?;
+    if !planner.has_slots() {
         return Err(no_schedule(account));
     }
-    let end = now + MAX_SCHEDULE_AHEAD;
-    let mut from = now;
-    while from < end {
-        let to = (from + Duration::days(SEARCH_DAYS)).min(end);
-        let taken: BTreeSet<DateTime<Utc>> = deps
-            .store
-            .posts_between(account.user_id(), from, to)
-            .await?
-            .into_iter()
-            .filter(|p| p.account_id() == account.id() && Some(p.id()) != except)
-            // A failed post keeps its time but will not go out there: its slot is free.
-            .filter(|p| p.status() != PostStatus::Failed)
-            .filter_map(|p| p.scheduled_for())
-            .collect();
-        let cap = account_cap(deps, account, from, to)
-            .await?
-            .map(|(cap, places)| (cap, cap_places(places, except, now)));
-        let free = slots
-            .occurrences(from)
-            .take_while(|at| *at < to)
-            .filter(|at| *at > now && !taken.contains(at) && !planned.contains(at))
-            .find(|at| {
-                cap.as_ref()
-                    .is_none_or(|(cap, places)| cap.check(places, *at, *at).is_ok())
-            });
-        if let Some(at) = free {
-            return Ok(at);
-        }
-        from = to;
-    }
-    Err(ValidationError::new(
-        "slot",
-        format!(
-            "account {} has no free slot in the next 365 days",
-            account.id()
-        ),
-    )
-    .into())
+    planner
+        .take_next()
+        .await?
+        .ok_or_else(|| no_free_slot(account))
 }
 
-fn no_schedule(account: &SocialAccount) -> crate::Error {
+/// An account's free slots handed out in order, for one request: the first after `now`, then the
+/// next, and so on, up to a year ahead. A slot is free when no post of the account is at it (a
+/// failed one does not count: it will not go out there) and the platform's publishing cap has
+/// room there. The account's posts are read a week at a time as the search goes on, once each;
+/// the slots handed out, and the times [`SlotPlanner::reserve`] is told of, count as taken and
+/// in the cap from then on — so a thousand posts placed in one request cost a year of reads, not
+/// a thousand.
+pub(crate) struct SlotPlanner<'a> {
+    deps: &'a Deps,
+    account: &'a SocialAccount,
+    slots: Option<WeeklySlots>,
+    except: Option<PostId>,
+    now: DateTime<Utc>,
+    end: DateTime<Utc>,
+    cap: Option<PublishingCap>,
+    /// Instants a post of the account holds.
+    taken: BTreeSet<DateTime<Utc>>,
+    /// The account's places in its cap, sorted.
+    places: Vec<DateTime<Utc>>,
+    /// The account's posts are read up to here (from `now`).
+    read_until: DateTime<Utc>,
+    /// The next search starts here.
+    cursor: DateTime<Utc>,
+}
+
+impl<'a> SlotPlanner<'a> {
+    /// A planner for `account`'s schedule as stored, leaving `except` (a post being moved) out.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub(crate) async fn new(
+        deps: &'a Deps,
+        account: &'a SocialAccount,
+        except: Option<PostId>,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
+        let schedule = deps.store.schedule(account.user_id(), account.id()).await?;
+        let slots = schedule
+            .map(|s| s.slots().clone())
+            .filter(|s| !s.slots().is_empty());
+        let cap = deps
+            .publishing_caps
+            .of(account.platform(), account.publishing_cap());
+        let mut planner = Self {
+            deps,
+            account,
+            slots,
+            except,
+            now,
+            end: now + MAX_SCHEDULE_AHEAD,
+            cap,
+            taken: BTreeSet::new(),
+            places: Vec::new(),
+            read_until: now,
+            cursor: now,
+        };
+        if let Some(cap) = cap {
+            // The posts of the window before now count in the cap from the start.
+            let before = planner.cap_places(now - cap.window, now).await?;
+            planner.places.extend(before);
+            planner.places.sort_unstable();
+        }
+        Ok(planner)
+    }
+
+    /// Whether the account has a schedule with slots.
+    pub(crate) fn has_slots(&self) -> bool {
+        self.slots.is_some()
+    }
+
+    /// The account's places in its cap in `(from, to]`.
+    async fn cap_places(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        let places = self
+            .deps
+            .store
+            .account_slots(
+                self.account.user_id(),
+                self.account.id(),
+                from,
+                to,
+                READ_LIMIT,
+            )
+            .await?;
+        Ok(cap_places(places, self.except, self.now))
+    }
+
+    /// Reads the account's posts (and cap places) up to `until`.
+    async fn read(&mut self, until: DateTime<Utc>) -> Result<()> {
+        while self.read_until < until {
+            let (from, to) = (
+                self.read_until,
+                self.read_until + Duration::days(SEARCH_DAYS),
+            );
+            let posts = self
+                .deps
+                .store
+                .posts_between(self.account.user_id(), from, to)
+                .await?;
+            self.taken.extend(
+                posts
+                    .into_iter()
+                    .filter(|p| p.account_id() == self.account.id() && Some(p.id()) != self.except)
+                    .filter(|p| p.status() != PostStatus::Failed)
+                    .filter_map(|p| p.scheduled_for()),
+            );
+            if self.cap.is_some() {
+                let more = self.cap_places(from, to).await?;
+                self.places.extend(more);
+                self.places.sort_unstable();
+            }
+            self.read_until = to;
+        }
+        Ok(())
+    }
+
+    /// Whether the cap has room for one more post at `at`.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub(crate) async fn fits(&mut self, at: DateTime<Utc>) -> Result<bool> {
+        let Some(cap) = self.cap else {
+            return Ok(true);
+        };
+        self.read(at + cap.window).await?;
+        Ok(cap.check(&self.places, at, at).is_ok())
+    }
+
+    /// Counts a post at `at` as taken and in the cap (a post this request places by time).
+    pub(crate) fn reserve(&mut self, at: DateTime<Utc>) {
+        self.taken.insert(at);
+        if self.cap.is_some() {
+            let index = self.places.partition_point(|p| *p <= at);
+            self.places.insert(index, at);
+        }
+    }
+
+    /// The next free slot, now taken; `None` when the schedule has none left within a year (or
+    /// no slots).
+    ///
+    /// # Errors
+    /// The store failed.
+    pub(crate) async fn take_next(&mut self) -> Result<Option<DateTime<Utc>>> {
+        let Some(slots) = self.slots.clone() else {
+            return Ok(None);
+        };
+        let window = self.cap.map_or(Duration::zero(), |c| c.window);
+        let mut from = self.cursor;
+        while from < self.end {
+            let to = (from + Duration::days(SEARCH_DAYS)).min(self.end);
+            self.read(to + window).await?;
+            let candidates: Vec<_> = slots.occurrences(from).take_while(|at| *at < to).collect();
+            for at in candidates {
+                if at <= self.now || self.taken.contains(&at) {
+                    continue;
+                }
+                if let Some(cap) = self.cap
+                    && cap.check(&self.places, at, at).is_err()
+                {
+                    continue;
+                }
+                self.cursor = at;
+                self.reserve(at);
+                return Ok(Some(at));
+            }
+            from = to;
+        }
+        self.cursor = self.end;
+        Ok(None)
+    }
+}
+
+/// The error of an account without slots.
+pub(crate) fn no_schedule(account: &SocialAccount) -> crate::Error {
     ValidationError::new(
         "slot",
         format!(
             "account {} has no posting schedule: set its slots first",
+            account.id()
+        ),
+    )
+    .into()
+}
+
+/// The error of an account whose schedule has no free slot within a year.
+pub(crate) fn no_free_slot(account: &SocialAccount) -> crate::Error {
+    ValidationError::new(
+        "slot",
+        format!(
+            "account {} has no free slot in the next 365 days",
             account.id()
         ),
     )

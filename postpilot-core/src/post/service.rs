@@ -1,6 +1,6 @@
 //! Post use cases.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -207,7 +207,7 @@ impl PostService {
             let account = publishable_account(&self.deps, user, post.account_id()).await?;
             // One instant for the search and the check: a slot found just after it is valid.
             let now = self.deps.now();
-            let at = next_free_slot(&self.deps, &account, Some(id), now, &BTreeSet::new()).await?;
+            let at = next_free_slot(&self.deps, &account, Some(id), now).await?;
             post.schedule_on_slot(at, now)?;
             match self.deps.store.update_post(&post, &[was]).await {
                 Ok(()) => return Ok(post),

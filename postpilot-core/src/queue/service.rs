@@ -478,14 +478,7 @@ impl QueueService {
                     }
                     Placement::NextSlot => {
                         let mut post = Post::create(new, None, now)?;
-                        let at = next_free_slot(
-                            &self.deps,
-                            &account,
-                            None,
-                            now,
-                            &std::collections::BTreeSet::new(),
-                        )
-                        .await?;
+                        let at = next_free_slot(&self.deps, &account, None, now).await?;
                         post.schedule_on_slot(at, now)?;
                         post
                     }

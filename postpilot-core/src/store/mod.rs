@@ -82,6 +82,9 @@ pub enum Conflict {
     /// Another post of the account holds the slot at that instant.
     #[error("another post holds that slot")]
     SlotTaken,
+    /// A row of the import was imported before (by another import, meanwhile).
+    #[error("a row was imported meanwhile")]
+    AlreadyImported,
     /// A rule this version does not name.
     #[error("the record conflicts with a stored one")]
     Other,
@@ -707,17 +710,18 @@ pub trait ImportStore: Send + Sync {
     /// `external_id`, or its file and place in it).
     async fn imported_refs(&self, owner: UserId, references: &[String])
     -> StoreResult<Vec<String>>;
-    /// Inserts the owner's imported `posts`, each under its reference, in one atomic write: a
-    /// reference imported before (also concurrently) is skipped, and the posts that are new must
-    /// fit in `quota` all together ([`StoreError::LimitReached`], nothing written). A post on a
-    /// slot another holds refuses the whole write ([`Conflict::SlotTaken`]). Answers, per post,
-    /// whether it was created.
+    /// Inserts the owner's imported `posts`, each under its reference, and the import's report,
+    /// in one atomic write — or nothing: when a reference was imported before
+    /// ([`Conflict::AlreadyImported`]: another import took it meanwhile), when the posts do not
+    /// all fit in `quota` ([`StoreError::LimitReached`]), when a post is on a slot another holds
+    /// ([`Conflict::SlotTaken`]).
     async fn insert_imported_posts(
         &self,
         owner: UserId,
         posts: &[(String, Post)],
         quota: PostQuota,
-    ) -> StoreResult<Vec<bool>>;
+        report: &Import,
+    ) -> StoreResult<()>;
     /// Keeps an import's report.
     async fn put_import(&self, import: &Import) -> StoreResult<()>;
     /// One of the owner's imports.

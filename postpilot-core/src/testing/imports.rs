@@ -11,19 +11,34 @@ fn limit(max: u32) -> PostQuota {
     }
 }
 
-/// Imported rows are created once each — again in a later import, or twice in one — and the new
-/// posts of one write fit the quota all together or none is written.
-pub async fn imported_posts_are_created_once_and_within_the_quota_together(store: Arc<dyn Store>) {
+fn report(owner: UserId, created: u32) -> Import {
+    Import::from(ImportRecord {
+        id: id(),
+        user_id: owner,
+        format: ImportFormat::Csv,
+        mode: ImportMode::Partial,
+        status: ImportStatus::Done,
+        rows: created,
+        created,
+        duplicates: 0,
+        failed: 0,
+        errors: Vec::new(),
+        created_at: t0(),
+    })
+}
+
+/// An import's posts, their rows' references and its report are written together or not at
+/// all: a reference imported before (or twice in one call), posts over the quota, or a slot
+/// another post holds refuse the whole write.
+pub async fn imported_posts_are_written_together_once_and_within_the_quota(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
     let (other, _) = seeded(&store).await;
     let row = |reference: &str| (reference.to_owned(), post(u.id, acc.id, t0(), None));
     let refs = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let w = MonthWindow::containing(t0());
+    let first = report(u.id, 2);
 
-    assert_eq!(
-        ok!(store.insert_imported_posts(u.id, &[row("a"), row("b"), row("a")], limit(10))),
-        [true, true, false],
-        "the same reference twice in one import is one post"
-    );
+    ok!(store.insert_imported_posts(u.id, &[row("a"), row("b")], limit(10), &first));
     assert_eq!(
         ok!(store.imported_refs(u.id, &refs(&["a", "b", "c"]))),
         refs(&["a", "b"])
@@ -32,49 +47,80 @@ pub async fn imported_posts_are_created_once_and_within_the_quota_together(store
         ok!(store.imported_refs(other.id, &refs(&["a"]))).is_empty(),
         "per owner"
     );
-    assert_eq!(
-        ok!(store.insert_imported_posts(u.id, &[row("a"), row("c")], limit(10))),
-        [false, true]
-    );
-    let w = MonthWindow::containing(t0());
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 3);
+    assert_eq!(ok!(store.import(u.id, first.id())), Some(first));
+    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2);
 
-    assert!(matches!(
-        store
-            .insert_imported_posts(u.id, &[row("d"), row("e")], limit(4))
-            .await,
-        Err(StoreError::LimitReached)
-    ));
+    let refusals = [
+        (
+            vec![row("c"), row("a")],
+            limit(10),
+            "a reference imported before",
+        ),
+        (vec![row("c"), row("c")], limit(10), "a reference twice"),
+        (
+            vec![row("c"), row("d"), row("e")],
+            limit(4),
+            "over the quota",
+        ),
+    ];
+    for (posts, quota, why) in refusals {
+        let refused = report(u.id, 9);
+        let written = store
+            .insert_imported_posts(u.id, &posts, quota, &refused)
+            .await;
+        assert!(
+            matches!(
+                written,
+                Err(StoreError::Conflict(Conflict::AlreadyImported) | StoreError::LimitReached)
+            ),
+            "{why}: {written:?}"
+        );
+        assert!(
+            ok!(store.import(u.id, refused.id())).is_none(),
+            "{why}: no report"
+        );
+    }
     assert!(
-        ok!(store.imported_refs(u.id, &refs(&["d", "e"]))).is_empty(),
+        ok!(store.imported_refs(u.id, &refs(&["c", "d", "e"]))).is_empty(),
         "nothing written"
     );
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 3);
-    assert_eq!(
-        ok!(store.insert_imported_posts(u.id, &[row("b"), row("d")], limit(4))),
-        [false, true],
-        "only new posts count against the quota"
-    );
+    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2);
 
-    let mut slotted = post(u.id, acc.id, t0(), None);
-    slotted
-        .schedule_on_slot(t0() + Duration::hours(5), t0())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut same_slot = post(u.id, acc.id, t0(), None);
-    same_slot
-        .schedule_on_slot(t0() + Duration::hours(5), t0())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let at = t0() + Duration::hours(5);
+    let on_slot = || {
+        let mut p = post(u.id, acc.id, t0(), None);
+        p.schedule_on_slot(at, t0())
+            .unwrap_or_else(|e| panic!("{e}"));
+        p
+    };
+    let together = [("s1".to_owned(), on_slot()), ("s2".to_owned(), on_slot())];
     assert!(matches!(
         store
-            .insert_imported_posts(
-                u.id,
-                &[("s1".to_owned(), slotted), ("s2".to_owned(), same_slot)],
-                limit(100)
-            )
+            .insert_imported_posts(u.id, &together, limit(100), &report(u.id, 2))
             .await,
         Err(StoreError::Conflict(Conflict::SlotTaken))
     ));
-    assert!(ok!(store.imported_refs(u.id, &refs(&["s1", "s2"]))).is_empty());
+    ok!(store.insert_imported_posts(
+        u.id,
+        &[("s1".to_owned(), on_slot())],
+        limit(100),
+        &report(u.id, 1)
+    ));
+    assert!(
+        matches!(
+            store
+                .insert_imported_posts(
+                    u.id,
+                    &[("s3".to_owned(), on_slot())],
+                    limit(100),
+                    &report(u.id, 1)
+                )
+                .await,
+            Err(StoreError::Conflict(Conflict::SlotTaken))
+        ),
+        "a slot a stored post holds"
+    );
+    assert!(ok!(store.imported_refs(u.id, &refs(&["s2", "s3"]))).is_empty());
 }
 
 /// An import's report reads back whole, for its owner only.

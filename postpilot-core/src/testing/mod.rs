@@ -315,7 +315,7 @@ macro_rules! store_conformance_tests {
             concurrent_next_slot_requests_get_distinct_slots,
             idempotency_keys_run_once_replay_and_expire,
             concurrent_requests_under_one_key_run_once,
-            imported_posts_are_created_once_and_within_the_quota_together,
+            imported_posts_are_written_together_once_and_within_the_quota,
             import_reports_round_trip_for_their_owner,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,

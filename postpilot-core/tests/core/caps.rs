@@ -45,6 +45,14 @@ fn cap_full(result: Result<impl std::fmt::Debug, Error>) -> CapFull {
     }
 }
 
+/// A slot at each of `times` on every day of the week.
+fn every_day_at(times: &[&str]) -> Vec<String> {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .flat_map(|day| times.iter().map(move |t| format!("{day} {t}")))
+        .collect()
+}
+
 fn hours(n: i64) -> DateTime<Utc> {
     t0() + Duration::hours(n)
 }
@@ -349,36 +357,7 @@ async fn the_next_free_slot_skips_slots_in_a_full_cap_window() {
             u.id(),
             tiktok.id(),
             Some("UTC"),
-            &[
-                "mon 03:00",
-                "mon 09:00",
-                "mon 15:00",
-                "mon 21:00",
-                "tue 03:00",
-                "tue 09:00",
-                "tue 15:00",
-                "tue 21:00",
-                "wed 03:00",
-                "wed 09:00",
-                "wed 15:00",
-                "wed 21:00",
-                "thu 03:00",
-                "thu 09:00",
-                "thu 15:00",
-                "thu 21:00",
-                "fri 03:00",
-                "fri 09:00",
-                "fri 15:00",
-                "fri 21:00",
-                "sat 03:00",
-                "sat 09:00",
-                "sat 15:00",
-                "sat 21:00",
-                "sun 03:00",
-                "sun 09:00",
-                "sun 15:00",
-                "sun 21:00",
-            ],
+            &every_day_at(&["03:00", "09:00", "15:00", "21:00"]),
         )
         .await
         .unwrap();
@@ -399,4 +378,65 @@ async fn the_next_free_slot_skips_slots_in_a_full_cap_window() {
         times[0] + Duration::hours(24),
         "the third waits for the first to leave the 24 hours"
     );
+}
+
+#[tokio::test]
+async fn an_import_keeps_to_the_cap_with_its_own_rows_counted() {
+    use postpilot_core::import::{ImportFormat, ImportMode, ImportRequest};
+    let e = engine(2, None);
+    let (u, tiktok) = tiktok_merchant(&e).await;
+    e.schedules()
+        .set(
+            u.id(),
+            tiktok.id(),
+            Some("UTC"),
+            &every_day_at(&["08:00", "12:00", "16:00"]),
+        )
+        .await
+        .unwrap();
+    let at = hours(30).to_rfc3339();
+    let file = format!(
+        "account,caption,media,time\n\
+         @tt,One,https://cdn.example.com/a.mp4,{at}\n\
+         @tt,Two,https://cdn.example.com/a.mp4,{at}\n\
+         @tt,Three,https://cdn.example.com/a.mp4,{at}\n\
+         @tt,Four,https://cdn.example.com/a.mp4,next\n\
+         @tt,Five,https://cdn.example.com/a.mp4,next\n\
+         @tt,Six,https://cdn.example.com/a.mp4,next\n"
+    );
+
+    let import = e
+        .imports()
+        .run(
+            u.id(),
+            ImportRequest {
+                format: ImportFormat::Csv,
+                mode: ImportMode::Partial,
+                data: file.into_bytes(),
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(import.errors().len(), 1, "{:?}", import.errors());
+    assert_eq!(
+        (import.errors()[0].row, import.errors()[0].field.as_str()),
+        (3, "time")
+    );
+    let mut times: Vec<_> = e
+        .posts_of(&u)
+        .await
+        .iter()
+        .filter_map(|p| p.scheduled_for())
+        .collect();
+    times.sort_unstable();
+    assert_eq!(times.len(), 5);
+    // No 24 hours (left-open, right-closed) hold more than two of them.
+    for (i, start) in times.iter().enumerate() {
+        let inside = times[i..]
+            .iter()
+            .filter(|t| **t < *start + Duration::hours(24))
+            .count();
+        assert!(inside <= 2, "{times:?}");
+    }
 }

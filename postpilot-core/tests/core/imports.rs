@@ -218,3 +218,103 @@ async fn a_file_that_does_not_read_is_refused_naming_the_file_and_stores_nothing
     }
     assert_eq!(e.posts_of(&u).await.len(), 0);
 }
+
+#[tokio::test]
+async fn re_sending_a_corrected_file_creates_only_the_rows_that_were_refused() {
+    let e = TestEngine::new();
+    let u = e.pro_user("fixed@example.com").await;
+    e.connect(&u, Platform::Facebook, "fb").await;
+    let first = "account,caption\n@fb,One\n@fb,\n@fb,Three\n";
+    // The refused row fixed, the file saved again with other line endings and a BOM.
+    let fixed = "\u{feff}account,caption\r\n@fb,One\r\n@fb,Two\r\n@fb,Three\r\n";
+
+    let before = e
+        .imports()
+        .run(u.id(), csv(ImportMode::Partial, first))
+        .await
+        .unwrap();
+    let after = e
+        .imports()
+        .run(u.id(), csv(ImportMode::Partial, fixed))
+        .await
+        .unwrap();
+
+    assert_eq!((before.created(), before.failed()), (2, 1));
+    assert_eq!((after.created(), after.duplicates()), (1, 2));
+    assert_eq!(e.posts_of(&u).await.len(), 3);
+}
+
+#[tokio::test]
+async fn next_rows_beyond_a_years_slots_are_refused_one_by_one_in_partial() {
+    let e = TestEngine::new();
+    let u = e.pro_user("full@example.com").await;
+    let account = e.connect(&u, Platform::Facebook, "fb").await;
+    let schedule = e
+        .schedules()
+        .set(u.id(), account.id(), Some("UTC"), &["wed 10:00"])
+        .await
+        .unwrap();
+    let rows: String = (0..60).map(|i| format!("@fb,Week {i},next\n")).collect();
+
+    let import = e
+        .imports()
+        .run(
+            u.id(),
+            csv(
+                ImportMode::Partial,
+                &format!("account,caption,time\n{rows}"),
+            ),
+        )
+        .await
+        .unwrap();
+
+    let a_year = schedule
+        .slots()
+        .occurrences(e.now())
+        .take_while(|at| *at <= e.now() + postpilot_core::post::MAX_SCHEDULE_AHEAD)
+        .count() as u32;
+    assert_eq!(import.created(), a_year);
+    assert_eq!(import.failed(), 60 - a_year);
+    assert!(
+        import
+            .errors()
+            .iter()
+            .all(|r| r.field == "time" && r.row > a_year)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_imports_of_one_file_at_once_create_its_rows_once_and_both_reports_add_up() {
+    let e = TestEngine::new();
+    let u = e.pro_user("race@example.com").await;
+    e.connect(&u, Platform::Facebook, "fb").await;
+    let rows: String = (0..200).map(|i| format!("@fb,Post {i}\n")).collect();
+    let file = format!("account,caption\n{rows}");
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let imports = e.imports();
+            let request = csv(ImportMode::Partial, &file);
+            let user = u.id();
+            tokio::spawn(async move { imports.run(user, request).await })
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for run in runs {
+        reports.push(run.await.unwrap().unwrap());
+    }
+
+    let stored = postpilot_core::store::PostStore::count_posts_created(
+        e.store.as_ref(),
+        u.id(),
+        e.now() - Duration::days(1),
+        e.now() + Duration::days(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored, 200);
+    let created: u32 = reports.iter().map(|r| r.created()).sum();
+    assert_eq!(created, 200, "each row once");
+    for report in &reports {
+        assert_eq!(report.created() + report.duplicates(), 200, "{report:?}");
+    }
+}

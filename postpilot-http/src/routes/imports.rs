@@ -83,13 +83,16 @@ impl From<Import> for ImportDto {
 
 /// One post of a JSON import.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ImportRowDto {
     /// The account's id, or its name (`@shop`) among your connected accounts.
     account: String,
     caption: String,
-    hashtags: Option<Vec<String>>,
-    media: Option<Vec<String>>,
+    #[serde(default)]
+    hashtags: Vec<String>,
+    #[serde(default)]
+    media: Vec<String>,
     /// An RFC 3339 time, `next` (the account's next free slot), or absent (a draft).
     time: Option<String>,
     /// Your id for the row: a row whose id was imported before is not created again.
@@ -99,6 +102,7 @@ pub(crate) struct ImportRowDto {
 /// A JSON import: `{"posts": [...]}` (CSV: a header row `account,caption,hashtags,media,time,external_id`,
 /// any order, `account` and `caption` required; hashtags and media separated by spaces).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ImportFileDto {
     #[schema(max_items = 10000)]
@@ -127,7 +131,7 @@ pub(crate) struct ImportQuery {
         (ImportFileDto = "application/json"),
     )),
     responses((status = 201, description = "Rows created (those that passed, in partial)", body = ImportDto),
-              (status = 200, description = "Checked (a dry run)", body = ImportDto),
+              (status = 200, description = "Checked (a dry run), or nothing to create (every row imported before or refused)", body = ImportDto),
               (status = 401, body = Problem), (status = 402, body = Problem), (status = 413, body = Problem),
               (status = 415, body = Problem),
               (status = 422, description = "The file does not read (`errors[0].field` is `file`), or a row was refused in all_or_nothing (`errors[].field` is `rows[N].field`)", body = Problem)))]
@@ -180,6 +184,10 @@ async fn create(
                 .iter()
                 .map(|e| (format!("rows[{}].{}", e.row, e.field), e.reason.clone())),
         )),
+        // Nothing created (every row imported before, or refused): no new resource.
+        ImportStatus::Checked | ImportStatus::Done if import.created() == 0 => {
+            Ok(Json(ImportDto::from(import)).into_response())
+        }
         ImportStatus::Checked => Ok(Json(ImportDto::from(import)).into_response()),
         ImportStatus::Done => Ok((
             StatusCode::CREATED,
@@ -198,7 +206,8 @@ fn format_of(headers: &HeaderMap) -> ApiResult<ImportFormat> {
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
     match media.as_deref() {
-        Some("text/csv") => Ok(ImportFormat::Csv),
+        // What browsers and spreadsheets send a .csv file as, Windows' Excel type included.
+        Some("text/csv" | "application/csv" | "application/vnd.ms-excel") => Ok(ImportFormat::Csv),
         Some("application/json") => Ok(ImportFormat::Json),
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -104,9 +104,10 @@ async fn a_request_still_running_under_the_key_is_409() {
         .await
         .unwrap();
     // A request with this key and body has begun and not finished (the fingerprint is the
-    // method, the path and the body's JSON value with its keys sorted).
+    // method, the path, the content type and the body's JSON value with its keys sorted).
     let canonical = serde_json::to_vec(&serde_json::from_str::<Value>(&body).unwrap()).unwrap();
-    let running = RequestFingerprint::of(&[b"POST", b"/api/v1/posts", &canonical]);
+    let running =
+        RequestFingerprint::of(&[b"POST", b"/api/v1/posts", b"application/json", &canonical]);
     app.engine
         .idempotency()
         .begin(user.id(), "key-1", running)

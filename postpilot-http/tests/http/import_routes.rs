@@ -180,3 +180,46 @@ async fn another_format_is_415_a_file_over_5_mib_is_413_and_a_bad_mode_is_422() 
         "mode"
     );
 }
+
+#[tokio::test]
+async fn a_file_over_the_apis_1_mib_but_within_5_mib_is_taken_also_with_an_idempotency_key() {
+    let app = TestApp::new();
+    let token = app.token("big@example.com").await;
+    app.as_user(
+        &token,
+        Method::POST,
+        "/api/v1/billing/checkout",
+        Some(json!({"plan": "enterprise"})),
+    )
+    .await;
+    app.account(&token, "facebook", "shop").await;
+    let caption = "A warm light for late nights at the desk. ".repeat(6);
+    let rows: String = (0..7_000)
+        .map(|i| format!("@shop,{caption}{i}\n"))
+        .collect();
+    let file = format!("account,caption\n{rows}");
+    assert!(file.len() > 1 << 20 && file.len() < 5 << 20);
+
+    let plain = import(
+        &app,
+        &token,
+        "?mode=dry_run",
+        "text/csv",
+        file.clone().into(),
+    )
+    .await;
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/imports?mode=dry_run")
+        .header("authorization", format!("Bearer {token}"))
+        .header("idempotency-key", "big-file")
+        .header(header::CONTENT_TYPE, "application/vnd.ms-excel")
+        .body(Body::from(file))
+        .unwrap();
+    let keyed = app.raw(request).await;
+
+    assert_eq!(plain.status, StatusCode::OK, "{:?}", plain.body);
+    assert_eq!(plain.body["created"], 7_000);
+    assert_eq!(keyed.status, StatusCode::OK, "{:?}", keyed.body);
+    assert_eq!(keyed.body["rows"], 7_000);
+}

@@ -24,54 +24,49 @@ impl ImportStore for MemoryStore {
         owner: UserId,
         posts: &[(String, Post)],
         quota: PostQuota,
-    ) -> StoreResult<Vec<bool>> {
+        report: &Import,
+    ) -> StoreResult<()> {
         let mut t = self.tables();
-        let mut seen = std::collections::HashSet::new();
-        let created: Vec<bool> = posts
-            .iter()
-            .map(|(reference, _)| {
-                !t.import_refs.contains_key(&(owner, reference.clone()))
-                    && seen.insert(reference.clone())
-            })
-            .collect();
-        let new = created.iter().filter(|c| **c).count() as u64;
-        if let Some(max) = quota.limit.max()
-            && t.posts_created(owner, quota.window) + new > u64::from(max)
-        {
-            return Err(StoreError::LimitReached);
-        }
-        for ((_, post), new) in posts.iter().zip(&created) {
-            if !new {
-                continue;
+        let mut references = std::collections::HashSet::with_capacity(posts.len());
+        let mut slots = std::collections::HashSet::new();
+        for (reference, post) in posts {
+            if t.import_refs.contains_key(&(owner, reference.clone()))
+                || !references.insert(reference.as_str())
+            {
+                return Err(StoreError::Conflict(Conflict::AlreadyImported));
             }
             if t.posts.contains_key(&post.id) {
                 return Err(StoreError::Conflict(Conflict::DuplicateId));
             }
-            t.check_slot_free(post)?;
-            let slot = post
-                .holds_slot()
-                .then_some((post.account_id, post.scheduled_for));
-            let twice = slot.is_some()
-                && posts.iter().zip(&created).any(|((_, other), c)| {
-                    *c && other.id != post.id
-                        && other.holds_slot()
-                        && Some((other.account_id, other.scheduled_for)) == slot
-                });
-            if twice {
+            if post.holds_slot() && !slots.insert((post.account_id, post.scheduled_for)) {
                 return Err(StoreError::Conflict(Conflict::SlotTaken));
             }
         }
-        for ((reference, post), created) in posts.iter().zip(&created) {
-            if *created {
-                t.import_refs.insert((owner, reference.clone()), post.id);
-                t.posts.insert(post.id, post.clone());
+        if !slots.is_empty() {
+            // One pass over the stored posts for every slot the import holds.
+            let held = t
+                .posts
+                .values()
+                .any(|p| p.holds_slot() && slots.contains(&(p.account_id, p.scheduled_for)));
+            if held {
+                return Err(StoreError::Conflict(Conflict::SlotTaken));
             }
         }
+        if let Some(max) = quota.limit.max()
+            && t.posts_created(owner, quota.window) + posts.len() as u64 > u64::from(max)
+        {
+            return Err(StoreError::LimitReached);
+        }
+        for (reference, post) in posts {
+            t.import_refs.insert((owner, reference.clone()), post.id);
+            t.posts.insert(post.id, post.clone());
+        }
+        t.imports.insert(report.id, report.clone());
         drop(t);
-        if created.iter().any(|c| *c) {
+        if !posts.is_empty() {
             self.scheduled(PostStatus::Scheduled);
         }
-        Ok(created)
+        Ok(())
     }
 
     async fn put_import(&self, import: &Import) -> StoreResult<()> {
