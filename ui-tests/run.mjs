@@ -374,6 +374,9 @@ const PAGES = [
   { name: 'calendar-week', path: () => `/app/calendar?week=${tomorrow()}` },
   { name: 'posts', path: '/app/posts' },
   { name: 'post', path: 'first-post' },
+  { name: 'imports', path: '/app/imports' },
+  // Two rows pasted and imported (one refused), landing on the import's report.
+  { name: 'import-report', path: 'import-rows' },
   { name: 'analytics', path: '/app/analytics' },
   { name: 'templates', path: '/app/templates' },
   { name: 'billing', path: '/app/billing' },
@@ -401,6 +404,14 @@ async function saveSchedule(page) {
   await page.getByText(/Schedule saved: 3 slot/).waitFor();
 }
 
+/** On the import page, pastes two rows for `account` (the second without a caption) and imports the other onto its next free slot. */
+async function importRows(page, account) {
+  await page.getByLabel('Or paste its rows').fill(`account,caption,time\n${account},Imported from a file,next\n${account},,\n`);
+  await page.getByLabel('Import the other rows').check();
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByRole('heading', { name: 'Refused rows' }).waitFor();
+}
+
 if (SCREENSHOTS) mkdirSync(SHOTS_DIR, { recursive: true });
 for (const scheme of ['light', 'dark']) {
   for (const width of WIDTHS) {
@@ -415,6 +426,7 @@ for (const scheme of ['light', 'dark']) {
         if (p.path === null) await generateItem(page);
         else if (p.path === 'first-post') await page.goto(await page.locator('a[href^="/app/posts/"]').first().getAttribute('href').then((h) => `${BASE}${h}`));
         else if (p.path === 'account-schedule') await saveSchedule(page);
+        else if (p.path === 'import-rows') await importRows(page, `shop-${width}-${scheme}`);
         else await page.goto(`${BASE}${typeof p.path === 'function' ? p.path() : p.path}`);
         found.push(...(await violations(page)).map((v) => `${p.name}: ${v}`));
         // Nothing makes the page itself scroll sideways (wide parts scroll in their own box).

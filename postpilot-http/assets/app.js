@@ -79,6 +79,17 @@
     });
   });
 
+  // An import's file picker reads the file into the form's text box (which also takes pasted
+  // rows without script), so the form stays a plain form post.
+  document.querySelectorAll("input[type=file][data-fills]").forEach(function (picker) {
+    picker.addEventListener("change", function () {
+      var target = document.getElementById(picker.dataset.fills);
+      var file = picker.files && picker.files[0];
+      if (!target || !file) return;
+      file.text().then(function (text) { target.value = text; });
+    });
+  });
+
   // Registration sends the browser's time zone: the new account starts in it.
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {

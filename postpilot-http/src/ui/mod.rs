@@ -13,6 +13,7 @@ mod billing;
 mod calendar;
 mod flash;
 mod form;
+mod imports;
 mod pages;
 mod posts;
 mod queue;
@@ -59,6 +60,17 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/app/calendar", get(calendar::show))
         .route("/app/posts", get(posts::list))
+        .route(
+            "/app/imports",
+            get(imports::show)
+                .post(imports::create)
+                // A 5 MiB file, url-encoded (a CSV grows by about a third; three times covers
+                // any text); core holds the file itself to 5 MiB.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    3 * postpilot_core::import::MAX_IMPORT_BYTES,
+                )),
+        )
+        .route("/app/imports/{id}", get(imports::report))
         .route("/app/posts/{id}", get(posts::show).post(posts::edit))
         .route("/app/posts/{id}/move", post(calendar::move_post))
         .route("/app/analytics", get(analytics::show))

@@ -593,6 +593,66 @@ async fn the_schedule_page_saves_slots_lists_them_and_shows_a_refused_form_as_ty
 }
 
 #[tokio::test]
+async fn the_import_page_imports_pasted_rows_and_reports_them_and_a_broken_file_comes_back_as_typed()
+ {
+    let app = TestApp::new();
+    let (cookies, token, user, _) = with_account(&app, "import-page@example.com").await;
+    let posts = get(&app, "/app/posts", &cookies).await;
+    let form = get(&app, "/app/imports", &cookies).await;
+    let csv = "account,caption\n@shop,From the page\n@shop,\n";
+
+    let done = post_form(
+        &app,
+        "/app/imports",
+        &cookies,
+        &format!(
+            "data={}&mode=partial&csrf={token}",
+            csv.replace('\n', "%0A")
+                .replace(',', "%2C")
+                .replace('@', "%40")
+                .replace(' ', "+")
+        ),
+    )
+    .await;
+    let location = done.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let report = get(&app, &location, &cookies).await;
+    let broken = post_form(
+        &app,
+        "/app/imports",
+        &cookies,
+        &format!("data=account%2Ccaption%0A%40shop%2C%22open&mode=partial&csrf={token}"),
+    )
+    .await;
+    let stranger = register(&app, "import-stranger@example.com").await;
+    let foreign = get(&app, &location, &stranger).await;
+
+    assert!(html(&posts).contains("href=\"/app/imports\""));
+    assert!(html(&form).contains("data-fills=\"data\""));
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/app/imports/"));
+    let page = html(&report);
+    assert!(page.contains("1 post(s) created"), "{page}");
+    assert!(
+        page.contains("<td>caption</td>"),
+        "the refused row's column"
+    );
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&broken).contains("unclosed quote"));
+    assert!(
+        html(&broken).contains("open</textarea>"),
+        "the rows as typed"
+    );
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let created = app
+        .engine
+        .posts()
+        .list(user.id(), Default::default(), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(created.total, 1);
+}
+
+#[tokio::test]
 async fn a_platform_caption_over_its_limit_is_refused_with_the_reason_and_nothing_changes() {
     let app = TestApp::new();
     let cookies = register(&app, "long@example.com").await;
