@@ -627,12 +627,8 @@ impl Engine {
         } else {
             return Err(invalid("data", "must be bytes or str"));
         };
-        let format = match format {
-            "csv" => ImportFormat::Csv,
-            "json" => ImportFormat::Json,
-            _ => return Err(invalid("format", "must be csv or json")),
-        };
-        let mode = ImportMode::parse(mode).map_err(py_err)?;
+        let format = format.parse::<ImportFormat>().map_err(py_err)?;
+        let mode = mode.parse::<ImportMode>().map_err(py_err)?;
         let imports = self.engine.imports();
         self.out(
             py,

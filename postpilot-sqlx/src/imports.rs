@@ -5,9 +5,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::id::{ImportId, UserId};
-use postpilot_core::import::{
-    Import, ImportFormat, ImportMode, ImportRecord, ImportStatus, RowError,
-};
+use postpilot_core::import::{Import, ImportRecord, RowError};
 use postpilot_core::plan::PostQuota;
 use postpilot_core::post::Post;
 use postpilot_core::store::{Conflict, ImportStore, StoreError, StoreResult};
@@ -44,18 +42,9 @@ impl TryFrom<ImportRow> for Import {
         Ok(ImportRecord {
             id: ImportId::from(r.id),
             user_id: UserId::from(r.user_id),
-            format: match r.format.as_str() {
-                "csv" => ImportFormat::Csv,
-                "json" => ImportFormat::Json,
-                _ => return Err(bad("format")),
-            },
-            mode: ImportMode::parse(&r.mode).map_err(|_| bad("mode"))?,
-            status: match r.status.as_str() {
-                "done" => ImportStatus::Done,
-                "checked" => ImportStatus::Checked,
-                "refused" => ImportStatus::Refused,
-                _ => return Err(bad("status")),
-            },
+            format: r.format.parse().map_err(|_| bad("format"))?,
+            mode: r.mode.parse().map_err(|_| bad("mode"))?,
+            status: r.status.parse().map_err(|_| bad("status"))?,
             rows: count(r.rows)?,
             created: count(r.created)?,
             duplicates: count(r.duplicates)?,

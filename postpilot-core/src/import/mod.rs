@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ValidationError;
 use crate::aggregate::aggregate;
 use crate::id::{ImportId, UserId};
+use crate::names::named_enum;
 
 mod service;
 
@@ -35,15 +36,7 @@ pub enum ImportFormat {
     Json,
 }
 
-impl ImportFormat {
-    /// Its name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Csv => "csv",
-            Self::Json => "json",
-        }
-    }
-}
+named_enum!(ImportFormat, field = "format", exact { Csv => "csv", Json => "json" });
 
 /// What an import does with rows that pass and rows that do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,32 +50,11 @@ pub enum ImportMode {
     Partial,
 }
 
-impl ImportMode {
-    /// Its name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::DryRun => "dry_run",
-            Self::AllOrNothing => "all_or_nothing",
-            Self::Partial => "partial",
-        }
-    }
-
-    /// The mode named `name`.
-    ///
-    /// # Errors
-    /// Not one of `dry_run`, `all_or_nothing`, `partial`.
-    pub fn parse(name: &str) -> Result<Self, ValidationError> {
-        match name {
-            "dry_run" => Ok(Self::DryRun),
-            "all_or_nothing" => Ok(Self::AllOrNothing),
-            "partial" => Ok(Self::Partial),
-            _ => Err(ValidationError::new(
-                "mode",
-                "must be dry_run, all_or_nothing or partial",
-            )),
-        }
-    }
-}
+named_enum!(ImportMode, field = "mode", exact {
+    DryRun => "dry_run",
+    AllOrNothing => "all_or_nothing",
+    Partial => "partial",
+});
 
 /// One row as the file gives it, before any check.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -129,16 +101,11 @@ pub enum ImportStatus {
     Refused,
 }
 
-impl ImportStatus {
-    /// Its name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Done => "done",
-            Self::Checked => "checked",
-            Self::Refused => "refused",
-        }
-    }
-}
+named_enum!(ImportStatus, field = "status", exact {
+    Done => "done",
+    Checked => "checked",
+    Refused => "refused",
+});
 
 aggregate! {
     /// One import: what was asked, and what came of each row.

@@ -10,7 +10,7 @@ use crate::ValidationError;
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
-use crate::post::PostStatus;
+use crate::post::{Post, PostStatus};
 use crate::schedule::{PostingSchedule, WeeklySlots};
 
 /// Longest range of slots one listing covers.
@@ -34,6 +34,8 @@ pub struct SlotListing {
     /// schedule no longer has: they keep their time, and the merchant decides whether to move
     /// them.
     pub off_slot: Vec<PostId>,
+    /// The account's posts in the range, by time: what the slots and `off_slot` name.
+    pub posts: Vec<Post>,
 }
 
 /// Posting schedules.
@@ -126,11 +128,10 @@ impl ScheduleService {
             .into());
         }
         let schedule = self.get(user, account).await?;
+        let mut posts = self.deps.store.posts_between(user, from, to).await?;
+        posts.retain(|p| p.account_id() == account);
         let mut taken: BTreeMap<DateTime<Utc>, Vec<(PostId, bool)>> = BTreeMap::new();
-        for post in self.deps.store.posts_between(user, from, to).await? {
-            if post.account_id() != account {
-                continue;
-            }
+        for post in &posts {
             if let Some(at) = post.scheduled_for() {
                 // Only a scheduled post can move back onto a slot: it alone counts as off one.
                 let movable = post.on_slot() && post.status() == PostStatus::Scheduled;
@@ -156,6 +157,10 @@ impl ScheduleService {
             .flatten()
             .filter_map(|(id, movable)| movable.then_some(id))
             .collect();
-        Ok(SlotListing { slots, off_slot })
+        Ok(SlotListing {
+            slots,
+            off_slot,
+            posts,
+        })
     }
 }

@@ -144,7 +144,9 @@ async fn create(
 ) -> ApiResult<Response> {
     let mode = match query.mode.as_deref() {
         None => ImportMode::AllOrNothing,
-        Some(mode) => ImportMode::parse(mode).map_err(postpilot_core::Error::from)?,
+        Some(mode) => mode
+            .parse::<ImportMode>()
+            .map_err(postpilot_core::Error::from)?,
     };
     let format = format_of(&headers)?;
     let data = body.map_err(|e| {

@@ -77,7 +77,7 @@ pub(crate) async fn create(
 ) -> PageResult<Response> {
     let data = form.text("data");
     let chosen = form.get("mode").unwrap_or("all_or_nothing");
-    let request = ImportMode::parse(chosen).map(|mode| ImportRequest {
+    let request = chosen.parse::<ImportMode>().map(|mode| ImportRequest {
         // A JSON file starts with its object; anything else is read as CSV.
         format: if data
             .trim_start_matches('\u{feff}')

@@ -88,19 +88,8 @@ async fn schedule_page(
         .schedules()
         .slots(session.user, account_id, now, until)
         .await?;
-    // The captions of the account's posts over the same days, in one read.
-    let start = now.with_timezone(&zone).date_naive();
-    let end = until.with_timezone(&zone).date_naive();
-    let posts: Vec<Post> = engine
-        .posts()
-        .calendar(session.user, start, end, zone)
-        .await?
-        .into_values()
-        .flatten()
-        .filter(|p| p.account_id() == account_id)
-        .collect();
     let link = |id: PostId| {
-        let post = posts.iter().find(|p| p.id() == id);
+        let post = listing.posts.iter().find(|p| p.id() == id);
         PostLink {
             id: id.as_uuid(),
             caption: post.map_or_else(String::new, |p| {

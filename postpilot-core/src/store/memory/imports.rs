@@ -28,7 +28,6 @@ impl ImportStore for MemoryStore {
     ) -> StoreResult<()> {
         let mut t = self.tables();
         let mut references = std::collections::HashSet::with_capacity(posts.len());
-        let mut slots = std::collections::HashSet::new();
         for (reference, post) in posts {
             if t.import_refs.contains_key(&(owner, reference.clone()))
                 || !references.insert(reference.as_str())
@@ -38,20 +37,8 @@ impl ImportStore for MemoryStore {
             if t.posts.contains_key(&post.id) {
                 return Err(StoreError::Conflict(Conflict::DuplicateId));
             }
-            if post.holds_slot() && !slots.insert((post.account_id, post.scheduled_for)) {
-                return Err(StoreError::Conflict(Conflict::SlotTaken));
-            }
         }
-        if !slots.is_empty() {
-            // One pass over the stored posts for every slot the import holds.
-            let held = t
-                .posts
-                .values()
-                .any(|p| p.holds_slot() && slots.contains(&(p.account_id, p.scheduled_for)));
-            if held {
-                return Err(StoreError::Conflict(Conflict::SlotTaken));
-            }
-        }
+        t.check_slots_free(posts.iter().map(|(_, post)| post))?;
         if let Some(max) = quota.limit.max()
             && t.posts_created(owner, quota.window) + posts.len() as u64 > u64::from(max)
         {

@@ -2,7 +2,7 @@
 //! against. One mutex over all tables makes every call atomic, so the guarded writes have exactly
 //! the semantics the Postgres store gives them with transactions and row locks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -80,15 +80,23 @@ impl Tables {
         }
     }
 
-    /// Refuses `post` when it would hold a slot another post of its account holds (the
-    /// PostgreSQL store's `posts_account_slot_key`).
-    fn check_slot_free(&self, post: &Post) -> StoreResult<()> {
-        let taken = post.holds_slot()
+    /// Refuses `posts` (written together) when two of them, or one of them and a stored post
+    /// they do not replace, would hold one slot of an account (the PostgreSQL store's
+    /// `posts_account_slot_key`). One pass over the stored posts, however many are written.
+    fn check_slots_free<'a>(&self, posts: impl IntoIterator<Item = &'a Post>) -> StoreResult<()> {
+        let mut writing = HashSet::new();
+        let mut slots = HashSet::new();
+        for post in posts {
+            writing.insert(post.id);
+            if post.holds_slot() && !slots.insert((post.account_id, post.scheduled_for)) {
+                return Err(StoreError::Conflict(Conflict::SlotTaken));
+            }
+        }
+        let taken = !slots.is_empty()
             && self.posts.values().any(|other| {
-                other.id != post.id
-                    && other.account_id == post.account_id
-                    && other.scheduled_for == post.scheduled_for
+                !writing.contains(&other.id)
                     && other.holds_slot()
+                    && slots.contains(&(other.account_id, other.scheduled_for))
             });
         if taken {
             return Err(StoreError::Conflict(Conflict::SlotTaken));

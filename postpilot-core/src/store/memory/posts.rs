@@ -10,7 +10,7 @@ impl PostStore for MemoryStore {
     async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()> {
         let mut t = self.tables();
         ensure_absent(&t.posts, &post.id, Conflict::DuplicateId)?;
-        t.check_slot_free(post)?;
+        t.check_slots_free([post])?;
         if !quota
             .limit
             .allows_one_more(t.posts_created(post.user_id, quota.window))
@@ -135,7 +135,7 @@ impl PostStore for MemoryStore {
         if stored.lease_token != post.lease_token {
             return Err(StoreError::Stale);
         }
-        t.check_slot_free(post)?;
+        t.check_slots_free([post])?;
         let stored = expecting(&mut t.posts, post.user_id, &post.id, expected)?;
         *stored = post.clone();
         drop(t);

@@ -77,9 +77,7 @@ impl QueueStore for MemoryStore {
         if posts.iter().any(|p| t.posts.contains_key(&p.id)) {
             return Err(StoreError::Conflict(Conflict::DuplicateId));
         }
-        for post in posts {
-            t.check_slot_free(post)?;
-        }
+        t.check_slots_free(posts)?;
         t.queue.insert(item.id, item.clone());
         for post in posts {
             t.posts.insert(post.id, post.clone());
