@@ -332,6 +332,11 @@ impl ImportService {
                             planner(&mut planners, &self.deps, accounts, account_id, now).await?;
                         match planner.take_next().await? {
                             Some(at) => post.schedule_on_slot(at, now),
+                            None if !planner.has_slots() => Err(ValidationError::new(
+                                "time",
+                                "is next, but the account has no posting schedule",
+                            )
+                            .into()),
                             None => Err(ValidationError::new(
                                 "time",
                                 "is next, but the account has no free slot within 365 days",

@@ -193,6 +193,11 @@ async fn an_import_over_the_months_quota_creates_nothing_and_next_needs_a_schedu
     );
     assert_eq!(e.posts_of(&u).await.len(), 0);
     assert_eq!(unscheduled.errors()[0].field, "time");
+    assert!(
+        unscheduled.errors()[0]
+            .reason
+            .contains("no posting schedule")
+    );
 }
 
 #[tokio::test]
