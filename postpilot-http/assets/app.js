@@ -90,6 +90,12 @@
     });
   });
 
+  // A page of work under way (an import running) reads itself again until the work is done.
+  var reload = document.querySelector("[data-reload-after]");
+  if (reload) {
+    setTimeout(function () { location.reload(); }, 1000 * Number(reload.dataset.reloadAfter));
+  }
+
   // Registration sends the browser's time zone: the new account starts in it.
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {

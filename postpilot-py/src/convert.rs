@@ -245,11 +245,14 @@ impl Out for Import {
             "mode" => self.mode().as_str(),
             "status" => self.status().as_str(),
             "rows" => self.rows(),
+            "processed" => self.processed(),
             "created" => self.created(),
             "duplicates" => self.duplicates(),
             "failed" => self.failed(),
             "errors" => errors,
+            "error" => self.error(),
             "created_at" => self.created_at(),
+            "updated_at" => self.updated_at(),
         })
     }
 }

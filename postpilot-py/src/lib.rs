@@ -608,10 +608,12 @@ impl Engine {
 
     /// Imports posts from a CSV or JSON file (`data`: bytes or str; `format`: `csv` or
     /// `json`; `mode`: `all_or_nothing`, `partial` or `dry_run`): the import's report, `{id,
-    /// status, rows, created, duplicates, failed, errors: [{row, field, reason}]}`. A file that
+    /// status, rows, processed, created, duplicates, failed, errors: [{row, field, reason}],
+    /// error}`, once the import has ended — or, with `background=True`, at once, `running`:
+    /// `get_import` then reads its progress (`processed` of `rows`) and its end. A file that
     /// does not read raises `ValidationError` on `file`; rows over the month's quota,
-    /// `PlanLimitError`.
-    #[pyo3(signature = (*, user_id, data, format = "csv", mode = "all_or_nothing"))]
+    /// `PlanLimitError` (in the background: the import ends `failed`, its `error` says why).
+    #[pyo3(signature = (*, user_id, data, format = "csv", mode = "all_or_nothing", background = false))]
     fn import_posts(
         &self,
         py: Python<'_>,
@@ -619,6 +621,7 @@ impl Engine {
         data: &Bound<'_, PyAny>,
         format: &str,
         mode: &str,
+        background: bool,
     ) -> PyResult<Py<PyAny>> {
         let data: Vec<u8> = if let Ok(bytes) = data.cast::<pyo3::types::PyBytes>() {
             bytes.as_bytes().to_vec()
@@ -630,10 +633,17 @@ impl Engine {
         let format = format.parse::<ImportFormat>().map_err(py_err)?;
         let mode = mode.parse::<ImportMode>().map_err(py_err)?;
         let imports = self.engine.imports();
-        self.out(
+        let job = self.run(
             py,
-            imports.run(user_id.into(), ImportRequest { format, mode, data }),
-        )
+            imports.start(user_id.into(), ImportRequest { format, mode, data }),
+        )?;
+        if background {
+            let running = job.import().clone();
+            // How it ended, or why it stopped, is kept with the import: `get_import` reads it.
+            self.runtime.spawn(job.run());
+            return running.out(py);
+        }
+        self.out(py, job.run())
     }
 
     /// One of the user's imports: its report.

@@ -211,6 +211,21 @@ def test_a_csv_import_creates_valid_rows_reports_the_others_and_never_twice(engi
     assert broken.value.field == "file"
 
 
+def test_a_background_import_returns_running_and_get_import_reads_it_to_its_end(engine, merchant, account):
+    # 20 rows over the free plan's 10 posts a month: the import ends failed, nothing created.
+    data = "account,caption\n" + "".join(f"@shop,Post {i}\n" for i in range(20))
+    running = engine.import_posts(user_id=merchant["id"], data=data, mode="partial", background=True)
+    assert (running["status"], running["rows"], running["processed"]) == ("running", 20, 0)
+    deadline = time.monotonic() + 30
+    report = running
+    while report["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+        report = engine.get_import(user_id=merchant["id"], import_id=running["id"])
+    assert report["status"] == "failed"
+    assert "plan limit" in report["error"]
+    assert engine.list_posts(user_id=merchant["id"])["total"] == 0
+
+
 def test_product_data_with_an_unknown_field_is_a_validation_error(engine, merchant):
     with pytest.raises(postpilot.ValidationError):
         engine.generate(user_id=merchant["id"], product_data={"title": "x", "colour": "red"}, platforms=["facebook"])

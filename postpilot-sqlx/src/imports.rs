@@ -27,11 +27,14 @@ struct ImportRow {
     mode: String,
     status: String,
     rows: i32,
+    processed: i32,
     created: i32,
     duplicates: i32,
     failed: i32,
     errors: Json<Vec<RowError>>,
+    error: Option<String>,
     created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 impl TryFrom<ImportRow> for Import {
@@ -46,22 +49,30 @@ impl TryFrom<ImportRow> for Import {
             mode: r.mode.parse().map_err(|_| bad("mode"))?,
             status: r.status.parse().map_err(|_| bad("status"))?,
             rows: count(r.rows)?,
+            processed: count(r.processed)?,
             created: count(r.created)?,
             duplicates: count(r.duplicates)?,
             failed: count(r.failed)?,
             errors: r.errors.0,
+            error: r.error,
             created_at: r.created_at,
+            updated_at: r.updated_at,
         }
         .into())
     }
 }
 
-/// Inserts an import's report.
-async fn insert_report(conn: &mut PgConnection, import: &Import) -> StoreResult<()> {
+/// Keeps an import: inserts it, or replaces its progress with newer progress or its report.
+async fn upsert_import(conn: &mut PgConnection, import: &Import) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO imports (id, user_id, format, mode, status, rows, created, duplicates, \
-             failed, errors, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO imports (id, user_id, format, mode, status, rows, processed, created, \
+             duplicates, failed, errors, error, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, \
+             processed = EXCLUDED.processed, created = EXCLUDED.created, \
+             duplicates = EXCLUDED.duplicates, failed = EXCLUDED.failed, \
+             errors = EXCLUDED.errors, error = EXCLUDED.error, updated_at = EXCLUDED.updated_at \
+         WHERE imports.user_id = EXCLUDED.user_id",
     )
     .bind(import.id().as_uuid())
     .bind(import.user_id().as_uuid())
@@ -69,11 +80,14 @@ async fn insert_report(conn: &mut PgConnection, import: &Import) -> StoreResult<
     .bind(import.mode().as_str())
     .bind(import.status().as_str())
     .bind(to_i32(import.rows()))
+    .bind(to_i32(import.processed()))
     .bind(to_i32(import.created()))
     .bind(to_i32(import.duplicates()))
     .bind(to_i32(import.failed()))
     .bind(Json(import.errors()))
+    .bind(import.error())
     .bind(import.created_at())
+    .bind(import.updated_at())
     .execute(conn)
     .await
     .map_err(store_error)?;
@@ -145,20 +159,20 @@ impl ImportStore for PgStore {
         for (_, post) in posts {
             insert_post_row(&mut tx, post).await?;
         }
-        insert_report(&mut tx, report).await?;
+        upsert_import(&mut tx, report).await?;
         tx.commit().await.map_err(store_error)
     }
 
     async fn put_import(&self, import: &Import) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await.map_err(store_error)?;
-        insert_report(&mut conn, import).await
+        upsert_import(&mut conn, import).await
     }
 
     async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>> {
         fetch_owned::<ImportRow, _>(
             &self.pool,
-            "SELECT id, user_id, format, mode, status, rows, created, duplicates, failed, \
-                 errors, created_at \
+            "SELECT id, user_id, format, mode, status, rows, processed, created, duplicates, \
+                 failed, errors, error, created_at, updated_at \
              FROM imports WHERE id = $1 AND user_id = $2",
             id.as_uuid(),
             owner,

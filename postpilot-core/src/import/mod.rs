@@ -15,7 +15,7 @@ use crate::names::named_enum;
 
 mod service;
 
-pub use service::{ImportRequest, ImportService};
+pub use service::{ImportJob, ImportRequest, ImportService};
 
 /// Most rows one import takes.
 pub const MAX_IMPORT_ROWS: usize = 10_000;
@@ -93,6 +93,12 @@ pub struct RowError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
+    /// Its rows are being checked and placed (`processed` of `rows` so far); nothing is created
+    /// until every row is, in one write.
+    Running,
+    /// It stopped before creating anything: the month's quota, or the server stopped
+    /// (`error` says which). Nothing was created.
+    Failed,
     /// Its rows are created (those that passed, in `partial`).
     Done,
     /// Checked only (`dry_run`).
@@ -102,6 +108,8 @@ pub enum ImportStatus {
 }
 
 named_enum!(ImportStatus, field = "status", exact {
+    Running => "running",
+    Failed => "failed",
     Done => "done",
     Checked => "checked",
     Refused => "refused",
@@ -123,6 +131,8 @@ aggregate! {
         status: copy ImportStatus,
         /// Rows in the file.
         rows: copy u32,
+        /// Rows checked and placed so far (all of them once it has ended).
+        processed: copy u32,
         /// Posts created (in a dry run: that would be).
         created: copy u32,
         /// Rows already imported before (by `external_id`, or the same file's same row).
@@ -131,8 +141,108 @@ aggregate! {
         failed: copy u32,
         /// Why rows were refused, in row order.
         errors: list RowError,
+        /// Why a `failed` import stopped.
+        error: option_string,
         /// See [`Import::created_at`].
         created_at: copy DateTime<Utc>,
+        /// Its last progress (or its end).
+        updated_at: copy DateTime<Utc>,
+    }
+}
+
+/// Most rows an adapter imports while its caller waits: a larger file runs in the background
+/// and its progress is read with [`ImportService::get`].
+pub const BACKGROUND_ABOVE_ROWS: u32 = 1_000;
+
+/// Rows that one import checks between two writes of its progress.
+pub const PROGRESS_EVERY: usize = 1_000;
+
+/// How long a running import may go without progress before it counts as stopped: the server
+/// that ran it stopped (a deploy, a crash), and nothing of it was created.
+pub const STALLED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// What an import that outlived its server reports.
+const STALLED: &str =
+    "the server stopped while importing, before anything was created: send the file again";
+
+impl Import {
+    /// A new import of `rows` rows, running.
+    pub(crate) fn begin(
+        id: ImportId,
+        user: UserId,
+        request: (ImportFormat, ImportMode),
+        rows: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            user_id: user,
+            format: request.0,
+            mode: request.1,
+            status: ImportStatus::Running,
+            rows,
+            processed: 0,
+            created: 0,
+            duplicates: 0,
+            failed: 0,
+            errors: Vec::new(),
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Whether it has ended (anything but `running`).
+    pub fn has_ended(&self) -> bool {
+        self.status != ImportStatus::Running
+    }
+
+    /// Records `processed` rows done.
+    pub(crate) fn advance(&mut self, processed: u32, now: DateTime<Utc>) {
+        self.processed = processed.min(self.rows);
+        self.updated_at = now;
+    }
+
+    /// Ends it with the rows' outcome: `status`, `created` posts (in a dry run: that would be),
+    /// `duplicates` rows imported before, and the refused rows' `errors`.
+    pub(crate) fn end(
+        &mut self,
+        status: ImportStatus,
+        (created, duplicates): (usize, usize),
+        errors: Vec<RowError>,
+        now: DateTime<Utc>,
+    ) {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        self.status = status;
+        self.processed = self.rows;
+        self.created = count(created);
+        self.duplicates = count(duplicates);
+        self.failed = count(
+            errors
+                .iter()
+                .map(|e| e.row)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+        );
+        self.errors = errors;
+        self.updated_at = now;
+    }
+
+    /// Ends it with nothing created, for `reason`.
+    pub(crate) fn fail(&mut self, reason: String, now: DateTime<Utc>) {
+        self.status = ImportStatus::Failed;
+        self.error = Some(reason);
+        self.updated_at = now;
+    }
+
+    /// It as it stands at `now`: a running import with no progress for [`STALLED_AFTER`] has
+    /// lost its server, and reads as failed.
+    #[must_use]
+    pub(crate) fn seen_at(mut self, now: DateTime<Utc>) -> Self {
+        if self.status == ImportStatus::Running && now - self.updated_at > STALLED_AFTER {
+            self.fail(STALLED.to_owned(), self.updated_at);
+        }
+        self
     }
 }
 

@@ -14,8 +14,8 @@ use crate::crypto::hex_sha256;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, ImportId, UserId};
 use crate::import::{
-    Import, ImportFormat, ImportMode, ImportRecord, ImportRow, ImportStatus, MAX_EXTERNAL_ID_CHARS,
-    RowError, parse_rows,
+    Import, ImportFormat, ImportMode, ImportRow, ImportStatus, MAX_EXTERNAL_ID_CHARS,
+    PROGRESS_EVERY, RowError, parse_rows,
 };
 use crate::page::{MAX_PER_PAGE, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
@@ -67,16 +67,44 @@ impl ImportService {
         Self { deps }
     }
 
-    /// Imports `request`'s rows as the user's posts (see [`crate::import`]); the report is kept
-    /// and read again by [`ImportService::get`].
+    /// Imports `request`'s rows as the user's posts (see [`crate::import`]): [`start`] and
+    /// [`ImportJob::run`] in one.
+    ///
+    /// [`start`]: ImportService::start
     ///
     /// # Errors
-    /// [`Error::Validation`] naming `file` for a file that does not read (nothing is checked
-    /// or created); [`Error::PlanLimit`] when the rows to create do not fit in the month's
-    /// quota (nothing is created — also in a dry run, which says so).
+    /// Those of both.
     pub async fn run(&self, user: UserId, request: ImportRequest) -> Result<Import> {
+        self.start(user, request).await?.run().await
+    }
+
+    /// Reads the file and keeps its import as `running` (read by [`ImportService::get`] while
+    /// it runs): the rows are checked and created by the job it returns, here or in the
+    /// background.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] naming `file` for a file that does not read (nothing is kept).
+    pub async fn start(&self, user: UserId, request: ImportRequest) -> Result<ImportJob> {
         let rows = parse_rows(request.format, &request.data)?;
-        drop(request.data);
+        let import = Import::begin(
+            self.deps.new_id(),
+            user,
+            (request.format, request.mode),
+            u32::try_from(rows.len()).unwrap_or(u32::MAX),
+            self.deps.now(),
+        );
+        self.deps.store.put_import(&import).await?;
+        Ok(ImportJob {
+            service: self.clone(),
+            import,
+            rows,
+        })
+    }
+
+    /// Checks the rows, writing progress every [`PROGRESS_EVERY`] rows, then places them and
+    /// creates them with the report in one write; `import` ends as the report.
+    async fn work(&self, import: &mut Import, rows: &[ImportRow]) -> Result<()> {
+        let user = import.user_id();
         let accounts = self.accounts(user).await?;
         let mut errors = Vec::new();
         let mut checked = Vec::new();
@@ -99,8 +127,11 @@ impl ImportService {
                 },
                 Err(e) => errors.push(refused(number, &e)),
             }
+            if (index + 1) % PROGRESS_EVERY == 0 && index + 1 < rows.len() {
+                import.advance(number, self.deps.now());
+                self.deps.store.put_import(import).await?;
+            }
         }
-        let rows = u32::try_from(rows.len()).unwrap_or(u32::MAX);
         for _ in 0..=SLOT_RACE_RETRIES {
             let now = self.deps.now();
             let references: Vec<String> = checked.iter().map(|c| c.reference.clone()).collect();
@@ -116,32 +147,12 @@ impl ImportService {
             let (placed, mut row_errors) = self.place(&accounts, &fresh, now).await?;
             row_errors.extend(errors.iter().cloned());
             row_errors.sort_by_key(|e| e.row);
-            let report = |status: ImportStatus, created: usize| {
-                Import::from(ImportRecord {
-                    id: self.deps.new_id(),
-                    user_id: user,
-                    format: request.format,
-                    mode: request.mode,
-                    status,
-                    rows,
-                    created: u32::try_from(created).unwrap_or(u32::MAX),
-                    duplicates: u32::try_from(duplicates.len()).unwrap_or(u32::MAX),
-                    failed: u32::try_from(
-                        row_errors
-                            .iter()
-                            .map(|e| e.row)
-                            .collect::<BTreeSet<_>>()
-                            .len(),
-                    )
-                    .unwrap_or(u32::MAX),
-                    errors: row_errors.clone(),
-                    created_at: now,
-                })
-            };
+            let mut report = import.clone();
+            let counts = (placed.len(), duplicates.len());
             let quota = post_quota(&self.deps, user, now).await?;
-            let outcome = match request.mode {
+            match import.mode() {
                 ImportMode::AllOrNothing if !row_errors.is_empty() => {
-                    report(ImportStatus::Refused, 0)
+                    report.end(ImportStatus::Refused, (0, counts.1), row_errors, now);
                 }
                 ImportMode::DryRun => {
                     let window = (quota.window.start, quota.window.end);
@@ -155,17 +166,20 @@ impl ImportService {
                     {
                         return Err(posts_quota_error(quota.limit));
                     }
-                    report(ImportStatus::Checked, placed.len())
+                    report.end(ImportStatus::Checked, counts, row_errors, now);
                 }
                 _ => {
-                    let import = report(ImportStatus::Done, placed.len());
+                    report.end(ImportStatus::Done, counts, row_errors, now);
                     match self
                         .deps
                         .store
-                        .insert_imported_posts(user, &placed, quota, &import)
+                        .insert_imported_posts(user, &placed, quota, &report)
                         .await
                     {
-                        Ok(()) => return Ok(import),
+                        Ok(()) => {
+                            *import = report;
+                            return Ok(());
+                        }
                         // Rows another import took, or slots another request took, meanwhile:
                         // read them again and place the rest again.
                         Err(StoreError::Conflict(
@@ -177,9 +191,10 @@ impl ImportService {
                         Err(e) => return Err(e.into()),
                     }
                 }
-            };
-            self.deps.store.put_import(&outcome).await?;
-            return Ok(outcome);
+            }
+            self.deps.store.put_import(&report).await?;
+            *import = report;
+            return Ok(());
         }
         Err(Error::Conflict(
             "other requests kept taking the rows' slots or rows; try again".into(),
@@ -191,11 +206,10 @@ impl ImportService {
     /// # Errors
     /// [`Error::NotFound`] when it is not the user's.
     pub async fn get(&self, user: UserId, id: ImportId) -> Result<Import> {
-        self.deps
-            .store
-            .import(user, id)
-            .await?
-            .ok_or(Error::NotFound("import"))
+        let import = self.deps.store.import(user, id).await?;
+        Ok(import
+            .ok_or(Error::NotFound("import"))?
+            .seen_at(self.deps.now()))
     }
 
     /// Every account of the user, by id.
@@ -356,6 +370,46 @@ impl ImportService {
             }
         }
         Ok((placed.into_values().collect(), errors))
+    }
+}
+
+/// An import's rows, read and waiting to be checked and created: run it here, or spawn it.
+#[derive(Debug)]
+pub struct ImportJob {
+    service: ImportService,
+    import: Import,
+    rows: Vec<ImportRow>,
+}
+
+impl ImportJob {
+    /// The import, as kept when it started (`running`, nothing processed).
+    pub fn import(&self) -> &Import {
+        &self.import
+    }
+
+    /// Checks and creates the rows; the import ends as their report — or, when it stops
+    /// before creating anything, as `failed` with the reason, and the error is returned.
+    ///
+    /// # Errors
+    /// [`Error::PlanLimit`] when the rows to create do not fit in the month's quota (nothing
+    /// is created — also in a dry run, which says so); [`Error::Unavailable`] when the store
+    /// fails.
+    pub async fn run(self) -> Result<Import> {
+        let Self {
+            service,
+            mut import,
+            rows,
+        } = self;
+        match service.work(&mut import, &rows).await {
+            Ok(()) => Ok(import),
+            Err(e) => {
+                import.fail(e.to_string(), service.deps.now());
+                if let Err(kept) = service.deps.store.put_import(&import).await {
+                    tracing::warn!(import = %import.id(), error = %kept, "an import's failure could not be kept");
+                }
+                Err(e)
+            }
+        }
     }
 }
 

@@ -710,8 +710,8 @@ pub trait ImportStore: Send + Sync {
     /// `external_id`, or its file and place in it).
     async fn imported_refs(&self, owner: UserId, references: &[String])
     -> StoreResult<Vec<String>>;
-    /// Inserts the owner's imported `posts`, each under its reference, and the import's report,
-    /// in one atomic write — or nothing: when a reference was imported before
+    /// Inserts the owner's imported `posts`, each under its reference, and keeps the import's
+    /// report (replacing the running import of that id), in one atomic write — or nothing: when a reference was imported before
     /// ([`Conflict::AlreadyImported`]: another import took it meanwhile), when the posts do not
     /// all fit in `quota` ([`StoreError::LimitReached`]), when a post is on a slot another holds
     /// ([`Conflict::SlotTaken`]).
@@ -722,7 +722,7 @@ pub trait ImportStore: Send + Sync {
         quota: PostQuota,
         report: &Import,
     ) -> StoreResult<()>;
-    /// Keeps an import's report.
+    /// Keeps an import: inserts it, or replaces the one with its id (its progress, its end).
     async fn put_import(&self, import: &Import) -> StoreResult<()>;
     /// One of the owner's imports.
     async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>>;

@@ -2,6 +2,7 @@
 //! together or none is written, and reports are their owner's.
 
 use super::*;
+use crate::id::ImportId;
 use crate::import::{Import, ImportFormat, ImportMode, ImportRecord, ImportStatus, RowError};
 
 fn limit(max: u32) -> PostQuota {
@@ -19,11 +20,14 @@ fn report(owner: UserId, created: u32) -> Import {
         mode: ImportMode::Partial,
         status: ImportStatus::Done,
         rows: created,
+        processed: created,
         created,
         duplicates: 0,
         failed: 0,
         errors: Vec::new(),
+        error: None,
         created_at: t0(),
+        updated_at: t0(),
     })
 }
 
@@ -134,6 +138,7 @@ pub async fn import_reports_round_trip_for_their_owner(store: Arc<dyn Store>) {
         mode: ImportMode::Partial,
         status: ImportStatus::Done,
         rows: 3,
+        processed: 3,
         created: 1,
         duplicates: 1,
         failed: 1,
@@ -142,9 +147,67 @@ pub async fn import_reports_round_trip_for_their_owner(store: Arc<dyn Store>) {
             field: "caption".into(),
             reason: "must not be blank".into(),
         }],
+        error: None,
         created_at: t0(),
+        updated_at: t0() + Duration::seconds(2),
     });
     ok!(store.put_import(&import));
     assert_eq!(ok!(store.import(u.id, import.id())), Some(import.clone()));
     assert!(ok!(store.import(other.id, import.id())).is_none());
+}
+
+/// A running import's record is replaced as it progresses, and by its report when its posts
+/// are written; a refused write leaves it as it was.
+pub async fn a_running_import_is_replaced_by_its_progress_and_its_report(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let import_id: ImportId = id();
+    let record = |status, processed, created, error: Option<&str>| {
+        Import::from(ImportRecord {
+            id: import_id,
+            user_id: u.id,
+            format: ImportFormat::Json,
+            mode: ImportMode::AllOrNothing,
+            status,
+            rows: 2_000,
+            processed,
+            created,
+            duplicates: 0,
+            failed: 0,
+            errors: Vec::new(),
+            error: error.map(str::to_owned),
+            created_at: t0(),
+            updated_at: t0() + Duration::seconds(i64::from(processed)),
+        })
+    };
+    let running = record(ImportStatus::Running, 0, 0, None);
+    ok!(store.put_import(&running));
+    let progressed = record(ImportStatus::Running, 1_000, 0, None);
+    ok!(store.put_import(&progressed));
+    assert_eq!(
+        ok!(store.import(u.id, running.id())),
+        Some(progressed.clone())
+    );
+
+    let row = |reference: &str| (reference.to_owned(), post(u.id, acc.id, t0(), None));
+    let over = store
+        .insert_imported_posts(
+            u.id,
+            &[row("x"), row("y")],
+            limit(1),
+            &record(ImportStatus::Done, 2_000, 2, None),
+        )
+        .await;
+    assert!(matches!(over, Err(StoreError::LimitReached)), "{over:?}");
+    assert_eq!(
+        ok!(store.import(u.id, running.id())),
+        Some(progressed),
+        "left as it was"
+    );
+
+    let done = record(ImportStatus::Done, 2_000, 2, None);
+    ok!(store.insert_imported_posts(u.id, &[row("x"), row("y")], limit(10), &done));
+    assert_eq!(ok!(store.import(u.id, running.id())), Some(done));
+    let failed = record(ImportStatus::Failed, 1_000, 0, Some("plan limit reached"));
+    ok!(store.put_import(&failed));
+    assert_eq!(ok!(store.import(u.id, running.id())), Some(failed));
 }

@@ -201,6 +201,93 @@ async fn an_import_over_the_months_quota_creates_nothing_and_next_needs_a_schedu
 }
 
 #[tokio::test]
+async fn a_started_import_reads_as_running_until_its_job_ends_it_with_its_report() {
+    let e = TestEngine::new();
+    let u = e.pro_user("progress@example.com").await;
+    e.connect(&u, Platform::Facebook, "fb").await;
+    let rows: String = (0..2_499).map(|i| format!("@fb,Post {i}\n")).collect();
+    let file = format!("account,caption\n{rows}@nobody,Lost\n");
+
+    let job = e
+        .imports()
+        .start(u.id(), csv(ImportMode::AllOrNothing, &file))
+        .await
+        .unwrap();
+    let id = job.import().id();
+    let running = e.imports().get(u.id(), id).await.unwrap();
+    let ended = job.run().await.unwrap();
+
+    assert_eq!(
+        (running.status(), running.rows(), running.processed()),
+        (ImportStatus::Running, 2_500, 0)
+    );
+    assert!(!running.has_ended());
+    assert_eq!(e.imports().get(u.id(), id).await.unwrap(), ended);
+    assert_eq!(
+        (ended.status(), ended.processed(), ended.failed()),
+        (ImportStatus::Refused, 2_500, 1)
+    );
+    assert_eq!(ended.errors()[0].row, 2_500);
+}
+
+#[tokio::test]
+async fn an_import_that_stops_on_the_quota_is_kept_as_failed_with_the_reason() {
+    let e = TestEngine::new();
+    let u = e.user("stopped@example.com").await;
+    e.connect(&u, Platform::Facebook, "fb").await;
+    let rows: String = (0..31).map(|i| format!("@fb,Post {i}\n")).collect();
+
+    let job = e
+        .imports()
+        .start(
+            u.id(),
+            csv(ImportMode::Partial, &format!("account,caption\n{rows}")),
+        )
+        .await
+        .unwrap();
+    let id = job.import().id();
+    let over = job.run().await;
+
+    assert!(matches!(over, Err(Error::PlanLimit { .. })), "{over:?}");
+    let kept = e.imports().get(u.id(), id).await.unwrap();
+    assert_eq!((kept.status(), kept.created()), (ImportStatus::Failed, 0));
+    assert!(
+        kept.error().unwrap().contains("plan limit"),
+        "{:?}",
+        kept.error()
+    );
+    assert_eq!(e.posts_of(&u).await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_running_import_without_progress_for_ten_minutes_reads_as_failed() {
+    let e = TestEngine::new();
+    let u = e.pro_user("stalled@example.com").await;
+    e.connect(&u, Platform::Facebook, "fb").await;
+    // Started, and its server stopped before the job ran.
+    let id = e
+        .imports()
+        .start(
+            u.id(),
+            csv(ImportMode::Partial, "account,caption\n@fb,Hello\n"),
+        )
+        .await
+        .unwrap()
+        .import()
+        .id();
+
+    e.advance(Duration::minutes(9));
+    let live = e.imports().get(u.id(), id).await.unwrap();
+    e.advance(Duration::minutes(2));
+    let stalled = e.imports().get(u.id(), id).await.unwrap();
+
+    assert_eq!(live.status(), ImportStatus::Running);
+    assert_eq!(stalled.status(), ImportStatus::Failed);
+    assert!(stalled.error().unwrap().contains("send the file again"));
+    assert_eq!(e.posts_of(&u).await.len(), 0);
+}
+
+#[tokio::test]
 async fn a_file_that_does_not_read_is_refused_naming_the_file_and_stores_nothing() {
     let e = TestEngine::new();
     let u = e.pro_user("broken@example.com").await;

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use postpilot_core::id::ImportId;
 use postpilot_core::import::{
-    Import, ImportFormat, ImportMode, ImportRequest, ImportStatus, MAX_IMPORT_BYTES,
+    BACKGROUND_ABOVE_ROWS, Import, ImportFormat, ImportJob, ImportMode, ImportRequest,
+    ImportStatus, MAX_IMPORT_BYTES,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -40,11 +41,14 @@ pub(crate) struct ImportDto {
     format: String,
     /// `dry_run`, `all_or_nothing` or `partial`.
     mode: String,
-    /// `done` (rows created), `checked` (a dry run) or `refused` (all or nothing, a row was
-    /// refused: nothing created).
+    /// `running` (in the background: `processed` of `rows` so far), `done` (rows created),
+    /// `checked` (a dry run), `refused` (all or nothing, a row was refused: nothing created) or
+    /// `failed` (stopped before creating anything: `error` says why).
     status: String,
     /// Rows in the file.
     rows: u32,
+    /// Rows checked so far (all of them once it has ended).
+    processed: u32,
     /// Posts created (in a dry run: that would be).
     created: u32,
     /// Rows imported before (same `external_id`, or the same file's same row): not created again.
@@ -53,7 +57,12 @@ pub(crate) struct ImportDto {
     failed: u32,
     /// Why, row by row.
     errors: Vec<RowErrorDto>,
+    /// Why a `failed` import stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
     created_at: DateTime<Utc>,
+    /// Its last progress, or its end.
+    updated_at: DateTime<Utc>,
 }
 
 impl From<Import> for ImportDto {
@@ -64,6 +73,7 @@ impl From<Import> for ImportDto {
             mode: i.mode().as_str().to_owned(),
             status: i.status().as_str().to_owned(),
             rows: i.rows(),
+            processed: i.processed(),
             created: i.created(),
             duplicates: i.duplicates(),
             failed: i.failed(),
@@ -76,7 +86,9 @@ impl From<Import> for ImportDto {
                     reason: e.reason.clone(),
                 })
                 .collect(),
+            error: i.error().map(str::to_owned),
             created_at: i.created_at(),
+            updated_at: i.updated_at(),
         }
     }
 }
@@ -123,14 +135,18 @@ pub(crate) struct ImportQuery {
 /// Imports posts from a CSV (`text/csv`) or JSON (`application/json`) file of at most 10,000
 /// rows and 5 MiB. Every row is checked as `POST /posts` checks a post; the new posts fit the
 /// month's quota together or none is created. A row is created once: re-sending a file, or a
-/// row with an `external_id` already imported, creates nothing again.
+/// row with an `external_id` already imported, creates nothing again. A file of more than
+/// 1,000 rows (or any file, with `Prefer: respond-async`) is imported in the background: the
+/// answer is 202 with the running import, whose progress `GET /imports/{id}` reads.
 #[utoipa::path(post, path = "/imports", tag = "posts", security(("bearer" = []), ("api_key" = [])),
     params(ImportQuery),
     request_body(content(
         (String = "text/csv"),
         (ImportFileDto = "application/json"),
     )),
+    params(("Prefer" = Option<String>, Header, description = "`respond-async`: import in the background whatever the file's size")),
     responses((status = 201, description = "Rows created (those that passed, in partial)", body = ImportDto),
+              (status = 202, description = "Importing in the background: read its progress at `Location`", body = ImportDto),
               (status = 200, description = "Checked (a dry run), or nothing to create (every row imported before or refused)", body = ImportDto),
               (status = 401, body = Problem), (status = 402, body = Problem), (status = 413, body = Problem),
               (status = 415, body = Problem),
@@ -161,10 +177,10 @@ async fn create(
             ApiError::bad_request("the body could not be read")
         }
     })?;
-    let import = state
+    let job = state
         .engine()
         .imports()
-        .run(
+        .start(
             caller.user_id,
             ImportRequest {
                 format,
@@ -173,7 +189,22 @@ async fn create(
             },
         )
         .await?;
-    let location = format!("/api/v1/imports/{}", import.id());
+    drop(data);
+    let location = format!("/api/v1/imports/{}", job.import().id());
+    if job.import().rows() > BACKGROUND_ABOVE_ROWS || prefers_async(&headers) {
+        let running = ImportDto::from(job.import().clone());
+        spawn_import(job);
+        return Ok((
+            StatusCode::ACCEPTED,
+            [
+                (header::LOCATION, location),
+                (PREFERENCE_APPLIED, "respond-async".to_owned()),
+            ],
+            Json(running),
+        )
+            .into_response());
+    }
+    let import = job.run().await?;
     match import.status() {
         ImportStatus::Refused => Err(ApiError::invalid_fields(
             format!(
@@ -190,7 +221,9 @@ async fn create(
         ImportStatus::Checked | ImportStatus::Done if import.created() == 0 => {
             Ok(Json(ImportDto::from(import)).into_response())
         }
-        ImportStatus::Checked => Ok(Json(ImportDto::from(import)).into_response()),
+        ImportStatus::Checked | ImportStatus::Running | ImportStatus::Failed => {
+            Ok(Json(ImportDto::from(import)).into_response())
+        }
         ImportStatus::Done => Ok((
             StatusCode::CREATED,
             [(header::LOCATION, location)],
@@ -198,6 +231,31 @@ async fn create(
         )
             .into_response()),
     }
+}
+
+const PREFERENCE_APPLIED: header::HeaderName =
+    header::HeaderName::from_static("preference-applied");
+
+/// Whether the request asks to be answered before the work is done (RFC 7240's
+/// `respond-async`).
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+}
+
+/// Runs an import's job in the background: its end (or why it stopped) is kept in the store,
+/// where `GET /imports/{id}` reads it.
+pub(crate) fn spawn_import(job: ImportJob) {
+    tokio::spawn(async move {
+        let id = job.import().id();
+        if let Err(e) = job.run().await {
+            tracing::info!(import = %id, error = %e, "a background import stopped");
+        }
+    });
 }
 
 /// The format a request's content type names.

@@ -7,13 +7,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use postpilot_core::Error;
 use postpilot_core::id::ImportId;
 use postpilot_core::import::{
-    Import, ImportFormat, ImportMode, ImportRequest, ImportStatus, RowError,
+    BACKGROUND_ABOVE_ROWS, Import, ImportFormat, ImportMode, ImportRequest, ImportStatus, RowError,
 };
 
 use super::flash::Flash;
 use super::form::Fields;
 use super::pages::{Kpi, Layout, Notice, PageId, PageResult, page, refused, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
+use crate::routes::imports::spawn_import;
 use crate::state::AppState;
 
 const MODES: [(&str, &str); 3] = [
@@ -41,6 +42,8 @@ struct ImportPage {
     summary: String,
     kpis: Vec<Kpi>,
     errors: Vec<RowError>,
+    /// While it runs: rows processed, of how many.
+    progress: Option<(u32, u32)>,
 }
 
 /// `GET /app/imports`.
@@ -92,11 +95,18 @@ pub(crate) async fn create(
         data: data.as_bytes().to_vec(),
     });
     let run = async {
-        state
+        let job = state
             .engine()
             .imports()
-            .run(session.user, request.map_err(Error::from)?)
-            .await
+            .start(session.user, request.map_err(Error::from)?)
+            .await?;
+        if job.import().rows() > BACKGROUND_ABOVE_ROWS {
+            // A large file: its report page shows the progress.
+            let running = job.import().clone();
+            spawn_import(job);
+            return Ok(running);
+        }
+        job.run().await
     };
     match run.await {
         // The report says what happened: no notice on top of it.
@@ -116,6 +126,19 @@ pub(crate) async fn create(
 /// What an import did, in a sentence.
 fn outcome(import: &Import) -> String {
     match import.status() {
+        ImportStatus::Running if import.processed() == import.rows() => format!(
+            "All {} rows are checked; creating the posts…",
+            import.rows()
+        ),
+        ImportStatus::Running => format!(
+            "Checking row {} of {}… Nothing is created until every row is checked.",
+            import.processed(),
+            import.rows()
+        ),
+        ImportStatus::Failed => format!(
+            "Nothing was imported: {}.",
+            import.error().unwrap_or("the import stopped")
+        ),
         ImportStatus::Done => format!(
             "Imported: {} post(s) created, {} imported before, {} refused.",
             import.created(),
@@ -156,6 +179,8 @@ pub(crate) async fn report(
         layout: Layout::new("Import", "posts", true, &csrf),
         notice: flash.notice.take(),
         heading: match import.status() {
+            ImportStatus::Running => "Importing",
+            ImportStatus::Failed => "Stopped",
             ImportStatus::Done => "Imported",
             ImportStatus::Checked => "Checked",
             ImportStatus::Refused => "Not imported",
@@ -175,6 +200,7 @@ pub(crate) async fn report(
             kpi("Refused", import.failed()),
         ],
         errors: import.errors().to_vec(),
+        progress: (!import.has_ended()).then(|| (import.processed(), import.rows())),
     };
     Ok(flash.shown(page(&template, &csrf)))
 }

@@ -32,6 +32,18 @@ async fn post_count(app: &TestApp, token: &str) -> u64 {
         .unwrap()
 }
 
+/// Upgrades the merchant to enterprise (no monthly post limit) and connects `@shop`.
+async fn enterprise_with_an_account(app: &TestApp, token: &str) {
+    app.as_user(
+        token,
+        Method::POST,
+        "/api/v1/billing/checkout",
+        Some(json!({"plan": "enterprise"})),
+    )
+    .await;
+    app.account(token, "facebook", "shop").await;
+}
+
 #[tokio::test]
 async fn a_partial_csv_import_creates_the_valid_rows_and_its_report_reads_back() {
     let app = TestApp::new();
@@ -185,14 +197,7 @@ async fn another_format_is_415_a_file_over_5_mib_is_413_and_a_bad_mode_is_422() 
 async fn a_file_over_the_apis_1_mib_but_within_5_mib_is_taken_also_with_an_idempotency_key() {
     let app = TestApp::new();
     let token = app.token("big@example.com").await;
-    app.as_user(
-        &token,
-        Method::POST,
-        "/api/v1/billing/checkout",
-        Some(json!({"plan": "enterprise"})),
-    )
-    .await;
-    app.account(&token, "facebook", "shop").await;
+    enterprise_with_an_account(&app, &token).await;
     let caption = "A warm light for late nights at the desk. ".repeat(6);
     let rows: String = (0..7_000)
         .map(|i| format!("@shop,{caption}{i}\n"))
@@ -218,8 +223,97 @@ async fn a_file_over_the_apis_1_mib_but_within_5_mib_is_taken_also_with_an_idemp
         .unwrap();
     let keyed = app.raw(request).await;
 
-    assert_eq!(plain.status, StatusCode::OK, "{:?}", plain.body);
-    assert_eq!(plain.body["created"], 7_000);
-    assert_eq!(keyed.status, StatusCode::OK, "{:?}", keyed.body);
+    assert_eq!(plain.status, StatusCode::ACCEPTED, "{:?}", plain.body);
+    let checked = ended(&app, &token, &plain).await;
+    assert_eq!(
+        (&checked.body["status"], &checked.body["created"]),
+        (&json!("checked"), &json!(7_000))
+    );
+    assert_eq!(keyed.status, StatusCode::ACCEPTED, "{:?}", keyed.body);
     assert_eq!(keyed.body["rows"], 7_000);
+    assert_eq!(ended(&app, &token, &keyed).await.body["status"], "checked");
+}
+
+/// The import a 202 answer started, read until it has ended.
+async fn ended(app: &TestApp, token: &str, accepted: &Reply) -> Reply {
+    let location = accepted.headers[header::LOCATION].to_str().unwrap();
+    for _ in 0..1_000 {
+        let read = app.as_user(token, Method::GET, location, None).await;
+        if read.body["status"] != "running" {
+            return read;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the import at {location} never ended");
+}
+
+#[tokio::test]
+async fn a_file_of_over_1000_rows_runs_in_the_background_and_its_progress_reads_until_done() {
+    let app = TestApp::new();
+    let token = app.token("background@example.com").await;
+    enterprise_with_an_account(&app, &token).await;
+    let rows: String = (0..1_500).map(|i| format!("@shop,Post {i}\n")).collect();
+
+    let accepted = import(
+        &app,
+        &token,
+        "?mode=partial",
+        "text/csv",
+        format!("account,caption\n{rows}").into(),
+    )
+    .await;
+    let done = ended(&app, &token, &accepted).await;
+
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{:?}", accepted.body);
+    assert_eq!(accepted.headers["preference-applied"], "respond-async");
+    assert_eq!(
+        (
+            &accepted.body["status"],
+            &accepted.body["rows"],
+            &accepted.body["processed"]
+        ),
+        (&json!("running"), &json!(1_500), &json!(0))
+    );
+    assert_eq!(done.body["id"], accepted.body["id"]);
+    assert_eq!(
+        (
+            &done.body["status"],
+            &done.body["processed"],
+            &done.body["created"]
+        ),
+        (&json!("done"), &json!(1_500), &json!(1_500))
+    );
+    assert_eq!(post_count(&app, &token).await, 1_500);
+}
+
+#[tokio::test]
+async fn prefer_respond_async_runs_a_small_file_in_the_background_and_a_stop_reads_as_failed() {
+    let app = TestApp::new();
+    let token = app.token("async@example.com").await;
+    app.account(&token, "facebook", "shop").await;
+    // The free plan's month holds 10 posts: 11 rows stop the import, and nothing is created.
+    let rows: String = (0..11).map(|i| format!("@shop,Post {i}\n")).collect();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/imports?mode=partial")
+        .header("authorization", format!("Bearer {token}"))
+        .header("prefer", "wait=5, respond-async")
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(format!("account,caption\n{rows}")))
+        .unwrap();
+
+    let accepted = app.raw(request).await;
+    let stopped = ended(&app, &token, &accepted).await;
+
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{:?}", accepted.body);
+    assert_eq!(stopped.body["status"], "failed");
+    assert!(
+        stopped.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("plan limit"),
+        "{:?}",
+        stopped.body
+    );
+    assert_eq!(post_count(&app, &token).await, 0);
 }

@@ -653,6 +653,42 @@ async fn the_import_page_imports_pasted_rows_and_reports_them_and_a_broken_file_
 }
 
 #[tokio::test]
+async fn a_running_imports_page_shows_its_progress_and_reloads_until_it_ends() {
+    let app = TestApp::new();
+    let (cookies, _, user, _) = with_account(&app, "import-progress@example.com").await;
+    // A refused last row: all or nothing creates none, within the free plan's month.
+    let rows: String = (0..1_199).map(|i| format!("@shop,Post {i}\n")).collect();
+    let job = app
+        .engine
+        .imports()
+        .start(
+            user.id(),
+            postpilot_core::import::ImportRequest {
+                format: postpilot_core::import::ImportFormat::Csv,
+                mode: postpilot_core::import::ImportMode::AllOrNothing,
+                data: format!("account,caption\n{rows}@nobody,Lost\n").into_bytes(),
+            },
+        )
+        .await
+        .unwrap();
+    let location = format!("/app/imports/{}", job.import().id());
+
+    let running = get(&app, &location, &cookies).await;
+    job.run().await.unwrap();
+    let ended = get(&app, &location, &cookies).await;
+    let (running, ended) = (html(&running), html(&ended));
+
+    assert!(running.contains("<h1>Importing</h1>"), "{running}");
+    assert!(running.contains("value=\"0\" max=\"1200\""), "{running}");
+    assert!(running.contains("data-reload-after"));
+    assert!(ended.contains("<h1>Not imported</h1>"), "{ended}");
+    assert!(
+        !ended.contains("data-reload-after"),
+        "an ended import stops reloading"
+    );
+}
+
+#[tokio::test]
 async fn a_platform_caption_over_its_limit_is_refused_with_the_reason_and_nothing_changes() {
     let app = TestApp::new();
     let cookies = register(&app, "long@example.com").await;

@@ -69,11 +69,14 @@ class ImportReport(TypedDict):
     mode: str
     status: str
     rows: int
+    processed: int
     created: int
     duplicates: int
     failed: int
     errors: list[ImportRowError]
+    error: Optional[str]
     created_at: datetime
+    updated_at: datetime
 
 class PublicationAttempt(TypedDict):
     attempt: int
@@ -213,7 +216,7 @@ class Engine:
     def schedule_post(self, *, user_id: UUID, post_id: UUID, scheduled_for: datetime) -> Post: ...
     def queue_post(self, *, user_id: UUID, post_id: UUID) -> Post: ...
     def import_posts(self, *, user_id: UUID, data: bytes | str, format: str = "csv",
-                     mode: str = "all_or_nothing") -> ImportReport: ...
+                     mode: str = "all_or_nothing", background: bool = False) -> ImportReport: ...
     def get_import(self, *, user_id: UUID, import_id: UUID) -> ImportReport: ...
     def get_schedule(self, *, user_id: UUID, account_id: UUID) -> PostingSchedule: ...
     def set_schedule(self, *, user_id: UUID, account_id: UUID, slots: Sequence[str],
