@@ -241,6 +241,7 @@ impl Out for Import {
         }
         dict!(py, {
             "id" => self.id().as_uuid(),
+            "kind" => self.kind().as_str(),
             "format" => self.format().as_str(),
             "mode" => self.mode().as_str(),
             "status" => self.status().as_str(),

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
 use postpilot_core::crypto::{SecretString, XChaChaTokenCipher};
 use postpilot_core::id::AccountId;
-use postpilot_core::import::{ImportFormat, ImportMode, ImportRequest};
+use postpilot_core::import::{ImportFormat, ImportKind, ImportMode, ImportRequest};
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostFilter, PostPatch};
@@ -606,14 +606,16 @@ impl Engine {
         )
     }
 
-    /// Imports posts from a CSV or JSON file (`data`: bytes or str; `format`: `csv` or
-    /// `json`; `mode`: `all_or_nothing`, `partial` or `dry_run`): the import's report, `{id,
+    /// Imports posts — or, with `kind="products"`, products as pending queue items — from a
+    /// CSV or JSON file (`data`: bytes or str; `format`: `csv` or `json`; `mode`:
+    /// `all_or_nothing`, `partial` or `dry_run`): the import's report, `{id, kind,
     /// status, rows, processed, created, duplicates, failed, errors: [{row, field, reason}],
     /// error}`, once the import has ended — or, with `background=True`, at once, `running`:
     /// `get_import` then reads its progress (`processed` of `rows`) and its end. A file that
     /// does not read raises `ValidationError` on `file`; rows over the month's quota,
     /// `PlanLimitError` (in the background: the import ends `failed`, its `error` says why).
-    #[pyo3(signature = (*, user_id, data, format = "csv", mode = "all_or_nothing", background = false))]
+    #[pyo3(signature = (*, user_id, data, format = "csv", mode = "all_or_nothing", kind = "posts", background = false))]
+    #[allow(clippy::too_many_arguments)]
     fn import_posts(
         &self,
         py: Python<'_>,
@@ -621,6 +623,7 @@ impl Engine {
         data: &Bound<'_, PyAny>,
         format: &str,
         mode: &str,
+        kind: &str,
         background: bool,
     ) -> PyResult<Py<PyAny>> {
         let data: Vec<u8> = if let Ok(bytes) = data.cast::<pyo3::types::PyBytes>() {
@@ -632,10 +635,19 @@ impl Engine {
         };
         let format = format.parse::<ImportFormat>().map_err(py_err)?;
         let mode = mode.parse::<ImportMode>().map_err(py_err)?;
+        let kind = kind.parse::<ImportKind>().map_err(py_err)?;
         let imports = self.engine.imports();
         let job = self.run(
             py,
-            imports.start(user_id.into(), ImportRequest { format, mode, data }),
+            imports.start(
+                user_id.into(),
+                ImportRequest {
+                    kind,
+                    format,
+                    mode,
+                    data,
+                },
+            ),
         )?;
         if background {
             let running = job.import().clone();

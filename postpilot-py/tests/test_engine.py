@@ -226,6 +226,16 @@ def test_a_background_import_returns_running_and_get_import_reads_it_to_its_end(
     assert engine.list_posts(user_id=merchant["id"])["total"] == 0
 
 
+def test_products_import_as_pending_queue_items(engine, merchant):
+    data = "title,price,platforms,external_id\nAurora lamp,49.90,instagram facebook,sku-1\nMug,x,tiktok,sku-2\n"
+    report = engine.import_posts(user_id=merchant["id"], data=data, kind="products", mode="partial")
+    assert (report["kind"], report["created"], report["failed"]) == ("products", 1, 1)
+    assert report["errors"][0]["field"] == "price"
+    items = engine.list_queue(user_id=merchant["id"])["items"]
+    assert [i["product_data"]["title"] for i in items] == ["Aurora lamp"]
+    assert items[0]["status"] == "pending"
+
+
 def test_product_data_with_an_unknown_field_is_a_validation_error(engine, merchant):
     with pytest.raises(postpilot.ValidationError):
         engine.generate(user_id=merchant["id"], product_data={"title": "x", "colour": "red"}, platforms=["facebook"])

@@ -8,6 +8,7 @@ use postpilot_core::id::{ImportId, UserId};
 use postpilot_core::import::{Import, ImportRecord, RowError};
 use postpilot_core::plan::PostQuota;
 use postpilot_core::post::Post;
+use postpilot_core::queue::QueueItem;
 use postpilot_core::store::{Conflict, ImportStore, StoreError, StoreResult};
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -17,12 +18,14 @@ use crate::PgStore;
 use crate::error::{corrupt, store_error};
 use crate::fetch::fetch_owned;
 use crate::posts::{insert_post_row, posts_in_window};
+use crate::queue::insert_queue_row;
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
 struct ImportRow {
     id: Uuid,
     user_id: Uuid,
+    kind: String,
     format: String,
     mode: String,
     status: String,
@@ -45,6 +48,7 @@ impl TryFrom<ImportRow> for Import {
         Ok(ImportRecord {
             id: ImportId::from(r.id),
             user_id: UserId::from(r.user_id),
+            kind: r.kind.parse().map_err(|_| bad("kind"))?,
             format: r.format.parse().map_err(|_| bad("format"))?,
             mode: r.mode.parse().map_err(|_| bad("mode"))?,
             status: r.status.parse().map_err(|_| bad("status"))?,
@@ -65,9 +69,9 @@ impl TryFrom<ImportRow> for Import {
 /// Keeps an import: inserts it, or replaces its progress with newer progress or its report.
 async fn upsert_import(conn: &mut PgConnection, import: &Import) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO imports (id, user_id, format, mode, status, rows, processed, created, \
-             duplicates, failed, errors, error, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+        "INSERT INTO imports (id, user_id, kind, format, mode, status, rows, processed, \
+             created, duplicates, failed, errors, error, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, \
              processed = EXCLUDED.processed, created = EXCLUDED.created, \
              duplicates = EXCLUDED.duplicates, failed = EXCLUDED.failed, \
@@ -76,6 +80,7 @@ async fn upsert_import(conn: &mut PgConnection, import: &Import) -> StoreResult<
     )
     .bind(import.id().as_uuid())
     .bind(import.user_id().as_uuid())
+    .bind(import.kind().as_str())
     .bind(import.format().as_str())
     .bind(import.mode().as_str())
     .bind(import.status().as_str())
@@ -91,6 +96,32 @@ async fn upsert_import(conn: &mut PgConnection, import: &Import) -> StoreResult<
     .execute(conn)
     .await
     .map_err(store_error)?;
+    Ok(())
+}
+
+/// Remembers imported rows by their references, each with what it created — or refuses them
+/// all ([`Conflict::AlreadyImported`]) when one was imported before or comes twice.
+async fn insert_references<'a>(
+    conn: &mut PgConnection,
+    owner: UserId,
+    rows: impl Iterator<Item = (&'a str, Uuid)>,
+) -> StoreResult<()> {
+    let (references, created): (Vec<&str>, Vec<Uuid>) = rows.unzip();
+    let taken: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO import_refs (user_id, reference, created_id) \
+         SELECT $1, r, c FROM unnest($2::text[], $3::uuid[]) AS t(r, c) \
+         ON CONFLICT (user_id, reference) DO NOTHING RETURNING reference",
+    )
+    .bind(owner.as_uuid())
+    .bind(&references)
+    .bind(&created)
+    .fetch_all(conn)
+    .await
+    .map_err(store_error)?;
+    if taken.len() != references.len() {
+        // Imported meanwhile (or twice in this call): nothing is written.
+        return Err(StoreError::Conflict(Conflict::AlreadyImported));
+    }
     Ok(())
 }
 
@@ -131,26 +162,12 @@ impl ImportStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         // One import at a time per owner: the quota count and the inserts see the same month.
         lock_owner(&mut tx, owner).await?;
-        let taken: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO import_refs (user_id, reference, post_id) \
-             SELECT $1, r, p FROM unnest($2::text[], $3::uuid[]) AS t(r, p) \
-             ON CONFLICT (user_id, reference) DO NOTHING RETURNING reference",
+        insert_references(
+            &mut tx,
+            owner,
+            posts.iter().map(|(r, p)| (r.as_str(), p.id().as_uuid())),
         )
-        .bind(owner.as_uuid())
-        .bind(posts.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>())
-        .bind(
-            posts
-                .iter()
-                .map(|(_, p)| p.id().as_uuid())
-                .collect::<Vec<_>>(),
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        if taken.len() != posts.len() {
-            // Imported meanwhile (or twice in this call): nothing is written.
-            return Err(StoreError::Conflict(Conflict::AlreadyImported));
-        }
+        .await?;
         if let Some(max) = quota.limit.max()
             && posts_in_window(&mut tx, owner, &quota).await? + posts.len() as u64 > u64::from(max)
         {
@@ -158,6 +175,26 @@ impl ImportStore for PgStore {
         }
         for (_, post) in posts {
             insert_post_row(&mut tx, post).await?;
+        }
+        upsert_import(&mut tx, report).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn insert_imported_items(
+        &self,
+        owner: UserId,
+        items: &[(String, QueueItem)],
+        report: &Import,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        insert_references(
+            &mut tx,
+            owner,
+            items.iter().map(|(r, i)| (r.as_str(), i.id().as_uuid())),
+        )
+        .await?;
+        for (_, item) in items {
+            insert_queue_row(&mut tx, item).await?;
         }
         upsert_import(&mut tx, report).await?;
         tx.commit().await.map_err(store_error)
@@ -171,7 +208,7 @@ impl ImportStore for PgStore {
     async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>> {
         fetch_owned::<ImportRow, _>(
             &self.pool,
-            "SELECT id, user_id, format, mode, status, rows, processed, created, duplicates, \
+            "SELECT id, user_id, kind, format, mode, status, rows, processed, created, duplicates, \
                  failed, errors, error, created_at, updated_at \
              FROM imports WHERE id = $1 AND user_id = $2",
             id.as_uuid(),

@@ -177,24 +177,33 @@ async fn write_item(
     Ok(updated.rows_affected() > 0)
 }
 
+/// Inserts a queue item's row.
+pub(crate) async fn insert_queue_row(
+    conn: &mut sqlx::PgConnection,
+    item: &QueueItem,
+) -> StoreResult<()> {
+    let query = sqlx::query(
+        "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
+         platforms, tone, generation, status, rejection_reason, updated_at, caption_generator, \
+         caption_input_tokens, caption_output_tokens, caption_fell_back, platform_captions, \
+         created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(item.id().as_uuid())
+    .bind(item.user_id().as_uuid());
+    bind_fields(query, item)?
+        .bind(item.created_at())
+        .execute(conn)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
 #[async_trait]
 impl QueueStore for PgStore {
     async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
-        let query = sqlx::query(
-            "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
-             platforms, tone, generation, status, rejection_reason, updated_at, caption_generator, \
-             caption_input_tokens, caption_output_tokens, caption_fell_back, platform_captions, \
-             created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(item.id().as_uuid())
-        .bind(item.user_id().as_uuid());
-        bind_fields(query, item)?
-            .bind(item.created_at())
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(store_error)?;
+        insert_queue_row(&mut conn, item).await
     }
 
     async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>> {

@@ -13,6 +13,7 @@ use crate::aggregate::aggregate;
 use crate::id::{ImportId, UserId};
 use crate::names::named_enum;
 
+mod products;
 mod service;
 
 pub use service::{ImportJob, ImportRequest, ImportService};
@@ -37,6 +38,18 @@ pub enum ImportFormat {
 }
 
 named_enum!(ImportFormat, field = "format", exact { Csv => "csv", Json => "json" });
+
+/// What a file's rows become.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// Posts ([`ImportRow`]).
+    Posts,
+    /// Products, each a pending queue item to review ([`ProductRow`]).
+    Products,
+}
+
+named_enum!(ImportKind, field = "kind", exact { Posts => "posts", Products => "products" });
 
 /// What an import does with rows that pass and rows that do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +89,93 @@ pub struct ImportRow {
     /// The client's id for the row: a row with an id already imported is not created again.
     #[serde(default)]
     pub external_id: Option<String>,
+}
+
+/// One product as the file gives it, before any check: it becomes a pending queue item with the
+/// product's data, its platforms, and its caption — or none yet, to generate in the queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRow {
+    /// The product's title.
+    pub title: String,
+    /// Its description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Its price, a decimal number (a number or a string in JSON).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub price: Option<String>,
+    /// An ISO 4217 code.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The price before a discount.
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub compare_at_price: Option<String>,
+    /// The product page.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Product images (in CSV: separated by white space).
+    #[serde(default)]
+    pub image_urls: Vec<String>,
+    /// Selling points (in CSV: separated by `|`).
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Keywords (in CSV: separated by white space or commas).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The shop's name.
+    #[serde(default)]
+    pub store_name: Option<String>,
+    /// Target platforms (in CSV: separated by white space or commas).
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    /// A caption written for it; none leaves the item's caption to generate.
+    #[serde(default)]
+    pub caption: Option<String>,
+    /// Hashtags, without or with `#`.
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    /// The client's id for the row (a SKU): a row with an id already imported is not created
+    /// again.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// A JSON number or string, as text.
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Amount {
+        Number(serde_json::Number),
+        Text(String),
+    }
+    Ok(Option::<Amount>::deserialize(d)?.map(|a| match a {
+        Amount::Number(n) => n.to_string(),
+        Amount::Text(t) => t,
+    }))
+}
+
+/// A file's rows, read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportRows {
+    /// Posts.
+    Posts(Vec<ImportRow>),
+    /// Products.
+    Products(Vec<ProductRow>),
+}
+
+impl ImportRows {
+    /// How many.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Posts(rows) => rows.len(),
+            Self::Products(rows) => rows.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// One refused row: its number (the first row of posts is 1), the field, and why.
@@ -123,6 +223,8 @@ aggregate! {
         id: copy ImportId,
         /// See [`Import::user_id`].
         user_id: copy UserId,
+        /// What its rows become.
+        kind: copy ImportKind,
         /// See [`Import::format`].
         format: copy ImportFormat,
         /// See [`Import::mode`].
@@ -133,7 +235,7 @@ aggregate! {
         rows: copy u32,
         /// Rows checked and placed so far (all of them once it has ended).
         processed: copy u32,
-        /// Posts created (in a dry run: that would be).
+        /// Posts (queue items, for products) created (in a dry run: that would be).
         created: copy u32,
         /// Rows already imported before (by `external_id`, or the same file's same row).
         duplicates: copy u32,
@@ -170,15 +272,16 @@ impl Import {
     pub(crate) fn begin(
         id: ImportId,
         user: UserId,
-        request: (ImportFormat, ImportMode),
+        request: (ImportKind, ImportFormat, ImportMode),
         rows: u32,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
             id,
             user_id: user,
-            format: request.0,
-            mode: request.1,
+            kind: request.0,
+            format: request.1,
+            mode: request.2,
             status: ImportStatus::Running,
             rows,
             processed: 0,
@@ -251,17 +354,35 @@ impl Import {
 /// # Errors
 /// A [`ValidationError`] naming `file` (with the row where it can) for a file that does not
 /// read: not UTF-8, bad CSV quoting, a row longer than [`MAX_ROW_BYTES`], a missing or unknown
-/// column, JSON that is not `{"posts": […]}` of rows — or more than [`MAX_IMPORT_ROWS`] rows.
-pub fn parse_rows(format: ImportFormat, data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
+/// column, JSON that is not `{"posts": […]}` (`{"products": […]}`) of rows — or more than
+/// [`MAX_IMPORT_ROWS`] rows.
+pub fn parse_rows(
+    kind: ImportKind,
+    format: ImportFormat,
+    data: &[u8],
+) -> Result<ImportRows, ValidationError> {
     if data.len() > MAX_IMPORT_BYTES {
         return Err(file_error(format!(
             "is larger than {} MiB",
             MAX_IMPORT_BYTES >> 20
         )));
     }
-    let rows = match format {
-        ImportFormat::Csv => parse_csv(data)?,
-        ImportFormat::Json => parse_json(data)?,
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    let rows = match (kind, format) {
+        (ImportKind::Posts, ImportFormat::Csv) => {
+            let rows = read_csv(data, &POST_COLUMNS, 2)?;
+            ImportRows::Posts(rows.into_iter().map(post_row).collect())
+        }
+        (ImportKind::Products, ImportFormat::Csv) => {
+            let rows = read_csv(data, &PRODUCT_COLUMNS, 1)?;
+            ImportRows::Products(rows.into_iter().map(product_row).collect())
+        }
+        (ImportKind::Posts, ImportFormat::Json) => {
+            ImportRows::Posts(parse_json::<PostsFile>(data, "posts")?.posts)
+        }
+        (ImportKind::Products, ImportFormat::Json) => {
+            ImportRows::Products(parse_json::<ProductsFile>(data, "products")?.products)
+        }
     };
     if rows.len() > MAX_IMPORT_ROWS {
         return Err(file_error(format!(
@@ -279,7 +400,8 @@ fn file_error(reason: String) -> ValidationError {
 /// A header column with no name, whose cells are not read.
 const IGNORED: usize = usize::MAX;
 
-const COLUMNS: [&str; 6] = [
+/// A post file's columns; the first two are required.
+const POST_COLUMNS: [&str; 6] = [
     "account",
     "caption",
     "hashtags",
@@ -288,8 +410,69 @@ const COLUMNS: [&str; 6] = [
     "external_id",
 ];
 
-fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
-    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+/// A product file's columns; the first is required.
+const PRODUCT_COLUMNS: [&str; 14] = [
+    "title",
+    "description",
+    "price",
+    "currency",
+    "compare_at_price",
+    "url",
+    "image_urls",
+    "features",
+    "tags",
+    "store_name",
+    "platforms",
+    "caption",
+    "hashtags",
+    "external_id",
+];
+
+/// A CSV row's cells, one per known column in its order (empty where the file has none).
+type Cells = Vec<String>;
+
+fn post_row(mut cells: Cells) -> ImportRow {
+    let mut take = |i: usize| std::mem::take(&mut cells[i]);
+    ImportRow {
+        account: take(0),
+        caption: take(1),
+        hashtags: words(&take(2), true),
+        media: words(&take(3), false),
+        time: Some(take(4)).filter(|t| !t.is_empty()),
+        external_id: Some(take(5)).filter(|t| !t.is_empty()),
+    }
+}
+
+fn product_row(mut cells: Cells) -> ProductRow {
+    let mut take = |i: usize| std::mem::take(&mut cells[i]);
+    let mut optional = |i: usize| Some(take(i)).filter(|t| !t.is_empty());
+    ProductRow {
+        title: optional(0).unwrap_or_default(),
+        description: optional(1),
+        price: optional(2),
+        currency: optional(3),
+        compare_at_price: optional(4),
+        url: optional(5),
+        image_urls: words(&optional(6).unwrap_or_default(), false),
+        features: optional(7)
+            .unwrap_or_default()
+            .split('|')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        tags: words(&optional(8).unwrap_or_default(), true),
+        store_name: optional(9),
+        platforms: words(&optional(10).unwrap_or_default(), true),
+        caption: optional(11),
+        hashtags: words(&optional(12).unwrap_or_default(), true),
+        external_id: optional(13),
+    }
+}
+
+/// A CSV file's rows as cells of `columns`, of which the first `required` must be in its
+/// header.
+fn read_csv(data: &[u8], columns: &[&str], required: usize) -> Result<Vec<Cells>, ValidationError> {
     check_quotes(data)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -305,7 +488,7 @@ fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
             ));
         }
     };
-    let mut columns = Vec::with_capacity(header.len());
+    let mut places = Vec::with_capacity(header.len());
     for name in &header {
         let name = std::str::from_utf8(name)
             .map_err(|_| file_error("line 1 (the header) is not UTF-8".into()))?
@@ -313,41 +496,40 @@ fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
             .to_ascii_lowercase();
         if name.is_empty() {
             // A spreadsheet's trailing empty column: nothing to read there.
-            columns.push(IGNORED);
+            places.push(IGNORED);
             continue;
         }
-        let Some(known) = COLUMNS.iter().position(|c| *c == name) else {
+        let Some(known) = columns.iter().position(|c| *c == name) else {
             return Err(file_error(format!(
                 "column \"{name}\" is not one of {}",
-                COLUMNS.join(", ")
+                columns.join(", ")
             )));
         };
-        if columns.contains(&known) {
+        if places.contains(&known) {
             return Err(file_error(format!("column \"{name}\" is given twice")));
         }
-        columns.push(known);
+        places.push(known);
     }
-    for required in [0, 1] {
-        if !columns.contains(&required) {
-            return Err(file_error(format!(
-                "has no \"{}\" column",
-                COLUMNS[required]
-            )));
-        }
+    if let Some(missing) = columns[..required]
+        .iter()
+        .enumerate()
+        .find(|(i, _)| !places.contains(i))
+    {
+        return Err(file_error(format!("has no \"{}\" column", missing.1)));
     }
     let mut rows = Vec::new();
     for record in records {
         let row = rows.len() + 1;
         let record = record.map_err(|e| csv_error(&e, row))?;
         if blank(record.iter()) {
-            // An empty line, or a spreadsheet's row of empty cells: not a post.
+            // An empty line, or a spreadsheet's row of empty cells: not a row.
             continue;
         }
-        if record.len() != columns.len() && !blank(record.iter().skip(columns.len())) {
+        if record.len() != places.len() && !blank(record.iter().skip(places.len())) {
             return Err(file_error(format!(
                 "row {row} has {} fields where the header has {} (check its quotes)",
                 record.len(),
-                columns.len()
+                places.len()
             )));
         }
         if record.as_slice().len() > MAX_ROW_BYTES {
@@ -361,22 +543,15 @@ fn parse_csv(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
                 "has more than {MAX_IMPORT_ROWS} rows; an import takes at most {MAX_IMPORT_ROWS}"
             )));
         }
-        let mut parsed = ImportRow::default();
-        for (value, column) in record.iter().zip(&columns) {
+        let mut cells = vec![String::new(); columns.len()];
+        for (value, &place) in record.iter().zip(&places) {
             let value = std::str::from_utf8(value)
-                .map_err(|_| file_error(format!("row {row} is not UTF-8")))?
-                .trim();
-            match column {
-                0 => parsed.account = value.to_owned(),
-                1 => parsed.caption = value.to_owned(),
-                2 => parsed.hashtags = words(value, true),
-                3 => parsed.media = words(value, false),
-                4 => parsed.time = Some(value.to_owned()).filter(|t| !t.is_empty()),
-                5 => parsed.external_id = Some(value.to_owned()).filter(|t| !t.is_empty()),
-                _ => {}
+                .map_err(|_| file_error(format!("row {row} is not UTF-8")))?;
+            if let Some(cell) = cells.get_mut(place) {
+                value.trim().clone_into(cell);
             }
         }
-        rows.push(parsed);
+        rows.push(cells);
     }
     Ok(rows)
 }
@@ -455,21 +630,27 @@ fn csv_error(error: &csv::Error, row: usize) -> ValidationError {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JsonFile {
+struct PostsFile {
     posts: Vec<ImportRow>,
 }
 
-fn parse_json(data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
-    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-    serde_json::from_slice::<JsonFile>(data)
-        .map(|file| file.posts)
-        .map_err(|e| {
-            file_error(format!(
-                "is not {{\"posts\": [rows]}} at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ))
-        })
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductsFile {
+    products: Vec<ProductRow>,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    data: &[u8],
+    list: &str,
+) -> Result<T, ValidationError> {
+    serde_json::from_slice::<T>(data).map_err(|e| {
+        file_error(format!(
+            "is not {{\"{list}\": [rows]}} at line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -477,8 +658,53 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn posts(format: ImportFormat, data: &[u8]) -> Result<Vec<ImportRow>, ValidationError> {
+        match parse_rows(ImportKind::Posts, format, data)? {
+            ImportRows::Posts(rows) => Ok(rows),
+            ImportRows::Products(_) => unreachable!("posts were asked for"),
+        }
+    }
+
+    fn products(format: ImportFormat, data: &[u8]) -> Vec<ProductRow> {
+        match parse_rows(ImportKind::Products, format, data).unwrap() {
+            ImportRows::Products(rows) => rows,
+            ImportRows::Posts(_) => unreachable!("products were asked for"),
+        }
+    }
+
+    #[test]
+    fn a_product_file_reads_lists_by_their_separators_and_json_prices_as_numbers_or_text() {
+        let csv = "title,price,image_urls,features,tags,platforms,external_id\n\
+                   Aurora lamp,49.90,https://cdn.example.com/a.jpg https://cdn.example.com/b.jpg,\"Warm light | Dimmable, three steps\",\"lamp, desk\",instagram facebook,sku-1\n\
+                   Plain mug,,,,,tiktok,\n";
+        let rows = products(ImportFormat::Csv, csv.as_bytes());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].price.as_deref(), Some("49.90"));
+        assert_eq!(rows[0].image_urls.len(), 2);
+        assert_eq!(rows[0].features, ["Warm light", "Dimmable, three steps"]);
+        assert_eq!(rows[0].tags, ["lamp", "desk"]);
+        assert_eq!(rows[0].platforms, ["instagram", "facebook"]);
+        assert_eq!(
+            (rows[1].price.clone(), rows[1].external_id.clone()),
+            (None, None)
+        );
+        let json = br#"{"products": [{"title": "Lamp", "price": 19.5, "platforms": ["tiktok"]}, {"title": "Mug", "price": "4"}]}"#;
+        let rows = products(ImportFormat::Json, json);
+        assert_eq!(rows[0].price.as_deref(), Some("19.5"));
+        assert_eq!(rows[1].price.as_deref(), Some("4"));
+        let e = parse_rows(ImportKind::Products, ImportFormat::Csv, b"price\n4\n").unwrap_err();
+        assert!(e.reason().contains("\"title\""), "{e}");
+        let e = parse_rows(
+            ImportKind::Products,
+            ImportFormat::Json,
+            br#"{"posts": []}"#,
+        )
+        .unwrap_err();
+        assert!(e.reason().contains("{\"products\": [rows]}"), "{e}");
+    }
+
     fn refused(format: ImportFormat, data: &[u8]) -> String {
-        let e = parse_rows(format, data).unwrap_err();
+        let e = posts(format, data).unwrap_err();
         assert_eq!(e.field(), "file");
         e.reason().to_owned()
     }
@@ -488,7 +714,7 @@ mod tests {
         let data = "\u{feff}caption,account,Time,hashtags,media,external_id\n\
                     \"Warm light, late nights\",@shop,next,\"lamp, #desk\",https://cdn.example.com/a.jpg https://cdn.example.com/b.jpg,sku-1\n\
                     \"Line one\nline two\",6f1c2a9e-7d3b-4b8e-9a51-0c2d4e6f8a1b,,,,\n";
-        let rows = parse_rows(ImportFormat::Csv, data.as_bytes()).unwrap();
+        let rows = posts(ImportFormat::Csv, data.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].caption, "Warm light, late nights");
         assert_eq!(rows[0].account, "@shop");
@@ -506,7 +732,7 @@ mod tests {
     #[test]
     fn a_literal_quote_in_an_unquoted_field_and_doubled_quotes_in_a_quoted_one_read() {
         let data = b"account,caption\r\n@a,12\" frame lamp\r\n@b,\"The \"\"glow\"\" edition\"\r\n";
-        let rows = parse_rows(ImportFormat::Csv, data).unwrap();
+        let rows = posts(ImportFormat::Csv, data).unwrap();
         assert_eq!(rows[0].caption, "12\" frame lamp");
         assert_eq!(rows[1].caption, "The \"glow\" edition");
     }
@@ -524,13 +750,13 @@ mod tests {
         assert!(
             refused(ImportFormat::Csv, wide).contains("row 2 has 3 fields where the header has 2")
         );
-        let short = parse_rows(ImportFormat::Csv, b"account,caption\n@c\n").unwrap();
+        let short = posts(ImportFormat::Csv, b"account,caption\n@c\n").unwrap();
         assert_eq!(
             short[0].caption, "",
             "missing last cells are empty (the row check refuses it)"
         );
         let spreadsheet = b"account,caption,\n@a,b,\n,,\n   \n\n@c,d,\n";
-        let rows = parse_rows(ImportFormat::Csv, spreadsheet).unwrap();
+        let rows = posts(ImportFormat::Csv, spreadsheet).unwrap();
         assert_eq!(
             rows.len(),
             2,
@@ -547,7 +773,7 @@ mod tests {
 
     #[test]
     fn a_json_file_is_posts_of_rows_with_no_unknown_field() {
-        let rows = parse_rows(
+        let rows = posts(
             ImportFormat::Json,
             br#"{"posts": [{"account": "@a", "caption": "Hi", "hashtags": ["x"], "time": "next"}]}"#,
         )

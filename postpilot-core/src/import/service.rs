@@ -14,18 +14,21 @@ use crate::crypto::hex_sha256;
 use crate::error::{Error, Result};
 use crate::id::{AccountId, ImportId, UserId};
 use crate::import::{
-    Import, ImportFormat, ImportMode, ImportRow, ImportStatus, MAX_EXTERNAL_ID_CHARS,
-    PROGRESS_EVERY, RowError, parse_rows,
+    Import, ImportFormat, ImportKind, ImportMode, ImportRow, ImportRows, ImportStatus,
+    MAX_EXTERNAL_ID_CHARS, PROGRESS_EVERY, ProductRow, RowError, parse_rows,
 };
 use crate::page::{MAX_PER_PAGE, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
 use crate::post::room::{SLOT_RACE_RETRIES, SlotPlanner};
 use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
+use crate::queue::QueueService;
 use crate::store::{Conflict, StoreError};
 
 /// A file to import.
 #[derive(Clone, Debug)]
 pub struct ImportRequest {
+    /// What its rows become.
+    pub kind: ImportKind,
     /// Its format.
     pub format: ImportFormat,
     /// What to do with refused rows.
@@ -47,10 +50,17 @@ enum When {
 
 /// A row that passed its checks.
 #[derive(Clone, Debug)]
-struct Checked {
-    row: u32,
+pub(super) struct Checked<T> {
+    pub(super) row: u32,
     /// What makes the row the same row when it comes again.
-    reference: String,
+    pub(super) reference: String,
+    /// What it creates.
+    pub(super) value: T,
+}
+
+/// A checked post row.
+#[derive(Clone, Debug)]
+struct PostRow {
     /// As a draft; placed later.
     post: Post,
     when: When,
@@ -85,11 +95,11 @@ impl ImportService {
     /// # Errors
     /// [`Error::Validation`] naming `file` for a file that does not read (nothing is kept).
     pub async fn start(&self, user: UserId, request: ImportRequest) -> Result<ImportJob> {
-        let rows = parse_rows(request.format, &request.data)?;
+        let rows = parse_rows(request.kind, request.format, &request.data)?;
         let import = Import::begin(
             self.deps.new_id(),
             user,
-            (request.format, request.mode),
+            (request.kind, request.format, request.mode),
             u32::try_from(rows.len()).unwrap_or(u32::MAX),
             self.deps.now(),
         );
@@ -101,28 +111,57 @@ impl ImportService {
         })
     }
 
-    /// Checks the rows, writing progress every [`PROGRESS_EVERY`] rows, then places them and
-    /// creates them with the report in one write; `import` ends as the report.
-    async fn work(&self, import: &mut Import, rows: &[ImportRow]) -> Result<()> {
+    /// Checks the rows, writing progress every [`PROGRESS_EVERY`] rows, then creates them with
+    /// the report in one write (posts placed on their times first); `import` ends as the
+    /// report.
+    async fn work(&self, import: &mut Import, rows: &ImportRows) -> Result<()> {
         let user = import.user_id();
-        let accounts = self.accounts(user).await?;
+        match rows {
+            ImportRows::Posts(rows) => {
+                let accounts = self.accounts(user).await?;
+                let check = |row: &ImportRow| self.check(user, &accounts, row);
+                let (checked, errors) = self.check_all(import, rows, check).await?;
+                self.create_posts(import, &accounts, &checked, &errors)
+                    .await
+            }
+            ImportRows::Products(rows) => {
+                let queue = QueueService::new(self.deps.clone());
+                let check = |row: &ProductRow| super::products::check(&queue, user, row);
+                let (checked, errors) = self.check_all(import, rows, check).await?;
+                super::products::create(&self.deps, import, &checked, errors).await
+            }
+        }
+    }
+
+    /// Checks each row, keeps the first of rows with one reference (refusing the others), and
+    /// writes the import's progress every [`PROGRESS_EVERY`] rows.
+    async fn check_all<R, T>(
+        &self,
+        import: &mut Import,
+        rows: &[R],
+        check: impl Fn(&R) -> Result<(String, T), ValidationError>,
+    ) -> Result<(Vec<Checked<T>>, Vec<RowError>)> {
         let mut errors = Vec::new();
         let mut checked = Vec::new();
         let mut seen: HashMap<String, u32> = HashMap::new();
         for (index, row) in rows.iter().enumerate() {
             let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            match self.check(user, &accounts, row, number) {
-                Ok(ok) => match seen.get(&ok.reference) {
+            match check(row) {
+                Ok((reference, value)) => match seen.get(&reference) {
                     Some(first) => errors.push(RowError {
                         row: number,
                         field: "external_id".to_owned(),
                         reason: format!(
-                            "row {first} is the same post; give each its own external_id to post it twice"
+                            "row {first} is the same row; give each its own external_id to import it twice"
                         ),
                     }),
                     None => {
-                        seen.insert(ok.reference.clone(), number);
-                        checked.push(ok);
+                        seen.insert(reference.clone(), number);
+                        checked.push(Checked {
+                            row: number,
+                            reference,
+                            value,
+                        });
                     }
                 },
                 Err(e) => errors.push(refused(number, &e)),
@@ -132,19 +171,25 @@ impl ImportService {
                 self.deps.store.put_import(import).await?;
             }
         }
+        Ok((checked, errors))
+    }
+
+    /// Places the checked posts and creates them with the report in one write, again when
+    /// another request took a row or a slot meanwhile.
+    async fn create_posts(
+        &self,
+        import: &mut Import,
+        accounts: &BTreeMap<AccountId, SocialAccount>,
+        checked: &[Checked<PostRow>],
+        errors: &[RowError],
+    ) -> Result<()> {
+        let user = import.user_id();
         for _ in 0..=SLOT_RACE_RETRIES {
             let now = self.deps.now();
-            let references: Vec<String> = checked.iter().map(|c| c.reference.clone()).collect();
-            let known: BTreeSet<String> = self
-                .deps
-                .store
-                .imported_refs(user, &references)
-                .await?
-                .into_iter()
-                .collect();
-            let (duplicates, fresh): (Vec<&Checked>, Vec<&Checked>) =
+            let known = known_references(&self.deps, user, checked).await?;
+            let (duplicates, fresh): (Vec<_>, Vec<_>) =
                 checked.iter().partition(|c| known.contains(&c.reference));
-            let (placed, mut row_errors) = self.place(&accounts, &fresh, now).await?;
+            let (placed, mut row_errors) = self.place(accounts, &fresh, now).await?;
             row_errors.extend(errors.iter().cloned());
             row_errors.sort_by_key(|e| e.row);
             let mut report = import.clone();
@@ -233,8 +278,7 @@ impl ImportService {
         user: UserId,
         accounts: &BTreeMap<AccountId, SocialAccount>,
         row: &ImportRow,
-        number: u32,
-    ) -> Result<Checked, ValidationError> {
+    ) -> Result<(String, PostRow), ValidationError> {
         let account = find_account(accounts, &row.account)?;
         let time = row.time.as_deref().map(str::trim).unwrap_or_default();
         let when = match time {
@@ -258,32 +302,20 @@ impl ImportService {
         let content = Caption::parse(row.caption.as_str())?;
         let media_urls = parse_media_urls(row.media.iter().cloned())?;
         let hashtags = Hashtags::parse(row.hashtags.iter().map(|h| h.trim_start_matches('#')))?;
-        let reference = match row.external_id.as_deref().map(str::trim) {
-            Some(id) if !id.is_empty() => {
-                if id.chars().count() > MAX_EXTERNAL_ID_CHARS || id.chars().any(char::is_control) {
-                    return Err(ValidationError::new(
-                        "external_id",
-                        format!(
-                            "must be at most {MAX_EXTERNAL_ID_CHARS} characters, no control characters"
-                        ),
-                    ));
-                }
-                format!("id:{id}")
-            }
-            // Without an id, a row is its content: the same post again is the same row, however
-            // the file around it changed (fixed rows, another order, other line endings).
-            _ => {
-                let media: Vec<String> = media_urls.iter().map(ToString::to_string).collect();
-                let parts = [
-                    account.id().to_string(),
-                    content.as_ref().to_owned(),
-                    hashtags.to_strings().join(" "),
-                    media.join(" "),
-                    time.to_ascii_lowercase(),
-                ];
-                format!("row:{}", hex_sha256(parts.join("\u{1f}").as_bytes()))
-            }
-        };
+        // Without an id, a row is its content: the same post again is the same row, however the
+        // file around it changed (fixed rows, another order, other line endings).
+        let media: Vec<String> = media_urls.iter().map(ToString::to_string).collect();
+        let reference = reference(
+            "",
+            row.external_id.as_deref(),
+            &[
+                account.id().to_string(),
+                content.as_ref().to_owned(),
+                hashtags.to_strings().join(" "),
+                media.join(" "),
+                time.to_ascii_lowercase(),
+            ],
+        )?;
         let post = Post::create(
             NewPost {
                 id: self.deps.new_id(),
@@ -298,12 +330,7 @@ impl ImportService {
             None,
             now,
         )?;
-        Ok(Checked {
-            row: number,
-            reference,
-            post,
-            when,
-        })
+        Ok((reference, PostRow { post, when }))
     }
 
     /// Gives the rows their times: timed rows first, each within its account's publishing cap
@@ -312,7 +339,7 @@ impl ImportService {
     async fn place(
         &self,
         accounts: &BTreeMap<AccountId, SocialAccount>,
-        rows: &[&Checked],
+        rows: &[&Checked<PostRow>],
         now: DateTime<Utc>,
     ) -> Result<(Vec<(String, Post)>, Vec<RowError>)> {
         let mut planners: HashMap<AccountId, SlotPlanner<'_>> = HashMap::new();
@@ -320,9 +347,9 @@ impl ImportService {
         let mut errors = Vec::new();
         for pass in [Pass::Timed, Pass::Slots] {
             for checked in rows {
-                let mut post = checked.post.clone();
+                let mut post = checked.value.post.clone();
                 let account_id = post.account_id();
-                let result = match (pass, checked.when) {
+                let result = match (pass, checked.value.when) {
                     (Pass::Timed, When::Draft) => Ok(()),
                     (Pass::Timed, When::At(at)) => {
                         let planner =
@@ -378,7 +405,7 @@ impl ImportService {
 pub struct ImportJob {
     service: ImportService,
     import: Import,
-    rows: Vec<ImportRow>,
+    rows: ImportRows,
 }
 
 impl ImportJob {
@@ -439,8 +466,48 @@ async fn planner<'a, 'm>(
     }
 }
 
+/// Which of the checked rows' references the user imported before.
+pub(super) async fn known_references<T>(
+    deps: &Deps,
+    user: UserId,
+    checked: &[Checked<T>],
+) -> Result<BTreeSet<String>> {
+    let references: Vec<String> = checked.iter().map(|c| c.reference.clone()).collect();
+    let known = deps.store.imported_refs(user, &references).await?;
+    Ok(known.into_iter().collect())
+}
+
+/// A row's reference: `{kind}id:` and its `external_id`, or else `{kind}row:` and the hash
+/// of its content's `parts`.
+///
+/// # Errors
+/// An `external_id` over [`MAX_EXTERNAL_ID_CHARS`] or with control characters.
+pub(super) fn reference(
+    kind: &str,
+    external_id: Option<&str>,
+    parts: &[String],
+) -> Result<String, ValidationError> {
+    match external_id.map(str::trim) {
+        Some(id) if !id.is_empty() => {
+            if id.chars().count() > MAX_EXTERNAL_ID_CHARS || id.chars().any(char::is_control) {
+                return Err(ValidationError::new(
+                    "external_id",
+                    format!(
+                        "must be at most {MAX_EXTERNAL_ID_CHARS} characters, no control characters"
+                    ),
+                ));
+            }
+            Ok(format!("{kind}id:{id}"))
+        }
+        _ => Ok(format!(
+            "{kind}row:{}",
+            hex_sha256(parts.join("\u{1f}").as_bytes())
+        )),
+    }
+}
+
 /// A refused row.
-fn refused(row: u32, e: &ValidationError) -> RowError {
+pub(super) fn refused(row: u32, e: &ValidationError) -> RowError {
     RowError {
         row,
         field: row_field(e.field()).to_owned(),
@@ -479,10 +546,11 @@ fn find_account<'a>(
     Ok(account)
 }
 
-/// A row's field as the file names it (`caption` for the post's `content`, …).
+/// A row's field as the file names it (`caption` for the post's `content`, `title` for the
+/// product's `product_data.title`, …).
 fn row_field(field: &str) -> &str {
-    match field {
-        "content" => "caption",
+    match field.strip_prefix("product_data.").unwrap_or(field) {
+        "content" | "ai_generated_content" => "caption",
         "media_urls" => "media",
         "scheduled_for" | "slot" => "time",
         "account_id" | "account_ids" => "account",

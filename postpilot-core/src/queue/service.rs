@@ -168,6 +168,12 @@ impl QueueService {
     /// # Errors
     /// [`Error::Validation`] for an empty platform list or a bad caption.
     pub async fn create(&self, user: UserId, request: CreateQueueItem) -> Result<QueueItem> {
+        let item = self.build(user, request)?;
+        self.insert(item).await
+    }
+
+    /// The pending item [`create`](Self::create) stores, checked and not stored.
+    pub(crate) fn build(&self, user: UserId, request: CreateQueueItem) -> Result<QueueItem> {
         require_platforms(&request.platforms)?;
         let caption = request
             .content
@@ -187,7 +193,7 @@ impl QueueService {
             },
             self.deps.now(),
         )?;
-        self.insert(item).await
+        Ok(item)
     }
 
     /// Adds a pending item whose caption and hashtags are written by the caption generator.

@@ -722,6 +722,15 @@ pub trait ImportStore: Send + Sync {
         quota: PostQuota,
         report: &Import,
     ) -> StoreResult<()>;
+    /// Inserts the owner's imported queue `items` (from products), each under its reference, and
+    /// keeps the import's report, in one atomic write — or nothing, when a reference was
+    /// imported before ([`Conflict::AlreadyImported`]).
+    async fn insert_imported_items(
+        &self,
+        owner: UserId,
+        items: &[(String, QueueItem)],
+        report: &Import,
+    ) -> StoreResult<()>;
     /// Keeps an import: inserts it, or replaces the one with its id (its progress, its end).
     async fn put_import(&self, import: &Import) -> StoreResult<()>;
     /// One of the owner's imports.

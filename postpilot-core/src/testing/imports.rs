@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::id::ImportId;
-use crate::import::{Import, ImportFormat, ImportMode, ImportRecord, ImportStatus, RowError};
+use crate::import::{
+    Import, ImportFormat, ImportKind, ImportMode, ImportRecord, ImportStatus, RowError,
+};
 
 fn limit(max: u32) -> PostQuota {
     PostQuota {
@@ -16,6 +18,7 @@ fn report(owner: UserId, created: u32) -> Import {
     Import::from(ImportRecord {
         id: id(),
         user_id: owner,
+        kind: ImportKind::Posts,
         format: ImportFormat::Csv,
         mode: ImportMode::Partial,
         status: ImportStatus::Done,
@@ -134,6 +137,7 @@ pub async fn import_reports_round_trip_for_their_owner(store: Arc<dyn Store>) {
     let import = Import::from(ImportRecord {
         id: id(),
         user_id: u.id,
+        kind: ImportKind::Posts,
         format: ImportFormat::Csv,
         mode: ImportMode::Partial,
         status: ImportStatus::Done,
@@ -165,6 +169,7 @@ pub async fn a_running_import_is_replaced_by_its_progress_and_its_report(store: 
         Import::from(ImportRecord {
             id: import_id,
             user_id: u.id,
+            kind: ImportKind::Posts,
             format: ImportFormat::Json,
             mode: ImportMode::AllOrNothing,
             status,
@@ -210,4 +215,49 @@ pub async fn a_running_import_is_replaced_by_its_progress_and_its_report(store: 
     let failed = record(ImportStatus::Failed, 1_000, 0, Some("plan limit reached"));
     ok!(store.put_import(&failed));
     assert_eq!(ok!(store.import(u.id, running.id())), Some(failed));
+}
+
+/// An import's queue items (from products), their rows' references and its report are written
+/// together or not at all; a reference imported before — by a post import too — refuses the
+/// write.
+pub async fn imported_queue_items_are_written_together_once(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let mut first = report(u.id, 2);
+    first.kind = ImportKind::Products;
+    let (a, b) = (queue_item(u.id), queue_item(u.id));
+    let items = [
+        ("product:id:a".to_owned(), a.clone()),
+        ("product:id:b".to_owned(), b.clone()),
+    ];
+
+    ok!(store.insert_imported_items(u.id, &items, &first));
+    ok!(store.insert_imported_posts(
+        u.id,
+        &[("id:p".to_owned(), post(u.id, acc.id, t0(), None))],
+        limit(10),
+        &report(u.id, 1)
+    ));
+    let again = report(u.id, 1);
+    let taken = [
+        ("product:id:c".to_owned(), queue_item(u.id)),
+        ("id:p".to_owned(), queue_item(u.id)),
+    ];
+    let refused = store.insert_imported_items(u.id, &taken, &again).await;
+
+    assert_eq!(ok!(store.queue_item(u.id, a.id())), Some(a));
+    assert_eq!(ok!(store.queue_item(u.id, b.id())), Some(b));
+    assert_eq!(ok!(store.import(u.id, first.id())), Some(first));
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Conflict(Conflict::AlreadyImported))
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        ok!(store.queue_item(u.id, taken[0].1.id())).is_none(),
+        "nothing written"
+    );
+    assert!(ok!(store.import(u.id, again.id())).is_none());
+    assert!(ok!(store.imported_refs(u.id, &["product:id:c".to_owned()])).is_empty());
 }

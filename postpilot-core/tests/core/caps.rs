@@ -382,7 +382,7 @@ async fn the_next_free_slot_skips_slots_in_a_full_cap_window() {
 
 #[tokio::test]
 async fn an_import_keeps_to_the_cap_with_its_own_rows_counted() {
-    use postpilot_core::import::{ImportFormat, ImportMode, ImportRequest};
+    use postpilot_core::import::{ImportFormat, ImportKind, ImportMode, ImportRequest};
     let e = engine(2, None);
     let (u, tiktok) = tiktok_merchant(&e).await;
     e.schedules()
@@ -410,6 +410,7 @@ async fn an_import_keeps_to_the_cap_with_its_own_rows_counted() {
         .run(
             u.id(),
             ImportRequest {
+                kind: ImportKind::Posts,
                 format: ImportFormat::Csv,
                 mode: ImportMode::Partial,
                 data: file.into_bytes(),

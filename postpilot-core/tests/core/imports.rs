@@ -3,14 +3,20 @@
 
 use chrono::Duration;
 use postpilot_core::Error;
-use postpilot_core::import::{ImportFormat, ImportMode, ImportRequest, ImportStatus};
+use postpilot_core::import::{
+    Import, ImportFormat, ImportKind, ImportMode, ImportRequest, ImportStatus,
+};
+use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::PostStatus;
+use postpilot_core::queue::{QueueItem, QueueStatus};
+use postpilot_core::user::User;
 
 use crate::test_engine::TestEngine;
 
 fn csv(mode: ImportMode, text: &str) -> ImportRequest {
     ImportRequest {
+        kind: ImportKind::Posts,
         format: ImportFormat::Csv,
         mode,
         data: text.as_bytes().to_vec(),
@@ -409,4 +415,103 @@ async fn two_imports_of_one_file_at_once_create_its_rows_once_and_both_reports_a
     for report in &reports {
         assert_eq!(report.created() + report.duplicates(), 200, "{report:?}");
     }
+}
+
+/// Imports `text` as products.
+async fn import_products(
+    e: &TestEngine,
+    u: &User,
+    (format, mode): (ImportFormat, ImportMode),
+    text: &str,
+) -> Import {
+    let request = ImportRequest {
+        kind: ImportKind::Products,
+        format,
+        mode,
+        data: text.as_bytes().to_vec(),
+    };
+    e.imports().run(u.id(), request).await.unwrap()
+}
+
+/// The user's queue items.
+async fn queue_of(e: &TestEngine, u: &User) -> Vec<QueueItem> {
+    let page = PageRequest::new(None, None).unwrap();
+    e.queue().list(u.id(), None, page).await.unwrap().items
+}
+
+#[tokio::test]
+async fn products_import_as_pending_queue_items_with_their_captions_and_never_twice() {
+    let e = TestEngine::new();
+    let u = e.user("catalogue@example.com").await;
+    let file = "title,price,currency,features,tags,platforms,caption,external_id\n\
+                Aurora lamp,49.90,usd,Warm light | Dimmable,lamp desk,instagram facebook,Light up late nights,sku-1\n\
+                Plain mug,4,,,,tiktok,,\n\
+                Broken price,abc,,,,tiktok,,\n\
+                No platform,1,,,,,,\n\
+                Odd platform,1,,,,myspace,,\n";
+
+    let import = import_products(&e, &u, (ImportFormat::Csv, ImportMode::Partial), file).await;
+    let again = import_products(&e, &u, (ImportFormat::Csv, ImportMode::Partial), file).await;
+    let items = queue_of(&e, &u).await;
+
+    assert_eq!(import.kind(), ImportKind::Products);
+    assert_eq!(
+        (import.status(), import.created(), import.failed()),
+        (ImportStatus::Done, 2, 3)
+    );
+    let fields: Vec<(u32, &str)> = import
+        .errors()
+        .iter()
+        .map(|e| (e.row, e.field.as_str()))
+        .collect();
+    assert_eq!(fields, [(3, "price"), (4, "platforms"), (5, "platforms")]);
+    assert_eq!((again.created(), again.duplicates()), (0, 2));
+    assert_eq!(
+        items.len(),
+        2,
+        "the free plan's posts quota does not hold queue items back"
+    );
+    let lamp = items
+        .iter()
+        .find(|i| i.product_data().title() == "Aurora lamp")
+        .unwrap();
+    assert_eq!(lamp.status(), QueueStatus::Pending);
+    assert_eq!(
+        lamp.ai_generated_content().map(AsRef::as_ref),
+        Some("Light up late nights")
+    );
+    assert_eq!(lamp.platforms(), [Platform::Instagram, Platform::Facebook]);
+    assert_eq!(lamp.product_data().features(), ["Warm light", "Dimmable"]);
+    let mug = items
+        .iter()
+        .find(|i| i.product_data().title() == "Plain mug")
+        .unwrap();
+    assert!(
+        mug.ai_generated_content().is_none(),
+        "its caption is left to generate"
+    );
+}
+
+#[tokio::test]
+async fn a_json_product_file_dry_runs_and_all_or_nothing_creates_no_item_when_one_is_refused() {
+    let e = TestEngine::new();
+    let u = e.user("json-catalogue@example.com").await;
+    let good = r#"{"products": [{"title": "Lamp", "price": 19.5, "platforms": ["instagram"]}]}"#;
+    let bad = r#"{"products": [{"title": "Lamp", "platforms": ["instagram"]}, {"title": " ", "platforms": ["tiktok"]}]}"#;
+
+    let checked = import_products(&e, &u, (ImportFormat::Json, ImportMode::DryRun), good).await;
+    let refused =
+        import_products(&e, &u, (ImportFormat::Json, ImportMode::AllOrNothing), bad).await;
+    let listed = queue_of(&e, &u).await;
+
+    assert_eq!(
+        (checked.status(), checked.created()),
+        (ImportStatus::Checked, 1)
+    );
+    assert_eq!(refused.status(), ImportStatus::Refused);
+    assert_eq!(
+        (refused.errors()[0].row, refused.errors()[0].field.as_str()),
+        (2, "title")
+    );
+    assert!(listed.is_empty());
 }

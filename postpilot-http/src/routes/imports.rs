@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use postpilot_core::id::ImportId;
 use postpilot_core::import::{
-    BACKGROUND_ABOVE_ROWS, Import, ImportFormat, ImportJob, ImportMode, ImportRequest,
+    BACKGROUND_ABOVE_ROWS, Import, ImportFormat, ImportJob, ImportKind, ImportMode, ImportRequest,
     ImportStatus, MAX_IMPORT_BYTES,
 };
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,8 @@ use crate::state::AppState;
 pub(crate) struct RowErrorDto {
     /// 1 for the first post of the file (in CSV, the line after the header).
     row: u32,
-    /// `account`, `caption`, `hashtags`, `media`, `time` or `external_id`.
+    /// The file's column: `account`, `caption`, `hashtags`, `media`, `time` or `external_id`
+    /// (products: `title`, `price`, `platforms`, …).
     field: String,
     reason: String,
 }
@@ -37,6 +38,8 @@ pub(crate) struct RowErrorDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ImportDto {
     id: Uuid,
+    /// `posts`, or `products` (each row a pending queue item).
+    kind: String,
     /// `csv` or `json`.
     format: String,
     /// `dry_run`, `all_or_nothing` or `partial`.
@@ -49,7 +52,7 @@ pub(crate) struct ImportDto {
     rows: u32,
     /// Rows checked so far (all of them once it has ended).
     processed: u32,
-    /// Posts created (in a dry run: that would be).
+    /// Posts (queue items, for products) created (in a dry run: that would be).
     created: u32,
     /// Rows imported before (same `external_id`, or the same file's same row): not created again.
     duplicates: u32,
@@ -69,6 +72,7 @@ impl From<Import> for ImportDto {
     fn from(i: Import) -> Self {
         Self {
             id: i.id().as_uuid(),
+            kind: i.kind().as_str().to_owned(),
             format: i.format().as_str().to_owned(),
             mode: i.mode().as_str().to_owned(),
             status: i.status().as_str().to_owned(),
@@ -121,19 +125,78 @@ pub(crate) struct ImportFileDto {
     posts: Vec<ImportRowDto>,
 }
 
+/// One product of a JSON import (`kind=products`): a pending queue item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ProductRowDto {
+    title: String,
+    description: Option<String>,
+    /// A decimal amount (a number, or a string like `"49.90"`).
+    #[schema(value_type = Option<f64>)]
+    price: Option<serde_json::Value>,
+    /// ISO 4217.
+    currency: Option<String>,
+    #[schema(value_type = Option<f64>)]
+    compare_at_price: Option<serde_json::Value>,
+    url: Option<String>,
+    #[serde(default)]
+    image_urls: Vec<String>,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    store_name: Option<String>,
+    /// `instagram`, `facebook`, `tiktok`: at least one.
+    #[serde(default)]
+    platforms: Vec<String>,
+    /// A caption; none leaves it to generate in the queue.
+    caption: Option<String>,
+    #[serde(default)]
+    hashtags: Vec<String>,
+    /// Your id for the product (a SKU): one already imported is not created again.
+    external_id: Option<String>,
+}
+
+/// A JSON import of products: `{"products": [...]}` (CSV: a header row naming any of
+/// `title,description,price,currency,compare_at_price,url,image_urls,features,tags,store_name,platforms,caption,hashtags,external_id`,
+/// `title` required; image URLs separated by spaces, features by `|`, tags, platforms and
+/// hashtags by spaces or commas).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ProductFileDto {
+    #[schema(max_items = 10000)]
+    products: Vec<ProductRowDto>,
+}
+
+/// A JSON file of posts or of products.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum ImportJsonDto {
+    Posts(ImportFileDto),
+    Products(ProductFileDto),
+}
+
 /// How to import.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ImportQuery {
+    /// `posts` (the default) or `products` (each row a pending queue item in the content
+    /// queue, to review and approve).
+    #[param(value_type = Option<String>, pattern = "^(posts|products)$")]
+    kind: Option<String>,
     /// `all_or_nothing` (the default: every row or none), `partial` (the rows that pass) or
     /// `dry_run` (check only).
     #[param(value_type = Option<String>, pattern = "^(dry_run|all_or_nothing|partial)$")]
     mode: Option<String>,
 }
 
-/// Imports posts from a CSV (`text/csv`) or JSON (`application/json`) file of at most 10,000
-/// rows and 5 MiB. Every row is checked as `POST /posts` checks a post; the new posts fit the
+/// Imports posts — or, with `kind=products`, products as pending queue items — from a CSV
+/// (`text/csv`) or JSON (`application/json`) file of at most 10,000 rows and 5 MiB. Every row
+/// is checked as `POST /posts` checks a post (`POST /queue` an item); the new posts fit the
 /// month's quota together or none is created. A row is created once: re-sending a file, or a
 /// row with an `external_id` already imported, creates nothing again. A file of more than
 /// 1,000 rows (or any file, with `Prefer: respond-async`) is imported in the background: the
@@ -142,7 +205,7 @@ pub(crate) struct ImportQuery {
     params(ImportQuery),
     request_body(content(
         (String = "text/csv"),
-        (ImportFileDto = "application/json"),
+        (ImportJsonDto = "application/json"),
     )),
     params(("Prefer" = Option<String>, Header, description = "`respond-async`: import in the background whatever the file's size")),
     responses((status = 201, description = "Rows created (those that passed, in partial)", body = ImportDto),
@@ -164,6 +227,12 @@ async fn create(
             .parse::<ImportMode>()
             .map_err(postpilot_core::Error::from)?,
     };
+    let kind = match query.kind.as_deref() {
+        None => ImportKind::Posts,
+        Some(kind) => kind
+            .parse::<ImportKind>()
+            .map_err(postpilot_core::Error::from)?,
+    };
     let format = format_of(&headers)?;
     let data = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -183,6 +252,7 @@ async fn create(
         .start(
             caller.user_id,
             ImportRequest {
+                kind,
                 format,
                 mode,
                 data: data.to_vec(),

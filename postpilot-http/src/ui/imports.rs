@@ -1,4 +1,4 @@
-//! `/app/imports`: importing posts from a CSV or JSON file (chosen, or pasted), and an import's
+//! `/app/imports`: importing posts or products from a CSV or JSON file (chosen, or pasted), and an import's
 //! report — core's `ImportService`, as `POST /api/v1/imports` runs it.
 
 use askama::Template;
@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use postpilot_core::Error;
 use postpilot_core::id::ImportId;
 use postpilot_core::import::{
-    BACKGROUND_ABOVE_ROWS, Import, ImportFormat, ImportMode, ImportRequest, ImportStatus, RowError,
+    BACKGROUND_ABOVE_ROWS, Import, ImportFormat, ImportKind, ImportMode, ImportRequest,
+    ImportStatus, RowError,
 };
 
 use super::flash::Flash;
@@ -23,6 +24,11 @@ const MODES: [(&str, &str); 3] = [
     ("dry_run", "Only check the file"),
 ];
 
+const KINDS: [(&str, &str); 2] = [
+    ("posts", "A post"),
+    ("products", "A product, to the content queue"),
+];
+
 #[derive(Template)]
 #[template(path = "imports.html")]
 struct ImportsPage {
@@ -31,6 +37,14 @@ struct ImportsPage {
     data: String,
     modes: [(&'static str, &'static str); 3],
     chosen: String,
+    kinds: [(&'static str, &'static str); 2],
+    kind_chosen: String,
+}
+
+/// What the form had chosen: the mode and the kind.
+struct Chosen<'a> {
+    mode: &'a str,
+    kind: &'a str,
 }
 
 #[derive(Template)]
@@ -44,6 +58,8 @@ struct ImportPage {
     errors: Vec<RowError>,
     /// While it runs: rows processed, of how many.
     progress: Option<(u32, u32)>,
+    /// The page that lists what it created.
+    listed: &'static str,
 }
 
 /// `GET /app/imports`.
@@ -54,17 +70,23 @@ pub(crate) async fn show(
     mut flash: Flash,
 ) -> PageResult<Response> {
     let notice = flash.notice.take();
-    Ok(flash.shown(form_page(&csrf, notice, String::new(), "all_or_nothing")))
+    let chosen = Chosen {
+        mode: "all_or_nothing",
+        kind: "posts",
+    };
+    Ok(flash.shown(form_page(&csrf, notice, String::new(), &chosen)))
 }
 
-fn form_page(csrf: &CsrfToken, notice: Option<Notice>, data: String, chosen: &str) -> Response {
+fn form_page(csrf: &CsrfToken, notice: Option<Notice>, data: String, chosen: &Chosen) -> Response {
     page(
         &ImportsPage {
-            layout: Layout::new("Import posts", "posts", true, csrf),
+            layout: Layout::new("Import", "posts", true, csrf),
             notice,
             data,
             modes: MODES,
-            chosen: chosen.to_owned(),
+            chosen: chosen.mode.to_owned(),
+            kinds: KINDS,
+            kind_chosen: chosen.kind.to_owned(),
         },
         csrf,
     )
@@ -79,8 +101,16 @@ pub(crate) async fn create(
     CheckedForm(form): CheckedForm<Fields>,
 ) -> PageResult<Response> {
     let data = form.text("data");
-    let chosen = form.get("mode").unwrap_or("all_or_nothing");
-    let request = chosen.parse::<ImportMode>().map(|mode| ImportRequest {
+    let chosen = Chosen {
+        mode: form.get("mode").unwrap_or("all_or_nothing"),
+        kind: form.get("kind").unwrap_or("posts"),
+    };
+    let parsed = chosen
+        .mode
+        .parse::<ImportMode>()
+        .and_then(|mode| Ok((mode, chosen.kind.parse::<ImportKind>()?)));
+    let request = parsed.map(|(mode, kind)| ImportRequest {
+        kind,
         // A JSON file starts with its object; anything else is read as CSV.
         format: if data
             .trim_start_matches('\u{feff}')
@@ -116,18 +146,27 @@ pub(crate) async fn create(
                 &csrf,
                 Some(Notice::error(said(&e))),
                 data.to_owned(),
-                chosen,
+                &chosen,
             );
             refused(Ok(page), &e)
         }
     }
 }
 
+/// What an import's rows become, and the page that lists them.
+fn made(import: &Import) -> (&'static str, &'static str) {
+    match import.kind() {
+        ImportKind::Posts => ("post(s)", "/app/posts"),
+        ImportKind::Products => ("queue item(s)", "/app/queue"),
+    }
+}
+
 /// What an import did, in a sentence.
 fn outcome(import: &Import) -> String {
+    let noun = made(import).0;
     match import.status() {
         ImportStatus::Running if import.processed() == import.rows() => format!(
-            "All {} rows are checked; creating the posts…",
+            "All {} rows are checked; creating the {noun}…",
             import.rows()
         ),
         ImportStatus::Running => format!(
@@ -140,13 +179,13 @@ fn outcome(import: &Import) -> String {
             import.error().unwrap_or("the import stopped")
         ),
         ImportStatus::Done => format!(
-            "Imported: {} post(s) created, {} imported before, {} refused.",
+            "Imported: {} {noun} created, {} imported before, {} refused.",
             import.created(),
             import.duplicates(),
             import.failed()
         ),
         ImportStatus::Checked => format!(
-            "Checked: {} post(s) would be created, {} refused.",
+            "Checked: {} {noun} would be created, {} refused.",
             import.created(),
             import.failed()
         ),
@@ -201,6 +240,7 @@ pub(crate) async fn report(
         ],
         errors: import.errors().to_vec(),
         progress: (!import.has_ended()).then(|| (import.processed(), import.rows())),
+        listed: made(&import).1,
     };
     Ok(flash.shown(page(&template, &csrf)))
 }

@@ -317,3 +317,42 @@ async fn prefer_respond_async_runs_a_small_file_in_the_background_and_a_stop_rea
     );
     assert_eq!(post_count(&app, &token).await, 0);
 }
+
+#[tokio::test]
+async fn kind_products_imports_rows_as_pending_queue_items_and_an_unknown_kind_is_422() {
+    let app = TestApp::new();
+    let token = app.token("products@example.com").await;
+    let file = "title,price,image_urls,platforms,caption,external_id\n\
+                Aurora lamp,49.90,https://cdn.example.com/a.jpg,instagram,Light up late nights,sku-1\n\
+                Mug,-3,,tiktok,,sku-2\n";
+
+    let reply = import(
+        &app,
+        &token,
+        "?kind=products&mode=partial",
+        "text/csv",
+        file.into(),
+    )
+    .await;
+    let queue = app
+        .as_user(&token, Method::GET, "/api/v1/queue", None)
+        .await;
+    let odd = import(&app, &token, "?kind=pictures", "text/csv", file.into()).await;
+
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(
+        (&reply.body["kind"], &reply.body["created"]),
+        (&json!("products"), &json!(1))
+    );
+    assert_eq!(
+        reply.body["errors"],
+        json!([{"row": 2, "field": "price", "reason": "must be a non-negative number"}])
+    );
+    let items = queue.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["status"], "pending");
+    assert_eq!(items[0]["product_data"]["title"], "Aurora lamp");
+    assert_eq!(items[0]["ai_generated_content"], "Light up late nights");
+    let problem = assert_problem(&odd, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "kind");
+}

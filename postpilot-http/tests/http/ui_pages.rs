@@ -653,6 +653,35 @@ async fn the_import_page_imports_pasted_rows_and_reports_them_and_a_broken_file_
 }
 
 #[tokio::test]
+async fn the_import_page_imports_products_into_the_content_queue() {
+    let app = TestApp::new();
+    let cookies = register(&app, "import-products@example.com").await;
+    let token = csrf_of(&cookies);
+    let csv = "title,platforms\nAurora lamp,instagram\n";
+
+    let done = post_form(
+        &app,
+        "/app/imports",
+        &cookies,
+        &format!(
+            "data={}&kind=products&mode=all_or_nothing&csrf={token}",
+            csv.replace('\n', "%0A")
+                .replace(',', "%2C")
+                .replace(' ', "+")
+        ),
+    )
+    .await;
+    let location = done.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let report = get(&app, &location, &cookies).await;
+    let queue = get(&app, "/app/queue", &cookies).await;
+
+    let page = html(&report);
+    assert!(page.contains("1 queue item(s) created"), "{page}");
+    assert!(page.contains("href=\"/app/queue\""));
+    assert!(html(&queue).contains("Aurora lamp"));
+}
+
+#[tokio::test]
 async fn a_running_imports_page_shows_its_progress_and_reloads_until_it_ends() {
     let app = TestApp::new();
     let (cookies, _, user, _) = with_account(&app, "import-progress@example.com").await;
@@ -665,6 +694,7 @@ async fn a_running_imports_page_shows_its_progress_and_reloads_until_it_ends() {
             user.id(),
             postpilot_core::import::ImportRequest {
                 format: postpilot_core::import::ImportFormat::Csv,
+                kind: postpilot_core::import::ImportKind::Posts,
                 mode: postpilot_core::import::ImportMode::AllOrNothing,
                 data: format!("account,caption\n{rows}@nobody,Lost\n").into_bytes(),
             },

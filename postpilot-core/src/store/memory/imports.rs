@@ -4,6 +4,25 @@ use async_trait::async_trait;
 
 use super::*;
 
+impl Tables {
+    /// Refuses references the owner imported before, or that come twice.
+    fn check_new_refs<'a>(
+        &self,
+        owner: UserId,
+        references: impl Iterator<Item = (&'a String, uuid::Uuid)>,
+    ) -> StoreResult<()> {
+        let mut seen = std::collections::HashSet::new();
+        for (reference, _) in references {
+            if self.import_refs.contains_key(&(owner, reference.clone()))
+                || !seen.insert(reference.as_str())
+            {
+                return Err(StoreError::Conflict(Conflict::AlreadyImported));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl ImportStore for MemoryStore {
     async fn imported_refs(
@@ -27,16 +46,12 @@ impl ImportStore for MemoryStore {
         report: &Import,
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let mut references = std::collections::HashSet::with_capacity(posts.len());
-        for (reference, post) in posts {
-            if t.import_refs.contains_key(&(owner, reference.clone()))
-                || !references.insert(reference.as_str())
-            {
-                return Err(StoreError::Conflict(Conflict::AlreadyImported));
-            }
-            if t.posts.contains_key(&post.id) {
-                return Err(StoreError::Conflict(Conflict::DuplicateId));
-            }
+        let created = posts
+            .iter()
+            .map(|(reference, post)| (reference, post.id.as_uuid()));
+        t.check_new_refs(owner, created)?;
+        if posts.iter().any(|(_, post)| t.posts.contains_key(&post.id)) {
+            return Err(StoreError::Conflict(Conflict::DuplicateId));
         }
         t.check_slots_free(posts.iter().map(|(_, post)| post))?;
         if let Some(max) = quota.limit.max()
@@ -45,7 +60,8 @@ impl ImportStore for MemoryStore {
             return Err(StoreError::LimitReached);
         }
         for (reference, post) in posts {
-            t.import_refs.insert((owner, reference.clone()), post.id);
+            t.import_refs
+                .insert((owner, reference.clone()), post.id.as_uuid());
             t.posts.insert(post.id, post.clone());
         }
         t.imports.insert(report.id, report.clone());
@@ -53,6 +69,30 @@ impl ImportStore for MemoryStore {
         if !posts.is_empty() {
             self.scheduled(PostStatus::Scheduled);
         }
+        Ok(())
+    }
+
+    async fn insert_imported_items(
+        &self,
+        owner: UserId,
+        items: &[(String, QueueItem)],
+        report: &Import,
+    ) -> StoreResult<()> {
+        let mut t = self.tables();
+        let created = items
+            .iter()
+            .map(|(reference, item)| (reference, item.id.as_uuid()));
+        t.check_new_refs(owner, created.clone())?;
+        if items.iter().any(|(_, item)| t.queue.contains_key(&item.id)) {
+            return Err(StoreError::Conflict(Conflict::DuplicateId));
+        }
+        for (reference, id) in created {
+            t.import_refs.insert((owner, reference.clone()), id);
+        }
+        for (_, item) in items {
+            t.queue.insert(item.id, item.clone());
+        }
+        t.imports.insert(report.id, report.clone());
         Ok(())
     }
 

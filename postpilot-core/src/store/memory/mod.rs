@@ -45,7 +45,8 @@ struct Tables {
     schedules: BTreeMap<AccountId, PostingSchedule>,
     idempotency: HashMap<(UserId, IdempotencyKey), IdempotencyRecord>,
     /// Imported rows' references, per owner.
-    import_refs: HashMap<(UserId, String), PostId>,
+    /// Each imported row's reference, and the post or queue item it created.
+    import_refs: HashMap<(UserId, String), uuid::Uuid>,
     imports: BTreeMap<ImportId, Import>,
     /// Token refresh leases: account → until when.
     refresh_leases: HashMap<AccountId, DateTime<Utc>>,
