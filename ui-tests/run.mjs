@@ -354,6 +354,25 @@ await test('a rejected caption can be written again', async () => {
   await context.close();
 });
 
+await test('a catalogue of 1,500 products imports in the background, its page follows the progress, and the items wait in the queue', async () => {
+  const { context, page, errors } = await fresh();
+  await register(page);
+  await page.goto(`${BASE}/app/imports`);
+  const rows = Array.from({ length: 1500 }, (_, i) => `Lamp no. ${i + 1},${(19 + i / 100).toFixed(2)},instagram,lamp-${i + 1}`);
+  await page.getByLabel('A product, to the content queue').check();
+  await page.getByLabel('Or paste its rows').fill(`title,price,platforms,external_id\n${rows.join('\n')}\n`);
+  await page.getByLabel('Import the other rows').check();
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.waitForURL(/\/app\/imports\/[0-9a-f-]{36}$/);
+  // Running or already done: the page reloads itself until the report is there.
+  await page.getByText('Imported: 1500 queue item(s) created, 0 imported before, 0 refused.').waitFor({ timeout: 30000 });
+  expect(await page.locator('progress').count() === 0, 'an ended import still shows its progress bar');
+  await page.getByRole('link', { name: 'See your content queue' }).click();
+  await page.getByText(/^Lamp no\. \d+$/).first().waitFor();
+  expect(errors.length === 0, `console errors: ${errors}`);
+  await context.close();
+});
+
 // --- every page: accessibility, and screenshots ---------------------------------------------
 
 const PAGES = [
