@@ -7,8 +7,9 @@
 # Builds postpilot-server in release, starts a throwaway PostgreSQL with default durability
 # (fsync on), migrates, serves on it (simulated publishers, mock billing), registers an enterprise
 # merchant with one Facebook account, then
-#   1. POSTs a CSV of `rows` drafts (mode all_or_nothing) and times it: parsing, checking every
-#      row against the platform's rules, one transaction inserting the rows' references and posts;
+#   1. POSTs a CSV of `rows` drafts (mode all_or_nothing) and times it until its report says it
+#      has ended (above 1,000 rows it runs in the background): parsing, checking every row
+#      against the platform's rules, one transaction inserting the rows' references and posts;
 #   2. POSTs 1,000 rows with time `next` for a second account with 21 slots a week, and times it
 #      (the slot planner);
 #   3. times `COPY posts (...) FROM STDIN` of the first file's captions as a second merchant's
@@ -54,8 +55,26 @@ with open(f"{work}/posts.csv", "w") as f:
         f.write(f"@shop,\"Aurora desk lamp, batch {i}: warm light for late nights\",lamp desk,sku-{i}\n")
 PY
 
-import_seconds=$(curl -sf -o "$work/report.json" -w '%{time_total}' -X POST "$base/imports" \
-  -H "authorization: Bearer $token" -H 'content-type: text/csv' --data-binary "@$work/posts.csv")
+# Over 1,000 rows the import runs in the background (202): timed from the upload until its
+# report, read every 20 ms, says it has ended.
+import_seconds=$(python3 - "$base" "$token" "$work/posts.csv" "$work/report.json" <<'PY'
+import json, sys, time, urllib.request
+base, token, path, out = sys.argv[1:5]
+auth = {"authorization": f"Bearer {token}"}
+data = open(path, "rb").read()
+start = time.monotonic()
+request = urllib.request.Request(f"{base}/imports", data=data, method="POST",
+                                 headers={**auth, "content-type": "text/csv"})
+with urllib.request.urlopen(request) as reply:
+    report = json.load(reply)
+while report["status"] == "running":
+    time.sleep(0.02)
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/imports/{report['id']}", headers=auth)) as reply:
+        report = json.load(reply)
+print(time.monotonic() - start)
+json.dump(report, open(out, "w"))
+PY
+)
 created=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["created"])' "$work/report.json")
 [ "$created" = "$rows" ] || { echo "the import created $created of $rows rows" >&2; exit 1; }
 
@@ -103,7 +122,7 @@ import sys
 rows, imp, cp, nxt = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 print(f"| what | {rows} rows | rows/s |")
 print("|---|---|---|")
-print(f"| `POST /imports` (CSV, all_or_nothing, checked and created in one transaction) | {imp:.2f} s | {rows / imp:,.0f} |")
+print(f"| `POST /imports` until its report has ended (CSV, all_or_nothing, checked and created in one transaction) | {imp:.2f} s | {rows / imp:,.0f} |")
 print(f"| `\\copy posts FROM` the same rows (psql, the floor) | {cp:.2f} s | {rows / cp:,.0f} |")
 print(f"| import ÷ COPY | {imp / cp:.1f}× | |")
 print(f"| `POST /imports` of 1,000 `next` rows onto 21 slots a week (about 48 weeks of slots) | {nxt:.2f} s | {1000 / nxt:,.0f} |")

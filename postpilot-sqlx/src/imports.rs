@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::PgStore;
 use crate::error::{corrupt, store_error};
 use crate::fetch::fetch_owned;
-use crate::posts::{insert_post_row, posts_in_window};
+use crate::posts::{insert_post_rows, posts_in_window};
 use crate::queue::insert_queue_row;
 use crate::users::lock_owner;
 
@@ -173,9 +173,8 @@ impl ImportStore for PgStore {
         {
             return Err(StoreError::LimitReached);
         }
-        for (_, post) in posts {
-            insert_post_row(&mut tx, post).await?;
-        }
+        let rows: Vec<&Post> = posts.iter().map(|(_, post)| post).collect();
+        insert_post_rows(&mut tx, &rows).await?;
         upsert_import(&mut tx, report).await?;
         tx.commit().await.map_err(store_error)
     }

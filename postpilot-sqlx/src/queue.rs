@@ -21,7 +21,7 @@ use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
 use crate::fetch::{fetch_owned, fetch_page};
 use crate::guard::Guarded;
-use crate::posts::{insert_post_row, posts_in_window};
+use crate::posts::{insert_post_rows, posts_in_window};
 use crate::status::{PlatformSql, QueueStatusSql, ToneSql, mirrors};
 use crate::users::lock_owner;
 
@@ -300,9 +300,7 @@ impl QueueStore for PgStore {
             return Err(StoreError::LimitReached);
         }
         write_item(&mut tx, item, &[QueueStatus::Pending]).await?;
-        for post in posts {
-            insert_post_row(&mut tx, post).await?;
-        }
+        insert_post_rows(&mut tx, &posts.iter().collect::<Vec<_>>()).await?;
         tx.commit().await.map_err(store_error)
     }
 

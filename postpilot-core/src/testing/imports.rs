@@ -261,3 +261,20 @@ pub async fn imported_queue_items_are_written_together_once(store: Arc<dyn Store
     assert!(ok!(store.import(u.id, again.id())).is_none());
     assert!(ok!(store.imported_refs(u.id, &["product:id:c".to_owned()])).is_empty());
 }
+
+/// An import of more posts than one statement of a SQL store writes (a thousand) writes them
+/// all, each readable.
+pub async fn an_import_of_thousands_of_posts_writes_every_one(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let posts: Vec<(String, Post)> = (0..2_500)
+        .map(|i| (format!("id:bulk-{i}"), post(u.id, acc.id, t0(), None)))
+        .collect();
+    let w = MonthWindow::containing(t0());
+
+    ok!(store.insert_imported_posts(u.id, &posts, limit(10_000), &report(u.id, 2_500)));
+
+    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2_500);
+    for (_, p) in [&posts[0], &posts[999], &posts[1_000], &posts[2_499]] {
+        assert_eq!(ok!(store.post(u.id, p.id())).as_ref(), Some(p));
+    }
+}
