@@ -12,6 +12,7 @@ mod context;
 pub mod crypto;
 mod engine;
 mod error;
+pub mod event;
 pub mod id;
 pub mod idempotency;
 pub mod import;
