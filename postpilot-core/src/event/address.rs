@@ -1,0 +1,161 @@
+//! Which addresses an event delivery may reach: the guard against server-side request forgery
+//! that a webhook endpoint invites (a merchant names a URL; PostPilot's servers call it). The
+//! adapter resolves an endpoint's host and refuses the delivery when any address it resolves to
+//! is refused here — when the endpoint is registered, and again before every delivery, since a
+//! name can be pointed elsewhere after it was checked.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Whether deliveries may reach loopback addresses: off in production; on for local development
+/// and tests (`POSTPILOT_WEBHOOK_ALLOW_LOOPBACK=1`). Private, link-local and metadata ranges stay
+/// refused either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddressPolicy {
+    /// Loopback (127.0.0.0/8, ::1) is allowed.
+    pub allow_loopback: bool,
+}
+
+impl AddressPolicy {
+    /// Why a delivery may not reach `ip`, or `None` when it may (a public unicast address).
+    pub fn refusal(self, ip: IpAddr) -> Option<&'static str> {
+        match ip {
+            IpAddr::V4(v4) => self.refusal_v4(v4),
+            IpAddr::V6(v6) => self.refusal_v6(v6),
+        }
+    }
+
+    fn refusal_v4(self, ip: Ipv4Addr) -> Option<&'static str> {
+        let [a, b, c, _] = ip.octets();
+        match (a, b, c) {
+            (127, ..) if self.allow_loopback => None,
+            (127, ..) => Some("a loopback address"),
+            (0, ..) => Some("an unspecified address (0.0.0.0/8)"),
+            (10, ..) | (192, 168, _) => Some("a private address"),
+            (172, b, _) if (16..32).contains(&b) => Some("a private address"),
+            (169, 254, _) => Some("a link-local address (cloud metadata lives there)"),
+            (100, b, _) if (64..128).contains(&b) => Some("a shared (carrier-grade NAT) address"),
+            (192, 0, 0) => Some("an IETF protocol address (192.0.0.0/24)"),
+            (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => Some("a documentation address"),
+            (198, b, _) if b == 18 || b == 19 => Some("a benchmarking address (198.18.0.0/15)"),
+            (a, ..) if a >= 224 => Some("a multicast, reserved or broadcast address"),
+            _ => None,
+        }
+    }
+
+    fn refusal_v6(self, ip: Ipv6Addr) -> Option<&'static str> {
+        if ip.is_loopback() {
+            return (!self.allow_loopback).then_some("a loopback address");
+        }
+        if ip.is_unspecified() {
+            return Some("an unspecified address");
+        }
+        // An IPv4 address inside an IPv6 one (mapped ::ffff:a.b.c.d, the NAT64 prefix
+        // 64:ff9b::/96, the deprecated compatible ::a.b.c.d) is judged as that IPv4 address.
+        if let Some(v4) = embedded_v4(ip) {
+            return self.refusal_v4(v4);
+        }
+        let first = ip.segments()[0];
+        match first {
+            f if f & 0xfe00 == 0xfc00 => Some("a private (unique local) address"),
+            f if f & 0xffc0 == 0xfe80 => Some("a link-local address"),
+            f if f & 0xffc0 == 0xfec0 => Some("a site-local address"),
+            f if f & 0xff00 == 0xff00 => Some("a multicast address"),
+            0x2001 if ip.segments()[1] == 0x0db8 => Some("a documentation address"),
+            // 6to4 carries an IPv4 address in its next 32 bits.
+            0x2002 => {
+                let [_, hi, lo, ..] = ip.segments();
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                self.refusal_v4(Ipv4Addr::new(a, b, c, d))
+            }
+            // Only global unicast (2000::/3) is routable on the internet.
+            f if f & 0xe000 != 0x2000 => Some("a reserved address"),
+            _ => None,
+        }
+    }
+}
+
+/// The IPv4 address an IPv6 address carries in its last 32 bits, for the forms that carry one.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let [a, b] = s[6].to_be_bytes();
+    let [c, d] = s[7].to_be_bytes();
+    let v4 = Ipv4Addr::new(a, b, c, d);
+    let mapped = s[..5] == [0; 5] && s[5] == 0xffff;
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    let compatible = s[..6] == [0; 6];
+    (mapped || nat64 || compatible).then_some(v4)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_ssrf_table_refuses_every_internal_range_and_passes_public_addresses() {
+        let strict = AddressPolicy::default();
+        let refused = [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "0.0.0.0",
+            "::",
+            "10.0.0.1",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "192.0.0.170",
+            "192.0.2.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::1",
+            "100::1",
+        ];
+        for address in refused {
+            let ip: IpAddr = address.parse().unwrap();
+            assert!(strict.refusal(ip).is_some(), "{address} was allowed");
+        }
+        let allowed = [
+            "93.184.216.34",
+            "172.15.0.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "8.8.8.8",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "::ffff:93.184.216.34",
+            "2002:5db8:d822::1",
+        ];
+        for address in allowed {
+            let ip: IpAddr = address.parse().unwrap();
+            assert_eq!(strict.refusal(ip), None, "{address} was refused");
+        }
+    }
+
+    #[test]
+    fn allowing_loopback_opens_loopback_alone() {
+        let dev = AddressPolicy {
+            allow_loopback: true,
+        };
+        for address in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(dev.refusal(address.parse().unwrap()), None, "{address}");
+        }
+        for address in ["10.0.0.1", "169.254.169.254", "fd00::1", "0.0.0.0"] {
+            assert!(dev.refusal(address.parse().unwrap()).is_some(), "{address}");
+        }
+    }
+}
