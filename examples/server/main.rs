@@ -291,7 +291,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     let state = AppState::new(engine.clone(), http)?;
     // The JSON API, and beside it the dashboard and landing page (the API never reads their
     // session cookie).
-    let app = postpilot_http::app(state);
+    let app = postpilot_http::app(state.clone());
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening: open http://{addr}/ for the dashboard, http://{addr}/docs for the API reference");
@@ -318,14 +318,18 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     shutdown_signal().await;
     let _ = stop.send(true);
     let grace = config.shutdown_grace;
-    match tokio::time::timeout(grace, async { (server.await, worker.await) }).await {
-        Ok((served, totals)) => {
+    // Connections end, the worker settles its claims, and imports running in the background
+    // finish, all within the grace period.
+    let imports = state.finish_background_imports();
+    match tokio::time::timeout(grace, async { (server.await, worker.await, imports.await) }).await {
+        Ok((served, totals, ())) => {
             served??;
             tracing::info!(totals = ?totals?, "stopped");
         }
-        Err(_) => {
-            tracing::warn!("shutdown grace period over; claims left are rescued by other workers")
-        }
+        Err(_) => tracing::warn!(
+            "shutdown grace period over; claims left are rescued by other workers, imports cut \
+             short read as failed and created nothing"
+        ),
     }
     Ok(())
 }

@@ -123,6 +123,56 @@ pub(crate) struct Inner {
     pub(crate) auth_limiter: RateLimiter,
     pub(crate) epochs: EpochCache,
     pub(crate) key_failures: RateLimiter,
+    /// Imports running in the background, and whose they are.
+    pub(crate) imports: Arc<BackgroundImports>,
+}
+
+/// The imports this server runs in the background: at most one per merchant at a time, awaited
+/// when the server stops (within its grace period).
+#[derive(Default)]
+pub(crate) struct BackgroundImports {
+    tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+    running: std::sync::Mutex<std::collections::HashSet<postpilot_core::id::UserId>>,
+}
+
+impl BackgroundImports {
+    /// Runs `job` in the background.
+    ///
+    /// # Errors
+    /// The merchant has an import running here already: `job` is dropped (its import was kept
+    /// as `running` and then reads as failed once stalled; the caller tells the merchant).
+    pub(crate) async fn spawn(
+        self: &Arc<Self>,
+        job: postpilot_core::import::ImportJob,
+    ) -> Result<(), postpilot_core::import::ImportJob> {
+        let user = job.import().user_id();
+        let fresh = self
+            .running
+            .lock()
+            .map(|mut running| running.insert(user))
+            .unwrap_or(false);
+        if !fresh {
+            return Err(job);
+        }
+        let this = Arc::clone(self);
+        let mut tasks = self.tasks.lock().await;
+        // Finished tasks stay in the set until joined: reap them as new ones come.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
+            // How it ended, or why it stopped, is kept with the import.
+            let _ = job.run().await;
+            if let Ok(mut running) = this.running.lock() {
+                running.remove(&user);
+            }
+        });
+        Ok(())
+    }
+
+    /// Waits until every background import has ended.
+    pub(crate) async fn finish(&self) {
+        let mut tasks = self.tasks.lock().await;
+        while tasks.join_next().await.is_some() {}
+    }
 }
 
 /// The router's state: cheap to clone.
@@ -157,6 +207,7 @@ impl AppState {
             auth_limiter: RateLimiter::per_minute(config.auth_rate_limit_per_min),
             epochs: EpochCache::new(config.session_epoch_cache),
             key_failures: RateLimiter::per_minute(config.api_key_failures_per_min),
+            imports: Arc::default(),
             engine,
             config,
         })))
@@ -167,8 +218,79 @@ impl AppState {
         &self.0.engine
     }
 
+    /// Waits until the imports running in the background have ended: call it when the server
+    /// stops, within its grace period (an import cut short reads as failed ten minutes later,
+    /// and nothing of it was created).
+    pub async fn finish_background_imports(&self) {
+        self.0.imports.finish().await;
+    }
+
     /// The time now, by the engine's clock (the one clock every rule reads).
     pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.engine.clock().now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use postpilot_core::import::{
+        ImportFormat, ImportKind, ImportMode, ImportRequest, ImportStatus,
+    };
+
+    use super::*;
+
+    fn request() -> ImportRequest {
+        ImportRequest {
+            kind: ImportKind::Products,
+            format: ImportFormat::Csv,
+            mode: ImportMode::Partial,
+            data: b"title,platforms\nLamp,instagram\n".to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_merchant_runs_one_background_import_at_a_time_and_the_server_awaits_them() {
+        let engine = Engine::builder().simulated().build().unwrap();
+        let state = AppState::new(engine.clone(), HttpConfig::new(vec![7; 32])).unwrap();
+        let (merchant, other) = (
+            postpilot_core::id::UserId::from(uuid::Uuid::from_u128(1)),
+            postpilot_core::id::UserId::from(uuid::Uuid::from_u128(2)),
+        );
+        let imports = engine.imports();
+        let first = imports.start(merchant, request()).await.unwrap();
+        let second = imports.start(merchant, request()).await.unwrap();
+        let theirs = imports.start(other, request()).await.unwrap();
+        let ids = [
+            first.import().id(),
+            second.import().id(),
+            theirs.import().id(),
+        ];
+
+        // On this single-threaded runtime no spawned job runs before the test yields.
+        let spawned = state.0.imports.spawn(first).await;
+        let refused = state.0.imports.spawn(second).await;
+        let beside = state.0.imports.spawn(theirs).await;
+        state.finish_background_imports().await;
+
+        assert!(spawned.is_ok() && beside.is_ok());
+        assert!(
+            refused.is_err(),
+            "a second import of the merchant's while one runs"
+        );
+        let read = |user, id| imports.get(user, id);
+        assert_eq!(
+            read(merchant, ids[0]).await.unwrap().status(),
+            ImportStatus::Done
+        );
+        assert_eq!(
+            read(other, ids[2]).await.unwrap().status(),
+            ImportStatus::Done
+        );
+        let again = imports.start(merchant, request()).await.unwrap();
+        assert!(
+            state.0.imports.spawn(again).await.is_ok(),
+            "once it has ended, the next may run"
+        );
     }
 }

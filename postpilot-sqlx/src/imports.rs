@@ -76,7 +76,7 @@ async fn upsert_import(conn: &mut PgConnection, import: &Import) -> StoreResult<
              processed = EXCLUDED.processed, created = EXCLUDED.created, \
              duplicates = EXCLUDED.duplicates, failed = EXCLUDED.failed, \
              errors = EXCLUDED.errors, error = EXCLUDED.error, updated_at = EXCLUDED.updated_at \
-         WHERE imports.user_id = EXCLUDED.user_id",
+         WHERE imports.user_id = EXCLUDED.user_id AND imports.status = 'running'",
     )
     .bind(import.id().as_uuid())
     .bind(import.user_id().as_uuid())
@@ -108,7 +108,7 @@ async fn insert_references<'a>(
 ) -> StoreResult<()> {
     let (references, created): (Vec<&str>, Vec<Uuid>) = rows.unzip();
     let taken: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO import_refs (user_id, reference, created_id) \
+        "INSERT INTO import_refs (user_id, reference, post_id) \
          SELECT $1, r, c FROM unnest($2::text[], $3::uuid[]) AS t(r, c) \
          ON CONFLICT (user_id, reference) DO NOTHING RETURNING reference",
     )

@@ -263,9 +263,9 @@ pub const PROGRESS_EVERY: usize = 1_000;
 /// that ran it stopped (a deploy, a crash), and nothing of it was created.
 pub const STALLED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
-/// What an import that outlived its server reports.
-const STALLED: &str =
-    "the server stopped while importing, before anything was created: send the file again";
+/// What an import that outlived its server (or its request) reports.
+const STALLED: &str = "the import stopped before anything was created (its server stopped, or \
+     its request was cut off): send the file again";
 
 impl Import {
     /// A new import of `rows` rows, running.

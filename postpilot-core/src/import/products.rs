@@ -39,16 +39,29 @@ pub(super) fn check(
         .map(|h| h.trim_start_matches('#').to_owned())
         .collect();
     let caption = row.caption.clone().filter(|c| !c.trim().is_empty());
-    // Without an id, a row is its content, as a post row is.
+    // Without an id, a row is its content, as a post row is: each field named here, so that the
+    // reference does not hang on how product data is serialised.
+    let p = &product_data;
+    let text = |t: Option<&str>| t.unwrap_or_default().to_owned();
+    let cents = |price: Option<Price>| price.map(|c| c.cents().to_string()).unwrap_or_default();
     let parts = [
-        serde_json::to_string(&product_data).unwrap_or_default(),
+        p.title().to_owned(),
+        text(p.description()),
+        cents(p.price()),
+        text(p.currency()),
+        cents(p.compare_at_price()),
+        text(p.url()),
+        p.image_urls().join(" "),
+        p.features().join("\u{1e}"),
+        p.tags().join(" "),
+        text(p.store_name()),
         platforms
             .iter()
             .map(|p| p.as_str())
             .collect::<Vec<_>>()
             .join(" "),
         caption.clone().unwrap_or_default(),
-        hashtags.join(" "),
+        hashtags.join(" ").to_lowercase(),
     ];
     let reference = reference("product:", row.external_id.as_deref(), &parts)?;
     let item = queue

@@ -166,12 +166,23 @@ impl ImportService {
                 },
                 Err(e) => errors.push(refused(number, &e)),
             }
-            if (index + 1) % PROGRESS_EVERY == 0 && index + 1 < rows.len() {
-                import.advance(number, self.deps.now());
-                self.deps.store.put_import(import).await?;
+            // Every thousand rows, and when a large file's last is checked (what remains,
+            // placing and creating, is under a second).
+            let last = index + 1 == rows.len() && rows.len() > PROGRESS_EVERY;
+            if (index + 1) % PROGRESS_EVERY == 0 || last {
+                self.progress(import, number).await;
             }
         }
         Ok((checked, errors))
+    }
+
+    /// Keeps `processed` rows done. Best effort: progress that is not kept is only a stale
+    /// figure, never a reason to stop the import.
+    async fn progress(&self, import: &mut Import, processed: u32) {
+        import.advance(processed, self.deps.now());
+        if let Err(e) = self.deps.store.put_import(import).await {
+            tracing::warn!(import = %import.id(), error = %e, "an import's progress could not be kept");
+        }
     }
 
     /// Places the checked posts and creates them with the report in one write, again when
@@ -414,6 +425,18 @@ impl ImportJob {
         &self.import
     }
 
+    /// Ends the import as `failed` for `reason` without checking a row (another import of the
+    /// merchant's is running, say): the import as kept.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the store fails.
+    pub async fn abandon(self, reason: &str) -> Result<Import> {
+        let mut import = self.import;
+        import.fail(reason.to_owned(), self.service.deps.now());
+        self.service.deps.store.put_import(&import).await?;
+        Ok(import)
+    }
+
     /// Checks and creates the rows; the import ends as their report — or, when it stops
     /// before creating anything, as `failed` with the reason, and the error is returned.
     ///
@@ -430,6 +453,7 @@ impl ImportJob {
         match service.work(&mut import, &rows).await {
             Ok(()) => Ok(import),
             Err(e) => {
+                tracing::warn!(import = %import.id(), error = ?e, "an import stopped");
                 import.fail(e.to_string(), service.deps.now());
                 if let Err(kept) = service.deps.store.put_import(&import).await {
                     tracing::warn!(import = %import.id(), error = %kept, "an import's failure could not be kept");

@@ -731,7 +731,8 @@ pub trait ImportStore: Send + Sync {
         items: &[(String, QueueItem)],
         report: &Import,
     ) -> StoreResult<()>;
-    /// Keeps an import: inserts it, or replaces the one with its id (its progress, its end).
+    /// Keeps an import: inserts it, or replaces the owner's running import of its id (its
+    /// progress, its end); an ended import is left as it is.
     async fn put_import(&self, import: &Import) -> StoreResult<()>;
     /// One of the owner's imports.
     async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>>;

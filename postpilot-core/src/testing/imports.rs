@@ -161,7 +161,7 @@ pub async fn import_reports_round_trip_for_their_owner(store: Arc<dyn Store>) {
 }
 
 /// A running import's record is replaced as it progresses, and by its report when its posts
-/// are written; a refused write leaves it as it was.
+/// are written; a refused write leaves it as it was, and an ended import is not changed again.
 pub async fn a_running_import_is_replaced_by_its_progress_and_its_report(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
     let import_id: ImportId = id();
@@ -211,10 +211,14 @@ pub async fn a_running_import_is_replaced_by_its_progress_and_its_report(store: 
 
     let done = record(ImportStatus::Done, 2_000, 2, None);
     ok!(store.insert_imported_posts(u.id, &[row("x"), row("y")], limit(10), &done));
-    assert_eq!(ok!(store.import(u.id, running.id())), Some(done));
-    let failed = record(ImportStatus::Failed, 1_000, 0, Some("plan limit reached"));
-    ok!(store.put_import(&failed));
-    assert_eq!(ok!(store.import(u.id, running.id())), Some(failed));
+    assert_eq!(ok!(store.import(u.id, running.id())), Some(done.clone()));
+    let late = record(ImportStatus::Failed, 1_000, 0, Some("plan limit reached"));
+    ok!(store.put_import(&late));
+    assert_eq!(
+        ok!(store.import(u.id, running.id())),
+        Some(done),
+        "an ended import is not changed"
+    );
 }
 
 /// An import's queue items (from products), their rows' references and its report are written

@@ -287,6 +287,24 @@ async fn a_running_import_without_progress_for_ten_minutes_reads_as_failed() {
     e.advance(Duration::minutes(2));
     let stalled = e.imports().get(u.id(), id).await.unwrap();
 
+    let abandoned = e
+        .imports()
+        .start(
+            u.id(),
+            csv(ImportMode::Partial, "account,caption\n@fb,Hi\n"),
+        )
+        .await
+        .unwrap()
+        .abandon("another import of yours is still running")
+        .await
+        .unwrap();
+    assert_eq!(
+        (abandoned.status(), abandoned.error()),
+        (
+            ImportStatus::Failed,
+            Some("another import of yours is still running")
+        )
+    );
     assert_eq!(live.status(), ImportStatus::Running);
     assert_eq!(stalled.status(), ImportStatus::Failed);
     assert!(stalled.error().unwrap().contains("send the file again"));

@@ -202,16 +202,17 @@ pub(crate) struct ImportQuery {
 /// 1,000 rows (or any file, with `Prefer: respond-async`) is imported in the background: the
 /// answer is 202 with the running import, whose progress `GET /imports/{id}` reads.
 #[utoipa::path(post, path = "/imports", tag = "posts", security(("bearer" = []), ("api_key" = [])),
-    params(ImportQuery),
+    params(ImportQuery,
+        ("Prefer" = Option<String>, Header, description = "`respond-async`: import in the background whatever the file's size")),
     request_body(content(
         (String = "text/csv"),
         (ImportJsonDto = "application/json"),
     )),
-    params(("Prefer" = Option<String>, Header, description = "`respond-async`: import in the background whatever the file's size")),
     responses((status = 201, description = "Rows created (those that passed, in partial)", body = ImportDto),
               (status = 202, description = "Importing in the background: read its progress at `Location`", body = ImportDto),
               (status = 200, description = "Checked (a dry run), or nothing to create (every row imported before or refused)", body = ImportDto),
               (status = 401, body = Problem), (status = 402, body = Problem), (status = 413, body = Problem),
+              (status = 409, description = "A background import of yours is still running (one at a time)", body = Problem),
               (status = 415, body = Problem),
               (status = 422, description = "The file does not read (`errors[0].field` is `file`), or a row was refused in all_or_nothing (`errors[].field` is `rows[N].field`)", body = Problem)))]
 async fn create(
@@ -262,15 +263,14 @@ async fn create(
     drop(data);
     let location = format!("/api/v1/imports/{}", job.import().id());
     if job.import().rows() > BACKGROUND_ABOVE_ROWS || prefers_async(&headers) {
-        let running = ImportDto::from(job.import().clone());
-        spawn_import(job);
+        let running = in_background(&state, job).await?;
         return Ok((
             StatusCode::ACCEPTED,
             [
                 (header::LOCATION, location),
                 (PREFERENCE_APPLIED, "respond-async".to_owned()),
             ],
-            Json(running),
+            Json(ImportDto::from(running)),
         )
             .into_response());
     }
@@ -314,18 +314,31 @@ fn prefers_async(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
+        // A preference may carry parameters (`respond-async; x=y`).
+        .filter_map(|p| p.split(';').next())
         .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
 }
 
-/// Runs an import's job in the background: its end (or why it stopped) is kept in the store,
-/// where `GET /imports/{id}` reads it.
-pub(crate) fn spawn_import(job: ImportJob) {
-    tokio::spawn(async move {
-        let id = job.import().id();
-        if let Err(e) = job.run().await {
-            tracing::info!(import = %id, error = %e, "a background import stopped");
+/// Runs an import's job in the background — its end, or why it stopped, is kept in the store
+/// where `GET /imports/{id}` reads it — and returns the import as it started.
+///
+/// # Errors
+/// [`postpilot_core::Error::Conflict`] when the merchant has a background import running on this
+/// server: one at a time (the new one is kept as failed, saying so).
+pub(crate) async fn in_background(
+    state: &AppState,
+    job: ImportJob,
+) -> Result<Import, postpilot_core::Error> {
+    let running = job.import().clone();
+    match state.0.imports.spawn(job).await {
+        Ok(()) => Ok(running),
+        Err(job) => {
+            const BUSY: &str =
+                "another import of yours is still running: send this file when it has ended";
+            job.abandon(BUSY).await?;
+            Err(postpilot_core::Error::Conflict(BUSY.into()))
         }
-    });
+    }
 }
 
 /// The format a request's content type names.

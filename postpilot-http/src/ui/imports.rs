@@ -15,7 +15,7 @@ use super::flash::Flash;
 use super::form::Fields;
 use super::pages::{Kpi, Layout, Notice, PageId, PageResult, page, refused, said};
 use super::session::{CheckedForm, CsrfToken, SignedIn};
-use crate::routes::imports::spawn_import;
+use crate::routes::imports::in_background;
 use crate::state::AppState;
 
 const MODES: [(&str, &str); 3] = [
@@ -132,9 +132,7 @@ pub(crate) async fn create(
             .await?;
         if job.import().rows() > BACKGROUND_ABOVE_ROWS {
             // A large file: its report page shows the progress.
-            let running = job.import().clone();
-            spawn_import(job);
-            return Ok(running);
+            return in_background(&state, job).await;
         }
         job.run().await
     };

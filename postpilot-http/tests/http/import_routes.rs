@@ -356,3 +356,22 @@ async fn kind_products_imports_rows_as_pending_queue_items_and_an_unknown_kind_i
     let problem = assert_problem(&odd, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"][0]["field"], "kind");
 }
+
+#[tokio::test]
+async fn the_openapi_document_gives_the_imports_query_and_header_parameters_together() {
+    let app = TestApp::new();
+
+    let doc = app
+        .send(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+
+    let names: Vec<&str> = doc.body["paths"]["/api/v1/imports"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in ["kind", "mode", "Prefer", "Idempotency-Key"] {
+        assert!(names.contains(&name), "{name} is missing from {names:?}");
+    }
+}

@@ -5,6 +5,16 @@ use async_trait::async_trait;
 use super::*;
 
 impl Tables {
+    /// Keeps an import, unless one of its id has ended (or is another owner's).
+    fn keep_import(&mut self, import: &Import) {
+        match self.imports.get(&import.id) {
+            Some(kept) if kept.has_ended() || kept.user_id != import.user_id => {}
+            _ => {
+                self.imports.insert(import.id, import.clone());
+            }
+        }
+    }
+
     /// Refuses references the owner imported before, or that come twice.
     fn check_new_refs<'a>(
         &self,
@@ -64,7 +74,7 @@ impl ImportStore for MemoryStore {
                 .insert((owner, reference.clone()), post.id.as_uuid());
             t.posts.insert(post.id, post.clone());
         }
-        t.imports.insert(report.id, report.clone());
+        t.keep_import(report);
         drop(t);
         if !posts.is_empty() {
             self.scheduled(PostStatus::Scheduled);
@@ -92,12 +102,12 @@ impl ImportStore for MemoryStore {
         for (_, item) in items {
             t.queue.insert(item.id, item.clone());
         }
-        t.imports.insert(report.id, report.clone());
+        t.keep_import(report);
         Ok(())
     }
 
     async fn put_import(&self, import: &Import) -> StoreResult<()> {
-        self.tables().imports.insert(import.id, import.clone());
+        self.tables().keep_import(import);
         Ok(())
     }
 
