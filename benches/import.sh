@@ -12,7 +12,8 @@
 #      against the platform's rules, one transaction inserting the rows' references and posts;
 #   2. POSTs 1,000 rows with time `next` for a second account with 21 slots a week, and times it
 #      (the slot planner);
-#   3. times `COPY posts (...) FROM STDIN` of the first file's captions as a second merchant's
+#   3. imports as many products (kind=products, each a pending queue item) and times it;
+#   4. times `COPY posts (...) FROM STDIN` of the first file's captions as a second merchant's
 #      drafts (psql), the floor for writing those rows;
 # and prints a Markdown table for docs/BENCHMARKS.md.
 set -euo pipefail
@@ -56,14 +57,15 @@ with open(f"{work}/posts.csv", "w") as f:
 PY
 
 # Over 1,000 rows the import runs in the background (202): timed from the upload until its
-# report, read every 20 ms, says it has ended.
-import_seconds=$(python3 - "$base" "$token" "$work/posts.csv" "$work/report.json" <<'PY'
+# report, read every 20 ms, says it has ended. `timed_import FILE REPORT [QUERY]`.
+timed_import() {
+python3 - "$base" "$token" "$1" "$2" "${3:-}" <<'PY'
 import json, sys, time, urllib.request
-base, token, path, out = sys.argv[1:5]
+base, token, path, out, query = sys.argv[1:6]
 auth = {"authorization": f"Bearer {token}"}
 data = open(path, "rb").read()
 start = time.monotonic()
-request = urllib.request.Request(f"{base}/imports", data=data, method="POST",
+request = urllib.request.Request(f"{base}/imports{query}", data=data, method="POST",
                                  headers={**auth, "content-type": "text/csv"})
 with urllib.request.urlopen(request) as reply:
     report = json.load(reply)
@@ -74,9 +76,23 @@ while report["status"] == "running":
 print(time.monotonic() - start)
 json.dump(report, open(out, "w"))
 PY
-)
+}
+import_seconds=$(timed_import "$work/posts.csv" "$work/report.json")
 created=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["created"])' "$work/report.json")
 [ "$created" = "$rows" ] || { echo "the import created $created of $rows rows" >&2; exit 1; }
+
+# The same number of products, each a pending queue item.
+python3 - "$rows" "$work" <<'PY'
+import sys
+rows, work = int(sys.argv[1]), sys.argv[2]
+with open(f"{work}/products.csv", "w") as f:
+    f.write("title,price,currency,image_urls,features,tags,platforms,external_id\n")
+    for i in range(rows):
+        f.write(f"Aurora desk lamp {i},49.90,USD,https://cdn.example.com/lamp-{i}.jpg,Warm light | Dimmable,lamp desk,instagram facebook,sku-{i}\n")
+PY
+products_seconds=$(timed_import "$work/products.csv" "$work/products.json" "?kind=products")
+made=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["created"])' "$work/products.json")
+[ "$made" = "$rows" ] || { echo "the products import created $made of $rows rows" >&2; exit 1; }
 
 # 1,000 rows onto an account's next free slots, three a day: the slot planner reads the
 # account's posts a week at a time, once, for the whole file.
@@ -117,13 +133,14 @@ psql "$DATABASE_URL" -q -c "\\copy posts (id, user_id, account_id, platform, con
 end=$(date +%s.%N)
 copy_seconds=$(python3 -c "print($end - $start)")
 
-python3 - "$rows" "$import_seconds" "$copy_seconds" "$next_seconds" <<'PY'
+python3 - "$rows" "$import_seconds" "$copy_seconds" "$next_seconds" "$products_seconds" <<'PY'
 import sys
-rows, imp, cp, nxt = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+rows, imp, cp, nxt, prod = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 print(f"| what | {rows} rows | rows/s |")
 print("|---|---|---|")
 print(f"| `POST /imports` until its report has ended (CSV, all_or_nothing, checked and created in one transaction) | {imp:.2f} s | {rows / imp:,.0f} |")
 print(f"| `\\copy posts FROM` the same rows (psql, the floor) | {cp:.2f} s | {rows / cp:,.0f} |")
 print(f"| import ÷ COPY | {imp / cp:.1f}× | |")
+print(f"| `POST /imports?kind=products` until its report has ended (each row a pending queue item) | {prod:.2f} s | {rows / prod:,.0f} |")
 print(f"| `POST /imports` of 1,000 `next` rows onto 21 slots a week (about 48 weeks of slots) | {nxt:.2f} s | {1000 / nxt:,.0f} |")
 PY

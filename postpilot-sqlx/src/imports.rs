@@ -18,7 +18,7 @@ use crate::PgStore;
 use crate::error::{corrupt, store_error};
 use crate::fetch::fetch_owned;
 use crate::posts::{insert_post_rows, posts_in_window};
-use crate::queue::insert_queue_row;
+use crate::queue::insert_queue_rows;
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
@@ -192,9 +192,8 @@ impl ImportStore for PgStore {
             items.iter().map(|(r, i)| (r.as_str(), i.id().as_uuid())),
         )
         .await?;
-        for (_, item) in items {
-            insert_queue_row(&mut tx, item).await?;
-        }
+        let rows: Vec<&QueueItem> = items.iter().map(|(_, item)| item).collect();
+        insert_queue_rows(&mut tx, &rows).await?;
         upsert_import(&mut tx, report).await?;
         tx.commit().await.map_err(store_error)
     }

@@ -182,20 +182,55 @@ pub(crate) async fn insert_queue_row(
     conn: &mut sqlx::PgConnection,
     item: &QueueItem,
 ) -> StoreResult<()> {
-    let query = sqlx::query(
-        "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, hashtags, \
-         platforms, tone, generation, status, rejection_reason, updated_at, caption_generator, \
-         caption_input_tokens, caption_output_tokens, caption_fell_back, platform_captions, \
-         created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(item.id().as_uuid())
-    .bind(item.user_id().as_uuid());
-    bind_fields(query, item)?
-        .bind(item.created_at())
-        .execute(conn)
-        .await
-        .map_err(store_error)?;
+    insert_queue_rows(conn, &[item]).await
+}
+
+/// Queue items one `INSERT` writes: 17 parameters each, under PostgreSQL's 65,535.
+const ROWS_PER_INSERT: usize = 1_000;
+
+/// Inserts queue items, a thousand to a statement (a catalogue import's 10,000 products are ten
+/// round trips).
+pub(crate) async fn insert_queue_rows(
+    conn: &mut sqlx::PgConnection,
+    items: &[&QueueItem],
+) -> StoreResult<()> {
+    for chunk in items.chunks(ROWS_PER_INSERT) {
+        let products = chunk
+            .iter()
+            .map(|item| product_json(item))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut insert = sqlx::QueryBuilder::<Postgres>::new(
+            "INSERT INTO content_queue (id, user_id, product_data, ai_generated_content, \
+             hashtags, platforms, tone, generation, status, rejection_reason, updated_at, \
+             caption_generator, caption_input_tokens, caption_output_tokens, caption_fell_back, \
+             platform_captions, created_at) ",
+        );
+        insert.push_values(chunk.iter().zip(products), |mut row, (item, product)| {
+            let generator = item.caption_generator();
+            row.push_bind(item.id().as_uuid())
+                .push_bind(item.user_id().as_uuid())
+                .push_bind(product)
+                .push_bind(item.ai_generated_content().map(|c| c.as_ref().to_owned()))
+                .push_bind(item.hashtags().to_strings())
+                .push_bind(mirrors::<_, PlatformSql>(item.platforms()))
+                .push_bind(item.tone().map(ToneSql::from))
+                .push_bind(i32::try_from(item.generation()).unwrap_or(i32::MAX))
+                .push_bind(QueueStatusSql::from(item.status()))
+                .push_bind(item.rejection_reason().map(str::to_owned))
+                .push_bind(item.updated_at())
+                .push_bind(generator.map(|g| g.name.clone()))
+                .push_bind(generator.map(|g| to_i64(g.usage.input)))
+                .push_bind(generator.map(|g| to_i64(g.usage.output)))
+                .push_bind(generator.and_then(|g| g.fell_back.clone()))
+                .push_bind(platform_captions_json(item))
+                .push_bind(item.created_at());
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+    }
     Ok(())
 }
 

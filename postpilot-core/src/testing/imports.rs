@@ -266,9 +266,9 @@ pub async fn imported_queue_items_are_written_together_once(store: Arc<dyn Store
     assert!(ok!(store.imported_refs(u.id, &["product:id:c".to_owned()])).is_empty());
 }
 
-/// An import of more posts than one statement of a SQL store writes (a thousand) writes them
-/// all, each readable.
-pub async fn an_import_of_thousands_of_posts_writes_every_one(store: Arc<dyn Store>) {
+/// An import of more posts, or queue items, than one statement of a SQL store writes (a
+/// thousand) writes them all, each readable.
+pub async fn an_import_of_thousands_of_rows_writes_every_one(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
     let posts: Vec<(String, Post)> = (0..2_500)
         .map(|i| (format!("id:bulk-{i}"), post(u.id, acc.id, t0(), None)))
@@ -280,5 +280,15 @@ pub async fn an_import_of_thousands_of_posts_writes_every_one(store: Arc<dyn Sto
     assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2_500);
     for (_, p) in [&posts[0], &posts[999], &posts[1_000], &posts[2_499]] {
         assert_eq!(ok!(store.post(u.id, p.id())).as_ref(), Some(p));
+    }
+
+    let items: Vec<(String, QueueItem)> = (0..2_500)
+        .map(|i| (format!("product:id:bulk-{i}"), queue_item(u.id)))
+        .collect();
+    let mut products = report(u.id, 2_500);
+    products.kind = ImportKind::Products;
+    ok!(store.insert_imported_items(u.id, &items, &products));
+    for (_, item) in [&items[0], &items[999], &items[1_000], &items[2_499]] {
+        assert_eq!(ok!(store.queue_item(u.id, item.id())).as_ref(), Some(item));
     }
 }

@@ -319,7 +319,7 @@ macro_rules! store_conformance_tests {
             import_reports_round_trip_for_their_owner,
             a_running_import_is_replaced_by_its_progress_and_its_report,
             imported_queue_items_are_written_together_once,
-            an_import_of_thousands_of_posts_writes_every_one,
+            an_import_of_thousands_of_rows_writes_every_one,
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
             api_keys_are_capped_per_owner_even_concurrently,
