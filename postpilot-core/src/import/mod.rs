@@ -306,9 +306,28 @@ impl Import {
         self.updated_at = now;
     }
 
+    /// Ends it as its mode has it, given the rows it would create (`created`), those imported
+    /// before (`duplicates`) and the refused rows' `errors`: `refused` (all or nothing, with a
+    /// row refused: none created), `checked` (a dry run), or `done` — whose rows the caller
+    /// then writes with it. Returns the status.
+    pub(crate) fn conclude(
+        &mut self,
+        (created, duplicates): (usize, usize),
+        errors: Vec<RowError>,
+        now: DateTime<Utc>,
+    ) -> ImportStatus {
+        let (status, created) = match self.mode {
+            ImportMode::AllOrNothing if !errors.is_empty() => (ImportStatus::Refused, 0),
+            ImportMode::DryRun => (ImportStatus::Checked, created),
+            _ => (ImportStatus::Done, created),
+        };
+        self.end(status, (created, duplicates), errors, now);
+        status
+    }
+
     /// Ends it with the rows' outcome: `status`, `created` posts (in a dry run: that would be),
     /// `duplicates` rows imported before, and the refused rows' `errors`.
-    pub(crate) fn end(
+    fn end(
         &mut self,
         status: ImportStatus,
         (created, duplicates): (usize, usize),

@@ -7,7 +7,7 @@ use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::UserId;
 use crate::import::service::{Checked, known_references, reference};
-use crate::import::{Import, ImportMode, ImportStatus, ProductRow, RowError};
+use crate::import::{Import, ImportStatus, ProductRow, RowError};
 use crate::queue::{CreateQueueItem, QueueItem, QueueService, parse_platforms};
 use crate::store::{Conflict, StoreError};
 
@@ -111,30 +111,23 @@ pub(super) async fn create(
             checked.iter().partition(|c| known.contains(&c.reference));
         let counts = (fresh.len(), duplicates.len());
         let mut report = import.clone();
-        match import.mode() {
-            ImportMode::AllOrNothing if !errors.is_empty() => {
-                report.end(ImportStatus::Refused, (0, counts.1), errors, now);
-            }
-            ImportMode::DryRun => report.end(ImportStatus::Checked, counts, errors, now),
-            _ => {
-                report.end(ImportStatus::Done, counts, errors.clone(), now);
-                let items: Vec<(String, QueueItem)> = fresh
-                    .iter()
-                    .map(|c| (c.reference.clone(), c.value.clone()))
-                    .collect();
-                match deps
-                    .store
-                    .insert_imported_items(user, &items, &report)
-                    .await
-                {
-                    Ok(()) => {
-                        *import = report;
-                        return Ok(());
-                    }
-                    // Rows another import took meanwhile: read them again.
-                    Err(StoreError::Conflict(Conflict::AlreadyImported)) => continue,
-                    Err(e) => return Err(e.into()),
+        if report.conclude(counts, errors.clone(), now) == ImportStatus::Done {
+            let items: Vec<(String, QueueItem)> = fresh
+                .iter()
+                .map(|c| (c.reference.clone(), c.value.clone()))
+                .collect();
+            match deps
+                .store
+                .insert_imported_items(user, &items, &report)
+                .await
+            {
+                Ok(()) => {
+                    *import = report;
+                    return Ok(());
                 }
+                // Rows another import took meanwhile: read them again.
+                Err(StoreError::Conflict(Conflict::AlreadyImported)) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
         deps.store.put_import(&report).await?;

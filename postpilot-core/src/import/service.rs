@@ -206,11 +206,8 @@ impl ImportService {
             let mut report = import.clone();
             let counts = (placed.len(), duplicates.len());
             let quota = post_quota(&self.deps, user, now).await?;
-            match import.mode() {
-                ImportMode::AllOrNothing if !row_errors.is_empty() => {
-                    report.end(ImportStatus::Refused, (0, counts.1), row_errors, now);
-                }
-                ImportMode::DryRun => {
+            match report.conclude(counts, row_errors, now) {
+                ImportStatus::Checked => {
                     let window = (quota.window.start, quota.window.end);
                     let used = self
                         .deps
@@ -222,10 +219,8 @@ impl ImportService {
                     {
                         return Err(posts_quota_error(quota.limit));
                     }
-                    report.end(ImportStatus::Checked, counts, row_errors, now);
                 }
-                _ => {
-                    report.end(ImportStatus::Done, counts, row_errors, now);
+                ImportStatus::Done => {
                     match self
                         .deps
                         .store
@@ -247,6 +242,7 @@ impl ImportService {
                         Err(e) => return Err(e.into()),
                     }
                 }
+                _ => {}
             }
             self.deps.store.put_import(&report).await?;
             *import = report;
@@ -531,7 +527,7 @@ pub(super) fn reference(
 }
 
 /// A refused row.
-pub(super) fn refused(row: u32, e: &ValidationError) -> RowError {
+fn refused(row: u32, e: &ValidationError) -> RowError {
     RowError {
         row,
         field: row_field(e.field()).to_owned(),

@@ -19,10 +19,10 @@ impl Tables {
     fn check_new_refs<'a>(
         &self,
         owner: UserId,
-        references: impl Iterator<Item = (&'a String, uuid::Uuid)>,
+        references: impl Iterator<Item = &'a String>,
     ) -> StoreResult<()> {
         let mut seen = std::collections::HashSet::new();
-        for (reference, _) in references {
+        for reference in references {
             if self.import_refs.contains_key(&(owner, reference.clone()))
                 || !seen.insert(reference.as_str())
             {
@@ -56,10 +56,7 @@ impl ImportStore for MemoryStore {
         report: &Import,
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let created = posts
-            .iter()
-            .map(|(reference, post)| (reference, post.id.as_uuid()));
-        t.check_new_refs(owner, created)?;
+        t.check_new_refs(owner, posts.iter().map(|(reference, _)| reference))?;
         if posts.iter().any(|(_, post)| t.posts.contains_key(&post.id)) {
             return Err(StoreError::Conflict(Conflict::DuplicateId));
         }
@@ -89,17 +86,13 @@ impl ImportStore for MemoryStore {
         report: &Import,
     ) -> StoreResult<()> {
         let mut t = self.tables();
-        let created = items
-            .iter()
-            .map(|(reference, item)| (reference, item.id.as_uuid()));
-        t.check_new_refs(owner, created.clone())?;
+        t.check_new_refs(owner, items.iter().map(|(reference, _)| reference))?;
         if items.iter().any(|(_, item)| t.queue.contains_key(&item.id)) {
             return Err(StoreError::Conflict(Conflict::DuplicateId));
         }
-        for (reference, id) in created {
-            t.import_refs.insert((owner, reference.clone()), id);
-        }
-        for (_, item) in items {
+        for (reference, item) in items {
+            t.import_refs
+                .insert((owner, reference.clone()), item.id.as_uuid());
             t.queue.insert(item.id, item.clone());
         }
         t.keep_import(report);
