@@ -2,6 +2,7 @@
 //! in the same run (the least work the same input needs), so a figure reads as a ratio that
 //! survives a noisy machine. Run: `cargo bench -p benches --bench core`.
 
+use postpilot_core::post::Duplicates;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -186,13 +187,19 @@ fn engine_flow(c: &mut Criterion) {
                             media_urls: vec!["https://cdn.example.com/a.jpg".into()],
                             hashtags: vec!["sale".into()],
                             scheduled_for: None,
+                            duplicates: postpilot_core::post::Duplicates::Refuse,
                         },
                     )
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 engine
                     .posts()
-                    .schedule(owner, created.id(), Utc::now() + Duration::seconds(60))
+                    .schedule(
+                        owner,
+                        created.id(),
+                        Utc::now() + Duration::seconds(60),
+                        Duplicates::Refuse,
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 let mut claimed = engine

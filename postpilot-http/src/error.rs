@@ -53,6 +53,10 @@ pub struct Problem {
     /// `POST /auth/link-platform` to link the account. Hand it to the merchant only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link_token: Option<String>,
+    /// For `duplicate-post` problems: the post of the account that already has the caption
+    /// within 24 hours; send `"allow_duplicate": true` to schedule both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<uuid::Uuid>,
 }
 
 /// An API error: a status and a problem document, plus headers some statuses need.
@@ -78,6 +82,7 @@ impl ApiError {
                 window_end: None,
                 next_free_at: None,
                 link_token: None,
+                duplicate_of: None,
             }),
             retry_after: None,
         }
@@ -218,6 +223,21 @@ impl From<Error> for ApiError {
                 e.problem.window_start = Some(full.window_start);
                 e.problem.window_end = Some(full.window_end);
                 e.problem.next_free_at = full.next_free_at;
+                e
+            }
+            Error::DuplicatePost(other) => {
+                let mut e = Self::new(
+                    StatusCode::CONFLICT,
+                    "duplicate-post",
+                    "Duplicate post",
+                    format!(
+                        "post {} has the same caption on this account at {}, within 24 hours of \
+                         this time; send \"allow_duplicate\": true to schedule both",
+                        other.post_id,
+                        other.scheduled_for.to_rfc3339(),
+                    ),
+                );
+                e.problem.duplicate_of = Some(other.post_id.as_uuid());
                 e
             }
             Error::Validation(v) => Self::invalid(v.field(), v.reason()),

@@ -18,7 +18,7 @@ use postpilot_core::id::AccountId;
 use postpilot_core::import::{ImportFormat, ImportKind, ImportMode, ImportRequest};
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{CreatePost, PostFilter, PostPatch};
+use postpilot_core::post::{CreatePost, Duplicates, PostFilter, PostPatch};
 use postpilot_core::publish::{Dispatcher, DispatcherConfig, WorkerConfig};
 use postpilot_core::queue::{
     ApproveItem, CreateQueueItem, Placement, QueueItemPatch, parse_platforms,
@@ -75,6 +75,13 @@ create_exception!(
     "The account's platform publishes no more posts in the 24 hours around that time: \
      `platform`, `cap`, the full window `window_start`..`window_end` and `next_free_at` (aware \
      datetimes; `next_free_at` is `None` when nothing is free within a week)."
+);
+create_exception!(
+    postpilot,
+    DuplicatePostError,
+    ConflictError,
+    "Another post of the account has the same caption within 24 hours of that time; \
+     `post_id` names it. Pass `allow_duplicate=True` to schedule both."
 );
 create_exception!(
     postpilot,
@@ -143,6 +150,13 @@ fn py_err(e: impl Into<postpilot_core::Error>) -> PyErr {
             let _ = value.setattr("window_start", full.window_start);
             let _ = value.setattr("window_end", full.window_end);
             let _ = value.setattr("next_free_at", full.next_free_at);
+            err
+        }
+        E::DuplicatePost(other) => {
+            let err = DuplicatePostError::new_err(e.to_string());
+            let value = err.value(py);
+            let _ = value.setattr("post_id", other.post_id.as_uuid());
+            let _ = value.setattr("scheduled_for", other.scheduled_for);
             err
         }
         E::Unauthorized | E::Forbidden(_) | E::TooManyAttempts { .. } => {
@@ -519,8 +533,10 @@ impl Engine {
 
     // ---- posts ------------------------------------------------------------------------------
 
-    /// Creates a post (scheduled when `scheduled_for` is given) within the monthly quota.
-    #[pyo3(signature = (*, user_id, account_id, content, media_urls = Vec::new(), hashtags = Vec::new(), scheduled_for = None))]
+    /// Creates a post (scheduled when `scheduled_for` is given) within the monthly quota;
+    /// `allow_duplicate=True` schedules it even when another post of the account has the same
+    /// caption within 24 hours.
+    #[pyo3(signature = (*, user_id, account_id, content, media_urls = Vec::new(), hashtags = Vec::new(), scheduled_for = None, allow_duplicate = false))]
     fn create_post(
         &self,
         py: Python<'_>,
@@ -530,6 +546,7 @@ impl Engine {
         media_urls: Vec<String>,
         hashtags: Vec<String>,
         scheduled_for: Option<DateTime<Utc>>,
+        allow_duplicate: bool,
     ) -> PyResult<Py<PyAny>> {
         let request = CreatePost {
             account_id: AccountId::from(account_id),
@@ -537,6 +554,7 @@ impl Engine {
             media_urls,
             hashtags,
             scheduled_for,
+            duplicates: Duplicates::allowed(allow_duplicate),
         };
         self.out(py, self.engine.posts().create(user_id.into(), request))
     }
@@ -564,8 +582,8 @@ impl Engine {
     }
 
     /// Edits a draft or scheduled post; `scheduled_for` (re)schedules, `unschedule=True` takes it
-    /// back to draft.
-    #[pyo3(signature = (*, user_id, post_id, content = None, media_urls = None, hashtags = None, scheduled_for = None, unschedule = false))]
+    /// back to draft; `allow_duplicate=True` as for `create_post`.
+    #[pyo3(signature = (*, user_id, post_id, content = None, media_urls = None, hashtags = None, scheduled_for = None, unschedule = false, allow_duplicate = false))]
     fn update_post(
         &self,
         py: Python<'_>,
@@ -576,6 +594,7 @@ impl Engine {
         hashtags: Option<Vec<String>>,
         scheduled_for: Option<DateTime<Utc>>,
         unschedule: bool,
+        allow_duplicate: bool,
     ) -> PyResult<Py<PyAny>> {
         if unschedule && scheduled_for.is_some() {
             return Err(invalid(
@@ -592,6 +611,7 @@ impl Engine {
             } else {
                 scheduled_for.map(Some)
             },
+            duplicates: Duplicates::allowed(allow_duplicate),
         };
         let posts = self.engine.posts();
         self.out(py, posts.update(user_id.into(), post_id.into(), patch))
@@ -665,11 +685,19 @@ impl Engine {
         self.out(py, imports.get(user_id.into(), import_id.into()))
     }
 
-    /// Puts a post on its account's next free slot (see `set_schedule`).
-    #[pyo3(signature = (*, user_id, post_id))]
-    fn queue_post(&self, py: Python<'_>, user_id: Uuid, post_id: Uuid) -> PyResult<Py<PyAny>> {
+    /// Puts a post on its account's next free slot (see `set_schedule`); `allow_duplicate=True`
+    /// as for `create_post`.
+    #[pyo3(signature = (*, user_id, post_id, allow_duplicate = false))]
+    fn queue_post(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        post_id: Uuid,
+        allow_duplicate: bool,
+    ) -> PyResult<Py<PyAny>> {
         let posts = self.engine.posts();
-        self.out(py, posts.queue(user_id.into(), post_id.into()))
+        let duplicates = Duplicates::allowed(allow_duplicate);
+        self.out(py, posts.queue(user_id.into(), post_id.into(), duplicates))
     }
 
     /// The account's posting schedule: `{account_id, time_zone, slots: ["mon 09:00", …]}`.
@@ -720,19 +748,21 @@ impl Engine {
         )
     }
 
-    /// Schedules (or reschedules) a post.
-    #[pyo3(signature = (*, user_id, post_id, scheduled_for))]
+    /// Schedules (or reschedules) a post; `allow_duplicate=True` as for `create_post`.
+    #[pyo3(signature = (*, user_id, post_id, scheduled_for, allow_duplicate = false))]
     fn schedule_post(
         &self,
         py: Python<'_>,
         user_id: Uuid,
         post_id: Uuid,
         scheduled_for: DateTime<Utc>,
+        allow_duplicate: bool,
     ) -> PyResult<Py<PyAny>> {
         let posts = self.engine.posts();
+        let duplicates = Duplicates::allowed(allow_duplicate);
         self.out(
             py,
-            posts.schedule(user_id.into(), post_id.into(), scheduled_for),
+            posts.schedule(user_id.into(), post_id.into(), scheduled_for, duplicates),
         )
     }
 
@@ -1207,6 +1237,7 @@ fn _postpilot(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("ConflictError", py.get_type::<ConflictError>())?;
     m.add("PublishingCapError", py.get_type::<PublishingCapError>())?;
+    m.add("DuplicatePostError", py.get_type::<DuplicatePostError>())?;
     m.add("AuthError", py.get_type::<AuthError>())?;
     m.add("UnavailableError", py.get_type::<UnavailableError>())?;
     m.add("PublishRejected", py.get_type::<PublishRejected>())?;

@@ -50,12 +50,12 @@ def test_a_post_past_the_accounts_publishing_cap_is_a_publishing_cap_error_namin
     video = ["https://cdn.example.com/drop.mp4"]
     for n in range(15):  # TikTok's default cap: 15 posts in 24 hours
         engine.create_post(
-            user_id=merchant["id"], account_id=tiktok["id"], content="x", media_urls=video,
+            user_id=merchant["id"], account_id=tiktok["id"], content=f"drop {n}", media_urls=video,
             scheduled_for=start + timedelta(minutes=n),
         )
     with pytest.raises(postpilot.PublishingCapError) as caught:
         engine.create_post(
-            user_id=merchant["id"], account_id=tiktok["id"], content="x", media_urls=video,
+            user_id=merchant["id"], account_id=tiktok["id"], content="drop 16", media_urls=video,
             scheduled_for=start + timedelta(hours=1),
         )
     assert isinstance(caught.value, postpilot.ConflictError)
@@ -117,6 +117,22 @@ def test_scheduling_in_the_past_is_a_validation_error(engine, merchant, account)
     with pytest.raises(postpilot.ValidationError) as caught:
         engine.schedule_post(user_id=merchant["id"], post_id=post["id"], scheduled_for=now() - timedelta(minutes=1))
     assert caught.value.field == "scheduled_for"
+
+
+def test_the_same_caption_within_24_hours_is_a_duplicate_post_error_naming_the_other_post(engine, merchant, account):
+    at = now() + timedelta(days=1)
+    first = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Mugs are back", scheduled_for=at)
+    with pytest.raises(postpilot.DuplicatePostError) as refused:
+        engine.create_post(user_id=merchant["id"], account_id=account["id"], content="mugs are  back",
+                           scheduled_for=at + timedelta(hours=3))
+    assert refused.value.post_id == first["id"]
+    assert isinstance(refused.value, postpilot.ConflictError)
+    draft = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Mugs are back")
+    with pytest.raises(postpilot.DuplicatePostError):
+        engine.schedule_post(user_id=merchant["id"], post_id=draft["id"], scheduled_for=at + timedelta(hours=1))
+    both = engine.schedule_post(user_id=merchant["id"], post_id=draft["id"], scheduled_for=at + timedelta(hours=1),
+                                allow_duplicate=True)
+    assert both["status"] == "scheduled"
 
 
 def test_editing_a_posted_post_is_an_invalid_transition(engine, merchant, account):

@@ -32,6 +32,7 @@ fn main() -> Result<(), BoxError> {
                     media_urls: vec![],
                     hashtags: vec!["sale".into()],
                     scheduled_for: None,
+                    duplicates: postpilot_core::post::Duplicates::Refuse,
                 },
             )
             .await?;

@@ -132,6 +132,7 @@ async fn run(posts: usize, accounts: usize, batch: u32, hang: bool) -> Result<Ru
                             media_urls: vec!["https://cdn.example.com/lamp.jpg".into()],
                             hashtags: vec![],
                             scheduled_for: Some(due),
+                            duplicates: postpilot_core::post::Duplicates::Refuse,
                         },
                     )
                     .await?;

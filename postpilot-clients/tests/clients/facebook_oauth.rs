@@ -155,6 +155,7 @@ async fn connecting_through_the_engine_stores_each_page_and_posts_with_that_page
                 media_urls: vec![],
                 hashtags: vec![],
                 scheduled_for: Some(clock.now() + Duration::seconds(1)),
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await

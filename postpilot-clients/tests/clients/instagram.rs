@@ -564,6 +564,7 @@ async fn the_cap_instagram_reports_holds_posts_past_it_without_a_call_and_refuse
                 media_urls: vec!["https://cdn.example.com/aurora.jpg".into()],
                 hashtags: Vec::new(),
                 scheduled_for: Some(now + Duration::hours(1)),
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await;

@@ -148,6 +148,7 @@ async fn an_account_connected_by_oauth_publishes_with_the_token_it_was_granted()
                 media_urls: vec!["https://cdn.example.com/lamp.jpg".into()],
                 hashtags: vec![],
                 scheduled_for: Some(clock.now() + Duration::seconds(1)),
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await
@@ -229,6 +230,7 @@ async fn the_worker_refreshes_an_expiring_instagram_token_and_publishes_with_the
                 media_urls: vec!["https://cdn.example.com/lamp.jpg".into()],
                 hashtags: vec![],
                 scheduled_for: Some(clock.now() + Duration::seconds(1)),
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await

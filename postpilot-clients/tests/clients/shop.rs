@@ -110,6 +110,9 @@ impl<F> Shop<F> {
                     media_urls: media.iter().map(|m| (*m).to_owned()).collect(),
                     hashtags: vec!["lamp".into(), "homeoffice".into()],
                     scheduled_for: Some(self.clock.now() + Duration::seconds(1)),
+                    // The shop repeats captions on purpose: these tests are about what the
+                    // platform does with a repeat, past PostPilot's own guard.
+                    duplicates: postpilot_core::post::Duplicates::Allow,
                 },
             )
             .await

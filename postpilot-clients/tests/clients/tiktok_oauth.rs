@@ -144,6 +144,7 @@ async fn a_connected_account_is_refreshed_once_before_its_day_ends_and_keeps_pub
                 media_urls: vec!["https://cdn.example.com/lamp.mp4".into()],
                 hashtags: vec![],
                 scheduled_for: Some(clock.now() + Duration::seconds(1)),
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await
@@ -183,6 +184,7 @@ async fn a_lapsed_token_refused_while_publishing_is_refreshed_not_reported() {
                 media_urls: vec!["https://cdn.example.com/lamp.mp4".into()],
                 hashtags: vec![],
                 scheduled_for: Some(clock.now() + Duration::seconds(1)),
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await

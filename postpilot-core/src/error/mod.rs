@@ -63,6 +63,13 @@ pub enum Error {
         .0.platform, .0.cap, .0.window_end
     )]
     PublishingCapFull(Box<crate::post::CapFull>),
+    /// Another post of the account has the same caption within 24 hours of this one's time,
+    /// and the request did not allow a duplicate.
+    #[error(
+        "post {} has the same caption on this account at {}; allow a duplicate to schedule both",
+        .0.post_id, .0.scheduled_for.to_rfc3339()
+    )]
+    DuplicatePost(Box<crate::post::DuplicateOf>),
     /// Input failed validation.
     #[error("invalid {0}")]
     Validation(#[from] ValidationError),

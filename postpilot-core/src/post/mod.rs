@@ -2,6 +2,7 @@
 
 pub(crate) mod cap;
 mod content;
+pub(crate) mod duplicate;
 mod model;
 pub(crate) mod room;
 pub(crate) mod service;
@@ -14,6 +15,7 @@ pub use content::{
     Caption, Hashtag, Hashtags, MAX_CAPTION_CHARS, MAX_HASHTAG_CHARS, MAX_HASHTAGS, MAX_URL_LEN,
     MediaKind, MediaUrl, parse_media_urls,
 };
+pub use duplicate::{DUPLICATE_WINDOW, DuplicateOf, Duplicates};
 pub use model::{
     Checkpoint, Lease, MAX_SCHEDULE_AHEAD, NewPost, Post, PostRecord, PostStatus, Published,
     check_schedule_time,

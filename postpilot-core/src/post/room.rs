@@ -1,6 +1,7 @@
-//! Where an account has room for one more post: its platform's publishing cap, and its posting
+//! Where an account has room for one more post: its platform's publishing cap, its posting
 //! schedule's next free slot (the first instant of the schedule after now that no post of the
-//! account is at and the cap has room for).
+//! account is at and the cap has room for), and the duplicate guard (no second post of one
+//! caption within 24 hours).
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,11 @@ use crate::account::SocialAccount;
 use crate::context::Deps;
 use crate::error::{Error, Result};
 use crate::id::PostId;
-use crate::post::{MAX_SCHEDULE_AHEAD, NEXT_FREE_LOOKAHEAD_DAYS, PostStatus, PublishingCap};
+use crate::post::duplicate::same_caption;
+use crate::post::{
+    DUPLICATE_WINDOW, DuplicateOf, Duplicates, MAX_SCHEDULE_AHEAD, NEXT_FREE_LOOKAHEAD_DAYS, Post,
+    PostStatus, PublishingCap,
+};
 use crate::schedule::WeeklySlots;
 use crate::store::PostSlot;
 
@@ -329,4 +334,42 @@ pub(crate) fn no_free_slot(account: &SocialAccount) -> crate::Error {
         ),
     )
     .into()
+}
+
+/// Checks that `post`, going out at `at`, does not repeat the caption of another post of its
+/// account that is scheduled, publishing or posted within [`DUPLICATE_WINDOW`] of `at`. Drafts
+/// and failed posts do not count: they do not go out. Like the publishing cap, this is a check
+/// before the write, not a constraint: two requests racing with one caption can both pass.
+///
+/// # Errors
+/// [`Error::DuplicatePost`] naming the other post; [`Error::Unavailable`] when the store
+/// failed.
+pub(crate) async fn ensure_not_duplicate(
+    deps: &Deps,
+    post: &Post,
+    at: DateTime<Utc>,
+    duplicates: Duplicates,
+) -> Result<()> {
+    if duplicates == Duplicates::Allow {
+        return Ok(());
+    }
+    let from = at - DUPLICATE_WINDOW;
+    let to = at + DUPLICATE_WINDOW + Duration::seconds(1);
+    let around = deps.store.posts_between(post.user_id(), from, to).await?;
+    let other = around.into_iter().find(|other| {
+        other.id() != post.id()
+            && other.account_id() == post.account_id()
+            && matches!(
+                other.status(),
+                PostStatus::Scheduled | PostStatus::Publishing | PostStatus::Posted
+            )
+            && same_caption(other.content().as_ref(), post.content().as_ref())
+    });
+    match other.and_then(|other| Some((other.id(), other.scheduled_for()?))) {
+        Some((post_id, scheduled_for)) => Err(Error::DuplicatePost(Box::new(DuplicateOf {
+            post_id,
+            scheduled_for,
+        }))),
+        None => Ok(()),
+    }
 }

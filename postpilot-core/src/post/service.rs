@@ -14,8 +14,10 @@ use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
-use crate::post::room::{SLOT_RACE_RETRIES, ensure_within_cap, next_free_slot};
-use crate::post::{Caption, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
+use crate::post::room::{
+    SLOT_RACE_RETRIES, ensure_not_duplicate, ensure_within_cap, next_free_slot,
+};
+use crate::post::{Caption, Duplicates, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
 use crate::publish::PublicationAttempt;
 use crate::store::{Conflict, PostListFilter, StoreError};
 
@@ -35,6 +37,9 @@ pub struct CreatePost {
     pub hashtags: Vec<String>,
     /// When to publish; the post is created `scheduled` when given, `draft` otherwise.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Whether a scheduled post may repeat the caption of another post of the account within
+    /// 24 hours (see [`Duplicates`]).
+    pub duplicates: Duplicates,
 }
 
 /// A partial update: `None` leaves a field alone; `scheduled_for: Some(None)` clears the time,
@@ -49,6 +54,9 @@ pub struct PostPatch {
     pub hashtags: Option<Vec<String>>,
     /// New time (`Some(None)`: unschedule).
     pub scheduled_for: Option<Option<DateTime<Utc>>>,
+    /// Whether the post, scheduled after the patch, may repeat the caption of another post of
+    /// the account within 24 hours (see [`Duplicates`]).
+    pub duplicates: Duplicates,
 }
 
 /// Filters of the post list.
@@ -71,7 +79,8 @@ impl PostService {
     /// [`Error::NotFound`] for an account that is not the user's; [`Error::Validation`] for
     /// content the platform would refuse, a past time, or a disconnected account;
     /// [`Error::PlanLimit`] when the month's quota is used up;
-    /// [`Error::PublishingCapFull`] when the account's platform cap has no room at its time.
+    /// [`Error::PublishingCapFull`] when the account's platform cap has no room at its time;
+    /// [`Error::DuplicatePost`] when another post of the account has its caption within 24 hours.
     pub async fn create(&self, user: UserId, request: CreatePost) -> Result<Post> {
         let content = Caption::parse(request.content)?;
         let media_urls = parse_media_urls(request.media_urls)?;
@@ -93,6 +102,7 @@ impl PostService {
         )?;
         if let Some(at) = post.scheduled_for() {
             ensure_within_cap(&self.deps, &account, at, None).await?;
+            ensure_not_duplicate(&self.deps, &post, at, request.duplicates).await?;
         }
         let quota = post_quota(&self.deps, user, post.created_at()).await?;
         match self.deps.store.insert_post(&post, quota).await {
@@ -148,12 +158,15 @@ impl PostService {
     /// # Errors
     /// [`Error::InvalidTransition`] once the post is publishing, posted or failed;
     /// [`Error::Validation`] for content the platform would refuse or a past time;
-    /// [`Error::PublishingCapFull`] when the account's platform cap has no room at the new time.
+    /// [`Error::PublishingCapFull`] when the account's platform cap has no room at the new time;
+    /// [`Error::DuplicatePost`] when the scheduled post's new caption or time meets another post
+    /// of the account with its caption within 24 hours.
     pub async fn update(&self, user: UserId, id: PostId, patch: PostPatch) -> Result<Post> {
         let content = patch.content.map(Caption::parse).transpose()?;
         let media_urls = patch.media_urls.map(parse_media_urls).transpose()?;
         let hashtags = patch.hashtags.as_deref().map(Hashtags::parse).transpose()?;
         let mut post = self.get(user, id).await?;
+        let before = post.clone();
         let was = post.status();
         let now = self.deps.now();
         let edits = content.is_some() || media_urls.is_some() || hashtags.is_some();
@@ -173,6 +186,13 @@ impl PostService {
             }
             None => post.edit(content, media_urls, hashtags, now)?,
         }
+        let recaptioned = post.content() != before.content();
+        if let Some(at) = post.scheduled_for()
+            && post.status() == PostStatus::Scheduled
+            && (recaptioned || before.scheduled_for() != Some(at) || was != PostStatus::Scheduled)
+        {
+            ensure_not_duplicate(&self.deps, &post, at, patch.duplicates).await?;
+        }
         self.save(&post, was).await?;
         Ok(post)
     }
@@ -182,12 +202,20 @@ impl PostService {
     /// # Errors
     /// [`Error::Validation`] for a time not in the future (or more than a year ahead);
     /// [`Error::InvalidTransition`] from publishing or posted; [`Error::PublishingCapFull`] when
-    /// the account's platform cap has no room at `at`.
-    pub async fn schedule(&self, user: UserId, id: PostId, at: DateTime<Utc>) -> Result<Post> {
+    /// the account's platform cap has no room at `at`; [`Error::DuplicatePost`] when another
+    /// post of the account has its caption within 24 hours of `at` and `duplicates` refuses it.
+    pub async fn schedule(
+        &self,
+        user: UserId,
+        id: PostId,
+        at: DateTime<Utc>,
+        duplicates: Duplicates,
+    ) -> Result<Post> {
         let mut post = self.get(user, id).await?;
         let was = post.status();
         self.schedule_within_cap(user, &mut post, at, self.deps.now())
             .await?;
+        ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
         self.save(&post, was).await?;
         Ok(post)
     }
@@ -198,8 +226,10 @@ impl PostService {
     ///
     /// # Errors
     /// [`Error::Validation`] naming `slot` when the account has no schedule or no free slot
-    /// within a year; [`Error::InvalidTransition`] from publishing or posted.
-    pub async fn queue(&self, user: UserId, id: PostId) -> Result<Post> {
+    /// within a year; [`Error::InvalidTransition`] from publishing or posted;
+    /// [`Error::DuplicatePost`] when another post of the account has its caption within 24 hours
+    /// of the slot and `duplicates` refuses it.
+    pub async fn queue(&self, user: UserId, id: PostId, duplicates: Duplicates) -> Result<Post> {
         for _ in 0..=SLOT_RACE_RETRIES {
             let mut post = self.get(user, id).await?;
             let was = post.status();
@@ -209,6 +239,7 @@ impl PostService {
             let now = self.deps.now();
             let at = next_free_slot(&self.deps, &account, Some(id), now).await?;
             post.schedule_on_slot(at, now)?;
+            ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
             match self.deps.store.update_post(&post, &[was]).await {
                 Ok(()) => return Ok(post),
                 Err(StoreError::Conflict(Conflict::SlotTaken)) => {}

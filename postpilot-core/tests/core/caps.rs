@@ -1,6 +1,7 @@
 //! Publishing caps: scheduling refuses a post that would break an account's cap in its 24 hours,
 //! naming the window and the next free time, and the worker never sends a post past a cap.
 
+use postpilot_core::post::Duplicates;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -134,7 +135,10 @@ async fn moving_a_post_within_a_full_window_does_not_count_it_twice() {
     e.post(&u, &tiktok, Some(hours(1))).await;
     let second = e.post(&u, &tiktok, Some(hours(2))).await;
 
-    let moved = e.posts().schedule(u.id(), second.id(), hours(3)).await;
+    let moved = e
+        .posts()
+        .schedule(u.id(), second.id(), hours(3), Duplicates::Refuse)
+        .await;
     let patched = e
         .posts()
         .update(
@@ -158,7 +162,10 @@ async fn scheduling_a_draft_into_a_full_window_is_refused_and_leaves_it_a_draft(
     e.post(&u, &tiktok, Some(hours(1))).await;
     let draft = e.post(&u, &tiktok, None).await;
 
-    let refused = e.posts().schedule(u.id(), draft.id(), hours(5)).await;
+    let refused = e
+        .posts()
+        .schedule(u.id(), draft.id(), hours(5), Duplicates::Refuse)
+        .await;
 
     assert_eq!(cap_full(refused).next_free_at, Some(hours(25)));
     let stored = e.posts().get(u.id(), draft.id()).await.unwrap();
@@ -341,8 +348,14 @@ async fn a_post_sent_back_its_own_time_keeps_its_place_in_a_window_a_lowered_cap
     let second = before.post(&u, &tiktok, Some(hours(2))).await;
     let e = engine(1, Some(store));
 
-    let kept = e.posts().schedule(u.id(), second.id(), hours(2)).await;
-    let moved = e.posts().schedule(u.id(), second.id(), hours(3)).await;
+    let kept = e
+        .posts()
+        .schedule(u.id(), second.id(), hours(2), Duplicates::Refuse)
+        .await;
+    let moved = e
+        .posts()
+        .schedule(u.id(), second.id(), hours(3), Duplicates::Refuse)
+        .await;
 
     assert_eq!(kept.unwrap().scheduled_for(), Some(hours(2)));
     assert_eq!(cap_full(moved).next_free_at, Some(hours(25)));
@@ -364,7 +377,11 @@ async fn the_next_free_slot_skips_slots_in_a_full_cap_window() {
     let mut times = Vec::new();
     for _ in 0..3 {
         let draft = e.post(&u, &tiktok, None).await;
-        let placed = e.posts().queue(u.id(), draft.id()).await.unwrap();
+        let placed = e
+            .posts()
+            .queue(u.id(), draft.id(), Duplicates::Refuse)
+            .await
+            .unwrap();
         times.push(placed.scheduled_for().unwrap());
     }
 

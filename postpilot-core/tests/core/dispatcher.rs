@@ -2,6 +2,7 @@
 //! on rate limits, failing for good, rescuing lapsed claims without double posting, and the
 //! metrics job.
 
+use postpilot_core::post::Duplicates;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -543,7 +544,11 @@ async fn a_failed_post_can_be_rescheduled_and_then_published() {
     e.tick().await;
 
     let at = e.now() + Duration::minutes(30);
-    let rescheduled = e.posts().schedule(u.id(), post.id(), at).await.unwrap();
+    let rescheduled = e
+        .posts()
+        .schedule(u.id(), post.id(), at, Duplicates::Refuse)
+        .await
+        .unwrap();
     e.clock.set(at);
     let report = e.tick().await;
 

@@ -10,7 +10,7 @@ use postpilot_core::id::PostId;
 use postpilot_core::page::PageRequest;
 use postpilot_core::plan::PlanTier;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{CreatePost, Post, PostFilter, PostPatch, PostStatus};
+use postpilot_core::post::{CreatePost, Duplicates, Post, PostFilter, PostPatch, PostStatus};
 use postpilot_core::publish::{DispatcherConfig, PublishError};
 use postpilot_core::store::AccountStore;
 use postpilot_core::store::PostStore;
@@ -141,7 +141,13 @@ async fn a_post_created_without_a_time_is_a_draft() {
     assert_eq!(post.scheduled_for(), None);
     assert_eq!(post.user_id(), user.id());
     assert_eq!(post.account_id(), account.id());
-    assert_eq!(post.content().as_ref(), "New drop: the Aurora Desk Lamp");
+    assert!(
+        post.content()
+            .as_ref()
+            .starts_with("New drop: the Aurora Desk Lamp, no. "),
+        "{}",
+        post.content().as_ref()
+    );
     assert_eq!(post.attempts(), 0);
     assert_eq!(post.created_at(), e.now());
     assert_eq!(e.posts().get(user.id(), post.id()).await.unwrap(), post);
@@ -1106,6 +1112,139 @@ async fn deleting_an_unknown_post_is_not_found() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The duplicate guard
+// ---------------------------------------------------------------------------------------------
+
+/// Creates a post of `caption` on `account` at `at` (a draft without), refusing duplicates.
+async fn create_captioned(
+    e: &TestEngine,
+    user: &User,
+    account: &SocialAccount,
+    caption: &str,
+    at: Option<DateTime<Utc>>,
+) -> Result<Post, Error> {
+    let request = CreatePost {
+        content: caption.into(),
+        ..create_post(account, at)
+    };
+    e.posts().create(user.id(), request).await
+}
+
+fn duplicate_of(err: &Error) -> PostId {
+    match err {
+        Error::DuplicatePost(other) => other.post_id,
+        other => panic!("expected a duplicate-post refusal, got {other:?}"),
+    }
+}
+
+const SALE: &str = "Flash sale: 20% off mugs";
+
+/// A merchant with a post of [`SALE`] scheduled in two days, and its time.
+async fn a_sale_scheduled() -> (TestEngine, User, SocialAccount, DateTime<Utc>, Post) {
+    let e = TestEngine::new();
+    let (user, account) = merchant(&e, Platform::Instagram).await;
+    let at = e.now() + Duration::days(2);
+    let first = create_captioned(&e, &user, &account, SALE, Some(at))
+        .await
+        .unwrap();
+    (e, user, account, at, first)
+}
+
+#[tokio::test]
+async fn the_same_caption_on_an_account_within_24_hours_is_refused_naming_the_other_post() {
+    let (e, user, account, at, first) = a_sale_scheduled().await;
+
+    // Within the day after, and within the day before, with other spacing and case.
+    for other_time in [at + Duration::hours(23), at - Duration::hours(24)] {
+        let again = "flash sale:  20% OFF mugs";
+        let err = create_captioned(&e, &user, &account, again, Some(other_time)).await;
+        assert_eq!(duplicate_of(&err.unwrap_err()), first.id());
+    }
+    let all = e
+        .posts()
+        .list(user.id(), PostFilter::default(), page(1, 50))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 1, "a refused post is not stored");
+}
+
+#[tokio::test]
+async fn a_duplicate_the_request_allows_is_scheduled() {
+    let (e, user, account, at, _) = a_sale_scheduled().await;
+
+    let request = CreatePost {
+        content: SALE.into(),
+        duplicates: Duplicates::Allow,
+        ..create_post(&account, Some(at + Duration::hours(1)))
+    };
+    let again = e.posts().create(user.id(), request).await.unwrap();
+
+    assert_eq!(again.status(), PostStatus::Scheduled);
+}
+
+#[tokio::test]
+async fn the_same_caption_is_accepted_on_another_account_after_24_hours_or_as_a_draft() {
+    let e = TestEngine::new();
+    let (user, account) = merchant(&e, Platform::Instagram).await;
+    e.on_plan(&user, PlanTier::Pro).await;
+    let other_account = e.connect(&user, Platform::Facebook, "shop_page").await;
+    let at = e.now() + Duration::days(2);
+    create_captioned(&e, &user, &account, SALE, Some(at))
+        .await
+        .unwrap();
+
+    let a_day_later = at + Duration::hours(24) + Duration::seconds(1);
+    for (on, time) in [
+        (&other_account, Some(at)),
+        (&account, Some(a_day_later)),
+        (&account, None),
+    ] {
+        create_captioned(&e, &user, on, SALE, time).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn scheduling_editing_or_queueing_into_a_duplicate_is_refused_and_changes_nothing() {
+    let (e, user, account, at, first) = a_sale_scheduled().await;
+    let draft = create_captioned(&e, &user, &account, SALE, None)
+        .await
+        .unwrap();
+    let other = e.post(&user, &account, Some(at + Duration::hours(2))).await;
+    let posts = e.posts();
+
+    let later = at + Duration::hours(3);
+    let scheduled = posts.schedule(user.id(), draft.id(), later, Duplicates::Refuse);
+    let recaption = PostPatch {
+        content: Some(SALE.to_uppercase()),
+        ..PostPatch::default()
+    };
+    let edited = posts.update(user.id(), other.id(), recaption);
+    let refusals = [scheduled.await.unwrap_err(), edited.await.unwrap_err()];
+    let every_day: Vec<String> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|day| format!("{day} 09:00"))
+        .collect();
+    e.schedules()
+        .set(user.id(), account.id(), Some("UTC"), &every_day)
+        .await
+        .unwrap();
+    // `first` takes the next free daily slot; the draft would take the one 24 hours later.
+    let first = posts
+        .queue(user.id(), first.id(), Duplicates::Refuse)
+        .await
+        .unwrap();
+    let queued = posts.queue(user.id(), draft.id(), Duplicates::Refuse).await;
+
+    for err in refusals.iter().chain([&queued.unwrap_err()]) {
+        assert_eq!(duplicate_of(err), first.id());
+    }
+    assert_eq!(posts.get(user.id(), draft.id()).await.unwrap(), draft);
+    assert_eq!(posts.get(user.id(), other.id()).await.unwrap(), other);
+    let allowed = posts.queue(user.id(), draft.id(), Duplicates::Allow).await;
+    assert!(allowed.unwrap().on_slot());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scheduling
 // ---------------------------------------------------------------------------------------------
 
@@ -1116,7 +1255,11 @@ async fn scheduling_a_draft_makes_it_scheduled() {
     let post = e.post(&user, &account, None).await;
     let at = e.now() + Duration::days(2);
 
-    let scheduled = e.posts().schedule(user.id(), post.id(), at).await.unwrap();
+    let scheduled = e
+        .posts()
+        .schedule(user.id(), post.id(), at, Duplicates::Refuse)
+        .await
+        .unwrap();
 
     assert_eq!(scheduled.status(), PostStatus::Scheduled);
     assert_eq!(scheduled.scheduled_for(), Some(at));
@@ -1138,7 +1281,12 @@ async fn scheduling_a_draft_on_a_disconnected_account_is_rejected() {
 
     let result = e
         .posts()
-        .schedule(user.id(), post.id(), e.now() + Duration::hours(1))
+        .schedule(
+            user.id(),
+            post.id(),
+            e.now() + Duration::hours(1),
+            Duplicates::Refuse,
+        )
         .await;
 
     assert!(
@@ -1162,7 +1310,7 @@ async fn a_scheduled_post_can_be_moved_to_another_time() {
 
     let moved = e
         .posts()
-        .schedule(user.id(), post.id(), later)
+        .schedule(user.id(), post.id(), later, Duplicates::Refuse)
         .await
         .unwrap();
 
@@ -1178,7 +1326,12 @@ async fn scheduling_in_the_past_is_rejected_and_leaves_the_post_unchanged() {
 
     let err = e
         .posts()
-        .schedule(user.id(), post.id(), e.now() - Duration::seconds(1))
+        .schedule(
+            user.id(),
+            post.id(),
+            e.now() - Duration::seconds(1),
+            Duplicates::Refuse,
+        )
         .await
         .unwrap_err();
 
@@ -1194,7 +1347,12 @@ async fn a_posted_post_cannot_be_rescheduled() {
 
     let err = e
         .posts()
-        .schedule(user.id(), posted.id(), e.now() + Duration::days(1))
+        .schedule(
+            user.id(),
+            posted.id(),
+            e.now() + Duration::days(1),
+            Duplicates::Refuse,
+        )
         .await
         .unwrap_err();
 
@@ -1214,7 +1372,7 @@ async fn rescheduling_a_failed_post_schedules_it_with_a_clean_slate() {
 
     let rescheduled = e
         .posts()
-        .schedule(user.id(), failed.id(), at)
+        .schedule(user.id(), failed.id(), at, Duplicates::Refuse)
         .await
         .unwrap();
 
@@ -1248,7 +1406,12 @@ async fn rescheduling_a_post_that_exhausted_its_retries_resets_its_attempts() {
 
     let rescheduled = e
         .posts()
-        .schedule(user.id(), post.id(), e.now() + Duration::hours(1))
+        .schedule(
+            user.id(),
+            post.id(),
+            e.now() + Duration::hours(1),
+            Duplicates::Refuse,
+        )
         .await
         .unwrap();
 
@@ -1263,7 +1426,12 @@ async fn a_rescheduled_failed_post_is_published_at_its_new_time() {
     let (user, account) = merchant(&e, Platform::Facebook).await;
     let failed = failed_post(&e, &user, &account).await;
     e.posts()
-        .schedule(user.id(), failed.id(), e.now() + Duration::minutes(1))
+        .schedule(
+            user.id(),
+            failed.id(),
+            e.now() + Duration::minutes(1),
+            Duplicates::Refuse,
+        )
         .await
         .unwrap();
     e.advance(Duration::minutes(2));
@@ -1490,7 +1658,12 @@ async fn another_user_cannot_schedule_a_post() {
 
     let err = e
         .posts()
-        .schedule(other.id(), post.id(), e.now() + Duration::hours(1))
+        .schedule(
+            other.id(),
+            post.id(),
+            e.now() + Duration::hours(1),
+            Duplicates::Refuse,
+        )
         .await
         .unwrap_err();
 
@@ -1852,7 +2025,12 @@ async fn scheduling_on_an_account_awaiting_reconnection_is_refused() {
 
     let err = e
         .posts()
-        .schedule(user.id(), draft.id(), e.now() + Duration::hours(1))
+        .schedule(
+            user.id(),
+            draft.id(),
+            e.now() + Duration::hours(1),
+            Duplicates::Refuse,
+        )
         .await
         .unwrap_err();
 

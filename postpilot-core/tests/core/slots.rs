@@ -2,6 +2,7 @@
 //! valid future instant on a slot, no two are the same, none is a time a post already has, and
 //! they are the schedule's first free slots in order.
 
+use postpilot_core::post::Duplicates;
 use std::collections::BTreeSet;
 
 use chrono::Duration;
@@ -47,7 +48,10 @@ async fn run(
     let mut given = Vec::new();
     for _ in 0..queued {
         let draft = e.post(&u, &account, None).await;
-        let placed = e.posts().queue(u.id(), draft.id()).await;
+        let placed = e
+            .posts()
+            .queue(u.id(), draft.id(), Duplicates::Refuse)
+            .await;
         let placed = placed.map_err(|err| TestCaseError::fail(err.to_string()))?;
         given.push(placed.scheduled_for().unwrap());
     }
@@ -109,7 +113,11 @@ async fn a_failed_posts_slot_is_free_again_and_it_is_not_listed_off_slot() {
         .unwrap();
     let first_slot = schedule.slots().occurrences(e.now()).next().unwrap();
     let draft = e.post(&u, &account, None).await;
-    let mut failed = e.posts().queue(u.id(), draft.id()).await.unwrap();
+    let mut failed = e
+        .posts()
+        .queue(u.id(), draft.id(), Duplicates::Refuse)
+        .await
+        .unwrap();
     assert_eq!(failed.scheduled_for(), Some(first_slot));
     // The account lost its authorization: the post failed before its time.
     failed
@@ -121,7 +129,11 @@ async fn a_failed_posts_slot_is_free_again_and_it_is_not_listed_off_slot() {
         .unwrap();
 
     let next = e.post(&u, &account, None).await;
-    let placed = e.posts().queue(u.id(), next.id()).await.unwrap();
+    let placed = e
+        .posts()
+        .queue(u.id(), next.id(), Duplicates::Refuse)
+        .await
+        .unwrap();
     e.schedules()
         .set(u.id(), account.id(), Some("UTC"), &["tue 10:00"])
         .await

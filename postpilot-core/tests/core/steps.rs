@@ -2,6 +2,7 @@
 //! processes, resumed from their checkpoint after a wait, a retry or a crash, and published
 //! exactly once whichever step a worker dies at.
 
+use postpilot_core::post::Duplicates;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -135,7 +136,10 @@ async fn a_failed_post_rescheduled_by_the_merchant_starts_a_fresh_publication() 
     assert_eq!(reload(&e, &u, &post).await.status(), PostStatus::Failed);
 
     let at = e.now() + Duration::minutes(1);
-    e.posts().schedule(u.id(), post.id(), at).await.unwrap();
+    e.posts()
+        .schedule(u.id(), post.id(), at, Duplicates::Refuse)
+        .await
+        .unwrap();
     e.advance(Duration::minutes(1));
     e.tick().await;
     e.advance(SIMULATED_POLL_INTERVAL);

@@ -124,13 +124,18 @@ pub fn connect_request(platform: Platform, external: &str) -> ConnectAccount {
 }
 
 /// A post request valid on every platform for `account` (an MP4 satisfies all media rules).
+/// Each request's caption is numbered, so posts made from it are never duplicates of each
+/// other (the duplicate guard refuses the same caption on an account within 24 hours).
 pub fn create_post(account: &SocialAccount, at: Option<DateTime<Utc>>) -> CreatePost {
+    static NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let number = NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     CreatePost {
         account_id: account.id(),
-        content: "New drop: the Aurora Desk Lamp".into(),
+        content: format!("New drop: the Aurora Desk Lamp, no. {number}"),
         media_urls: vec!["https://cdn.example.com/aurora.mp4".into()],
         hashtags: vec!["lamp".into(), "#HomeOffice".into()],
         scheduled_for: at,
+        duplicates: postpilot_core::post::Duplicates::Refuse,
     }
 }
 

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::id::{AccountId, PostId};
-use postpilot_core::post::{CreatePost, Post, PostFilter, PostPatch};
+use postpilot_core::post::{CreatePost, Duplicates, Post, PostFilter, PostPatch};
 use postpilot_core::publish::PublicationAttempt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -129,6 +129,10 @@ pub(crate) struct CreatePostBody {
     #[schema(value_type = Vec<HashtagText>, max_items = 100)]
     hashtags: Vec<String>,
     scheduled_for: Option<DateTime<Utc>>,
+    /// Schedule it even when another post of the account has the same caption within 24
+    /// hours of its time (otherwise 409 `duplicate-post`, naming that post).
+    #[serde(default)]
+    allow_duplicate: bool,
 }
 
 /// A partial update; `"scheduled_for": null` takes a scheduled post back to draft.
@@ -147,6 +151,10 @@ pub(crate) struct PatchPostBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     scheduled_for: Option<Option<DateTime<Utc>>>,
+    /// Schedule it even when another post of the account has the same caption within 24
+    /// hours of its time (otherwise 409 `duplicate-post`, naming that post).
+    #[serde(default)]
+    allow_duplicate: bool,
 }
 
 /// A publication time.
@@ -155,6 +163,21 @@ pub(crate) struct PatchPostBody {
 pub(crate) struct SchedulePostBody {
     /// Strictly in the future, at most 365 days ahead.
     scheduled_for: DateTime<Utc>,
+    /// Schedule it even when another post of the account has the same caption within 24
+    /// hours of its time (otherwise 409 `duplicate-post`, naming that post).
+    #[serde(default)]
+    allow_duplicate: bool,
+}
+
+/// How a post joins the queue.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct QueueQuery {
+    /// Take the slot even when another post of the account has the same caption within 24
+    /// hours of it (otherwise 409 `duplicate-post`, naming that post).
+    #[serde(default)]
+    allow_duplicate: bool,
 }
 
 list_query! {
@@ -202,6 +225,7 @@ async fn create(
                 media_urls: body.media_urls,
                 hashtags: body.hashtags,
                 scheduled_for: body.scheduled_for,
+                duplicates: Duplicates::allowed(body.allow_duplicate),
             },
         )
         .await?;
@@ -291,6 +315,7 @@ async fn update(
         media_urls: body.media_urls,
         hashtags: body.hashtags,
         scheduled_for: body.scheduled_for,
+        duplicates: Duplicates::allowed(body.allow_duplicate),
     };
     let post = state
         .engine()
@@ -327,7 +352,12 @@ async fn schedule(
     let post = state
         .engine()
         .posts()
-        .schedule(caller.user_id, id, body.scheduled_for)
+        .schedule(
+            caller.user_id,
+            id,
+            body.scheduled_for,
+            Duplicates::allowed(body.allow_duplicate),
+        )
         .await?;
     Ok(Json(post.into()))
 }
@@ -336,15 +366,21 @@ async fn schedule(
 /// schedule after now that no other post of the account holds and its platform's publishing
 /// cap has room for. Concurrent requests for one account each get their own slot.
 #[utoipa::path(post, path = "/posts/{id}/queue", tag = "posts", security(("bearer" = []), ("api_key" = [])),
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), QueueQuery),
     responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn queue(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<PostId>,
+    ApiQuery(query): ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<PostDto>> {
-    let post = state.engine().posts().queue(caller.user_id, id).await?;
+    let duplicates = Duplicates::allowed(query.allow_duplicate);
+    let post = state
+        .engine()
+        .posts()
+        .queue(caller.user_id, id, duplicates)
+        .await?;
     Ok(Json(post.into()))
 }
 

@@ -124,6 +124,11 @@ pub(crate) fn said(error: &Error) -> String {
             resource.as_str().replace('_', " ")
         ),
         Error::PublishingCapFull(_) => error.to_string(),
+        Error::DuplicatePost(other) => format!(
+            "Another post on this account has the same caption within 24 hours of this time \
+             (at {}); platforms hide or refuse repeats.",
+            other.scheduled_for.format("%Y-%m-%d %H:%M UTC"),
+        ),
         Error::NotFound(what) => format!("That {what} does not exist."),
         Error::InvalidTransition(t) => {
             format!("This {} is {} and cannot be {}.", t.entity, t.from, t.to)
@@ -198,9 +203,10 @@ pub(crate) fn refusal(error: &Error) -> (StatusCode, &'static str) {
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
         Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "That cannot be done"),
         Error::PlanLimit { .. } => (StatusCode::PAYMENT_REQUIRED, "Your plan's limit"),
-        Error::Conflict(_) | Error::InvalidTransition(_) | Error::PublishingCapFull(_) => {
-            (StatusCode::CONFLICT, "That cannot be done now")
-        }
+        Error::Conflict(_)
+        | Error::InvalidTransition(_)
+        | Error::PublishingCapFull(_)
+        | Error::DuplicatePost(_) => (StatusCode::CONFLICT, "That cannot be done now"),
         Error::TooManyAttempts { .. } | Error::Overloaded { .. } => {
             (StatusCode::TOO_MANY_REQUESTS, "Too many requests")
         }

@@ -9,9 +9,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono_tz::Tz;
+use postpilot_core::Error;
 use postpilot_core::id::PostId;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{Post, PostPatch, PostStatus};
+use postpilot_core::post::{Duplicates, Post, PostPatch, PostStatus};
 use postpilot_core::store::PostListFilter;
 use serde::Deserialize;
 
@@ -160,6 +161,8 @@ struct PostPage {
     tags: String,
     /// The stored hashtags as the form showed them.
     was_tags: String,
+    /// After a duplicate-caption refusal: the other post, linked, and a box to schedule both.
+    duplicate_of: Option<String>,
 }
 
 /// What a refused edit form held, shown again with the reason.
@@ -168,6 +171,8 @@ struct Typed {
     content: String,
     tags: String,
     at: String,
+    /// The post the edit would have duplicated, when that was the refusal.
+    duplicate_of: Option<String>,
 }
 
 /// `GET /app/posts/{id}`.
@@ -225,6 +230,7 @@ async fn post_page(
         content: post.content().to_string(),
         tags: stored_tags.clone(),
         at: stored_at.clone(),
+        duplicate_of: None,
     });
     let template = PostPage {
         layout: Layout::new("Post", "posts", true, csrf),
@@ -236,6 +242,7 @@ async fn post_page(
         tz: zone.name().to_owned(),
         tags: typed.tags,
         was_tags: stored_tags,
+        duplicate_of: typed.duplicate_of,
         hashtags: post
             .hashtags()
             .iter()
@@ -290,6 +297,7 @@ pub(crate) async fn edit(
                     content: Some(form.text("content").to_owned()),
                     hashtags,
                     scheduled_for,
+                    duplicates: Duplicates::allowed(form.get("allow_duplicate").is_some()),
                     ..PostPatch::default()
                 },
             )
@@ -312,6 +320,10 @@ pub(crate) async fn edit(
                 content: form.text("content").to_owned(),
                 tags: form.text("hashtags").to_owned(),
                 at: form.text("scheduled_for").to_owned(),
+                duplicate_of: match &e {
+                    Error::DuplicatePost(other) => Some(other.post_id.as_uuid().to_string()),
+                    _ => None,
+                },
             };
             let notice = Some(Notice::error(said(&e)));
             let mut page = post_page(&state, &session, &csrf, id, notice, Some(typed)).await?;

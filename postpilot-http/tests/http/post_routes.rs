@@ -791,10 +791,11 @@ async fn a_post_past_the_accounts_publishing_cap_is_a_409_naming_the_window_and_
     let tiktok = app.account(&token, "tiktok", "caps").await;
     let auth = format!("Bearer {token}");
     let at = |minutes: i64| (app.now() + Duration::minutes(minutes)).trunc_subsecs(0);
+    // Captions differ by their time: the same caption twice in 24 hours is refused on its own.
     let body = |scheduled: chrono::DateTime<chrono::Utc>| {
         json!({
             "account_id": tiktok,
-            "content": "Fresh stock is in",
+            "content": format!("Fresh stock is in: drop of {}", scheduled.to_rfc3339()),
             "media_urls": ["https://cdn.example.com/drop.mp4"],
             "scheduled_for": scheduled.to_rfc3339(),
         })
@@ -841,4 +842,96 @@ async fn a_post_past_the_accounts_publishing_cap_is_a_409_naming_the_window_and_
         )
         .await;
     assert_eq!(listed.body["total"], 15, "the refused post was not stored");
+}
+
+#[tokio::test]
+async fn the_same_caption_on_an_account_within_24_hours_is_a_409_naming_the_other_post_unless_allowed()
+ {
+    let app = TestApp::new();
+    let token = app.token("twice@example.com").await;
+    let account = app.account(&token, "facebook", "fb-twice").await;
+    let auth = format!("Bearer {token}");
+    let scheduled = |secs: i64| {
+        let mut body = post_body(&account);
+        body["scheduled_for"] = json!(in_secs(&app, secs));
+        body
+    };
+    let first = app
+        .send(
+            Method::POST,
+            "/api/v1/posts",
+            Some(("authorization", &auth)),
+            Some(scheduled(3_600)),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+
+    let refused = app
+        .send(
+            Method::POST,
+            "/api/v1/posts",
+            Some(("authorization", &auth)),
+            Some(scheduled(7_200)),
+        )
+        .await;
+    let problem = assert_problem(&refused, StatusCode::CONFLICT);
+    assert_eq!(problem["type"], "/problems/duplicate-post");
+    assert_eq!(problem["duplicate_of"], first.body["id"]);
+
+    let mut allowed = scheduled(7_200);
+    allowed["allow_duplicate"] = json!(true);
+    let second = app
+        .send(
+            Method::POST,
+            "/api/v1/posts",
+            Some(("authorization", &auth)),
+            Some(allowed),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{:?}", second.body);
+
+    let draft = app
+        .send(
+            Method::POST,
+            "/api/v1/posts",
+            Some(("authorization", &auth)),
+            Some(post_body(&account)),
+        )
+        .await;
+    assert_eq!(
+        draft.status,
+        StatusCode::CREATED,
+        "a draft is never a duplicate"
+    );
+    let draft_id = draft.body["id"].as_str().unwrap();
+    let schedule = |allow: Option<bool>| {
+        let mut body = json!({"scheduled_for": in_secs(&app, 10_800)});
+        if let Some(allow) = allow {
+            body["allow_duplicate"] = json!(allow);
+        }
+        body
+    };
+    let path = format!("/api/v1/posts/{draft_id}/schedule");
+    let refused = app
+        .send(
+            Method::POST,
+            &path,
+            Some(("authorization", &auth)),
+            Some(schedule(None)),
+        )
+        .await;
+    assert_eq!(
+        assert_problem(&refused, StatusCode::CONFLICT)["type"],
+        "/problems/duplicate-post"
+    );
+    let moved = app
+        .send(
+            Method::POST,
+            &path,
+            Some(("authorization", &auth)),
+            Some(schedule(Some(true))),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    assert_eq!(moved.body["status"], "scheduled");
 }

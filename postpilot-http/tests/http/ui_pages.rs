@@ -1418,6 +1418,7 @@ async fn saving_a_posts_caption_keeps_its_exact_time_even_to_the_second() {
                 media_urls: Vec::new(),
                 hashtags: Vec::new(),
                 scheduled_for: Some(at),
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await
@@ -1452,4 +1453,52 @@ async fn saving_a_posts_caption_keeps_its_exact_time_even_to_the_second() {
         Some(at),
         "the time was not sent again"
     );
+}
+
+#[tokio::test]
+async fn an_edit_repeating_another_posts_caption_is_refused_with_a_link_and_a_box_to_schedule_both()
+{
+    let app = TestApp::new();
+    let (cookies, token, user, account) = with_account(&app, "twice@example.com").await;
+    let at = app.now() + chrono::Duration::days(2);
+    let create = |content: &str, minutes: i64| postpilot_core::post::CreatePost {
+        account_id: postpilot_core::id::AccountId::from(account),
+        content: content.into(),
+        media_urls: Vec::new(),
+        hashtags: Vec::new(),
+        scheduled_for: Some(at + chrono::Duration::minutes(minutes)),
+        duplicates: postpilot_core::post::Duplicates::Refuse,
+    };
+    let posts = app.engine.posts();
+    let first = posts
+        .create(user.id(), create("Mugs are back", 0))
+        .await
+        .unwrap();
+    let second = posts
+        .create(user.id(), create("Lamps are back", 30))
+        .await
+        .unwrap();
+    let path = format!("/app/posts/{}", second.id().as_uuid());
+    let form =
+        |extra: &str| format!("content=Mugs+are+back&hashtags=&was_hashtags=&csrf={token}{extra}");
+
+    let refused = post_form(&app, &path, &cookies, &form("")).await;
+
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let page = html(&refused);
+    assert!(page.contains("same caption within 24 hours"), "{page}");
+    assert!(page.contains(&format!("href=\"/app/posts/{}\"", first.id().as_uuid())));
+    assert!(page.contains("name=\"allow_duplicate\""));
+    let kept = posts.get(user.id(), second.id()).await.unwrap();
+    assert_eq!(kept.content().as_ref(), "Lamps are back");
+
+    let saved = post_form(&app, &path, &cookies, &form("&allow_duplicate=1")).await;
+
+    assert!(
+        set_cookie(&saved, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sSaved")
+    );
+    let stored = posts.get(user.id(), second.id()).await.unwrap();
+    assert_eq!(stored.content().as_ref(), "Mugs are back");
 }

@@ -137,6 +137,7 @@ async fn fifty_concurrent_creates_through_the_engine_at_nine_of_ten_give_exactly
         media_urls: vec![],
         hashtags: vec![],
         scheduled_for: None,
+        duplicates: postpilot_core::post::Duplicates::Refuse,
     };
     for _ in 0..9 {
         engine.posts().create(user.id(), request()).await.unwrap();
@@ -401,6 +402,7 @@ async fn a_row_edited_into_an_invalid_state_is_refused_by_the_schema() {
                 media_urls: vec![],
                 hashtags: vec![],
                 scheduled_for: None,
+                duplicates: postpilot_core::post::Duplicates::Refuse,
             },
         )
         .await
