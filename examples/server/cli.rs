@@ -168,6 +168,12 @@ pub(crate) struct EngineArgs {
     /// window has room.
     #[arg(long, env = "POSTPILOT_TIKTOK_DAILY_CAP", value_name = "N")]
     tiktok_daily_cap: Option<String>,
+    /// Let webhook endpoints reach loopback addresses: 1 or 0 [default: 0]
+    ///
+    /// For local development and tests only. Private, link-local and cloud-metadata addresses
+    /// stay refused either way.
+    #[arg(long, env = "POSTPILOT_WEBHOOK_ALLOW_LOOPBACK", value_name = "0|1")]
+    webhook_allow_loopback: Option<String>,
     /// The language model that writes captions: anthropic or openai [default: none, templates]
     ///
     /// anthropic: Anthropic's Messages API. openai: any OpenAI-compatible chat-completions server
@@ -351,6 +357,7 @@ impl Command {
             "POSTPILOT_TIKTOK_CLIENT_KEY" => &engine?.tiktok_client_key,
             "POSTPILOT_TIKTOK_CLIENT_SECRET" => &engine?.tiktok_client_secret,
             "POSTPILOT_TIKTOK_DAILY_CAP" => &engine?.tiktok_daily_cap,
+            "POSTPILOT_WEBHOOK_ALLOW_LOOPBACK" => &engine?.webhook_allow_loopback,
             "POSTPILOT_TIKTOK_VIDEO_SOURCE" => &engine?.tiktok_video_source,
             "POSTPILOT_LLM_PROVIDER" => &engine?.llm_provider,
             "POSTPILOT_LLM_MODEL" => &engine?.llm_model,
@@ -430,7 +437,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 43 + 29 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 44 + 30 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

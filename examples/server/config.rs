@@ -102,6 +102,8 @@ pub(crate) struct Config {
     pub(crate) tiktok_video_source: postpilot_clients::tiktok::VideoSource,
     /// The caps the platforms do not report (TikTok's posts a day).
     pub(crate) publishing_caps: postpilot_core::post::PublishingCaps,
+    /// Which addresses webhook deliveries may reach.
+    pub(crate) webhook_addresses: postpilot_core::event::address::AddressPolicy,
     /// The language model that writes captions, and what writes them when it cannot; `None`:
     /// the templates.
     pub(crate) caption_model: Option<(postpilot_clients::llm::LlmConfig, Fallback)>,
@@ -534,6 +536,17 @@ impl Config {
                     var("POSTPILOT_TIKTOK_DAILY_CAP"),
                     postpilot_core::post::DEFAULT_TIKTOK_DAILY_CAP,
                 )?,
+            },
+            webhook_addresses: postpilot_core::event::address::AddressPolicy {
+                allow_loopback: match var("POSTPILOT_WEBHOOK_ALLOW_LOOPBACK").as_deref() {
+                    None | Some("0") => false,
+                    Some("1") => true,
+                    Some(other) => {
+                        return Err(ConfigError(format!(
+                            "POSTPILOT_WEBHOOK_ALLOW_LOOPBACK must be 0 or 1, got {other:?}"
+                        )));
+                    }
+                },
             },
             caption_model,
             generations_per_minute: positive(

@@ -251,6 +251,7 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
         .max_api_keys(config.max_api_keys)
         .plans(config.plans.clone())
         .publishing_caps(config.publishing_caps)
+        .webhook_addresses(config.webhook_addresses)
         .build()?)
 }
 

@@ -6,7 +6,7 @@
 //! an IP written in the URL (or in a redirect's) is checked before the request, and no proxy is
 //! used (a proxy would resolve the name itself).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -15,57 +15,12 @@ use reqwest::{StatusCode, Url};
 
 use crate::http::is_transient;
 
-/// Whether `ip` is an address on the public internet (unicast, globally routed).
+/// Whether `ip` is an address on the public internet (unicast, globally routed): core's one
+/// address table, the one webhook deliveries are checked against too.
 pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            let segments = v6.segments();
-            // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48 a network may map to its
-            // own addresses) carries an IPv4 address in its last 32 bits.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..3] == [0x64, 0xff9b, 1] {
-                let [a, b] = segments[6].to_be_bytes();
-                let [c, d] = segments[7].to_be_bytes();
-                return is_public_v4(Ipv4Addr::new(a, b, c, d));
-            }
-            !(v6.is_unspecified()
-                || v6.is_loopback()
-                || v6.is_multicast()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-                // Site-local (fec0::/10, deprecated but still routed inside some networks).
-                || (segments[0] & 0xffc0) == 0xfec0
-                // IPv4-compatible (::/96, deprecated), documentation (2001:db8::/32),
-                // discard (100::/64), 6to4 relays and ORCHID ranges are never a media host.
-                || segments[..6] == [0, 0, 0, 0, 0, 0]
-                || segments[..2] == [0x2001, 0xdb8]
-                || segments[..4] == [0x100, 0, 0, 0]
-                || segments[0] == 0x2002
-                || (segments[0] == 0x2001 && segments[1] < 0x200))
-        }
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || ip.is_multicast()
-        || a == 0
-        // Shared address space (carrier-grade NAT), 100.64.0.0/10.
-        || (a == 100 && (64..128).contains(&b))
-        // IETF protocol assignments, 192.0.0.0/24; benchmarking, 198.18.0.0/15; reserved,
-        // 240.0.0.0/4.
-        || (a == 192 && b == 0 && c == 0)
-        || (a == 198 && (18..20).contains(&b))
-        || a >= 240)
+    postpilot_core::event::address::AddressPolicy::default()
+        .refusal(ip)
+        .is_none()
 }
 
 /// The longest a size request may take (the upload's start follows it in the same step).

@@ -48,6 +48,10 @@ pub(crate) struct Deps {
     pub(crate) cap_read_failed:
         std::sync::Mutex<std::collections::BTreeMap<crate::id::AccountId, DateTime<Utc>>>,
     pub(crate) metrics: Arc<MetricsRegistry>,
+    /// Which addresses webhook deliveries may reach.
+    pub(crate) address_policy: crate::event::address::AddressPolicy,
+    /// Resolves endpoint hosts for that check.
+    pub(crate) resolver: Arc<dyn crate::event::address::HostResolver>,
 }
 
 impl fmt::Debug for Deps {

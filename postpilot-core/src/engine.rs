@@ -104,6 +104,11 @@ impl Engine {
     pub fn api_keys(&self) -> ApiKeyService {
         ApiKeyService::new(self.deps.clone())
     }
+
+    /// Webhook endpoints: where a user's events are delivered.
+    pub fn endpoints(&self) -> crate::event::EndpointService {
+        crate::event::EndpointService::new(self.deps.clone())
+    }
     /// Usage against plan limits.
     pub fn usage(&self) -> UsageService {
         UsageService::new(self.deps.clone())
@@ -188,6 +193,8 @@ pub struct EngineBuilder {
     refresh_token_ttl: Option<chrono::Duration>,
     max_api_keys: Option<u32>,
     publishing_caps: Option<crate::post::PublishingCaps>,
+    address_policy: crate::event::address::AddressPolicy,
+    resolver: Option<Arc<dyn crate::event::address::HostResolver>>,
     simulated: bool,
 }
 
@@ -318,6 +325,21 @@ impl EngineBuilder {
         self
     }
 
+    /// Which addresses webhook deliveries may reach (default: public addresses only; loopback
+    /// only when the operator sets `POSTPILOT_WEBHOOK_ALLOW_LOOPBACK=1`).
+    #[must_use]
+    pub fn webhook_addresses(mut self, policy: crate::event::address::AddressPolicy) -> Self {
+        self.address_policy = policy;
+        self
+    }
+
+    /// Resolves webhook endpoint hosts (default: the operating system's resolver).
+    #[must_use]
+    pub fn resolver(mut self, resolver: Arc<dyn crate::event::address::HostResolver>) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
     /// The publishing caps the platforms do not report (default: TikTok
     /// [`DEFAULT_TIKTOK_DAILY_CAP`](crate::post::DEFAULT_TIKTOK_DAILY_CAP) posts a day).
     #[must_use]
@@ -397,6 +419,10 @@ impl EngineBuilder {
                 publishing_caps: self.publishing_caps.unwrap_or_default(),
                 cap_read_failed: std::sync::Mutex::default(),
                 metrics: Arc::default(),
+                address_policy: self.address_policy,
+                resolver: self
+                    .resolver
+                    .unwrap_or_else(|| Arc::new(crate::event::address::SystemResolver)),
             }),
         }
     }

@@ -74,6 +74,8 @@ typed_id!(
     TemplateId,
     /// Identifies an [`Import`](crate::import::Import).
     ImportId,
+    /// Identifies a [`WebhookEndpoint`](crate::event::WebhookEndpoint).
+    EndpointId,
 );
 
 /// Makes new identifiers. Random (v4) by default; tests may inject a deterministic one.

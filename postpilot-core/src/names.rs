@@ -56,6 +56,25 @@ macro_rules! named_enum {
 
 pub(crate) use named_enum;
 
+/// Parses a list of names into a set: sorted, without repeats, refusing an unknown name.
+///
+/// # Errors
+/// A name is not one of `T`'s.
+pub(crate) fn parse_set<T, I, S>(names: I) -> Result<Vec<T>, crate::ValidationError>
+where
+    T: std::str::FromStr<Err = crate::ValidationError> + Ord,
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut set: Vec<T> = names
+        .into_iter()
+        .map(|n| n.as_ref().parse())
+        .collect::<Result<_, _>>()?;
+    set.sort();
+    set.dedup();
+    Ok(set)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, unreachable_pub)]

@@ -39,11 +39,13 @@ pub(crate) const REPLAYED: HeaderName = HeaderName::from_static("idempotent-repl
 /// event id).
 const NOT_HONOURED: [&str; 2] = ["/api/v1/auth/", "/api/v1/webhooks/"];
 
-/// Merchants' POSTs whose answer must not be kept: a new API key (its secret would sit in the
-/// store, readable again for a day), and hand-offs whose link expires within minutes (an OAuth
+/// Merchants' POSTs whose answer must not be kept: a new API key or webhook endpoint secret (it
+/// would sit in the store, readable again for a day), and hand-offs whose link expires within minutes (an OAuth
 /// consent page, the billing portal) — a replay would hand back a dead link.
-const NEVER_KEPT: [&str; 3] = [
+const NEVER_KEPT: [&str; 5] = [
     "/api/v1/api-keys",
+    "/api/v1/webhook-endpoints",
+    "/api/v1/webhook-endpoints/{id}/rotate-secret",
     "/api/v1/accounts/connect/{platform}",
     "/api/v1/billing/portal",
 ];

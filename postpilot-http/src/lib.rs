@@ -199,6 +199,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::analytics::router())
         .merge(routes::billing::router())
         .merge(routes::api_keys::router())
+        .merge(routes::endpoints::router())
         .merge(routes::usage::router())
         .merge(routes::health::router())
         .merge(routes::webhooks::router());

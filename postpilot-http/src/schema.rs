@@ -182,4 +182,27 @@ component! {
     );
     /// An API key scope.
     ScopeName => one_of("An API key scope.", Scope::ALL.map(Scope::as_str));
+    /// An event type.
+    EventTypeName => one_of(
+        "An event type.",
+        postpilot_core::event::EventType::ALL.map(postpilot_core::event::EventType::as_str),
+    );
+    /// A webhook endpoint's URL.
+    EndpointUrlText => text(
+        "An absolute https:// URL without credentials or fragment, at most 2,048 bytes; it must \
+         resolve only to public addresses.",
+        "^https?://[^@#\\s/?]+([/?][^#\\s]*)?$".to_owned(),
+        Some(postpilot_core::event::MAX_URL_LEN),
+    );
+    /// A webhook endpoint's description.
+    DescriptionText => text(
+        "At most 500 characters after trimming, no control characters other than line breaks \
+         and tabs.",
+        postpilot_core::text::trimmed_pattern(
+            postpilot_core::text::CONTROL_BUT_LINE_BREAKS,
+            postpilot_core::event::MAX_DESCRIPTION_CHARS,
+            false,
+        ),
+        None,
+    );
 }

@@ -14,6 +14,7 @@ use postpilot_core::api_key::Scope;
 
 use Scope::{
     AccountsRead, AccountsWrite, AnalyticsRead, PostsRead, PostsWrite, QueueRead, QueueWrite,
+    WebhooksRead, WebhooksWrite,
 };
 
 /// `(method, path template, scopes)` for every operation an API key may call.
@@ -74,6 +75,28 @@ const REQUIRED: &[(Method, &str, &[Scope])] = &[
         &[AnalyticsRead],
     ),
     (Method::GET, "/api/v1/usage", &[AnalyticsRead]),
+    (Method::GET, "/api/v1/webhook-endpoints", &[WebhooksRead]),
+    (Method::POST, "/api/v1/webhook-endpoints", &[WebhooksWrite]),
+    (
+        Method::GET,
+        "/api/v1/webhook-endpoints/{id}",
+        &[WebhooksRead],
+    ),
+    (
+        Method::PATCH,
+        "/api/v1/webhook-endpoints/{id}",
+        &[WebhooksWrite],
+    ),
+    (
+        Method::DELETE,
+        "/api/v1/webhook-endpoints/{id}",
+        &[WebhooksWrite],
+    ),
+    (
+        Method::POST,
+        "/api/v1/webhook-endpoints/{id}/rotate-secret",
+        &[WebhooksWrite],
+    ),
 ];
 
 /// The scopes an API key needs for `method` on the route `path` (its template, as matched);

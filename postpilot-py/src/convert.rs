@@ -8,6 +8,7 @@ use postpilot_core::analytics::{AnalyticsOverview, PostMetrics};
 use postpilot_core::api_key::{ApiKey, CreatedApiKey};
 use postpilot_core::billing::{CheckoutSession, SubscriptionOverview};
 use postpilot_core::caption::{Generator, PlatformCaptions, ProductData};
+use postpilot_core::event::{CreatedEndpoint, WebhookEndpoint};
 use postpilot_core::import::{Import, RowError};
 use postpilot_core::page::Page;
 use postpilot_core::plan::{PlanLimits, PlanTier};
@@ -350,6 +351,33 @@ impl Out for CreatedApiKey {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let out = self.key.out(py)?;
         out.bind(py).set_item("key", self.secret.expose())?;
+        Ok(out)
+    }
+}
+
+/// A webhook endpoint (never its secret), as the API's `EndpointDto`.
+impl Out for WebhookEndpoint {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "id" => self.id().as_uuid(),
+            "url" => self.url().as_str(),
+            "description" => self.description(),
+            "event_types" => self.event_types().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "enabled" => !self.is_disabled(),
+            "disabled_at" => self.disabled_at(),
+            "disabled_reason" => self.disabled_reason(),
+            "previous_secret_expires_at" => self.previous_secret_expires_at(),
+            "created_at" => self.created_at(),
+            "updated_at" => self.updated_at(),
+        })
+    }
+}
+
+/// An endpoint with its signing secret (shown when it is registered or rotated).
+impl Out for CreatedEndpoint {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let out = self.endpoint.out(py)?;
+        out.bind(py).set_item("secret", self.secret.reveal())?;
         Ok(out)
     }
 }

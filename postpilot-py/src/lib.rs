@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
 use postpilot_core::crypto::{SecretString, XChaChaTokenCipher};
+use postpilot_core::event::{EndpointPatch, NewEndpointRequest};
 use postpilot_core::id::AccountId;
 use postpilot_core::import::{ImportFormat, ImportKind, ImportMode, ImportRequest};
 use postpilot_core::page::PageRequest;
@@ -1120,6 +1121,98 @@ impl Engine {
     fn checkout(&self, py: Python<'_>, user_id: Uuid, plan: &str) -> PyResult<Py<PyAny>> {
         let plan = plan.parse().map_err(py_err)?;
         self.out(py, self.engine.billing().checkout(user_id.into(), plan))
+    }
+
+    /// Registers a webhook endpoint; the returned `secret` (`whsec_…`) is shown this once. The
+    /// URL must resolve only to public addresses.
+    #[pyo3(signature = (*, user_id, url, event_types = Vec::new(), description = String::new()))]
+    fn create_webhook_endpoint(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        url: String,
+        event_types: Vec<String>,
+        description: String,
+    ) -> PyResult<Py<PyAny>> {
+        let request = NewEndpointRequest {
+            url,
+            event_types,
+            description,
+        };
+        let endpoints = self.engine.endpoints();
+        self.out(py, endpoints.create(user_id.into(), request))
+    }
+
+    /// The user's webhook endpoints, oldest first (never their secrets).
+    #[pyo3(signature = (*, user_id))]
+    fn list_webhook_endpoints(&self, py: Python<'_>, user_id: Uuid) -> PyResult<Py<PyAny>> {
+        let endpoints = self.run(py, self.engine.endpoints().list(user_id.into()))?;
+        endpoints.as_slice().out(py)
+    }
+
+    /// One of the user's webhook endpoints.
+    #[pyo3(signature = (*, user_id, endpoint_id))]
+    fn get_webhook_endpoint(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        endpoint_id: Uuid,
+    ) -> PyResult<Py<PyAny>> {
+        let endpoints = self.engine.endpoints();
+        self.out(py, endpoints.get(user_id.into(), endpoint_id.into()))
+    }
+
+    /// Edits a webhook endpoint; `enabled=False` stops deliveries, `True` starts them again.
+    #[pyo3(signature = (*, user_id, endpoint_id, url = None, event_types = None, description = None, enabled = None))]
+    fn update_webhook_endpoint(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        endpoint_id: Uuid,
+        url: Option<String>,
+        event_types: Option<Vec<String>>,
+        description: Option<String>,
+        enabled: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        let patch = EndpointPatch {
+            url,
+            event_types,
+            description,
+            enabled,
+        };
+        let endpoints = self.engine.endpoints();
+        self.out(
+            py,
+            endpoints.update(user_id.into(), endpoint_id.into(), patch),
+        )
+    }
+
+    /// Gives a webhook endpoint a new `secret` (returned, shown this once); the old one keeps
+    /// signing beside it for 24 hours.
+    #[pyo3(signature = (*, user_id, endpoint_id))]
+    fn rotate_webhook_endpoint_secret(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        endpoint_id: Uuid,
+    ) -> PyResult<Py<PyAny>> {
+        let endpoints = self.engine.endpoints();
+        self.out(
+            py,
+            endpoints.rotate_secret(user_id.into(), endpoint_id.into()),
+        )
+    }
+
+    /// Deletes a webhook endpoint.
+    #[pyo3(signature = (*, user_id, endpoint_id))]
+    fn delete_webhook_endpoint(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        endpoint_id: Uuid,
+    ) -> PyResult<()> {
+        let endpoints = self.engine.endpoints();
+        self.run(py, endpoints.delete(user_id.into(), endpoint_id.into()))
     }
 
     /// Creates an API key; the returned `key` is shown this once.

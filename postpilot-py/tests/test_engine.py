@@ -348,3 +348,28 @@ def test_plans_given_as_a_dict_set_the_limits_and_the_listed_plans():
     with pytest.raises(postpilot.ValidationError) as bad:
         postpilot.Engine.in_memory(plans={"free": {"accounts": -5}})
     assert bad.value.field == "plans.free.accounts"
+
+
+def test_webhook_endpoints_are_registered_rotated_disabled_and_deleted_with_the_secret_shown_once(engine, merchant):
+    created = engine.create_webhook_endpoint(user_id=merchant["id"], url="https://93.184.216.34/hooks",
+                                             event_types=["post.failed"], description="orders")
+    assert created["secret"].startswith("whsec_")
+    assert created["event_types"] == ["post.failed"]
+    listed = engine.list_webhook_endpoints(user_id=merchant["id"])
+    assert [e["id"] for e in listed] == [created["id"]]
+    assert "secret" not in listed[0]
+    rotated = engine.rotate_webhook_endpoint_secret(user_id=merchant["id"], endpoint_id=created["id"])
+    assert rotated["secret"] != created["secret"]
+    assert rotated["previous_secret_expires_at"] > rotated["updated_at"]
+    disabled = engine.update_webhook_endpoint(user_id=merchant["id"], endpoint_id=created["id"], enabled=False)
+    assert disabled["enabled"] is False
+    engine.delete_webhook_endpoint(user_id=merchant["id"], endpoint_id=created["id"])
+    with pytest.raises(postpilot.NotFoundError):
+        engine.get_webhook_endpoint(user_id=merchant["id"], endpoint_id=created["id"])
+
+
+def test_a_webhook_endpoint_reaching_an_internal_address_is_a_validation_error_naming_url(engine, merchant):
+    for url in ["https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.1/hook"]:
+        with pytest.raises(postpilot.ValidationError) as refused:
+            engine.create_webhook_endpoint(user_id=merchant["id"], url=url)
+        assert refused.value.field == "url"

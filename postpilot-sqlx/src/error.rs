@@ -45,7 +45,8 @@ fn conflict_of(constraint: &str) -> Conflict {
         | "posts_pkey"
         | "api_keys_pkey"
         | "refresh_tokens_pkey"
-        | "publication_attempts_pkey" => Conflict::DuplicateId,
+        | "publication_attempts_pkey"
+        | "webhook_endpoints_pkey" => Conflict::DuplicateId,
         _ => Conflict::Other,
     }
 }

@@ -93,3 +93,20 @@ pub(crate) async fn fetch_page<'q, Row: RowOf<T>, T>(
         per_page: page.per_page(),
     })
 }
+
+/// Runs `sql`, a statement on one of the owner's rows (`$1` its id, `$2` the owner), and says
+/// whether it touched the row: false when it is absent or someone else's.
+pub(crate) async fn on_owned_row(
+    pool: &PgPool,
+    sql: &'static str,
+    id: uuid::Uuid,
+    owner: UserId,
+) -> StoreResult<bool> {
+    let done = sqlx::query(sql)
+        .bind(id)
+        .bind(owner.as_uuid())
+        .execute(pool)
+        .await
+        .map_err(store_error)?;
+    Ok(done.rows_affected() > 0)
+}

@@ -4,6 +4,7 @@
 mod accounts;
 mod api_keys;
 mod attempts;
+mod endpoints;
 mod error;
 mod fetch;
 mod guard;

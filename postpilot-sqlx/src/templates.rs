@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::store_error;
-use crate::fetch::{fetch_owned, fetch_page};
+use crate::fetch::{fetch_owned, fetch_page, on_owned_row};
 use crate::status::{PlatformSql, ToneSql, mirrors};
 
 #[derive(sqlx::FromRow)]
@@ -137,12 +137,7 @@ impl TemplateStore for PgStore {
     }
 
     async fn delete_template(&self, owner: UserId, id: TemplateId) -> StoreResult<bool> {
-        let deleted = sqlx::query("DELETE FROM caption_templates WHERE id = $1 AND user_id = $2")
-            .bind(id.as_uuid())
-            .bind(owner.as_uuid())
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-        Ok(deleted.rows_affected() > 0)
+        let sql = "DELETE FROM caption_templates WHERE id = $1 AND user_id = $2";
+        on_owned_row(&self.pool, sql, id.as_uuid(), owner).await
     }
 }

@@ -99,6 +99,10 @@ pub enum Scope {
     AccountsWrite,
     /// Read analytics and usage.
     AnalyticsRead,
+    /// List webhook endpoints.
+    WebhooksRead,
+    /// Register, edit, rotate and delete webhook endpoints.
+    WebhooksWrite,
 }
 
 named_enum!(Scope, field = "scopes", exact {
@@ -109,6 +113,8 @@ named_enum!(Scope, field = "scopes", exact {
     AccountsRead => "accounts:read",
     AccountsWrite => "accounts:write",
     AnalyticsRead => "analytics:read",
+    WebhooksRead => "webhooks:read",
+    WebhooksWrite => "webhooks:write",
 });
 
 impl Scope {
@@ -121,15 +127,10 @@ impl Scope {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut scopes: Vec<Self> = names
-            .into_iter()
-            .map(|n| n.as_ref().parse())
-            .collect::<Result<_, _>>()?;
+        let scopes = crate::names::parse_set(names)?;
         if scopes.is_empty() {
             return Ok(Self::ALL.to_vec());
         }
-        scopes.sort();
-        scopes.dedup();
         Ok(scopes)
     }
 }

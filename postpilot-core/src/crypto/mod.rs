@@ -57,6 +57,16 @@ pub struct TokenContext {
 }
 
 impl TokenContext {
+    /// The context of a webhook endpoint's signing secret: its owner and the endpoint's id in
+    /// the place of an account's (ids are random UUIDs, so a secret sealed for an endpoint
+    /// cannot open as an account's token, nor as another endpoint's).
+    pub fn for_endpoint(user_id: UserId, endpoint: crate::id::EndpointId) -> Self {
+        Self {
+            user_id,
+            account_id: AccountId::from(endpoint.as_uuid()),
+        }
+    }
+
     /// The associated data authenticated with the ciphertext.
     pub fn associated_data(&self) -> [u8; 32] {
         let mut aad = [0u8; 32];

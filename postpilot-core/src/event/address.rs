@@ -4,7 +4,38 @@
 //! is refused here — when the endpoint is registered, and again before every delivery, since a
 //! name can be pointed elsewhere after it was checked.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
+
+use async_trait::async_trait;
+
+use crate::ValidationError;
+use crate::event::EndpointUrl;
+
+/// Resolves a host name to its addresses (the port of the DNS lookup: tests give names fixed
+/// answers, such as a public-looking name that resolves to loopback).
+#[async_trait]
+pub trait HostResolver: Send + Sync + fmt::Debug {
+    /// Every address `host` resolves to.
+    ///
+    /// # Errors
+    /// The name does not resolve, or the lookup failed.
+    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<IpAddr>>;
+}
+
+/// The operating system's resolver (`getaddrinfo`, on a blocking thread).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemResolver;
+
+#[async_trait]
+impl HostResolver for SystemResolver {
+    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<IpAddr>> {
+        let target = (host.to_owned(), port);
+        tokio::task::spawn_blocking(move || Ok(target.to_socket_addrs()?.map(|a| a.ip()).collect()))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
 
 /// Whether deliveries may reach loopback addresses: off in production; on for local development
 /// and tests (`POSTPILOT_WEBHOOK_ALLOW_LOOPBACK=1`). Private, link-local and metadata ranges stay
@@ -16,6 +47,58 @@ pub struct AddressPolicy {
 }
 
 impl AddressPolicy {
+    /// Resolves `url`'s host and checks every address it resolves to, returning them (a
+    /// delivery connects to one of these, never resolving again, so a name cannot be pointed
+    /// elsewhere between the check and the call). `http` is only for loopback hosts, when
+    /// loopback is allowed.
+    ///
+    /// # Errors
+    /// `url` names a host that does not resolve, or resolves to any refused address, or is
+    /// `http` to a host that is not loopback.
+    pub async fn check(
+        self,
+        resolver: &dyn HostResolver,
+        url: &EndpointUrl,
+    ) -> Result<Vec<IpAddr>, ValidationError> {
+        let host = url.host();
+        let addresses = if let Ok(ip) = host.parse::<IpAddr>() {
+            vec![ip]
+        } else if host == "localhost" || host.ends_with(".localhost") {
+            // RFC 6761: always loopback, whatever a resolver says.
+            vec![
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ]
+        } else {
+            resolver.resolve(host, url.port()).await.map_err(|_| {
+                ValidationError::new(
+                    "url",
+                    format!("names a host that does not resolve ({host})"),
+                )
+            })?
+        };
+        if addresses.is_empty() {
+            return Err(ValidationError::new(
+                "url",
+                format!("names a host without addresses ({host})"),
+            ));
+        }
+        for ip in &addresses {
+            if let Some(why) = self.refusal(*ip) {
+                return Err(ValidationError::new(
+                    "url",
+                    format!(
+                        "resolves to {why} ({ip}); events are only delivered to public addresses"
+                    ),
+                ));
+            }
+        }
+        if !url.is_https() && !addresses.iter().all(IpAddr::is_loopback) {
+            return Err(ValidationError::new("url", "must be https://"));
+        }
+        Ok(addresses)
+    }
+
     /// Why a delivery may not reach `ip`, or `None` when it may (a public unicast address).
     pub fn refusal(self, ip: IpAddr) -> Option<&'static str> {
         match ip {
@@ -61,6 +144,8 @@ impl AddressPolicy {
             f if f & 0xffc0 == 0xfec0 => Some("a site-local address"),
             f if f & 0xff00 == 0xff00 => Some("a multicast address"),
             0x2001 if ip.segments()[1] == 0x0db8 => Some("a documentation address"),
+            // Teredo, ORCHID, benchmarking and the other IETF protocol assignments.
+            0x2001 if ip.segments()[1] < 0x0200 => Some("an IETF protocol address (2001::/23)"),
             // 6to4 carries an IPv4 address in its next 32 bits.
             0x2002 => {
                 let [_, hi, lo, ..] = ip.segments();
@@ -82,7 +167,9 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let [c, d] = s[7].to_be_bytes();
     let v4 = Ipv4Addr::new(a, b, c, d);
     let mapped = s[..5] == [0; 5] && s[5] == 0xffff;
-    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    // The well-known NAT64 prefix, and the local-use 64:ff9b:1::/48 a network may map to its
+    // own addresses.
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..3] == [0x64, 0xff9b, 1];
     let compatible = s[..6] == [0; 6];
     (mapped || nat64 || compatible).then_some(v4)
 }
@@ -91,6 +178,65 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Names with fixed answers, as a hostile DNS zone would give them.
+    #[derive(Debug)]
+    struct Zone;
+
+    #[async_trait]
+    impl HostResolver for Zone {
+        async fn resolve(&self, host: &str, _port: u16) -> std::io::Result<Vec<IpAddr>> {
+            let answer: &[&str] = match host {
+                "hooks.example.com" => &["93.184.216.34"],
+                "sneaky.example.com" => &["93.184.216.34", "127.0.0.1"],
+                "metadata.example.com" => &["169.254.169.254"],
+                _ => return Err(std::io::ErrorKind::NotFound.into()),
+            };
+            Ok(answer.iter().map(|a| a.parse().unwrap()).collect())
+        }
+    }
+
+    async fn checked(policy: AddressPolicy, url: &str) -> Result<Vec<IpAddr>, ValidationError> {
+        policy.check(&Zone, &EndpointUrl::parse(url).unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn a_name_is_refused_when_any_address_it_resolves_to_is_internal() {
+        let strict = AddressPolicy::default();
+        assert!(
+            checked(strict, "https://hooks.example.com/in")
+                .await
+                .is_ok()
+        );
+        for url in [
+            "https://sneaky.example.com/in",
+            "https://metadata.example.com/latest",
+            "https://localhost:9000/in",
+            "https://app.localhost/in",
+            "https://127.0.0.1/in",
+            "https://[::ffff:10.0.0.1]/in",
+            "https://nowhere.example.com/in",
+        ] {
+            let refused = checked(strict, url).await.unwrap_err();
+            assert_eq!(refused.field(), "url", "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_only_for_loopback_when_loopback_is_allowed() {
+        let dev = AddressPolicy {
+            allow_loopback: true,
+        };
+        assert!(checked(dev, "http://127.0.0.1:8080/in").await.is_ok());
+        assert!(checked(dev, "http://localhost:8080/in").await.is_ok());
+        assert!(checked(dev, "http://hooks.example.com/in").await.is_err());
+        assert!(checked(dev, "https://sneaky.example.com/in").await.is_ok());
+        assert!(
+            checked(AddressPolicy::default(), "http://127.0.0.1/in")
+                .await
+                .is_err()
+        );
+    }
 
     #[test]
     fn the_ssrf_table_refuses_every_internal_range_and_passes_public_addresses() {
@@ -125,6 +271,8 @@ mod tests {
             "2002:a9fe:a9fe::1",
             "2002:7f00:1::1",
             "100::1",
+            "2001::1",
+            "64:ff9b:1::a00:1",
         ];
         for address in refused {
             let ip: IpAddr = address.parse().unwrap();

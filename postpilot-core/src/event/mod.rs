@@ -1,5 +1,14 @@
 //! Events PostPilot sends to the endpoints merchants and the platform register (issue 17):
-//! Standard Webhooks 1.0 signatures, and which addresses a delivery may reach.
+//! the endpoints themselves, Standard Webhooks 1.0 signatures, and which addresses a delivery
+//! may reach.
 
 pub mod address;
+mod endpoint;
+mod service;
 pub mod signature;
+
+pub use endpoint::{
+    EndpointUrl, EventType, MAX_DESCRIPTION_CHARS, MAX_ENDPOINTS, MAX_URL_LEN, NewEndpoint,
+    ROTATION_OVERLAP, WebhookEndpoint, WebhookEndpointRecord, parse_description,
+};
+pub use service::{CreatedEndpoint, EndpointPatch, EndpointService, NewEndpointRequest};

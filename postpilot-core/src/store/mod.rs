@@ -19,8 +19,10 @@ use crate::account::{SealedTokens, SocialAccount};
 use crate::analytics::{AnalyticsOverview, DayMetrics, PostMetrics};
 use crate::api_key::ApiKey;
 use crate::billing::Subscription;
+use crate::event::WebhookEndpoint;
 use crate::id::{
-    AccountId, ApiKeyId, ImportId, PostId, QueueItemId, TemplateId, TokenFamilyId, UserId,
+    AccountId, ApiKeyId, EndpointId, ImportId, PostId, QueueItemId, TemplateId, TokenFamilyId,
+    UserId,
 };
 use crate::idempotency::{Begun, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::import::Import;
@@ -738,6 +740,24 @@ pub trait ImportStore: Send + Sync {
     async fn import(&self, owner: UserId, id: ImportId) -> StoreResult<Option<Import>>;
 }
 
+/// Webhook endpoints: where a user's events are delivered.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait EndpointStore: Send + Sync {
+    /// Inserts an endpoint if its owner holds fewer than `max` ([`StoreError::LimitReached`]
+    /// otherwise), atomically.
+    async fn insert_endpoint(&self, endpoint: &WebhookEndpoint, max: u32) -> StoreResult<()>;
+    /// One of the owner's endpoints.
+    async fn endpoint(&self, owner: UserId, id: EndpointId)
+    -> StoreResult<Option<WebhookEndpoint>>;
+    /// The owner's endpoints, oldest first.
+    async fn list_endpoints(&self, owner: UserId) -> StoreResult<Vec<WebhookEndpoint>>;
+    /// Replaces a stored endpoint of its owner ([`StoreError::NotFound`] when it is gone).
+    async fn update_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()>;
+    /// Deletes one of the owner's endpoints; whether it was there.
+    async fn delete_endpoint(&self, owner: UserId, id: EndpointId) -> StoreResult<bool>;
+}
+
 /// Every storage port, plus a health check.
 #[async_trait]
 pub trait Store:
@@ -755,6 +775,7 @@ pub trait Store:
     + ScheduleStore
     + IdempotencyStore
     + ImportStore
+    + EndpointStore
     + fmt::Debug
 {
     /// Whether the backend answers.

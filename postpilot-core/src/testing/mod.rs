@@ -210,9 +210,29 @@ macro_rules! ok {
     };
 }
 
+/// Runs one guarded insert per `n` at once, each made by `insert(n)`; how many succeeded (the
+/// others must be refused with [`StoreError::LimitReached`]).
+pub(crate) async fn racing_inserts<F, Fut>(ns: std::ops::Range<u32>, insert: F) -> usize
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+{
+    let tasks: Vec<_> = ns.map(|n| tokio::spawn(insert(n))).collect();
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(()) => created += 1,
+            Err(StoreError::LimitReached) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    created
+}
+
 mod accounts;
 mod api_keys;
 mod billing;
+mod endpoints;
 mod idempotency;
 mod imports;
 mod ledger;
@@ -227,6 +247,7 @@ mod webhooks;
 pub use accounts::*;
 pub use api_keys::*;
 pub use billing::*;
+pub use endpoints::*;
 pub use idempotency::*;
 pub use imports::*;
 pub use ledger::*;
@@ -323,6 +344,8 @@ macro_rules! store_conformance_tests {
             subscriptions_upsert_per_user,
             api_keys_lookup_revoke_and_isolate,
             api_keys_are_capped_per_owner_even_concurrently,
+            endpoints_round_trip_and_are_isolated_by_owner,
+            endpoints_are_capped_per_owner_even_concurrently,
             refresh_tokens_rotate_with_reuse_detection,
             concurrent_refreshes_succeed_once,
             webhook_events_are_claimed_once_and_finished,

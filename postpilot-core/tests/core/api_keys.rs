@@ -141,7 +141,9 @@ async fn a_key_created_without_scopes_gets_every_scope() {
             "queue:write",
             "accounts:read",
             "accounts:write",
-            "analytics:read"
+            "analytics:read",
+            "webhooks:read",
+            "webhooks:write"
         ])
     );
 }

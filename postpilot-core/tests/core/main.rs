@@ -15,6 +15,7 @@ mod billing;
 mod brute_force;
 mod caps;
 mod dispatcher;
+mod endpoints;
 mod failing_ports;
 mod imports;
 mod isolation;

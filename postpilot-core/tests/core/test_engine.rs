@@ -18,6 +18,23 @@ use postpilot_core::publish::SimulatedPublisher;
 use postpilot_core::store::MemoryStore;
 use postpilot_core::user::User;
 
+/// A DNS zone with fixed answers, so no test reaches the real resolver: `hooks.example.com` is
+/// public, `internal.example.com` points at loopback (a rebinding attacker's name).
+#[derive(Debug)]
+pub struct TestZone;
+
+#[async_trait::async_trait]
+impl postpilot_core::event::address::HostResolver for TestZone {
+    async fn resolve(&self, host: &str, _port: u16) -> std::io::Result<Vec<std::net::IpAddr>> {
+        let answer = match host {
+            "hooks.example.com" | "other.example.com" => "93.184.216.34",
+            "internal.example.com" => "127.0.0.1",
+            _ => return Err(std::io::ErrorKind::NotFound.into()),
+        };
+        Ok(vec![answer.parse().unwrap()])
+    }
+}
+
 /// 2026-03-15 12:00:00 UTC, where every test's clock starts.
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 15, 12, 0, 0).unwrap()
@@ -56,6 +73,7 @@ impl TestEngine {
             .publisher(Platform::Instagram, instagram.clone())
             .publisher(Platform::Facebook, facebook.clone())
             .publisher(Platform::Tiktok, tiktok.clone())
+            .resolver(Arc::new(TestZone))
             .build()
             .unwrap();
         Self {

@@ -5,6 +5,7 @@ pub(crate) mod analytics;
 pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod billing;
+pub(crate) mod endpoints;
 pub(crate) mod health;
 pub(crate) mod imports;
 pub(crate) mod oauth;

@@ -49,6 +49,8 @@ fn scope_label(scope: Scope) -> &'static str {
         Scope::AccountsRead => "List accounts",
         Scope::AccountsWrite => "Connect and disconnect accounts",
         Scope::AnalyticsRead => "Read analytics and usage",
+        Scope::WebhooksRead => "List webhook endpoints",
+        Scope::WebhooksWrite => "Register, edit and delete webhook endpoints",
     }
 }
 

@@ -186,7 +186,7 @@ async fn creating_an_api_key_on_pro_shows_the_key_once_with_every_scope() {
     assert!(key.starts_with("po_live_"), "{key}");
     assert!(key.starts_with(reply.body["prefix"].as_str().unwrap()));
     assert_eq!(reply.body["name"], "zapier");
-    assert_eq!(reply.body["scopes"].as_array().unwrap().len(), 7);
+    assert_eq!(reply.body["scopes"].as_array().unwrap().len(), 9);
 }
 
 #[tokio::test]

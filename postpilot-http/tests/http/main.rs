@@ -14,6 +14,7 @@ mod billing_routes;
 mod bola;
 mod brute_force;
 mod contract;
+mod endpoint_routes;
 mod idempotency;
 mod import_routes;
 mod input_strictness;

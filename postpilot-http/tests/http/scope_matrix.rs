@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::test_app::{self, TestApp, assert_problem};
 
-const SCOPES: [&str; 7] = [
+const SCOPES: [&str; 9] = [
     "posts:read",
     "posts:write",
     "queue:read",
@@ -15,6 +15,8 @@ const SCOPES: [&str; 7] = [
     "accounts:read",
     "accounts:write",
     "analytics:read",
+    "webhooks:read",
+    "webhooks:write",
 ];
 
 /// `(method, path, scopes)` of every operation the document lets an API key call.

@@ -14,6 +14,7 @@ use crate::plan::MonthWindow;
 mod accounts;
 mod api_keys;
 mod attempts;
+mod endpoints;
 mod idempotency;
 mod imports;
 mod metrics;
@@ -50,6 +51,7 @@ struct Tables {
     imports: BTreeMap<ImportId, Import>,
     /// Token refresh leases: account → until when.
     refresh_leases: HashMap<AccountId, DateTime<Utc>>,
+    endpoints: BTreeMap<EndpointId, WebhookEndpoint>,
 }
 
 impl Tables {
@@ -176,7 +178,8 @@ owned_by_user_id!(
     QueueItem,
     CaptionTemplate,
     PostingSchedule,
-    Import
+    Import,
+    WebhookEndpoint
 );
 
 impl Stated for Post {

@@ -1,0 +1,232 @@
+//! Webhook endpoint use cases: register (the secret shown once), list, read, edit, rotate the
+//! secret with an overlap, disable and enable, delete.
+
+use std::sync::Arc;
+
+use crate::context::Deps;
+use crate::crypto::{SecretString, TokenContext};
+use crate::error::{Error, Result};
+use crate::event::signature::EndpointSecret;
+use crate::event::{
+    EndpointUrl, EventType, MAX_ENDPOINTS, NewEndpoint, WebhookEndpoint, parse_description,
+};
+use crate::id::{EndpointId, UserId};
+use crate::store::StoreError;
+
+/// A new endpoint, as a client sends it.
+#[derive(Clone, Debug, Default)]
+pub struct NewEndpointRequest {
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types it receives (empty: every type).
+    pub event_types: Vec<String>,
+    /// The owner's note.
+    pub description: String,
+}
+
+/// A partial update: `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointPatch {
+    /// New URL (checked again where it resolves).
+    pub url: Option<String>,
+    /// New event types (empty: every type).
+    pub event_types: Option<Vec<String>>,
+    /// New description.
+    pub description: Option<String>,
+    /// `Some(false)` stops deliveries; `Some(true)` starts them again.
+    pub enabled: Option<bool>,
+}
+
+/// An endpoint with its secret: the answer to registering one or rotating its secret, the only
+/// times the secret is shown.
+#[derive(Clone, Debug)]
+pub struct CreatedEndpoint {
+    /// The stored endpoint.
+    pub endpoint: WebhookEndpoint,
+    /// Its (new) signing secret.
+    pub secret: EndpointSecret,
+}
+
+/// Registering and managing webhook endpoints.
+#[derive(Clone, Debug)]
+pub struct EndpointService {
+    deps: Arc<Deps>,
+}
+
+impl EndpointService {
+    pub(crate) fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    /// Registers an endpoint with a new secret, shown this once. Its URL must resolve only to
+    /// public addresses (see [`AddressPolicy`](crate::event::address::AddressPolicy)).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a URL that is malformed or reaches a refused address, an
+    /// unknown event type or a bad description; [`Error::Conflict`] when the user already holds
+    /// [`MAX_ENDPOINTS`].
+    pub async fn create(
+        &self,
+        user: UserId,
+        request: NewEndpointRequest,
+    ) -> Result<CreatedEndpoint> {
+        let url = self.checked_url(request.url).await?;
+        let event_types = EventType::parse_list(&request.event_types)?;
+        let description = parse_description(request.description)?;
+        let id: EndpointId = self.deps.new_id();
+        let (secret, sealed) = self.new_secret(user, id)?;
+        let endpoint = WebhookEndpoint::create(
+            NewEndpoint {
+                id,
+                user_id: user,
+                url,
+                description,
+                event_types,
+                sealed_secret: sealed,
+            },
+            self.deps.now(),
+        );
+        match self.deps.store.insert_endpoint(&endpoint, MAX_ENDPOINTS).await {
+            Ok(()) => Ok(CreatedEndpoint { endpoint, secret }),
+            Err(StoreError::LimitReached) => Err(Error::Conflict(
+                format!("a user may register at most {MAX_ENDPOINTS} webhook endpoints; delete one first")
+                    .into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One of the user's endpoints.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if absent or someone else's.
+    pub async fn get(&self, user: UserId, id: EndpointId) -> Result<WebhookEndpoint> {
+        self.deps
+            .store
+            .endpoint(user, id)
+            .await?
+            .ok_or(Error::NotFound("webhook endpoint"))
+    }
+
+    /// The user's endpoints, oldest first (at most [`MAX_ENDPOINTS`]).
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn list(&self, user: UserId) -> Result<Vec<WebhookEndpoint>> {
+        Ok(self.deps.store.list_endpoints(user).await?)
+    }
+
+    /// Edits an endpoint: its URL (checked again), event types, description, and whether it
+    /// receives deliveries.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if absent or someone else's; [`Error::Validation`] as for
+    /// [`create`](Self::create).
+    pub async fn update(
+        &self,
+        user: UserId,
+        id: EndpointId,
+        patch: EndpointPatch,
+    ) -> Result<WebhookEndpoint> {
+        let url = match patch.url {
+            Some(url) => Some(self.checked_url(url).await?),
+            None => None,
+        };
+        let event_types = patch
+            .event_types
+            .map(|types| EventType::parse_list(&types))
+            .transpose()?;
+        let description = patch.description.map(parse_description).transpose()?;
+        let mut endpoint = self.get(user, id).await?;
+        let now = self.deps.now();
+        endpoint.edit(url, description, event_types, now);
+        match patch.enabled {
+            Some(false) if !endpoint.is_disabled() => {
+                endpoint.disable("disabled by its owner", now)
+            }
+            Some(true) => endpoint.enable(now),
+            _ => {}
+        }
+        self.save(&endpoint).await?;
+        Ok(endpoint)
+    }
+
+    /// Gives an endpoint a new secret, shown this once. The old one signs beside it for
+    /// [`ROTATION_OVERLAP`](crate::event::ROTATION_OVERLAP): every delivery meanwhile carries
+    /// both signatures, so the receiver switches at its own pace.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if absent or someone else's.
+    pub async fn rotate_secret(&self, user: UserId, id: EndpointId) -> Result<CreatedEndpoint> {
+        let mut endpoint = self.get(user, id).await?;
+        let (secret, sealed) = self.new_secret(user, id)?;
+        endpoint.rotate(sealed, self.deps.now());
+        self.save(&endpoint).await?;
+        Ok(CreatedEndpoint { endpoint, secret })
+    }
+
+    /// Deletes an endpoint.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if absent or someone else's.
+    pub async fn delete(&self, user: UserId, id: EndpointId) -> Result<()> {
+        if self.deps.store.delete_endpoint(user, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("webhook endpoint"))
+        }
+    }
+
+    /// The secrets that sign a delivery to `endpoint` now, the current one first: what the
+    /// worker signs with (and what an embedder's own tests verify against).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when a sealed secret does not open (a lost cipher key).
+    pub fn signing_secrets(&self, endpoint: &WebhookEndpoint) -> Result<Vec<EndpointSecret>> {
+        let context = TokenContext::for_endpoint(endpoint.user_id(), endpoint.id());
+        endpoint
+            .sealed_secrets_in_force(self.deps.now())
+            .into_iter()
+            .map(|sealed| {
+                let opened = self
+                    .deps
+                    .cipher
+                    .open(sealed, context)
+                    .map_err(|e| Error::unavailable("token cipher", e))?;
+                EndpointSecret::parse(opened.expose())
+                    .map_err(|e| Error::unavailable("token cipher", e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn checked_url(&self, url: String) -> Result<EndpointUrl> {
+        let url = EndpointUrl::parse(url)?;
+        self.deps
+            .address_policy
+            .check(self.deps.resolver.as_ref(), &url)
+            .await?;
+        Ok(url)
+    }
+
+    fn new_secret(&self, user: UserId, id: EndpointId) -> Result<(EndpointSecret, String)> {
+        let secret = EndpointSecret::generate()
+            .map_err(|e| Error::unavailable("random generator", e.to_string()))?;
+        let sealed = self
+            .deps
+            .cipher
+            .seal(
+                &SecretString::new(secret.reveal()),
+                TokenContext::for_endpoint(user, id),
+            )
+            .map_err(|e| Error::unavailable("token cipher", e))?;
+        Ok((secret, sealed))
+    }
+
+    async fn save(&self, endpoint: &WebhookEndpoint) -> Result<()> {
+        match self.deps.store.update_endpoint(endpoint).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(Error::NotFound("webhook endpoint")),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
