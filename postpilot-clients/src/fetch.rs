@@ -2,14 +2,14 @@
 //! that is not on the public internet — loopback, private, link-local (the cloud metadata
 //! service at 169.254.169.254), shared, documentation, multicast, and their IPv6 forms — *after*
 //! DNS resolution, so a public name pointing inside the network is refused too. The address is
-//! checked where the connection is made: the resolver hands the connector only public addresses,
+//! checked where the connection is made: the resolver ([`crate::guard`]) hands the connector
+//! a name's addresses only when all are public,
 //! an IP written in the URL (or in a redirect's) is checked before the request, and no proxy is
 //! used (a proxy would resolve the name itself).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
 
@@ -41,25 +41,6 @@ pub enum AddressPolicy {
     PublicOnly,
     /// Any address — for tests against local fake servers only.
     AnyForTests,
-}
-
-/// A resolver that answers only a name's public addresses.
-#[derive(Debug)]
-struct PublicResolver;
-
-impl Resolve for PublicResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public: Vec<SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err(format!("{host} has no public address").into());
-            }
-            let addrs: Addrs = Box::new(public.into_iter());
-            Ok(addrs)
-        })
-    }
 }
 
 /// Why media could not be fetched, in words that name neither the URL's query nor a token.
@@ -106,7 +87,9 @@ impl MediaFetcher {
             .redirect(redirects)
             .user_agent(concat!("postpilot/", env!("CARGO_PKG_VERSION")));
         if policy == AddressPolicy::PublicOnly {
-            builder = builder.dns_resolver(PublicResolver);
+            builder = builder.dns_resolver(crate::guard::GuardedResolver(
+                postpilot_core::event::address::AddressPolicy::default(),
+            ));
         }
         let inner = builder
             .build()
@@ -279,13 +262,8 @@ fn check_url(url: &Url, policy: AddressPolicy) -> Result<(), String> {
 
 fn failed(what: &str, e: &reqwest::Error) -> FetchError {
     // A refused address surfaces as a connect error whose source is the resolver's message.
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if text.ends_with("has no public address") {
-            return FetchError::Refused("the media host has no public address".into());
-        }
-        source = cause.source();
+    if crate::guard::refusal_in(e).is_some() {
+        return FetchError::Refused("the media host has no public address".into());
     }
     let kind = if e.is_timeout() {
         "timed out"

@@ -8,6 +8,8 @@
 pub mod facebook;
 #[cfg(feature = "tiktok")]
 pub mod fetch;
+#[cfg(any(feature = "tiktok", feature = "webhooks"))]
+mod guard;
 pub mod http;
 #[cfg(feature = "instagram")]
 pub mod instagram;
@@ -21,3 +23,5 @@ pub mod stripe;
 pub mod testing;
 #[cfg(feature = "tiktok")]
 pub mod tiktok;
+#[cfg(feature = "webhooks")]
+pub mod webhook;

@@ -12,3 +12,4 @@ mod stripe;
 mod tiktok;
 mod tiktok_oauth;
 mod tiktok_upload;
+mod webhook;

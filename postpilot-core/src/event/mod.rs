@@ -3,6 +3,7 @@
 //! may reach.
 
 pub mod address;
+pub mod delivery;
 mod endpoint;
 mod service;
 pub mod signature;
