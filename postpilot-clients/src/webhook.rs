@@ -64,13 +64,23 @@ impl HttpDeliverer {
         headers: &SignedHeaders,
         body: &[u8],
     ) -> Result<DeliveryAttempt, String> {
-        let host = url.host();
-        if let Ok(ip) = host.parse::<IpAddr>()
-            && let Some(refused) = self.policy.refusal(ip)
-        {
+        // The host as the HTTP client will read it: an IP there is never resolved, so it is
+        // checked here.
+        let parsed = reqwest::Url::parse(url.as_str())
+            .map_err(|_| "the endpoint URL does not parse; not delivered".to_owned())?;
+        let Some(host) = parsed.host_str() else {
+            return Err("the endpoint URL has no host; not delivered".into());
+        };
+        let ip = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok();
+        if let Some(refused) = ip.and_then(|ip| self.policy.refusal(ip)) {
             return Err(format!("the endpoint is {refused}; not delivered"));
         }
-        if !url.is_https() && !is_loopback_host(host) {
+        let loopback = ip.map_or_else(|| is_localhost(host), |ip| ip.is_loopback());
+        if parsed.scheme() != "https" && !loopback {
             return Err("the endpoint is not https; not delivered".into());
         }
         let mut response = self
@@ -105,12 +115,11 @@ impl HttpDeliverer {
     }
 }
 
-/// `localhost`, a `.localhost` name, or a loopback IP: where plain http may go, when the policy
-/// allows loopback at all (the resolver refuses it otherwise).
-fn is_loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// `localhost` or a `.localhost` name: loopback, where plain http may go when the policy allows
+/// loopback at all (the resolver refuses it otherwise).
+fn is_localhost(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host == "localhost" || host.ends_with(".localhost")
 }
 
 fn outcome(status: StatusCode, retry_after: Option<Duration>) -> DeliveryOutcome {

@@ -125,6 +125,12 @@ impl EndpointUrl {
         if host.is_empty() {
             return Err(refused("must name a host"));
         }
+        if !plain_host(host) {
+            return Err(refused(
+                "must name its host plainly: letters, digits, dots and hyphens, a dotted IPv4 \
+                 address or a bracketed IPv6 one",
+            ));
+        }
         let port = port.unwrap_or(if https { 443 } else { 80 });
         Ok(Self {
             host: host.to_ascii_lowercase(),
@@ -159,6 +165,32 @@ impl AsRef<str> for EndpointUrl {
     fn as_ref(&self) -> &str {
         &self.text
     }
+}
+
+/// Whether `host` reads the same to every URL parser: a DNS name of letters, digits, hyphens
+/// and dots that does not end in a number (WHATWG parsers read `0x7f.1` or `2130706433` as an
+/// IPv4 address that `std` does not), a dotted-quad IPv4 address, or an IPv6 address without a
+/// zone. No percent-encoding, no backslash, no underscore tricks.
+fn plain_host(host: &str) -> bool {
+    if host.contains(':') {
+        return host.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let last = name.rsplit('.').next().unwrap_or_default();
+    let numeric = !last.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || last.to_ascii_lowercase().starts_with("0x"));
+    !numeric
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// `host[:port]` or `[v6][:port]`; `None` for a port that is not a number in 1..=65535.
@@ -361,6 +393,14 @@ mod tests {
             "https://example.com:99999/",
             "https:///path",
             "https://exa mple.com/",
+            "https://0x7f.1/",
+            "https://2130706433/",
+            "https://127.1/",
+            "https://017700000001/",
+            "https://%6c%6fcalhost/",
+            "https://[fe80::1%25eth0]/",
+            "https://evil.com\\@127.0.0.1/",
+            "https://a..b/",
         ] {
             assert!(EndpointUrl::parse(bad).is_err(), "{bad}");
         }
