@@ -422,7 +422,7 @@ impl EngineBuilder {
                 address_policy: self.address_policy,
                 resolver: self
                     .resolver
-                    .unwrap_or_else(|| Arc::new(crate::event::address::SystemResolver)),
+                    .unwrap_or_else(|| Arc::new(crate::event::address::SystemResolver::default())),
             }),
         }
     }

@@ -204,6 +204,7 @@ impl Out for AccountOut {
 
 impl Out for Post {
     fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let product = self.product().map(|p| to_python(py, p)).transpose()?;
         dict!(py, {
             "id" => self.id().as_uuid(),
             "account_id" => self.account_id().as_uuid(),
@@ -221,6 +222,7 @@ impl Out for Post {
             "external_url" => self.external_url(),
             "error_message" => self.error_message(),
             "on_slot" => self.on_slot(),
+            "product" => product,
             "created_at" => self.created_at(),
             "updated_at" => self.updated_at(),
         })

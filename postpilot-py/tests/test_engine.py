@@ -373,3 +373,16 @@ def test_a_webhook_endpoint_reaching_an_internal_address_is_a_validation_error_n
         with pytest.raises(postpilot.ValidationError) as refused:
             engine.create_webhook_endpoint(user_id=merchant["id"], url=url)
         assert refused.value.field == "url"
+
+
+def test_a_post_approved_from_an_item_carries_the_product_snapshot_with_id_and_stock(engine, merchant, account):
+    item = engine.create_queue_item(
+        user_id=merchant["id"],
+        product_data={"id": "sku-42", "title": "Glow Lamp", "price": 34.0, "stock": 0},
+        platforms=["facebook"], content="Meet the Glow Lamp",
+    )
+    approval = engine.approve(user_id=merchant["id"], item_id=item["id"], account_ids=[account["id"]])
+    post = engine.get_post(user_id=merchant["id"], post_id=approval["posts"][0]["id"])
+    assert post["product"] == {"id": "sku-42", "title": "Glow Lamp", "price": 34.0, "stock": 0}
+    direct = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Hello")
+    assert direct["product"] is None

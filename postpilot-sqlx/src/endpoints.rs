@@ -144,24 +144,34 @@ impl EndpointStore for PgStore {
         .await
     }
 
-    async fn update_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+    async fn update_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         // Every field is bound as for an insert; `created_at` ($11) never changes.
         let updated = with_fields(
             sqlx::query(
                 "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, \
                  sealed_secret = $6, previous_sealed_secret = $7, \
                  previous_secret_expires_at = $8, disabled_at = $9, disabled_reason = $10, \
-                 created_at = $11, updated_at = $12 WHERE id = $1 AND user_id = $2",
+                 created_at = $11, updated_at = $12 \
+                 WHERE id = $1 AND user_id = $2 AND updated_at = $13",
             ),
             endpoint,
         )
+        .bind(read_at)
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        if updated.rows_affected() > 0 {
+            return Ok(());
         }
-        Ok(())
+        // Gone, or changed since it was read.
+        match self.endpoint(endpoint.user_id(), endpoint.id()).await? {
+            Some(_) => Err(StoreError::Stale),
+            None => Err(StoreError::NotFound),
+        }
     }
 
     async fn delete_endpoint(&self, owner: UserId, id: EndpointId) -> StoreResult<bool> {

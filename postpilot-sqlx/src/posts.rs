@@ -6,7 +6,7 @@ use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::PostQuota;
 use postpilot_core::post::{
-    Caption, Checkpoint, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus,
+    Caption, Checkpoint, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus, ProductSnapshot,
 };
 use postpilot_core::store::{
     ClaimedPost, PostListFilter, PostSlot, PostStore, StoreError, StoreResult,
@@ -50,6 +50,7 @@ pub(crate) struct PostRow {
     publish_checkpoint: Option<Json<serde_json::Value>>,
     held_for_reconnect: bool,
     on_slot: bool,
+    product: Option<Json<ProductSnapshot>>,
 }
 
 impl TryFrom<PostRow> for Post {
@@ -93,6 +94,7 @@ impl TryFrom<PostRow> for Post {
             error_message: r.error_message,
             held_for_reconnect: r.held_for_reconnect,
             on_slot: r.on_slot,
+            product: r.product.map(|Json(product)| product),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -160,7 +162,9 @@ macro_rules! post_columns {
             $p,
             "held_for_reconnect, ",
             $p,
-            "on_slot"
+            "on_slot, ",
+            $p,
+            "product"
         )
     };
 }
@@ -210,7 +214,7 @@ pub(crate) async fn insert_post_rows(conn: &mut PgConnection, posts: &[&Post]) -
             "INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, \
              media_urls, hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, \
              lease_expires_at, lease_token, posted_at, external_id, external_url, error_message, \
-             created_at, updated_at, publish_checkpoint, on_slot) ",
+             created_at, updated_at, publish_checkpoint, on_slot, product) ",
         );
         insert.push_values(chunk, |mut row, post| {
             let lease = post.lease();
@@ -236,7 +240,8 @@ pub(crate) async fn insert_post_rows(conn: &mut PgConnection, posts: &[&Post]) -
                 .push_bind(post.created_at())
                 .push_bind(post.updated_at())
                 .push_bind(post.checkpoint().map(|c| Json(c.state().clone())))
-                .push_bind(post.on_slot());
+                .push_bind(post.on_slot())
+                .push_bind(post.product().map(Json));
         });
         insert
             .build()

@@ -105,6 +105,7 @@ fn new_post(user: Uuid, account: Uuid) -> Result<Post, BoxError> {
             content: Caption::parse("Benchmark post")?,
             media_urls: vec![MediaUrl::parse("https://cdn.example.com/a.jpg")?],
             hashtags: Hashtags::parse(["sale"])?,
+            product: None,
         },
         None,
         Utc::now(),

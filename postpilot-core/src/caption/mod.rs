@@ -121,6 +121,8 @@ impl<'de> Deserialize<'de> for Price {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ProductDataWire")]
 pub struct ProductData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
     title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
@@ -140,12 +142,18 @@ pub struct ProductData {
     tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     store_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stock: Option<i64>,
 }
 
 /// The unvalidated shape of [`ProductData`], as it arrives.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProductDataWire {
+    /// The shop's id of the product (trimmed, 1 to 255 characters, no control characters): what the
+    /// platform's `product.updated` and `product.deleted` events name it by.
+    #[serde(default)]
+    pub id: Option<String>,
     /// Product title (required, non-blank, ≤ 500 characters).
     pub title: String,
     /// Description (≤ 10,000 characters).
@@ -175,6 +183,9 @@ pub struct ProductDataWire {
     /// The shop's name (non-blank, ≤ 500 characters), for templates' `{store_name}`.
     #[serde(default)]
     pub store_name: Option<String>,
+    /// Units in stock; zero or less is sold out.
+    #[serde(default)]
+    pub stock: Option<i64>,
 }
 
 /// The limits of [`ProductData`]'s text, in characters and items; the text fields may hold line
@@ -223,6 +234,10 @@ impl TryFrom<ProductDataWire> for ProductData {
     type Error = ValidationError;
 
     fn try_from(w: ProductDataWire) -> Result<Self, Self::Error> {
+        let id =
+            w.id.as_deref()
+                .map(|id| text::parse_label("product_data.id", id))
+                .transpose()?;
         let title = text::parse_required(
             "product_data.title",
             &w.title,
@@ -279,6 +294,7 @@ impl TryFrom<ProductDataWire> for ProductData {
         )?;
         check_list("product_data.tags", &w.tags, l::TAGS, l::TAG_CHARS)?;
         Ok(Self {
+            id,
             title,
             description: w.description.filter(|d| !d.trim().is_empty()),
             price: w.price,
@@ -297,6 +313,7 @@ impl TryFrom<ProductDataWire> for ProductData {
                 .filter(|t| !t.trim().is_empty())
                 .collect(),
             store_name,
+            stock: w.stock,
         })
     }
 }
@@ -328,6 +345,14 @@ impl ProductData {
     /// Title (trimmed, non-blank).
     pub fn title(&self) -> &str {
         &self.title
+    }
+    /// The shop's id of the product (trimmed, non-blank).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+    /// Units in stock (zero or less: sold out).
+    pub fn stock(&self) -> Option<i64> {
+        self.stock
     }
     /// The shop's name (trimmed, non-blank).
     pub fn store_name(&self) -> Option<&str> {

@@ -23,14 +23,37 @@ pub trait HostResolver: Send + Sync + fmt::Debug {
     async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<IpAddr>>;
 }
 
-/// The operating system's resolver (`getaddrinfo`, on a blocking thread).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemResolver;
+/// The operating system's resolver (`getaddrinfo`, on a blocking thread), at most
+/// [`MAX_LOOKUPS`] lookups at once (a name server that never answers must not tie up every
+/// blocking thread; [`AddressPolicy::check`] gives a lookup [`RESOLVE_TIMEOUT`]).
+#[derive(Debug)]
+pub struct SystemResolver {
+    lookups: tokio::sync::Semaphore,
+}
+
+/// How long [`AddressPolicy::check`] waits for a name to resolve.
+pub const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How many lookups [`SystemResolver`] runs at once; more wait (within the same time limit).
+pub const MAX_LOOKUPS: usize = 16;
+
+impl Default for SystemResolver {
+    fn default() -> Self {
+        Self {
+            lookups: tokio::sync::Semaphore::new(MAX_LOOKUPS),
+        }
+    }
+}
 
 #[async_trait]
 impl HostResolver for SystemResolver {
     async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<IpAddr>> {
         let target = (host.to_owned(), port);
+        let _slot = self
+            .lookups
+            .acquire()
+            .await
+            .map_err(std::io::Error::other)?;
         tokio::task::spawn_blocking(move || Ok(target.to_socket_addrs()?.map(|a| a.ip()).collect()))
             .await
             .map_err(std::io::Error::other)?
@@ -61,21 +84,35 @@ impl AddressPolicy {
         url: &EndpointUrl,
     ) -> Result<Vec<IpAddr>, ValidationError> {
         let host = url.host();
+        let name = host.strip_suffix('.').unwrap_or(host);
         let addresses = if let Ok(ip) = host.parse::<IpAddr>() {
             vec![ip]
-        } else if host == "localhost" || host.ends_with(".localhost") {
+        } else if name == "localhost" || name.ends_with(".localhost") {
             // RFC 6761: always loopback, whatever a resolver says.
             vec![
                 IpAddr::V4(Ipv4Addr::LOCALHOST),
                 IpAddr::V6(Ipv6Addr::LOCALHOST),
             ]
         } else {
-            resolver.resolve(host, url.port()).await.map_err(|_| {
-                ValidationError::new(
-                    "url",
-                    format!("names a host that does not resolve ({host})"),
-                )
-            })?
+            let lookup = resolver.resolve(host, url.port());
+            match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                Ok(Ok(addresses)) => addresses,
+                Ok(Err(_)) => {
+                    return Err(ValidationError::new(
+                        "url",
+                        format!("names a host that does not resolve ({host})"),
+                    ));
+                }
+                Err(_) => {
+                    return Err(ValidationError::new(
+                        "url",
+                        format!(
+                            "names a host that did not resolve within {} s ({host})",
+                            RESOLVE_TIMEOUT.as_secs()
+                        ),
+                    ));
+                }
+            }
         };
         if addresses.is_empty() {
             return Err(ValidationError::new(
@@ -85,11 +122,10 @@ impl AddressPolicy {
         }
         for ip in &addresses {
             if let Some(why) = self.refusal(*ip) {
+                // The kind of address only: naming it would map the server's own network.
                 return Err(ValidationError::new(
                     "url",
-                    format!(
-                        "resolves to {why} ({ip}); events are only delivered to public addresses"
-                    ),
+                    format!("resolves to {why}; events are only delivered to public addresses"),
                 ));
             }
         }
@@ -132,8 +168,11 @@ impl AddressPolicy {
         if ip.is_unspecified() {
             return Some("an unspecified address");
         }
-        // An IPv4 address inside an IPv6 one (mapped ::ffff:a.b.c.d, the NAT64 prefix
-        // 64:ff9b::/96, the deprecated compatible ::a.b.c.d) is judged as that IPv4 address.
+        if ip.segments()[..6] == [0; 6] {
+            return Some("an IPv4-compatible address (::/96, deprecated)");
+        }
+        // An IPv4 address inside an IPv6 one (mapped ::ffff:a.b.c.d, the NAT64 prefixes) is
+        // judged as that IPv4 address.
         if let Some(v4) = embedded_v4(ip) {
             return self.refusal_v4(v4);
         }
@@ -146,13 +185,9 @@ impl AddressPolicy {
             0x2001 if ip.segments()[1] == 0x0db8 => Some("a documentation address"),
             // Teredo, ORCHID, benchmarking and the other IETF protocol assignments.
             0x2001 if ip.segments()[1] < 0x0200 => Some("an IETF protocol address (2001::/23)"),
-            // 6to4 carries an IPv4 address in its next 32 bits.
-            0x2002 => {
-                let [_, hi, lo, ..] = ip.segments();
-                let [a, b] = hi.to_be_bytes();
-                let [c, d] = lo.to_be_bytes();
-                self.refusal_v4(Ipv4Addr::new(a, b, c, d))
-            }
+            // 6to4 relays: a transition mechanism no receiver or media host needs, and one that
+            // tunnels to whatever IPv4 address its next 32 bits name.
+            0x2002 => Some("a 6to4 relay address"),
             // Only global unicast (2000::/3) is routable on the internet.
             f if f & 0xe000 != 0x2000 => Some("a reserved address"),
             _ => None,
@@ -170,8 +205,7 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     // The well-known NAT64 prefix, and the local-use 64:ff9b:1::/48 a network may map to its
     // own addresses.
     let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..3] == [0x64, 0xff9b, 1];
-    let compatible = s[..6] == [0; 6];
-    (mapped || nat64 || compatible).then_some(v4)
+    (mapped || nat64).then_some(v4)
 }
 
 #[cfg(test)]
@@ -196,6 +230,35 @@ mod tests {
         }
     }
 
+    /// A name server that never answers.
+    #[derive(Debug)]
+    struct Silent;
+
+    #[async_trait]
+    impl HostResolver for Silent {
+        async fn resolve(&self, _host: &str, _port: u16) -> std::io::Result<Vec<IpAddr>> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_name_server_that_never_answers_is_a_refusal_after_the_time_limit() {
+        let url = EndpointUrl::parse("https://hooks.example.com/in").unwrap();
+        let started = tokio::time::Instant::now();
+
+        let refused = AddressPolicy::default()
+            .check(&Silent, &url)
+            .await
+            .unwrap_err();
+
+        assert_eq!(refused.field(), "url");
+        assert!(
+            refused.reason().contains("did not resolve within 5 s"),
+            "{refused}"
+        );
+        assert_eq!(started.elapsed(), RESOLVE_TIMEOUT);
+    }
+
     async fn checked(policy: AddressPolicy, url: &str) -> Result<Vec<IpAddr>, ValidationError> {
         policy.check(&Zone, &EndpointUrl::parse(url).unwrap()).await
     }
@@ -213,6 +276,7 @@ mod tests {
             "https://metadata.example.com/latest",
             "https://localhost:9000/in",
             "https://app.localhost/in",
+            "https://localhost./in",
             "https://127.0.0.1/in",
             "https://[::ffff:10.0.0.1]/in",
             "https://nowhere.example.com/in",
@@ -273,6 +337,8 @@ mod tests {
             "100::1",
             "2001::1",
             "64:ff9b:1::a00:1",
+            "2002:5db8:d822::1",
+            "::93.184.216.34",
         ];
         for address in refused {
             let ip: IpAddr = address.parse().unwrap();
@@ -286,7 +352,6 @@ mod tests {
             "8.8.8.8",
             "2606:2800:220:1:248:1893:25c8:1946",
             "::ffff:93.184.216.34",
-            "2002:5db8:d822::1",
         ];
         for address in allowed {
             let ip: IpAddr = address.parse().unwrap();

@@ -184,13 +184,9 @@ fn plain_host(host: &str) -> bool {
         && (last.bytes().all(|b| b.is_ascii_digit())
             || last.to_ascii_lowercase().starts_with("0x"));
     !numeric
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        && name
+            .split('.')
+            .all(|label| crate::text::is_host_label(label, 63))
 }
 
 /// `host[:port]` or `[v6][:port]`; `None` for a port that is not a number in 1..=65535.
@@ -400,6 +396,8 @@ mod tests {
             "https://%6c%6fcalhost/",
             "https://[fe80::1%25eth0]/",
             "https://evil.com\\@127.0.0.1/",
+            "https://127.0.0.1\\x.example.com/",
+            "https://hooks_1.example.com/",
             "https://a..b/",
         ] {
             assert!(EndpointUrl::parse(bad).is_err(), "{bad}");

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use crate::context::Deps;
 use crate::crypto::{SecretString, TokenContext};
 use crate::error::{Error, Result};
@@ -12,6 +14,10 @@ use crate::event::{
 };
 use crate::id::{EndpointId, UserId};
 use crate::store::StoreError;
+
+/// How many times a change is applied anew when another change came between its read and its
+/// write.
+const CHANGE_RETRIES: usize = 5;
 
 /// A new endpoint, as a client sends it.
 #[derive(Clone, Debug, Default)]
@@ -137,18 +143,18 @@ impl EndpointService {
             .map(|types| EventType::parse_list(&types))
             .transpose()?;
         let description = patch.description.map(parse_description).transpose()?;
-        let mut endpoint = self.get(user, id).await?;
-        let now = self.deps.now();
-        endpoint.edit(url, description, event_types, now);
-        match patch.enabled {
-            Some(false) if !endpoint.is_disabled() => {
-                endpoint.disable("disabled by its owner", now)
+        self.change(user, id, |endpoint, now| {
+            endpoint.edit(url.clone(), description.clone(), event_types.clone(), now);
+            match patch.enabled {
+                Some(false) if !endpoint.is_disabled() => {
+                    endpoint.disable("disabled by its owner", now);
+                }
+                Some(true) => endpoint.enable(now),
+                _ => {}
             }
-            Some(true) => endpoint.enable(now),
-            _ => {}
-        }
-        self.save(&endpoint).await?;
-        Ok(endpoint)
+            Ok(())
+        })
+        .await
     }
 
     /// Gives an endpoint a new secret, shown this once. The old one signs beside it for
@@ -158,10 +164,16 @@ impl EndpointService {
     /// # Errors
     /// [`Error::NotFound`] if absent or someone else's.
     pub async fn rotate_secret(&self, user: UserId, id: EndpointId) -> Result<CreatedEndpoint> {
-        let mut endpoint = self.get(user, id).await?;
-        let (secret, sealed) = self.new_secret(user, id)?;
-        endpoint.rotate(sealed, self.deps.now());
-        self.save(&endpoint).await?;
+        let mut secret = None;
+        let endpoint = self
+            .change(user, id, |endpoint, now| {
+                let (new, sealed) = self.new_secret(user, id)?;
+                endpoint.rotate(sealed, now);
+                secret = Some(new);
+                Ok(())
+            })
+            .await?;
+        let secret = secret.ok_or_else(|| Error::unavailable("random generator", "no secret"))?;
         Ok(CreatedEndpoint { endpoint, secret })
     }
 
@@ -222,11 +234,30 @@ impl EndpointService {
         Ok((secret, sealed))
     }
 
-    async fn save(&self, endpoint: &WebhookEndpoint) -> Result<()> {
-        match self.deps.store.update_endpoint(endpoint).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(Error::NotFound("webhook endpoint")),
-            Err(e) => Err(e.into()),
+    /// Applies `change` to the stored endpoint and writes it if nothing else changed it since it
+    /// was read; otherwise reads it again and applies `change` anew (a rotation racing an edit
+    /// must not write back the secret it replaced). Each write's `updated_at` is later than the
+    /// one it replaces, so the store can tell two writes apart.
+    async fn change(
+        &self,
+        user: UserId,
+        id: EndpointId,
+        mut change: impl FnMut(&mut WebhookEndpoint, DateTime<Utc>) -> Result<()>,
+    ) -> Result<WebhookEndpoint> {
+        for _ in 0..CHANGE_RETRIES {
+            let mut endpoint = self.get(user, id).await?;
+            let read_at = endpoint.updated_at();
+            let now = self.deps.now().max(read_at + TimeDelta::milliseconds(1));
+            change(&mut endpoint, now)?;
+            match self.deps.store.update_endpoint(&endpoint, read_at).await {
+                Ok(()) => return Ok(endpoint),
+                Err(StoreError::Stale) => {}
+                Err(StoreError::NotFound) => return Err(Error::NotFound("webhook endpoint")),
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(Error::Conflict(
+            "the endpoint kept changing under this request; try again".into(),
+        ))
     }
 }

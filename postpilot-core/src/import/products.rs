@@ -21,6 +21,8 @@ pub(super) fn check(
     row: &ProductRow,
 ) -> Result<(String, QueueItem), ValidationError> {
     let product_data = ProductData::parse(ProductDataWire {
+        // The row's SKU is the shop's id of the product: what its events name it by.
+        id: row.external_id.clone(),
         title: row.title.clone(),
         description: row.description.clone(),
         price: price("price", row.price.as_deref())?,
@@ -31,6 +33,7 @@ pub(super) fn check(
         features: row.features.clone(),
         tags: row.tags.clone(),
         store_name: row.store_name.clone(),
+        stock: None,
     })?;
     let platforms = parse_platforms(&row.platforms)?;
     let hashtags: Vec<String> = row

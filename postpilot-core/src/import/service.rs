@@ -333,6 +333,7 @@ impl ImportService {
                 content,
                 media_urls,
                 hashtags,
+                product: None,
             },
             None,
             now,

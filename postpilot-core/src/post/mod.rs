@@ -4,6 +4,7 @@ pub(crate) mod cap;
 mod content;
 pub(crate) mod duplicate;
 mod model;
+mod product;
 pub(crate) mod room;
 pub(crate) mod service;
 
@@ -20,4 +21,5 @@ pub use model::{
     Checkpoint, Lease, MAX_SCHEDULE_AHEAD, NewPost, Post, PostRecord, PostStatus, Published,
     check_schedule_time,
 };
+pub use product::ProductSnapshot;
 pub use service::{CreatePost, MAX_CALENDAR_DAYS, PostFilter, PostPatch, PostService};

@@ -7,7 +7,7 @@ use crate::aggregate::aggregate;
 use crate::id::{AccountId, PostId, QueueItemId, UserId};
 use crate::names::named_enum;
 use crate::platform::Platform;
-use crate::post::{Caption, Hashtags, MediaUrl};
+use crate::post::{Caption, Hashtags, MediaUrl, ProductSnapshot};
 use crate::{InvalidTransition, ValidationError};
 
 /// Furthest ahead a post may be scheduled.
@@ -161,6 +161,9 @@ aggregate! {
         /// ([`Conflict::SlotTaken`](crate::store::Conflict::SlotTaken)): two requests racing
         /// for the next free slot never both get it.
         on_slot: copy bool,
+        /// The product it advertises as it was when the post was made from its queue item (none
+        /// for a post written directly).
+        product: option ProductSnapshot,
         /// See [`Post::created_at`].
         created_at: copy DateTime<Utc>,
         /// See [`Post::updated_at`].
@@ -187,6 +190,8 @@ pub struct NewPost {
     pub media_urls: Vec<MediaUrl>,
     /// Hashtags.
     pub hashtags: Hashtags,
+    /// The product it advertises, from its queue item.
+    pub product: Option<ProductSnapshot>,
 }
 
 /// Checks that `at` is a valid publication time: strictly after `now`, at most a year ahead,
@@ -258,6 +263,7 @@ impl Post {
             error_message: None,
             held_for_reconnect: false,
             on_slot: false,
+            product: new.product,
             created_at: now,
             updated_at: now,
         })
@@ -696,6 +702,7 @@ mod tests {
                 content: Caption::parse("hello").unwrap(),
                 media_urls: vec![],
                 hashtags: Hashtags::default(),
+                product: None,
             },
             None,
             t0(),

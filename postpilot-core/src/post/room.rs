@@ -356,8 +356,14 @@ pub(crate) async fn ensure_not_duplicate(
     let from = at - DUPLICATE_WINDOW;
     let to = at + DUPLICATE_WINDOW + Duration::seconds(1);
     let around = deps.store.posts_between(post.user_id(), from, to).await?;
+    let near = |other: &Post| {
+        other
+            .scheduled_for()
+            .is_some_and(|t| (t - at).abs() <= DUPLICATE_WINDOW)
+    };
     let other = around.into_iter().find(|other| {
         other.id() != post.id()
+            && near(other)
             && other.account_id() == post.account_id()
             && matches!(
                 other.status(),

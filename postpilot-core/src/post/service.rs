@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::id::{AccountId, PostId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::plan::{post_quota, posts_quota_error};
+use crate::post::duplicate::same_caption;
 use crate::post::room::{
     SLOT_RACE_RETRIES, ensure_not_duplicate, ensure_within_cap, next_free_slot,
 };
@@ -96,6 +97,7 @@ impl PostService {
                 content,
                 media_urls,
                 hashtags,
+                product: None,
             },
             request.scheduled_for,
             self.deps.now(),
@@ -186,7 +188,7 @@ impl PostService {
             }
             None => post.edit(content, media_urls, hashtags, now)?,
         }
-        let recaptioned = post.content() != before.content();
+        let recaptioned = !same_caption(post.content().as_ref(), before.content().as_ref());
         if let Some(at) = post.scheduled_for()
             && post.status() == PostStatus::Scheduled
             && (recaptioned || before.scheduled_for() != Some(at) || was != PostStatus::Scheduled)
@@ -213,9 +215,14 @@ impl PostService {
     ) -> Result<Post> {
         let mut post = self.get(user, id).await?;
         let was = post.status();
+        let moves = was != PostStatus::Scheduled || post.scheduled_for() != Some(at);
         self.schedule_within_cap(user, &mut post, at, self.deps.now())
             .await?;
-        ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
+        // A post sent back its own time is not checked again, as for the cap: a duplicate
+        // allowed once stays allowed.
+        if moves {
+            ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
+        }
         self.save(&post, was).await?;
         Ok(post)
     }

@@ -17,7 +17,7 @@ use crate::page::{Page, PageRequest};
 use crate::plan::{CountedGeneration, post_quota, posts_quota_error, take_generation};
 use crate::platform::Platform;
 use crate::post::room::{SLOT_RACE_RETRIES, ensure_within_cap, next_free_slot};
-use crate::post::{Caption, Hashtags, NewPost, Post, parse_media_urls};
+use crate::post::{Caption, Hashtags, NewPost, Post, ProductSnapshot, parse_media_urls};
 use crate::queue::model::require_platforms;
 use crate::queue::{NewQueueItem, QueueItem, QueueItemEdit, QueueStatus};
 use crate::store::{Conflict, StoreError};
@@ -474,6 +474,7 @@ impl QueueService {
                     content: content.clone(),
                     media_urls: media_urls.clone(),
                     hashtags: hashtags.clone(),
+                    product: Some(ProductSnapshot::of(&item.product_data)),
                 };
                 let post = match placement {
                     Placement::Draft => Post::create(new, None, now)?,

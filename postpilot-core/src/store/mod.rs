@@ -752,8 +752,14 @@ pub trait EndpointStore: Send + Sync {
     -> StoreResult<Option<WebhookEndpoint>>;
     /// The owner's endpoints, oldest first.
     async fn list_endpoints(&self, owner: UserId) -> StoreResult<Vec<WebhookEndpoint>>;
-    /// Replaces a stored endpoint of its owner ([`StoreError::NotFound`] when it is gone).
-    async fn update_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()>;
+    /// Replaces a stored endpoint of its owner if it is still as it was read — its
+    /// `updated_at` is `read_at` ([`StoreError::Stale`] otherwise: another change came between;
+    /// [`StoreError::NotFound`] when it is gone).
+    async fn update_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Deletes one of the owner's endpoints; whether it was there.
     async fn delete_endpoint(&self, owner: UserId, id: EndpointId) -> StoreResult<bool>;
 }

@@ -172,6 +172,7 @@ fn value(name: &str, product: &ProductData, hashtags: &Hashtags) -> String {
 /// The product a template is checked with when saved: every field filled, at realistic lengths.
 fn sample_product() -> ProductData {
     let wire = ProductDataWire {
+        id: Some("aurora-desk-lamp".into()),
         title: "Aurora Adjustable LED Desk Lamp with Wireless Charger".into(),
         description: Some(
             "A warm, flicker-free light in three colour temperatures, a touch dimmer and a \
@@ -190,6 +191,7 @@ fn sample_product() -> ProductData {
         ],
         tags: vec!["desk lamp".into(), "home office".into(), "lighting".into()],
         store_name: Some("Aurora Home".into()),
+        stock: Some(12),
     };
     ProductData::parse(wire).unwrap_or_else(|_| unreachable!("the sample product is valid"))
 }

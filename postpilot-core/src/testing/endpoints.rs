@@ -20,8 +20,8 @@ fn endpoint(owner: UserId, n: u32) -> WebhookEndpoint {
     )
 }
 
-/// Endpoints: every field round-trips, lists are the owner's oldest first, changes and deletes
-/// reach only the owner's rows.
+/// Endpoints: every field round-trips, lists are the owner's oldest first, a change is written
+/// only over the state it was made from, changes and deletes reach only the owner's rows.
 pub async fn endpoints_round_trip_and_are_isolated_by_owner(store: Arc<dyn Store>) {
     let (a, _) = seeded(&store).await;
     let (b, _) = seeded(&store).await;
@@ -54,12 +54,20 @@ pub async fn endpoints_round_trip_and_are_isolated_by_owner(store: Arc<dyn Store
     );
     changed.rotate("sealed-new".into(), later);
     changed.disable("answered 410 Gone", later);
-    ok!(store.update_endpoint(&changed));
+    ok!(store.update_endpoint(&changed, first.updated_at));
+    assert_eq!(ok!(store.endpoint(a.id, first.id)), Some(changed.clone()));
+    // A write from the state before that change is refused: it would undo it.
+    let mut late = first.clone();
+    late.enable(later + Duration::seconds(1));
+    assert!(matches!(
+        store.update_endpoint(&late, first.updated_at).await,
+        Err(StoreError::Stale)
+    ));
     assert_eq!(ok!(store.endpoint(a.id, first.id)), Some(changed.clone()));
     let mut hijack = theirs.clone();
     hijack.user_id = a.id;
     assert!(matches!(
-        store.update_endpoint(&hijack).await,
+        store.update_endpoint(&hijack, theirs.updated_at).await,
         Err(StoreError::NotFound)
     ));
 
@@ -70,7 +78,7 @@ pub async fn endpoints_round_trip_and_are_isolated_by_owner(store: Arc<dyn Store
     assert_eq!(ok!(store.list_endpoints(b.id)), vec![theirs]);
     let gone: EndpointId = first.id;
     assert!(matches!(
-        store.update_endpoint(&changed).await,
+        store.update_endpoint(&changed, changed.updated_at).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(ok!(store.endpoint(a.id, gone)), None);

@@ -139,6 +139,43 @@ pub async fn post_writes_are_compare_and_set(store: Arc<dyn Store>) {
     assert!(ok!(store.post(u.id, p.id())).is_none());
 }
 
+/// Posts: the product a post was made from round-trips, and later writes keep it.
+pub async fn a_posts_product_snapshot_round_trips_and_survives_writes(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let snapshot = crate::post::ProductSnapshot {
+        id: Some("sku-42".into()),
+        title: "Aurora Desk Lamp".into(),
+        price: crate::caption::Price::from_cents(3_400).ok(),
+        compare_at_price: crate::caption::Price::from_cents(4_950).ok(),
+        currency: Some("EUR".into()),
+        stock: Some(0),
+        url: Some("https://shop.example.com/aurora".into()),
+    };
+    let mut p = Post::create(
+        NewPost {
+            id: id(),
+            user_id: u.id,
+            account_id: acc.id,
+            queue_item_id: None,
+            platform: Platform::Facebook,
+            content: Caption::parse("The lamp").unwrap_or_else(|e| panic!("{e}")),
+            media_urls: Vec::new(),
+            hashtags: Hashtags::default(),
+            product: Some(snapshot.clone()),
+        },
+        None,
+        t0(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.insert_post(&p, quota(100)));
+    assert_eq!(ok!(store.post(u.id, p.id())).as_ref(), Some(&p));
+    p.schedule(t0() + Duration::hours(2), t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.update_post(&p, &[PostStatus::Draft]));
+    let stored = ok!(store.post(u.id, p.id()));
+    assert_eq!(stored.as_ref().and_then(Post::product), Some(&snapshot));
+}
+
 /// Posts: a user's write based on a read from before a worker's claim is stale even when the
 /// post is back in the status the user read (no ABA): the claim counter moved.
 pub async fn post_writes_after_an_intervening_claim_are_stale(store: Arc<dyn Store>) {

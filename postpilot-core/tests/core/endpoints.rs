@@ -98,7 +98,7 @@ async fn rotating_a_secret_signs_with_both_until_the_overlap_ends() {
     for receiver in [&created.secret, &rotated.secret] {
         verify(&headers, body, receiver, e.now()).unwrap();
     }
-    e.advance(ROTATION_OVERLAP);
+    e.advance(ROTATION_OVERLAP + chrono::Duration::seconds(1));
     let after = endpoints.signing_secrets(&rotated.endpoint).unwrap();
     assert_eq!(after, vec![rotated.secret]);
 }
@@ -180,4 +180,43 @@ async fn a_user_registers_at_most_the_limit_of_endpoints() {
         e.endpoints().list(user.id()).await.unwrap().len(),
         MAX_ENDPOINTS as usize
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rotation_racing_an_edit_keeps_both_and_the_secret_it_answered_is_the_one_in_force() {
+    let e = TestEngine::new();
+    let user = e.user("hooks@example.com").await;
+    let endpoints = e.endpoints();
+    let id = endpoints
+        .create(user.id(), request("https://hooks.example.com/in"))
+        .await
+        .unwrap()
+        .endpoint
+        .id();
+
+    for round in 0..20 {
+        let enabled = round % 2 == 0;
+        let edit = EndpointPatch {
+            enabled: Some(enabled),
+            ..EndpointPatch::default()
+        };
+        let (rotated, edited) = tokio::join!(
+            endpoints.rotate_secret(user.id(), id),
+            endpoints.update(user.id(), id, edit)
+        );
+        edited.unwrap();
+        let rotated = rotated.unwrap();
+
+        let stored = endpoints.get(user.id(), id).await.unwrap();
+        assert_eq!(
+            stored.is_disabled(),
+            !enabled,
+            "round {round}: the edit was kept"
+        );
+        let signing = endpoints.signing_secrets(&stored).unwrap();
+        assert_eq!(
+            signing[0], rotated.secret,
+            "round {round}: the rotation was kept"
+        );
+    }
 }

@@ -1169,7 +1169,7 @@ async fn the_same_caption_on_an_account_within_24_hours_is_refused_naming_the_ot
 }
 
 #[tokio::test]
-async fn a_duplicate_the_request_allows_is_scheduled() {
+async fn a_duplicate_the_request_allows_is_scheduled_and_keeps_its_time_when_sent_it_again() {
     let (e, user, account, at, _) = a_sale_scheduled().await;
 
     let request = CreatePost {
@@ -1180,6 +1180,13 @@ async fn a_duplicate_the_request_allows_is_scheduled() {
     let again = e.posts().create(user.id(), request).await.unwrap();
 
     assert_eq!(again.status(), PostStatus::Scheduled);
+    // Sent its own time again (a retried request), it is not refused after the fact.
+    let at_again = again.scheduled_for().unwrap();
+    let resent = e
+        .posts()
+        .schedule(user.id(), again.id(), at_again, Duplicates::Refuse)
+        .await;
+    assert_eq!(resent.unwrap().scheduled_for(), Some(at_again));
 }
 
 #[tokio::test]
@@ -1193,7 +1200,8 @@ async fn the_same_caption_is_accepted_on_another_account_after_24_hours_or_as_a_
         .await
         .unwrap();
 
-    let a_day_later = at + Duration::hours(24) + Duration::seconds(1);
+    // Half a second past the window: not a duplicate (times may carry fractions of a second).
+    let a_day_later = at + Duration::hours(24) + Duration::milliseconds(500);
     for (on, time) in [
         (&other_account, Some(at)),
         (&account, Some(a_day_later)),

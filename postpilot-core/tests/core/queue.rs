@@ -8,7 +8,7 @@ use chrono::Duration;
 use postpilot_core::caption::{PlatformCaptions, ProductData, ProductDataWire, Tone};
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::PostStatus;
+use postpilot_core::post::{PostStatus, ProductSnapshot};
 use postpilot_core::publish::PublishError;
 use postpilot_core::queue::{ApproveItem, CreateQueueItem, Placement, QueueItemPatch, QueueStatus};
 use postpilot_core::{Error, LimitedResource};
@@ -575,6 +575,62 @@ async fn approving_with_a_time_creates_one_scheduled_post_per_account_from_the_i
         assert_eq!(post.platform(), platform);
         assert_eq!(&e.posts().get(u.id(), post.id()).await.unwrap(), post);
     }
+}
+
+#[tokio::test]
+async fn a_post_made_from_an_item_keeps_the_product_as_it_was_when_approved() {
+    let e = TestEngine::new();
+    let u = e.pro_user("a@example.com").await;
+    let facebook = e.connect(&u, Platform::Facebook, "fb").await;
+    let lamp = ProductData::parse(ProductDataWire {
+        id: Some(" gid://shopify/Product/42 ".into()),
+        title: "Aurora Desk Lamp".into(),
+        price: serde_json::from_value(serde_json::json!(34.0)).unwrap(),
+        compare_at_price: serde_json::from_value(serde_json::json!(49.5)).unwrap(),
+        currency: Some("eur".into()),
+        url: Some("https://shop.example.com/aurora".into()),
+        stock: Some(7),
+        ..ProductDataWire::default()
+    })
+    .unwrap();
+    let item = e
+        .queue()
+        .generate(u.id(), lamp.clone(), vec![Platform::Facebook], Tone::Casual)
+        .await
+        .unwrap();
+
+    let approval = e
+        .queue()
+        .approve(
+            u.id(),
+            item.id(),
+            ApproveItem {
+                account_ids: vec![facebook.id()],
+                placement: Placement::Draft,
+            },
+        )
+        .await
+        .unwrap();
+
+    let product = approval.posts[0].product().unwrap();
+    assert_eq!(product, &ProductSnapshot::of(&lamp));
+    assert_eq!(product.id.as_deref(), Some("gid://shopify/Product/42"));
+    assert_eq!(
+        (product.stock, product.currency.as_deref()),
+        (Some(7), Some("EUR"))
+    );
+    assert_eq!(
+        product.price.map(|p| p.to_string()).as_deref(),
+        Some("34.00")
+    );
+    let stored = e.posts().get(u.id(), approval.posts[0].id()).await.unwrap();
+    assert_eq!(stored.product(), Some(product));
+    let written = e.post(&u, &facebook, None).await;
+    assert_eq!(
+        written.product(),
+        None,
+        "a post written directly advertises no product"
+    );
 }
 
 #[tokio::test]

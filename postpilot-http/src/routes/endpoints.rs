@@ -116,6 +116,7 @@ pub(crate) struct PatchEndpointBody {
     description: Option<String>,
     /// `false` stops deliveries; `true` starts them again.
     #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = bool)]
     enabled: Option<bool>,
 }
 

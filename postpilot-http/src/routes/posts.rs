@@ -51,8 +51,34 @@ pub(crate) struct PostDto {
     /// Whether the queue put it on a slot of its account's posting schedule (`/queue`); false
     /// once it is given a time of its own.
     on_slot: bool,
+    /// The product it advertises as it was when the post was made from its queue item; absent
+    /// for a post written directly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ProductSnapshotDto>)]
+    product: Option<serde_json::Value>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// A post's product when the post was made.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ProductSnapshotDto {
+    /// The shop's id of the product.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compare_at_price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<String>,
+    /// Units in stock; zero or less is sold out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stock: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
 }
 
 impl From<Post> for PostDto {
@@ -74,6 +100,9 @@ impl From<Post> for PostDto {
             external_url: p.external_url().map(str::to_owned),
             error_message: p.error_message().map(str::to_owned),
             on_slot: p.on_slot(),
+            product: p
+                .product()
+                .and_then(|product| serde_json::to_value(product).ok()),
             created_at: p.created_at(),
             updated_at: p.updated_at(),
         }

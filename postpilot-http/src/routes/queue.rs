@@ -29,6 +29,9 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ProductDataSchema {
+    /// The shop's id of the product: what its `product.updated` events name it by.
+    #[schema(value_type = Option<LabelText>)]
+    id: Option<String>,
     #[schema(value_type = ProductTitleText)]
     title: String,
     #[schema(value_type = Option<ProductDescriptionText>)]
@@ -53,6 +56,8 @@ pub(crate) struct ProductDataSchema {
     /// The shop's name, for templates' `{store_name}`.
     #[schema(value_type = Option<ProductTitleText>)]
     store_name: Option<String>,
+    /// Units in stock; zero or less is sold out.
+    stock: Option<i64>,
 }
 
 /// A caption written for one platform.

@@ -221,7 +221,9 @@ fn product(form: &Fields) -> Result<ProductData, Error> {
             .transpose()
             .map_err(Error::from)
     };
+    // The shop's id and stock come from the platform's API, not from a merchant's form.
     Ok(ProductData::parse(ProductDataWire {
+        id: None,
         title: form.text("title").to_owned(),
         description: form.get("description").map(str::to_owned),
         price: price("price")?,
@@ -232,6 +234,7 @@ fn product(form: &Fields) -> Result<ProductData, Error> {
         features: form.lines("features"),
         tags: form.words("tags"),
         store_name: form.get("store_name").map(str::to_owned),
+        stock: None,
     })?)
 }
 

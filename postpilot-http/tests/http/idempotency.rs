@@ -218,6 +218,15 @@ async fn the_openapi_document_offers_the_header_on_merchants_posts_only() {
         !header_of("/api/v1/api-keys"),
         "a new key's secret is never kept"
     );
+    for secret_shown in [
+        "/api/v1/webhook-endpoints",
+        "/api/v1/webhook-endpoints/{id}/rotate-secret",
+    ] {
+        assert!(
+            !header_of(secret_shown),
+            "{secret_shown}: a secret is never kept"
+        );
+    }
     assert!(!header_of("/api/v1/webhooks/stripe"));
 }
 
@@ -264,6 +273,36 @@ async fn a_conflict_is_not_kept_so_the_same_request_runs_once_the_state_allows_i
     assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
     assert!(approved.headers.get("idempotent-replayed").is_none());
     assert_eq!(post_count(&app, &token).await, 1);
+}
+
+#[tokio::test]
+async fn a_webhook_endpoints_secret_is_never_kept_or_replayed_at_creation_or_rotation() {
+    let app = TestApp::new();
+    let token = app.token("hooks@example.com").await;
+    let body = json!({"url": "https://93.184.216.34/hooks"}).to_string();
+    let path = "/api/v1/webhook-endpoints";
+
+    let first = post_with_key(&app, &token, path, "same", &body).await;
+    let second = post_with_key(&app, &token, path, "same", &body).await;
+    let rotate = format!(
+        "{path}/{}/rotate-secret",
+        first.body["id"].as_str().unwrap()
+    );
+    let rotated = post_with_key(&app, &token, &rotate, "again", "").await;
+    let rotated_again = post_with_key(&app, &token, &rotate, "again", "").await;
+
+    for reply in [&first, &second] {
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    }
+    assert_ne!(
+        first.body["id"], second.body["id"],
+        "each request registered its own"
+    );
+    assert_eq!(rotated.status, StatusCode::OK, "{:?}", rotated.body);
+    assert_ne!(rotated.body["secret"], rotated_again.body["secret"]);
+    for reply in [&second, &rotated_again] {
+        assert!(reply.headers.get("idempotent-replayed").is_none());
+    }
 }
 
 #[tokio::test]

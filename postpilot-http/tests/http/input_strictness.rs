@@ -56,6 +56,10 @@ fn the_patch_bodies_mark_only_scheduled_for_as_nullable() {
         ("/api/v1/auth/me", "email"),
         ("/api/v1/auth/me", "password"),
         ("/api/v1/auth/me", "current_password"),
+        ("/api/v1/webhook-endpoints/{id}", "url"),
+        ("/api/v1/webhook-endpoints/{id}", "event_types"),
+        ("/api/v1/webhook-endpoints/{id}", "description"),
+        ("/api/v1/webhook-endpoints/{id}", "enabled"),
     ] {
         assert!(
             fields
@@ -75,11 +79,22 @@ async fn an_explicit_null_for_a_field_that_cannot_be_null_is_a_422_naming_it_on_
     let account = app.account(&token, "facebook", "2001").await;
     let post = app.post(&token, &account).await;
     let item = queue_item(&app, &token).await;
+    let endpoint = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(json!({"url": "https://93.184.216.34/hooks"})),
+        )
+        .await;
+    let endpoint = endpoint.body["id"].as_str().unwrap().to_owned();
     let fields = non_nullable_patch_fields();
-    assert!(fields.len() >= 9);
+    assert!(fields.len() >= 13);
     for (path, field) in fields {
         let concrete = if path.starts_with("/api/v1/posts") {
             path.replace("{id}", &post)
+        } else if path.starts_with("/api/v1/webhook-endpoints") {
+            path.replace("{id}", &endpoint)
         } else {
             path.replace("{id}", &item)
         };

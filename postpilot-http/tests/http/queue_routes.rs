@@ -632,3 +632,52 @@ async fn regenerating_a_pending_item_is_a_conflict() {
 
     assert_problem(&reply, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn a_post_approved_from_an_item_shows_the_product_it_advertises_with_its_id_and_stock() {
+    let app = TestApp::new();
+    let token = app.token("snap@example.com").await;
+    let account = app.account(&token, "facebook", "fb-snap").await;
+    let product = json!({
+        "id": "gid://shopify/Product/42", "title": "Glow Lamp", "price": 34.0,
+        "compare_at_price": 49.5, "currency": "eur", "stock": 3,
+        "url": "https://shop.example.com/glow"
+    });
+    let created = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/queue",
+            Some(json!({"product_data": product, "platforms": ["facebook"], "ai_generated_content": "Meet the Glow Lamp"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["product_data"]["stock"], 3);
+    let id = created.body["id"].as_str().unwrap();
+
+    let approved = approve(&app, &token, id, json!({"account_ids": [account]})).await;
+
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    let post = approved.body["posts"][0]["id"].as_str().unwrap();
+    let read = app
+        .as_user(&token, Method::GET, &format!("/api/v1/posts/{post}"), None)
+        .await;
+    assert_eq!(
+        read.body["product"],
+        json!({
+            "id": "gid://shopify/Product/42", "title": "Glow Lamp", "price": 34.0,
+            "compare_at_price": 49.5, "currency": "EUR", "stock": 3,
+            "url": "https://shop.example.com/glow"
+        })
+    );
+    let direct = app.post(&token, &account).await;
+    let direct = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("/api/v1/posts/{direct}"),
+            None,
+        )
+        .await;
+    assert!(direct.body.get("product").is_none(), "{:?}", direct.body);
+}

@@ -41,6 +41,7 @@ class Post(TypedDict):
     external_url: Optional[str]
     error_message: Optional[str]
     on_slot: bool
+    product: Optional[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
 

@@ -1,6 +1,7 @@
 //! Webhook endpoints, in memory.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::*;
 
@@ -43,10 +44,17 @@ impl EndpointStore for MemoryStore {
         Ok(all)
     }
 
-    async fn update_endpoint(&self, endpoint: &WebhookEndpoint) -> StoreResult<()> {
+    async fn update_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut t = self.tables();
         let stored = owned_mut(&mut t.endpoints, endpoint.user_id, &endpoint.id)
             .ok_or(StoreError::NotFound)?;
+        if stored.updated_at != read_at {
+            return Err(StoreError::Stale);
+        }
         *stored = endpoint.clone();
         Ok(())
     }
