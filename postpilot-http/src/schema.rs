@@ -194,6 +194,17 @@ component! {
         "^https?://[^@#\\s/?]+([/?][^#\\s]*)?$".to_owned(),
         Some(postpilot_core::event::MAX_URL_LEN),
     );
+    /// Why a post is paused.
+    PauseReasonText => text(
+        "1 to 500 characters after trimming, no control characters other than line breaks and \
+         tabs.",
+        postpilot_core::text::trimmed_pattern(
+            postpilot_core::text::CONTROL_BUT_LINE_BREAKS,
+            postpilot_core::post::MAX_PAUSE_REASON_CHARS,
+            true,
+        ),
+        None,
+    );
     /// A webhook endpoint's description.
     DescriptionText => text(
         "At most 500 characters after trimming, no control characters other than line breaks \

@@ -46,6 +46,8 @@ const REQUIRED: &[(Method, &str, &[Scope])] = &[
     (Method::DELETE, "/api/v1/posts/{id}", &[PostsWrite]),
     (Method::POST, "/api/v1/posts/{id}/schedule", &[PostsWrite]),
     (Method::POST, "/api/v1/posts/{id}/queue", &[PostsWrite]),
+    (Method::POST, "/api/v1/posts/{id}/pause", &[PostsWrite]),
+    (Method::POST, "/api/v1/posts/{id}/resume", &[PostsWrite]),
     (Method::POST, "/api/v1/imports", &[PostsWrite]),
     (Method::GET, "/api/v1/imports/{id}", &[PostsRead]),
     (Method::GET, "/api/v1/posts/{id}/attempts", &[PostsRead]),

@@ -767,6 +767,35 @@ impl Engine {
         )
     }
 
+    /// Holds a scheduled post back before its time, `reason` becoming its `error_message`; no
+    /// worker publishes it until it is resumed or scheduled again.
+    #[pyo3(signature = (*, user_id, post_id, reason))]
+    fn pause_post(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        post_id: Uuid,
+        reason: String,
+    ) -> PyResult<Py<PyAny>> {
+        let posts = self.engine.posts();
+        self.out(py, posts.pause(user_id.into(), post_id.into(), &reason))
+    }
+
+    /// Resumes a paused post at its own time (a `ValidationError` on `scheduled_for` once that
+    /// has passed: use `schedule_post`); `allow_duplicate=True` as for `create_post`.
+    #[pyo3(signature = (*, user_id, post_id, allow_duplicate = false))]
+    fn resume_post(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        post_id: Uuid,
+        allow_duplicate: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let posts = self.engine.posts();
+        let duplicates = Duplicates::allowed(allow_duplicate);
+        self.out(py, posts.resume(user_id.into(), post_id.into(), duplicates))
+    }
+
     /// The user's posts, newest first: `{items, total, page, per_page}`.
     #[pyo3(signature = (*, user_id, status = None, platform = None, page = 1, per_page = 20))]
     fn list_posts(

@@ -386,3 +386,14 @@ def test_a_post_approved_from_an_item_carries_the_product_snapshot_with_id_and_s
     assert post["product"] == {"id": "sku-42", "title": "Glow Lamp", "price": 34.0, "stock": 0}
     direct = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Hello")
     assert direct["product"] is None
+
+
+def test_a_paused_post_says_why_and_is_resumed_at_its_time(engine, merchant, account):
+    at = now() + timedelta(hours=2)
+    post = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Lamp sale", scheduled_for=at)
+    paused = engine.pause_post(user_id=merchant["id"], post_id=post["id"], reason="sold out")
+    assert (paused["status"], paused["error_message"]) == ("paused", "sold out")
+    with pytest.raises(postpilot.InvalidTransitionError):
+        engine.pause_post(user_id=merchant["id"], post_id=post["id"], reason="again")
+    resumed = engine.resume_post(user_id=merchant["id"], post_id=post["id"])
+    assert (resumed["status"], resumed["error_message"], resumed["scheduled_for"]) == ("scheduled", None, paused["scheduled_for"])

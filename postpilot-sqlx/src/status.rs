@@ -42,7 +42,7 @@ macro_rules! mirror {
 
 mirror!(
     /// `posts.status`.
-    PostStatus => PostStatusSql { Draft, Scheduled, Publishing, Posted, Failed }
+    PostStatus => PostStatusSql { Draft, Scheduled, Publishing, Posted, Failed, Paused }
 );
 mirror!(
     /// `content_queue.status`.

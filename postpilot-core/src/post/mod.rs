@@ -22,4 +22,6 @@ pub use model::{
     check_schedule_time,
 };
 pub use product::ProductSnapshot;
-pub use service::{CreatePost, MAX_CALENDAR_DAYS, PostFilter, PostPatch, PostService};
+pub use service::{
+    CreatePost, MAX_CALENDAR_DAYS, MAX_PAUSE_REASON_CHARS, PostFilter, PostPatch, PostService,
+};

@@ -27,6 +27,10 @@ pub enum PostStatus {
     Posted,
     /// Gave up; `error_message` says why. The user may reschedule.
     Failed,
+    /// Held back before its time, `error_message` saying why: the product it advertises
+    /// changed, or the merchant paused it. Never claimed; edited, scheduled again (resumed) or
+    /// deleted by the merchant.
+    Paused,
 }
 
 named_enum!(PostStatus, field = "status", exact {
@@ -35,12 +39,13 @@ named_enum!(PostStatus, field = "status", exact {
     Publishing => "publishing",
     Posted => "posted",
     Failed => "failed",
+    Paused => "paused",
 });
 
 impl PostStatus {
     /// Whether the user may still edit or delete a post in this state.
     pub const fn is_editable(self) -> bool {
-        matches!(self, Self::Draft | Self::Scheduled)
+        matches!(self, Self::Draft | Self::Scheduled | Self::Paused)
     }
 
     fn refuse(self, to: Self) -> InvalidTransition {
@@ -314,6 +319,10 @@ impl Post {
             .check(&self.content, &self.hashtags, &self.media_urls)?;
         // A post sent back its own time keeps its slot; any other time is the merchant's.
         self.on_slot &= self.status == PostStatus::Scheduled && self.scheduled_for == Some(at);
+        if self.status == PostStatus::Paused {
+            // Resumed: the reason it was held back no longer stands.
+            self.error_message = None;
+        }
         if self.status == PostStatus::Failed {
             // A fresh publication: nothing of the failed one is resumed.
             self.attempts = 0;
@@ -328,14 +337,14 @@ impl Post {
         Ok(())
     }
 
-    /// Checks the post may be (re)scheduled: it is a draft, scheduled, or failed.
+    /// Checks the post may be (re)scheduled: it is a draft, scheduled, paused, or failed.
     ///
     /// # Errors
     /// It is publishing or posted.
     pub fn ensure_schedulable(&self) -> Result<(), InvalidTransition> {
         if matches!(
             self.status,
-            PostStatus::Draft | PostStatus::Scheduled | PostStatus::Failed
+            PostStatus::Draft | PostStatus::Scheduled | PostStatus::Failed | PostStatus::Paused
         ) {
             Ok(())
         } else {
@@ -364,6 +373,30 @@ impl Post {
             )
     }
 
+    /// Holds a scheduled post back before its time, saying why: no worker claims it until the
+    /// merchant schedules it again. It leaves its slot (a resumed post takes its time as the
+    /// merchant's own).
+    ///
+    /// # Errors
+    /// The post is not scheduled (a draft has nothing to hold back; a post being published or
+    /// published is past holding back).
+    pub fn pause(
+        &mut self,
+        reason: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        if self.status != PostStatus::Scheduled {
+            return Err(self.status.refuse(PostStatus::Paused));
+        }
+        self.status = PostStatus::Paused;
+        self.error_message = Some(reason.into());
+        self.on_slot = false;
+        self.next_attempt_at = None;
+        self.held_for_reconnect = false;
+        self.updated_at = now;
+        Ok(())
+    }
+
     /// Takes a scheduled post back to draft (`scheduled_for: null`). A draft stays a draft.
     ///
     /// # Errors
@@ -371,6 +404,9 @@ impl Post {
     pub fn unschedule(&mut self, now: DateTime<Utc>) -> Result<(), InvalidTransition> {
         if !self.status.is_editable() {
             return Err(self.status.refuse(PostStatus::Draft));
+        }
+        if self.status == PostStatus::Paused {
+            self.error_message = None;
         }
         self.status = PostStatus::Draft;
         self.scheduled_for = None;
@@ -381,7 +417,7 @@ impl Post {
         Ok(())
     }
 
-    /// Checks the post may be deleted (draft or scheduled only).
+    /// Checks the post may be deleted (draft, scheduled or paused only).
     ///
     /// # Errors
     /// Posts being published, posted or failed are kept.
@@ -881,6 +917,7 @@ mod tests {
         Snooze(i64),
         Fail,
         Release,
+        Pause,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -895,6 +932,7 @@ mod tests {
             (1i64..1_000).prop_map(Op::Snooze),
             Just(Op::Fail),
             Just(Op::Release),
+            Just(Op::Pause),
         ]
     }
 
@@ -911,6 +949,9 @@ mod tests {
                     | (Publishing, Failed)
                     | (Scheduled, Failed)
                     | (Failed, Scheduled)
+                    | (Scheduled, Paused)
+                    | (Paused, Scheduled)
+                    | (Paused, Draft)
             )
     }
 
@@ -932,6 +973,7 @@ mod tests {
                     Op::Snooze(secs) => post.snooze(now + Duration::seconds(secs), now).is_ok(),
                     Op::Fail => post.fail("e", now).is_ok(),
                     Op::Release => post.release(now).is_ok(),
+                    Op::Pause => post.pause("the price changed", now).is_ok(),
                 };
                 if !applied {
                     prop_assert_eq!(&post, &before, "a refused operation changed the post");
@@ -947,6 +989,11 @@ mod tests {
                     PostStatus::Scheduled => prop_assert!(post.due_at().is_some()),
                     PostStatus::Posted => prop_assert!(post.posted_at().is_some() && post.external_id().is_some()),
                     PostStatus::Failed => prop_assert!(post.error_message().is_some()),
+                    PostStatus::Paused => {
+                        prop_assert!(post.error_message().is_some());
+                        prop_assert!(post.due_at().is_none() && !post.is_claimable(now));
+                        prop_assert!(!post.holds_slot());
+                    }
                     PostStatus::Publishing => {
                         let lease = post.lease().unwrap();
                         prop_assert_eq!(lease.token, post.lease_token());

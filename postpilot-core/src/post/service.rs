@@ -22,6 +22,9 @@ use crate::post::{Caption, Duplicates, Hashtags, NewPost, Post, PostStatus, pars
 use crate::publish::PublicationAttempt;
 use crate::store::{Conflict, PostListFilter, StoreError};
 
+/// Longest reason a post is paused for, in characters after trimming.
+pub const MAX_PAUSE_REASON_CHARS: usize = 500;
+
 /// Longest calendar range, in days.
 pub const MAX_CALENDAR_DAYS: u64 = 366;
 
@@ -277,14 +280,69 @@ impl PostService {
         Ok(())
     }
 
-    /// Deletes a draft or scheduled post.
+    /// Holds a scheduled post back before its time, saying why; no worker claims it until it is
+    /// resumed (or scheduled at another time). A post a worker has already claimed cannot be
+    /// held back: the write is fenced by the claim, and the answer says it is being published.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] unless the post is scheduled; [`Error::Conflict`] when a
+    /// worker claimed it meanwhile; [`Error::Validation`] for a reason that is blank or too
+    /// long.
+    pub async fn pause(&self, user: UserId, id: PostId, reason: &str) -> Result<Post> {
+        let reason = crate::text::parse_required(
+            "reason",
+            reason,
+            crate::text::CONTROL_BUT_LINE_BREAKS,
+            MAX_PAUSE_REASON_CHARS,
+        )?;
+        let mut post = self.get(user, id).await?;
+        let was = post.status();
+        post.pause(reason, self.deps.now())?;
+        match self.deps.store.update_post(&post, &[was]).await {
+            Ok(()) => Ok(post),
+            Err(StoreError::Stale) => Err(Error::Conflict(
+                "the post changed meanwhile (a worker may be publishing it); read it again".into(),
+            )),
+            Err(e) => Err(e.of("post")),
+        }
+    }
+
+    /// Resumes a paused post at its own time, which must still be ahead (otherwise schedule it
+    /// at a new one), checked against the publishing cap and the duplicate guard again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransition`] unless the post is paused; [`Error::Validation`] naming
+    /// `scheduled_for` when its time has passed; as [`schedule`](Self::schedule) otherwise.
+    pub async fn resume(&self, user: UserId, id: PostId, duplicates: Duplicates) -> Result<Post> {
+        let post = self.get(user, id).await?;
+        if post.status() != PostStatus::Paused {
+            return Err(crate::InvalidTransition {
+                entity: "post",
+                from: post.status().as_str(),
+                to: "resumed",
+            }
+            .into());
+        }
+        let at = post
+            .scheduled_for()
+            .filter(|at| *at > self.deps.now())
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "scheduled_for",
+                    "the paused post's time has passed; schedule it at a new time",
+                )
+            })?;
+        self.schedule(user, id, at, duplicates).await
+    }
+
+    /// Deletes a draft, scheduled or paused post.
     ///
     /// # Errors
     /// [`Error::InvalidTransition`] once it is publishing, posted or failed.
     pub async fn delete(&self, user: UserId, id: PostId) -> Result<()> {
         let post = self.get(user, id).await?;
         post.ensure_deletable()?;
-        let deletable = [PostStatus::Draft, PostStatus::Scheduled];
+        let deletable = [PostStatus::Draft, PostStatus::Scheduled, PostStatus::Paused];
         let deleted = self.deps.store.delete_post(user, id, &deletable).await;
         deleted.map_err(|e| e.of("post"))
     }

@@ -313,6 +313,7 @@ macro_rules! store_conformance_tests {
             post_lists_filter_paginate_and_isolate,
             post_writes_are_compare_and_set,
             a_posts_product_snapshot_round_trips_and_survives_writes,
+            a_pause_racing_a_claim_never_leaves_a_claimed_post_paused,
             post_writes_after_an_intervening_claim_are_stale,
             claim_takes_due_posts_oldest_first,
             per_account_claims_take_each_idle_accounts_oldest_post,

@@ -176,6 +176,55 @@ pub async fn a_posts_product_snapshot_round_trips_and_survives_writes(store: Arc
     assert_eq!(stored.as_ref().and_then(Post::product), Some(&snapshot));
 }
 
+/// Posts: a pause racing a worker's claim is fenced — either the post is paused and no worker
+/// holds it, or a worker holds it and the pause is refused as stale; never both.
+pub async fn a_pause_racing_a_claim_never_leaves_a_claimed_post_paused(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let (mut paused, mut claimed) = (0, 0);
+    for round in 0..30 {
+        let due = t0() + Duration::minutes(round);
+        let p = post(u.id, acc.id, t0(), Some(due));
+        ok!(store.insert_post(&p, quota(1_000)));
+        let mut pausing = p.clone();
+        pausing
+            .pause("the price changed", due)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (claimer, pauser) = (store.clone(), store.clone());
+        let claim =
+            tokio::spawn(
+                async move { claimer.claim_due(due, 10, Duration::seconds(60), "w").await },
+            );
+        let pause =
+            tokio::spawn(
+                async move { pauser.update_post(&pausing, &[PostStatus::Scheduled]).await },
+            );
+        let claim = claim.await.unwrap_or_else(|e| panic!("{e}"));
+        let pause = pause.await.unwrap_or_else(|e| panic!("{e}"));
+        let took = claim
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .any(|c| c.post.id() == p.id());
+        let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+        match pause {
+            Ok(()) => {
+                assert!(!took, "round {round}: a paused post was claimed");
+                assert_eq!(stored.status(), PostStatus::Paused);
+                paused += 1;
+            }
+            Err(StoreError::Stale) => {
+                assert!(
+                    took,
+                    "round {round}: the pause was refused but nothing claimed it"
+                );
+                assert_eq!(stored.status(), PostStatus::Publishing);
+                claimed += 1;
+            }
+            Err(e) => panic!("round {round}: {e:?}"),
+        }
+    }
+    assert_eq!(paused + claimed, 30);
+}
+
 /// Posts: a user's write based on a read from before a worker's claim is stale even when the
 /// post is back in the status the user read (no ABA): the claim counter moved.
 pub async fn post_writes_after_an_intervening_claim_are_stale(store: Arc<dyn Store>) {

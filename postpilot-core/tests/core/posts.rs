@@ -1253,6 +1253,137 @@ async fn scheduling_editing_or_queueing_into_a_duplicate_is_refused_and_changes_
 }
 
 // ---------------------------------------------------------------------------------------------
+// Pausing
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_paused_post_is_never_published_and_goes_out_once_scheduled_again() {
+    let e = TestEngine::new();
+    let (user, account) = merchant(&e, Platform::Facebook).await;
+    let post = e
+        .post(&user, &account, Some(e.now() + Duration::minutes(1)))
+        .await;
+
+    let paused = e
+        .posts()
+        .pause(
+            user.id(),
+            post.id(),
+            " the price changed from 34.00 to 29.00 ",
+        )
+        .await
+        .unwrap();
+    e.advance(Duration::minutes(2));
+    publish_due(&e).await;
+
+    assert_eq!(paused.status(), PostStatus::Paused);
+    assert_eq!(
+        paused.error_message(),
+        Some("the price changed from 34.00 to 29.00")
+    );
+    assert!(e.facebook.calls().is_empty(), "a paused post is never sent");
+    let stored = e.posts().get(user.id(), post.id()).await.unwrap();
+    assert_eq!(stored, paused);
+    let late = e
+        .posts()
+        .resume(user.id(), post.id(), Duplicates::Refuse)
+        .await;
+    assert!(
+        matches!(&late, Err(Error::Validation(v)) if v.field() == "scheduled_for"),
+        "its time has passed: {late:?}"
+    );
+    let at = e.now() + Duration::minutes(1);
+    let resumed = e
+        .posts()
+        .schedule(user.id(), post.id(), at, Duplicates::Refuse)
+        .await
+        .unwrap();
+    assert_eq!(
+        (resumed.status(), resumed.error_message()),
+        (PostStatus::Scheduled, None)
+    );
+    e.advance(Duration::minutes(2));
+    publish_due(&e).await;
+    let published = e.posts().get(user.id(), post.id()).await.unwrap();
+    assert_eq!(published.status(), PostStatus::Posted);
+    assert_eq!(e.facebook.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_paused_post_is_resumed_at_its_own_time_edited_or_discarded() {
+    let e = TestEngine::new();
+    let (user, account) = merchant(&e, Platform::Facebook).await;
+    let at = e.now() + Duration::hours(3);
+    let kept = e.post(&user, &account, Some(at)).await;
+    let dropped = e.post(&user, &account, Some(at + Duration::hours(1))).await;
+    let posts = e.posts();
+    for post in [&kept, &dropped] {
+        posts.pause(user.id(), post.id(), "sold out").await.unwrap();
+    }
+
+    let recaption = PostPatch {
+        content: Some("Back in stock soon".into()),
+        ..PostPatch::default()
+    };
+    let edited = posts.update(user.id(), kept.id(), recaption).await.unwrap();
+    let resumed = posts
+        .resume(user.id(), kept.id(), Duplicates::Refuse)
+        .await
+        .unwrap();
+    posts.delete(user.id(), dropped.id()).await.unwrap();
+
+    assert_eq!(edited.status(), PostStatus::Paused);
+    assert_eq!(resumed.status(), PostStatus::Scheduled);
+    assert_eq!(resumed.scheduled_for(), Some(at));
+    assert_eq!(resumed.content().as_ref(), "Back in stock soon");
+    assert!(matches!(
+        posts.get(user.id(), dropped.id()).await,
+        Err(Error::NotFound(_))
+    ));
+    let again = posts.resume(user.id(), kept.id(), Duplicates::Refuse).await;
+    assert!(
+        matches!(again, Err(Error::InvalidTransition(_))),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_a_scheduled_post_is_paused_and_one_a_worker_claimed_is_a_conflict() {
+    let e = TestEngine::new();
+    let (user, account) = merchant(&e, Platform::Facebook).await;
+    let draft = e.post(&user, &account, None).await;
+    let due = e
+        .post(&user, &account, Some(e.now() + Duration::minutes(1)))
+        .await;
+    e.advance(Duration::minutes(2));
+    let claimed = e
+        .store
+        .claim_due(e.now(), 10, Duration::seconds(60), "w")
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    let of_draft = e.posts().pause(user.id(), draft.id(), "why").await;
+    let of_claimed = e
+        .posts()
+        .pause(user.id(), due.id(), "the price changed")
+        .await;
+    let blank = e.posts().pause(user.id(), draft.id(), "  ").await;
+
+    assert!(
+        matches!(of_draft, Err(Error::InvalidTransition(_))),
+        "{of_draft:?}"
+    );
+    assert!(
+        matches!(of_claimed, Err(Error::InvalidTransition(_))),
+        "{of_claimed:?}"
+    );
+    assert!(matches!(blank, Err(Error::Validation(_))), "{blank:?}");
+    let stored = e.posts().get(user.id(), due.id()).await.unwrap();
+    assert_eq!(stored.status(), PostStatus::Publishing);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scheduling
 // ---------------------------------------------------------------------------------------------
 

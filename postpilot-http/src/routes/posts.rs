@@ -35,7 +35,7 @@ pub(crate) struct PostDto {
     media_urls: Vec<String>,
     /// Without `#`.
     hashtags: Vec<String>,
-    /// `draft`, `scheduled`, `publishing`, `posted` or `failed`.
+    /// `draft`, `scheduled`, `publishing`, `posted`, `failed` or `paused`.
     status: String,
     scheduled_for: Option<DateTime<Utc>>,
     /// When the next retry is due, after a failed attempt or a rate limit.
@@ -47,6 +47,7 @@ pub(crate) struct PostDto {
     external_id: Option<String>,
     /// A public link to the published post.
     external_url: Option<String>,
+    /// Why it failed, or — for a paused post — why it was held back.
     error_message: Option<String>,
     /// Whether the queue put it on a slot of its account's posting schedule (`/queue`); false
     /// once it is given a time of its own.
@@ -194,6 +195,25 @@ pub(crate) struct SchedulePostBody {
     scheduled_for: DateTime<Utc>,
     /// Schedule it even when another post of the account has the same caption within 24
     /// hours of its time (otherwise 409 `duplicate-post`, naming that post).
+    #[serde(default)]
+    allow_duplicate: bool,
+}
+
+/// Why a post is held back.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PausePostBody {
+    /// Shown to the merchant as the post's `error_message` until it is scheduled again.
+    #[schema(value_type = PauseReasonText)]
+    reason: String,
+}
+
+/// Resuming a paused post.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResumePostBody {
+    /// Resume even when another post of the account has the same caption within 24 hours of
+    /// its time (otherwise 409 `duplicate-post`).
     #[serde(default)]
     allow_duplicate: bool,
 }
@@ -413,6 +433,50 @@ async fn queue(
     Ok(Json(post.into()))
 }
 
+/// Holds a scheduled post back before its time, saying why: no worker publishes it until it is
+/// resumed or scheduled again.
+///
+/// A post a worker has already claimed is being published and cannot be held back (409).
+#[utoipa::path(post, path = "/posts/{id}/pause", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = PausePostBody,
+    responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn pause(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PostId>,
+    ApiJson(body): ApiJson<PausePostBody>,
+) -> ApiResult<Json<PostDto>> {
+    let post = state
+        .engine()
+        .posts()
+        .pause(caller.user_id, id, &body.reason)
+        .await?;
+    Ok(Json(post.into()))
+}
+
+/// Resumes a paused post at its own time (422 naming `scheduled_for` once that has passed:
+/// schedule it at a new time instead), checked against the publishing cap and the duplicate
+/// guard again.
+#[utoipa::path(post, path = "/posts/{id}/resume", tag = "posts", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path)), request_body = ResumePostBody,
+    responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn resume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<PostId>,
+    ApiJson(body): ApiJson<ResumePostBody>,
+) -> ApiResult<Json<PostDto>> {
+    let duplicates = Duplicates::allowed(body.allow_duplicate);
+    let post = state
+        .engine()
+        .posts()
+        .resume(caller.user_id, id, duplicates)
+        .await?;
+    Ok(Json(post.into()))
+}
+
 /// The publication attempts of one of the caller's posts, oldest first.
 ///
 /// Every attempt's time, outcome and platform error: why a post failed, or what it waits for.
@@ -437,5 +501,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get, update, delete))
         .routes(routes!(schedule))
         .routes(routes!(queue))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
         .routes(routes!(attempts))
 }

@@ -73,6 +73,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/app/imports/{id}", get(imports::report))
         .route("/app/posts/{id}", get(posts::show).post(posts::edit))
         .route("/app/posts/{id}/move", post(calendar::move_post))
+        .route("/app/posts/{id}/resume", post(posts::resume))
+        .route("/app/posts/{id}/delete", post(posts::delete))
         .route("/app/analytics", get(analytics::show))
         .route(
             "/app/templates",

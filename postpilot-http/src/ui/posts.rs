@@ -163,6 +163,8 @@ struct PostPage {
     was_tags: String,
     /// After a duplicate-caption refusal: the other post, linked, and a box to schedule both.
     duplicate_of: Option<String>,
+    /// Paused: the page offers to resume it at its own time.
+    paused: bool,
 }
 
 /// What a refused edit form held, shown again with the reason.
@@ -252,7 +254,11 @@ async fn post_page(
         content: typed.content,
         media: post.media_urls().iter().map(ToString::to_string).collect(),
         external_url: post.external_url().map(str::to_owned),
-        error: post.error_message().map(str::to_owned),
+        error: post.error_message().map(|why| match post.status() {
+            PostStatus::Paused => format!("Paused: {why}"),
+            _ => why.to_owned(),
+        }),
+        paused: post.status() == PostStatus::Paused,
         attempts,
         post: PostRow::of(&post, zone),
     };
@@ -330,5 +336,47 @@ pub(crate) async fn edit(
             *page.status_mut() = status;
             Ok(page)
         }
+    }
+}
+
+/// `POST /app/posts/{id}/resume`: a paused post back to its own time (the reason it was paused
+/// no longer stands), or the reason it cannot be.
+pub(crate) async fn resume(
+    State(state): State<AppState>,
+    session: SignedIn,
+    PageId(id): PageId,
+    CheckedForm(_form): CheckedForm<Fields>,
+) -> PageResult<Response> {
+    let id = PostId::from(id);
+    let resumed = state
+        .engine()
+        .posts()
+        .resume(session.user, id, Duplicates::Refuse)
+        .await
+        .map(|_| "Resumed: the post is scheduled again.".to_owned());
+    Ok(flash::redirect(
+        &format!("/app/posts/{}", id.as_uuid()),
+        &Notice::of(resumed),
+    ))
+}
+
+/// `POST /app/posts/{id}/delete`: a draft, scheduled or paused post deleted (a paused one
+/// discarded), back to the list; or the reason it cannot be.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    session: SignedIn,
+    PageId(id): PageId,
+    CheckedForm(_form): CheckedForm<Fields>,
+) -> PageResult<Response> {
+    let id = PostId::from(id);
+    match state.engine().posts().delete(session.user, id).await {
+        Ok(()) => Ok(flash::redirect(
+            "/app/posts",
+            &Notice::success("Deleted the post.".to_owned()),
+        )),
+        Err(e) => Ok(flash::redirect(
+            &format!("/app/posts/{}", id.as_uuid()),
+            &Notice::error(said(&e)),
+        )),
     }
 }

@@ -935,3 +935,80 @@ async fn the_same_caption_on_an_account_within_24_hours_is_a_409_naming_the_othe
     assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
     assert_eq!(moved.body["status"], "scheduled");
 }
+
+#[tokio::test]
+async fn a_post_is_paused_with_a_reason_listed_as_paused_and_resumed_at_its_time() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "pause@example.com").await;
+    let auth = format!("Bearer {token}");
+    let mut body = post_body(&account);
+    let at = in_secs(&app, 7_200);
+    body["scheduled_for"] = json!(at);
+    let created = app
+        .send(
+            Method::POST,
+            "/api/v1/posts",
+            Some(("authorization", &auth)),
+            Some(body),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = |action: &str| format!("/api/v1/posts/{id}/{action}");
+
+    let paused = app
+        .send(
+            Method::POST,
+            &path("pause"),
+            Some(("authorization", &auth)),
+            Some(json!({"reason": "sold out"})),
+        )
+        .await;
+    let listed = app
+        .send(
+            Method::GET,
+            "/api/v1/posts?status=paused",
+            Some(("authorization", &auth)),
+            None,
+        )
+        .await;
+    let again = app
+        .send(
+            Method::POST,
+            &path("pause"),
+            Some(("authorization", &auth)),
+            Some(json!({"reason": "still sold out"})),
+        )
+        .await;
+    let resumed = app
+        .send(
+            Method::POST,
+            &path("resume"),
+            Some(("authorization", &auth)),
+            Some(json!({})),
+        )
+        .await;
+
+    assert_eq!(paused.status, StatusCode::OK, "{:?}", paused.body);
+    assert_eq!(
+        (
+            paused.body["status"].as_str(),
+            paused.body["error_message"].as_str()
+        ),
+        (Some("paused"), Some("sold out"))
+    );
+    assert_eq!(ids(&listed.body), [id.as_str()]);
+    assert_eq!(
+        assert_problem(&again, StatusCode::CONFLICT)["type"],
+        "/problems/invalid-transition"
+    );
+    assert_eq!(resumed.status, StatusCode::OK, "{:?}", resumed.body);
+    assert_eq!(resumed.body["status"], "scheduled");
+    assert!(resumed.body["error_message"].is_null());
+    let resumed_at =
+        chrono::DateTime::parse_from_rfc3339(resumed.body["scheduled_for"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        resumed_at,
+        chrono::DateTime::parse_from_rfc3339(&at).unwrap()
+    );
+}

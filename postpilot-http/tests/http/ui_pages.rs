@@ -1502,3 +1502,61 @@ async fn an_edit_repeating_another_posts_caption_is_refused_with_a_link_and_a_bo
     let stored = posts.get(user.id(), second.id()).await.unwrap();
     assert_eq!(stored.content().as_ref(), "Mugs are back");
 }
+
+#[tokio::test]
+async fn a_paused_post_says_why_on_its_page_and_is_resumed_or_deleted_there() {
+    let app = TestApp::new();
+    let (cookies, token, user, account) = with_account(&app, "paused@example.com").await;
+    let at = app.now() + chrono::Duration::days(1);
+    let posts = app.engine.posts();
+    let mut ids = Vec::new();
+    for content in ["Lamp sale", "Mug sale"] {
+        let request = postpilot_core::post::CreatePost {
+            account_id: postpilot_core::id::AccountId::from(account),
+            content: content.into(),
+            media_urls: Vec::new(),
+            hashtags: Vec::new(),
+            scheduled_for: Some(at),
+            duplicates: postpilot_core::post::Duplicates::Refuse,
+        };
+        let post = posts.create(user.id(), request).await.unwrap();
+        posts
+            .pause(user.id(), post.id(), "the price changed")
+            .await
+            .unwrap();
+        ids.push(post.id());
+    }
+    let resumed_path = format!("/app/posts/{}", ids[0].as_uuid());
+
+    let page = get(&app, &resumed_path, &cookies).await;
+    assert!(
+        html(&page).contains("Paused: the price changed"),
+        "{}",
+        html(&page)
+    );
+    assert!(html(&page).contains(&format!("action=\"{resumed_path}/resume\"")));
+    let resumed = post_form(
+        &app,
+        &format!("{resumed_path}/resume"),
+        &cookies,
+        &format!("csrf={token}"),
+    )
+    .await;
+    let deleted_path = format!("/app/posts/{}/delete", ids[1].as_uuid());
+    let deleted = post_form(&app, &deleted_path, &cookies, &format!("csrf={token}")).await;
+
+    assert!(
+        set_cookie(&resumed, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sResumed")
+    );
+    let stored = posts.get(user.id(), ids[0]).await.unwrap();
+    assert_eq!(stored.status(), postpilot_core::post::PostStatus::Scheduled);
+    assert_eq!(stored.scheduled_for(), Some(at));
+    assert!(
+        set_cookie(&deleted, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sDeleted")
+    );
+    assert!(posts.get(user.id(), ids[1]).await.is_err());
+}

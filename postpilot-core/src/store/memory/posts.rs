@@ -84,7 +84,7 @@ impl PostStore for MemoryStore {
                     PostStatus::Scheduled | PostStatus::Publishing => {
                         p.next_attempt_at.or(p.scheduled_for)
                     }
-                    PostStatus::Draft | PostStatus::Failed => None,
+                    PostStatus::Draft | PostStatus::Failed | PostStatus::Paused => None,
                 }?;
                 (from < at && at <= to).then_some(PostSlot {
                     post: p.id,
