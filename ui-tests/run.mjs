@@ -340,6 +340,35 @@ await test('a pro merchant creates an API key, sees it once, and revokes it', as
   await context.close();
 });
 
+await test('a paused post says why on its page and is resumed from there', async () => {
+  const { context, page } = await fresh();
+  await register(page);
+  await page.goto(`${BASE}/app/billing`);
+  await page.getByRole('button', { name: 'Choose Pro' }).click();
+  await page.waitForURL(/\/billing\/mock\/checkout\//);
+  await addAccount(page, 'Facebook', 'paused-shop');
+  await page.goto(`${BASE}/app/api-keys`);
+  await page.getByLabel('Name').fill('Shop backend');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const headers = { 'x-api-key': await page.getByLabel('API key').inputValue(), 'content-type': 'application/json' };
+  const accounts = await (await fetch(`${BASE}/api/v1/accounts`, { headers })).json();
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+  const created = await fetch(`${BASE}/api/v1/posts`, {
+    method: 'POST', headers, body: JSON.stringify({ account_id: accounts.items[0].id, content: 'The Aurora lamp, now 29.00', scheduled_for: tomorrow }),
+  });
+  const post = await created.json();
+  expect(created.status === 201, `creating the post answered ${created.status}: ${JSON.stringify(post)}`);
+  const paused = await fetch(`${BASE}/api/v1/posts/${post.id}/pause`, { method: 'POST', headers, body: JSON.stringify({ reason: 'the price changed' }) });
+  expect(paused.status === 200, `pausing answered ${paused.status}`);
+  await page.goto(`${BASE}/app/posts/${post.id}`);
+  await page.getByText('Paused: the price changed').waitFor();
+  await page.getByRole('button', { name: 'Resume at its time' }).click();
+  await page.getByText('Resumed: the post is scheduled again.').waitFor();
+  expect(await page.getByText('Paused: the price changed').count() === 0, 'the page still says paused');
+  expect(/scheduled/.test(await page.locator('.lead').innerText()), 'the post is not scheduled again');
+  await context.close();
+});
+
 await test('a rejected caption can be written again', async () => {
   const { context, page } = await fresh();
   await register(page);
