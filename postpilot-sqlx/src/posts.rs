@@ -11,10 +11,10 @@ use postpilot_core::post::{
 use postpilot_core::store::{
     ClaimedPost, PostListFilter, PostSlot, PostStore, StoreError, StoreResult,
 };
-use sqlx::postgres::PgArguments;
+use sqlx::postgres::{PgArguments, PgQueryResult};
 use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::PgStore;
@@ -203,7 +203,7 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
     insert_post_rows(conn, &[post]).await
 }
 
-/// Posts one `INSERT` writes: 23 parameters each, under PostgreSQL's 65,535.
+/// Posts one `INSERT` writes: 24 parameters each, under PostgreSQL's 65,535.
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// Inserts posts, a thousand to a statement (an import's 10,000 rows are ten round trips, not
@@ -250,6 +250,15 @@ pub(crate) async fn insert_post_rows(conn: &mut PgConnection, posts: &[&Post]) -
             .map_err(store_error)?;
     }
     Ok(())
+}
+
+/// Whether a guarded write of `post` landed: nothing changed means it was stale or is gone.
+async fn written(pool: &PgPool, done: &PgQueryResult, post: &Post) -> StoreResult<()> {
+    if done.rows_affected() > 0 {
+        return Ok(());
+    }
+    let (id, owner) = (post.id().as_uuid(), post.user_id());
+    Err(Guarded::Posts.stale_or_missing(pool, id, owner).await)
 }
 
 /// The post's checkpoint as the `publish_checkpoint` column binds it.
@@ -554,6 +563,25 @@ impl PostStore for PgStore {
         .await
     }
 
+    async fn scheduled_posts_of_product(
+        &self,
+        owner: UserId,
+        product: &str,
+    ) -> StoreResult<Vec<Post>> {
+        fetch_all(
+            &self.pool,
+            sqlx::query_as::<_, PostRow>(concat!(
+                "SELECT ",
+                post_columns!(),
+                " FROM posts WHERE user_id = $1 AND status = 'scheduled' \
+                 AND product ->> 'id' = $2 ORDER BY created_at, id"
+            ))
+            .bind(owner.as_uuid())
+            .bind(product),
+        )
+        .await
+    }
+
     async fn post_statuses_of_item(
         &self,
         owner: UserId,
@@ -568,6 +596,27 @@ impl PostStore for PgStore {
         .await
         .map_err(store_error)?;
         Ok(statuses.into_iter().map(PostStatus::from).collect())
+    }
+
+    async fn pause_post(&self, post: &Post) -> StoreResult<()> {
+        let paused = sqlx::query(
+            "UPDATE posts SET status = $4, error_message = $5, on_slot = $6, \
+             next_attempt_at = $7, held_for_reconnect = $8, updated_at = $9 \
+             WHERE id = $1 AND user_id = $2 AND status = 'scheduled' AND lease_token = $3",
+        )
+        .bind(post.id().as_uuid())
+        .bind(post.user_id().as_uuid())
+        .bind(post.lease_token())
+        .bind(PostStatusSql::from(post.status()))
+        .bind(post.error_message())
+        .bind(post.on_slot())
+        .bind(post.next_attempt_at())
+        .bind(post.held_for_reconnect())
+        .bind(post.updated_at())
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        written(&self.pool, &paused, post).await
     }
 
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
@@ -593,11 +642,7 @@ impl PostStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(store_error)?;
-        if updated.rows_affected() == 0 {
-            let (id, owner) = (post.id().as_uuid(), post.user_id());
-            return Err(Guarded::Posts.stale_or_missing(&self.pool, id, owner).await);
-        }
-        Ok(())
+        written(&self.pool, &updated, post).await
     }
 
     async fn delete_post(

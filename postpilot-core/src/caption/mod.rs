@@ -207,6 +207,8 @@ pub mod product_limits {
     pub const TAGS: usize = 50;
     /// Each tag.
     pub const TAG_CHARS: usize = 100;
+    /// `stock`, either way (a shop may oversell into negative stock).
+    pub const STOCK: i64 = 1_000_000_000;
 }
 
 fn check_list(
@@ -293,6 +295,12 @@ impl TryFrom<ProductDataWire> for ProductData {
             l::FEATURE_CHARS,
         )?;
         check_list("product_data.tags", &w.tags, l::TAGS, l::TAG_CHARS)?;
+        if w.stock.is_some_and(|stock| stock.abs() > l::STOCK) {
+            return Err(ValidationError::new(
+                "product_data.stock",
+                "must be between -1000000000 and 1000000000",
+            ));
+        }
         Ok(Self {
             id,
             title,

@@ -22,7 +22,12 @@ pub(super) fn check(
 ) -> Result<(String, QueueItem), ValidationError> {
     let product_data = ProductData::parse(ProductDataWire {
         // The row's SKU is the shop's id of the product: what its events name it by.
-        id: row.external_id.clone(),
+        id: row
+            .external_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
         title: row.title.clone(),
         description: row.description.clone(),
         price: price("price", row.price.as_deref())?,

@@ -575,6 +575,8 @@ fn row_field(field: &str) -> &str {
         "media_urls" => "media",
         "scheduled_for" | "slot" => "time",
         "account_id" | "account_ids" => "account",
+        // A product row's SKU is its product's id.
+        "id" => "external_id",
         other => other,
     }
 }

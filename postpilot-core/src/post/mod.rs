@@ -5,6 +5,7 @@ mod content;
 pub(crate) mod duplicate;
 mod model;
 mod product;
+mod product_change;
 pub(crate) mod room;
 pub(crate) mod service;
 
@@ -22,6 +23,7 @@ pub use model::{
     check_schedule_time,
 };
 pub use product::ProductSnapshot;
+pub use product_change::{DELETED_REASON, ProductState, pause_reason};
 pub use service::{
     CreatePost, MAX_CALENDAR_DAYS, MAX_PAUSE_REASON_CHARS, PostFilter, PostPatch, PostService,
 };

@@ -274,7 +274,7 @@ impl Post {
         })
     }
 
-    /// Edits the content (only in draft or scheduled), re-checking the platform's rules.
+    /// Edits the content (only in draft, scheduled or paused), re-checking the platform's rules.
     ///
     /// # Errors
     /// The post is no longer editable, or the new content breaks the rules.
@@ -400,7 +400,7 @@ impl Post {
     /// Takes a scheduled post back to draft (`scheduled_for: null`). A draft stays a draft.
     ///
     /// # Errors
-    /// The post is not in draft or scheduled.
+    /// The post is not in draft, scheduled or paused.
     pub fn unschedule(&mut self, now: DateTime<Utc>) -> Result<(), InvalidTransition> {
         if !self.status.is_editable() {
             return Err(self.status.refuse(PostStatus::Draft));

@@ -243,7 +243,8 @@ impl<'a> SlotPlanner<'a> {
                 posts
                     .into_iter()
                     .filter(|p| p.account_id() == self.account.id() && Some(p.id()) != self.except)
-                    .filter(|p| p.status() != PostStatus::Failed)
+                    // Failed and paused posts are not going out at their times: no slot held.
+                    .filter(|p| !matches!(p.status(), PostStatus::Failed | PostStatus::Paused))
                     .filter_map(|p| p.scheduled_for()),
             );
             if self.cap.is_some() {

@@ -18,7 +18,10 @@ use crate::post::duplicate::same_caption;
 use crate::post::room::{
     SLOT_RACE_RETRIES, ensure_not_duplicate, ensure_within_cap, next_free_slot,
 };
-use crate::post::{Caption, Duplicates, Hashtags, NewPost, Post, PostStatus, parse_media_urls};
+use crate::post::{
+    Caption, DELETED_REASON, Duplicates, Hashtags, NewPost, Post, PostStatus, ProductState,
+    parse_media_urls, pause_reason,
+};
 use crate::publish::PublicationAttempt;
 use crate::store::{Conflict, PostListFilter, StoreError};
 
@@ -157,7 +160,7 @@ impl PostService {
         saved.map_err(|e| e.of("post"))
     }
 
-    /// Edits a draft or scheduled post. `scheduled_for: Some(None)` unschedules it;
+    /// Edits a draft, scheduled or paused post. `scheduled_for: Some(None)` unschedules it;
     /// `Some(Some(t))` (re)schedules it.
     ///
     /// # Errors
@@ -296,15 +299,53 @@ impl PostService {
             MAX_PAUSE_REASON_CHARS,
         )?;
         let mut post = self.get(user, id).await?;
-        let was = post.status();
         post.pause(reason, self.deps.now())?;
-        match self.deps.store.update_post(&post, &[was]).await {
-            Ok(()) => Ok(post),
+        match self.deps.store.pause_post(&post).await {
+            // What is stored: a merchant's edit since the read is kept under the pause.
+            Ok(()) => self.get(user, id).await,
             Err(StoreError::Stale) => Err(Error::Conflict(
                 "the post changed meanwhile (a worker may be publishing it); read it again".into(),
             )),
             Err(e) => Err(e.of("post")),
         }
+    }
+
+    /// Holds back the user's scheduled posts advertising the shop's product `product` that its
+    /// change makes wrong (see [`pause_reason`]; `None`: the product was deleted, which holds
+    /// back every one). Each pause is fenced like [`pause`](Self::pause): a post a worker claimed
+    /// meanwhile is being published and is left to it. The posts held back.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn pause_for_product(
+        &self,
+        user: UserId,
+        product: &str,
+        now_state: Option<&ProductState>,
+    ) -> Result<Vec<Post>> {
+        let mut paused = Vec::new();
+        for mut post in self
+            .deps
+            .store
+            .scheduled_posts_of_product(user, product)
+            .await?
+        {
+            let reason = match (now_state, post.product()) {
+                (None, _) => Some(DELETED_REASON.to_owned()),
+                (Some(state), Some(before)) => pause_reason(before, state),
+                (Some(_), None) => None,
+            };
+            let Some(reason) = reason else { continue };
+            post.pause(reason, self.deps.now())?;
+            match self.deps.store.pause_post(&post).await {
+                Ok(()) => paused.push(post),
+                // Claimed, edited or deleted since it was read: a worker is publishing it, or
+                // its merchant has acted; either way it is no longer this change's to hold.
+                Err(StoreError::Stale | StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(paused)
     }
 
     /// Resumes a paused post at its own time, which must still be ahead (otherwise schedule it
@@ -314,7 +355,7 @@ impl PostService {
     /// [`Error::InvalidTransition`] unless the post is paused; [`Error::Validation`] naming
     /// `scheduled_for` when its time has passed; as [`schedule`](Self::schedule) otherwise.
     pub async fn resume(&self, user: UserId, id: PostId, duplicates: Duplicates) -> Result<Post> {
-        let post = self.get(user, id).await?;
+        let mut post = self.get(user, id).await?;
         if post.status() != PostStatus::Paused {
             return Err(crate::InvalidTransition {
                 entity: "post",
@@ -323,16 +364,19 @@ impl PostService {
             }
             .into());
         }
-        let at = post
-            .scheduled_for()
-            .filter(|at| *at > self.deps.now())
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "scheduled_for",
-                    "the paused post's time has passed; schedule it at a new time",
-                )
-            })?;
-        self.schedule(user, id, at, duplicates).await
+        let now = self.deps.now();
+        let at = post.scheduled_for().filter(|at| *at > now).ok_or_else(|| {
+            ValidationError::new(
+                "scheduled_for",
+                "the paused post's time has passed; schedule it at a new time",
+            )
+        })?;
+        // One read, checked and written against: a post unscheduled or moved meanwhile is not
+        // put back where it was paused.
+        self.schedule_within_cap(user, &mut post, at, now).await?;
+        ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
+        self.save(&post, PostStatus::Paused).await?;
+        Ok(post)
     }
 
     /// Deletes a draft, scheduled or paused post.

@@ -306,6 +306,13 @@ pub trait PostStore: Send + Sync {
         account: AccountId,
         status: PostStatus,
     ) -> StoreResult<Vec<Post>>;
+    /// The owner's scheduled posts advertising the shop's product `product` (their snapshot's
+    /// id), oldest first.
+    async fn scheduled_posts_of_product(
+        &self,
+        owner: UserId,
+        product: &str,
+    ) -> StoreResult<Vec<Post>>;
     /// The statuses of the owner's posts made from queue item `item`.
     async fn post_statuses_of_item(
         &self,
@@ -317,6 +324,11 @@ pub trait PostStore: Send + Sync {
     /// claimed in between (even if it is back to `scheduled` since) is never overwritten with
     /// stale scheduler fields. [`StoreError::Stale`] if not, [`StoreError::NotFound`] if absent.
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()>;
+    /// Writes a pause made on `post` ([`Post::pause`]): its status, reason and the scheduler
+    /// fields a pause clears, if the stored post is still scheduled under the same lease token
+    /// ([`StoreError::Stale`] otherwise; [`StoreError::NotFound`] if absent). Every other field
+    /// stays as stored, so a merchant's edit that landed since `post` was read is kept.
+    async fn pause_post(&self, post: &Post) -> StoreResult<()>;
     /// Deletes the post if its status is one of `expected`.
     async fn delete_post(
         &self,

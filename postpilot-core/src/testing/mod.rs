@@ -314,6 +314,8 @@ macro_rules! store_conformance_tests {
             post_writes_are_compare_and_set,
             a_posts_product_snapshot_round_trips_and_survives_writes,
             a_pause_racing_a_claim_never_leaves_a_claimed_post_paused,
+            a_pause_keeps_an_edit_made_since_it_read_the_post,
+            scheduled_posts_are_found_by_their_products_id,
             post_writes_after_an_intervening_claim_are_stale,
             claim_takes_due_posts_oldest_first,
             per_account_claims_take_each_idle_accounts_oldest_post,

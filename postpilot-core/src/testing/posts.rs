@@ -176,6 +176,84 @@ pub async fn a_posts_product_snapshot_round_trips_and_survives_writes(store: Arc
     assert_eq!(stored.as_ref().and_then(Post::product), Some(&snapshot));
 }
 
+/// Posts: the scheduled posts of a product are found by its shop id, the owner's only, oldest
+/// first; drafts, paused posts and other products' are not.
+pub async fn scheduled_posts_are_found_by_their_products_id(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let (other, other_acc) = seeded(&store).await;
+    let of = |owner: UserId, account: AccountId, product: &str, minutes: i64, at: bool| {
+        let mut p = post(owner, account, t0() + Duration::minutes(minutes), None);
+        p.product = Some(crate::post::ProductSnapshot {
+            id: Some(product.into()),
+            title: product.into(),
+            price: None,
+            compare_at_price: None,
+            currency: None,
+            stock: None,
+            url: None,
+        });
+        if at {
+            p.schedule(t0() + Duration::days(1), t0())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        p
+    };
+    let second = of(u.id, acc.id, "lamp", 2, true);
+    let first = of(u.id, acc.id, "lamp", 1, true);
+    let draft = of(u.id, acc.id, "lamp", 3, false);
+    let mut paused = of(u.id, acc.id, "lamp", 4, true);
+    paused
+        .pause("sold out", t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mug = of(u.id, acc.id, "mug", 5, true);
+    let theirs = of(other.id, other_acc.id, "lamp", 6, true);
+    for p in [&second, &first, &draft, &paused, &mug, &theirs] {
+        ok!(store.insert_post(p, quota(100)));
+    }
+
+    let found = ok!(store.scheduled_posts_of_product(u.id, "lamp"));
+
+    let ids: Vec<_> = found.iter().map(Post::id).collect();
+    assert_eq!(ids, [first.id(), second.id()]);
+    assert_eq!(found[0], first);
+    assert!(ok!(store.scheduled_posts_of_product(u.id, "vase")).is_empty());
+}
+
+/// Posts: a pause writes only what a pause changes: a merchant's edit that landed after the
+/// pausing read is kept under it; a pause of a post claimed since is stale.
+pub async fn a_pause_keeps_an_edit_made_since_it_read_the_post(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let p = post(u.id, acc.id, t0(), Some(t0() + Duration::hours(2)));
+    ok!(store.insert_post(&p, quota(100)));
+    let mut pausing = p.clone();
+    pausing
+        .pause("the price changed", t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut edited = p.clone();
+    let caption = Caption::parse("Edited meanwhile").unwrap_or_else(|e| panic!("{e}"));
+    edited
+        .edit(Some(caption.clone()), None, None, t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.update_post(&edited, &[PostStatus::Scheduled]));
+
+    ok!(store.pause_post(&pausing));
+
+    let stored = ok!(store.post(u.id, p.id())).unwrap_or_else(|| panic!("post"));
+    assert_eq!(stored.status(), PostStatus::Paused);
+    assert_eq!(stored.error_message(), Some("the price changed"));
+    assert_eq!(stored.content(), &caption, "the edit was kept");
+    let due = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
+    ok!(store.insert_post(&due, quota(100)));
+    let mut late = due.clone();
+    late.pause("too late", t0())
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok!(store.claim_due(t0(), 10, Duration::seconds(60), "w"));
+    assert!(matches!(
+        store.pause_post(&late).await,
+        Err(StoreError::Stale)
+    ));
+}
+
 /// Posts: a pause racing a worker's claim is fenced — either the post is paused and no worker
 /// holds it, or a worker holds it and the pause is refused as stale; never both.
 pub async fn a_pause_racing_a_claim_never_leaves_a_claimed_post_paused(store: Arc<dyn Store>) {
@@ -194,10 +272,7 @@ pub async fn a_pause_racing_a_claim_never_leaves_a_claimed_post_paused(store: Ar
             tokio::spawn(
                 async move { claimer.claim_due(due, 10, Duration::seconds(60), "w").await },
             );
-        let pause =
-            tokio::spawn(
-                async move { pauser.update_post(&pausing, &[PostStatus::Scheduled]).await },
-            );
+        let pause = tokio::spawn(async move { pauser.pause_post(&pausing).await });
         let claim = claim.await.unwrap_or_else(|e| panic!("{e}"));
         let pause = pause.await.unwrap_or_else(|e| panic!("{e}"));
         let took = claim
@@ -222,7 +297,11 @@ pub async fn a_pause_racing_a_claim_never_leaves_a_claimed_post_paused(store: Ar
             Err(e) => panic!("round {round}: {e:?}"),
         }
     }
-    assert_eq!(paused + claimed, 30);
+    // Both orders happened, or the contract raced nothing.
+    assert!(
+        paused + claimed == 30 && claimed > 0,
+        "paused {paused}, claimed {claimed}"
+    );
 }
 
 /// Posts: a user's write based on a read from before a worker's claim is stale even when the

@@ -8,5 +8,6 @@ pub mod signature;
 pub use once::WEBHOOK_CLAIM_LEASE;
 pub(crate) use once::once;
 pub use service::{
-    EventOutcome, PlatformEvent, ProvisionData, SubscriptionUpdatedData, WebhookService,
+    EventOutcome, PlatformEvent, ProductEventData, ProvisionData, SubscriptionUpdatedData,
+    WebhookService,
 };

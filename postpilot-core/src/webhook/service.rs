@@ -9,7 +9,9 @@ use crate::ValidationError;
 use crate::billing::{BillingService, DowngradeImpact, SubscriptionStatus};
 use crate::context::Deps;
 use crate::error::{Error, Result};
+use crate::id::UserId;
 use crate::plan::PlanTier;
+use crate::post::{Post, PostService, ProductState};
 use crate::user::{AuthService, Provision};
 use crate::webhook::once;
 
@@ -65,6 +67,21 @@ pub struct SubscriptionUpdatedData {
     pub status: SubscriptionStatus,
 }
 
+/// `product.updated` and `product.deleted` data: the merchant, by PostPilot's `user_id` or the
+/// platform's `external_platform_id`, and the product (for a deletion, its `id` alone).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductEventData {
+    /// PostPilot's id of the merchant.
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
+    /// The platform's id of the merchant.
+    #[serde(default)]
+    pub external_platform_id: Option<Uuid>,
+    /// The product as it is now.
+    pub product: ProductState,
+}
+
 /// What handling an event did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventOutcome {
@@ -74,6 +91,8 @@ pub enum EventOutcome {
     UserProvisioned(crate::id::UserId),
     /// A plan changed.
     PlanChanged(DowngradeImpact),
+    /// A product changed or was deleted: the scheduled posts it held back.
+    ProductChanged(Vec<crate::id::PostId>),
     /// Not an event type PostPilot acts on.
     Ignored,
 }
@@ -133,7 +152,36 @@ impl WebhookService {
                     .await?;
                 Ok(EventOutcome::PlanChanged(impact))
             }
+            kind @ ("product.updated" | "product.deleted") => {
+                let data: ProductEventData = parse_data(event.data)?;
+                let user = self
+                    .merchant(data.user_id, data.external_platform_id)
+                    .await?;
+                let now_state = (kind == "product.updated").then_some(&data.product);
+                let paused = PostService::new(self.deps.clone())
+                    .pause_for_product(user, &data.product.id, now_state)
+                    .await?;
+                Ok(EventOutcome::ProductChanged(
+                    paused.iter().map(Post::id).collect(),
+                ))
+            }
             _ => Ok(EventOutcome::Ignored),
         }
+    }
+
+    /// The merchant an event names, by PostPilot's id or the platform's.
+    async fn merchant(&self, user_id: Option<Uuid>, external: Option<Uuid>) -> Result<UserId> {
+        let user = match (user_id, external) {
+            (Some(id), _) => self.deps.store.user(UserId::from(id)).await?,
+            (None, Some(external)) => self.deps.store.user_by_external_id(external).await?,
+            (None, None) => {
+                return Err(ValidationError::new(
+                    "data",
+                    "name the merchant by user_id or external_platform_id",
+                )
+                .into());
+            }
+        };
+        Ok(user.ok_or(Error::NotFound("user"))?.id)
     }
 }

@@ -21,6 +21,7 @@ mod imports;
 mod isolation;
 mod oauth;
 mod posts;
+mod products;
 mod queue;
 mod slots;
 mod steps;

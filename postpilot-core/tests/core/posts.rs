@@ -1348,7 +1348,7 @@ async fn a_paused_post_is_resumed_at_its_own_time_edited_or_discarded() {
 }
 
 #[tokio::test]
-async fn only_a_scheduled_post_is_paused_and_one_a_worker_claimed_is_a_conflict() {
+async fn only_a_scheduled_post_is_paused_and_one_a_worker_claimed_is_refused() {
     let e = TestEngine::new();
     let (user, account) = merchant(&e, Platform::Facebook).await;
     let draft = e.post(&user, &account, None).await;

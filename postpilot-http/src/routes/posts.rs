@@ -348,7 +348,7 @@ async fn get(
     Ok(Json(post.into()))
 }
 
-/// Edits a draft or scheduled post.
+/// Edits a draft, scheduled or paused post.
 #[utoipa::path(patch, path = "/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = [])),
     params(("id" = Uuid, Path)), request_body = PatchPostBody,
     responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
@@ -374,7 +374,7 @@ async fn update(
     Ok(Json(post.into()))
 }
 
-/// Deletes a draft or scheduled post.
+/// Deletes a draft, scheduled or paused post.
 #[utoipa::path(delete, path = "/posts/{id}", tag = "posts", security(("bearer" = []), ("api_key" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]

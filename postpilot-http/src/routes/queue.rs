@@ -57,6 +57,7 @@ pub(crate) struct ProductDataSchema {
     #[schema(value_type = Option<ProductTitleText>)]
     store_name: Option<String>,
     /// Units in stock; zero or less is sold out.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
     stock: Option<i64>,
 }
 

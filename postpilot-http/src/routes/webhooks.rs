@@ -125,7 +125,13 @@ async fn stripe(
     }))
 }
 
-/// A platform event `{id, type, data}`: `user.provisioned`, `subscription.updated`.
+/// A platform event `{id, type, data}`: `user.provisioned`, `subscription.updated`,
+/// `product.updated`, `product.deleted`.
+///
+/// A product event names the merchant (`user_id` or `external_platform_id`) and the product
+/// (`{"id", "price", "compare_at_price", "stock", "url", "title"}`; a deletion: `{"id"}`), and
+/// pauses the merchant's scheduled posts of that product whose price or page changed or which
+/// sold out.
 #[utoipa::path(post, path = "/webhooks/platform-events", tag = "webhooks",
     params(("X-PostPilot-Timestamp" = String, Header, description = "Unix seconds"),
            ("X-PostPilot-Signature" = String, Header, description = "hex HMAC-SHA256(secret, \"{timestamp}.{body}\")")),
@@ -140,7 +146,9 @@ async fn platform_events(
     Ok(receipt(match outcome {
         EventOutcome::Duplicate => "duplicate",
         EventOutcome::Ignored => "ignored",
-        EventOutcome::UserProvisioned(_) | EventOutcome::PlanChanged(_) => "applied",
+        EventOutcome::UserProvisioned(_)
+        | EventOutcome::PlanChanged(_)
+        | EventOutcome::ProductChanged(_) => "applied",
     }))
 }
 

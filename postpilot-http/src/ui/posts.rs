@@ -258,7 +258,9 @@ async fn post_page(
             PostStatus::Paused => format!("Paused: {why}"),
             _ => why.to_owned(),
         }),
-        paused: post.status() == PostStatus::Paused,
+        // Resuming at its own time needs that time still ahead; otherwise the form picks another.
+        paused: post.status() == PostStatus::Paused
+            && post.scheduled_for().is_some_and(|at| at > state.now()),
         attempts,
         post: PostRow::of(&post, zone),
     };
@@ -311,9 +313,10 @@ pub(crate) async fn edit(
     };
     match edited.await {
         Ok(post) => {
-            let done = match post.scheduled_for() {
-                Some(_) => "Saved: the post is scheduled.",
-                None => "Saved as a draft.",
+            let done = match (post.status(), post.scheduled_for()) {
+                (PostStatus::Paused, _) => "Saved: the post is still paused.",
+                (_, Some(_)) => "Saved: the post is scheduled.",
+                (_, None) => "Saved as a draft.",
             };
             Ok(flash::redirect(
                 &format!("/app/posts/{}", id.as_uuid()),

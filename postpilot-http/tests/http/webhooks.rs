@@ -673,3 +673,50 @@ async fn a_provision_request_with_a_bad_signature_is_refused_and_creates_nothing
         .await;
     test_app::assert_problem(&reply, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_signed_product_update_pauses_the_scheduled_posts_it_makes_wrong() {
+    let app = TestApp::new();
+    let (token, user_id) = registered(&app, "shop@example.com").await;
+    let account = app.account(&token, "facebook", "fb-shop").await;
+    let item = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/queue",
+            Some(json!({
+                "product_data": {"id": "lamp-1", "title": "Glow Lamp", "price": 34.0, "stock": 4},
+                "platforms": ["facebook"], "ai_generated_content": "The Glow Lamp, 34.00"
+            })),
+        )
+        .await;
+    let at = (app.now() + chrono::Duration::days(1)).to_rfc3339();
+    let approved = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!(
+                "/api/v1/queue/{}/approve",
+                item.body["id"].as_str().unwrap()
+            ),
+            Some(json!({"account_ids": [account], "scheduled_for": at})),
+        )
+        .await;
+    let post = approved.body["posts"][0]["id"].as_str().unwrap().to_owned();
+
+    let body = platform_event(
+        "pe_price",
+        "product.updated",
+        json!({"user_id": user_id, "product": {"id": "lamp-1", "price": 29.0}}),
+    );
+    assert_receipt(&platform(&app, EVENTS, &body).await, "applied");
+
+    let read = app
+        .as_user(&token, Method::GET, &format!("/api/v1/posts/{post}"), None)
+        .await;
+    assert_eq!(read.body["status"], "paused");
+    assert_eq!(
+        read.body["error_message"],
+        "the product's price changed from 34.00 to 29.00"
+    );
+}

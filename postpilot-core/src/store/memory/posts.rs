@@ -115,6 +115,26 @@ impl PostStore for MemoryStore {
         Ok(posts)
     }
 
+    async fn scheduled_posts_of_product(
+        &self,
+        owner: UserId,
+        product: &str,
+    ) -> StoreResult<Vec<Post>> {
+        let mut posts: Vec<_> = self
+            .tables()
+            .posts
+            .values()
+            .filter(|p| {
+                p.user_id == owner
+                    && p.status == PostStatus::Scheduled
+                    && p.product.as_ref().and_then(|s| s.id.as_deref()) == Some(product)
+            })
+            .cloned()
+            .collect();
+        posts.sort_by_key(|p| (p.created_at, p.id));
+        Ok(posts)
+    }
+
     async fn post_statuses_of_item(
         &self,
         owner: UserId,
@@ -140,6 +160,26 @@ impl PostStore for MemoryStore {
         *stored = post.clone();
         drop(t);
         self.scheduled(post.status);
+        Ok(())
+    }
+
+    async fn pause_post(&self, post: &Post) -> StoreResult<()> {
+        let mut t = self.tables();
+        let stored = expecting(
+            &mut t.posts,
+            post.user_id,
+            &post.id,
+            &[PostStatus::Scheduled],
+        )?;
+        if stored.lease_token != post.lease_token {
+            return Err(StoreError::Stale);
+        }
+        stored.status = post.status;
+        stored.error_message = post.error_message.clone();
+        stored.on_slot = post.on_slot;
+        stored.next_attempt_at = post.next_attempt_at;
+        stored.held_for_reconnect = post.held_for_reconnect;
+        stored.updated_at = post.updated_at;
         Ok(())
     }
 

@@ -1,0 +1,180 @@
+//! Commerce-aware posts: the platform's product events hold back the scheduled posts a change
+//! makes wrong, and leave the rest.
+
+use chrono::Duration;
+use postpilot_core::Error;
+use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
+use postpilot_core::platform::Platform;
+use postpilot_core::post::{Post, PostStatus};
+use postpilot_core::queue::{ApproveItem, Placement};
+use postpilot_core::user::User;
+use postpilot_core::webhook::{EventOutcome, PlatformEvent};
+use serde_json::{Value, json};
+
+use crate::test_engine::TestEngine;
+
+/// A scheduled post made from a queue item for product `id` at 34.00 with 5 in stock.
+async fn post_of(e: &TestEngine, user: &User, id: &str) -> Post {
+    let account = match e
+        .accounts()
+        .list(user.id(), Default::default())
+        .await
+        .unwrap()
+        .items
+        .first()
+    {
+        Some(account) => account.clone(),
+        None => e.connect(user, Platform::Facebook, "shop").await,
+    };
+    let product = ProductData::parse(ProductDataWire {
+        id: Some(id.into()),
+        title: format!("Product {id}"),
+        price: serde_json::from_value(json!(34.0)).unwrap(),
+        stock: Some(5),
+        url: Some(format!("https://shop.example.com/{id}")),
+        ..ProductDataWire::default()
+    })
+    .unwrap();
+    let item = e
+        .queue()
+        .generate(user.id(), product, vec![Platform::Facebook], Tone::Casual)
+        .await
+        .unwrap();
+    let approval = ApproveItem {
+        account_ids: vec![account.id()],
+        placement: Placement::At(e.now() + Duration::days(1)),
+    };
+    let approved = e
+        .queue()
+        .approve(user.id(), item.id(), approval)
+        .await
+        .unwrap();
+    approved.posts.into_iter().next().unwrap()
+}
+
+fn event(id: &str, kind: &str, data: Value) -> PlatformEvent {
+    PlatformEvent {
+        id: id.into(),
+        event_type: kind.into(),
+        data,
+    }
+}
+
+async fn status(e: &TestEngine, user: &User, post: &Post) -> (PostStatus, Option<String>) {
+    let stored = e.posts().get(user.id(), post.id()).await.unwrap();
+    (stored.status(), stored.error_message().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn a_price_change_holds_back_that_products_scheduled_posts_only() {
+    let e = TestEngine::new();
+    let user = e.pro_user("shop@example.com").await;
+    let lamp = post_of(&e, &user, "lamp").await;
+    let mug = post_of(&e, &user, "mug").await;
+
+    let outcome = e
+        .webhooks()
+        .platform_event(event(
+            "pe_1",
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0, "stock": 5}}),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, EventOutcome::ProductChanged(vec![lamp.id()]));
+    assert_eq!(
+        status(&e, &user, &lamp).await,
+        (
+            PostStatus::Paused,
+            Some("the product's price changed from 34.00 to 29.00".into())
+        )
+    );
+    assert_eq!(status(&e, &user, &mug).await, (PostStatus::Scheduled, None));
+}
+
+#[tokio::test]
+async fn selling_out_or_deletion_holds_back_posts_and_an_unchanged_product_does_not() {
+    let e = TestEngine::new();
+    let user = e.pro_user("shop@example.com").await;
+    let lamp = post_of(&e, &user, "lamp").await;
+    let mug = post_of(&e, &user, "mug").await;
+    let vase = post_of(&e, &user, "vase").await;
+    let hooks = e.webhooks();
+
+    let same = hooks
+        .platform_event(event(
+            "pe_1",
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "vase", "price": 34.0, "title": "New photos"}}),
+        ))
+        .await
+        .unwrap();
+    hooks
+        .platform_event(event(
+            "pe_2",
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "lamp", "stock": 0}}),
+        ))
+        .await
+        .unwrap();
+    hooks
+        .platform_event(event(
+            "pe_3",
+            "product.deleted",
+            json!({"user_id": user.id(), "product": {"id": "mug"}}),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(same, EventOutcome::ProductChanged(Vec::new()));
+    assert_eq!(status(&e, &user, &vase).await.0, PostStatus::Scheduled);
+    assert_eq!(
+        status(&e, &user, &lamp).await,
+        (PostStatus::Paused, Some("the product sold out".into()))
+    );
+    assert_eq!(
+        status(&e, &user, &mug).await,
+        (
+            PostStatus::Paused,
+            Some("the product was deleted from the shop".into())
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_product_event_names_its_merchant_and_never_reaches_another_ones_posts() {
+    let e = TestEngine::new();
+    let owner = e.pro_user("shop@example.com").await;
+    let other = e.pro_user("other@example.com").await;
+    let theirs = post_of(&e, &other, "lamp").await;
+    let hooks = e.webhooks();
+
+    let mine = hooks
+        .platform_event(event(
+            "pe_1",
+            "product.deleted",
+            json!({"user_id": owner.id(), "product": {"id": "lamp"}}),
+        ))
+        .await
+        .unwrap();
+    let nobody = hooks
+        .platform_event(event(
+            "pe_2",
+            "product.deleted",
+            json!({"product": {"id": "lamp"}}),
+        ))
+        .await;
+    let unknown = hooks
+        .platform_event(event(
+            "pe_3",
+            "product.deleted",
+            json!({"external_platform_id": uuid::Uuid::new_v4(), "product": {"id": "lamp"}}),
+        ))
+        .await;
+
+    assert_eq!(mine, EventOutcome::ProductChanged(Vec::new()));
+    assert!(matches!(nobody, Err(Error::Validation(_))), "{nobody:?}");
+    assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
+    assert_eq!(status(&e, &other, &theirs).await.0, PostStatus::Scheduled);
+}
