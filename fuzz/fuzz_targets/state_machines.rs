@@ -27,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
             content,
             media_urls: vec![],
             hashtags: Hashtags::default(),
+            product: None,
         },
         None,
         now,
@@ -34,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for pair in data.chunks(2) {
-        let (op, arg) = (pair[0] % 10, i64::from(*pair.get(1).unwrap_or(&1)));
+        let (op, arg) = (pair[0] % 11, i64::from(*pair.get(1).unwrap_or(&1)));
         let before = post.clone();
         let ok = match op {
             0 => post
@@ -63,6 +64,7 @@ fuzz_target!(|data: &[u8]| {
                 .is_ok(),
             7 => post.snooze(now + Duration::seconds(arg), now).is_ok(),
             8 => post.fail("e", now).is_ok(),
+            9 => post.pause("the price changed", now).is_ok(),
             _ => post.release(now).is_ok(),
         };
         if !ok {
@@ -76,6 +78,9 @@ fuzz_target!(|data: &[u8]| {
             post.status() == PostStatus::Publishing
         );
         assert!(post.lease_token() >= before.lease_token());
+        if post.status() == PostStatus::Paused {
+            assert!(post.error_message().is_some() && post.due_at().is_none());
+        }
     }
 
     let Ok(product) = ProductData::parse(ProductDataWire {

@@ -182,6 +182,11 @@ component! {
     );
     /// An API key scope.
     ScopeName => one_of("An API key scope.", Scope::ALL.map(Scope::as_str));
+    /// What product changes pause posts.
+    PauseOnName => one_of(
+        "Which product changes pause posts.",
+        postpilot_core::post::PauseOn::ALL.map(postpilot_core::post::PauseOn::as_str),
+    );
     /// An event type.
     EventTypeName => one_of(
         "An event type.",

@@ -51,6 +51,7 @@ fn user(py: Python<'_>, u: &User, plan: Option<PlanTier>) -> PyResult<Py<PyAny>>
         "external_platform_id" => u.external_platform_id(),
         "external_store_id" => u.external_store_id(),
         "time_zone" => u.time_zone().name(),
+        "pause_on" => u.pause_on().as_str(),
         "created_at" => u.created_at(),
     })
 }

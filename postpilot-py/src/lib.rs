@@ -413,9 +413,10 @@ impl Engine {
         self.out(py, self.engine.auth().me(user_id.into()))
     }
 
-    /// Changes the user's time zone, e-mail and/or password (the current password is required
-    /// for the e-mail or the password).
-    #[pyo3(signature = (*, user_id, current_password = None, email = None, password = None, time_zone = None))]
+    /// Changes the user's time zone, what product changes pause posts (`pause_on`: both, price,
+    /// stock, off), e-mail and/or password (the current password is required for the e-mail or
+    /// the password).
+    #[pyo3(signature = (*, user_id, current_password = None, email = None, password = None, time_zone = None, pause_on = None))]
     fn update_me(
         &self,
         py: Python<'_>,
@@ -424,12 +425,14 @@ impl Engine {
         email: Option<String>,
         password: Option<String>,
         time_zone: Option<String>,
+        pause_on: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let patch = ProfilePatch {
             email,
             password,
             current_password,
             time_zone,
+            pause_on,
         };
         self.out(py, self.engine.auth().update_me(user_id.into(), patch))
     }

@@ -397,3 +397,11 @@ def test_a_paused_post_says_why_and_is_resumed_at_its_time(engine, merchant, acc
         engine.pause_post(user_id=merchant["id"], post_id=post["id"], reason="again")
     resumed = engine.resume_post(user_id=merchant["id"], post_id=post["id"])
     assert (resumed["status"], resumed["error_message"], resumed["scheduled_for"]) == ("scheduled", None, paused["scheduled_for"])
+
+
+def test_what_pauses_posts_is_a_merchants_setting(engine, merchant):
+    assert engine.me(user_id=merchant["id"])["pause_on"] == "both"
+    assert engine.update_me(user_id=merchant["id"], pause_on="stock")["pause_on"] == "stock"
+    with pytest.raises(postpilot.ValidationError) as refused:
+        engine.update_me(user_id=merchant["id"], pause_on="sometimes")
+    assert refused.value.field == "pause_on"

@@ -8,7 +8,7 @@ use postpilot_core::user::{Email, User, UserRecord};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::store_error;
+use crate::error::{corrupt, store_error};
 use crate::fetch::fetch_optional;
 
 #[derive(sqlx::FromRow)]
@@ -20,6 +20,7 @@ struct UserRow {
     external_platform_id: Option<Uuid>,
     external_store_id: Option<Uuid>,
     time_zone: String,
+    pause_on: String,
     session_epoch: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -38,6 +39,7 @@ impl TryFrom<UserRow> for User {
             // A zone this build's tz database no longer has (one written by a newer build) must
             // not lock the merchant out: they see UTC and can choose again in Settings.
             time_zone: r.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            pause_on: r.pause_on.parse().map_err(|e| corrupt("users", e))?,
             session_epoch: r.session_epoch,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -49,7 +51,7 @@ impl TryFrom<UserRow> for User {
 macro_rules! user_columns {
     () => {
         "id, email, password_hash, stripe_customer_id, external_platform_id, external_store_id, \
-         time_zone, session_epoch, created_at, updated_at"
+         time_zone, pause_on, session_epoch, created_at, updated_at"
     };
 }
 
@@ -73,8 +75,8 @@ impl UserStore for PgStore {
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, stripe_customer_id, external_platform_id, \
-             external_store_id, time_zone, session_epoch, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             external_store_id, time_zone, pause_on, session_epoch, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(user.id().as_uuid())
         .bind(user.email().as_ref())
@@ -83,6 +85,7 @@ impl UserStore for PgStore {
         .bind(user.external_platform_id())
         .bind(user.external_store_id())
         .bind(user.time_zone().name())
+        .bind(user.pause_on().as_str())
         .bind(user.session_epoch())
         .bind(user.created_at())
         .bind(user.updated_at())
@@ -121,6 +124,7 @@ impl UserStore for PgStore {
              external_store_id = CASE WHEN $5::uuid IS NULL THEN external_store_id \
                                       ELSE coalesce($6, external_store_id) END, \
              time_zone = coalesce($9, time_zone), \
+             pause_on = coalesce($10, pause_on), \
              session_epoch = session_epoch + CASE WHEN $8 THEN 1 ELSE 0 END, \
              updated_at = $7 \
              WHERE id = $1 AND ($5::uuid IS NULL OR external_platform_id IS NULL \
@@ -137,6 +141,7 @@ impl UserStore for PgStore {
         .bind(change.updated_at)
         .bind(change.end_sessions)
         .bind(change.time_zone.map(|zone| zone.name()))
+        .bind(change.pause_on.map(|rule| rule.as_str()))
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;

@@ -5,7 +5,39 @@
 use serde::Deserialize;
 
 use crate::caption::Price;
+use crate::names::named_enum;
 use crate::post::ProductSnapshot;
+
+/// What a merchant lets a product change pause: each merchant's setting (`pause_on`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PauseOn {
+    /// A new price or a moved page, and selling out (the default).
+    #[default]
+    Both,
+    /// A new price or a moved page only.
+    Price,
+    /// Selling out only.
+    Stock,
+    /// Nothing: product events pause no post (a deleted product neither).
+    Off,
+}
+
+named_enum!(PauseOn, field = "pause_on", exact {
+    Both => "both",
+    Price => "price",
+    Stock => "stock",
+    Off => "off",
+});
+
+impl PauseOn {
+    const fn price(self) -> bool {
+        matches!(self, Self::Both | Self::Price)
+    }
+
+    const fn stock(self) -> bool {
+        matches!(self, Self::Both | Self::Stock)
+    }
+}
 
 /// A product as the platform's `product.updated` event states it now; a field left out did
 /// not change (or is not known to the shop).
@@ -31,22 +63,23 @@ pub struct ProductState {
     pub url: Option<String>,
 }
 
-/// Why a post made from `before` must wait now that its product is `now`, if it must: its price
-/// changed, its page moved, or it sold out (stock at zero or less, when it was not before).
-pub fn pause_reason(before: &ProductSnapshot, now: &ProductState) -> Option<String> {
+/// Why a post made from `before` must wait now that its product is `now`, if it must under
+/// `rule`: its price changed or its page moved (`price`), or it sold out — stock at zero or
+/// less, when it was not before (`stock`).
+pub fn pause_reason(before: &ProductSnapshot, now: &ProductState, rule: PauseOn) -> Option<String> {
     let money = |price: Option<Price>| price.map_or_else(|| "none".to_owned(), |p| p.to_string());
-    if now.price.is_some() && now.price != before.price {
+    if rule.price() && now.price.is_some() && now.price != before.price {
         return Some(format!(
             "the product's price changed from {} to {}",
             money(before.price),
             money(now.price)
         ));
     }
-    if now.url.is_some() && now.url != before.url {
+    if rule.price() && now.url.is_some() && now.url != before.url {
         return Some("the product's page moved".to_owned());
     }
     let sold_out = |stock: Option<i64>| stock.is_some_and(|s| s <= 0);
-    if sold_out(now.stock) && !sold_out(before.stock) {
+    if rule.stock() && sold_out(now.stock) && !sold_out(before.stock) {
         return Some("the product sold out".to_owned());
     }
     None
@@ -86,17 +119,17 @@ mod tests {
         let before = snapshot();
         let price = state(|s| s.price = Price::from_cents(2_900).ok());
         assert_eq!(
-            pause_reason(&before, &price).as_deref(),
+            pause_reason(&before, &price, PauseOn::Both).as_deref(),
             Some("the product's price changed from 34.00 to 29.00")
         );
         let page = state(|s| s.url = Some("https://shop.example.com/lamp-v2".into()));
         assert_eq!(
-            pause_reason(&before, &page).as_deref(),
+            pause_reason(&before, &page, PauseOn::Both).as_deref(),
             Some("the product's page moved")
         );
         let sold_out = state(|s| s.stock = Some(0));
         assert_eq!(
-            pause_reason(&before, &sold_out).as_deref(),
+            pause_reason(&before, &sold_out, PauseOn::Both).as_deref(),
             Some("the product sold out")
         );
         for unchanged in [
@@ -105,16 +138,33 @@ mod tests {
             state(|s| s.stock = Some(2)),
             state(|s| s.title = Some("Lamp, new photos".into())),
         ] {
-            assert_eq!(pause_reason(&before, &unchanged), None, "{unchanged:?}");
+            assert_eq!(
+                pause_reason(&before, &unchanged, PauseOn::Both),
+                None,
+                "{unchanged:?}"
+            );
         }
         let already_out = ProductSnapshot {
             stock: Some(0),
             ..snapshot()
         };
         assert_eq!(
-            pause_reason(&already_out, &sold_out),
+            pause_reason(&already_out, &sold_out, PauseOn::Both),
             None,
             "it was sold out already"
         );
+    }
+
+    #[test]
+    fn a_merchants_setting_chooses_which_changes_pause() {
+        let before = snapshot();
+        let price = state(|s| s.price = Price::from_cents(2_900).ok());
+        let sold_out = state(|s| s.stock = Some(-1));
+        let paused = |now: &ProductState, rule| pause_reason(&before, now, rule).is_some();
+        assert!(paused(&price, PauseOn::Price) && !paused(&sold_out, PauseOn::Price));
+        assert!(!paused(&price, PauseOn::Stock) && paused(&sold_out, PauseOn::Stock));
+        assert!(!paused(&price, PauseOn::Off) && !paused(&sold_out, PauseOn::Off));
+        assert_eq!("stock".parse::<PauseOn>().unwrap(), PauseOn::Stock);
+        assert!("never".parse::<PauseOn>().is_err());
     }
 }

@@ -19,8 +19,8 @@ use crate::post::room::{
     SLOT_RACE_RETRIES, ensure_not_duplicate, ensure_within_cap, next_free_slot,
 };
 use crate::post::{
-    Caption, DELETED_REASON, Duplicates, Hashtags, NewPost, Post, PostStatus, ProductState,
-    parse_media_urls, pause_reason,
+    Caption, DELETED_REASON, Duplicates, Hashtags, NewPost, PauseOn, Post, PostStatus,
+    ProductState, parse_media_urls, pause_reason,
 };
 use crate::publish::PublicationAttempt;
 use crate::store::{Conflict, PostListFilter, StoreError};
@@ -311,8 +311,8 @@ impl PostService {
     }
 
     /// Holds back the user's scheduled posts advertising the shop's product `product` that its
-    /// change makes wrong (see [`pause_reason`]; `None`: the product was deleted, which holds
-    /// back every one). Each pause is fenced like [`pause`](Self::pause): a post a worker claimed
+    /// change makes wrong under the user's `pause_on` (see [`pause_reason`]; `None`: the product
+    /// was deleted, which holds back every one unless `pause_on` is `off`). Each pause is fenced like [`pause`](Self::pause): a post a worker claimed
     /// meanwhile is being published and is left to it. The posts held back.
     ///
     /// # Errors
@@ -324,6 +324,10 @@ impl PostService {
         now_state: Option<&ProductState>,
     ) -> Result<Vec<Post>> {
         let mut paused = Vec::new();
+        let rule = self.deps.user(user).await?.pause_on();
+        if rule == PauseOn::Off {
+            return Ok(paused);
+        }
         for mut post in self
             .deps
             .store
@@ -332,7 +336,7 @@ impl PostService {
         {
             let reason = match (now_state, post.product()) {
                 (None, _) => Some(DELETED_REASON.to_owned()),
-                (Some(state), Some(before)) => pause_reason(before, state),
+                (Some(state), Some(before)) => pause_reason(before, state, rule),
                 (Some(_), None) => None,
             };
             let Some(reason) = reason else { continue };

@@ -142,6 +142,8 @@ pub struct UserChange {
     pub link_platform: Option<PlatformLink>,
     /// A new time zone.
     pub time_zone: Option<chrono_tz::Tz>,
+    /// A new choice of what product changes pause.
+    pub pause_on: Option<crate::post::PauseOn>,
     /// Moves the session epoch on by one: every access token issued before stops working.
     pub end_sessions: bool,
     /// The change's time.

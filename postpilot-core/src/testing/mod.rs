@@ -53,6 +53,7 @@ pub fn user_with(id: UserId, email: &str) -> User {
         external_platform_id: None,
         external_store_id: None,
         time_zone: chrono_tz::Tz::UTC,
+        pause_on: crate::post::PauseOn::Both,
         session_epoch: 0,
         created_at: t0(),
         updated_at: t0(),

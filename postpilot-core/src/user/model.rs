@@ -148,6 +148,8 @@ aggregate! {
         external_store_id: copy Option<Uuid>,
         /// The merchant's time zone: the calendar's days and the times they type are in it.
         time_zone: copy Tz,
+        /// Which product changes pause the merchant's scheduled posts of that product.
+        pause_on: copy crate::post::PauseOn,
         /// The session epoch: access tokens carry the epoch they were issued in and stop working when it moves on (logout everywhere, a new password or e-mail).
         session_epoch: copy i64,
         /// Creation time.
@@ -278,6 +280,7 @@ mod tests {
             external_platform_id: None,
             external_store_id: None,
             time_zone: Tz::UTC,
+            pause_on: crate::post::PauseOn::Both,
             session_epoch: 0,
             created_at: DateTime::default(),
             updated_at: DateTime::default(),

@@ -61,6 +61,8 @@ pub struct ProfilePatch {
     pub current_password: Option<String>,
     /// A new time zone (IANA name); changing only it needs no password.
     pub time_zone: Option<String>,
+    /// Which product changes pause posts (`both`, `price`, `stock`, `off`); no password needed.
+    pub pause_on: Option<String>,
 }
 
 impl std::fmt::Debug for ProfilePatch {
@@ -73,6 +75,7 @@ impl std::fmt::Debug for ProfilePatch {
                 &self.current_password.as_ref().map(|_| "***"),
             )
             .field("time_zone", &self.time_zone)
+            .field("pause_on", &self.pause_on)
             .finish()
     }
 }
@@ -144,6 +147,7 @@ impl AuthService {
             external_platform_id: None,
             external_store_id: None,
             time_zone: chrono_tz::Tz::UTC,
+            pause_on: crate::post::PauseOn::Both,
             session_epoch: 0,
             created_at: now,
             updated_at: now,
@@ -237,10 +241,16 @@ impl AuthService {
             .as_deref()
             .map(|name| parse_time_zone("time_zone", name))
             .transpose()?;
+        let pause_on = patch
+            .pause_on
+            .as_deref()
+            .map(str::parse::<crate::post::PauseOn>)
+            .transpose()?;
         if email.is_none() && password.is_none() {
-            if time_zone.is_some() {
+            if time_zone.is_some() || pause_on.is_some() {
                 let change = UserChange {
                     time_zone,
+                    pause_on,
                     updated_at: self.deps.now(),
                     ..UserChange::default()
                 };
@@ -272,6 +282,7 @@ impl AuthService {
                 None => None,
             },
             time_zone,
+            pause_on,
             // New credentials end every session: access tokens issued before stop working.
             end_sessions: true,
             updated_at: self.deps.now(),
@@ -319,6 +330,7 @@ impl AuthService {
                     external_platform_id: Some(request.external_platform_id),
                     external_store_id: request.external_store_id,
                     time_zone: chrono_tz::Tz::UTC,
+                    pause_on: crate::post::PauseOn::Both,
                     session_epoch: 0,
                     created_at: now,
                     updated_at: now,

@@ -347,6 +347,7 @@ async fn updating_the_email_moves_the_login_to_the_new_address() {
                 password: None,
                 current_password: Some(PASSWORD.into()),
                 time_zone: None,
+                pause_on: None,
             },
         )
         .await
@@ -384,6 +385,7 @@ async fn updating_the_email_to_one_already_taken_is_a_conflict() {
                 password: None,
                 current_password: Some(PASSWORD.into()),
                 time_zone: None,
+                pause_on: None,
             },
         )
         .await
@@ -407,6 +409,7 @@ async fn updating_the_password_makes_the_old_one_fail() {
                 password: Some("a brand new password".into()),
                 current_password: Some(PASSWORD.into()),
                 time_zone: None,
+                pause_on: None,
             },
         )
         .await
@@ -440,6 +443,7 @@ async fn updating_to_a_too_short_password_is_rejected_and_keeps_the_old_one() {
                 password: Some("short".into()),
                 current_password: Some(PASSWORD.into()),
                 time_zone: None,
+                pause_on: None,
             },
         )
         .await
@@ -931,6 +935,7 @@ async fn changing_credentials_without_the_current_password_is_unauthorized() {
                     password: None,
                     current_password: current,
                     time_zone: None,
+                    pause_on: None,
                 },
             )
             .await
@@ -955,6 +960,7 @@ async fn changing_the_email_ends_every_session() {
                 password: None,
                 current_password: Some(PASSWORD.into()),
                 time_zone: None,
+                pause_on: None,
             },
         )
         .await
@@ -986,6 +992,7 @@ async fn a_provisioned_user_sets_a_first_password_without_a_current_one_and_can_
                 password: Some("my first password".into()),
                 current_password: None,
                 time_zone: None,
+                pause_on: None,
             },
         )
         .await
@@ -1006,6 +1013,7 @@ fn secrets_do_not_show_in_debug_output() {
         password: Some("hunter2hunter2".into()),
         current_password: Some("old-secret-pass".into()),
         time_zone: None,
+        pause_on: None,
     };
     let shown = format!("{patch:?}");
     assert!(

@@ -568,6 +568,7 @@ async fn an_event_that_fails_to_apply_is_not_recorded_so_its_retry_is_processed(
         external_platform_id: None,
         external_store_id: None,
         time_zone: chrono_tz::Tz::UTC,
+        pause_on: postpilot_core::post::PauseOn::Both,
         session_epoch: 0,
         created_at: e.now(),
         updated_at: e.now(),

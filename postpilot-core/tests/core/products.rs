@@ -178,3 +178,53 @@ async fn a_product_event_names_its_merchant_and_never_reaches_another_ones_posts
     assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
     assert_eq!(status(&e, &other, &theirs).await.0, PostStatus::Scheduled);
 }
+
+#[tokio::test]
+async fn a_merchants_setting_decides_what_a_product_change_pauses() {
+    let e = TestEngine::new();
+    let user = e.pro_user("shop@example.com").await;
+    let lamp = post_of(&e, &user, "lamp").await;
+    let mug = post_of(&e, &user, "mug").await;
+    let only_stock = postpilot_core::user::ProfilePatch {
+        pause_on: Some("stock".into()),
+        ..Default::default()
+    };
+    let me = e.auth().update_me(user.id(), only_stock).await.unwrap();
+    assert_eq!(me.user.pause_on(), postpilot_core::post::PauseOn::Stock);
+    let hooks = e.webhooks();
+
+    let price = hooks
+        .platform_event(event(
+            "pe_1",
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0}}),
+        ))
+        .await
+        .unwrap();
+    let sold_out = hooks
+        .platform_event(event(
+            "pe_2",
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "mug", "stock": 0}}),
+        ))
+        .await
+        .unwrap();
+    let off = postpilot_core::user::ProfilePatch {
+        pause_on: Some("off".into()),
+        ..Default::default()
+    };
+    e.auth().update_me(user.id(), off).await.unwrap();
+    let deleted = hooks
+        .platform_event(event(
+            "pe_3",
+            "product.deleted",
+            json!({"user_id": user.id(), "product": {"id": "lamp"}}),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(price, EventOutcome::ProductChanged(Vec::new()));
+    assert_eq!(sold_out, EventOutcome::ProductChanged(vec![mug.id()]));
+    assert_eq!(deleted, EventOutcome::ProductChanged(Vec::new()));
+    assert_eq!(status(&e, &user, &lamp).await.0, PostStatus::Scheduled);
+}

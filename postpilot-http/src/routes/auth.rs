@@ -63,6 +63,10 @@ pub(crate) struct Me {
     /// IANA name; the dashboard's calendar and typed times are in it.
     #[schema(value_type = TimeZoneName)]
     time_zone: String,
+    /// Which product changes pause the merchant's scheduled posts of that product: `both` (a
+    /// new price or page, and selling out), `price`, `stock` or `off`.
+    #[schema(value_type = PauseOnName)]
+    pause_on: String,
     created_at: DateTime<Utc>,
 }
 
@@ -84,6 +88,10 @@ pub(crate) struct MePatch {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(value_type = TimeZoneName)]
     time_zone: Option<String>,
+    /// Which product changes pause posts; no password needed.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = PauseOnName)]
+    pause_on: Option<String>,
 }
 
 /// A user created or linked by the platform.
@@ -127,6 +135,7 @@ impl From<Profile> for Me {
             external_platform_id: user.external_platform_id(),
             external_store_id: user.external_store_id(),
             time_zone: user.time_zone().name().to_owned(),
+            pause_on: user.pause_on().as_str().to_owned(),
             created_at: user.created_at(),
         }
     }
@@ -249,6 +258,7 @@ async fn patch_me(
                 password: body.password,
                 current_password: body.current_password,
                 time_zone: body.time_zone,
+                pause_on: body.pause_on,
             },
         )
         .await?;

@@ -98,6 +98,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(settings::settings).post(settings::update_settings),
         )
         .route("/app/settings/time-zone", post(settings::update_time_zone))
+        .route("/app/settings/pause-on", post(settings::update_pause_on))
         .route("/app/{*rest}", get(pages::not_found))
         .route("/assets/{name}", get(assets::serve))
         // The pages' policy; the API's stricter one covers everything else.

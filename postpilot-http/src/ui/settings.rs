@@ -8,6 +8,7 @@ use axum::response::Response;
 use postpilot_core::Error;
 use postpilot_core::api_key::Scope;
 use postpilot_core::id::ApiKeyId;
+use postpilot_core::post::PauseOn;
 use postpilot_core::user::ProfilePatch;
 
 use super::flash::{self, Flash};
@@ -169,6 +170,18 @@ struct SettingsPage {
     /// The merchant's zone, and every zone this server knows (IANA names, sorted).
     tz: &'static str,
     zones: Vec<&'static str>,
+    /// What a product change pauses: each choice `(value, label, chosen)`.
+    pause_choices: Vec<(&'static str, &'static str, bool)>,
+}
+
+/// The choices of `pause_on`, in words.
+fn pause_label(rule: PauseOn) -> &'static str {
+    match rule {
+        PauseOn::Both => "New price, page or sold out",
+        PauseOn::Price => "New price or page only",
+        PauseOn::Stock => "Sold out only",
+        PauseOn::Off => "Nothing: never pause",
+    }
 }
 
 /// `GET /app/settings`.
@@ -185,8 +198,33 @@ pub(crate) async fn settings(
         email: me.user.email().to_string(),
         tz: me.user.time_zone().name(),
         zones: super::form::zone_names(),
+        pause_choices: PauseOn::ALL
+            .into_iter()
+            .map(|rule| (rule.as_str(), pause_label(rule), rule == me.user.pause_on()))
+            .collect(),
     };
     Ok(flash.shown(page(&template, &csrf)))
+}
+
+/// `POST /app/settings/pause-on`: which changes of a product in the shop pause its scheduled
+/// posts.
+pub(crate) async fn update_pause_on(
+    State(state): State<AppState>,
+    session: SignedIn,
+    CheckedForm(form): CheckedForm<Fields>,
+) -> Response {
+    let patch = ProfilePatch {
+        pause_on: Some(form.text("pause_on").to_owned()),
+        ..ProfilePatch::default()
+    };
+    let changed = state.engine().auth().update_me(session.user, patch).await;
+    let changed = changed.map(|p| {
+        format!(
+            "Saved: {} pauses a product's posts.",
+            pause_label(p.user.pause_on()).to_lowercase()
+        )
+    });
+    flash::redirect("/app/settings", &Notice::of(changed))
 }
 
 /// `POST /app/settings/time-zone`: the zone the calendar shows and typed times are read in.
@@ -217,6 +255,7 @@ pub(crate) async fn update_settings(
         password: form.get("new_password").map(str::to_owned),
         current_password: form.get("current_password").map(str::to_owned),
         time_zone: None,
+        pause_on: None,
     };
     let changed = match auth.update_me(session.user, patch).await {
         Ok(profile) => auth.issue_refresh_token(&profile.user).await,

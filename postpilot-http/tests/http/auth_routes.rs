@@ -355,6 +355,7 @@ async fn me_returns_the_callers_profile() {
             "external_platform_id",
             "external_store_id",
             "id",
+            "pause_on",
             "plan",
             "time_zone"
         ]

@@ -1560,3 +1560,44 @@ async fn a_paused_post_says_why_on_its_page_and_is_resumed_or_deleted_there() {
     );
     assert!(posts.get(user.id(), ids[1]).await.is_err());
 }
+
+#[tokio::test]
+async fn the_settings_page_chooses_what_a_product_change_pauses() {
+    let app = TestApp::new();
+    let (cookies, token, user, _) = with_account(&app, "pause-on@example.com").await;
+
+    let page = get(&app, "/app/settings", &cookies).await;
+    assert!(
+        html(&page).contains("<option value=\"both\" selected>"),
+        "{}",
+        html(&page)
+    );
+
+    let saved = post_form(
+        &app,
+        "/app/settings/pause-on",
+        &cookies,
+        &format!("pause_on=stock&csrf={token}"),
+    )
+    .await;
+    let refused = post_form(
+        &app,
+        "/app/settings/pause-on",
+        &cookies,
+        &format!("pause_on=never&csrf={token}"),
+    )
+    .await;
+
+    assert!(
+        set_cookie(&saved, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=sSaved")
+    );
+    assert!(
+        set_cookie(&refused, "pp_flash")
+            .unwrap()
+            .starts_with("pp_flash=e")
+    );
+    let me = app.engine.auth().me(user.id()).await.unwrap();
+    assert_eq!(me.user.pause_on(), postpilot_core::post::PauseOn::Stock);
+}

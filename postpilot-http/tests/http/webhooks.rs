@@ -9,7 +9,7 @@ use postpilot_http::HttpConfig;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::test_app::{self, PLATFORM_SECRET, Reply, STRIPE_SECRET, TestApp};
+use crate::test_app::{self, PLATFORM_SECRET, Reply, STRIPE_SECRET, TestApp, assert_problem};
 
 const STRIPE: &str = "/api/v1/webhooks/stripe";
 const EVENTS: &str = "/api/v1/webhooks/platform-events";
@@ -718,5 +718,39 @@ async fn a_signed_product_update_pauses_the_scheduled_posts_it_makes_wrong() {
     assert_eq!(
         read.body["error_message"],
         "the product's price changed from 34.00 to 29.00"
+    );
+}
+
+#[tokio::test]
+async fn what_a_product_change_pauses_is_a_setting_of_the_merchants_profile() {
+    let app = TestApp::new();
+    let (token, _) = registered(&app, "setting@example.com").await;
+    let me = app
+        .as_user(&token, Method::GET, "/api/v1/auth/me", None)
+        .await;
+    assert_eq!(me.body["pause_on"], "both");
+
+    let changed = app
+        .as_user(
+            &token,
+            Method::PATCH,
+            "/api/v1/auth/me",
+            Some(json!({"pause_on": "price"})),
+        )
+        .await;
+    let refused = app
+        .as_user(
+            &token,
+            Method::PATCH,
+            "/api/v1/auth/me",
+            Some(json!({"pause_on": "sometimes"})),
+        )
+        .await;
+
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    assert_eq!(changed.body["pause_on"], "price");
+    assert_eq!(
+        assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "pause_on"
     );
 }

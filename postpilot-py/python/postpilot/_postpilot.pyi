@@ -11,6 +11,7 @@ class User(TypedDict):
     external_platform_id: Optional[UUID]
     external_store_id: Optional[UUID]
     time_zone: str
+    pause_on: str
     created_at: datetime
 
 class Account(TypedDict):
@@ -202,7 +203,8 @@ class Engine:
     def login(self, *, email: str, password: str) -> User: ...
     def me(self, *, user_id: UUID) -> User: ...
     def update_me(self, *, user_id: UUID, current_password: Optional[str] = None, email: Optional[str] = None,
-                  password: Optional[str] = None, time_zone: Optional[str] = None) -> User: ...
+                  password: Optional[str] = None, time_zone: Optional[str] = None,
+                  pause_on: Optional[str] = None) -> User: ...
     def provision(self, *, email: str, external_platform_id: UUID, external_store_id: Optional[UUID] = None,
                   plan: Optional[str] = None) -> dict[str, Any]: ...
     def connect_account(self, *, user_id: UUID, platform: str, account_name: str, account_id_external: str,

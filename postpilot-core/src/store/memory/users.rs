@@ -63,6 +63,9 @@ impl UserStore for MemoryStore {
                 user.external_store_id = link.external_store_id;
             }
         }
+        if let Some(rule) = change.pause_on {
+            user.pause_on = rule;
+        }
         if let Some(zone) = change.time_zone {
             user.time_zone = zone;
         }
