@@ -601,7 +601,7 @@ impl PostStore for PgStore {
     async fn pause_post(&self, post: &Post) -> StoreResult<()> {
         let paused = sqlx::query(
             "UPDATE posts SET status = $4, error_message = $5, on_slot = $6, \
-             next_attempt_at = $7, held_for_reconnect = $8, updated_at = $9 \
+             next_attempt_at = $7, held_for_reconnect = $8, updated_at = $9, product = $10 \
              WHERE id = $1 AND user_id = $2 AND status = 'scheduled' AND lease_token = $3",
         )
         .bind(post.id().as_uuid())
@@ -613,6 +613,7 @@ impl PostStore for PgStore {
         .bind(post.next_attempt_at())
         .bind(post.held_for_reconnect())
         .bind(post.updated_at())
+        .bind(post.product().map(Json))
         .execute(&self.pool)
         .await
         .map_err(store_error)?;

@@ -23,7 +23,7 @@ pub use model::{
     check_schedule_time,
 };
 pub use product::ProductSnapshot;
-pub use product_change::{DELETED_REASON, PauseOn, ProductState, pause_reason};
+pub use product_change::{DELETED_REASON, PauseOn, ProductState, pause_reason, updated_snapshot};
 pub use service::{
     CreatePost, MAX_CALENDAR_DAYS, MAX_PAUSE_REASON_CHARS, PostFilter, PostPatch, PostService,
 };

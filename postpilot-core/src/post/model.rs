@@ -397,6 +397,22 @@ impl Post {
         Ok(())
     }
 
+    /// Pauses the post ([`Post::pause`]) because its product changed, keeping the product as it
+    /// is now as its snapshot.
+    ///
+    /// # Errors
+    /// As [`Post::pause`].
+    pub fn pause_for_product(
+        &mut self,
+        reason: impl Into<String>,
+        product: ProductSnapshot,
+        now: DateTime<Utc>,
+    ) -> Result<(), InvalidTransition> {
+        self.pause(reason, now)?;
+        self.product = Some(product);
+        Ok(())
+    }
+
     /// Takes a scheduled post back to draft (`scheduled_for: null`). A draft stays a draft.
     ///
     /// # Errors

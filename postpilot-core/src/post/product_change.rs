@@ -40,9 +40,10 @@ impl PauseOn {
 }
 
 /// A product as the platform's `product.updated` event states it now; a field left out did
-/// not change (or is not known to the shop).
+/// not change (or is not known to the shop). Fields PostPilot does not compare (a description,
+/// images) are accepted and ignored: a shop sending more than this must not have its events
+/// refused and retried forever.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProductState {
     /// The shop's id of the product.
     pub id: String,
@@ -55,6 +56,9 @@ pub struct ProductState {
     /// Its price before a discount.
     #[serde(default)]
     pub compare_at_price: Option<Price>,
+    /// The currency of both prices (ISO 4217).
+    #[serde(default)]
+    pub currency: Option<String>,
     /// Units in stock (zero or less: sold out).
     #[serde(default)]
     pub stock: Option<i64>,
@@ -75,6 +79,20 @@ pub fn pause_reason(before: &ProductSnapshot, now: &ProductState, rule: PauseOn)
             money(now.price)
         ));
     }
+    if rule.price()
+        && now.compare_at_price.is_some()
+        && now.compare_at_price != before.compare_at_price
+    {
+        return Some(format!(
+            "the product's price before the discount changed from {} to {}",
+            money(before.compare_at_price),
+            money(now.compare_at_price)
+        ));
+    }
+    let currency = now.currency.as_deref().map(str::to_ascii_uppercase);
+    if rule.price() && currency.is_some() && currency != before.currency {
+        return Some("the product's currency changed".to_owned());
+    }
     if rule.price() && now.url.is_some() && now.url != before.url {
         return Some("the product's page moved".to_owned());
     }
@@ -83,6 +101,25 @@ pub fn pause_reason(before: &ProductSnapshot, now: &ProductState, rule: PauseOn)
         return Some("the product sold out".to_owned());
     }
     None
+}
+
+/// The snapshot `before` brought up to date with `now` (the fields it states), so a post that
+/// was paused for a change and then resumed is compared with what its merchant saw, not paused
+/// again for the same change.
+pub fn updated_snapshot(before: &ProductSnapshot, now: &ProductState) -> ProductSnapshot {
+    ProductSnapshot {
+        id: before.id.clone(),
+        title: now.title.clone().unwrap_or_else(|| before.title.clone()),
+        price: now.price.or(before.price),
+        compare_at_price: now.compare_at_price.or(before.compare_at_price),
+        currency: now
+            .currency
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .or_else(|| before.currency.clone()),
+        stock: now.stock.or(before.stock),
+        url: now.url.clone().or_else(|| before.url.clone()),
+    }
 }
 
 /// Why a post of a product the shop deleted must wait.
@@ -127,6 +164,8 @@ mod tests {
             pause_reason(&before, &page, PauseOn::Both).as_deref(),
             Some("the product's page moved")
         );
+        let discount_over = state(|s| s.compare_at_price = Price::from_cents(3_900).ok());
+        assert!(pause_reason(&before, &discount_over, PauseOn::Price).is_some());
         let sold_out = state(|s| s.stock = Some(0));
         assert_eq!(
             pause_reason(&before, &sold_out, PauseOn::Both).as_deref(),
@@ -137,6 +176,7 @@ mod tests {
             state(|s| s.price = Price::from_cents(3_400).ok()),
             state(|s| s.stock = Some(2)),
             state(|s| s.title = Some("Lamp, new photos".into())),
+            state(|s| s.currency = Some("eur".into())),
         ] {
             assert_eq!(
                 pause_reason(&before, &unchanged, PauseOn::Both),
@@ -166,5 +206,26 @@ mod tests {
         assert!(!paused(&price, PauseOn::Off) && !paused(&sold_out, PauseOn::Off));
         assert_eq!("stock".parse::<PauseOn>().unwrap(), PauseOn::Stock);
         assert!("never".parse::<PauseOn>().is_err());
+    }
+
+    #[test]
+    fn a_paused_posts_snapshot_takes_the_change_so_the_same_change_does_not_pause_it_again() {
+        let before = snapshot();
+        let cheaper = state(|s| {
+            s.price = Price::from_cents(2_900).ok();
+            s.stock = Some(0);
+        });
+        let updated = updated_snapshot(&before, &cheaper);
+        assert_eq!(updated.price, Price::from_cents(2_900).ok());
+        assert_eq!(
+            (updated.stock, updated.url.as_deref()),
+            (Some(0), before.url.as_deref())
+        );
+        assert_eq!(pause_reason(&updated, &cheaper, PauseOn::Both), None);
+        let unknown_fields: ProductState = serde_json::from_value(serde_json::json!({
+            "id": "sku-1", "price": 29.0, "description": "new copy", "image_urls": []
+        }))
+        .unwrap();
+        assert_eq!(unknown_fields.price, Price::from_cents(2_900).ok());
     }
 }

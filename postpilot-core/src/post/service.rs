@@ -20,7 +20,7 @@ use crate::post::room::{
 };
 use crate::post::{
     Caption, DELETED_REASON, Duplicates, Hashtags, NewPost, PauseOn, Post, PostStatus,
-    ProductState, parse_media_urls, pause_reason,
+    ProductState, parse_media_urls, pause_reason, updated_snapshot,
 };
 use crate::publish::PublicationAttempt;
 use crate::store::{Conflict, PostListFilter, StoreError};
@@ -334,13 +334,19 @@ impl PostService {
             .scheduled_posts_of_product(user, product)
             .await?
         {
-            let reason = match (now_state, post.product()) {
-                (None, _) => Some(DELETED_REASON.to_owned()),
-                (Some(state), Some(before)) => pause_reason(before, state, rule),
-                (Some(_), None) => None,
-            };
-            let Some(reason) = reason else { continue };
-            post.pause(reason, self.deps.now())?;
+            let now = self.deps.now();
+            match (now_state, post.product().cloned()) {
+                (None, _) => post.pause(DELETED_REASON, now)?,
+                (Some(state), Some(before)) => match pause_reason(&before, state, rule) {
+                    // The snapshot takes the change: once the merchant resumes, the same
+                    // change does not pause the post again.
+                    Some(reason) => {
+                        post.pause_for_product(reason, updated_snapshot(&before, state), now)?;
+                    }
+                    None => continue,
+                },
+                (Some(_), None) => continue,
+            }
             match self.deps.store.pause_post(&post).await {
                 Ok(()) => paused.push(post),
                 // Claimed, edited or deleted since it was read: a worker is publishing it, or

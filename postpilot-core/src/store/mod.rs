@@ -326,8 +326,8 @@ pub trait PostStore: Send + Sync {
     /// claimed in between (even if it is back to `scheduled` since) is never overwritten with
     /// stale scheduler fields. [`StoreError::Stale`] if not, [`StoreError::NotFound`] if absent.
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()>;
-    /// Writes a pause made on `post` ([`Post::pause`]): its status, reason and the scheduler
-    /// fields a pause clears, if the stored post is still scheduled under the same lease token
+    /// Writes a pause made on `post` ([`Post::pause`]): its status, reason, product snapshot
+    /// and the scheduler fields a pause clears, if the stored post is still scheduled under the same lease token
     /// ([`StoreError::Stale`] otherwise; [`StoreError::NotFound`] if absent). Every other field
     /// stays as stored, so a merchant's edit that landed since `post` was read is kept.
     async fn pause_post(&self, post: &Post) -> StoreResult<()>;

@@ -219,15 +219,25 @@ pub async fn scheduled_posts_are_found_by_their_products_id(store: Arc<dyn Store
     assert!(ok!(store.scheduled_posts_of_product(u.id, "vase")).is_empty());
 }
 
-/// Posts: a pause writes only what a pause changes: a merchant's edit that landed after the
-/// pausing read is kept under it; a pause of a post claimed since is stale.
+/// Posts: a pause writes only what a pause changes (and the product as it is now): a merchant's
+/// edit that landed after the pausing read is kept under it; a pause of a post claimed since is
+/// stale.
 pub async fn a_pause_keeps_an_edit_made_since_it_read_the_post(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
     let p = post(u.id, acc.id, t0(), Some(t0() + Duration::hours(2)));
     ok!(store.insert_post(&p, quota(100)));
     let mut pausing = p.clone();
+    let now_product = crate::post::ProductSnapshot {
+        id: Some("sku-1".into()),
+        title: "Lamp".into(),
+        price: crate::caption::Price::from_cents(2_900).ok(),
+        compare_at_price: None,
+        currency: None,
+        stock: Some(3),
+        url: None,
+    };
     pausing
-        .pause("the price changed", t0())
+        .pause_for_product("the price changed", now_product.clone(), t0())
         .unwrap_or_else(|e| panic!("{e}"));
     let mut edited = p.clone();
     let caption = Caption::parse("Edited meanwhile").unwrap_or_else(|e| panic!("{e}"));
@@ -242,6 +252,11 @@ pub async fn a_pause_keeps_an_edit_made_since_it_read_the_post(store: Arc<dyn St
     assert_eq!(stored.status(), PostStatus::Paused);
     assert_eq!(stored.error_message(), Some("the price changed"));
     assert_eq!(stored.content(), &caption, "the edit was kept");
+    assert_eq!(
+        stored.product(),
+        Some(&now_product),
+        "the pause wrote the product as it is now"
+    );
     let due = post(u.id, acc.id, t0(), Some(t0() - Duration::seconds(1)));
     ok!(store.insert_post(&due, quota(100)));
     let mut late = due.clone();

@@ -228,3 +228,54 @@ async fn a_merchants_setting_decides_what_a_product_change_pauses() {
     assert_eq!(deleted, EventOutcome::ProductChanged(Vec::new()));
     assert_eq!(status(&e, &user, &lamp).await.0, PostStatus::Scheduled);
 }
+
+#[tokio::test]
+async fn a_post_resumed_after_a_change_is_not_paused_again_by_the_same_change() {
+    let e = TestEngine::new();
+    let user = e.pro_user("shop@example.com").await;
+    let lamp = post_of(&e, &user, "lamp").await;
+    let hooks = e.webhooks();
+    let cheaper = |id: &str| {
+        event(
+            id,
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0, "stock": 5, "description": "new copy"}}),
+        )
+    };
+
+    hooks.platform_event(cheaper("pe_1")).await.unwrap();
+    let paused = e.posts().get(user.id(), lamp.id()).await.unwrap();
+    e.posts()
+        .resume(
+            user.id(),
+            lamp.id(),
+            postpilot_core::post::Duplicates::Refuse,
+        )
+        .await
+        .unwrap();
+    let again = hooks.platform_event(cheaper("pe_2")).await.unwrap();
+    let cheaper_still = hooks
+        .platform_event(event(
+            "pe_3",
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 25.0}}),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        paused
+            .product()
+            .and_then(|p| p.price)
+            .map(|p| p.to_string())
+            .as_deref(),
+        Some("29.00"),
+        "the snapshot took the change"
+    );
+    assert_eq!(again, EventOutcome::ProductChanged(Vec::new()));
+    assert_eq!(cheaper_still, EventOutcome::ProductChanged(vec![lamp.id()]));
+    assert_eq!(
+        status(&e, &user, &lamp).await.1.as_deref(),
+        Some("the product's price changed from 29.00 to 25.00")
+    );
+}

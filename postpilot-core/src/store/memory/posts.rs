@@ -179,6 +179,7 @@ impl PostStore for MemoryStore {
         stored.on_slot = post.on_slot;
         stored.next_attempt_at = post.next_attempt_at;
         stored.held_for_reconnect = post.held_for_reconnect;
+        stored.product = post.product.clone();
         stored.updated_at = post.updated_at;
         Ok(())
     }
