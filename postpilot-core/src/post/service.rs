@@ -174,7 +174,7 @@ impl PostService {
         let media_urls = patch.media_urls.map(parse_media_urls).transpose()?;
         let hashtags = patch.hashtags.as_deref().map(Hashtags::parse).transpose()?;
         let mut post = self.get(user, id).await?;
-        let before = post.clone();
+        let (caption_before, time_before) = (post.content().clone(), post.scheduled_for());
         let was = post.status();
         let now = self.deps.now();
         let edits = content.is_some() || media_urls.is_some() || hashtags.is_some();
@@ -194,10 +194,10 @@ impl PostService {
             }
             None => post.edit(content, media_urls, hashtags, now)?,
         }
-        let recaptioned = !same_caption(post.content().as_ref(), before.content().as_ref());
+        let recaptioned = !same_caption(post.content().as_ref(), caption_before.as_ref());
         if let Some(at) = post.scheduled_for()
             && post.status() == PostStatus::Scheduled
-            && (recaptioned || before.scheduled_for() != Some(at) || was != PostStatus::Scheduled)
+            && (recaptioned || time_before != Some(at) || was != PostStatus::Scheduled)
         {
             ensure_not_duplicate(&self.deps, &post, at, patch.duplicates).await?;
         }

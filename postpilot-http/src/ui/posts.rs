@@ -319,7 +319,7 @@ pub(crate) async fn edit(
                 (_, None) => "Saved as a draft.",
             };
             Ok(flash::redirect(
-                &format!("/app/posts/{}", id.as_uuid()),
+                &post_path(id),
                 &Notice::success(done.to_owned()),
             ))
         }
@@ -342,6 +342,11 @@ pub(crate) async fn edit(
     }
 }
 
+/// A post's page.
+fn post_path(id: PostId) -> String {
+    format!("/app/posts/{}", id.as_uuid())
+}
+
 /// `POST /app/posts/{id}/resume`: a paused post back to its own time (the reason it was paused
 /// no longer stands), or the reason it cannot be.
 pub(crate) async fn resume(
@@ -357,10 +362,7 @@ pub(crate) async fn resume(
         .resume(session.user, id, Duplicates::Refuse)
         .await
         .map(|_| "Resumed: the post is scheduled again.".to_owned());
-    Ok(flash::redirect(
-        &format!("/app/posts/{}", id.as_uuid()),
-        &Notice::of(resumed),
-    ))
+    Ok(flash::redirect(&post_path(id), &Notice::of(resumed)))
 }
 
 /// `POST /app/posts/{id}/delete`: a draft, scheduled or paused post deleted (a paused one
@@ -377,9 +379,6 @@ pub(crate) async fn delete(
             "/app/posts",
             &Notice::success("Deleted the post.".to_owned()),
         )),
-        Err(e) => Ok(flash::redirect(
-            &format!("/app/posts/{}", id.as_uuid()),
-            &Notice::error(said(&e)),
-        )),
+        Err(e) => Ok(flash::redirect(&post_path(id), &Notice::error(said(&e)))),
     }
 }
