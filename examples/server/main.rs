@@ -307,6 +307,7 @@ async fn serve(config: Config) -> Result<(), BoxError> {
             })
             .await
     });
+    let deliveries = spawn_deliveries(&engine, &config, stopped.clone())?;
     let mut server_stop = stopped;
     let server = axum::serve(
         listener,
@@ -322,10 +323,14 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     // Connections end, the worker settles its claims, and imports running in the background
     // finish, all within the grace period.
     let imports = state.finish_background_imports();
-    match tokio::time::timeout(grace, async { (server.await, worker.await, imports.await) }).await {
-        Ok((served, totals, ())) => {
+    match tokio::time::timeout(grace, async {
+        (server.await, worker.await, deliveries.await, imports.await)
+    })
+    .await
+    {
+        Ok((served, totals, delivered, ())) => {
             served??;
-            tracing::info!(totals = ?totals?, "stopped");
+            tracing::info!(totals = ?totals?, deliveries = ?delivered?, "stopped");
         }
         Err(_) => tracing::warn!(
             "shutdown grace period over; claims left are rescued by other workers, imports cut \
@@ -339,12 +344,36 @@ async fn worker(config: Config) -> Result<(), BoxError> {
     let engine = engine(&config).await?;
     let name = worker_name("worker");
     let dispatcher = engine.dispatcher(name.clone(), DispatcherConfig::default())?;
-    tracing::info!(worker = %name, "publishing due posts");
+    tracing::info!(worker = %name, "publishing due posts and delivering webhook events");
+    let (stop, stopped) = watch::channel(false);
+    let deliveries = spawn_deliveries(&engine, &config, stopped)?;
     let totals = dispatcher
         .run_until(WorkerConfig::default(), shutdown_signal())
         .await;
-    tracing::info!(?totals, "stopped");
+    let _ = stop.send(true);
+    let delivered = deliveries.await?;
+    tracing::info!(?totals, deliveries = ?delivered, "stopped");
     Ok(())
+}
+
+/// The webhook delivery worker, beside the publishing one, until `stopped` turns true.
+fn spawn_deliveries(
+    engine: &postpilot_core::Engine,
+    config: &Config,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<postpilot_core::event::DeliveryTotals>, BoxError> {
+    let deliverer = postpilot_clients::webhook::HttpDeliverer::new(config.webhook_addresses)?;
+    let worker = engine.delivery_worker(
+        std::sync::Arc::new(deliverer),
+        postpilot_core::event::DeliveryWorkerConfig::default(),
+    );
+    Ok(tokio::spawn(async move {
+        worker
+            .run_until(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    }))
 }
 
 async fn migrate(config: Config) -> Result<(), BoxError> {

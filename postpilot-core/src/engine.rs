@@ -109,6 +109,15 @@ impl Engine {
     pub fn endpoints(&self) -> crate::event::EndpointService {
         crate::event::EndpointService::new(self.deps.clone())
     }
+    /// A worker that sends the outbox's events through `deliverer` (any number may run: each
+    /// claims its own deliveries).
+    pub fn delivery_worker(
+        &self,
+        deliverer: Arc<dyn crate::event::delivery::EventDeliverer>,
+        config: crate::event::DeliveryWorkerConfig,
+    ) -> crate::event::DeliveryWorker {
+        crate::event::DeliveryWorker::new(self.deps.clone(), deliverer, config)
+    }
     /// Usage against plan limits.
     pub fn usage(&self) -> UsageService {
         UsageService::new(self.deps.clone())

@@ -76,6 +76,10 @@ typed_id!(
     ImportId,
     /// Identifies a [`WebhookEndpoint`](crate::event::WebhookEndpoint).
     EndpointId,
+    /// Identifies an [`Event`](crate::event::Event): the `webhook-id` of every delivery of it.
+    EventId,
+    /// Identifies a [`Delivery`](crate::event::Delivery) of an event to one endpoint.
+    DeliveryId,
 );
 
 /// Makes new identifiers. Random (v4) by default; tests may inject a deterministic one.

@@ -192,6 +192,11 @@ component! {
         "An event type.",
         postpilot_core::event::EventType::ALL.map(postpilot_core::event::EventType::as_str),
     );
+    /// Where a webhook delivery stands.
+    DeliveryStatusName => one_of(
+        "Where a webhook delivery stands.",
+        postpilot_core::event::DeliveryStatus::ALL.map(postpilot_core::event::DeliveryStatus::as_str),
+    );
     /// A webhook endpoint's URL.
     EndpointUrlText => text(
         "An absolute https:// URL without credentials or fragment, at most 2,048 bytes; it must \

@@ -99,6 +99,16 @@ const REQUIRED: &[(Method, &str, &[Scope])] = &[
         "/api/v1/webhook-endpoints/{id}/rotate-secret",
         &[WebhooksWrite],
     ),
+    (
+        Method::GET,
+        "/api/v1/webhook-endpoints/{id}/deliveries",
+        &[WebhooksRead],
+    ),
+    (
+        Method::POST,
+        "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/resend",
+        &[WebhooksWrite],
+    ),
 ];
 
 /// The scopes an API key needs for `method` on the route `path` (its template, as matched);

@@ -8,7 +8,7 @@ use postpilot_core::analytics::{AnalyticsOverview, PostMetrics};
 use postpilot_core::api_key::{ApiKey, CreatedApiKey};
 use postpilot_core::billing::{CheckoutSession, SubscriptionOverview};
 use postpilot_core::caption::{Generator, PlatformCaptions, ProductData};
-use postpilot_core::event::{CreatedEndpoint, WebhookEndpoint};
+use postpilot_core::event::{CreatedEndpoint, Delivery, WebhookEndpoint};
 use postpilot_core::import::{Import, RowError};
 use postpilot_core::page::Page;
 use postpilot_core::plan::{PlanLimits, PlanTier};
@@ -369,9 +369,30 @@ impl Out for WebhookEndpoint {
             "enabled" => !self.is_disabled(),
             "disabled_at" => self.disabled_at(),
             "disabled_reason" => self.disabled_reason(),
+            "failing_since" => self.failing_since(),
             "previous_secret_expires_at" => self.previous_secret_expires_at(),
             "created_at" => self.created_at(),
             "updated_at" => self.updated_at(),
+        })
+    }
+}
+
+/// A delivery of an event to an endpoint, as the API's `DeliveryDto`.
+impl Out for Delivery {
+    fn out(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        dict!(py, {
+            "id" => self.id().as_uuid(),
+            "event_id" => self.event_id().as_uuid(),
+            "event_type" => self.event_type().as_str(),
+            "endpoint_id" => self.endpoint_id().as_uuid(),
+            "status" => self.status().as_str(),
+            "attempts" => self.attempts(),
+            "next_attempt_at" => self.next_attempt_at(),
+            "last_attempt_at" => self.last_attempt_at(),
+            "response_status" => self.response_status(),
+            "response" => self.response(),
+            "error" => self.error(),
+            "created_at" => self.created_at(),
         })
     }
 }

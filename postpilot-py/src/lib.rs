@@ -1247,6 +1247,43 @@ impl Engine {
         self.run(py, endpoints.delete(user_id.into(), endpoint_id.into()))
     }
 
+    /// A webhook endpoint's delivery log, newest first; `status="dead"` lists its dead letters.
+    #[pyo3(signature = (*, user_id, endpoint_id, status = None, page = 1, per_page = 20))]
+    fn list_webhook_deliveries(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        endpoint_id: Uuid,
+        status: Option<&str>,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let status = parse(status)?;
+        let request = page_request(page, per_page)?;
+        let endpoints = self.engine.endpoints();
+        self.out(
+            py,
+            endpoints.deliveries(user_id.into(), endpoint_id.into(), status, request),
+        )
+    }
+
+    /// Sends a delivered or dead delivery again, under the same event id; its retry schedule
+    /// starts over. `ConflictError` while it is still pending.
+    #[pyo3(signature = (*, user_id, endpoint_id, delivery_id))]
+    fn resend_webhook_delivery(
+        &self,
+        py: Python<'_>,
+        user_id: Uuid,
+        endpoint_id: Uuid,
+        delivery_id: Uuid,
+    ) -> PyResult<Py<PyAny>> {
+        let endpoints = self.engine.endpoints();
+        self.out(
+            py,
+            endpoints.resend(user_id.into(), endpoint_id.into(), delivery_id.into()),
+        )
+    }
+
     /// Creates an API key; the returned `key` is shown this once.
     #[pyo3(signature = (*, user_id, name, scopes = Vec::new()))]
     fn create_api_key(

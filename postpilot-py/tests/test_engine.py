@@ -368,6 +368,23 @@ def test_webhook_endpoints_are_registered_rotated_disabled_and_deleted_with_the_
         engine.get_webhook_endpoint(user_id=merchant["id"], endpoint_id=created["id"])
 
 
+def test_a_scheduled_post_writes_a_pending_delivery_to_the_endpoint_log_which_cannot_be_resent_yet(engine, merchant, account):
+    endpoint = engine.create_webhook_endpoint(user_id=merchant["id"], url="https://93.184.216.34/hooks",
+                                              event_types=["post.scheduled"])
+    at = datetime.now(timezone.utc) + timedelta(hours=2)
+    engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Lamp is back", scheduled_for=at,
+                       media_urls=["https://cdn.example.com/lamp.jpg"])
+    log = engine.list_webhook_deliveries(user_id=merchant["id"], endpoint_id=endpoint["id"])
+    assert log["total"] == 1
+    delivery = log["items"][0]
+    assert (delivery["event_type"], delivery["status"], delivery["attempts"]) == ("post.scheduled", "pending", 0)
+    assert engine.list_webhook_deliveries(user_id=merchant["id"], endpoint_id=endpoint["id"], status="dead")["total"] == 0
+    with pytest.raises(postpilot.ConflictError):
+        engine.resend_webhook_delivery(user_id=merchant["id"], endpoint_id=endpoint["id"], delivery_id=delivery["id"])
+    with pytest.raises(postpilot.ValidationError):
+        engine.list_webhook_deliveries(user_id=merchant["id"], endpoint_id=endpoint["id"], status="lost")
+
+
 def test_a_webhook_endpoint_reaching_an_internal_address_is_a_validation_error_naming_url(engine, merchant):
     for url in ["https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.1/hook"]:
         with pytest.raises(postpilot.ValidationError) as refused:

@@ -27,6 +27,7 @@ struct EndpointRow {
     previous_secret_expires_at: Option<DateTime<Utc>>,
     disabled_at: Option<DateTime<Utc>>,
     disabled_reason: Option<String>,
+    failing_since: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -46,6 +47,7 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
             previous_secret_expires_at: r.previous_secret_expires_at,
             disabled_at: r.disabled_at,
             disabled_reason: r.disabled_reason,
+            failing_since: r.failing_since,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -58,13 +60,13 @@ macro_rules! select_endpoint {
         concat!(
             "SELECT id, user_id, url, description, event_types, sealed_secret, \
              previous_sealed_secret, previous_secret_expires_at, disabled_at, disabled_reason, \
-             created_at, updated_at FROM webhook_endpoints WHERE ",
+             created_at, updated_at, failing_since FROM webhook_endpoints WHERE ",
             $rest
         )
     };
 }
 
-/// Binds every column of `endpoint`, in table order, as `$1` to `$12`.
+/// Binds every column of `endpoint`, as `$1` to `$13` (`failing_since` last).
 fn with_fields<'q>(
     query: Query<'q, Postgres, PgArguments>,
     endpoint: &'q WebhookEndpoint,
@@ -87,6 +89,19 @@ fn with_fields<'q>(
         .bind(endpoint.disabled_reason())
         .bind(endpoint.created_at())
         .bind(endpoint.updated_at())
+        .bind(endpoint.failing_since())
+}
+
+/// The endpoints with these ids, whoever owns them (the delivery worker's read).
+pub(crate) async fn endpoints_by_id(
+    pool: &sqlx::PgPool,
+    ids: &[Uuid],
+) -> StoreResult<Vec<WebhookEndpoint>> {
+    fetch_all(
+        pool,
+        sqlx::query_as::<_, EndpointRow>(select_endpoint!("id = ANY($1)")).bind(ids),
+    )
+    .await
 }
 
 #[async_trait]
@@ -108,8 +123,8 @@ impl EndpointStore for PgStore {
             sqlx::query(
                 "INSERT INTO webhook_endpoints (id, user_id, url, description, event_types, \
                  sealed_secret, previous_sealed_secret, previous_secret_expires_at, disabled_at, \
-                 disabled_reason, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 disabled_reason, created_at, updated_at, failing_since) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             ),
             endpoint,
         )
@@ -155,8 +170,8 @@ impl EndpointStore for PgStore {
                 "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, \
                  sealed_secret = $6, previous_sealed_secret = $7, \
                  previous_secret_expires_at = $8, disabled_at = $9, disabled_reason = $10, \
-                 created_at = $11, updated_at = $12 \
-                 WHERE id = $1 AND user_id = $2 AND updated_at = $13",
+                 created_at = $11, updated_at = $12, failing_since = $13 \
+                 WHERE id = $1 AND user_id = $2 AND updated_at = $14",
             ),
             endpoint,
         )

@@ -13,6 +13,8 @@ use crate::error::store_error;
 pub(crate) enum Guarded {
     Posts,
     ContentQueue,
+    /// Webhook deliveries (never deleted through the guard: they go with their endpoint).
+    Deliveries,
 }
 
 impl Guarded {
@@ -20,6 +22,7 @@ impl Guarded {
         match self {
             Self::Posts => "SELECT 1 FROM posts WHERE id = $1 AND user_id = $2",
             Self::ContentQueue => "SELECT 1 FROM content_queue WHERE id = $1 AND user_id = $2",
+            Self::Deliveries => "SELECT 1 FROM event_deliveries WHERE id = $1 AND user_id = $2",
         }
     }
 
@@ -28,6 +31,9 @@ impl Guarded {
             Self::Posts => "DELETE FROM posts WHERE id = $1 AND user_id = $2 AND status = ANY($3)",
             Self::ContentQueue => {
                 "DELETE FROM content_queue WHERE id = $1 AND user_id = $2 AND status = ANY($3)"
+            }
+            Self::Deliveries => {
+                "DELETE FROM event_deliveries WHERE id = $1 AND user_id = $2 AND status = ANY($3)"
             }
         }
     }

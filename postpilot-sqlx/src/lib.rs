@@ -6,6 +6,7 @@ mod api_keys;
 mod attempts;
 mod endpoints;
 mod error;
+mod events;
 mod fetch;
 mod guard;
 mod idempotency;

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use postpilot_core::event::{Event, post_event};
 use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::PostQuota;
@@ -11,7 +12,7 @@ use postpilot_core::post::{
 use postpilot_core::store::{
     ClaimedPost, PostListFilter, PostSlot, PostStore, StoreError, StoreResult,
 };
-use sqlx::postgres::{PgArguments, PgQueryResult};
+use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres};
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
+use crate::events::write_events;
 use crate::fetch::{fetch_all, fetch_owned};
 use crate::guard::Guarded;
 use crate::status::{PlatformSql, PostStatusSql, mirrors};
@@ -207,7 +209,8 @@ pub(crate) async fn insert_post_row(conn: &mut PgConnection, post: &Post) -> Sto
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// Inserts posts, a thousand to a statement (an import's 10,000 rows are ten round trips, not
-/// ten thousand); no quota check: callers hold the owner's lock and counted.
+/// ten thousand), with the events they report; no quota check: callers hold the owner's lock
+/// and counted.
 pub(crate) async fn insert_post_rows(conn: &mut PgConnection, posts: &[&Post]) -> StoreResult<()> {
     for chunk in posts.chunks(ROWS_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<Postgres>::new(
@@ -249,16 +252,14 @@ pub(crate) async fn insert_post_rows(conn: &mut PgConnection, posts: &[&Post]) -
             .await
             .map_err(store_error)?;
     }
-    Ok(())
+    let events: Vec<Event> = posts.iter().filter_map(|p| post_event(None, p)).collect();
+    write_events(conn, &events).await
 }
 
-/// Whether a guarded write of `post` landed: nothing changed means it was stale or is gone.
-async fn written(pool: &PgPool, done: &PgQueryResult, post: &Post) -> StoreResult<()> {
-    if done.rows_affected() > 0 {
-        return Ok(());
-    }
+/// Why a guarded write of `post` did not land: it was stale, or it is gone.
+async fn stale_or_missing(pool: &PgPool, post: &Post) -> StoreError {
     let (id, owner) = (post.id().as_uuid(), post.user_id());
-    Err(Guarded::Posts.stale_or_missing(pool, id, owner).await)
+    Guarded::Posts.stale_or_missing(pool, id, owner).await
 }
 
 /// The post's checkpoint as the `publish_checkpoint` column binds it.
@@ -599,11 +600,14 @@ impl PostStore for PgStore {
     }
 
     async fn pause_post(&self, post: &Post) -> StoreResult<()> {
-        let paused = sqlx::query(
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let paused: Option<PostRow> = sqlx::query_as(concat!(
             "UPDATE posts SET status = $4, error_message = $5, on_slot = $6, \
              next_attempt_at = $7, held_for_reconnect = $8, updated_at = $9, product = $10 \
-             WHERE id = $1 AND user_id = $2 AND status = 'scheduled' AND lease_token = $3",
-        )
+             WHERE id = $1 AND user_id = $2 AND status = 'scheduled' AND lease_token = $3 \
+             RETURNING ",
+            post_columns!()
+        ))
         .bind(post.id().as_uuid())
         .bind(post.user_id().as_uuid())
         .bind(post.lease_token())
@@ -614,36 +618,60 @@ impl PostStore for PgStore {
         .bind(post.held_for_reconnect())
         .bind(post.updated_at())
         .bind(post.product().map(Json))
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
-        written(&self.pool, &paused, post).await
+        let Some(paused) = paused else {
+            drop(tx);
+            return Err(stale_or_missing(&self.pool, post).await);
+        };
+        // The event tells what is stored: the pause over any edit that landed since.
+        let paused = Post::try_from(paused)?;
+        let events: Vec<Event> = post_event(Some(PostStatus::Scheduled), &paused)
+            .into_iter()
+            .collect();
+        write_events(&mut tx, &events).await?;
+        tx.commit().await.map_err(store_error)
     }
 
     async fn update_post(&self, post: &Post, expected: &[PostStatus]) -> StoreResult<()> {
         // The fields a user's change can touch; scheduler fields (lease, result) are the
         // worker's and stay as stored — the lease-token check guarantees they are unchanged.
+        // `was` is the status the write replaced (the row locked first, so it is the latest),
+        // for the event it reports.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
         let query = sqlx::query(
-            "UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
+            "WITH was AS (SELECT id, status FROM posts WHERE id = $1 AND user_id = $2 FOR UPDATE) \
+             UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
              scheduled_for = $9, next_attempt_at = $10, attempts = $11, error_message = $12, \
              updated_at = $13, publish_checkpoint = $14, held_for_reconnect = $15, \
              on_slot = $16 \
-             WHERE id = $1 AND user_id = $2 AND status = ANY($3) AND lease_token = $4",
+             FROM was WHERE posts.id = was.id AND posts.status = ANY($3) \
+             AND posts.lease_token = $4 RETURNING was.status",
         )
         .bind(post.id().as_uuid())
         .bind(post.user_id().as_uuid())
         .bind(mirrors::<_, PostStatusSql>(expected))
         .bind(post.lease_token());
-        let updated = bind_schedule(query, post)
+        let was: Option<PostStatusSql> = bind_schedule(query, post)
             .bind(post.error_message())
             .bind(post.updated_at())
             .bind(checkpoint_json(post))
             .bind(post.held_for_reconnect())
             .bind(post.on_slot())
-            .execute(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
+            .map_err(store_error)?
+            .map(|row| sqlx::Row::try_get(&row, 0))
+            .transpose()
             .map_err(store_error)?;
-        written(&self.pool, &updated, post).await
+        let Some(was) = was else {
+            drop(tx);
+            return Err(stale_or_missing(&self.pool, post).await);
+        };
+        let events: Vec<Event> = post_event(Some(was.into()), post).into_iter().collect();
+        write_events(&mut tx, &events).await?;
+        tx.commit().await.map_err(store_error)
     }
 
     async fn delete_post(
@@ -709,7 +737,9 @@ impl PostStore for PgStore {
         let times = |f: &dyn Fn(&Post) -> Option<DateTime<Utc>>| {
             posts.iter().map(|p| f(p)).collect::<Vec<_>>()
         };
-        // Every outcome in one statement, each fenced by its own token.
+        // Every outcome in one statement, each fenced by its own token; the events of those
+        // written in the same transaction.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
         let written: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE posts AS p SET status = c.status, next_attempt_at = c.next_attempt_at, \
                  attempts = c.attempts, lease_owner = c.lease_owner, \
@@ -757,10 +787,17 @@ impl PostStore for PgStore {
                 .map(|p| p.held_for_reconnect())
                 .collect::<Vec<_>>(),
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(store_error)?;
         let written: std::collections::HashSet<Uuid> = written.into_iter().collect();
+        let events: Vec<Event> = posts
+            .iter()
+            .filter(|p| written.contains(&p.id().as_uuid()))
+            .filter_map(|p| post_event(Some(PostStatus::Publishing), p))
+            .collect();
+        write_events(&mut tx, &events).await?;
+        tx.commit().await.map_err(store_error)?;
         Ok(all
             .iter()
             .zip(first)

@@ -7,6 +7,7 @@ mod facebook_oauth;
 mod instagram;
 mod instagram_oauth;
 mod llm;
+mod outbox;
 mod shop;
 mod stripe;
 mod tiktok;

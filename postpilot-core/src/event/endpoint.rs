@@ -249,6 +249,9 @@ aggregate! {
         disabled_at: copy Option<DateTime<Utc>>,
         /// Why deliveries stopped.
         disabled_reason: option_string,
+        /// Since when every delivery to it has failed (none while it answers); after five days
+        /// of it, it is disabled.
+        failing_since: copy Option<DateTime<Utc>>,
         /// When it was registered.
         created_at: copy DateTime<Utc>,
         /// When it last changed.
@@ -287,6 +290,7 @@ impl WebhookEndpoint {
             previous_secret_expires_at: None,
             disabled_at: None,
             disabled_reason: None,
+            failing_since: None,
             created_at: now,
             updated_at: now,
         }
@@ -348,6 +352,7 @@ impl WebhookEndpoint {
     pub fn enable(&mut self, now: DateTime<Utc>) {
         self.disabled_at = None;
         self.disabled_reason = None;
+        self.failing_since = None;
         self.updated_at = now;
     }
 

@@ -5,11 +5,18 @@
 pub mod address;
 pub mod delivery;
 mod endpoint;
+mod outbox;
 mod service;
 pub mod signature;
+mod worker;
 
 pub use endpoint::{
     EndpointUrl, EventType, MAX_DESCRIPTION_CHARS, MAX_ENDPOINTS, MAX_URL_LEN, NewEndpoint,
     ROTATION_OVERLAP, WebhookEndpoint, WebhookEndpointRecord, parse_description,
 };
+pub use outbox::{
+    ClaimedDelivery, DELIVERY_LEASE, Delivery, DeliveryRecord, DeliveryStatus, EVENT_VERSION,
+    EndpointHealth, Event, PostEventData, post_event,
+};
 pub use service::{CreatedEndpoint, EndpointPatch, EndpointService, NewEndpointRequest};
+pub use worker::{DeliveryTotals, DeliveryWorker, DeliveryWorkerConfig};

@@ -189,6 +189,59 @@ impl EndpointService {
         }
     }
 
+    /// The delivery log of one of the user's endpoints, newest first, optionally of one status
+    /// (`dead`: its dead letters).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the endpoint is absent or someone else's.
+    pub async fn deliveries(
+        &self,
+        user: UserId,
+        endpoint: EndpointId,
+        status: Option<crate::event::DeliveryStatus>,
+        page: crate::page::PageRequest,
+    ) -> Result<crate::page::Page<crate::event::Delivery>> {
+        self.get(user, endpoint).await?;
+        Ok(self
+            .deps
+            .store
+            .list_deliveries(user, endpoint, status, page)
+            .await?)
+    }
+
+    /// Sends a delivered or dead delivery again, at once and with the same event id (receivers
+    /// deduplicate by it), its retry schedule starting over.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if it is absent, someone else's, or not the endpoint's;
+    /// [`Error::Conflict`] while it is still pending (on its way already).
+    pub async fn resend(
+        &self,
+        user: UserId,
+        endpoint: EndpointId,
+        id: crate::id::DeliveryId,
+    ) -> Result<crate::event::Delivery> {
+        let mut delivery = self
+            .deps
+            .store
+            .delivery(user, id)
+            .await?
+            .filter(|d| d.endpoint_id() == endpoint)
+            .ok_or(Error::NotFound("delivery"))?;
+        if !delivery.is_resendable() {
+            return Err(Error::Conflict(
+                "the delivery is still pending: it is sent on its schedule".into(),
+            ));
+        }
+        delivery.resend(self.deps.now());
+        self.deps
+            .store
+            .resend_delivery(&delivery)
+            .await
+            .map_err(|e| e.of("delivery"))?;
+        Ok(delivery)
+    }
+
     /// The secrets that sign a delivery to `endpoint` now, the current one first: what the
     /// worker signs with (and what an embedder's own tests verify against).
     ///

@@ -19,10 +19,10 @@ use crate::account::{SealedTokens, SocialAccount};
 use crate::analytics::{AnalyticsOverview, DayMetrics, PostMetrics};
 use crate::api_key::ApiKey;
 use crate::billing::Subscription;
-use crate::event::WebhookEndpoint;
+use crate::event::{ClaimedDelivery, Delivery, DeliveryStatus, EndpointHealth, WebhookEndpoint};
 use crate::id::{
-    AccountId, ApiKeyId, EndpointId, ImportId, PostId, QueueItemId, TemplateId, TokenFamilyId,
-    UserId,
+    AccountId, ApiKeyId, DeliveryId, EndpointId, ImportId, PostId, QueueItemId, TemplateId,
+    TokenFamilyId, UserId,
 };
 use crate::idempotency::{Begun, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::import::Import;
@@ -778,6 +778,55 @@ pub trait EndpointStore: Send + Sync {
     async fn delete_endpoint(&self, owner: UserId, id: EndpointId) -> StoreResult<bool>;
 }
 
+/// The outbox's deliveries (issue 17). Events are written by the writes of what they report,
+/// in the same transaction: every write of a post ([`PostStore::insert_post`],
+/// [`PostStore::update_post`], [`PostStore::pause_post`], [`PostStore::commit_claims`],
+/// [`QueueStore::approve_queue_item`], [`ImportStore::insert_imported_posts`]) writes the event
+/// [`post_event`](crate::event::post_event) gives for its stored status before and the post
+/// after, with one pending delivery per endpoint of the owner that
+/// [receives](WebhookEndpoint::receives) it (none: the event is not kept). A write that does not
+/// land writes no event.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Worker: claims up to `limit` pending deliveries due at `now` (oldest due first) of
+    /// enabled endpoints, each under a new lease token, due again at `now + lease_for` should
+    /// the worker never settle it (so a lapsed claim is sent again, under the same event id).
+    /// Cross-owner by design.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_for: Duration,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Worker: writes an attempt's outcome ([`Delivery::record`]) if the delivery is still
+    /// under the lease token it carries ([`StoreError::Stale`] otherwise: the claim lapsed and
+    /// another worker has it), and applies `health` to its endpoint in the same transaction
+    /// (changing its `updated_at` to `now` when it changes anything). A settlement ends the
+    /// claim (the stored token moves on), so one claim settles once.
+    async fn settle_delivery(
+        &self,
+        delivery: &Delivery,
+        health: &EndpointHealth,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The deliveries to one of the owner's endpoints, newest first, optionally of one status
+    /// (`dead`: the dead letters).
+    async fn list_deliveries(
+        &self,
+        owner: UserId,
+        endpoint: EndpointId,
+        status: Option<DeliveryStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Delivery>>;
+    /// One of the owner's deliveries.
+    async fn delivery(&self, owner: UserId, id: DeliveryId) -> StoreResult<Option<Delivery>>;
+    /// Writes a re-send ([`Delivery::resend`]) if the stored delivery is still settled
+    /// (delivered or dead) under the same lease token ([`StoreError::Stale`] otherwise,
+    /// [`StoreError::NotFound`] if absent).
+    async fn resend_delivery(&self, delivery: &Delivery) -> StoreResult<()>;
+}
+
 /// Every storage port, plus a health check.
 #[async_trait]
 pub trait Store:
@@ -796,6 +845,7 @@ pub trait Store:
     + IdempotencyStore
     + ImportStore
     + EndpointStore
+    + EventStore
     + fmt::Debug
 {
     /// Whether the backend answers.

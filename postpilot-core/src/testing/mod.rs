@@ -235,6 +235,7 @@ mod accounts;
 mod api_keys;
 mod billing;
 mod endpoints;
+mod events;
 mod idempotency;
 mod imports;
 mod ledger;
@@ -250,6 +251,7 @@ pub use accounts::*;
 pub use api_keys::*;
 pub use billing::*;
 pub use endpoints::*;
+pub use events::*;
 pub use idempotency::*;
 pub use imports::*;
 pub use ledger::*;
@@ -352,6 +354,10 @@ macro_rules! store_conformance_tests {
             api_keys_are_capped_per_owner_even_concurrently,
             endpoints_round_trip_and_are_isolated_by_owner,
             endpoints_are_capped_per_owner_even_concurrently,
+            post_writes_write_their_events_with_a_delivery_per_receiving_endpoint,
+            deliveries_are_claimed_once_fenced_and_claimed_again_after_their_lease,
+            concurrent_delivery_claims_take_each_delivery_once,
+            the_delivery_log_lists_dead_letters_and_resends_them,
             refresh_tokens_rotate_with_reuse_detection,
             concurrent_refreshes_succeed_once,
             webhook_events_are_claimed_once_and_finished,

@@ -5,8 +5,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use postpilot_core::event::{CreatedEndpoint, EndpointPatch, NewEndpointRequest, WebhookEndpoint};
-use postpilot_core::id::EndpointId;
+use postpilot_core::event::{
+    CreatedEndpoint, Delivery, EndpointPatch, NewEndpointRequest, WebhookEndpoint,
+};
+use postpilot_core::id::{DeliveryId, EndpointId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,8 +17,8 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath};
-use crate::routes::not_null;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{Paged, list_query, not_null, parse_name};
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -36,6 +38,9 @@ pub(crate) struct EndpointDto {
     /// failures.
     disabled_at: Option<DateTime<Utc>>,
     disabled_reason: Option<String>,
+    /// Since when every delivery has failed (absent while it answers); after five days of it
+    /// the endpoint is disabled.
+    failing_since: Option<DateTime<Utc>>,
     /// Until when the secret before the last rotation still signs beside the current one.
     previous_secret_expires_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -52,6 +57,7 @@ impl From<WebhookEndpoint> for EndpointDto {
             enabled: !e.is_disabled(),
             disabled_at: e.disabled_at(),
             disabled_reason: e.disabled_reason().map(str::to_owned),
+            failing_since: e.failing_since(),
             previous_secret_expires_at: e.previous_secret_expires_at(),
             created_at: e.created_at(),
             updated_at: e.updated_at(),
@@ -83,6 +89,63 @@ impl From<CreatedEndpoint> for EndpointWithSecretDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct EndpointsDto {
     items: Vec<EndpointDto>,
+}
+
+/// One event's delivery to an endpoint, with its last attempt.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeliveryDto {
+    id: Uuid,
+    /// The event's id: the `webhook-id` header of every attempt is `evt_` and its 32 hex digits.
+    event_id: Uuid,
+    #[schema(value_type = EventTypeName)]
+    event_type: String,
+    endpoint_id: Uuid,
+    /// `pending` (waiting for its next attempt), `delivered`, or `dead` (the retry schedule ran
+    /// out, or the endpoint answered 410): a dead letter, which can be re-sent.
+    #[schema(value_type = DeliveryStatusName)]
+    status: String,
+    /// Attempts finished since it was written or last re-sent.
+    attempts: u32,
+    /// When it is next tried (pending only).
+    next_attempt_at: Option<DateTime<Utc>>,
+    /// When the last attempt finished.
+    last_attempt_at: Option<DateTime<Utc>>,
+    /// The status the endpoint answered the last attempt with.
+    response_status: Option<u16>,
+    /// The start of that answer (at most 1 KB).
+    response: Option<String>,
+    /// What went wrong with the last attempt.
+    error: Option<String>,
+    /// When the event happened.
+    created_at: DateTime<Utc>,
+}
+
+impl From<Delivery> for DeliveryDto {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id().as_uuid(),
+            event_id: d.event_id().as_uuid(),
+            event_type: d.event_type().to_string(),
+            endpoint_id: d.endpoint_id().as_uuid(),
+            status: d.status().to_string(),
+            attempts: d.attempts(),
+            next_attempt_at: d.next_attempt_at(),
+            last_attempt_at: d.last_attempt_at(),
+            response_status: d.response_status(),
+            response: d.response().map(str::to_owned),
+            error: d.error().map(str::to_owned),
+            created_at: d.created_at(),
+        }
+    }
+}
+
+list_query! {
+    /// Filter and paging of a delivery log.
+    pub(crate) struct DeliveryQuery {
+        /// Only deliveries in this status (`dead`: the dead letters).
+        #[param(value_type = Option<DeliveryStatusName>)]
+        status: Option<String>,
+    }
 }
 
 /// An endpoint to register.
@@ -230,9 +293,55 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An endpoint's delivery log, newest first: every event sent (or being sent) to it, with its
+/// last attempt. `?status=dead` lists the dead letters.
+#[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhook endpoints", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path), DeliveryQuery),
+    responses((status = 200, body = Paged<DeliveryDto>), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<EndpointId>,
+    ApiQuery(query): ApiQuery<DeliveryQuery>,
+) -> ApiResult<Json<Paged<DeliveryDto>>> {
+    let page = state
+        .engine()
+        .endpoints()
+        .deliveries(
+            caller.user_id,
+            id,
+            parse_name(query.status.as_deref())?,
+            query.page_request()?,
+        )
+        .await?;
+    Ok(Json(page.into()))
+}
+
+/// Sends a delivered or dead delivery again, at once, under the same event id (receivers
+/// deduplicate by it); its retry schedule starts over. 409 while it is still pending.
+#[utoipa::path(post, path = "/webhook-endpoints/{id}/deliveries/{delivery_id}/resend", tag = "webhook endpoints", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = Uuid, Path), ("delivery_id" = Uuid, Path)),
+    responses((status = 202, body = DeliveryDto), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+async fn resend(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, delivery)): ApiPath<(EndpointId, DeliveryId)>,
+) -> ApiResult<(StatusCode, Json<DeliveryDto>)> {
+    let resent = state
+        .engine()
+        .endpoints()
+        .resend(caller.user_id, id, delivery)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(resent.into())))
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(get, update, delete))
         .routes(routes!(rotate_secret))
+        .routes(routes!(deliveries))
+        .routes(routes!(resend))
 }

@@ -134,6 +134,12 @@ async fn another_users_endpoint_is_not_found_for_every_operation() {
             Some(json!({"description": "mine"})),
         ),
         (Method::POST, format!("{path}/rotate-secret"), None),
+        (Method::GET, format!("{path}/deliveries"), None),
+        (
+            Method::POST,
+            format!("{path}/deliveries/{}/resend", uuid::Uuid::new_v4()),
+            None,
+        ),
         (Method::DELETE, path.clone(), None),
     ] {
         let reply = app
@@ -146,4 +152,83 @@ async fn another_users_endpoint_is_not_found_for_every_operation() {
             .await;
         assert_problem(&reply, StatusCode::NOT_FOUND);
     }
+}
+
+#[tokio::test]
+async fn a_scheduled_post_shows_in_the_delivery_log_pending_and_a_pending_delivery_is_not_resent() {
+    let app = TestApp::new();
+    let token = app.token("log@example.com").await;
+    let created = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(json!({"url": PUBLIC, "event_types": ["post.scheduled"]})),
+        )
+        .await;
+    let path = format!(
+        "/api/v1/webhook-endpoints/{}",
+        created.body["id"].as_str().unwrap()
+    );
+    let account = app.account(&token, "facebook", "shop").await;
+    let post = app.post(&token, &account).await;
+    let draft_log = app
+        .as_user(&token, Method::GET, &format!("{path}/deliveries"), None)
+        .await;
+    assert_eq!(draft_log.body["total"], 0, "a draft reports nothing");
+
+    let at = (app.now() + chrono::Duration::hours(2)).to_rfc3339();
+    let scheduled = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!("/api/v1/posts/{post}/schedule"),
+            Some(json!({"scheduled_for": at})),
+        )
+        .await;
+    assert_eq!(scheduled.status, StatusCode::OK, "{:?}", scheduled.body);
+    let log = app
+        .as_user(&token, Method::GET, &format!("{path}/deliveries"), None)
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{:?}", log.body);
+    assert_eq!(log.body["total"], 1);
+    let delivery = &log.body["items"][0];
+    assert_eq!(
+        (
+            &delivery["event_type"],
+            &delivery["status"],
+            &delivery["attempts"]
+        ),
+        (&json!("post.scheduled"), &json!("pending"), &json!(0))
+    );
+    let dead = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("{path}/deliveries?status=dead"),
+            None,
+        )
+        .await;
+    assert_eq!(dead.body["total"], 0);
+    let bad = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("{path}/deliveries?status=lost"),
+            None,
+        )
+        .await;
+    assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY);
+    let resend = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!(
+                "{path}/deliveries/{}/resend",
+                delivery["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_problem(&resend, StatusCode::CONFLICT);
 }

@@ -64,6 +64,7 @@ impl EndpointStore for MemoryStore {
         if owned(&t.endpoints, owner, &id).is_none() {
             return Ok(false);
         }
+        t.deliveries.retain(|_, d| d.endpoint_id != id);
         Ok(t.endpoints.remove(&id).is_some())
     }
 }

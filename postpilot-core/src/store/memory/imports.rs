@@ -70,6 +70,7 @@ impl ImportStore for MemoryStore {
             t.import_refs
                 .insert((owner, reference.clone()), post.id.as_uuid());
             t.posts.insert(post.id, post.clone());
+            t.record_post_event(None, post);
         }
         t.keep_import(report);
         drop(t);

@@ -15,6 +15,7 @@ mod accounts;
 mod api_keys;
 mod attempts;
 mod endpoints;
+mod events;
 mod idempotency;
 mod imports;
 mod metrics;
@@ -52,9 +53,36 @@ struct Tables {
     /// Token refresh leases: account → until when.
     refresh_leases: HashMap<AccountId, DateTime<Utc>>,
     endpoints: BTreeMap<EndpointId, WebhookEndpoint>,
+    /// The outbox: events with at least one delivery, and the deliveries.
+    events: BTreeMap<crate::id::EventId, crate::event::Event>,
+    deliveries: BTreeMap<crate::id::DeliveryId, crate::event::Delivery>,
 }
 
 impl Tables {
+    /// Writes the event a post's write reports (its stored status before: `was`), with a
+    /// delivery per endpoint of its owner that receives it; nothing when no endpoint does.
+    fn record_post_event(&mut self, was: Option<PostStatus>, post: &Post) {
+        let Some(event) = crate::event::post_event(was, post) else {
+            return;
+        };
+        let receivers: Vec<EndpointId> = self
+            .endpoints
+            .values()
+            .filter(|e| e.user_id == event.user_id && e.receives(event.kind))
+            .map(|e| e.id)
+            .collect();
+        if receivers.is_empty() {
+            return;
+        }
+        for endpoint in receivers {
+            let id = crate::event::Delivery::id_for(&event, endpoint);
+            self.deliveries
+                .entry(id)
+                .or_insert_with(|| crate::event::Delivery::new(id, &event, endpoint));
+        }
+        self.events.entry(event.id).or_insert(event);
+    }
+
     fn posts_created(&self, owner: UserId, window: MonthWindow) -> u64 {
         self.posts
             .values()
@@ -179,7 +207,8 @@ owned_by_user_id!(
     CaptionTemplate,
     PostingSchedule,
     Import,
-    WebhookEndpoint
+    WebhookEndpoint,
+    crate::event::Delivery
 );
 
 impl Stated for Post {

@@ -18,6 +18,7 @@ impl PostStore for MemoryStore {
             return Err(StoreError::LimitReached);
         }
         t.posts.insert(post.id, post.clone());
+        t.record_post_event(None, post);
         drop(t);
         self.scheduled(post.status);
         Ok(())
@@ -157,7 +158,9 @@ impl PostStore for MemoryStore {
         }
         t.check_slots_free([post])?;
         let stored = expecting(&mut t.posts, post.user_id, &post.id, expected)?;
+        let was = stored.status;
         *stored = post.clone();
+        t.record_post_event(Some(was), post);
         drop(t);
         self.scheduled(post.status);
         Ok(())
@@ -181,6 +184,8 @@ impl PostStore for MemoryStore {
         stored.held_for_reconnect = post.held_for_reconnect;
         stored.product = post.product.clone();
         stored.updated_at = post.updated_at;
+        let written = stored.clone();
+        t.record_post_event(Some(PostStatus::Scheduled), &written);
         Ok(())
     }
 
@@ -258,6 +263,7 @@ impl PostStore for MemoryStore {
                 continue;
             };
             *stored = post.clone();
+            t.record_post_event(Some(PostStatus::Publishing), post);
             written.push(true);
         }
         drop(t);

@@ -81,6 +81,7 @@ impl QueueStore for MemoryStore {
         t.queue.insert(item.id, item.clone());
         for post in posts {
             t.posts.insert(post.id, post.clone());
+            t.record_post_event(None, post);
         }
         drop(t);
         if let Some(post) = posts.first() {

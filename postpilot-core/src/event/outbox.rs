@@ -1,0 +1,577 @@
+//! The outbox: events written by the store in the same write as the change they report (so an
+//! event is never lost and never invented), one delivery per subscribed endpoint, and what each
+//! attempt does to the delivery and to its endpoint.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::aggregate::aggregate;
+use crate::event::delivery::{DISABLE_AFTER_FAILING, DeliveryAttempt, DeliveryOutcome};
+use crate::event::{EventType, WebhookEndpoint};
+use crate::id::{AccountId, DeliveryId, EndpointId, EventId, PostId, QueueItemId, UserId};
+use crate::names::named_enum;
+use crate::platform::Platform;
+use crate::post::{Post, PostStatus};
+
+/// The version of every event body this build writes (the `version` field). A change that
+/// removes or retypes a field makes a new version; added fields do not.
+pub const EVENT_VERSION: u32 = 1;
+
+/// How long a worker holds a claimed delivery: four times the delivery timeout. A worker that
+/// dies mid-delivery loses it when this runs out, and another worker sends the same event (the
+/// same `webhook-id`) again.
+pub const DELIVERY_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// Something that happened, as sent: its body is fixed when the change is written, so every
+/// attempt (and a re-send) signs the same bytes under the same id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Its id, the same on every delivery (`webhook-id`).
+    pub id: EventId,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// What happened.
+    pub kind: EventType,
+    /// The JSON body: `{"type", "timestamp", "version", "data"}`.
+    pub body: String,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Event {
+    /// The `webhook-id` header: `evt_` and the id's 32 hex digits.
+    pub fn webhook_id(&self) -> String {
+        format!("evt_{}", self.id.as_uuid().simple())
+    }
+}
+
+/// What a post event says (`data`), version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PostEventData {
+    /// The post.
+    pub post_id: PostId,
+    /// Its account.
+    pub account_id: AccountId,
+    /// Its platform.
+    pub platform: Platform,
+    /// Its status after the change.
+    pub status: PostStatus,
+    /// When it is (or was) due.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// When it went out (`post.published`).
+    pub posted_at: Option<DateTime<Utc>>,
+    /// The platform's id of it (`post.published`).
+    pub external_id: Option<String>,
+    /// Its address on the platform (`post.published`).
+    pub external_url: Option<String>,
+    /// Why it failed or was paused (`post.failed`, `post.paused`).
+    pub reason: Option<String>,
+    /// The queue item it was made from.
+    pub queue_item_id: Option<QueueItemId>,
+    /// The shop's id of the product it advertises.
+    pub product_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a, T> {
+    #[serde(rename = "type")]
+    kind: EventType,
+    timestamp: String,
+    version: u32,
+    data: &'a T,
+}
+
+/// The event a post's change reports, given its status before (`None`: a new post): entering
+/// `scheduled` (from anything but `publishing`, whose return is a retry), `posted`, `failed` or
+/// `paused`. Nothing for a change that leaves the status as it was.
+///
+/// Its id is derived from the change (the post, the event type, the change's time and lease
+/// token), so writing one change twice could never make two events.
+pub fn post_event(was: Option<PostStatus>, post: &Post) -> Option<Event> {
+    let kind = match post.status() {
+        now if was == Some(now) => return None,
+        PostStatus::Scheduled if was == Some(PostStatus::Publishing) => return None,
+        PostStatus::Scheduled => EventType::PostScheduled,
+        PostStatus::Posted => EventType::PostPublished,
+        PostStatus::Failed => EventType::PostFailed,
+        PostStatus::Paused => EventType::PostPaused,
+        PostStatus::Draft | PostStatus::Publishing => return None,
+    };
+    let reason = matches!(post.status(), PostStatus::Failed | PostStatus::Paused)
+        .then(|| post.error_message().map(str::to_owned))
+        .flatten();
+    let data = PostEventData {
+        post_id: post.id(),
+        account_id: post.account_id(),
+        platform: post.platform(),
+        status: post.status(),
+        scheduled_for: post.scheduled_for(),
+        posted_at: post.posted_at(),
+        external_id: post.external_id().map(str::to_owned),
+        external_url: post.external_url().map(str::to_owned),
+        reason,
+        queue_item_id: post.queue_item_id(),
+        product_id: post.product().and_then(|p| p.id.clone()),
+    };
+    let at = post.updated_at();
+    let id = derived_id(&[
+        post.id().as_uuid().as_bytes(),
+        kind.as_str().as_bytes(),
+        &at.timestamp_nanos_opt().unwrap_or_default().to_be_bytes(),
+        &post.lease_token().to_be_bytes(),
+    ]);
+    Some(event(id, post.user_id(), kind, at, &data))
+}
+
+fn event<T: Serialize>(
+    id: EventId,
+    user_id: UserId,
+    kind: EventType,
+    at: DateTime<Utc>,
+    data: &T,
+) -> Event {
+    let body = Body {
+        kind,
+        timestamp: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        version: EVENT_VERSION,
+        data,
+    };
+    Event {
+        id,
+        user_id,
+        kind,
+        // Serialising plain data to a string cannot fail.
+        body: serde_json::to_string(&body).unwrap_or_default(),
+        created_at: at,
+    }
+}
+
+/// A UUID (version 8) from the SHA-256 of `parts`, each length-prefixed.
+fn derived_id(parts: &[&[u8]]) -> EventId {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    EventId::from_uuid(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or being attempted).
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// A dead letter: the retry schedule ran out, or the endpoint answered 410. Re-sendable.
+    Dead,
+}
+
+named_enum!(DeliveryStatus, field = "status", exact {
+    Pending => "pending",
+    Delivered => "delivered",
+    Dead => "dead",
+});
+
+impl Serialize for DeliveryStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+aggregate! {
+    /// One event's delivery to one endpoint, with its last attempt: the delivery log's line.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub struct Delivery / DeliveryRecord {
+        /// Its id.
+        id: copy DeliveryId,
+        /// The event delivered.
+        event_id: copy EventId,
+        /// The event's type.
+        event_type: copy EventType,
+        /// Where it goes.
+        endpoint_id: copy EndpointId,
+        /// The endpoint's owner.
+        user_id: copy UserId,
+        /// Where it stands.
+        status: copy DeliveryStatus,
+        /// Attempts finished so far (a re-send starts again from none).
+        attempts: copy u32,
+        /// When it is next tried (pending only; while claimed, when the claim lapses).
+        next_attempt_at: copy Option<DateTime<Utc>>,
+        /// The claim counter: a settlement is written only under the claim that made it.
+        lease_token: copy i64 => skip,
+        /// When the last attempt finished.
+        last_attempt_at: copy Option<DateTime<Utc>>,
+        /// The status the endpoint answered the last attempt with.
+        response_status: copy Option<u16>,
+        /// The start of that answer (at most 1 KB).
+        response: option_string,
+        /// What went wrong with the last attempt.
+        error: option_string,
+        /// When the event was written.
+        created_at: copy DateTime<Utc>,
+    }
+}
+
+impl Delivery {
+    /// A new, pending delivery of `event` to `endpoint`, due at once.
+    pub fn new(id: DeliveryId, event: &Event, endpoint: EndpointId) -> Self {
+        Self {
+            id,
+            event_id: event.id,
+            event_type: event.kind,
+            endpoint_id: endpoint,
+            user_id: event.user_id,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Some(event.created_at),
+            lease_token: 0,
+            last_attempt_at: None,
+            response_status: None,
+            response: None,
+            error: None,
+            created_at: event.created_at,
+        }
+    }
+
+    /// The id derived for the delivery of `event` to `endpoint` (one per pair, whoever writes
+    /// it).
+    pub fn id_for(event: &Event, endpoint: EndpointId) -> DeliveryId {
+        let id = derived_id(&[event.id.as_uuid().as_bytes(), endpoint.as_uuid().as_bytes()]);
+        DeliveryId::from_uuid(id.as_uuid())
+    }
+
+    /// Records an attempt that finished at `now`: delivered, a dead letter (410, or the
+    /// schedule spent), or pending until the schedule's next time (`jitter` 0 to 1, see
+    /// [`next_attempt_at`](crate::event::delivery::next_attempt_at)).
+    pub fn record(&mut self, attempt: &DeliveryAttempt, now: DateTime<Utc>, jitter: f64) {
+        self.attempts = self.attempts.saturating_add(1);
+        self.last_attempt_at = Some(now);
+        self.response = Some(attempt.response.clone()).filter(|r| !r.is_empty());
+        let (status, next, response_status, error) = match &attempt.outcome {
+            DeliveryOutcome::Delivered { status } => {
+                (DeliveryStatus::Delivered, None, Some(*status), None)
+            }
+            DeliveryOutcome::Gone => (
+                DeliveryStatus::Dead,
+                None,
+                Some(410),
+                Some("the endpoint answered 410 Gone and was disabled".to_owned()),
+            ),
+            DeliveryOutcome::Failed {
+                status,
+                error,
+                retry_after,
+            } => {
+                let next = crate::event::delivery::next_attempt_at(
+                    self.attempts,
+                    now,
+                    *retry_after,
+                    jitter,
+                );
+                let status_now = if next.is_some() {
+                    DeliveryStatus::Pending
+                } else {
+                    DeliveryStatus::Dead
+                };
+                (status_now, next, *status, Some(error.clone()))
+            }
+        };
+        self.status = status;
+        self.next_attempt_at = next;
+        self.response_status = response_status;
+        self.error = error;
+    }
+
+    /// Whether it may be sent again by hand: delivered or dead (a pending one is on its way).
+    pub const fn is_resendable(&self) -> bool {
+        !matches!(self.status, DeliveryStatus::Pending)
+    }
+
+    /// Queues it again at `now`, its retry schedule starting over; the log keeps its last
+    /// answer until the next attempt replaces it.
+    pub fn resend(&mut self, now: DateTime<Utc>) {
+        self.status = DeliveryStatus::Pending;
+        self.attempts = 0;
+        self.next_attempt_at = Some(now);
+    }
+}
+
+/// What an attempt says about its endpoint, written with the delivery's settlement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndpointHealth {
+    /// It answered: it is not failing.
+    Answering,
+    /// It failed; failing since this moment unless it already was.
+    Failing {
+        /// This attempt's time.
+        since: DateTime<Utc>,
+    },
+    /// Stop delivering to it: the reason, for its owner.
+    Disable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl EndpointHealth {
+    /// What `outcome` at `now` says about `endpoint`: a 410 disables it, as does a failure when
+    /// every delivery has failed for [`DISABLE_AFTER_FAILING`] (five days).
+    pub fn after(
+        endpoint: &WebhookEndpoint,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Self {
+        match outcome {
+            DeliveryOutcome::Delivered { .. } => Self::Answering,
+            DeliveryOutcome::Gone => Self::Disable {
+                reason: "the endpoint answered 410 Gone".to_owned(),
+            },
+            DeliveryOutcome::Failed { .. } => match endpoint.failing_since() {
+                Some(since) if now - since >= DISABLE_AFTER_FAILING => Self::Disable {
+                    reason: format!(
+                        "every delivery failed for {} days",
+                        DISABLE_AFTER_FAILING.num_days()
+                    ),
+                },
+                _ => Self::Failing { since: now },
+            },
+        }
+    }
+
+    /// Applies it to `endpoint` at `now`; whether anything changed.
+    pub fn apply(&self, endpoint: &mut WebhookEndpoint, now: DateTime<Utc>) -> bool {
+        match self {
+            Self::Answering if endpoint.failing_since.is_some() => {
+                endpoint.failing_since = None;
+            }
+            Self::Failing { since } if endpoint.failing_since.is_none() => {
+                endpoint.failing_since = Some(*since);
+            }
+            Self::Disable { reason } if !endpoint.is_disabled() => {
+                endpoint.disable(reason.clone(), now);
+                return true;
+            }
+            _ => return false,
+        }
+        endpoint.updated_at = now;
+        true
+    }
+}
+
+/// A delivery a worker claimed, with what it needs to send it.
+#[derive(Clone, Debug)]
+pub struct ClaimedDelivery {
+    /// The delivery, under the new claim.
+    pub delivery: Delivery,
+    /// The event.
+    pub event: Event,
+    /// Its endpoint, as stored at the claim.
+    pub endpoint: WebhookEndpoint,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::event::{EndpointUrl, NewEndpoint};
+    use crate::post::{Caption, Hashtags, NewPost};
+    use chrono::TimeZone;
+
+    mod fixtures {
+        use super::*;
+
+        pub(super) fn post(status: PostStatus) -> Post {
+            let mut post = Post::create(
+                NewPost {
+                    id: PostId::from_uuid(uuid::Uuid::from_u128(1)),
+                    user_id: UserId::from_uuid(uuid::Uuid::from_u128(2)),
+                    account_id: AccountId::from_uuid(uuid::Uuid::from_u128(3)),
+                    queue_item_id: None,
+                    platform: Platform::Facebook,
+                    content: Caption::parse("New in the shop").unwrap(),
+                    media_urls: Vec::new(),
+                    hashtags: Hashtags::parse(["sale"]).unwrap(),
+                    product: None,
+                },
+                None,
+                t0(),
+            )
+            .unwrap();
+            post.status = status;
+            post
+        }
+
+        pub(super) fn endpoint() -> WebhookEndpoint {
+            WebhookEndpoint::create(
+                NewEndpoint {
+                    id: EndpointId::from_uuid(uuid::Uuid::from_u128(4)),
+                    user_id: UserId::from_uuid(uuid::Uuid::from_u128(2)),
+                    url: EndpointUrl::parse("https://hooks.example.com/in").unwrap(),
+                    description: String::new(),
+                    event_types: Vec::new(),
+                    sealed_secret: "sealed".into(),
+                },
+                t0(),
+            )
+        }
+    }
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap()
+    }
+
+    fn failed(retry_after: Option<std::time::Duration>) -> DeliveryAttempt {
+        DeliveryAttempt {
+            outcome: DeliveryOutcome::Failed {
+                status: Some(500),
+                error: "the endpoint answered 500".into(),
+                retry_after,
+            },
+            response: "oops".into(),
+        }
+    }
+
+    #[test]
+    fn post_events_report_entering_a_status_and_never_a_change_that_keeps_it() {
+        let mut post = fixtures::post(PostStatus::Scheduled);
+        let scheduled = post_event(None, &post).unwrap();
+        assert_eq!(scheduled.kind, EventType::PostScheduled);
+        assert_eq!(
+            post_event(Some(PostStatus::Draft), &post).unwrap().kind,
+            EventType::PostScheduled
+        );
+        assert_eq!(
+            post_event(Some(PostStatus::Scheduled), &post),
+            None,
+            "an edit"
+        );
+        assert_eq!(
+            post_event(Some(PostStatus::Publishing), &post),
+            None,
+            "a retry"
+        );
+        post.status = PostStatus::Posted;
+        post.external_url = Some("https://instagram.com/p/1".into());
+        let published = post_event(Some(PostStatus::Publishing), &post).unwrap();
+        assert_eq!(published.kind, EventType::PostPublished);
+        let body: serde_json::Value = serde_json::from_str(&published.body).unwrap();
+        assert_eq!(body["type"], "post.published");
+        assert_eq!(body["version"], 1);
+        assert_eq!(body["data"]["post_id"], post.id().to_string());
+        assert_eq!(body["data"]["external_url"], "https://instagram.com/p/1");
+        assert_eq!(body["data"]["reason"], serde_json::Value::Null);
+        post.status = PostStatus::Draft;
+        assert_eq!(post_event(Some(PostStatus::Scheduled), &post), None);
+    }
+
+    #[test]
+    fn one_change_always_derives_the_same_event_id_and_another_change_another() {
+        let mut post = fixtures::post(PostStatus::Paused);
+        post.error_message = Some("price changed".into());
+        let first = post_event(Some(PostStatus::Scheduled), &post).unwrap();
+        let again = post_event(Some(PostStatus::Scheduled), &post).unwrap();
+        assert_eq!(first.id, again.id);
+        assert!(first.webhook_id().starts_with("evt_"));
+        assert_eq!(first.webhook_id().len(), 36);
+        let body: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+        assert_eq!(body["data"]["reason"], "price changed");
+        post.updated_at += chrono::TimeDelta::seconds(1);
+        assert_ne!(
+            post_event(Some(PostStatus::Scheduled), &post).unwrap().id,
+            first.id
+        );
+    }
+
+    #[test]
+    fn a_delivery_retries_on_the_schedule_then_becomes_a_dead_letter() {
+        let post = fixtures::post(PostStatus::Scheduled);
+        let event = post_event(None, &post).unwrap();
+        let endpoint = EndpointId::from_uuid(uuid::Uuid::nil());
+        let mut delivery = Delivery::new(Delivery::id_for(&event, endpoint), &event, endpoint);
+        assert_eq!(delivery.next_attempt_at(), Some(event.created_at));
+        delivery.record(&failed(None), t0(), 0.0);
+        assert_eq!(delivery.status(), DeliveryStatus::Pending);
+        assert_eq!(
+            delivery.next_attempt_at(),
+            Some(t0() + chrono::TimeDelta::seconds(5))
+        );
+        assert_eq!(
+            (delivery.response_status(), delivery.response()),
+            (Some(500), Some("oops"))
+        );
+        for _ in 1..7 {
+            delivery.record(&failed(None), t0(), 0.0);
+            assert_eq!(delivery.status(), DeliveryStatus::Pending);
+        }
+        delivery.record(&failed(None), t0(), 0.0);
+        assert_eq!(
+            (delivery.status(), delivery.attempts()),
+            (DeliveryStatus::Dead, 8)
+        );
+        assert_eq!(delivery.next_attempt_at(), None);
+        assert!(delivery.is_resendable());
+        delivery.resend(t0());
+        assert_eq!(
+            (
+                delivery.status(),
+                delivery.attempts(),
+                delivery.next_attempt_at()
+            ),
+            (DeliveryStatus::Pending, 0, Some(t0()))
+        );
+        assert!(!delivery.is_resendable());
+        let gone = DeliveryAttempt {
+            outcome: DeliveryOutcome::Gone,
+            response: String::new(),
+        };
+        delivery.record(&gone, t0(), 0.0);
+        assert_eq!(
+            (delivery.status(), delivery.response()),
+            (DeliveryStatus::Dead, None)
+        );
+    }
+
+    #[test]
+    fn an_endpoint_is_disabled_by_a_410_or_by_five_days_of_failures_and_healed_by_an_answer() {
+        let mut endpoint = fixtures::endpoint();
+        let outcome = failed(None).outcome;
+        let health = EndpointHealth::after(&endpoint, &outcome, t0());
+        assert_eq!(health, EndpointHealth::Failing { since: t0() });
+        assert!(health.apply(&mut endpoint, t0()));
+        assert_eq!(endpoint.failing_since(), Some(t0()));
+        let later = t0() + chrono::TimeDelta::days(4);
+        let health = EndpointHealth::after(&endpoint, &outcome, later);
+        assert!(
+            !health.apply(&mut endpoint, later),
+            "already failing since t0"
+        );
+        assert_eq!(endpoint.failing_since(), Some(t0()));
+        let day5 = t0() + DISABLE_AFTER_FAILING;
+        let health = EndpointHealth::after(&endpoint, &outcome, day5);
+        assert!(matches!(health, EndpointHealth::Disable { .. }));
+        assert!(health.apply(&mut endpoint, day5));
+        assert_eq!(endpoint.disabled_at(), Some(day5));
+        assert_eq!(
+            endpoint.disabled_reason(),
+            Some("every delivery failed for 5 days")
+        );
+
+        let mut other = fixtures::endpoint();
+        other.failing_since = Some(t0());
+        let answered = DeliveryOutcome::Delivered { status: 204 };
+        assert!(EndpointHealth::after(&other, &answered, later).apply(&mut other, later));
+        assert_eq!(other.failing_since(), None);
+        let gone = EndpointHealth::after(&other, &DeliveryOutcome::Gone, later);
+        assert!(gone.apply(&mut other, later));
+        assert_eq!(
+            other.disabled_reason(),
+            Some("the endpoint answered 410 Gone")
+        );
+    }
+}
