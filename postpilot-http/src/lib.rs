@@ -5,6 +5,7 @@ mod auth;
 mod brand;
 mod client;
 mod error;
+mod event_schema;
 mod extract;
 mod idempotency;
 mod limit;
@@ -183,6 +184,7 @@ fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::Op
     openapi::publish_scopes(&mut document);
     openapi::complete(&mut document);
     openapi::link_creations(&mut document);
+    event_schema::document_events(&mut document);
     (router, document)
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error};
+use crate::events::write_events;
 use crate::fetch::{fetch_all, fetch_owned, fetch_page};
 use crate::status::PlatformSql;
 use crate::users::lock_owner;
@@ -71,6 +72,14 @@ macro_rules! account_columns {
     };
 }
 
+/// An account as `mark_needs_reconnect` returns it, with whether it was flagged before.
+#[derive(sqlx::FromRow)]
+struct MarkedRow {
+    flagged: bool,
+    #[sqlx(flatten)]
+    account: AccountRow,
+}
+
 #[async_trait]
 impl AccountStore for PgStore {
     async fn connect_account(
@@ -91,6 +100,8 @@ impl AccountStore for PgStore {
         .await
         .map_err(store_error)?;
         let already_counted = existing.is_some_and(|(_, connected)| connected);
+        // The connected count before this connection, when it adds to a limited one.
+        let mut counted = None;
         if !already_counted && let Some(max) = limit.max() {
             let connected: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM social_accounts WHERE user_id = $1 AND is_connected",
@@ -99,9 +110,11 @@ impl AccountStore for PgStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(store_error)?;
-            if count("social_accounts", connected)? >= u64::from(max) {
+            let connected = count("social_accounts", connected)?;
+            if connected >= u64::from(max) {
                 return Err(StoreError::LimitReached);
             }
+            counted = Some(connected);
         }
         let row: AccountRow = match existing {
             Some((id, _)) => sqlx::query_as(concat!(
@@ -139,8 +152,11 @@ impl AccountStore for PgStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;
+        let stored = SocialAccount::try_from(row)?;
+        let events = postpilot_core::event::connection_events(&stored, limit, counted);
+        write_events(&mut tx, &events).await?;
         tx.commit().await.map_err(store_error)?;
-        row.try_into()
+        Ok(stored)
     }
 
     async fn set_account_tokens(
@@ -326,18 +342,35 @@ impl AccountStore for PgStore {
         Ok(())
     }
 
-    async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()> {
-        let marked = sqlx::query(
-            "UPDATE social_accounts SET needs_reconnect = true WHERE id = $1 AND user_id = $2",
-        )
+    async fn mark_needs_reconnect(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        // `flagged`: whether it needed reconnecting already (the row locked first, so it is the
+        // latest): only the first refusal of a connection is an event.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        let marked: Option<MarkedRow> = sqlx::query_as(concat!(
+            "WITH was AS (SELECT id AS was_id, needs_reconnect AS flagged FROM social_accounts \
+                          WHERE id = $1 AND user_id = $2 FOR UPDATE) \
+             UPDATE social_accounts SET needs_reconnect = true FROM was \
+             WHERE social_accounts.id = was.was_id RETURNING flagged, ",
+            account_columns!()
+        ))
         .bind(id.as_uuid())
         .bind(owner.as_uuid())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
-        if marked.rows_affected() == 0 {
+        let Some(marked) = marked else {
             return Err(StoreError::NotFound);
+        };
+        if !marked.flagged {
+            let account = SocialAccount::try_from(marked.account)?;
+            let event = postpilot_core::event::account_needs_reconnect(&account, at);
+            write_events(&mut tx, &[event]).await?;
         }
-        Ok(())
+        tx.commit().await.map_err(store_error)
     }
 }

@@ -306,6 +306,8 @@ impl EventStore for PgStore {
             return Ok(());
         }
         let (id, owner) = (delivery.id().as_uuid(), delivery.user_id());
-        Err(Guarded::Deliveries.stale_or_missing(&self.pool, id, owner).await)
+        Err(Guarded::Deliveries
+            .stale_or_missing(&self.pool, id, owner)
+            .await)
     }
 }

@@ -16,10 +16,12 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, store_error};
+use crate::events::write_events;
 use crate::fetch::fetch_owned;
 use crate::posts::{insert_post_rows, posts_in_window};
 use crate::queue::insert_queue_rows;
 use crate::users::lock_owner;
+use postpilot_core::event::post_quota_events;
 
 #[derive(sqlx::FromRow)]
 struct ImportRow {
@@ -168,10 +170,14 @@ impl ImportStore for PgStore {
             posts.iter().map(|(r, p)| (r.as_str(), p.id().as_uuid())),
         )
         .await?;
-        if let Some(max) = quota.limit.max()
-            && posts_in_window(&mut tx, owner, &quota).await? + posts.len() as u64 > u64::from(max)
-        {
-            return Err(StoreError::LimitReached);
+        let added = posts.len() as u64;
+        if let Some(max) = quota.limit.max() {
+            let used = posts_in_window(&mut tx, owner, &quota).await?;
+            if used + added > u64::from(max) {
+                return Err(StoreError::LimitReached);
+            }
+            let events = post_quota_events(owner, &quota, used, added, report.updated_at());
+            write_events(&mut tx, &events).await?;
         }
         let rows: Vec<&Post> = posts.iter().map(|(_, post)| post).collect();
         insert_post_rows(&mut tx, &rows).await?;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use postpilot_core::event::{Event, post_event};
+use postpilot_core::event::{Event, post_event, post_quota_events};
 use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::plan::PostQuota;
@@ -407,13 +407,13 @@ impl PostStore for PgStore {
     async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         lock_owner(&mut tx, post.user_id()).await?;
-        if !quota
-            .limit
-            .allows_one_more(posts_in_window(&mut tx, post.user_id(), &quota).await?)
-        {
+        let used = posts_in_window(&mut tx, post.user_id(), &quota).await?;
+        if !quota.limit.allows_one_more(used) {
             return Err(StoreError::LimitReached);
         }
         insert_post_row(&mut tx, post).await?;
+        let events = post_quota_events(post.user_id(), &quota, used, 1, post.created_at());
+        write_events(&mut tx, &events).await?;
         tx.commit().await.map_err(store_error)
     }
 

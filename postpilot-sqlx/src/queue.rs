@@ -24,6 +24,7 @@ use crate::guard::Guarded;
 use crate::posts::{insert_post_rows, posts_in_window};
 use crate::status::{PlatformSql, QueueStatusSql, ToneSql, mirrors};
 use crate::users::lock_owner;
+use postpilot_core::event::post_quota_events;
 
 #[derive(sqlx::FromRow)]
 struct QueueRow {
@@ -189,7 +190,7 @@ pub(crate) async fn insert_queue_row(
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// Inserts queue items, a thousand to a statement (a catalogue import's 10,000 products are ten
-/// round trips).
+/// round trips), with their `queue.item.generated` events: run it in a transaction.
 pub(crate) async fn insert_queue_rows(
     conn: &mut sqlx::PgConnection,
     items: &[&QueueItem],
@@ -231,14 +232,19 @@ pub(crate) async fn insert_queue_rows(
             .await
             .map_err(store_error)?;
     }
-    Ok(())
+    let events: Vec<_> = items
+        .iter()
+        .map(|item| postpilot_core::event::queue_item_generated(item))
+        .collect();
+    crate::events::write_events(conn, &events).await
 }
 
 #[async_trait]
 impl QueueStore for PgStore {
     async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(store_error)?;
-        insert_queue_row(&mut conn, item).await
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        insert_queue_row(&mut tx, item).await?;
+        tx.commit().await.map_err(store_error)
     }
 
     async fn queue_item(&self, owner: UserId, id: QueueItemId) -> StoreResult<Option<QueueItem>> {
@@ -336,6 +342,14 @@ impl QueueStore for PgStore {
         }
         write_item(&mut tx, item, &[QueueStatus::Pending]).await?;
         insert_post_rows(&mut tx, &posts.iter().collect::<Vec<_>>()).await?;
+        let events = post_quota_events(
+            item.user_id(),
+            &quota,
+            used,
+            posts.len() as u64,
+            item.updated_at(),
+        );
+        crate::events::write_events(&mut tx, &events).await?;
         tx.commit().await.map_err(store_error)
     }
 

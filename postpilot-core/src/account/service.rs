@@ -46,7 +46,9 @@ pub(crate) fn open_sealed(
 /// not failed: each waits, held by the dispatcher when it falls due, until the merchant
 /// reconnects the account ([`resume_held_posts`]).
 pub(crate) async fn require_reconnect(deps: &Deps, user: UserId, account: AccountId) -> Result<()> {
-    deps.store.mark_needs_reconnect(user, account).await?;
+    deps.store
+        .mark_needs_reconnect(user, account, deps.now())
+        .await?;
     Ok(())
 }
 

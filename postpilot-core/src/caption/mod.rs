@@ -184,8 +184,26 @@ pub struct ProductDataWire {
     #[serde(default)]
     pub store_name: Option<String>,
     /// Units in stock; zero or less is sold out.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub stock: Option<i64>,
+}
+
+/// Reads a whole number written either way JSON allows: `12` or `12.0` (JSON Schema's
+/// `integer` accepts both, so clients generated from the document may send either). A fraction,
+/// or a number beyond ±2⁵³, is refused.
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error as _;
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(whole), _) => Ok(Some(whole)),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() <= EXACT => Ok(Some(f as i64)),
+            _ => Err(D::Error::custom(format!("{n} is not a whole number"))),
+        },
+    }
 }
 
 /// The limits of [`ProductData`]'s text, in characters and items; the text fields may hold line
@@ -673,6 +691,24 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn stock_reads_a_whole_number_written_as_an_integer_or_a_float_and_refuses_a_fraction() {
+        let stock = |json: &str| {
+            serde_json::from_str::<ProductDataWire>(&format!(
+                r#"{{"title": "Lamp", "stock": {json}}}"#
+            ))
+            .map(|w| w.stock)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(stock("12"), Ok(Some(12)));
+        assert_eq!(stock("326334.0"), Ok(Some(326_334)));
+        assert_eq!(stock("-3.0"), Ok(Some(-3)));
+        assert_eq!(stock("null"), Ok(None));
+        assert!(stock("12.5").unwrap_err().contains("not a whole number"));
+        assert!(stock("1e300").is_err());
+        assert!(stock("\"12\"").is_err());
+    }
 
     proptest! {
         #[test]

@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::account::SocialAccount;
 use crate::aggregate::aggregate;
 use crate::event::delivery::{DISABLE_AFTER_FAILING, DeliveryAttempt, DeliveryOutcome};
 use crate::event::{EventType, WebhookEndpoint};
@@ -13,6 +14,7 @@ use crate::id::{AccountId, DeliveryId, EndpointId, EventId, PostId, QueueItemId,
 use crate::names::named_enum;
 use crate::platform::Platform;
 use crate::post::{Post, PostStatus};
+use crate::queue::QueueItem;
 
 /// The version of every event body this build writes (the `version` field). A change that
 /// removes or retypes a field makes a new version; added fields do not.
@@ -118,10 +120,207 @@ pub fn post_event(was: Option<PostStatus>, post: &Post) -> Option<Event> {
     let id = derived_id(&[
         post.id().as_uuid().as_bytes(),
         kind.as_str().as_bytes(),
-        &at.timestamp_nanos_opt().unwrap_or_default().to_be_bytes(),
+        &nanos(at),
         &post.lease_token().to_be_bytes(),
     ]);
     Some(event(id, post.user_id(), kind, at, &data))
+}
+
+/// What an account event says (`data`), version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountEventData {
+    /// The account.
+    pub account_id: AccountId,
+    /// Its platform.
+    pub platform: Platform,
+    /// Its name there.
+    pub account_name: String,
+    /// Whether it must be reconnected before its posts can go out.
+    pub needs_reconnect: bool,
+}
+
+/// `account.connected`: `account` was connected (or reconnected) at its `connected_at`. One
+/// event per connection: its id is derived from the account and that moment.
+pub fn account_connected(account: &SocialAccount) -> Event {
+    account_event(
+        EventType::AccountConnected,
+        account,
+        account.connected_at().unwrap_or(account.created_at()),
+    )
+}
+
+/// The events of a connection that stored `account`: `account.connected` and, when it added
+/// one to a connected count that was `before` under `limit`, that limit's plan events.
+pub fn connection_events(
+    account: &SocialAccount,
+    limit: crate::plan::Limit,
+    before: Option<u64>,
+) -> Vec<Event> {
+    let mut events = vec![account_connected(account)];
+    if let Some(before) = before {
+        let at = account.connected_at().unwrap_or(account.created_at());
+        events.extend(plan_limit_events(
+            account.user_id(),
+            LimitName::Accounts,
+            limit.max(),
+            before,
+            before + 1,
+            at,
+            at,
+        ));
+    }
+    events
+}
+
+/// `account.needs_reconnect`: the platform refused `account`'s authorisation at `at`. One event
+/// per connection, however many refusals follow: its id is derived from the account and the
+/// moment it was connected.
+pub fn account_needs_reconnect(account: &SocialAccount, at: DateTime<Utc>) -> Event {
+    let mut event = account_event(EventType::AccountNeedsReconnect, account, at);
+    event.id = derived_id(&[
+        account.id().as_uuid().as_bytes(),
+        EventType::AccountNeedsReconnect.as_str().as_bytes(),
+        &nanos(account.connected_at().unwrap_or(account.created_at())),
+    ]);
+    event
+}
+
+fn account_event(kind: EventType, account: &SocialAccount, at: DateTime<Utc>) -> Event {
+    let data = AccountEventData {
+        account_id: account.id(),
+        platform: account.platform(),
+        account_name: account.account_name().as_ref().to_owned(),
+        needs_reconnect: kind == EventType::AccountNeedsReconnect,
+    };
+    let id = derived_id(&[
+        account.id().as_uuid().as_bytes(),
+        kind.as_str().as_bytes(),
+        &nanos(at),
+    ]);
+    event(id, account.user_id(), kind, at, &data)
+}
+
+/// What a `queue.item.generated` event says (`data`), version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueItemEventData {
+    /// The item.
+    pub queue_item_id: QueueItemId,
+    /// The product it is about.
+    pub product_title: String,
+    /// The shop's id of the product.
+    pub product_id: Option<String>,
+    /// The platforms it is for.
+    pub platforms: Vec<Platform>,
+    /// What wrote its caption (a template, a language model).
+    pub caption_generator: Option<String>,
+}
+
+/// `queue.item.generated`: a queue item was written with its captions, waiting for approval.
+pub fn queue_item_generated(item: &QueueItem) -> Event {
+    let data = QueueItemEventData {
+        queue_item_id: item.id(),
+        product_title: item.product_data().title().to_owned(),
+        product_id: item.product_data().id().map(str::to_owned),
+        platforms: item.platforms().to_vec(),
+        caption_generator: item.caption_generator().map(|g| g.name.clone()),
+    };
+    let kind = EventType::QueueItemGenerated;
+    let id = derived_id(&[item.id().as_uuid().as_bytes(), kind.as_str().as_bytes()]);
+    event(id, item.user_id(), kind, item.created_at(), &data)
+}
+
+/// Which plan limit a `plan.*` event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitName {
+    /// Posts created per calendar month (UTC).
+    PostsPerMonth,
+    /// Connected social accounts.
+    Accounts,
+}
+
+impl LimitName {
+    /// Its name in an event.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PostsPerMonth => "posts_per_month",
+            Self::Accounts => "accounts",
+        }
+    }
+}
+
+/// What a `plan.limit_near` or `plan.limit_reached` event says (`data`), version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanLimitEventData {
+    /// `posts_per_month` or `accounts`.
+    pub limit: &'static str,
+    /// How many are used now.
+    pub used: u64,
+    /// The plan's limit.
+    pub max: u32,
+}
+
+/// The `plan.limit_near` (80 % used) and `plan.limit_reached` events a write that took the
+/// owner's use of `limit` from `before` to `after` crosses, at `at`. `period` tells crossings
+/// apart: a monthly limit's month start (one event of each kind per month, however the count
+/// moves), or the moment itself for a limit that is not periodic.
+pub fn plan_limit_events(
+    owner: UserId,
+    limit: LimitName,
+    max: Option<u32>,
+    before: u64,
+    after: u64,
+    period: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Vec<Event> {
+    let Some(max) = max.filter(|max| *max > 0) else {
+        return Vec::new();
+    };
+    let near = u64::from(max).saturating_mul(4).div_ceil(5);
+    let mut events = Vec::new();
+    for (kind, threshold) in [
+        (EventType::PlanLimitNear, near),
+        (EventType::PlanLimitReached, u64::from(max)),
+    ] {
+        if before < threshold && after >= threshold {
+            let data = PlanLimitEventData {
+                limit: limit.as_str(),
+                used: after,
+                max,
+            };
+            let id = derived_id(&[
+                owner.as_uuid().as_bytes(),
+                kind.as_str().as_bytes(),
+                limit.as_str().as_bytes(),
+                &nanos(period),
+            ]);
+            events.push(event(id, owner, kind, at, &data));
+        }
+    }
+    events
+}
+
+/// The plan events of a write that adds `added` posts to the `used` the owner had created in
+/// `quota`'s month.
+pub fn post_quota_events(
+    owner: UserId,
+    quota: &crate::plan::PostQuota,
+    used: u64,
+    added: u64,
+    at: DateTime<Utc>,
+) -> Vec<Event> {
+    plan_limit_events(
+        owner,
+        LimitName::PostsPerMonth,
+        quota.limit.max(),
+        used,
+        used.saturating_add(added),
+        quota.window.start,
+        at,
+    )
+}
+
+fn nanos(at: DateTime<Utc>) -> [u8; 8] {
+    at.timestamp_nanos_opt().unwrap_or_default().to_be_bytes()
 }
 
 fn event<T: Serialize>(
@@ -572,6 +771,57 @@ mod tests {
         assert_eq!(
             other.disabled_reason(),
             Some("the endpoint answered 410 Gone")
+        );
+    }
+
+    #[test]
+    fn plan_events_fire_once_as_the_count_crosses_80_percent_and_the_limit() {
+        let owner = UserId::from_uuid(uuid::Uuid::from_u128(2));
+        let kinds = |max, before, after| -> Vec<EventType> {
+            let month = t0();
+            plan_limit_events(
+                owner,
+                LimitName::PostsPerMonth,
+                max,
+                before,
+                after,
+                month,
+                t0(),
+            )
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+        };
+        use EventType::{PlanLimitNear as Near, PlanLimitReached as Reached};
+        assert_eq!(kinds(Some(10), 7, 8), vec![Near]);
+        assert_eq!(kinds(Some(10), 8, 9), vec![]);
+        assert_eq!(kinds(Some(10), 9, 10), vec![Reached]);
+        assert_eq!(
+            kinds(Some(10), 7, 10),
+            vec![Near, Reached],
+            "a batch crossing both"
+        );
+        assert_eq!(kinds(Some(1), 0, 1), vec![Near, Reached]);
+        assert_eq!(kinds(None, 7, 10), vec![]);
+        assert_eq!(kinds(Some(0), 0, 1), vec![]);
+        let once = plan_limit_events(owner, LimitName::PostsPerMonth, Some(10), 9, 10, t0(), t0());
+        let again = plan_limit_events(
+            owner,
+            LimitName::PostsPerMonth,
+            Some(10),
+            9,
+            10,
+            t0(),
+            t0() + chrono::TimeDelta::days(3),
+        );
+        assert_eq!(
+            once[0].id, again[0].id,
+            "one per month: the id is the month's"
+        );
+        let body: serde_json::Value = serde_json::from_str(&once[0].body).unwrap();
+        assert_eq!(
+            body["data"],
+            serde_json::json!({"limit": "posts_per_month", "used": 10, "max": 10})
         );
     }
 }

@@ -60,7 +60,7 @@ pub struct ProductState {
     #[serde(default)]
     pub currency: Option<String>,
     /// Units in stock (zero or less: sold out).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::caption::whole_number")]
     pub stock: Option<i64>,
     /// Its page.
     #[serde(default)]

@@ -263,7 +263,13 @@ pub trait AccountStore: Send + Sync {
     /// Records that an account needs reconnection (the platform refused its token).
     /// [`StoreError::NotFound`] unless it is the owner's. What follows for its posts is core's
     /// decision, written through [`PostStore::update_post`].
-    async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()>;
+    /// Writes `account.needs_reconnect` (at `at`) when the account did not need it yet.
+    async fn mark_needs_reconnect(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// Posts, including the scheduler's claim queue.
@@ -779,13 +785,23 @@ pub trait EndpointStore: Send + Sync {
 }
 
 /// The outbox's deliveries (issue 17). Events are written by the writes of what they report,
-/// in the same transaction: every write of a post ([`PostStore::insert_post`],
-/// [`PostStore::update_post`], [`PostStore::pause_post`], [`PostStore::commit_claims`],
-/// [`QueueStore::approve_queue_item`], [`ImportStore::insert_imported_posts`]) writes the event
-/// [`post_event`](crate::event::post_event) gives for its stored status before and the post
-/// after, with one pending delivery per endpoint of the owner that
-/// [receives](WebhookEndpoint::receives) it (none: the event is not kept). A write that does not
-/// land writes no event.
+/// in the same transaction, each with one pending delivery per endpoint of its owner that
+/// [receives](WebhookEndpoint::receives) it (none: the event is not kept; an event id already
+/// written is not written again). A write that does not land writes no event. The writes and
+/// their events, each built by core:
+/// - every write of a post ([`PostStore::insert_post`], [`PostStore::update_post`],
+///   [`PostStore::pause_post`], [`PostStore::commit_claims`],
+///   [`QueueStore::approve_queue_item`], [`ImportStore::insert_imported_posts`]) writes the
+///   event [`post_event`](crate::event::post_event) gives for its stored status before and the
+///   post after; the inserts, the [`post_quota_events`](crate::event::post_quota_events) of the
+///   month's count before them;
+/// - a connection ([`AccountStore::connect_account`]) writes
+///   [`account_connected`](crate::event::account_connected) and, when it adds to the connected
+///   count, that limit's [`plan_limit_events`](crate::event::plan_limit_events);
+/// - a refusal ([`AccountStore::mark_needs_reconnect`]) writes
+///   [`account_needs_reconnect`](crate::event::account_needs_reconnect), once per connection;
+/// - a new queue item ([`QueueStore::insert_queue_item`], [`ImportStore::insert_imported_items`])
+///   writes [`queue_item_generated`](crate::event::queue_item_generated).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait EventStore: Send + Sync {

@@ -56,7 +56,7 @@ pub async fn accounts_are_isolated_by_owner(store: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.mark_needs_reconnect(b.id, acc.id).await,
+        store.mark_needs_reconnect(b.id, acc.id, t0()).await,
         Err(StoreError::NotFound)
     ));
     let listed = ok!(store.list_accounts(b.id, PageRequest::default()));
@@ -116,7 +116,7 @@ pub async fn needs_reconnect_is_recorded_and_posts_are_listed_by_account_and_ite
     for p in [&scheduled, &draft, &elsewhere] {
         ok!(store.insert_post(p, quota(100)));
     }
-    ok!(store.mark_needs_reconnect(u.id, acc.id));
+    ok!(store.mark_needs_reconnect(u.id, acc.id, t0()));
     assert!(ok!(store.account(u.id, acc.id)).is_some_and(|a| a.needs_reconnect));
     assert!(ok!(store.account(u.id, other.id)).is_some_and(|a| !a.needs_reconnect));
     let ids = |posts: Vec<Post>| posts.iter().map(Post::id).collect::<Vec<_>>();
@@ -293,7 +293,7 @@ pub async fn accounts_expiring_before_a_horizon_are_listed_soonest_first(store: 
     }
     let flagged = ok!(store.connect_account(&account(u.id, "flagged"), Limit::AtMost(100)));
     ok!(store.set_account_tokens(u.id, flagged.id, sealed("f", Some(t0())), None));
-    ok!(store.mark_needs_reconnect(u.id, flagged.id));
+    ok!(store.mark_needs_reconnect(u.id, flagged.id, t0()));
 
     let due = ok!(store.accounts_expiring_before(t0() + Duration::days(7), 10));
     ok!(store.disconnect_account(u.id, ids[2]));

@@ -299,3 +299,50 @@ pub async fn the_delivery_log_lists_dead_letters_and_resends_them(store: Arc<dyn
     assert!(ok!(store.delete_endpoint(u.id, to.id)));
     assert_eq!(ok!(store.delivery(u.id, dead.id())), None);
 }
+
+/// Accounts, queue items and plan limits write their events: `account.connected` on every
+/// connection, `account.needs_reconnect` once per connection, `queue.item.generated` for each
+/// item written, and `plan.limit_near` (80 %) and `plan.limit_reached` once each as a limit's
+/// count crosses them — never for a write that is refused.
+pub async fn account_queue_and_plan_writes_write_their_events(store: Arc<dyn Store>) {
+    let (u, acc) = seeded(&store).await;
+    let to = endpoint(&store, u.id, &[]).await;
+    let accounts = Limit::AtMost(3);
+    let second = ok!(store.connect_account(&account(u.id, "second"), accounts));
+    ok!(store.connect_account(&account(u.id, "third"), accounts));
+    assert!(matches!(
+        store
+            .connect_account(&account(u.id, "fourth"), accounts)
+            .await,
+        Err(StoreError::LimitReached)
+    ));
+    ok!(store.mark_needs_reconnect(u.id, second.id, t0()));
+    ok!(store.mark_needs_reconnect(u.id, second.id, t0() + Duration::seconds(1)));
+    ok!(store.insert_queue_item(&queue_item(u.id)));
+    let month = quota(5);
+    for n in 0..6 {
+        let p = post(u.id, acc.id, t0() + Duration::seconds(n), None);
+        let inserted = store.insert_post(&p, month).await;
+        assert_eq!(inserted.is_ok(), n < 5, "{n}: {inserted:?}");
+    }
+    let mut kinds: Vec<EventType> = deliveries(&store, u.id, to.id)
+        .await
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            EventType::AccountConnected,
+            EventType::AccountConnected,
+            EventType::AccountNeedsReconnect,
+            EventType::QueueItemGenerated,
+            // Accounts: 2 of 3 is not yet 80 %; 3 of 3 is both. Posts: 4 of 5, then 5 of 5.
+            EventType::PlanLimitNear,
+            EventType::PlanLimitNear,
+            EventType::PlanLimitReached,
+            EventType::PlanLimitReached,
+        ]
+    );
+}

@@ -2158,7 +2158,7 @@ async fn scheduling_on_an_account_awaiting_reconnection_is_refused() {
     let (user, account) = merchant(&e, Platform::Facebook).await;
     let draft = e.post(&user, &account, None).await;
     e.store
-        .mark_needs_reconnect(user.id(), account.id())
+        .mark_needs_reconnect(user.id(), account.id(), e.now())
         .await
         .unwrap();
 

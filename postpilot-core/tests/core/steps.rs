@@ -424,6 +424,7 @@ async fn a_rescued_post_of_an_account_awaiting_reconnection_is_looked_up_before_
         e.store.as_ref(),
         u.id(),
         post.account_id(),
+        e.now(),
     )
     .await
     .unwrap();

@@ -95,6 +95,31 @@ fn render(spec: &Value) -> String {
         }
         out.push('\n');
     }
+    if let Some(webhooks) = spec["webhooks"].as_object() {
+        let _ = writeln!(
+            out,
+            "## events sent (webhooks)\n\n\
+             PostPilot `POST`s these to the endpoints merchants register (see `docs/EVENTS.md`),\n\
+             signed as Standard Webhooks 1.0 specifies. Each body is `{{type, timestamp, version,\n\
+             data}}`; its schema is the named component of the OpenAPI document.\n"
+        );
+        let _ = writeln!(out, "| event | body | what |");
+        let _ = writeln!(out, "|---|---|---|");
+        for (name, item) in webhooks {
+            let op = &item["post"];
+            let body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .and_then(|r| r.rsplit('/').next())
+                .unwrap_or("");
+            let what = op["description"]
+                .as_str()
+                .and_then(|d| d.split(" Sent signed").next())
+                .unwrap_or("")
+                .replace('|', "\\|");
+            let _ = writeln!(out, "| `{name}` | `{body}` | {what} |");
+        }
+        out.push('\n');
+    }
     out
 }
 

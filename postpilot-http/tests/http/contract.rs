@@ -1928,3 +1928,117 @@ fn every_error_response_is_documented_as_problem_json_and_every_input_can_give_4
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// Every event a merchant's actions write is documented: its type has an entry under the
+/// document's `webhooks`, and the body the worker would send (read from the outbox, as
+/// written) is valid against that entry's request schema.
+#[tokio::test]
+async fn every_event_body_the_outbox_holds_matches_its_documented_webhook_schema() {
+    let contract = Contract::of_router();
+    let app = TestApp::new();
+    let token = app.token("events@example.com").await;
+    let endpoint = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(json!({"url": "https://93.184.216.34/hooks"})),
+        )
+        .await;
+    assert_eq!(endpoint.status, StatusCode::CREATED, "{:?}", endpoint.body);
+    let account = app.account(&token, "facebook", "events").await;
+    let at = (app.now() + chrono::Duration::minutes(10)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut scheduled = Vec::new();
+    for caption in ["First drop", "Second drop"] {
+        let reply = app
+            .as_user(
+                &token,
+                Method::POST,
+                "/api/v1/posts",
+                Some(json!({"account_id": account, "content": caption, "media_urls": ["https://cdn.example.com/a.mp4"], "scheduled_for": at})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        scheduled.push(reply.body["id"].as_str().unwrap().to_owned());
+    }
+    let paused = app
+        .as_user(
+            &token,
+            Method::POST,
+            &format!("/api/v1/posts/{}/pause", scheduled[1]),
+            Some(json!({"reason": "restocking"})),
+        )
+        .await;
+    assert_eq!(paused.status, StatusCode::OK, "{:?}", paused.body);
+    app.publish_due_after(11 * 60).await;
+    let item = app
+        .as_user(
+            &token,
+            Method::POST,
+            "/api/v1/queue",
+            Some(json!({"product_data": {"title": "Glow Lamp", "id": "sku-1", "price": 19.99}, "platforms": ["facebook"], "ai_generated_content": "Meet the Glow Lamp"})),
+        )
+        .await;
+    assert_eq!(item.status, StatusCode::CREATED, "{:?}", item.body);
+    // The free plan's 10 posts a month: 2 so far, 8 drafts more reach 80 % and then all.
+    for _ in 0..8 {
+        app.post(&token, &account).await;
+    }
+    let user: postpilot_core::id::UserId = app.user_id(&token).await.parse().unwrap();
+    let account_id = account.parse().unwrap();
+    let store = app.engine.store().clone();
+    store
+        .mark_needs_reconnect(user, account_id, app.now())
+        .await
+        .unwrap();
+
+    let claimed = store
+        .claim_deliveries(
+            app.now() + chrono::Duration::days(1),
+            1_000,
+            chrono::Duration::seconds(60),
+        )
+        .await
+        .unwrap();
+    let mut seen = BTreeSet::new();
+    let mut errors = Vec::new();
+    for claim in &claimed {
+        let kind = claim.event.kind.as_str();
+        seen.insert(kind);
+        let pointer = format!(
+            "/webhooks/{}/post/requestBody/content/application~1json/schema",
+            kind.replace('~', "~0").replace('/', "~1")
+        );
+        let Some(schema) = contract.doc.pointer(&pointer) else {
+            errors.push(format!("{kind}: not documented under webhooks"));
+            continue;
+        };
+        let body: Value = serde_json::from_str(&claim.event.body).unwrap();
+        let mut found = Vec::new();
+        contract.validate(schema, &body, &mut found);
+        errors.extend(found.into_iter().map(|e| format!("{kind}: {e} in {body}")));
+    }
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            "account.connected",
+            "account.needs_reconnect",
+            "plan.limit_near",
+            "plan.limit_reached",
+            "post.paused",
+            "post.published",
+            "post.scheduled",
+            "queue.item.generated",
+        ]
+    );
+    let documented: Vec<&String> = contract.doc["webhooks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        documented.len(),
+        postpilot_core::event::EventType::ALL.len()
+    );
+}

@@ -356,7 +356,7 @@ async fn apply(
             Err(e) => refused(e),
         },
         Op::NeedsReconnect { user, account } => match store
-            .mark_needs_reconnect(world.users[*user], world.accounts[*user][*account])
+            .mark_needs_reconnect(world.users[*user], world.accounts[*user][*account], t0())
             .await
         {
             Ok(()) => Outcome::Done,

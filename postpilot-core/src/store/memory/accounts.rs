@@ -38,6 +38,8 @@ impl AccountStore for MemoryStore {
             None => account.clone(),
         };
         t.accounts.insert(stored.id, stored.clone());
+        let counted = (!already_counted).then_some(connected);
+        t.record(crate::event::connection_events(&stored, limit, counted));
         Ok(stored)
     }
 
@@ -175,10 +177,20 @@ impl AccountStore for MemoryStore {
         Ok(())
     }
 
-    async fn mark_needs_reconnect(&self, owner: UserId, id: AccountId) -> StoreResult<()> {
+    async fn mark_needs_reconnect(
+        &self,
+        owner: UserId,
+        id: AccountId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut t = self.tables();
         let account = t.owned_account(owner, id)?;
+        let newly = !account.needs_reconnect;
         account.require_reconnect();
+        let account = account.clone();
+        if newly {
+            t.record([crate::event::account_needs_reconnect(&account, at)]);
+        }
         Ok(())
     }
 }

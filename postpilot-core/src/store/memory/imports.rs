@@ -61,8 +61,9 @@ impl ImportStore for MemoryStore {
             return Err(StoreError::Conflict(Conflict::DuplicateId));
         }
         t.check_slots_free(posts.iter().map(|(_, post)| post))?;
+        let used = t.posts_created(owner, quota.window);
         if let Some(max) = quota.limit.max()
-            && t.posts_created(owner, quota.window) + posts.len() as u64 > u64::from(max)
+            && used + posts.len() as u64 > u64::from(max)
         {
             return Err(StoreError::LimitReached);
         }
@@ -70,8 +71,15 @@ impl ImportStore for MemoryStore {
             t.import_refs
                 .insert((owner, reference.clone()), post.id.as_uuid());
             t.posts.insert(post.id, post.clone());
-            t.record_post_event(None, post);
+            t.record(crate::event::post_event(None, post));
         }
+        t.record(crate::event::post_quota_events(
+            owner,
+            &quota,
+            used,
+            posts.len() as u64,
+            report.updated_at(),
+        ));
         t.keep_import(report);
         drop(t);
         if !posts.is_empty() {
@@ -95,6 +103,7 @@ impl ImportStore for MemoryStore {
             t.import_refs
                 .insert((owner, reference.clone()), item.id.as_uuid());
             t.queue.insert(item.id, item.clone());
+            t.record([crate::event::queue_item_generated(item)]);
         }
         t.keep_import(report);
         Ok(())

@@ -59,28 +59,27 @@ struct Tables {
 }
 
 impl Tables {
-    /// Writes the event a post's write reports (its stored status before: `was`), with a
-    /// delivery per endpoint of its owner that receives it; nothing when no endpoint does.
-    fn record_post_event(&mut self, was: Option<PostStatus>, post: &Post) {
-        let Some(event) = crate::event::post_event(was, post) else {
-            return;
-        };
-        let receivers: Vec<EndpointId> = self
-            .endpoints
-            .values()
-            .filter(|e| e.user_id == event.user_id && e.receives(event.kind))
-            .map(|e| e.id)
-            .collect();
-        if receivers.is_empty() {
-            return;
+    /// Writes `events` (the outbox: see [`EventStore`]), each with a delivery per endpoint of
+    /// its owner that receives it; an event no endpoint receives is not kept, and an event
+    /// already written is not written again.
+    fn record(&mut self, events: impl IntoIterator<Item = crate::event::Event>) {
+        for event in events {
+            let receivers: Vec<EndpointId> = self
+                .endpoints
+                .values()
+                .filter(|e| e.user_id == event.user_id && e.receives(event.kind))
+                .map(|e| e.id)
+                .collect();
+            if receivers.is_empty() || self.events.contains_key(&event.id) {
+                continue;
+            }
+            for endpoint in receivers {
+                let id = crate::event::Delivery::id_for(&event, endpoint);
+                self.deliveries
+                    .insert(id, crate::event::Delivery::new(id, &event, endpoint));
+            }
+            self.events.insert(event.id, event);
         }
-        for endpoint in receivers {
-            let id = crate::event::Delivery::id_for(&event, endpoint);
-            self.deliveries
-                .entry(id)
-                .or_insert_with(|| crate::event::Delivery::new(id, &event, endpoint));
-        }
-        self.events.entry(event.id).or_insert(event);
     }
 
     fn posts_created(&self, owner: UserId, window: MonthWindow) -> u64 {

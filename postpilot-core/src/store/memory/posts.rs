@@ -11,14 +11,19 @@ impl PostStore for MemoryStore {
         let mut t = self.tables();
         ensure_absent(&t.posts, &post.id, Conflict::DuplicateId)?;
         t.check_slots_free([post])?;
-        if !quota
-            .limit
-            .allows_one_more(t.posts_created(post.user_id, quota.window))
-        {
+        let used = t.posts_created(post.user_id, quota.window);
+        if !quota.limit.allows_one_more(used) {
             return Err(StoreError::LimitReached);
         }
         t.posts.insert(post.id, post.clone());
-        t.record_post_event(None, post);
+        t.record(crate::event::post_event(None, post));
+        t.record(crate::event::post_quota_events(
+            post.user_id,
+            &quota,
+            used,
+            1,
+            post.created_at,
+        ));
         drop(t);
         self.scheduled(post.status);
         Ok(())
@@ -160,7 +165,7 @@ impl PostStore for MemoryStore {
         let stored = expecting(&mut t.posts, post.user_id, &post.id, expected)?;
         let was = stored.status;
         *stored = post.clone();
-        t.record_post_event(Some(was), post);
+        t.record(crate::event::post_event(Some(was), post));
         drop(t);
         self.scheduled(post.status);
         Ok(())
@@ -185,7 +190,10 @@ impl PostStore for MemoryStore {
         stored.product = post.product.clone();
         stored.updated_at = post.updated_at;
         let written = stored.clone();
-        t.record_post_event(Some(PostStatus::Scheduled), &written);
+        t.record(crate::event::post_event(
+            Some(PostStatus::Scheduled),
+            &written,
+        ));
         Ok(())
     }
 
@@ -263,7 +271,7 @@ impl PostStore for MemoryStore {
                 continue;
             };
             *stored = post.clone();
-            t.record_post_event(Some(PostStatus::Publishing), post);
+            t.record(crate::event::post_event(Some(PostStatus::Publishing), post));
             written.push(true);
         }
         drop(t);

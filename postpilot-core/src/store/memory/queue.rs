@@ -10,6 +10,7 @@ impl QueueStore for MemoryStore {
         let mut t = self.tables();
         ensure_absent(&t.queue, &item.id, Conflict::DuplicateId)?;
         t.queue.insert(item.id, item.clone());
+        t.record([crate::event::queue_item_generated(item)]);
         Ok(())
     }
 
@@ -81,8 +82,15 @@ impl QueueStore for MemoryStore {
         t.queue.insert(item.id, item.clone());
         for post in posts {
             t.posts.insert(post.id, post.clone());
-            t.record_post_event(None, post);
+            t.record(crate::event::post_event(None, post));
         }
+        t.record(crate::event::post_quota_events(
+            item.user_id,
+            &quota,
+            used,
+            posts.len() as u64,
+            item.updated_at,
+        ));
         drop(t);
         if let Some(post) = posts.first() {
             self.scheduled(post.status);
