@@ -19,7 +19,7 @@ use postpilot_core::id::AccountId;
 use postpilot_core::import::{ImportFormat, ImportKind, ImportMode, ImportRequest};
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{CreatePost, Duplicates, PostFilter, PostPatch};
+use postpilot_core::post::{CreatePost, Duplicates, PostFilter, PostPatch, ResumeCaption};
 use postpilot_core::publish::{Dispatcher, DispatcherConfig, WorkerConfig};
 use postpilot_core::queue::{
     ApproveItem, CreateQueueItem, Placement, QueueItemPatch, parse_platforms,
@@ -785,18 +785,25 @@ impl Engine {
     }
 
     /// Resumes a paused post at its own time (a `ValidationError` on `scheduled_for` once that
-    /// has passed: use `schedule_post`); `allow_duplicate=True` as for `create_post`.
-    #[pyo3(signature = (*, user_id, post_id, allow_duplicate = false))]
+    /// has passed: use `schedule_post`); `allow_duplicate=True` as for `create_post`;
+    /// `regenerate_caption=True` writes its caption anew from its queue item's product as it is
+    /// now.
+    #[pyo3(signature = (*, user_id, post_id, allow_duplicate = false, regenerate_caption = false))]
     fn resume_post(
         &self,
         py: Python<'_>,
         user_id: Uuid,
         post_id: Uuid,
         allow_duplicate: bool,
+        regenerate_caption: bool,
     ) -> PyResult<Py<PyAny>> {
         let posts = self.engine.posts();
         let duplicates = Duplicates::allowed(allow_duplicate);
-        self.out(py, posts.resume(user_id.into(), post_id.into(), duplicates))
+        let caption = ResumeCaption::regenerated(regenerate_caption);
+        self.out(
+            py,
+            posts.resume(user_id.into(), post_id.into(), duplicates, caption),
+        )
     }
 
     /// The user's posts, newest first: `{items, total, page, per_page}`.

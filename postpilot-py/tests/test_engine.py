@@ -416,6 +416,28 @@ def test_a_paused_post_says_why_and_is_resumed_at_its_time(engine, merchant, acc
     assert (resumed["status"], resumed["error_message"], resumed["scheduled_for"]) == ("scheduled", None, paused["scheduled_for"])
 
 
+def test_a_paused_post_from_a_queue_item_resumes_with_a_caption_written_anew(engine, merchant, account):
+    item = engine.create_queue_item(
+        user_id=merchant["id"],
+        product_data={"id": "sku-7", "title": "Glow Lamp", "price": 34.0},
+        platforms=["facebook"], content="Meet the Glow Lamp",
+    )
+    approval = engine.approve(user_id=merchant["id"], item_id=item["id"], account_ids=[account["id"]],
+                              scheduled_for=now() + timedelta(hours=3))
+    post = approval["posts"][0]
+    engine.pause_post(user_id=merchant["id"], post_id=post["id"], reason="supplier delay")
+    resumed = engine.resume_post(user_id=merchant["id"], post_id=post["id"], regenerate_caption=True)
+    assert resumed["status"] == "scheduled"
+    assert resumed["content"] != "Meet the Glow Lamp"
+    assert "Glow Lamp" in resumed["content"]
+    direct = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Lamp sale",
+                                scheduled_for=now() + timedelta(hours=4))
+    engine.pause_post(user_id=merchant["id"], post_id=direct["id"], reason="supplier delay")
+    with pytest.raises(postpilot.ValidationError) as refused:
+        engine.resume_post(user_id=merchant["id"], post_id=direct["id"], regenerate_caption=True)
+    assert refused.value.field == "regenerate_caption"
+
+
 def test_what_pauses_posts_is_a_merchants_setting(engine, merchant):
     assert engine.me(user_id=merchant["id"])["pause_on"] == "both"
     assert engine.update_me(user_id=merchant["id"], pause_on="stock")["pause_on"] == "stock"

@@ -26,4 +26,5 @@ pub use product::ProductSnapshot;
 pub use product_change::{DELETED_REASON, PauseOn, ProductState, pause_reason, updated_snapshot};
 pub use service::{
     CreatePost, MAX_CALENDAR_DAYS, MAX_PAUSE_REASON_CHARS, PostFilter, PostPatch, PostService,
+    ResumeCaption,
 };

@@ -25,6 +25,28 @@ use crate::post::{
 use crate::publish::PublicationAttempt;
 use crate::store::{Conflict, PostListFilter, StoreError};
 
+/// What a resumed post says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResumeCaption {
+    /// Its caption as it is (the default).
+    #[default]
+    Keep,
+    /// A caption written anew by the caption generator from its queue item's product data as
+    /// the product is now (the post's snapshot, which took the change that paused it).
+    Regenerate,
+}
+
+impl ResumeCaption {
+    /// `Regenerate` when `regenerate`, as an API field `regenerate_caption` reads.
+    pub const fn regenerated(regenerate: bool) -> Self {
+        if regenerate {
+            Self::Regenerate
+        } else {
+            Self::Keep
+        }
+    }
+}
+
 /// Longest reason a post is paused for, in characters after trimming.
 pub const MAX_PAUSE_REASON_CHARS: usize = 500;
 
@@ -364,7 +386,13 @@ impl PostService {
     /// # Errors
     /// [`Error::InvalidTransition`] unless the post is paused; [`Error::Validation`] naming
     /// `scheduled_for` when its time has passed; as [`schedule`](Self::schedule) otherwise.
-    pub async fn resume(&self, user: UserId, id: PostId, duplicates: Duplicates) -> Result<Post> {
+    pub async fn resume(
+        &self,
+        user: UserId,
+        id: PostId,
+        duplicates: Duplicates,
+        caption: ResumeCaption,
+    ) -> Result<Post> {
         let mut post = self.get(user, id).await?;
         if post.status() != PostStatus::Paused {
             return Err(crate::InvalidTransition {
@@ -381,12 +409,69 @@ impl PostService {
                 "the paused post's time has passed; schedule it at a new time",
             )
         })?;
+        let counted = match caption {
+            ResumeCaption::Keep => None,
+            ResumeCaption::Regenerate => Some(self.rewrite_caption(user, &mut post, now).await?),
+        };
         // One read, checked and written against: a post unscheduled or moved meanwhile is not
         // put back where it was paused.
-        self.schedule_within_cap(user, &mut post, at, now).await?;
-        ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
-        self.save(&post, PostStatus::Paused).await?;
-        Ok(post)
+        let resumed = async {
+            self.schedule_within_cap(user, &mut post, at, now).await?;
+            ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
+            self.save(&post, PostStatus::Paused).await?;
+            Ok(post)
+        }
+        .await;
+        match counted {
+            Some(counted) => counted.settle(resumed).await,
+            None => resumed,
+        }
+    }
+
+    /// Writes `post`'s caption and hashtags anew from its queue item's product data, updated by
+    /// its snapshot; the generation it counted is settled by the caller.
+    async fn rewrite_caption(
+        &self,
+        user: UserId,
+        post: &mut Post,
+        now: DateTime<Utc>,
+    ) -> Result<crate::plan::CountedGeneration> {
+        let no_product = || {
+            ValidationError::new(
+                "regenerate_caption",
+                "the post was not made from a queue item that still exists: there is no product \
+                 to write a caption from",
+            )
+        };
+        let item_id = post.queue_item_id().ok_or_else(no_product)?;
+        let item = self
+            .deps
+            .store
+            .queue_item(user, item_id)
+            .await?
+            .ok_or_else(no_product)?;
+        let product = match post.product() {
+            Some(now) => item.product_data().updated_by(now),
+            None => item.product_data().clone(),
+        };
+        let platform = post.platform();
+        let (generated, counted) = crate::queue::QueueService::new(self.deps.clone())
+            .generate_caption(
+                user,
+                &product,
+                &[platform],
+                item.tone().unwrap_or_default(),
+                item.generation().saturating_add(1),
+            )
+            .await?;
+        let (caption, hashtags) = match generated.per_platform.get(platform) {
+            Some(own) => (own.caption.clone(), own.hashtags.clone()),
+            None => (generated.caption, generated.hashtags),
+        };
+        match post.edit(Some(caption), None, Some(hashtags), now) {
+            Ok(()) => Ok(counted),
+            Err(e) => counted.settle(Err(e)).await,
+        }
     }
 
     /// Deletes a draft, scheduled or paused post.

@@ -117,7 +117,7 @@ impl QueueService {
     }
 
     /// A caption for the product, and the generation it counted (settle it with what is stored).
-    async fn generate_caption(
+    pub(crate) async fn generate_caption(
         &self,
         user: UserId,
         product: &ProductData,

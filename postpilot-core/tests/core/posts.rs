@@ -10,7 +10,9 @@ use postpilot_core::id::PostId;
 use postpilot_core::page::PageRequest;
 use postpilot_core::plan::PlanTier;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{CreatePost, Duplicates, Post, PostFilter, PostPatch, PostStatus};
+use postpilot_core::post::{
+    CreatePost, Duplicates, Post, PostFilter, PostPatch, PostStatus, ResumeCaption,
+};
 use postpilot_core::publish::{DispatcherConfig, PublishError};
 use postpilot_core::store::AccountStore;
 use postpilot_core::store::PostStore;
@@ -1286,7 +1288,12 @@ async fn a_paused_post_is_never_published_and_goes_out_once_scheduled_again() {
     assert_eq!(stored, paused);
     let late = e
         .posts()
-        .resume(user.id(), post.id(), Duplicates::Refuse)
+        .resume(
+            user.id(),
+            post.id(),
+            Duplicates::Refuse,
+            ResumeCaption::Keep,
+        )
         .await;
     assert!(
         matches!(&late, Err(Error::Validation(v)) if v.field() == "scheduled_for"),
@@ -1327,7 +1334,12 @@ async fn a_paused_post_is_resumed_at_its_own_time_edited_or_discarded() {
     };
     let edited = posts.update(user.id(), kept.id(), recaption).await.unwrap();
     let resumed = posts
-        .resume(user.id(), kept.id(), Duplicates::Refuse)
+        .resume(
+            user.id(),
+            kept.id(),
+            Duplicates::Refuse,
+            ResumeCaption::Keep,
+        )
         .await
         .unwrap();
     posts.delete(user.id(), dropped.id()).await.unwrap();
@@ -1340,7 +1352,14 @@ async fn a_paused_post_is_resumed_at_its_own_time_edited_or_discarded() {
         posts.get(user.id(), dropped.id()).await,
         Err(Error::NotFound(_))
     ));
-    let again = posts.resume(user.id(), kept.id(), Duplicates::Refuse).await;
+    let again = posts
+        .resume(
+            user.id(),
+            kept.id(),
+            Duplicates::Refuse,
+            ResumeCaption::Keep,
+        )
+        .await;
     assert!(
         matches!(again, Err(Error::InvalidTransition(_))),
         "{again:?}"

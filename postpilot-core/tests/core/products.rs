@@ -250,6 +250,7 @@ async fn a_post_resumed_after_a_change_is_not_paused_again_by_the_same_change() 
             user.id(),
             lamp.id(),
             postpilot_core::post::Duplicates::Refuse,
+            postpilot_core::post::ResumeCaption::Keep,
         )
         .await
         .unwrap();
@@ -278,4 +279,75 @@ async fn a_post_resumed_after_a_change_is_not_paused_again_by_the_same_change() 
         status(&e, &user, &lamp).await.1.as_deref(),
         Some("the product's price changed from 29.00 to 25.00")
     );
+}
+
+#[tokio::test]
+async fn a_paused_post_resumes_with_a_caption_written_from_the_product_as_it_is_now() {
+    let e = TestEngine::new();
+    let user = e.pro_user("shop@example.com").await;
+    let lamp = post_of(&e, &user, "lamp").await;
+    assert!(
+        lamp.content().as_ref().contains("34.00"),
+        "{}",
+        lamp.content().as_ref()
+    );
+    e.webhooks()
+        .platform_event(event(
+            "pe_1",
+            "product.updated",
+            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0}}),
+        ))
+        .await
+        .unwrap();
+
+    let resumed = e
+        .posts()
+        .resume(
+            user.id(),
+            lamp.id(),
+            postpilot_core::post::Duplicates::Refuse,
+            postpilot_core::post::ResumeCaption::Regenerate,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(resumed.status(), PostStatus::Scheduled);
+    assert_eq!(resumed.scheduled_for(), lamp.scheduled_for());
+    let caption = resumed.content().as_ref();
+    assert!(
+        caption.contains("29.00") && !caption.contains("34.00"),
+        "{caption}"
+    );
+    let stored = e.posts().get(user.id(), lamp.id()).await.unwrap();
+    assert_eq!(stored.content(), resumed.content());
+}
+
+#[tokio::test]
+async fn a_post_written_directly_cannot_resume_with_a_new_caption_and_stays_paused() {
+    let e = TestEngine::new();
+    let user = e.pro_user("shop@example.com").await;
+    let account = e.connect(&user, Platform::Facebook, "shop").await;
+    let post = e
+        .post(&user, &account, Some(e.now() + Duration::days(1)))
+        .await;
+    e.posts()
+        .pause(user.id(), post.id(), "supplier delay")
+        .await
+        .unwrap();
+
+    let refused = e
+        .posts()
+        .resume(
+            user.id(),
+            post.id(),
+            postpilot_core::post::Duplicates::Refuse,
+            postpilot_core::post::ResumeCaption::Regenerate,
+        )
+        .await;
+
+    assert!(
+        matches!(&refused, Err(Error::Validation(v)) if v.field() == "regenerate_caption"),
+        "{refused:?}"
+    );
+    assert_eq!(status(&e, &user, &post).await.0, PostStatus::Paused);
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::id::{AccountId, PostId};
-use postpilot_core::post::{CreatePost, Duplicates, Post, PostFilter, PostPatch};
+use postpilot_core::post::{CreatePost, Duplicates, Post, PostFilter, PostPatch, ResumeCaption};
 use postpilot_core::publish::PublicationAttempt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -216,6 +216,11 @@ pub(crate) struct ResumePostBody {
     /// its time (otherwise 409 `duplicate-post`).
     #[serde(default)]
     allow_duplicate: bool,
+    /// Write the caption anew from the post's queue item, with the product as it is now (the
+    /// change that paused it included); 422 naming `regenerate_caption` for a post not made from
+    /// a queue item. Counts as a caption generation of the plan.
+    #[serde(default)]
+    regenerate_caption: bool,
 }
 
 /// How a post joins the queue.
@@ -457,7 +462,8 @@ async fn pause(
 
 /// Resumes a paused post at its own time (422 naming `scheduled_for` once that has passed:
 /// schedule it at a new time instead), checked against the publishing cap and the duplicate
-/// guard again.
+/// guard again; with `regenerate_caption`, its caption is written anew from the product as it
+/// is now.
 #[utoipa::path(post, path = "/posts/{id}/resume", tag = "posts", security(("bearer" = []), ("api_key" = [])),
     params(("id" = Uuid, Path)), request_body = ResumePostBody,
     responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
@@ -469,10 +475,11 @@ async fn resume(
     ApiJson(body): ApiJson<ResumePostBody>,
 ) -> ApiResult<Json<PostDto>> {
     let duplicates = Duplicates::allowed(body.allow_duplicate);
+    let caption = ResumeCaption::regenerated(body.regenerate_caption);
     let post = state
         .engine()
         .posts()
-        .resume(caller.user_id, id, duplicates)
+        .resume(caller.user_id, id, duplicates, caption)
         .await?;
     Ok(Json(post.into()))
 }

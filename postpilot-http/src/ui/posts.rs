@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use postpilot_core::Error;
 use postpilot_core::id::PostId;
 use postpilot_core::platform::Platform;
-use postpilot_core::post::{Duplicates, Post, PostPatch, PostStatus};
+use postpilot_core::post::{Duplicates, Post, PostPatch, PostStatus, ResumeCaption};
 use postpilot_core::store::PostListFilter;
 use serde::Deserialize;
 
@@ -165,6 +165,9 @@ struct PostPage {
     duplicate_of: Option<String>,
     /// Paused: the page offers to resume it at its own time.
     paused: bool,
+    /// Made from a queue item: a paused post can be resumed with a caption written anew from
+    /// the product as it is now.
+    rewritable: bool,
 }
 
 /// What a refused edit form held, shown again with the reason.
@@ -259,6 +262,7 @@ async fn post_page(
             _ => why.to_owned(),
         }),
         // Resuming at its own time needs that time still ahead; otherwise the form picks another.
+        rewritable: post.queue_item_id().is_some(),
         paused: post.status() == PostStatus::Paused
             && post.scheduled_for().is_some_and(|at| at > state.now()),
         attempts,
@@ -348,20 +352,27 @@ fn post_path(id: PostId) -> String {
 }
 
 /// `POST /app/posts/{id}/resume`: a paused post back to its own time (the reason it was paused
-/// no longer stands), or the reason it cannot be.
+/// no longer stands), its caption kept or, with `caption=regenerate`, written anew; or the reason
+/// it cannot be.
 pub(crate) async fn resume(
     State(state): State<AppState>,
     session: SignedIn,
     PageId(id): PageId,
-    CheckedForm(_form): CheckedForm<Fields>,
+    CheckedForm(form): CheckedForm<Fields>,
 ) -> PageResult<Response> {
     let id = PostId::from(id);
+    let caption = ResumeCaption::regenerated(form.get("caption") == Some("regenerate"));
     let resumed = state
         .engine()
         .posts()
-        .resume(session.user, id, Duplicates::Refuse)
+        .resume(session.user, id, Duplicates::Refuse, caption)
         .await
-        .map(|_| "Resumed: the post is scheduled again.".to_owned());
+        .map(|_| match caption {
+            ResumeCaption::Keep => "Resumed: the post is scheduled again.".to_owned(),
+            ResumeCaption::Regenerate => {
+                "Resumed with a new caption written from the product as it is now.".to_owned()
+            }
+        });
     Ok(flash::redirect(&post_path(id), &Notice::of(resumed)))
 }
 

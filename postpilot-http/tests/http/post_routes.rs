@@ -979,6 +979,14 @@ async fn a_post_is_paused_with_a_reason_listed_as_paused_and_resumed_at_its_time
             Some(json!({"reason": "still sold out"})),
         )
         .await;
+    let rewritten = app
+        .send(
+            Method::POST,
+            &path("resume"),
+            Some(("authorization", &auth)),
+            Some(json!({"regenerate_caption": true})),
+        )
+        .await;
     let resumed = app
         .send(
             Method::POST,
@@ -988,6 +996,11 @@ async fn a_post_is_paused_with_a_reason_listed_as_paused_and_resumed_at_its_time
         )
         .await;
 
+    assert_eq!(
+        assert_problem(&rewritten, StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "regenerate_caption",
+        "a post written directly has no product to write from"
+    );
     assert_eq!(paused.status, StatusCode::OK, "{:?}", paused.body);
     assert_eq!(
         (
