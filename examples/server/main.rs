@@ -351,8 +351,15 @@ async fn worker(config: Config) -> Result<(), BoxError> {
         .run_until(WorkerConfig::default(), shutdown_signal())
         .await;
     let _ = stop.send(true);
-    let delivered = deliveries.await?;
-    tracing::info!(?totals, deliveries = ?delivered, "stopped");
+    // A delivery round under way finishes within the grace period; one cut short is sent
+    // again by another worker when its claim lapses.
+    match tokio::time::timeout(config.shutdown_grace, deliveries).await {
+        Ok(delivered) => tracing::info!(?totals, deliveries = ?delivered?, "stopped"),
+        Err(_) => tracing::warn!(
+            ?totals,
+            "shutdown grace period over; deliveries in flight are sent again by other workers"
+        ),
+    }
     Ok(())
 }
 

@@ -353,7 +353,7 @@ impl AccountStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let marked: Option<MarkedRow> = sqlx::query_as(concat!(
             "WITH was AS (SELECT id AS was_id, needs_reconnect AS flagged FROM social_accounts \
-                          WHERE id = $1 AND user_id = $2 FOR UPDATE) \
+                          WHERE id = $1 AND user_id = $2 FOR NO KEY UPDATE) \
              UPDATE social_accounts SET needs_reconnect = true FROM was \
              WHERE social_accounts.id = was.was_id RETURNING flagged, ",
             account_columns!()

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use postpilot_core::event::{
     ClaimedDelivery, Delivery, DeliveryRecord, DeliveryStatus, EndpointHealth, Event, EventType,
-    WebhookEndpoint,
+    FAILING_REASON, GONE_REASON, WebhookEndpoint,
 };
 use postpilot_core::id::{DeliveryId, EndpointId, EventId, UserId};
 use postpilot_core::page::{Page, PageRequest};
@@ -19,8 +19,14 @@ use crate::guard::Guarded;
 
 /// Writes `events` (in the caller's transaction), each with a pending delivery per enabled
 /// endpoint of its owner that receives its type; an event no endpoint receives is not kept.
-/// One statement for any number of events.
+/// One statement for any number of events. The endpoints are key-share locked: one being
+/// deleted meanwhile is waited for and then left out, rather than failing the write (and the
+/// change it reports) on the deliveries' foreign key.
 pub(crate) async fn write_events(conn: &mut PgConnection, events: &[Event]) -> StoreResult<()> {
+    // One row per id: the fan-out below would otherwise give a repeated id two deliveries per
+    // endpoint, which the (event, endpoint) key refuses.
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    let events: Vec<&Event> = events.iter().filter(|e| seen.insert(e.id)).collect();
     if events.is_empty() {
         return Ok(());
     }
@@ -32,6 +38,7 @@ pub(crate) async fn write_events(conn: &mut PgConnection, events: &[Event]) -> S
              SELECT e.id AS event_id, w.id AS endpoint_id FROM e \
              JOIN webhook_endpoints w ON w.user_id = e.user_id AND w.disabled_at IS NULL \
               AND (cardinality(w.event_types) = 0 OR e.event_type = ANY(w.event_types)) \
+             FOR KEY SHARE OF w \
          ), kept AS ( \
              INSERT INTO events (id, user_id, event_type, body, created_at) \
              SELECT * FROM e WHERE EXISTS (SELECT 1 FROM receivers r WHERE r.event_id = e.id) \
@@ -126,6 +133,63 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
+/// [`EndpointHealth::apply`] on the stored endpoint (locked by the caller); whether it disabled
+/// it.
+async fn apply_health(
+    conn: &mut PgConnection,
+    endpoint: Uuid,
+    health: EndpointHealth,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let disable = |reason: &'static str, failing_before: Option<DateTime<Utc>>| {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3, updated_at = $2 \
+             WHERE id = $1 AND disabled_at IS NULL \
+             AND ($4::timestamptz IS NULL OR failing_since <= $4)",
+        )
+        .bind(endpoint)
+        .bind(now)
+        .bind(reason)
+        .bind(failing_before)
+    };
+    let done = match health {
+        EndpointHealth::Unknown => return Ok(false),
+        EndpointHealth::Answering => {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = NULL, updated_at = $2 \
+                 WHERE id = $1 AND failing_since IS NOT NULL",
+            )
+            .bind(endpoint)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+            return Ok(false);
+        }
+        EndpointHealth::Failing(at) => {
+            let started = sqlx::query(
+                "UPDATE webhook_endpoints SET failing_since = $3, updated_at = $2 \
+                 WHERE id = $1 AND failing_since IS NULL",
+            )
+            .bind(endpoint)
+            .bind(now)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+            if started.rows_affected() > 0 {
+                return Ok(false);
+            }
+            let before = EndpointHealth::disable_if_failing_since(at);
+            disable(FAILING_REASON, Some(before))
+                .execute(&mut *conn)
+                .await
+        }
+        EndpointHealth::Gone => disable(GONE_REASON, None).execute(&mut *conn).await,
+    };
+    Ok(done.map_err(store_error)?.rows_affected() > 0)
+}
+
 #[async_trait]
 impl EventStore for PgStore {
     async fn claim_deliveries(
@@ -141,7 +205,7 @@ impl EventStore for PgStore {
                  SELECT d.id FROM event_deliveries d \
                  JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.disabled_at IS NULL \
                  WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
-                 ORDER BY d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED \
+                 ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED \
              ) \
              UPDATE event_deliveries d SET lease_token = d.lease_token + 1, next_attempt_at = $3 \
              FROM due WHERE d.id = due.id RETURNING ",
@@ -158,10 +222,17 @@ impl EventStore for PgStore {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        // A row the domain refuses is skipped (and claimed again when its lease lapses), never
+        // the whole batch.
         let deliveries: Vec<Delivery> = rows
             .into_iter()
-            .map(Delivery::try_from)
-            .collect::<StoreResult<_>>()?;
+            .filter_map(|row| {
+                let id = row.id;
+                Delivery::try_from(row)
+                    .inspect_err(|e| tracing::error!(delivery = %id, error = %e, "a stored delivery does not read"))
+                    .ok()
+            })
+            .collect();
         let event_ids: Vec<Uuid> = deliveries.iter().map(|d| d.event_id().as_uuid()).collect();
         let events: Vec<EventRow> = sqlx::query_as(
             "SELECT id, user_id, event_type, body, created_at FROM events WHERE id = ANY($1)",
@@ -172,8 +243,14 @@ impl EventStore for PgStore {
         .map_err(store_error)?;
         let events: std::collections::HashMap<EventId, Event> = events
             .into_iter()
-            .map(|r| Event::try_from(r).map(|e| (e.id, e)))
-            .collect::<StoreResult<_>>()?;
+            .filter_map(|r| {
+                let id = r.id;
+                Event::try_from(r)
+                    .inspect_err(|e| tracing::error!(event = %id, error = %e, "a stored event does not read"))
+                    .ok()
+            })
+            .map(|e| (e.id, e))
+            .collect();
         let endpoint_ids: Vec<Uuid> = deliveries
             .iter()
             .map(|d| d.endpoint_id().as_uuid())
@@ -200,10 +277,24 @@ impl EventStore for PgStore {
     async fn settle_delivery(
         &self,
         delivery: &Delivery,
-        health: &EndpointHealth,
+        health: EndpointHealth,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
+        let endpoint = delivery.endpoint_id().as_uuid();
         let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // The endpoint first, then the delivery: the order a deletion of the endpoint takes
+        // them in (its cascade), so the two never deadlock; and its health is judged on it as
+        // stored now, not as the worker read it at the claim.
+        let stored: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+            "SELECT failing_since FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE",
+        )
+        .bind(endpoint)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        if stored.is_none() {
+            return Err(StoreError::NotFound);
+        }
         let settled = sqlx::query(
             "UPDATE event_deliveries SET status = $3, attempts = $4, next_attempt_at = $5, \
              lease_token = lease_token + 1, last_attempt_at = $6, response_status = $7, \
@@ -225,31 +316,9 @@ impl EventStore for PgStore {
         if settled.rows_affected() == 0 {
             return Err(StoreError::Stale);
         }
-        let endpoint = delivery.endpoint_id().as_uuid();
-        let change = match health {
-            EndpointHealth::Answering => sqlx::query(
-                "UPDATE webhook_endpoints SET failing_since = NULL, updated_at = $2 \
-                 WHERE id = $1 AND failing_since IS NOT NULL",
-            )
-            .bind(endpoint)
-            .bind(now),
-            EndpointHealth::Failing { since } => sqlx::query(
-                "UPDATE webhook_endpoints SET failing_since = $3, updated_at = $2 \
-                 WHERE id = $1 AND failing_since IS NULL",
-            )
-            .bind(endpoint)
-            .bind(now)
-            .bind(*since),
-            EndpointHealth::Disable { reason } => sqlx::query(
-                "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3, \
-                 updated_at = $2 WHERE id = $1 AND disabled_at IS NULL",
-            )
-            .bind(endpoint)
-            .bind(now)
-            .bind(reason.as_str()),
-        };
-        change.execute(&mut *tx).await.map_err(store_error)?;
-        tx.commit().await.map_err(store_error)
+        let disabled = apply_health(&mut tx, endpoint, health, now).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(disabled)
     }
 
     async fn list_deliveries(

@@ -171,16 +171,20 @@ impl ImportStore for PgStore {
         )
         .await?;
         let added = posts.len() as u64;
+        let mut used = None;
         if let Some(max) = quota.limit.max() {
-            let used = posts_in_window(&mut tx, owner, &quota).await?;
-            if used + added > u64::from(max) {
+            let before = posts_in_window(&mut tx, owner, &quota).await?;
+            if before + added > u64::from(max) {
                 return Err(StoreError::LimitReached);
             }
-            let events = post_quota_events(owner, &quota, used, added, report.updated_at());
-            write_events(&mut tx, &events).await?;
+            used = Some(before);
         }
         let rows: Vec<&Post> = posts.iter().map(|(_, post)| post).collect();
         insert_post_rows(&mut tx, &rows).await?;
+        if let Some(used) = used {
+            let events = post_quota_events(owner, &quota, used, added, report.updated_at());
+            write_events(&mut tx, &events).await?;
+        }
         upsert_import(&mut tx, report).await?;
         tx.commit().await.map_err(store_error)
     }

@@ -641,7 +641,8 @@ impl PostStore for PgStore {
         // for the event it reports.
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         let query = sqlx::query(
-            "WITH was AS (SELECT id, status FROM posts WHERE id = $1 AND user_id = $2 FOR UPDATE) \
+            "WITH was AS (SELECT id, status FROM posts WHERE id = $1 AND user_id = $2 \
+                          FOR NO KEY UPDATE) \
              UPDATE posts SET content = $5, media_urls = $6, hashtags = $7, status = $8, \
              scheduled_for = $9, next_attempt_at = $10, attempts = $11, error_message = $12, \
              updated_at = $13, publish_checkpoint = $14, held_for_reconnect = $15, \

@@ -376,21 +376,6 @@ impl ProductData {
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
-    /// This product as `snapshot` says it is now: its title, prices, currency, page, stock and
-    /// id from the snapshot, the rest (description, features, images, tags, shop) as here.
-    pub fn updated_by(&self, snapshot: &crate::post::ProductSnapshot) -> Self {
-        Self {
-            id: snapshot.id.clone().or_else(|| self.id.clone()),
-            title: snapshot.title.clone(),
-            price: snapshot.price,
-            compare_at_price: snapshot.compare_at_price,
-            currency: snapshot.currency.clone(),
-            url: snapshot.url.clone(),
-            stock: snapshot.stock,
-            ..self.clone()
-        }
-    }
-
     /// Units in stock (zero or less: sold out).
     pub fn stock(&self) -> Option<i64> {
         self.stock

@@ -16,9 +16,10 @@ pub use endpoint::{
 };
 pub use outbox::{
     AccountEventData, ClaimedDelivery, DELIVERY_LEASE, Delivery, DeliveryRecord, DeliveryStatus,
-    EVENT_VERSION, EndpointHealth, Event, LimitName, PlanLimitEventData, PostEventData,
-    QueueItemEventData, account_connected, account_needs_reconnect, connection_events,
-    plan_limit_events, post_event, post_quota_events, queue_item_generated,
+    EVENT_VERSION, EndpointHealth, Event, FAILING_REASON, GONE_REASON, LimitName,
+    PlanLimitEventData, PostEventData, QueueItemEventData, account_connected,
+    account_needs_reconnect, connection_events, plan_limit_events, post_event, post_quota_events,
+    queue_item_generated,
 };
 pub use service::{CreatedEndpoint, EndpointPatch, EndpointService, NewEndpointRequest};
 pub use worker::{DeliveryTotals, DeliveryWorker, DeliveryWorkerConfig};

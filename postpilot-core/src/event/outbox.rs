@@ -88,8 +88,7 @@ struct Body<'a, T> {
 /// `scheduled` (from anything but `publishing`, whose return is a retry), `posted`, `failed` or
 /// `paused`. Nothing for a change that leaves the status as it was.
 ///
-/// Its id is derived from the change (the post, the event type, the change's time and lease
-/// token), so writing one change twice could never make two events.
+/// Its id is random: the store writes it only with a write that lands, once.
 pub fn post_event(was: Option<PostStatus>, post: &Post) -> Option<Event> {
     let kind = match post.status() {
         now if was == Some(now) => return None,
@@ -116,14 +115,10 @@ pub fn post_event(was: Option<PostStatus>, post: &Post) -> Option<Event> {
         queue_item_id: post.queue_item_id(),
         product_id: post.product().and_then(|p| p.id.clone()),
     };
-    let at = post.updated_at();
-    let id = derived_id(&[
-        post.id().as_uuid().as_bytes(),
-        kind.as_str().as_bytes(),
-        &nanos(at),
-        &post.lease_token().to_be_bytes(),
-    ]);
-    Some(event(id, post.user_id(), kind, at, &data))
+    // A random id: the guarded write that carries the event lands once, so one change has one
+    // event however often it is retried; two changes never share an id, even at one instant.
+    let id = EventId::from_uuid(uuid::Uuid::new_v4());
+    Some(event(id, post.user_id(), kind, post.updated_at(), &data))
 }
 
 /// What an account event says (`data`), version 1.
@@ -287,10 +282,13 @@ pub fn plan_limit_events(
                 used: after,
                 max,
             };
+            // One per limit, threshold and period: a plan changed within the month has new
+            // thresholds, and crossing them is news.
             let id = derived_id(&[
                 owner.as_uuid().as_bytes(),
                 kind.as_str().as_bytes(),
                 limit.as_str().as_bytes(),
+                &u64::from(max).to_be_bytes(),
                 &nanos(period),
             ]);
             events.push(event(id, owner, kind, at, &data));
@@ -438,8 +436,8 @@ impl Delivery {
         }
     }
 
-    /// The id derived for the delivery of `event` to `endpoint` (one per pair, whoever writes
-    /// it).
+    /// An id for the delivery of `event` to `endpoint`, derived from the pair (the memory
+    /// store's; PostgreSQL draws a random one, the pair being unique either way).
     pub fn id_for(event: &Event, endpoint: EndpointId) -> DeliveryId {
         let id = derived_id(&[event.id.as_uuid().as_bytes(), endpoint.as_uuid().as_bytes()]);
         DeliveryId::from_uuid(id.as_uuid())
@@ -501,66 +499,75 @@ impl Delivery {
     }
 }
 
-/// What an attempt says about its endpoint, written with the delivery's settlement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why a 410 disabled an endpoint.
+pub const GONE_REASON: &str = "the endpoint answered 410 Gone";
+
+/// Why five days of failures disabled an endpoint.
+pub const FAILING_REASON: &str = "every delivery failed for 5 days";
+
+/// What an attempt says about its endpoint, written with the delivery's settlement and judged
+/// against the endpoint as stored then (not as the worker read it when it claimed: another
+/// worker's answer may have landed since).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndpointHealth {
+    /// Nothing: the attempt failed on PostPilot's side (a secret that does not open).
+    Unknown,
     /// It answered: it is not failing.
     Answering,
-    /// It failed; failing since this moment unless it already was.
-    Failing {
-        /// This attempt's time.
-        since: DateTime<Utc>,
-    },
-    /// Stop delivering to it: the reason, for its owner.
-    Disable {
-        /// Why.
-        reason: String,
-    },
+    /// It failed at this moment: failing since then unless it already was, and disabled when
+    /// it has been failing for [`DISABLE_AFTER_FAILING`] (five days) by then.
+    Failing(DateTime<Utc>),
+    /// It answered `410 Gone`: disabled.
+    Gone,
 }
 
 impl EndpointHealth {
-    /// What `outcome` at `now` says about `endpoint`: a 410 disables it, as does a failure when
-    /// every delivery has failed for [`DISABLE_AFTER_FAILING`] (five days).
-    pub fn after(
-        endpoint: &WebhookEndpoint,
-        outcome: &DeliveryOutcome,
-        now: DateTime<Utc>,
-    ) -> Self {
+    /// What `outcome`, an attempt that ended at `now`, says.
+    pub const fn of(outcome: &DeliveryOutcome, now: DateTime<Utc>) -> Self {
         match outcome {
             DeliveryOutcome::Delivered { .. } => Self::Answering,
-            DeliveryOutcome::Gone => Self::Disable {
-                reason: "the endpoint answered 410 Gone".to_owned(),
-            },
-            DeliveryOutcome::Failed { .. } => match endpoint.failing_since() {
-                Some(since) if now - since >= DISABLE_AFTER_FAILING => Self::Disable {
-                    reason: format!(
-                        "every delivery failed for {} days",
-                        DISABLE_AFTER_FAILING.num_days()
-                    ),
-                },
-                _ => Self::Failing { since: now },
-            },
+            DeliveryOutcome::Gone => Self::Gone,
+            DeliveryOutcome::Failed { .. } => Self::Failing(now),
         }
     }
 
-    /// Applies it to `endpoint` at `now`; whether anything changed.
-    pub fn apply(&self, endpoint: &mut WebhookEndpoint, now: DateTime<Utc>) -> bool {
-        match self {
-            Self::Answering if endpoint.failing_since.is_some() => {
-                endpoint.failing_since = None;
-            }
-            Self::Failing { since } if endpoint.failing_since.is_none() => {
-                endpoint.failing_since = Some(*since);
-            }
-            Self::Disable { reason } if !endpoint.is_disabled() => {
-                endpoint.disable(reason.clone(), now);
-                return true;
-            }
-            _ => return false,
-        }
-        endpoint.updated_at = now;
-        true
+    /// For a failure at `at`: an endpoint failing since this moment or before is disabled.
+    pub fn disable_if_failing_since(at: DateTime<Utc>) -> DateTime<Utc> {
+        at - DISABLE_AFTER_FAILING
     }
+
+    /// Applies it to `endpoint` as stored, at `now`; whether this disabled it.
+    pub fn apply(&self, endpoint: &mut WebhookEndpoint, now: DateTime<Utc>) -> bool {
+        match *self {
+            Self::Unknown => false,
+            Self::Answering => {
+                if endpoint.failing_since.take().is_some() {
+                    endpoint.updated_at = now;
+                }
+                false
+            }
+            Self::Failing(at) => match endpoint.failing_since {
+                None => {
+                    endpoint.failing_since = Some(at);
+                    endpoint.updated_at = now;
+                    false
+                }
+                Some(since) if since <= Self::disable_if_failing_since(at) => {
+                    disable(endpoint, FAILING_REASON, now)
+                }
+                Some(_) => false,
+            },
+            Self::Gone => disable(endpoint, GONE_REASON, now),
+        }
+    }
+}
+
+fn disable(endpoint: &mut WebhookEndpoint, reason: &str, now: DateTime<Utc>) -> bool {
+    if endpoint.is_disabled() {
+        return false;
+    }
+    endpoint.disable(reason, now);
+    true
 }
 
 /// A delivery a worker claimed, with what it needs to send it.
@@ -670,21 +677,19 @@ mod tests {
     }
 
     #[test]
-    fn one_change_always_derives_the_same_event_id_and_another_change_another() {
+    fn every_post_event_has_its_own_id_and_says_why_a_post_paused() {
         let mut post = fixtures::post(PostStatus::Paused);
         post.error_message = Some("price changed".into());
         let first = post_event(Some(PostStatus::Scheduled), &post).unwrap();
-        let again = post_event(Some(PostStatus::Scheduled), &post).unwrap();
-        assert_eq!(first.id, again.id);
+        let second = post_event(Some(PostStatus::Scheduled), &post).unwrap();
+        assert_ne!(
+            first.id, second.id,
+            "two writes at one instant are two events"
+        );
         assert!(first.webhook_id().starts_with("evt_"));
         assert_eq!(first.webhook_id().len(), 36);
         let body: serde_json::Value = serde_json::from_str(&first.body).unwrap();
         assert_eq!(body["data"]["reason"], "price changed");
-        post.updated_at += chrono::TimeDelta::seconds(1);
-        assert_ne!(
-            post_event(Some(PostStatus::Scheduled), &post).unwrap().id,
-            first.id
-        );
     }
 
     #[test]
@@ -739,39 +744,40 @@ mod tests {
     #[test]
     fn an_endpoint_is_disabled_by_a_410_or_by_five_days_of_failures_and_healed_by_an_answer() {
         let mut endpoint = fixtures::endpoint();
-        let outcome = failed(None).outcome;
-        let health = EndpointHealth::after(&endpoint, &outcome, t0());
-        assert_eq!(health, EndpointHealth::Failing { since: t0() });
-        assert!(health.apply(&mut endpoint, t0()));
-        assert_eq!(endpoint.failing_since(), Some(t0()));
-        let later = t0() + chrono::TimeDelta::days(4);
-        let health = EndpointHealth::after(&endpoint, &outcome, later);
-        assert!(
-            !health.apply(&mut endpoint, later),
-            "already failing since t0"
-        );
-        assert_eq!(endpoint.failing_since(), Some(t0()));
-        let day5 = t0() + DISABLE_AFTER_FAILING;
-        let health = EndpointHealth::after(&endpoint, &outcome, day5);
-        assert!(matches!(health, EndpointHealth::Disable { .. }));
-        assert!(health.apply(&mut endpoint, day5));
-        assert_eq!(endpoint.disabled_at(), Some(day5));
+        let failed = |at| EndpointHealth::of(&failed(None).outcome, at);
+        assert!(!failed(t0()).apply(&mut endpoint, t0()));
         assert_eq!(
-            endpoint.disabled_reason(),
-            Some("every delivery failed for 5 days")
+            (endpoint.failing_since(), endpoint.updated_at()),
+            (Some(t0()), t0())
         );
+        let later = t0() + chrono::TimeDelta::days(4);
+        assert!(!failed(later).apply(&mut endpoint, later));
+        assert_eq!(
+            endpoint.failing_since(),
+            Some(t0()),
+            "failing since the first"
+        );
+        assert_eq!(endpoint.updated_at(), t0(), "nothing changed");
+        let day5 = t0() + DISABLE_AFTER_FAILING;
+        assert!(failed(day5).apply(&mut endpoint, day5));
+        assert_eq!(endpoint.disabled_at(), Some(day5));
+        assert_eq!(endpoint.disabled_reason(), Some(FAILING_REASON));
+        assert!(!failed(day5).apply(&mut endpoint, day5), "disabled once");
 
+        // An answer that landed first clears the failure: a stale failure cannot disable.
         let mut other = fixtures::endpoint();
         other.failing_since = Some(t0());
-        let answered = DeliveryOutcome::Delivered { status: 204 };
-        assert!(EndpointHealth::after(&other, &answered, later).apply(&mut other, later));
+        let answered = EndpointHealth::of(&DeliveryOutcome::Delivered { status: 204 }, later);
+        assert!(!answered.apply(&mut other, later));
         assert_eq!(other.failing_since(), None);
-        let gone = EndpointHealth::after(&other, &DeliveryOutcome::Gone, later);
-        assert!(gone.apply(&mut other, later));
+        assert!(!failed(day5).apply(&mut other, day5));
         assert_eq!(
-            other.disabled_reason(),
-            Some("the endpoint answered 410 Gone")
+            (other.failing_since(), other.disabled_at()),
+            (Some(day5), None)
         );
+        assert!(!EndpointHealth::Unknown.apply(&mut other, day5));
+        assert!(EndpointHealth::of(&DeliveryOutcome::Gone, day5).apply(&mut other, day5));
+        assert_eq!(other.disabled_reason(), Some(GONE_REASON));
     }
 
     #[test]
@@ -818,6 +824,16 @@ mod tests {
             once[0].id, again[0].id,
             "one per month: the id is the month's"
         );
+        let upgraded = plan_limit_events(
+            owner,
+            LimitName::PostsPerMonth,
+            Some(100),
+            99,
+            100,
+            t0(),
+            t0(),
+        );
+        assert_ne!(once[0].id, upgraded[0].id, "a new plan's limit is news");
         let body: serde_json::Value = serde_json::from_str(&once[0].body).unwrap();
         assert_eq!(
             body["data"],

@@ -30,6 +30,21 @@ pub struct DeliveryWorkerConfig {
     pub poll_interval: Duration,
 }
 
+impl DeliveryWorkerConfig {
+    /// Deliveries claimed per round: the batch, at most three waves of `concurrency` (each wave
+    /// at most the 15-second delivery timeout, so a round ends well within the one-minute
+    /// lease), and at least one.
+    fn claim_size(&self) -> u32 {
+        let waves = u32::try_from(self.concurrency.max(1).saturating_mul(3)).unwrap_or(u32::MAX);
+        self.batch.clamp(1, waves.max(1))
+    }
+
+    /// The wait after a round that found less than a full batch: at least 50 ms.
+    fn idle_wait(&self) -> Duration {
+        self.poll_interval.max(Duration::from_millis(50))
+    }
+}
+
 impl Default for DeliveryWorkerConfig {
     fn default() -> Self {
         Self {
@@ -95,7 +110,7 @@ impl DeliveryWorker {
         let claimed = self
             .deps
             .store
-            .claim_deliveries(self.deps.now(), self.config.batch, DELIVERY_LEASE)
+            .claim_deliveries(self.deps.now(), self.config.claim_size(), DELIVERY_LEASE)
             .await?;
         let count = claimed.len();
         let mut totals = DeliveryTotals::default();
@@ -117,7 +132,7 @@ impl DeliveryWorker {
             let full = match self.deliver_due().await {
                 Ok((round, claimed)) => {
                     totals.add(round);
-                    claimed >= self.config.batch as usize
+                    claimed > 0 && claimed >= self.config.claim_size() as usize
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming webhook deliveries failed; retrying after the poll interval");
@@ -128,7 +143,7 @@ impl DeliveryWorker {
             let pause = if full {
                 Duration::ZERO
             } else {
-                self.config.poll_interval
+                self.config.idle_wait()
             };
             let sleep = std::pin::pin!(tokio::time::sleep(pause));
             if let futures::future::Either::Left(_) =
@@ -145,42 +160,47 @@ impl DeliveryWorker {
             event,
             endpoint,
         } = claim;
-        let attempt = match EndpointService::new(self.deps.clone()).signing_secrets(&endpoint) {
+        let mut totals = DeliveryTotals::default();
+        if endpoint.is_disabled() {
+            // Disabled since the claim (a 410 in the same round): left pending, it goes when
+            // its owner enables the endpoint again.
+            return totals;
+        }
+        let (attempt, health) = match EndpointService::new(self.deps.clone())
+            .signing_secrets(&endpoint)
+        {
             Ok(secrets) => {
                 let secrets: Vec<_> = secrets.iter().collect();
-                let headers = sign(
-                    &event.webhook_id(),
-                    self.deps.now(),
-                    event.body.as_bytes(),
-                    &secrets,
-                );
-                self.deliverer
-                    .deliver(endpoint.url(), &headers, event.body.as_bytes())
-                    .await
+                let body = event.body.as_bytes();
+                let headers = sign(&event.webhook_id(), self.deps.now(), body, &secrets);
+                let attempt = self.deliverer.deliver(endpoint.url(), &headers, body).await;
+                let health = EndpointHealth::of(&attempt.outcome, self.deps.now());
+                (attempt, health)
             }
             Err(e) => {
+                // PostPilot's failure, not the endpoint's: retried, but it says nothing about
+                // the endpoint.
                 tracing::error!(endpoint = %endpoint.id(), error = %e, "a webhook signing secret does not open");
-                DeliveryAttempt {
+                let attempt = DeliveryAttempt {
                     outcome: DeliveryOutcome::Failed {
                         status: None,
                         error: "the signing secret could not be opened; rotate it".into(),
                         retry_after: None,
                     },
                     response: String::new(),
-                }
+                };
+                (attempt, EndpointHealth::Unknown)
             }
         };
         let now = self.deps.now();
         delivery.record(&attempt, now, self.jitter());
-        let health = EndpointHealth::after(&endpoint, &attempt.outcome, now);
-        let mut totals = DeliveryTotals::default();
         match self
             .deps
             .store
-            .settle_delivery(&delivery, &health, now)
+            .settle_delivery(&delivery, health, now)
             .await
         {
-            Ok(()) => {
+            Ok(disabled) => {
                 match delivery.status() {
                     DeliveryStatus::Delivered => totals.delivered += 1,
                     DeliveryStatus::Dead => {
@@ -189,10 +209,9 @@ impl DeliveryWorker {
                     }
                     DeliveryStatus::Pending => totals.failed += 1,
                 }
-                if let EndpointHealth::Disable { reason } = &health
-                    && !endpoint.is_disabled()
-                {
-                    tracing::warn!(endpoint = %endpoint.id(), owner = %endpoint.user_id(), %reason, "webhook endpoint disabled");
+                if disabled {
+                    // Its owner sees why on the endpoint (`disabled_reason`).
+                    tracing::warn!(endpoint = %endpoint.id(), owner = %endpoint.user_id(), ?health, "webhook endpoint disabled");
                 }
             }
             Err(StoreError::Stale | StoreError::NotFound) => totals.lost += 1,

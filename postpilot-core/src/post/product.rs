@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::caption::{Price, ProductData};
+use crate::ValidationError;
+use crate::caption::{Price, ProductData, ProductDataWire};
 
 /// A post's product, frozen when the post was made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,5 +43,27 @@ impl ProductSnapshot {
             stock: product.stock(),
             url: product.url().map(str::to_owned),
         }
+    }
+
+    /// `product` as this snapshot says it is now: its id, title, prices, currency, stock and
+    /// page from the snapshot, the rest (description, features, images, tags, shop) as given.
+    ///
+    /// # Errors
+    /// The two do not make a valid product (a snapshot stored by another version).
+    pub fn laid_over(&self, product: &ProductData) -> Result<ProductData, ValidationError> {
+        ProductData::parse(ProductDataWire {
+            id: self.id.clone().or_else(|| product.id().map(str::to_owned)),
+            title: self.title.clone(),
+            description: product.description().map(str::to_owned),
+            price: self.price,
+            currency: self.currency.clone(),
+            compare_at_price: self.compare_at_price,
+            url: self.url.clone(),
+            image_urls: product.image_urls().to_vec(),
+            features: product.features().to_vec(),
+            tags: product.tags().to_vec(),
+            store_name: product.store_name().map(str::to_owned),
+            stock: self.stock,
+        })
     }
 }

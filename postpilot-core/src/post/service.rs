@@ -451,7 +451,7 @@ impl PostService {
             .await?
             .ok_or_else(no_product)?;
         let product = match post.product() {
-            Some(now) => item.product_data().updated_by(now),
+            Some(now) => now.laid_over(item.product_data())?,
             None => item.product_data().clone(),
         };
         let platform = post.platform();

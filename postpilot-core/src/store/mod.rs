@@ -817,15 +817,17 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Vec<ClaimedDelivery>>;
     /// Worker: writes an attempt's outcome ([`Delivery::record`]) if the delivery is still
     /// under the lease token it carries ([`StoreError::Stale`] otherwise: the claim lapsed and
-    /// another worker has it), and applies `health` to its endpoint in the same transaction
-    /// (changing its `updated_at` to `now` when it changes anything). A settlement ends the
-    /// claim (the stored token moves on), so one claim settles once.
+    /// another worker has it; [`StoreError::NotFound`] when its endpoint was deleted), and
+    /// applies `health` to its endpoint as stored, in the same transaction
+    /// ([`EndpointHealth::apply`]: its `updated_at` becomes `now` when it changes anything).
+    /// Returns whether this disabled the endpoint. A settlement ends the claim (the stored token
+    /// moves on), so one claim settles once.
     async fn settle_delivery(
         &self,
         delivery: &Delivery,
-        health: &EndpointHealth,
+        health: EndpointHealth,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// The deliveries to one of the owner's endpoints, newest first, optionally of one status
     /// (`dead`: the dead letters).
     async fn list_deliveries(

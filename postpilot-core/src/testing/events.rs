@@ -158,17 +158,17 @@ pub async fn deliveries_are_claimed_once_fenced_and_claimed_again_after_their_le
     let at = now + lease + Duration::seconds(1);
     let mut late = first[0].delivery.clone();
     late.record(&failed(), at, 0.0);
-    let health = EndpointHealth::after(&to, &failed().outcome, at);
+    let health = EndpointHealth::of(&failed().outcome, at);
     assert!(matches!(
-        store.settle_delivery(&late, &health, at).await,
+        store.settle_delivery(&late, health, at).await,
         Err(StoreError::Stale)
     ));
     let mut settled = second[0].delivery.clone();
     settled.record(&failed(), at, 0.0);
-    ok!(store.settle_delivery(&settled, &health, at));
+    assert!(!ok!(store.settle_delivery(&settled, health, at)));
     assert!(
         matches!(
-            store.settle_delivery(&settled, &health, at).await,
+            store.settle_delivery(&settled, health, at).await,
             Err(StoreError::Stale)
         ),
         "settled once"
@@ -200,9 +200,31 @@ pub async fn deliveries_are_claimed_once_fenced_and_claimed_again_after_their_le
     let read_at = off.updated_at();
     off.enable(at + Duration::seconds(2));
     ok!(store.update_endpoint(&off, read_at));
+    let back = ok!(store.claim_deliveries(at + Duration::seconds(6), 10, lease));
+    assert_eq!(back.len(), 1);
+
+    // Enabling cleared the failure: the next failure starts it again, and only a failure five
+    // days after the stored start disables — judged on the endpoint as stored, not as claimed.
+    let day1 = at + Duration::days(1);
+    let mut next = back[0].delivery.clone();
+    next.record(&failed(), day1, 0.0);
+    let failing = EndpointHealth::of(&failed().outcome, day1);
+    assert!(!ok!(store.settle_delivery(&next, failing, day1)));
+    let again = ok!(store.claim_deliveries(day1 + Duration::days(5), 10, lease));
+    let mut last = again[0].delivery.clone();
+    let day6 = day1 + Duration::days(5);
+    last.record(&failed(), day6, 0.0);
+    let disabled =
+        ok!(store.settle_delivery(&last, EndpointHealth::of(&failed().outcome, day6), day6));
+    assert!(disabled);
+    let off = ok!(store.endpoint(u.id, to.id)).unwrap_or_else(|| panic!("endpoint"));
     assert_eq!(
-        ok!(store.claim_deliveries(at + Duration::seconds(6), 10, lease)).len(),
-        1
+        (
+            off.disabled_at(),
+            off.disabled_reason(),
+            off.failing_since()
+        ),
+        (Some(day6), Some(crate::event::FAILING_REASON), Some(day1))
     );
 }
 
@@ -261,7 +283,7 @@ pub async fn the_delivery_log_lists_dead_letters_and_resends_them(store: Arc<dyn
         response: String::new(),
     };
     dead.record(&gone, now, 0.0);
-    ok!(store.settle_delivery(&dead, &EndpointHealth::Answering, now));
+    ok!(store.settle_delivery(&dead, EndpointHealth::Answering, now));
 
     let page = |n| PageRequest::new(Some(1), Some(n)).unwrap_or_else(|e| panic!("{e}"));
     let all = ok!(store.list_deliveries(u.id, to.id, None, page(2)));

@@ -422,3 +422,77 @@ async fn a_row_edited_into_an_invalid_state_is_refused_by_the_schema() {
         "posts_lease_check: publishing needs a lease"
     );
 }
+
+/// An endpoint being deleted while a post write fans its event out is waited for and left out:
+/// the post write lands (it must not fail on the deliveries' foreign key), and no delivery is
+/// left pointing at the deleted endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_post_write_racing_an_endpoint_deletion_lands_and_leaves_the_endpoint_out() {
+    let store = fresh_store().await;
+    let engine = engine_on(store.clone(), Arc::new(ManualClock::new(t0())));
+    let user = engine
+        .auth()
+        .register("race@example.com", "correct horse battery")
+        .await
+        .unwrap();
+    let account = engine
+        .accounts()
+        .connect(user.id(), connect_request(Platform::Facebook, "race"))
+        .await
+        .unwrap();
+    let endpoint = engine
+        .endpoints()
+        .create(
+            user.id(),
+            postpilot_core::event::NewEndpointRequest {
+                url: "https://93.184.216.34/in".into(),
+                event_types: Vec::new(),
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let draft = engine
+        .posts()
+        .create(
+            user.id(),
+            CreatePost {
+                account_id: account.id(),
+                content: "Racing the delete".into(),
+                media_urls: Vec::new(),
+                hashtags: Vec::new(),
+                scheduled_for: None,
+                duplicates: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // The deletion holds its lock while the post is scheduled (which writes post.scheduled).
+    let mut deleting = store.pool().begin().await.unwrap();
+    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+        .bind(endpoint.endpoint.id().as_uuid())
+        .execute(&mut *deleting)
+        .await
+        .unwrap();
+    let scheduling = {
+        let engine = engine.clone();
+        let at = t0() + Duration::hours(1);
+        tokio::spawn(async move {
+            engine
+                .posts()
+                .schedule(user.id(), draft.id(), at, Default::default())
+                .await
+        })
+    };
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    deleting.commit().await.unwrap();
+
+    let scheduled = scheduling.await.unwrap().unwrap();
+    assert_eq!(scheduled.status(), PostStatus::Scheduled);
+    let deliveries: i64 = sqlx::query_scalar("SELECT count(*) FROM event_deliveries")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(deliveries, 0);
+}

@@ -56,9 +56,9 @@ impl EventStore for MemoryStore {
     async fn settle_delivery(
         &self,
         delivery: &Delivery,
-        health: &EndpointHealth,
+        health: EndpointHealth,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut t = self.tables();
         let stored = t
             .deliveries
@@ -70,10 +70,11 @@ impl EventStore for MemoryStore {
         *stored = delivery.clone();
         // A settlement ends the claim: the same claim cannot settle twice.
         stored.lease_token += 1;
-        if let Some(endpoint) = t.endpoints.get_mut(&delivery.endpoint_id) {
-            health.apply(endpoint, now);
-        }
-        Ok(())
+        let endpoint = t
+            .endpoints
+            .get_mut(&delivery.endpoint_id)
+            .ok_or(StoreError::NotFound)?;
+        Ok(health.apply(endpoint, now))
     }
 
     async fn list_deliveries(
