@@ -174,6 +174,24 @@ pub(crate) struct EngineArgs {
     /// stay refused either way.
     #[arg(long, env = "POSTPILOT_WEBHOOK_ALLOW_LOOPBACK", value_name = "0|1")]
     webhook_allow_loopback: Option<String>,
+    /// The operator's webhook endpoint: every merchant's events, at this https:// URL
+    ///
+    /// One endpoint for the platform that embeds PostPilot, beside the merchants' own; it passes
+    /// the same address guard. Needs POSTPILOT_OPERATOR_WEBHOOK_SECRET; unset, the operator's
+    /// endpoint is removed.
+    #[arg(long, env = "POSTPILOT_OPERATOR_WEBHOOK_URL", value_name = "URL")]
+    operator_webhook_url: Option<String>,
+    /// The operator endpoint's signing secret, whsec_ and base64 of 24 to 64 bytes
+    #[arg(
+        long,
+        env = "POSTPILOT_OPERATOR_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    operator_webhook_secret: Option<String>,
+    /// The event types the operator's endpoint receives, comma-separated [default: all]
+    #[arg(long, env = "POSTPILOT_OPERATOR_WEBHOOK_EVENTS", value_name = "TYPES")]
+    operator_webhook_events: Option<String>,
     /// The language model that writes captions: anthropic or openai [default: none, templates]
     ///
     /// anthropic: Anthropic's Messages API. openai: any OpenAI-compatible chat-completions server
@@ -358,6 +376,9 @@ impl Command {
             "POSTPILOT_TIKTOK_CLIENT_SECRET" => &engine?.tiktok_client_secret,
             "POSTPILOT_TIKTOK_DAILY_CAP" => &engine?.tiktok_daily_cap,
             "POSTPILOT_WEBHOOK_ALLOW_LOOPBACK" => &engine?.webhook_allow_loopback,
+            "POSTPILOT_OPERATOR_WEBHOOK_URL" => &engine?.operator_webhook_url,
+            "POSTPILOT_OPERATOR_WEBHOOK_SECRET" => &engine?.operator_webhook_secret,
+            "POSTPILOT_OPERATOR_WEBHOOK_EVENTS" => &engine?.operator_webhook_events,
             "POSTPILOT_TIKTOK_VIDEO_SOURCE" => &engine?.tiktok_video_source,
             "POSTPILOT_LLM_PROVIDER" => &engine?.llm_provider,
             "POSTPILOT_LLM_MODEL" => &engine?.llm_model,
@@ -398,8 +419,9 @@ mod tests {
 
     use super::*;
 
-    const SECRETS: [&str; 10] = [
+    const SECRETS: [&str; 11] = [
         "DATABASE_URL",
+        "POSTPILOT_OPERATOR_WEBHOOK_SECRET",
         "POSTPILOT_LLM_API_KEY",
         "POSTPILOT_INSTAGRAM_APP_SECRET",
         "POSTPILOT_META_APP_SECRET",
@@ -437,7 +459,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 44 + 30 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 47 + 33 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

@@ -104,6 +104,8 @@ pub(crate) struct Config {
     pub(crate) publishing_caps: postpilot_core::post::PublishingCaps,
     /// Which addresses webhook deliveries may reach.
     pub(crate) webhook_addresses: postpilot_core::event::address::AddressPolicy,
+    /// The operator's endpoint: its URL, secret and event types (empty: all); `None`: none.
+    pub(crate) operator_endpoint: Option<OperatorEndpoint>,
     /// The language model that writes captions, and what writes them when it cannot; `None`:
     /// the templates.
     pub(crate) caption_model: Option<(postpilot_clients::llm::LlmConfig, Fallback)>,
@@ -367,6 +369,23 @@ fn caption_model(
     Ok(Some((config, fallback)))
 }
 
+/// The operator's webhook endpoint, as configured.
+#[derive(Clone)]
+pub(crate) struct OperatorEndpoint {
+    pub(crate) url: String,
+    pub(crate) secret: SecretString,
+    pub(crate) event_types: Vec<String>,
+}
+
+impl std::fmt::Debug for OperatorEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorEndpoint")
+            .field("url", &self.url)
+            .field("event_types", &self.event_types)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Config {
     /// Validates the settings of `role`, each looked up by its environment variable's name; a
     /// blank value counts as unset. `serve` needs the JWT secret and the token key with a
@@ -536,6 +555,39 @@ impl Config {
                     var("POSTPILOT_TIKTOK_DAILY_CAP"),
                     postpilot_core::post::DEFAULT_TIKTOK_DAILY_CAP,
                 )?,
+            },
+            operator_endpoint: match (
+                var("POSTPILOT_OPERATOR_WEBHOOK_URL"),
+                var("POSTPILOT_OPERATOR_WEBHOOK_SECRET"),
+            ) {
+                (None, None) => None,
+                (Some(url), Some(secret)) => Some(OperatorEndpoint {
+                    url,
+                    secret: SecretString::new(secret),
+                    event_types: var("POSTPILOT_OPERATOR_WEBHOOK_EVENTS")
+                        .map(|types| {
+                            types
+                                .split(',')
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }),
+                (Some(_), None) => {
+                    return Err(ConfigError(
+                        "POSTPILOT_OPERATOR_WEBHOOK_URL needs POSTPILOT_OPERATOR_WEBHOOK_SECRET \
+                         (whsec_ and base64 of 24 to 64 bytes)"
+                            .into(),
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError(
+                        "POSTPILOT_OPERATOR_WEBHOOK_SECRET needs POSTPILOT_OPERATOR_WEBHOOK_URL"
+                            .into(),
+                    ));
+                }
             },
             webhook_addresses: postpilot_core::event::address::AddressPolicy {
                 allow_loopback: match var("POSTPILOT_WEBHOOK_ALLOW_LOOPBACK").as_deref() {
@@ -1132,6 +1184,58 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("proxy.local"), "{message}");
+    }
+
+    #[test]
+    fn the_operators_endpoint_takes_a_url_a_secret_and_event_types_and_one_alone_is_refused() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let operator = config(
+            Role::Worker,
+            &[
+                (
+                    "POSTPILOT_OPERATOR_WEBHOOK_URL",
+                    "https://platform.example.com/hooks",
+                ),
+                ("POSTPILOT_OPERATOR_WEBHOOK_SECRET", secret),
+                (
+                    "POSTPILOT_OPERATOR_WEBHOOK_EVENTS",
+                    " post.published, post.failed ,",
+                ),
+            ],
+        )
+        .unwrap()
+        .operator_endpoint
+        .unwrap();
+        assert_eq!(operator.url, "https://platform.example.com/hooks");
+        assert_eq!(operator.secret.expose(), secret);
+        assert_eq!(operator.event_types, ["post.published", "post.failed"]);
+        assert!(
+            !format!("{operator:?}").contains(secret),
+            "the secret is never printed"
+        );
+        assert!(
+            config(Role::Worker, &[])
+                .unwrap()
+                .operator_endpoint
+                .is_none()
+        );
+        assert!(
+            error(
+                Role::Worker,
+                &[(
+                    "POSTPILOT_OPERATOR_WEBHOOK_URL",
+                    "https://platform.example.com/hooks"
+                )]
+            )
+            .contains("needs POSTPILOT_OPERATOR_WEBHOOK_SECRET")
+        );
+        assert!(
+            error(
+                Role::Worker,
+                &[("POSTPILOT_OPERATOR_WEBHOOK_SECRET", secret)]
+            )
+            .contains("needs POSTPILOT_OPERATOR_WEBHOOK_URL")
+        );
     }
 
     #[test]

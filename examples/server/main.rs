@@ -247,12 +247,29 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
             }
         }
     }
-    Ok(builder
+    let engine = builder
         .max_api_keys(config.max_api_keys)
         .plans(config.plans.clone())
         .publishing_caps(config.publishing_caps)
         .webhook_addresses(config.webhook_addresses)
-        .build()?)
+        .build()?;
+    // The operator's endpoint is what the settings say, at every start.
+    let endpoints = engine.endpoints();
+    match &config.operator_endpoint {
+        Some(operator) => {
+            let endpoint = endpoints
+                .configure_operator(
+                    operator.url.clone(),
+                    operator.secret.expose(),
+                    &operator.event_types,
+                )
+                .await
+                .map_err(|e| ConfigError(format!("POSTPILOT_OPERATOR_WEBHOOK_*: {e}")))?;
+            tracing::info!(url = %endpoint.url().host(), "the operator's webhook endpoint receives every merchant's events");
+        }
+        None => endpoints.remove_operator().await?,
+    }
+    Ok(engine)
 }
 
 fn worker_name(role: &str) -> String {

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
 use postpilot_core::crypto::{SecretString, XChaChaTokenCipher};
 use postpilot_core::event::{EndpointPatch, NewEndpointRequest};
+use postpilot_core::event::{OPERATOR, OPERATOR_ENDPOINT};
 use postpilot_core::id::AccountId;
 use postpilot_core::import::{ImportFormat, ImportKind, ImportMode, ImportRequest};
 use postpilot_core::page::PageRequest;
@@ -1289,6 +1290,50 @@ impl Engine {
             py,
             endpoints.resend(user_id.into(), endpoint_id.into(), delivery_id.into()),
         )
+    }
+
+    /// Makes the operator's endpoint — one endpoint receiving every merchant's events — the one
+    /// described: `url`, signed with `secret` (`whsec_…`, yours), receiving `event_types`
+    /// (empty: all). Call it at every start; a new secret rotates (both sign for 24 hours).
+    #[pyo3(signature = (*, url, secret, event_types = Vec::new()))]
+    fn configure_operator_endpoint(
+        &self,
+        py: Python<'_>,
+        url: String,
+        secret: String,
+        event_types: Vec<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let endpoints = self.engine.endpoints();
+        self.out(py, async move {
+            endpoints
+                .configure_operator(url, &secret, &event_types)
+                .await
+        })
+    }
+
+    /// Removes the operator's endpoint and its deliveries, if there is one.
+    fn remove_operator_endpoint(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, self.engine.endpoints().remove_operator())
+    }
+
+    /// The operator endpoint's delivery log, newest first; `status="dead"`: its dead letters.
+    #[pyo3(signature = (*, status = None, page = 1, per_page = 20))]
+    fn list_operator_deliveries(
+        &self,
+        py: Python<'_>,
+        status: Option<&str>,
+        page: u32,
+        per_page: u32,
+    ) -> PyResult<Py<PyAny>> {
+        let (operator, endpoint) = (OPERATOR.as_uuid(), OPERATOR_ENDPOINT.as_uuid());
+        self.list_webhook_deliveries(py, operator, endpoint, status, page, per_page)
+    }
+
+    /// Sends one of the operator endpoint's delivered or dead deliveries again.
+    #[pyo3(signature = (*, delivery_id))]
+    fn resend_operator_delivery(&self, py: Python<'_>, delivery_id: Uuid) -> PyResult<Py<PyAny>> {
+        let (operator, endpoint) = (OPERATOR.as_uuid(), OPERATOR_ENDPOINT.as_uuid());
+        self.resend_webhook_delivery(py, operator, endpoint, delivery_id)
     }
 
     /// Creates an API key; the returned `key` is shown this once.

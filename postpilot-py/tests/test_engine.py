@@ -385,6 +385,23 @@ def test_a_scheduled_post_writes_a_pending_delivery_to_the_endpoint_log_which_ca
         engine.list_webhook_deliveries(user_id=merchant["id"], endpoint_id=endpoint["id"], status="lost")
 
 
+def test_the_operators_endpoint_logs_every_merchants_events(engine, merchant, account):
+    secret = "whsec_" + __import__("base64").b64encode(b"o" * 32).decode()
+    operator = engine.configure_operator_endpoint(url="https://93.184.216.34/platform", secret=secret,
+                                                  event_types=["post.scheduled"])
+    assert operator["event_types"] == ["post.scheduled"] and "secret" not in operator
+    engine.create_post(user_id=merchant["id"], account_id=account["id"], content="Lamp is back",
+                       scheduled_for=datetime.now(timezone.utc) + timedelta(hours=2))
+    log = engine.list_operator_deliveries()
+    assert (log["total"], log["items"][0]["event_type"]) == (1, "post.scheduled")
+    with pytest.raises(postpilot.ValidationError) as bad:
+        engine.configure_operator_endpoint(url="https://93.184.216.34/platform", secret="not-a-secret")
+    assert bad.value.field == "secret"
+    engine.remove_operator_endpoint()
+    with pytest.raises(postpilot.NotFoundError):
+        engine.list_operator_deliveries()
+
+
 def test_a_webhook_endpoint_reaching_an_internal_address_is_a_validation_error_naming_url(engine, merchant):
     for url in ["https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://10.0.0.1/hook"]:
         with pytest.raises(postpilot.ValidationError) as refused:

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use postpilot_core::event::{
     ClaimedDelivery, Delivery, DeliveryRecord, DeliveryStatus, EndpointHealth, Event, EventType,
-    FAILING_REASON, GONE_REASON, WebhookEndpoint,
+    FAILING_REASON, GONE_REASON, OPERATOR, WebhookEndpoint,
 };
 use postpilot_core::id::{DeliveryId, EndpointId, EventId, UserId};
 use postpilot_core::page::{Page, PageRequest};
@@ -18,7 +18,8 @@ use crate::fetch::{fetch_owned, fetch_page};
 use crate::guard::Guarded;
 
 /// Writes `events` (in the caller's transaction), each with a pending delivery per enabled
-/// endpoint of its owner that receives its type; an event no endpoint receives is not kept.
+/// endpoint of its owner (or the operator's) that receives its type, in that endpoint owner's
+/// log; an event no endpoint receives is not kept.
 /// One statement for any number of events. The endpoints are key-share locked: one being
 /// deleted meanwhile is waited for and then left out, rather than failing the write (and the
 /// change it reports) on the deliveries' foreign key.
@@ -35,8 +36,9 @@ pub(crate) async fn write_events(conn: &mut PgConnection, events: &[Event]) -> S
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], \
                                   $5::timestamptz[]) AS e(id, user_id, event_type, body, created_at) \
          ), receivers AS ( \
-             SELECT e.id AS event_id, w.id AS endpoint_id FROM e \
-             JOIN webhook_endpoints w ON w.user_id = e.user_id AND w.disabled_at IS NULL \
+             SELECT e.id AS event_id, w.id AS endpoint_id, w.user_id AS owner FROM e \
+             JOIN webhook_endpoints w ON w.user_id IN (e.user_id, $6) \
+              AND w.disabled_at IS NULL \
               AND (cardinality(w.event_types) = 0 OR e.event_type = ANY(w.event_types)) \
              FOR KEY SHARE OF w \
          ), kept AS ( \
@@ -47,7 +49,7 @@ pub(crate) async fn write_events(conn: &mut PgConnection, events: &[Event]) -> S
          ) \
          INSERT INTO event_deliveries (id, event_id, event_type, endpoint_id, user_id, status, \
                                        next_attempt_at, created_at) \
-         SELECT gen_random_uuid(), k.id, k.event_type, r.endpoint_id, k.user_id, 'pending', \
+         SELECT gen_random_uuid(), k.id, k.event_type, r.endpoint_id, r.owner, 'pending', \
                 k.created_at, k.created_at \
          FROM kept k JOIN receivers r ON r.event_id = k.id",
     )
@@ -56,6 +58,7 @@ pub(crate) async fn write_events(conn: &mut PgConnection, events: &[Event]) -> S
     .bind(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.body.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
+    .bind(OPERATOR.as_uuid())
     .execute(&mut *conn)
     .await
     .map_err(store_error)?;

@@ -291,3 +291,65 @@ async fn failures_retry_on_the_schedule_a_410_disables_the_endpoint_and_leaves_a
     assert_eq!(shop.worker.deliver_due().await.unwrap().0.delivered, 1);
     assert_eq!(receiver.received.lock().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn the_operators_endpoint_receives_every_merchants_events_signed_with_the_operators_secret() {
+    let merchants_receiver = receiver().await;
+    let operators_receiver = receiver().await;
+    let shop = merchant(&merchants_receiver).await;
+    let secret = EndpointSecret::generate().unwrap();
+    let endpoints = shop.engine.endpoints();
+    let operator = endpoints
+        .configure_operator(operators_receiver.url.clone(), &secret.reveal(), &[])
+        .await
+        .unwrap();
+    assert_eq!(operator.id(), postpilot_core::event::OPERATOR_ENDPOINT);
+
+    shop.schedule("The Aurora Desk Lamp is back").await;
+    let (totals, _) = shop.worker.deliver_due().await.unwrap();
+
+    assert_eq!(
+        totals.delivered, 2,
+        "the merchant's endpoint and the operator's"
+    );
+    let received = operators_receiver.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    verify(&received[0].0, &received[0].1, &secret, shop.clock.now()).unwrap();
+    let log = endpoints
+        .deliveries(
+            postpilot_core::event::OPERATOR,
+            postpilot_core::event::OPERATOR_ENDPOINT,
+            None,
+            PageRequest::new(None, None).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(log.items[0].status(), DeliveryStatus::Delivered);
+
+    // The same settings at the next start change nothing; a new secret rotates (both sign).
+    let again = endpoints
+        .configure_operator(operators_receiver.url.clone(), &secret.reveal(), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        again.previous_secret_expires_at(),
+        None,
+        "the same secret kept"
+    );
+    let next = EndpointSecret::generate().unwrap();
+    let rotated = endpoints
+        .configure_operator(operators_receiver.url.clone(), &next.reveal(), &[])
+        .await
+        .unwrap();
+    assert!(rotated.previous_secret_expires_at().is_some());
+    endpoints.remove_operator().await.unwrap();
+    assert!(
+        endpoints
+            .get(
+                postpilot_core::event::OPERATOR,
+                postpilot_core::event::OPERATOR_ENDPOINT
+            )
+            .await
+            .is_err()
+    );
+}

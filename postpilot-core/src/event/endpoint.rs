@@ -10,6 +10,14 @@ use crate::aggregate::aggregate;
 use crate::id::{EndpointId, UserId};
 use crate::names::named_enum;
 
+/// The operator: whoever runs PostPilot, the owner of the one endpoint that receives every
+/// merchant's events ([`EndpointService::configure_operator`](crate::event::EndpointService::configure_operator)).
+/// Stores keep it as a user with the nil id that cannot sign in.
+pub const OPERATOR: UserId = UserId::from_uuid(uuid::Uuid::nil());
+
+/// The operator's endpoint's id.
+pub const OPERATOR_ENDPOINT: EndpointId = EndpointId::from_uuid(uuid::Uuid::nil());
+
 /// Most endpoints one user may register.
 pub const MAX_ENDPOINTS: u32 = 10;
 
@@ -300,6 +308,12 @@ impl WebhookEndpoint {
     pub fn receives(&self, kind: EventType) -> bool {
         self.disabled_at.is_none()
             && (self.event_types.is_empty() || self.event_types.contains(&kind))
+    }
+
+    /// Whether it receives `owner`'s events of `kind`: its owner's, or every merchant's for the
+    /// operator's endpoint.
+    pub fn receives_from(&self, owner: UserId, kind: EventType) -> bool {
+        (self.user_id == owner || self.user_id == OPERATOR) && self.receives(kind)
     }
 
     /// Whether deliveries to it have stopped.

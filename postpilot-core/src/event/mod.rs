@@ -12,7 +12,8 @@ mod worker;
 
 pub use endpoint::{
     EndpointUrl, EventType, MAX_DESCRIPTION_CHARS, MAX_ENDPOINTS, MAX_URL_LEN, NewEndpoint,
-    ROTATION_OVERLAP, WebhookEndpoint, WebhookEndpointRecord, parse_description,
+    OPERATOR, OPERATOR_ENDPOINT, ROTATION_OVERLAP, WebhookEndpoint, WebhookEndpointRecord,
+    parse_description,
 };
 pub use outbox::{
     AccountEventData, ClaimedDelivery, DELIVERY_LEASE, Delivery, DeliveryRecord, DeliveryStatus,

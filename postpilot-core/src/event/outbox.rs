@@ -392,7 +392,7 @@ aggregate! {
         event_type: copy EventType,
         /// Where it goes.
         endpoint_id: copy EndpointId,
-        /// The endpoint's owner.
+        /// The endpoint's owner, whose log it is in (the operator's for the operator's endpoint).
         user_id: copy UserId,
         /// Where it stands.
         status: copy DeliveryStatus,
@@ -416,14 +416,15 @@ aggregate! {
 }
 
 impl Delivery {
-    /// A new, pending delivery of `event` to `endpoint`, due at once.
-    pub fn new(id: DeliveryId, event: &Event, endpoint: EndpointId) -> Self {
+    /// A new, pending delivery of `event` to `endpoint`, due at once, in its owner's log (the
+    /// event's merchant, or the operator for the operator's endpoint).
+    pub fn new(id: DeliveryId, event: &Event, endpoint: &WebhookEndpoint) -> Self {
         Self {
             id,
             event_id: event.id,
             event_type: event.kind,
-            endpoint_id: endpoint,
-            user_id: event.user_id,
+            endpoint_id: endpoint.id(),
+            user_id: endpoint.user_id(),
             status: DeliveryStatus::Pending,
             attempts: 0,
             next_attempt_at: Some(event.created_at),
@@ -696,8 +697,9 @@ mod tests {
     fn a_delivery_retries_on_the_schedule_then_becomes_a_dead_letter() {
         let post = fixtures::post(PostStatus::Scheduled);
         let event = post_event(None, &post).unwrap();
-        let endpoint = EndpointId::from_uuid(uuid::Uuid::nil());
-        let mut delivery = Delivery::new(Delivery::id_for(&event, endpoint), &event, endpoint);
+        let endpoint = fixtures::endpoint();
+        let mut delivery =
+            Delivery::new(Delivery::id_for(&event, endpoint.id()), &event, &endpoint);
         assert_eq!(delivery.next_attempt_at(), Some(event.created_at));
         delivery.record(&failed(None), t0(), 0.0);
         assert_eq!(delivery.status(), DeliveryStatus::Pending);

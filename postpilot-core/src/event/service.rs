@@ -10,7 +10,8 @@ use crate::crypto::{SecretString, TokenContext};
 use crate::error::{Error, Result};
 use crate::event::signature::EndpointSecret;
 use crate::event::{
-    EndpointUrl, EventType, MAX_ENDPOINTS, NewEndpoint, WebhookEndpoint, parse_description,
+    EndpointUrl, EventType, MAX_ENDPOINTS, NewEndpoint, OPERATOR, OPERATOR_ENDPOINT,
+    WebhookEndpoint, parse_description,
 };
 use crate::id::{EndpointId, UserId};
 use crate::store::StoreError;
@@ -100,6 +101,92 @@ impl EndpointService {
             )),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Makes the operator's endpoint ([`OPERATOR_ENDPOINT`], owned by [`OPERATOR`]) the one
+    /// described: it receives `event_types` (empty: every type) of every merchant at `url`,
+    /// signed with `secret` (`whsec_…`, the operator's own, so the operator's receiver knows
+    /// it). Run at every start: with the same settings it keeps the same secret and delivery
+    /// state (its `updated_at` moves on). A new
+    /// secret replaces the old as a rotation does (both sign for 24 hours); a disabled endpoint
+    /// is enabled again, the operator having said where deliveries go. The URL passes the same
+    /// address guard as a merchant's.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a URL, secret or event type that does not parse, or a URL the
+    /// guard refuses.
+    pub async fn configure_operator(
+        &self,
+        url: String,
+        secret: &str,
+        event_types: &[String],
+    ) -> Result<WebhookEndpoint> {
+        let url = self.checked_url(url).await?;
+        let secret = EndpointSecret::parse(secret).map_err(|e| e.for_field("secret"))?;
+        let event_types = EventType::parse_list(event_types)?;
+        let context = TokenContext::for_endpoint(OPERATOR, OPERATOR_ENDPOINT);
+        let sealed = self
+            .deps
+            .cipher
+            .seal(&SecretString::new(secret.reveal()), context)
+            .map_err(|e| Error::unavailable("token cipher", e))?;
+        let description = "the operator's endpoint: every merchant's events".to_owned();
+        if self
+            .deps
+            .store
+            .endpoint(OPERATOR, OPERATOR_ENDPOINT)
+            .await?
+            .is_none()
+        {
+            let endpoint = WebhookEndpoint::create(
+                NewEndpoint {
+                    id: OPERATOR_ENDPOINT,
+                    user_id: OPERATOR,
+                    url: url.clone(),
+                    description,
+                    event_types: event_types.clone(),
+                    sealed_secret: sealed.clone(),
+                },
+                self.deps.now(),
+            );
+            match self.deps.store.insert_endpoint(&endpoint, 1).await {
+                Ok(()) => return Ok(endpoint),
+                // Another process configured it meanwhile: bring it to these settings below.
+                Err(StoreError::LimitReached | StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.change(OPERATOR, OPERATOR_ENDPOINT, |endpoint, now| {
+            let same_secret = self
+                .signing_secrets(endpoint)
+                .ok()
+                .and_then(|secrets| secrets.first().map(EndpointSecret::reveal))
+                .is_some_and(|current| current == secret.reveal());
+            if !same_secret {
+                endpoint.rotate(sealed.clone(), now);
+            }
+            let unchanged = endpoint.url() == &url && endpoint.event_types() == event_types;
+            if !unchanged {
+                endpoint.edit(Some(url.clone()), None, Some(event_types.clone()), now);
+            }
+            if endpoint.is_disabled() {
+                endpoint.enable(now);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes the operator's endpoint (and its deliveries), if there is one.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn remove_operator(&self) -> Result<()> {
+        self.deps
+            .store
+            .delete_endpoint(OPERATOR, OPERATOR_ENDPOINT)
+            .await?;
+        Ok(())
     }
 
     /// One of the user's endpoints.

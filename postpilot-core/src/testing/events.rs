@@ -368,3 +368,54 @@ pub async fn account_queue_and_plan_writes_write_their_events(store: Arc<dyn Sto
         ]
     );
 }
+
+/// The operator's endpoint receives every merchant's events, in the operator's own log: a
+/// merchant never lists or reads those deliveries, and a merchant's endpoint still receives only
+/// that merchant's.
+pub async fn the_operators_endpoint_receives_every_merchants_events_in_its_own_log(
+    store: Arc<dyn Store>,
+) {
+    use crate::event::{OPERATOR, OPERATOR_ENDPOINT};
+    let operator = WebhookEndpoint::create(
+        NewEndpoint {
+            id: OPERATOR_ENDPOINT,
+            user_id: OPERATOR,
+            url: EndpointUrl::parse("https://platform.example.com/hooks")
+                .unwrap_or_else(|e| panic!("{e}")),
+            description: String::new(),
+            event_types: vec![EventType::PostScheduled],
+            sealed_secret: "sealed".into(),
+        },
+        t0(),
+    );
+    ok!(store.insert_endpoint(&operator, 1));
+    let (a, a_acc) = seeded(&store).await;
+    let (b, b_acc) = seeded(&store).await;
+    let own = endpoint(&store, a.id, &[]).await;
+    for (owner, account) in [(a.id, a_acc.id), (b.id, b_acc.id)] {
+        let p = post(owner, account, t0(), Some(t0() + Duration::hours(1)));
+        ok!(store.insert_post(&p, quota(1_000)));
+    }
+
+    let page = PageRequest::new(Some(1), Some(10)).unwrap_or_else(|e| panic!("{e}"));
+    let log = ok!(store.list_deliveries(OPERATOR, OPERATOR_ENDPOINT, None, page));
+    assert_eq!(log.total, 2, "both merchants' events");
+    assert!(log.items.iter().all(|d| d.user_id() == OPERATOR));
+    assert_eq!(deliveries(&store, a.id, own.id).await.len(), 1);
+    assert_eq!(
+        ok!(store.list_deliveries(a.id, OPERATOR_ENDPOINT, None, page)).total,
+        0
+    );
+    assert_eq!(ok!(store.delivery(a.id, log.items[0].id())), None);
+    assert!(
+        ok!(store.list_endpoints(a.id))
+            .iter()
+            .all(|e| e.id() != OPERATOR_ENDPOINT)
+    );
+    let claimed = ok!(store.claim_deliveries(t0() + Duration::hours(2), 10, Duration::seconds(60)));
+    let to_operator = claimed
+        .iter()
+        .filter(|c| c.endpoint.id() == OPERATOR_ENDPOINT)
+        .count();
+    assert_eq!((claimed.len(), to_operator), (3, 2));
+}

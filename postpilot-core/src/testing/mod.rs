@@ -359,6 +359,7 @@ macro_rules! store_conformance_tests {
             concurrent_delivery_claims_take_each_delivery_once,
             the_delivery_log_lists_dead_letters_and_resends_them,
             account_queue_and_plan_writes_write_their_events,
+            the_operators_endpoint_receives_every_merchants_events_in_its_own_log,
             refresh_tokens_rotate_with_reuse_detection,
             concurrent_refreshes_succeed_once,
             webhook_events_are_claimed_once_and_finished,

@@ -60,23 +60,24 @@ struct Tables {
 
 impl Tables {
     /// Writes `events` (the outbox: see [`EventStore`]), each with a delivery per endpoint of
-    /// its owner that receives it; an event no endpoint receives is not kept, and an event
+    /// its owner (or the operator's) that receives it; an event no endpoint receives is not kept, and an event
     /// already written is not written again.
     fn record(&mut self, events: impl IntoIterator<Item = crate::event::Event>) {
         for event in events {
-            let receivers: Vec<EndpointId> = self
+            let receivers: Vec<crate::event::Delivery> = self
                 .endpoints
                 .values()
-                .filter(|e| e.user_id == event.user_id && e.receives(event.kind))
-                .map(|e| e.id)
+                .filter(|e| e.receives_from(event.user_id, event.kind))
+                .map(|e| {
+                    let id = crate::event::Delivery::id_for(&event, e.id);
+                    crate::event::Delivery::new(id, &event, e)
+                })
                 .collect();
             if receivers.is_empty() || self.events.contains_key(&event.id) {
                 continue;
             }
-            for endpoint in receivers {
-                let id = crate::event::Delivery::id_for(&event, endpoint);
-                self.deliveries
-                    .insert(id, crate::event::Delivery::new(id, &event, endpoint));
+            for delivery in receivers {
+                self.deliveries.insert(delivery.id, delivery);
             }
             self.events.insert(event.id, event);
         }
