@@ -6,6 +6,7 @@
 import { readFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -340,24 +341,88 @@ await test('a pro merchant creates an API key, sees it once, and revokes it', as
   await context.close();
 });
 
-await test('a paused post says why on its page and is resumed from there', async () => {
-  const { context, page } = await fresh();
+/** A Pro merchant with a Facebook account `shop` and an API key: the headers its backend sends. */
+async function proMerchantWithKey(page, shop) {
   await register(page);
   await page.goto(`${BASE}/app/billing`);
   await page.getByRole('button', { name: 'Choose Pro' }).click();
   await page.waitForURL(/\/billing\/mock\/checkout\//);
-  await addAccount(page, 'Facebook', 'paused-shop');
+  await addAccount(page, 'Facebook', shop);
   await page.goto(`${BASE}/app/api-keys`);
   await page.getByLabel('Name').fill('Shop backend');
   await page.getByRole('button', { name: 'Create key' }).click();
-  const headers = { 'x-api-key': await page.getByLabel('API key').inputValue(), 'content-type': 'application/json' };
+  return { 'x-api-key': await page.getByLabel('API key').inputValue(), 'content-type': 'application/json' };
+}
+
+/** Schedules a post for tomorrow through the API on the merchant's first account. */
+async function scheduleTomorrow(headers, content) {
   const accounts = await (await fetch(`${BASE}/api/v1/accounts`, { headers })).json();
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
   const created = await fetch(`${BASE}/api/v1/posts`, {
-    method: 'POST', headers, body: JSON.stringify({ account_id: accounts.items[0].id, content: 'The Aurora lamp, now 29.00', scheduled_for: tomorrow }),
+    method: 'POST', headers, body: JSON.stringify({ account_id: accounts.items[0].id, content, scheduled_for: tomorrow }),
   });
   const post = await created.json();
   expect(created.status === 201, `creating the post answered ${created.status}: ${JSON.stringify(post)}`);
+  return post;
+}
+
+/** Polls `check` every 200 ms for up to 15 s. */
+async function eventually(what, check) {
+  for (let i = 0; i < 75; i += 1) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+await test('a webhook endpoint that answers 410 is shown stopped on the dashboard and enabled again from it', async () => {
+  const received = [];
+  let answer = 410;
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { received.push({ id: req.headers['webhook-id'], body }); res.writeHead(answer).end(); });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${receiver.address().port}/hooks`;
+  const { context, page } = await fresh();
+  try {
+    const headers = await proMerchantWithKey(page, 'hooked-shop');
+    const made = await fetch(`${BASE}/api/v1/webhook-endpoints`, { method: 'POST', headers, body: JSON.stringify({ url, event_types: ['post.scheduled'] }) });
+    const endpoint = await made.json();
+    expect(made.status === 201, `registering the endpoint answered ${made.status}: ${JSON.stringify(endpoint)}`);
+    await scheduleTomorrow(headers, 'The Aurora lamp is back');
+    const read = async () => (await fetch(`${BASE}/api/v1/webhook-endpoints/${endpoint.id}`, { headers })).json();
+    await eventually('the 410 disables the endpoint', async () => (await read()).enabled === false);
+    expect(received.length === 1 && JSON.parse(received[0].body).type === 'post.scheduled', `received ${JSON.stringify(received)}`);
+
+    await page.goto(`${BASE}/app`);
+    await page.getByRole('heading', { name: 'A webhook endpoint stopped receiving events' }).waitFor();
+    expect(await page.getByText('the endpoint answered 410 Gone').count() === 1, 'the reason is not shown');
+    if (SCREENSHOTS) await page.screenshot({ path: join(SHOTS_DIR, 'dashboard-endpoint-stopped-1440.png'), fullPage: true });
+    await page.getByRole('button', { name: 'It is fixed: send events again' }).click();
+    await page.getByText(`${url} receives events again.`).waitFor();
+    expect(await page.getByRole('heading', { name: 'A webhook endpoint stopped receiving events' }).count() === 0, 'the banner stayed');
+    expect((await read()).enabled === true, 'the endpoint is still disabled');
+
+    // The event it refused is a dead letter in its log; re-sent, it arrives under the same id.
+    answer = 204;
+    const log = await (await fetch(`${BASE}/api/v1/webhook-endpoints/${endpoint.id}/deliveries?status=dead`, { headers })).json();
+    expect(log.total === 1, `dead letters: ${JSON.stringify(log)}`);
+    const resent = await fetch(`${BASE}/api/v1/webhook-endpoints/${endpoint.id}/deliveries/${log.items[0].id}/resend`, { method: 'POST', headers });
+    expect(resent.status === 202, `re-sending answered ${resent.status}`);
+    await eventually('the re-sent event arrives', async () => received.length === 2);
+    expect(received[1].id === received[0].id, 'a re-send changed the webhook-id');
+  } finally {
+    receiver.close();
+    await context.close();
+  }
+});
+
+await test('a paused post says why on its page and is resumed from there', async () => {
+  const { context, page } = await fresh();
+  const headers = await proMerchantWithKey(page, 'paused-shop');
+  const post = await scheduleTomorrow(headers, 'The Aurora lamp, now 29.00');
   const paused = await fetch(`${BASE}/api/v1/posts/${post.id}/pause`, { method: 'POST', headers, body: JSON.stringify({ reason: 'the price changed' }) });
   expect(paused.status === 200, `pausing answered ${paused.status}`);
   await page.goto(`${BASE}/app/posts/${post.id}`);

@@ -321,6 +321,14 @@ impl WebhookEndpoint {
         self.disabled_at.is_some()
     }
 
+    /// Whether deliveries to it stopped without its owner asking (a `410 Gone`, five days of
+    /// failures): what its owner must be told.
+    pub fn was_stopped_by_its_receiver(&self) -> bool {
+        self.disabled_reason
+            .as_deref()
+            .is_some_and(|reason| reason != crate::event::OWNER_REASON)
+    }
+
     /// The sealed secrets that sign a delivery at `now`: the current one, then the previous one
     /// while its overlap lasts.
     pub fn sealed_secrets_in_force(&self, now: DateTime<Utc>) -> Vec<&str> {

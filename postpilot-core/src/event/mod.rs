@@ -17,7 +17,7 @@ pub use endpoint::{
 };
 pub use outbox::{
     AccountEventData, ClaimedDelivery, DELIVERY_LEASE, Delivery, DeliveryRecord, DeliveryStatus,
-    EVENT_VERSION, EndpointHealth, Event, FAILING_REASON, GONE_REASON, LimitName,
+    EVENT_VERSION, EndpointHealth, Event, FAILING_REASON, GONE_REASON, LimitName, OWNER_REASON,
     PlanLimitEventData, PostEventData, QueueItemEventData, account_connected,
     account_needs_reconnect, connection_events, plan_limit_events, post_event, post_quota_events,
     queue_item_generated,

@@ -506,6 +506,9 @@ pub const GONE_REASON: &str = "the endpoint answered 410 Gone";
 /// Why five days of failures disabled an endpoint.
 pub const FAILING_REASON: &str = "every delivery failed for 5 days";
 
+/// Why an endpoint its owner turned off is disabled.
+pub const OWNER_REASON: &str = "disabled by its owner";
+
 /// What an attempt says about its endpoint, written with the delivery's settlement and judged
 /// against the endpoint as stored then (not as the worker read it when it claimed: another
 /// worker's answer may have landed since).

@@ -234,7 +234,7 @@ impl EndpointService {
             endpoint.edit(url.clone(), description.clone(), event_types.clone(), now);
             match patch.enabled {
                 Some(false) if !endpoint.is_disabled() => {
-                    endpoint.disable("disabled by its owner", now);
+                    endpoint.disable(crate::event::OWNER_REASON, now);
                 }
                 Some(true) => endpoint.enable(now),
                 _ => {}

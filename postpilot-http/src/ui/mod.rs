@@ -41,6 +41,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/login", get(pages::login_page).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/app", get(pages::dashboard))
+        .route(
+            "/app/webhook-endpoints/{id}/enable",
+            post(pages::enable_endpoint),
+        )
         .route("/app/queue", get(queue::list))
         .route("/app/queue/generate", post(queue::generate))
         .route("/app/queue/{id}", get(queue::item))

@@ -636,6 +636,15 @@ pub(crate) struct Kpi {
     pub(crate) detail: String,
 }
 
+/// A webhook endpoint its receiver stopped (a `410`, five days of failures), on the dashboard.
+#[derive(Debug)]
+struct StoppedEndpoint {
+    id: String,
+    url: String,
+    reason: String,
+    since: String,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -644,6 +653,9 @@ struct DashboardPage {
     plan: String,
     kpis: Vec<Kpi>,
     reconnect: Vec<String>,
+    /// Webhook endpoints that stopped receiving events without the merchant asking.
+    stopped: Vec<StoppedEndpoint>,
+    notice: Option<Notice>,
 }
 
 /// `GET /app`: the merchant's figures at a glance.
@@ -651,10 +663,25 @@ pub(crate) async fn dashboard(
     State(state): State<AppState>,
     session: SignedIn,
     csrf: CsrfToken,
+    mut flash: super::flash::Flash,
 ) -> PageResult<Response> {
     let engine = state.engine();
     let user = session.user;
     let me = engine.auth().me(user).await?;
+    let zone = me.user.time_zone();
+    let stopped = engine
+        .endpoints()
+        .list(user)
+        .await?
+        .into_iter()
+        .filter(postpilot_core::event::WebhookEndpoint::was_stopped_by_its_receiver)
+        .map(|e| StoppedEndpoint {
+            id: e.id().to_string(),
+            url: e.url().as_str().to_owned(),
+            reason: e.disabled_reason().unwrap_or_default().to_owned(),
+            since: super::form::when(e.disabled_at(), zone),
+        })
+        .collect();
     let usage = engine.usage().usage(user).await?;
     let scheduled = engine
         .posts()
@@ -709,8 +736,31 @@ pub(crate) async fn dashboard(
         plan: usage.plan.as_str().to_owned(),
         kpis,
         reconnect,
+        stopped,
+        notice: flash.notice.take(),
     };
-    Ok(page(&template, &csrf))
+    Ok(flash.shown(page(&template, &csrf)))
+}
+
+/// `POST /app/webhook-endpoints/{id}/enable`: a stopped endpoint receives events again (its
+/// waiting deliveries go at once), back to the dashboard.
+pub(crate) async fn enable_endpoint(
+    State(state): State<AppState>,
+    session: SignedIn,
+    PageId(id): PageId,
+    CheckedForm(_form): CheckedForm<super::form::Fields>,
+) -> PageResult<Response> {
+    let patch = postpilot_core::event::EndpointPatch {
+        enabled: Some(true),
+        ..Default::default()
+    };
+    let enabled = state
+        .engine()
+        .endpoints()
+        .update(session.user, id.into(), patch)
+        .await
+        .map(|e| format!("{} receives events again.", e.url().as_str()));
+    Ok(super::flash::redirect("/app", &Notice::of(enabled)))
 }
 
 /// The content-security policy of every page: nothing from elsewhere, no inline script or style,

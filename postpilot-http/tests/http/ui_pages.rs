@@ -1601,3 +1601,80 @@ async fn the_settings_page_chooses_what_a_product_change_pauses() {
     let me = app.engine.auth().me(user.id()).await.unwrap();
     assert_eq!(me.user.pause_on(), postpilot_core::post::PauseOn::Stock);
 }
+
+#[tokio::test]
+async fn an_endpoint_its_receiver_stopped_is_told_on_the_dashboard_and_enabled_again_from_it() {
+    let app = TestApp::new();
+    let cookies = register(&app, "hooks@example.com").await;
+    let email = postpilot_core::user::Email::parse("hooks@example.com").unwrap();
+    let user = app
+        .engine
+        .store()
+        .user_by_email(&email)
+        .await
+        .unwrap()
+        .unwrap()
+        .id();
+    let endpoints = app.engine.endpoints();
+    let request = |url: &str| postpilot_core::event::NewEndpointRequest {
+        url: url.into(),
+        event_types: Vec::new(),
+        description: String::new(),
+    };
+    let gone = endpoints
+        .create(user, request("https://93.184.216.34/gone"))
+        .await
+        .unwrap()
+        .endpoint;
+    let mine = endpoints
+        .create(user, request("https://93.184.216.34/mine"))
+        .await
+        .unwrap()
+        .endpoint;
+    let mut stopped = gone.clone();
+    stopped.disable(postpilot_core::event::GONE_REASON, app.now());
+    app.engine
+        .store()
+        .update_endpoint(&stopped, gone.updated_at())
+        .await
+        .unwrap();
+    let off = postpilot_core::event::EndpointPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    endpoints.update(user, mine.id(), off).await.unwrap();
+
+    let dashboard = get(&app, "/app", &cookies).await;
+    let page = html(&dashboard);
+    assert!(
+        page.contains("A webhook endpoint stopped receiving events"),
+        "{page}"
+    );
+    assert!(page.contains("https://93.184.216.34/gone") && page.contains("410 Gone"));
+    assert!(
+        !page.contains("/mine"),
+        "one its owner turned off is not news"
+    );
+
+    let token = cookies
+        .split("; ")
+        .find_map(|c| c.strip_prefix("pp_csrf="))
+        .unwrap();
+    let enabled = post_form(
+        &app,
+        &format!("/app/webhook-endpoints/{}/enable", gone.id()),
+        &cookies,
+        &format!("csrf={token}"),
+    )
+    .await;
+    assert_eq!(enabled.status, StatusCode::SEE_OTHER, "{:?}", enabled.body);
+    assert_eq!(enabled.headers[header::LOCATION], "/app");
+    assert!(!endpoints.get(user, gone.id()).await.unwrap().is_disabled());
+    let flash = set_cookie(&enabled, "pp_flash")
+        .map(|c| value_of(&c))
+        .unwrap_or_default();
+    let again = get(&app, "/app", &format!("{cookies}; pp_flash={flash}")).await;
+    let after = html(&again);
+    assert!(!after.contains("stopped receiving events"));
+    assert!(after.contains("receives events again"), "{after}");
+}
