@@ -23,4 +23,4 @@ pub use outbox::{
     queue_item_generated,
 };
 pub use service::{CreatedEndpoint, EndpointPatch, EndpointService, NewEndpointRequest};
-pub use worker::{DeliveryTotals, DeliveryWorker, DeliveryWorkerConfig};
+pub use worker::{DeliveryTotals, DeliveryWorker, DeliveryWorkerConfig, EVENT_RETENTION};

@@ -19,6 +19,12 @@ use crate::event::{
 };
 use crate::store::StoreError;
 
+/// How long settled events stay in the delivery log by default: 30 days.
+pub const EVENT_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Events purged per statement: a purge holds no lock for long.
+const PURGE_BATCH: u32 = 10_000;
+
 /// How the delivery worker paces itself.
 #[derive(Clone, Copy, Debug)]
 pub struct DeliveryWorkerConfig {
@@ -28,6 +34,9 @@ pub struct DeliveryWorkerConfig {
     pub concurrency: usize,
     /// How long to wait when nothing was due.
     pub poll_interval: Duration,
+    /// How long settled events (delivered, dead letters) stay in the delivery log; older ones
+    /// are purged, at most hourly.
+    pub retention: chrono::TimeDelta,
 }
 
 impl DeliveryWorkerConfig {
@@ -51,6 +60,7 @@ impl Default for DeliveryWorkerConfig {
             batch: 32,
             concurrency: 16,
             poll_interval: Duration::from_secs(1),
+            retention: EVENT_RETENTION,
         }
     }
 }
@@ -128,7 +138,14 @@ impl DeliveryWorker {
     pub async fn run_until(&self, shutdown: impl Future<Output = ()> + Send) -> DeliveryTotals {
         let mut totals = DeliveryTotals::default();
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut next_purge = self.deps.now();
         loop {
+            if self.deps.now() >= next_purge {
+                next_purge = self.deps.now() + chrono::TimeDelta::hours(1);
+                if let Err(e) = self.purge().await {
+                    tracing::warn!(error = %e, "purging old webhook events failed; trying again in an hour");
+                }
+            }
             let full = match self.deliver_due().await {
                 Ok((round, claimed)) => {
                     totals.add(round);
@@ -150,6 +167,22 @@ impl DeliveryWorker {
                 futures::future::select(shutdown.as_mut(), sleep).await
             {
                 return totals;
+            }
+        }
+    }
+
+    /// Deletes the settled events older than the retention, with their deliveries; how many.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn purge(&self) -> Result<u64> {
+        let before = self.deps.now() - self.config.retention;
+        let mut purged = 0;
+        loop {
+            let batch = self.deps.store.purge_events(before, PURGE_BATCH).await?;
+            purged += batch;
+            if batch < u64::from(PURGE_BATCH) {
+                return Ok(purged);
             }
         }
     }

@@ -839,6 +839,9 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Page<Delivery>>;
     /// One of the owner's deliveries.
     async fn delivery(&self, owner: UserId, id: DeliveryId) -> StoreResult<Option<Delivery>>;
+    /// Deletes up to `limit` events written before `before` that have no pending delivery, with
+    /// their deliveries (the log's retention); how many events went.
+    async fn purge_events(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
     /// Writes a re-send ([`Delivery::resend`]) if the stored delivery is still settled
     /// (delivered or dead) under the same lease token ([`StoreError::Stale`] otherwise,
     /// [`StoreError::NotFound`] if absent).

@@ -40,6 +40,20 @@ async fn deliveries(
     all
 }
 
+/// `count` posts of `owner` on `account`, scheduled an hour before `t0` a second apart (each a
+/// `post.scheduled` event written then, so due at `t0`).
+async fn scheduled_an_hour_ago(
+    store: &Arc<dyn Store>,
+    owner: UserId,
+    account: AccountId,
+    count: i64,
+) {
+    for n in 0..count {
+        let at = t0() - Duration::hours(1) + Duration::seconds(n);
+        ok!(store.insert_post(&post(owner, account, t0(), Some(at)), quota(1_000)));
+    }
+}
+
 fn failed() -> DeliveryAttempt {
     DeliveryAttempt {
         outcome: DeliveryOutcome::Failed {
@@ -232,15 +246,7 @@ pub async fn deliveries_are_claimed_once_fenced_and_claimed_again_after_their_le
 pub async fn concurrent_delivery_claims_take_each_delivery_once(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
     endpoint(&store, u.id, &[]).await;
-    for n in 0..20 {
-        let p = post(
-            u.id,
-            acc.id,
-            t0(),
-            Some(t0() - Duration::hours(1) + Duration::seconds(n)),
-        );
-        ok!(store.insert_post(&p, quota(1_000)));
-    }
+    scheduled_an_hour_ago(&store, u.id, acc.id, 20).await;
     let now = t0() + Duration::seconds(1);
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -418,4 +424,43 @@ pub async fn the_operators_endpoint_receives_every_merchants_events_in_its_own_l
         .filter(|c| c.endpoint.id() == OPERATOR_ENDPOINT)
         .count();
     assert_eq!((claimed.len(), to_operator), (3, 2));
+}
+
+/// Purging the log deletes the events written before a moment that have nothing pending, with
+/// their deliveries, oldest first and at most as many as asked; a pending one stays.
+pub async fn old_settled_events_are_purged_with_their_deliveries_and_pending_ones_kept(
+    store: Arc<dyn Store>,
+) {
+    let (u, acc) = seeded(&store).await;
+    let to = endpoint(&store, u.id, &[]).await;
+    scheduled_an_hour_ago(&store, u.id, acc.id, 3).await;
+    // Two of the three settle (delivered); the third stays pending.
+    let now = t0() + Duration::minutes(1);
+    for claim in ok!(store.claim_deliveries(now, 2, Duration::seconds(60))) {
+        let mut done = claim.delivery.clone();
+        let answered = DeliveryAttempt {
+            outcome: DeliveryOutcome::Delivered { status: 204 },
+            response: String::new(),
+        };
+        done.record(&answered, now, 0.0);
+        ok!(store.settle_delivery(&done, EndpointHealth::Answering, now));
+    }
+    let later = t0() + Duration::days(31);
+
+    assert_eq!(
+        ok!(store.purge_events(t0() - Duration::days(1), 10)),
+        0,
+        "none that old"
+    );
+    assert_eq!(
+        ok!(store.purge_events(later, 1)),
+        1,
+        "at most as many as asked"
+    );
+    assert_eq!(ok!(store.purge_events(later, 10)), 1);
+    assert_eq!(ok!(store.purge_events(later, 10)), 0);
+    assert_eq!(
+        deliveries(&store, u.id, to.id).await,
+        vec![(EventType::PostScheduled, DeliveryStatus::Pending)]
+    );
 }

@@ -360,6 +360,7 @@ macro_rules! store_conformance_tests {
             the_delivery_log_lists_dead_letters_and_resends_them,
             account_queue_and_plan_writes_write_their_events,
             the_operators_endpoint_receives_every_merchants_events_in_its_own_log,
+            old_settled_events_are_purged_with_their_deliveries_and_pending_ones_kept,
             refresh_tokens_rotate_with_reuse_detection,
             concurrent_refreshes_succeed_once,
             webhook_events_are_claimed_once_and_finished,

@@ -103,6 +103,28 @@ impl EventStore for MemoryStore {
         Ok(owned(&self.tables().deliveries, owner, &id).cloned())
     }
 
+    async fn purge_events(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        let mut t = self.tables();
+        let pending: std::collections::HashSet<_> = t
+            .deliveries
+            .values()
+            .filter(|d| d.status == DeliveryStatus::Pending)
+            .map(|d| d.event_id)
+            .collect();
+        let mut old: Vec<_> = t
+            .events
+            .values()
+            .filter(|e| e.created_at < before && !pending.contains(&e.id))
+            .map(|e| (e.created_at, e.id))
+            .collect();
+        old.sort();
+        old.truncate(limit as usize);
+        let gone: std::collections::HashSet<_> = old.into_iter().map(|(_, id)| id).collect();
+        t.events.retain(|id, _| !gone.contains(id));
+        t.deliveries.retain(|_, d| !gone.contains(&d.event_id));
+        Ok(gone.len() as u64)
+    }
+
     async fn resend_delivery(&self, delivery: &Delivery) -> StoreResult<()> {
         let mut t = self.tables();
         let stored = owned_mut(&mut t.deliveries, delivery.user_id, &delivery.id)
