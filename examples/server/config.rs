@@ -104,8 +104,9 @@ pub(crate) struct Config {
     pub(crate) publishing_caps: postpilot_core::post::PublishingCaps,
     /// Which addresses webhook deliveries may reach.
     pub(crate) webhook_addresses: postpilot_core::event::address::AddressPolicy,
-    /// The operator's endpoint: its URL, secret and event types (empty: all); `None`: none.
-    pub(crate) operator_endpoint: Option<OperatorEndpoint>,
+    /// The operator's endpoint: configured as given, removed (`off`), or `None`: left as it is
+    /// (an embedder may manage it from Rust or Python).
+    pub(crate) operator_endpoint: Option<OperatorSetting>,
     /// The language model that writes captions, and what writes them when it cannot; `None`:
     /// the templates.
     pub(crate) caption_model: Option<(postpilot_clients::llm::LlmConfig, Fallback)>,
@@ -369,6 +370,15 @@ fn caption_model(
     Ok(Some((config, fallback)))
 }
 
+/// What the settings say of the operator's webhook endpoint.
+#[derive(Clone, Debug)]
+pub(crate) enum OperatorSetting {
+    /// It is this one.
+    Configure(OperatorEndpoint),
+    /// There is none (`POSTPILOT_OPERATOR_WEBHOOK_URL=off`).
+    Remove,
+}
+
 /// The operator's webhook endpoint, as configured.
 #[derive(Clone)]
 pub(crate) struct OperatorEndpoint {
@@ -561,7 +571,8 @@ impl Config {
                 var("POSTPILOT_OPERATOR_WEBHOOK_SECRET"),
             ) {
                 (None, None) => None,
-                (Some(url), Some(secret)) => Some(OperatorEndpoint {
+                (Some(url), None) if url.trim() == "off" => Some(OperatorSetting::Remove),
+                (Some(url), Some(secret)) => Some(OperatorSetting::Configure(OperatorEndpoint {
                     url,
                     secret: SecretString::new(secret),
                     event_types: var("POSTPILOT_OPERATOR_WEBHOOK_EVENTS")
@@ -574,11 +585,11 @@ impl Config {
                                 .collect()
                         })
                         .unwrap_or_default(),
-                }),
+                })),
                 (Some(_), None) => {
                     return Err(ConfigError(
                         "POSTPILOT_OPERATOR_WEBHOOK_URL needs POSTPILOT_OPERATOR_WEBHOOK_SECRET \
-                         (whsec_ and base64 of 24 to 64 bytes)"
+                         (whsec_ and base64 of 24 to 64 bytes), or is off to remove the endpoint"
                             .into(),
                     ));
                 }
@@ -1187,9 +1198,10 @@ mod tests {
     }
 
     #[test]
-    fn the_operators_endpoint_takes_a_url_a_secret_and_event_types_and_one_alone_is_refused() {
+    fn the_operators_endpoint_takes_a_url_a_secret_and_event_types_or_off_and_one_alone_is_refused()
+    {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let operator = config(
+        let Some(OperatorSetting::Configure(operator)) = config(
             Role::Worker,
             &[
                 (
@@ -1205,7 +1217,9 @@ mod tests {
         )
         .unwrap()
         .operator_endpoint
-        .unwrap();
+        else {
+            panic!("configured")
+        };
         assert_eq!(operator.url, "https://platform.example.com/hooks");
         assert_eq!(operator.secret.expose(), secret);
         assert_eq!(operator.event_types, ["post.published", "post.failed"]);
@@ -1217,8 +1231,15 @@ mod tests {
             config(Role::Worker, &[])
                 .unwrap()
                 .operator_endpoint
-                .is_none()
+                .is_none(),
+            "unset: left as it is"
         );
+        assert!(matches!(
+            config(Role::Worker, &[("POSTPILOT_OPERATOR_WEBHOOK_URL", "off")])
+                .unwrap()
+                .operator_endpoint,
+            Some(OperatorSetting::Remove)
+        ));
         assert!(
             error(
                 Role::Worker,

@@ -27,7 +27,7 @@ use postpilot_core::{Engine, EngineBuilder};
 use postpilot_http::{AppState, HttpConfig};
 use tokio::sync::watch;
 
-use crate::config::{Billing, Config, ConfigError, Publishers, Role};
+use crate::config::{Billing, Config, ConfigError, OperatorSetting, Publishers, Role};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -253,10 +253,10 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
         .publishing_caps(config.publishing_caps)
         .webhook_addresses(config.webhook_addresses)
         .build()?;
-    // The operator's endpoint is what the settings say, at every start.
+    // The operator's endpoint is what the settings say, at every start, when they say.
     let endpoints = engine.endpoints();
     match &config.operator_endpoint {
-        Some(operator) => {
+        Some(OperatorSetting::Configure(operator)) => {
             let endpoint = endpoints
                 .configure_operator(
                     operator.url.clone(),
@@ -267,7 +267,9 @@ async fn engine(config: &Config) -> Result<Engine, BoxError> {
                 .map_err(|e| ConfigError(format!("POSTPILOT_OPERATOR_WEBHOOK_*: {e}")))?;
             tracing::info!(url = %endpoint.url().host(), "the operator's webhook endpoint receives every merchant's events");
         }
-        None => endpoints.remove_operator().await?,
+        Some(OperatorSetting::Remove) => endpoints.remove_operator().await?,
+        // Unset: an embedder may manage it from Rust or Python on the same database.
+        None => {}
     }
     Ok(engine)
 }

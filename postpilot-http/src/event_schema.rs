@@ -50,17 +50,18 @@ fn what(kind: EventType) -> &'static str {
     }
 }
 
-/// An envelope: `type` among `types`, `timestamp`, `version` and `data`.
+/// An envelope: `type` among `types`, `timestamp`, `version`, `user_id` and `data`.
 fn envelope(description: &str, types: &[EventType], data: Value) -> Value {
     json!({
         "type": "object",
         "description": description,
-        "required": ["type", "timestamp", "version", "data"],
+        "required": ["type", "timestamp", "version", "user_id", "data"],
         "additionalProperties": false,
         "properties": {
             "type": {"type": "string", "enum": types.iter().map(|t| t.as_str()).collect::<Vec<_>>()},
             "timestamp": {"type": "string", "format": "date-time", "description": "When it happened."},
             "version": {"type": "integer", "const": EVENT_VERSION, "description": "The body's version: a field removed or retyped makes a new one; added fields do not."},
+            "user_id": {"type": "string", "format": "uuid", "description": "The merchant it is about (PostPilot's user id, as `/auth/provision` answers it)."},
             "data": data,
         }
     })

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use postpilot_core::event::{
     ClaimedDelivery, Delivery, DeliveryRecord, DeliveryStatus, EndpointHealth, Event, EventType,
-    FAILING_REASON, GONE_REASON, OPERATOR, WebhookEndpoint,
+    FAILING_REASON, GONE_REASON, OPERATOR_ENDPOINT, WebhookEndpoint,
 };
 use postpilot_core::id::{DeliveryId, EndpointId, EventId, UserId};
 use postpilot_core::page::{Page, PageRequest};
@@ -37,7 +37,7 @@ pub(crate) async fn write_events(conn: &mut PgConnection, events: &[Event]) -> S
                                   $5::timestamptz[]) AS e(id, user_id, event_type, body, created_at) \
          ), receivers AS ( \
              SELECT e.id AS event_id, w.id AS endpoint_id, w.user_id AS owner FROM e \
-             JOIN webhook_endpoints w ON w.user_id IN (e.user_id, $6) \
+             JOIN webhook_endpoints w ON (w.user_id = e.user_id OR w.id = $6) \
               AND w.disabled_at IS NULL \
               AND (cardinality(w.event_types) = 0 OR e.event_type = ANY(w.event_types)) \
              FOR KEY SHARE OF w \
@@ -58,7 +58,7 @@ pub(crate) async fn write_events(conn: &mut PgConnection, events: &[Event]) -> S
     .bind(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.body.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.created_at).collect::<Vec<_>>())
-    .bind(OPERATOR.as_uuid())
+    .bind(OPERATOR_ENDPOINT.as_uuid())
     .execute(&mut *conn)
     .await
     .map_err(store_error)?;
@@ -362,7 +362,15 @@ impl EventStore for PgStore {
     }
 
     async fn purge_events(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        // Oldest first through the index on created_at; the deliveries go by the cascade.
+        // Oldest first through the index on created_at; the deliveries go by the cascade. Under
+        // REPEATABLE READ, a delivery a re-send turned back to pending after this statement's
+        // snapshot makes the cascade fail (a serialization failure) instead of deleting it:
+        // that batch is then left for the next purge.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
         let purged = sqlx::query(
             "DELETE FROM events WHERE id IN ( \
                  SELECT e.id FROM events e WHERE e.created_at < $1 \
@@ -372,10 +380,17 @@ impl EventStore for PgStore {
         )
         .bind(before)
         .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
-        Ok(purged.rows_affected())
+        .execute(&mut *tx)
+        .await;
+        let purged = match purged {
+            Ok(done) => done.rows_affected(),
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("40001") => {
+                return Ok(0);
+            }
+            Err(e) => return Err(store_error(e)),
+        };
+        tx.commit().await.map_err(store_error)?;
+        Ok(purged)
     }
 
     async fn resend_delivery(&self, delivery: &Delivery) -> StoreResult<()> {

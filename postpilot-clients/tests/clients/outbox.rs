@@ -336,6 +336,21 @@ async fn the_operators_endpoint_receives_every_merchants_events_signed_with_the_
         None,
         "the same secret kept"
     );
+    assert_eq!(again.updated_at(), operator.updated_at(), "nothing written");
+    let squatting = endpoints
+        .create(
+            postpilot_core::event::OPERATOR,
+            NewEndpointRequest {
+                url: operators_receiver.url.clone(),
+                event_types: Vec::new(),
+                description: String::new(),
+            },
+        )
+        .await;
+    assert!(
+        squatting.is_err(),
+        "the operator's endpoint is configured, not registered"
+    );
     let next = EndpointSecret::generate().unwrap();
     let rotated = endpoints
         .configure_operator(operators_receiver.url.clone(), &next.reveal(), &[])

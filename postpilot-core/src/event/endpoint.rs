@@ -18,6 +18,9 @@ pub const OPERATOR: UserId = UserId::from_uuid(uuid::Uuid::nil());
 /// The operator's endpoint's id.
 pub const OPERATOR_ENDPOINT: EndpointId = EndpointId::from_uuid(uuid::Uuid::nil());
 
+/// Why an endpoint its owner turned off is disabled.
+pub const OWNER_REASON: &str = "disabled by its owner";
+
 /// Most endpoints one user may register.
 pub const MAX_ENDPOINTS: u32 = 10;
 
@@ -313,7 +316,7 @@ impl WebhookEndpoint {
     /// Whether it receives `owner`'s events of `kind`: its owner's, or every merchant's for the
     /// operator's endpoint.
     pub fn receives_from(&self, owner: UserId, kind: EventType) -> bool {
-        (self.user_id == owner || self.user_id == OPERATOR) && self.receives(kind)
+        (self.user_id == owner || self.id == OPERATOR_ENDPOINT) && self.receives(kind)
     }
 
     /// Whether deliveries to it have stopped.
@@ -326,7 +329,7 @@ impl WebhookEndpoint {
     pub fn was_stopped_by_its_receiver(&self) -> bool {
         self.disabled_reason
             .as_deref()
-            .is_some_and(|reason| reason != crate::event::OWNER_REASON)
+            .is_some_and(|reason| reason != OWNER_REASON)
     }
 
     /// The sealed secrets that sign a delivery at `now`: the current one, then the previous one
@@ -375,6 +378,15 @@ impl WebhookEndpoint {
         self.disabled_at = None;
         self.disabled_reason = None;
         self.failing_since = None;
+        self.updated_at = now;
+    }
+
+    /// Makes `sealed` the only secret at once, without an overlap: for a secret that no longer
+    /// opens (its key is gone), which could not sign beside the new one anyway.
+    pub fn replace_secret(&mut self, sealed: String, now: DateTime<Utc>) {
+        self.sealed_secret = sealed;
+        self.previous_sealed_secret = None;
+        self.previous_secret_expires_at = None;
         self.updated_at = now;
     }
 

@@ -12,12 +12,12 @@ mod worker;
 
 pub use endpoint::{
     EndpointUrl, EventType, MAX_DESCRIPTION_CHARS, MAX_ENDPOINTS, MAX_URL_LEN, NewEndpoint,
-    OPERATOR, OPERATOR_ENDPOINT, ROTATION_OVERLAP, WebhookEndpoint, WebhookEndpointRecord,
-    parse_description,
+    OPERATOR, OPERATOR_ENDPOINT, OWNER_REASON, ROTATION_OVERLAP, WebhookEndpoint,
+    WebhookEndpointRecord, parse_description,
 };
 pub use outbox::{
     AccountEventData, ClaimedDelivery, DELIVERY_LEASE, Delivery, DeliveryRecord, DeliveryStatus,
-    EVENT_VERSION, EndpointHealth, Event, FAILING_REASON, GONE_REASON, LimitName, OWNER_REASON,
+    EVENT_VERSION, EndpointHealth, Event, FAILING_REASON, GONE_REASON, LimitName,
     PlanLimitEventData, PostEventData, QueueItemEventData, account_connected,
     account_needs_reconnect, connection_events, plan_limit_events, post_event, post_quota_events,
     queue_item_generated,

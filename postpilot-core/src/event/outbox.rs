@@ -35,7 +35,7 @@ pub struct Event {
     pub user_id: UserId,
     /// What happened.
     pub kind: EventType,
-    /// The JSON body: `{"type", "timestamp", "version", "data"}`.
+    /// The JSON body: `{"type", "timestamp", "version", "user_id", "data"}`.
     pub body: String,
     /// When it happened.
     pub created_at: DateTime<Utc>,
@@ -81,6 +81,9 @@ struct Body<'a, T> {
     kind: EventType,
     timestamp: String,
     version: u32,
+    /// The merchant it is about (what the operator's endpoint, receiving every merchant's
+    /// events, tells them apart by).
+    user_id: UserId,
     data: &'a T,
 }
 
@@ -332,6 +335,7 @@ fn event<T: Serialize>(
         kind,
         timestamp: at.to_rfc3339_opts(SecondsFormat::Millis, true),
         version: EVENT_VERSION,
+        user_id,
         data,
     };
     Event {
@@ -506,9 +510,6 @@ pub const GONE_REASON: &str = "the endpoint answered 410 Gone";
 /// Why five days of failures disabled an endpoint.
 pub const FAILING_REASON: &str = "every delivery failed for 5 days";
 
-/// Why an endpoint its owner turned off is disabled.
-pub const OWNER_REASON: &str = "disabled by its owner";
-
 /// What an attempt says about its endpoint, written with the delivery's settlement and judged
 /// against the endpoint as stored then (not as the worker read it when it claimed: another
 /// worker's answer may have landed since).
@@ -673,6 +674,7 @@ mod tests {
         let body: serde_json::Value = serde_json::from_str(&published.body).unwrap();
         assert_eq!(body["type"], "post.published");
         assert_eq!(body["version"], 1);
+        assert_eq!(body["user_id"], post.user_id().to_string(), "whose it is");
         assert_eq!(body["data"]["post_id"], post.id().to_string());
         assert_eq!(body["data"]["external_url"], "https://instagram.com/p/1");
         assert_eq!(body["data"]["reason"], serde_json::Value::Null);

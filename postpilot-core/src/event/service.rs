@@ -77,6 +77,10 @@ impl EndpointService {
         user: UserId,
         request: NewEndpointRequest,
     ) -> Result<CreatedEndpoint> {
+        if user == OPERATOR {
+            // The operator's one endpoint is configured, not registered.
+            return Err(Error::NotFound("user"));
+        }
         let url = self.checked_url(request.url).await?;
         let event_types = EventType::parse_list(&request.event_types)?;
         let description = parse_description(request.description)?;
@@ -106,8 +110,7 @@ impl EndpointService {
     /// Makes the operator's endpoint ([`OPERATOR_ENDPOINT`], owned by [`OPERATOR`]) the one
     /// described: it receives `event_types` (empty: every type) of every merchant at `url`,
     /// signed with `secret` (`whsec_…`, the operator's own, so the operator's receiver knows
-    /// it). Run at every start: with the same settings it keeps the same secret and delivery
-    /// state (its `updated_at` moves on). A new
+    /// it). Run it at every start: with the settings already in force it writes nothing. A new
     /// secret replaces the old as a rotation does (both sign for 24 hours); a disabled endpoint
     /// is enabled again, the operator having said where deliveries go. The URL passes the same
     /// address guard as a merchant's.
@@ -131,13 +134,12 @@ impl EndpointService {
             .seal(&SecretString::new(secret.reveal()), context)
             .map_err(|e| Error::unavailable("token cipher", e))?;
         let description = "the operator's endpoint: every merchant's events".to_owned();
-        if self
+        let Some(stored) = self
             .deps
             .store
             .endpoint(OPERATOR, OPERATOR_ENDPOINT)
             .await?
-            .is_none()
-        {
+        else {
             let endpoint = WebhookEndpoint::create(
                 NewEndpoint {
                     id: OPERATOR_ENDPOINT,
@@ -155,18 +157,40 @@ impl EndpointService {
                 Err(StoreError::LimitReached | StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e.into()),
             }
+            return self
+                .bring_operator_to(url, &secret, event_types, sealed)
+                .await;
+        };
+        let current = self.current_secret(&stored);
+        if current.as_deref() == Some(secret.reveal().as_str())
+            && stored.url() == &url
+            && stored.event_types() == event_types
+            && !stored.is_disabled()
+        {
+            // As configured already (every process reads the same settings at its start).
+            return Ok(stored);
         }
+        self.bring_operator_to(url, &secret, event_types, sealed)
+            .await
+    }
+
+    /// Writes the operator's endpoint's settings over what is stored.
+    async fn bring_operator_to(
+        &self,
+        url: EndpointUrl,
+        secret: &EndpointSecret,
+        event_types: Vec<EventType>,
+        sealed: String,
+    ) -> Result<WebhookEndpoint> {
         self.change(OPERATOR, OPERATOR_ENDPOINT, |endpoint, now| {
-            let same_secret = self
-                .signing_secrets(endpoint)
-                .ok()
-                .and_then(|secrets| secrets.first().map(EndpointSecret::reveal))
-                .is_some_and(|current| current == secret.reveal());
-            if !same_secret {
-                endpoint.rotate(sealed.clone(), now);
+            match self.current_secret(endpoint) {
+                Some(current) if current == secret.reveal() => {}
+                // Both sign until the receiver has switched.
+                Some(_) => endpoint.rotate(sealed.clone(), now),
+                // The stored secret no longer opens: it could not sign beside the new one.
+                None => endpoint.replace_secret(sealed.clone(), now),
             }
-            let unchanged = endpoint.url() == &url && endpoint.event_types() == event_types;
-            if !unchanged {
+            if endpoint.url() != &url || endpoint.event_types() != event_types {
                 endpoint.edit(Some(url.clone()), None, Some(event_types.clone()), now);
             }
             if endpoint.is_disabled() {
@@ -175,6 +199,12 @@ impl EndpointService {
             Ok(())
         })
         .await
+    }
+
+    /// The endpoint's current secret, revealed, when it opens.
+    fn current_secret(&self, endpoint: &WebhookEndpoint) -> Option<String> {
+        let secrets = self.signing_secrets(endpoint).ok()?;
+        secrets.first().map(EndpointSecret::reveal)
     }
 
     /// Removes the operator's endpoint (and its deliveries), if there is one.

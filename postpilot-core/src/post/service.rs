@@ -409,14 +409,15 @@ impl PostService {
                 "the paused post's time has passed; schedule it at a new time",
             )
         })?;
+        // One read, checked and written against: a post unscheduled or moved meanwhile is not
+        // put back where it was paused. The account and the cap are checked before a caption
+        // is written: a model is not paid for a resume that cannot happen.
+        self.schedule_within_cap(user, &mut post, at, now).await?;
         let counted = match caption {
             ResumeCaption::Keep => None,
             ResumeCaption::Regenerate => Some(self.rewrite_caption(user, &mut post, now).await?),
         };
-        // One read, checked and written against: a post unscheduled or moved meanwhile is not
-        // put back where it was paused.
         let resumed = async {
-            self.schedule_within_cap(user, &mut post, at, now).await?;
             ensure_not_duplicate(&self.deps, &post, at, duplicates).await?;
             self.save(&post, PostStatus::Paused).await?;
             Ok(post)
@@ -451,7 +452,12 @@ impl PostService {
             .await?
             .ok_or_else(no_product)?;
         let product = match post.product() {
-            Some(now) => now.laid_over(item.product_data())?,
+            Some(now) => now.laid_over(item.product_data()).map_err(|e| {
+                ValidationError::new(
+                    "regenerate_caption",
+                    format!("the product as the shop last described it is incomplete: {e}"),
+                )
+            })?,
             None => item.product_data().clone(),
         };
         let platform = post.platform();

@@ -172,6 +172,8 @@ impl WebhookService {
     /// The merchant an event names, by PostPilot's id or the platform's.
     async fn merchant(&self, user_id: Option<Uuid>, external: Option<Uuid>) -> Result<UserId> {
         let user = match (user_id, external) {
+            // The operator is no merchant.
+            (Some(id), _) if UserId::from(id) == crate::event::OPERATOR => None,
             (Some(id), _) => self.deps.store.user(UserId::from(id)).await?,
             (None, Some(external)) => self.deps.store.user_by_external_id(external).await?,
             (None, None) => {

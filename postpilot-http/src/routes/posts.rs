@@ -466,8 +466,9 @@ async fn pause(
 /// is now.
 #[utoipa::path(post, path = "/posts/{id}/resume", tag = "posts", security(("bearer" = []), ("api_key" = [])),
     params(("id" = Uuid, Path)), request_body = ResumePostBody,
-    responses((status = 200, body = PostDto), (status = 401, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = PostDto), (status = 401, body = Problem),
+              (status = 402, body = Problem, description = "A new caption would pass the plan's caption generations"),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn resume(
     State(state): State<AppState>,
     caller: Caller,

@@ -101,7 +101,7 @@ fn render(spec: &Value) -> String {
             "## events sent (webhooks)\n\n\
              PostPilot `POST`s these to the endpoints merchants register (see `docs/EVENTS.md`),\n\
              signed as Standard Webhooks 1.0 specifies. Each body is `{{type, timestamp, version,\n\
-             data}}`; its schema is the named component of the OpenAPI document.\n"
+             user_id, data}}`; its schema is the named component of the OpenAPI document.\n"
         );
         let _ = writeln!(out, "| event | body | what |");
         let _ = writeln!(out, "|---|---|---|");

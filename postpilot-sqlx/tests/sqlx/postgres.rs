@@ -496,3 +496,70 @@ async fn a_post_write_racing_an_endpoint_deletion_lands_and_leaves_the_endpoint_
         .unwrap();
     assert_eq!(deliveries, 0);
 }
+
+/// A purge racing a re-send never deletes the delivery the re-send made pending: the purge
+/// gives that batch up (a serialization failure under REPEATABLE READ) and the delivery stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_purge_racing_a_resend_leaves_the_resent_delivery_pending() {
+    use postpilot_core::event::delivery::{DeliveryAttempt, DeliveryOutcome};
+    use postpilot_core::event::{
+        DeliveryStatus, EndpointHealth, EndpointUrl, NewEndpoint, WebhookEndpoint,
+    };
+    use postpilot_core::plan::{Limit, MonthWindow, PostQuota};
+    use postpilot_core::store::{EndpointStore, EventStore};
+    let store = fresh_store().await;
+    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let (u, acc) = postpilot_core::testing::seeded(&shared).await;
+    let endpoint = WebhookEndpoint::create(
+        NewEndpoint {
+            id: uuid::Uuid::new_v4().into(),
+            user_id: u.id(),
+            url: EndpointUrl::parse("https://hooks.example.com/in").unwrap(),
+            description: String::new(),
+            event_types: Vec::new(),
+            sealed_secret: "sealed".into(),
+        },
+        t0(),
+    );
+    store.insert_endpoint(&endpoint, 10).await.unwrap();
+    let at = t0() - Duration::hours(1);
+    let post = postpilot_core::testing::post(u.id(), acc.id(), t0(), Some(at));
+    let quota = PostQuota {
+        window: MonthWindow::containing(t0()),
+        limit: Limit::Unlimited,
+    };
+    store.insert_post(&post, quota).await.unwrap();
+    let claim = store
+        .claim_deliveries(t0(), 10, Duration::seconds(60))
+        .await
+        .unwrap()
+        .remove(0);
+    let mut dead = claim.delivery.clone();
+    let gone = DeliveryAttempt {
+        outcome: DeliveryOutcome::Gone,
+        response: String::new(),
+    };
+    dead.record(&gone, t0(), 0.0);
+    store
+        .settle_delivery(&dead, EndpointHealth::Answering, t0())
+        .await
+        .unwrap();
+
+    // A re-send holds its row while a purge of everything settled runs.
+    let mut resending = store.pool().begin().await.unwrap();
+    sqlx::query("UPDATE event_deliveries SET status = 'pending', attempts = 0 WHERE id = $1")
+        .bind(dead.id().as_uuid())
+        .execute(&mut *resending)
+        .await
+        .unwrap();
+    let purging = {
+        let store = store.clone();
+        tokio::spawn(async move { store.purge_events(t0() + Duration::days(31), 10).await })
+    };
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    resending.commit().await.unwrap();
+
+    assert_eq!(purging.await.unwrap().unwrap(), 0, "the batch is given up");
+    let kept = store.delivery(u.id(), dead.id()).await.unwrap().unwrap();
+    assert_eq!(kept.status(), DeliveryStatus::Pending);
+}
