@@ -399,7 +399,13 @@ await test('a webhook endpoint that answers 410 is shown stopped on the dashboar
     await page.goto(`${BASE}/app`);
     await page.getByRole('heading', { name: 'A webhook endpoint stopped receiving events' }).waitFor();
     expect(await page.getByText('the endpoint answered 410 Gone').count() === 1, 'the reason is not shown');
-    if (SCREENSHOTS) await page.screenshot({ path: join(SHOTS_DIR, 'dashboard-endpoint-stopped-1440.png'), fullPage: true });
+    for (const width of WIDTHS) {
+      // The banner's URL wraps: nothing makes the page scroll sideways, at either width.
+      await page.setViewportSize({ width, height: 900 });
+      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(scrollWidth <= width, `the page is ${scrollWidth} px wide at ${width} px`);
+      if (SCREENSHOTS) await page.screenshot({ path: join(SHOTS_DIR, `dashboard-endpoint-stopped-${width}.png`), fullPage: true });
+    }
     await page.getByRole('button', { name: 'It is fixed: send events again' }).click();
     await page.getByText(`${url} receives events again.`).waitFor();
     expect(await page.getByRole('heading', { name: 'A webhook endpoint stopped receiving events' }).count() === 0, 'the banner stayed');

@@ -90,6 +90,13 @@ macro_rules! delivery_columns {
     };
 }
 
+/// The delivery log's rows: `$1` the owner, `$2` the endpoint, `$3` a status or null.
+macro_rules! delivery_filter {
+    () => {
+        "user_id = $1 AND endpoint_id = $2 AND ($3::text IS NULL OR status = $3)"
+    };
+}
+
 impl TryFrom<DeliveryRow> for Delivery {
     type Error = StoreError;
     fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
@@ -288,14 +295,13 @@ impl EventStore for PgStore {
         // The endpoint first, then the delivery: the order a deletion of the endpoint takes
         // them in (its cascade), so the two never deadlock; and its health is judged on it as
         // stored now, not as the worker read it at the claim.
-        let stored: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
-            "SELECT failing_since FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE",
-        )
-        .bind(endpoint)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        if stored.is_none() {
+        let locked: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(endpoint)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(store_error)?;
+        if locked.is_none() {
             return Err(StoreError::NotFound);
         }
         let settled = sqlx::query(
@@ -335,17 +341,17 @@ impl EventStore for PgStore {
         let rows = sqlx::query_as::<_, DeliveryRow>(concat!(
             "SELECT ",
             delivery_columns!(),
-            " FROM event_deliveries WHERE user_id = $1 AND endpoint_id = $2 \
-             AND ($3::text IS NULL OR status = $3) \
-             ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+            " FROM event_deliveries WHERE ",
+            delivery_filter!(),
+            " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
         ))
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);
-        let total = sqlx::query_scalar(
-            "SELECT count(*) FROM event_deliveries WHERE user_id = $1 AND endpoint_id = $2 \
-             AND ($3::text IS NULL OR status = $3)",
-        )
+        let total = sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM event_deliveries WHERE ",
+            delivery_filter!()
+        ))
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);

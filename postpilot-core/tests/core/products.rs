@@ -52,6 +52,14 @@ async fn post_of(e: &TestEngine, user: &User, id: &str) -> Post {
     approved.posts.into_iter().next().unwrap()
 }
 
+/// Sends a signed platform event through the webhook service; what it came to.
+async fn product_event(e: &TestEngine, id: &str, kind: &str, data: Value) -> EventOutcome {
+    e.webhooks()
+        .platform_event(event(id, kind, data))
+        .await
+        .unwrap()
+}
+
 fn event(id: &str, kind: &str, data: Value) -> PlatformEvent {
     PlatformEvent {
         id: id.into(),
@@ -72,15 +80,13 @@ async fn a_price_change_holds_back_that_products_scheduled_posts_only() {
     let lamp = post_of(&e, &user, "lamp").await;
     let mug = post_of(&e, &user, "mug").await;
 
-    let outcome = e
-        .webhooks()
-        .platform_event(event(
-            "pe_1",
-            "product.updated",
-            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0, "stock": 5}}),
-        ))
-        .await
-        .unwrap();
+    let outcome = product_event(
+        &e,
+        "pe_1",
+        "product.updated",
+        json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0, "stock": 5}}),
+    )
+    .await;
 
     assert_eq!(outcome, EventOutcome::ProductChanged(vec![lamp.id()]));
     assert_eq!(
@@ -100,32 +106,22 @@ async fn selling_out_or_deletion_holds_back_posts_and_an_unchanged_product_does_
     let lamp = post_of(&e, &user, "lamp").await;
     let mug = post_of(&e, &user, "mug").await;
     let vase = post_of(&e, &user, "vase").await;
-    let hooks = e.webhooks();
 
-    let same = hooks
-        .platform_event(event(
-            "pe_1",
-            "product.updated",
-            json!({"user_id": user.id(), "product": {"id": "vase", "price": 34.0, "title": "New photos"}}),
-        ))
-        .await
-        .unwrap();
-    hooks
-        .platform_event(event(
-            "pe_2",
-            "product.updated",
-            json!({"user_id": user.id(), "product": {"id": "lamp", "stock": 0}}),
-        ))
-        .await
-        .unwrap();
-    hooks
-        .platform_event(event(
-            "pe_3",
-            "product.deleted",
-            json!({"user_id": user.id(), "product": {"id": "mug"}}),
-        ))
-        .await
-        .unwrap();
+    let same = product_event(&e, "pe_1", "product.updated", json!({"user_id": user.id(), "product": {"id": "vase", "price": 34.0, "title": "New photos"}})).await;
+    product_event(
+        &e,
+        "pe_2",
+        "product.updated",
+        json!({"user_id": user.id(), "product": {"id": "lamp", "stock": 0}}),
+    )
+    .await;
+    product_event(
+        &e,
+        "pe_3",
+        "product.deleted",
+        json!({"user_id": user.id(), "product": {"id": "mug"}}),
+    )
+    .await;
 
     assert_eq!(same, EventOutcome::ProductChanged(Vec::new()));
     assert_eq!(status(&e, &user, &vase).await.0, PostStatus::Scheduled);
@@ -150,14 +146,13 @@ async fn a_product_event_names_its_merchant_and_never_reaches_another_ones_posts
     let theirs = post_of(&e, &other, "lamp").await;
     let hooks = e.webhooks();
 
-    let mine = hooks
-        .platform_event(event(
-            "pe_1",
-            "product.deleted",
-            json!({"user_id": owner.id(), "product": {"id": "lamp"}}),
-        ))
-        .await
-        .unwrap();
+    let mine = product_event(
+        &e,
+        "pe_1",
+        "product.deleted",
+        json!({"user_id": owner.id(), "product": {"id": "lamp"}}),
+    )
+    .await;
     let nobody = hooks
         .platform_event(event(
             "pe_2",
@@ -191,37 +186,33 @@ async fn a_merchants_setting_decides_what_a_product_change_pauses() {
     };
     let me = e.auth().update_me(user.id(), only_stock).await.unwrap();
     assert_eq!(me.user.pause_on(), postpilot_core::post::PauseOn::Stock);
-    let hooks = e.webhooks();
 
-    let price = hooks
-        .platform_event(event(
-            "pe_1",
-            "product.updated",
-            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0}}),
-        ))
-        .await
-        .unwrap();
-    let sold_out = hooks
-        .platform_event(event(
-            "pe_2",
-            "product.updated",
-            json!({"user_id": user.id(), "product": {"id": "mug", "stock": 0}}),
-        ))
-        .await
-        .unwrap();
+    let price = product_event(
+        &e,
+        "pe_1",
+        "product.updated",
+        json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0}}),
+    )
+    .await;
+    let sold_out = product_event(
+        &e,
+        "pe_2",
+        "product.updated",
+        json!({"user_id": user.id(), "product": {"id": "mug", "stock": 0}}),
+    )
+    .await;
     let off = postpilot_core::user::ProfilePatch {
         pause_on: Some("off".into()),
         ..Default::default()
     };
     e.auth().update_me(user.id(), off).await.unwrap();
-    let deleted = hooks
-        .platform_event(event(
-            "pe_3",
-            "product.deleted",
-            json!({"user_id": user.id(), "product": {"id": "lamp"}}),
-        ))
-        .await
-        .unwrap();
+    let deleted = product_event(
+        &e,
+        "pe_3",
+        "product.deleted",
+        json!({"user_id": user.id(), "product": {"id": "lamp"}}),
+    )
+    .await;
 
     assert_eq!(price, EventOutcome::ProductChanged(Vec::new()));
     assert_eq!(sold_out, EventOutcome::ProductChanged(vec![mug.id()]));
@@ -255,14 +246,13 @@ async fn a_post_resumed_after_a_change_is_not_paused_again_by_the_same_change() 
         .await
         .unwrap();
     let again = hooks.platform_event(cheaper("pe_2")).await.unwrap();
-    let cheaper_still = hooks
-        .platform_event(event(
-            "pe_3",
-            "product.updated",
-            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 25.0}}),
-        ))
-        .await
-        .unwrap();
+    let cheaper_still = product_event(
+        &e,
+        "pe_3",
+        "product.updated",
+        json!({"user_id": user.id(), "product": {"id": "lamp", "price": 25.0}}),
+    )
+    .await;
 
     assert_eq!(
         paused
@@ -291,14 +281,13 @@ async fn a_paused_post_resumes_with_a_caption_written_from_the_product_as_it_is_
         "{}",
         lamp.content().as_ref()
     );
-    e.webhooks()
-        .platform_event(event(
-            "pe_1",
-            "product.updated",
-            json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0}}),
-        ))
-        .await
-        .unwrap();
+    product_event(
+        &e,
+        "pe_1",
+        "product.updated",
+        json!({"user_id": user.id(), "product": {"id": "lamp", "price": 29.0}}),
+    )
+    .await;
 
     let resumed = e
         .posts()
