@@ -48,6 +48,12 @@ pub(crate) enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Recompute every counter (list totals, monthly quotas, analytics totals) from the rows they
+    /// count, after a manual database edit; prints how many were wrong and exits
+    RepairCounters {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Where the data lives.
@@ -342,6 +348,7 @@ impl Command {
             Self::Serve { .. } => Role::Serve,
             Self::Worker { .. } => Role::Worker,
             Self::Migrate { .. } => Role::Migrate,
+            Self::RepairCounters { .. } => Role::RepairCounters,
         }
     }
 
@@ -355,7 +362,7 @@ impl Command {
                 http,
             } => (store, Some(engine), Some(http)),
             Self::Worker { store, engine } => (store, Some(engine), None),
-            Self::Migrate { store } => (store, None, None),
+            Self::Migrate { store } | Self::RepairCounters { store } => (store, None, None),
         };
         let value = match name {
             "DATABASE_URL" => &store.database_url,
@@ -459,7 +466,7 @@ mod tests {
     #[test]
     fn every_flag_reaches_the_configuration_under_its_environment_variable() {
         let settings = settings();
-        assert_eq!(settings.len(), 47 + 33 + 1, "{settings:?}");
+        assert_eq!(settings.len(), 47 + 33 + 1 + 1, "{settings:?}");
 
         for (command, long, env) in settings {
             let flag = format!("--{long}");

@@ -23,6 +23,8 @@ pub(crate) enum Role {
     Worker,
     /// The database migrations.
     Migrate,
+    /// The counters' repair.
+    RepairCounters,
 }
 
 /// How posts reach the platforms.
@@ -399,7 +401,7 @@ impl std::fmt::Debug for OperatorEndpoint {
 impl Config {
     /// Validates the settings of `role`, each looked up by its environment variable's name; a
     /// blank value counts as unset. `serve` needs the JWT secret and the token key with a
-    /// database, `worker` the token key (it opens OAuth tokens), `migrate` only the database;
+    /// database, `worker` the token key (it opens OAuth tokens), `migrate` and `repair-counters` only the database;
     /// `serve` and `worker` with a database need the stand-ins chosen explicitly.
     pub(crate) fn from_lookup(
         role: Role,

@@ -50,6 +50,7 @@ async fn main() {
             Role::Serve => serve(config).await,
             Role::Worker => worker(config).await,
             Role::Migrate => migrate(config).await,
+            Role::RepairCounters => repair_counters(config).await,
         },
     };
     if let Err(e) = outcome {
@@ -400,6 +401,35 @@ fn spawn_deliveries(
             })
             .await
     }))
+}
+
+/// Recomputes every counter the database keeps and says how many were wrong.
+async fn repair_counters(config: Config) -> Result<(), BoxError> {
+    let Some(url) = config.database_url else {
+        return Err(ConfigError(
+            "repair-counters needs DATABASE_URL (the memory store keeps no counters)".into(),
+        )
+        .into());
+    };
+    #[cfg(feature = "postgres")]
+    {
+        let store =
+            postpilot_sqlx::PgStore::connect(url.expose(), &postpilot_sqlx::PoolConfig::default())
+                .await?;
+        store.check_schema().await?;
+        let repair = store.repair_counters().await?;
+        println!(
+            "counters repaired: {} post count(s), {} monthly quota count(s), {} analytics total(s) \
+             were wrong and are recomputed",
+            repair.post_counts, repair.monthly_posts, repair.metric_totals
+        );
+        Ok(())
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = url;
+        Err(ConfigError("this build has no postgres feature".into()).into())
+    }
 }
 
 async fn migrate(config: Config) -> Result<(), BoxError> {

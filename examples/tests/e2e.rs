@@ -572,6 +572,42 @@ fn migrate_needs_nothing_but_the_database_url() {
     );
 }
 
+// `repair-counters` on a migrated database: it needs nothing but the database either, finds
+// nothing wrong with counters the triggers kept, and refuses plainly without a database.
+#[test]
+fn repair_counters_reports_what_it_rewrote_and_needs_a_database() {
+    let database_url = fresh_database();
+    let database = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
+    let (status, stdout, stderr) = run(&["migrate"], &database);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "migrate: {status}\n{stdout}\n{stderr}"
+    );
+
+    let (status, stdout, stderr) = run(&["repair-counters"], &database);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "repair-counters: {status}\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout
+            .contains("0 post count(s), 0 monthly quota count(s), 0 analytics total(s) were wrong"),
+        "{stdout}"
+    );
+
+    let (status, _, stderr) = run(&["repair-counters"], &[("RUST_LOG", "warn")]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("repair-counters needs DATABASE_URL"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_bad_environment_value_exits_with_code_2_naming_the_variable() {
     for (name, value) in [
@@ -747,7 +783,7 @@ fn help_never_prints_a_secret_from_the_environment() {
     let mut env = secrets.to_vec();
     // A setting that is not secret shows its value, so the test sees values when they are shown.
     env.push(("POSTPILOT_PUBLIC_URL", "https://shown.example.com"));
-    for command in ["serve", "worker", "migrate"] {
+    for command in ["serve", "worker", "migrate", "repair-counters"] {
         let (status, stdout, stderr) = run(&[command, "--help"], &env);
         assert_eq!(status.code(), Some(0), "{command}: {status}\n{stderr}");
         for (name, value) in secrets {

@@ -53,9 +53,7 @@ impl UsageService {
         let store = &self.deps.store;
         Ok(Usage {
             plan,
-            posts_this_month: store
-                .count_posts_created(user, window.start, window.end)
-                .await?,
+            posts_this_month: store.count_posts_created(user, window).await?,
             posts_limit: limits.max_items,
             connected_accounts: store.count_connected_accounts(user).await?,
             accounts_limit: limits.max_secondary,

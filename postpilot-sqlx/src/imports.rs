@@ -18,7 +18,7 @@ use crate::PgStore;
 use crate::error::{corrupt, store_error};
 use crate::events::write_events;
 use crate::fetch::fetch_owned;
-use crate::posts::{insert_post_rows, posts_in_window};
+use crate::posts::{insert_post_rows, lock_month};
 use crate::queue::insert_queue_rows;
 use crate::users::lock_owner;
 use postpilot_core::event::post_quota_events;
@@ -173,7 +173,7 @@ impl ImportStore for PgStore {
         let added = posts.len() as u64;
         let mut used = None;
         if let Some(max) = quota.limit.max() {
-            let before = posts_in_window(&mut tx, owner, &quota).await?;
+            let before = lock_month(&mut tx, owner, &quota).await?;
             if before + added > u64::from(max) {
                 return Err(StoreError::LimitReached);
             }

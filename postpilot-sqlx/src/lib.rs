@@ -4,6 +4,7 @@
 mod accounts;
 mod api_keys;
 mod attempts;
+mod counters;
 mod endpoints;
 mod error;
 mod events;
@@ -32,6 +33,7 @@ use postpilot_core::store::{Store, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+pub use counters::CounterRepair;
 pub use error::ConnectError;
 
 /// The embedded migrations (`postpilot-sqlx/migrations`), applied in order by [`PgStore::migrate`].

@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use postpilot_core::analytics::{AnalyticsOverview, DayMetrics, MetricCounts, PostMetrics, round2};
+use postpilot_core::analytics::{AnalyticsOverview, DayMetrics, MetricCounts, PostMetrics};
 use postpilot_core::id::{PostId, UserId};
 use postpilot_core::page::{Page, PageRequest};
 use postpilot_core::store::{MetricsStore, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{count, store_error, to_i64};
+use crate::error::{corrupt, count, store_error, to_i64};
 use crate::fetch::{fetch_owned, fetch_page};
 use crate::status::PostStatusSql;
 
@@ -164,32 +164,41 @@ impl MetricsStore for PgStore {
         struct Totals {
             #[sqlx(flatten)]
             counts: CountsRow,
-            mean_rate: Option<f64>,
+            rows: i64,
+            rate_nanos: String,
             posts_published: i64,
         }
-        // The per-post rate is computed as MetricCounts::engagement_rate does, then averaged.
+        // Two counter rows' worth of work (migration 42), however many posts were published:
+        // the owner's metric totals, and its posted posts summed over platforms. The rate sum
+        // is numeric, read as text so no digit is lost on the way to an integer.
         let t: Totals = sqlx::query_as(
-            "SELECT coalesce(sum(impressions), 0)::bigint AS impressions, \
-                    coalesce(sum(reach), 0)::bigint AS reach, \
-                    coalesce(sum(likes), 0)::bigint AS likes, \
-                    coalesce(sum(comments), 0)::bigint AS comments, \
-                    coalesce(sum(shares), 0)::bigint AS shares, \
-                    coalesce(sum(clicks), 0)::bigint AS clicks, \
-                    avg(CASE WHEN impressions = 0 THEN 0 \
-                        ELSE (likes + comments + shares + clicks)::float8 / impressions::float8 * 100 END) AS mean_rate, \
-                    (SELECT count(*) FROM posts WHERE user_id = $1 AND status = $2) AS posts_published \
-             FROM post_metrics WHERE user_id = $1",
+            "SELECT coalesce(t.impressions, 0)::bigint AS impressions, \
+                    coalesce(t.reach, 0)::bigint AS reach, \
+                    coalesce(t.likes, 0)::bigint AS likes, \
+                    coalesce(t.comments, 0)::bigint AS comments, \
+                    coalesce(t.shares, 0)::bigint AS shares, \
+                    coalesce(t.clicks, 0)::bigint AS clicks, \
+                    coalesce(t.posts, 0) AS rows, \
+                    coalesce(t.rate_nanos, 0)::text AS rate_nanos, \
+                    (SELECT coalesce(sum(n), 0)::bigint FROM post_counts \
+                     WHERE user_id = $1 AND status = $2) AS posts_published \
+             FROM (SELECT 1) AS one LEFT JOIN metric_totals AS t ON t.user_id = $1",
         )
         .bind(owner.as_uuid())
         .bind(PostStatusSql::Posted)
         .fetch_one(&self.pool)
         .await
         .map_err(store_error)?;
-        Ok(AnalyticsOverview {
-            totals: MetricCounts::try_from(t.counts)?,
-            posts_published: count("posts", t.posts_published)?,
-            engagement_rate: t.mean_rate.map_or(0.0, round2),
-        })
+        let rate_nanos = t
+            .rate_nanos
+            .parse::<u128>()
+            .map_err(|e| corrupt("metric_totals", e))?;
+        Ok(AnalyticsOverview::from_totals(
+            MetricCounts::try_from(t.counts)?,
+            count("metric_totals", t.rows)?,
+            rate_nanos,
+            count("post_counts", t.posts_published)?,
+        ))
     }
 
     async fn metrics_by_day(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use postpilot_core::event::{Event, post_event, post_quota_events};
 use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
 use postpilot_core::page::{Page, PageRequest};
-use postpilot_core::plan::PostQuota;
+use postpilot_core::plan::{Limit, MonthWindow, PostQuota};
 use postpilot_core::post::{
     Caption, Checkpoint, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus, ProductSnapshot,
 };
@@ -24,7 +24,6 @@ use crate::events::write_events;
 use crate::fetch::{fetch_all, fetch_owned};
 use crate::guard::Guarded;
 use crate::status::{PlatformSql, PostStatusSql, mirrors};
-use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PostRow {
@@ -178,6 +177,17 @@ macro_rules! post_filter {
     };
 }
 
+/// How many posts [`post_filter!`] selects, from the counters (`post_counts`).
+macro_rules! post_total {
+    () => {
+        concat!(
+            "(SELECT coalesce(sum(n), 0)::bigint FROM post_counts WHERE ",
+            post_filter!(),
+            ")"
+        )
+    };
+}
+
 /// Values bound as a `text[]`.
 pub(crate) fn strings<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
     items.into_iter().map(|i| i.to_string()).collect()
@@ -267,32 +277,25 @@ fn checkpoint_json(post: &Post) -> Option<Json<&serde_json::Value>> {
     post.checkpoint().map(|c| Json(c.state()))
 }
 
-/// Posts the owner created in `[from, to)`: the monthly quota's count and the usage figure.
-pub(crate) async fn posts_created_between(
-    executor: impl sqlx::PgExecutor<'_>,
-    owner: UserId,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> StoreResult<u64> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM posts WHERE user_id = $1 AND created_at >= $2 AND created_at < $3",
-    )
-    .bind(owner.as_uuid())
-    .bind(from)
-    .bind(to)
-    .fetch_one(executor)
-    .await
-    .map_err(store_error)?;
-    count("posts", n)
-}
-
-/// Posts the owner created in the quota's window (callers hold the owner's lock).
-pub(crate) async fn posts_in_window(
+/// Posts the owner created in the quota's month that still exist, read from `monthly_posts` (kept
+/// by the posts triggers, migration 42) with that row locked for the rest of `conn`'s transaction:
+/// every insert counted against the month waits here, so the figure is still true at commit. One
+/// row, however many posts the owner has.
+pub(crate) async fn lock_month(
     conn: &mut PgConnection,
     owner: UserId,
     quota: &PostQuota,
 ) -> StoreResult<u64> {
-    posts_created_between(conn, owner, quota.window.start, quota.window.end).await
+    let used: i64 = sqlx::query_scalar(
+        "INSERT INTO monthly_posts AS m (user_id, month, n) VALUES ($1, $2, 0) \
+         ON CONFLICT (user_id, month) DO UPDATE SET n = m.n RETURNING n",
+    )
+    .bind(owner.as_uuid())
+    .bind(quota.window.start)
+    .fetch_one(conn)
+    .await
+    .map_err(store_error)?;
+    count("monthly_posts", used)
 }
 
 impl PgStore {
@@ -406,8 +409,11 @@ macro_rules! slot_at {
 impl PostStore for PgStore {
     async fn insert_post(&self, post: &Post, quota: PostQuota) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        lock_owner(&mut tx, post.user_id()).await?;
-        let used = posts_in_window(&mut tx, post.user_id(), &quota).await?;
+        // Without a cap nothing is checked and nothing is locked but what the insert counts.
+        let used = match quota.limit {
+            Limit::Unlimited => 0,
+            Limit::AtMost(_) => lock_month(&mut tx, post.user_id(), &quota).await?,
+        };
         if !quota.limit.allows_one_more(used) {
             return Err(StoreError::LimitReached);
         }
@@ -440,14 +446,15 @@ impl PostStore for PgStore {
         }
         let status = filter.status.map(PostStatusSql::from);
         let platform = filter.platform.map(PlatformSql::from);
-        // The page and the total in one round trip: the total is an uncorrelated subquery,
-        // computed once (an InitPlan), while the page still stops after LIMIT rows of the index.
+        // The page and the total in one round trip; the total is the sum of the counters the
+        // filter selects (at most one per status and platform, kept by migration 42's triggers),
+        // so a page costs the same for 100 posts or 1,000,000.
         let counted: Vec<Counted> = sqlx::query_as(concat!(
             "SELECT ",
             post_columns!(),
-            ", (SELECT count(*) FROM posts WHERE ",
-            post_filter!(),
-            ") AS total FROM posts WHERE ",
+            ", ",
+            post_total!(),
+            " AS total FROM posts WHERE ",
             post_filter!(),
             " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
         ))
@@ -462,16 +469,13 @@ impl PostStore for PgStore {
         let total = match counted.first() {
             Some(first) => first.total,
             // A page past the end has no row to carry the total.
-            None if page.page() > 1 => {
-                sqlx::query_scalar(concat!("SELECT count(*) FROM posts WHERE ", post_filter!()))
-                    .bind(owner.as_uuid())
-                    .bind(status)
-                    .bind(platform)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(store_error)?
-            }
-            None => 0,
+            None => sqlx::query_scalar(concat!("SELECT ", post_total!()))
+                .bind(owner.as_uuid())
+                .bind(status)
+                .bind(platform)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_error)?,
         };
         Ok(Page {
             items: counted
@@ -687,13 +691,15 @@ impl PostStore for PgStore {
             .await
     }
 
-    async fn count_posts_created(
-        &self,
-        owner: UserId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        posts_created_between(&self.pool, owner, from, to).await
+    async fn count_posts_created(&self, owner: UserId, window: MonthWindow) -> StoreResult<u64> {
+        let n: Option<i64> =
+            sqlx::query_scalar("SELECT n FROM monthly_posts WHERE user_id = $1 AND month = $2")
+                .bind(owner.as_uuid())
+                .bind(window.start)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        count("monthly_posts", n.unwrap_or(0))
     }
 
     async fn claim_due(

@@ -21,7 +21,7 @@ use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
 use crate::fetch::{fetch_owned, fetch_page};
 use crate::guard::Guarded;
-use crate::posts::{insert_post_rows, posts_in_window};
+use crate::posts::{insert_post_rows, lock_month};
 use crate::status::{PlatformSql, QueueStatusSql, ToneSql, mirrors};
 use crate::users::lock_owner;
 use postpilot_core::event::post_quota_events;
@@ -334,7 +334,7 @@ impl QueueStore for PgStore {
             Some(QueueStatusSql::Pending) => {}
             Some(_) => return Err(StoreError::Stale),
         }
-        let used = posts_in_window(&mut tx, item.user_id(), &quota).await?;
+        let used = lock_month(&mut tx, item.user_id(), &quota).await?;
         if let Some(max) = quota.limit.max()
             && used + posts.len() as u64 > u64::from(max)
         {

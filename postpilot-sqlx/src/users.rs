@@ -153,11 +153,17 @@ impl UserStore for PgStore {
     }
 }
 
-/// Locks the owner's row for the rest of `tx`: every guarded write of one owner (quota inserts,
-/// connects within the limit, approvals) serialises on it, so a count taken after the lock is
-/// still true at commit. [`StoreError::NotFound`] when the owner does not exist.
+/// Locks the owner's row for the rest of `tx`: every guarded write of one owner (connects within
+/// the limit, approvals, imports) serialises on it, so a count taken after the lock is still true
+/// at commit. [`StoreError::NotFound`] when the owner does not exist.
+///
+/// `FOR NO KEY UPDATE`, which conflicts with itself but not with the `FOR KEY SHARE` a foreign-key
+/// check takes: a post insert holding its month's quota row (see [`lock_month`]) checks its owner
+/// without waiting on an approval that holds this lock and waits for that quota row.
+///
+/// [`lock_month`]: crate::posts::lock_month
 pub(crate) async fn lock_owner(tx: &mut sqlx::PgConnection, owner: UserId) -> StoreResult<()> {
-    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(owner.as_uuid())
         .fetch_optional(&mut *tx)
         .await

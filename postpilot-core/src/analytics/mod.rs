@@ -35,6 +35,21 @@ impl MetricCounts {
         }
         self.interactions() as f64 / self.impressions as f64 * 100.0
     }
+
+    /// The engagement rate in billionths of a percent, rounded half up: an integer, so a sum of
+    /// rates kept as a running total (PostgreSQL's `metric_totals.rate_nanos`, summed by the
+    /// same rule in SQL's `engagement_nanos`) is exact and equals a recount.
+    pub fn engagement_nanos(&self) -> u128 {
+        if self.impressions == 0 {
+            return 0;
+        }
+        let interactions = u128::from(self.likes)
+            + u128::from(self.comments)
+            + u128::from(self.shares)
+            + u128::from(self.clicks);
+        let impressions = u128::from(self.impressions);
+        (interactions * 200_000_000_000 + impressions) / (2 * impressions)
+    }
 }
 
 impl std::ops::AddAssign for MetricCounts {
@@ -92,6 +107,31 @@ pub struct AnalyticsOverview {
     pub posts_published: u64,
     /// Average of the per-post engagement rates (posts with metrics), in percent, 2 decimals.
     pub engagement_rate: f64,
+}
+
+impl AnalyticsOverview {
+    /// The overview of metric rows whose counters sum to `totals` and whose
+    /// [`MetricCounts::engagement_nanos`] sum to `rate_nanos` over `rows` rows, with
+    /// `posts_published` posts published: one rule for every store, so a store's running totals
+    /// and a recount give the same figures.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn from_totals(
+        totals: MetricCounts,
+        rows: u64,
+        rate_nanos: u128,
+        posts_published: u64,
+    ) -> Self {
+        let engagement_rate = if rows == 0 {
+            0.0
+        } else {
+            round2(rate_nanos as f64 / 1e9 / rows as f64)
+        };
+        Self {
+            totals,
+            posts_published,
+            engagement_rate,
+        }
+    }
 }
 
 /// The posts published on one local day, and their latest counters summed.

@@ -208,11 +208,10 @@ impl ImportService {
             let quota = post_quota(&self.deps, user, now).await?;
             match report.conclude(counts, row_errors, now) {
                 ImportStatus::Checked => {
-                    let window = (quota.window.start, quota.window.end);
                     let used = self
                         .deps
                         .store
-                        .count_posts_created(user, window.0, window.1)
+                        .count_posts_created(user, quota.window)
                         .await?;
                     if let Some(max) = quota.limit.max()
                         && used + placed.len() as u64 > u64::from(max)

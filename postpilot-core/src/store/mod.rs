@@ -27,7 +27,7 @@ use crate::id::{
 use crate::idempotency::{Begun, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::import::Import;
 use crate::page::{Page, PageRequest};
-use crate::plan::{Limit, PostQuota};
+use crate::plan::{Limit, MonthWindow, PostQuota};
 use crate::platform::Platform;
 use crate::post::{Checkpoint, Post, PostStatus};
 use crate::publish::PublicationAttempt;
@@ -344,13 +344,9 @@ pub trait PostStore: Send + Sync {
         id: PostId,
         expected: &[PostStatus],
     ) -> StoreResult<()>;
-    /// Posts the owner created in `[from, to)`.
-    async fn count_posts_created(
-        &self,
-        owner: UserId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<u64>;
+    /// Posts the owner created in the month `window` that still exist: the monthly quota's count
+    /// (a deleted post gives its place back).
+    async fn count_posts_created(&self, owner: UserId, window: MonthWindow) -> StoreResult<u64>;
 
     /// Scheduler: claims up to `limit` posts due at `now` — scheduled ones whose time has come and
     /// publishing ones whose lease expired — oldest due first, each under a new lease for

@@ -14,7 +14,8 @@ fn limit(max: u32) -> PostQuota {
     }
 }
 
-fn report(owner: UserId, created: u32) -> Import {
+/// A finished posts import of `created` rows, as its report.
+pub(super) fn report(owner: UserId, created: u32) -> Import {
     Import::from(ImportRecord {
         id: id(),
         user_id: owner,
@@ -55,7 +56,7 @@ pub async fn imported_posts_are_written_together_once_and_within_the_quota(store
         "per owner"
     );
     assert_eq!(ok!(store.import(u.id, first.id())), Some(first));
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2);
+    assert_eq!(ok!(store.count_posts_created(u.id, w)), 2);
 
     let refusals = [
         (
@@ -91,7 +92,7 @@ pub async fn imported_posts_are_written_together_once_and_within_the_quota(store
         ok!(store.imported_refs(u.id, &refs(&["c", "d", "e"]))).is_empty(),
         "nothing written"
     );
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2);
+    assert_eq!(ok!(store.count_posts_created(u.id, w)), 2);
 
     let at = t0() + Duration::hours(5);
     let on_slot = || {
@@ -277,7 +278,7 @@ pub async fn an_import_of_thousands_of_rows_writes_every_one(store: Arc<dyn Stor
 
     ok!(store.insert_imported_posts(u.id, &posts, limit(10_000), &report(u.id, 2_500)));
 
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2_500);
+    assert_eq!(ok!(store.count_posts_created(u.id, w)), 2_500);
     for (_, p) in [&posts[0], &posts[999], &posts[1_000], &posts[2_499]] {
         assert_eq!(ok!(store.post(u.id, p.id())).as_ref(), Some(p));
     }

@@ -67,10 +67,20 @@ pub fn account(owner: UserId, external: &str) -> SocialAccount {
 
 /// [`account`] with a chosen id.
 pub fn account_with_id(owner: UserId, external: &str, id: AccountId) -> SocialAccount {
+    account_on(Platform::Facebook, owner, external, id)
+}
+
+/// [`account_with_id`] on `platform`.
+pub fn account_on(
+    platform: Platform,
+    owner: UserId,
+    external: &str,
+    id: AccountId,
+) -> SocialAccount {
     SocialAccount {
         id,
         user_id: owner,
-        platform: Platform::Facebook,
+        platform,
         account_name: AccountName::parse(format!("@{external}")).unwrap_or_else(|e| panic!("{e}")),
         account_id_external: ExternalAccountId::parse(external).unwrap_or_else(|e| panic!("{e}")),
         access_token_enc: Some(format!("v1.k.sealed-{external}")),
@@ -103,13 +113,25 @@ pub fn post_with_id(
     created_at: DateTime<Utc>,
     at: Option<DateTime<Utc>>,
 ) -> Post {
+    post_on(Platform::Facebook, id, owner, account, created_at, at)
+}
+
+/// [`post_with_id`] for an account on `platform`.
+pub fn post_on(
+    platform: Platform,
+    id: PostId,
+    owner: UserId,
+    account: AccountId,
+    created_at: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
+) -> Post {
     let mut post = Post::create(
         NewPost {
             id,
             user_id: owner,
             account_id: account,
             queue_item_id: None,
-            platform: Platform::Facebook,
+            platform,
             content: Caption::parse("Hello from the conformance suite")
                 .unwrap_or_else(|e| panic!("{e}")),
             media_urls: vec![
@@ -234,6 +256,7 @@ where
 mod accounts;
 mod api_keys;
 mod billing;
+mod counts;
 mod endpoints;
 mod events;
 mod idempotency;
@@ -250,6 +273,7 @@ mod webhooks;
 pub use accounts::*;
 pub use api_keys::*;
 pub use billing::*;
+pub use counts::*;
 pub use endpoints::*;
 pub use events::*;
 pub use idempotency::*;
@@ -314,6 +338,8 @@ macro_rules! store_conformance_tests {
             post_quota_counts_the_current_month_only,
             concurrent_creates_at_the_quota_edge_give_exactly_one,
             post_lists_filter_paginate_and_isolate,
+            totals_equal_a_recount_after_every_kind_of_write,
+            concurrent_writes_leave_totals_equal_to_a_recount,
             post_writes_are_compare_and_set,
             a_posts_product_snapshot_round_trips_and_survives_writes,
             a_pause_racing_a_claim_never_leaves_a_claimed_post_paused,

@@ -17,7 +17,7 @@ pub async fn post_quota_counts_the_current_month_only(store: Arc<dyn Store>) {
         Err(StoreError::LimitReached)
     ));
     let w = MonthWindow::containing(t0());
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 2);
+    assert_eq!(ok!(store.count_posts_created(u.id, w)), 2);
 }
 
 /// Posts: 50 concurrent creates at 9/10 used → exactly one succeeds.
@@ -43,7 +43,7 @@ pub async fn concurrent_creates_at_the_quota_edge_give_exactly_one(store: Arc<dy
     }
     assert_eq!(created, 1);
     let w = MonthWindow::containing(t0());
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 10);
+    assert_eq!(ok!(store.count_posts_created(u.id, w)), 10);
 }
 
 /// Posts: lists are per owner, newest first, filtered and paginated.

@@ -48,13 +48,13 @@ pub async fn approval_is_all_or_nothing(store: Arc<dyn Store>) {
         Some(QueueStatus::Pending)
     );
     let w = MonthWindow::containing(t0());
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 0);
+    assert_eq!(ok!(store.count_posts_created(u.id, w)), 0);
     ok!(store.approve_queue_item(&item, &posts, quota(3)));
     assert_eq!(
         ok!(store.queue_item(u.id, item.id)).map(|i| i.status),
         Some(QueueStatus::Approved)
     );
-    assert_eq!(ok!(store.count_posts_created(u.id, w.start, w.end)), 3);
+    assert_eq!(ok!(store.count_posts_created(u.id, w)), 3);
     assert!(matches!(
         store.approve_queue_item(&item, &[], quota(10)).await,
         Err(StoreError::Stale)

@@ -422,8 +422,7 @@ async fn two_imports_of_one_file_at_once_create_its_rows_once_and_both_reports_a
     let stored = postpilot_core::store::PostStore::count_posts_created(
         e.store.as_ref(),
         u.id(),
-        e.now() - Duration::days(1),
-        e.now() + Duration::days(1),
+        postpilot_core::plan::MonthWindow::containing(e.now()),
     )
     .await
     .unwrap();

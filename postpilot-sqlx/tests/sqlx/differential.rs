@@ -3,19 +3,26 @@
 //!
 //! The conformance suite pins each contract with hand-written scenarios; this test explores the
 //! space between them — interleavings of inserts under a quota, edits, deletes, claims, fenced
-//! commits, disconnects and reads — and fails on the first operation whose outcome differs. Each
-//! case runs on a fresh, migrated database. `PROPTEST_CASES` sets the number of cases (default
+//! commits, disconnects, metric refreshes and reads — and fails on the first operation whose
+//! outcome differs. At the end of each case every list total (each status × platform filter), the
+//! quota's monthly counts and the analytics overview are checked against a recount of the rows,
+//! and PostgreSQL's counter repair must find nothing to repair: the counters its triggers keep are
+//! exact. Each case runs on a fresh, migrated database. `PROPTEST_CASES` sets the number of cases (default
 //! 64); a failing case is shrunk to a minimal sequence by proptest.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use postpilot_core::analytics::{AnalyticsOverview, MetricCounts, PostMetrics};
 use postpilot_core::id::{AccountId, PostId, UserId};
 use postpilot_core::page::PageRequest;
 use postpilot_core::plan::{Limit, MonthWindow, PostQuota};
+use postpilot_core::platform::Platform;
 use postpilot_core::post::{Post, PostStatus, Published};
 use postpilot_core::store::{MemoryStore, PostListFilter, Store, StoreError};
-use postpilot_core::testing::{account_with_id, post_with_id, t0, user_with};
+use postpilot_core::testing::{
+    account_on, assert_totals_agree_with_a_recount, post_on, t0, user_with,
+};
 use proptest::prelude::*;
 
 const USERS: usize = 2;
@@ -38,6 +45,7 @@ enum Op {
     List {
         user: usize,
         status: Option<usize>,
+        platform: Option<usize>,
         page: u32,
         per_page: u32,
     },
@@ -51,6 +59,9 @@ enum Op {
         at_seconds: i64,
     },
     Unschedule {
+        post: usize,
+    },
+    Pause {
         post: usize,
     },
     Delete {
@@ -77,22 +88,33 @@ enum Op {
     },
     Count {
         user: usize,
+        month: i64,
+    },
+    Metrics {
+        post: usize,
+        impressions: u64,
+        interactions: u64,
+    },
+    Overview {
+        user: usize,
     },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..USERS, 0..ACCOUNTS_PER_USER, 0i64..5, proptest::option::of(-120i64..120), 1u32..8)
+        // Posts are created over three months (t0 is mid-March), so the monthly counts differ.
+        4 => (0..USERS, 0..ACCOUNTS_PER_USER, -50_000i64..50_000, proptest::option::of(-120i64..120), 1u32..8)
             .prop_map(|(user, account, created_minutes, due_seconds, quota)| Op::Insert {
                 user, account, created_minutes, due_seconds, quota,
             }),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(post, as_owner)| Op::Get { post, as_owner }),
-        2 => (0..USERS, proptest::option::of(0usize..5), 1u32..4, 1u32..6)
-            .prop_map(|(user, status, page, per_page)| Op::List { user, status, page, per_page }),
+        2 => (0..USERS, proptest::option::of(0usize..6), proptest::option::of(0usize..2), 1u32..4, 1u32..6)
+            .prop_map(|(user, status, platform, page, per_page)| Op::List { user, status, platform, page, per_page }),
         1 => (0..USERS, -150i64..150, 0i64..200)
             .prop_map(|(user, from_seconds, span_seconds)| Op::Between { user, from_seconds, span_seconds }),
         2 => (any::<usize>(), -60i64..120).prop_map(|(post, at_seconds)| Op::Reschedule { post, at_seconds }),
         1 => any::<usize>().prop_map(|post| Op::Unschedule { post }),
+        1 => any::<usize>().prop_map(|post| Op::Pause { post }),
         1 => any::<usize>().prop_map(|post| Op::Delete { post }),
         3 => (-30i64..200, 1u32..5, 1i64..90)
             .prop_map(|(now_seconds, limit, lease_seconds)| Op::Claim { now_seconds, limit, lease_seconds }),
@@ -100,7 +122,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(|claim| Op::Extend { claim }),
         1 => (0..USERS, 0..ACCOUNTS_PER_USER).prop_map(|(user, account)| Op::Disconnect { user, account }),
         1 => (0..USERS, 0..ACCOUNTS_PER_USER).prop_map(|(user, account)| Op::NeedsReconnect { user, account }),
-        1 => (0..USERS).prop_map(|user| Op::Count { user }),
+        1 => (0..USERS, -1i64..=1).prop_map(|(user, month)| Op::Count { user, month }),
+        2 => (any::<usize>(), 0u64..1_000, 0u64..100)
+            .prop_map(|(post, impressions, interactions)| Op::Metrics { post, impressions, interactions }),
+        1 => (0..USERS).prop_map(|user| Op::Overview { user }),
     ]
 }
 
@@ -117,6 +142,7 @@ enum Outcome {
     Committed(Vec<bool>),
     Count(u64),
     Accounts(Option<bool>),
+    Overview(AnalyticsOverview),
 }
 
 fn refused(error: StoreError) -> Outcome {
@@ -128,6 +154,14 @@ fn refused(error: StoreError) -> Outcome {
 
 fn at(seconds: i64) -> DateTime<Utc> {
     t0() + Duration::seconds(seconds)
+}
+
+/// The platform of each user's `n`th account (and of its posts): both are seen by the filters.
+const PLATFORMS: [Platform; ACCOUNTS_PER_USER] = [Platform::Facebook, Platform::Instagram];
+
+/// The month `shift` months from t0's.
+fn month(shift: i64) -> MonthWindow {
+    MonthWindow::containing(t0() + Duration::days(31 * shift))
 }
 
 /// The fixed world both stores start from: the same users and accounts, with the same ids.
@@ -157,8 +191,9 @@ async fn seed(store: &Arc<dyn Store>) -> World {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let mut ids = Vec::new();
-        for a in 0..ACCOUNTS_PER_USER {
-            let acc = account_with_id(
+        for (a, platform) in PLATFORMS.into_iter().enumerate() {
+            let acc = account_on(
+                platform,
                 owner.id(),
                 &format!("ext-{u}-{a}"),
                 AccountId::from_uuid(uuid_for(0x100 + u * 16 + a)),
@@ -183,12 +218,13 @@ fn pick<T: Copy>(items: &[T], index: usize) -> Option<T> {
     (!items.is_empty()).then(|| items[index % items.len()])
 }
 
-const STATUSES: [PostStatus; 5] = [
+const STATUSES: [PostStatus; 6] = [
     PostStatus::Draft,
     PostStatus::Scheduled,
     PostStatus::Publishing,
     PostStatus::Posted,
     PostStatus::Failed,
+    PostStatus::Paused,
 ];
 
 /// Applies `op` to one store. `created` is the post an `Insert` inserts (the same value for
@@ -234,12 +270,13 @@ async fn apply(
         Op::List {
             user,
             status,
+            platform,
             page,
             per_page,
         } => {
             let filter = PostListFilter {
                 status: status.map(|s| STATUSES[s % STATUSES.len()]),
-                platform: None,
+                platform: platform.map(|p| PLATFORMS[p % PLATFORMS.len()]),
             };
             let page =
                 PageRequest::new(Some(*page), Some(*per_page)).unwrap_or_else(|e| panic!("{e}"));
@@ -271,6 +308,23 @@ async fn apply(
             .await
         }
         Op::Unschedule { post } => edit(&store, ids, *post, |p| p.unschedule(now).is_ok()).await,
+        Op::Pause { post } => {
+            let Some((owner, id)) = pick(ids, *post) else {
+                return Outcome::Skipped;
+            };
+            let mut p = match store.post(owner, id).await {
+                Ok(Some(p)) => p,
+                Ok(None) => return Outcome::Post(None),
+                Err(e) => return refused(e),
+            };
+            if p.pause("the product changed", now).is_err() {
+                return Outcome::Refused(format!("pause from {:?}", p.status()));
+            }
+            match store.pause_post(&p).await {
+                Ok(()) => Outcome::Done,
+                Err(e) => refused(e),
+            }
+        }
         Op::Delete { post } => {
             let Some((owner, id)) = pick(ids, *post) else {
                 return Outcome::Skipped;
@@ -362,11 +416,41 @@ async fn apply(
             Ok(()) => Outcome::Done,
             Err(e) => refused(e),
         },
-        Op::Count { user } => match store
-            .count_posts_created(world.users[*user], at(-86_400), at(86_400))
-            .await
-        {
-            Ok(n) => Outcome::Count(n),
+        Op::Count { user, month: shift } => {
+            match store
+                .count_posts_created(world.users[*user], month(*shift))
+                .await
+            {
+                Ok(n) => Outcome::Count(n),
+                Err(e) => refused(e),
+            }
+        }
+        Op::Metrics {
+            post,
+            impressions,
+            interactions,
+        } => {
+            let Some((owner, id)) = pick(ids, *post) else {
+                return Outcome::Skipped;
+            };
+            let counts = MetricCounts {
+                impressions: *impressions,
+                reach: impressions / 2,
+                likes: interactions / 2,
+                comments: interactions / 4,
+                shares: interactions % 3,
+                clicks: interactions % 7,
+            };
+            match store
+                .upsert_metrics(&PostMetrics::new(id, owner, counts, now))
+                .await
+            {
+                Ok(()) => Outcome::Done,
+                Err(e) => refused(e),
+            }
+        }
+        Op::Overview { user } => match store.analytics_overview(world.users[*user]).await {
+            Ok(overview) => Outcome::Overview(overview),
             Err(e) => refused(e),
         },
     }
@@ -399,7 +483,8 @@ async fn edit(
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let postgres: Arc<dyn Store> = Arc::new(postpilot_sqlx::testing::fresh_store().await);
+    let pg = postpilot_sqlx::testing::fresh_store().await;
+    let postgres: Arc<dyn Store> = Arc::new(pg.clone());
     let world = seed(&memory).await;
     seed(&postgres).await;
     let mut subjects = [
@@ -421,7 +506,8 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 created_minutes,
                 due_seconds,
                 ..
-            } => Some(post_with_id(
+            } => Some(post_on(
+                PLATFORMS[*account],
                 PostId::from_uuid(uuid_for(0x1000 + step)),
                 world.users[*user],
                 world.accounts[*user][*account],
@@ -443,6 +529,18 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             ids.push((p.user_id(), p.id()));
         }
     }
+    for subject in &subjects {
+        for user in &world.users {
+            assert_totals_agree_with_a_recount(subject.store.as_ref(), *user).await;
+        }
+    }
+    let repair = pg.repair_counters().await.unwrap_or_else(|e| panic!("{e}"));
+    prop_assert_eq!(
+        repair.fixed(),
+        0,
+        "the triggers left counters to repair: {:?}",
+        repair
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod conformance;
+mod counters;
 mod differential;
 mod postgres;
 mod scheduler;

@@ -46,25 +46,24 @@ impl MetricsStore for MemoryStore {
 
     async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview> {
         let t = self.tables();
-        let mut overview = AnalyticsOverview {
-            posts_published: t
-                .posts
-                .values()
-                .filter(|p| p.user_id == owner && p.status == PostStatus::Posted)
-                .count() as u64,
-            ..AnalyticsOverview::default()
-        };
-        let mut rates = Vec::new();
+        let posts_published = t
+            .posts
+            .values()
+            .filter(|p| p.user_id == owner && p.status == PostStatus::Posted)
+            .count() as u64;
+        let (mut totals, mut rows, mut rate_nanos) =
+            (crate::analytics::MetricCounts::default(), 0, 0);
         for m in t.metrics.values().filter(|m| m.user_id == owner) {
-            overview.totals += m.counts;
-            rates.push(m.counts.engagement_rate());
+            totals += m.counts;
+            rows += 1;
+            rate_nanos += m.counts.engagement_nanos();
         }
-        if !rates.is_empty() {
-            #[allow(clippy::cast_precision_loss)]
-            let mean = rates.iter().sum::<f64>() / rates.len() as f64;
-            overview.engagement_rate = crate::analytics::round2(mean);
-        }
-        Ok(overview)
+        Ok(AnalyticsOverview::from_totals(
+            totals,
+            rows,
+            rate_nanos,
+            posts_published,
+        ))
     }
 
     async fn metrics_by_day(

@@ -210,17 +210,12 @@ impl PostStore for MemoryStore {
         Ok(())
     }
 
-    async fn count_posts_created(
-        &self,
-        owner: UserId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn count_posts_created(&self, owner: UserId, window: MonthWindow) -> StoreResult<u64> {
         Ok(self
             .tables()
             .posts
             .values()
-            .filter(|p| p.user_id == owner && from <= p.created_at && p.created_at < to)
+            .filter(|p| p.user_id == owner && window.contains(p.created_at))
             .count() as u64)
     }
 
