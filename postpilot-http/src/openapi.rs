@@ -11,7 +11,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     info(
         title = "PostPilot API",
         description = "Schedule social posts for dropshipping merchants. Errors are RFC 9457 \
-                       `application/problem+json`; lists are `{items, total, page, per_page}`.",
+                       `application/problem+json`; lists are `{items, total, page, per_page, \
+                       next}`: ask for `?page=` or, to walk a long list, for `?after=` the \
+                       previous page's `next` (keyset pagination, stable under inserts).",
         version = "1"
     ),
     modifiers(&SecuritySchemes),

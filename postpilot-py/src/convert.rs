@@ -92,6 +92,7 @@ impl<T: Out> Out for Page<T> {
             "total" => self.total,
             "page" => self.page,
             "per_page" => self.per_page,
+            "next" => self.next.map(|cursor| cursor.to_string()),
         })
     }
 }

@@ -194,8 +194,8 @@ where
     name.map(str::parse).transpose().map_err(py_err)
 }
 
-fn page_request(page: u32, per_page: u32) -> PyResult<PageRequest> {
-    PageRequest::new(Some(page), Some(per_page)).map_err(py_err)
+fn page_request(page: u32, per_page: u32, after: Option<&str>) -> PyResult<PageRequest> {
+    PageRequest::with_cursor(Some(page), Some(per_page), after).map_err(py_err)
 }
 
 /// `seconds` if it is a positive number; `field` names it otherwise.
@@ -488,16 +488,17 @@ impl Engine {
         })
     }
 
-    /// The user's accounts: `{items, total, page, per_page}`.
-    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    /// The user's accounts: `{items, total, page, per_page, next}`.
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20, after = None))]
     fn list_accounts(
         &self,
         py: Python<'_>,
         user_id: Uuid,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let request = page_request(page, per_page)?;
+        let request = page_request(page, per_page, after.as_deref())?;
         let engine = &self.engine;
         self.out(py, async move {
             let page = engine.accounts().list(user_id.into(), request).await?;
@@ -807,8 +808,8 @@ impl Engine {
         )
     }
 
-    /// The user's posts, newest first: `{items, total, page, per_page}`.
-    #[pyo3(signature = (*, user_id, status = None, platform = None, page = 1, per_page = 20))]
+    /// The user's posts, newest first: `{items, total, page, per_page, next}`.
+    #[pyo3(signature = (*, user_id, status = None, platform = None, page = 1, per_page = 20, after = None))]
     fn list_posts(
         &self,
         py: Python<'_>,
@@ -817,12 +818,13 @@ impl Engine {
         platform: Option<&str>,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let filter = PostFilter {
             status: parse(status)?,
             platform: parse(platform)?,
         };
-        let request = page_request(page, per_page)?;
+        let request = page_request(page, per_page, after.as_deref())?;
         self.out(
             py,
             self.engine.posts().list(user_id.into(), filter, request),
@@ -934,15 +936,16 @@ impl Engine {
     }
 
     /// The user's templates, oldest first.
-    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20, after = None))]
     fn list_templates(
         &self,
         py: Python<'_>,
         user_id: Uuid,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let request = page_request(page, per_page)?;
+        let request = page_request(page, per_page, after.as_deref())?;
         let templates = self.engine.templates();
         self.out(py, templates.list(user_id.into(), request))
     }
@@ -1094,7 +1097,7 @@ impl Engine {
     }
 
     /// The user's queue, newest first.
-    #[pyo3(signature = (*, user_id, status = None, page = 1, per_page = 20))]
+    #[pyo3(signature = (*, user_id, status = None, page = 1, per_page = 20, after = None))]
     fn list_queue(
         &self,
         py: Python<'_>,
@@ -1102,9 +1105,10 @@ impl Engine {
         status: Option<&str>,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let status = parse(status)?;
-        let request = page_request(page, per_page)?;
+        let request = page_request(page, per_page, after.as_deref())?;
         self.out(
             py,
             self.engine.queue().list(user_id.into(), status, request),
@@ -1127,15 +1131,16 @@ impl Engine {
     }
 
     /// Metrics of the user's posts, most recently published first.
-    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20, after = None))]
     fn analytics_posts(
         &self,
         py: Python<'_>,
         user_id: Uuid,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let request = page_request(page, per_page)?;
+        let request = page_request(page, per_page, after.as_deref())?;
         self.out(py, self.engine.analytics().posts(user_id.into(), request))
     }
 
@@ -1256,7 +1261,7 @@ impl Engine {
     }
 
     /// A webhook endpoint's delivery log, newest first; `status="dead"` lists its dead letters.
-    #[pyo3(signature = (*, user_id, endpoint_id, status = None, page = 1, per_page = 20))]
+    #[pyo3(signature = (*, user_id, endpoint_id, status = None, page = 1, per_page = 20, after = None))]
     fn list_webhook_deliveries(
         &self,
         py: Python<'_>,
@@ -1265,9 +1270,10 @@ impl Engine {
         status: Option<&str>,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let status = parse(status)?;
-        let request = page_request(page, per_page)?;
+        let request = page_request(page, per_page, after.as_deref())?;
         let endpoints = self.engine.endpoints();
         self.out(
             py,
@@ -1317,16 +1323,17 @@ impl Engine {
     }
 
     /// The operator endpoint's delivery log, newest first; `status="dead"`: its dead letters.
-    #[pyo3(signature = (*, status = None, page = 1, per_page = 20))]
+    #[pyo3(signature = (*, status = None, page = 1, per_page = 20, after = None))]
     fn list_operator_deliveries(
         &self,
         py: Python<'_>,
         status: Option<&str>,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let (operator, endpoint) = (OPERATOR.as_uuid(), OPERATOR_ENDPOINT.as_uuid());
-        self.list_webhook_deliveries(py, operator, endpoint, status, page, per_page)
+        self.list_webhook_deliveries(py, operator, endpoint, status, page, per_page, after)
     }
 
     /// Sends one of the operator endpoint's delivered or dead deliveries again.
@@ -1350,15 +1357,16 @@ impl Engine {
     }
 
     /// The user's API keys (never the keys themselves).
-    #[pyo3(signature = (*, user_id, page = 1, per_page = 20))]
+    #[pyo3(signature = (*, user_id, page = 1, per_page = 20, after = None))]
     fn list_api_keys(
         &self,
         py: Python<'_>,
         user_id: Uuid,
         page: u32,
         per_page: u32,
+        after: Option<String>,
     ) -> PyResult<Py<PyAny>> {
-        let request = page_request(page, per_page)?;
+        let request = page_request(page, per_page, after.as_deref())?;
         self.out(py, self.engine.api_keys().list(user_id.into(), request))
     }
 

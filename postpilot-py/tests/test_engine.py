@@ -112,6 +112,22 @@ def test_posts_create_get_update_schedule_list_and_delete(engine, merchant, acco
         engine.get_post(user_id=merchant["id"], post_id=post["id"])
 
 
+def test_a_list_is_walked_after_each_next_cursor_and_a_bad_cursor_names_after(engine, merchant, account):
+    made = [
+        engine.create_post(user_id=merchant["id"], account_id=account["id"], content=f"Post {n}")["id"]
+        for n in range(5)
+    ]
+    page = engine.list_posts(user_id=merchant["id"], per_page=2)
+    walked = [p["id"] for p in page["items"]]
+    while page["next"] is not None:
+        page = engine.list_posts(user_id=merchant["id"], per_page=2, after=page["next"])
+        walked += [p["id"] for p in page["items"]]
+    assert sorted(walked) == sorted(made) and len(walked) == 5
+    with pytest.raises(postpilot.ValidationError) as caught:
+        engine.list_posts(user_id=merchant["id"], after="not-a-cursor")
+    assert caught.value.field == "after"
+
+
 def test_scheduling_in_the_past_is_a_validation_error(engine, merchant, account):
     post = engine.create_post(user_id=merchant["id"], account_id=account["id"], content="x")
     with pytest.raises(postpilot.ValidationError) as caught:

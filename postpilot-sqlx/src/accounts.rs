@@ -6,7 +6,7 @@ use postpilot_core::account::{
     AccountName, ExternalAccountId, SealedTokens, SocialAccount, SocialAccountRecord,
 };
 use postpilot_core::id::{AccountId, UserId};
-use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::page::{Order, Page, PageRequest};
 use postpilot_core::plan::Limit;
 use postpilot_core::store::{AccountStore, StoreError, StoreResult};
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error};
 use crate::events::write_events;
-use crate::fetch::{fetch_all, fetch_owned, fetch_page};
+use crate::fetch::{Positioned, fetch_all, fetch_owned, fetch_page};
 use crate::status::PlatformSql;
 use crate::users::lock_owner;
 
@@ -256,10 +256,13 @@ impl AccountStore for PgStore {
             &self.pool,
             "social_accounts",
             page,
-            sqlx::query_as::<_, AccountRow>(concat!(
+            Order::OldestFirst,
+            sqlx::query_as::<_, Positioned<AccountRow>>(concat!(
                 "SELECT ",
                 account_columns!(),
-                " FROM social_accounts WHERE user_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+                ", created_at AS page_at, id AS page_id FROM social_accounts \
+                 WHERE user_id = $1 AND (created_at, id) > ($2, $3) \
+                 ORDER BY created_at, id LIMIT $4 OFFSET $5"
             ))
             .bind(owner.as_uuid()),
             sqlx::query_scalar("SELECT count(*) FROM social_accounts WHERE user_id = $1")

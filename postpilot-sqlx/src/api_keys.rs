@@ -4,13 +4,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::api_key::{ApiKey, ApiKeyName, ApiKeyRecord, Scope};
 use postpilot_core::id::{ApiKeyId, UserId};
-use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::page::{Order, Page, PageRequest};
 use postpilot_core::store::{ApiKeyStore, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error};
-use crate::fetch::{fetch_optional, fetch_page};
+use crate::fetch::{Positioned, fetch_optional, fetch_page};
 use crate::users::lock_owner;
 
 #[derive(sqlx::FromRow)]
@@ -52,9 +52,13 @@ impl TryFrom<ApiKeyRow> for ApiKey {
 
 macro_rules! select_key {
     ($rest:literal) => {
+        select_key!("", $rest)
+    };
+    ($more:literal, $rest:literal) => {
         concat!(
-            "SELECT id, user_id, name, prefix, key_hash, scopes, is_active, last_used_at, created_at \
-             FROM api_keys WHERE ",
+            "SELECT id, user_id, name, prefix, key_hash, scopes, is_active, last_used_at, created_at",
+            $more,
+            " FROM api_keys WHERE ",
             $rest
         )
     };
@@ -104,8 +108,11 @@ impl ApiKeyStore for PgStore {
             &self.pool,
             "api_keys",
             page,
-            sqlx::query_as::<_, ApiKeyRow>(select_key!(
-                "user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+            Order::NewestFirst,
+            sqlx::query_as::<_, Positioned<ApiKeyRow>>(select_key!(
+                ", created_at AS page_at, id AS page_id",
+                "user_id = $1 AND (created_at, id) < ($2, $3) \
+                 ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
             ))
             .bind(owner.as_uuid()),
             sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE user_id = $1")

@@ -7,14 +7,14 @@ use postpilot_core::event::{
     FAILING_REASON, GONE_REASON, OPERATOR_ENDPOINT, WebhookEndpoint,
 };
 use postpilot_core::id::{DeliveryId, EndpointId, EventId, UserId};
-use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::page::{Order, Page, PageRequest};
 use postpilot_core::store::{EventStore, StoreError, StoreResult};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, store_error};
-use crate::fetch::{fetch_owned, fetch_page};
+use crate::fetch::{Positioned, fetch_owned, fetch_page};
 use crate::guard::Guarded;
 
 /// Writes `events` (in the caller's transaction), each with a pending delivery per enabled
@@ -338,12 +338,13 @@ impl EventStore for PgStore {
         page: PageRequest,
     ) -> StoreResult<Page<Delivery>> {
         let status = status.map(DeliveryStatus::as_str);
-        let rows = sqlx::query_as::<_, DeliveryRow>(concat!(
+        let rows = sqlx::query_as::<_, Positioned<DeliveryRow>>(concat!(
             "SELECT ",
             delivery_columns!(),
-            " FROM event_deliveries WHERE ",
+            ", created_at AS page_at, id AS page_id FROM event_deliveries WHERE ",
             delivery_filter!(),
-            " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+            " AND (created_at, id) < ($4, $5) \
+             ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
         ))
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
@@ -355,7 +356,15 @@ impl EventStore for PgStore {
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);
-        fetch_page(&self.pool, "event_deliveries", page, rows, total).await
+        fetch_page(
+            &self.pool,
+            "event_deliveries",
+            page,
+            Order::NewestFirst,
+            rows,
+            total,
+        )
+        .await
     }
 
     async fn delivery(&self, owner: UserId, id: DeliveryId) -> StoreResult<Option<Delivery>> {

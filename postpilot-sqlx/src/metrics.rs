@@ -4,13 +4,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::analytics::{AnalyticsOverview, DayMetrics, MetricCounts, PostMetrics};
 use postpilot_core::id::{PostId, UserId};
-use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::page::{Order, Page, PageRequest};
 use postpilot_core::store::{MetricsStore, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
-use crate::fetch::{fetch_owned, fetch_page};
+use crate::fetch::{Positioned, fetch_owned, fetch_page};
 use crate::status::PostStatusSql;
 
 #[derive(sqlx::FromRow)]
@@ -141,20 +141,27 @@ impl MetricsStore for PgStore {
         owner: UserId,
         page: PageRequest,
     ) -> StoreResult<Page<PostMetrics>> {
+        // Latest published first, by the post's publication time (every post with metrics has
+        // one; one without would come last, at the epoch). The total is the owner's counter.
         fetch_page(
             &self.pool,
             "post_metrics",
             page,
-            sqlx::query_as::<_, MetricsRow>(concat!(
+            Order::NewestFirst,
+            sqlx::query_as::<_, Positioned<MetricsRow>>(concat!(
                 "SELECT ",
                 metrics_columns!("m."),
-                " FROM post_metrics AS m LEFT JOIN posts AS p ON p.id = m.post_id \
-                  WHERE m.user_id = $1 ORDER BY p.posted_at DESC NULLS LAST, m.post_id DESC \
-                  LIMIT $2 OFFSET $3"
+                ", coalesce(p.posted_at, 'epoch') AS page_at, m.post_id AS page_id \
+                 FROM post_metrics AS m LEFT JOIN posts AS p ON p.id = m.post_id \
+                 WHERE m.user_id = $1 AND (coalesce(p.posted_at, 'epoch'), m.post_id) < ($2, $3) \
+                 ORDER BY coalesce(p.posted_at, 'epoch') DESC, m.post_id DESC \
+                 LIMIT $4 OFFSET $5"
             ))
             .bind(owner.as_uuid()),
-            sqlx::query_scalar("SELECT count(*) FROM post_metrics WHERE user_id = $1")
-                .bind(owner.as_uuid()),
+            sqlx::query_scalar(
+                "SELECT coalesce((SELECT posts FROM metric_totals WHERE user_id = $1), 0)",
+            )
+            .bind(owner.as_uuid()),
         )
         .await
     }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use postpilot_core::event::{Event, post_event, post_quota_events};
 use postpilot_core::id::{AccountId, PostId, QueueItemId, UserId};
-use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::page::{Order, Page, PageRequest};
 use postpilot_core::plan::{Limit, MonthWindow, PostQuota};
 use postpilot_core::post::{
     Caption, Checkpoint, Hashtags, Lease, MediaUrl, Post, PostRecord, PostStatus, ProductSnapshot,
@@ -19,9 +19,9 @@ use sqlx::{PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::PgStore;
-use crate::error::{corrupt, count, store_error, to_i64};
+use crate::error::{corrupt, count, store_error};
 use crate::events::write_events;
-use crate::fetch::{fetch_all, fetch_owned};
+use crate::fetch::{Positioned, bind_page, fetch_all, fetch_owned, into_page};
 use crate::guard::Guarded;
 use crate::status::{PlatformSql, PostStatusSql, mirrors};
 
@@ -222,6 +222,9 @@ const ROWS_PER_INSERT: usize = 1_000;
 /// ten thousand), with the events they report; no quota check: callers hold the owner's lock
 /// and counted.
 pub(crate) async fn insert_post_rows(conn: &mut PgConnection, posts: &[&Post]) -> StoreResult<()> {
+    if posts.len() > ROWS_PER_INSERT {
+        lock_counters(conn, posts).await?;
+    }
     for chunk in posts.chunks(ROWS_PER_INSERT) {
         let mut insert = sqlx::QueryBuilder::<Postgres>::new(
             "INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, \
@@ -266,6 +269,71 @@ pub(crate) async fn insert_post_rows(conn: &mut PgConnection, posts: &[&Post]) -
     write_events(conn, &events).await
 }
 
+/// Locks, in key order, every counter row the insert of `posts` will change (creating those
+/// missing at 0). Each statement's trigger locks its counter rows in key order, but the chunks
+/// of one large insert are several statements: without this, chunk 1 could hold (owner,
+/// scheduled) while an edit holding (owner, draft) waits for it, then chunk 2 wait for (owner,
+/// draft). With every row locked first, the chunks' triggers take no lock the transaction does
+/// not already hold.
+async fn lock_counters(conn: &mut PgConnection, posts: &[&Post]) -> StoreResult<()> {
+    lock_posts_for_writing(conn).await?;
+    let month = |p: &Post| MonthWindow::containing(p.created_at()).start;
+    let mut months: Vec<(Uuid, DateTime<Utc>)> = posts
+        .iter()
+        .map(|p| (p.user_id().as_uuid(), month(p)))
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    let mut keys: Vec<(Uuid, String, String)> = posts
+        .iter()
+        .map(|p| {
+            let status = p.status().as_str().to_owned();
+            (
+                p.user_id().as_uuid(),
+                status,
+                p.platform().as_str().to_owned(),
+            )
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    sqlx::query(
+        "INSERT INTO monthly_posts AS m (user_id, month, n) \
+         SELECT u, m, 0 FROM unnest($1::uuid[], $2::timestamptz[]) AS k(u, m) ORDER BY u, m \
+         ON CONFLICT (user_id, month) DO UPDATE SET n = m.n",
+    )
+    .bind(months.iter().map(|k| k.0).collect::<Vec<_>>())
+    .bind(months.iter().map(|k| k.1).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    sqlx::query(
+        "INSERT INTO post_counts AS c (user_id, status, platform, n) \
+         SELECT u, s, p, 0 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(u, s, p) \
+         ORDER BY u, s, p \
+         ON CONFLICT (user_id, status, platform) DO UPDATE SET n = c.n",
+    )
+    .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.1.clone()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+/// Takes the table lock a write to `posts` takes (`ROW EXCLUSIVE`) before a counter row is
+/// locked by hand, so that every writer takes `posts` before counters, as the triggers do: the
+/// counter repair, which holds `posts` in `SHARE` mode while it rewrites counters, then waits for
+/// writers or they for it, never both.
+async fn lock_posts_for_writing(conn: &mut PgConnection) -> StoreResult<()> {
+    sqlx::query("LOCK TABLE posts IN ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
 /// Why a guarded write of `post` did not land: it was stale, or it is gone.
 async fn stale_or_missing(pool: &PgPool, post: &Post) -> StoreError {
     let (id, owner) = (post.id().as_uuid(), post.user_id());
@@ -281,11 +349,13 @@ fn checkpoint_json(post: &Post) -> Option<Json<&serde_json::Value>> {
 /// by the posts triggers, migration 42) with that row locked for the rest of `conn`'s transaction:
 /// every insert counted against the month waits here, so the figure is still true at commit. One
 /// row, however many posts the owner has.
+/// `posts` is locked for writing first ([`lock_posts_for_writing`]).
 pub(crate) async fn lock_month(
     conn: &mut PgConnection,
     owner: UserId,
     quota: &PostQuota,
 ) -> StoreResult<u64> {
+    lock_posts_for_writing(conn).await?;
     let used: i64 = sqlx::query_scalar(
         "INSERT INTO monthly_posts AS m (user_id, month, n) VALUES ($1, $2, 0) \
          ON CONFLICT (user_id, month) DO UPDATE SET n = m.n RETURNING n",
@@ -446,28 +516,30 @@ impl PostStore for PgStore {
         }
         let status = filter.status.map(PostStatusSql::from);
         let platform = filter.platform.map(PlatformSql::from);
-        // The page and the total in one round trip; the total is the sum of the counters the
-        // filter selects (at most one per status and platform, kept by migration 42's triggers),
-        // so a page costs the same for 100 posts or 1,000,000.
-        let counted: Vec<Counted> = sqlx::query_as(concat!(
+        // The page and the total in one round trip. The page is a range of the owner's index
+        // (`posts_user_created_idx`, or the status or platform one) from where it starts
+        // (`bind_page`); the total is the sum of the counters the filter selects (at most one
+        // per status and platform, kept by migration 42's triggers): a page costs the same for
+        // 100 posts or 1,000,000.
+        let query = sqlx::query_as::<_, Positioned<Counted>>(concat!(
             "SELECT ",
             post_columns!(),
             ", ",
             post_total!(),
-            " AS total FROM posts WHERE ",
+            " AS total, created_at AS page_at, id AS page_id FROM posts WHERE ",
             post_filter!(),
-            " ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+            " AND (created_at, id) < ($4, $5) \
+             ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
         ))
         .bind(owner.as_uuid())
         .bind(status)
-        .bind(platform)
-        .bind(i64::from(page.per_page()))
-        .bind(to_i64(page.offset()))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
+        .bind(platform);
+        let counted = bind_page(query, page, Order::NewestFirst)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
         let total = match counted.first() {
-            Some(first) => first.total,
+            Some(first) => first.row().total,
             // A page past the end has no row to carry the total.
             None => sqlx::query_scalar(concat!("SELECT ", post_total!()))
                 .bind(owner.as_uuid())
@@ -477,15 +549,8 @@ impl PostStore for PgStore {
                 .await
                 .map_err(store_error)?,
         };
-        Ok(Page {
-            items: counted
-                .into_iter()
-                .map(|c| Post::try_from(c.post))
-                .collect::<StoreResult<_>>()?,
-            total: count("posts", total)?,
-            page: page.page(),
-            per_page: page.per_page(),
-        })
+        let rows = counted.into_iter().map(|c| c.map(|c| c.post)).collect();
+        into_page(page, rows, count("post_counts", total)?)
     }
 
     async fn posts_between(

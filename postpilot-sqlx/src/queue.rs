@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use postpilot_core::caption::{Generator, PlatformCaption, ProductData, TokenUsage};
 use postpilot_core::id::{QueueItemId, UserId};
-use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::page::{Order, Page, PageRequest};
 use postpilot_core::plan::PostQuota;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{Caption, Hashtags, Post};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::{corrupt, count, store_error, to_i64};
-use crate::fetch::{fetch_owned, fetch_page};
+use crate::fetch::{Positioned, fetch_owned, fetch_page};
 use crate::guard::Guarded;
 use crate::posts::{insert_post_rows, lock_month};
 use crate::status::{PlatformSql, QueueStatusSql, ToneSql, mirrors};
@@ -267,11 +267,14 @@ impl QueueStore for PgStore {
             &self.pool,
             "content_queue",
             page,
-            sqlx::query_as::<_, QueueRow>(concat!(
+            Order::NewestFirst,
+            sqlx::query_as::<_, Positioned<QueueRow>>(concat!(
                 "SELECT ",
                 queue_columns!(),
-                " FROM content_queue WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
-                  ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+                ", created_at AS page_at, id AS page_id FROM content_queue \
+                 WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
+                 AND (created_at, id) < ($3, $4) \
+                 ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
             ))
             .bind(owner.as_uuid())
             .bind(status),

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use postpilot_core::caption::Tone;
 use postpilot_core::id::{TemplateId, UserId};
-use postpilot_core::page::{Page, PageRequest};
+use postpilot_core::page::{Order, Page, PageRequest};
 use postpilot_core::platform::Platform;
 use postpilot_core::store::{StoreError, StoreResult, TemplateStore};
 use postpilot_core::template::{CaptionTemplate, CaptionTemplateRecord, TemplateBody};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::PgStore;
 use crate::error::store_error;
-use crate::fetch::{fetch_owned, fetch_page, on_owned_row};
+use crate::fetch::{Positioned, fetch_owned, fetch_page, on_owned_row};
 use crate::status::{PlatformSql, ToneSql, mirrors};
 
 #[derive(sqlx::FromRow)]
@@ -107,10 +107,13 @@ impl TemplateStore for PgStore {
             &self.pool,
             "caption_templates",
             page,
-            sqlx::query_as::<_, TemplateRow>(concat!(
+            Order::OldestFirst,
+            sqlx::query_as::<_, Positioned<TemplateRow>>(concat!(
                 "SELECT ",
                 template_columns!(),
-                " FROM caption_templates WHERE user_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+                ", created_at AS page_at, id AS page_id FROM caption_templates \
+                 WHERE user_id = $1 AND (created_at, id) > ($2, $3) \
+                 ORDER BY created_at, id LIMIT $4 OFFSET $5"
             ))
             .bind(owner.as_uuid()),
             sqlx::query_scalar("SELECT count(*) FROM caption_templates WHERE user_id = $1")

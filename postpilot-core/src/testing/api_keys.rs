@@ -45,7 +45,8 @@ pub async fn api_keys_lookup_revoke_and_isolate(store: Arc<dyn Store>) {
     assert!(ok!(store.api_key_by_hash(&key.key_hash)).is_none());
 }
 
-fn api_key(owner: UserId, n: u32) -> ApiKey {
+/// An active key of `owner`, its hash made from `n`.
+pub(super) fn api_key(owner: UserId, n: u32) -> ApiKey {
     ApiKey {
         id: id(),
         user_id: owner,

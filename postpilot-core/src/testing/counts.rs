@@ -148,7 +148,7 @@ pub async fn totals_equal_a_recount_after_every_kind_of_write(store: Arc<dyn Sto
     let imported: Vec<(String, Post)> = (0..3)
         .map(|i| (format!("row-{i}"), on(i, t0(), None)))
         .collect();
-    let report = super::imports::report(u.id, 3);
+    let report = posts_import_report(u.id, 3);
     let refused = store
         .insert_imported_posts(u.id, &imported, quota(8), &report)
         .await;
@@ -238,29 +238,66 @@ pub async fn totals_equal_a_recount_after_every_kind_of_write(store: Arc<dyn Sto
     check().await;
 }
 
-/// Counts: inserts racing the quota (some refused), claims with their outcomes, deletions and
-/// metric refreshes, all at once on one merchant, leave every total equal to a recount.
+/// Counts: inserts, approvals and imports racing the quota (some refused), claims with their
+/// outcomes, deletions and metric refreshes, all at once on one merchant, leave every total
+/// equal to a recount, and the month's count at what was created less what was deleted, never
+/// past the cap.
 pub async fn concurrent_writes_leave_totals_equal_to_a_recount(store: Arc<dyn Store>) {
+    const CAP: u32 = 50;
     let (u, acc) = seeded(&store).await;
     for i in 0..30 {
         let due = t0() + Duration::seconds(i);
         ok!(store.insert_post(&post(u.id, acc.id, t0(), Some(due)), quota(1_000)));
     }
-    let mut tasks = Vec::new();
-    // 36 inserts into the 20 places left: 16 refused.
+    // What each task added to (+) or took from (-) the month.
+    let mut tasks: Vec<tokio::task::JoinHandle<i64>> = Vec::new();
+    let refused_or = |result: Result<(), StoreError>, added: i64| match result {
+        Ok(()) => added,
+        Err(StoreError::LimitReached) => 0,
+        Err(e) => panic!("{e:?}"),
+    };
     for i in 0..12 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
+            let mut added = 0;
             for _ in 0..3 {
                 let due = (i % 2 == 0).then(|| t0() + Duration::minutes(5));
-                match store
-                    .insert_post(&post(u.id, acc.id, t0(), due), quota(50))
-                    .await
-                {
-                    Ok(()) | Err(StoreError::LimitReached) => {}
-                    Err(e) => panic!("{e:?}"),
-                }
+                let p = post(u.id, acc.id, t0(), due);
+                added += refused_or(store.insert_post(&p, quota(CAP)).await, 1);
             }
+            added
+        }));
+    }
+    for _ in 0..3 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut item = queue_item(u.id);
+            store
+                .insert_queue_item(&item)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            item.approve(t0()).unwrap_or_else(|e| panic!("{e}"));
+            let posts: Vec<Post> = (0..2)
+                .map(|_| {
+                    let mut p = post(u.id, acc.id, t0(), None);
+                    p.queue_item_id = Some(item.id);
+                    p
+                })
+                .collect();
+            refused_or(store.approve_queue_item(&item, &posts, quota(CAP)).await, 2)
+        }));
+    }
+    for n in 0..2 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let rows: Vec<(String, Post)> = (0..3)
+                .map(|r| (format!("race-{n}-{r}"), post(u.id, acc.id, t0(), None)))
+                .collect();
+            let report = posts_import_report(u.id, 3);
+            let result = store
+                .insert_imported_posts(u.id, &rows, quota(CAP), &report)
+                .await;
+            refused_or(result, 3)
         }));
     }
     for w in 0..4 {
@@ -306,6 +343,7 @@ pub async fn concurrent_writes_leave_totals_equal_to_a_recount(store: Arc<dyn St
                         .unwrap_or_else(|e| panic!("{e}"));
                 }
             }
+            0
         }));
     }
     for _ in 0..3 {
@@ -315,17 +353,27 @@ pub async fn concurrent_writes_leave_totals_equal_to_a_recount(store: Arc<dyn St
                 .list_posts(u.id, PostListFilter::default(), page(1, 10))
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
+            let mut deleted = 0;
             for p in listed.items {
                 let expected = [PostStatus::Draft, PostStatus::Scheduled, PostStatus::Failed];
                 match store.delete_post(u.id, p.id(), &expected).await {
-                    Ok(()) | Err(StoreError::Stale | StoreError::NotFound) => {}
+                    Ok(()) => deleted -= 1,
+                    Err(StoreError::Stale | StoreError::NotFound) => {}
                     Err(e) => panic!("{e:?}"),
                 }
             }
+            deleted
         }));
     }
+    let mut month = 30;
     for t in tasks {
-        t.await.unwrap_or_else(|e| panic!("{e}"));
+        month += t.await.unwrap_or_else(|e| panic!("{e}"));
     }
+    let counted = ok!(store.count_posts_created(u.id, MonthWindow::containing(t0())));
+    assert_eq!(i64::try_from(counted).unwrap_or(-1), month);
+    assert!(
+        counted <= u64::from(CAP),
+        "{counted} posts this month, past the cap of {CAP}"
+    );
     assert_totals_agree_with_a_recount(store.as_ref(), u.id).await;
 }

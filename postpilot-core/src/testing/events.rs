@@ -8,7 +8,11 @@ use crate::event::{
 use crate::id::EndpointId;
 
 /// An enabled endpoint of `owner` receiving `types` (empty: every type).
-async fn endpoint(store: &Arc<dyn Store>, owner: UserId, types: &[EventType]) -> WebhookEndpoint {
+pub(super) async fn endpoint(
+    store: &Arc<dyn Store>,
+    owner: UserId,
+    types: &[EventType],
+) -> WebhookEndpoint {
     let endpoint = WebhookEndpoint::create(
         NewEndpoint {
             id: id(),

@@ -14,8 +14,8 @@ fn limit(max: u32) -> PostQuota {
     }
 }
 
-/// A finished posts import of `created` rows, as its report.
-pub(super) fn report(owner: UserId, created: u32) -> Import {
+/// The report of a finished posts import of `owner` that created `created` rows.
+pub fn posts_import_report(owner: UserId, created: u32) -> Import {
     Import::from(ImportRecord {
         id: id(),
         user_id: owner,
@@ -44,7 +44,7 @@ pub async fn imported_posts_are_written_together_once_and_within_the_quota(store
     let row = |reference: &str| (reference.to_owned(), post(u.id, acc.id, t0(), None));
     let refs = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
     let w = MonthWindow::containing(t0());
-    let first = report(u.id, 2);
+    let first = posts_import_report(u.id, 2);
 
     ok!(store.insert_imported_posts(u.id, &[row("a"), row("b")], limit(10), &first));
     assert_eq!(
@@ -72,7 +72,7 @@ pub async fn imported_posts_are_written_together_once_and_within_the_quota(store
         ),
     ];
     for (posts, quota, why) in refusals {
-        let refused = report(u.id, 9);
+        let refused = posts_import_report(u.id, 9);
         let written = store
             .insert_imported_posts(u.id, &posts, quota, &refused)
             .await;
@@ -104,7 +104,7 @@ pub async fn imported_posts_are_written_together_once_and_within_the_quota(store
     let together = [("s1".to_owned(), on_slot()), ("s2".to_owned(), on_slot())];
     assert!(matches!(
         store
-            .insert_imported_posts(u.id, &together, limit(100), &report(u.id, 2))
+            .insert_imported_posts(u.id, &together, limit(100), &posts_import_report(u.id, 2))
             .await,
         Err(StoreError::Conflict(Conflict::SlotTaken))
     ));
@@ -112,7 +112,7 @@ pub async fn imported_posts_are_written_together_once_and_within_the_quota(store
         u.id,
         &[("s1".to_owned(), on_slot())],
         limit(100),
-        &report(u.id, 1)
+        &posts_import_report(u.id, 1)
     ));
     assert!(
         matches!(
@@ -121,7 +121,7 @@ pub async fn imported_posts_are_written_together_once_and_within_the_quota(store
                     u.id,
                     &[("s3".to_owned(), on_slot())],
                     limit(100),
-                    &report(u.id, 1)
+                    &posts_import_report(u.id, 1)
                 )
                 .await,
             Err(StoreError::Conflict(Conflict::SlotTaken))
@@ -227,7 +227,7 @@ pub async fn a_running_import_is_replaced_by_its_progress_and_its_report(store: 
 /// write.
 pub async fn imported_queue_items_are_written_together_once(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
-    let mut first = report(u.id, 2);
+    let mut first = posts_import_report(u.id, 2);
     first.kind = ImportKind::Products;
     let (a, b) = (queue_item(u.id), queue_item(u.id));
     let items = [
@@ -240,9 +240,9 @@ pub async fn imported_queue_items_are_written_together_once(store: Arc<dyn Store
         u.id,
         &[("id:p".to_owned(), post(u.id, acc.id, t0(), None))],
         limit(10),
-        &report(u.id, 1)
+        &posts_import_report(u.id, 1)
     ));
-    let again = report(u.id, 1);
+    let again = posts_import_report(u.id, 1);
     let taken = [
         ("product:id:c".to_owned(), queue_item(u.id)),
         ("id:p".to_owned(), queue_item(u.id)),
@@ -276,7 +276,12 @@ pub async fn an_import_of_thousands_of_rows_writes_every_one(store: Arc<dyn Stor
         .collect();
     let w = MonthWindow::containing(t0());
 
-    ok!(store.insert_imported_posts(u.id, &posts, limit(10_000), &report(u.id, 2_500)));
+    ok!(store.insert_imported_posts(
+        u.id,
+        &posts,
+        limit(10_000),
+        &posts_import_report(u.id, 2_500)
+    ));
 
     assert_eq!(ok!(store.count_posts_created(u.id, w)), 2_500);
     for (_, p) in [&posts[0], &posts[999], &posts[1_000], &posts[2_499]] {
@@ -286,7 +291,7 @@ pub async fn an_import_of_thousands_of_rows_writes_every_one(store: Arc<dyn Stor
     let items: Vec<(String, QueueItem)> = (0..2_500)
         .map(|i| (format!("product:id:bulk-{i}"), queue_item(u.id)))
         .collect();
-    let mut products = report(u.id, 2_500);
+    let mut products = posts_import_report(u.id, 2_500);
     products.kind = ImportKind::Products;
     ok!(store.insert_imported_items(u.id, &items, &products));
     for (_, item) in [&items[0], &items[999], &items[1_000], &items[2_499]] {

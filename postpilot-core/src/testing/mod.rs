@@ -262,6 +262,7 @@ mod events;
 mod idempotency;
 mod imports;
 mod ledger;
+mod pages;
 mod posts;
 mod queue;
 mod scheduler;
@@ -279,6 +280,7 @@ pub use events::*;
 pub use idempotency::*;
 pub use imports::*;
 pub use ledger::*;
+pub use pages::*;
 pub use posts::*;
 pub use queue::*;
 pub use scheduler::*;
@@ -340,6 +342,7 @@ macro_rules! store_conformance_tests {
             post_lists_filter_paginate_and_isolate,
             totals_equal_a_recount_after_every_kind_of_write,
             concurrent_writes_leave_totals_equal_to_a_recount,
+            every_list_walks_by_cursor_as_by_page_and_holds_still_under_inserts,
             post_writes_are_compare_and_set,
             a_posts_product_snapshot_round_trips_and_survives_writes,
             a_pause_racing_a_claim_never_leaves_a_claimed_post_paused,

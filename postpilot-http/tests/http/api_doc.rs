@@ -30,7 +30,13 @@ fn render(spec: &Value) -> String {
          the first response again, with `Idempotent-Replayed: true`, and runs nothing; the same key\n\
          with another request is 422 (`errors[0].field` is `Idempotency-Key`); while the first\n\
          request runs, 409. Responses the route gave are kept, 4xx included, except 401, 403, 409,\n\
-         429 and 5xx (a retry runs again). Keys are each caller's own.\n"
+         429 and 5xx (a retry runs again). Keys are each caller's own.\n\n\
+         Lists: every list answers `{{items, total, page, per_page, next}}` and takes `per_page`\n\
+         (1 to 100, default 20), `page` (1-based) and `after`, the `next` of the page before: an\n\
+         opaque cursor, the position of that page's last item. A list `after` a cursor starts\n\
+         right after that item wherever it now is (keyset pagination; `page` then counts from\n\
+         it): it costs the same at any depth, and items added meanwhile are neither repeated nor\n\
+         skipped. `next` is `null` on the last page; a token that is not a cursor is 422.\n"
     );
     let mut by_tag: BTreeMap<String, Vec<(String, String, &Value)>> = BTreeMap::new();
     if let Some(paths) = spec["paths"].as_object() {

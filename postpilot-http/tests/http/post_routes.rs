@@ -195,6 +195,79 @@ async fn the_eleventh_post_of_the_month_on_the_free_plan_is_payment_required() {
 // --- list ---
 
 #[tokio::test]
+async fn walking_posts_after_each_next_cursor_lists_each_once_while_new_ones_arrive() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        created.push(app.post(&token, &account).await);
+        app.clock.advance(Duration::seconds(1));
+    }
+    created.reverse();
+
+    let first = app
+        .as_user(&token, Method::GET, "/api/v1/posts?per_page=2", None)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    let mut seen: Vec<String> = ids(&first.body).iter().map(|s| (*s).to_owned()).collect();
+    // A post created after the first page is newer than all: the walk does not see it.
+    app.post(&token, &account).await;
+    let mut next = first.body["next"].as_str().map(str::to_owned);
+    while let Some(cursor) = next {
+        let page = app
+            .as_user(
+                &token,
+                Method::GET,
+                &format!("/api/v1/posts?per_page=2&after={cursor}"),
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+        assert_eq!(page.body["total"], 6);
+        seen.extend(ids(&page.body).iter().map(|s| (*s).to_owned()));
+        next = page.body["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, created);
+}
+
+#[tokio::test]
+async fn a_cursor_that_is_not_one_is_a_problem_on_after_and_pages_count_from_a_cursor() {
+    let app = TestApp::new();
+    let (token, account) = user_with_account(&app, "a@example.com").await;
+    for _ in 0..3 {
+        app.post(&token, &account).await;
+    }
+    let first = app
+        .as_user(&token, Method::GET, "/api/v1/posts?per_page=1", None)
+        .await;
+    let cursor = first.body["next"].as_str().unwrap().to_owned();
+    for query in [
+        "after=not-a-cursor".to_owned(),
+        format!("after={}", &cursor[..10]),
+    ] {
+        let reply = app
+            .as_user(&token, Method::GET, &format!("/api/v1/posts?{query}"), None)
+            .await;
+        let problem = assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], "after", "{query}: {problem}");
+    }
+    let all = app
+        .as_user(&token, Method::GET, "/api/v1/posts?per_page=3", None)
+        .await;
+    assert_eq!(all.body["next"], Value::Null, "no page follows the last");
+    let second_after_first = app
+        .as_user(
+            &token,
+            Method::GET,
+            &format!("/api/v1/posts?per_page=1&page=2&after={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(second_after_first.status, StatusCode::OK);
+    assert_eq!(ids(&second_after_first.body), [ids(&all.body)[2]]);
+}
+
+#[tokio::test]
 async fn listing_posts_returns_the_paged_envelope_newest_first() {
     let app = TestApp::new();
     let (token, account) = user_with_account(&app, "a@example.com").await;

@@ -112,15 +112,16 @@ impl AccountStore for MemoryStore {
         owner: UserId,
         page: PageRequest,
     ) -> StoreResult<Page<SocialAccount>> {
-        let mut all: Vec<_> = self
+        let all: Vec<_> = self
             .tables()
             .accounts
             .values()
             .filter(|a| a.user_id == owner)
             .cloned()
             .collect();
-        all.sort_by_key(|a| (a.created_at, a.id));
-        Ok(page.slice(all))
+        Ok(page_of(page, all, Order::OldestFirst, |a| {
+            Cursor::new(a.created_at, a.id.as_uuid())
+        }))
     }
 
     async fn disconnect_account(

@@ -32,7 +32,9 @@ impl ApiKeyStore for MemoryStore {
             .filter(|k| k.user_id == owner)
             .cloned()
             .collect();
-        Ok(page.slice(newest_first(all, |k| (k.created_at, k.id.as_uuid()))))
+        Ok(page_of(page, all, Order::NewestFirst, |k| {
+            Cursor::new(k.created_at, k.id.as_uuid())
+        }))
     }
 
     async fn revoke_api_key(&self, owner: UserId, id: ApiKeyId) -> StoreResult<bool> {

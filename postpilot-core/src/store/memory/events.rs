@@ -84,7 +84,7 @@ impl EventStore for MemoryStore {
         status: Option<DeliveryStatus>,
         page: PageRequest,
     ) -> StoreResult<Page<Delivery>> {
-        let mut all: Vec<Delivery> = self
+        let all: Vec<Delivery> = self
             .tables()
             .deliveries
             .values()
@@ -95,8 +95,9 @@ impl EventStore for MemoryStore {
             })
             .cloned()
             .collect();
-        all.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.id)));
-        Ok(page.slice(all))
+        Ok(page_of(page, all, Order::NewestFirst, |d| {
+            Cursor::new(d.created_at, d.id.as_uuid())
+        }))
     }
 
     async fn delivery(&self, owner: UserId, id: DeliveryId) -> StoreResult<Option<Delivery>> {

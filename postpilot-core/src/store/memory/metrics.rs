@@ -37,11 +37,16 @@ impl MetricsStore for MemoryStore {
         page: PageRequest,
     ) -> StoreResult<Page<PostMetrics>> {
         let t = self.tables();
-        let mut all = t.metrics_of(owner);
-        all.sort_by_key(|m| {
-            std::cmp::Reverse((t.posts.get(&m.post_id).and_then(|p| p.posted_at), m.post_id))
-        });
-        Ok(page.slice(all))
+        let all = t.metrics_of(owner);
+        // Latest published first; a post without a publication time (none is, while it has
+        // metrics) last, as PostgreSQL's `coalesce(posted_at, 'epoch')`.
+        Ok(page_of(page, all, Order::NewestFirst, |m| {
+            let posted_at = t.posts.get(&m.post_id).and_then(|p| p.posted_at);
+            Cursor::new(
+                posted_at.unwrap_or(DateTime::UNIX_EPOCH),
+                m.post_id.as_uuid(),
+            )
+        }))
     }
 
     async fn analytics_overview(&self, owner: UserId) -> StoreResult<AnalyticsOverview> {

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::page::{Cursor, Order};
 use crate::plan::MonthWindow;
 
 mod accounts;
@@ -268,9 +269,22 @@ fn ensure_absent<K: Ord, V>(
     }
 }
 
-fn newest_first<T>(mut items: Vec<T>, key: impl Fn(&T) -> (DateTime<Utc>, uuid::Uuid)) -> Vec<T> {
-    items.sort_by_key(|item| std::cmp::Reverse(key(item)));
-    items
+/// `page` of `items` listed in `order` by `position` (each list's time, then id).
+fn page_of<T>(
+    page: PageRequest,
+    mut items: Vec<T>,
+    order: Order,
+    position: impl Fn(&T) -> Cursor,
+) -> Page<T> {
+    let key = |item: &T| {
+        let c = position(item);
+        (c.at(), c.id())
+    };
+    match order {
+        Order::NewestFirst => items.sort_by_key(|item| std::cmp::Reverse(key(item))),
+        Order::OldestFirst => items.sort_by_key(key),
+    }
+    page.slice(items, order, position)
 }
 
 #[async_trait]

@@ -50,7 +50,9 @@ impl PostStore for MemoryStore {
             })
             .cloned()
             .collect();
-        Ok(page.slice(newest_first(all, |p| (p.created_at, p.id.as_uuid()))))
+        Ok(page_of(page, all, Order::NewestFirst, |p| {
+            Cursor::new(p.created_at, p.id.as_uuid())
+        }))
     }
 
     async fn posts_between(

@@ -31,7 +31,9 @@ impl QueueStore for MemoryStore {
             .filter(|i| i.user_id == owner && status.is_none_or(|s| i.status == s))
             .cloned()
             .collect();
-        Ok(page.slice(newest_first(all, |i| (i.created_at, i.id.as_uuid()))))
+        Ok(page_of(page, all, Order::NewestFirst, |i| {
+            Cursor::new(i.created_at, i.id.as_uuid())
+        }))
     }
 
     async fn update_queue_item(

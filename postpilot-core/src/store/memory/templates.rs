@@ -26,15 +26,16 @@ impl TemplateStore for MemoryStore {
         owner: UserId,
         page: PageRequest,
     ) -> StoreResult<Page<CaptionTemplate>> {
-        let mut all: Vec<_> = self
+        let all: Vec<_> = self
             .tables()
             .templates
             .values()
             .filter(|t| t.user_id == owner)
             .cloned()
             .collect();
-        all.sort_by_key(|t| (t.created_at, t.id));
-        Ok(page.slice(all))
+        Ok(page_of(page, all, Order::OldestFirst, |t| {
+            Cursor::new(t.created_at, t.id.as_uuid())
+        }))
     }
 
     async fn update_template(&self, template: &CaptionTemplate) -> StoreResult<()> {
