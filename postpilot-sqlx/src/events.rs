@@ -338,14 +338,25 @@ impl EventStore for PgStore {
         page: PageRequest,
     ) -> StoreResult<Page<Delivery>> {
         let status = status.map(DeliveryStatus::as_str);
-        let rows = sqlx::query_as::<_, Positioned<DeliveryRow>>(concat!(
-            "SELECT ",
-            delivery_columns!(),
-            ", created_at AS page_at, id AS page_id FROM event_deliveries WHERE ",
-            delivery_filter!(),
-            " AND (created_at, id) < ($4, $5) \
-             ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
-        ))
+        // One statement with the status and one without, so that each prepared statement's
+        // generic plan reads its own index from where the page starts (see `list_posts`).
+        macro_rules! delivery_page {
+            ($filter:literal) => {
+                concat!(
+                    "SELECT ",
+                    delivery_columns!(),
+                    ", created_at AS page_at, id AS page_id FROM event_deliveries \
+                     WHERE user_id = $1 AND endpoint_id = $2 AND ",
+                    $filter,
+                    " AND (created_at, id) < ($4, $5) \
+                     ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
+                )
+            };
+        }
+        let rows = sqlx::query_as::<_, Positioned<DeliveryRow>>(match status {
+            Some(_) => delivery_page!("status = $3"),
+            None => delivery_page!("$3::text IS NULL"),
+        })
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);

@@ -107,8 +107,8 @@ impl<'r, Row: sqlx::FromRow<'r, PgRow>> sqlx::FromRow<'r, PgRow> for Positioned<
 /// on its index whichever way it is asked: `(time, id) < ($a, $b)` newest first,
 /// `(time, id) > ($a, $b)` oldest first.
 pub(crate) fn start_after(page: PageRequest, order: Order) -> (DateTime<Utc>, uuid::Uuid) {
-    // 9999-12-31T23:59:59Z and 0001-01-01T00:00:00Z: beyond any time a list sorts by
-    // (`coalesce(posted_at, 'epoch')` included), and within PostgreSQL's range.
+    // 9999-12-31T23:59:59Z and 0001-01-01T00:00:00Z: beyond any time a list sorts by, and
+    // within PostgreSQL's range.
     let at = |seconds| DateTime::from_timestamp(seconds, 0).unwrap_or_default();
     match (page.after(), order) {
         (Some(after), _) => (after.at(), after.id()),

@@ -93,12 +93,13 @@ macro_rules! metrics_columns {
 impl MetricsStore for PgStore {
     async fn upsert_metrics(&self, metrics: &PostMetrics) -> StoreResult<()> {
         let c = &metrics.counts;
-        // Only for a post of the stated owner: otherwise nothing is written.
+        // Only for a published post of the stated owner: otherwise nothing is written.
         let written = sqlx::query(
             "INSERT INTO post_metrics (post_id, user_id, impressions, reach, likes, comments, \
              shares, clicks, engagement_rate, fetched_at) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
-             WHERE EXISTS (SELECT 1 FROM posts WHERE id = $1 AND user_id = $2) \
+             WHERE EXISTS (SELECT 1 FROM posts \
+                           WHERE id = $1 AND user_id = $2 AND posted_at IS NOT NULL) \
              ON CONFLICT (post_id) DO UPDATE SET impressions = EXCLUDED.impressions, \
              reach = EXCLUDED.reach, likes = EXCLUDED.likes, comments = EXCLUDED.comments, \
              shares = EXCLUDED.shares, clicks = EXCLUDED.clicks, \
@@ -141,8 +142,11 @@ impl MetricsStore for PgStore {
         owner: UserId,
         page: PageRequest,
     ) -> StoreResult<Page<PostMetrics>> {
-        // Latest published first, by the post's publication time (every post with metrics has
-        // one; one without would come last, at the epoch). The total is the owner's counter.
+        // Latest published first, by the post's publication time: the owner's published posts
+        // read from where the page starts (`posts_user_published_page_idx`), each joined to its
+        // metrics — a page's worth of rows however many the owner has. (Metrics exist only for
+        // published posts, and a published post keeps its time.) The total is the owner's
+        // counter.
         fetch_page(
             &self.pool,
             "post_metrics",
@@ -151,11 +155,11 @@ impl MetricsStore for PgStore {
             sqlx::query_as::<_, Positioned<MetricsRow>>(concat!(
                 "SELECT ",
                 metrics_columns!("m."),
-                ", coalesce(p.posted_at, 'epoch') AS page_at, m.post_id AS page_id \
-                 FROM post_metrics AS m LEFT JOIN posts AS p ON p.id = m.post_id \
-                 WHERE m.user_id = $1 AND (coalesce(p.posted_at, 'epoch'), m.post_id) < ($2, $3) \
-                 ORDER BY coalesce(p.posted_at, 'epoch') DESC, m.post_id DESC \
-                 LIMIT $4 OFFSET $5"
+                ", p.posted_at AS page_at, p.id AS page_id \
+                 FROM posts AS p JOIN post_metrics AS m ON m.post_id = p.id \
+                 WHERE p.user_id = $1 AND p.posted_at IS NOT NULL \
+                 AND (p.posted_at, p.id) < ($2, $3) \
+                 ORDER BY p.posted_at DESC, p.id DESC LIMIT $4 OFFSET $5"
             ))
             .bind(owner.as_uuid()),
             sqlx::query_scalar(

@@ -516,24 +516,41 @@ impl PostStore for PgStore {
         }
         let status = filter.status.map(PostStatusSql::from);
         let platform = filter.platform.map(PlatformSql::from);
-        // The page and the total in one round trip. The page is a range of the owner's index
-        // (`posts_user_created_idx`, or the status or platform one) from where it starts
-        // (`bind_page`); the total is the sum of the counters the filter selects (at most one
-        // per status and platform, kept by migration 42's triggers): a page costs the same for
-        // 100 posts or 1,000,000.
-        let query = sqlx::query_as::<_, Positioned<Counted>>(concat!(
-            "SELECT ",
-            post_columns!(),
-            ", ",
-            post_total!(),
-            " AS total, created_at AS page_at, id AS page_id FROM posts WHERE ",
-            post_filter!(),
-            " AND (created_at, id) < ($4, $5) \
-             ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
-        ))
-        .bind(owner.as_uuid())
-        .bind(status)
-        .bind(platform);
+        // The page and the total in one round trip. The page is a range of one of the owner's
+        // indexes from where it starts (`bind_page`): each filter combination has its own
+        // statement, so that a prepared statement's generic plan can still use the index that
+        // matches it (with `status = $2 OR $2 IS NULL` it could only filter the owner's whole
+        // history, the way a rare status would cost O(history)). The total is the sum of the
+        // counters the filter selects (at most one per status and platform, kept by migration
+        // 42's triggers): a page costs the same for 100 posts or 1,000,000.
+        // Ordering by the filter's constant columns first changes nothing in the order and
+        // leaves the planner one index that gives it without a sort.
+        macro_rules! post_page {
+            ($filter:literal, $order:literal) => {
+                concat!(
+                    "SELECT ",
+                    post_columns!(),
+                    ", ",
+                    post_total!(),
+                    " AS total, created_at AS page_at, id AS page_id FROM posts \
+                     WHERE user_id = $1 AND ",
+                    $filter,
+                    " AND (created_at, id) < ($4, $5) ORDER BY ",
+                    $order,
+                    "created_at DESC, id DESC LIMIT $6 OFFSET $7"
+                )
+            };
+        }
+        let sql = match (status.is_some(), platform.is_some()) {
+            (false, false) => post_page!("$2::text IS NULL AND $3::text IS NULL", ""),
+            (true, false) => post_page!("status = $2 AND $3::text IS NULL", "status, "),
+            (false, true) => post_page!("$2::text IS NULL AND platform = $3", "platform, "),
+            (true, true) => post_page!("status = $2 AND platform = $3", "status, platform, "),
+        };
+        let query = sqlx::query_as::<_, Positioned<Counted>>(sql)
+            .bind(owner.as_uuid())
+            .bind(status)
+            .bind(platform);
         let counted = bind_page(query, page, Order::NewestFirst)
             .fetch_all(&self.pool)
             .await

@@ -239,6 +239,20 @@ pub(crate) async fn insert_queue_rows(
     crate::events::write_events(conn, &events).await
 }
 
+/// A page of an owner's queue items with `$filter` on the status (`$2`), from where it starts.
+macro_rules! queue_page {
+    ($filter:literal) => {
+        concat!(
+            "SELECT ",
+            queue_columns!(),
+            ", created_at AS page_at, id AS page_id FROM content_queue WHERE user_id = $1 AND ",
+            $filter,
+            " AND (created_at, id) < ($3, $4) \
+             ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
+        )
+    };
+}
+
 #[async_trait]
 impl QueueStore for PgStore {
     async fn insert_queue_item(&self, item: &QueueItem) -> StoreResult<()> {
@@ -268,14 +282,12 @@ impl QueueStore for PgStore {
             "content_queue",
             page,
             Order::NewestFirst,
-            sqlx::query_as::<_, Positioned<QueueRow>>(concat!(
-                "SELECT ",
-                queue_columns!(),
-                ", created_at AS page_at, id AS page_id FROM content_queue \
-                 WHERE user_id = $1 AND ($2::text IS NULL OR status = $2) \
-                 AND (created_at, id) < ($3, $4) \
-                 ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6"
-            ))
+            // One statement with the status and one without, so that each prepared statement's
+            // generic plan reads its own index from where the page starts (see `list_posts`).
+            sqlx::query_as::<_, Positioned<QueueRow>>(match status {
+                Some(_) => queue_page!("status = $2"),
+                None => queue_page!("$2::text IS NULL"),
+            })
             .bind(owner.as_uuid())
             .bind(status),
             sqlx::query_scalar(

@@ -486,7 +486,9 @@ pub trait QueueStore: Send + Sync {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait MetricsStore: Send + Sync {
-    /// Inserts or replaces a post's metrics.
+    /// Inserts or replaces a published post's metrics; [`StoreError::NotFound`] for a post that
+    /// is not the owner's or not published (metrics exist only for published posts, which is
+    /// what lets the metrics list page through them by publication time).
     async fn upsert_metrics(&self, metrics: &PostMetrics) -> StoreResult<()>;
     /// The metrics of one of the owner's posts.
     async fn post_metrics(

@@ -107,7 +107,8 @@ pub async fn metrics_by_local_day_and_top_posts(store: Arc<dyn Store>) {
     );
 }
 
-/// Metrics: upsert replaces, reads are per owner, the overview sums and averages.
+/// Metrics: upsert replaces, only for a published post; reads are per owner, the overview
+/// sums and averages.
 pub async fn metrics_upsert_and_overview(store: Arc<dyn Store>) {
     let (u, acc) = seeded(&store).await;
     let (other, _) = seeded(&store).await;
@@ -135,6 +136,17 @@ pub async fn metrics_upsert_and_overview(store: Arc<dyn Store>) {
         likes,
         ..MetricCounts::default()
     };
+    let draft = post(u.id, acc.id, t0(), None);
+    ok!(store.insert_post(&draft, quota(100)));
+    assert!(
+        matches!(
+            store
+                .upsert_metrics(&PostMetrics::new(draft.id(), u.id, counts(100, 1), t0()))
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "a post not published has no metrics"
+    );
     ok!(store.upsert_metrics(&PostMetrics::new(ids[0], u.id, counts(100, 1), t0())));
     ok!(store.upsert_metrics(&PostMetrics::new(ids[0], u.id, counts(100, 10), t0())));
     ok!(store.upsert_metrics(&PostMetrics::new(ids[1], u.id, counts(200, 10), t0())));

@@ -54,17 +54,20 @@ where
     ids
 }
 
-/// Pages: each list — posts (and a filtered one), queue items, accounts, templates, API keys,
-/// post metrics and an endpoint's deliveries — walked by cursor lists exactly what walking it
-/// by page number lists, in the same order, with `next` absent on the last page; items added
-/// after the first page are neither repeated nor slipped into the middle (a newest-first list
-/// does not show them; an oldest-first one shows them at its end).
+/// Pages: each list — posts (unfiltered, and by status, platform and both), queue items (and
+/// the pending ones), accounts, templates, API keys, post metrics and an endpoint's deliveries
+/// (and the pending ones) — walked by cursor lists exactly what walking it by page number lists,
+/// in the same order, with `next` absent on the last page; items added after the first page are
+/// neither repeated nor slipped into the middle (a newest-first list does not show them; an
+/// oldest-first one shows them at its end). What is added mid-walk is a scheduled post, a queue
+/// item, an account, a key, a template and their deliveries: the published-post and metrics
+/// lists get nothing new, so for them the walk is only checked against the numbered one.
 pub async fn every_list_walks_by_cursor_as_by_page_and_holds_still_under_inserts(
     store: Arc<dyn Store>,
 ) {
     let (u, acc) = seeded(&store).await;
     let owner = u.id;
-    let hook = super::events::endpoint(&store, owner, &[]).await;
+    let hook = super::events::endpoint(&store, owner, &[]).await.id();
     // Seven of everything, created at the same instant but two: ties are broken by id.
     let at = |n: i64| {
         if n < 2 {
@@ -136,7 +139,7 @@ pub async fn every_list_walks_by_cursor_as_by_page_and_holds_still_under_inserts
             true,
         ),
         (
-            "published posts",
+            "published Facebook posts",
             Box::new(move |r| {
                 Box::pin(async move {
                     let filter = crate::store::PostListFilter {
@@ -144,6 +147,54 @@ pub async fn every_list_walks_by_cursor_as_by_page_and_holds_still_under_inserts
                         platform: Some(Platform::Facebook),
                     };
                     ok!(store.list_posts(owner, filter, r)).map(|p| p.id().as_uuid())
+                })
+            }),
+            true,
+        ),
+        (
+            "published posts",
+            Box::new(move |r| {
+                Box::pin(async move {
+                    let filter = crate::store::PostListFilter {
+                        status: Some(PostStatus::Posted),
+                        platform: None,
+                    };
+                    ok!(store.list_posts(owner, filter, r)).map(|p| p.id().as_uuid())
+                })
+            }),
+            true,
+        ),
+        (
+            "Facebook posts",
+            Box::new(move |r| {
+                Box::pin(async move {
+                    let filter = crate::store::PostListFilter {
+                        status: None,
+                        platform: Some(Platform::Facebook),
+                    };
+                    ok!(store.list_posts(owner, filter, r)).map(|p| p.id().as_uuid())
+                })
+            }),
+            true,
+        ),
+        (
+            "pending queue items",
+            Box::new(move |r| {
+                Box::pin(async move {
+                    let pending = Some(crate::queue::QueueStatus::Pending);
+                    ok!(store.list_queue_items(owner, pending, r)).map(|i| i.id.as_uuid())
+                })
+            }),
+            true,
+        ),
+        (
+            "pending deliveries",
+            Box::new(move |r| {
+                let endpoint = hook;
+                Box::pin(async move {
+                    let pending = Some(crate::event::DeliveryStatus::Pending);
+                    ok!(store.list_deliveries(owner, endpoint, pending, r))
+                        .map(|d| d.id().as_uuid())
                 })
             }),
             true,
@@ -192,7 +243,7 @@ pub async fn every_list_walks_by_cursor_as_by_page_and_holds_still_under_inserts
         (
             "deliveries",
             Box::new(move |r| {
-                let endpoint = hook.id();
+                let endpoint = hook;
                 Box::pin(async move {
                     ok!(store.list_deliveries(owner, endpoint, None, r)).map(|d| d.id().as_uuid())
                 })

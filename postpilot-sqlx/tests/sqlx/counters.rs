@@ -237,12 +237,7 @@ async fn a_large_import_racing_edits_and_claims_neither_deadlocks_nor_miscounts(
         .connect_account(&instagram, Limit::Unlimited)
         .await
         .unwrap();
-    let facebook = store
-        .list_accounts(owner, postpilot_core::page::PageRequest::default())
-        .await
-        .unwrap()
-        .items[0]
-        .id();
+    let facebook = drafts[0].account_id();
     for _ in 0..20 {
         let p = post_on(Platform::Facebook, id(), owner, facebook, t0(), None);
         store.insert_post(&p, quota()).await.unwrap();

@@ -10,7 +10,7 @@ impl MetricsStore for MemoryStore {
         let mut t = self.tables();
         if t.posts
             .get(&metrics.post_id)
-            .is_none_or(|p| p.user_id != metrics.user_id)
+            .is_none_or(|p| p.user_id != metrics.user_id || p.posted_at.is_none())
         {
             return Err(StoreError::NotFound);
         }
@@ -38,8 +38,8 @@ impl MetricsStore for MemoryStore {
     ) -> StoreResult<Page<PostMetrics>> {
         let t = self.tables();
         let all = t.metrics_of(owner);
-        // Latest published first; a post without a publication time (none is, while it has
-        // metrics) last, as PostgreSQL's `coalesce(posted_at, 'epoch')`.
+        // Latest published first (metrics exist only for published posts, which keep their
+        // publication time; the epoch stands in for none).
         Ok(page_of(page, all, Order::NewestFirst, |m| {
             let posted_at = t.posts.get(&m.post_id).and_then(|p| p.posted_at);
             Cursor::new(

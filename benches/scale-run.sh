@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The body of benches/scale.sh, run inside .ci/with-postgres (DATABASE_URL set).
+set -euo pipefail
+sizes=$1
+seconds=$2
+connections=$3
+base_url=$DATABASE_URL
+export POSTPILOT_JWT_SECRET="bench-secret-bench-secret-bench-secret"
+export POSTPILOT_TOKEN_KEY="k1:$(head -c 32 /dev/zero | base64)"
+export POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock
+export POSTPILOT_RATE_LIMIT_PER_MIN=100000000 POSTPILOT_AUTH_RATE_LIMIT_PER_MIN=100000000
+export RUST_LOG=error
+server=${POSTPILOT_SERVER_BIN:-./target/release/postpilot-server}
+work=$(mktemp -d)
+pid=
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# A registered enterprise merchant with a Facebook account: "token account user".
+merchant() {
+  local token account user
+  token=$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1@example.com\",\"password\":\"correct horse battery\"}" | json '["access_token"]')
+  curl -sf -X POST "$api/billing/checkout" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' -d '{"plan":"enterprise"}' >/dev/null
+  account=$(curl -sf -X POST "$api/accounts" -H "authorization: Bearer $token" \
+    -H 'content-type: application/json' \
+    -d "{\"platform\":\"facebook\",\"account_name\":\"@$1\",\"account_id_external\":\"$1\"}" | json '["id"]')
+  user=$(curl -sf "$api/auth/me" -H "authorization: Bearer $token" | json '["id"]')
+  echo "$token $account $user"
+}
+figures() { # requests/s | p99 from wrk's output
+  awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+       END {printf "%.0f | %s%s", rps, p99, (bad ? " (" bad " non-2xx)" : "")}'
+}
+wrk_run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
+pg() { # tx/s | mean latency of a pgbench script
+  pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$1" "$db" 2>/dev/null \
+    | awk '/latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "%.0f | %s ms", tps, lat}'
+}
+rss() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status"; }
+
+columns="id, user_id, account_id, queue_item_id, platform, content, media_urls, hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at, publish_checkpoint, held_for_reconnect, on_slot, product"
+week_from=$(date -u -d '+7 days' +%F)
+week_to=$(date -u -d '+14 days' +%F)
+single="$work/single.md" spread="$work/spread.md" baseline="$work/pgbench.md"
+: > "$single"; : > "$spread"; : > "$baseline"
+
+for size in $sizes; do
+  db="postpilot_scale_${size}_$$"
+  psql -q -c "CREATE DATABASE $db"
+  export DATABASE_URL="${base_url%/*}/$db"
+  export PGDATABASE=$db
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  export POSTPILOT_ADDR="127.0.0.1:$port"
+  api="http://127.0.0.1:$port/api/v1"
+  $server migrate
+  # glibc keeps each 19 MiB Argon2 block in the arena of the thread that hashed a password
+  # (docs/OPERATIONS.md): a fixed mmap threshold returns them, as a deployment should set it.
+  GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.mmap_threshold=1048576} $server serve & pid=$!
+  for _ in $(seq 50); do curl -sf "$api/health" >/dev/null && break; sleep 0.1; done
+
+  read -r token account user <<< "$(merchant "one-$size")"
+  seeded=$(date +%s.%N)
+  bash benches/scale-seed.sh "$user" "$account" "$size"
+  seed_seconds=$(echo "$(date +%s.%N) - $seeded" | bc)
+  tokens=() accounts=()
+  for m in $(seq 32); do
+    read -r t a u <<< "$(merchant "many-$size-$m")"
+    bash benches/scale-seed.sh "$u" "$a" $((size / 32))
+    tokens+=("$t") accounts+=("$a")
+  done
+  psql -q -c "VACUUM ANALYZE" -c "CHECKPOINT"
+  # The peak RSS from here: registering hashed 33 passwords (Argon2, 19 MiB each at once),
+  # which is not the load being measured.
+  echo 5 > "/proc/$pid/clear_refs" 2>/dev/null || true
+  rest=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status")
+  echo "size $size: one merchant seeded by COPY in ${seed_seconds}s; $(psql -tA -c 'SELECT count(*) FROM posts') posts in all" >&2
+
+  # As the one merchant.
+  create_lua="$work/create.lua"
+  cat > "$create_lua" <<LUA
+wrk.method = "POST"
+wrk.headers["authorization"] = "Bearer $token"
+wrk.headers["content-type"] = "application/json"
+wrk.body = '{"account_id":"$account","content":"Load test post","media_urls":["https://cdn.example.com/a.jpg"],"hashtags":["sale"]}'
+LUA
+  auth=(-H "authorization: Bearer $token")
+  list=$(wrk_run "${auth[@]}" "$api/posts?per_page=20" | figures)
+  overview=$(wrk_run "${auth[@]}" "$api/analytics/overview" | figures)
+  calendar=$(wrk_run "${auth[@]}" "$api/posts/calendar?start_date=$week_from&end_date=$week_to" | figures)
+  create=$(wrk_run -s "$create_lua" "$api/posts" | figures)
+  echo "| $size | $list | $create | $overview | $calendar |" >> "$single"
+
+  # Spread over the 32 merchants, each request the next merchant's.
+  spread_lua="$work/spread.lua"
+  {
+    echo "tokens = {$(printf '"%s",' "${tokens[@]}")}"
+    echo "accounts = {$(printf '"%s",' "${accounts[@]}")}"
+    cat <<'LUA'
+counter = 0
+path = "/"
+method = "GET"
+function init(args) path = args[1]; method = args[2] or "GET" end
+function request()
+  counter = counter + 1
+  local i = counter % #tokens + 1
+  local headers = {authorization = "Bearer " .. tokens[i], ["content-type"] = "application/json"}
+  local body = nil
+  if method == "POST" then
+    body = '{"account_id":"' .. accounts[i] .. '","content":"Load test post","media_urls":["https://cdn.example.com/a.jpg"],"hashtags":["sale"]}'
+  end
+  return wrk.format(method, path, headers, body)
+end
+LUA
+  } > "$spread_lua"
+  s_list=$(wrk_run -s "$spread_lua" "$api/posts" -- "/api/v1/posts?per_page=20" | figures)
+  s_overview=$(wrk_run -s "$spread_lua" "$api/analytics/overview" -- "/api/v1/analytics/overview" | figures)
+  s_calendar=$(wrk_run -s "$spread_lua" "$api/posts" -- "/api/v1/posts/calendar?start_date=$week_from&end_date=$week_to" | figures)
+  s_create=$(wrk_run -s "$spread_lua" "$api/posts" -- "/api/v1/posts" POST | figures)
+  echo "| $((size / 32)) each | $s_list | $s_create | $s_overview | $s_calendar | $rest MiB | $(rss) MiB |" >> "$spread"
+
+  # The SQL those requests send, as the one merchant, by pgbench.
+  cat > "$work/list.sql" <<SQL
+SELECT $columns, (SELECT coalesce(sum(n), 0)::bigint FROM post_counts WHERE user_id = '$user' AND (NULL::text IS NULL OR status = NULL) AND (NULL::text IS NULL OR platform = NULL)) AS total, created_at AS page_at, id AS page_id FROM posts WHERE user_id = '$user' AND (NULL::text IS NULL OR status = NULL) AND (NULL::text IS NULL OR platform = NULL) AND (created_at, id) < ('9999-12-31T23:59:59Z', 'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY created_at DESC, id DESC LIMIT 21 OFFSET 0;
+SQL
+  cat > "$work/overview.sql" <<SQL
+SELECT coalesce(t.impressions, 0)::bigint, coalesce(t.reach, 0)::bigint, coalesce(t.likes, 0)::bigint, coalesce(t.comments, 0)::bigint, coalesce(t.shares, 0)::bigint, coalesce(t.clicks, 0)::bigint, coalesce(t.posts, 0), coalesce(t.rate_nanos, 0)::text, (SELECT coalesce(sum(n), 0)::bigint FROM post_counts WHERE user_id = '$user' AND status = 'posted') FROM (SELECT 1) AS one LEFT JOIN metric_totals AS t ON t.user_id = '$user';
+SQL
+  cat > "$work/calendar.sql" <<SQL
+SELECT $columns FROM posts WHERE user_id = '$user' AND scheduled_for >= '$week_from' AND scheduled_for < '$week_to' ORDER BY scheduled_for, id;
+SQL
+  cat > "$work/create.sql" <<SQL
+BEGIN;
+INSERT INTO posts (id, user_id, account_id, queue_item_id, platform, content, media_urls, hashtags, status, scheduled_for, next_attempt_at, attempts, lease_owner, lease_expires_at, lease_token, posted_at, external_id, external_url, error_message, created_at, updated_at, publish_checkpoint, on_slot, product) VALUES (gen_random_uuid(), '$user', '$account', NULL, 'facebook', 'Load test post', '{https://cdn.example.com/a.jpg}', '{sale}', 'draft', NULL, NULL, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, now(), now(), NULL, false, NULL);
+COMMIT;
+SQL
+  echo "| $size | $(pg "$work/list.sql") | $(pg "$work/create.sql") | $(pg "$work/overview.sql") | $(pg "$work/calendar.sql") |" >> "$baseline"
+
+  kill $pid; wait $pid 2>/dev/null || true; pid=
+done
+
+echo "postpilot-server (release) on PostgreSQL $(psql -tA -c 'SHOW server_version' | cut -d' ' -f1), fsync on; wrk -t2 -c$connections -d${seconds}s; pgbench -M prepared -c$connections -j2 -T$seconds"
+echo
+echo "One merchant with <posts> posts (req/s | p99):"
+echo
+echo "| posts | GET /posts?per_page=20 | | POST /posts | | GET /analytics/overview | | calendar (next week, 100 posts) | |"
+echo "|---|---|---|---|---|---|---|---|---|"
+cat "$single"
+echo
+echo "Spread over 32 merchants, each with <posts>/32 (req/s | p99), and the server's RSS before the loads and at its peak under all eight of the size:"
+echo
+echo "| posts | GET /posts?per_page=20 | | POST /posts | | GET /analytics/overview | | calendar | | RSS at rest | peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+cat "$spread"
+echo
+echo "pgbench, the same SQL as the one merchant (tx/s | mean latency):"
+echo
+echo "| posts | list | | create | | overview | | calendar | |"
+echo "|---|---|---|---|---|---|---|---|---|"
+cat "$baseline"
