@@ -297,16 +297,7 @@ async fn lock_counters(conn: &mut PgConnection, posts: &[&Post]) -> StoreResult<
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    sqlx::query(
-        "INSERT INTO monthly_posts AS m (user_id, month, n) \
-         SELECT u, m, 0 FROM unnest($1::uuid[], $2::timestamptz[]) AS k(u, m) ORDER BY u, m \
-         ON CONFLICT (user_id, month) DO UPDATE SET n = m.n",
-    )
-    .bind(months.iter().map(|k| k.0).collect::<Vec<_>>())
-    .bind(months.iter().map(|k| k.1).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await
-    .map_err(store_error)?;
+    lock_months(conn, &months).await?;
     sqlx::query(
         "INSERT INTO post_counts AS c (user_id, status, platform, n) \
          SELECT u, s, p, 0 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(u, s, p) \
@@ -345,27 +336,36 @@ fn checkpoint_json(post: &Post) -> Option<Json<&serde_json::Value>> {
     post.checkpoint().map(|c| Json(c.state()))
 }
 
+/// Locks the `monthly_posts` rows of `months` (owner, month start) for the rest of `conn`'s
+/// transaction, in key order, creating those missing at 0, and returns their counts in that order.
+async fn lock_months(
+    conn: &mut PgConnection,
+    months: &[(Uuid, DateTime<Utc>)],
+) -> StoreResult<Vec<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO monthly_posts AS m (user_id, month, n) \
+         SELECT u, m, 0 FROM unnest($1::uuid[], $2::timestamptz[]) AS k(u, m) ORDER BY u, m \
+         ON CONFLICT (user_id, month) DO UPDATE SET n = m.n RETURNING n",
+    )
+    .bind(months.iter().map(|k| k.0).collect::<Vec<_>>())
+    .bind(months.iter().map(|k| k.1).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await
+    .map_err(store_error)
+}
+
 /// Posts the owner created in the quota's month that still exist, read from `monthly_posts` (kept
-/// by the posts triggers, migration 42) with that row locked for the rest of `conn`'s transaction:
-/// every insert counted against the month waits here, so the figure is still true at commit. One
-/// row, however many posts the owner has.
-/// `posts` is locked for writing first ([`lock_posts_for_writing`]).
+/// by the posts triggers, migration 42) with that row locked for the rest of `conn`'s transaction
+/// (after `posts`, [`lock_posts_for_writing`]): every insert counted against the month waits
+/// here, so the figure is still true at commit. One row, however many posts the owner has.
 pub(crate) async fn lock_month(
     conn: &mut PgConnection,
     owner: UserId,
     quota: &PostQuota,
 ) -> StoreResult<u64> {
     lock_posts_for_writing(conn).await?;
-    let used: i64 = sqlx::query_scalar(
-        "INSERT INTO monthly_posts AS m (user_id, month, n) VALUES ($1, $2, 0) \
-         ON CONFLICT (user_id, month) DO UPDATE SET n = m.n RETURNING n",
-    )
-    .bind(owner.as_uuid())
-    .bind(quota.window.start)
-    .fetch_one(conn)
-    .await
-    .map_err(store_error)?;
-    count("monthly_posts", used)
+    let used = lock_months(conn, &[(owner.as_uuid(), quota.window.start)]).await?;
+    count("monthly_posts", used.first().copied().unwrap_or(0))
 }
 
 impl PgStore {
