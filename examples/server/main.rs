@@ -7,6 +7,8 @@
 
 mod cli;
 mod config;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod malloc;
 
 use std::sync::Arc;
 
@@ -31,8 +33,14 @@ use crate::config::{Billing, Config, ConfigError, OperatorSetting, Publishers, R
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+fn main() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    malloc::tune();
+    run();
+}
+
 #[tokio::main]
-async fn main() {
+async fn run() {
     // Help, the version and command-line errors end the process here (clap: 0 or 2).
     let command = cli::Cli::parse().command;
     tracing_subscriber::fmt()

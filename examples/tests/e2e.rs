@@ -944,6 +944,61 @@ fn in_memory_mode_warns_that_it_defaults_to_simulated_publishers_and_mock_billin
     }
 }
 
+/// The environment the process started with, as `NAME=value` strings. glibc parses
+/// `GLIBC_TUNABLES` in place, ending the string at its first `:`: only its first setting reads
+/// back here.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn environment_of(server: &Running) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{}/environ", server.pid())).unwrap();
+    raw.split(|&b| b == 0)
+        .map(|entry| String::from_utf8_lossy(entry).into_owned())
+        .collect()
+}
+
+// Started with `GLIBC_TUNABLES` unset (the test clears the environment), `serve` replaced itself
+// with itself under glibc settings for a long-running server (the same process, which answered
+// the health check) — with its arguments intact.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn serve_restarts_itself_once_with_glibc_malloc_set_for_a_long_running_server() {
+    let (server, _) = serve_in_memory(&[]);
+
+    let environment = environment_of(&server);
+    let tunables: Vec<&String> = environment
+        .iter()
+        .filter(|entry| entry.starts_with("GLIBC_TUNABLES="))
+        .collect();
+    assert_eq!(
+        tunables,
+        ["GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1048576"],
+        "{}",
+        server.output()
+    );
+    let arguments = std::fs::read(format!("/proc/{}/cmdline", server.pid())).unwrap();
+    let arguments: Vec<&[u8]> = arguments.split(|&b| b == 0).collect();
+    assert_eq!(arguments[1..], [&b"serve"[..], b""], "{arguments:?}");
+    assert!(
+        !server.stderr().contains("could not restart"),
+        "{}",
+        server.output()
+    );
+}
+
+// An operator's own `GLIBC_TUNABLES`, even an empty one, is theirs: the server does not restart.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn an_operators_glibc_tunables_are_left_as_they_are() {
+    for value in ["glibc.malloc.arena_max=1", ""] {
+        let (server, _) = serve_in_memory(&[("GLIBC_TUNABLES", value)]);
+
+        let environment = environment_of(&server);
+        assert!(
+            environment.contains(&format!("GLIBC_TUNABLES={value}")),
+            "{environment:?}"
+        );
+    }
+}
+
 // An empty variable is unset, as the shell's `VAR=` means: were any of these read as set, the
 // process would refuse it (not a postgres:// URL, a JWT secret under 32 bytes, a rate of 0, a
 // Stripe key, an unknown stand-in).

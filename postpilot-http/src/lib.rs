@@ -18,6 +18,7 @@ mod state;
 #[cfg(feature = "ui")]
 mod ui;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
@@ -60,14 +61,12 @@ pub fn app(state: AppState) -> Router {
 }
 
 fn build(state: AppState, pages: Option<Router<AppState>>) -> Router {
-    let (api, openapi) = split(api());
+    // The routes only: the document is built when first asked for (`openapi_json`).
+    let (api, _) = api().split_for_parts();
     let timeout = state.0.config.request_timeout;
     let hsts = state.0.config.hsts_max_age.and_then(|max_age| {
         HeaderValue::from_str(&format!("max-age={}; includeSubDomains", max_age.as_secs())).ok()
     });
-    // Built once; `Bytes` so that each request shares it instead of copying the document.
-    let spec =
-        axum::body::Bytes::from(openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
     let api = api.route_layer(middleware::from_fn_with_state(
         state.clone(),
         idempotency::idempotent,
@@ -77,7 +76,7 @@ fn build(state: AppState, pages: Option<Router<AppState>>) -> Router {
         .merge(mock_billing::router(state.engine()))
         .route(
             "/api/v1/openapi.json",
-            get(move || async move { ([("content-type", "application/json")], spec) }),
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi_json()) }),
         )
         .route(
             "/docs",
@@ -177,6 +176,23 @@ pub(crate) fn secure_headers<S: Clone + Send + Sync + 'static>(
 /// The OpenAPI document of [`router`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
     split(api()).1
+}
+
+/// `/api/v1/openapi.json`: built on the first request for it, then shared (`Bytes`) by every
+/// later one. Not at start-up: building the document allocates about 6 MB for a moment, and
+/// glibc keeps most of it as free space inside the heap — a third of the idle server's own memory
+/// (docs/BENCHMARKS.md, issue 18).
+fn openapi_json() -> axum::body::Bytes {
+    static DOCUMENT: OnceLock<axum::body::Bytes> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            axum::body::Bytes::from(
+                openapi()
+                    .to_pretty_json()
+                    .unwrap_or_else(|_| "{}".to_owned()),
+            )
+        })
+        .clone()
 }
 
 fn split(api: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {

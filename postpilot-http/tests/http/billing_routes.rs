@@ -645,6 +645,22 @@ async fn the_docs_page_is_html_that_loads_the_openapi_document() {
     );
 }
 
+// The document is built on its first request, not at start-up (DECISIONS 99): every request,
+// the first and the later ones, gets the whole of `postpilot_http::openapi()`.
+#[tokio::test]
+async fn the_served_document_built_on_demand_is_the_library_document_on_every_request() {
+    let app = TestApp::new();
+    let expected = serde_json::to_value(postpilot_http::openapi()).unwrap();
+
+    for _ in 0..2 {
+        let reply = app
+            .send(Method::GET, "/api/v1/openapi.json", None, None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, expected);
+    }
+}
+
 #[tokio::test]
 async fn the_openapi_document_is_openapi_3_1_covering_every_route() {
     let app = TestApp::new();
