@@ -18,12 +18,17 @@
 //! They can only be set before the process starts (`GLIBC_TUNABLES`), and setting them from inside
 //! would need `mallopt`, which is `unsafe`. So the server re-executes itself once, with the same
 //! arguments and the variable set, unless `GLIBC_TUNABLES` is already set (even empty): an
-//! operator's own choice always holds.
+//! operator's own choice always holds. It executes `/proc/self/exe`, the file it was started
+//! from, even when a deployment has since replaced or deleted it on disk. `POSTPILOT_MALLOC_SET`
+//! marks the second start, so there is never a third: a glibc that drops `GLIBC_TUNABLES` (as
+//! 2.38 did for a binary with file capabilities) cannot make it loop.
 
 use std::os::unix::process::CommandExt;
 
 /// The variable glibc reads its settings from.
 const VARIABLE: &str = "GLIBC_TUNABLES";
+/// Set on the re-executed process: it has been through [`tune`] once.
+const DONE: &str = "POSTPILOT_MALLOC_SET";
 
 /// What the server runs with on a machine with `cores` cores.
 pub(crate) fn tunables(cores: usize) -> String {
@@ -35,16 +40,12 @@ pub(crate) fn tunables(cores: usize) -> String {
 /// only when it is set already or the re-execution failed (then glibc's defaults hold, and it
 /// says so on standard error).
 pub(crate) fn tune() {
-    if std::env::var_os(VARIABLE).is_some() {
+    if std::env::var_os(VARIABLE).is_some() || std::env::var_os(DONE).is_some() {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let executable = match std::env::current_exe() {
-        Ok(path) => path,
-        Err(e) => return untuned(&e),
-    };
     let mut arguments = std::env::args_os();
-    let mut command = std::process::Command::new(executable);
+    let mut command = std::process::Command::new("/proc/self/exe");
     if let Some(name) = arguments.next() {
         command.arg0(name);
     }
@@ -52,6 +53,7 @@ pub(crate) fn tune() {
     let e = command
         .args(arguments)
         .env(VARIABLE, tunables(cores))
+        .env(DONE, "1")
         .exec();
     untuned(&e);
 }

@@ -180,8 +180,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// `/api/v1/openapi.json`: built on the first request for it, then shared (`Bytes`) by every
 /// later one. Not at start-up: building the document allocates about 6 MB for a moment, and
-/// glibc keeps most of it as free space inside the heap — a third of the idle server's own memory
-/// (docs/BENCHMARKS.md, issue 18).
+/// glibc kept 2 MiB of it as free space inside the heap — 2 of the idle server's 7 MiB
+/// (docs/BENCHMARKS.md, issue 18). A server that is never asked for it never pays.
 fn openapi_json() -> axum::body::Bytes {
     static DOCUMENT: OnceLock<axum::body::Bytes> = OnceLock::new();
     DOCUMENT
