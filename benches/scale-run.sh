@@ -15,20 +15,8 @@ work=$(mktemp -d)
 pid=
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-# A registered enterprise merchant with a Facebook account: "token account user".
-merchant() {
-  local token account user
-  token=$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json' \
-    -d "{\"email\":\"$1@example.com\",\"password\":\"correct horse battery\"}" | json '["access_token"]')
-  curl -sf -X POST "$api/billing/checkout" -H "authorization: Bearer $token" \
-    -H 'content-type: application/json' -d '{"plan":"enterprise"}' >/dev/null
-  account=$(curl -sf -X POST "$api/accounts" -H "authorization: Bearer $token" \
-    -H 'content-type: application/json' \
-    -d "{\"platform\":\"facebook\",\"account_name\":\"@$1\",\"account_id_external\":\"$1\"}" | json '["id"]')
-  user=$(curl -sf "$api/auth/me" -H "authorization: Bearer $token" | json '["id"]')
-  echo "$token $account $user"
-}
+# shellcheck source=benches/merchant.sh
+source benches/merchant.sh
 figures() { # requests/s | p99 from wrk's output
   awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
        END {printf "%.0f | %s%s", rps, p99, (bad ? " (" bad " non-2xx)" : "")}'

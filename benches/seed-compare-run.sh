@@ -20,7 +20,8 @@ fail() { echo "seed-compare: $*" >&2; exit 1; }
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# shellcheck source=benches/merchant.sh
+source benches/merchant.sh
 wait_for() { # the server answering at $1 within 15 s
   for _ in $(seq 150); do curl -sf "$1" >/dev/null && return; sleep 0.1; done
   fail "no answer from $1"
@@ -187,14 +188,7 @@ $server serve &
 pid=$!
 wait_for "$api/health"
 
-token=$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json' \
-  -d '{"email":"one@example.com","password":"correct horse battery"}' | json '["access_token"]')
-curl -sf -X POST "$api/billing/checkout" -H "authorization: Bearer $token" \
-  -H 'content-type: application/json' -d '{"plan":"enterprise"}' >/dev/null
-account=$(curl -sf -X POST "$api/accounts" -H "authorization: Bearer $token" \
-  -H 'content-type: application/json' \
-  -d '{"platform":"facebook","account_name":"@one","account_id_external":"one"}' | json '["id"]')
-user=$(curl -sf "$api/auth/me" -H "authorization: Bearer $token" | json '["id"]')
+read -r token account user <<< "$(merchant one)"
 PGDATABASE=$db bash benches/scale-seed.sh "$user" "$account" "$posts"
 psql -q -v ON_ERROR_STOP=1 -d "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
 load postpilot "{\"account_id\":\"$account\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
