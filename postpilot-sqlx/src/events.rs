@@ -90,13 +90,6 @@ macro_rules! delivery_columns {
     };
 }
 
-/// The delivery log's rows: `$1` the owner, `$2` the endpoint, `$3` a status or null.
-macro_rules! delivery_filter {
-    () => {
-        "user_id = $1 AND endpoint_id = $2 AND ($3::text IS NULL OR status = $3)"
-    };
-}
-
 impl TryFrom<DeliveryRow> for Delivery {
     type Error = StoreError;
     fn try_from(r: DeliveryRow) -> Result<Self, StoreError> {
@@ -360,10 +353,10 @@ impl EventStore for PgStore {
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);
-        let total = sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM event_deliveries WHERE ",
-            delivery_filter!()
-        ))
+        let total = sqlx::query_scalar(
+            "SELECT count(*) FROM event_deliveries \
+             WHERE user_id = $1 AND endpoint_id = $2 AND ($3::text IS NULL OR status = $3)",
+        )
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);
