@@ -48,6 +48,7 @@ explain() {
   echo "\`\`\`"
   psql -q -v ON_ERROR_STOP=1 <<SQL | sed "/^$/d"
 SET plan_cache_mode = force_generic_plan;
+SET max_parallel_workers_per_gather = 0;
 PREPARE q AS $2;
 BEGIN;
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) EXECUTE q$3;
@@ -56,7 +57,7 @@ SQL
   echo "\`\`\`"
 }
 u="'"'"'$user'"'"'"
-echo "## Plans at $posts posts of one merchant (generic plans, as a prepared statement reused by the pool runs)"
+echo "## Plans at $posts posts of one merchant (generic plans and no parallel workers, as every store session runs them)"
 explain "GET /posts: page 1 of 20, with the total" "$list" "($u, NULL, NULL, '"'"'9999-12-31T23:59:59Z'"'"', '"'"'ffffffff-ffff-ffff-ffff-ffffffffffff'"'"', 21, 0)"
 explain "GET /posts?after=: the page after a cursor halfway down the list" "$list" "($u, NULL, NULL, '"'"'$deep_at'"'"', '"'"'$deep_id'"'"', 21, 0)"
 explain "GET /posts?page=5000: the same depth by number (OFFSET), for comparison" "$list" "($u, NULL, NULL, '"'"'9999-12-31T23:59:59Z'"'"', '"'"'ffffffff-ffff-ffff-ffff-ffffffffffff'"'"', 21, $((posts / 2)))"

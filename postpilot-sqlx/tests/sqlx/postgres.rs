@@ -10,11 +10,12 @@ use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
 use postpilot_core::clock::ManualClock;
 use postpilot_core::crypto::Argon2Hasher;
 use postpilot_core::id::PostId;
+use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostStatus};
 use postpilot_core::publish::DispatcherConfig;
 use postpilot_core::queue::{ApproveItem, Placement};
-use postpilot_core::store::{PostStore, Store};
+use postpilot_core::store::{PostListFilter, PostStore, Store};
 use postpilot_core::{Engine, Error, LimitedResource};
 use postpilot_sqlx::testing::{fresh_database_url, fresh_store};
 use postpilot_sqlx::{ConnectError, PgStore, PoolConfig};
@@ -347,6 +348,72 @@ async fn migrating_is_idempotent_and_then_the_schema_is_current() {
         .ping()
         .await
         .unwrap();
+}
+
+/// A store on a new database whose pool holds one connection: every call runs in one session.
+async fn one_session_store() -> PgStore {
+    let url = fresh_database_url().await.unwrap();
+    let config = PoolConfig {
+        max_connections: 1,
+        ..PoolConfig::default()
+    };
+    PgStore::connect_and_migrate(&url, &config).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_page_of_posts_is_planned_once_per_connection_not_once_per_request() {
+    // One connection, so the catalogue below is the session every call ran on.
+    let store = one_session_store().await;
+    let engine = engine_on(store.clone(), Arc::new(ManualClock::new(t0())));
+    let owner = engine
+        .auth()
+        .register("plans@example.com", "correct horse battery")
+        .await
+        .unwrap()
+        .id();
+
+    for _ in 0..12 {
+        store
+            .list_posts(owner, PostListFilter::default(), PageRequest::default())
+            .await
+            .unwrap();
+    }
+
+    // PostgreSQL chooses a custom plan (planned with the values) when the generic one looks
+    // costlier; for a `LIMIT $n` page it always does, unless the session forces generic plans.
+    let (custom, generic): (i64, i64) = sqlx::query_as(
+        "SELECT custom_plans, generic_plans FROM pg_prepared_statements \
+         WHERE statement LIKE 'SELECT id, user_id, %' AND statement LIKE '%FROM posts %'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!((custom, generic), (0, 12));
+}
+
+#[tokio::test]
+async fn a_store_session_starts_no_parallel_workers_even_where_the_planner_would() {
+    let store = one_session_store().await;
+    let mut session = store.pool().acquire().await.unwrap();
+    // Workers made free and every table large enough for them: a session that allows them
+    // plans a scan of the posts with a Gather.
+    sqlx::raw_sql(
+        "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; \
+         SET min_parallel_table_scan_size = 0; SET min_parallel_index_scan_size = 0",
+    )
+    .execute(&mut *session)
+    .await
+    .unwrap();
+
+    let plan: Vec<String> = sqlx::query_scalar("EXPLAIN SELECT count(*) FROM posts")
+        .fetch_all(&mut *session)
+        .await
+        .unwrap();
+
+    assert!(
+        !plan.iter().any(|line| line.contains("Gather")),
+        "{plan:#?}"
+    );
 }
 
 #[tokio::test]
