@@ -15,6 +15,7 @@ mod routes;
 mod schema;
 mod scopes;
 mod state;
+mod timestamp;
 #[cfg(feature = "ui")]
 mod ui;
 

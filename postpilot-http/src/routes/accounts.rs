@@ -35,7 +35,9 @@ pub(crate) struct AccountDto {
     /// by Instagram for each account, configured for TikTok); scheduling past it is refused
     /// with a 409. None: the platform has no cap (Facebook Pages).
     publishing_cap: Option<u32>,
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     connected_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
 }
 

@@ -58,6 +58,7 @@ pub(crate) struct MetricsDto {
     clicks: u64,
     /// Interactions per impression, in percent.
     engagement_rate: f64,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     fetched_at: DateTime<Utc>,
 }
 

@@ -28,7 +28,9 @@ pub(crate) struct ApiKeyDto {
     prefix: String,
     scopes: Vec<String>,
     is_active: bool,
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     last_used_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
 }
 
@@ -67,6 +69,7 @@ pub(crate) struct CreatedKeyDto {
     /// The key (`po_live_…`). Store it now: it cannot be shown again.
     key: String,
     scopes: Vec<String>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
 }
 

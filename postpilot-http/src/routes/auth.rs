@@ -67,6 +67,7 @@ pub(crate) struct Me {
     /// new price or page, and selling out), `price`, `stock` or `off`.
     #[schema(value_type = PauseOnName)]
     pause_on: String,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
 }
 

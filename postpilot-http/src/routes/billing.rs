@@ -61,6 +61,7 @@ pub(crate) struct SubscriptionDto {
     /// The provider's status (`active`, `trialing`, `past_due`, `canceled`, `unpaid`,
     /// `incomplete`); null without a subscription.
     status: Option<String>,
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     current_period_end: Option<DateTime<Utc>>,
     cancel_at_period_end: bool,
 }

@@ -36,14 +36,19 @@ pub(crate) struct EndpointDto {
     enabled: bool,
     /// When deliveries stopped, and why: its owner, a `410 Gone` answer, or five days of
     /// failures.
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     disabled_at: Option<DateTime<Utc>>,
     disabled_reason: Option<String>,
     /// Since when every delivery has failed (absent while it answers); after five days of it
     /// the endpoint is disabled.
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     failing_since: Option<DateTime<Utc>>,
     /// Until when the secret before the last rotation still signs beside the current one.
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     previous_secret_expires_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     updated_at: DateTime<Utc>,
 }
 
@@ -107,8 +112,10 @@ pub(crate) struct DeliveryDto {
     /// Attempts finished since it was written or last re-sent.
     attempts: u32,
     /// When it is next tried (pending only).
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     next_attempt_at: Option<DateTime<Utc>>,
     /// When the last attempt finished.
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     last_attempt_at: Option<DateTime<Utc>>,
     /// The status the endpoint answered the last attempt with.
     response_status: Option<u16>,
@@ -117,6 +124,7 @@ pub(crate) struct DeliveryDto {
     /// What went wrong with the last attempt.
     error: Option<String>,
     /// When the event happened.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
 }
 

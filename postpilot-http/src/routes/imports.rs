@@ -63,8 +63,10 @@ pub(crate) struct ImportDto {
     /// Why a `failed` import stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
     /// Its last progress, or its end.
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     updated_at: DateTime<Utc>,
 }
 

@@ -37,11 +37,14 @@ pub(crate) struct PostDto {
     hashtags: Vec<String>,
     /// `draft`, `scheduled`, `publishing`, `posted`, `failed` or `paused`.
     status: String,
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     scheduled_for: Option<DateTime<Utc>>,
     /// When the next retry is due, after a failed attempt or a rate limit.
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     next_attempt_at: Option<DateTime<Utc>>,
     /// Failed attempts so far.
     attempts: u32,
+    #[serde(serialize_with = "crate::timestamp::option::serialize")]
     posted_at: Option<DateTime<Utc>>,
     /// The platform's id of the published post.
     external_id: Option<String>,
@@ -57,7 +60,9 @@ pub(crate) struct PostDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<ProductSnapshotDto>)]
     product: Option<serde_json::Value>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     updated_at: DateTime<Utc>,
 }
 
@@ -116,7 +121,9 @@ pub(crate) struct AttemptDto {
     /// 1-based: the post's attempt count at the time (waits on the platform and rate limits
     /// do not count, so several entries can share a number).
     attempt: u32,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     started_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     finished_at: DateTime<Utc>,
     #[schema(value_type = AttemptOutcomeName)]
     outcome: &'static str,

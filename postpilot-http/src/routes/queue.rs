@@ -109,7 +109,9 @@ pub(crate) struct QueueItemDto {
     /// `pending`, `approved`, `rejected` or `posted`.
     status: String,
     rejection_reason: Option<String>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     updated_at: DateTime<Utc>,
 }
 

@@ -28,6 +28,7 @@ pub(crate) struct ScheduleDto {
     /// Weekly slots, Monday first (`mon 09:00`).
     #[schema(value_type = Vec<SlotText>)]
     slots: Vec<String>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     updated_at: DateTime<Utc>,
 }
 
@@ -58,6 +59,7 @@ pub(crate) struct ScheduleBody {
 /// One slot and the account's posts at it.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SlotDto {
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     at: DateTime<Utc>,
     /// The account's posts whose time is this slot's.
     posts: Vec<Uuid>,

@@ -33,7 +33,9 @@ pub(crate) struct TemplateDto {
     /// The platforms it was checked against; empty: every platform.
     platforms: Vec<String>,
     tone: Option<String>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     updated_at: DateTime<Utc>,
 }
 
