@@ -27,9 +27,10 @@ wait_for() { # the server answering at $1 within 15 s
   fail "no answer from $1"
 }
 
-# The server's CPU time so far (user + system, all its threads), in clock ticks: fields 14 and
-# 15 of /proc/<pid>/stat, counted after the command name, which may hold spaces.
-cpu_ticks() { sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'; }
+# shellcheck source=benches/cpu.sh
+source benches/cpu.sh
+# The server's CPU so far; PostgreSQL's is pg_ticks (one stack runs at a time).
+cpu_ticks() { process_ticks "$pid"; }
 ticks_per_second=$(getconf CLK_TCK)
 rss_mib() { awk -v key="$1:" '$1 == key {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
 # Peak RSS counts from here: what setting up the merchant allocated is not the load measured.
@@ -45,15 +46,16 @@ expect() {
 
 # measure <stack> <name> <wrk arguments...>: two seconds of warm-up (connections opened, caches
 # filled), then the measured run. Fails on any non-2xx answer or socket error. Sets
-# fig[<stack>.<name>.rps|p99|cpu]: requests/s, p99 in ms, server CPU ms per request.
+# fig[<stack>.<name>.rps|p99|cpu|pgcpu]: requests/s, p99 in ms, server and PostgreSQL CPU ms per
+# request.
 declare -A fig
 measure() {
   local stack=$1 name=$2 before after out requests
   shift 2
   wrk -t2 -c"$connections" -d2s "$@" >/dev/null
-  before=$(cpu_ticks)
+  before=$(cpu_ticks) pg_before=$(pg_ticks)
   out=$(wrk -t2 -c"$connections" -d"${seconds}s" --timeout 10s --latency "$@")
-  after=$(cpu_ticks)
+  after=$(cpu_ticks) pg_after=$(pg_ticks)
   if echo "$out" | grep -qE 'Non-2xx|Socket errors'; then
     echo "$out" >&2
     fail "$stack $name: wrk saw failed requests (above)"
@@ -67,6 +69,8 @@ measure() {
     else if (v ~ /s$/) ms = v * 1000; else if (v ~ /m$/) ms = v * 60000
     print ms }')
   fig[$stack.$name.cpu]=$(echo "$after $before $ticks_per_second $requests" \
+    | awk '{print ($1 - $2) * 1000 / $3 / $4}')
+  fig[$stack.$name.pgcpu]=$(echo "$pg_after $pg_before $ticks_per_second $requests" \
     | awk '{print ($1 - $2) * 1000 / $3 / $4}')
   fig[$stack.$name.requests]=$requests
   echo "$stack $name: $requests requests, ${fig[$stack.$name.rps]} req/s" >&2
@@ -93,11 +97,33 @@ wrk.body = '$3'
 LUA
 }
 
-# load <stack> <create body>: the server at $api with the merchant's $token, set up and quiet.
-# Checks one page and one create, then measures the list and the create (drafts) and the RSS at
-# rest and at the peak; stops the server.
+# spread_lua <file> <body, ACCOUNT for the account's id>: a POST of that body by the next of the
+# 32 merchants in ${tokens[@]} and ${accounts[@]} on each request.
+spread_lua() {
+  {
+    echo "tokens = {$(printf '"%s",' "${tokens[@]}")}"
+    echo "accounts = {$(printf '"%s",' "${accounts[@]}")}"
+    echo "body = '$2'"
+    cat <<'LUA'
+counter = 0
+function request()
+  counter = counter + 1
+  local i = counter % #tokens + 1
+  local headers = {authorization = "Bearer " .. tokens[i], ["content-type"] = "application/json"}
+  return wrk.format("POST", nil, headers, (string.gsub(body, "ACCOUNT", accounts[i])))
+end
+LUA
+  } > "$1"
+}
+
+# load <stack> <create body, ACCOUNT for the account's id>: the server at $api with the
+# merchant's $token and $account, and 32 more merchants in ${tokens[@]} and ${accounts[@]}, set
+# up and quiet. Checks one page and one create, then measures the list, the create as the one
+# merchant and the create spread over the 32 (drafts), and the RSS at rest and at the peak;
+# stops the server.
 load() {
-  local stack=$1 body=$2
+  local stack=$1 template=$2
+  local body=${template//ACCOUNT/$account}
   local auth=(-H "authorization: Bearer $token")
   reset_peak
   fig[$stack.rest]=$(rss_mib VmRSS)
@@ -108,6 +134,8 @@ load() {
   [ "$(json '["status"]' < "$work/body")" = draft ] || fail "$stack: the created post is no draft"
   post_lua "$work/$stack.lua" "$token" "$body"
   measure "$stack" create -s "$work/$stack.lua" "$api/posts"
+  spread_lua "$work/$stack-32.lua" "$template"
+  measure "$stack" create32 -s "$work/$stack-32.lua" "$api/posts"
   fig[$stack.peak]=$(rss_mib VmHWM)
   stop_server
 }
@@ -140,6 +168,23 @@ psql -q -v ON_ERROR_STOP=1 -d "$db" \
 account=$(curl -sf -X POST "$api/accounts" -H "authorization: Bearer $token" \
   -H 'content-type: application/json' \
   -d '{"platform":"facebook","account_name":"@one","account_id_external":"one"}' | json '["id"]')
+# 32 more merchants, enterprise the same way, one account each, no history.
+tokens=() accounts=()
+for m in $(seq 32); do
+  tokens+=("$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json' \
+    -d "{\"email\":\"many-$m@example.com\",\"password\":\"correct horse battery\"}" | json '["access_token"]')")
+done
+psql -q -v ON_ERROR_STOP=1 -d "$db" \
+  -c "UPDATE users SET plan = 'enterprise', updated_at = now() WHERE email LIKE 'many-%'" \
+  -c "INSERT INTO subscriptions (id, user_id, stripe_subscription_id, status, plan,
+        current_period_start, current_period_end, cancel_at_period_end, created_at, updated_at)
+      SELECT gen_random_uuid(), id, NULL, 'active'::subscriptionstatus, 'enterprise'::plantier, now(),
+        now() + interval '1 month', false, now(), now() FROM users WHERE email LIKE 'many-%'"
+for m in $(seq 32); do
+  accounts+=("$(curl -sf -X POST "$api/accounts" -H "authorization: Bearer ${tokens[m - 1]}" \
+    -H 'content-type: application/json' \
+    -d "{\"platform\":\"facebook\",\"account_name\":\"@many$m\",\"account_id_external\":\"many$m\"}" | json '["id"]')")
+done
 # The same history as benches/scale-seed.sh writes for postpilot, in the seed's tables.
 step="(31536000.0 / greatest($posts, 1))"
 psql -q -v ON_ERROR_STOP=1 -d "$db" -c "INSERT INTO posts (id, user_id, account_id, content,
@@ -166,7 +211,7 @@ psql -q -v ON_ERROR_STOP=1 -d "$db" -c "INSERT INTO posts (id, user_id, account_
       FROM posts WHERE user_id = '$user' AND status = 'posted'" \
   -c "VACUUM ANALYZE" -c "CHECKPOINT"
 # The seed's create also names the platform, as its create_post takes it.
-load seed "{\"account_id\":\"$account\",\"platform\":\"facebook\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
+load seed "{\"account_id\":\"ACCOUNT\",\"platform\":\"facebook\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
 
 # --- postpilot-server (release), as benches/scale-run.sh sets it up. -------------------------
 db="postpilot_seed_compare_$$"
@@ -189,9 +234,14 @@ pid=$!
 wait_for "$api/health"
 
 read -r token account user <<< "$(merchant one)"
+tokens=() accounts=()
+for m in $(seq 32); do
+  read -r t a _ <<< "$(merchant "many-$m")"
+  tokens+=("$t") accounts+=("$a")
+done
 PGDATABASE=$db bash benches/scale-seed.sh "$user" "$account" "$posts"
 psql -q -v ON_ERROR_STOP=1 -d "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
-load postpilot "{\"account_id\":\"$account\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
+load postpilot "{\"account_id\":\"ACCOUNT\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
 
 # --- The table. -------------------------------------------------------------------------------
 number() { # three significant figures, no exponent
@@ -210,17 +260,25 @@ pg_version=$(psql -tA -c 'SHOW server_version' | cut -d' ' -f1)
 echo "The seed stack (benches/seed-stack/app.py: $versions;"
 echo "one uvicorn worker on uvloop + httptools) beside postpilot-server (release), each on its own"
 echo "database of one PostgreSQL $pg_version (fsync on) holding one enterprise merchant with $posts"
-echo "posts (+ 100 scheduled) on one account; $(nproc) cores. wrk -t2 -c$connections -d${seconds}s --latency after"
-echo "2 s of warm-up, GET before POST. Server CPU: user + system time of the server process per"
-echo "request. RSS at rest: after the merchant was set up; peak: under both loads."
+echo "posts (+ 100 scheduled) on one account, and 32 more enterprise merchants with an account each;"
+echo "$(nproc) cores. wrk -t2 -c$connections -d${seconds}s --latency after 2 s of warm-up: GET, then POST as the"
+echo "one merchant, then POST by each of the 32 in turn. Server CPU: user + system time of the"
+echo "server process per request; PostgreSQL CPU: the same for all PostgreSQL processes and the"
+echo "backends that ended meanwhile. RSS at rest: after the merchants were set up; peak: under the"
+echo "three loads."
 echo
 echo "| endpoint | seed stack | postpilot | ratio (postpilot ÷ seed) |"
 echo "|---|---|---|---|"
-for name in list create; do
-  if [ "$name" = list ]; then endpoint="GET /api/v1/posts?per_page=20"; else endpoint="POST /api/v1/posts"; fi
+for name in list create create32; do
+  case $name in
+    list) endpoint="GET /api/v1/posts?per_page=20" ;;
+    create) endpoint="POST /api/v1/posts" ;;
+    create32) endpoint="POST /api/v1/posts over 32 merchants" ;;
+  esac
   row "$endpoint: req/s" "" "${fig[seed.$name.rps]}" "${fig[postpilot.$name.rps]}"
   row "$endpoint: p99" " ms" "${fig[seed.$name.p99]}" "${fig[postpilot.$name.p99]}"
   row "$endpoint: server CPU per request" " ms" "${fig[seed.$name.cpu]}" "${fig[postpilot.$name.cpu]}"
+  row "$endpoint: PostgreSQL CPU per request" " ms" "${fig[seed.$name.pgcpu]}" "${fig[postpilot.$name.pgcpu]}"
 done
 row "server RSS at rest (VmRSS)" " MiB" "${fig[seed.rest]}" "${fig[postpilot.rest]}"
-row "server peak RSS under both loads (VmHWM)" " MiB" "${fig[seed.peak]}" "${fig[postpilot.peak]}"
+row "server peak RSS under the three loads (VmHWM)" " MiB" "${fig[seed.peak]}" "${fig[postpilot.peak]}"
