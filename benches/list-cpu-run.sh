@@ -28,7 +28,8 @@ source benches/merchant.sh
 read -r token account user <<< "$(merchant one)"
 PGDATABASE=$db bash benches/scale-seed.sh "$user" "$account" "$posts" >/dev/null
 psql -q -v ON_ERROR_STOP=1 -d "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
-statements=${POSTPILOT_PG_SETTINGS:+1}
+statements=
+[ "${PG_STATEMENTS:-0}" = 1 ] && statements=1
 if [ -n "$statements" ]; then
   psql -q -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 fi
@@ -39,7 +40,7 @@ hz=$(getconf CLK_TCK)
 url="$api/posts?per_page=20"
 auth="authorization: Bearer $token"
 wrk -t2 -c"$connections" -d2s -H "$auth" "$url" >/dev/null
-[ -n "$statements" ] && psql -q -d "$db" -c "SELECT pg_stat_statements_reset()" >/dev/null
+if [ -n "$statements" ]; then psql -q -d "$db" -c "SELECT pg_stat_statements_reset()" >/dev/null; fi
 server0=$(process_ticks "$pid") pg0=$(pg_ticks)
 out=$( { /usr/bin/time -f "wrk-cpu %U %S" wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "$auth" "$url"; } 2>&1)
 server1=$(process_ticks "$pid") pg1=$(pg_ticks)

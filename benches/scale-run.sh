@@ -86,6 +86,9 @@ LUA
     echo "tokens = {$(printf '"%s",' "${tokens[@]}")}"
     echo "accounts = {$(printf '"%s",' "${accounts[@]}")}"
     cat <<'LUA'
+-- Each wrk thread starts at its own merchant, so the threads do not walk the list in step.
+threads = 0
+function setup(thread) thread:set("counter", threads * 16); threads = threads + 1 end
 counter = 0
 path = "/"
 method = "GET"

@@ -105,6 +105,9 @@ spread_lua() {
     echo "accounts = {$(printf '"%s",' "${accounts[@]}")}"
     echo "body = '$2'"
     cat <<'LUA'
+-- Each wrk thread starts at its own merchant, so the threads do not walk the list in step.
+threads = 0
+function setup(thread) thread:set("counter", threads * 16); threads = threads + 1 end
 counter = 0
 function request()
   counter = counter + 1

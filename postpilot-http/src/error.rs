@@ -39,14 +39,23 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     /// For `publishing-cap` problems: the full 24 hours, `(window_start, window_end]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::timestamp::option::serialize"
+    )]
     pub window_start: Option<chrono::DateTime<chrono::Utc>>,
     /// See `window_start`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::timestamp::option::serialize"
+    )]
     pub window_end: Option<chrono::DateTime<chrono::Utc>>,
     /// For `publishing-cap` problems: the earliest time from the refused one at which the post
     /// fits, when one is free within a week.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::timestamp::option::serialize"
+    )]
     pub next_free_at: Option<chrono::DateTime<chrono::Utc>>,
     /// For `platform-link-required` (a provision whose e-mail a self-registered account holds):
     /// a token, valid 24 h, that the account's owner — signed in — presents to

@@ -353,10 +353,18 @@ impl EventStore for PgStore {
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);
-        let total = sqlx::query_scalar(
-            "SELECT count(*) FROM event_deliveries \
-             WHERE user_id = $1 AND endpoint_id = $2 AND ($3::text IS NULL OR status = $3)",
-        )
+        // The count likewise, so that a status's count reads `event_deliveries_log_by_status`
+        // under a generic plan (DECISIONS 100) rather than the endpoint's whole log.
+        let total = sqlx::query_scalar(match status {
+            Some(_) => {
+                "SELECT count(*) FROM event_deliveries \
+                 WHERE user_id = $1 AND endpoint_id = $2 AND status = $3"
+            }
+            None => {
+                "SELECT count(*) FROM event_deliveries \
+                 WHERE user_id = $1 AND endpoint_id = $2 AND $3::text IS NULL"
+            }
+        })
         .bind(owner.as_uuid())
         .bind(endpoint.as_uuid())
         .bind(status);

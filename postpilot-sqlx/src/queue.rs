@@ -290,10 +290,14 @@ impl QueueStore for PgStore {
             })
             .bind(owner.as_uuid())
             .bind(status),
-            sqlx::query_scalar(
-                "SELECT count(*) FROM content_queue WHERE user_id = $1 \
-                 AND ($2::text IS NULL OR status = $2)",
-            )
+            // The count likewise: `$2 IS NULL OR status = $2` would read the owner's whole queue
+            // under a generic plan (DECISIONS 100) whatever the status.
+            sqlx::query_scalar(match status {
+                Some(_) => "SELECT count(*) FROM content_queue WHERE user_id = $1 AND status = $2",
+                None => {
+                    "SELECT count(*) FROM content_queue WHERE user_id = $1 AND $2::text IS NULL"
+                }
+            })
             .bind(owner.as_uuid())
             .bind(status),
         )
