@@ -9,13 +9,10 @@ base_url=$DATABASE_URL
 db="postpilot_list_cpu_$$"
 psql -q -c "CREATE DATABASE $db"
 export DATABASE_URL="${base_url%/*}/$db"
-export POSTPILOT_JWT_SECRET="bench-secret-bench-secret-bench-secret"
-POSTPILOT_TOKEN_KEY="k1:$(head -c 32 /dev/zero | base64)"
-export POSTPILOT_TOKEN_KEY
-export POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock
-export POSTPILOT_RATE_LIMIT_PER_MIN=100000000 POSTPILOT_AUTH_RATE_LIMIT_PER_MIN=100000000
-export RUST_LOG=error
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# shellcheck source=benches/merchant.sh
+source benches/merchant.sh
+server_env
+port=$(free_port)
 export POSTPILOT_ADDR="127.0.0.1:$port"
 api="http://127.0.0.1:$port/api/v1"
 $server migrate
@@ -23,8 +20,6 @@ $server serve &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 150); do curl -sf "$api/health" >/dev/null && break; sleep 0.1; done
-# shellcheck source=benches/merchant.sh
-source benches/merchant.sh
 read -r token account user <<< "$(merchant one)"
 PGDATABASE=$db bash benches/scale-seed.sh "$user" "$account" "$posts" >/dev/null
 psql -q -v ON_ERROR_STOP=1 -d "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"

@@ -1,6 +1,20 @@
 # Sourced by the benchmark scripts that drive the server over HTTP (scale-run.sh,
-# seed-compare-run.sh): `json` reads a field of a JSON answer, `merchant` registers one.
+# seed-compare-run.sh, list-cpu-run.sh): `free_port` finds a port, `server_env` exports the
+# server's benchmark settings, `json` reads a field of a JSON answer, `merchant` registers one.
 # shellcheck shell=bash disable=SC2154  # $api is the caller's
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+# The settings every benchmark runs the server with: a fixed secret and key, the simulated
+# platforms and mock billing, rate limits out of the way, errors only in the log.
+server_env() {
+  export POSTPILOT_JWT_SECRET="bench-secret-bench-secret-bench-secret"
+  POSTPILOT_TOKEN_KEY="k1:$(head -c 32 /dev/zero | base64)"
+  export POSTPILOT_TOKEN_KEY
+  export POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock
+  export POSTPILOT_RATE_LIMIT_PER_MIN=100000000 POSTPILOT_AUTH_RATE_LIMIT_PER_MIN=100000000
+  export RUST_LOG=error
+}
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 # A registered enterprise merchant of the server at $api with a Facebook account, as the mock
 # billing makes one: prints "token account user".

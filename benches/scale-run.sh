@@ -5,18 +5,14 @@ sizes=$1
 seconds=$2
 connections=$3
 base_url=$DATABASE_URL
-export POSTPILOT_JWT_SECRET="bench-secret-bench-secret-bench-secret"
-export POSTPILOT_TOKEN_KEY="k1:$(head -c 32 /dev/zero | base64)"
-export POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock
-export POSTPILOT_RATE_LIMIT_PER_MIN=100000000 POSTPILOT_AUTH_RATE_LIMIT_PER_MIN=100000000
-export RUST_LOG=error
+# shellcheck source=benches/merchant.sh
+source benches/merchant.sh
+server_env
 server=${POSTPILOT_SERVER_BIN:-./target/release/postpilot-server}
 work=$(mktemp -d)
 pid=
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# shellcheck source=benches/merchant.sh
-source benches/merchant.sh
 figures() { # requests/s | p99 from wrk's output
   awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
        END {printf "%.0f | %s%s", rps, p99, (bad ? " (" bad " non-2xx)" : "")}'
@@ -39,7 +35,7 @@ for size in $sizes; do
   psql -q -c "CREATE DATABASE $db"
   export DATABASE_URL="${base_url%/*}/$db"
   export PGDATABASE=$db
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+  port=$(free_port)
   export POSTPILOT_ADDR="127.0.0.1:$port"
   api="http://127.0.0.1:$port/api/v1"
   $server migrate

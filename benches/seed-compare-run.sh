@@ -8,7 +8,7 @@ venv=${SEED_VENV:-target/seed-venv}
 # POSTPILOT_SERVER_BIN: another build to measure (e.g. the one before a change), same script.
 server=${POSTPILOT_SERVER_BIN:-./target/release/postpilot-server}
 base_url=$DATABASE_URL
-jwt_secret="bench-secret-bench-secret-bench-secret"
+jwt_secret="bench-secret-bench-secret-bench-secret" # the seed's; server_env gives postpilot the same
 work=$(mktemp -d)
 pid=
 stop_server() {
@@ -17,9 +17,6 @@ stop_server() {
 trap 'stop_server; rm -rf "$work"' EXIT
 
 fail() { echo "seed-compare: $*" >&2; exit 1; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 # shellcheck source=benches/merchant.sh
 source benches/merchant.sh
 wait_for() { # the server answering at $1 within 15 s
@@ -220,12 +217,7 @@ load seed "{\"account_id\":\"ACCOUNT\",\"platform\":\"facebook\",\"content\":\"L
 db="postpilot_seed_compare_$$"
 psql -q -c "CREATE DATABASE $db"
 export DATABASE_URL="${base_url%/*}/$db"
-export POSTPILOT_JWT_SECRET=$jwt_secret
-POSTPILOT_TOKEN_KEY="k1:$(head -c 32 /dev/zero | base64)"
-export POSTPILOT_TOKEN_KEY
-export POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock
-export POSTPILOT_RATE_LIMIT_PER_MIN=100000000 POSTPILOT_AUTH_RATE_LIMIT_PER_MIN=100000000
-export RUST_LOG=error
+server_env
 port=$(free_port)
 export POSTPILOT_ADDR="127.0.0.1:$port"
 api="http://127.0.0.1:$port/api/v1"
