@@ -9,13 +9,13 @@ use postpilot_core::account::{AccountName, ConnectAccount, ExternalAccountId};
 use postpilot_core::caption::{ProductData, ProductDataWire, Tone};
 use postpilot_core::clock::ManualClock;
 use postpilot_core::crypto::Argon2Hasher;
-use postpilot_core::id::PostId;
+use postpilot_core::id::{PostId, UserId};
 use postpilot_core::page::PageRequest;
 use postpilot_core::platform::Platform;
 use postpilot_core::post::{CreatePost, PostStatus};
 use postpilot_core::publish::DispatcherConfig;
 use postpilot_core::queue::{ApproveItem, Placement};
-use postpilot_core::store::{PostListFilter, PostStore, Store};
+use postpilot_core::store::{EventStore, IdempotencyStore, PostListFilter, PostStore, Store};
 use postpilot_core::{Engine, Error, LimitedResource};
 use postpilot_sqlx::testing::{fresh_database_url, fresh_store};
 use postpilot_sqlx::{ConnectError, PgStore, PoolConfig};
@@ -360,17 +360,23 @@ async fn one_session_store() -> PgStore {
     PgStore::connect_and_migrate(&url, &config).await.unwrap()
 }
 
-#[tokio::test]
-async fn a_page_of_posts_is_planned_once_per_connection_not_once_per_request() {
-    // One connection, so the catalogue below is the session every call ran on.
+/// [`one_session_store`] with a registered user.
+async fn one_session_store_and_user() -> (PgStore, UserId) {
     let store = one_session_store().await;
     let engine = engine_on(store.clone(), Arc::new(ManualClock::new(t0())));
     let owner = engine
         .auth()
-        .register("plans@example.com", "correct horse battery")
+        .register("one-session@example.com", "correct horse battery")
         .await
         .unwrap()
         .id();
+    (store, owner)
+}
+
+#[tokio::test]
+async fn a_page_of_posts_is_planned_once_per_connection_not_once_per_request() {
+    // One connection, so the catalogue below is the session every call ran on.
+    let (store, owner) = one_session_store_and_user().await;
 
     for _ in 0..12 {
         store
@@ -412,6 +418,94 @@ async fn a_store_session_starts_no_parallel_workers_even_where_the_planner_would
 
     assert!(
         !plan.iter().any(|line| line.contains("Gather")),
+        "{plan:#?}"
+    );
+}
+
+/// The plan the session of `store` (one connection) runs the statement it prepared that starts
+/// with `prefix` under, executed with `arguments`: generic, as every store session plans.
+async fn prepared_plan(store: &PgStore, prefix: &str, arguments: &str) -> Vec<String> {
+    let name: String = sqlx::query_scalar(
+        "SELECT name FROM pg_prepared_statements WHERE starts_with(statement, $1)",
+    )
+    .bind(prefix)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    // The name is the one PostgreSQL gave the statement; the arguments are the test's constants.
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN EXECUTE {name}({arguments})"
+    )))
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// A store on one session with a user, and `rows` rows written into it by `insert` (bound to the
+/// user's id and `t0`), analysed.
+async fn one_session_store_with(insert: &'static str, rows: i64) -> PgStore {
+    let (store, owner) = one_session_store_and_user().await;
+    sqlx::query(insert)
+        .bind(owner.as_uuid())
+        .bind(t0())
+        .bind(rows)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+    store
+}
+
+fn reads_index_not_table(plan: &[String], index: &str, table: &str) -> bool {
+    plan.iter().any(|line| line.contains(index))
+        && !plan
+            .iter()
+            .any(|line| line.contains(&format!("Seq Scan on {table}")))
+}
+
+#[tokio::test]
+async fn purging_expired_idempotency_keys_reads_the_expiry_index_not_the_whole_table() {
+    // A day of keys, none expired yet: the hourly purge's usual table.
+    let store = one_session_store_with(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, attempt, held_until, expires_at) \
+         SELECT $1, 'key-' || n, '\\x00'::bytea, gen_random_uuid(), $2, \
+                $2 + make_interval(secs => n) FROM generate_series(1, $3) n",
+        20_000,
+    )
+    .await;
+
+    assert_eq!(store.purge_requests(t0()).await.unwrap(), 0);
+
+    let at = t0().to_rfc3339();
+    let plan = prepared_plan(
+        &store,
+        "DELETE FROM idempotency_keys",
+        &format!("'{at}', 1000"),
+    )
+    .await;
+    assert!(
+        reads_index_not_table(&plan, "idempotency_keys_expires_at", "idempotency_keys"),
+        "{plan:#?}"
+    );
+}
+
+#[tokio::test]
+async fn purging_old_events_reads_the_age_index_not_the_whole_log() {
+    // A log of recent events, none past the retention yet.
+    let store = one_session_store_with(
+        "INSERT INTO events (id, user_id, event_type, body, created_at) \
+         SELECT gen_random_uuid(), $1, 'post.published', '{}', $2 + make_interval(secs => n) \
+         FROM generate_series(1, $3) n",
+        20_000,
+    )
+    .await;
+
+    assert_eq!(store.purge_events(t0(), 1000).await.unwrap(), 0);
+
+    let at = t0().to_rfc3339();
+    let plan = prepared_plan(&store, "DELETE FROM events", &format!("'{at}', 1000")).await;
+    assert!(
+        reads_index_not_table(&plan, "events_created_at", "events"),
         "{plan:#?}"
     );
 }
