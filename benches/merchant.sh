@@ -1,6 +1,7 @@
 # Sourced by the benchmark scripts that drive the server over HTTP (scale-run.sh,
 # seed-compare-run.sh, list-cpu-run.sh): `free_port` finds a port, `server_env` exports the
-# server's benchmark settings, `json` reads a field of a JSON answer, `merchant` registers one.
+# server's benchmark settings, `stop_servers` stops the servers a script started, `json` reads a
+# field of a JSON answer, `merchant` registers one.
 # shellcheck shell=bash disable=SC2154  # $api is the caller's
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -14,6 +15,11 @@ server_env() {
   export POSTPILOT_PUBLISHERS=simulated POSTPILOT_BILLING=mock
   export POSTPILOT_RATE_LIMIT_PER_MIN=100000000 POSTPILOT_AUTH_RATE_LIMIT_PER_MIN=100000000
   export RUST_LOG=error
+}
+# Stops the servers whose process ids are the values of the caller's associative array `pids`.
+stop_servers() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 # A registered enterprise merchant of the server at $api with a Facebook account, as the mock

@@ -4,22 +4,43 @@ set -euo pipefail
 sizes=$1
 seconds=$2
 connections=$3
+# ROUNDS: how many times each one-merchant load runs at each size, the sizes taking turns.
+rounds=${ROUNDS:-3}
+# LOADS: which of the one-merchant loads to run (the others' cells are left as "–").
+loads=${LOADS:-list overview calendar create}
 base_url=$DATABASE_URL
 # shellcheck source=benches/merchant.sh
 source benches/merchant.sh
 server_env
 server=${POSTPILOT_SERVER_BIN:-./target/release/postpilot-server}
 work=$(mktemp -d)
+# Every size's server runs from its setup to the end; `use <size>` points $pid, $api, $token,
+# $account, $user and $PGDATABASE at one of them.
+declare -A pids apis size_tokens size_accounts size_users rests
 pid=
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'stop_servers; rm -rf "$work"' EXIT
+use() {
+  pid=${pids[$1]} api=${apis[$1]} token=${size_tokens[$1]} account=${size_accounts[$1]}
+  user=${size_users[$1]}
+  export PGDATABASE="postpilot_scale_$1_$$"
+}
 
 figures() { # requests/s | p99 from wrk's output
   awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
        END {printf "%.0f | %s%s", rps, p99, (bad ? " (" bad " non-2xx)" : "")}'
 }
 wrk_run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
+# requests/s and p99 in ms from wrk's output; fails on any non-2xx answer or socket error.
+rate() {
+  awk '/Requests\/sec/ {rps = $2} /Non-2xx|Socket errors/ {bad = 1}
+       /^ +99%/ {v = $2; if (v ~ /us$/) p99 = v / 1000; else if (v ~ /ms$/) p99 = v + 0;
+                 else if (v ~ /s$/) p99 = v * 1000; else p99 = v * 60000}
+       END {if (bad) exit 1; printf "%.0f %.2f", rps, p99}'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1}
+  END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 pg() { # tx/s | mean latency of a pgbench script
-  pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$1" "$db" 2>/dev/null \
+  pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$1" "$PGDATABASE" 2>/dev/null \
     | awk '/latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "%.0f | %s ms", tps, lat}'
 }
 rss() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status"; }
@@ -30,6 +51,7 @@ week_to=$(date -u -d '+14 days' +%F)
 single="$work/single.md" spread="$work/spread.md" baseline="$work/pgbench.md"
 : > "$single"; : > "$spread"; : > "$baseline"
 
+# --- Every size set up, its server left running. -------------------------------------------
 for size in $sizes; do
   db="postpilot_scale_${size}_$$"
   psql -q -c "CREATE DATABASE $db"
@@ -42,9 +64,11 @@ for size in $sizes; do
   # As deployed: the server sets glibc's malloc itself (GLIBC_TUNABLES, docs/OPERATIONS.md),
   # unless GLIBC_TUNABLES is set in the environment of this script.
   $server serve & pid=$!
+  pids[$size]=$pid apis[$size]=$api
   for _ in $(seq 50); do curl -sf "$api/health" >/dev/null && break; sleep 0.1; done
 
   read -r token account user <<< "$(merchant "one-$size")"
+  size_tokens[$size]=$token size_accounts[$size]=$account size_users[$size]=$user
   seeded=$(date +%s.%N)
   bash benches/scale-seed.sh "$user" "$account" "$size"
   seed_seconds=$(echo "$(date +%s.%N) - $seeded" | bc)
@@ -55,29 +79,15 @@ for size in $sizes; do
     tokens+=("$t") accounts+=("$a")
   done
   psql -q -c "VACUUM ANALYZE" -c "CHECKPOINT"
-  # The peak RSS from here: registering hashed 33 passwords (Argon2, 19 MiB each at once),
-  # which is not the load being measured.
-  echo 5 > "/proc/$pid/clear_refs" 2>/dev/null || true
-  rest=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status")
   echo "size $size: one merchant seeded by COPY in ${seed_seconds}s; $(psql -tA -c 'SELECT count(*) FROM posts') posts in all" >&2
 
-  # As the one merchant.
-  create_lua="$work/create.lua"
-  cat > "$create_lua" <<LUA
+  cat > "$work/create-$size.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["authorization"] = "Bearer $token"
 wrk.headers["content-type"] = "application/json"
 wrk.body = '{"account_id":"$account","content":"Load test post","media_urls":["https://cdn.example.com/a.jpg"],"hashtags":["sale"]}'
 LUA
-  auth=(-H "authorization: Bearer $token")
-  list=$(wrk_run "${auth[@]}" "$api/posts?per_page=20" | figures)
-  overview=$(wrk_run "${auth[@]}" "$api/analytics/overview" | figures)
-  calendar=$(wrk_run "${auth[@]}" "$api/posts/calendar?start_date=$week_from&end_date=$week_to" | figures)
-  create=$(wrk_run -s "$create_lua" "$api/posts" | figures)
-  echo "| $size | $list | $create | $overview | $calendar |" >> "$single"
-
   # Spread over the 32 merchants, each request the next merchant's.
-  spread_lua="$work/spread.lua"
   {
     echo "tokens = {$(printf '"%s",' "${tokens[@]}")}"
     echo "accounts = {$(printf '"%s",' "${accounts[@]}")}"
@@ -100,13 +110,68 @@ function request()
   return wrk.format(method, path, headers, body)
 end
 LUA
-  } > "$spread_lua"
+  } > "$work/spread-$size.lua"
+done
+# The peak RSS from here: registering hashed 33 passwords per size (Argon2, 19 MiB each at
+# once), which is not the load being measured.
+for size in $sizes; do
+  use "$size"
+  echo 5 > "/proc/$pid/clear_refs" 2>/dev/null || true
+  rests[$size]=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status")
+done
+
+# --- As the one merchant: each load at every size in turn, $rounds rounds. ------------------
+# The creates come last: each round adds its posts to the merchant's history.
+declare -A rps p99
+# load_args <load>: wrk's arguments for that load at the size `use` chose.
+load_args() {
+  case $1 in
+    list) args=(-H "authorization: Bearer $token" "$api/posts?per_page=20") ;;
+    overview) args=(-H "authorization: Bearer $token" "$api/analytics/overview") ;;
+    calendar) args=(-H "authorization: Bearer $token" "$api/posts/calendar?start_date=$week_from&end_date=$week_to") ;;
+    create) args=(-s "$work/create-$size.lua" "$api/posts") ;;
+  esac
+}
+for load in $loads; do
+  # Two seconds at each size first (connections opened, statements prepared), not counted.
+  for size in $sizes; do
+    use "$size"
+    load_args "$load"
+    wrk -t2 -c"$connections" -d2s "${args[@]}" >/dev/null
+  done
+  for round in $(seq "$rounds"); do
+    for size in $sizes; do
+      use "$size"
+      load_args "$load"
+      out=$(wrk_run "${args[@]}" | rate) || { echo "scale: $load at $size: failed requests" >&2; exit 1; }
+      read -r r p <<< "$out"
+      rps[$load.$size]+="$r " p99[$load.$size]+="$p "
+      echo "$load, $size posts, round $round: $r req/s" >&2
+    done
+  done
+done
+for size in $sizes; do
+  line="| $size"
+  for load in list create overview calendar; do
+    if [ -z "${rps[$load.$size]:-}" ]; then line+=" | – | –"; continue; fi
+    # shellcheck disable=SC2086 # the rounds' figures, one word each
+    line+=" | $(printf '%.0f' "$(median ${rps[$load.$size]})") | $(printf '%.2f' "$(median ${p99[$load.$size]})") ms"
+  done
+  echo "$line |" >> "$single"
+  line="| $size"
+  for load in list create overview calendar; do line+=" | ${rps[$load.$size]:-–}"; done
+  echo "$line |" >> "$work/rounds.md"
+done
+
+# --- Spread over the 32 merchants, then pgbench, one size at a time. -------------------------
+for size in $sizes; do
+  use "$size"
+  spread_lua="$work/spread-$size.lua"
   s_list=$(wrk_run -s "$spread_lua" "$api/posts" -- "/api/v1/posts?per_page=20" | figures)
   s_overview=$(wrk_run -s "$spread_lua" "$api/analytics/overview" -- "/api/v1/analytics/overview" | figures)
   s_calendar=$(wrk_run -s "$spread_lua" "$api/posts" -- "/api/v1/posts/calendar?start_date=$week_from&end_date=$week_to" | figures)
   s_create=$(wrk_run -s "$spread_lua" "$api/posts" -- "/api/v1/posts" POST | figures)
-  echo "| $((size / 32)) each | $s_list | $s_create | $s_overview | $s_calendar | $rest MiB | $(rss) MiB |" >> "$spread"
-
+  echo "| $((size / 32)) each | $s_list | $s_create | $s_overview | $s_calendar | ${rests[$size]} MiB | $(rss) MiB |" >> "$spread"
   # The SQL those requests send, as the one merchant, by pgbench.
   cat > "$work/list.sql" <<SQL
 SELECT $columns, (SELECT coalesce(sum(n), 0)::bigint FROM post_counts WHERE user_id = '$user' AND (NULL::text IS NULL OR status = NULL) AND (NULL::text IS NULL OR platform = NULL)) AS total, created_at AS page_at, id AS page_id FROM posts WHERE user_id = '$user' AND (NULL::text IS NULL OR status = NULL) AND (NULL::text IS NULL OR platform = NULL) AND (created_at, id) < ('9999-12-31T23:59:59Z', 'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY created_at DESC, id DESC LIMIT 21 OFFSET 0;
@@ -124,16 +189,21 @@ COMMIT;
 SQL
   echo "| $size | $(pg "$work/list.sql") | $(pg "$work/create.sql") | $(pg "$work/overview.sql") | $(pg "$work/calendar.sql") |" >> "$baseline"
 
-  kill $pid; wait $pid 2>/dev/null || true; pid=
 done
 
 echo "postpilot-server (release) on PostgreSQL $(psql -tA -c 'SHOW server_version' | cut -d' ' -f1), fsync on; wrk -t2 -c$connections -d${seconds}s; pgbench -M prepared -c$connections -j2 -T$seconds"
 echo
-echo "One merchant with <posts> posts (req/s | p99):"
+echo "One merchant with <posts> posts (req/s | p99, each the median of $rounds runs, the sizes taking turns):"
 echo
 echo "| posts | GET /posts?per_page=20 | | POST /posts | | GET /analytics/overview | | calendar (next week, 100 posts) | |"
 echo "|---|---|---|---|---|---|---|---|---|"
 cat "$single"
+echo
+echo "The rounds' req/s, in the order they ran (the creates of each round add to the merchant's posts):"
+echo
+echo "| posts | GET /posts?per_page=20 | POST /posts | GET /analytics/overview | calendar |"
+echo "|---|---|---|---|---|"
+cat "$work/rounds.md"
 echo
 echo "Spread over 32 merchants, each with <posts>/32 (req/s | p99), and the server's RSS before the loads and at its peak under all eight of the size:"
 echo

@@ -4,21 +4,26 @@ set -euo pipefail
 posts=$1
 seconds=$2
 connections=$3
+# ROUNDS: how many times the list is measured on each stack, the stacks taking turns.
+rounds=${ROUNDS:-3}
 venv=${SEED_VENV:-target/seed-venv}
 # POSTPILOT_SERVER_BIN: another build to measure (e.g. the one before a change), same script.
 server=${POSTPILOT_SERVER_BIN:-./target/release/postpilot-server}
 base_url=$DATABASE_URL
 jwt_secret="bench-secret-bench-secret-bench-secret" # the seed's; server_env gives postpilot the same
 work=$(mktemp -d)
+# Both stacks run from setup to the end; `use <stack>` points $pid, $api, $token and $account
+# at one of them.
+declare -A pids apis stack_tokens stack_accounts stack_bodies
 pid=
-stop_server() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi
-}
-trap 'stop_server; rm -rf "$work"' EXIT
-
-fail() { echo "seed-compare: $*" >&2; exit 1; }
 # shellcheck source=benches/merchant.sh
 source benches/merchant.sh
+trap 'stop_servers; rm -rf "$work"' EXIT
+use() {
+  pid=${pids[$1]} api=${apis[$1]} token=${stack_tokens[$1]} account=${stack_accounts[$1]}
+}
+
+fail() { echo "seed-compare: $*" >&2; exit 1; }
 wait_for() { # the server answering at $1 within 15 s
   for _ in $(seq 150); do curl -sf "$1" >/dev/null && return; sleep 0.1; done
   fail "no answer from $1"
@@ -26,7 +31,7 @@ wait_for() { # the server answering at $1 within 15 s
 
 # shellcheck source=benches/cpu.sh
 source benches/cpu.sh
-# The server's CPU so far; PostgreSQL's is pg_ticks (one stack runs at a time).
+# The server's CPU so far; PostgreSQL's is pg_ticks (the other stack is idle meanwhile).
 cpu_ticks() { process_ticks "$pid"; }
 ticks_per_second=$(getconf CLK_TCK)
 rss_mib() { awk -v key="$1:" '$1 == key {printf "%.1f", $2 / 1024}' "/proc/$pid/status"; }
@@ -116,28 +121,30 @@ LUA
   } > "$1"
 }
 
-# load <stack> <create body, ACCOUNT for the account's id>: the server at $api with the
-# merchant's $token and $account, and 32 more merchants in ${tokens[@]} and ${accounts[@]}, set
-# up and quiet. Checks one page and one create, then measures the list, the create as the one
-# merchant and the create spread over the 32 (drafts), and the RSS at rest and at the peak;
-# stops the server.
-load() {
+# ready <stack> <create body, ACCOUNT for the account's id>: the server at $api (process $pid)
+# with the merchant's $token and $account, and 32 more merchants in ${tokens[@]} and
+# ${accounts[@]}, set up and quiet. Checks one page, writes the stack's two create scripts, and
+# keeps what `use` needs.
+ready() {
   local stack=$1 template=$2
-  local body=${template//ACCOUNT/$account}
-  local auth=(-H "authorization: Bearer $token")
-  reset_peak
-  fig[$stack.rest]=$(rss_mib VmRSS)
-  expect 200 "${auth[@]}" "$api/posts?per_page=20"
+  apis[$stack]=$api stack_tokens[$stack]=$token stack_accounts[$stack]=$account
+  stack_bodies[$stack]=${template//ACCOUNT/$account}
+  expect 200 -H "authorization: Bearer $token" "$api/posts?per_page=20"
   check_list "$stack"
-  measure "$stack" list "${auth[@]}" "$api/posts?per_page=20"
-  expect 201 -X POST "${auth[@]}" -H 'content-type: application/json' -d "$body" "$api/posts"
-  [ "$(json '["status"]' < "$work/body")" = draft ] || fail "$stack: the created post is no draft"
-  post_lua "$work/$stack.lua" "$token" "$body"
-  measure "$stack" create -s "$work/$stack.lua" "$api/posts"
+  post_lua "$work/$stack.lua" "$token" "${stack_bodies[$stack]}"
   spread_lua "$work/$stack-32.lua" "$template"
+}
+
+# creates <stack>: checks one create, then measures the create as the one merchant and the
+# create spread over the 32 (drafts). After the list: the seed's list counts what they add.
+creates() {
+  local stack=$1
+  use "$stack"
+  expect 201 -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' \
+    -d "${stack_bodies[$stack]}" "$api/posts"
+  [ "$(json '["status"]' < "$work/body")" = draft ] || fail "$stack: the created post is no draft"
+  measure "$stack" create -s "$work/$stack.lua" "$api/posts"
   measure "$stack" create32 -s "$work/$stack-32.lua" "$api/posts"
-  fig[$stack.peak]=$(rss_mib VmHWM)
-  stop_server
 }
 
 # --- The seed stack: FastAPI + SQLAlchemy 2.0 (async) + asyncpg, one uvicorn worker. ---------
@@ -151,7 +158,7 @@ seed_url="postgresql+asyncpg://${base_url#*://}"
 DATABASE_URL="${seed_url%/*}/$db" JWT_SECRET_KEY=$jwt_secret \
   "$venv/bin/python" -m uvicorn app:app --app-dir benches/seed-stack --host 127.0.0.1 \
   --port "$port" --workers 1 --loop uvloop --http httptools --no-access-log --log-level warning &
-pid=$!
+pid=$! && pids[seed]=$pid
 wait_for "$api/health"
 
 token=$(curl -sf -X POST "$api/auth/register" -H 'content-type: application/json' \
@@ -211,7 +218,7 @@ psql -q -v ON_ERROR_STOP=1 -d "$db" -c "INSERT INTO posts (id, user_id, account_
       FROM posts WHERE user_id = '$user' AND status = 'posted'" \
   -c "VACUUM ANALYZE" -c "CHECKPOINT"
 # The seed's create also names the platform, as its create_post takes it.
-load seed "{\"account_id\":\"ACCOUNT\",\"platform\":\"facebook\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
+ready seed "{\"account_id\":\"ACCOUNT\",\"platform\":\"facebook\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
 
 # --- postpilot-server (release), as benches/scale-run.sh sets it up. -------------------------
 db="postpilot_seed_compare_$$"
@@ -225,7 +232,7 @@ $server migrate
 # As deployed: the server sets glibc's malloc itself (GLIBC_TUNABLES, docs/OPERATIONS.md),
 # unless GLIBC_TUNABLES is set in the environment of this script.
 $server serve &
-pid=$!
+pid=$! && pids[postpilot]=$pid
 wait_for "$api/health"
 
 read -r token account user <<< "$(merchant one)"
@@ -236,7 +243,33 @@ for m in $(seq 32); do
 done
 PGDATABASE=$db bash benches/scale-seed.sh "$user" "$account" "$posts"
 psql -q -v ON_ERROR_STOP=1 -d "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
-load postpilot "{\"account_id\":\"ACCOUNT\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
+ready postpilot "{\"account_id\":\"ACCOUNT\",\"content\":\"Load test post\",\"media_urls\":[\"https://cdn.example.com/a.jpg\"],\"hashtags\":[\"sale\"]}"
+
+# --- The loads: the list in turns, then the creates, one stack at a time. ---------------------
+for stack in seed postpilot; do
+  use "$stack"
+  reset_peak
+  fig[$stack.rest]=$(rss_mib VmRSS)
+done
+for round in $(seq "$rounds"); do
+  for stack in seed postpilot; do
+    use "$stack"
+    measure "$stack" "list$round" -H "authorization: Bearer $token" "$api/posts?per_page=20"
+  done
+done
+for stack in seed postpilot; do
+  creates "$stack"
+  fig[$stack.peak]=$(rss_mib VmHWM)
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1}
+  END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+for stack in seed postpilot; do
+  for metric in rps p99 cpu pgcpu; do
+    values=()
+    for round in $(seq "$rounds"); do values+=("${fig[$stack.list$round.$metric]}"); done
+    fig[$stack.list.$metric]=$(median "${values[@]}")
+  done
+done
 
 # --- The table. -------------------------------------------------------------------------------
 number() { # three significant figures, no exponent
@@ -256,8 +289,9 @@ echo "The seed stack (benches/seed-stack/app.py: $versions;"
 echo "one uvicorn worker on uvloop + httptools) beside postpilot-server (release), each on its own"
 echo "database of one PostgreSQL $pg_version (fsync on) holding one enterprise merchant with $posts"
 echo "posts (+ 100 scheduled) on one account, and 32 more enterprise merchants with an account each;"
-echo "$(nproc) cores. wrk -t2 -c$connections -d${seconds}s --latency after 2 s of warm-up: GET, then POST as the"
-echo "one merchant, then POST by each of the 32 in turn. Server CPU: user + system time of the"
+echo "$(nproc) cores. wrk -t2 -c$connections -d${seconds}s --latency after 2 s of warm-up: GET on each stack in turn,"
+echo "$rounds rounds (the GET rows give the median of each figure), then POST as the one merchant,"
+echo "then POST by each of the 32 in turn. Server CPU: user + system time of the"
 echo "server process per request; PostgreSQL CPU: the same for all PostgreSQL processes and the"
 echo "backends that ended meanwhile. RSS at rest: after the merchants were set up; peak: under the"
 echo "three loads."
@@ -277,3 +311,9 @@ for name in list create create32; do
 done
 row "server RSS at rest (VmRSS)" " MiB" "${fig[seed.rest]}" "${fig[postpilot.rest]}"
 row "server peak RSS under the three loads (VmHWM)" " MiB" "${fig[seed.peak]}" "${fig[postpilot.peak]}"
+echo
+echo "GET /api/v1/posts?per_page=20 by round, seed → postpilot req/s (ratio):"
+for round in $(seq "$rounds"); do
+  seed_rps=${fig[seed.list$round.rps]} postpilot_rps=${fig[postpilot.list$round.rps]}
+  echo "- $round: $(number "$seed_rps") → $(number "$postpilot_rps") ($(number "$(awk -v s="$seed_rps" -v p="$postpilot_rps" 'BEGIN {print p / s}')")×)"
+done

@@ -8,10 +8,12 @@
 # installed into target/seed-venv (reinstalled when benches/seed-stack/requirements.txt changes).
 # On one throwaway PostgreSQL (fsync on), each stack gets its own database and one enterprise
 # merchant with <posts> posts (plus the 100 scheduled next week that benches/scale-seed.sh
-# writes) on one connected account, and 32 more enterprise merchants with an account each. Then,
-# one stack at a time, wrk runs GET /api/v1/posts?per_page=20 and POST /api/v1/posts (drafts) as
-# the one merchant, then POST /api/v1/posts by each of the 32 in turn, and the script reads the
-# server's CPU time and RSS from /proc. Prints a Markdown table for docs/BENCHMARKS.md. Needs
+# writes) on one connected account, and 32 more enterprise merchants with an account each. Both
+# stacks stay up. wrk runs GET /api/v1/posts?per_page=20 on each stack in turn, ROUNDS (3)
+# rounds, so both are measured across the same minutes (the table gives the median of each
+# figure, and the rounds follow it); then, one stack at a time, POST /api/v1/posts (drafts) as
+# the one merchant and by each of the 32 in turn. The script reads the servers' CPU time and
+# RSS from /proc. Prints a Markdown table for docs/BENCHMARKS.md. Needs
 # wrk (apt-get install wrk). SKIP_BUILD=1 measures the release binary already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
