@@ -15,15 +15,9 @@ posts=${1:-1000000}
 exec bash .ci/with-postgres bash -c '
 set -euo pipefail
 posts=$1
-for f in postpilot-sqlx/migrations/*.sql; do psql -q -v ON_ERROR_STOP=1 -f "$f" > /dev/null; done
+bash benches/bare-merchant.sh explain
 user=00000000-0000-4000-8000-000000000001
 account=00000000-0000-4000-8000-000000000002
-psql -q -v ON_ERROR_STOP=1 <<SQL
-INSERT INTO users (id, email, password_hash, created_at, updated_at)
-  VALUES ('"'"'$user'"'"', '"'"'explain@example.com'"'"', '"'"'x'"'"', now(), now());
-INSERT INTO social_accounts (id, user_id, platform, account_name, account_id_external, created_at)
-  VALUES ('"'"'$account'"'"', '"'"'$user'"'"', '"'"'facebook'"'"', '"'"'@explain'"'"', '"'"'explain'"'"', now());
-SQL
 bash benches/scale-seed.sh "$user" "$account" "$posts"
 psql -q -v ON_ERROR_STOP=1 <<SQL
 INSERT INTO posts (id, user_id, account_id, platform, content, status, scheduled_for, created_at, updated_at)

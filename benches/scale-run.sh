@@ -8,6 +8,11 @@ connections=$3
 rounds=${ROUNDS:-3}
 # LOADS: which of the one-merchant loads to run (the others' cells are left as "–").
 loads=${LOADS:-list overview calendar create}
+for load in $loads; do
+  case $load in list | overview | calendar | create) ;; *)
+    echo "scale: no load named $load (LOADS: list overview calendar create)" >&2; exit 1 ;;
+  esac
+done
 base_url=$DATABASE_URL
 # shellcheck source=benches/merchant.sh
 source benches/merchant.sh
@@ -132,7 +137,9 @@ load_args() {
     create) args=(-s "$work/create-$size.lua" "$api/posts") ;;
   esac
 }
-for load in $loads; do
+# In this order whatever LOADS says, so that the creates come last.
+for load in list overview calendar create; do
+  [[ " $loads " == *" $load "* ]] || continue
   # Two seconds at each size first (connections opened, statements prepared), not counted.
   for size in $sizes; do
     use "$size"
