@@ -37,13 +37,11 @@ figures() { # requests/s | p99 from wrk's output
 wrk_run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
 # requests/s and p99 in ms from wrk's output; fails on any non-2xx answer or socket error.
 rate() {
-  awk '/Requests\/sec/ {rps = $2} /Non-2xx|Socket errors/ {bad = 1}
-       /^ +99%/ {v = $2; if (v ~ /us$/) p99 = v / 1000; else if (v ~ /ms$/) p99 = v + 0;
-                 else if (v ~ /s$/) p99 = v * 1000; else p99 = v * 60000}
-       END {if (bad) exit 1; printf "%.0f %.2f", rps, p99}'
+  local out
+  out=$(cat)
+  if grep -qE 'Non-2xx|Socket errors' <<< "$out"; then return 1; fi
+  printf '%.0f %.2f' "$(awk '/Requests\/sec/ {print $2}' <<< "$out")" "$(wrk_p99_ms <<< "$out")"
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1}
-  END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 pg() { # tx/s | mean latency of a pgbench script
   pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -f "$1" "$PGDATABASE" 2>/dev/null \
     | awk '/latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "%.0f | %s ms", tps, lat}'

@@ -65,11 +65,7 @@ measure() {
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   [ "${requests:-0}" -gt 0 ] || { echo "$out" >&2; fail "$stack $name: no requests completed"; }
   fig[$stack.$name.rps]=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  fig[$stack.$name.p99]=$(echo "$out" | awk '/^ +99%/ {
-    v = $2
-    if (v ~ /us$/) ms = v / 1000; else if (v ~ /ms$/) ms = v + 0
-    else if (v ~ /s$/) ms = v * 1000; else if (v ~ /m$/) ms = v * 60000
-    print ms }')
+  fig[$stack.$name.p99]=$(echo "$out" | wrk_p99_ms)
   fig[$stack.$name.cpu]=$(echo "$after $before $ticks_per_second $requests" \
     | awk '{print ($1 - $2) * 1000 / $3 / $4}')
   fig[$stack.$name.pgcpu]=$(echo "$pg_after $pg_before $ticks_per_second $requests" \
@@ -261,8 +257,6 @@ for stack in seed postpilot; do
   creates "$stack"
   fig[$stack.peak]=$(rss_mib VmHWM)
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1}
-  END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for stack in seed postpilot; do
   for metric in rps p99 cpu pgcpu; do
     values=()

@@ -422,28 +422,6 @@ async fn a_store_session_starts_no_parallel_workers_even_where_the_planner_would
     );
 }
 
-/// The plan the session of `store` (one connection) runs the one statement it prepared that
-/// starts with `prefix` under, executed with `arguments`: generic, as every store session plans.
-async fn prepared_plan(store: &PgStore, prefix: &str, arguments: &str) -> Vec<String> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM pg_prepared_statements WHERE starts_with(statement, $1)",
-    )
-    .bind(prefix)
-    .fetch_all(store.pool())
-    .await
-    .unwrap();
-    let [name] = names.as_slice() else {
-        panic!("{} prepared statements start with {prefix:?}", names.len());
-    };
-    // The name is the one PostgreSQL gave the statement; the arguments are the test's constants.
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN EXECUTE {name}({arguments})"
-    )))
-    .fetch_all(store.pool())
-    .await
-    .unwrap()
-}
-
 /// A store on one session with a user, and `rows` rows written into it by `insert` (bound to the
 /// user's id and `t0`), analysed.
 async fn one_session_store_with(insert: &'static str, rows: i64) -> PgStore {
@@ -459,11 +437,40 @@ async fn one_session_store_with(insert: &'static str, rows: i64) -> PgStore {
     store
 }
 
-/// Whether `plan` finds its rows through `index`, fetches them by `fetch` and never scans
-/// `table` whole.
-fn reads_index_not_table(plan: &[String], index: &str, fetch: &str, table: &str) -> bool {
+/// Asserts that the one statement the session of `store` (one connection) prepared starting
+/// with `prefix` — a purge of rows older than `t0`, 1,000 at a time — finds its rows through
+/// `index`, fetches them by `fetch` and never scans `table` whole, in the generic plan every
+/// store session runs it under.
+async fn assert_purge_reads_index(
+    store: &PgStore,
+    prefix: &str,
+    index: &str,
+    fetch: &str,
+    table: &str,
+) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM pg_prepared_statements WHERE starts_with(statement, $1)",
+    )
+    .bind(prefix)
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let [name] = names.as_slice() else {
+        panic!("{} prepared statements start with {prefix:?}", names.len());
+    };
+    // The name is the one PostgreSQL gave the statement; the arguments are the test's constants.
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN EXECUTE {name}('{}', 1000)",
+        t0().to_rfc3339()
+    )))
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
     let has = |text: &str| plan.iter().any(|line| line.contains(text));
-    has(index) && has(fetch) && !has(&format!("Seq Scan on {table}"))
+    assert!(
+        has(index) && has(fetch) && !has(&format!("Seq Scan on {table}")),
+        "{plan:#?}"
+    );
 }
 
 #[tokio::test]
@@ -479,22 +486,14 @@ async fn purging_expired_idempotency_keys_reads_the_expiry_index_not_the_whole_t
 
     assert_eq!(store.purge_requests(t0()).await.unwrap(), 0);
 
-    let at = t0().to_rfc3339();
-    let plan = prepared_plan(
+    assert_purge_reads_index(
         &store,
         "DELETE FROM idempotency_keys WHERE ctid",
-        &format!("'{at}', 1000"),
+        "Index Scan using idempotency_keys_expires_at",
+        "Tid Scan on idempotency_keys",
+        "idempotency_keys",
     )
     .await;
-    assert!(
-        reads_index_not_table(
-            &plan,
-            "Index Scan using idempotency_keys_expires_at",
-            "Tid Scan on idempotency_keys",
-            "idempotency_keys"
-        ),
-        "{plan:#?}"
-    );
 }
 
 #[tokio::test]
@@ -510,22 +509,14 @@ async fn purging_old_events_reads_the_age_index_not_the_whole_log() {
 
     assert_eq!(store.purge_events(t0(), 1000).await.unwrap(), 0);
 
-    let at = t0().to_rfc3339();
-    let plan = prepared_plan(
+    assert_purge_reads_index(
         &store,
         "DELETE FROM events WHERE id",
-        &format!("'{at}', 1000"),
+        "Index Scan using events_created_at",
+        "events_pkey",
+        "events",
     )
     .await;
-    assert!(
-        reads_index_not_table(
-            &plan,
-            "Index Scan using events_created_at",
-            "events_pkey",
-            "events"
-        ),
-        "{plan:#?}"
-    );
 }
 
 #[tokio::test]
